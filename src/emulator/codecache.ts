@@ -1,0 +1,172 @@
+// Decoded-block cache for one address space. Blocks are straight-line runs of decoded instructions
+// ending at a control transfer, a page boundary or 64 instructions; their fields live in typed arrays
+// (struct of arrays) so the executor reads them without allocation. Guarantees: a write to, or unmap
+// or mprotect of, any page a cached block was decoded from drops every block touching that page before
+// the next instruction of it runs (the executor is told through `onInvalidate`).
+
+import { Decoded, decodeInsn, OP_GP, OP_UD } from './decoder.js';
+import { Memory, PAGE_FAULT, PageFault, PAGE_SHIFT } from './memory.js';
+import { OPCODES } from './opcodes.js';
+
+/** A block entry whose first instruction could not be fetched: executing it raises #PF at `disp`. */
+export const OP_FETCH_FAULT = 0x202;
+
+const MAX_BLOCK = 64;
+const INITIAL = 1 << 14;
+const MAX_ENTRIES = 1 << 21;
+
+export class CodeCache {
+  op = new Uint16Array(INITIAL);
+  pfx = new Uint16Array(INITIAL);
+  modrm = new Uint8Array(INITIAL);
+  len = new Uint8Array(INITIAL);
+  ea = new Int32Array(INITIAL);
+  disp = new Int32Array(INITIAL);
+  imm = new Int32Array(INITIAL);
+  imm2 = new Int32Array(INITIAL);
+  eip = new Int32Array(INITIAL);
+  /** Number of instructions in the block that starts at this entry. */
+  blockLen = new Uint8Array(INITIAL);
+  /** 1 when the block starts at an address with an execution hook (observer). */
+  hooked = new Uint8Array(INITIAL);
+  private hookAddrs: ReadonlySet<number> = new Set();
+  used = 0;
+  private blocks = new Map<number, number>();
+  private pageBlocks = new Map<number, number[]>();
+  private readonly d = new Decoded();
+  private readonly fetch: (a: number) => number;
+  /** Called whenever blocks are dropped, so a running CPU can stop using its current block. */
+  onInvalidate: () => void = () => {};
+  /** Statistics. */
+  decodedBlocks = 0;
+  invalidations = 0;
+
+  constructor(private readonly mem: Memory) {
+    this.fetch = (a: number) => mem.fetch8(a);
+    mem.onCodeWrite = (page: number) => this.invalidatePage(page);
+  }
+
+  /** Index of the first entry of the block at `eip`, decoding it if needed. */
+  lookup(eip: number): number {
+    const b = this.blocks.get(eip);
+    if (b !== undefined) return b;
+    return this.decodeBlock(eip);
+  }
+
+  private grow(): void {
+    const n = this.op.length * 2;
+    const g16 = (a: Uint16Array) => {
+      const x = new Uint16Array(n);
+      x.set(a);
+      return x;
+    };
+    const g8 = (a: Uint8Array) => {
+      const x = new Uint8Array(n);
+      x.set(a);
+      return x;
+    };
+    const g32 = (a: Int32Array) => {
+      const x = new Int32Array(n);
+      x.set(a);
+      return x;
+    };
+    this.op = g16(this.op);
+    this.pfx = g16(this.pfx);
+    this.modrm = g8(this.modrm);
+    this.len = g8(this.len);
+    this.blockLen = g8(this.blockLen);
+    this.hooked = g8(this.hooked);
+    this.ea = g32(this.ea);
+    this.disp = g32(this.disp);
+    this.imm = g32(this.imm);
+    this.imm2 = g32(this.imm2);
+    this.eip = g32(this.eip);
+  }
+
+  private decodeBlock(start: number): number {
+    if (this.used + MAX_BLOCK + 1 > this.op.length) {
+      if (this.op.length >= MAX_ENTRIES) this.flush();
+      else this.grow();
+    }
+    const first = this.used;
+    let idx = first;
+    let addr = start >>> 0;
+    const pages: number[] = [];
+    const d = this.d;
+    const hooks = this.hookAddrs;
+    this.hooked[first] = hooks.size > 0 && hooks.has(addr) ? 1 : 0;
+    for (let n = 0; n < MAX_BLOCK; n++) {
+      // A hooked address always starts its own block, so the hook runs before that instruction.
+      if (n > 0 && hooks.size > 0 && hooks.has(addr)) break;
+      try {
+        decodeInsn(this.fetch, addr, d);
+      } catch (e) {
+        if (!(e instanceof PageFault)) throw e;
+        if (n > 0) break; // end the block before the unfetchable instruction
+        this.op[idx] = OP_FETCH_FAULT;
+        this.disp[idx] = PAGE_FAULT.addr | 0;
+        this.imm[idx] = PAGE_FAULT.code;
+        this.len[idx] = 0;
+        this.eip[idx] = addr | 0;
+        idx++;
+        break;
+      }
+      this.op[idx] = d.op;
+      this.pfx[idx] = d.pfx;
+      this.modrm[idx] = d.modrm;
+      this.len[idx] = d.len;
+      this.ea[idx] = d.ea;
+      this.disp[idx] = d.disp;
+      this.imm[idx] = d.imm;
+      this.imm2[idx] = d.imm2;
+      this.eip[idx] = addr | 0;
+      idx++;
+      const p0 = addr >>> PAGE_SHIFT;
+      const p1 = (addr + d.len - 1) >>> PAGE_SHIFT;
+      if (pages[pages.length - 1] !== p0) pages.push(p0);
+      if (p1 !== p0) pages.push(p1);
+      addr = (addr + d.len) >>> 0;
+      if (d.op >= 0x200 || OPCODES[d.op]!.ends) break;
+      if (addr >>> PAGE_SHIFT !== p0) break;
+    }
+    this.blockLen[first] = idx - first;
+    this.used = idx;
+    this.blocks.set(start >>> 0, first);
+    for (const p of pages) {
+      let list = this.pageBlocks.get(p);
+      if (!list) {
+        list = [];
+        this.pageBlocks.set(p, list);
+        this.mem.markCode(p);
+      }
+      list.push(start >>> 0);
+    }
+    this.decodedBlocks++;
+    return first;
+  }
+
+  setHooks(addrs: ReadonlySet<number>): void {
+    this.hookAddrs = addrs;
+  }
+
+  invalidatePage(page: number): void {
+    const list = this.pageBlocks.get(page);
+    this.mem.clearCode(page);
+    if (!list) return;
+    this.pageBlocks.delete(page);
+    for (const s of list) this.blocks.delete(s);
+    this.invalidations++;
+    this.onInvalidate();
+  }
+
+  /** Drops every block (used when the entry pool is full). */
+  flush(): void {
+    for (const p of this.pageBlocks.keys()) this.mem.clearCode(p);
+    this.pageBlocks.clear();
+    this.blocks.clear();
+    this.used = 0;
+    this.onInvalidate();
+  }
+}
+
+export { OP_GP, OP_UD };

@@ -1,0 +1,1977 @@
+// One i386 CPU context (a guest thread's register state) and its interpreter over decoded blocks.
+// Guarantees: user-mode IA-32 semantics for the integer ISA listed in design.md with flags computed
+// lazily but exactly; every exception (#DE #DB #BP #UD #GP #PF ...) reaches the host's `exception`
+// callback with EIP where Linux would report it (faults: the faulting instruction; traps: the next);
+// no host exception escapes for any guest behaviour. The inner loop is monomorphic: typed arrays,
+// int32 arithmetic, no allocation per instruction; guest faults use one preallocated thrown object.
+
+import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
+import { cpuidValues } from './cpuid.js';
+import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
+import { Fpu } from './fpu.js';
+import { Memory, PAGE_FAULT, PageFault } from './memory.js';
+import type { FpuHost } from './types.js';
+
+export const EAX = 0;
+export const ECX = 1;
+export const EDX = 2;
+export const EBX = 3;
+export const ESP = 4;
+export const EBP = 5;
+export const ESI = 6;
+export const EDI = 7;
+
+export const CF = 1;
+export const PF = 4;
+export const AF = 0x10;
+export const ZF = 0x40;
+export const SF = 0x80;
+export const TF = 0x100;
+export const IF = 0x200;
+export const DF = 0x400;
+export const OF = 0x800;
+const ARITH = CF | PF | AF | ZF | SF | OF;
+/** EFLAGS bits user code may change with popf (IF and IOPL are silently kept at CPL 3). */
+const POPF_MASK = ARITH | TF | DF | 0x4000 | 0x40000 | 0x200000;
+
+export const VEC_DE = 0;
+export const VEC_DB = 1;
+export const VEC_BP = 3;
+export const VEC_OF = 4;
+export const VEC_BR = 5;
+export const VEC_UD = 6;
+export const VEC_NM = 7;
+export const VEC_GP = 13;
+export const VEC_PF = 14;
+export const VEC_MF = 16;
+
+// Lazy flag operations.
+const LF_NONE = 0;
+const LF_ADD = 1;
+const LF_SUB = 2;
+const LF_LOGIC = 3;
+const LF_INC = 4;
+const LF_DEC = 5;
+/** ZF/SF/PF from the result; CF, OF, AF from the concrete flags (shifts, multiplies). */
+const LF_RES = 6;
+
+const PARITY = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let b = i;
+  b ^= b >> 4;
+  b ^= b >> 2;
+  b ^= b >> 1;
+  PARITY[i] = (b & 1) === 0 ? 1 : 0;
+}
+
+const MUL_OUT: [number, number] = [0, 0];
+/** Exact unsigned 32x32 → 64 product as [lo, hi] int32s, using 16-bit halves (doubles hold 53 bits). */
+function mulU32(a: number, b: number): [number, number] {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const ll = al * bl;
+  const lh = al * bh;
+  const hl = ah * bl;
+  const hh = ah * bh;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  MUL_OUT[0] = ((mid & 0xffff) << 16) | (ll & 0xffff);
+  MUL_OUT[1] = (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) | 0;
+  return MUL_OUT;
+}
+
+/** Thrown (one shared object) to abort the current instruction with a CPU exception. */
+export class CpuException {
+  vector = 0;
+  code = 0;
+  addr = 0;
+  /** true for traps (EIP already past the instruction), false for faults. */
+  trap = false;
+}
+const CPU_EXC = new CpuException();
+
+export interface CpuHost {
+  /** `int $0x80`: EIP already points past the instruction. */
+  syscall(cpu: Cpu): void;
+  /**
+   * An exception. EIP is at the faulting instruction (faults) or after it (traps). The host either
+   * handles it (probe engine, possibly changing registers) or turns it into a signal and stops the task.
+   */
+  exception(cpu: Cpu, vector: number, code: number, addr: number): void;
+  /** Current virtual time in cycles for RDTSC. */
+  rdtsc(cpu: Cpu): number;
+  /** An execution hook at `addr` (the block starting there is flagged): runs before the instruction. */
+  onHook(cpu: Cpu, addr: number): void;
+}
+
+/** Descriptor for a TLS GDT slot (set_thread_area). */
+export interface TlsEntry {
+  base: number;
+  limit: number;
+  flags: number;
+  used: boolean;
+}
+
+const SEG_ES = 0;
+const SEG_CS = 1;
+const SEG_SS = 2;
+const SEG_DS = 3;
+const SEG_FS = 4;
+const SEG_GS = 5;
+export const USER_CS = 0x23;
+export const USER_DS = 0x2b;
+/** First GDT slot of the three TLS entries on an x86-64 kernel running 32-bit tasks. */
+export const GDT_ENTRY_TLS_MIN = 12;
+
+export class Cpu implements FpuHost {
+  readonly regs = new Int32Array(8);
+  eip = 0;
+  /** Concrete EFLAGS; the arithmetic bits are stale while `lfOp !== LF_NONE`. */
+  private flags = 0x202;
+  private lfOp = LF_NONE;
+  private lfA = 0;
+  private lfB = 0;
+  private lfR = 0;
+  private lfMsb = 31;
+  readonly sreg = new Uint16Array([USER_DS, USER_CS, USER_DS, USER_DS, 0, 0]);
+  fsBase = 0;
+  gsBase = 0;
+  readonly tls: TlsEntry[] = [0, 1, 2].map(() => ({ base: 0, limit: 0, flags: 0, used: false }));
+  readonly fpu = new Fpu();
+  /** Set to make `run` return after the current instruction (blocking syscall, exit, preemption, SMC). */
+  attention = 0;
+  /** Single-step mode: one instruction (one string iteration) per `run` call, no #DB. */
+  stepping = false;
+  /** Instructions retired by this context. */
+  retired = 0;
+  private cur = 0;
+  private blockStart = 0;
+  private c: CodeCache;
+  private mem: Memory;
+
+  constructor(
+    mem: Memory,
+    cache: CodeCache,
+    public host: CpuHost,
+  ) {
+    this.mem = mem;
+    this.c = cache;
+  }
+
+  /** Copies register state from another context (clone). */
+  copyFrom(o: Cpu): void {
+    this.regs.set(o.regs);
+    this.eip = o.eip;
+    this.setFlags(o.getFlags());
+    this.sreg.set(o.sreg);
+    this.fsBase = o.fsBase;
+    this.gsBase = o.gsBase;
+    for (let i = 0; i < 3; i++) Object.assign(this.tls[i]!, o.tls[i]!);
+  }
+
+  get memory(): Memory {
+    return this.mem;
+  }
+
+  // ---------------------------------------------------------------- flags
+
+  private getCF(): number {
+    switch (this.lfOp) {
+      case LF_ADD:
+        return (((this.lfA & this.lfB) | ((this.lfA | this.lfB) & ~this.lfR)) >>> this.lfMsb) & 1;
+      case LF_SUB:
+        return (((~this.lfA & this.lfB) | ((~this.lfA | this.lfB) & this.lfR)) >>> this.lfMsb) & 1;
+      case LF_LOGIC:
+        return 0;
+      default:
+        return this.flags & 1;
+    }
+  }
+
+  private getOF(): number {
+    switch (this.lfOp) {
+      case LF_ADD:
+      case LF_INC:
+        return (((this.lfA ^ this.lfR) & (this.lfB ^ this.lfR)) >>> this.lfMsb) & 1;
+      case LF_SUB:
+      case LF_DEC:
+        return (((this.lfA ^ this.lfB) & (this.lfA ^ this.lfR)) >>> this.lfMsb) & 1;
+      case LF_LOGIC:
+        return 0;
+      default:
+        return (this.flags >> 11) & 1;
+    }
+  }
+
+  private getZF(): number {
+    if (this.lfOp === LF_NONE) return (this.flags >> 6) & 1;
+    return this.lfR << (31 - this.lfMsb) === 0 ? 1 : 0;
+  }
+
+  private getSF(): number {
+    if (this.lfOp === LF_NONE) return (this.flags >> 7) & 1;
+    return (this.lfR >>> this.lfMsb) & 1;
+  }
+
+  private getPF(): number {
+    if (this.lfOp === LF_NONE) return (this.flags >> 2) & 1;
+    return PARITY[this.lfR & 0xff]!;
+  }
+
+  private getAF(): number {
+    switch (this.lfOp) {
+      case LF_ADD:
+      case LF_SUB:
+      case LF_INC:
+      case LF_DEC:
+        return ((this.lfA ^ this.lfB ^ this.lfR) >> 4) & 1;
+      case LF_LOGIC:
+        return 0;
+      default:
+        return (this.flags >> 4) & 1;
+    }
+  }
+
+  private materialize(): void {
+    if (this.lfOp === LF_NONE) return;
+    const f =
+      this.getCF() |
+      (this.getPF() << 2) |
+      (this.getAF() << 4) |
+      (this.getZF() << 6) |
+      (this.getSF() << 7) |
+      (this.getOF() << 11);
+    this.flags = (this.flags & ~ARITH) | f;
+    this.lfOp = LF_NONE;
+  }
+
+  getFlags(): number {
+    this.materialize();
+    return (this.flags | 2) >>> 0;
+  }
+
+  setFlags(v: number): void {
+    this.lfOp = LF_NONE;
+    this.flags = (v | 2) & 0x3f7fd5;
+  }
+
+  /** Condition code 0..15 (o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g). */
+  cond(cc: number): boolean {
+    let r: number;
+    switch (cc >> 1) {
+      case 0:
+        r = this.getOF();
+        break;
+      case 1:
+        r = this.getCF();
+        break;
+      case 2:
+        r = this.getZF();
+        break;
+      case 3:
+        r = this.getCF() | this.getZF();
+        break;
+      case 4:
+        r = this.getSF();
+        break;
+      case 5:
+        r = this.getPF();
+        break;
+      case 6:
+        r = this.getSF() ^ this.getOF();
+        break;
+      default:
+        r = (this.getSF() ^ this.getOF()) | this.getZF();
+        break;
+    }
+    return (cc & 1) === 0 ? r !== 0 : r === 0;
+  }
+
+  private setLazy(op: number, a: number, b: number, r: number, msb: number): void {
+    this.lfOp = op;
+    this.lfA = a;
+    this.lfB = b;
+    this.lfR = r;
+    this.lfMsb = msb;
+  }
+
+  /** Sets CF and OF concretely and ZF/SF/PF from `r` (shifts, multiplies). */
+  private setResFlags(r: number, msb: number, cf: number, of: number): void {
+    this.materialize();
+    this.flags = (this.flags & ~(CF | OF)) | cf | (of << 11);
+    this.lfOp = LF_RES;
+    this.lfR = r;
+    this.lfMsb = msb;
+  }
+
+  private setFlagBits(mask: number, bits: number): void {
+    this.materialize();
+    this.flags = (this.flags & ~mask) | bits;
+  }
+
+  // ---------------------------------------------------------------- registers and operands
+
+  getReg(sz: number, r: number): number {
+    if (sz === 2) return this.regs[r]!;
+    if (sz === 1) return this.regs[r]! & 0xffff;
+    return r < 4 ? this.regs[r]! & 0xff : (this.regs[r - 4]! >> 8) & 0xff;
+  }
+
+  setReg(sz: number, r: number, v: number): void {
+    const R = this.regs;
+    if (sz === 2) R[r] = v;
+    else if (sz === 1) R[r] = (R[r]! & ~0xffff) | (v & 0xffff);
+    else if (r < 4) R[r] = (R[r]! & ~0xff) | (v & 0xff);
+    else R[r - 4] = (R[r - 4]! & ~0xff00) | ((v & 0xff) << 8);
+  }
+
+  private ea(i: number): number {
+    const c = this.c;
+    const info = c.ea[i]!;
+    let a = c.disp[i]!;
+    const b = info & 15;
+    if (b < 8) a += this.regs[b]!;
+    const x = (info >> 4) & 15;
+    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
+    if (info & EA_A16) a &= 0xffff;
+    const s = info >> 12;
+    if (s === 5) a += this.fsBase;
+    else if (s === 6) a += this.gsBase;
+    return a | 0;
+  }
+
+  read8(a: number): number {
+    return this.mem.read8(a);
+  }
+  read16(a: number): number {
+    return this.mem.read16(a);
+  }
+  read32(a: number): number {
+    return this.mem.read32(a);
+  }
+  write8(a: number, v: number): void {
+    this.mem.write8(a, v);
+  }
+  write16(a: number, v: number): void {
+    this.mem.write16(a, v);
+  }
+  write32(a: number, v: number): void {
+    this.mem.write32(a, v);
+  }
+
+  private readM(sz: number, a: number): number {
+    return sz === 2 ? this.mem.read32(a) : sz === 1 ? this.mem.read16(a) : this.mem.read8(a);
+  }
+
+  private writeM(sz: number, a: number, v: number): void {
+    if (sz === 2) this.mem.write32(a, v);
+    else if (sz === 1) this.mem.write16(a, v);
+    else this.mem.write8(a, v);
+  }
+
+  private readE(i: number, sz: number): number {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) return this.getReg(sz, m & 7);
+    return this.readM(sz, this.ea(i));
+  }
+
+  private writeE(i: number, sz: number, v: number): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) this.setReg(sz, m & 7, v);
+    else this.writeM(sz, this.ea(i), v);
+  }
+
+  push32(v: number): void {
+    const sp = (this.regs[ESP]! - 4) | 0;
+    this.mem.write32(sp, v);
+    this.regs[ESP] = sp;
+  }
+
+  pop32(): number {
+    const sp = this.regs[ESP]!;
+    const v = this.mem.read32(sp);
+    this.regs[ESP] = sp + 4;
+    return v;
+  }
+
+  private push(sz: number, v: number): void {
+    if (sz === 1) {
+      const sp = (this.regs[ESP]! - 2) | 0;
+      this.mem.write16(sp, v);
+      this.regs[ESP] = sp;
+    } else this.push32(v);
+  }
+
+  private pop(sz: number): number {
+    if (sz === 1) {
+      const sp = this.regs[ESP]!;
+      const v = this.mem.read16(sp);
+      this.regs[ESP] = sp + 2;
+      return v;
+    }
+    return this.pop32();
+  }
+
+  // ---------------------------------------------------------------- exceptions
+
+  /** Aborts the current instruction with a fault (EIP = the instruction). */
+  fault(vector: number, code = 0, addr = 0): never {
+    this.eip = this.c.eip[this.cur]! >>> 0;
+    CPU_EXC.vector = vector;
+    CPU_EXC.code = code;
+    CPU_EXC.addr = addr;
+    CPU_EXC.trap = false;
+    throw CPU_EXC;
+  }
+
+  /** Ends the current instruction with a trap (EIP = the next instruction). */
+  private trap(vector: number): never {
+    CPU_EXC.vector = vector;
+    CPU_EXC.code = 0;
+    CPU_EXC.addr = 0;
+    CPU_EXC.trap = true;
+    throw CPU_EXC;
+  }
+
+  raiseUD(): never {
+    this.fault(VEC_UD);
+  }
+
+  setAX(v: number): void {
+    this.setReg(1, EAX, v);
+  }
+
+  setFlagsZPC(zf: number, pf: number, cf: number): void {
+    this.setFlagBits(ARITH, (zf ? ZF : 0) | (pf ? PF : 0) | (cf ? CF : 0));
+  }
+
+  // ---------------------------------------------------------------- the run loop
+
+  /**
+   * Runs up to `budget` instructions. Returns the number retired. Stops early when `attention` is set
+   * (by a syscall that blocks or exits, an exception the host turned into a stop, or preemption).
+   */
+  run(budget: number): number {
+    let done = 0;
+    this.attention = 0;
+    const c = this.c;
+    while (done < budget && this.attention === 0) {
+      const single = this.stepping || (this.flags & TF) !== 0;
+      const b = c.lookup(this.eip >>> 0);
+      if (c.hooked[b] !== 0) {
+        this.host.onHook(this, this.eip >>> 0);
+        if (this.attention !== 0) break;
+      }
+      let n = c.blockLen[b]!;
+      if (single) n = 1;
+      if (n > budget - done) n = budget - done;
+      const end = b + n;
+      let i = b;
+      this.blockStart = b;
+      const tfBefore = this.flags & TF;
+      try {
+        while (i < end) {
+          this.cur = i;
+          this.eip = (c.eip[i]! + c.len[i]!) >>> 0;
+          this.exec(i);
+          i++;
+          if (this.attention !== 0) break;
+        }
+        if (tfBefore && !this.stepping && i > b && this.attention === 0) {
+          // The guest's own trap flag: #DB after the instruction, except for int $0x80 (Linux returns
+          // from the syscall with TF set and the trap comes after the next instruction).
+          const op = c.op[i - 1]!;
+          if (!(op === 0xcd && (c.imm[i - 1]! & 0xff) === 0x80)) {
+            this.retired += i - b;
+            done += i - b;
+            this.host.exception(this, VEC_DB, 0, 0);
+            continue;
+          }
+        }
+      } catch (e) {
+        if (e === CPU_EXC) {
+          if (CPU_EXC.trap) i++;
+          this.retired += i - b;
+          done += i - b;
+          this.host.exception(this, CPU_EXC.vector, CPU_EXC.code, CPU_EXC.addr);
+          continue;
+        }
+        if (e instanceof PageFault) {
+          this.eip = c.eip[this.cur]! >>> 0;
+          this.retired += i - b;
+          done += i - b;
+          this.host.exception(this, VEC_PF, PAGE_FAULT.code, PAGE_FAULT.addr);
+          continue;
+        }
+        throw e;
+      }
+      this.retired += i - b;
+      done += i - b;
+    }
+    return done;
+  }
+
+  /** Instructions retired by this context before the one executing now (exact inside a block). */
+  retiredNow(): number {
+    return this.retired + (this.cur - this.blockStart);
+  }
+
+  // ---------------------------------------------------------------- execution
+
+  private exec(i: number): void {
+    const c = this.c;
+    const op = c.op[i]!;
+    const R = this.regs;
+    switch (op) {
+      // --- the hot 32-bit forms first; anything with a 0x66 prefix goes through the generic path
+      case 0x89:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        if (c.modrm[i]! >= 0xc0) R[c.modrm[i]! & 7] = R[(c.modrm[i]! >> 3) & 7]!;
+        else this.mem.write32(this.ea(i), R[(c.modrm[i]! >> 3) & 7]!);
+        return;
+      case 0x8b:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[(c.modrm[i]! >> 3) & 7] = c.modrm[i]! >= 0xc0 ? R[c.modrm[i]! & 7]! : this.mem.read32(this.ea(i));
+        return;
+      case 0x8d:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[(c.modrm[i]! >> 3) & 7] = this.eaNoSeg(i);
+        return;
+      case 0x50:
+      case 0x51:
+      case 0x52:
+      case 0x53:
+      case 0x54:
+      case 0x55:
+      case 0x56:
+      case 0x57:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        this.push32(R[op & 7]!);
+        return;
+      case 0x58:
+      case 0x59:
+      case 0x5a:
+      case 0x5b:
+      case 0x5c:
+      case 0x5d:
+      case 0x5e:
+      case 0x5f:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        {
+          const v = this.pop32();
+          R[op & 7] = v;
+        }
+        return;
+      case 0xe8:
+        this.push32(this.eip);
+        this.eip = (this.eip + c.imm[i]!) >>> 0;
+        return;
+      case 0xc3:
+        this.eip = this.pop32() >>> 0;
+        return;
+      case 0xe9:
+      case 0xeb:
+        this.eip = (this.eip + c.imm[i]!) >>> 0;
+        return;
+      case 0x70:
+      case 0x71:
+      case 0x72:
+      case 0x73:
+      case 0x74:
+      case 0x75:
+      case 0x76:
+      case 0x77:
+      case 0x78:
+      case 0x79:
+      case 0x7a:
+      case 0x7b:
+      case 0x7c:
+      case 0x7d:
+      case 0x7e:
+      case 0x7f:
+        if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) >>> 0;
+        return;
+      case 0x180:
+      case 0x181:
+      case 0x182:
+      case 0x183:
+      case 0x184:
+      case 0x185:
+      case 0x186:
+      case 0x187:
+      case 0x188:
+      case 0x189:
+      case 0x18a:
+      case 0x18b:
+      case 0x18c:
+      case 0x18d:
+      case 0x18e:
+      case 0x18f:
+        if (this.cond(op & 15)) {
+          this.eip = (this.eip + c.imm[i]!) >>> 0;
+          if (c.pfx[i]! & PFX_O16) this.eip &= 0xffff;
+        }
+        return;
+      case 0x01:
+      case 0x09:
+      case 0x11:
+      case 0x19:
+      case 0x21:
+      case 0x29:
+      case 0x31:
+      case 0x39: {
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        const m = c.modrm[i]!;
+        const src = R[(m >> 3) & 7]!;
+        if (m >= 0xc0) {
+          const r = this.alu(op >> 3, R[m & 7]!, src, 2);
+          if (op !== 0x39) R[m & 7] = r;
+        } else {
+          const a = this.ea(i);
+          const r = this.alu(op >> 3, this.mem.read32(a), src, 2);
+          if (op !== 0x39) this.mem.write32(a, r);
+        }
+        return;
+      }
+      case 0x03:
+      case 0x0b:
+      case 0x13:
+      case 0x1b:
+      case 0x23:
+      case 0x2b:
+      case 0x33:
+      case 0x3b: {
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        const m = c.modrm[i]!;
+        const g = (m >> 3) & 7;
+        const src = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
+        const r = this.alu(op >> 3, R[g]!, src, 2);
+        if (op !== 0x3b) R[g] = r;
+        return;
+      }
+      case 0x83:
+      case 0x81: {
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        const m = c.modrm[i]!;
+        const k = (m >> 3) & 7;
+        if (m >= 0xc0) {
+          const r = this.alu(k, R[m & 7]!, c.imm[i]!, 2);
+          if (k !== 7) R[m & 7] = r;
+        } else {
+          const a = this.ea(i);
+          const r = this.alu(k, this.mem.read32(a), c.imm[i]!, 2);
+          if (k !== 7) this.mem.write32(a, r);
+        }
+        return;
+      }
+      case 0x85: {
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        const m = c.modrm[i]!;
+        const a = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
+        this.setLazy(LF_LOGIC, 0, 0, a & R[(m >> 3) & 7]!, 31);
+        return;
+      }
+      case 0x40:
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+      case 0x45:
+      case 0x46:
+      case 0x47:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[op & 7] = this.incdec(R[op & 7]!, 0, 2);
+        return;
+      case 0x48:
+      case 0x49:
+      case 0x4a:
+      case 0x4b:
+      case 0x4c:
+      case 0x4d:
+      case 0x4e:
+      case 0x4f:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[op & 7] = this.incdec(R[op & 7]!, 1, 2);
+        return;
+      case 0xb8:
+      case 0xb9:
+      case 0xba:
+      case 0xbb:
+      case 0xbc:
+      case 0xbd:
+      case 0xbe:
+      case 0xbf:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[op & 7] = c.imm[i]!;
+        return;
+      case 0x1b6:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 0);
+        return;
+      case 0x1b7:
+        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
+        R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 1);
+        return;
+      case 0xcd:
+        if ((c.imm[i]! & 0xff) === 0x80) {
+          this.host.syscall(this);
+          return;
+        }
+        // int n from user mode: the IDT gate has DPL 0, so #GP with the error code naming the vector.
+        this.fault(VEC_GP, ((c.imm[i]! & 0xff) << 3) | 2);
+        return;
+      default:
+        this.execGeneric(i, op);
+    }
+  }
+
+  /** Effective address without segment base (lea). */
+  private eaNoSeg(i: number): number {
+    const c = this.c;
+    const info = c.ea[i]!;
+    let a = c.disp[i]!;
+    const b = info & 15;
+    if (b < 8) a += this.regs[b]!;
+    const x = (info >> 4) & 15;
+    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
+    if (info & EA_A16) a &= 0xffff;
+    return a | 0;
+  }
+
+  private alu(k: number, a: number, b: number, sz: number): number {
+    const msb = sz === 2 ? 31 : sz === 1 ? 15 : 7;
+    const mask = sz === 2 ? -1 : sz === 1 ? 0xffff : 0xff;
+    a &= mask;
+    b &= mask;
+    let r: number;
+    switch (k) {
+      case 0:
+        r = (a + b) | 0;
+        this.setLazy(LF_ADD, a, b, r, msb);
+        return r;
+      case 1:
+        r = a | b;
+        this.setLazy(LF_LOGIC, a, b, r, msb);
+        return r;
+      case 2:
+        r = (a + b + this.getCF()) | 0;
+        this.setLazy(LF_ADD, a, b, r, msb);
+        return r;
+      case 3:
+        r = (a - b - this.getCF()) | 0;
+        this.setLazy(LF_SUB, a, b, r, msb);
+        return r;
+      case 4:
+        r = a & b;
+        this.setLazy(LF_LOGIC, a, b, r, msb);
+        return r;
+      case 5:
+      case 7:
+        r = (a - b) | 0;
+        this.setLazy(LF_SUB, a, b, r, msb);
+        return r;
+      default:
+        r = a ^ b;
+        this.setLazy(LF_LOGIC, a, b, r, msb);
+        return r;
+    }
+  }
+
+  private incdec(v: number, dec: number, sz: number): number {
+    const msb = sz === 2 ? 31 : sz === 1 ? 15 : 7;
+    const mask = sz === 2 ? -1 : sz === 1 ? 0xffff : 0xff;
+    // CF survives inc/dec: pin it in the concrete flags before switching the lazy state.
+    const cf = this.getCF();
+    this.flags = (this.flags & ~CF) | cf;
+    const a = v & mask;
+    const r = dec ? (a - 1) | 0 : (a + 1) | 0;
+    this.setLazy(dec ? LF_DEC : LF_INC, a, 1, r, msb);
+    return r;
+  }
+
+  /** Operand size for a 'v' operand. */
+  private osz(i: number): number {
+    return this.c.pfx[i]! & PFX_O16 ? 1 : 2;
+  }
+
+  private execGeneric(i: number, op: number): void {
+    const c = this.c;
+    const R = this.regs;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    if (op < 0x40 && (op & 7) < 6) {
+      const k = op >> 3;
+      const sz = op & 1 ? this.osz(i) : 0;
+      switch (op & 7) {
+        case 0:
+        case 1: {
+          if (m >= 0xc0) {
+            const r = this.alu(k, this.getReg(sz, m & 7), this.getReg(sz, reg), sz);
+            if (k !== 7) this.setReg(sz, m & 7, r);
+          } else {
+            const a = this.ea(i);
+            const r = this.alu(k, this.readM(sz, a), this.getReg(sz, reg), sz);
+            if (k !== 7) this.writeM(sz, a, r);
+          }
+          return;
+        }
+        case 2:
+        case 3: {
+          const r = this.alu(k, this.getReg(sz, reg), this.readE(i, sz), sz);
+          if (k !== 7) this.setReg(sz, reg, r);
+          return;
+        }
+        case 4:
+        case 5: {
+          const r = this.alu(k, this.getReg(sz, EAX), c.imm[i]!, sz);
+          if (k !== 7) this.setReg(sz, EAX, r);
+          return;
+        }
+      }
+    }
+    switch (op) {
+      case OP_FETCH_FAULT:
+        this.fault(VEC_PF, c.imm[i]!, c.disp[i]! >>> 0);
+        return;
+      case OP_UD:
+        this.fault(VEC_UD);
+        return;
+      case OP_GP:
+        this.fault(VEC_GP);
+        return;
+      case 0x06:
+      case 0x0e:
+      case 0x16:
+      case 0x1e:
+        this.push(this.osz(i), this.sreg[[SEG_ES, SEG_CS, SEG_SS, SEG_DS][op >> 3]!]!);
+        return;
+      case 0x1a0:
+      case 0x1a8:
+        this.push(this.osz(i), this.sreg[op === 0x1a0 ? SEG_FS : SEG_GS]!);
+        return;
+      case 0x07:
+      case 0x17:
+      case 0x1f:
+      case 0x1a1:
+      case 0x1a9: {
+        const sr = op === 0x07 ? SEG_ES : op === 0x17 ? SEG_SS : op === 0x1f ? SEG_DS : op === 0x1a1 ? SEG_FS : SEG_GS;
+        const sp = R[ESP]!;
+        const v = this.osz(i) === 1 ? this.mem.read16(sp) : this.mem.read32(sp) & 0xffff;
+        this.loadSeg(sr, v);
+        R[ESP] = sp + (this.osz(i) === 1 ? 2 : 4);
+        return;
+      }
+      case 0x27:
+      case 0x2f:
+      case 0x37:
+      case 0x3f:
+      case 0xd4:
+      case 0xd5:
+      case 0xd6:
+        this.bcd(i, op);
+        return;
+      case 0x40:
+      case 0x41:
+      case 0x42:
+      case 0x43:
+      case 0x44:
+      case 0x45:
+      case 0x46:
+      case 0x47:
+        this.setReg(1, op & 7, this.incdec(this.getReg(1, op & 7), 0, 1));
+        return;
+      case 0x48:
+      case 0x49:
+      case 0x4a:
+      case 0x4b:
+      case 0x4c:
+      case 0x4d:
+      case 0x4e:
+      case 0x4f:
+        this.setReg(1, op & 7, this.incdec(this.getReg(1, op & 7), 1, 1));
+        return;
+      case 0x50:
+      case 0x51:
+      case 0x52:
+      case 0x53:
+      case 0x54:
+      case 0x55:
+      case 0x56:
+      case 0x57:
+        this.push(1, R[op & 7]!);
+        return;
+      case 0x58:
+      case 0x59:
+      case 0x5a:
+      case 0x5b:
+      case 0x5c:
+      case 0x5d:
+      case 0x5e:
+      case 0x5f:
+        this.setReg(1, op & 7, this.pop(1));
+        return;
+      case 0x60: {
+        const sz = this.osz(i);
+        const sp0 = R[ESP]!;
+        const step = sz === 1 ? 2 : 4;
+        this.mem.checkWritable((sp0 - 8 * step) | 0);
+        for (let r = 0; r < 8; r++) this.push(sz, r === ESP ? sp0 : R[r]!);
+        return;
+      }
+      case 0x61: {
+        const sz = this.osz(i);
+        const step = sz === 1 ? 2 : 4;
+        const sp = R[ESP]!;
+        const vals = [0, 0, 0, 0, 0, 0, 0, 0];
+        for (let r = 7; r >= 0; r--) vals[r] = this.readM(sz, (sp + (7 - r) * step) | 0);
+        for (let r = 7; r >= 0; r--) if (r !== ESP) this.setReg(sz, r, vals[r]!);
+        R[ESP] = sp + 8 * step;
+        return;
+      }
+      case 0x62: {
+        const sz = this.osz(i);
+        const a = this.ea(i);
+        const idx = sz === 2 ? R[reg]! : (R[reg]! << 16) >> 16;
+        const lo = sz === 2 ? this.mem.read32(a) : (this.mem.read16(a) << 16) >> 16;
+        const hi = sz === 2 ? this.mem.read32(a + 4) : (this.mem.read16(a + 2) << 16) >> 16;
+        if (idx < lo || idx > hi) this.fault(VEC_BR);
+        return;
+      }
+      case 0x63:
+        this.fault(VEC_UD);
+        return;
+      case 0x68:
+      case 0x6a:
+        this.push(this.osz(i), c.imm[i]!);
+        return;
+      case 0x69:
+      case 0x6b:
+      case 0x1af:
+        this.imul2(i, reg, op === 0x1af ? this.getReg(this.osz(i), reg) : c.imm[i]!);
+        return;
+      case 0x6c:
+      case 0x6d:
+      case 0x6e:
+      case 0x6f:
+      case 0xe4:
+      case 0xe5:
+      case 0xe6:
+      case 0xe7:
+      case 0xec:
+      case 0xed:
+      case 0xee:
+      case 0xef:
+      case 0xf4:
+      case 0xfa:
+      case 0xfb:
+      case 0x106:
+      case 0x108:
+      case 0x109:
+      case 0x130:
+      case 0x132:
+      case 0x133:
+      case 0x120:
+      case 0x121:
+      case 0x122:
+      case 0x123:
+        // Privileged at CPL 3 with IOPL 0.
+        this.fault(VEC_GP);
+        return;
+      case 0x80:
+      case 0x81:
+      case 0x82:
+      case 0x83: {
+        const sz = op === 0x80 || op === 0x82 ? 0 : this.osz(i);
+        if (m >= 0xc0) {
+          const r = this.alu(reg, this.getReg(sz, m & 7), c.imm[i]!, sz);
+          if (reg !== 7) this.setReg(sz, m & 7, r);
+        } else {
+          const a = this.ea(i);
+          const r = this.alu(reg, this.readM(sz, a), c.imm[i]!, sz);
+          if (reg !== 7) this.writeM(sz, a, r);
+        }
+        return;
+      }
+      case 0x84:
+      case 0x85: {
+        const sz = op === 0x84 ? 0 : this.osz(i);
+        this.alu(4, this.readE(i, sz), this.getReg(sz, reg), sz);
+        return;
+      }
+      case 0xa8:
+      case 0xa9: {
+        const sz = op === 0xa8 ? 0 : this.osz(i);
+        this.alu(4, this.getReg(sz, EAX), c.imm[i]!, sz);
+        return;
+      }
+      case 0x86:
+      case 0x87: {
+        const sz = op === 0x86 ? 0 : this.osz(i);
+        if (m >= 0xc0) {
+          const t = this.getReg(sz, m & 7);
+          this.setReg(sz, m & 7, this.getReg(sz, reg));
+          this.setReg(sz, reg, t);
+        } else {
+          const a = this.ea(i);
+          const t = this.readM(sz, a);
+          this.writeM(sz, a, this.getReg(sz, reg));
+          this.setReg(sz, reg, t);
+        }
+        return;
+      }
+      case 0x88:
+      case 0x89:
+        this.writeE(i, op === 0x88 ? 0 : this.osz(i), this.getReg(op === 0x88 ? 0 : this.osz(i), reg));
+        return;
+      case 0x8a:
+      case 0x8b: {
+        const sz = op === 0x8a ? 0 : this.osz(i);
+        this.setReg(sz, reg, this.readE(i, sz));
+        return;
+      }
+      case 0x8c: {
+        const v = this.sreg[reg]!;
+        if (m >= 0xc0) this.setReg(this.osz(i), m & 7, v);
+        else this.mem.write16(this.ea(i), v);
+        return;
+      }
+      case 0x8d:
+        this.setReg(1, reg, this.eaNoSeg(i));
+        return;
+      case 0x8e:
+        this.loadSeg(reg, this.readE(i, 1));
+        return;
+      case 0x8f: {
+        const sz = this.osz(i);
+        // pop to memory: the address is computed with the incremented ESP.
+        const sp = R[ESP]!;
+        const v = this.readM(sz, sp);
+        R[ESP] = sp + (sz === 1 ? 2 : 4);
+        try {
+          this.writeE(i, sz, v);
+        } catch (e) {
+          R[ESP] = sp;
+          throw e;
+        }
+        return;
+      }
+      case 0x90:
+        return;
+      case 0x91:
+      case 0x92:
+      case 0x93:
+      case 0x94:
+      case 0x95:
+      case 0x96:
+      case 0x97: {
+        const sz = this.osz(i);
+        const t = this.getReg(sz, op & 7);
+        this.setReg(sz, op & 7, this.getReg(sz, EAX));
+        this.setReg(sz, EAX, t);
+        return;
+      }
+      case 0x98:
+        if (this.osz(i) === 1) this.setReg(1, EAX, (R[EAX]! << 24) >> 24);
+        else R[EAX] = (R[EAX]! << 16) >> 16;
+        return;
+      case 0x99:
+        if (this.osz(i) === 1) this.setReg(1, EDX, (R[EAX]! << 16) >> 31);
+        else R[EDX] = R[EAX]! >> 31;
+        return;
+      case 0x9a:
+      case 0xea:
+      case 0xca:
+      case 0xcb:
+      case 0xcf:
+        this.farTransfer(i, op);
+        return;
+      case 0x9b:
+        return;
+      case 0x9c: {
+        // VM and RF are never visible in the pushed image.
+        const f = this.getFlags() & 0xfcffff;
+        this.push(this.osz(i), f);
+        return;
+      }
+      case 0x9d: {
+        const sz = this.osz(i);
+        const v = this.pop(sz);
+        const mask = sz === 1 ? POPF_MASK & 0xffff : POPF_MASK;
+        this.setFlags((this.getFlags() & ~mask) | (v & mask));
+        return;
+      }
+      case 0x9e:
+        this.setFlagBits(CF | PF | AF | ZF | SF, (R[EAX]! >> 8) & (CF | PF | AF | ZF | SF));
+        return;
+      case 0x9f:
+        this.setReg(0, 4, (this.getFlags() & 0xd7) | 2);
+        return;
+      case 0xa0:
+      case 0xa1:
+      case 0xa2:
+      case 0xa3: {
+        const sz = op & 1 ? this.osz(i) : 0;
+        const a = this.moffs(i);
+        if (op < 0xa2) this.setReg(sz, EAX, this.readM(sz, a));
+        else this.writeM(sz, a, this.getReg(sz, EAX));
+        return;
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xa6:
+      case 0xa7:
+      case 0xaa:
+      case 0xab:
+      case 0xac:
+      case 0xad:
+      case 0xae:
+      case 0xaf:
+        this.stringOp(i, op);
+        return;
+      case 0xb0:
+      case 0xb1:
+      case 0xb2:
+      case 0xb3:
+      case 0xb4:
+      case 0xb5:
+      case 0xb6:
+      case 0xb7:
+        this.setReg(0, op & 7, c.imm[i]!);
+        return;
+      case 0xb8:
+      case 0xb9:
+      case 0xba:
+      case 0xbb:
+      case 0xbc:
+      case 0xbd:
+      case 0xbe:
+      case 0xbf:
+        this.setReg(1, op & 7, c.imm[i]!);
+        return;
+      case 0xc0:
+      case 0xc1:
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const sz = op & 1 ? this.osz(i) : 0;
+        const count = op <= 0xc1 ? c.imm[i]! : op <= 0xd1 ? 1 : R[ECX]!;
+        if (m >= 0xc0) this.setReg(sz, m & 7, this.shift(reg, this.getReg(sz, m & 7), count & 31, sz));
+        else {
+          const a = this.ea(i);
+          this.writeM(sz, a, this.shift(reg, this.readM(sz, a), count & 31, sz));
+        }
+        return;
+      }
+      case 0xc2:
+        this.eip = this.pop(this.osz(i)) >>> 0;
+        R[ESP] = R[ESP]! + c.imm[i]!;
+        return;
+      case 0xc3:
+        this.eip = this.pop(this.osz(i)) >>> 0;
+        return;
+      case 0xc4:
+      case 0xc5:
+      case 0x1b2:
+      case 0x1b4:
+      case 0x1b5: {
+        const sz = this.osz(i);
+        const a = this.ea(i);
+        const off = this.readM(sz, a);
+        const sel = this.mem.read16(a + (sz === 1 ? 2 : 4));
+        const sr = op === 0xc4 ? SEG_ES : op === 0xc5 ? SEG_DS : op === 0x1b2 ? SEG_SS : op === 0x1b4 ? SEG_FS : SEG_GS;
+        this.loadSeg(sr, sel);
+        this.setReg(sz, reg, off);
+        return;
+      }
+      case 0xc6:
+      case 0xc7:
+        this.writeE(i, op === 0xc6 ? 0 : this.osz(i), c.imm[i]!);
+        return;
+      case 0xc8:
+        this.enter(i);
+        return;
+      case 0xc9: {
+        const sz = this.osz(i);
+        const bp = R[EBP]!;
+        const v = this.readM(sz, bp);
+        R[ESP] = bp + (sz === 1 ? 2 : 4);
+        this.setReg(sz, EBP, v);
+        return;
+      }
+      case 0xcc:
+        this.trap(VEC_BP);
+        return;
+      case 0xcd:
+        return this.exec(i);
+      case 0xce:
+        if (this.getOF()) this.trap(VEC_OF);
+        return;
+      case 0xf1:
+        this.trap(VEC_DB);
+        return;
+      case 0xd7: {
+        const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
+        let a = (R[EBX]! + (R[EAX]! & 0xff)) | 0;
+        if (seg === 5) a += this.fsBase;
+        else if (seg === 6) a += this.gsBase;
+        this.setReg(0, EAX, this.mem.read8(a | 0));
+        return;
+      }
+      case 0xd8:
+      case 0xd9:
+      case 0xda:
+      case 0xdb:
+      case 0xdc:
+      case 0xdd:
+      case 0xde:
+      case 0xdf:
+        this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
+        return;
+      case 0xe0:
+      case 0xe1:
+      case 0xe2: {
+        const cx = (R[ECX]! - 1) | 0;
+        R[ECX] = cx;
+        const z = this.getZF();
+        if (cx !== 0 && (op === 0xe2 || (op === 0xe1 ? z === 1 : z === 0))) this.eip = (this.eip + c.imm[i]!) >>> 0;
+        return;
+      }
+      case 0xe3:
+        if (R[ECX] === 0) this.eip = (this.eip + c.imm[i]!) >>> 0;
+        return;
+      case 0xe8:
+      case 0xe9:
+      case 0xeb:
+        if (op === 0xe8) this.push(this.osz(i), this.eip);
+        this.eip = (this.eip + c.imm[i]!) >>> 0;
+        if (c.pfx[i]! & PFX_O16) this.eip &= 0xffff;
+        return;
+      case 0xf5:
+        this.setFlagBits(CF, this.getCF() ^ 1);
+        return;
+      case 0xf6:
+      case 0xf7:
+        this.group3(i, op === 0xf6 ? 0 : this.osz(i));
+        return;
+      case 0xf8:
+      case 0xf9:
+        this.setFlagBits(CF, op & 1);
+        return;
+      case 0xfc:
+        this.flags &= ~DF;
+        return;
+      case 0xfd:
+        this.flags |= DF;
+        return;
+      case 0xfe:
+      case 0xff:
+        this.group45(i, op, reg);
+        return;
+      default:
+        this.exec0F(i, op);
+    }
+  }
+
+  private exec0F(i: number, op: number): void {
+    const c = this.c;
+    const R = this.regs;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    if (op >= 0x140 && op <= 0x14f) {
+      const sz = this.osz(i);
+      const v = this.readE(i, sz); // the source is read (and can fault) whatever the condition
+      if (this.cond(op & 15)) this.setReg(sz, reg, v);
+      return;
+    }
+    if (op >= 0x190 && op <= 0x19f) {
+      this.writeE(i, 0, this.cond(op & 15) ? 1 : 0);
+      return;
+    }
+    if (op >= 0x1c8 && op <= 0x1cf) {
+      const v = R[op & 7]!;
+      R[op & 7] = (v >>> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
+      return;
+    }
+    switch (op) {
+      case 0x100:
+      case 0x101:
+        // sldt/str/sgdt/sidt/smsw: blocked by UMIP on current kernels for 32-bit tasks → SIGSEGV.
+        this.fault(VEC_GP);
+        return;
+      case 0x102:
+      case 0x103:
+        this.readE(i, 1);
+        this.setFlagBits(ZF, 0);
+        return;
+      case 0x10d:
+      case 0x118:
+      case 0x119:
+      case 0x11a:
+      case 0x11b:
+      case 0x11c:
+      case 0x11d:
+      case 0x11e:
+      case 0x11f:
+        return; // hint nops, prefetch, endbr32
+      case 0x131: {
+        const t = this.host.rdtsc(this);
+        R[EAX] = t % 0x100000000 | 0;
+        R[EDX] = Math.floor(t / 0x100000000) | 0;
+        return;
+      }
+      case 0x1a2: {
+        const v = cpuidValues(R[EAX]! >>> 0, R[ECX]! >>> 0);
+        R[EAX] = v[0];
+        R[EBX] = v[1];
+        R[ECX] = v[2];
+        R[EDX] = v[3];
+        return;
+      }
+      case 0x1a3:
+      case 0x1ab:
+      case 0x1b3:
+      case 0x1bb:
+        this.bitOp(i, op === 0x1a3 ? 0 : op === 0x1ab ? 1 : op === 0x1b3 ? 2 : 3, this.getReg(this.osz(i), reg), true);
+        return;
+      case 0x1ba:
+        this.bitOp(i, reg - 4, c.imm[i]! & 0xff, false);
+        return;
+      case 0x1a4:
+      case 0x1a5:
+      case 0x1ac:
+      case 0x1ad:
+        this.shiftDouble(i, op === 0x1a4 || op === 0x1a5, op === 0x1a4 || op === 0x1ac ? c.imm[i]! : R[ECX]!);
+        return;
+      case 0x1b0:
+      case 0x1b1: {
+        const sz = op === 0x1b0 ? 0 : this.osz(i);
+        const acc = this.getReg(sz, EAX);
+        if (m >= 0xc0) {
+          const d = this.getReg(sz, m & 7);
+          this.alu(7, acc, d, sz);
+          if (this.getZF()) this.setReg(sz, m & 7, this.getReg(sz, reg));
+          else this.setReg(sz, EAX, d);
+        } else {
+          const a = this.ea(i);
+          const d = this.readM(sz, a);
+          this.alu(7, acc, d, sz);
+          // The locked cycle always writes: the old value back when the compare fails.
+          if (this.getZF()) this.writeM(sz, a, this.getReg(sz, reg));
+          else {
+            this.writeM(sz, a, d);
+            this.setReg(sz, EAX, d);
+          }
+        }
+        return;
+      }
+      case 0x1b6:
+        this.setReg(this.osz(i), reg, this.readE(i, 0));
+        return;
+      case 0x1b7:
+        this.setReg(this.osz(i), reg, this.readE(i, 1));
+        return;
+      case 0x1be:
+        this.setReg(this.osz(i), reg, (this.readE(i, 0) << 24) >> 24);
+        return;
+      case 0x1bf:
+        this.setReg(this.osz(i), reg, (this.readE(i, 1) << 16) >> 16);
+        return;
+      case 0x1bc:
+      case 0x1bd: {
+        const sz = this.osz(i);
+        const v = this.readE(i, sz) & (sz === 2 ? -1 : 0xffff);
+        if (v === 0) {
+          this.setFlagBits(ZF, ZF);
+          return;
+        }
+        let r: number;
+        if (op === 0x1bc) r = 31 - Math.clz32(v & -v);
+        else r = 31 - Math.clz32(v);
+        this.setReg(sz, reg, r);
+        this.setFlagBits(ZF, 0);
+        return;
+      }
+      case 0x1c0:
+      case 0x1c1: {
+        const sz = op === 0x1c0 ? 0 : this.osz(i);
+        const src = this.getReg(sz, reg);
+        if (m >= 0xc0) {
+          const d = this.getReg(sz, m & 7);
+          const r = this.alu(0, d, src, sz);
+          this.setReg(sz, reg, d);
+          this.setReg(sz, m & 7, r);
+        } else {
+          const a = this.ea(i);
+          const d = this.readM(sz, a);
+          const r = this.alu(0, d, src, sz);
+          this.writeM(sz, a, r);
+          this.setReg(sz, reg, d);
+        }
+        return;
+      }
+      case 0x1c7: {
+        const a = this.ea(i);
+        const lo = this.mem.read32(a);
+        const hi = this.mem.read32(a + 4);
+        if (lo === R[EAX] && hi === R[EDX]) {
+          this.mem.checkWritable(a + 7);
+          this.mem.write32(a, R[EBX]!);
+          this.mem.write32(a + 4, R[ECX]!);
+          this.setFlagBits(ZF, ZF);
+        } else {
+          this.mem.checkWritable(a + 7);
+          this.mem.write32(a, lo);
+          this.mem.write32(a + 4, hi);
+          R[EAX] = lo;
+          R[EDX] = hi;
+          this.setFlagBits(ZF, 0);
+        }
+        return;
+      }
+      default:
+        this.fault(VEC_UD);
+    }
+  }
+
+  private moffs(i: number): number {
+    const c = this.c;
+    let a = c.imm[i]!;
+    const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
+    if (seg === 5) a += this.fsBase;
+    else if (seg === 6) a += this.gsBase;
+    return a | 0;
+  }
+
+  private loadSeg(sr: number, sel: number): void {
+    sel &= 0xffff;
+    if (sr === SEG_CS) this.fault(VEC_UD);
+    let base = 0;
+    if ((sel & ~3) === 0) {
+      // A null selector is fine in ds/es/fs/gs; ss must be valid.
+      if (sr === SEG_SS) this.fault(VEC_GP, 0);
+    } else if (sel === USER_DS || sel === USER_CS) {
+      base = 0;
+      if (sr === SEG_SS && sel === USER_CS) this.fault(VEC_GP, sel & ~3);
+    } else {
+      const idx = sel >> 3;
+      const t = this.tls[idx - GDT_ENTRY_TLS_MIN];
+      if ((sel & 4) !== 0 || (sel & 3) !== 3 || !t || !t.used) this.fault(VEC_GP, sel & ~3);
+      base = t.base;
+    }
+    this.sreg[sr] = sel;
+    if (sr === SEG_FS) this.fsBase = base | 0;
+    else if (sr === SEG_GS) this.gsBase = base | 0;
+  }
+
+  /** Re-derives fs/gs bases after set_thread_area changed a TLS slot already loaded. */
+  reloadTlsBases(): void {
+    for (const sr of [SEG_FS, SEG_GS]) {
+      const sel = this.sreg[sr]!;
+      const t = this.tls[(sel >> 3) - GDT_ENTRY_TLS_MIN];
+      if (t && t.used && sel > 3) {
+        if (sr === SEG_FS) this.fsBase = t.base | 0;
+        else this.gsBase = t.base | 0;
+      }
+    }
+  }
+
+  private farTransfer(_i: number, _op: number): void {
+    // Far transfers and iret need descriptor-table work a flat user process never does legitimately;
+    // Linux would deliver SIGSEGV for an invalid target selector, which is what every such use here is.
+    this.fault(VEC_GP);
+  }
+
+  private enter(i: number): void {
+    const c = this.c;
+    const R = this.regs;
+    const sz = this.osz(i);
+    const size = c.imm[i]! & 0xffff;
+    const level = c.imm2[i]! & 31;
+    const step = sz === 1 ? 2 : 4;
+    const sp0 = R[ESP]!;
+    this.mem.checkWritable((sp0 - step * (level + 1)) | 0);
+    this.push(sz, R[EBP]!);
+    const frame = R[ESP]!;
+    if (level > 0) {
+      let bp = R[EBP]!;
+      for (let l = 1; l < level; l++) {
+        bp = (bp - step) | 0;
+        this.push(sz, this.readM(sz, bp));
+      }
+      this.push(sz, frame);
+    }
+    this.setReg(sz, EBP, frame);
+    R[ESP] = (R[ESP]! - size) | 0;
+  }
+
+  private imul2(i: number, reg: number, b: number): void {
+    const sz = this.osz(i);
+    const a = this.readE(i, sz);
+    if (sz === 2) {
+      const lo = Math.imul(a, b);
+      // The double product is exact below 2^53 and certainly not equal to lo above it.
+      const of = (a | 0) * (b | 0) !== lo ? 1 : 0;
+      this.regs[reg] = lo;
+      this.setResFlags(lo, 31, of, of);
+    } else {
+      const r = ((a << 16) >> 16) * ((b << 16) >> 16);
+      const of = r !== (r << 16) >> 16 ? 1 : 0;
+      this.setReg(1, reg, r);
+      this.setResFlags(r, 15, of, of);
+    }
+  }
+
+  private group3(i: number, sz: number): void {
+    const c = this.c;
+    const R = this.regs;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    switch (reg) {
+      case 0:
+      case 1:
+        this.alu(4, this.readE(i, sz), c.imm[i]!, sz);
+        return;
+      case 2: {
+        if (m >= 0xc0) this.setReg(sz, m & 7, ~this.getReg(sz, m & 7));
+        else {
+          const a = this.ea(i);
+          this.writeM(sz, a, ~this.readM(sz, a));
+        }
+        return;
+      }
+      case 3: {
+        if (m >= 0xc0) this.setReg(sz, m & 7, this.alu(5, 0, this.getReg(sz, m & 7), sz));
+        else {
+          const a = this.ea(i);
+          this.writeM(sz, a, this.alu(5, 0, this.readM(sz, a), sz));
+        }
+        return;
+      }
+      case 4:
+      case 5: {
+        const v = this.readE(i, sz);
+        const signed = reg === 5;
+        if (sz === 0) {
+          const a = signed ? (R[EAX]! << 24) >> 24 : R[EAX]! & 0xff;
+          const b = signed ? (v << 24) >> 24 : v & 0xff;
+          const r = a * b;
+          this.setReg(1, EAX, r);
+          const of = signed ? (r !== (r << 24) >> 24 ? 1 : 0) : r > 0xff ? 1 : 0;
+          this.setResFlags(r, 7, of, of);
+        } else if (sz === 1) {
+          const a = signed ? (R[EAX]! << 16) >> 16 : R[EAX]! & 0xffff;
+          const b = signed ? (v << 16) >> 16 : v & 0xffff;
+          const r = a * b;
+          this.setReg(1, EAX, r);
+          this.setReg(1, EDX, r >> 16);
+          const of = signed ? (r !== (r << 16) >> 16 ? 1 : 0) : (r >>> 16) !== 0 ? 1 : 0;
+          this.setResFlags(r, 15, of, of);
+        } else {
+          let lo: number;
+          let hi: number;
+          if (signed) {
+            const sa = R[EAX]! | 0;
+            const sb = v | 0;
+            [lo, hi] = mulU32(sa >>> 0, sb >>> 0);
+            // Signed high word = unsigned high word minus the sign corrections.
+            if (sa < 0) hi = (hi - sb) | 0;
+            if (sb < 0) hi = (hi - sa) | 0;
+            const of = hi !== lo >> 31 ? 1 : 0;
+            R[EAX] = lo;
+            R[EDX] = hi;
+            this.setResFlags(lo, 31, of, of);
+          } else {
+            [lo, hi] = mulU32(R[EAX]! >>> 0, v >>> 0);
+            R[EAX] = lo;
+            R[EDX] = hi;
+            const of = hi !== 0 ? 1 : 0;
+            this.setResFlags(lo, 31, of, of);
+          }
+        }
+        return;
+      }
+      default: {
+        const v = this.readE(i, sz);
+        this.divide(sz, v, reg === 7);
+      }
+    }
+  }
+
+  private divide(sz: number, v: number, signed: boolean): void {
+    const R = this.regs;
+    if (sz === 0) {
+      const d = signed ? (v << 24) >> 24 : v & 0xff;
+      if (d === 0) this.fault(VEC_DE);
+      const n = signed ? (R[EAX]! << 16) >> 16 : R[EAX]! & 0xffff;
+      const q = Math.trunc(n / d);
+      const r = n - q * d;
+      if (signed ? q < -128 || q > 127 : q > 0xff) this.fault(VEC_DE);
+      this.setReg(1, EAX, (q & 0xff) | ((r & 0xff) << 8));
+    } else if (sz === 1) {
+      const d = signed ? (v << 16) >> 16 : v & 0xffff;
+      if (d === 0) this.fault(VEC_DE);
+      const n = signed ? ((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff) : (((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)) >>> 0;
+      const q = Math.trunc(n / d);
+      const r = n - q * d;
+      if (signed ? q < -32768 || q > 32767 : q > 0xffff) this.fault(VEC_DE);
+      this.setReg(1, EAX, q);
+      this.setReg(1, EDX, r);
+    } else {
+      if (v === 0) this.fault(VEC_DE);
+      const hi = R[EDX]!;
+      const lo = R[EAX]!;
+      if (!signed) {
+        const d = v >>> 0;
+        if (hi === 0) {
+          const n = lo >>> 0;
+          R[EAX] = Math.floor(n / d) | 0;
+          R[EDX] = n % d | 0;
+          return;
+        }
+        const n = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        const q = n / BigInt(d);
+        if (q > 0xffffffffn) this.fault(VEC_DE);
+        R[EAX] = Number(q) | 0;
+        R[EDX] = Number(n % BigInt(d)) | 0;
+      } else {
+        if (hi === lo >> 31) {
+          const n = lo;
+          if (n === -0x80000000 && v === -1) this.fault(VEC_DE);
+          R[EAX] = Math.trunc(n / v) | 0;
+          R[EDX] = n % v | 0;
+          return;
+        }
+        const n = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
+        const d = BigInt(v | 0);
+        const q = n / d;
+        if (q > 0x7fffffffn || q < -0x80000000n) this.fault(VEC_DE);
+        R[EAX] = Number(q) | 0;
+        R[EDX] = Number(n % d) | 0;
+      }
+    }
+  }
+
+  private group45(i: number, op: number, reg: number): void {
+    const c = this.c;
+    const m = c.modrm[i]!;
+    if (op === 0xfe || reg < 2) {
+      const sz = op === 0xfe ? 0 : this.osz(i);
+      if (m >= 0xc0) this.setReg(sz, m & 7, this.incdec(this.getReg(sz, m & 7), reg, sz));
+      else {
+        const a = this.ea(i);
+        this.writeM(sz, a, this.incdec(this.readM(sz, a), reg, sz));
+      }
+      return;
+    }
+    const sz = this.osz(i);
+    switch (reg) {
+      case 2: {
+        const t = this.readE(i, sz);
+        this.push(sz, this.eip);
+        this.eip = sz === 1 ? t & 0xffff : t >>> 0;
+        return;
+      }
+      case 4: {
+        const t = this.readE(i, sz);
+        this.eip = sz === 1 ? t & 0xffff : t >>> 0;
+        return;
+      }
+      case 6:
+        if (m >= 0xc0) this.push(sz, this.getReg(sz, m & 7));
+        else this.push(sz, this.readM(sz, this.ea(i)));
+        return;
+      default:
+        this.fault(VEC_GP);
+    }
+  }
+
+  private shift(k: number, v: number, count: number, sz: number): number {
+    const bits = sz === 2 ? 32 : sz === 1 ? 16 : 8;
+    const msb = bits - 1;
+    const mask = sz === 2 ? -1 : sz === 1 ? 0xffff : 0xff;
+    v &= mask;
+    if (count === 0) return v;
+    let r: number;
+    let cf: number;
+    let of: number;
+    switch (k) {
+      case 0: {
+        // rol
+        const n = count % bits;
+        r = n === 0 ? v : ((v << n) | (v >>> (bits - n))) & mask;
+        cf = r & 1;
+        of = ((r >>> msb) & 1) ^ cf;
+        this.setFlagBits(CF | OF, cf | (of << 11));
+        return r;
+      }
+      case 1: {
+        const n = count % bits;
+        r = n === 0 ? v : ((v >>> n) | (v << (bits - n))) & mask;
+        cf = (r >>> msb) & 1;
+        of = cf ^ ((r >>> (msb - 1)) & 1);
+        this.setFlagBits(CF | OF, cf | (of << 11));
+        return r;
+      }
+      case 2: {
+        // rcl through CF: rotate a (bits+1)-bit quantity.
+        const n = count % (bits + 1);
+        let c0 = this.getCF();
+        r = v;
+        for (let j = 0; j < n; j++) {
+          const out = (r >>> msb) & 1;
+          r = ((r << 1) | c0) & mask;
+          c0 = out;
+        }
+        of = ((r >>> msb) & 1) ^ c0;
+        this.setFlagBits(CF | OF, c0 | (of << 11));
+        return r;
+      }
+      case 3: {
+        const n = count % (bits + 1);
+        let c0 = this.getCF();
+        r = v;
+        of = ((r >>> msb) & 1) ^ c0;
+        for (let j = 0; j < n; j++) {
+          const out = r & 1;
+          r = ((r >>> 1) | (c0 << msb)) & mask;
+          c0 = out;
+        }
+        this.setFlagBits(CF | OF, c0 | (of << 11));
+        return r;
+      }
+      case 4:
+      case 6:
+        // shl/sal
+        if (count <= bits) cf = (v >>> (bits - count)) & 1;
+        else cf = 0;
+        r = count < 32 ? (v << count) & mask : 0;
+        of = ((r >>> msb) & 1) ^ cf;
+        this.setResFlags(r, msb, cf, of);
+        this.flags &= ~AF;
+        return r;
+      case 5:
+        cf = count <= bits ? (v >>> (count - 1)) & 1 : 0;
+        r = count < 32 ? v >>> count : 0;
+        of = count === 1 ? (v >>> msb) & 1 : 0;
+        this.setResFlags(r, msb, cf, of);
+        this.flags &= ~AF;
+        return r;
+      default: {
+        // sar
+        const s = sz === 2 ? v : sz === 1 ? (v << 16) >> 16 : (v << 24) >> 24;
+        const n = count > msb ? msb : count;
+        cf = (s >> (count > msb ? msb : count - 1)) & 1;
+        r = (s >> n) & mask;
+        this.setResFlags(r, msb, cf, 0);
+        this.flags &= ~AF;
+        return r;
+      }
+    }
+  }
+
+  private shiftDouble(i: number, left: boolean, countIn: number): void {
+    const c = this.c;
+    const sz = this.osz(i);
+    const bits = sz === 2 ? 32 : 16;
+    const msb = bits - 1;
+    const mask = sz === 2 ? -1 : 0xffff;
+    const count = countIn & 31;
+    if (count === 0) return;
+    const m = c.modrm[i]!;
+    const a = m >= 0xc0 ? 0 : this.ea(i);
+    const dst = (m >= 0xc0 ? this.getReg(sz, m & 7) : this.readM(sz, a)) & mask;
+    const src = this.getReg(sz, (m >> 3) & 7) & mask;
+    let r: number;
+    let cf: number;
+    if (sz === 2) {
+      if (left) {
+        r = (dst << count) | (src >>> (32 - count));
+        cf = (dst >>> (32 - count)) & 1;
+      } else {
+        r = (dst >>> count) | (src << (32 - count));
+        cf = (dst >>> (count - 1)) & 1;
+      }
+    } else {
+      // 16-bit with counts above 16 behaves as a 48-bit shift on Intel hardware.
+      const wide = left ? BigInt(dst) * 0x100000000n + BigInt(src) * 0x10000n + BigInt(dst) : 0n;
+      if (left) {
+        const sh = wide << BigInt(count);
+        r = Number((sh >> 32n) & 0xffffn);
+        cf = Number((sh >> 48n) & 1n);
+      } else {
+        const w = BigInt(dst) + BigInt(src) * 0x10000n + BigInt(dst) * 0x100000000n;
+        r = Number((w >> BigInt(count)) & 0xffffn);
+        cf = Number((w >> BigInt(count - 1)) & 1n);
+      }
+    }
+    r &= mask;
+    const of = ((r ^ dst) >>> msb) & 1;
+    if (m >= 0xc0) this.setReg(sz, m & 7, r);
+    else this.writeM(sz, a, r);
+    this.setResFlags(r, msb, cf, of);
+  }
+
+  private bitOp(i: number, kind: number, bitIn: number, regForm: boolean): void {
+    const c = this.c;
+    const sz = this.osz(i);
+    const bits = sz === 2 ? 32 : 16;
+    const m = c.modrm[i]!;
+    let bit = bitIn;
+    if (m >= 0xc0) {
+      bit &= bits - 1;
+      const v = this.getReg(sz, m & 7);
+      const cf = (v >>> bit) & 1;
+      this.setFlagBits(CF, cf);
+      if (kind === 1) this.setReg(sz, m & 7, v | (1 << bit));
+      else if (kind === 2) this.setReg(sz, m & 7, v & ~(1 << bit));
+      else if (kind === 3) this.setReg(sz, m & 7, v ^ (1 << bit));
+      return;
+    }
+    let a = this.ea(i);
+    if (regForm) {
+      // The register bit offset is signed and may address memory outside the operand.
+      const off = sz === 2 ? bit | 0 : (bit << 16) >> 16;
+      a = (a + (off >> (sz === 2 ? 5 : 4)) * (bits / 8)) | 0;
+      bit = off & (bits - 1);
+    } else bit &= bits - 1;
+    const v = this.readM(sz, a);
+    const cf = (v >>> bit) & 1;
+    this.setFlagBits(CF, cf);
+    if (kind === 1) this.writeM(sz, a, v | (1 << bit));
+    else if (kind === 2) this.writeM(sz, a, v & ~(1 << bit));
+    else if (kind === 3) this.writeM(sz, a, v ^ (1 << bit));
+  }
+
+  private stringOp(i: number, op: number): void {
+    const c = this.c;
+    const R = this.regs;
+    const pfx = c.pfx[i]!;
+    const sz = op & 1 ? (pfx & PFX_O16 ? 1 : 2) : 0;
+    const step = (this.flags & DF ? -1 : 1) * (sz === 2 ? 4 : sz === 1 ? 2 : 1);
+    const seg = (pfx >> PFX_SEG_SHIFT) & 7;
+    const srcBase = seg === 5 ? this.fsBase : seg === 6 ? this.gsBase : 0;
+    const rep = (pfx & (PFX_REP | PFX_REPNE)) !== 0;
+    const a16 = (pfx & PFX_A16) !== 0;
+    if (a16) this.fault(VEC_GP); // 16-bit addressing of string operands: not supported by this machine
+    let n = rep ? R[ECX]! >>> 0 : 1;
+    if (n === 0) return;
+    // In single-step mode each iteration is one step, as with the trap flag on real hardware.
+    const limit = this.stepping || this.flags & TF ? 1 : n;
+    let iters = 0;
+    const kind = op & 0xfe;
+    for (;;) {
+      switch (kind) {
+        case 0xa4: // movs
+          this.writeM(sz, R[EDI]!, this.readM(sz, (R[ESI]! + srcBase) | 0));
+          R[ESI] = R[ESI]! + step;
+          R[EDI] = R[EDI]! + step;
+          break;
+        case 0xaa: // stos
+          this.writeM(sz, R[EDI]!, this.getReg(sz, EAX));
+          R[EDI] = R[EDI]! + step;
+          break;
+        case 0xac: // lods
+          this.setReg(sz, EAX, this.readM(sz, (R[ESI]! + srcBase) | 0));
+          R[ESI] = R[ESI]! + step;
+          break;
+        case 0xa6: // cmps
+          this.alu(7, this.readM(sz, (R[ESI]! + srcBase) | 0), this.readM(sz, R[EDI]!), sz);
+          R[ESI] = R[ESI]! + step;
+          R[EDI] = R[EDI]! + step;
+          break;
+        default: // scas
+          this.alu(7, this.getReg(sz, EAX), this.readM(sz, R[EDI]!), sz);
+          R[EDI] = R[EDI]! + step;
+          break;
+      }
+      iters++;
+      if (!rep) return;
+      n = (n - 1) >>> 0;
+      R[ECX] = n;
+      if (n === 0) return;
+      if (kind === 0xa6 || kind === 0xae) {
+        const z = this.getZF();
+        if (pfx & PFX_REP ? z === 0 : z === 1) return;
+      }
+      if (iters >= limit) {
+        // Not finished: re-execute this instruction (EIP back at its start).
+        this.eip = c.eip[i]! >>> 0;
+        return;
+      }
+    }
+  }
+
+  private bcd(i: number, op: number): void {
+    const R = this.regs;
+    const al = R[EAX]! & 0xff;
+    switch (op) {
+      case 0x27:
+      case 0x2f: {
+        const cf0 = this.getCF();
+        const af0 = this.getAF();
+        let a = al;
+        let cf = 0;
+        let af = 0;
+        if ((al & 0xf) > 9 || af0) {
+          a = op === 0x27 ? a + 6 : a - 6;
+          af = 1;
+          cf = cf0 | (op === 0x27 ? (a > 0xff ? 1 : 0) : a < 0 ? 1 : 0);
+        }
+        if (al > 0x99 || cf0) {
+          a = op === 0x27 ? a + 0x60 : a - 0x60;
+          cf = 1;
+        }
+        a &= 0xff;
+        this.setReg(0, EAX, a);
+        this.setResFlags(a, 7, cf, 0);
+        this.flags = (this.flags & ~AF) | (af ? AF : 0);
+        return;
+      }
+      case 0x37:
+      case 0x3f: {
+        let ax = R[EAX]! & 0xffff;
+        let f = 0;
+        if ((al & 0xf) > 9 || this.getAF()) {
+          ax = op === 0x37 ? ax + 0x106 : ax - 6 - 0x100;
+          f = 1;
+        }
+        ax = (ax & 0xff00) | (ax & 0x0f);
+        this.setReg(1, EAX, ax);
+        this.setFlagBits(CF | AF, f ? CF | AF : 0);
+        return;
+      }
+      case 0xd4: {
+        const base = this.c.imm[i]! & 0xff;
+        if (base === 0) this.fault(VEC_DE);
+        const r = al % base;
+        this.setReg(1, EAX, (Math.floor(al / base) << 8) | r);
+        this.setResFlags(r, 7, 0, 0);
+        return;
+      }
+      case 0xd5: {
+        const base = this.c.imm[i]! & 0xff;
+        const r = (al + ((R[EAX]! >> 8) & 0xff) * base) & 0xff;
+        this.setReg(1, EAX, r);
+        this.setResFlags(r, 7, 0, 0);
+        return;
+      }
+      default:
+        this.setReg(0, EAX, this.getCF() ? 0xff : 0);
+    }
+  }
+
+  /** A one-line-per-register dump for crash reports. */
+  dump(): string {
+    const R = this.regs;
+    const h = (v: number) => (v >>> 0).toString(16).padStart(8, '0');
+    return (
+      `eax=${h(R[0]!)} ebx=${h(R[3]!)} ecx=${h(R[1]!)} edx=${h(R[2]!)} esi=${h(R[6]!)} edi=${h(R[7]!)}\n` +
+      `ebp=${h(R[5]!)} esp=${h(R[4]!)} eip=${h(this.eip)} eflags=${h(this.getFlags())} ` +
+      `gs=${this.sreg[SEG_GS]!.toString(16)} fs=${this.sreg[SEG_FS]!.toString(16)}`
+    );
+  }
+}
+
+export { PAGE_FAULT };

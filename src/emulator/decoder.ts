@@ -1,0 +1,390 @@
+// Decodes i386 instructions (32-bit protected mode) into flat fields, driven by the opcode table.
+// Guarantees: decoding never throws a host error; bytes that do not form a valid instruction decode
+// as OP_UD (raise #UD) and an instruction longer than 15 bytes as OP_GP; a fetch from a non-executable
+// page surfaces as the memory's PageFault to the caller. The same routine serves the block cache
+// (decode separate from execute) and the instruction-info API used by probes, tests and the disassembler.
+
+import {
+  IMM_B,
+  IMM_ENTER,
+  IMM_FAR,
+  IMM_GRP3,
+  IMM_MOFFS,
+  IMM_NONE,
+  IMM_V,
+  IMM_W,
+  OPCODES,
+  type ControlKind,
+} from './opcodes.js';
+
+/** Pseudo-ops beyond the 512 table rows. */
+export const OP_UD = 0x200;
+export const OP_GP = 0x201;
+
+/** Prefix bits in `pfx`. */
+export const PFX_O16 = 1;
+export const PFX_A16 = 2;
+export const PFX_REP = 4;
+export const PFX_REPNE = 8;
+export const PFX_LOCK = 16;
+/** Segment override (1 = es, 2 = cs, 3 = ss, 4 = ds, 5 = fs, 6 = gs) in bits 8..10. */
+export const PFX_SEG_SHIFT = 8;
+
+/** Packed effective-address descriptor: base (bits 0-3, 8 = none), index (4-7), scale (8-9), a16 (10), seg (12-14). */
+export const EA_NONE = 8;
+export const EA_A16 = 1 << 10;
+
+/** One decoded instruction (the decoder's output record; the cache copies it into typed arrays). */
+export class Decoded {
+  op = 0;
+  pfx = 0;
+  modrm = 0;
+  ea = 0;
+  disp = 0;
+  imm = 0;
+  imm2 = 0;
+  len = 0;
+  /** Prefix byte count (so resume_execution can find the opcode). */
+  npfx = 0;
+}
+
+export type ByteSource = (addr: number) => number;
+
+const A16_BASE = [3, 3, 5, 5, 6, 7, 5, 3]; // bx+si, bx+di, bp+si, bp+di, si, di, bp, bx
+const A16_INDEX = [6, 7, 6, 7, EA_NONE, EA_NONE, EA_NONE, EA_NONE];
+
+/**
+ * Decodes the instruction at `addr` into `out`, reading bytes with `fetch` (which may throw a
+ * PageFault). Returns `out`.
+ */
+export function decodeInsn(fetch: ByteSource, addr: number, out: Decoded): Decoded {
+  let p = addr;
+  let pfx = 0;
+  let b = 0;
+  let npfx = 0;
+  for (;;) {
+    if (p - addr >= 15) return bad(out, OP_GP, 15, npfx);
+    b = fetch(p >>> 0);
+    p++;
+    switch (b) {
+      case 0x66:
+        pfx |= PFX_O16;
+        break;
+      case 0x67:
+        pfx |= PFX_A16;
+        break;
+      case 0xf3:
+        pfx = (pfx & ~PFX_REPNE) | PFX_REP;
+        break;
+      case 0xf2:
+        pfx = (pfx & ~PFX_REP) | PFX_REPNE;
+        break;
+      case 0xf0:
+        pfx |= PFX_LOCK;
+        break;
+      case 0x26:
+        pfx = (pfx & 0xf8ff) | (1 << PFX_SEG_SHIFT);
+        break;
+      case 0x2e:
+        pfx = (pfx & 0xf8ff) | (2 << PFX_SEG_SHIFT);
+        break;
+      case 0x36:
+        pfx = (pfx & 0xf8ff) | (3 << PFX_SEG_SHIFT);
+        break;
+      case 0x3e:
+        pfx = (pfx & 0xf8ff) | (4 << PFX_SEG_SHIFT);
+        break;
+      case 0x64:
+        pfx = (pfx & 0xf8ff) | (5 << PFX_SEG_SHIFT);
+        break;
+      case 0x65:
+        pfx = (pfx & 0xf8ff) | (6 << PFX_SEG_SHIFT);
+        break;
+      default:
+        npfx = p - 1 - addr;
+        return decodeBody(fetch, addr, p, b, pfx, npfx, out);
+    }
+  }
+}
+
+function bad(out: Decoded, op: number, len: number, npfx: number): Decoded {
+  out.op = op;
+  out.pfx = 0;
+  out.modrm = 0;
+  out.ea = 0;
+  out.disp = 0;
+  out.imm = 0;
+  out.imm2 = 0;
+  out.len = len;
+  out.npfx = npfx;
+  return out;
+}
+
+function decodeBody(
+  fetch: ByteSource,
+  addr: number,
+  p: number,
+  first: number,
+  pfx: number,
+  npfx: number,
+  out: Decoded,
+): Decoded {
+  let op = first;
+  if (first === 0x0f) {
+    if (p - addr >= 15) return bad(out, OP_GP, 15, npfx);
+    op = 0x100 | fetch(p >>> 0);
+    p++;
+    // Three-byte escapes (0f 38 / 0f 3a): consume the third opcode byte so lengths stay right.
+    if (op === 0x138 || op === 0x13a) {
+      fetch(p >>> 0);
+      p++;
+    }
+  }
+  const row = OPCODES[op]!;
+  let modrm = 0;
+  let ea = EA_NONE | (EA_NONE << 4);
+  let disp = 0;
+  const seg = (pfx >> PFX_SEG_SHIFT) & 7;
+  if (row.modrm) {
+    modrm = fetch(p >>> 0);
+    p++;
+    const mod = modrm >> 6;
+    const rm = modrm & 7;
+    if (mod !== 3) {
+      if (pfx & PFX_A16) {
+        ea = EA_A16;
+        if (mod === 0 && rm === 6) {
+          disp = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+          p += 2;
+          ea |= EA_NONE | (EA_NONE << 4);
+        } else {
+          ea |= A16_BASE[rm]! | (A16_INDEX[rm]! << 4);
+          if (mod === 1) {
+            disp = (fetch(p >>> 0) << 24) >> 24;
+            p++;
+          } else if (mod === 2) {
+            disp = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+            p += 2;
+          }
+        }
+      } else {
+        let base = rm;
+        let index = EA_NONE;
+        let scale = 0;
+        if (rm === 4) {
+          const sib = fetch(p >>> 0);
+          p++;
+          scale = sib >> 6;
+          index = (sib >> 3) & 7;
+          if (index === 4) index = EA_NONE;
+          base = sib & 7;
+          if (base === 5 && mod === 0) {
+            base = EA_NONE;
+            disp = read32(fetch, p);
+            p += 4;
+          }
+        } else if (rm === 5 && mod === 0) {
+          base = EA_NONE;
+          disp = read32(fetch, p);
+          p += 4;
+        }
+        if (mod === 1) {
+          disp = (fetch(p >>> 0) << 24) >> 24;
+          p++;
+        } else if (mod === 2) {
+          disp = read32(fetch, p);
+          p += 4;
+        }
+        ea = base | (index << 4) | (scale << 8);
+      }
+    }
+  }
+  // Only fs and gs have non-zero bases in this flat machine.
+  if (seg === 5 || seg === 6) ea |= seg << 12;
+  let imm = 0;
+  let imm2 = 0;
+  const o16 = (pfx & PFX_O16) !== 0;
+  let immKind = row.imm;
+  if (immKind === IMM_GRP3) immKind = ((modrm >> 3) & 7) < 2 ? (op === 0xf6 ? IMM_B : IMM_V) : IMM_NONE;
+  switch (immKind) {
+    case IMM_NONE:
+      break;
+    case IMM_B:
+      imm = (fetch(p >>> 0) << 24) >> 24;
+      p++;
+      break;
+    case IMM_W:
+      imm = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+      p += 2;
+      break;
+    case IMM_V:
+      if (o16) {
+        imm = ((fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8)) << 16) >> 16;
+        p += 2;
+      } else {
+        imm = read32(fetch, p);
+        p += 4;
+      }
+      break;
+    case IMM_ENTER:
+      imm = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+      imm2 = fetch((p + 2) >>> 0);
+      p += 3;
+      break;
+    case IMM_FAR:
+      if (o16) {
+        imm = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+        p += 2;
+      } else {
+        imm = read32(fetch, p);
+        p += 4;
+      }
+      imm2 = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+      p += 2;
+      break;
+    case IMM_MOFFS:
+      if (pfx & PFX_A16) {
+        imm = fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8);
+        p += 2;
+      } else {
+        imm = read32(fetch, p);
+        p += 4;
+      }
+      break;
+  }
+  const len = p - addr;
+  if (len > 15) return bad(out, OP_GP, 15, npfx);
+  out.op = op;
+  out.pfx = pfx;
+  out.modrm = modrm;
+  out.ea = ea;
+  out.disp = disp;
+  out.imm = imm;
+  out.imm2 = imm2;
+  out.len = len;
+  out.npfx = npfx;
+  if (isInvalid(op, modrm, pfx)) out.op = OP_UD;
+  return out;
+}
+
+function read32(fetch: ByteSource, p: number): number {
+  return fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8) | (fetch((p + 2) >>> 0) << 16) | (fetch((p + 3) >>> 0) << 24);
+}
+
+/** Encodings that raise #UD on this CPU even though their length is well defined. */
+function isInvalid(op: number, modrm: number, pfx: number): boolean {
+  const row = OPCODES[op]!;
+  if (row.invalid) return true;
+  const reg = (modrm >> 3) & 7;
+  const isMem = modrm < 0xc0;
+  if (pfx & PFX_LOCK) {
+    if (!row.lockable || !isMem) return true;
+    if ((op === 0xf6 || op === 0xf7) && reg !== 2 && reg !== 3) return true;
+    if ((op === 0xfe || op === 0xff) && reg > 1) return true;
+    if (op === 0x1ba && reg < 5) return true;
+    if (op === 0x1c7 && reg !== 1) return true;
+  }
+  switch (op) {
+    case 0x8d: // lea with a register operand
+    case 0x62: // bound
+    case 0xc4:
+    case 0xc5:
+    case 0x1b2:
+    case 0x1b4:
+    case 0x1b5:
+      return !isMem;
+    case 0x8f:
+    case 0xc6:
+    case 0xc7:
+      return reg !== 0;
+    case 0x8c:
+    case 0x8e:
+      return reg > 5 || (op === 0x8e && reg === 1);
+    case 0xfe:
+      return reg > 1;
+    case 0xff:
+      return reg === 7 || ((reg === 3 || reg === 5) && !isMem);
+    case 0x1ba:
+      return reg < 4;
+    case 0x1c7:
+      return reg !== 1 || !isMem;
+    case 0x1ae: // fxsave & co: no FXSR/SSE on this CPU
+      return true;
+    case 0x100:
+      return reg > 5;
+    case 0x101:
+      return reg === 5 || (!isMem && reg !== 4 && reg !== 6);
+    case 0xd8:
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+    case 0xdc:
+    case 0xdd:
+    case 0xde:
+    case 0xdf:
+      return false;
+  }
+  return false;
+}
+
+/** Control-transfer classification of a decoded instruction (for probes' resume_execution). */
+export function controlKind(d: Decoded): ControlKind {
+  const op = d.op;
+  const reg = (d.modrm >> 3) & 7;
+  if (op >= 0x70 && op <= 0x7f) return 'jcc_rel';
+  if (op >= 0x180 && op <= 0x18f) return 'jcc_rel';
+  switch (op) {
+    case 0xe8:
+      return 'call_rel';
+    case 0xe9:
+    case 0xeb:
+      return 'jmp_rel';
+    case 0xe0:
+    case 0xe1:
+    case 0xe2:
+    case 0xe3:
+      return 'loop';
+    case 0xc3:
+      return 'ret';
+    case 0xc2:
+      return 'ret_imm';
+    case 0xcb:
+      return 'lret';
+    case 0xca:
+      return 'lret_imm';
+    case 0x9a:
+      return 'call_far';
+    case 0xea:
+      return 'jmp_far';
+    case 0xcc:
+      return 'int3';
+    case 0xcd:
+      return d.imm === 0x80 || (d.imm & 0xff) === 0x80 ? 'syscall' : 'int';
+    case 0xce:
+      return 'into';
+    case 0xf1:
+      return 'int1';
+    case 0xcf:
+      return 'iret';
+    case 0x9c:
+      return 'pushf';
+    case 0x9d:
+      return 'popf';
+    case 0xfa:
+      return 'cli';
+    case 0xfb:
+      return 'sti';
+    case 0xf4:
+      return 'hlt';
+    case 0xff:
+      if (reg === 2) return 'call_ind';
+      if (reg === 3) return 'call_far';
+      if (reg === 4) return 'jmp_ind';
+      if (reg === 5) return 'jmp_far';
+      return 'seq';
+  }
+  return 'seq';
+}
+
+/** Shared scratch record for callers that decode one instruction at a time. */
+export const SCRATCH = new Decoded();
