@@ -251,6 +251,11 @@ export class Cpu implements FpuHost {
     return (this.flags | 2) >>> 0;
   }
 
+  /** IF: cleared only by the probe engine around a single step; the scheduler never preempts then. */
+  interruptsEnabled(): boolean {
+    return (this.flags & IF) !== 0;
+  }
+
   setFlags(v: number): void {
     this.lfOp = LF_NONE;
     this.flags = (v | 2) & 0x3f7fd5;

@@ -565,7 +565,7 @@ export class Machine implements CpuHost {
         if (this.result) return;
         if (this.preempt && v.clock >= v.nextTick) {
           v.nextTick += this.chaos ? this.prng.range(this.tickInterval >> 1, this.tickInterval * 2) : this.tickInterval;
-          if (t.state === 'running' && this.runQueue.length > 0 && !this.yieldRequested) {
+          if (t.state === 'running' && this.runQueue.length > 0 && !this.yieldRequested && t.cpu.interruptsEnabled()) {
             t.state = 'runnable';
             this.runQueue.push(t);
             this.pick(v, t, 'preempt');

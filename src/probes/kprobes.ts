@@ -1,0 +1,958 @@
+// The probe engine: Linux 2.6.13 i386 kprobes, aggregate probes, jprobes and kretprobes on the
+// emulator's exception hook (kprobes.md K1..K23). Names follow kernel/kprobes.c and
+// arch/i386/kernel/kprobes.c. Guarantees: a breakpoint is only ever written at an instruction boundary
+// of mapped executable guest text; the original instruction is always copied from the original text
+// (never from bytes another probe patched); the guest sees its own TF/IF and return addresses exactly as
+// Linux would make it see them (including the seed's 3.2 limitation); API errors are errno names,
+// never exceptions. Per-CPU state (current_kprobe, kprobe_status, saved flags) is kept per vCPU, and
+// the scheduler never preempts a task while IF is cleared for a single step, as on Linux.
+
+import { controlKind, Decoded, decodeInsn, OP_GP, OP_UD } from '../emulator/decoder.js';
+import { Cpu, EAX, ESP, IF, TF, VEC_BP, VEC_DB, VEC_PF } from '../emulator/cpu.js';
+import type { Machine, Task } from '../emulator/machine.js';
+import { PAGE_SIZE, PROT_EXEC } from '../emulator/memory.js';
+import { OPCODES } from '../emulator/opcodes.js';
+
+export type Errno = 'EINVAL' | 'EEXIST' | 'ENOENT' | 'E2BIG' | 'EBUSY' | 'ENOMEM';
+export type Result = 0 | Errno;
+
+const BREAKPOINT = 0xcc;
+/** The emulator's reserved code (like .kprobes.text plus the insn slot pages): trampoline, stubs, slots. */
+export const RESERVED_BASE = 0xfff00000;
+export const RESERVED_PAGES = 64;
+export const TRAMPOLINE_ADDR = RESERVED_BASE;
+/** Return address used by callGuest: executing here ends the nested guest call. */
+export const CALL_GUEST_RETURN = RESERVED_BASE + 8;
+const SLOT_BASE = RESERVED_BASE + PAGE_SIZE;
+const SLOT_SIZE = 16;
+const MAX_INSN_SIZE = 16;
+/** Bytes of stack a jprobe saves and restores (MIN_STACK_SIZE). */
+export const JPROBE_STACK_BYTES = 64;
+/** sizeof(struct kretprobe_instance) on i386 in 2.6.13: uflist + hlist (2 x 8) + rp + ret_addr + task. */
+export const KRETPROBE_INSTANCE_BYTES = 28;
+
+// kprobe_status values
+const KPROBE_HIT_ACTIVE = 1;
+const KPROBE_HIT_SS = 2;
+const KPROBE_REENTER = 3;
+const KPROBE_HIT_SSDONE = 4;
+
+/** Register access for handlers (struct pt_regs): reads and writes go straight to the task's CPU. */
+export class PtRegs {
+  constructor(readonly cpu: Cpu) {}
+  get ax(): number {
+    return this.cpu.regs[0]! >>> 0;
+  }
+  set ax(v: number) {
+    this.cpu.regs[0] = v;
+  }
+  get cx(): number {
+    return this.cpu.regs[1]! >>> 0;
+  }
+  set cx(v: number) {
+    this.cpu.regs[1] = v;
+  }
+  get dx(): number {
+    return this.cpu.regs[2]! >>> 0;
+  }
+  set dx(v: number) {
+    this.cpu.regs[2] = v;
+  }
+  get bx(): number {
+    return this.cpu.regs[3]! >>> 0;
+  }
+  set bx(v: number) {
+    this.cpu.regs[3] = v;
+  }
+  get sp(): number {
+    return this.cpu.regs[4]! >>> 0;
+  }
+  set sp(v: number) {
+    this.cpu.regs[4] = v;
+  }
+  get bp(): number {
+    return this.cpu.regs[5]! >>> 0;
+  }
+  set bp(v: number) {
+    this.cpu.regs[5] = v;
+  }
+  get si(): number {
+    return this.cpu.regs[6]! >>> 0;
+  }
+  set si(v: number) {
+    this.cpu.regs[6] = v;
+  }
+  get di(): number {
+    return this.cpu.regs[7]! >>> 0;
+  }
+  set di(v: number) {
+    this.cpu.regs[7] = v;
+  }
+  get ip(): number {
+    return this.cpu.eip >>> 0;
+  }
+  set ip(v: number) {
+    this.cpu.eip = v >>> 0;
+  }
+  get flags(): number {
+    return this.cpu.getFlags();
+  }
+  set flags(v: number) {
+    this.cpu.setFlags(v);
+  }
+}
+
+export interface Kprobe {
+  /** Symbol and offset, or a raw address. */
+  symbolName?: string;
+  offset?: number;
+  addr?: number;
+  preHandler?: (p: Kprobe, regs: PtRegs) => number;
+  postHandler?: (p: Kprobe, regs: PtRegs, flags: number) => void;
+  faultHandler?: (p: Kprobe, regs: PtRegs, trapnr: number) => number;
+  breakHandler?: (p: Kprobe, regs: PtRegs) => number;
+  /** Filled in by the engine. */
+  nmissed?: number;
+  /** Pre-handler dispatches (the kprobe_profile "hit" count). */
+  hits?: number;
+}
+
+export interface Jprobe {
+  kp: Kprobe;
+  /** Guest address of the handler function (same signature as the probed one). */
+  entry: number;
+}
+
+export interface KretprobeInstance {
+  rp: Kretprobe | null;
+  retAddr: number;
+  task: Task;
+  /** Per-instance private data (data_size bytes). */
+  data: Uint8Array;
+  /** Entry time (cycles) and CPU, for latency events. */
+  entryTs: number;
+  entryCpu: number;
+  /** Depth: instances of this rp the task held at entry (0 = outermost). */
+  depth: number;
+  /** ESP at function entry (address of the hijacked return-address slot). */
+  slot: number;
+  /** Free-form values an entry handler stores (e.g. fetched $argN, K27). */
+  entryValues: unknown;
+}
+
+export interface Kretprobe {
+  kp: Kprobe;
+  handler?: (ri: KretprobeInstance, regs: PtRegs) => number;
+  entryHandler?: (ri: KretprobeInstance, regs: PtRegs) => number;
+  /** <= 0: the 2.6.13 default. */
+  maxactive: number;
+  dataSize?: number;
+  /** Calls missed for want of a free instance. */
+  nmissed?: number;
+}
+
+/** Events the engine reports (the recorder turns them into rows). */
+export interface ProbeEventSink {
+  (
+    kind: 'kprobe' | 'singlestep' | 'trampoline' | 'return' | 'orphan_return' | 'missed' | 'reentry' | 'break' | 'fault',
+    probe: Kprobe | Kretprobe | null,
+    task: Task,
+    addr: number,
+    ri?: KretprobeInstance,
+  ): void;
+}
+
+/** Manager of one breakpoint address: the aggregate's child list and the saved instruction. */
+interface ProbePoint {
+  addr: number;
+  opcode: number;
+  insn: Uint8Array;
+  insnLen: number;
+  slot: number;
+  /** Children in dispatch order (aggregate list). */
+  list: Kprobe[];
+  kind: string;
+  npfx: number;
+  modrm: number;
+  op: number;
+  o16: boolean;
+}
+
+interface PrevKprobe {
+  kp: ProbePoint | null;
+  status: number;
+  oldEflags: number;
+  savedEflags: number;
+}
+
+/** struct kprobe_ctlblk: per-CPU state. */
+interface CtlBlock {
+  current: ProbePoint | null;
+  /** The aggregate child whose handler is running (fault/break routing, K5). */
+  currentChild: Kprobe | null;
+  status: number;
+  oldEflags: number;
+  savedEflags: number;
+  prev: PrevKprobe;
+  jprobeSavedRegs: Int32Array;
+  jprobeSavedEip: number;
+  jprobeSavedFlags: number;
+  jprobeSavedEsp: number;
+  jprobeSavedStack: Uint8Array;
+  /** The task that owns the per-CPU state right now (debug aid). */
+  task: Task | null;
+}
+
+function newCtl(): CtlBlock {
+  return {
+    current: null,
+    currentChild: null,
+    status: 0,
+    oldEflags: 0,
+    savedEflags: 0,
+    prev: { kp: null, status: 0, oldEflags: 0, savedEflags: 0 },
+    jprobeSavedRegs: new Int32Array(8),
+    jprobeSavedEip: 0,
+    jprobeSavedFlags: 0,
+    jprobeSavedEsp: 0,
+    jprobeSavedStack: new Uint8Array(JPROBE_STACK_BYTES),
+    task: null,
+  };
+}
+
+/** 2.6.13: max(10, 2*NR_CPUS) with CONFIG_PREEMPT, NR_CPUS without. */
+export function defaultMaxactive(cpus: number, preempt: boolean): number {
+  return preempt ? Math.max(10, 2 * cpus) : cpus;
+}
+
+export class ProbeEngine {
+  private points = new Map<number, ProbePoint>();
+  private owner = new Map<Kprobe, ProbePoint>();
+  private ctl: CtlBlock[];
+  private regsCache = new WeakMap<Cpu, PtRegs>();
+  private slots: number[] = [];
+  private nextSlot = SLOT_BASE;
+  private kretprobes = new Set<Kretprobe>();
+  private rpOfKp = new Map<Kprobe, Kretprobe>();
+  private jprobeOfKp = new Map<Kprobe, Jprobe>();
+  private freeList = new Map<Kretprobe, KretprobeInstance[]>();
+  /** Per-task instance lists, newest first (task->kretprobe_instances). */
+  private taskInstances = new Map<Task, KretprobeInstance[]>();
+  private trampolineKp: Kprobe;
+  private readonly d = new Decoded();
+  /** A message with details for the last error (e.g. the nearest instruction boundary). */
+  lastError = '';
+  sink: ProbeEventSink | null = null;
+  /** Total probe traps handled (for benchmarks). */
+  traps = 0;
+  private callGuestDepth = 0;
+
+  constructor(readonly machine: Machine) {
+    this.ctl = machine.vcpus.map(() => newCtl());
+    const mem = machine.memory;
+    mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
+    // The trampoline is a single nop; the callGuest return stub is another int3-protected nop.
+    mem.poke(TRAMPOLINE_ADDR, new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90]));
+    machine.hooks.exceptionHandlers.unshift((task, vector, code, addr) => this.onException(task, vector, code, addr));
+    machine.hooks.onTaskFlush = (task) => this.kprobeFlushTask(task);
+    this.trampolineKp = { addr: TRAMPOLINE_ADDR, preHandler: (_p, regs) => this.trampolineProbeHandler(regs) };
+    this.installPoint(this.trampolineKp, TRAMPOLINE_ADDR, true);
+    const stubKp: Kprobe = { addr: CALL_GUEST_RETURN, preHandler: (_p, regs) => this.callGuestReturn(regs) };
+    this.installPoint(stubKp, CALL_GUEST_RETURN, true);
+  }
+
+  private regsOf(cpu: Cpu): PtRegs {
+    let r = this.regsCache.get(cpu);
+    if (!r) {
+      r = new PtRegs(cpu);
+      this.regsCache.set(cpu, r);
+    }
+    return r;
+  }
+
+  private ctlOf(): CtlBlock {
+    return this.ctl[this.machine.currentCpuId]!;
+  }
+
+  // ---------------------------------------------------------------- address checks (K1, K2)
+
+  isReserved(addr: number): boolean {
+    return addr >>> 0 >= RESERVED_BASE && addr >>> 0 < RESERVED_BASE + RESERVED_PAGES * PAGE_SIZE;
+  }
+
+  /** Byte of original guest text (breakpoints we wrote are looked through). */
+  originalByte(addr: number): number {
+    const pt = this.points.get(addr >>> 0);
+    if (pt) return pt.opcode;
+    return this.machine.memory.peek(addr >>> 0, 1)[0]!;
+  }
+
+  private decodeOriginal(addr: number): Decoded {
+    return decodeInsn((a) => this.originalByte(a), addr >>> 0, this.d);
+  }
+
+  /**
+   * Whether `addr` is the first byte of an instruction, decoding from the start of the containing
+   * function as Linux's can_probe does. Returns null when it is, else the nearest boundary.
+   */
+  instructionBoundary(addr: number): { ok: true } | { ok: false; nearest: number | null; why: string } {
+    const mem = this.machine.memory;
+    addr = addr >>> 0;
+    if (!mem.isMapped(addr) || !(mem.protOf(addr) & PROT_EXEC))
+      return { ok: false, nearest: null, why: `0x${addr.toString(16)} is not in mapped executable guest code` };
+    const where = this.machine.symbols.symbolize(addr);
+    if (!where || (where.sym.size > 0 && where.offset >= where.sym.size)) return { ok: true };
+    let a = where.sym.addr >>> 0;
+    let prev = a;
+    try {
+      while (a < addr) {
+        prev = a;
+        const d = this.decodeOriginal(a);
+        a = (a + d.len) >>> 0;
+      }
+    } catch {
+      return { ok: true };
+    }
+    if (a === addr) return { ok: true };
+    const nearest = addr - prev <= a - addr ? prev : a;
+    return { ok: false, nearest, why: `0x${addr.toString(16)} is not an instruction boundary` };
+  }
+
+  private resolve(p: Kprobe): number | Errno {
+    let addr: number;
+    if (p.symbolName !== undefined) {
+      const s = this.machine.symbols.lookup(p.symbolName);
+      if (!s) {
+        this.lastError = `unknown symbol ${p.symbolName}`;
+        return 'EINVAL';
+      }
+      addr = (s.addr + (p.offset ?? 0)) >>> 0;
+    } else if (p.addr !== undefined) addr = (p.addr + (p.offset ?? 0)) >>> 0;
+    else {
+      this.lastError = 'no address or symbol';
+      return 'EINVAL';
+    }
+    return addr;
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  private allocSlot(): number {
+    const s = this.slots.pop();
+    if (s !== undefined) return s;
+    if (this.nextSlot + SLOT_SIZE > RESERVED_BASE + RESERVED_PAGES * PAGE_SIZE) return -1;
+    const a = this.nextSlot;
+    this.nextSlot += SLOT_SIZE;
+    return a;
+  }
+
+  private installPoint(p: Kprobe, addr: number, reserved = false): ProbePoint | Errno {
+    const mem = this.machine.memory;
+    let d: Decoded;
+    try {
+      d = this.decodeOriginal(addr);
+    } catch {
+      this.lastError = `cannot read the instruction at 0x${addr.toString(16)}`;
+      return 'EINVAL';
+    }
+    if (d.op === OP_UD || d.op === OP_GP) {
+      this.lastError = `0x${addr.toString(16)} holds an invalid instruction`;
+      return 'EINVAL';
+    }
+    const insn = new Uint8Array(MAX_INSN_SIZE);
+    for (let k = 0; k < d.len; k++) insn[k] = this.originalByte(addr + k);
+    const slot = reserved ? 0 : this.allocSlot();
+    if (slot < 0) {
+      this.lastError = 'out of instruction slots';
+      return 'ENOMEM';
+    }
+    const pt: ProbePoint = {
+      addr,
+      opcode: insn[0]!,
+      insn,
+      insnLen: d.len,
+      slot,
+      list: [p],
+      kind: controlKind(d),
+      npfx: d.npfx,
+      modrm: d.modrm,
+      op: d.op,
+      o16: (d.pfx & 1) !== 0,
+    };
+    if (slot) mem.poke(slot, insn.subarray(0, d.len));
+    this.points.set(addr, pt);
+    this.owner.set(p, pt);
+    mem.poke(addr, new Uint8Array([BREAKPOINT]));
+    p.nmissed = 0;
+    p.hits = p.hits ?? 0;
+    return pt;
+  }
+
+  /** register_kprobe (K1, K2, K4). */
+  registerKprobe(p: Kprobe): Result {
+    return this.registerKprobeInner(p, false);
+  }
+
+  private registerKprobeInner(p: Kprobe, isJprobe: boolean): Result {
+    if (this.owner.has(p)) {
+      this.lastError = 'probe already registered';
+      return 'EINVAL';
+    }
+    const addr = this.resolve(p);
+    if (typeof addr !== 'number') return addr;
+    if (this.isReserved(addr)) {
+      this.lastError = `0x${addr.toString(16)} is in the emulator's reserved probe code`;
+      return 'EINVAL';
+    }
+    const b = this.instructionBoundary(addr);
+    if (!b.ok) {
+      this.lastError = b.why + (b.nearest !== null ? ` (nearest boundary 0x${b.nearest.toString(16)})` : '');
+      return 'EINVAL';
+    }
+    const existing = this.points.get(addr);
+    if (existing) {
+      // Aggregate (K4): plain kprobes at the head, a jprobe at the tail, only one jprobe.
+      if (isJprobe) {
+        if (existing.list.some((k) => this.jprobeOfKp.has(k))) {
+          this.lastError = 'a jprobe is already registered at this address';
+          return 'EEXIST';
+        }
+        existing.list.push(p);
+      } else existing.list.unshift(p);
+      this.owner.set(p, existing);
+      p.nmissed = 0;
+      p.hits = p.hits ?? 0;
+      return 0;
+    }
+    const pt = this.installPoint(p, addr);
+    return typeof pt === 'string' ? pt : 0;
+  }
+
+  /** unregister_kprobe (K22, K23): ENOENT for a probe that is not registered. */
+  unregisterKprobe(p: Kprobe): Result {
+    const pt = this.owner.get(p);
+    if (!pt || this.points.get(pt.addr) !== pt || !pt.list.includes(p)) {
+      this.lastError = 'probe is not registered';
+      return 'ENOENT';
+    }
+    this.owner.delete(p);
+    pt.list = pt.list.filter((k) => k !== p);
+    if (pt.list.length === 0) {
+      this.points.delete(pt.addr);
+      this.machine.memory.poke(pt.addr, new Uint8Array([pt.opcode]));
+      if (pt.slot) this.slots.push(pt.slot);
+    }
+    return 0;
+  }
+
+  /** register_kprobes (K3): all or nothing. */
+  registerKprobes(ps: Kprobe[]): Result {
+    for (let i = 0; i < ps.length; i++) {
+      const r = this.registerKprobe(ps[i]!);
+      if (r !== 0) {
+        for (let j = i - 1; j >= 0; j--) this.unregisterKprobe(ps[j]!);
+        return r;
+      }
+    }
+    return 0;
+  }
+
+  unregisterKprobes(ps: Kprobe[]): void {
+    for (const p of ps) this.unregisterKprobe(p);
+  }
+
+  /** register_jprobe (K7). */
+  registerJprobe(jp: Jprobe): Result {
+    jp.kp.preHandler = (p, regs) => this.setjmpPreHandler(jp, p, regs);
+    jp.kp.breakHandler = (p, regs) => this.longjmpBreakHandler(jp, p, regs);
+    this.jprobeOfKp.set(jp.kp, jp);
+    const r = this.registerKprobeInner(jp.kp, true);
+    if (r !== 0) this.jprobeOfKp.delete(jp.kp);
+    return r;
+  }
+
+  unregisterJprobe(jp: Jprobe): Result {
+    const r = this.unregisterKprobe(jp.kp);
+    if (r === 0) this.jprobeOfKp.delete(jp.kp);
+    return r;
+  }
+
+  /** register_kretprobe (K6). */
+  registerKretprobe(rp: Kretprobe): Result {
+    if (this.kretprobes.has(rp)) {
+      this.lastError = 'kretprobe already registered';
+      return 'EINVAL';
+    }
+    if ((rp.dataSize ?? 0) > 4096) {
+      this.lastError = 'data_size above 4096';
+      return 'E2BIG';
+    }
+    const addr = this.resolve(rp.kp);
+    if (typeof addr !== 'number') return addr;
+    const fn = this.machine.symbols.symbolize(addr);
+    if ((rp.kp.offset ?? 0) !== 0 || (fn && fn.offset !== 0 && fn.sym.type === 'func' && fn.offset < fn.sym.size)) {
+      this.lastError = 'a return probe must be at a function entry';
+      return 'EINVAL';
+    }
+    let max = rp.maxactive;
+    if (max <= 0) max = defaultMaxactive(this.machine.ncpus, this.machine.preempt);
+    rp.maxactive = max;
+    rp.nmissed = 0;
+    rp.kp.preHandler = (_p, regs) => this.preHandlerKretprobe(rp, regs);
+    const r = this.registerKprobe(rp.kp);
+    if (r !== 0) return r;
+    const free: KretprobeInstance[] = [];
+    for (let i = 0; i < max; i++) free.push(this.newInstance(rp));
+    this.freeList.set(rp, free);
+    this.kretprobes.add(rp);
+    this.rpOfKp.set(rp.kp, rp);
+    return 0;
+  }
+
+  private newInstance(rp: Kretprobe): KretprobeInstance {
+    return {
+      rp,
+      retAddr: 0,
+      task: null as unknown as Task,
+      data: new Uint8Array(rp.dataSize ?? 0),
+      entryTs: 0,
+      entryCpu: 0,
+      depth: 0,
+      slot: 0,
+      entryValues: null,
+    };
+  }
+
+  registerKretprobes(rps: Kretprobe[]): Result {
+    for (let i = 0; i < rps.length; i++) {
+      const r = this.registerKretprobe(rps[i]!);
+      if (r !== 0) {
+        for (let j = i - 1; j >= 0; j--) this.unregisterKretprobe(rps[j]!);
+        return r;
+      }
+    }
+    return 0;
+  }
+
+  /** unregister_kretprobe (K18): in-flight instances are orphaned, free ones released. */
+  unregisterKretprobe(rp: Kretprobe): Result {
+    if (!this.kretprobes.has(rp)) {
+      this.lastError = 'kretprobe is not registered';
+      return 'ENOENT';
+    }
+    this.unregisterKprobe(rp.kp);
+    this.kretprobes.delete(rp);
+    this.rpOfKp.delete(rp.kp);
+    this.freeList.delete(rp);
+    for (const list of this.taskInstances.values()) for (const ri of list) if (ri.rp === rp) ri.rp = null;
+    return 0;
+  }
+
+  /** Instances of `rp` currently held by tasks. */
+  inFlight(rp: Kretprobe): number {
+    let n = 0;
+    for (const list of this.taskInstances.values()) for (const ri of list) if (ri.rp === rp) n++;
+    return n;
+  }
+
+  freeCount(rp: Kretprobe): number {
+    return this.freeList.get(rp)?.length ?? 0;
+  }
+
+  instancesOf(task: Task): readonly KretprobeInstance[] {
+    return this.taskInstances.get(task) ?? [];
+  }
+
+  addressOf(p: Kprobe): number | undefined {
+    return this.owner.get(p)?.addr;
+  }
+
+  // ---------------------------------------------------------------- calling guest code from handlers
+
+  /**
+   * Calls the guest function at `fn` (cdecl) from a host handler and returns EAX. Guest code run this
+   * way can hit probes (reentry, K12), as Linux's own reentry test does from a handler.
+   */
+  callGuest(fn: number, ...args: number[]): number {
+    const m = this.machine;
+    const task = m.curTask;
+    if (!task) throw new Error('callGuest outside a probe handler');
+    const cpu = task.cpu;
+    const saved = new Int32Array(cpu.regs);
+    const savedEip = cpu.eip;
+    const savedFlags = cpu.getFlags();
+    // Run with TF/IF as a normal call would see them; the outer single-step state is restored after.
+    cpu.setFlags((savedFlags & ~TF) | IF);
+    for (let i = args.length - 1; i >= 0; i--) cpu.push32(args[i]!);
+    cpu.push32(CALL_GUEST_RETURN);
+    cpu.eip = fn >>> 0;
+    this.callGuestDepth++;
+    const depth = this.callGuestDepth;
+    let guard = 0;
+    while (this.callGuestDepth >= depth && !m.result) {
+      cpu.run(1_000_000);
+      if (++guard > 1000) break;
+    }
+    const ret = cpu.regs[EAX]! >>> 0;
+    cpu.regs.set(saved);
+    cpu.eip = savedEip;
+    cpu.setFlags(savedFlags);
+    cpu.attention = 0;
+    return ret;
+  }
+
+  private callGuestReturn(regs: PtRegs): number {
+    if (this.callGuestDepth > 0) {
+      this.callGuestDepth--;
+      regs.cpu.attention = 1;
+    }
+    this.ctlOf().current = null;
+    return 1;
+  }
+
+  // ---------------------------------------------------------------- the breakpoint path
+
+  private onException(task: Task, vector: number, code: number, addr: number): boolean {
+    if (vector === VEC_BP) return this.kprobeHandler(task);
+    if (vector === VEC_DB) return this.postKprobeHandler(task);
+    return this.kprobeFaultHandler(task, vector, code, addr);
+  }
+
+  private emit(
+    kind: Parameters<ProbeEventSink>[0],
+    p: Kprobe | Kretprobe | null,
+    task: Task,
+    addr: number,
+    ri?: KretprobeInstance,
+  ): void {
+    if (this.sink) this.sink(kind, p, task, addr, ri);
+  }
+
+  private saveFlags(kcb: CtlBlock, pt: ProbePoint, eflags: number): void {
+    kcb.oldEflags = eflags & (TF | IF);
+    kcb.savedEflags = kcb.oldEflags;
+    // K9: IF is not restored when the probed instruction itself changes it.
+    if (pt.kind === 'cli' || pt.kind === 'sti' || pt.kind === 'popf' || pt.kind === 'iret') kcb.savedEflags &= ~IF;
+  }
+
+  private prepareSinglestep(pt: ProbePoint, cpu: Cpu): void {
+    const f = cpu.getFlags();
+    cpu.setFlags((f | TF) & ~IF);
+    cpu.eip = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
+  }
+
+  /** kprobe_handler (K8, K9, K12). */
+  private kprobeHandler(task: Task): boolean {
+    const cpu = task.cpu;
+    const regs = this.regsOf(cpu);
+    const addr = (cpu.eip - 1) >>> 0;
+    const kcb = this.ctlOf();
+    this.traps++;
+    if (kcb.current) {
+      const pt = this.points.get(addr);
+      if (pt) {
+        if (kcb.status === KPROBE_HIT_SS && kcb.current.opcode === BREAKPOINT) {
+          // Single-stepping an original int3: it is the guest's own breakpoint.
+          cpu.setFlags((cpu.getFlags() & ~TF) | kcb.savedEflags);
+          kcb.current = null;
+          return false;
+        }
+        if (kcb.status === KPROBE_REENTER) {
+          this.machine.killProcess(
+            5,
+            `unrecoverable kprobe reentry at 0x${addr.toString(16)}: a probe hit while already handling a reentered probe`,
+            task,
+            null,
+          );
+          return true;
+        }
+        // Reentry (K12): no handlers, nmissed++, single-step, restore the outer state afterwards.
+        kcb.prev = { kp: kcb.current, status: kcb.status, oldEflags: kcb.oldEflags, savedEflags: kcb.savedEflags };
+        kcb.current = pt;
+        this.saveFlags(kcb, pt, cpu.getFlags());
+        for (const k of pt.list) k.nmissed = (k.nmissed ?? 0) + 1;
+        this.emit('reentry', this.rpOfKp.get(pt.list[0]!) ?? pt.list[0]!, task, addr);
+        this.prepareSinglestep(pt, cpu);
+        kcb.status = KPROBE_REENTER;
+        return true;
+      }
+      if (this.machine.memory.peek(addr, 1)[0] !== BREAKPOINT) {
+        // Removed after the trap was taken (K8, K23).
+        cpu.eip = addr;
+        return true;
+      }
+      const child = kcb.currentChild;
+      if (child && child.breakHandler && child.breakHandler(child, regs)) {
+        this.emit('break', child, task, addr);
+        const cur = kcb.current;
+        this.saveFlags(kcb, cur, cpu.getFlags());
+        this.prepareSinglestep(cur, cpu);
+        kcb.status = KPROBE_HIT_SS;
+        return true;
+      }
+      return false;
+    }
+    const pt = this.points.get(addr);
+    if (!pt) {
+      if (this.machine.memory.isMapped(addr) && this.machine.memory.peek(addr, 1)[0] !== BREAKPOINT) {
+        cpu.eip = addr;
+        return true;
+      }
+      return false; // the guest's own int3: SIGTRAP
+    }
+    kcb.task = task;
+    kcb.status = KPROBE_HIT_ACTIVE;
+    kcb.current = pt;
+    this.saveFlags(kcb, pt, cpu.getFlags());
+    if (addr !== TRAMPOLINE_ADDR && addr !== CALL_GUEST_RETURN) this.emit('kprobe', this.probeForEvent(pt), task, addr);
+    // Aggregate dispatch (K5): pre-handlers in list order, stop at the first non-zero.
+    for (const k of pt.list) {
+      if (!k.preHandler) continue;
+      kcb.currentChild = k;
+      k.hits = (k.hits ?? 0) + 1;
+      if (k.preHandler(k, regs)) {
+        // The handler set EIP itself: no single-step (K9). A jprobe keeps the CPU's current probe
+        // for its break handler; anything else releases it, as Linux's core does since 2.6.x.
+        if (!this.jprobeOfKp.has(k)) {
+          kcb.current = null;
+          kcb.currentChild = null;
+        }
+        return true;
+      }
+    }
+    kcb.currentChild = null;
+    this.prepareSinglestep(pt, cpu);
+    kcb.status = KPROBE_HIT_SS;
+    return true;
+  }
+
+  private probeForEvent(pt: ProbePoint): Kprobe | Kretprobe {
+    const k = pt.list[0]!;
+    return this.rpOfKp.get(k) ?? k;
+  }
+
+  /** post_kprobe_handler (K11): runs after the single step's debug trap. */
+  private postKprobeHandler(task: Task): boolean {
+    const kcb = this.ctlOf();
+    const pt = kcb.current;
+    if (!pt) return false;
+    const cpu = task.cpu;
+    const regs = this.regsOf(cpu);
+    this.traps++;
+    if (kcb.status !== KPROBE_REENTER) {
+      kcb.status = KPROBE_HIT_SSDONE;
+      for (const k of pt.list) {
+        if (k.postHandler) {
+          kcb.currentChild = k;
+          k.postHandler(k, regs, 0);
+        }
+      }
+    }
+    this.emit('singlestep', this.probeForEvent(pt), task, pt.addr);
+    this.resumeExecution(pt, cpu, kcb);
+    cpu.setFlags(cpu.getFlags() | kcb.savedEflags);
+    const guestTf = (kcb.oldEflags & TF) !== 0;
+    if (kcb.status === KPROBE_REENTER) {
+      const prev = kcb.prev;
+      kcb.current = prev.kp;
+      kcb.status = prev.status;
+      kcb.oldEflags = prev.oldEflags;
+      kcb.savedEflags = prev.savedEflags;
+    } else {
+      kcb.current = null;
+      kcb.currentChild = null;
+    }
+    // The guest had TF set itself: its own single-step trap follows the fix-up.
+    if (guestTf) return false;
+    return true;
+  }
+
+  /**
+   * resume_execution (K11). Unlike 2.6.13, which looked only at the first byte, this uses the decoded
+   * instruction, so operand-size and segment prefixes in front of call/jmp/ret/pushf are handled.
+   */
+  private resumeExecution(pt: ProbePoint, cpu: Cpu, kcb: CtlBlock): void {
+    const mem = this.machine.memory;
+    const origEip = pt.addr;
+    const copyEip = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
+    const tos = cpu.regs[ESP]! >>> 0;
+    let nextEip = -1;
+    switch (pt.kind) {
+      case 'pushf': {
+        if (pt.o16) mem.write16(tos, (mem.read16(tos) & ~(TF | IF)) | kcb.oldEflags);
+        else mem.write32(tos, (mem.read32(tos) & ~(TF | IF)) | kcb.oldEflags);
+        break;
+      }
+      case 'ret':
+      case 'ret_imm':
+      case 'lret':
+      case 'lret_imm':
+      case 'iret':
+        cpu.setFlags(cpu.getFlags() & ~TF);
+        return;
+      case 'call_rel':
+        mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
+        break;
+      case 'call_ind':
+      case 'call_far':
+        mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
+        nextEip = cpu.eip;
+        break;
+      case 'jmp_ind':
+      case 'jmp_far':
+        nextEip = cpu.eip;
+        break;
+      default:
+        break;
+    }
+    cpu.setFlags(cpu.getFlags() & ~TF);
+    cpu.eip = nextEip >= 0 ? nextEip >>> 0 : (origEip + (cpu.eip - copyEip)) >>> 0;
+  }
+
+  /** kprobe_fault_handler (K13). */
+  private kprobeFaultHandler(task: Task, vector: number, _code: number, _addr: number): boolean {
+    const kcb = this.ctlOf();
+    const pt = kcb.current;
+    if (!pt) return false;
+    const cpu = task.cpu;
+    const regs = this.regsOf(cpu);
+    const child = kcb.currentChild;
+    this.emit('fault', child ? (this.rpOfKp.get(child) ?? child) : null, task, pt.addr);
+    if (child && child.faultHandler && child.faultHandler(child, regs, vector)) return true;
+    if (kcb.status === KPROBE_HIT_SS || kcb.status === KPROBE_REENTER) {
+      this.resumeExecution(pt, cpu, kcb);
+      cpu.setFlags(cpu.getFlags() | kcb.oldEflags);
+      if (kcb.status === KPROBE_REENTER) {
+        const prev = kcb.prev;
+        kcb.current = prev.kp;
+        kcb.status = prev.status;
+        kcb.oldEflags = prev.oldEflags;
+        kcb.savedEflags = prev.savedEflags;
+      } else {
+        kcb.current = null;
+        kcb.currentChild = null;
+      }
+    }
+    return vector === VEC_PF ? false : false;
+  }
+
+  // ---------------------------------------------------------------- jprobes (K7)
+
+  private setjmpPreHandler(jp: Jprobe, _p: Kprobe, regs: PtRegs): number {
+    const kcb = this.ctlOf();
+    const cpu = regs.cpu;
+    kcb.jprobeSavedRegs.set(cpu.regs);
+    kcb.jprobeSavedEip = cpu.eip;
+    kcb.jprobeSavedFlags = cpu.getFlags();
+    const esp = cpu.regs[ESP]! >>> 0;
+    kcb.jprobeSavedEsp = esp;
+    const n = Math.min(JPROBE_STACK_BYTES, Math.max(0, 0x100000000 - esp));
+    try {
+      kcb.jprobeSavedStack = this.machine.memory.peek(esp, n);
+    } catch {
+      kcb.jprobeSavedStack = new Uint8Array(0);
+    }
+    cpu.setFlags(cpu.getFlags() & ~IF);
+    cpu.eip = jp.entry >>> 0;
+    return 1;
+  }
+
+  private longjmpBreakHandler(_jp: Jprobe, _p: Kprobe, regs: PtRegs): number {
+    const kcb = this.ctlOf();
+    const cpu = regs.cpu;
+    cpu.regs.set(kcb.jprobeSavedRegs);
+    // EIP goes back to the probe address; the caller then single-steps the original instruction.
+    cpu.eip = (kcb.jprobeSavedEip - 1) >>> 0;
+    cpu.setFlags(kcb.jprobeSavedFlags);
+    if (kcb.jprobeSavedStack.length) this.machine.memory.poke(kcb.jprobeSavedEsp, kcb.jprobeSavedStack);
+    return 1;
+  }
+
+  // ---------------------------------------------------------------- kretprobes (K14..K19)
+
+  /** pre_handler_kretprobe + arch_prepare_kretprobe (K14). */
+  private preHandlerKretprobe(rp: Kretprobe, regs: PtRegs): number {
+    const m = this.machine;
+    const task = m.curTask!;
+    const free = this.freeList.get(rp);
+    if (!free) return 0;
+    const ri = free.pop();
+    if (!ri) {
+      rp.nmissed = (rp.nmissed ?? 0) + 1;
+      this.emit('missed', rp, task, this.owner.get(rp.kp)?.addr ?? 0);
+      return 0;
+    }
+    ri.task = task;
+    ri.rp = rp;
+    ri.entryTs = m.now();
+    ri.entryCpu = m.currentCpuId;
+    ri.entryValues = null;
+    let list = this.taskInstances.get(task);
+    if (!list) {
+      list = [];
+      this.taskInstances.set(task, list);
+    }
+    let depth = 0;
+    for (const x of list) if (x.rp === rp) depth++;
+    ri.depth = depth;
+    if (rp.entryHandler && rp.entryHandler(ri, regs)) {
+      free.push(ri);
+      return 0;
+    }
+    const esp = regs.sp;
+    ri.slot = esp;
+    ri.retAddr = m.memory.read32(esp) >>> 0;
+    m.memory.write32(esp, TRAMPOLINE_ADDR);
+    list.unshift(ri);
+    return 0;
+  }
+
+  /** trampoline_probe_handler (K15, K16, K17, K18). */
+  private trampolineProbeHandler(regs: PtRegs): number {
+    const m = this.machine;
+    const task = m.curTask!;
+    const list = this.taskInstances.get(task) ?? [];
+    this.emit('trampoline', null, task, TRAMPOLINE_ADDR);
+    if (list.length === 0) {
+      m.killProcess(5, `kretprobe trampoline hit by task ${task.tid} with no instance: emulator bug`, task, null);
+      return 1;
+    }
+    let orig = TRAMPOLINE_ADDR;
+    while (list.length > 0) {
+      const ri = list.shift()!;
+      if (ri.rp) {
+        this.emit('return', ri.rp, task, TRAMPOLINE_ADDR, ri);
+        if (ri.rp.handler) ri.rp.handler(ri, regs);
+      } else this.emit('orphan_return', null, task, TRAMPOLINE_ADDR, ri);
+      orig = ri.retAddr;
+      this.recycle(ri);
+      if (orig !== TRAMPOLINE_ADDR) break;
+    }
+    regs.ip = orig;
+    return 1;
+  }
+
+  private recycle(ri: KretprobeInstance): void {
+    if (ri.rp) {
+      const free = this.freeList.get(ri.rp);
+      if (free) free.push(ri);
+    }
+  }
+
+  /** kprobe_flush_task (K19): a dying task's instances go back to their pools. */
+  private kprobeFlushTask(task: Task): void {
+    const list = this.taskInstances.get(task);
+    if (!list) return;
+    for (const ri of list) this.recycle(ri);
+    this.taskInstances.delete(task);
+  }
+
+  /** Whether a kretprobe kprobe belongs to this engine's kretprobe (for event attribution). */
+  kretprobeOf(kp: Kprobe): Kretprobe | undefined {
+    return this.rpOfKp.get(kp);
+  }
+
+  isOpcodeTableRow(op: number): boolean {
+    return op < OPCODES.length;
+  }
+}
