@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// probe-record: runs a static i386 ELF (or a built-in workload) on the emulated SMP machine with
+// kprobe_events-style probes and records everything into a trace database. Exits with the guest's
+// exit status (128 + signal when it died of one), as strace and rr do.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ElfError, Machine } from '../emulator/machine.js';
+import { formatProfile } from '../probes/profile.js';
+import { recordRun } from '../recorder/record.js';
+import { ProbeSpecError } from '../recorder/session.js';
+import { TraceWriter } from '../trace/writer.js';
+import { TraceError } from '../trace/db.js';
+import { CliError, findWorkload, readInput, runMain, workloadBinaryPath, workloads } from './common.js';
+import { Progress } from './progress.js';
+
+export interface RecordArgs {
+  elf?: string;
+  guestArgs: string[];
+  workload?: string;
+  output: string;
+  probe: string[];
+  probeFile?: string;
+  cpus: number;
+  preempt: boolean;
+  seed: number;
+  chaos: boolean;
+  runs: number;
+  maxInstructions?: number;
+  allowRead: string[];
+  stdin?: string;
+  mhz: number;
+  quiet: boolean;
+  force: boolean;
+  listWorkloads: boolean;
+  listSymbols: boolean;
+}
+
+function parseArgs(argv: string[]): RecordArgs {
+  const y = yargs(argv)
+    .scriptName('probe-record')
+    .usage('$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.')
+    .parserConfiguration({ 'populate--': true, 'unknown-options-as-args': false })
+    .option('workload', { alias: 'w', type: 'string', describe: 'built-in workload to run instead of an ELF' })
+    .option('output', { alias: 'o', type: 'string', default: 'trace.db', describe: 'trace database to write' })
+    .option('probe', { alias: 'p', type: 'string', array: true, default: [], describe: 'probe spec (kprobe_events syntax), repeatable' })
+    .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
+    .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
+    .option('preempt', { type: 'boolean', default: true, describe: 'CONFIG_PREEMPT: timer ticks switch tasks (--no-preempt to disable)' })
+    .option('seed', { alias: 's', type: 'number', default: 1, describe: 'seed for chaos scheduling, AT_RANDOM and getrandom' })
+    .option('chaos', { type: 'boolean', default: false, describe: 'randomize slice lengths and tick phases from the seed' })
+    .option('runs', { type: 'number', default: 1, describe: 'record N runs with seeds seed..seed+N-1 into one database' })
+    .option('max-instructions', { type: 'number', describe: 'stop the guest after this many instructions (status truncated)' })
+    .option('allow-read', { type: 'string', array: true, default: [], describe: 'directory the guest may read (default: the current directory)' })
+    .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
+    .option('mhz', { type: 'number', default: 1000, describe: 'virtual clock rate for cycle → ns conversion' })
+    .option('list-workloads', { type: 'boolean', default: false, describe: 'list the built-in workloads and exit' })
+    .option('list-symbols', { type: 'boolean', default: false, describe: 'list the functions of the ELF (address, size) and exit' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no profile table, hints or progress' })
+    .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' })
+    .strict()
+    .help()
+    .version(false)
+    .fail((msg, err) => {
+      throw new CliError(err ? err.message : msg, 2);
+    });
+  const a = y.parseSync();
+  const positional = a._.map(String);
+  if (positional.length > 1) throw new CliError(`unexpected argument '${positional[1]}' (guest arguments go after --)`, 2);
+  const dd = (a as unknown as { '--'?: (string | number)[] })['--'] ?? [];
+  return {
+    elf: positional[0],
+    guestArgs: dd.map(String),
+    workload: a.workload,
+    output: a.output,
+    probe: a.probe.map(String),
+    probeFile: a['probe-file'],
+    cpus: a.cpus,
+    preempt: a.preempt,
+    seed: a.seed,
+    chaos: a.chaos,
+    runs: a.runs,
+    maxInstructions: a['max-instructions'],
+    allowRead: a['allow-read'].map(String),
+    stdin: a.stdin,
+    mhz: a.mhz,
+    quiet: a.quiet,
+    force: a.force,
+    listWorkloads: a['list-workloads'],
+    listSymbols: a['list-symbols'],
+  };
+}
+
+function checkInt(name: string, v: number, lo: number, hi: number): void {
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  if (a.listWorkloads) {
+    const w = workloads();
+    for (const x of w.list) process.stdout.write(`${x.name.padEnd(10)} ${x.description}${x.name === w.default ? ' (default)' : ''}\n`);
+    return 0;
+  }
+  checkInt('cpus', a.cpus, 1, 64);
+  checkInt('runs', a.runs, 1, 100000);
+  checkInt('seed', a.seed, 0, 0xffffffff);
+  if (a.maxInstructions !== undefined) checkInt('max-instructions', a.maxInstructions, 1, Number.MAX_SAFE_INTEGER);
+  if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
+  if (a.elf && a.workload) throw new CliError('give either an ELF or --workload, not both', 2);
+
+  let binary: Uint8Array;
+  let workloadName: string;
+  let guestArgv: string[];
+  let probes: string[] = [...a.probe];
+  if (a.probeFile)
+    probes.push(...readFileSync(a.probeFile, 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')));
+  if (a.elf) {
+    binary = readInput(a.elf, 'ELF');
+    workloadName = basename(a.elf);
+    guestArgv = [a.elf, ...a.guestArgs];
+  } else {
+    const w = findWorkload(a.workload ?? workloads().default);
+    binary = readInput(workloadBinaryPath(w), 'workload binary');
+    workloadName = w.name;
+    guestArgv = [w.name, ...(a.guestArgs.length ? a.guestArgs : w.default_args)];
+    if (probes.length === 0 && !a.probeFile) probes = [...w.probes];
+  }
+
+  if (a.listSymbols) {
+    let m: Machine;
+    try {
+      m = Machine.load(binary, { argv: guestArgv });
+    } catch (e) {
+      if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
+      throw e;
+    }
+    for (const s of m.symbols.functions())
+      process.stdout.write(`${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`);
+    return 0;
+  }
+
+  const stdin = a.stdin ? readInput(a.stdin, '--stdin file') : undefined;
+  const out = resolve(a.output);
+  let writer: TraceWriter;
+  try {
+    // Validate the binary before touching the output file.
+    Machine.load(binary, { argv: guestArgv, files: { open: () => ({ kind: 'error', errno: 2 }) } });
+  } catch (e) {
+    if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
+    throw e;
+  }
+  if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);
+  try {
+    writer = TraceWriter.create(out, { force: a.force });
+  } catch (e) {
+    if (e instanceof TraceError) throw new CliError(e.message);
+    throw e;
+  }
+  let exit = 0;
+  const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
+  try {
+    for (let r = 0; r < a.runs; r++) {
+      const seed = a.seed + r;
+      const outcome = recordRun(writer, {
+        workload: workloadName,
+        binary,
+        session: {
+          argv: guestArgv,
+          env: [],
+          cpus: a.cpus,
+          preempt: a.preempt,
+          seed,
+          chaos: a.chaos,
+          mhz: a.mhz,
+          maxInstructions: a.maxInstructions,
+          allowRead: a.allowRead.length ? a.allowRead.map((d) => resolve(d)) : undefined,
+          stdin,
+          probes,
+          onStdout: (b) => process.stdout.write(b),
+          onStderr: (b) => process.stderr.write(b),
+        },
+        extraConfig: { stdinPath: a.stdin ?? null },
+        onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
+      });
+      progress.done();
+      const res = outcome.result;
+      const code = res.status === 'exited' ? (res.exitCode ?? 0) : res.status === 'signaled' ? 128 + (res.signal ?? 0) : 1;
+      if (exit === 0) exit = code;
+      if (!a.quiet) {
+        if (res.status !== 'exited') process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
+        const rows = outcome.session.counters().map((c) => {
+          const p = outcome.session.probes[c.probeId - 1]!;
+          return { event: p.event, hits: c.hits, misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry };
+        });
+        if (a.runs > 1) process.stderr.write(`run ${outcome.runId} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`);
+        if (rows.length && (a.runs === 1 || r === a.runs - 1)) process.stderr.write(formatProfile(rows));
+      }
+    }
+  } catch (e) {
+    progress.done();
+    writer.close();
+    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
+    if (e instanceof ElfError) throw new CliError(e.message);
+    throw e;
+  }
+  writer.close();
+  if (!a.quiet)
+    process.stderr.write(`trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`);
+  return exit;
+}
+
+if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith('probe-record.js'))
+  void runMain('probe-record', () => main(hideBin(process.argv)));

@@ -1,0 +1,119 @@
+// Records one run into a trace database: stores the binary and configuration first (so a killed
+// recording leaves an 'incomplete' run that still opens), streams the session's events through the
+// batched TraceWriter, and finishes the run with its status, counters and indexes.
+
+import type { RunResult } from '../emulator/machine.js';
+import { EventKind, MissReason, type TraceWriter } from '../trace/writer.js';
+import { ProbeSession, type RunSink, type SessionOptions } from './session.js';
+
+export interface RecordRequest {
+  workload: string;
+  binary: Uint8Array;
+  session: SessionOptions;
+  /** Stored in run_config (paths given on the command line, for the record). */
+  extraConfig?: Record<string, unknown>;
+  replayOf?: number | null;
+  /** Called periodically with instructions retired so far (progress bars). */
+  onProgress?: (instructions: number) => void;
+}
+
+export interface RecordOutcome {
+  runId: number;
+  result: RunResult;
+  session: ProbeSession;
+  status: 'complete' | 'crashed' | 'truncated';
+  events: number;
+}
+
+/** A RunSink that appends to a TraceWriter under one run id. */
+export function writerSink(w: TraceWriter, runId: number): RunSink {
+  return {
+    event: (seq, ts, cpu, tid, kind, probeId, addr, args) => w.event(runId, seq, ts, cpu, tid, EventKind[kind], probeId, addr, args),
+    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args) => w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args),
+    missed: (probeId, tid, cpu, ts, reason) => w.missed(runId, probeId, tid, cpu, ts, MissReason[reason]),
+    sched: (ts, cpu, prev, next, reason) => w.sched(runId, ts, cpu, prev || null, next || null, reason),
+    taskStart: (tid, parent, name, ts) => w.taskStart(runId, tid, parent || null, name, ts),
+    taskEnd: (tid, ts, code) => w.taskEnd(runId, tid, ts, code),
+    input: (kind, key, data) => void w.input(runId, kind, key, data),
+    output: (fd, ts, data) => void w.output(runId, fd, ts, data),
+  };
+}
+
+export function statusOf(r: RunResult): 'complete' | 'crashed' | 'truncated' {
+  if (r.status === 'exited') return 'complete';
+  if (r.status === 'truncated') return 'truncated';
+  return 'crashed';
+}
+
+/** Session options → the JSON configuration stored with the run (everything replay needs). */
+export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']>[0]['config'] {
+  const s = req.session;
+  return {
+    argv: s.argv,
+    env: s.env ?? [],
+    cpus: s.cpus ?? 1,
+    preempt: s.preempt ?? true,
+    seed: s.seed ?? 1,
+    chaos: s.chaos ?? false,
+    mhz: s.mhz ?? 1000,
+    maxInstructions: s.maxInstructions ?? null,
+    probes: s.probes,
+    maxactive: s.maxactive ?? {},
+    allowRead: s.allowRead ?? [],
+    cwd: s.cwd ?? process.cwd(),
+    quantum: s.quantum ?? null,
+    tick: s.tick ?? null,
+    ...(req.extraConfig ?? {}),
+  };
+}
+
+/**
+ * Runs the workload and writes it as one run. Probe-spec errors (ProbeSpecError) are thrown before
+ * anything is written; everything after beginRun is flushed in batches as it happens.
+ */
+export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
+  // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
+  const sinkless = nullSink();
+  new ProbeSession(req.binary, { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined }, sinkless);
+  const runId = w.beginRun({ workload: req.workload, binary: req.binary, config: configOf(req), replayOf: req.replayOf ?? null });
+  const session = new ProbeSession(req.binary, { ...req.session, captureOutput: false }, writerSink(w, runId));
+  for (const p of session.probes)
+    w.addProbe(runId, {
+      probeId: p.probeId,
+      event: p.event,
+      kind: p.kind,
+      spec: p.spec,
+      symbol: p.symbol,
+      offset: p.offset,
+      addr: p.addr,
+      maxactive: p.maxactive,
+    });
+  const m = session.machine;
+  if (req.onProgress) {
+    const origSched = m.hooks.onSched;
+    let last = 0;
+    m.hooks.onSched = (ts, cpu, prev, next, reason) => {
+      origSched?.(ts, cpu, prev, next, reason);
+      if (m.totalInstructions - last > 2_000_000) {
+        last = m.totalInstructions;
+        req.onProgress!(last);
+      }
+    };
+  }
+  const result = session.run();
+  const status = statusOf(result);
+  w.finishRun(runId, {
+    status,
+    exitCode: result.exitCode,
+    signal: result.signal,
+    instructions: result.instructions,
+    cycles: result.cycles,
+    probeCounters: session.counters(),
+  });
+  return { runId, result, session, status, events: session.eventCount };
+}
+
+export function nullSink(): RunSink {
+  const nop = () => {};
+  return { event: nop, call: nop, missed: nop, sched: nop, taskStart: nop, taskEnd: nop, input: nop, output: nop };
+}

@@ -1,0 +1,353 @@
+// A probe session: one emulated run with kprobe_events-style probes attached, streaming every event,
+// call, miss, scheduling decision, task lifecycle, guest output and nondeterministic input to a RunSink.
+// Recording writes the sink to the trace database; replay verifies against, or writes, the same stream.
+// Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
+// nothing here reads host time or randomness, so the same inputs give the same stream.
+
+import { Machine, type MachineOptions, type RunResult, type SchedReason, type Task } from '../emulator/machine.js';
+import { HostFiles } from '../emulator/hostfiles.js';
+import type { FileSource, HostFileResult } from '../emulator/types.js';
+import { captureEntryArgs, compileFetchArgs, type CompiledFetchArgs, type FetchContext } from '../probes/fetch.js';
+import {
+  ProbeEngine,
+  type Jprobe,
+  type Kprobe,
+  type Kretprobe,
+  type KretprobeInstance,
+  type PtRegs,
+} from '../probes/kprobes.js';
+import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
+
+export type EventKindName =
+  | 'kprobe'
+  | 'singlestep'
+  | 'trampoline'
+  | 'return'
+  | 'orphan_return'
+  | 'missed'
+  | 'reentry'
+  | 'break'
+  | 'fault';
+
+/** Where a session's output goes. All timestamps are cycles; seq is the event's global order. */
+export interface RunSink {
+  event(seq: number, ts: number, cpu: number, tid: number, kind: EventKindName, probeId: number | null, addr: number | null, args: string | null): void;
+  call(probeId: number, tid: number, ts: number, dur: number, entryCpu: number, returnCpu: number, depth: number, retval: number | null, args: string | null): void;
+  missed(probeId: number, tid: number, cpu: number, ts: number, reason: 'no_instance' | 'reentry'): void;
+  sched(ts: number, cpu: number, prevTid: number, nextTid: number, reason: SchedReason): void;
+  taskStart(tid: number, parentTid: number, name: string, ts: number): void;
+  taskEnd(tid: number, ts: number, exitCode: number | null): void;
+  input(kind: string, key: string, data: Uint8Array): void;
+  output(fd: number, ts: number, data: Uint8Array): void;
+}
+
+export type ProbeKind = 'kprobe' | 'kretprobe' | 'jprobe';
+
+export interface SessionProbe {
+  probeId: number;
+  event: string;
+  kind: ProbeKind;
+  spec: string;
+  symbol: string | null;
+  offset: number;
+  addr: number;
+  maxactive: number | null;
+  kp: Kprobe;
+  rp?: Kretprobe;
+  jp?: Jprobe;
+  args: CompiledFetchArgs;
+}
+
+export interface ProbeCounters {
+  probeId: number;
+  hits: number;
+  nmissed: number;
+  nmissedReentry: number;
+}
+
+/** A probe spec the user gave that cannot be installed: the message is ready to print. */
+export class ProbeSpecError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ProbeSpecError';
+  }
+}
+
+export interface SessionOptions extends MachineOptions {
+  /** kprobe_events lines, plus `j:[GRP/]EVENT SYM HANDLER` for jprobes (probelab extension). */
+  probes: string[];
+  /** Pool size overrides by event name ('GRP/EVENT' or 'EVENT'); Infinity = unbounded (analysis). */
+  maxactive?: Record<string, number>;
+}
+
+const JPROBE_RE = /^j(?::(?:([A-Za-z_][\w]*)\/)?([A-Za-z_][\w]*))?\s+(\S+)\s+(\S+)\s*$/;
+
+/** Wraps a FileSource so every host file the guest opens is logged as an input. */
+export class LoggingFileSource implements FileSource {
+  constructor(
+    private readonly inner: FileSource,
+    private readonly log: (kind: string, key: string, data: Uint8Array) => void,
+  ) {}
+  open(path: string): HostFileResult {
+    const r = this.inner.open(path);
+    const meta = r.kind === 'error' ? { path, kind: 'error', errno: r.errno } : r.kind === 'dir' ? { path, kind: 'dir', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, entries: r.entries } : { path, kind: 'file', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino };
+    this.log('file', JSON.stringify(meta), r.kind === 'file' ? r.data : new Uint8Array(0));
+    return r;
+  }
+}
+
+export class ProbeSession {
+  readonly machine: Machine;
+  readonly engine: ProbeEngine;
+  readonly probes: SessionProbe[] = [];
+  private byObject = new Map<object, SessionProbe>();
+  private seq = 0;
+  private fctx: FetchContext & { task: Task | null; addr: number };
+
+  constructor(
+    bytes: Uint8Array,
+    opts: SessionOptions,
+    private readonly sink: RunSink,
+  ) {
+    const cwd = opts.cwd ?? process.cwd();
+    const files = opts.files ?? new HostFiles(opts.allowRead ?? [cwd], cwd);
+    const m = new Machine(bytes, {
+      ...opts,
+      cwd,
+      files: new LoggingFileSource(files, (k, key, d) => sink.input(k, key, d)),
+    });
+    this.machine = m;
+    this.engine = new ProbeEngine(m);
+    const mem = m.memory;
+    this.fctx = {
+      task: null,
+      addr: 0,
+      reg: (name: RegName) => this.readReg(name),
+      read8: (a) => mem.read8(a >>> 0),
+      read16: (a) => mem.read16(a >>> 0),
+      read32: (a) => mem.read32(a >>> 0) >>> 0,
+      stackAddr: () => (this.fctx.task ? this.fctx.task.cpu.regs[4]! >>> 0 : 0),
+      comm: () => this.fctx.task?.name ?? '',
+      symbolize: (a) => {
+        const s = m.symbols.symbolize(a >>> 0);
+        return s ? (s.offset ? `${s.sym.name}+0x${s.offset.toString(16)}` : s.sym.name) : undefined;
+      },
+      retval: () => (this.fctx.task ? this.fctx.task.cpu.regs[0]! >>> 0 : 0),
+    };
+    m.hooks.onSched = (ts, cpu, prev, next, reason) => sink.sched(ts, cpu, prev, next, reason);
+    m.hooks.onTaskStart = (t, ts) => sink.taskStart(t.tid, t.parentTid, t.name, ts);
+    m.hooks.onTaskExit = (t, ts) => sink.taskEnd(t.tid, ts, t.exitCode);
+    m.hooks.onOutput = (fd, ts, data) => sink.output(fd, ts, data);
+    m.hooks.onInput = (kind, key, data) => sink.input(kind, key, data);
+    // The main task started before hooks existed.
+    sink.taskStart(m.mainTask.tid, 0, m.mainTask.name, 0);
+    this.engine.sink = (kind, p, task, addr, ri) => this.onProbeEvent(kind, p, task, addr, ri);
+    for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
+  }
+
+  private readReg(name: RegName): number {
+    const t = this.fctx.task;
+    if (!t) return 0;
+    const c = t.cpu;
+    switch (name) {
+      case 'ax':
+        return c.regs[0]! >>> 0;
+      case 'cx':
+        return c.regs[1]! >>> 0;
+      case 'dx':
+        return c.regs[2]! >>> 0;
+      case 'bx':
+        return c.regs[3]! >>> 0;
+      case 'sp':
+        return c.regs[4]! >>> 0;
+      case 'bp':
+        return c.regs[5]! >>> 0;
+      case 'si':
+        return c.regs[6]! >>> 0;
+      case 'di':
+        return c.regs[7]! >>> 0;
+      case 'ip':
+        return this.fctx.addr >>> 0;
+      case 'flags':
+        return c.getFlags();
+      case 'cs':
+        return c.sreg[1]!;
+      case 'ds':
+        return c.sreg[3]!;
+      case 'es':
+        return c.sreg[0]!;
+      case 'fs':
+        return c.sreg[4]!;
+      case 'gs':
+        return c.sreg[5]!;
+      default:
+        return c.sreg[2]!;
+    }
+  }
+
+  private specContext() {
+    const m = this.machine;
+    return {
+      lookupSymbol: (name: string) => m.symbols.lookup(name)?.addr,
+      isInsnBoundary: (addr: number) => this.engine.instructionBoundary(addr).ok,
+      isFunctionEntry: (addr: number) => {
+        const s = m.symbols.symbolize(addr);
+        return !!s && s.offset === 0;
+      },
+    };
+  }
+
+  /** Parses and registers one probe line; throws ProbeSpecError with a caret message. */
+  addProbe(text: string, overrides: Record<string, number>): SessionProbe | null {
+    const trimmed = text.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return null;
+    const jm = JPROBE_RE.exec(trimmed);
+    if (jm) return this.addJprobe(trimmed, jm);
+    const r = parseProbeSpec(trimmed, this.specContext());
+    if (!r.ok) throw new ProbeSpecError(formatSpecError(trimmed, r.error), r.error.code);
+    const spec = r.spec;
+    if (spec.kind === 'remove') {
+      const ev = spec.event;
+      const p = this.probes.find((x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)));
+      if (!p) throw new ProbeSpecError(`probe ${ev} is not defined: ${trimmed}`, 'ENOENT');
+      if (p.rp) this.engine.unregisterKretprobe(p.rp);
+      else if (p.jp) this.engine.unregisterJprobe(p.jp);
+      else this.engine.unregisterKprobe(p.kp);
+      return null;
+    }
+    return this.install(spec, overrides);
+  }
+
+  private install(spec: ProbeSpec, overrides: Record<string, number>): SessionProbe {
+    const event = `${spec.group}/${spec.event}`;
+    if (this.probes.some((p) => p.event === event)) throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
+    const args = compileFetchArgs(spec.args);
+    const kp: Kprobe = spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
+    const probeId = this.probes.length + 1;
+    const sp: SessionProbe = {
+      probeId,
+      event,
+      kind: spec.kind === 'kretprobe' ? 'kretprobe' : 'kprobe',
+      spec: spec.text,
+      symbol: spec.symbol ?? null,
+      offset: spec.offset,
+      addr: spec.addr,
+      maxactive: null,
+      kp,
+      args,
+    };
+    let res;
+    if (spec.kind === 'kretprobe') {
+      const over = overrides[event] ?? overrides[spec.event];
+      const max = over === undefined ? spec.maxactive : over === Infinity ? Number.MAX_SAFE_INTEGER : over;
+      const split = args.entry;
+      const rp: Kretprobe = {
+        kp,
+        maxactive: max,
+        dataSize: split.dataSize,
+        entryHandler: split.argNums.length
+          ? (ri) => {
+              this.fctx.task = ri.task;
+              ri.entryValues = captureEntryArgs(split, this.fctx);
+              return 0;
+            }
+          : undefined,
+      };
+      sp.rp = rp;
+      res = this.engine.registerKretprobe(rp);
+      sp.maxactive = rp.maxactive;
+      this.byObject.set(rp, sp);
+    } else {
+      kp.preHandler = () => 0;
+      res = this.engine.registerKprobe(kp);
+    }
+    if (res !== 0) throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
+    sp.addr = this.engine.addressOf(kp) ?? spec.addr;
+    this.byObject.set(kp, sp);
+    this.probes.push(sp);
+    return sp;
+  }
+
+  private addJprobe(text: string, jm: RegExpExecArray): SessionProbe {
+    const m = this.machine;
+    const group = jm[1] ?? 'probes';
+    const sym = jm[3]!;
+    const handler = jm[4]!;
+    const event = `${group}/${jm[2] ?? `j_${sym}_0`}`;
+    const target = m.symbols.lookup(sym);
+    if (!target) throw new ProbeSpecError(`unknown symbol ${sym} in jprobe: ${text}`, 'BAD_PROBE_ADDR');
+    const h = m.symbols.lookup(handler);
+    if (!h) throw new ProbeSpecError(`unknown jprobe handler ${handler}: ${text}`, 'BAD_PROBE_ADDR');
+    const kp: Kprobe = { symbolName: sym, offset: 0 };
+    const jp: Jprobe = { kp, entry: h.addr };
+    const r = this.engine.registerJprobe(jp);
+    if (r !== 0) throw new ProbeSpecError(`cannot register ${event} (${r}): ${this.engine.lastError}`, r);
+    const sp: SessionProbe = {
+      probeId: this.probes.length + 1,
+      event,
+      kind: 'jprobe',
+      spec: text,
+      symbol: sym,
+      offset: 0,
+      addr: target.addr,
+      maxactive: null,
+      kp,
+      jp,
+      args: compileFetchArgs([]),
+    };
+    this.byObject.set(kp, sp);
+    this.probes.push(sp);
+    return sp;
+  }
+
+  private onProbeEvent(
+    kind: EventKindName,
+    p: Kprobe | Kretprobe | null,
+    task: Task,
+    addr: number,
+    ri?: KretprobeInstance,
+  ): void {
+    const m = this.machine;
+    const ts = m.now();
+    const cpu = m.currentCpuId;
+    const sp = p ? this.byObject.get(p) : undefined;
+    const probeId = sp ? sp.probeId : null;
+    let args: string | null = null;
+    this.fctx.task = task;
+    this.fctx.addr = addr;
+    if (sp && sp.args.args.length > 0 && (kind === 'kprobe' || kind === 'return')) {
+      if (kind === 'kprobe' && sp.kind === 'kprobe') args = JSON.stringify(sp.args.evaluate(this.fctx, 'entry'));
+      else if (kind === 'return') {
+        const ctx = { ...this.fctx, entryArgs: (ri?.entryValues as Record<number, number | null> | null) ?? undefined };
+        args = JSON.stringify(sp.args.evaluate(ctx, 'return'));
+      }
+    }
+    this.sink.event(++this.seq, ts, cpu, task.tid, kind, probeId, addr, args);
+    if (kind === 'return' && sp && ri) {
+      this.sink.call(sp.probeId, task.tid, ri.entryTs, ts - ri.entryTs, ri.entryCpu, cpu, ri.depth, task.cpu.regs[0]! >>> 0, args);
+    } else if (kind === 'missed' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'no_instance');
+    else if (kind === 'reentry' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'reentry');
+  }
+
+  get eventCount(): number {
+    return this.seq;
+  }
+
+  run(): RunResult {
+    return this.machine.run();
+  }
+
+  counters(): ProbeCounters[] {
+    return this.probes.map((p) => ({
+      probeId: p.probeId,
+      hits: p.kp.hits ?? 0,
+      nmissed: p.rp ? (p.rp.nmissed ?? 0) : (p.kp.nmissed ?? 0),
+      nmissedReentry: p.kp.nmissed ?? 0,
+    }));
+  }
+}
+
+export type { PtRegs };
