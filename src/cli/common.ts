@@ -37,7 +37,11 @@ export interface WorkloadInfo {
   default_args: string[];
   probes: string[];
   params: Array<{ name: string; description: string; default: number }>;
-  answers: Array<{ function: string; case: string; peak: { formula: string; kind: string; default_args?: number | string } }>;
+  answers: Array<{
+    function: string;
+    case: string;
+    peak: { formula: string; kind: string; default_args?: number | string };
+  }>;
 }
 
 export function workloads(): { default: string; list: WorkloadInfo[] } {
@@ -69,7 +73,14 @@ export function readInput(path: string, what: string): Uint8Array {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? e);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String(code ?? e);
     throw new CliError(`cannot read ${what} ${path}: ${why}`);
   }
 }

@@ -41,24 +41,83 @@ export interface RecordArgs {
 function parseArgs(argv: string[]): RecordArgs {
   const y = yargs(argv)
     .scriptName('probe-record')
-    .usage('$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.')
+    .usage(
+      '$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.',
+    )
     .parserConfiguration({ 'populate--': true, 'unknown-options-as-args': false })
-    .option('workload', { alias: 'w', type: 'string', describe: 'built-in workload to run instead of an ELF' })
-    .option('output', { alias: 'o', type: 'string', default: 'trace.db', describe: 'trace database to write' })
-    .option('probe', { alias: 'p', type: 'string', array: true, default: [], describe: 'probe spec (kprobe_events syntax), repeatable' })
+    .option('workload', {
+      alias: 'w',
+      type: 'string',
+      describe: 'built-in workload to run instead of an ELF',
+    })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      default: 'trace.db',
+      describe: 'trace database to write',
+    })
+    .option('probe', {
+      alias: 'p',
+      type: 'string',
+      array: true,
+      default: [],
+      describe: 'probe spec (kprobe_events syntax), repeatable',
+    })
     .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
     .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
-    .option('preempt', { type: 'boolean', default: true, describe: 'CONFIG_PREEMPT: timer ticks switch tasks (--no-preempt to disable)' })
-    .option('seed', { alias: 's', type: 'number', default: 1, describe: 'seed for chaos scheduling, AT_RANDOM and getrandom' })
-    .option('chaos', { type: 'boolean', default: false, describe: 'randomize slice lengths and tick phases from the seed' })
-    .option('runs', { type: 'number', default: 1, describe: 'record N runs with seeds seed..seed+N-1 into one database' })
-    .option('max-instructions', { type: 'number', describe: 'stop the guest after this many instructions (status truncated)' })
-    .option('allow-read', { type: 'string', array: true, default: [], describe: 'directory the guest may read (default: the current directory)' })
+    .option('preempt', {
+      type: 'boolean',
+      default: true,
+      describe: 'CONFIG_PREEMPT: timer ticks switch tasks (--no-preempt to disable)',
+    })
+    .option('seed', {
+      alias: 's',
+      type: 'number',
+      default: 1,
+      describe: 'seed for chaos scheduling, AT_RANDOM and getrandom',
+    })
+    .option('chaos', {
+      type: 'boolean',
+      default: false,
+      describe: 'randomize slice lengths and tick phases from the seed',
+    })
+    .option('runs', {
+      type: 'number',
+      default: 1,
+      describe: 'record N runs with seeds seed..seed+N-1 into one database',
+    })
+    .option('max-instructions', {
+      type: 'number',
+      describe: 'stop the guest after this many instructions (status truncated)',
+    })
+    .option('allow-read', {
+      type: 'string',
+      array: true,
+      default: [],
+      describe: 'directory the guest may read (default: the current directory)',
+    })
     .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
-    .option('mhz', { type: 'number', default: 1000, describe: 'virtual clock rate for cycle → ns conversion' })
-    .option('list-workloads', { type: 'boolean', default: false, describe: 'list the built-in workloads and exit' })
-    .option('list-symbols', { type: 'boolean', default: false, describe: 'list the functions of the ELF (address, size) and exit' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no profile table, hints or progress' })
+    .option('mhz', {
+      type: 'number',
+      default: 1000,
+      describe: 'virtual clock rate for cycle → ns conversion',
+    })
+    .option('list-workloads', {
+      type: 'boolean',
+      default: false,
+      describe: 'list the built-in workloads and exit',
+    })
+    .option('list-symbols', {
+      type: 'boolean',
+      default: false,
+      describe: 'list the functions of the ELF (address, size) and exit',
+    })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe: 'no profile table, hints or progress',
+    })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' })
     .strict()
     .help()
@@ -68,7 +127,8 @@ function parseArgs(argv: string[]): RecordArgs {
     });
   const a = y.parseSync();
   const positional = a._.map(String);
-  if (positional.length > 1) throw new CliError(`unexpected argument '${positional[1]}' (guest arguments go after --)`, 2);
+  if (positional.length > 1)
+    throw new CliError(`unexpected argument '${positional[1]}' (guest arguments go after --)`, 2);
   const dd = (a as unknown as { '--'?: (string | number)[] })['--'] ?? [];
   return {
     elf: positional[0],
@@ -94,20 +154,25 @@ function parseArgs(argv: string[]): RecordArgs {
 }
 
 function checkInt(name: string, v: number, lo: number, hi: number): void {
-  if (!Number.isInteger(v) || v < lo || v > hi) throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
+  if (!Number.isInteger(v) || v < lo || v > hi)
+    throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
 }
 
 export async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
   if (a.listWorkloads) {
     const w = workloads();
-    for (const x of w.list) process.stdout.write(`${x.name.padEnd(10)} ${x.description}${x.name === w.default ? ' (default)' : ''}\n`);
+    for (const x of w.list)
+      process.stdout.write(
+        `${x.name.padEnd(10)} ${x.description}${x.name === w.default ? ' (default)' : ''}\n`,
+      );
     return 0;
   }
   checkInt('cpus', a.cpus, 1, 64);
   checkInt('runs', a.runs, 1, 100000);
   checkInt('seed', a.seed, 0, 0xffffffff);
-  if (a.maxInstructions !== undefined) checkInt('max-instructions', a.maxInstructions, 1, Number.MAX_SAFE_INTEGER);
+  if (a.maxInstructions !== undefined)
+    checkInt('max-instructions', a.maxInstructions, 1, Number.MAX_SAFE_INTEGER);
   if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
   if (a.elf && a.workload) throw new CliError('give either an ELF or --workload, not both', 2);
 
@@ -116,7 +181,11 @@ export async function main(argv: string[]): Promise<number> {
   let guestArgv: string[];
   let probes: string[] = [...a.probe];
   if (a.probeFile)
-    probes.push(...readFileSync(a.probeFile, 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#')));
+    probes.push(
+      ...readFileSync(a.probeFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.trim().startsWith('#')),
+    );
   if (a.elf) {
     binary = readInput(a.elf, 'ELF');
     workloadName = basename(a.elf);
@@ -138,7 +207,9 @@ export async function main(argv: string[]): Promise<number> {
       throw e;
     }
     for (const s of m.symbols.functions())
-      process.stdout.write(`${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`);
+      process.stdout.write(
+        `${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`,
+      );
     return 0;
   }
 
@@ -187,15 +258,28 @@ export async function main(argv: string[]): Promise<number> {
       });
       progress.done();
       const res = outcome.result;
-      const code = res.status === 'exited' ? (res.exitCode ?? 0) : res.status === 'signaled' ? 128 + (res.signal ?? 0) : 1;
+      const code =
+        res.status === 'exited'
+          ? (res.exitCode ?? 0)
+          : res.status === 'signaled'
+            ? 128 + (res.signal ?? 0)
+            : 1;
       if (exit === 0) exit = code;
       if (!a.quiet) {
-        if (res.status !== 'exited') process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
+        if (res.status !== 'exited')
+          process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
         const rows = outcome.session.counters().map((c) => {
           const p = outcome.session.probes[c.probeId - 1]!;
-          return { event: p.event, hits: c.hits, misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry };
+          return {
+            event: p.event,
+            hits: c.hits,
+            misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry,
+          };
         });
-        if (a.runs > 1) process.stderr.write(`run ${outcome.runId} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`);
+        if (a.runs > 1)
+          process.stderr.write(
+            `run ${outcome.runId} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
+          );
         if (rows.length && (a.runs === 1 || r === a.runs - 1)) process.stderr.write(formatProfile(rows));
       }
     }
@@ -208,7 +292,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   writer.close();
   if (!a.quiet)
-    process.stderr.write(`trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`);
+    process.stderr.write(
+      `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
+    );
   return exit;
 }
 

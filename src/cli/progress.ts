@@ -9,7 +9,12 @@ export class Progress {
     if (!this.enabled) return;
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
-        { format: '{label} {value} M instructions', clearOnComplete: true, hideCursor: true, stream: process.stderr },
+        {
+          format: '{label} {value} M instructions',
+          clearOnComplete: true,
+          hideCursor: true,
+          stream: process.stderr,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(0, 0, { label });

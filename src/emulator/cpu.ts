@@ -860,7 +860,8 @@ export class Cpu implements FpuHost {
       case 0x1f:
       case 0x1a1:
       case 0x1a9: {
-        const sr = op === 0x07 ? SEG_ES : op === 0x17 ? SEG_SS : op === 0x1f ? SEG_DS : op === 0x1a1 ? SEG_FS : SEG_GS;
+        const sr =
+          op === 0x07 ? SEG_ES : op === 0x17 ? SEG_SS : op === 0x1f ? SEG_DS : op === 0x1a1 ? SEG_FS : SEG_GS;
         const sp = R[ESP]!;
         const v = this.osz(i) === 1 ? this.mem.read16(sp) : this.mem.read32(sp) & 0xffff;
         this.loadSeg(sr, v);
@@ -1185,7 +1186,16 @@ export class Cpu implements FpuHost {
         const a = this.ea(i);
         const off = this.readM(sz, a);
         const sel = this.mem.read16(a + (sz === 1 ? 2 : 4));
-        const sr = op === 0xc4 ? SEG_ES : op === 0xc5 ? SEG_DS : op === 0x1b2 ? SEG_SS : op === 0x1b4 ? SEG_FS : SEG_GS;
+        const sr =
+          op === 0xc4
+            ? SEG_ES
+            : op === 0xc5
+              ? SEG_DS
+              : op === 0x1b2
+                ? SEG_SS
+                : op === 0x1b4
+                  ? SEG_FS
+                  : SEG_GS;
         this.loadSeg(sr, sel);
         this.setReg(sz, reg, off);
         return;
@@ -1240,7 +1250,8 @@ export class Cpu implements FpuHost {
         const cx = (R[ECX]! - 1) | 0;
         R[ECX] = cx;
         const z = this.getZF();
-        if (cx !== 0 && (op === 0xe2 || (op === 0xe1 ? z === 1 : z === 0))) this.eip = (this.eip + c.imm[i]!) >>> 0;
+        if (cx !== 0 && (op === 0xe2 || (op === 0xe1 ? z === 1 : z === 0)))
+          this.eip = (this.eip + c.imm[i]!) >>> 0;
         return;
       }
       case 0xe3:
@@ -1322,7 +1333,7 @@ export class Cpu implements FpuHost {
         return; // hint nops, prefetch, endbr32
       case 0x131: {
         const t = this.host.rdtsc(this);
-        R[EAX] = t % 0x100000000 | 0;
+        R[EAX] = (t % 0x100000000) | 0;
         R[EDX] = Math.floor(t / 0x100000000) | 0;
         return;
       }
@@ -1338,7 +1349,12 @@ export class Cpu implements FpuHost {
       case 0x1ab:
       case 0x1b3:
       case 0x1bb:
-        this.bitOp(i, op === 0x1a3 ? 0 : op === 0x1ab ? 1 : op === 0x1b3 ? 2 : 3, this.getReg(this.osz(i), reg), true);
+        this.bitOp(
+          i,
+          op === 0x1a3 ? 0 : op === 0x1ab ? 1 : op === 0x1b3 ? 2 : 3,
+          this.getReg(this.osz(i), reg),
+          true,
+        );
         return;
       case 0x1ba:
         this.bitOp(i, reg - 4, c.imm[i]! & 0xff, false);
@@ -1571,7 +1587,7 @@ export class Cpu implements FpuHost {
           const r = a * b;
           this.setReg(1, EAX, r);
           this.setReg(1, EDX, r >> 16);
-          const of = signed ? (r !== (r << 16) >> 16 ? 1 : 0) : (r >>> 16) !== 0 ? 1 : 0;
+          const of = signed ? (r !== (r << 16) >> 16 ? 1 : 0) : r >>> 16 !== 0 ? 1 : 0;
           this.setResFlags(r, 15, of, of);
         } else {
           let lo: number;
@@ -1617,7 +1633,9 @@ export class Cpu implements FpuHost {
     } else if (sz === 1) {
       const d = signed ? (v << 16) >> 16 : v & 0xffff;
       if (d === 0) this.fault(VEC_DE);
-      const n = signed ? ((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff) : (((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)) >>> 0;
+      const n = signed
+        ? ((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)
+        : (((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)) >>> 0;
       const q = Math.trunc(n / d);
       const r = n - q * d;
       if (signed ? q < -32768 || q > 32767 : q > 0xffff) this.fault(VEC_DE);
@@ -1632,7 +1650,7 @@ export class Cpu implements FpuHost {
         if (hi === 0) {
           const n = lo >>> 0;
           R[EAX] = Math.floor(n / d) | 0;
-          R[EDX] = n % d | 0;
+          R[EDX] = (n % d) | 0;
           return;
         }
         const n = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
@@ -1645,7 +1663,7 @@ export class Cpu implements FpuHost {
           const n = lo;
           if (n === -0x80000000 && v === -1) this.fault(VEC_DE);
           R[EAX] = Math.trunc(n / v) | 0;
-          R[EDX] = n % v | 0;
+          R[EDX] = (n % v) | 0;
           return;
         }
         const n = (BigInt(hi) << 32n) | BigInt(lo >>> 0);

@@ -5,7 +5,10 @@ const VENDOR = 'GenuineIntel';
 
 function le32(s: string, at: number): number {
   return (
-    s.charCodeAt(at) | (s.charCodeAt(at + 1) << 8) | (s.charCodeAt(at + 2) << 16) | (s.charCodeAt(at + 3) << 24)
+    s.charCodeAt(at) |
+    (s.charCodeAt(at + 1) << 8) |
+    (s.charCodeAt(at + 2) << 16) |
+    (s.charCodeAt(at + 3) << 24)
   );
 }
 

@@ -60,7 +60,7 @@ const A16_INDEX = [6, 7, 6, 7, EA_NONE, EA_NONE, EA_NONE, EA_NONE];
 export function decodeInsn(fetch: ByteSource, addr: number, out: Decoded): Decoded {
   let p = addr;
   let pfx = 0;
-  let b = 0;
+  let b: number;
   let npfx = 0;
   for (;;) {
     if (p - addr >= 15) return bad(out, OP_GP, 15, npfx);
@@ -268,7 +268,9 @@ function decodeBody(
 }
 
 function read32(fetch: ByteSource, p: number): number {
-  return fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8) | (fetch((p + 2) >>> 0) << 16) | (fetch((p + 3) >>> 0) << 24);
+  return (
+    fetch(p >>> 0) | (fetch((p + 1) >>> 0) << 8) | (fetch((p + 2) >>> 0) << 16) | (fetch((p + 3) >>> 0) << 24)
+  );
 }
 
 /** Encodings that raise #UD on this CPU even though their length is well defined. */

@@ -198,7 +198,16 @@ function overflowed(neg: boolean, max: number, rc: number): number {
  * and normal exponents [emin, emax] under rc; the result is returned as a double (exact for
  * binary32 and binary64). Sets cvtFlags.
  */
-function extRound(s: number, h: number, l: number, prec: number, emin: number, emax: number, max: number, rc: number): number {
+function extRound(
+  s: number,
+  h: number,
+  l: number,
+  prec: number,
+  emin: number,
+  emax: number,
+  max: number,
+  rc: number,
+): number {
   cvtFlags = 0;
   const neg = s >= 0x8000;
   if (h === 0 && l === 0) return neg ? -0 : 0;
@@ -946,7 +955,8 @@ export class Fpu {
   private operandExt(src: number, v: number): void {
     if (src >= 0) this.regExt(src);
     else if (src === SRC_M32) f32BitsToExt(this.host.read32(this.ea) >>> 0);
-    else if (src === SRC_M64) f64BitsToExt(this.host.read32(this.ea + 4) >>> 0, this.host.read32(this.ea) >>> 0);
+    else if (src === SRC_M64)
+      f64BitsToExt(this.host.read32(this.ea + 4) >>> 0, this.host.read32(this.ea) >>> 0);
     else doubleToExt(v);
   }
 
@@ -1146,7 +1156,8 @@ export class Fpu {
     if (a < b) return CMP_LT;
     if (a === b) {
       // Rounding is monotonic, so only equal doubles need the exact values.
-      if ((aSrc >= 0 && this.exact[aSrc]) || (bSrc >= 0 && this.exact[bSrc])) return this.compareExact(a, b, aSrc, bSrc);
+      if ((aSrc >= 0 && this.exact[aSrc]) || (bSrc >= 0 && this.exact[bSrc]))
+        return this.compareExact(a, b, aSrc, bSrc);
       return CMP_EQ;
     }
     let bad = false;
@@ -1172,6 +1183,7 @@ export class Fpu {
     this.operandExt(bSrc, b);
     const za = ha === 0 && la === 0;
     const zb = rH === 0 && rL === 0;
+    if (((sa & 0x7fff) === 0 && !za) || ((rS & 0x7fff) === 0 && !zb)) this.swBits |= DE;
     if (za && zb) return CMP_EQ;
     const na = sa >= 0x8000 && !za;
     const nb = rS >= 0x8000 && !zb;
@@ -1600,7 +1612,8 @@ export class Fpu {
         neg = u32[HI]! >= 0x80000000;
       }
       // 10^18 = 0x0DE0B6B3A7640000: BCD holds at most 18 digits.
-      ok = this.toInt(p, (this.cw >> 10) & 3) && (kHi < 0x0de0b6b3 || (kHi === 0x0de0b6b3 && kLo < 0xa7640000));
+      ok =
+        this.toInt(p, (this.cw >> 10) & 3) && (kHi < 0x0de0b6b3 || (kHi === 0x0de0b6b3 && kLo < 0xa7640000));
       if (!ok) this.swBits |= IE;
     }
     if (ok) {
@@ -1967,5 +1980,7 @@ function frstorByte(o: number): number {
 }
 
 function readLE32(o: number): number {
-  return (frstorByte(o) | (frstorByte(o + 1) << 8) | (frstorByte(o + 2) << 16) | (frstorByte(o + 3) << 24)) >>> 0;
+  return (
+    (frstorByte(o) | (frstorByte(o + 1) << 8) | (frstorByte(o + 2) << 16) | (frstorByte(o + 3) << 24)) >>> 0
+  );
 }

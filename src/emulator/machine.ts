@@ -12,7 +12,19 @@
 // 8/16/32-bit operands (same instruction semantics).
 
 import { CodeCache } from './codecache.js';
-import { Cpu, EAX, ESP, GDT_ENTRY_TLS_MIN, VEC_BP, VEC_DB, VEC_DE, VEC_MF, VEC_PF, VEC_UD, type CpuHost } from './cpu.js';
+import {
+  Cpu,
+  EAX,
+  ESP,
+  GDT_ENTRY_TLS_MIN,
+  VEC_BP,
+  VEC_DB,
+  VEC_DE,
+  VEC_MF,
+  VEC_PF,
+  VEC_UD,
+  type CpuHost,
+} from './cpu.js';
 import { HWCAP } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { HostFiles } from './hostfiles.js';
@@ -193,7 +205,8 @@ export class Machine implements CpuHost {
   constructor(bytes: Uint8Array, opts: MachineOptions) {
     this.options = opts;
     const cpus = opts.cpus ?? 1;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64) throw new RangeError(`cpus must be 1..64, got ${cpus}`);
+    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
+      throw new RangeError(`cpus must be 1..64, got ${cpus}`);
     this.ncpus = cpus;
     this.preempt = opts.preempt ?? true;
     this.chaos = opts.chaos ?? false;
@@ -319,7 +332,12 @@ export class Machine implements CpuHost {
     const eip = task.cpu.eip >>> 0;
     const where = this.symbols.symbolize(eip);
     const loc = where ? `${where.sym.name}+0x${where.offset.toString(16)}` : '?';
-    this.killProcess(sig, `${what} at eip 0x${eip.toString(16)} (${loc}) in task ${task.tid}`, task, vector === VEC_PF ? addr : null);
+    this.killProcess(
+      sig,
+      `${what} at eip 0x${eip.toString(16)} (${loc}) in task ${task.tid}`,
+      task,
+      vector === VEC_PF ? addr : null,
+    );
   }
 
   // ---------------------------------------------------------------- process and task lifecycle
@@ -536,7 +554,9 @@ export class Machine implements CpuHost {
     for (const v of this.vcpus) {
       if (this.result) return;
       if (v.clock < this.roundStart) v.clock = this.roundStart;
-      const end = this.chaos ? this.roundStart + this.prng.range(this.quantum >> 2, this.quantum * 2) : roundEnd;
+      const end = this.chaos
+        ? this.roundStart + this.prng.range(this.quantum >> 2, this.quantum * 2)
+        : roundEnd;
       while (v.clock < end && !this.result) {
         let t = v.task;
         if (!t) {
@@ -564,8 +584,15 @@ export class Machine implements CpuHost {
         this.totalInstructions += n;
         if (this.result) return;
         if (this.preempt && v.clock >= v.nextTick) {
-          v.nextTick += this.chaos ? this.prng.range(this.tickInterval >> 1, this.tickInterval * 2) : this.tickInterval;
-          if (t.state === 'running' && this.runQueue.length > 0 && !this.yieldRequested && t.cpu.interruptsEnabled()) {
+          v.nextTick += this.chaos
+            ? this.prng.range(this.tickInterval >> 1, this.tickInterval * 2)
+            : this.tickInterval;
+          if (
+            t.state === 'running' &&
+            this.runQueue.length > 0 &&
+            !this.yieldRequested &&
+            t.cpu.interruptsEnabled()
+          ) {
             t.state = 'runnable';
             this.runQueue.push(t);
             this.pick(v, t, 'preempt');
@@ -573,7 +600,8 @@ export class Machine implements CpuHost {
           }
         }
         if (t.state === 'zombie') this.pick(v, t, 'exit');
-        else if (t.state === 'blocked' || t.state === 'sleeping') this.pick(v, t, t.state === 'sleeping' ? 'sleep' : 'block');
+        else if (t.state === 'blocked' || t.state === 'sleeping')
+          this.pick(v, t, t.state === 'sleeping' ? 'sleep' : 'block');
         else if (this.yieldRequested) {
           this.yieldRequested = false;
           if (this.runQueue.length > 0) {

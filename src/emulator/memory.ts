@@ -189,7 +189,8 @@ export class Memory {
 
   write8(a: number, v: number): void {
     const p = a >>> PAGE_SHIFT;
-    const f = (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
+    const f =
+      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
     this.ram[f + (a & PAGE_MASK)] = v;
   }
 
@@ -202,7 +203,8 @@ export class Memory {
       return;
     }
     const p = a >>> PAGE_SHIFT;
-    const f = (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
+    const f =
+      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
     const o = f + (a & PAGE_MASK);
     const r = this.ram;
     r[o] = v;
@@ -218,7 +220,8 @@ export class Memory {
       return;
     }
     const p = a >>> PAGE_SHIFT;
-    const f = (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
+    const f =
+      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
     const o = f + (a & PAGE_MASK);
     const r = this.ram;
     r[o] = v;
@@ -258,7 +261,7 @@ export class Memory {
 
   /** Writes guest bytes honouring write permission (syscalls acting for the guest). */
   writeBytes(addr: number, data: Uint8Array): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const a = (addr + done) >>> 0;
       this.checkWritable(a);
       const n = Math.min(data.length - done, PAGE_SIZE - (a & PAGE_MASK));

@@ -259,7 +259,8 @@ def(0x134, 'sysenter', '', { bad: true });
 def(0x135, 'sysexit', '', { bad: true });
 def(0x138, 'sse38', 'Ev', { m: true, bad: true });
 def(0x13a, 'sse3a', 'Ev', { m: true, imm: IMM_B, bad: true });
-for (let i = 0x150; i <= 0x17f; i++) def(i, 'mmx', 'Ev', { m: true, bad: true, imm: i >= 0x170 && i <= 0x173 ? IMM_B : 0 });
+for (let i = 0x150; i <= 0x17f; i++)
+  def(i, 'mmx', 'Ev', { m: true, bad: true, imm: i >= 0x170 && i <= 0x173 ? IMM_B : 0 });
 def(0x177, 'emms', '', { bad: true });
 def(0x1a0, 'push', 'FS');
 def(0x1a1, 'pop', 'FS');

@@ -27,8 +27,6 @@ const EROFS = 30;
 const ENOSYS = 38;
 const ETIMEDOUT = 110;
 
-const S_IFDIR = 0o040000;
-const S_IFCHR = 0o020000;
 const S_IFIFO = 0o010000;
 
 /** Top of the mmap area (allocations go downwards from here, below the 8 MiB stack and a gap). */
@@ -68,7 +66,15 @@ export class Kernel {
   }
 
   private stdStream(kind: 'stdin' | 'stdout' | 'stderr', n: number): OpenFile {
-    return { kind, data: new Uint8Array(0), pos: 0, mode: S_IFIFO | 0o600, mtimeSec: 0, ino: 10 + n, path: kind };
+    return {
+      kind,
+      data: new Uint8Array(0),
+      pos: 0,
+      mode: S_IFIFO | 0o600,
+      mtimeSec: 0,
+      ino: 10 + n,
+      path: kind,
+    };
   }
 
   setBrk(addr: number): void {
@@ -83,7 +89,16 @@ export class Kernel {
     if (r !== BLOCKED) R[EAX] = r;
   }
 
-  private dispatch(t: Task, nr: number, a: number, b: number, c: number, d: number, e: number, f: number): number {
+  private dispatch(
+    t: Task,
+    nr: number,
+    a: number,
+    b: number,
+    c: number,
+    d: number,
+    e: number,
+    f: number,
+  ): number {
     const m = this.m;
     switch (nr) {
       case 1: // exit
@@ -380,7 +395,16 @@ export class Kernel {
         path,
         entries: r.entries,
       });
-    else this.fds.set(fd, { kind: 'file', data: r.data, pos: 0, mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, path });
+    else
+      this.fds.set(fd, {
+        kind: 'file',
+        data: r.data,
+        pos: 0,
+        mode: r.mode,
+        mtimeSec: r.mtimeSec,
+        ino: r.ino,
+        path,
+      });
     return fd;
   }
 
@@ -415,7 +439,14 @@ export class Kernel {
     return -EINVAL;
   }
 
-  private statOf(f: OpenFile): { mode: number; size: number; ino: number; mtime: number; rdev: number; blksize: number } {
+  private statOf(f: OpenFile): {
+    mode: number;
+    size: number;
+    ino: number;
+    mtime: number;
+    rdev: number;
+    blksize: number;
+  } {
     if (f.kind === 'stdin' || f.kind === 'stdout' || f.kind === 'stderr')
       return { mode: f.mode, size: 0, ino: f.ino, mtime: 0, rdev: 0, blksize: 4096 };
     return { mode: f.mode, size: f.data.length, ino: f.ino, mtime: f.mtimeSec, rdev: 0, blksize: 4096 };
@@ -575,7 +606,8 @@ export class Kernel {
     const oldTop = (this.brkCur + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     const newTop = (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     if (newTop > oldTop) {
-      if (!this.isFree(oldTop >>> 0, (newTop - oldTop) >>> 0) || newTop >= MMAP_BOTTOM + 0x60000000) return this.brkCur;
+      if (!this.isFree(oldTop >>> 0, (newTop - oldTop) >>> 0) || newTop >= MMAP_BOTTOM + 0x60000000)
+        return this.brkCur;
       this.m.memory.map(oldTop >>> 0, (newTop - oldTop) >>> 0, PROT_READ | PROT_WRITE);
     } else if (newTop < oldTop) this.m.memory.unmap(newTop >>> 0, (oldTop - newTop) >>> 0);
     this.brkCur = addr;
@@ -583,7 +615,8 @@ export class Kernel {
   }
 
   private isFree(addr: number, len: number): boolean {
-    for (let p = addr >>> 12; p <= (addr + len - 1) >>> 12; p++) if (this.m.memory.perm[p]! & 16) return false;
+    for (let p = addr >>> 12; p <= (addr + len - 1) >>> 12; p++)
+      if (this.m.memory.perm[p]! & 16) return false;
     return true;
   }
 
@@ -646,7 +679,12 @@ export class Kernel {
   private readUserDesc(addr: number): { entry: number; base: number; limit: number; flags: number } | null {
     if (!this.m.userRange(addr, 16, false)) return null;
     const mem = this.m.memory;
-    return { entry: mem.read32(addr), base: mem.read32(addr + 4) >>> 0, limit: mem.read32(addr + 8) >>> 0, flags: mem.read32(addr + 12) };
+    return {
+      entry: mem.read32(addr),
+      base: mem.read32(addr + 4) >>> 0,
+      limit: mem.read32(addr + 8) >>> 0,
+      flags: mem.read32(addr + 12),
+    };
   }
 
   private installTls(t: Task, ud: { entry: number; base: number; limit: number; flags: number }): number {
@@ -727,7 +765,16 @@ export class Kernel {
     return (this.m.memory.read32(addr) >>> 0) * 1e9 + (this.m.memory.read32(addr + 4) >>> 0);
   }
 
-  private futex(t: Task, uaddr: number, op: number, val: number, timeout: number, uaddr2: number, val3: number, t64: boolean): number {
+  private futex(
+    t: Task,
+    uaddr: number,
+    op: number,
+    val: number,
+    timeout: number,
+    uaddr2: number,
+    val3: number,
+    t64: boolean,
+  ): number {
     const cmd = op & 0x7f;
     uaddr = uaddr >>> 0;
     switch (cmd) {
@@ -794,7 +841,8 @@ export class Kernel {
         this.m.memory.write32(uaddr2 >>> 0, nv);
         let n = this.futexWake(uaddr, val, -1);
         const o = old | 0;
-        const ok = [o === cmparg, o !== cmparg, o < cmparg, o <= cmparg, o > cmparg, o >= cmparg][cmpop] ?? false;
+        const ok =
+          [o === cmparg, o !== cmparg, o < cmparg, o <= cmparg, o > cmparg, o >= cmparg][cmpop] ?? false;
         if (ok) n += this.futexWake(uaddr2 >>> 0, timeout >>> 0, -1);
         return n;
       }
@@ -808,7 +856,11 @@ export class Kernel {
     let woken = 0;
     const keep: Task[] = [];
     for (const w of this.futexWaiters) {
-      if (woken < n >>> 0 && w.futexAddr === uaddr >>> 0 && (bitset === -1 || (w.futexBitset & bitset) !== 0)) {
+      if (
+        woken < n >>> 0 &&
+        w.futexAddr === uaddr >>> 0 &&
+        (bitset === -1 || (w.futexBitset & bitset) !== 0)
+      ) {
         this.m.wake(w, 0);
         woken++;
       } else if (w.state === 'blocked' || w.state === 'sleeping') keep.push(w);

@@ -8,10 +8,9 @@
 // the scheduler never preempts a task while IF is cleared for a single step, as on Linux.
 
 import { controlKind, Decoded, decodeInsn, OP_GP, OP_UD } from '../emulator/decoder.js';
-import { Cpu, EAX, ESP, IF, TF, VEC_BP, VEC_DB, VEC_PF } from '../emulator/cpu.js';
+import { Cpu, EAX, ESP, IF, TF, VEC_BP, VEC_DB } from '../emulator/cpu.js';
 import type { Machine, Task } from '../emulator/machine.js';
 import { PAGE_SIZE, PROT_EXEC } from '../emulator/memory.js';
-import { OPCODES } from '../emulator/opcodes.js';
 
 export type Errno = 'EINVAL' | 'EEXIST' | 'ENOENT' | 'E2BIG' | 'EBUSY' | 'ENOMEM';
 export type Result = 0 | Errno;
@@ -154,7 +153,16 @@ export interface Kretprobe {
 /** Events the engine reports (the recorder turns them into rows). */
 export interface ProbeEventSink {
   (
-    kind: 'kprobe' | 'singlestep' | 'trampoline' | 'return' | 'orphan_return' | 'missed' | 'reentry' | 'break' | 'fault',
+    kind:
+      | 'kprobe'
+      | 'singlestep'
+      | 'trampoline'
+      | 'return'
+      | 'orphan_return'
+      | 'missed'
+      | 'reentry'
+      | 'break'
+      | 'fault',
     probe: Kprobe | Kretprobe | null,
     task: Task,
     addr: number,
@@ -236,6 +244,7 @@ export class ProbeEngine {
   private rpOfKp = new Map<Kprobe, Kretprobe>();
   private jprobeOfKp = new Map<Kprobe, Jprobe>();
   private freeList = new Map<Kretprobe, KretprobeInstance[]>();
+  private allocated = new Map<Kretprobe, number>();
   /** Per-task instance lists, newest first (task->kretprobe_instances). */
   private taskInstances = new Map<Task, KretprobeInstance[]>();
   private trampolineKp: Kprobe;
@@ -253,9 +262,14 @@ export class ProbeEngine {
     mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
     // The trampoline is a single nop; the callGuest return stub is another int3-protected nop.
     mem.poke(TRAMPOLINE_ADDR, new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90]));
-    machine.hooks.exceptionHandlers.unshift((task, vector, code, addr) => this.onException(task, vector, code, addr));
+    machine.hooks.exceptionHandlers.unshift((task, vector, code, addr) =>
+      this.onException(task, vector, code, addr),
+    );
     machine.hooks.onTaskFlush = (task) => this.kprobeFlushTask(task);
-    this.trampolineKp = { addr: TRAMPOLINE_ADDR, preHandler: (_p, regs) => this.trampolineProbeHandler(regs) };
+    this.trampolineKp = {
+      addr: TRAMPOLINE_ADDR,
+      preHandler: (_p, regs) => this.trampolineProbeHandler(regs),
+    };
     this.installPoint(this.trampolineKp, TRAMPOLINE_ADDR, true);
     const stubKp: Kprobe = { addr: CALL_GUEST_RETURN, preHandler: (_p, regs) => this.callGuestReturn(regs) };
     this.installPoint(stubKp, CALL_GUEST_RETURN, true);
@@ -299,7 +313,11 @@ export class ProbeEngine {
     const mem = this.machine.memory;
     addr = addr >>> 0;
     if (!mem.isMapped(addr) || !(mem.protOf(addr) & PROT_EXEC))
-      return { ok: false, nearest: null, why: `0x${addr.toString(16)} is not in mapped executable guest code` };
+      return {
+        ok: false,
+        nearest: null,
+        why: `0x${addr.toString(16)} is not in mapped executable guest code`,
+      };
     const where = this.machine.symbols.symbolize(addr);
     if (!where || (where.sym.size > 0 && where.offset >= where.sym.size)) return { ok: true };
     let a = where.sym.addr >>> 0;
@@ -490,7 +508,10 @@ export class ProbeEngine {
     const addr = this.resolve(rp.kp);
     if (typeof addr !== 'number') return addr;
     const fn = this.machine.symbols.symbolize(addr);
-    if ((rp.kp.offset ?? 0) !== 0 || (fn && fn.offset !== 0 && fn.sym.type === 'func' && fn.offset < fn.sym.size)) {
+    if (
+      (rp.kp.offset ?? 0) !== 0 ||
+      (fn && fn.offset !== 0 && fn.sym.type === 'func' && fn.offset < fn.sym.size)
+    ) {
       this.lastError = 'a return probe must be at a function entry';
       return 'EINVAL';
     }
@@ -502,8 +523,10 @@ export class ProbeEngine {
     const r = this.registerKprobe(rp.kp);
     if (r !== 0) return r;
     const free: KretprobeInstance[] = [];
-    for (let i = 0; i < max; i++) free.push(this.newInstance(rp));
+    // Instances are created up front like Linux, but an (analysis-only) unbounded pool grows lazily.
+    for (let i = 0; i < Math.min(max, 4096); i++) free.push(this.newInstance(rp));
     this.freeList.set(rp, free);
+    this.allocated.set(rp, free.length);
     this.kretprobes.add(rp);
     this.rpOfKp.set(rp.kp, rp);
     return 0;
@@ -632,7 +655,8 @@ export class ProbeEngine {
     kcb.oldEflags = eflags & (TF | IF);
     kcb.savedEflags = kcb.oldEflags;
     // K9: IF is not restored when the probed instruction itself changes it.
-    if (pt.kind === 'cli' || pt.kind === 'sti' || pt.kind === 'popf' || pt.kind === 'iret') kcb.savedEflags &= ~IF;
+    if (pt.kind === 'cli' || pt.kind === 'sti' || pt.kind === 'popf' || pt.kind === 'iret')
+      kcb.savedEflags &= ~IF;
   }
 
   private prepareSinglestep(pt: ProbePoint, cpu: Cpu): void {
@@ -667,11 +691,18 @@ export class ProbeEngine {
           return true;
         }
         // Reentry (K12): no handlers, nmissed++, single-step, restore the outer state afterwards.
-        kcb.prev = { kp: kcb.current, status: kcb.status, oldEflags: kcb.oldEflags, savedEflags: kcb.savedEflags };
+        kcb.prev = {
+          kp: kcb.current,
+          status: kcb.status,
+          oldEflags: kcb.oldEflags,
+          savedEflags: kcb.savedEflags,
+        };
         kcb.current = pt;
         this.saveFlags(kcb, pt, cpu.getFlags());
-        for (const k of pt.list) k.nmissed = (k.nmissed ?? 0) + 1;
-        this.emit('reentry', this.rpOfKp.get(pt.list[0]!) ?? pt.list[0]!, task, addr);
+        for (const k of pt.list) {
+          k.nmissed = (k.nmissed ?? 0) + 1;
+          this.emit('reentry', this.rpOfKp.get(k) ?? k, task, addr);
+        }
         this.prepareSinglestep(pt, cpu);
         kcb.status = KPROBE_REENTER;
         return true;
@@ -704,12 +735,13 @@ export class ProbeEngine {
     kcb.status = KPROBE_HIT_ACTIVE;
     kcb.current = pt;
     this.saveFlags(kcb, pt, cpu.getFlags());
-    if (addr !== TRAMPOLINE_ADDR && addr !== CALL_GUEST_RETURN) this.emit('kprobe', this.probeForEvent(pt), task, addr);
+    const reserved = addr === TRAMPOLINE_ADDR || addr === CALL_GUEST_RETURN;
     // Aggregate dispatch (K5): pre-handlers in list order, stop at the first non-zero.
     for (const k of pt.list) {
       if (!k.preHandler) continue;
       kcb.currentChild = k;
       k.hits = (k.hits ?? 0) + 1;
+      if (!reserved) this.emit('kprobe', this.rpOfKp.get(k) ?? k, task, addr);
       if (k.preHandler(k, regs)) {
         // The handler set EIP itself: no single-step (K9). A jprobe keeps the CPU's current probe
         // for its break handler; anything else releases it, as Linux's core does since 2.6.x.
@@ -833,7 +865,7 @@ export class ProbeEngine {
         kcb.currentChild = null;
       }
     }
-    return vector === VEC_PF ? false : false;
+    return false;
   }
 
   // ---------------------------------------------------------------- jprobes (K7)
@@ -876,7 +908,11 @@ export class ProbeEngine {
     const task = m.curTask!;
     const free = this.freeList.get(rp);
     if (!free) return 0;
-    const ri = free.pop();
+    let ri = free.pop();
+    if (!ri && (this.allocated.get(rp) ?? 0) < rp.maxactive) {
+      ri = this.newInstance(rp);
+      this.allocated.set(rp, (this.allocated.get(rp) ?? 0) + 1);
+    }
     if (!ri) {
       rp.nmissed = (rp.nmissed ?? 0) + 1;
       this.emit('missed', rp, task, this.owner.get(rp.kp)?.addr ?? 0);
@@ -914,7 +950,12 @@ export class ProbeEngine {
     const list = this.taskInstances.get(task) ?? [];
     this.emit('trampoline', null, task, TRAMPOLINE_ADDR);
     if (list.length === 0) {
-      m.killProcess(5, `kretprobe trampoline hit by task ${task.tid} with no instance: emulator bug`, task, null);
+      m.killProcess(
+        5,
+        `kretprobe trampoline hit by task ${task.tid} with no instance: emulator bug`,
+        task,
+        null,
+      );
       return 1;
     }
     let orig = TRAMPOLINE_ADDR;
@@ -950,9 +991,5 @@ export class ProbeEngine {
   /** Whether a kretprobe kprobe belongs to this engine's kretprobe (for event attribution). */
   kretprobeOf(kp: Kprobe): Kretprobe | undefined {
     return this.rpOfKp.get(kp);
-  }
-
-  isOpcodeTableRow(op: number): boolean {
-    return op < OPCODES.length;
   }
 }

@@ -28,8 +28,10 @@ export interface RecordOutcome {
 /** A RunSink that appends to a TraceWriter under one run id. */
 export function writerSink(w: TraceWriter, runId: number): RunSink {
   return {
-    event: (seq, ts, cpu, tid, kind, probeId, addr, args) => w.event(runId, seq, ts, cpu, tid, EventKind[kind], probeId, addr, args),
-    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args) => w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args),
+    event: (seq, ts, cpu, tid, kind, probeId, addr, args) =>
+      w.event(runId, seq, ts, cpu, tid, EventKind[kind], probeId, addr, args),
+    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args) =>
+      w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args),
     missed: (probeId, tid, cpu, ts, reason) => w.missed(runId, probeId, tid, cpu, ts, MissReason[reason]),
     sched: (ts, cpu, prev, next, reason) => w.sched(runId, ts, cpu, prev || null, next || null, reason),
     taskStart: (tid, parent, name, ts) => w.taskStart(runId, tid, parent || null, name, ts),
@@ -74,9 +76,22 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
   const sinkless = nullSink();
-  new ProbeSession(req.binary, { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined }, sinkless);
-  const runId = w.beginRun({ workload: req.workload, binary: req.binary, config: configOf(req), replayOf: req.replayOf ?? null });
-  const session = new ProbeSession(req.binary, { ...req.session, captureOutput: false }, writerSink(w, runId));
+  new ProbeSession(
+    req.binary,
+    { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined },
+    sinkless,
+  );
+  const runId = w.beginRun({
+    workload: req.workload,
+    binary: req.binary,
+    config: configOf(req),
+    replayOf: req.replayOf ?? null,
+  });
+  const session = new ProbeSession(
+    req.binary,
+    { ...req.session, captureOutput: false },
+    writerSink(w, runId),
+  );
   for (const p of session.probes)
     w.addProbe(runId, {
       probeId: p.probeId,
@@ -115,5 +130,14 @@ export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
 
 export function nullSink(): RunSink {
   const nop = () => {};
-  return { event: nop, call: nop, missed: nop, sched: nop, taskStart: nop, taskEnd: nop, input: nop, output: nop };
+  return {
+    event: nop,
+    call: nop,
+    missed: nop,
+    sched: nop,
+    taskStart: nop,
+    taskEnd: nop,
+    input: nop,
+    output: nop,
+  };
 }

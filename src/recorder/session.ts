@@ -4,10 +4,21 @@
 // Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
 // nothing here reads host time or randomness, so the same inputs give the same stream.
 
-import { Machine, type MachineOptions, type RunResult, type SchedReason, type Task } from '../emulator/machine.js';
+import {
+  Machine,
+  type MachineOptions,
+  type RunResult,
+  type SchedReason,
+  type Task,
+} from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
 import type { FileSource, HostFileResult } from '../emulator/types.js';
-import { captureEntryArgs, compileFetchArgs, type CompiledFetchArgs, type FetchContext } from '../probes/fetch.js';
+import {
+  captureEntryArgs,
+  compileFetchArgs,
+  type CompiledFetchArgs,
+  type FetchContext,
+} from '../probes/fetch.js';
 import {
   ProbeEngine,
   type Jprobe,
@@ -31,8 +42,27 @@ export type EventKindName =
 
 /** Where a session's output goes. All timestamps are cycles; seq is the event's global order. */
 export interface RunSink {
-  event(seq: number, ts: number, cpu: number, tid: number, kind: EventKindName, probeId: number | null, addr: number | null, args: string | null): void;
-  call(probeId: number, tid: number, ts: number, dur: number, entryCpu: number, returnCpu: number, depth: number, retval: number | null, args: string | null): void;
+  event(
+    seq: number,
+    ts: number,
+    cpu: number,
+    tid: number,
+    kind: EventKindName,
+    probeId: number | null,
+    addr: number | null,
+    args: string | null,
+  ): void;
+  call(
+    probeId: number,
+    tid: number,
+    ts: number,
+    dur: number,
+    entryCpu: number,
+    returnCpu: number,
+    depth: number,
+    retval: number | null,
+    args: string | null,
+  ): void;
   missed(probeId: number, tid: number, cpu: number, ts: number, reason: 'no_instance' | 'reentry'): void;
   sched(ts: number, cpu: number, prevTid: number, nextTid: number, reason: SchedReason): void;
   taskStart(tid: number, parentTid: number, name: string, ts: number): void;
@@ -93,7 +123,12 @@ export class LoggingFileSource implements FileSource {
   ) {}
   open(path: string): HostFileResult {
     const r = this.inner.open(path);
-    const meta = r.kind === 'error' ? { path, kind: 'error', errno: r.errno } : r.kind === 'dir' ? { path, kind: 'dir', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, entries: r.entries } : { path, kind: 'file', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino };
+    const meta =
+      r.kind === 'error'
+        ? { path, kind: 'error', errno: r.errno }
+        : r.kind === 'dir'
+          ? { path, kind: 'dir', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, entries: r.entries }
+          : { path, kind: 'file', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino };
     this.log('file', JSON.stringify(meta), r.kind === 'file' ? r.data : new Uint8Array(0));
     return r;
   }
@@ -211,7 +246,9 @@ export class ProbeSession {
     const spec = r.spec;
     if (spec.kind === 'remove') {
       const ev = spec.event;
-      const p = this.probes.find((x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)));
+      const p = this.probes.find(
+        (x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)),
+      );
       if (!p) throw new ProbeSpecError(`probe ${ev} is not defined: ${trimmed}`, 'ENOENT');
       if (p.rp) this.engine.unregisterKretprobe(p.rp);
       else if (p.jp) this.engine.unregisterJprobe(p.jp);
@@ -223,9 +260,11 @@ export class ProbeSession {
 
   private install(spec: ProbeSpec, overrides: Record<string, number>): SessionProbe {
     const event = `${spec.group}/${spec.event}`;
-    if (this.probes.some((p) => p.event === event)) throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
+    if (this.probes.some((p) => p.event === event))
+      throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
     const args = compileFetchArgs(spec.args);
-    const kp: Kprobe = spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
+    const kp: Kprobe =
+      spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
     const probeId = this.probes.length + 1;
     const sp: SessionProbe = {
       probeId,
@@ -264,7 +303,8 @@ export class ProbeSession {
       kp.preHandler = () => 0;
       res = this.engine.registerKprobe(kp);
     }
-    if (res !== 0) throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
+    if (res !== 0)
+      throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
     sp.addr = this.engine.addressOf(kp) ?? spec.addr;
     this.byObject.set(kp, sp);
     this.probes.push(sp);
@@ -319,15 +359,29 @@ export class ProbeSession {
     this.fctx.task = task;
     this.fctx.addr = addr;
     if (sp && sp.args.args.length > 0 && (kind === 'kprobe' || kind === 'return')) {
-      if (kind === 'kprobe' && sp.kind === 'kprobe') args = JSON.stringify(sp.args.evaluate(this.fctx, 'entry'));
+      if (kind === 'kprobe' && sp.kind === 'kprobe')
+        args = JSON.stringify(sp.args.evaluate(this.fctx, 'entry'));
       else if (kind === 'return') {
-        const ctx = { ...this.fctx, entryArgs: (ri?.entryValues as Record<number, number | null> | null) ?? undefined };
+        const ctx = {
+          ...this.fctx,
+          entryArgs: (ri?.entryValues as Record<number, number | null> | null) ?? undefined,
+        };
         args = JSON.stringify(sp.args.evaluate(ctx, 'return'));
       }
     }
     this.sink.event(++this.seq, ts, cpu, task.tid, kind, probeId, addr, args);
     if (kind === 'return' && sp && ri) {
-      this.sink.call(sp.probeId, task.tid, ri.entryTs, ts - ri.entryTs, ri.entryCpu, cpu, ri.depth, task.cpu.regs[0]! >>> 0, args);
+      this.sink.call(
+        sp.probeId,
+        task.tid,
+        ri.entryTs,
+        ts - ri.entryTs,
+        ri.entryCpu,
+        cpu,
+        ri.depth,
+        task.cpu.regs[0]! >>> 0,
+        args,
+      );
     } else if (kind === 'missed' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'no_instance');
     else if (kind === 'reentry' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'reentry');
   }

@@ -1,0 +1,64 @@
+// `probe-report --json`: the report model's JSON part, serialised with a stable key order.
+//
+// Guarantees:
+// - Keys appear exactly in the order design.md lists them, whatever order the model objects were
+//   built in, and only those keys (renderer extras never leak in); arrays keep the model's order.
+// - Output is `JSON.stringify` with 2-space indentation plus a final newline, so two reports of
+//   the same data are byte-identical. It validates against schemas/report.schema.json.
+
+import type { ReportJson, ReportProbeJson, ReportRunJson } from '../analysis/summary.js';
+
+function run(r: ReportRunJson): ReportRunJson {
+  return {
+    run_id: r.run_id,
+    workload: r.workload,
+    cpus: r.cpus,
+    preempt: r.preempt,
+    seed: r.seed,
+    status: r.status,
+    instructions: r.instructions,
+    cycles: r.cycles,
+  };
+}
+
+function probe(p: ReportProbeJson): ReportProbeJson {
+  const l = p.latency;
+  return {
+    event: p.event,
+    kind: p.kind,
+    symbol: p.symbol,
+    maxactive: p.maxactive,
+    hits: p.hits,
+    calls: p.calls,
+    missed: p.missed,
+    missed_reentry: p.missed_reentry,
+    latency: {
+      unit: l.unit,
+      count: l.count,
+      min: l.min,
+      mean: l.mean,
+      p50: l.p50,
+      p90: l.p90,
+      p99: l.p99,
+      p999: l.p999,
+      max: l.max,
+    },
+    peak_concurrency: p.peak_concurrency,
+    max_depth: p.max_depth,
+    recommended_maxactive: p.recommended_maxactive,
+    defaults: p.defaults
+      ? { linux_2_6_13: p.defaults.linux_2_6_13, linux_6_2: p.defaults.linux_6_2, systemtap: p.defaults.systemtap }
+      : null,
+    miss_curve: p.miss_curve.map((m) => ({ maxactive: m.maxactive, missed: m.missed })),
+  };
+}
+
+/** The JSON document with keys in design order. */
+export function orderedReportJson(json: ReportJson): ReportJson {
+  return { schema: json.schema, runs: json.runs.map(run), probes: json.probes.map(probe) };
+}
+
+/** Serialised report (stable, 2-space indented, trailing newline). */
+export function renderJson(json: ReportJson): string {
+  return JSON.stringify(orderedReportJson(json), null, 2) + '\n';
+}

@@ -1,0 +1,312 @@
+// Plain-text report (what `probe-report` prints on a terminal) and the wording shared with the
+// HTML page.
+//
+// Guarantees:
+// - Reads only the report model (`buildReport`), never the raw data; deterministic output.
+// - Misses cannot be overlooked: when any call was missed the report starts with a "!!! MISSED"
+//   banner, every missed count carries a "MISSED" marker, and each kretprobe ends with exactly one
+//   recommendation sentence (`recommendationSentence`) saying which maxactive would have missed
+//   none and what the Linux 2.6.13 default did.
+// - Text from the guest (symbols, event and workload names) is printed as is; this output is not
+//   markup. Control characters are replaced so a hostile name cannot move the cursor.
+
+import type { PeakDetail, ProbeExtras, ReportModel, ReportProbeJson } from '../analysis/summary.js';
+import type { LatencyStats } from '../analysis/latency.js';
+import { missesAt, MAXACTIVE_LIMIT } from '../analysis/misscurve.js';
+
+/** 1234567 → "1,234,567" (non-integers keep up to 1 decimal). */
+export function fmtInt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const r = Number.isInteger(v) ? v : Math.round(v * 10) / 10;
+  return r.toLocaleString('en-US', { maximumFractionDigits: 1 });
+}
+
+/** Compact count: 1234 → "1.2K", 5300000 → "5.3M". */
+export function fmtCompact(v: number): string {
+  const a = Math.abs(v);
+  if (a < 1000) return fmtInt(Math.round(v * 10) / 10);
+  const units: [number, string][] = [
+    [1e12, 'T'],
+    [1e9, 'G'],
+    [1e6, 'M'],
+    [1e3, 'K'],
+  ];
+  for (const [d, u] of units) {
+    if (a >= d) {
+      const x = v / d;
+      return `${x >= 100 ? Math.round(x) : Math.round(x * 10) / 10}${u}`;
+    }
+  }
+  return String(v);
+}
+
+/** A duration in ns with a readable unit: "850 ns", "12.3 µs", "4.56 ms", "1.20 s". */
+export function fmtNs(ns: number): string {
+  if (!Number.isFinite(ns)) return String(ns);
+  const a = Math.abs(ns);
+  const three = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  if (a < 1000) return `${Number.isInteger(ns) ? ns : three(ns)} ns`;
+  if (a < 1e6) return `${three(ns / 1e3)} µs`;
+  if (a < 1e9) return `${three(ns / 1e6)} ms`;
+  return `${three(ns / 1e9)} s`;
+}
+
+/** Cycles to a readable duration at `mhz`. */
+export function fmtCyclesAsTime(cycles: number, mhz: number): string {
+  return fmtNs((cycles * 1000) / mhz);
+}
+
+/** Removes control characters (terminal escapes) from guest text. */
+export function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${fmtInt(n)} ${n === 1 ? one : many}`;
+}
+
+/** The name a sentence uses for a probe: its symbol, or the event when several probes share it. */
+export function probeLabel(model: ReportModel, i: number): string {
+  const p = model.json.probes[i] as ReportProbeJson;
+  const same = model.json.probes.filter((q) => q.symbol === p.symbol).length;
+  return same > 1 || p.symbol === '' ? p.event : p.symbol;
+}
+
+/** "12 tasks, 8 of them sleeping" (what is known at the peak). */
+export function whyPhrase(peak: PeakDetail): string {
+  const w = peak.why;
+  const parts: string[] = [plural(w.tasks, 'task')];
+  if (w.maxPerTask > 1) parts.push(`up to ${w.maxPerTask} deep in one task`);
+  if (w.notRunning !== null) {
+    if (w.notRunning === 0) parts.push(w.tasks === 1 ? 'running' : 'all of them running');
+    else if (w.sleeping !== null && w.preempted !== null) {
+      if (w.preempted === 0) parts.push(`${fmtInt(w.sleeping)} of them sleeping`);
+      else if (w.sleeping === 0) parts.push(`${fmtInt(w.preempted)} of them preempted`);
+      else parts.push(`${fmtInt(w.sleeping)} of them sleeping and ${fmtInt(w.preempted)} preempted`);
+    } else parts.push(`${fmtInt(w.notRunning)} of them off CPU`);
+  }
+  return parts.join(', ');
+}
+
+/** "12 in flight at cycle 123456: 12 tasks, 8 of them sleeping" */
+export function peakSummary(model: ReportModel, peak: PeakDetail): string {
+  const inRun = model.json.runs.length > 1 ? ` in run ${peak.runId}` : '';
+  return `${peak.why.inFlight} in flight${inRun} at cycle ${peak.ts}: ${whyPhrase(peak)}`;
+}
+
+/** "peak 12 in flight at cycle 123456: 12 tasks, 8 of them sleeping" */
+export function peakPhrase(model: ReportModel, peak: PeakDetail): string {
+  return `peak ${peakSummary(model, peak)}`;
+}
+
+/** The one recommendation sentence of kretprobe i (null for other kinds). */
+export function recommendationSentence(model: ReportModel, i: number): string | null {
+  const p = model.json.probes[i];
+  const x = model.extras.probes[i];
+  if (!p || !x || p.kind !== 'kretprobe') return null;
+  const name = clean(probeLabel(model, i));
+  if (p.recommended_maxactive === null) {
+    const rec = Math.max(...x.recordedMaxactive, 0);
+    return (
+      `${name}: the recording missed ${plural(p.missed, 'call')} and no complete call set is available, ` +
+      `so set maxactive above ${rec} and replay with an unbounded pool ` +
+      `(probe-replay --maxactive ${clean(p.event)}=${MAXACTIVE_LIMIT}) to get the exact number.`
+    );
+  }
+  if (x.analysedCalls === 0 || !x.peak) {
+    return `${name}: no calls were observed, so any maxactive (even 1) would have missed none.`;
+  }
+  const k = p.recommended_maxactive;
+  const limit = k > MAXACTIVE_LIMIT ? ` (more than the ${MAXACTIVE_LIMIT} the text interface accepts)` : '';
+  const d = p.defaults;
+  let dflt = '';
+  if (d && x.defaultMisses) {
+    const m = x.defaultMisses.linux_2_6_13;
+    const recordedWithDefault = x.recordedMaxactive.length === 1 && x.recordedMaxactive[0] === d.linux_2_6_13;
+    const verb = recordedWithDefault ? 'missed' : 'would have missed';
+    dflt =
+      m > 0
+        ? `; the Linux 2.6.13 default ${d.linux_2_6_13} ${verb} ${plural(m, 'call')}`
+        : `; the Linux 2.6.13 default ${d.linux_2_6_13} ${recordedWithDefault ? 'missed none' : 'would have missed none'}`;
+  }
+  return `${name}: set maxactive to at least ${k}${limit} (${peakPhrase(model, x.peak)})${dflt}.`;
+}
+
+function table(rows: string[][], rightAlign: boolean[] = []): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, j) => (widths[j] = Math.max(widths[j] ?? 0, [...c].length)));
+  return rows.map((r) =>
+    r
+      .map((c, j) => {
+        const pad = ' '.repeat((widths[j] ?? 0) - [...c].length);
+        return rightAlign[j] ? pad + c : c + pad;
+      })
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function statRow(label: string, s: LatencyStats | null, f: (v: number) => string): string[] {
+  if (!s) return [label, '0', '-', '-', '-', '-', '-', '-', '-'];
+  return [label, fmtInt(s.count), f(s.min), f(s.mean), f(s.p50), f(s.p90), f(s.p99), f(s.p999), f(s.max)];
+}
+
+/** Miss curve as "k: missed" pairs, abbreviated around the interesting points. */
+export function curvePairs(p: ReportProbeJson, x: ProbeExtras): string {
+  const c = p.miss_curve;
+  if (c.length === 0) return '';
+  const keep = new Set<number>();
+  const n = c.length;
+  for (let k = 1; k <= Math.min(n, 6); k++) keep.add(k);
+  for (let k = Math.max(1, n - 3); k <= n; k++) keep.add(k);
+  for (const m of x.recordedMaxactive) if (m >= 1 && m <= n) keep.add(m);
+  if (p.defaults) for (const v of Object.values(p.defaults)) if (v <= n) keep.add(v);
+  const ks = [...keep].sort((a, b) => a - b);
+  const out: string[] = [];
+  let prev = 0;
+  for (const k of ks) {
+    if (k > prev + 1) out.push('…');
+    out.push(`${k}: ${fmtInt(missesAt(c, k))}`);
+    prev = k;
+  }
+  return out.join(', ');
+}
+
+/** The whole text report. */
+export function renderText(model: ReportModel): string {
+  const { json, extras } = model;
+  const L: string[] = [];
+  const mhz = extras.mhz;
+  L.push('probelab report');
+  L.push('===============');
+  const workloads = [...new Set(json.runs.map((r) => clean(r.workload)))].join(', ');
+  L.push(
+    `${plural(json.runs.length, 'run')} of ${workloads || '(no runs)'}; clock ${fmtInt(mhz)} MHz ` +
+      `(1 cycle = ${fmtNs(1000 / mhz)})${extras.mhzMixed ? ' (runs use different clocks; ns use this one)' : ''}`,
+  );
+  L.push('');
+  const t = extras.totals;
+  if (t.missed + t.missedReentry > 0) {
+    L.push(
+      `!!! MISSED: ${plural(t.missed + t.missedReentry, 'call')} never reached their return probe handlers ` +
+        `(${fmtInt(t.missed)} for lack of a free instance, ${fmtInt(t.missedReentry)} by reentry) in ` +
+        `${t.probesWithMisses.map(clean).join(', ')}.`,
+    );
+    L.push('!!! See "Recommendations" at the end for the maxactive that would have missed none.');
+    L.push('');
+  }
+
+  L.push('Runs');
+  L.push(
+    ...table(
+      [
+        ['  run', 'workload', 'cpus', 'preempt', 'seed', 'chaos', 'status', 'instructions', 'cycles', 'time'],
+        ...json.runs.map((r, i) => [
+          `  ${r.run_id}`,
+          clean(r.workload),
+          String(r.cpus),
+          r.preempt ? 'yes' : 'no',
+          String(r.seed),
+          extras.runs[i]?.chaos ? 'yes' : 'no',
+          r.status,
+          fmtInt(r.instructions),
+          fmtInt(r.cycles),
+          fmtCyclesAsTime(r.cycles, extras.runs[i]?.mhz ?? mhz),
+        ]),
+      ],
+      [false, false, true, false, true, false, false, true, true, true],
+    ),
+  );
+  L.push('');
+
+  json.probes.forEach((p, i) => {
+    const x = extras.probes[i] as ProbeExtras;
+    const isRet = p.kind === 'kretprobe';
+    const head = `${clean(p.event)}  (${p.kind} on ${clean(p.symbol)}${isRet ? `, maxactive ${x.recordedMaxactive.join('/')}` : ''})`;
+    L.push(head);
+    L.push('-'.repeat(Math.min(100, [...head].length)));
+    const missCell = p.missed > 0 ? `${fmtInt(p.missed)}  <-- MISSED` : '0';
+    const reCell = p.missed_reentry > 0 ? `${fmtInt(p.missed_reentry)}  <-- MISSED` : '0';
+    L.push(
+      ...table(
+        [
+          ['  hits', 'calls', 'missed (no instance)', 'missed (reentry)'],
+          [`  ${fmtInt(p.hits)}`, isRet ? fmtInt(p.calls) : '-', isRet ? missCell : p.missed > 0 ? missCell : '0', reCell],
+        ],
+        [true, true, false, false],
+      ),
+    );
+    if (isRet) {
+      L.push('');
+      const fc = (v: number): string => fmtInt(v);
+      const fn = (v: number): string => fmtNs((v * 1000) / mhz);
+      L.push(
+        ...table(
+          [
+            ['  latency', 'count', 'min', 'mean', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+            statRow('  cycles', x.latency, fc),
+            statRow('  time', x.latency, fn),
+            statRow('  self cycles', x.self, fc),
+          ],
+          [false, true, true, true, true, true, true, true, true],
+        ),
+      );
+      if (x.complete_from_replay) {
+        L.push(
+          `  (latency, concurrency and miss curve use the complete call set from a replay with an unbounded pool: ` +
+            `${fmtInt(x.analysedCalls)} calls, ${fmtInt(x.unhookedCalls)} of them missed by the recording)`,
+        );
+      }
+      L.push('');
+      if (x.peak) {
+        const w = x.peak.why;
+        const cpus =
+          w.cpusInFunction !== null
+            ? `; CPUs executing in it: ${w.cpusInFunction.length > 0 ? w.cpusInFunction.join(', ') : 'none'}`
+            : `; entered on CPUs ${w.entryCpus.join(', ')} (no scheduler timeline: running/sleeping unknown)`;
+        L.push(`  peak concurrency: ${peakSummary(model, x.peak)}${cpus}; max depth ${p.max_depth ?? '?'}`);
+      } else if (x.peakLowerBound !== null) {
+        L.push(`  peak concurrency: at least ${x.peakLowerBound} (lower bound: the recording missed calls)`);
+      } else L.push('  peak concurrency: 0 (no calls)');
+      if (p.miss_curve.length > 0) L.push(`  miss curve (maxactive: missed calls): ${curvePairs(p, x)}`);
+      if (p.defaults && x.defaultMisses) {
+        const d = p.defaults;
+        const m = x.defaultMisses;
+        const f = (k: number, v: number): string => `${k} (${v > 0 ? `${fmtInt(v)} MISSED` : 'no misses'})`;
+        L.push(
+          `  defaults here: Linux 2.6.13 ${f(d.linux_2_6_13, m.linux_2_6_13)}, Linux >= 6.2 ${f(d.linux_6_2, m.linux_6_2)}, ` +
+            `SystemTap ${f(d.systemtap, m.systemtap)}`,
+        );
+      }
+      if (x.memory) {
+        const mem = x.memory;
+        L.push(
+          `  memory at maxactive ${mem.instances}: ${fmtInt(mem.totalBytes)} bytes ` +
+            `(${mem.instances} × ${mem.bytesPerInstance} B struct kretprobe_instance on i386${mem.dataSize ? ` incl. ${mem.dataSize} B data` : ''}; ` +
+            `${fmtInt(mem.slabTotalBytes)} B in kmalloc-${mem.slabBytesPerInstance} slabs)`,
+        );
+      }
+      if (x.crossCheck && (x.crossCheck.predicted !== x.crossCheck.recorded || x.crossCheck.mismatchedCalls > 0)) {
+        L.push(
+          `  WARNING: simulating the recorded pool predicts ${fmtInt(x.crossCheck.predicted)} misses but the recording ` +
+            `counted ${fmtInt(x.crossCheck.recorded)} (${fmtInt(x.crossCheck.mismatchedCalls)} calls disagree)`,
+        );
+      }
+      if (x.crossing > 0) L.push(`  WARNING: ${fmtInt(x.crossing)} calls overlapped a call of the same task without nesting`);
+      if (x.note) L.push(`  note: ${clean(x.note)}`);
+    }
+    L.push('');
+  });
+
+  const sentences = json.probes.map((_, i) => recommendationSentence(model, i)).filter((s): s is string => s !== null);
+  if (sentences.length > 0) {
+    L.push('Recommendations');
+    for (const s of sentences) L.push(`  ${s}`);
+    L.push('');
+  }
+  L.push(
+    'Percentiles are nearest-rank (p = the value at rank ceil(p/100 × count)); self time excludes nested probed calls.',
+  );
+  return L.join('\n') + '\n';
+}
