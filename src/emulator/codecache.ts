@@ -12,6 +12,11 @@ import { OPCODES } from './opcodes.js';
 export const OP_FETCH_FAULT = 0x202;
 
 const MAX_BLOCK = 64;
+const HASH_SIZE = 1 << 16;
+/** Front-cache slot of an eip. */
+export function hashEip(eip: number): number {
+  return (eip ^ (eip >>> 13)) & (HASH_SIZE - 1);
+}
 const INITIAL = 1 << 14;
 const MAX_ENTRIES = 1 << 21;
 
@@ -31,6 +36,9 @@ export class CodeCache {
   hooked = new Uint8Array(INITIAL);
   private hookAddrs: ReadonlySet<number> = new Set();
   used = 0;
+  /** Direct-mapped front cache eip → block index (key -1 = empty), checked before the Map. */
+  readonly hkey = new Int32Array(HASH_SIZE).fill(-1);
+  readonly hval = new Int32Array(HASH_SIZE);
   private blocks = new Map<number, number>();
   private pageBlocks = new Map<number, number[]>();
   private readonly d = new Decoded();
@@ -48,9 +56,13 @@ export class CodeCache {
 
   /** Index of the first entry of the block at `eip`, decoding it if needed. */
   lookup(eip: number): number {
-    const b = this.blocks.get(eip);
-    if (b !== undefined) return b;
-    return this.decodeBlock(eip);
+    const h = hashEip(eip);
+    if (this.hkey[h] === (eip | 0)) return this.hval[h]!;
+    let b = this.blocks.get(eip);
+    if (b === undefined) b = this.decodeBlock(eip);
+    this.hkey[h] = eip | 0;
+    this.hval[h] = b;
+    return b;
   }
 
   private grow(): void {
@@ -154,7 +166,11 @@ export class CodeCache {
     this.mem.clearCode(page);
     if (!list) return;
     this.pageBlocks.delete(page);
-    for (const s of list) this.blocks.delete(s);
+    for (const s of list) {
+      this.blocks.delete(s);
+      const h = hashEip(s);
+      if (this.hkey[h] === (s | 0)) this.hkey[h] = -1;
+    }
     this.invalidations++;
     this.onInvalidate();
   }
@@ -164,6 +180,7 @@ export class CodeCache {
     for (const p of this.pageBlocks.keys()) this.mem.clearCode(p);
     this.pageBlocks.clear();
     this.blocks.clear();
+    this.hkey.fill(-1);
     this.used = 0;
     this.onInvalidate();
   }

@@ -1,0 +1,255 @@
+-- probelab trace database, format 1.
+--
+-- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views at the end of the
+-- creation part (runs, probes, events, calls, missed, tasks, sched) with the columns listed there,
+-- in that order; columns may only ever be added at the end. Everything else (the raw_* tables,
+-- their integer codes, the strings table) may change between format versions: query the views.
+--
+-- This file has two parts, separated by the line '-- @indexes':
+--   1. creation: executed once, in one transaction, when src/trace/db.ts creates a trace file;
+--   2. indexes: executed by TraceWriter.finishRun() when a run ends (CREATE INDEX IF NOT EXISTS),
+--      never before, so that recording appends to unindexed tables.
+-- src/trace is the only code that executes it.
+--
+-- Conventions: times ("ts", "dur", "start_ts", "end_ts") are virtual cycles; addresses are
+-- unsigned 32-bit integers; tids are guest thread ids; JSON columns hold text.
+
+-- ---------------------------------------------------------------------------------------------
+-- Identification and versioning
+-- ---------------------------------------------------------------------------------------------
+
+PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
+PRAGMA user_version = 1;            -- mirrors meta.format_version; the gate reads meta
+
+-- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
+-- 'created_by' (text, e.g. 'probelab 0.1.0').
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value ANY NOT NULL
+) STRICT;
+INSERT INTO meta (key, value) VALUES ('format_version', 1);
+
+-- ---------------------------------------------------------------------------------------------
+-- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
+-- src/trace/writer.ts exports the same codes and a test keeps them in step)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE event_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+INSERT INTO event_kinds (code, name) VALUES
+  (0, 'kprobe'), (1, 'singlestep'), (2, 'trampoline'), (3, 'return'), (4, 'orphan_return'),
+  (5, 'missed'), (6, 'reentry'), (7, 'break'), (8, 'fault');
+
+CREATE TABLE probe_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+INSERT INTO probe_kinds (code, name) VALUES (0, 'kprobe'), (1, 'kretprobe'), (2, 'jprobe');
+
+CREATE TABLE miss_reasons (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+INSERT INTO miss_reasons (code, name) VALUES (0, 'no_instance'), (1, 'reentry');
+
+-- Interned strings: event/call argument JSON and scheduling reasons are stored once and referred
+-- to by id. Interning is best effort (the writer's cache is bounded), so the same text may appear
+-- under two ids; compare texts, not ids.
+CREATE TABLE strings (
+  id INTEGER PRIMARY KEY,
+  s  TEXT NOT NULL
+) STRICT;
+
+-- ---------------------------------------------------------------------------------------------
+-- Runs and their inputs (everything replay needs)
+-- ---------------------------------------------------------------------------------------------
+
+-- Workload executables, deduplicated by content.
+CREATE TABLE binaries (
+  sha256 TEXT PRIMARY KEY,          -- lowercase hex of sha256(bytes)
+  size   INTEGER NOT NULL,
+  bytes  BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE raw_runs (
+  run_id        INTEGER PRIMARY KEY,
+  workload      TEXT NOT NULL,
+  binary_sha256 TEXT NOT NULL REFERENCES binaries (sha256),
+  argv          TEXT NOT NULL,      -- JSON array of strings (argv[0] first)
+  cpus          INTEGER NOT NULL,
+  preempt       INTEGER NOT NULL CHECK (preempt IN (0, 1)),
+  seed          INTEGER NOT NULL,
+  chaos         INTEGER NOT NULL CHECK (chaos IN (0, 1)),
+  -- 'incomplete' from the moment the run row exists until TraceWriter.finishRun(): a recording
+  -- that was killed keeps it.
+  status        TEXT NOT NULL DEFAULT 'incomplete'
+                CHECK (status IN ('complete', 'crashed', 'truncated', 'incomplete')),
+  exit_code     INTEGER,
+  signal        INTEGER,
+  instructions  INTEGER,
+  cycles        INTEGER,
+  replay_of     INTEGER,            -- run_id (in the source trace) this run replays, or NULL
+  mhz           REAL                -- cycles per microsecond used to convert cycles to ns
+) STRICT;
+
+-- The whole configuration of a run as JSON (argv, env, cpus, preempt, seed, chaos, mhz,
+-- maxInstructions, probes, allowRead, stdin, ...): what replay needs besides binary and inputs.
+CREATE TABLE run_config (
+  run_id INTEGER PRIMARY KEY REFERENCES raw_runs (run_id),
+  config TEXT NOT NULL              -- JSON object
+) STRICT;
+
+-- The log of nondeterministic inputs, in the order the guest consumed them (seq from 0 per run).
+-- kind: 'file' (key = guest path), 'stdin', 'random' (getrandom, AT_RANDOM), ... (free text).
+CREATE TABLE inputs (
+  run_id INTEGER NOT NULL,
+  seq    INTEGER NOT NULL,
+  kind   TEXT NOT NULL,
+  key    TEXT,
+  data   BLOB NOT NULL
+) STRICT;
+
+-- Guest stdout/stderr as written (seq from 0 per run; ts = cycle of the write).
+CREATE TABLE output (
+  run_id INTEGER NOT NULL,
+  seq    INTEGER NOT NULL,
+  fd     INTEGER NOT NULL,
+  ts     INTEGER NOT NULL,
+  data   BLOB NOT NULL
+) STRICT;
+
+-- ---------------------------------------------------------------------------------------------
+-- Probes and events (integer coded)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE TABLE raw_probes (
+  run_id          INTEGER NOT NULL,
+  probe_id        INTEGER NOT NULL,
+  event           TEXT NOT NULL,    -- 'GRP/EVENT'
+  kind            INTEGER NOT NULL, -- probe_kinds.code
+  spec            TEXT NOT NULL,    -- the kprobe_events line that defined it
+  symbol          TEXT,
+  offset          INTEGER NOT NULL DEFAULT 0,
+  addr            INTEGER NOT NULL,
+  maxactive       INTEGER,          -- kretprobes only
+  hits            INTEGER,          -- counters: NULL until the run is finished
+  nmissed         INTEGER,
+  nmissed_reentry INTEGER,
+  PRIMARY KEY (run_id, probe_id)
+) STRICT;
+
+CREATE TABLE raw_events (
+  run_id   INTEGER NOT NULL,
+  seq      INTEGER NOT NULL,
+  ts       INTEGER NOT NULL,
+  cpu      INTEGER NOT NULL,
+  tid      INTEGER NOT NULL,
+  kind     INTEGER NOT NULL,        -- event_kinds.code
+  probe_id INTEGER,
+  addr     INTEGER,
+  args     INTEGER                  -- strings.id of a JSON object, or NULL
+) STRICT;
+
+CREATE TABLE raw_calls (
+  run_id     INTEGER NOT NULL,
+  probe_id   INTEGER NOT NULL,
+  tid        INTEGER NOT NULL,
+  ts         INTEGER NOT NULL,      -- entry
+  dur        INTEGER NOT NULL,      -- return ts - entry ts
+  entry_cpu  INTEGER NOT NULL,
+  return_cpu INTEGER NOT NULL,
+  depth      INTEGER NOT NULL,      -- instances of this probe the task already held (0 = outermost)
+  retval     INTEGER,
+  args       INTEGER                -- strings.id of a JSON object, or NULL
+) STRICT;
+
+CREATE TABLE raw_missed (
+  run_id   INTEGER NOT NULL,
+  probe_id INTEGER NOT NULL,
+  tid      INTEGER NOT NULL,
+  cpu      INTEGER NOT NULL,
+  ts       INTEGER NOT NULL,
+  reason   INTEGER NOT NULL         -- miss_reasons.code
+) STRICT;
+
+CREATE TABLE raw_tasks (
+  id         INTEGER PRIMARY KEY,   -- writer-assigned, so the end of a task updates by key
+  run_id     INTEGER NOT NULL,
+  tid        INTEGER NOT NULL,
+  parent_tid INTEGER,
+  name       TEXT NOT NULL,
+  start_ts   INTEGER,
+  end_ts     INTEGER,               -- NULL while running or when the run stopped first
+  exit_code  INTEGER
+) STRICT;
+
+CREATE TABLE raw_sched (
+  run_id   INTEGER NOT NULL,
+  ts       INTEGER NOT NULL,
+  cpu      INTEGER NOT NULL,
+  prev_tid INTEGER,                 -- NULL when the CPU was idle
+  next_tid INTEGER,                 -- NULL when the CPU goes idle
+  reason   INTEGER NOT NULL         -- strings.id: 'tick', 'yield', 'block', 'exit', ...
+) STRICT;
+
+-- Analysis cache (e.g. the complete call set of a probe from an unbounded-pool replay).
+-- key names the content and its encoding; data is whatever src/analysis stores there.
+CREATE TABLE call_sets (
+  run_id   INTEGER NOT NULL,
+  probe_id INTEGER NOT NULL,
+  key      TEXT NOT NULL,
+  data     BLOB NOT NULL,
+  PRIMARY KEY (run_id, probe_id, key)
+) STRICT;
+
+-- ---------------------------------------------------------------------------------------------
+-- Public views (the SQL contract). Extra columns beyond the design's list are at the end:
+--   runs.mhz      cycles per microsecond of the run's virtual clock (NULL if not configured)
+--   calls.end_ts  ts + dur (the return's cycle)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE VIEW runs AS
+SELECT run_id, workload, binary_sha256, argv, cpus, preempt, seed, chaos, status, exit_code,
+       signal, instructions, cycles, replay_of,
+       mhz
+FROM raw_runs;
+
+CREATE VIEW probes AS
+SELECT run_id, probe_id, event,
+       CASE kind WHEN 0 THEN 'kprobe' WHEN 1 THEN 'kretprobe' WHEN 2 THEN 'jprobe' END AS kind,
+       spec, symbol, offset, addr, maxactive, hits, nmissed, nmissed_reentry
+FROM raw_probes;
+
+CREATE VIEW events AS
+SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
+       CASE e.kind
+         WHEN 0 THEN 'kprobe' WHEN 1 THEN 'singlestep' WHEN 2 THEN 'trampoline'
+         WHEN 3 THEN 'return' WHEN 4 THEN 'orphan_return' WHEN 5 THEN 'missed'
+         WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault'
+       END AS kind,
+       e.probe_id, e.addr,
+       (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
+FROM raw_events e;
+
+CREATE VIEW calls AS
+SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
+       (SELECT s.s FROM strings s WHERE s.id = c.args) AS args,
+       c.ts + c.dur AS end_ts
+FROM raw_calls c;
+
+CREATE VIEW missed AS
+SELECT run_id, probe_id, tid, cpu, ts,
+       CASE reason WHEN 0 THEN 'no_instance' WHEN 1 THEN 'reentry' END AS reason
+FROM raw_missed;
+
+CREATE VIEW tasks AS
+SELECT run_id, tid, parent_tid, name, start_ts, end_ts, exit_code
+FROM raw_tasks;
+
+CREATE VIEW sched AS
+SELECT x.run_id, x.ts, x.cpu, x.prev_tid, x.next_tid,
+       (SELECT s.s FROM strings s WHERE s.id = x.reason) AS reason
+FROM raw_sched x;
+
+-- @indexes
+-- Built by TraceWriter.finishRun() (not at creation: recording appends to unindexed tables).
+CREATE INDEX IF NOT EXISTS raw_events_run_seq ON raw_events (run_id, seq);
+CREATE INDEX IF NOT EXISTS raw_calls_run_probe ON raw_calls (run_id, probe_id, ts);
+CREATE INDEX IF NOT EXISTS raw_missed_run_probe ON raw_missed (run_id, probe_id, ts);
+CREATE INDEX IF NOT EXISTS raw_tasks_run_tid ON raw_tasks (run_id, tid);
+CREATE INDEX IF NOT EXISTS raw_sched_run_ts ON raw_sched (run_id, ts);
+CREATE INDEX IF NOT EXISTS inputs_run_seq ON inputs (run_id, seq);
+CREATE INDEX IF NOT EXISTS output_run_seq ON output (run_id, seq);

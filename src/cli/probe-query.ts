@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+// probe-query: runs one read-only SQL statement on a trace and prints the rows as an aligned table,
+// CSV or JSON. The database is opened read-only and statements that could write are refused.
+
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { TraceError } from '../trace/db.js';
+import { TraceReader } from '../trace/reader.js';
+import { CliError, runMain } from './common.js';
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Buffer.isBuffer(v)) return `<${v.length} bytes>`;
+  if (typeof v === 'bigint') return v.toString();
+  return String(v);
+}
+
+function csvCell(v: unknown): string {
+  const s = cell(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function jsonValue(v: unknown): unknown {
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+  return v;
+}
+
+export function formatRows(columns: string[], rows: unknown[][], format: string): string {
+  if (format === 'json') {
+    const objs = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, jsonValue(r[i])])));
+    return JSON.stringify(objs, null, 2) + '\n';
+  }
+  if (format === 'csv') return [columns.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
+  const cells = rows.map((r) => r.map(cell));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const a = yargs(argv)
+    .scriptName('probe-query')
+    .usage('$0 TRACE "SQL" [--format table|csv|json]\n\nRun one read-only SQL statement on a trace.')
+    .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const })
+    .demandCommand(2, 2, 'give a trace file and one SQL statement', 'give a trace file and one SQL statement')
+    .strict()
+    .help()
+    .version(false)
+    .fail((msg, err) => {
+      throw new CliError(err ? err.message : msg, 2);
+    })
+    .parseSync();
+  const [trace, sql] = a._.map(String) as [string, string];
+  let reader: TraceReader;
+  try {
+    reader = TraceReader.open(resolve(trace));
+  } catch (e) {
+    if (e instanceof TraceError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    const r = reader.query(sql);
+    process.stdout.write(formatRows(r.columns, r.rows, a.format));
+    return 0;
+  } catch (e) {
+    if (e instanceof TraceError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    reader.close();
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]).endsWith('probe-query.js'))
+  void runMain('probe-query', () => main(hideBin(process.argv)));

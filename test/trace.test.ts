@@ -1,0 +1,816 @@
+// Tests of src/trace: schema contract (view columns, codes), creation/overwrite refusal, the
+// version gate, read-only guarantees, probe-query's refusal of writes, batched multi-row writes
+// round-tripping exactly (tails included), interning, and crash safety under SIGKILL.
+//
+// The crash test runs the writer in a child `node` process that imports the TypeScript sources
+// through test/fixtures/ts-loader.mjs (typescript.transpileModule in a module hook), so it needs
+// neither dist/ nor a build step that could race with other work.
+
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  APPLICATION_ID,
+  CallSetCache,
+  EVENT_KINDS,
+  EventKind,
+  type EventKindCode,
+  FORMAT_VERSION,
+  MISS_REASONS,
+  MissReason,
+  PROBE_KINDS,
+  TraceError,
+  TraceReader,
+  TraceWriter,
+  checkFormatVersion,
+  createTrace,
+  migrateTrace,
+  migrationPath,
+  openTrace,
+  schemaSql,
+} from '../src/trace/index.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-trace-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+let counter = 0;
+function tmp(name = 'trace.db'): string {
+  return path.join(dir, `${++counter}-${name}`);
+}
+
+const BINARY = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0]);
+const CONFIG = { argv: ['demo', '-n', '3'], cpus: 4, preempt: true, seed: 42, chaos: false, mhz: 1000 };
+
+function newRun(w: TraceWriter, over: Partial<typeof CONFIG> = {}): number {
+  return w.beginRun({ workload: 'demo', binary: BINARY, config: { ...CONFIG, ...over } });
+}
+
+function sha(file: string): string {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function errorOf(f: () => unknown): TraceError {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TraceError);
+    const e = err as TraceError;
+    expect(e.message).not.toContain('\n');
+    return e;
+  }
+  throw new Error('expected a TraceError');
+}
+
+/** A finished trace with one run, for the read-side tests. */
+function smallTrace(): string {
+  const file = tmp();
+  const w = TraceWriter.create(file);
+  const run = newRun(w);
+  w.addProbe(run, {
+    probeId: 0,
+    event: 'probes/f',
+    kind: 'kretprobe',
+    spec: 'r2:probes/f f',
+    symbol: 'f',
+    offset: 0,
+    addr: 0x8049000,
+    maxactive: 2,
+  });
+  w.event(run, 0, 10, 0, 1, EventKind.kprobe, 0, 0x8049000, '{"a":1}');
+  w.event(run, 1, 11, 0, 1, EventKind.singlestep, 0, 0x8049001, null);
+  w.finishRun(run, {
+    status: 'complete',
+    exitCode: 0,
+    signal: null,
+    instructions: 100,
+    cycles: 120,
+    probeCounters: [{ probeId: 0, hits: 1, nmissed: 0, nmissedReentry: 0 }],
+  });
+  w.close();
+  return file;
+}
+
+describe('schema contract', () => {
+  const DESIGN: Record<string, string[]> = {
+    runs: [
+      'run_id',
+      'workload',
+      'binary_sha256',
+      'argv',
+      'cpus',
+      'preempt',
+      'seed',
+      'chaos',
+      'status',
+      'exit_code',
+      'signal',
+      'instructions',
+      'cycles',
+      'replay_of',
+    ],
+    probes: [
+      'run_id',
+      'probe_id',
+      'event',
+      'kind',
+      'spec',
+      'symbol',
+      'offset',
+      'addr',
+      'maxactive',
+      'hits',
+      'nmissed',
+      'nmissed_reentry',
+    ],
+    events: ['run_id', 'seq', 'ts', 'cpu', 'tid', 'kind', 'probe_id', 'addr', 'args'],
+    calls: ['run_id', 'probe_id', 'tid', 'ts', 'dur', 'entry_cpu', 'return_cpu', 'depth', 'retval', 'args'],
+    missed: ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason'],
+    tasks: ['run_id', 'tid', 'parent_tid', 'name', 'start_ts', 'end_ts', 'exit_code'],
+    sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
+  };
+  // Extra columns, appended after the design's list and documented in schemas/trace.sql.
+  const EXTRA: Record<string, string[]> = { runs: ['mhz'], calls: ['end_ts'] };
+
+  it('every public view has exactly the documented columns, in order', () => {
+    const r = TraceReader.open(smallTrace());
+    for (const [view, cols] of Object.entries(DESIGN)) {
+      const info = r.query(`PRAGMA table_info(${view})`);
+      const names = info.rows.map((row) => row[info.columns.indexOf('name')]);
+      expect(names, view).toEqual([...cols, ...(EXTRA[view] ?? [])]);
+      const types = r.get<{ type: string }>('SELECT type FROM sqlite_schema WHERE name = ?', view);
+      expect(types?.type, view).toBe('view');
+      expect(r.query(`SELECT * FROM ${view} LIMIT 0`).columns).toEqual([...cols, ...(EXTRA[view] ?? [])]);
+    }
+    r.close();
+  });
+
+  it('integer codes agree with the lookup tables and the views decode every code', () => {
+    const r = TraceReader.open(smallTrace());
+    const table = (t: string): string[] =>
+      r.all<{ name: string }>(`SELECT name FROM ${t} ORDER BY code`).map((x) => x.name);
+    expect(table('event_kinds')).toEqual([...EVENT_KINDS]);
+    expect(table('probe_kinds')).toEqual([...PROBE_KINDS]);
+    expect(table('miss_reasons')).toEqual([...MISS_REASONS]);
+    for (const [name, code] of Object.entries(EventKind)) expect(EVENT_KINDS[code]).toBe(name);
+    for (const [name, code] of Object.entries(MissReason)) expect(MISS_REASONS[code]).toBe(name);
+    r.close();
+
+    const file = tmp();
+    const w = TraceWriter.create(file);
+    const run = newRun(w);
+    EVENT_KINDS.forEach((_, code) => w.event(run, code, code, 0, 1, code as EventKindCode, null, null, null));
+    w.missed(run, 0, 1, 0, 5, MissReason.no_instance);
+    w.missed(run, 0, 1, 0, 6, MissReason.reentry);
+    PROBE_KINDS.forEach((kind, i) =>
+      w.addProbe(run, {
+        probeId: i,
+        event: `probes/p${i}`,
+        kind,
+        spec: 'x',
+        symbol: null,
+        offset: 0,
+        addr: 0,
+        maxactive: null,
+      }),
+    );
+    w.close();
+    const r2 = TraceReader.open(file);
+    expect(r2.all<{ kind: string }>('SELECT kind FROM events ORDER BY seq').map((x) => x.kind)).toEqual([
+      ...EVENT_KINDS,
+    ]);
+    expect(r2.all<{ reason: string }>('SELECT reason FROM missed ORDER BY ts').map((x) => x.reason)).toEqual([
+      ...MISS_REASONS,
+    ]);
+    expect(r2.all<{ kind: string }>('SELECT kind FROM probes ORDER BY probe_id').map((x) => x.kind)).toEqual([
+      ...PROBE_KINDS,
+    ]);
+    r2.close();
+  });
+
+  it('meta carries the format version and creator; the header carries the application id', () => {
+    const file = smallTrace();
+    const r = TraceReader.open(file);
+    const meta = r.meta();
+    expect(meta.format_version).toBe(FORMAT_VERSION);
+    expect(String(meta.created_by)).toMatch(/^probelab/);
+    expect(r.query('PRAGMA application_id').rows[0]?.[0]).toBe(APPLICATION_ID);
+    expect(r.query('PRAGMA user_version').rows[0]?.[0]).toBe(FORMAT_VERSION);
+    r.close();
+  });
+
+  it('the index part of trace.sql is only applied when a run finishes', () => {
+    expect(schemaSql().create).not.toMatch(/^\s*CREATE\s+(UNIQUE\s+)?INDEX/im);
+    expect(schemaSql().indexes).toMatch(/CREATE INDEX IF NOT EXISTS/);
+    const file = tmp();
+    const w = TraceWriter.create(file);
+    const run = newRun(w);
+    const indexes = (): string[] => {
+      const r = TraceReader.open(file);
+      const names = r
+        .all<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")
+        .map((x) => x.name);
+      r.close();
+      return names;
+    };
+    w.event(run, 0, 0, 0, 1, EventKind.kprobe, null, null, null);
+    w.flush();
+    expect(indexes()).toEqual([]);
+    w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 1, cycles: 1 });
+    expect(indexes()).toContain('raw_events_run_seq');
+    w.close();
+    // The public views use them: a run's events in seq order need no sort.
+    const r = TraceReader.open(file);
+    const plan = r
+      .query('EXPLAIN QUERY PLAN SELECT * FROM events WHERE run_id = 1 ORDER BY seq')
+      .rows.map((x) => String(x[3]))
+      .join(' | ');
+    expect(plan).toContain('USING INDEX raw_events_run_seq');
+    expect(plan).not.toContain('TEMP B-TREE');
+    r.close();
+  });
+});
+
+describe('creating and opening', () => {
+  it('refuses to overwrite an existing file unless forced', () => {
+    const file = smallTrace();
+    const before = sha(file);
+    const e = errorOf(() => TraceWriter.create(file));
+    expect(e.message).toBe(`${file} exists; use --force to overwrite`);
+    expect(sha(file)).toBe(before);
+    const w = TraceWriter.create(file, { force: true });
+    w.close();
+    const r = TraceReader.open(file);
+    expect(r.runs()).toEqual([]);
+    r.close();
+  });
+
+  it('force also removes stale WAL side files of the old database', () => {
+    const file = tmp();
+    fs.writeFileSync(`${file}-wal`, 'stale');
+    fs.writeFileSync(`${file}-shm`, 'stale');
+    const w = TraceWriter.create(file);
+    w.close();
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const r = TraceReader.open(file);
+    expect(r.integrityCheck()).toBe('ok');
+    r.close();
+  });
+
+  it('unwritable or impossible paths give a one-line error', () => {
+    const missingDir = path.join(dir, 'no', 'such', 'dir', 'trace.db');
+    expect(errorOf(() => createTrace(missingDir)).message).toBe(
+      `cannot create ${missingDir}: no such file or directory`,
+    );
+    expect(errorOf(() => createTrace(dir)).message).toBe(`cannot create ${dir}: is a directory`);
+    expect(errorOf(() => createTrace(dir, { force: true })).message).toBe(
+      `cannot create ${dir}: is a directory`,
+    );
+    if (process.getuid?.() !== 0) {
+      const ro = fs.mkdtempSync(path.join(dir, 'ro-'));
+      fs.chmodSync(ro, 0o500);
+      expect(errorOf(() => createTrace(path.join(ro, 't.db'))).message).toMatch(/permission denied$/);
+    }
+  });
+
+  it('a file that is not a probelab trace is refused', () => {
+    const text = tmp('notes.txt');
+    fs.writeFileSync(text, 'hello, this is not SQLite at all\n'.repeat(100));
+    const before = sha(text);
+    expect(errorOf(() => TraceReader.open(text)).message).toBe(`${text} is not a probelab trace file`);
+    expect(errorOf(() => TraceWriter.append(text)).message).toBe(`${text} is not a probelab trace file`);
+    expect(sha(text)).toBe(before);
+
+    const empty = tmp('empty.db');
+    fs.writeFileSync(empty, '');
+    expect(errorOf(() => TraceReader.open(empty)).message).toBe(`${empty} is not a probelab trace file`);
+    expect(errorOf(() => TraceWriter.append(empty)).message).toBe(`${empty} is not a probelab trace file`);
+    expect(fs.statSync(empty).size).toBe(0);
+
+    const other = tmp('other.db');
+    const db = new Database(other);
+    db.exec('CREATE TABLE people (name TEXT)');
+    db.close();
+    expect(errorOf(() => openTrace(other, { readonly: true })).message).toBe(
+      `${other} is not a probelab trace file`,
+    );
+
+    const noVersion = tmp('noversion.db');
+    const db2 = new Database(noVersion);
+    db2.exec("CREATE TABLE meta (key TEXT, value); INSERT INTO meta VALUES ('created_by', 'x')");
+    db2.close();
+    expect(errorOf(() => openTrace(noVersion, { readonly: false })).message).toBe(
+      `${noVersion} is not a probelab trace file`,
+    );
+
+    const missing = path.join(dir, 'missing.db');
+    expect(errorOf(() => TraceReader.open(missing)).message).toBe(
+      `cannot open ${missing}: no such file or directory`,
+    );
+    expect(fs.existsSync(missing)).toBe(false);
+  });
+
+  it('the version gate refuses newer and older formats with what to do', () => {
+    const file = smallTrace();
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'format_version'").run(FORMAT_VERSION + 1);
+    db.close();
+    const msg = `${file} was written by a newer probelab (format ${FORMAT_VERSION + 1}, this build reads ${FORMAT_VERSION}): upgrade probelab`;
+    expect(errorOf(() => TraceReader.open(file)).message).toBe(msg);
+    expect(errorOf(() => TraceWriter.append(file)).message).toBe(msg);
+    expect(errorOf(() => CallSetCache.open(file)).message).toBe(msg);
+    expect(errorOf(() => migrateTrace(file)).message).toBe(msg);
+
+    expect(errorOf(() => checkFormatVersion('old.db', FORMAT_VERSION - 1)).message).toBe(
+      `old.db was written by an older probelab (format ${FORMAT_VERSION - 1}, this build reads ${FORMAT_VERSION}): re-record it or run a migration`,
+    );
+    expect(() => checkFormatVersion('cur.db', FORMAT_VERSION)).not.toThrow();
+  });
+
+  it('migrations: current files are left alone; chains are found or refused', () => {
+    const file = smallTrace();
+    const before = sha(file);
+    expect(migrateTrace(file)).toEqual([]);
+    expect(sha(file)).toBe(before);
+    const step = (from: number) => ({
+      from,
+      to: from + 1,
+      description: `${from}->${from + 1}`,
+      up: () => {},
+    });
+    expect(migrationPath(1, 3, [step(1), step(2)])?.map((m) => m.description)).toEqual(['1->2', '2->3']);
+    expect(migrationPath(1, 3, [step(2)])).toBeUndefined();
+    expect(migrationPath(3, 3, [])).toEqual([]);
+  });
+
+  it('read-only opens cannot write and leave the file and directory untouched', () => {
+    const file = smallTrace();
+    const before = sha(file);
+    const db = openTrace(file, { readonly: true });
+    expect(() => db.exec("INSERT INTO meta VALUES ('x', 1)")).toThrow(
+      /readonly|read-only|query_only|attempt to write/i,
+    );
+    expect(db.pragma('query_only', { simple: true })).toBe(1);
+    db.close();
+    const r = TraceReader.open(file);
+    expect(r.runs().length).toBe(1);
+    expect([...r.events(1)].length).toBe(2);
+    r.close();
+    expect(sha(file)).toBe(before);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    expect(fs.existsSync(`${file}-shm`)).toBe(false);
+  });
+
+  it('a closed writer leaves one self-contained file (no -wal/-shm)', () => {
+    const file = smallTrace();
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    expect(fs.existsSync(`${file}-shm`)).toBe(false);
+    const copy = tmp();
+    fs.copyFileSync(file, copy);
+    const r = TraceReader.open(copy);
+    expect(r.eventCount(1)).toBe(2);
+    r.close();
+  });
+});
+
+describe('probe-query (TraceReader.query)', () => {
+  const REFUSED = [
+    "INSERT INTO meta VALUES ('x', 1)",
+    "UPDATE raw_runs SET status = 'complete'",
+    'DELETE FROM raw_events',
+    'DROP TABLE raw_events',
+    'DROP VIEW events',
+    'CREATE TABLE t (a)',
+    'CREATE TEMP TABLE t (a)',
+    "ATTACH DATABASE ':memory:' AS m",
+    'DETACH DATABASE main',
+    'PRAGMA writable_schema = 1',
+    'PRAGMA writable_schema = ON',
+    'PRAGMA query_only = 0',
+    'PRAGMA journal_mode = DELETE',
+    'VACUUM',
+    "VACUUM INTO '/tmp/probelab-should-not-exist.db'",
+    'BEGIN',
+    'REINDEX',
+    'ANALYZE',
+    "WITH x AS (SELECT 1) INSERT INTO meta SELECT 'y', 2 FROM x",
+    "REPLACE INTO meta VALUES ('format_version', 99)",
+  ];
+
+  it.each(REFUSED)('refuses %s with a one-line error and changes nothing', (sql) => {
+    const file = smallTrace();
+    const before = sha(file);
+    const r = TraceReader.open(file);
+    const e = errorOf(() => r.query(sql));
+    expect(e.message).toMatch(/read-only|bad query/);
+    expect(r.query('SELECT count(*) AS n FROM events').rows).toEqual([[2]]);
+    r.close();
+    expect(sha(file)).toBe(before);
+    expect(fs.existsSync('/tmp/probelab-should-not-exist.db')).toBe(false);
+  });
+
+  it('runs reads: SELECT, WITH, VALUES, row-returning PRAGMAs', () => {
+    const r = TraceReader.open(smallTrace());
+    expect(r.query('SELECT seq, kind, args FROM events ORDER BY seq')).toEqual({
+      columns: ['seq', 'kind', 'args'],
+      rows: [
+        [0, 'kprobe', '{"a":1}'],
+        [1, 'singlestep', null],
+      ],
+    });
+    expect(r.query('WITH t(x) AS (VALUES (1), (2)) SELECT sum(x) AS s FROM t').rows).toEqual([[3]]);
+    expect(r.query('VALUES (1, 2)').rows).toEqual([[1, 2]]);
+    expect(r.query('PRAGMA writable_schema').rows).toEqual([[0]]);
+    expect(r.query("SELECT json_extract(args, '$.a') AS a FROM events WHERE seq = 0").rows).toEqual([[1]]);
+    expect(errorOf(() => r.query('SELECT 1; SELECT 2')).message).toBe(
+      'bad query: only one statement is allowed',
+    );
+    expect(errorOf(() => r.query('SELEC 1')).message).toMatch(/^bad query: .*syntax error/);
+    expect(errorOf(() => r.query("SELECT load_extension('/nonexistent')")).message).toMatch(/^query failed/);
+    r.close();
+  });
+});
+
+describe('writer', () => {
+  it('multi-row inserts with tails round-trip every table exactly', () => {
+    const file = tmp();
+    // 1000 rows per flush = 15 statements of 64 rows + a 40-row tail; 2777 events = 2 full
+    // flushes + 777 in the final one.
+    const w = TraceWriter.create(file, { batchRows: 1000, rowsPerStatement: 64 });
+    const run = newRun(w);
+    type Ev = [number, number, number, number, EventKindCode, number | null, number | null, string | null];
+    const want: Ev[] = [];
+    for (let i = 0; i < 2777; i++) {
+      const ev: Ev = [
+        i,
+        i === 2776 ? Number.MAX_SAFE_INTEGER : i * 1_000_003 + 2 ** 33,
+        i % 64,
+        1 + (i % 9),
+        (i % EVENT_KINDS.length) as EventKindCode,
+        i % 3 === 0 ? null : i % 7,
+        i % 5 === 0 ? null : i === 1 ? -1 : 0xffff_fff0 + (i & 15),
+        i % 4 === 0 ? JSON.stringify({ i: i % 10, s: 'x"y\\z\u00e9' }) : null,
+      ];
+      want.push(ev);
+      w.event(run, ...ev);
+    }
+    const calls: [number, number, number, number, number, number, number, number | null, string | null][] =
+      [];
+    for (let i = 0; i < 1234; i++) {
+      const c: (typeof calls)[number] = [
+        i % 3,
+        100 + (i % 4),
+        i * 10,
+        5 + i,
+        i % 2,
+        (i + 1) % 2,
+        i % 5,
+        i % 6 === 0 ? null : i % 2 ? -1 : 0xffffffff,
+        i % 2 ? null : `{"n":${i % 13}}`,
+      ];
+      calls.push(c);
+      w.call(run, ...c);
+    }
+    for (let i = 0; i < 1001; i++)
+      w.missed(run, i % 3, 1, 0, i, i % 2 ? MissReason.reentry : MissReason.no_instance);
+    for (let i = 0; i < 999; i++)
+      w.sched(
+        run,
+        i,
+        i % 4,
+        i % 5 === 0 ? null : i,
+        i % 7 === 0 ? null : i + 1,
+        ['tick', 'yield', 'block'][i % 3]!,
+      );
+    w.taskStart(run, 1, null, 'main', 0);
+    w.taskStart(run, 2, 1, 'worker', 5);
+    w.taskEnd(run, 2, 50, 3); // still buffered: patched in place
+    w.taskStart(run, 3, 1, 'worker', 6);
+    w.flush();
+    w.taskEnd(run, 3, 60, null); // already stored: UPDATE
+    w.taskEnd(run, 9, 70, 0); // never started: still recorded
+    const blobs = [new Uint8Array(0), new Uint8Array([0, 255, 1]), new Uint8Array(70_000).fill(7)];
+    blobs.forEach((b, i) => expect(w.input(run, i ? 'file' : 'stdin', i ? `/etc/f${i}` : null, b)).toBe(i));
+    const reused = new Uint8Array([9, 9]);
+    expect(w.output(run, 1, 10, reused)).toBe(0);
+    reused.fill(1); // the writer copied it
+    expect(w.output(run, 2, 20, new TextEncoder().encode('err\n'))).toBe(1);
+    w.addProbe(run, {
+      probeId: 0,
+      event: 'probes/a',
+      kind: 'kretprobe',
+      spec: 'r:probes/a a',
+      symbol: 'a',
+      offset: 0,
+      addr: 0x8048100,
+      maxactive: 8,
+    });
+    w.finishRun(run, {
+      status: 'truncated',
+      exitCode: null,
+      signal: 9,
+      instructions: 2 ** 40,
+      cycles: 2 ** 41,
+      probeCounters: [{ probeId: 0, hits: 10, nmissed: 2, nmissedReentry: 1 }],
+    });
+    const n = w.counts();
+    expect(n).toMatchObject({
+      events: 2777,
+      calls: 1234,
+      missed: 1001,
+      sched: 999,
+      tasks: 4,
+      inputs: 3,
+      outputs: 2,
+    });
+    w.close();
+
+    const r = TraceReader.open(file);
+    expect(r.integrityCheck()).toBe('ok');
+    const got = [...r.events(run)].map((e) => [
+      e.seq,
+      e.ts,
+      e.cpu,
+      e.tid,
+      e.kindCode,
+      e.probeId,
+      e.addr,
+      e.args,
+    ]);
+    const norm = want.map((e) => {
+      const c = [...e];
+      if (c[6] !== null) c[6] = (c[6] as number) >>> 0;
+      return c;
+    });
+    expect(got).toEqual(norm);
+    expect([...r.events(run, { fromSeq: 1000, toSeq: 1003 })].map((e) => e.seq)).toEqual([1000, 1001, 1002]);
+    // The view agrees with the reader.
+    const viaView = r.all<Record<string, unknown>>('SELECT * FROM events WHERE run_id = ? ORDER BY seq', run);
+    expect(viaView.length).toBe(2777);
+    expect(viaView[4]).toEqual({
+      run_id: run,
+      seq: 4,
+      ts: 4 * 1_000_003 + 2 ** 33,
+      cpu: 4,
+      tid: 5,
+      kind: EVENT_KINDS[4],
+      probe_id: 4,
+      addr: 0xffff_fff4,
+      args: JSON.stringify({ i: 4, s: 'x"y\\z\u00e9' }),
+    });
+    for (let p = 0; p < 3; p++) {
+      const cs = r.calls(run, p);
+      const exp = calls.filter((c) => c[0] === p);
+      expect(
+        cs.map((c) => [c.probeId, c.tid, c.ts, c.dur, c.entryCpu, c.returnCpu, c.depth, c.retval, c.args]),
+      ).toEqual(exp);
+    }
+    expect(r.get('SELECT end_ts - ts - dur AS z FROM calls LIMIT 1')).toEqual({ z: 0 });
+    const ms = r.missed(run);
+    expect(ms.length).toBe(1001);
+    expect(ms[1]).toEqual({ probeId: 1, tid: 1, cpu: 0, ts: 1, reason: 'reentry' });
+    expect(r.missed(run, 2).length).toBe(333);
+    const sc = [...r.sched(run)];
+    expect(sc.length).toBe(999);
+    expect(sc[0]).toEqual({ ts: 0, cpu: 0, prevTid: null, nextTid: null, reason: 'tick' });
+    expect(sc[8]).toEqual({ ts: 8, cpu: 0, prevTid: 8, nextTid: 9, reason: 'block' });
+    expect(r.tasks(run)).toEqual([
+      { tid: 1, parentTid: null, name: 'main', startTs: 0, endTs: null, exitCode: null },
+      { tid: 2, parentTid: 1, name: 'worker', startTs: 5, endTs: 50, exitCode: 3 },
+      { tid: 3, parentTid: 1, name: 'worker', startTs: 6, endTs: 60, exitCode: null },
+      { tid: 9, parentTid: null, name: '', startTs: null, endTs: 70, exitCode: 0 },
+    ]);
+    const ins = r.inputs(run);
+    expect(ins.map((x) => [x.seq, x.kind, x.key])).toEqual([
+      [0, 'stdin', null],
+      [1, 'file', '/etc/f1'],
+      [2, 'file', '/etc/f2'],
+    ]);
+    ins.forEach((x, i) => expect(Buffer.compare(x.data, Buffer.from(blobs[i]!))).toBe(0));
+    expect(r.outputs(run).map((o) => [o.seq, o.fd, o.ts, [...o.data]])).toEqual([
+      [0, 1, 10, [9, 9]],
+      [1, 2, 20, [...new TextEncoder().encode('err\n')]],
+    ]);
+    expect(r.run(run)).toEqual({
+      runId: run,
+      workload: 'demo',
+      binarySha256: createHash('sha256').update(BINARY).digest('hex'),
+      argv: CONFIG.argv,
+      cpus: 4,
+      preempt: true,
+      seed: 42,
+      chaos: false,
+      status: 'truncated',
+      exitCode: null,
+      signal: 9,
+      instructions: 2 ** 40,
+      cycles: 2 ** 41,
+      replayOf: null,
+      mhz: 1000,
+    });
+    expect(r.runConfig(run)).toEqual(CONFIG);
+    expect([...r.runBinary(run)]).toEqual([...BINARY]);
+    expect(r.probes(run)).toEqual([
+      {
+        runId: run,
+        probeId: 0,
+        event: 'probes/a',
+        kind: 'kretprobe',
+        spec: 'r:probes/a a',
+        symbol: 'a',
+        offset: 0,
+        addr: 0x8048100,
+        maxactive: 8,
+        hits: 10,
+        nmissed: 2,
+        nmissedReentry: 1,
+      },
+    ]);
+    expect(errorOf(() => r.run(99)).message).toBe(`${file} has no run 99`);
+    r.close();
+  });
+
+  it('interns argument strings and scheduling reasons', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { batchRows: 100 });
+    const run = newRun(w);
+    for (let i = 0; i < 1000; i++) {
+      w.event(run, i, i, 0, 1, EventKind.kprobe, 0, 0, `{"k":${i % 3}}`);
+      w.sched(run, i, 0, 1, 2, i % 2 ? 'tick' : 'yield');
+    }
+    w.close();
+    const r = TraceReader.open(file);
+    expect(r.get('SELECT count(*) AS n FROM strings')).toEqual({ n: 5 });
+    expect(r.all('SELECT args, count(*) AS n FROM events GROUP BY args ORDER BY args')).toEqual([
+      { args: '{"k":0}', n: 334 },
+      { args: '{"k":1}', n: 333 },
+      { args: '{"k":2}', n: 333 },
+    ]);
+    r.close();
+
+    // A tiny intern cache only costs duplicates, never wrong text; a later writer continues ids.
+    const w2 = TraceWriter.append(file, { internCacheSize: 2 });
+    const run2 = newRun(w2);
+    for (let i = 0; i < 30; i++) w2.event(run2, i, i, 0, 1, EventKind.return, 0, 0, `{"k":${i % 3}}`);
+    w2.close();
+    const r2 = TraceReader.open(file);
+    expect([...r2.events(run2)].map((e) => e.args)).toEqual(
+      Array.from({ length: 30 }, (_, i) => `{"k":${i % 3}}`),
+    );
+    expect([...r2.events(1)].length).toBe(1000);
+    r2.close();
+  });
+
+  it('beginRun commits at once: another reader sees an incomplete run before any flush', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file);
+    const run = newRun(w);
+    const run2 = newRun(w, { seed: 43 });
+    w.event(run, 0, 0, 0, 1, EventKind.kprobe, null, null, null); // buffered only
+    const r = TraceReader.open(file);
+    expect(r.runs().map((x) => [x.runId, x.status])).toEqual([
+      [run, 'incomplete'],
+      [run2, 'incomplete'],
+    ]);
+    expect(r.eventCount(run)).toBe(0);
+    expect(r.get('SELECT count(*) AS n FROM binaries')).toEqual({ n: 1 }); // deduplicated
+    expect(r.runConfig(run2).seed).toBe(43);
+    w.finishRun(run, { status: 'crashed', exitCode: null, signal: 11, instructions: 5, cycles: 5 });
+    expect(r.run(run).status).toBe('crashed');
+    expect(r.run(run2).status).toBe('incomplete');
+    expect(r.eventCount(run)).toBe(1);
+    r.close();
+    w.close();
+  });
+
+  it('a failed flush breaks the writer loudly instead of dropping rows', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { batchRows: 10 });
+    const run = newRun(w);
+    w.event(run, 0, 1.5, 0, 1, EventKind.kprobe, null, null, null); // not an integer: STRICT refuses
+    const e = errorOf(() => w.flush());
+    expect(e.message).toMatch(new RegExp(`^writing ${file} failed: `));
+    expect(() => w.event(run, 1, 2, 0, 1, EventKind.kprobe, null, null, null)).not.toThrow();
+    expect(errorOf(() => w.flush())).toBe(e);
+    expect(
+      errorOf(() =>
+        w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 0, cycles: 0 }),
+      ),
+    ).toBe(e);
+    w.close();
+    const r = TraceReader.open(file);
+    expect(r.run(run).status).toBe('incomplete');
+    expect(r.eventCount(run)).toBe(0);
+    r.close();
+  });
+
+  it('rejects counters for unknown probes and runs it did not begin', () => {
+    const w = TraceWriter.create(tmp());
+    const run = newRun(w);
+    expect(errorOf(() => w.output(run + 1, 1, 0, new Uint8Array(1))).message).toBe(
+      `run ${run + 1} is not being recorded by this writer`,
+    );
+    expect(
+      errorOf(() =>
+        w.finishRun(run, {
+          status: 'complete',
+          exitCode: 0,
+          signal: null,
+          instructions: 0,
+          cycles: 0,
+          probeCounters: [{ probeId: 5, hits: 1, nmissed: 0, nmissedReentry: 0 }],
+        }),
+      ).message,
+    ).toBe(`run ${run} has no probe 5`);
+    w.close();
+  });
+});
+
+describe('call_sets cache', () => {
+  it('is written through an explicit writable open and read back by the reader', () => {
+    const file = smallTrace();
+    const c = CallSetCache.open(file);
+    expect(c.get(1, 0, 'unbounded/v1')).toBeUndefined();
+    c.put(1, 0, 'unbounded/v1', new Uint8Array([1, 2, 3]));
+    c.put(1, 0, 'unbounded/v1', '{"calls":[]}');
+    expect(c.get(1, 0, 'unbounded/v1')?.toString()).toBe('{"calls":[]}');
+    c.close();
+    const r = TraceReader.open(file);
+    expect(r.callSet(1, 0, 'unbounded/v1')?.toString()).toBe('{"calls":[]}');
+    expect(r.callSet(1, 1, 'unbounded/v1')).toBeUndefined();
+    r.close();
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+});
+
+describe('crash safety', () => {
+  it('a writer SIGKILLed mid-recording leaves an intact file with whole batches and an incomplete run', async () => {
+    const BATCH = 5000;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const file = tmp('killed.db');
+      const child = spawn(
+        process.execPath,
+        ['--import', './test/fixtures/ts-loader.mjs', './test/fixtures/kill-writer.mjs', file, String(BATCH)],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (_code, sig) => resolve(sig)),
+      );
+      // Kill after a few flushes, at a point that varies with the attempt (mid-batch or mid-commit).
+      const flushesBeforeKill = 3 + attempt;
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = [...out.matchAll(/flushed (\d+)/g)];
+          if (m.length >= flushesBeforeKill) {
+            setTimeout(() => child.kill('SIGKILL'), attempt * 7);
+            resolve();
+          }
+        });
+        child.on('exit', () => reject(new Error(`child exited early: ${err}`)));
+      });
+      expect(await exited).toBe('SIGKILL');
+      const reported = Math.max(...[...out.matchAll(/flushed (\d+)/g)].map((m) => Number(m[1])));
+      expect(fs.existsSync(`${file}-wal`)).toBe(true); // the kill left the WAL to recover
+
+      // Read-only first (the WAL is still there), then a writable open that recovers it.
+      for (const mode of ['readonly', 'writable'] as const) {
+        const r =
+          mode === 'readonly'
+            ? TraceReader.open(file)
+            : new TraceReader(openTrace(file, { readonly: false }), file);
+        expect(r.integrityCheck(), mode).toBe('ok');
+        const runs = r.runs();
+        expect(runs.map((x) => x.status)).toEqual(['incomplete']);
+        const n = r.eventCount(1);
+        expect(n % BATCH, `${n} events`).toBe(0);
+        expect(n).toBeGreaterThanOrEqual(reported * BATCH);
+        expect(n).toBeGreaterThan(0);
+        // Every kept batch is whole and consistent across tables (same transaction).
+        expect(r.get('SELECT min(seq) AS lo, max(seq) AS hi FROM raw_events')).toEqual({ lo: 0, hi: n - 1 });
+        expect(r.outputs(1).length).toBe(n / BATCH);
+        expect(r.inputs(1).length).toBe(n / BATCH);
+        expect([...r.sched(1)].length).toBe(n / BATCH);
+        expect(r.tasks(1)).toEqual([
+          { tid: 1, parentTid: null, name: 'main', startTs: 0, endTs: null, exitCode: null },
+        ]);
+        expect(r.probes(1).map((p) => [p.event, p.hits])).toEqual([['probes/k', null]]);
+        r.close();
+      }
+    }
+  });
+});
