@@ -113,6 +113,9 @@ export interface TlsEntry {
   used: boolean;
 }
 
+export const ATTN_STOP = 1;
+export const ATTN_CODE = 2;
+
 const SEG_ES = 0;
 const SEG_CS = 1;
 const SEG_SS = 2;
@@ -139,7 +142,10 @@ export class Cpu implements FpuHost {
   gsBase = 0;
   readonly tls: TlsEntry[] = [0, 1, 2].map(() => ({ base: 0, limit: 0, flags: 0, used: false }));
   readonly fpu = new Fpu();
-  /** Set to make `run` return after the current instruction (blocking syscall, exit, preemption, SMC). */
+  /**
+   * Non-zero makes `run` leave the current block after the current instruction: ATTN_STOP returns to
+   * the scheduler (blocking syscall, exit, preemption); ATTN_CODE only re-looks-up code (SMC, hooks).
+   */
   attention = 0;
   /** Single-step mode: one instruction (one string iteration) per `run` call, no #DB. */
   stepping = false;
@@ -465,9 +471,14 @@ export class Cpu implements FpuHost {
       const single = this.stepping || (this.flags & TF) !== 0;
       const e = this.eip | 0;
       const h = (e ^ (e >>> 13)) & 0xffff;
-      const b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
+      let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
       if (c.hooked[b] !== 0) {
         this.host.onHook(this, this.eip >>> 0);
+        if ((this.attention as number) === ATTN_CODE) {
+          // The hook changed code (added hooks): the block may be gone; the hook must not run twice.
+          this.attention = 0;
+          b = c.lookup(e >>> 0);
+        }
         if (this.attention !== 0) break;
       }
       let n = c.blockLen[b]!;
@@ -515,6 +526,7 @@ export class Cpu implements FpuHost {
       }
       this.retired += i - b;
       done += i - b;
+      if ((this.attention as number) === ATTN_CODE) this.attention = 0;
     }
     return done;
   }

@@ -13,6 +13,7 @@
 
 import { CodeCache } from './codecache.js';
 import {
+  ATTN_CODE,
   Cpu,
   EAX,
   ESP,
@@ -219,7 +220,8 @@ export class Machine implements CpuHost {
     this.prng = new Prng(this.seed);
     this.cache = new CodeCache(this.memory);
     this.cache.onInvalidate = () => {
-      if (this.curTask) this.curTask.cpu.attention = 1;
+      const cpu = this.curTask?.cpu;
+      if (cpu && cpu.attention === 0) cpu.attention = ATTN_CODE;
     };
     this.vcpus = [];
     for (let k = 0; k < cpus; k++) {
@@ -622,7 +624,7 @@ export class Machine implements CpuHost {
     }
     if (this.result) return;
     this.roundStart = roundEnd;
-    if (!anyRan && this.runQueue.length === 0 && this.pendingWake.length === 0) {
+    if (!anyRan && this.runQueue.length === 0 && this.pendingWake.length === 0 && this.vcpus.every((v) => !v.task)) {
       // Every CPU idle: jump the clock to the next timer, or report the deadlock.
       let next = Infinity;
       let alive = 0;
