@@ -148,7 +148,8 @@ function decodeBody(
   if (row.modrm) {
     modrm = fetch(p >>> 0);
     p++;
-    const mod = modrm >> 6;
+    // mov to/from control and debug registers ignore mod: always the register form (SDM).
+    const mod = op >= 0x120 && op <= 0x123 ? 3 : modrm >> 6;
     const rm = modrm & 7;
     if (mod !== 3) {
       if (pfx & PFX_A16) {
