@@ -153,7 +153,9 @@ CREATE TABLE raw_calls (
   return_cpu INTEGER NOT NULL,
   depth      INTEGER NOT NULL,      -- instances of this probe the task already held (0 = outermost)
   retval     INTEGER,
-  args       INTEGER                -- strings.id of a JSON object, or NULL
+  args       INTEGER,               -- strings.id of a JSON object, or NULL
+  entry_seq  INTEGER,               -- events.seq of the entry kprobe event
+  return_seq INTEGER                -- events.seq of the return event
 ) STRICT;
 
 CREATE TABLE raw_missed (
@@ -227,7 +229,7 @@ FROM raw_events e;
 CREATE VIEW calls AS
 SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
        (SELECT s.s FROM strings s WHERE s.id = c.args) AS args,
-       c.ts + c.dur AS end_ts
+       c.ts + c.dur AS end_ts, c.entry_seq, c.return_seq
 FROM raw_calls c;
 
 CREATE VIEW missed AS

@@ -187,7 +187,12 @@ export function analyseConcurrency(
     const cpu = cpuOf.get(tid);
     if (cpu !== undefined) return { tid, held: h, running: true, cpu, state: 'running' };
     const reason = state.lastOut?.get(tid);
-    const st = state.lastOut === null || reason === undefined ? null : PREEMPT_RE.test(reason) ? 'preempted' : 'sleeping';
+    const st =
+      state.lastOut === null || reason === undefined
+        ? null
+        : PREEMPT_RE.test(reason)
+          ? 'preempted'
+          : 'sleeping';
     return { tid, held: h, running: false, cpu: null, state: st };
   });
   holds.sort((a, b) => b.held - a.held || a.tid - b.tid);
@@ -243,7 +248,13 @@ export interface BinnedInFlight {
 }
 
 /** Bins the in-flight step functions of one probe over [t0, t1) into `bins` bins. */
-export function binInFlight(t: CallTable, events: Int32Array, t0: number, t1: number, bins: number): BinnedInFlight {
+export function binInFlight(
+  t: CallTable,
+  events: Int32Array,
+  t0: number,
+  t1: number,
+  bins: number,
+): BinnedInFlight {
   const maxAll = new Int32Array(bins);
   const maxHooked = new Int32Array(bins);
   const width = (t1 - t0) / bins || 1;

@@ -153,7 +153,11 @@ export function simulatePool(
 }
 
 /** Reference miss curve: one full simulation per k = 1..maxK (default: until 0 misses). Tests only. */
-export function missCurveBruteForce(events: Int32Array, tableLength: number, maxK?: number): MissCurvePoint[] {
+export function missCurveBruteForce(
+  events: Int32Array,
+  tableLength: number,
+  maxK?: number,
+): MissCurvePoint[] {
   const out: MissCurvePoint[] = [];
   let entries = 0;
   for (let e = 0; e < events.length; e++) if ((events[e] as number) >= 0) entries++;

@@ -356,10 +356,24 @@ export function argsort(keys: Float64Array): Uint32Array {
     arr.sort((a, b) => (keys[a] as number) - (keys[b] as number) || a - b);
     return Uint32Array.from(arr);
   }
-  // split keys into 32-bit halves once; Infinity gets all-ones digits and a final stable pass
   const lo = new Uint32Array(n);
   const hi = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
+  splitKeys(keys, lo, hi);
+  const sortedIdx = radixPairs(lo, hi, idx, maxFinite);
+  if (!hasInf) return sortedIdx;
+  // Infinity had all-ones digits; move it behind every finite key, keeping order
+  const out = new Uint32Array(n);
+  let w = 0;
+  for (let i = 0; i < n; i++)
+    if (keys[sortedIdx[i] as number] !== Infinity) out[w++] = sortedIdx[i] as number;
+  for (let i = 0; i < n; i++)
+    if (keys[sortedIdx[i] as number] === Infinity) out[w++] = sortedIdx[i] as number;
+  return out;
+}
+
+/** Splits non-negative integer keys (or Infinity) into 32-bit halves. */
+function splitKeys(keys: Float64Array, lo: Uint32Array, hi: Uint32Array): void {
+  for (let i = 0; i < keys.length; i++) {
     const k = keys[i] as number;
     if (k === Infinity) {
       lo[i] = 0xffffffff;
@@ -369,46 +383,69 @@ export function argsort(keys: Float64Array): Uint32Array {
       hi[i] = Math.floor(k / TWO32);
     }
   }
+}
+
+/**
+ * Stable LSD radix sort (16-bit digits) of (hi, lo) keys; the key halves travel with the payload
+ * so every pass reads sequentially. Sorts lo/hi in place order-wise (returns the payload order;
+ * lo/hi hold the sorted keys afterwards when `payload` is null).
+ */
+function radixPairs(
+  lo: Uint32Array,
+  hi: Uint32Array,
+  payload: Uint32Array | null,
+  maxFinite: number,
+): Uint32Array {
+  const n = lo.length;
   const passes = maxFinite < 65536 ? 1 : maxFinite < TWO32 ? 2 : maxFinite < 65536 * TWO32 ? 3 : 4;
-  let src = idx;
-  let dst = new Uint32Array(n);
+  const needHi = passes > 2;
+  let sLo: Uint32Array = lo;
+  let sHi: Uint32Array = hi;
+  let sP: Uint32Array | null = payload;
+  let dLo: Uint32Array = new Uint32Array(n);
+  let dHi: Uint32Array = needHi ? new Uint32Array(n) : hi;
+  let dP: Uint32Array | null = payload ? new Uint32Array(n) : null;
   const count = new Uint32Array(65537);
   for (let d = 0; d < passes; d++) {
-    const half = d < 2 ? lo : hi;
+    const src = d < 2 ? sLo : sHi;
     const shift = d % 2 === 0 ? 0 : 16;
     count.fill(0);
-    for (let i = 0; i < n; i++) count[(((half[src[i] as number] as number) >>> shift) & 0xffff) + 1]!++;
+    for (let i = 0; i < n; i++) count[(((src[i] as number) >>> shift) & 0xffff) + 1]!++;
     for (let b = 0; b < 65536; b++) count[b + 1]! += count[b]!;
     for (let i = 0; i < n; i++) {
-      const j = src[i] as number;
-      dst[count[((half[j] as number) >>> shift) & 0xffff]!++] = j;
+      const j = count[((src[i] as number) >>> shift) & 0xffff]!++;
+      dLo[j] = sLo[i] as number;
+      if (needHi) dHi[j] = sHi[i] as number;
+      if (sP && dP) dP[j] = sP[i] as number;
     }
-    const t = src;
-    src = dst;
-    dst = t;
+    [sLo, dLo] = [dLo, sLo];
+    if (needHi) [sHi, dHi] = [dHi, sHi];
+    if (sP && dP) [sP, dP] = [dP, sP];
   }
-  if (!hasInf) return src;
-  let w = 0;
-  for (let i = 0; i < n; i++) if (keys[src[i] as number] !== Infinity) dst[w++] = src[i] as number;
-  for (let i = 0; i < n; i++) if (keys[src[i] as number] === Infinity) dst[w++] = src[i] as number;
-  return dst;
+  if (payload === null) {
+    if (sLo !== lo) lo.set(sLo);
+    if (needHi && sHi !== hi) hi.set(sHi);
+    return lo;
+  }
+  return sP as Uint32Array;
 }
 
 /** Sorts numbers ascending in place: LSD radix for non-negative safe integers, native sort otherwise. */
 export function sortNumbers(values: Float64Array): Float64Array {
   const n = values.length;
-  let integral = true;
+  let max = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i] as number;
-    if (!(v >= 0) || !Number.isInteger(v) || v > Number.MAX_SAFE_INTEGER) {
-      integral = false;
-      break;
-    }
+    if (!(v >= 0) || !Number.isInteger(v) || v > Number.MAX_SAFE_INTEGER) return values.sort();
+    if (v > max) max = v;
   }
-  if (!integral || n < 4096) return values.sort();
-  const order = argsort(values);
-  const copy = values.slice();
-  for (let i = 0; i < n; i++) values[i] = copy[order[i] as number] as number;
+  if (n < 4096) return values.sort();
+  const lo = new Uint32Array(n);
+  const hi = new Uint32Array(n);
+  splitKeys(values, lo, hi);
+  radixPairs(lo, hi, null, max);
+  const needHi = max >= TWO32;
+  for (let i = 0; i < n; i++) values[i] = (needHi ? (hi[i] as number) * TWO32 : 0) + (lo[i] as number);
   return values;
 }
 
@@ -460,7 +497,9 @@ export function callOrder(t: CallTable): CallOrder {
     const e = t.entrySeq[i] as number;
     const r = t.returnSeq[i] as number;
     if (!Number.isFinite(e) || !(r > e)) {
-      throw new Error(`call #${i} (probe ${t.probeId[i]}, tid ${t.tid[i]}): returnSeq ${r} must be > entrySeq ${e}`);
+      throw new Error(
+        `call #${i} (probe ${t.probeId[i]}, tid ${t.tid[i]}): returnSeq ${r} must be > entrySeq ${e}`,
+      );
     }
   }
   return { entryOrder: argsort(t.entrySeq), returnOrder: argsort(t.returnSeq) };

@@ -24,14 +24,16 @@
 //   recommended_maxactive and defaults are null, miss_curve is empty, latency.count is 0 with null
 //   values; `missed` is their nmissed as recorded.
 
+import { analyseConcurrency, binInFlight, cpuCoverage, schedLookup, type PeakWhy } from './concurrency.js';
 import {
-  analyseConcurrency,
-  binInFlight,
-  cpuCoverage,
-  schedLookup,
-  type PeakWhy,
-} from './concurrency.js';
-import { durationsOf, log2Histogram, nesting, sortedFinite, statsOfSorted, statsToNs, type LatencyStats } from './latency.js';
+  durationsOf,
+  log2Histogram,
+  nesting,
+  sortedFinite,
+  statsOfSorted,
+  statsToNs,
+  type LatencyStats,
+} from './latency.js';
 import type { Log2Histogram } from './latency.js';
 import {
   assignSlots,
@@ -55,6 +57,7 @@ import {
   type MissRec,
   type ProbeInfo,
   type ProbeKind,
+  type RunData,
   type RunStatus,
 } from './model.js';
 
@@ -319,9 +322,53 @@ function runSpan(t: CallTable, cycles: number, misses: readonly MissRec[]): [num
 
 function latencyJson(s: LatencyStats | null): ReportLatencyJson {
   if (!s) {
-    return { unit: 'cycles', count: 0, min: null, mean: null, p50: null, p90: null, p99: null, p999: null, max: null };
+    return {
+      unit: 'cycles',
+      count: 0,
+      min: null,
+      mean: null,
+      p50: null,
+      p90: null,
+      p99: null,
+      p999: null,
+      max: null,
+    };
   }
-  return { unit: 'cycles', count: s.count, min: s.min, mean: s.mean, p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max };
+  return {
+    unit: 'cycles',
+    count: s.count,
+    min: s.min,
+    mean: s.mean,
+    p50: s.p50,
+    p90: s.p90,
+    p99: s.p99,
+    p999: s.p999,
+    max: s.max,
+  };
+}
+
+/** Per-CPU call timeline of one run (coverage by entry CPU, misses by CPU). */
+function cpuTimelineOf(rd: RunData, table: CallTable, t0: number, t1: number, cpuCells: number): CpuTimeline {
+  const cpus = Math.max(1, rd.run.cpus);
+  const bins = Math.max(10, Math.min(600, Math.floor(cpuCells / cpus)));
+  const cov = cpuCoverage(table, cpus, t0, t1, bins);
+  const misses: number[][] = [];
+  for (let c = 0; c < cpus; c++) misses.push(new Array<number>(bins).fill(0));
+  const width = (t1 - t0) / bins || 1;
+  for (const m of rd.misses) {
+    const row = misses[m.cpu];
+    if (!row) continue;
+    row[Math.min(bins - 1, Math.max(0, Math.floor((m.ts - t0) / width)))]!++;
+  }
+  return {
+    runId: rd.run.runId,
+    t0,
+    t1,
+    bins,
+    cpus,
+    coverage: cov.coverage.map((row) => Array.from(row, (v) => Math.round(v * 1000) / 1000)),
+    misses,
+  };
 }
 
 /** Builds the report model from the analysis input. */
@@ -334,10 +381,10 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
   const runsJson: ReportRunJson[] = [];
   let maxCpus = 0;
   let anyPreempt = false;
-  let focus: { runId: number; score: [number, number]; idx: number } | null = null;
-  const tables: CallTable[] = [];
+  let focus: { runId: number; score: [number, number] } | null = null;
+  let cpuTimeline: CpuTimeline | null = null;
 
-  runs.forEach((rd, runIdx) => {
+  runs.forEach((rd) => {
     const run = rd.run;
     maxCpus = Math.max(maxCpus, run.cpus);
     anyPreempt ||= run.preempt;
@@ -353,14 +400,18 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     });
     const hasComplete = rd.complete !== undefined;
     const table = asCallTable(rd.complete ?? rd.calls, false);
-    tables.push(table);
     const hookedCounts = new Map<number, number>();
     if (hasComplete) {
       for (let i = 0; i < table.length; i++) {
-        if (table.hooked[i] === 1) hookedCounts.set(table.probeId[i] as number, (hookedCounts.get(table.probeId[i] as number) ?? 0) + 1);
+        if (table.hooked[i] === 1)
+          hookedCounts.set(
+            table.probeId[i] as number,
+            (hookedCounts.get(table.probeId[i] as number) ?? 0) + 1,
+          );
       }
     } else {
-      for (let i = 0; i < table.length; i++) hookedCounts.set(table.probeId[i] as number, (hookedCounts.get(table.probeId[i] as number) ?? 0) + 1);
+      for (let i = 0; i < table.length; i++)
+        hookedCounts.set(table.probeId[i] as number, (hookedCounts.get(table.probeId[i] as number) ?? 0) + 1);
     }
     const order = callOrder(table);
     const evMap = probeEvents(table, order);
@@ -481,7 +532,10 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
 
       // keep the timeline of the probe's worst run (most misses, then highest peak)
       const score: [number, number] = [recMissed + p.nmissedReentry, conc.peak];
-      if (score[0] > acc.timelineScore[0] || (score[0] === acc.timelineScore[0] && score[1] > acc.timelineScore[1])) {
+      if (
+        score[0] > acc.timelineScore[0] ||
+        (score[0] === acc.timelineScore[0] && score[1] > acc.timelineScore[1])
+      ) {
         acc.timelineScore = score;
         const b = binInFlight(table, events, t0, t1, timelineBins);
         acc.timeline = {
@@ -514,7 +568,8 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     });
     const score: [number, number] = [runMissed, table.length];
     if (!focus || score[0] > focus.score[0] || (score[0] === focus.score[0] && score[1] > focus.score[1])) {
-      focus = { runId: run.runId, score, idx: runIdx };
+      focus = { runId: run.runId, score };
+      cpuTimeline = cpuTimelineOf(rd, table, t0, t1, cpuCells);
     }
   });
 
@@ -583,36 +638,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     });
   }
 
-  // per-CPU timeline of the focus run
-  let cpuTimeline: CpuTimeline | null = null;
-  const f = focus as { runId: number; score: [number, number]; idx: number } | null;
-  if (f) {
-    const rd = runs[f.idx];
-    const table = tables[f.idx];
-    if (rd && table) {
-      const cpus = Math.max(1, rd.run.cpus);
-      const bins = Math.max(10, Math.min(600, Math.floor(cpuCells / cpus)));
-      const [t0, t1] = runSpan(table, rd.run.cycles, rd.misses);
-      const cov = cpuCoverage(table, cpus, t0, t1, bins);
-      const misses: number[][] = [];
-      for (let c = 0; c < cpus; c++) misses.push(new Array<number>(bins).fill(0));
-      const width = (t1 - t0) / bins || 1;
-      for (const m of rd.misses) {
-        const row = misses[m.cpu];
-        if (!row) continue;
-        row[Math.min(bins - 1, Math.max(0, Math.floor((m.ts - t0) / width)))]!++;
-      }
-      cpuTimeline = {
-        runId: rd.run.runId,
-        t0,
-        t1,
-        bins,
-        cpus,
-        coverage: cov.coverage.map((row) => Array.from(row, (v) => Math.round(v * 1000) / 1000)),
-        misses,
-      };
-    }
-  }
+  const f = focus as { runId: number; score: [number, number] } | null;
 
   return {
     json: { schema: 'probelab-report/1', runs: runsJson, probes: probesJson },

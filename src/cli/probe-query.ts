@@ -32,7 +32,8 @@ export function formatRows(columns: string[], rows: unknown[][], format: string)
     const objs = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, jsonValue(r[i])])));
     return JSON.stringify(objs, null, 2) + '\n';
   }
-  if (format === 'csv') return [columns.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
+  if (format === 'csv')
+    return [columns.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
   const cells = rows.map((r) => r.map(cell));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (vals: string[]) =>

@@ -1898,6 +1898,12 @@ export class Cpu implements FpuHost {
     const limit = this.stepping || this.flags & TF ? 1 : n;
     let iters = 0;
     const kind = op & 0xfe;
+    if (rep && limit > 1 && step > 0 && (kind === 0xa4 || kind === 0xaa)) {
+      // Bulk forward movs/stos, one page-bounded chunk at a time; the element loop below finishes
+      // whatever the fast path declines (overlap, faults, partial elements).
+      n = this.bulkString(kind, sz, n, srcBase);
+      if (n === 0) return;
+    }
     for (;;) {
       switch (kind) {
         case 0xa4: // movs
@@ -1938,6 +1944,46 @@ export class Cpu implements FpuHost {
         return;
       }
     }
+  }
+
+  /** rep movs/stos with DF=0 in page-sized chunks. Returns the iterations left for the slow path. */
+  private bulkString(kind: number, sz: number, n: number, srcBase: number): number {
+    const R = this.regs;
+    const mem = this.mem;
+    const w = sz === 2 ? 4 : sz === 1 ? 2 : 1;
+    while (n > 0) {
+      const dst = R[EDI]! >>> 0;
+      const dOff = dst & 0xfff;
+      let chunk = Math.min(n, ((4096 - dOff) / w) | 0);
+      if (chunk === 0) return n;
+      const dp = dst >>> 12;
+      const dperm = mem.perm[dp]!;
+      if ((dperm & 2) === 0) return n; // let the slow path take the fault precisely
+      if (dperm & 8) mem.onCodeWrite(dp);
+      const df = mem.frameOfPage(dp);
+      if (kind === 0xaa) {
+        const v = R[EAX]!;
+        if (w === 1) mem.ram.fill(v & 0xff, df + dOff, df + dOff + chunk);
+        else for (let k = 0; k < chunk; k++) this.writeM(sz, (dst + k * w) | 0, v);
+      } else {
+        const src = (R[ESI]! + srcBase) >>> 0;
+        const sOff = src & 0xfff;
+        chunk = Math.min(chunk, ((4096 - sOff) / w) | 0);
+        if (chunk === 0) return n;
+        const bytes = chunk * w;
+        // A forward copy into the bytes just ahead of the source replicates a pattern: not a memmove.
+        if (dst > src && dst < src + bytes) return n;
+        const sp = src >>> 12;
+        if ((mem.perm[sp]! & 1) === 0) return n;
+        const sf = mem.frameOfPage(sp);
+        mem.ram.copyWithin(df + dOff, sf + sOff, sf + sOff + bytes);
+        R[ESI] = R[ESI]! + bytes;
+      }
+      R[EDI] = R[EDI]! + chunk * w;
+      n -= chunk;
+      R[ECX] = n;
+    }
+    return 0;
   }
 
   private bcd(i: number, op: number): void {

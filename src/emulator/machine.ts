@@ -213,7 +213,8 @@ export class Machine implements CpuHost {
     this.chaos = opts.chaos ?? false;
     this.seed = opts.seed ?? 1;
     this.mhz = opts.mhz ?? 1000;
-    this.quantum = opts.quantum ?? 200;
+    // Short slices interleave vCPUs finely; a uniprocessor needs them only for timer granularity.
+    this.quantum = opts.quantum ?? (cpus === 1 ? 1000 : 200);
     this.tickInterval = opts.tick ?? 4000;
     this.maxInstructions = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     this.captureOutput = opts.captureOutput ?? true;
@@ -624,7 +625,12 @@ export class Machine implements CpuHost {
     }
     if (this.result) return;
     this.roundStart = roundEnd;
-    if (!anyRan && this.runQueue.length === 0 && this.pendingWake.length === 0 && this.vcpus.every((v) => !v.task)) {
+    if (
+      !anyRan &&
+      this.runQueue.length === 0 &&
+      this.pendingWake.length === 0 &&
+      this.vcpus.every((v) => !v.task)
+    ) {
       // Every CPU idle: jump the clock to the next timer, or report the deadlock.
       let next = Infinity;
       let alive = 0;

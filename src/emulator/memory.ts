@@ -43,6 +43,8 @@ export class Memory {
   /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED). */
   readonly perm = new Uint8Array(NPAGES);
   ram = new Uint8Array(16 * PAGE_SIZE);
+  /** Word view of `ram` for aligned 32-bit accesses (frames are page aligned, so word aligned). */
+  ram32 = new Int32Array(this.ram.buffer);
   private ramUsed = 0;
   private freeFrames: number[] = [];
   /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
@@ -62,6 +64,7 @@ export class Memory {
       const grown = new Uint8Array(Math.max(this.ram.length * 2, this.ramUsed + PAGE_SIZE));
       grown.set(this.ram);
       this.ram = grown;
+      this.ram32 = new Int32Array(grown.buffer);
     }
     const off = this.ramUsed;
     this.ramUsed += PAGE_SIZE;
@@ -76,6 +79,11 @@ export class Memory {
       this.frame[page] = f;
     }
     return f;
+  }
+
+  /** Frame offset of a mapped page (allocating it); for bulk copies that checked permissions. */
+  frameOfPage(page: number): number {
+    return this.frameOf(page);
   }
 
   isMapped(addr: number): boolean {
@@ -165,8 +173,12 @@ export class Memory {
   }
 
   read32(a: number): number {
-    if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
     const p = a >>> PAGE_SHIFT;
+    if ((a & 3) === 0) {
+      const f = this.frame[p]!;
+      if (f >= 0 && this.perm[p]! & PROT_READ) return this.ram32[(f + (a & PAGE_MASK)) >> 2]!;
+    }
+    if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
     if (!(this.perm[p]! & PROT_READ)) fault(a, this.perm[p]! & PAGE_MAPPED ? 5 : 4);
     const o = this.frameOf(p) + (a & PAGE_MASK);
     const r = this.ram;
@@ -223,6 +235,10 @@ export class Memory {
     const f =
       (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
     const o = f + (a & PAGE_MASK);
+    if ((o & 3) === 0) {
+      this.ram32[o >> 2] = v;
+      return;
+    }
     const r = this.ram;
     r[o] = v;
     r[o + 1] = v >> 8;

@@ -137,6 +137,8 @@ export interface KretprobeInstance {
   slot: number;
   /** Free-form values an entry handler stores (e.g. fetched $argN, K27). */
   entryValues: unknown;
+  /** Sequence number of the entry event (the kprobe hit that took this instance). */
+  entrySeq: number;
 }
 
 export interface Kretprobe {
@@ -153,6 +155,7 @@ export interface Kretprobe {
 /** Events the engine reports (the recorder turns them into rows). */
 export interface ProbeEventSink {
   (
+    seq: number,
     kind:
       | 'kprobe'
       | 'singlestep'
@@ -254,6 +257,9 @@ export class ProbeEngine {
   sink: ProbeEventSink | null = null;
   /** Total probe traps handled (for benchmarks). */
   traps = 0;
+  /** Events emitted so far (the last event's seq). */
+  eventSeq = 0;
+  private lastEntrySeq = 0;
   private callGuestDepth = 0;
 
   constructor(readonly machine: Machine) {
@@ -543,6 +549,7 @@ export class ProbeEngine {
       depth: 0,
       slot: 0,
       entryValues: null,
+      entrySeq: 0,
     };
   }
 
@@ -641,14 +648,17 @@ export class ProbeEngine {
     return this.kprobeFaultHandler(task, vector, code, addr);
   }
 
+  /** Emits an event; events are numbered densely from 1 in emulation order. */
   private emit(
-    kind: Parameters<ProbeEventSink>[0],
+    kind: Parameters<ProbeEventSink>[1],
     p: Kprobe | Kretprobe | null,
     task: Task,
     addr: number,
     ri?: KretprobeInstance,
-  ): void {
-    if (this.sink) this.sink(kind, p, task, addr, ri);
+  ): number {
+    const seq = ++this.eventSeq;
+    if (this.sink) this.sink(seq, kind, p, task, addr, ri);
+    return seq;
   }
 
   private saveFlags(kcb: CtlBlock, pt: ProbePoint, eflags: number): void {
@@ -741,7 +751,7 @@ export class ProbeEngine {
       if (!k.preHandler) continue;
       kcb.currentChild = k;
       k.hits = (k.hits ?? 0) + 1;
-      if (!reserved) this.emit('kprobe', this.rpOfKp.get(k) ?? k, task, addr);
+      if (!reserved) this.lastEntrySeq = this.emit('kprobe', this.rpOfKp.get(k) ?? k, task, addr);
       if (k.preHandler(k, regs)) {
         // The handler set EIP itself: no single-step (K9). A jprobe keeps the CPU's current probe
         // for its break handler; anything else releases it, as Linux's core does since 2.6.x.
@@ -923,6 +933,7 @@ export class ProbeEngine {
     ri.entryTs = m.now();
     ri.entryCpu = m.currentCpuId;
     ri.entryValues = null;
+    ri.entrySeq = this.lastEntrySeq;
     let list = this.taskInstances.get(task);
     if (!list) {
       list = [];

@@ -30,8 +30,8 @@ export function writerSink(w: TraceWriter, runId: number): RunSink {
   return {
     event: (seq, ts, cpu, tid, kind, probeId, addr, args) =>
       w.event(runId, seq, ts, cpu, tid, EventKind[kind], probeId, addr, args),
-    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args) =>
-      w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args),
+    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args, es, rs) =>
+      w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args, es, rs),
     missed: (probeId, tid, cpu, ts, reason) => w.missed(runId, probeId, tid, cpu, ts, MissReason[reason]),
     sched: (ts, cpu, prev, next, reason) => w.sched(runId, ts, cpu, prev || null, next || null, reason),
     taskStart: (tid, parent, name, ts) => w.taskStart(runId, tid, parent || null, name, ts),

@@ -23,7 +23,14 @@
 // would reinterpret ts with it).
 
 import { nesting } from '../analysis/latency.js';
-import { argsort, asCallTable, callOrder, type AnalysisInput, type CallTable, type RunData } from '../analysis/model.js';
+import {
+  argsort,
+  asCallTable,
+  callOrder,
+  type AnalysisInput,
+  type CallTable,
+  type RunData,
+} from '../analysis/model.js';
 
 /** One trace event as written. */
 export interface ChromeEvent {
@@ -92,7 +99,8 @@ function writeRun(rd: RunData, emit: (e: ChromeEvent) => void): void {
     const takeEnd =
       a >= n ||
       (b < n &&
-        (t.returnSeq[order.returnOrder[b] as number] as number) <= (t.entrySeq[order.entryOrder[a] as number] as number));
+        (t.returnSeq[order.returnOrder[b] as number] as number) <=
+          (t.entrySeq[order.entryOrder[a] as number] as number));
     if (takeEnd) {
       const i = order.returnOrder[b++] as number;
       if (!unnested(i)) continue;

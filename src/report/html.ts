@@ -19,15 +19,14 @@ import { D3Node as D3NodeUntyped } from 'd3-node';
 import type { LatencyStats } from '../analysis/latency.js';
 import { log2Bucket } from '../analysis/latency.js';
 import type { MissCurvePoint } from '../analysis/misscurve.js';
-import type { CpuTimeline, ProbeExtras, ProbeTimeline, ReportModel, ReportProbeJson } from '../analysis/summary.js';
-import {
-  fmtCompact,
-  fmtCyclesAsTime,
-  fmtInt,
-  fmtNs,
-  peakSummary,
-  recommendationSentence,
-} from './text.js';
+import type {
+  CpuTimeline,
+  ProbeExtras,
+  ProbeTimeline,
+  ReportModel,
+  ReportProbeJson,
+} from '../analysis/summary.js';
+import { fmtCompact, fmtCyclesAsTime, fmtInt, fmtNs, peakSummary, recommendationSentence } from './text.js';
 
 // ---------------------------------------------------------------------------------------------
 // the subset of d3 / d3-node used here
@@ -134,7 +133,14 @@ function axisLabel(svg: Sel, x: number, y: number, text: string, rotate = false)
   if (rotate) t.attr('transform', `rotate(-90 ${x} ${y})`);
 }
 
-function yAxis(svg: Sel, d3: D3, y: LinearScale, x0: number, width: number, fmt: (v: number) => string): void {
+function yAxis(
+  svg: Sel,
+  d3: D3,
+  y: LinearScale,
+  x0: number,
+  width: number,
+  fmt: (v: number) => string,
+): void {
   const ticks = y.ticks(5).filter((v) => Number.isInteger(v));
   svg
     .append('g')
@@ -152,12 +158,23 @@ function yAxis(svg: Sel, d3: D3, y: LinearScale, x0: number, width: number, fmt:
   }
 }
 
-function legend(svg: Sel, x: number, y: number, items: { label: string; color: string; kind: 'box' | 'line' | 'dash' }[]): void {
+function legend(
+  svg: Sel,
+  x: number,
+  y: number,
+  items: { label: string; color: string; kind: 'box' | 'line' | 'dash' }[],
+): void {
   let cx = x;
   for (const it of items) {
     const g = svg.append('g').attr('class', 'legend');
     if (it.kind === 'box') {
-      g.append('rect').attr('x', cx).attr('y', y - 9).attr('width', 12).attr('height', 10).attr('rx', 2).attr('fill', it.color);
+      g.append('rect')
+        .attr('x', cx)
+        .attr('y', y - 9)
+        .attr('width', 12)
+        .attr('height', 10)
+        .attr('rx', 2)
+        .attr('fill', it.color);
     } else {
       g.append('line')
         .attr('x1', cx)
@@ -190,11 +207,21 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   if (buckets.length === 0 || !x.latency) {
-    svg.append('text').attr('class', 'empty').attr('x', W / 2).attr('y', H / 2).attr('text-anchor', 'middle').text('no calls');
+    svg
+      .append('text')
+      .attr('class', 'empty')
+      .attr('x', W / 2)
+      .attr('y', H / 2)
+      .attr('text-anchor', 'middle')
+      .text('no calls');
     return ch.done();
   }
   const maxCount = Math.max(...buckets.map((b) => b.count));
-  const y = d3.scaleLinear().domain([0, maxCount]).nice(5).range([m.t + ph, m.t]);
+  const y = d3
+    .scaleLinear()
+    .domain([0, maxCount])
+    .nice(5)
+    .range([m.t + ph, m.t]);
   const bw = pw / buckets.length;
   yAxis(svg, d3, y, m.l, pw, fmtCompact);
   const bars = svg.append('g');
@@ -226,7 +253,11 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   buckets.forEach((b, i) => {
     if (i % step !== 0) return;
     const cx = m.l + i * bw;
-    xl.append('line').attr('x1', r1(cx)).attr('x2', r1(cx)).attr('y1', m.t + ph).attr('y2', m.t + ph + 5);
+    xl.append('line')
+      .attr('x1', r1(cx))
+      .attr('x2', r1(cx))
+      .attr('y1', m.t + ph)
+      .attr('y2', m.t + ph + 5);
     xl.append('text')
       .attr('x', r1(cx))
       .attr('y', m.t + ph + 17)
@@ -272,7 +303,12 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   return ch.done();
 }
 
-function stepPath(values: readonly number[], xOf: (i: number) => number, yOf: (v: number) => number, close?: number): string {
+function stepPath(
+  values: readonly number[],
+  xOf: (i: number) => number,
+  yOf: (v: number) => number,
+  close?: number,
+): string {
   // collapse runs of equal values; "H"/"V" commands keep it small
   const parts: string[] = [];
   let prev = NaN;
@@ -291,7 +327,12 @@ function stepPath(values: readonly number[], xOf: (i: number) => number, yOf: (v
 }
 
 /** In-flight instances over time, with the pool size, the recommendation and the misses. */
-export function timelineSvg(tl: ProbeTimeline, recommended: number | null, mhz: number, event: string): string {
+export function timelineSvg(
+  tl: ProbeTimeline,
+  recommended: number | null,
+  mhz: number,
+  event: string,
+): string {
   const W = 1040;
   const H = 330;
   const m = { t: 40, r: 150, b: 80, l: 56 };
@@ -305,8 +346,15 @@ export function timelineSvg(tl: ProbeTimeline, recommended: number | null, mhz: 
   // a pool far above the data would flatten it: then the pool line is drawn at the top edge
   const poolOnScale = tl.maxactive <= base * 2.5;
   const top = poolOnScale ? Math.max(base, tl.maxactive) : base;
-  const y = d3.scaleLinear().domain([0, top * 1.12]).nice(5).range([m.t + ph, m.t]);
-  const x = d3.scaleLinear().domain([tl.t0, tl.t1]).range([m.l, m.l + pw]);
+  const y = d3
+    .scaleLinear()
+    .domain([0, top * 1.12])
+    .nice(5)
+    .range([m.t + ph, m.t]);
+  const x = d3
+    .scaleLinear()
+    .domain([tl.t0, tl.t1])
+    .range([m.l, m.l + pw]);
   const xi = (i: number): number => m.l + (i / n) * pw;
   yAxis(svg, d3, y, m.l, pw, fmtCompact);
   svg
@@ -404,7 +452,12 @@ export function timelineSvg(tl: ProbeTimeline, recommended: number | null, mhz: 
     .attr('class', 'axis')
     .attr('transform', `translate(0,${sy + sh + 4})`)
     .call(d3.axisBottom(x).ticks(8).tickFormat(fmtCompact).tickSizeOuter(0));
-  axisLabel(svg, m.l + pw / 2, H - 12, `time (cycles; ${fmtInt(mhz)} MHz, full width = ${fmtCyclesAsTime(tl.t1 - tl.t0, mhz)})`);
+  axisLabel(
+    svg,
+    m.l + pw / 2,
+    H - 12,
+    `time (cycles; ${fmtInt(mhz)} MHz, full width = ${fmtCyclesAsTime(tl.t1 - tl.t0, mhz)})`,
+  );
   axisLabel(svg, 14, m.t + ph / 2, 'calls in flight', true);
   const items: { label: string; color: string; kind: 'box' | 'line' | 'dash' }[] = [
     { label: 'calls in flight (max per bin)', color: C.blueFill, kind: 'box' },
@@ -450,8 +503,15 @@ export function missCurveSvg(
   let kmax = peak + 1;
   for (const mk of markers) if (mk.k <= Math.max(3 * peak, peak + 8)) kmax = Math.max(kmax, mk.k + 1);
   const maxMiss = Math.max(1, ...curve.map((p) => p.missed));
-  const x = d3.scaleLinear().domain([0.5, kmax + 0.5]).range([m.l, m.l + pw]);
-  const y = d3.scaleLinear().domain([0, maxMiss]).nice(5).range([m.t + ph, m.t]);
+  const x = d3
+    .scaleLinear()
+    .domain([0.5, kmax + 0.5])
+    .range([m.l, m.l + pw]);
+  const y = d3
+    .scaleLinear()
+    .domain([0, maxMiss])
+    .nice(5)
+    .range([m.t + ph, m.t]);
   yAxis(svg, d3, y, m.l, pw, fmtCompact);
   const bw = pw / kmax;
   if (curve.length <= 200) {
@@ -475,7 +535,10 @@ export function missCurveSvg(
     for (let i = 0; i < curve.length; i += stride) pts.push((curve[i] as MissCurvePoint).missed);
     svg
       .append('path')
-      .attr('d', stepPath(pts, (i) => x(1 + i * stride - 0.5), y, m.t + ph))
+      .attr(
+        'd',
+        stepPath(pts, (i) => x(1 + i * stride - 0.5), y, m.t + ph),
+      )
       .attr('fill', '#fecaca')
       .attr('stroke', C.red);
   }
@@ -552,7 +615,8 @@ export function cpuTimelineSvg(ct: CpuTimeline, mhz: number): string {
   let maxCov = 0;
   for (const row of ct.coverage) for (const v of row) if (v > maxCov) maxCov = v;
   const LEVELS = 8;
-  const level = (v: number): number => (v <= 0 || maxCov <= 0 ? 0 : Math.max(1, Math.ceil((v / maxCov) * LEVELS)));
+  const level = (v: number): number =>
+    v <= 0 || maxCov <= 0 ? 0 : Math.max(1, Math.ceil((v / maxCov) * LEVELS));
   const labelEvery = Math.ceil(12 / rowH);
   ct.coverage.forEach((row, cpu) => {
     const y0 = m.t + cpu * rowH;
@@ -602,7 +666,10 @@ export function cpuTimelineSvg(ct: CpuTimeline, mhz: number): string {
       i = e - 1;
     }
   });
-  const x = d3.scaleLinear().domain([ct.t0, ct.t1]).range([m.l, m.l + pw]);
+  const x = d3
+    .scaleLinear()
+    .domain([ct.t0, ct.t1])
+    .range([m.l, m.l + pw]);
   svg
     .append('g')
     .attr('class', 'axis')
@@ -628,7 +695,10 @@ export function cpuTimelineSvg(ct: CpuTimeline, mhz: number): string {
     .text(`up to ${maxCov >= 10 ? fmtCompact(maxCov) : r1(maxCov)} (average per bin)`);
   const mx = rampX + LEVELS * 14 + 200;
   lg.append('rect').attr('x', mx).attr('y', 11).attr('width', 12).attr('height', 11).attr('fill', C.red);
-  lg.append('text').attr('x', mx + 18).attr('y', 20).text('missed entries');
+  lg.append('text')
+    .attr('x', mx + 18)
+    .attr('y', 20)
+    .text('missed entries');
   return ch.done();
 }
 
@@ -652,7 +722,8 @@ h3{font-size:14px;margin:18px 0 6px;color:var(--muted);font-weight:600;text-tran
 .recs{margin:0;padding-left:20px}.recs li{margin:6px 0}
 .rec-k{font-weight:700}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{padding:7px 8px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;white-space:nowrap}
+.scroll{overflow-x:auto}
+th,td{padding:7px 7px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;white-space:nowrap}
 th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid var(--line)}
 th:first-child,td:first-child{text-align:left}
 td.name{white-space:normal;overflow-wrap:anywhere;min-width:190px}
@@ -703,7 +774,9 @@ function latCell(v: number | null, mhz: number): string {
 }
 
 function missCell(v: number): string {
-  return v > 0 ? `<td class="missed">${escapeHtml(fmtInt(v))} <span class="badge miss">MISSED</span></td>` : '<td>0</td>';
+  return v > 0
+    ? `<td class="missed">${escapeHtml(fmtInt(v))} <span class="badge miss">MISSED</span></td>`
+    : '<td>0</td>';
 }
 
 function summaryTable(model: ReportModel): string {
@@ -730,11 +803,11 @@ function summaryTable(model: ReportModel): string {
     );
   });
   return (
-    '<table class="summary"><thead><tr><th>probe</th><th>maxactive</th><th>hits</th><th>calls</th><th>missed</th>' +
+    '<div class="scroll"><table class="summary"><thead><tr><th>probe</th><th>maxactive</th><th>hits</th><th>calls</th><th>missed</th>' +
     '<th>reentry</th><th>p50</th><th>p99</th><th>max</th><th>peak</th><th>recommended</th>' +
     '<th title="Linux 2.6.13 / Linux 6.2+ / SystemTap">defaults</th></tr></thead><tbody>' +
     rows.join('') +
-    '</tbody></table>'
+    '</tbody></table></div>'
   );
 }
 
@@ -750,10 +823,10 @@ function runsTable(model: ReportModel): string {
     );
   });
   return (
-    '<table class="runs"><thead><tr><th>run</th><th>workload</th><th>cpus</th><th>preempt</th><th>seed</th><th>chaos</th>' +
+    '<div class="scroll"><table class="runs"><thead><tr><th>run</th><th>workload</th><th>cpus</th><th>preempt</th><th>seed</th><th>chaos</th>' +
     '<th>status</th><th>instructions</th><th>cycles</th><th>tasks</th></tr></thead><tbody>' +
     rows.join('') +
-    '</tbody></table>'
+    '</tbody></table></div>'
   );
 }
 
@@ -767,16 +840,18 @@ function latencyTable(x: ProbeExtras, mhz: number): string {
     const vals = [s.min, s.mean, s.p50, s.p90, s.p99, s.p999, s.max];
     return (
       `<tr><td>${label}</td><td>${fmtInt(s.count)}</td>` +
-      vals.map((v) => `<td>${escapeHtml(fmtInt(v))}<small>${escapeHtml(fmtNs((v * 1000) / mhz))}</small></td>`).join('') +
+      vals
+        .map((v) => `<td>${escapeHtml(fmtInt(v))}<small>${escapeHtml(fmtNs((v * 1000) / mhz))}</small></td>`)
+        .join('') +
       '</tr>'
     );
   };
   return (
-    '<table class="latency"><thead><tr><th>cycles / time</th><th>count</th><th>min</th><th>mean</th><th>p50</th>' +
+    '<div class="scroll"><table class="latency"><thead><tr><th>cycles / time</th><th>count</th><th>min</th><th>mean</th><th>p50</th>' +
     '<th>p90</th><th>p99</th><th>p99.9</th><th>max</th></tr></thead><tbody>' +
     row('inclusive', x.latency) +
     row('self', x.self) +
-    '</tbody></table>'
+    '</tbody></table></div>'
   );
 }
 
@@ -804,7 +879,8 @@ function probeSection(model: ReportModel, i: number): string {
         p.recommended_maxactive !== null ? 'good' : 'bad',
       ),
     );
-    if (x.memory) tiles.push(tile(`memory for ${x.memory.instances} instances`, `${fmtInt(x.memory.totalBytes)} B`));
+    if (x.memory)
+      tiles.push(tile(`memory for ${x.memory.instances} instances`, `${fmtInt(x.memory.totalBytes)} B`));
   }
   parts.push(`<div class="tiles">${tiles.join('')}</div>`);
   if (isRet) {
@@ -834,7 +910,10 @@ function probeSection(model: ReportModel, i: number): string {
       );
     }
     if (x.note) parts.push(`<p class="warn">${escapeHtml(x.note)}</p>`);
-    if (x.crossCheck && (x.crossCheck.predicted !== x.crossCheck.recorded || x.crossCheck.mismatchedCalls > 0)) {
+    if (
+      x.crossCheck &&
+      (x.crossCheck.predicted !== x.crossCheck.recorded || x.crossCheck.mismatchedCalls > 0)
+    ) {
       parts.push(
         `<p class="warn">Cross-check failed: simulating the recorded pool predicts ${escapeHtml(fmtInt(x.crossCheck.predicted))} ` +
           `misses, the recording counted ${escapeHtml(fmtInt(x.crossCheck.recorded))} (${escapeHtml(
@@ -861,7 +940,8 @@ function probeSection(model: ReportModel, i: number): string {
     );
     parts.push('</div>');
     if (x.timeline) {
-      const multi = model.json.runs.length > 1 ? ` (run ${x.timeline.runId}, the run with the most misses)` : '';
+      const multi =
+        model.json.runs.length > 1 ? ` (run ${x.timeline.runId}, the run with the most misses)` : '';
       parts.push(
         `<figure>${timelineSvg(x.timeline, p.recommended_maxactive, mhz, p.event)}<figcaption>Instances in flight over time${escapeHtml(
           multi,
@@ -919,9 +999,11 @@ export function renderHtml(model: ReportModel): string {
         .join('')}</ul></section>`,
     );
   }
-  out.push(`<section class="card"><h2>Summary</h2>${summaryTable(model)}<p class="sub">Latency in cycles (time below at ${escapeHtml(
-    fmtInt(extras.mhz),
-  )} MHz); defaults = Linux 2.6.13 / Linux ≥ 6.2 / SystemTap on this machine.</p></section>`);
+  out.push(
+    `<section class="card"><h2>Summary</h2>${summaryTable(model)}<p class="sub">Latency in cycles (time below at ${escapeHtml(
+      fmtInt(extras.mhz),
+    )} MHz); defaults = Linux 2.6.13 / Linux ≥ 6.2 / SystemTap on this machine.</p></section>`,
+  );
   out.push(`<section class="card"><h2>Runs</h2>${runsTable(model)}</section>`);
   json.probes.forEach((_, i) => out.push(probeSection(model, i)));
   if (extras.cpuTimeline) {
@@ -929,7 +1011,7 @@ export function renderHtml(model: ReportModel): string {
     out.push(
       `<section class="card"><h2>Per-CPU timeline</h2><figure>${cpuTimelineSvg(ct, extras.mhz)}<figcaption>Run ${ct.runId}` +
         `${json.runs.length > 1 ? ' (the run with the most misses)' : ''}: shade = average number of probed calls in flight ` +
-        `that entered on each CPU, in ${ct.bins} bins; red marks = entries that got no instance.</figcaption></figure></section>`,
+        `that entered on each CPU, in ${ct.bins} bins; red marks = missed entries (no instance or reentry).</figcaption></figure></section>`,
     );
   }
   out.push(

@@ -47,7 +47,11 @@ function probe(p: ReportProbeJson): ReportProbeJson {
     max_depth: p.max_depth,
     recommended_maxactive: p.recommended_maxactive,
     defaults: p.defaults
-      ? { linux_2_6_13: p.defaults.linux_2_6_13, linux_6_2: p.defaults.linux_6_2, systemtap: p.defaults.systemtap }
+      ? {
+          linux_2_6_13: p.defaults.linux_2_6_13,
+          linux_6_2: p.defaults.linux_6_2,
+          systemtap: p.defaults.systemtap,
+        }
       : null,
     miss_curve: p.miss_curve.map((m) => ({ maxactive: m.maxactive, missed: m.missed })),
   };

@@ -232,7 +232,12 @@ export function renderText(model: ReportModel): string {
       ...table(
         [
           ['  hits', 'calls', 'missed (no instance)', 'missed (reentry)'],
-          [`  ${fmtInt(p.hits)}`, isRet ? fmtInt(p.calls) : '-', isRet ? missCell : p.missed > 0 ? missCell : '0', reCell],
+          [
+            `  ${fmtInt(p.hits)}`,
+            isRet ? fmtInt(p.calls) : '-',
+            isRet ? missCell : p.missed > 0 ? missCell : '0',
+            reCell,
+          ],
         ],
         [true, true, false, false],
       ),
@@ -287,19 +292,25 @@ export function renderText(model: ReportModel): string {
             `${fmtInt(mem.slabTotalBytes)} B in kmalloc-${mem.slabBytesPerInstance} slabs)`,
         );
       }
-      if (x.crossCheck && (x.crossCheck.predicted !== x.crossCheck.recorded || x.crossCheck.mismatchedCalls > 0)) {
+      if (
+        x.crossCheck &&
+        (x.crossCheck.predicted !== x.crossCheck.recorded || x.crossCheck.mismatchedCalls > 0)
+      ) {
         L.push(
           `  WARNING: simulating the recorded pool predicts ${fmtInt(x.crossCheck.predicted)} misses but the recording ` +
             `counted ${fmtInt(x.crossCheck.recorded)} (${fmtInt(x.crossCheck.mismatchedCalls)} calls disagree)`,
         );
       }
-      if (x.crossing > 0) L.push(`  WARNING: ${fmtInt(x.crossing)} calls overlapped a call of the same task without nesting`);
+      if (x.crossing > 0)
+        L.push(`  WARNING: ${fmtInt(x.crossing)} calls overlapped a call of the same task without nesting`);
       if (x.note) L.push(`  note: ${clean(x.note)}`);
     }
     L.push('');
   });
 
-  const sentences = json.probes.map((_, i) => recommendationSentence(model, i)).filter((s): s is string => s !== null);
+  const sentences = json.probes
+    .map((_, i) => recommendationSentence(model, i))
+    .filter((s): s is string => s !== null);
   if (sentences.length > 0) {
     L.push('Recommendations');
     for (const s of sentences) L.push(`  ${s}`);

@@ -83,6 +83,8 @@ export interface CallRow {
   depth: number;
   retval: number | null;
   args: string | null;
+  entrySeq: number | null;
+  returnSeq: number | null;
 }
 
 export interface MissedRow {
@@ -265,7 +267,7 @@ export class TraceReader {
   *iterateCalls(runId: number, probeId: number): Generator<CallRow, void, undefined> {
     const it = this.fresh(
       `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
-              (SELECT s FROM strings WHERE id = c.args)
+              (SELECT s FROM strings WHERE id = c.args), entry_seq, return_seq
        FROM raw_calls c WHERE run_id = ? AND probe_id = ? ORDER BY ts, rowid`,
     ).iterate(runId, probeId) as IterableIterator<Raw>;
     for (const r of it) {
@@ -279,6 +281,8 @@ export class TraceReader {
         depth: num(r[6]),
         retval: numOrNull(r[7]),
         args: strOrNull(r[8]),
+        entrySeq: numOrNull(r[9]),
+        returnSeq: numOrNull(r[10]),
       };
     }
   }
@@ -377,6 +381,13 @@ export class TraceReader {
   /** Rows streamed. */
   iterate<T = Record<string, unknown>>(sql: string, ...params: unknown[]): IterableIterator<T> {
     return this.safePrepare(sql).iterate(...params) as IterableIterator<T>;
+  }
+
+  /** Rows streamed as arrays (column order of the statement): the compact form for big scans. */
+  iterateRaw(sql: string, ...params: unknown[]): IterableIterator<unknown[]> {
+    return this.safePrepare(sql)
+      .raw(true)
+      .iterate(...params) as IterableIterator<unknown[]>;
   }
 
   /** probe-query: runs one read-only statement; column names plus rows as arrays. */

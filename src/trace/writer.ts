@@ -348,6 +348,8 @@ export class TraceWriter {
       'depth',
       'retval',
       'args',
+      'entry_seq',
+      'return_seq',
     ]);
     this.miss = num('raw_missed', ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason']);
     this.schedT = num('raw_sched', ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason']);
@@ -493,6 +495,8 @@ export class TraceWriter {
     depth: number,
     retval: number | null,
     args: string | null,
+    entrySeq: number | null = null,
+    returnSeq: number | null = null,
   ): void {
     const t = this.calls;
     const c = t.cols;
@@ -507,6 +511,8 @@ export class TraceWriter {
     c[7]![i] = depth;
     c[8]![i] = retval === null ? NaN : retval;
     c[9]![i] = args === null ? NaN : this.intern(args);
+    c[10]![i] = entrySeq === null ? NaN : entrySeq;
+    c[11]![i] = returnSeq === null ? NaN : returnSeq;
     t.n = i + 1;
     if (i + 1 >= this.cap) this.flush();
   }
