@@ -3,7 +3,9 @@
 set -e
 cd "$(dirname "$0")"
 mkdir -p .build
-for g in intloop calls memory; do
+for g in intloop calls memory yield; do
   gcc -m32 -nostdlib -static -O2 -fno-pic -fno-stack-protector -fno-builtin -fcf-protection=none \
     -fno-asynchronous-unwind-tables -o ".build/$g" "guests/$g.c"
 done
+gcc -m32 -nostdlib -static -O2 -fno-pic -fno-stack-protector -fno-builtin -fcf-protection=none \
+  -fno-asynchronous-unwind-tables -DN=31 -o .build/calls31 guests/calls.c

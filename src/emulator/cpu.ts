@@ -309,8 +309,8 @@ export class Cpu implements FpuHost {
 
   /** Sets CF and OF concretely and ZF/SF/PF from `r` (shifts, multiplies). */
   private setResFlags(r: number, msb: number, cf: number, of: number): void {
-    this.materialize();
-    this.flags = (this.flags & ~(CF | OF)) | cf | (of << 11);
+    // Every arithmetic flag is redefined (AF reads as 0), so the old lazy state need not be kept.
+    this.flags = (this.flags & ~ARITH) | cf | (of << 11);
     this.lfOp = LF_RES;
     this.lfR = r;
     this.lfMsb = msb;

@@ -28,10 +28,16 @@
 //   below the double range and read as zero), pseudo-denormals (valued as the hardware values
 //   them), infinities, NaNs (payload kept) and unsupported encodings (unnormals, pseudo-NaN,
 //   pseudo-infinity: a NaN that raises IE and gives the indefinite when used, as on a 387+).
-//   Stores to m32/m64/m16/m32/m64 integers and BCD honour the RC field and set PE/UE/OE/C1.
+//   Stores to m32/m64 reals, m16/m32/m64 integers and packed BCD honour the RC field and set
+//   PE/UE/OE and C1 ("rounded up") as the hardware does. FLDPI & co. load the CPU's exact
+//   64-bit constants rounded per RC (FLDPI then FSTP m80 gives 4000 C90FDAA22168C235).
 // - Exceptions always get the masked response (the one glibc's default control word 0x037F
-//   selects); an unmasked exception only sets its flag and ES/B: no #MF is ever delivered,
-//   and FWAIT is a no-op. PE is reported for conversions and FRNDINT, not for arithmetic.
+//   selects). An unmasked exception still gets it (the result is written, the stack popped)
+//   and only sets its flag and ES/B: no #MF/SIGFPE is ever delivered, and FWAIT is a no-op.
+//   PE is reported for conversions, FRNDINT and overflow, not for ordinary inexact
+//   arithmetic; DE for denormal m32/m64 operands and extended denormals in comparisons.
+// - FIP, FCS and FDS are whatever the CPU stores in the public fields (0 by default): the
+//   FPU is not told the instruction address.
 // - FPREM/FPREM1 always complete the reduction in one step (C2 = 0) with the exact remainder
 //   and the exact low three quotient bits, so glibc's `fprem; fnstsw; sahf; jp` loops see the
 //   same final result as on hardware, in one iteration.
@@ -847,6 +853,7 @@ export class Fpu {
     this.top = p;
     if ((this.emptyMask >> p) & 1) {
       this.emptyMask &= ~(1 << p);
+      this.swBits &= ~C1;
       return p;
     }
     this.swBits |= IE | SF | C1;

@@ -486,7 +486,24 @@ export class Machine implements CpuHost {
   /** Runs until the process ends, the instruction budget is spent, or a deadlock. */
   run(): RunResult {
     while (!this.result) this.round();
-    return this.result!;
+    // finish() ran inside the last slice; count that slice now that the scheduler has added it.
+    const r = this.result as RunResult;
+    r.instructions = this.totalInstructions;
+    r.cycles = Math.max(r.cycles, this.maxClock());
+    return r;
+  }
+
+  /**
+   * Takes `n` instructions off the executing vCPU's clock and the instruction count. The probe
+   * engine uses it so its own breakpoint traps cost no guest time (kprobes.md: handlers cost zero
+   * guest cycles): a run's schedule then does not depend on which probes are attached.
+   */
+  discountInstructions(n: number): void {
+    const v = this.curVcpu;
+    if (!v) return;
+    v.clock -= n;
+    this.sliceClock -= n;
+    this.totalInstructions -= n;
   }
 
   /**

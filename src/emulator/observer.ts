@@ -72,7 +72,15 @@ export class CallObserver {
       const ra = (retAddr[0]! | (retAddr[1]! << 8) | (retAddr[2]! << 16) | (retAddr[3]! << 24)) >>> 0;
       let depth = 0;
       for (const o of list) if (o.fn === addr) depth++;
-      list.push({ fn: addr, esp, retAddr: ra, entryTs: this.m.now(), entryCpu: this.m.currentCpuId, depth, entrySeq: ++this.seq });
+      list.push({
+        fn: addr,
+        esp,
+        retAddr: ra,
+        entryTs: this.m.now(),
+        entryCpu: this.m.currentCpuId,
+        depth,
+        entrySeq: ++this.seq,
+      });
       const n = (this.inFlight.get(addr) ?? 0) + 1;
       this.inFlight.set(addr, n);
       if (n > (this.peak.get(addr) ?? 0)) this.peak.set(addr, n);

@@ -4,6 +4,7 @@
 // Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
 // nothing here reads host time or randomness, so the same inputs give the same stream.
 
+import { VEC_BP } from '../emulator/cpu.js';
 import {
   Machine,
   type MachineOptions,
@@ -62,6 +63,8 @@ export interface RunSink {
     depth: number,
     retval: number | null,
     args: string | null,
+    entrySeq: number,
+    returnSeq: number,
   ): void;
   missed(probeId: number, tid: number, cpu: number, ts: number, reason: 'no_instance' | 'reentry'): void;
   sched(ts: number, cpu: number, prevTid: number, nextTid: number, reason: SchedReason): void;
@@ -139,7 +142,8 @@ export class ProbeSession {
   readonly engine: ProbeEngine;
   readonly probes: SessionProbe[] = [];
   private byObject = new Map<object, SessionProbe>();
-  private seq = 0;
+  /** The breakpoint trap being handled had its instruction taken off the clock (see neutralTraps). */
+  private trapCredited = false;
   private fctx: FetchContext & { task: Task | null; addr: number };
 
   constructor(
@@ -156,6 +160,7 @@ export class ProbeSession {
     });
     this.machine = m;
     this.engine = new ProbeEngine(m);
+    this.neutralTraps();
     const mem = m.memory;
     this.fctx = {
       task: null,
@@ -179,8 +184,38 @@ export class ProbeSession {
     m.hooks.onInput = (kind, key, data) => sink.input(kind, key, data);
     // The main task started before hooks existed.
     sink.taskStart(m.mainTask.tid, 0, m.mainTask.name, 0);
-    this.engine.sink = (kind, p, task, addr, ri) => this.onProbeEvent(kind, p, task, addr, ri);
+    this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
     for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
+  }
+
+  /**
+   * Probe traps cost no guest time (kprobes.md: handlers cost zero guest cycles). The CPU retires the
+   * int3 of an armed probe or of the kretprobe trampoline as one instruction; the session takes that
+   * instruction back off the vCPU clock and the instruction count before the handler runs. A run's
+   * schedule, timestamps and instruction count then do not depend on which probes are attached or
+   * on their pool sizes, which replay relies on: probes added at replay time, or other maxactive
+   * values, see the recorded execution. The guest's own int3s and jprobe_return() (guest handler
+   * code) keep their cost.
+   */
+  private neutralTraps(): void {
+    const m = this.machine;
+    const handlers = this.machine.hooks.exceptionHandlers;
+    const engine = handlers[0];
+    if (!engine) return;
+    handlers[0] = (task, vector, code, addr) => {
+      if (vector !== VEC_BP || !m.curVcpu) return engine(task, vector, code, addr);
+      this.creditTrap(-1);
+      const handled = engine(task, vector, code, addr);
+      if (!handled && this.trapCredited) this.creditTrap(1);
+      this.trapCredited = false;
+      return handled;
+    };
+  }
+
+  private creditTrap(d: -1 | 1): void {
+    if (!this.machine.curVcpu) return;
+    this.machine.discountInstructions(-d);
+    this.trapCredited = d < 0;
   }
 
   private readReg(name: RegName): number {
@@ -344,6 +379,7 @@ export class ProbeSession {
   }
 
   private onProbeEvent(
+    seq: number,
     kind: EventKindName,
     p: Kprobe | Kretprobe | null,
     task: Task,
@@ -351,6 +387,8 @@ export class ProbeSession {
     ri?: KretprobeInstance,
   ): void {
     const m = this.machine;
+    // jprobe_return()'s int3 is guest code: it keeps its instruction.
+    if (kind === 'break' && this.trapCredited) this.creditTrap(1);
     const ts = m.now();
     const cpu = m.currentCpuId;
     const sp = p ? this.byObject.get(p) : undefined;
@@ -369,7 +407,7 @@ export class ProbeSession {
         args = JSON.stringify(sp.args.evaluate(ctx, 'return'));
       }
     }
-    this.sink.event(++this.seq, ts, cpu, task.tid, kind, probeId, addr, args);
+    this.sink.event(seq, ts, cpu, task.tid, kind, probeId, addr, args);
     if (kind === 'return' && sp && ri) {
       this.sink.call(
         sp.probeId,
@@ -381,17 +419,22 @@ export class ProbeSession {
         ri.depth,
         task.cpu.regs[0]! >>> 0,
         args,
+        ri.entrySeq,
+        seq,
       );
     } else if (kind === 'missed' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'no_instance');
     else if (kind === 'reentry' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'reentry');
   }
 
   get eventCount(): number {
-    return this.seq;
+    return this.engine.eventSeq;
   }
 
   run(): RunResult {
-    return this.machine.run();
+    const r = this.machine.run();
+    // The machine takes its result inside the last slice, before that slice's instructions are
+    // counted (and before the trap credits of neutralTraps settle); the total after run() is exact.
+    return { ...r, instructions: this.machine.totalInstructions };
   }
 
   counters(): ProbeCounters[] {

@@ -1,0 +1,124 @@
+// probelab benchmarks: prints figures, asserts nothing. Each measurement runs in a fresh child process
+// (bench/measure.mjs) so JIT warm-up and heap state do not leak between them. CPU time (user + sys of
+// the measuring process) is reported beside wall time because the machines are shared.
+//   npm run bench            all
+//   npm run bench -- emu     one group: emu, smp, probes, record, replay, report
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const only = process.argv[2];
+
+execFileSync('sh', [join(here, 'build.sh')], { stdio: 'inherit' });
+
+function measure(kind, ...args) {
+  const r = spawnSync(
+    process.execPath,
+    ['--max-old-space-size=4096', join(here, 'measure.mjs'), kind, ...args],
+    {
+      encoding: 'utf8',
+      cwd: root,
+      maxBuffer: 1 << 26,
+    },
+  );
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    throw new Error(`measure ${kind} failed`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+function wall(cmd, args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  return r.error ? null : s;
+}
+
+const f1 = (x) => x.toFixed(1);
+const guest = (g) => join(here, '.build', g);
+
+if (!only || only === 'emu') {
+  console.log('== emulator: MIPS on three guests (freestanding i386, -O2)');
+  const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
+  const nativeOk = spawnSync(guest('calls')).status === 0;
+  for (const g of ['intloop', 'calls', 'memory']) {
+    const m = measure('run', guest(g));
+    let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips)} MIPS (CPU time ${m.cpu.toFixed(2)} s, wall ${m.wall.toFixed(2)} s)`;
+    if (qemu) {
+      const q = wall(qemu, [guest(g)]);
+      line += `  qemu-i386 wall ${q.toFixed(2)} s (probelab/qemu ${f1(m.wall / q)}x)`;
+    }
+    line += nativeOk
+      ? `  native wall ${wall(guest(g), []).toFixed(3)} s`
+      : '  native: unavailable (no IA-32 execution on this kernel)';
+    console.log(line);
+  }
+}
+
+if (!only || only === 'smp') {
+  console.log('== SMP: threaded workload (percpu, 8 threads, no preemption) on 1 and 4 vCPUs');
+  const w = join(root, 'workloads/bin/percpu');
+  const one = measure('run', w, '--cpus', '1', '--no-preempt', '--', '8', '400', '100', '1');
+  const four = measure('run', w, '--cpus', '4', '--no-preempt', '--', '8', '400', '100', '1');
+  console.log(
+    `1 vCPU  ${f1(one.mips)} MIPS   4 vCPUs ${f1(four.mips)} MIPS   (4-vCPU / 1-vCPU = ${f1((100 * four.mips) / one.mips)}%)`,
+  );
+  const y = measure('run', guest('yield'), '--cpus', '1');
+  console.log(
+    `context switch (sched_yield ping-pong): ${y.switches} switches, ${f1((y.cpu * 1e9) / y.switches)} ns of host CPU per switch incl. the syscall`,
+  );
+}
+
+if (!only || only === 'probes') {
+  console.log('== probes: host cost per hit (handlers record into memory)');
+  const r = measure('probes', guest('calls'), guest('intloop'));
+  console.log(
+    `kprobe hit (int3 + out-of-line single step): ${f1(r.kprobeNs)} ns per hit (${r.kprobeHits} hits)`,
+  );
+  console.log(
+    `kretprobed call (entry trap, single step, trampoline): ${f1(r.kretNs)} ns per call (${r.kretCalls} calls)`,
+  );
+  console.log(
+    `unprobed code with a probe elsewhere: ${f1(r.unprobedMips)} MIPS vs ${f1(r.baseMips)} MIPS without probes (${f1((100 * r.unprobedMips) / r.baseMips)}%)`,
+  );
+}
+
+if (!only || only === 'record') {
+  console.log('== recorder: probe-dense workload (kretprobe on every fib call)');
+  const r = measure('record', guest('calls'), '/tmp/probelab-bench.db');
+  console.log(
+    `${r.events} events + ${r.calls} calls in ${r.wall.toFixed(2)} s wall = ${Math.round(r.events / r.wall).toLocaleString('en')} events/s whole process`,
+  );
+  console.log(`probed vs unprobed run: ${f1(r.slowdown)}x slower (unprobed ${r.baseWall.toFixed(2)} s)`);
+  console.log(`peak RSS ${Math.round(r.maxRssMB)} MB for ${r.events.toLocaleString('en')} events`);
+  const big = measure('record10m', '/tmp/probelab-bench-10m.db');
+  console.log(
+    `10M-event recording: ${big.events.toLocaleString('en')} events, peak RSS ${Math.round(big.maxRssMB)} MB, ${big.wall.toFixed(1)} s`,
+  );
+}
+
+if (!only || only === 'replay') {
+  if (!existsSync(join(root, 'dist/src/replay/replay.js'))) console.log('== replay: not built');
+  else {
+    console.log('== replay: verify and what-if against recording (server workload, default probes)');
+    const r = measure('replay');
+    console.log(
+      `record ${r.record.toFixed(2)} s, replay (what-if, unbounded pools) ${r.whatif.toFixed(2)} s, verify ${r.verify.toFixed(2)} s  (verify/record ${f1((100 * r.verify) / r.record)}%)`,
+    );
+  }
+}
+
+if (!only || only === 'report') {
+  console.log('== analysis and reports');
+  const r = measure('report');
+  console.log(
+    `analysis + text/JSON/HTML for ${r.calls.toLocaleString('en')} calls: ${r.seconds.toFixed(2)} s`,
+  );
+  console.log(
+    `HTML size for a ${r.bigEvents.toLocaleString('en')}-event model: ${(r.htmlBytes / 1024).toFixed(0)} KiB`,
+  );
+}
