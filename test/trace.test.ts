@@ -141,7 +141,7 @@ describe('schema contract', () => {
     sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
   };
   // Extra columns, appended after the design's list and documented in schemas/trace.sql.
-  const EXTRA: Record<string, string[]> = { runs: ['mhz'], calls: ['end_ts'] };
+  const EXTRA: Record<string, string[]> = { runs: ['mhz'], calls: ['end_ts', 'entry_seq', 'return_seq'] };
 
   it('every public view has exactly the documented columns, in order', () => {
     const r = TraceReader.open(smallTrace());
