@@ -4,12 +4,14 @@
 // or mprotect of, any page a cached block was decoded from drops every block touching that page before
 // the next instruction of it runs (the executor is told through `onInvalidate`).
 
-import { Decoded, decodeInsn, OP_GP, OP_UD } from './decoder.js';
+import { Decoded, decodeInsn, OP_GP, OP_UD, PFX_O16 } from './decoder.js';
 import { Memory, PAGE_FAULT, PageFault, PAGE_SHIFT } from './memory.js';
 import { OPCODES } from './opcodes.js';
 
 /** A block entry whose first instruction could not be fetched: executing it raises #PF at `disp`. */
 export const OP_FETCH_FAULT = 0x202;
+/** Added to the handler id of instructions with a 0x66 prefix. */
+export const OP_O16 = 0x400;
 
 const MAX_BLOCK = 64;
 const HASH_SIZE = 1 << 16;
@@ -30,6 +32,8 @@ export class CodeCache {
   imm = new Int32Array(INITIAL);
   imm2 = new Int32Array(INITIAL);
   eip = new Int32Array(INITIAL);
+  /** eip + len: the fall-through address. */
+  next = new Int32Array(INITIAL);
   /** Number of instructions in the block that starts at this entry. */
   blockLen = new Uint8Array(INITIAL);
   /** 1 when the block starts at an address with an execution hook (observer). */
@@ -93,6 +97,7 @@ export class CodeCache {
     this.imm = g32(this.imm);
     this.imm2 = g32(this.imm2);
     this.eip = g32(this.eip);
+    this.next = g32(this.next);
   }
 
   private decodeBlock(start: number): number {
@@ -120,10 +125,13 @@ export class CodeCache {
         this.imm[idx] = PAGE_FAULT.code;
         this.len[idx] = 0;
         this.eip[idx] = addr | 0;
+        this.next[idx] = addr | 0;
         idx++;
         break;
       }
-      this.op[idx] = d.op;
+      // Operand-size-prefixed instructions get a separate handler id (op | OP_O16), so the
+      // executor's 32-bit fast paths never need to test the prefix.
+      this.op[idx] = d.pfx & PFX_O16 && d.op < 0x200 ? d.op | OP_O16 : d.op;
       this.pfx[idx] = d.pfx;
       this.modrm[idx] = d.modrm;
       this.len[idx] = d.len;
@@ -132,6 +140,7 @@ export class CodeCache {
       this.imm[idx] = d.imm;
       this.imm2[idx] = d.imm2;
       this.eip[idx] = addr | 0;
+      this.next[idx] = (addr + d.len) | 0;
       idx++;
       const p0 = addr >>> PAGE_SHIFT;
       const p1 = (addr + d.len - 1) >>> PAGE_SHIFT;

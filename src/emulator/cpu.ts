@@ -468,7 +468,6 @@ export class Cpu implements FpuHost {
     this.attention = 0;
     const c = this.c;
     while (done < budget && this.attention === 0) {
-      const single = this.stepping || (this.flags & TF) !== 0;
       const e = this.eip | 0;
       const h = (e ^ (e >>> 13)) & 0xffff;
       let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
@@ -481,54 +480,69 @@ export class Cpu implements FpuHost {
         }
         if (this.attention !== 0) break;
       }
-      let n = c.blockLen[b]!;
-      if (single) n = 1;
-      if (n > budget - done) n = budget - done;
-      const end = b + n;
-      let i = b;
-      this.blockStart = b;
-      const tfBefore = this.flags & TF;
-      try {
-        while (i < end) {
-          this.cur = i;
-          this.eip = (c.eip[i]! + c.len[i]!) >>> 0;
-          this.exec(i);
-          i++;
-          if (this.attention !== 0) break;
-        }
-        if (tfBefore && !this.stepping && i > b && this.attention === 0) {
-          // The guest's own trap flag: #DB after the instruction, except for int $0x80 (Linux returns
-          // from the syscall with TF set and the trap comes after the next instruction).
-          const op = c.op[i - 1]!;
-          if (!(op === 0xcd && (c.imm[i - 1]! & 0xff) === 0x80)) {
-            this.retired += i - b;
-            done += i - b;
-            this.host.exception(this, VEC_DB, 0, 0);
-            continue;
-          }
-        }
-      } catch (e) {
-        if (e === CPU_EXC) {
-          if (CPU_EXC.trap) i++;
-          this.retired += i - b;
-          done += i - b;
-          this.host.exception(this, CPU_EXC.vector, CPU_EXC.code, CPU_EXC.addr);
-          continue;
-        }
-        if (e instanceof PageFault) {
-          this.eip = c.eip[this.cur]! >>> 0;
-          this.retired += i - b;
-          done += i - b;
-          this.host.exception(this, VEC_PF, PAGE_FAULT.code, PAGE_FAULT.addr);
-          continue;
-        }
-        throw e;
+      if (this.stepping || (this.flags & TF) !== 0) {
+        done += this.runSingle(b);
+        continue;
       }
-      this.retired += i - b;
-      done += i - b;
+      let n = c.blockLen[b]!;
+      if (n > budget - done) n = budget - done;
+      done += this.runBlock(b, b + n);
       if ((this.attention as number) === ATTN_CODE) this.attention = 0;
     }
     return done;
+  }
+
+  /** Executes entries [b, end) of one block; returns instructions retired. The hot loop. */
+  private runBlock(b: number, end: number): number {
+    const next = this.c.next;
+    let i = b;
+    this.blockStart = b;
+    try {
+      while (i < end) {
+        this.cur = i;
+        this.eip = next[i]! >>> 0;
+        this.exec(i);
+        i++;
+        if (this.attention !== 0) break;
+      }
+    } catch (e) {
+      return this.raised(e, b, i);
+    }
+    this.retired += i - b;
+    return i - b;
+  }
+
+  /** Turns an exception thrown inside a block into the host's exception callback. */
+  private raised(e: unknown, b: number, i: number): number {
+    if (e === CPU_EXC) {
+      if (CPU_EXC.trap) i++;
+      this.retired += i - b;
+      this.host.exception(this, CPU_EXC.vector, CPU_EXC.code, CPU_EXC.addr);
+      return i - b;
+    }
+    if (e instanceof PageFault) {
+      this.eip = this.c.eip[this.cur]! >>> 0;
+      this.retired += i - b;
+      this.host.exception(this, VEC_PF, PAGE_FAULT.code, PAGE_FAULT.addr);
+      return i - b;
+    }
+    throw e;
+  }
+
+  /**
+   * One instruction (one string-instruction iteration) with the trap flag or in stepping mode; with the
+   * guest's own TF, #DB follows — except after int $0x80 (Linux returns from the syscall with TF set
+   * and the trap comes after the next instruction).
+   */
+  private runSingle(b: number): number {
+    const c = this.c;
+    const tfBefore = this.flags & TF;
+    const n = this.runBlock(b, b + 1);
+    if (tfBefore && !this.stepping && n === 1 && this.attention === 0) {
+      const op = c.op[b]!;
+      if (!(op === 0xcd && (c.imm[b]! & 0xff) === 0x80)) this.host.exception(this, VEC_DB, 0, 0);
+    }
+    return n;
   }
 
   /** Instructions retired by this context before the one executing now (exact inside a block). */
@@ -545,16 +559,13 @@ export class Cpu implements FpuHost {
     switch (op) {
       // --- the hot 32-bit forms first; anything with a 0x66 prefix goes through the generic path
       case 0x89:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         if (c.modrm[i]! >= 0xc0) R[c.modrm[i]! & 7] = R[(c.modrm[i]! >> 3) & 7]!;
         else this.mem.write32(this.ea(i), R[(c.modrm[i]! >> 3) & 7]!);
         return;
       case 0x8b:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[(c.modrm[i]! >> 3) & 7] = c.modrm[i]! >= 0xc0 ? R[c.modrm[i]! & 7]! : this.mem.read32(this.ea(i));
         return;
       case 0x8d:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[(c.modrm[i]! >> 3) & 7] = this.eaNoSeg(i);
         return;
       case 0x50:
@@ -565,7 +576,6 @@ export class Cpu implements FpuHost {
       case 0x55:
       case 0x56:
       case 0x57:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         this.push32(R[op & 7]!);
         return;
       case 0x58:
@@ -576,7 +586,6 @@ export class Cpu implements FpuHost {
       case 0x5d:
       case 0x5e:
       case 0x5f:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         {
           const v = this.pop32();
           R[op & 7] = v;
@@ -627,10 +636,7 @@ export class Cpu implements FpuHost {
       case 0x18d:
       case 0x18e:
       case 0x18f:
-        if (this.cond(op & 15)) {
-          this.eip = (this.eip + c.imm[i]!) >>> 0;
-          if (c.pfx[i]! & PFX_O16) this.eip &= 0xffff;
-        }
+        if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) >>> 0;
         return;
       case 0x01:
       case 0x09:
@@ -640,7 +646,6 @@ export class Cpu implements FpuHost {
       case 0x29:
       case 0x31:
       case 0x39: {
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         const m = c.modrm[i]!;
         const src = R[(m >> 3) & 7]!;
         if (m >= 0xc0) {
@@ -661,7 +666,6 @@ export class Cpu implements FpuHost {
       case 0x2b:
       case 0x33:
       case 0x3b: {
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         const m = c.modrm[i]!;
         const g = (m >> 3) & 7;
         const src = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
@@ -671,7 +675,6 @@ export class Cpu implements FpuHost {
       }
       case 0x83:
       case 0x81: {
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         const m = c.modrm[i]!;
         const k = (m >> 3) & 7;
         if (m >= 0xc0) {
@@ -685,7 +688,6 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0x85: {
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         const m = c.modrm[i]!;
         const a = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
         this.setLazy(LF_LOGIC, 0, 0, a & R[(m >> 3) & 7]!, 31);
@@ -699,7 +701,6 @@ export class Cpu implements FpuHost {
       case 0x45:
       case 0x46:
       case 0x47:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[op & 7] = this.incdec(R[op & 7]!, 0, 2);
         return;
       case 0x48:
@@ -710,7 +711,6 @@ export class Cpu implements FpuHost {
       case 0x4d:
       case 0x4e:
       case 0x4f:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[op & 7] = this.incdec(R[op & 7]!, 1, 2);
         return;
       case 0xb8:
@@ -721,15 +721,12 @@ export class Cpu implements FpuHost {
       case 0xbd:
       case 0xbe:
       case 0xbf:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[op & 7] = c.imm[i]!;
         return;
       case 0x1b6:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 0);
         return;
       case 0x1b7:
-        if (c.pfx[i]! & PFX_O16) return this.execGeneric(i, op);
         R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 1);
         return;
       case 0xcd:
@@ -741,7 +738,7 @@ export class Cpu implements FpuHost {
         this.fault(VEC_GP, ((c.imm[i]! & 0xff) << 3) | 2);
         return;
       default:
-        this.execGeneric(i, op);
+        this.execGeneric(i, op & 0x3ff);
     }
   }
 
@@ -848,6 +845,11 @@ export class Cpu implements FpuHost {
           return;
         }
       }
+    }
+    if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+      // Only operand-size-prefixed jcc get here: the target is truncated to 16 bits.
+      if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) & 0xffff;
+      return;
     }
     switch (op) {
       case OP_FETCH_FAULT:
