@@ -37,7 +37,8 @@ INSERT INTO meta (key, value) VALUES ('format_version', 1);
 CREATE TABLE event_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
 INSERT INTO event_kinds (code, name) VALUES
   (0, 'kprobe'), (1, 'singlestep'), (2, 'trampoline'), (3, 'return'), (4, 'orphan_return'),
-  (5, 'missed'), (6, 'reentry'), (7, 'break'), (8, 'fault');
+  (5, 'missed'), (6, 'reentry'), (7, 'break'), (8, 'fault'),
+  (9, 'retaddr_read'); -- K20 detector (probelab extension): guest read a hijacked return address
 
 CREATE TABLE probe_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
 INSERT INTO probe_kinds (code, name) VALUES (0, 'kprobe'), (1, 'kretprobe'), (2, 'jprobe');
@@ -220,7 +221,7 @@ SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
        CASE e.kind
          WHEN 0 THEN 'kprobe' WHEN 1 THEN 'singlestep' WHEN 2 THEN 'trampoline'
          WHEN 3 THEN 'return' WHEN 4 THEN 'orphan_return' WHEN 5 THEN 'missed'
-         WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault'
+         WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault' WHEN 9 THEN 'retaddr_read'
        END AS kind,
        e.probe_id, e.addr,
        (SELECT s.s FROM strings s WHERE s.id = e.args) AS args

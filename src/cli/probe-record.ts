@@ -32,6 +32,7 @@ export interface RecordArgs {
   allowRead: string[];
   stdin?: string;
   mhz: number;
+  watchRetaddr: boolean;
   quiet: boolean;
   force: boolean;
   listWorkloads: boolean;
@@ -97,6 +98,11 @@ function parseArgs(argv: string[]): RecordArgs {
       describe: 'directory the guest may read (default: the current directory)',
     })
     .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
+    .option('watch-retaddr', {
+      type: 'boolean',
+      default: false,
+      describe: 'record retaddr_read events when guest code reads a hijacked return address (K20)',
+    })
     .option('mhz', {
       type: 'number',
       default: 1000,
@@ -146,6 +152,7 @@ function parseArgs(argv: string[]): RecordArgs {
     allowRead: a['allow-read'].map(String),
     stdin: a.stdin,
     mhz: a.mhz,
+    watchRetaddr: a['watch-retaddr'],
     quiet: a.quiet,
     force: a.force,
     listWorkloads: a['list-workloads'],
@@ -246,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
           seed,
           chaos: a.chaos,
           mhz: a.mhz,
+          detectReturnAddressReads: a.watchRetaddr,
           maxInstructions: a.maxInstructions,
           allowRead: a.allowRead.length ? a.allowRead.map((d) => resolve(d)) : undefined,
           stdin,

@@ -545,6 +545,11 @@ export class Cpu implements FpuHost {
     return n;
   }
 
+  /** Address of the instruction executing now (inside exec / host callbacks). */
+  currentInsnAddr(): number {
+    return this.c.eip[this.cur]! >>> 0;
+  }
+
   /** Instructions retired by this context before the one executing now (exact inside a block). */
   retiredNow(): number {
     return this.retired + (this.cur - this.blockStart);

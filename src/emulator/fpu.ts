@@ -5,45 +5,45 @@
 //   exception flags, ES/B), the control word (reserved bits read back as the hardware does),
 //   FOP/FDP, and the 32-bit protected-mode FNSTENV/FNSAVE images. Stack overflow and underflow set
 //   IE|SF with C1 = 1/0 and produce the real indefinite (FFFF C000000000000000) exactly as a CPU
-//   does with exceptions masked. Comparisons set C0/C2/C3 (or ZF/PF/CF) as the hardware does,
-//   including the unordered result and the IE rules of FCOM vs FUCOM for QNaN/SNaN operands.
-// - Arithmetic runs on JS doubles (IEEE binary64), NOT on 80-bit extended values. For a
-//   program compiled for doubles this is like an x87 with the precision-control field set to
-//   53 bits (the FreeBSD default), with three visible differences: (1) long double arithmetic
-//   only has 53 significant bits; (2) intermediate results overflow/underflow at the double
-//   range (about 1e308 / 4.9e-324) instead of the extended range (about 1e4932), so e.g.
-//   x*x/x can give Infinity where the CPU gives x, and an ext denormal reads as 0; (3) results
-//   are rounded once, so the rare double-rounding differences of a real x87 storing an
-//   extended result to a double do not happen (results equal SSE2's).
-//   Directed rounding (RC != nearest) and precision control 24 are honoured for FADD, FSUB,
-//   FMUL, FDIV and FSQRT; the transcendental instructions use the JS Math library (correctly
-//   argument-reduced, so FSIN of large arguments is more accurate than a CPU's).
-// - Values that are only moved keep all 80 bits: every register has an exact 80-bit shadow
-//   that is valid whenever the register holds something a double cannot represent (loaded by
-//   FLD m80/FRSTOR, FILD m64 beyond 2^53, FBLD, FLDPI & co., NaN payloads). FLD/FSTP m80, FLD
-//   ST(i), FST ST(i), FXCH, FCHS, FABS, FCMOVcc, FRNDINT, FXTRACT and FSCALE preserve it, and
-//   FIST/FST m32/m64/m80 and comparisons read it, so long double copies, int64 round trips
-//   through FILD/FISTP (gcc's 64-bit atomic load/store idiom) and NaN payloads are bit exact.
-// - m80 loads convert to double with round-to-nearest-even, including denormals (which are
-//   below the double range and read as zero), pseudo-denormals (valued as the hardware values
-//   them), infinities, NaNs (payload kept) and unsupported encodings (unnormals, pseudo-NaN,
-//   pseudo-infinity: a NaN that raises IE and gives the indefinite when used, as on a 387+).
-//   Stores to m32/m64 reals, m16/m32/m64 integers and packed BCD honour the RC field and set
-//   PE/UE/OE and C1 ("rounded up") as the hardware does. FLDPI & co. load the CPU's exact
-//   64-bit constants rounded per RC (FLDPI then FSTP m80 gives 4000 C90FDAA22168C235).
+//   does with exceptions masked. Comparisons set C0/C2/C3 (or ZF/PF/CF) on the exact 80-bit
+//   values, including the unordered result and the IE rules of FCOM vs FUCOM for QNaN/SNaN.
+// - Registers hold exact 80-bit extended values (sign, 15-bit exponent, 64-bit significand with
+//   its explicit integer bit). A register whose value is exactly a double (most values of
+//   programs compiled for doubles) is kept as that double; anything else (64-bit significands,
+//   exponents beyond the double range, extended denormals, NaN payloads, unsupported encodings)
+//   lives in an 80-bit shadow. Either way every instruction sees the exact value.
+// - FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (register, m32/m64 real and m16/m32 integer forms) and FSQRT
+//   are correctly rounded to the precision-control width (PC: 24, 53 or 64 significand bits;
+//   the reserved PC=01 acts as 64, like QEMU) under the rounding-control mode (RC), with the
+//   15-bit exponent range in every PC, extended denormals, and IEEE overflow/underflow results.
+//   They set PE on inexact results with C1 = "rounded up" (magnitude grew), UE (tininess after
+//   rounding, masked response: only when also inexact), OE, ZE, IE and DE (denormal operands).
+//   Exact double results (and, with PC=53 and round-to-nearest, any normal-range result) come
+//   from the host's double arithmetic without touching the 80-bit machinery; the rest use
+//   32-bit-limb integer arithmetic (add, subtract, multiply) or BigInt (divide, square root).
+// - FPREM/FPREM1 give the exact remainder; like a CPU (and QEMU) they reduce by at most 63
+//   exponent steps at a time (partial remainder with C2 = 1 when the exponents differ by 64 or
+//   more), otherwise C2 = 0 and C0/C3/C1 hold the low three quotient bits. FRNDINT, FSCALE and
+//   FXTRACT are exact (FSCALE rounds per RC only on overflow/underflow).
+// - F2XM1, FYL2X, FYL2XP1 and FPATAN compute what QEMU 5.2+ computes (qemu-i386 is the reference
+//   of the differential tests): the same table/polynomial algorithms, evaluated with the same
+//   extended-precision steps, so the results agree bit for bit (they are within an ulp or so of
+//   the exact value). FSIN, FCOS, FSINCOS and FPTAN, like QEMU, round the operand to a double
+//   (per RC) and take the host's correctly reduced double sin/cos/tan; |x| >= 2^63 sets C2 and
+//   leaves the operand unchanged (QEMU's test is on the double-rounded operand).
+// - Loads from m32/m64/m80 and integers are exact; m80 values keep every bit (payloads,
+//   pseudo-denormals, unsupported encodings, which are invalid operands as on a 387+). Stores to
+//   m32/m64 reals, m16/m32/m64 integers and packed BCD honour RC and set PE/UE/OE and C1 as the
+//   hardware does. FLDPI & co. load the CPU's 64-bit constants rounded per RC (as QEMU does).
 // - Exceptions always get the masked response (the one glibc's default control word 0x037F
 //   selects). An unmasked exception still gets it (the result is written, the stack popped)
 //   and only sets its flag and ES/B: no #MF/SIGFPE is ever delivered, and FWAIT is a no-op.
-//   PE is reported for conversions, FRNDINT and overflow, not for ordinary inexact
-//   arithmetic; DE for denormal m32/m64 operands and extended denormals in comparisons.
 // - FIP, FCS and FDS are whatever the CPU stores in the public fields (0 by default): the
 //   FPU is not told the instruction address.
-// - FPREM/FPREM1 always complete the reduction in one step (C2 = 0) with the exact remainder
-//   and the exact low three quotient bits, so glibc's `fprem; fnstsw; sahf; jp` loops see the
-//   same final result as on hardware, in one iteration.
-// - No allocation on any instruction path: state lives in typed arrays and small integers,
-//   and bit conversions go through shared scratch arrays and module-level result variables
-//   (the emulator is single-threaded and the helpers are not reentrant).
+// - Allocation: ordinary work (loads, stores, compares, add/sub/mul in any precision) allocates
+//   nothing; helpers return through module-level variables (the emulator is single-threaded and
+//   they are not reentrant). Division and square root with inexact results, FPREM, and the
+//   transcendental instructions use BigInt temporaries.
 
 import type { FpuHost } from './types.js';
 
@@ -74,28 +74,40 @@ const CMP_LT = 1;
 const CMP_EQ = 2;
 const CMP_UN = 3;
 
-// Where an operand came from, so the slow NaN paths can recover its exact bits. A value >= 0
-// is a physical register number.
+// Where an operand comes from. A value >= 0 is a physical register number.
 const SRC_M32 = -1;
 const SRC_M64 = -2;
 /** A value exactly representable as a double (integer operand, constant): never a NaN. */
 const SRC_VALUE = -3;
-const SRC_NONE = -4;
 
-// Operand classes for NaN propagation.
+// NaN kinds (for propagation).
 const K_NUM = 0;
 const K_QNAN = 1;
 const K_SNAN = 2;
 /** Unnormal, pseudo-NaN, pseudo-infinity: invalid operands on a 387 and later. */
 const K_BAD = 3;
 
+// Operand classes of the exact arithmetic (K_* order kept for the NaN-like ones).
+const CL_ZERO = 0;
+const CL_NORM = 1;
+const CL_INF = 2;
+const CL_QNAN = 3;
+const CL_SNAN = 4;
+const CL_BAD = 5;
+
+/** Unbiased exponent of the smallest normal extended number. */
+const EMIN = -16382;
+
 const TWO32 = 4294967296;
 const TWO52 = 4503599627370496;
-const TWO63 = 9223372036854775808;
 const DBL_MAX = 1.7976931348623157e308;
 const FLT_MAX = 3.4028234663852886e38;
 const FLT_MIN = 1.1754943508222875e-38;
 const SPLIT = 134217729; // 2^27 + 1, Veltkamp's splitter for binary64
+/** Bounds inside which Dekker's exact product of doubles cannot overflow or underflow. */
+const FAST_LO = 2 ** -900;
+const FAST_HI = 2 ** 990;
+const DBL_MIN_NORMAL = 2 ** -1022;
 
 // Shared scratch for bit conversions (one buffer viewed two ways, so no allocation).
 const f64 = new Float64Array(1);
@@ -107,7 +119,7 @@ const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
 
 // Module-level "return registers" of the helpers below: an 80-bit value as sign|exponent (16
-// bits) and the two mantissa halves (unsigned 32-bit numbers).
+// bits) and the two significand halves (unsigned 32-bit numbers).
 let rS = 0;
 let rH = 0;
 let rL = 0;
@@ -119,6 +131,8 @@ let kInexact = false;
 let kUp = false;
 /** PE/UE/OE/C1 produced by the last extRound. */
 let cvtFlags = 0;
+/** Exception flags (and C1) raised by the exact-arithmetic helpers since the caller cleared it. */
+let xf = 0;
 
 /** 2^q as a double, for q in [-1074, 1023], built from bits so it is exact. */
 function pow2(q: number): number {
@@ -139,40 +153,46 @@ function pow2(q: number): number {
 }
 
 /**
- * Drops the low `shift` (>= 1) bits of the 64-bit magnitude h:l, rounding per rc (neg is the
- * sign of the value, which directed modes need). Output in kHi/kLo/kInexact/kUp.
+ * Drops the low `s` (>= 0) bits of the 64-bit magnitude h:m, with x as 32 further bits below
+ * it, rounding per rc (neg is the sign of the value, which directed modes need). Output in
+ * kHi/kLo/kInexact/kUp; kHi may reach 2^32 when rounding carries out of 64 bits.
  */
-function roundShift(h: number, l: number, shift: number, rc: number, neg: boolean): void {
+function roundShiftX(h: number, m: number, x: number, s: number, rc: number, neg: boolean): void {
   let hi: number;
   let lo: number;
   let half: number;
   let sticky: boolean;
-  if (shift < 32) {
-    lo = ((l >>> shift) | (h << (32 - shift))) >>> 0;
-    hi = h >>> shift;
-    half = (l >>> (shift - 1)) & 1;
-    sticky = (l & ((1 << (shift - 1)) - 1)) !== 0;
-  } else if (shift === 32) {
+  if (s === 0) {
+    hi = h;
+    lo = m;
+    half = x >>> 31;
+    sticky = (x & 0x7fffffff) !== 0;
+  } else if (s < 32) {
+    lo = ((m >>> s) | (h << (32 - s))) >>> 0;
+    hi = h >>> s;
+    half = (m >>> (s - 1)) & 1;
+    sticky = (m & ((1 << (s - 1)) - 1)) !== 0 || x !== 0;
+  } else if (s === 32) {
     lo = h;
     hi = 0;
-    half = l >>> 31;
-    sticky = (l & 0x7fffffff) !== 0;
-  } else if (shift < 64) {
-    const t = shift - 32;
+    half = m >>> 31;
+    sticky = (m & 0x7fffffff) !== 0 || x !== 0;
+  } else if (s < 64) {
+    const t = s - 32;
     lo = h >>> t;
     hi = 0;
     half = (h >>> (t - 1)) & 1;
-    sticky = (h & ((1 << (t - 1)) - 1)) !== 0 || l !== 0;
-  } else if (shift === 64) {
+    sticky = (h & ((1 << (t - 1)) - 1)) !== 0 || m !== 0 || x !== 0;
+  } else if (s === 64) {
     lo = 0;
     hi = 0;
     half = h >>> 31;
-    sticky = (h & 0x7fffffff) !== 0 || l !== 0;
+    sticky = (h & 0x7fffffff) !== 0 || m !== 0 || x !== 0;
   } else {
     lo = 0;
     hi = 0;
     half = 0;
-    sticky = h !== 0 || l !== 0;
+    sticky = h !== 0 || m !== 0 || x !== 0;
   }
   const inexact = half !== 0 || sticky;
   let up = false;
@@ -189,6 +209,11 @@ function roundShift(h: number, l: number, shift: number, rc: number, neg: boolea
   kLo = lo;
   kInexact = inexact;
   kUp = up;
+}
+
+/** Drops the low `shift` (>= 1) bits of the 64-bit magnitude h:l (see roundShiftX). */
+function roundShift(h: number, l: number, shift: number, rc: number, neg: boolean): void {
+  roundShiftX(h, l, 0, shift, rc, neg);
 }
 
 /** The value a format overflow gives under rc (IEEE 754: infinity or the largest finite). */
@@ -222,14 +247,15 @@ function extRound(
   const lead = E - (h !== 0 ? Math.clz32(h) : 32 + Math.clz32(l));
   if (lead > emax) return overflowed(neg, max, rc);
   const q = (lead >= emin ? lead : emin) - (prec - 1); // weight of the result's last bit
-  roundShift(h, l, q - E + 63, rc, neg);
+  const sh = q - E + 63;
+  roundShift(h, l, sh > 100 ? 100 : sh, rc, neg);
   const m = kHi * TWO32 + kLo;
   if (kInexact) {
     cvtFlags = PE | (kUp ? C1 : 0);
     if (lead < emin) cvtFlags |= UE;
   }
   if (lead === emax && m === 2 ** prec) return overflowed(neg, max, rc);
-  const r = m * pow2(q);
+  const r = m * pow2(q < -1074 ? -1074 : q);
   return neg ? -r : r;
 }
 
@@ -356,42 +382,1510 @@ function twoProdErr(a: number, b: number, p: number): number {
   return ah * bh - p + ah * bl + al * bh + al * bl;
 }
 
-function nextToward(x: number, up: boolean): number {
-  if (x === 0) return up ? 5e-324 : -5e-324;
-  f64[0] = x;
-  let lo = u32[LO]!;
-  let hi = u32[HI]!;
-  if (x > 0 === up) {
-    lo = (lo + 1) >>> 0;
-    if (lo === 0) hi = (hi + 1) >>> 0;
-  } else {
-    if (lo === 0) hi = (hi - 1) >>> 0;
-    lo = (lo - 1) >>> 0;
-  }
-  u32[LO] = lo;
-  u32[HI] = hi;
-  return f64[0]!;
-}
-
-/** Moves the round-to-nearest result r to the directed result, given the sign of (exact - r). */
-function directed(r: number, err: number, rc: number): number {
-  if (err > 0) {
-    if (rc === RC_UP || (rc === RC_ZERO && r < 0)) return nextToward(r, true);
-  } else if (err < 0) {
-    if (rc === RC_DOWN || (rc === RC_ZERO && r > 0)) return nextToward(r, false);
-  }
-  return r;
-}
-
 function hex(v: number, digits: number): string {
   return (v >>> 0).toString(16).padStart(digits, '0');
 }
 
+// ---- Exact extended arithmetic ----
+//
+// Operands are unpacked into two slots: class, sign, unbiased exponent E of significand bit 63
+// (denormals are normalised, so E can go below EMIN) and the 64-bit significand with bit 63 set;
+// the raw 80-bit bits are kept for NaN propagation. Results go to rS/rH/rL, flags to xf.
+
+const oCls = new Int32Array(2);
+const oNeg = new Int32Array(2);
+const oExp = new Int32Array(2);
+const oHi = new Uint32Array(2);
+const oLo = new Uint32Array(2);
+const oS = new Int32Array(2);
+const oRH = new Uint32Array(2);
+const oRL = new Uint32Array(2);
+
+function unpack(i: number, s: number, h: number, l: number): void {
+  oS[i] = s;
+  oRH[i] = h;
+  oRL[i] = l;
+  oNeg[i] = s >>> 15;
+  const e = s & 0x7fff;
+  if (e === 0x7fff) {
+    oCls[i] =
+      h === 0x80000000 && l === 0 ? CL_INF : h < 0x80000000 ? CL_BAD : h & 0x40000000 ? CL_QNAN : CL_SNAN;
+    return;
+  }
+  if (h >= 0x80000000) {
+    // Normal, or a pseudo-denormal (valued with exponent 1, and a denormal operand).
+    oCls[i] = CL_NORM;
+    oHi[i] = h;
+    oLo[i] = l;
+    if (e === 0) {
+      xf |= DE;
+      oExp[i] = 1 - 16383;
+    } else oExp[i] = e - 16383;
+    return;
+  }
+  if (e !== 0) {
+    oCls[i] = CL_BAD;
+    return;
+  }
+  if (h === 0 && l === 0) {
+    oCls[i] = CL_ZERO;
+    return;
+  }
+  xf |= DE;
+  const lz = h !== 0 ? Math.clz32(h) : 32 + Math.clz32(l);
+  if (lz < 32) {
+    oHi[i] = ((h << lz) | (l >>> (32 - lz))) >>> 0;
+    oLo[i] = (l << lz) >>> 0;
+  } else {
+    oHi[i] = (l << (lz - 32)) >>> 0;
+    oLo[i] = 0;
+  }
+  oExp[i] = 1 - 16383 - lz;
+  oCls[i] = CL_NORM;
+}
+
+function unpackDouble(i: number, v: number): void {
+  f64[0] = v;
+  f64BitsToExt(u32[HI]!, u32[LO]!);
+  unpack(i, rS, rH, rL);
+}
+
+function packZero(neg: number): void {
+  rS = neg ? 0x8000 : 0;
+  rH = 0;
+  rL = 0;
+}
+
+function packInf(neg: number): void {
+  rS = neg ? 0xffff : 0x7fff;
+  rH = 0x80000000;
+  rL = 0;
+}
+
+function invalidResult(): void {
+  xf |= IE;
+  rS = 0xffff;
+  rH = 0xc0000000;
+  rL = 0;
+}
+
+/**
+ * The result of an operation with a NaN or unsupported operand in slot 0 (and slot 1 when
+ * `two`), per the x87 rules: a NaN operand propagates (QNaN over SNaN, else the larger
+ * significand, else the positive one), quietened; an unsupported operand gives the indefinite.
+ * SNaN and unsupported operands set IE.
+ */
+function nanPick(two: boolean): void {
+  const ca = oCls[0]!;
+  const cb = two ? oCls[1]! : CL_ZERO;
+  if (ca === CL_BAD || cb === CL_BAD || (ca < CL_QNAN && cb < CL_QNAN)) {
+    invalidResult();
+    return;
+  }
+  if (ca === CL_SNAN || cb === CL_SNAN) xf |= IE;
+  let useA: boolean;
+  if (cb < CL_QNAN) useA = true;
+  else if (ca < CL_QNAN) useA = false;
+  else if (ca !== cb) useA = ca === CL_QNAN;
+  else {
+    const ha = oRH[0]!;
+    const hb = oRH[1]!;
+    const la = oRL[0]!;
+    const lb = oRL[1]!;
+    useA = ha > hb || (ha === hb && (la > lb || (la === lb && oS[0]! <= oS[1]!)));
+  }
+  const i = useA ? 0 : 1;
+  rS = oS[i]!;
+  rH = (oRH[i]! | 0x40000000) >>> 0;
+  rL = oRL[i]!;
+}
+
+/** Overflow response of a result rounded to `prec` bits: infinity or the largest finite. */
+function overflowPack(neg: number, prec: number, rc: number): void {
+  const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg !== 0);
+  xf |= OE | PE | (toInf ? C1 : 0);
+  if (toInf) {
+    packInf(neg);
+    return;
+  }
+  rS = neg ? 0xfffe : 0x7ffe;
+  rH = prec === 24 ? 0xffffff00 : 0xffffffff;
+  rL = prec === 64 ? 0xffffffff : prec === 53 ? 0xfffff800 : 0;
+}
+
+/** Whether the rounded kHi:kLo of a `prec`-bit rounding carried to 2^prec. */
+function carried(prec: number): boolean {
+  return prec === 64 ? kHi > 0xffffffff : prec === 53 ? kHi >= 0x200000 : kLo >= 0x1000000;
+}
+
+/**
+ * Rounds the nonzero value 0.h m x * 2^(E+1) (h has its top bit set: E is the exponent of the
+ * leading bit; x holds 32 further bits, its lowest one "sticky") to `prec` bits (24, 53 or
+ * 64) under rc, with the extended exponent range and denormals, into rS/rH/rL; flags to xf.
+ */
+function roundPack(neg: number, E: number, h: number, m: number, x: number, prec: number, rc: number): void {
+  if (E > 16383) {
+    overflowPack(neg, prec, rc);
+    return;
+  }
+  const lead = E >= EMIN ? E : EMIN;
+  const s = lead - E + 64 - prec; // bits of h:m dropped (x is dropped too)
+  roundShiftX(h, m, x, s > 100 ? 100 : s, rc, neg !== 0);
+  const inexact = kInexact;
+  const up = kUp;
+  let mh: number;
+  let ml: number;
+  let e = E;
+  if (carried(prec)) {
+    mh = 0x80000000;
+    ml = 0;
+    e++;
+  } else if (prec === 64) {
+    mh = kHi;
+    ml = kLo;
+  } else if (prec === 53) {
+    mh = ((kHi << 11) | (kLo >>> 21)) >>> 0;
+    ml = (kLo << 11) >>> 0;
+  } else {
+    mh = (kLo << 8) >>> 0;
+    ml = 0;
+  }
+  let be: number;
+  if (E >= EMIN) {
+    be = e + 16383;
+    if (be >= 0x7fff) {
+      overflowPack(neg, prec, rc);
+      return;
+    }
+  } else be = mh >= 0x80000000 ? 1 : 0;
+  if (inexact) {
+    xf |= up ? PE | C1 : PE;
+    if (E < EMIN) {
+      // Tininess after rounding: not tiny if rounding to `prec` bits with an unbounded
+      // exponent would have reached 2^EMIN.
+      let tiny = true;
+      if (be === 1 && E === EMIN - 1) {
+        roundShiftX(h, m, x, s - 1, rc, neg !== 0);
+        tiny = !carried(prec);
+      }
+      if (tiny) xf |= UE;
+    }
+  }
+  rS = (neg ? 0x8000 : 0) | be;
+  rH = mh;
+  rL = ml;
+}
+
+// 96-bit shift right with jamming (lost bits ORed into bit 0), into wH/wM/wL.
+let wH = 0;
+let wM = 0;
+let wL = 0;
+function shr96Jam(h: number, m: number, x: number, d: number): void {
+  if (d >= 96) {
+    wH = 0;
+    wM = 0;
+    wL = h !== 0 || m !== 0 || x !== 0 ? 1 : 0;
+    return;
+  }
+  let lost = false;
+  while (d >= 32) {
+    if (x !== 0) lost = true;
+    x = m;
+    m = h;
+    h = 0;
+    d -= 32;
+  }
+  if (d > 0) {
+    if (x << (32 - d) !== 0) lost = true;
+    x = ((x >>> d) | (m << (32 - d))) >>> 0;
+    m = ((m >>> d) | (h << (32 - d))) >>> 0;
+    h >>>= d;
+  }
+  wH = h;
+  wM = m;
+  wL = (x | (lost ? 1 : 0)) >>> 0;
+}
+
+/** slot0 + slot1 (or slot0 - slot1 when `sub`), rounded to prec under rc. */
+function coreAdd(sub: boolean, prec: number, rc: number): void {
+  const ca = oCls[0]!;
+  const cb = oCls[1]!;
+  if (ca >= CL_QNAN || cb >= CL_QNAN) {
+    nanPick(true);
+    return;
+  }
+  let na = oNeg[0]!;
+  let nb = oNeg[1]! ^ (sub ? 1 : 0);
+  if (ca === CL_INF || cb === CL_INF) {
+    if (ca === cb && na !== nb) invalidResult();
+    else packInf(ca === CL_INF ? na : nb);
+    return;
+  }
+  if (cb === CL_ZERO) {
+    if (ca === CL_ZERO) packZero(na === nb ? na : rc === RC_DOWN ? 1 : 0);
+    else roundPack(na, oExp[0]!, oHi[0]!, oLo[0]!, 0, prec, rc);
+    return;
+  }
+  if (ca === CL_ZERO) {
+    roundPack(nb, oExp[1]!, oHi[1]!, oLo[1]!, 0, prec, rc);
+    return;
+  }
+  let ea = oExp[0]!;
+  let ha = oHi[0]!;
+  let la = oLo[0]!;
+  let eb = oExp[1]!;
+  let hb = oHi[1]!;
+  let lb = oLo[1]!;
+  if (eb > ea || (eb === ea && (hb > ha || (hb === ha && lb > la)))) {
+    let t = ea;
+    ea = eb;
+    eb = t;
+    t = ha;
+    ha = hb;
+    hb = t;
+    t = la;
+    la = lb;
+    lb = t;
+    t = na;
+    na = nb;
+    nb = t;
+  }
+  const d = ea - eb;
+  shr96Jam(hb, lb, 0, d > 127 ? 127 : d);
+  let h: number;
+  let m: number;
+  let x: number;
+  if (na === nb) {
+    x = wL;
+    let t = la + wM;
+    m = t >>> 0;
+    t = ha + wH + (t > 0xffffffff ? 1 : 0);
+    if (t > 0xffffffff) {
+      const th = t >>> 0;
+      x = ((x >>> 1) | (m << 31) | (x & 1)) >>> 0;
+      m = ((m >>> 1) | (th << 31)) >>> 0;
+      h = (0x80000000 | (th >>> 1)) >>> 0;
+      ea++;
+    } else h = t;
+  } else {
+    let t = -wL;
+    x = t >>> 0;
+    t = la - wM - (t < 0 ? 1 : 0);
+    m = t >>> 0;
+    t = ha - wH - (t < 0 ? 1 : 0);
+    h = t >>> 0;
+    if (h === 0 && m === 0 && x === 0) {
+      // An exact zero difference is +0, or -0 when rounding down (IEEE 754 6.3).
+      packZero(rc === RC_DOWN ? 1 : 0);
+      return;
+    }
+    while (h === 0) {
+      h = m;
+      m = x;
+      x = 0;
+      ea -= 32;
+    }
+    const lz = Math.clz32(h);
+    if (lz !== 0) {
+      h = ((h << lz) | (m >>> (32 - lz))) >>> 0;
+      m = ((m << lz) | (x >>> (32 - lz))) >>> 0;
+      x = (x << lz) >>> 0;
+      ea -= lz;
+    }
+  }
+  roundPack(na, ea, h, m, x, prec, rc);
+}
+
+// Exact 32x32 -> 64-bit product, into pH:pL.
+let pH = 0;
+let pL = 0;
+function mul32(a: number, b: number): void {
+  const al = a & 0xffff;
+  const ah = a >>> 16;
+  const bl = b & 0xffff;
+  const bh = b >>> 16;
+  const mid = al * bh + ah * bl; // < 2^33
+  const lo = al * bl + (mid % 65536) * 65536; // < 2^33
+  const carry = lo >= TWO32 ? 1 : 0;
+  pL = lo >>> 0;
+  pH = ah * bh + Math.floor(mid / 65536) + carry;
+}
+
+/** slot0 * slot1, rounded to prec under rc. */
+function coreMul(prec: number, rc: number): void {
+  const ca = oCls[0]!;
+  const cb = oCls[1]!;
+  if (ca >= CL_QNAN || cb >= CL_QNAN) {
+    nanPick(true);
+    return;
+  }
+  const neg = oNeg[0]! ^ oNeg[1]!;
+  if (ca === CL_INF || cb === CL_INF) {
+    if (ca === CL_ZERO || cb === CL_ZERO) invalidResult();
+    else packInf(neg);
+    return;
+  }
+  if (ca === CL_ZERO || cb === CL_ZERO) {
+    packZero(neg);
+    return;
+  }
+  const ah = oHi[0]!;
+  const al = oLo[0]!;
+  const bh = oHi[1]!;
+  const bl = oLo[1]!;
+  mul32(al, bl);
+  const p0 = pL;
+  let c = pH;
+  mul32(al, bh);
+  const x1 = pL;
+  const x2 = pH;
+  mul32(ah, bl);
+  const y1 = pL;
+  const y2 = pH;
+  mul32(ah, bh);
+  let t = c + x1 + y1;
+  const p1 = t >>> 0;
+  c = Math.floor(t / TWO32);
+  t = x2 + y2 + pL + c;
+  const p2 = t >>> 0;
+  const p3 = pH + Math.floor(t / TWO32);
+  let E = oExp[0]! + oExp[1]!;
+  if (p3 >= 0x80000000) {
+    E++;
+    roundPack(neg, E, p3, p2, (p1 | (p0 !== 0 ? 1 : 0)) >>> 0, prec, rc);
+  } else {
+    roundPack(
+      neg,
+      E,
+      ((p3 << 1) | (p2 >>> 31)) >>> 0,
+      ((p2 << 1) | (p1 >>> 31)) >>> 0,
+      ((p1 << 1) | (p0 >>> 31) | ((p0 & 0x7fffffff) !== 0 ? 1 : 0)) >>> 0,
+      prec,
+      rc,
+    );
+  }
+}
+
+const M32n = 0xffffffffn;
+
+/** Rounds the BigInt q (bit `top` its leading one, 33 <= top <= 94) times 2^(E - top) with a sticky bit. */
+function packBig(
+  neg: number,
+  E: number,
+  q: bigint,
+  top: number,
+  sticky: boolean,
+  prec: number,
+  rc: number,
+): void {
+  const v = q << BigInt(95 - top);
+  const h = Number(v >> 64n);
+  const m = Number((v >> 32n) & M32n);
+  const x = Number(v & M32n) | (sticky ? 1 : 0);
+  roundPack(neg, E, h, m, x >>> 0, prec, rc);
+}
+
+/** slot0 / slot1, rounded to prec under rc. */
+function coreDiv(prec: number, rc: number): void {
+  const ca = oCls[0]!;
+  const cb = oCls[1]!;
+  if (ca >= CL_QNAN || cb >= CL_QNAN) {
+    nanPick(true);
+    return;
+  }
+  const neg = oNeg[0]! ^ oNeg[1]!;
+  if (ca === CL_INF) {
+    if (cb === CL_INF) invalidResult();
+    else packInf(neg);
+    return;
+  }
+  if (cb === CL_INF) {
+    packZero(neg);
+    return;
+  }
+  if (cb === CL_ZERO) {
+    if (ca === CL_ZERO) invalidResult();
+    else {
+      xf |= ZE;
+      packInf(neg);
+    }
+    return;
+  }
+  if (ca === CL_ZERO) {
+    packZero(neg);
+    return;
+  }
+  const A = (BigInt(oHi[0]!) << 32n) | BigInt(oLo[0]!);
+  const B = (BigInt(oHi[1]!) << 32n) | BigInt(oLo[1]!);
+  const N = A << 66n;
+  const Q = N / B;
+  const top = A >= B ? 66 : 65;
+  packBig(neg, oExp[0]! - oExp[1]! + top - 66, Q, top, N !== Q * B, prec, rc);
+}
+
+function isqrt(X: bigint): bigint {
+  let y = BigInt(Math.floor(Math.sqrt(Number(X))));
+  if (y === 0n) y = 1n;
+  y = (y + X / y) >> 1n;
+  while (y * y > X) y -= 1n;
+  while ((y + 1n) * (y + 1n) <= X) y += 1n;
+  return y;
+}
+
+/** sqrt(slot0), rounded to prec under rc. */
+function coreSqrt(prec: number, rc: number): void {
+  const ca = oCls[0]!;
+  if (ca >= CL_QNAN) {
+    nanPick(false);
+    return;
+  }
+  if (ca === CL_ZERO) {
+    packZero(oNeg[0]!); // sqrt(-0) = -0
+    return;
+  }
+  if (oNeg[0]) {
+    invalidResult();
+    return;
+  }
+  if (ca === CL_INF) {
+    packInf(0);
+    return;
+  }
+  // value = A * 2^t; make the exponent even and scale A up so the root has 67-68 bits.
+  const t = oExp[0]! - 63;
+  const sh = (t & 1) === 0 ? 70 : 71;
+  const X = ((BigInt(oHi[0]!) << 32n) | BigInt(oLo[0]!)) << BigInt(sh);
+  const Q = isqrt(X);
+  const top = sh === 70 ? 66 : 67; // X in [2^133, 2^134) or [2^134, 2^135)
+  packBig(0, (t - sh) / 2 + top, Q, top, Q * Q !== X, prec, rc);
+}
+
+/** Orders slot0 against slot1 (CMP_*); `quiet` (FUCOM*) raises IE only for SNaN and unsupported operands. */
+function coreCompare(quiet: boolean): number {
+  const ca = oCls[0]!;
+  const cb = oCls[1]!;
+  if (ca >= CL_QNAN || cb >= CL_QNAN) {
+    if (!quiet || ca === CL_SNAN || cb === CL_SNAN || ca === CL_BAD || cb === CL_BAD) xf |= IE;
+    return CMP_UN;
+  }
+  if (ca === CL_ZERO && cb === CL_ZERO) return CMP_EQ;
+  const na = ca !== CL_ZERO && oNeg[0] !== 0;
+  const nb = cb !== CL_ZERO && oNeg[1] !== 0;
+  if (ca === CL_ZERO) return nb ? CMP_GT : CMP_LT;
+  if (cb === CL_ZERO) return na ? CMP_LT : CMP_GT;
+  if (na !== nb) return na ? CMP_LT : CMP_GT;
+  let m: number;
+  if (ca !== cb) m = ca === CL_INF ? 1 : -1;
+  else if (ca === CL_INF) return CMP_EQ;
+  else if (oExp[0] !== oExp[1]) m = oExp[0]! > oExp[1]! ? 1 : -1;
+  else if (oHi[0] !== oHi[1]) m = oHi[0]! > oHi[1]! ? 1 : -1;
+  else if (oLo[0] !== oLo[1]) m = oLo[0]! > oLo[1]! ? 1 : -1;
+  else return CMP_EQ;
+  if (na) m = -m;
+  return m > 0 ? CMP_GT : CMP_LT;
+}
+
+// ---- Double fast path ----
+// When both operands are doubles, the host result is the x87 result if it is exact (any PC >= 53
+// and RC), or, with PC = 53 and round-to-nearest, whenever it is a normal double (same rounding,
+// and the wider exponent range does not matter). fastR/fastF get the result and the flags.
+
+let fastR = 0;
+let fastF = 0;
+
+/** op: 0 a+b, 1 a*b, 4 a-b, 5 b-a, 6 a/b, 7 b/a, 8 sqrt(a). */
+function fastArith(op: number, a: number, b: number, rc: number, pc53: boolean): boolean {
+  let r: number;
+  let err: number;
+  switch (op) {
+    case 0:
+    case 4:
+    case 5: {
+      let x = a;
+      let y = b;
+      if (op === 4) y = -b;
+      else if (op === 5) {
+        x = b;
+        y = -a;
+      }
+      r = x + y;
+      if (r - r !== 0 || (r === 0 && rc === RC_DOWN)) return false;
+      const bb = r - x;
+      err = x - (r - bb) + (y - bb);
+      if (err !== 0 && Math.abs(r) < DBL_MIN_NORMAL) return false;
+      break;
+    }
+    case 1: {
+      r = a * b;
+      if (r === 0) {
+        if (a !== 0 && b !== 0) return false;
+        err = 0;
+        break;
+      }
+      const ar = Math.abs(r);
+      const aa = Math.abs(a);
+      const ab = Math.abs(b);
+      if (!(
+        ar >= FAST_LO &&
+        ar <= FAST_HI &&
+        aa >= FAST_LO &&
+        aa <= FAST_HI &&
+        ab >= FAST_LO &&
+        ab <= FAST_HI
+      ))
+        return false;
+      err = twoProdErr(a, b, r);
+      break;
+    }
+    case 6:
+    case 7: {
+      const n = op === 6 ? a : b;
+      const d = op === 6 ? b : a;
+      r = n / d;
+      if (n === 0) {
+        if (!(d !== 0 && d - d === 0)) return false;
+        err = 0;
+        break;
+      }
+      const ar = Math.abs(r);
+      const an = Math.abs(n);
+      const ad = Math.abs(d);
+      if (!(
+        ar >= FAST_LO &&
+        ar <= FAST_HI &&
+        an >= FAST_LO &&
+        an <= FAST_HI &&
+        ad >= FAST_LO &&
+        ad <= FAST_HI
+      ))
+        return false;
+      const p = r * d;
+      const rem = n - p - twoProdErr(r, d, p);
+      // exact quotient = r + rem/d
+      err = rem === 0 ? 0 : rem < 0 !== d < 0 ? -1 : 1;
+      break;
+    }
+    default: {
+      if (a === 0) {
+        r = a;
+        err = 0;
+        break;
+      }
+      if (!(a >= FAST_LO && a <= FAST_HI)) return false;
+      r = Math.sqrt(a);
+      const p = r * r;
+      const d = a - p - twoProdErr(r, r, p);
+      err = d === 0 ? 0 : d < 0 ? -1 : 1;
+    }
+  }
+  fastR = r;
+  if (err === 0) {
+    fastF = 0;
+    return true;
+  }
+  if (!pc53 || rc !== RC_NEAREST) return false;
+  // Inexact: "rounded up" when |r| exceeds the exact value, i.e. err has the other sign.
+  fastF = err < 0 === r > 0 ? PE | C1 : PE;
+  return true;
+}
+
+// ---- F2XM1, FYL2X, FYL2XP1, FPATAN as QEMU computes them ----
+//
+// QEMU (target/i386/tcg/fpu_helper.c since 5.2) evaluates these with table lookups, short
+// polynomials in extended precision and 128-bit fixed-point steps. The code below follows the
+// same sequence of steps (with the same constants, the same estimated divisions, the same
+// truncations and jamming), on BigInt words, so the final rounding sees the same bits.
+
+const M64 = 0xffffffffffffffffn;
+const B63 = 0x8000000000000000n;
+
+/** An extended value: sign|exponent and the 64-bit significand. */
+interface Fx {
+  s: number;
+  m: bigint;
+}
+
+function fx(s: number, m: bigint): Fx {
+  return { s, m };
+}
+
+const FX_ONE = fx(0x3fff, B63);
+
+function fxExp(a: Fx): number {
+  return a.s & 0x7fff;
+}
+
+function fxSign(a: Fx): number {
+  return a.s >>> 15;
+}
+
+function fxIsZero(a: Fx): boolean {
+  return (a.s & 0x7fff) === 0 && a.m === 0n;
+}
+
+function fxLoad(i: number, a: Fx): void {
+  unpack(i, a.s, Number(a.m >> 32n), Number(a.m & M32n));
+}
+
+function fxResult(): Fx {
+  return fx(rS, (BigInt(rH) << 32n) | BigInt(rL));
+}
+
+function fxMul(a: Fx, b: Fx, prec = 64, rc = RC_NEAREST): Fx {
+  fxLoad(0, a);
+  fxLoad(1, b);
+  coreMul(prec, rc);
+  return fxResult();
+}
+
+function fxAdd(a: Fx, b: Fx, sub = false): Fx {
+  fxLoad(0, a);
+  fxLoad(1, b);
+  coreAdd(sub, 64, RC_NEAREST);
+  return fxResult();
+}
+
+function fxCompare(a: Fx, b: Fx): number {
+  fxLoad(0, a);
+  fxLoad(1, b);
+  return coreCompare(false);
+}
+
+function clz64(v: bigint): number {
+  const h = Number(v >> 32n);
+  return h !== 0 ? Math.clz32(h) : 32 + Math.clz32(Number(v & M32n));
+}
+
+function big64(h: number, l: number): bigint {
+  return (BigInt(h) << 32n) | BigInt(l);
+}
+
+/** softfloat's normalizeRoundAndPackFloatx80 at 64-bit precision: into rS/rH/rL. */
+function nrp(sign: number, exp: number, sig0: bigint, sig1: bigint, rc: number): void {
+  if (sig0 === 0n) {
+    sig0 = sig1;
+    sig1 = 0n;
+    exp -= 64;
+  }
+  const sh = clz64(sig0);
+  if (sh !== 0) {
+    const v = ((sig0 << 64n) | sig1) << BigInt(sh);
+    sig0 = (v >> 64n) & M64;
+    sig1 = v & M64;
+    exp -= sh;
+  }
+  const x = Number(sig1 >> 32n) | ((sig1 & M32n) !== 0n ? 1 : 0);
+  roundPack(sign, exp - 16383, Number(sig0 >> 32n), Number(sig0 & M32n), x >>> 0, 64, rc);
+}
+
+function nrpFx(sign: number, exp: number, sig0: bigint, sig1: bigint): Fx {
+  nrp(sign, exp, sig0, sig1, RC_NEAREST);
+  return fxResult();
+}
+
+/** floatx80_scalbn at 64-bit precision (finite operands). */
+function fxScalbn(a: Fx, n: number, rc: number): Fx {
+  let e = fxExp(a);
+  if (e === 0x7fff) return a;
+  if (e === 0) {
+    if (a.m === 0n) return a;
+    e = 1;
+  }
+  if (n > 0x10000) n = 0x10000;
+  else if (n < -0x10000) n = -0x10000;
+  nrp(fxSign(a), e + n, a.m, 0n, rc);
+  return fxResult();
+}
+
+/** floatx80_to_int32 with round-to-nearest-even, for small finite values. */
+function fxToInt32(a: Fx): number {
+  const sh = 16383 + 63 - fxExp(a);
+  if (sh >= 66) return 0;
+  let q: number;
+  if (sh <= 0) q = 0x7fffffff;
+  else {
+    const S = BigInt(sh);
+    let qq = a.m >> S;
+    const rem = a.m & ((1n << S) - 1n);
+    const half = 1n << (S - 1n);
+    if (rem > half || (rem === half && (qq & 1n) !== 0n)) qq += 1n;
+    q = qq > 0x7fffffffn ? 0x7fffffff : Number(qq);
+  }
+  return fxSign(a) ? -q : q;
+}
+
+function add128(a0: bigint, a1: bigint, b0: bigint, b1: bigint): [bigint, bigint] {
+  const z1 = (a1 + b1) & M64;
+  return [(a0 + b0 + (z1 < a1 ? 1n : 0n)) & M64, z1];
+}
+
+function sub128(a0: bigint, a1: bigint, b0: bigint, b1: bigint): [bigint, bigint] {
+  return [(a0 - b0 - (a1 < b1 ? 1n : 0n)) & M64, (a1 - b1) & M64];
+}
+
+function add192(
+  a0: bigint,
+  a1: bigint,
+  a2: bigint,
+  b0: bigint,
+  b1: bigint,
+  b2: bigint,
+): [bigint, bigint, bigint] {
+  const v = (((a0 << 128n) | (a1 << 64n) | a2) + ((b0 << 128n) | (b1 << 64n) | b2)) & ((1n << 192n) - 1n);
+  return [v >> 128n, (v >> 64n) & M64, v & M64];
+}
+
+function sub192(
+  a0: bigint,
+  a1: bigint,
+  a2: bigint,
+  b0: bigint,
+  b1: bigint,
+  b2: bigint,
+): [bigint, bigint, bigint] {
+  const v = (((a0 << 128n) | (a1 << 64n) | a2) - ((b0 << 128n) | (b1 << 64n) | b2)) & ((1n << 192n) - 1n);
+  return [v >> 128n, (v >> 64n) & M64, v & M64];
+}
+
+function shr128(a0: bigint, a1: bigint, count: number): [bigint, bigint] {
+  if (count >= 128) return [0n, 0n];
+  const v = ((a0 << 64n) | a1) >> BigInt(count);
+  return [v >> 64n, v & M64];
+}
+
+function shl128(a0: bigint, a1: bigint, count: number): [bigint, bigint] {
+  const v = (((a0 << 64n) | a1) << BigInt(count)) & ((1n << 128n) - 1n);
+  return [v >> 64n, v & M64];
+}
+
+/** softfloat's shift128RightJamming. */
+function shr128Jam(a0: bigint, a1: bigint, count: number): [bigint, bigint] {
+  if (count <= 0) return [a0, a1];
+  const v = (a0 << 64n) | a1;
+  let z: bigint;
+  if (count >= 128) z = v !== 0n ? 1n : 0n;
+  else {
+    const C = BigInt(count);
+    z = v >> C;
+    if ((v & ((1n << C) - 1n)) !== 0n) z |= 1n;
+  }
+  return [z >> 64n, z & M64];
+}
+
+function mul64To128(a: bigint, b: bigint): [bigint, bigint] {
+  const p = a * b;
+  return [p >> 64n, p & M64];
+}
+
+/** The high 128 bits of the 192-bit product (softfloat's mul128By64To192 without the low word). */
+function mul128By64(a0: bigint, a1: bigint, b: bigint): [bigint, bigint, bigint] {
+  const p = ((a0 << 64n) | a1) * b;
+  return [p >> 128n, (p >> 64n) & M64, p & M64];
+}
+
+function mul128To256(a0: bigint, a1: bigint, b0: bigint, b1: bigint): [bigint, bigint, bigint, bigint] {
+  const p = ((a0 << 64n) | a1) * ((b0 << 64n) | b1);
+  return [p >> 192n, (p >> 128n) & M64, (p >> 64n) & M64, p & M64];
+}
+
+/** softfloat's estimateDiv128To64 (between the truncated quotient and 2 above it). */
+function estimateDiv128To64(a0: bigint, a1: bigint, b: bigint): bigint {
+  if (b <= a0) return M64;
+  const b0 = b >> 32n;
+  let z = b0 << 32n <= a0 ? 0xffffffff00000000n : (a0 / b0) << 32n;
+  const [t0, t1] = mul64To128(b, z);
+  let [r0, r1] = sub128(a0, a1, t0, t1);
+  while (r0 >= B63) {
+    z = (z - 0x100000000n) & M64;
+    [r0, r1] = add128(r0, r1, b0, (b << 32n) & M64);
+  }
+  r0 = ((r0 << 32n) | (r1 >> 32n)) & M64;
+  z |= b0 << 32n <= r0 ? 0xffffffffn : r0 / b0;
+  return z;
+}
+
+function normSub(exp: number, sig: bigint): [number, bigint] {
+  if (exp !== 0 || sig === 0n) return [exp, sig];
+  const sh = clz64(sig);
+  return [1 - sh, sig << BigInt(sh)];
+}
+
+/** Quietened copy of the NaN a (IE when it was signalling), into rS/rH/rL. */
+function quietNaN(s: number, h: number, l: number): void {
+  if (!(h & 0x40000000)) xf |= IE;
+  rS = s;
+  rH = (h | 0x40000000) >>> 0;
+  rL = l;
+}
+
+function setR(a: Fx): void {
+  rS = a.s;
+  rH = Number(a.m >> 32n);
+  rL = Number(a.m & M32n);
+}
+
+const LN2_HI = 0xb17217f7d1cf79abn;
+const LN2_LO = 0xc9e3b39803f2f6afn;
+const LOG2E_HI = 0xb8aa3b295c17f0bbn;
+const LOG2E_LO = 0xbe87fed0691d3e89n;
+const PI_HI = 0xc90fdaa22168c234n;
+const PI_LO = 0xc4c6628b80dc1cd1n;
+const PI34_HI = 0x96cbe3f9990e91a7n;
+const PI34_LO = 0x9394c9e8a0a5159dn;
+
+/** Coefficients of (2^y - 1)/y on [-1/64, 1/64]: c0, c0 low part, c1..c7. */
+const F2XM1_C0 = fx(0x3ffe, 0xb17217f7d1cf79acn);
+const F2XM1_C0_LOW = fx(0xbfbc, 0xd87edabf495b3762n);
+const F2XM1_C: Fx[] = [
+  fx(0x3ffc, 0xf5fdeffc162c7543n),
+  fx(0x3ffa, 0xe35846b82505fcc7n),
+  fx(0x3ff8, 0x9d955b7dd273b899n),
+  fx(0x3ff5, 0xaec3ff3c4ef4ac0cn),
+  fx(0x3ff2, 0xa184897c3a7f0de9n),
+  fx(0x3fee, 0xffe634d0ec30d504n),
+  fx(0x3feb, 0xb160111d2db515e4n),
+];
+
+/** For n = 0..64: t close to n/32 - 1, 2^t and 2^t - 1 (each [exponent, significand]). */
+const F2XM1_TABLE: [number, bigint, number, bigint, number, bigint][] = [
+  [0xbfff, 0x8000000000000000n, 0x3ffe, 0x8000000000000000n, 0xbffe, 0x8000000000000000n],
+  [0xbffe, 0xf800000000002e7en, 0x3ffe, 0x82cd8698ac2b9160n, 0xbffd, 0xfa64f2cea7a8dd40n],
+  [0xbffe, 0xefffffffffffe960n, 0x3ffe, 0x85aac367cc488345n, 0xbffd, 0xf4aa7930676ef976n],
+  [0xbffe, 0xe800000000006f10n, 0x3ffe, 0x88980e8092da5c14n, 0xbffd, 0xeecfe2feda4b47d8n],
+  [0xbffe, 0xe000000000008a45n, 0x3ffe, 0x8b95c1e3ea8ba2a5n, 0xbffd, 0xe8d47c382ae8bab6n],
+  [0xbffe, 0xd7ffffffffff8a9en, 0x3ffe, 0x8ea4398b45cd8116n, 0xbffd, 0xe2b78ce97464fdd4n],
+  [0xbffe, 0xd0000000000019a0n, 0x3ffe, 0x91c3d373ab11b919n, 0xbffd, 0xdc785918a9dc8dcen],
+  [0xbffe, 0xc7ffffffffff14dfn, 0x3ffe, 0x94f4efa8fef76836n, 0xbffd, 0xd61620ae02112f94n],
+  [0xbffe, 0xc000000000006530n, 0x3ffe, 0x9837f0518db87fbbn, 0xbffd, 0xcf901f5ce48f008an],
+  [0xbffe, 0xb7ffffffffff1723n, 0x3ffe, 0x9b8d39b9d54eb74cn, 0xbffd, 0xc8e58c8c55629168n],
+  [0xbffe, 0xb00000000000b5e1n, 0x3ffe, 0x9ef5326091a0c366n, 0xbffd, 0xc2159b3edcbe7934n],
+  [0xbffe, 0xa800000000006f8an, 0x3ffe, 0xa27043030c49370an, 0xbffd, 0xbb1f79f9e76d91ecn],
+  [0xbffe, 0x9fffffffffff816an, 0x3ffe, 0xa5fed6a9b15171cfn, 0xbffd, 0xb40252ac9d5d1c62n],
+  [0xbffe, 0x97ffffffffffb621n, 0x3ffe, 0xa9a15ab4ea7c30e6n, 0xbffd, 0xacbd4a962b079e34n],
+  [0xbffe, 0x8fffffffffff162bn, 0x3ffe, 0xad583eea42a1b886n, 0xbffd, 0xa54f822b7abc8ef4n],
+  [0xbffe, 0x87ffffffffff4d34n, 0x3ffe, 0xb123f581d2ac7b51n, 0xbffd, 0x9db814fc5aa7095en],
+  [0xbffe, 0x800000000000227dn, 0x3ffe, 0xb504f333f9de539dn, 0xbffd, 0x95f619980c4358c6n],
+  [0xbffd, 0xefffffffffff3978n, 0x3ffe, 0xb8fbaf4762fbd0a1n, 0xbffd, 0x8e08a1713a085eben],
+  [0xbffd, 0xe00000000000df81n, 0x3ffe, 0xbd08a39f580bfd8cn, 0xbffd, 0x85eeb8c14fe804e8n],
+  [0xbffd, 0xd00000000000bccfn, 0x3ffe, 0xc12c4cca667062f6n, 0xbffc, 0xfb4eccd6663e7428n],
+  [0xbffd, 0xc00000000000eff0n, 0x3ffe, 0xc5672a1155069aben, 0xbffc, 0xea6357baabe59508n],
+  [0xbffd, 0xb000000000000fe6n, 0x3ffe, 0xc9b9bd866e2f234bn, 0xbffc, 0xd91909e6474372d4n],
+  [0xbffd, 0x9fffffffffff2172n, 0x3ffe, 0xce248c151f84bf00n, 0xbffc, 0xc76dcfab81ed0400n],
+  [0xbffd, 0x8fffffffffffafffn, 0x3ffe, 0xd2a81d91f12afb2bn, 0xbffc, 0xb55f89b83b541354n],
+  [0xbffc, 0xffffffffffff81a3n, 0x3ffe, 0xd744fccad69d7d5en, 0xbffc, 0xa2ec0cd4a58a0a88n],
+  [0xbffc, 0xdfffffffffff1568n, 0x3ffe, 0xdbfbb797daf25a44n, 0xbffc, 0x901121a0943696f0n],
+  [0xbffc, 0xbfffffffffff68dan, 0x3ffe, 0xe0ccdeec2a94f811n, 0xbffb, 0xf999089eab583f78n],
+  [0xbffc, 0x9fffffffffff4690n, 0x3ffe, 0xe5b906e77c83657en, 0xbffb, 0xd237c8c41be4d410n],
+  [0xbffb, 0xffffffffffff8aeen, 0x3ffe, 0xeac0c6e7dd24427cn, 0xbffb, 0xa9f9c8c116ddec20n],
+  [0xbffb, 0xbfffffffffff2d18n, 0x3ffe, 0xefe4b99bdcdb06ebn, 0xbffb, 0x80da33211927c8a8n],
+  [0xbffa, 0xffffffffffff8ccbn, 0x3ffe, 0xf5257d152486d0f4n, 0xbffa, 0xada82eadb792f0c0n],
+  [0xbff9, 0xffffffffffff11fen, 0x3ffe, 0xfa83b2db722a0846n, 0xbff9, 0xaf89a491babef740n],
+  [0x0000, 0x0000000000000000n, 0x3fff, 0x8000000000000000n, 0x0000, 0x0000000000000000n],
+  [0x3ff9, 0xffffffffffff2680n, 0x3fff, 0x82cd8698ac2b9f6fn, 0x3ff9, 0xb361a62b0ae7dbc0n],
+  [0x3ffb, 0x800000000000b500n, 0x3fff, 0x85aac367cc488345n, 0x3ffa, 0xb5586cf9891068a0n],
+  [0x3ffb, 0xbfffffffffff4b67n, 0x3fff, 0x88980e8092da7ccen, 0x3ffb, 0x8980e8092da7cce0n],
+  [0x3ffb, 0xffffffffffffff57n, 0x3fff, 0x8b95c1e3ea8bd6dfn, 0x3ffb, 0xb95c1e3ea8bd6df0n],
+  [0x3ffc, 0x9fffffffffff811fn, 0x3fff, 0x8ea4398b45cd4780n, 0x3ffb, 0xea4398b45cd47800n],
+  [0x3ffc, 0xbfffffffffff9980n, 0x3fff, 0x91c3d373ab11b919n, 0x3ffc, 0x8e1e9b9d588dc8c8n],
+  [0x3ffc, 0xdffffffffffff631n, 0x3fff, 0x94f4efa8fef70864n, 0x3ffc, 0xa7a77d47f7b84320n],
+  [0x3ffc, 0xffffffffffff2499n, 0x3fff, 0x9837f0518db892d4n, 0x3ffc, 0xc1bf828c6dc496a0n],
+  [0x3ffd, 0x8fffffffffff80fbn, 0x3fff, 0x9b8d39b9d54e3a79n, 0x3ffc, 0xdc69cdceaa71d3c8n],
+  [0x3ffd, 0x9fffffffffffbc23n, 0x3fff, 0x9ef5326091a10313n, 0x3ffc, 0xf7a993048d081898n],
+  [0x3ffd, 0xafffffffffff20ecn, 0x3fff, 0xa27043030c49370an, 0x3ffd, 0x89c10c0c3124dc28n],
+  [0x3ffd, 0xc00000000000fd2cn, 0x3fff, 0xa5fed6a9b15171cfn, 0x3ffd, 0x97fb5aa6c545c73cn],
+  [0x3ffd, 0xd0000000000093ben, 0x3fff, 0xa9a15ab4ea7c30e6n, 0x3ffd, 0xa6856ad3a9f0c398n],
+  [0x3ffd, 0xe00000000000c2aen, 0x3fff, 0xad583eea42a17876n, 0x3ffd, 0xb560fba90a85e1d8n],
+  [0x3ffd, 0xefffffffffff1e3fn, 0x3fff, 0xb123f581d2abef6cn, 0x3ffd, 0xc48fd6074aafbdb0n],
+  [0x3ffd, 0xffffffffffff1c23n, 0x3fff, 0xb504f333f9de2cadn, 0x3ffd, 0xd413cccfe778b2b4n],
+  [0x3ffe, 0x8800000000006344n, 0x3fff, 0xb8fbaf4762fbd0a1n, 0x3ffd, 0xe3eebd1d8bef4284n],
+  [0x3ffe, 0x9000000000005d67n, 0x3fff, 0xbd08a39f580c668dn, 0x3ffd, 0xf4228e7d60319a34n],
+  [0x3ffe, 0x9800000000009127n, 0x3fff, 0xc12c4cca6670e042n, 0x3ffe, 0x82589994cce1c084n],
+  [0x3ffe, 0x9fffffffffff06f9n, 0x3fff, 0xc5672a11550655c3n, 0x3ffe, 0x8ace5422aa0cab86n],
+  [0x3ffe, 0xa7fffffffffff80dn, 0x3fff, 0xc9b9bd866e2f234bn, 0x3ffe, 0x93737b0cdc5e4696n],
+  [0x3ffe, 0xafffffffffff1470n, 0x3fff, 0xce248c151f83fd69n, 0x3ffe, 0x9c49182a3f07fad2n],
+  [0x3ffe, 0xb800000000000e0an, 0x3fff, 0xd2a81d91f12aec5cn, 0x3ffe, 0xa5503b23e255d8b8n],
+  [0x3ffe, 0xc00000000000b7fan, 0x3fff, 0xd744fccad69dd630n, 0x3ffe, 0xae89f995ad3bac60n],
+  [0x3ffe, 0xc800000000003aa6n, 0x3fff, 0xdbfbb797daf25a44n, 0x3ffe, 0xb7f76f2fb5e4b488n],
+  [0x3ffe, 0xd00000000000a6aen, 0x3fff, 0xe0ccdeec2a954685n, 0x3ffe, 0xc199bdd8552a8d0an],
+  [0x3ffe, 0xd800000000004165n, 0x3fff, 0xe5b906e77c837155n, 0x3ffe, 0xcb720dcef906e2aan],
+  [0x3ffe, 0xe00000000000582cn, 0x3fff, 0xeac0c6e7dd24713an, 0x3ffe, 0xd5818dcfba48e274n],
+  [0x3ffe, 0xe800000000001a5dn, 0x3fff, 0xefe4b99bdcdb06ebn, 0x3ffe, 0xdfc97337b9b60dd6n],
+  [0x3ffe, 0xefffffffffffc1efn, 0x3fff, 0xf5257d152486a2fan, 0x3ffe, 0xea4afa2a490d45f4n],
+  [0x3ffe, 0xf800000000001069n, 0x3fff, 0xfa83b2db722a0e5cn, 0x3ffe, 0xf50765b6e4541cb8n],
+  [0x3fff, 0x8000000000000000n, 0x4000, 0x8000000000000000n, 0x3fff, 0x8000000000000000n],
+];
+
+/** Coefficients of atan(x) (odd powers) on [-1/16, 1/16]: c0..c6. */
+const FPATAN_C: Fx[] = [
+  fx(0x3fff, 0x8000000000000000n),
+  fx(0xbffd, 0xaaaaaaaaaaaaaa43n),
+  fx(0x3ffc, 0xccccccccccbfe4f8n),
+  fx(0xbffc, 0x92492491fbab2e66n),
+  fx(0x3ffb, 0xe38e372881ea1e0bn),
+  fx(0xbffb, 0xba2c0104bbdd0615n),
+  fx(0x3ffb, 0x9baf7ebf898b42efn),
+];
+
+/** atan(n/8) for n = 0..8 as a high and a low extended part. */
+const FPATAN_TABLE: [number, bigint, number, bigint][] = [
+  [0x0000, 0x0000000000000000n, 0x0000, 0x0000000000000000n],
+  [0x3ffb, 0xfeadd4d5617b6e33n, 0xbfb9, 0xdda19d8305ddc420n],
+  [0x3ffc, 0xfadbafc96406eb15n, 0x3fbb, 0xdb8f3debef442fccn],
+  [0x3ffd, 0xb7b0ca0f26f78474n, 0xbfbc, 0xeab9bdba460376fan],
+  [0x3ffd, 0xed63382b0dda7b45n, 0x3fbc, 0xdfc88bd978751a06n],
+  [0x3ffe, 0x8f005d5ef7f59f9bn, 0x3fbd, 0xb906bc2ccb886e90n],
+  [0x3ffe, 0xa4bc7d1934f70924n, 0x3fbb, 0xcd43f9522bed64f8n],
+  [0x3ffe, 0xb8053e2bc2319e74n, 0xbfbc, 0xd3496ab7bd6eef0cn],
+  [0x3ffe, 0xc90fdaa22168c235n, 0xbfbc, 0xece675d1fc8f8cbcn],
+];
+
+/** Coefficients of log2((1+x)/(1-x)) (odd powers): c0, c0 low part, c1..c9. */
+const FYL2X_C0 = fx(0x4000, 0xb8aa3b295c17f0bcn);
+const FYL2X_C0_LOW = fx(0xbfbf, 0x834972fe2d7bab1bn);
+const FYL2X_C: Fx[] = [
+  fx(0x3ffe, 0xf6384ee1d01febb8n),
+  fx(0x3ffe, 0x93bb62877cdfa2e3n),
+  fx(0x3ffd, 0xd30bb153d808f269n),
+  fx(0x3ffd, 0xa42589eaf451499en),
+  fx(0x3ffd, 0x864d42c0f8f17517n),
+  fx(0x3ffc, 0xe3476578adf26272n),
+  fx(0x3ffc, 0xc506c5f874e6d80fn),
+  fx(0x3ffc, 0xac5cf50cc57d6372n),
+  fx(0x3ffc, 0xb1ed0066d971a103n),
+];
+
+/** Horner evaluation accum = (...(c[last]*y + c[last-1])*y ... + c[0])*y, as QEMU orders it. */
+function horner(c: Fx[], y: Fx): Fx {
+  let acc = fxMul(c[c.length - 1]!, y);
+  for (let i = c.length - 2; i >= 0; i--) {
+    acc = fxAdd(c[i]!, acc);
+    acc = fxMul(acc, y);
+  }
+  return acc;
+}
+
+/** 2^x - 1 of the finite, supported extended value s:h:l (QEMU's helper_f2xm1), into rS/rH/rL. */
+function f2xm1Ext(s: number, h: number, l: number, rc: number): void {
+  const sign = s >>> 15;
+  let exp = s & 0x7fff;
+  let sig = big64(h, l);
+  if (exp > 0x3fff || (exp === 0x3fff && sig !== B63)) {
+    invalidResult(); // out of range for the instruction
+    return;
+  }
+  if (exp === 0x3fff) {
+    // Argument 1 or -1, exact result 1 or -0.5.
+    if (sign) {
+      rS = 0xbffe;
+      rH = 0x80000000;
+      rL = 0;
+    } else {
+      rS = s;
+      rH = h;
+      rL = l;
+    }
+    return;
+  }
+  if (exp < 0x3fb0) {
+    if (exp === 0 && sig === 0n) {
+      rS = s;
+      rH = h;
+      rL = l;
+      return;
+    }
+    // Tiny argument: x * ln(2) with an extra-precise ln(2).
+    [exp, sig] = normSub(exp, sig);
+    const [s0, s1] = mul128By64(LN2_HI, LN2_LO, sig);
+    nrp(sign, exp, s0, s1 | 1n, rc);
+    return;
+  }
+  // Nearest multiple of 1/32: x = t + y with 2^t, 2^t - 1 from the table.
+  const x = fx(s, sig);
+  const n = 32 + fxToInt32(fxScalbn(x, 5, RC_NEAREST));
+  const row = F2XM1_TABLE[n]!;
+  const t = fx(row[0], row[1]);
+  const y = fxAdd(x, t, true);
+  if (fxIsZero(y)) {
+    setR(t); // (QEMU returns t itself here)
+    xf |= PE;
+    return;
+  }
+  const accum = fxAdd(F2XM1_C0_LOW, horner(F2XM1_C, y));
+  let aexp = fxExp(F2XM1_C0);
+  let asign = fxSign(F2XM1_C0);
+  let [a0, a1] = shr128Jam(accum.m, 0n, aexp - fxExp(accum));
+  if (asign === fxSign(accum)) [a0, a1] = add128(F2XM1_C0.m, 0n, a0, a1);
+  else [a0, a1] = sub128(F2XM1_C0.m, 0n, a0, a1);
+  [a0, a1] = mul128By64(a0, a1, y.m);
+  aexp += fxExp(y) - 0x3ffe;
+  asign ^= fxSign(y);
+  if (n !== 32) {
+    // Times 2^t, plus 2^t - 1.
+    [a0, a1] = mul128By64(a0, a1, row[3]);
+    aexp += (row[2] & 0x7fff) - 0x3ffe;
+    const bexp = row[4] & 0x7fff;
+    let b0 = row[5];
+    let b1 = 0n;
+    if (bexp < aexp) [b0, b1] = shr128Jam(b0, b1, aexp - bexp);
+    else if (aexp < bexp) {
+      [a0, a1] = shr128Jam(a0, a1, bexp - aexp);
+      aexp = bexp;
+    }
+    const bsign = row[4] >>> 15;
+    if (asign === bsign) {
+      [a0, a1] = shr128Jam(a0, a1, 1);
+      [b0, b1] = shr128Jam(b0, b1, 1);
+      aexp++;
+      [a0, a1] = add128(a0, a1, b0, b1);
+    } else {
+      [a0, a1] = sub128(b0, b1, a0, a1);
+      asign = bsign;
+    }
+  }
+  nrp(asign, aexp, a0, a1 | 1n, rc);
+}
+
+/** log2(1 + arg) for 1 + arg in [sqrt(2)/2, sqrt(2)] (QEMU's helper_fyl2x_common): [exp, sig0, sig1]. */
+function fyl2xCommon(arg: Fx): [number, bigint, bigint] {
+  const aSig = arg.m;
+  const aExp = fxExp(arg);
+  // t = arg/(2 + arg), with extra precision.
+  let dexp: number;
+  let d0: bigint;
+  let d1: bigint;
+  if (fxSign(arg)) {
+    dexp = 0x3fff;
+    [d0, d1] = shr128Jam(aSig, 0n, dexp - aExp);
+    [d0, d1] = sub128(0n, 0n, d0, d1);
+  } else {
+    dexp = 0x4000;
+    [d0, d1] = shr128Jam(aSig, 0n, dexp - aExp);
+    d0 |= B63;
+  }
+  let texp = aExp - dexp + 0x3ffe;
+  let r0 = aSig;
+  let r1 = 0n;
+  let r2 = 0n;
+  if (d0 <= r0) {
+    [r0, r1] = shr128(r0, r1, 1);
+    texp++;
+  }
+  let t0 = estimateDiv128To64(r0, r1, d0);
+  const [m0, m1, m2] = mul128By64(d0, d1, t0);
+  [r0, r1, r2] = sub192(r0, r1, r2, m0, m1, m2);
+  while (r0 >= B63) {
+    t0 = (t0 - 1n) & M64;
+    [r0, r1, r2] = add192(r0, r1, r2, 0n, d0, d1);
+  }
+  const t1 = estimateDiv128To64(r1, r2, d0);
+  const [q0, q1] = mul128To256(t0, t1, t0, t1);
+  const t2 = nrpFx(0, texp + texp - 0x3ffe, q0, q1);
+  const accum = fxAdd(FYL2X_C0_LOW, horner(FYL2X_C, t2));
+  let aexp = fxExp(FYL2X_C0);
+  let [a0, a1] = shr128Jam(accum.m, 0n, aexp - fxExp(accum));
+  if (fxSign(FYL2X_C0) === fxSign(accum)) [a0, a1] = add128(FYL2X_C0.m, 0n, a0, a1);
+  else [a0, a1] = sub128(FYL2X_C0.m, 0n, a0, a1);
+  [a0, a1] = mul128To256(a0, a1, t0, t1);
+  aexp += texp - 0x3ffe;
+  return [aexp, a0, a1];
+}
+
+/**
+ * The NaN/unsupported-operand rules of QEMU's FYL2X, FYL2XP1 and FPATAN (x = ST0, y = ST1):
+ * returns true (result in rS/rH/rL) when one applied.
+ */
+function twoOpNaN(x: Fx, y: Fx): boolean {
+  const kx = nanKind(x.s, Number(x.m >> 32n), Number(x.m & M32n));
+  const ky = nanKind(y.s, Number(y.m >> 32n), Number(y.m & M32n));
+  if (kx === K_SNAN) quietNaN(x.s, Number(x.m >> 32n), Number(x.m & M32n));
+  else if (ky === K_SNAN) quietNaN(y.s, Number(y.m >> 32n), Number(y.m & M32n));
+  else if (kx === K_BAD || ky === K_BAD) invalidResult();
+  else if (kx === K_QNAN) setR(x);
+  else if (ky === K_QNAN) setR(y);
+  else return false;
+  return true;
+}
+
+function isInf(a: Fx): boolean {
+  return (a.s & 0x7fff) === 0x7fff && a.m === B63;
+}
+
+/** y * log2(x) (QEMU's helper_fyl2x), into rS/rH/rL. */
+function fyl2xExt(x: Fx, y: Fx, rc: number): void {
+  if (twoOpNaN(x, y)) return;
+  const xSign = fxSign(x);
+  const ySign = fxSign(y);
+  if (xSign && !fxIsZero(x)) invalidResult();
+  else if (isInf(y)) {
+    const c = fxCompare(x, FX_ONE);
+    if (c === CMP_LT) setR(fx(y.s ^ 0x8000, y.m));
+    else if (c === CMP_GT) setR(y);
+    else invalidResult();
+  } else if (isInf(x)) {
+    if (fxIsZero(y)) invalidResult();
+    else setR(ySign ? fx(x.s ^ 0x8000, x.m) : x);
+  } else if (fxIsZero(x)) {
+    if (fxIsZero(y)) invalidResult();
+    else {
+      xf |= ZE;
+      packInf(ySign ^ 1);
+    }
+  } else if (fxIsZero(y)) {
+    setR(fxCompare(x, FX_ONE) === CMP_LT ? fx(y.s ^ 0x8000, y.m) : y);
+  } else if (fxCompare(x, FX_ONE) === CMP_EQ) {
+    packZero(ySign);
+  } else {
+    const [xExp, xSig] = normSub(fxExp(x), x.m);
+    const [yExp, ySig] = normSub(fxExp(y), y.m);
+    let intExp = xExp - 0x3fff;
+    if (xSig > 0xb504f333f9de6484n) intExp++;
+    const xm1 = fxAdd(fxScalbn(x, -intExp, RC_NEAREST), FX_ONE, true);
+    if (fxIsZero(xm1)) {
+      // Exact power of 2.
+      intToExt(intExp < 0, 0, Math.abs(intExp));
+      const ie = fx(rS, big64(rH, rL));
+      setR(fxMul(ie, y, 64, rc));
+      return;
+    }
+    let asign = fxSign(xm1);
+    let [aexp, a0, a1] = fyl2xCommon(xm1);
+    if (intExp !== 0) {
+      const isign = intExp < 0 ? 1 : 0;
+      const ie = Math.abs(intExp);
+      const shift = Math.clz32(ie) + 32;
+      const isig = BigInt(ie) << BigInt(shift);
+      const iexp = 0x403e - shift;
+      [a0, a1] = shr128Jam(a0, a1, iexp - aexp);
+      if (asign === isign) [a0, a1] = add128(isig, 0n, a0, a1);
+      else [a0, a1] = sub128(isig, 0n, a0, a1);
+      aexp = iexp;
+      asign = isign;
+    }
+    [a0, a1] = mul128By64(a0, a1, ySig);
+    aexp += yExp - 0x3ffe;
+    nrp(asign ^ ySign, aexp, a0, a1 | 1n, rc);
+  }
+}
+
+/** y * log2(x + 1) (QEMU's helper_fyl2xp1), into rS/rH/rL. */
+function fyl2xp1Ext(x: Fx, y: Fx, prec: number, rc: number): void {
+  if (twoOpNaN(x, y)) return;
+  const xSign = fxSign(x);
+  const ySign = fxSign(y);
+  let xExp = fxExp(x);
+  let xSig = x.m;
+  if (xExp > 0x3ffd || (xExp === 0x3ffd && xSig > (xSign ? 0x95f619980c4336f7n : 0xd413cccfe7799211n))) {
+    invalidResult(); // |x| beyond 1 - sqrt(2)/2 (AMD's wider range)
+  } else if (fxIsZero(x) || fxIsZero(y) || fxExp(y) === 0x7fff) {
+    setR(fxMul(x, y, prec, rc));
+  } else if (xExp < 0x3fb0) {
+    // Tiny x: x * y * log2(e) with an extra-precise log2(e).
+    [xExp, xSig] = normSub(xExp, xSig);
+    const [yExp, ySig] = normSub(fxExp(y), y.m);
+    let [s0, s1] = mul128By64(LOG2E_HI, LOG2E_LO, xSig);
+    [s0, s1] = mul128By64(s0, s1, ySig);
+    nrp(xSign ^ ySign, xExp + 1 + yExp - 0x3ffe, s0, s1 | 1n, rc);
+  } else {
+    const [aexp, a0, a1] = fyl2xCommon(x);
+    const [yExp, ySig] = normSub(fxExp(y), y.m);
+    const [b0, b1] = mul128By64(a0, a1, ySig);
+    nrp(xSign ^ ySign, aexp + yExp - 0x3ffe, b0, b1 | 1n, rc);
+  }
+}
+
+/** atan2(y, x) (QEMU's helper_fpatan with x = ST0, y = ST1), into rS/rH/rL. */
+function fpatanExt(x: Fx, y: Fx, rc: number): void {
+  if (twoOpNaN(x, y)) return;
+  const xSign = fxSign(x);
+  const ySign = fxSign(y);
+  let xExp = fxExp(x);
+  let yExp = fxExp(y);
+  let xSig = x.m;
+  let ySig = y.m;
+  if (fxIsZero(y) && !xSign) {
+    setR(y);
+    return;
+  }
+  if (((isInf(x) && !isInf(y)) || xExp - yExp >= 80) && !xSign) {
+    // y/x is the result up to rounding; it is inexact even when the division is not.
+    const saved = xf;
+    xf = 0;
+    fxLoad(0, y);
+    fxLoad(1, x);
+    coreDiv(64, rc);
+    const exact = (xf & PE) === 0;
+    xf |= saved;
+    if (exact && !((rS & 0x7fff) === 0 && rH === 0 && rL === 0)) {
+      const [e, sig] = normSub(rS & 0x7fff, big64(rH, rL));
+      nrp(rS >>> 15, e, sig - 1n, M64, rc);
+    }
+    return;
+  }
+  let rexp: number;
+  let rsig0: bigint;
+  let rsig1: bigint;
+  if (fxIsZero(y)) {
+    // x negative: pi with the sign of y.
+    rexp = 0x4000;
+    rsig0 = PI_HI;
+    rsig1 = PI_LO;
+  } else if (isInf(y)) {
+    if (isInf(x)) {
+      rexp = xSign ? 0x4000 : 0x3ffe;
+      rsig0 = xSign ? PI34_HI : PI_HI;
+      rsig1 = xSign ? PI34_LO : PI_LO;
+    } else {
+      rexp = 0x3fff;
+      rsig0 = PI_HI;
+      rsig1 = PI_LO;
+    }
+  } else if (fxIsZero(x) || yExp - xExp >= 80) {
+    rexp = 0x3fff;
+    rsig0 = PI_HI;
+    rsig1 = PI_LO;
+  } else if (isInf(x) || xExp - yExp >= 80) {
+    rexp = 0x4000;
+    rsig0 = PI_HI;
+    rsig1 = PI_LO;
+  } else {
+    [xExp, xSig] = normSub(xExp, xSig);
+    [yExp, ySig] = normSub(yExp, ySig);
+    let numExp: number;
+    let numSig: bigint;
+    let denExp: number;
+    let denSig: bigint;
+    let adjExp: number;
+    let adj0: bigint;
+    let adj1: bigint;
+    let adjSub: boolean;
+    if (xExp > yExp || (xExp === yExp && xSig >= ySig)) {
+      // |y| / |x|, subtracted from pi when x < 0.
+      numExp = yExp;
+      numSig = ySig;
+      denExp = xExp;
+      denSig = xSig;
+      adjExp = xSign ? 0x4000 : 0;
+      adj0 = xSign ? PI_HI : 0n;
+      adj1 = xSign ? PI_LO : 0n;
+      adjSub = xSign !== 0;
+    } else {
+      // |x| / |y|, added to or subtracted from pi/2.
+      numExp = xExp;
+      numSig = xSig;
+      denExp = yExp;
+      denSig = ySig;
+      adjExp = 0x3fff;
+      adj0 = PI_HI;
+      adj1 = PI_LO;
+      adjSub = !xSign;
+    }
+    // q = num/den in (0, 1], with extra precision.
+    let qexp = numExp - denExp + 0x3ffe;
+    let rem0 = numSig;
+    let rem1 = 0n;
+    if (denSig <= rem0) {
+      [rem0, rem1] = shr128(rem0, rem1, 1);
+      qexp++;
+    }
+    let q0 = estimateDiv128To64(rem0, rem1, denSig);
+    const [m0, m1] = mul64To128(denSig, q0);
+    [rem0, rem1] = sub128(rem0, rem1, m0, m1);
+    while (rem0 >= B63) {
+      q0 = (q0 - 1n) & M64;
+      [rem0, rem1] = add128(rem0, rem1, 0n, denSig);
+    }
+    const q1 = estimateDiv128To64(rem1, 0n, denSig);
+    // q = t + u with t = n/8 the nearest multiple of 1/8.
+    const n = fxToInt32(nrpFx(0, qexp + 3, q0, q1));
+    let uSign: number;
+    let uExp: number;
+    let u0: bigint;
+    let u1: bigint;
+    let texp: number;
+    let tsig: bigint;
+    if (n === 0) {
+      uSign = 0;
+      uExp = qexp;
+      u0 = q0;
+      u1 = q1;
+      texp = 0;
+      tsig = 0n;
+    } else {
+      let shift = Math.clz32(n) + 32;
+      texp = 0x403b - shift;
+      tsig = BigInt(n) << BigInt(shift);
+      if (texp === qexp) {
+        [u0, u1] = sub128(q0, q1, tsig, 0n);
+        if (u0 < B63) {
+          uSign = 0;
+          if (u0 === 0n) {
+            if (u1 === 0n) uExp = 0;
+            else {
+              shift = clz64(u1) + 64;
+              uExp = qexp - shift;
+              [u0, u1] = shl128(u0, u1, shift);
+            }
+          } else {
+            shift = clz64(u0);
+            uExp = qexp - shift;
+            [u0, u1] = shl128(u0, u1, shift);
+          }
+        } else {
+          uSign = 1;
+          [u0, u1] = sub128(0n, 0n, u0, u1);
+          shift = u0 === 0n ? clz64(u1) + 64 : clz64(u0);
+          uExp = qexp - shift;
+          [u0, u1] = shl128(u0, u1, shift);
+        }
+      } else {
+        const [v0, v1] = shr128Jam(q0, q1, texp - qexp);
+        uSign = 1;
+        [u0, u1] = sub128(tsig, 0n, v0, v1);
+        shift = u0 === 0n ? clz64(u1) + 64 : clz64(u0);
+        uExp = texp - shift;
+        [u0, u1] = shl128(u0, u1, shift);
+      }
+    }
+    // z = u/(1 + t q), so atan(q) = atan(t) + atan(z).
+    const zSign = uSign;
+    let zExp: number;
+    let z0: bigint;
+    let z1: bigint;
+    if (texp === 0 || uExp === 0) {
+      zExp = uExp;
+      z0 = u0;
+      z1 = u1;
+    } else {
+      const dExp = texp + qexp - 0x3ffe;
+      let [d0, d1] = mul128By64(q0, q1, tsig);
+      [d0, d1] = shr128Jam(d0, d1, 0x3fff - dExp);
+      d0 |= B63;
+      zExp = uExp - 1;
+      let r0 = u0;
+      let r1 = u1;
+      let r2 = 0n;
+      if (d0 <= r0) {
+        [r0, r1] = shr128(r0, r1, 1);
+        zExp++;
+      }
+      z0 = estimateDiv128To64(r0, r1, d0);
+      const [n0, n1, n2] = mul128By64(d0, d1, z0);
+      [r0, r1, r2] = sub192(r0, r1, r2, n0, n1, n2);
+      while (r0 >= B63) {
+        z0 = (z0 - 1n) & M64;
+        [r0, r1, r2] = add192(r0, r1, r2, 0n, d0, d1);
+      }
+      z1 = estimateDiv128To64(r1, r2, d0);
+    }
+    let azExp: number;
+    let az0: bigint;
+    let az1: bigint;
+    if (zExp === 0) {
+      azExp = 0;
+      az0 = 0n;
+      az1 = 0n;
+    } else {
+      const [s0, s1] = mul128To256(z0, z1, z0, z1);
+      const z2 = nrpFx(0, zExp + zExp - 0x3ffe, s0, s1);
+      const accum = horner(FPATAN_C.slice(1), z2);
+      const aexp = fxExp(FPATAN_C[0]!);
+      let [a0, a1] = shr128Jam(accum.m, 0n, aexp - fxExp(accum));
+      [a0, a1] = sub128(FPATAN_C[0]!.m, 0n, a0, a1);
+      azExp = aexp + zExp - 0x3ffe;
+      [az0, az1] = mul128To256(a0, a1, z0, z1);
+    }
+    let axExp: number;
+    let ax0: bigint;
+    let ax1: bigint;
+    if (texp === 0) {
+      axExp = azExp;
+      ax0 = az0;
+      ax1 = az1;
+    } else {
+      const row = FPATAN_TABLE[n]!;
+      const lowExp = row[2] & 0x7fff;
+      let [l0, l1] = [row[3], 0n];
+      axExp = row[0] & 0x7fff;
+      ax0 = row[1];
+      ax1 = 0n;
+      [l0, l1] = shr128Jam(l0, l1, axExp - lowExp);
+      if (row[2] >>> 15) [ax0, ax1] = sub128(ax0, ax1, l0, l1);
+      else [ax0, ax1] = add128(ax0, ax1, l0, l1);
+      if (azExp >= axExp) {
+        [ax0, ax1] = shr128Jam(ax0, ax1, azExp - axExp + 1);
+        axExp = azExp + 1;
+        [az0, az1] = shr128Jam(az0, az1, 1);
+      } else {
+        [ax0, ax1] = shr128Jam(ax0, ax1, 1);
+        [az0, az1] = shr128Jam(az0, az1, axExp - azExp + 1);
+        axExp++;
+      }
+      if (zSign) [ax0, ax1] = sub128(ax0, ax1, az0, az1);
+      else [ax0, ax1] = add128(ax0, ax1, az0, az1);
+    }
+    if (adjExp === 0) {
+      rexp = axExp;
+      rsig0 = ax0;
+      rsig1 = ax1;
+    } else {
+      if (adjExp >= axExp) {
+        [ax0, ax1] = shr128Jam(ax0, ax1, adjExp - axExp + 1);
+        rexp = adjExp + 1;
+        [adj0, adj1] = shr128Jam(adj0, adj1, 1);
+      } else {
+        [ax0, ax1] = shr128Jam(ax0, ax1, 1);
+        [adj0, adj1] = shr128Jam(adj0, adj1, axExp - adjExp + 1);
+        rexp = axExp + 1;
+      }
+      if (adjSub) [rsig0, rsig1] = sub128(adj0, adj1, ax0, ax1);
+      else [rsig0, rsig1] = add128(adj0, adj1, ax0, ax1);
+    }
+  }
+  nrp(ySign, rexp, rsig0, rsig1 | 1n, rc);
+}
+
+/** Exact remainder slot0 - q*slot1 (both finite, nonzero): q truncated, or nearest-even when `ieee`. Returns q mod 8. */
+function coreRem(ieee: boolean, rc: number): number {
+  const A = big64(oHi[0]!, oLo[0]!);
+  const B = big64(oHi[1]!, oLo[1]!);
+  const d = oExp[0]! - oExp[1]!;
+  let N: bigint;
+  let D: bigint;
+  let base: number; // exponent of the remainder's unit
+  if (d >= 0) {
+    N = A << BigInt(d);
+    D = B;
+    base = oExp[1]! - 63;
+  } else {
+    N = A;
+    D = d < -66 ? B << 66n : B << BigInt(-d);
+    base = oExp[0]! - 63;
+  }
+  let Q = N / D;
+  let R = N - Q * D;
+  if (ieee && (2n * R > D || (2n * R === D && (Q & 1n) !== 0n))) {
+    Q += 1n;
+    R -= D;
+  }
+  let neg = oNeg[0]!;
+  if (R < 0n) {
+    R = -R;
+    neg ^= 1;
+  }
+  if (R === 0n) packZero(oNeg[0]!);
+  else {
+    const lz = clz64(R);
+    const M = R << BigInt(lz);
+    roundPack(neg, base + 63 - lz, Number(M >> 32n), Number(M & M32n), 0, 64, rc);
+  }
+  return Number(Q & 7n);
+}
+
 export class Fpu {
-  /** Register values by physical register; ST(i) is physical (top + i) & 7. */
+  /** Register values by physical register when ext[p] = 0 (exact doubles); ST(i) is physical (top + i) & 7. */
   readonly val = new Float64Array(8);
-  /** 1 when xs/xh/xl hold the register's exact 80-bit contents (val is then its nearest double). */
-  readonly exact = new Uint8Array(8);
+  /** 1 when xs/xh/xl hold the register's value (it is not exactly a double, or is a NaN). */
+  readonly ext = new Uint8Array(8);
   readonly xs = new Uint16Array(8);
   readonly xh = new Uint32Array(8);
   readonly xl = new Uint32Array(8);
@@ -407,8 +1901,10 @@ export class Fpu {
   fip = 0;
   fcs = 0;
   fds = 0;
-  /** The control word asks for something other than round-to-nearest at >= 53 bits. */
-  private slowRounding = false;
+  /** From the control word: rounding mode, significand bits (24/53/64), PC is 53 or 64. */
+  private rc = RC_NEAREST;
+  private prec = 64;
+  private fastPC = true;
   private host!: FpuHost;
   private ea = 0;
 
@@ -439,9 +1935,10 @@ export class Fpu {
     return s;
   }
 
-  /** ST(i) as a double (for dumps and tests). */
+  /** ST(i) as the nearest double (for dumps and tests). */
   st(i: number): number {
-    return this.val[(this.top + i) & 7]!;
+    const p = (this.top + i) & 7;
+    return this.ext[p] ? extToDouble(this.xs[p]!, this.xh[p]!, this.xl[p]!) : this.val[p]!;
   }
 
   tagWord(): number {
@@ -449,7 +1946,7 @@ export class Fpu {
     for (let p = 0; p < 8; p++) {
       let t: number;
       if ((this.emptyMask >> p) & 1) t = 3;
-      else if (this.exact[p]) {
+      else if (this.ext[p]) {
         const s = this.xs[p]!;
         const h = this.xh[p]!;
         const e = s & 0x7fff;
@@ -468,8 +1965,8 @@ export class Fpu {
     let out = `FCW=${hex(this.cw, 4)} FSW=${hex(this.sw, 4)} TOP=${this.top} FTW=${hex(this.tagWord(), 4)} FOP=${hex(this.fop, 3)} FDP=${hex(this.fdp, 8)}`;
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7;
-      let text = (this.emptyMask >> p) & 1 ? 'empty' : String(this.val[p]);
-      if (this.exact[p]) text += ` [${hex(this.xs[p]!, 4)} ${hex(this.xh[p]!, 8)}${hex(this.xl[p]!, 8)}]`;
+      let text = (this.emptyMask >> p) & 1 ? 'empty' : String(this.st(i));
+      if (this.ext[p]) text += ` [${hex(this.xs[p]!, 4)} ${hex(this.xh[p]!, 8)}${hex(this.xl[p]!, 8)}]`;
       out += `\nST${i}=${text}`;
     }
     return out;
@@ -635,7 +2132,7 @@ export class Fpu {
             return;
           case 2:
           case 3:
-            this.fist(32, (this.cw >> 10) & 3, reg === 3);
+            this.fist(32, this.rc, reg === 3);
             return;
           case 5: {
             const l = host.read32(ea) >>> 0;
@@ -685,7 +2182,7 @@ export class Fpu {
             return;
           case 2:
           case 3:
-            this.fist(16, (this.cw >> 10) & 3, reg === 3);
+            this.fist(16, this.rc, reg === 3);
             return;
           case 4:
             this.fbld(ea);
@@ -697,7 +2194,7 @@ export class Fpu {
             this.fbstp(ea);
             return;
           default:
-            this.fist(64, (this.cw >> 10) & 3, true);
+            this.fist(64, this.rc, true);
         }
     }
   }
@@ -733,7 +2230,7 @@ export class Fpu {
             if (p < 0) return;
             const v = this.val[p]!;
             this.val[p] = i === 0 ? -v : Math.abs(v);
-            if (this.exact[p]) this.xs[p] = i === 0 ? this.xs[p]! ^ 0x8000 : this.xs[p]! & 0x7fff;
+            if (this.ext[p]) this.xs[p] = i === 0 ? this.xs[p]! ^ 0x8000 : this.xs[p]! & 0x7fff;
             this.swBits &= ~C1;
             return;
           }
@@ -775,13 +2272,13 @@ export class Fpu {
       case 6:
         switch (i) {
           case 0:
-            this.unaryMath(0);
+            this.f2xm1();
             return;
           case 1:
             this.fyl2x(false);
             return;
           case 2:
-            this.unaryMath(4);
+            this.trig(4);
             return;
           case 3:
             this.fpatan();
@@ -810,10 +2307,10 @@ export class Fpu {
             this.fyl2x(true);
             return;
           case 2:
-            this.unaryMath(1);
+            this.fsqrt();
             return;
           case 3:
-            this.unaryMath(5);
+            this.trig(5);
             return;
           case 4:
             this.frndint();
@@ -822,10 +2319,10 @@ export class Fpu {
             this.fscale();
             return;
           case 6:
-            this.unaryMath(2);
+            this.trig(2);
             return;
           default:
-            this.unaryMath(3);
+            this.trig(3);
         }
     }
   }
@@ -835,7 +2332,10 @@ export class Fpu {
   private setCW(v: number): void {
     // Bits 13-15 do not exist and bit 6 always reads as 1 (seen on real CPUs: FLDCW 0 -> 0x0040).
     this.cw = (v & 0x1f3f) | 0x40;
-    this.slowRounding = (this.cw & 0x0c00) !== 0 || (this.cw & 0x0300) === 0;
+    this.rc = (this.cw >> 10) & 3;
+    const pc = (this.cw >> 8) & 3;
+    this.prec = pc === 0 ? 24 : pc === 2 ? 53 : 64;
+    this.fastPC = pc !== 0;
   }
 
   private underflow(): void {
@@ -861,17 +2361,27 @@ export class Fpu {
     return -1;
   }
 
+  /** Pushes a double (never a NaN). */
   private pushValue(v: number): void {
     const p = this.pushSlot();
     if (p >= 0) {
       this.val[p] = v;
-      this.exact[p] = 0;
+      this.ext[p] = 0;
     }
   }
 
+  /** Pushes rS/rH/rL. */
+  private pushR(): void {
+    const s = rS;
+    const h = rH;
+    const l = rL;
+    const p = this.pushSlot();
+    if (p >= 0) this.setExt(p, s, h, l);
+  }
+
   private pushConst(s: number, h: number, l: number, nearestUp: boolean): void {
-    const rc = (this.cw >> 10) & 3;
     // The CPU rounds its internal 66-bit constants per RC (all these are positive and inexact).
+    const rc = this.rc;
     const up = rc === RC_NEAREST ? nearestUp : rc === RC_UP;
     const p = this.pushSlot();
     if (p >= 0) this.setExt(p, s, h, up ? l + 1 : l);
@@ -904,44 +2414,52 @@ export class Fpu {
   // ---- register contents ----
 
   private setIndef(p: number): void {
-    this.val[p] = NaN;
-    this.exact[p] = 1;
+    this.ext[p] = 1;
     this.xs[p] = 0xffff;
     this.xh[p] = 0xc0000000;
     this.xl[p] = 0;
   }
 
-  /** Stores a computed result; a NaN result takes its bits from rS/rH/rL (set by nanResult). */
-  private writeRes(p: number, r: number): void {
-    this.val[p] = r;
-    if (r === r) {
-      this.exact[p] = 0;
-    } else {
-      this.exact[p] = 1;
-      this.xs[p] = rS;
-      this.xh[p] = rH;
-      this.xl[p] = rL;
-    }
-  }
-
-  /** Loads an exact 80-bit value; the shadow is kept only if a double cannot hold it. */
+  /** Stores an exact 80-bit value, as a double when one holds it exactly. */
   private setExt(p: number, s: number, h: number, l: number): void {
-    const v = extToDouble(s, h, l);
-    this.val[p] = v;
-    if (cvtFlags !== 0 || v !== v) {
-      this.exact[p] = 1;
-      this.xs[p] = s;
-      this.xh[p] = h;
-      this.xl[p] = l;
-    } else {
-      this.exact[p] = 0;
+    const e = s & 0x7fff;
+    if (h >= 0x80000000 && (l & 0x7ff) === 0 && e > 16383 - 1023 && e < 16383 + 1024) {
+      // Normal in binary64: build it from the bits.
+      u32[HI] = ((s & 0x8000) << 16) | ((e - 16383 + 1023) << 20) | ((h >>> 11) & 0xfffff);
+      u32[LO] = ((h << 21) | (l >>> 11)) >>> 0;
+      this.val[p] = f64[0]!;
+      this.ext[p] = 0;
+      return;
     }
+    if (h === 0 && l === 0 && e === 0) {
+      this.val[p] = s & 0x8000 ? -0 : 0;
+      this.ext[p] = 0;
+      return;
+    }
+    if (e === 0x7fff && h === 0x80000000 && l === 0) {
+      this.val[p] = s & 0x8000 ? -Infinity : Infinity;
+      this.ext[p] = 0;
+      return;
+    }
+    if (e !== 0 && e !== 0x7fff && h >= 0x80000000 && e > 16383 - 1075 && e <= 16383 - 1023) {
+      // Possibly a binary64 denormal.
+      const v = extToDouble(s, h, l);
+      if (cvtFlags === 0) {
+        this.val[p] = v;
+        this.ext[p] = 0;
+        return;
+      }
+    }
+    this.ext[p] = 1;
+    this.xs[p] = s;
+    this.xh[p] = h;
+    this.xl[p] = l;
   }
 
   private copyReg(d: number, s: number): void {
     this.val[d] = this.val[s]!;
-    const x = this.exact[s]!;
-    this.exact[d] = x;
+    const x = this.ext[s]!;
+    this.ext[d] = x;
     if (x) {
       this.xs[d] = this.xs[s]!;
       this.xh[d] = this.xh[s]!;
@@ -951,160 +2469,60 @@ export class Fpu {
 
   /** The exact 80-bit value of register p into rS/rH/rL. */
   private regExt(p: number): void {
-    if (this.exact[p]) {
+    if (this.ext[p]) {
       rS = this.xs[p]!;
       rH = this.xh[p]!;
       rL = this.xl[p]!;
     } else doubleToExt(this.val[p]!);
   }
 
-  /** The exact 80-bit value of an operand (register, memory real or plain value) into rS/rH/rL. */
-  private operandExt(src: number, v: number): void {
-    if (src >= 0) this.regExt(src);
-    else if (src === SRC_M32) f32BitsToExt(this.host.read32(this.ea) >>> 0);
-    else if (src === SRC_M64)
-      f64BitsToExt(this.host.read32(this.ea + 4) >>> 0, this.host.read32(this.ea) >>> 0);
-    else doubleToExt(v);
+  private regFx(p: number): Fx {
+    this.regExt(p);
+    return fx(rS, big64(rH, rL));
   }
 
-  /**
-   * The result of an operation that produced NaN, per the x87 rules: a NaN operand propagates
-   * (QNaN over SNaN, else the larger significand, else the positive one), quietened; with no
-   * NaN operand, or an unsupported one, the indefinite. SNaN/unsupported/invalid set IE.
-   * The bits go to rS/rH/rL for writeRes.
-   */
-  private nanResult(aSrc: number, a: number, bSrc: number, b: number): void {
-    let ka = K_NUM;
-    let sa = 0;
-    let ha = 0;
-    let la = 0;
-    if (a !== a) {
-      this.operandExt(aSrc, a);
-      ka = nanKind(rS, rH, rL);
-      sa = rS;
-      ha = rH;
-      la = rL;
+  /** Unpacks register p into operand slot i. */
+  private loadSlot(i: number, p: number): void {
+    if (this.ext[p]) unpack(i, this.xs[p]!, this.xh[p]!, this.xl[p]!);
+    else unpackDouble(i, this.val[p]!);
+  }
+
+  /** Unpacks an operand (register, m32/m64 real at ea, or a plain value) into slot i. */
+  private loadOperand(i: number, src: number, v: number): void {
+    if (src >= 0) this.loadSlot(i, src);
+    else if (v === v) unpackDouble(i, v);
+    else {
+      // A NaN memory operand: its exact extended form (payload and signalling bit kept).
+      if (src === SRC_M32) f32BitsToExt(this.host.read32(this.ea) >>> 0);
+      else f64BitsToExt(this.host.read32(this.ea + 4) >>> 0, this.host.read32(this.ea) >>> 0);
+      unpack(i, rS, rH, rL);
     }
-    let kb = K_NUM;
-    if (bSrc !== SRC_NONE && b !== b) {
-      this.operandExt(bSrc, b);
-      kb = nanKind(rS, rH, rL);
-    }
-    if (ka === K_BAD || kb === K_BAD || (ka === K_NUM && kb === K_NUM)) {
-      this.swBits |= IE;
-      rS = 0xffff;
-      rH = 0xc0000000;
-      rL = 0;
-      return;
-    }
-    if (ka === K_SNAN || kb === K_SNAN) this.swBits |= IE;
-    let useA: boolean;
-    if (kb === K_NUM) useA = true;
-    else if (ka === K_NUM) useA = false;
-    else if (ka !== kb) useA = ka === K_QNAN;
-    else useA = ha > rH || (ha === rH && (la > rL || (la === rL && sa <= rS)));
-    if (useA) {
-      rS = sa;
-      rH = ha;
-      rL = la;
-    }
-    rH = (rH | 0x40000000) >>> 0;
   }
 
   // ---- arithmetic ----
 
-  /** op: 0 add, 1 mul, 4 d-s, 5 s-d, 6 d/s, 7 s/d. */
-  private arith(op: number, d: number, s: number, dSrc: number, sSrc: number): number {
-    let r: number;
-    switch (op) {
-      case 0:
-        r = d + s;
-        break;
-      case 1:
-        r = d * s;
-        break;
-      case 4:
-        r = d - s;
-        break;
-      case 5:
-        r = s - d;
-        break;
-      case 6:
-        r = d / s;
-        break;
-      default:
-        r = s / d;
-    }
-    if (r - r !== 0) {
-      // Infinite or NaN result.
-      if (r !== r) {
-        this.nanResult(dSrc, d, sSrc, s);
-        return r;
+  /** ST(p) = ST(p) op b; op: 0 add, 1 mul, 4 d-s, 5 s-d, 6 d/s, 7 s/d. b is register bSrc or the value bv. */
+  private arith(op: number, p: number, bv: number, bSrc: number): void {
+    if (this.ext[p] === 0 && !(bSrc >= 0 && this.ext[bSrc] !== 0) && bv === bv && this.fastPC) {
+      if (fastArith(op, this.val[p]!, bv, this.rc, this.prec === 53)) {
+        this.val[p] = fastR;
+        this.swBits |= fastF;
+        return;
       }
-      if (d - d === 0 && s - s === 0) {
-        if ((op === 6 && s === 0) || (op === 7 && d === 0)) {
-          this.swBits |= ZE;
-          return r;
-        }
-        const res = overflowed(r < 0, DBL_MAX, (this.cw >> 10) & 3);
-        this.swBits |= cvtFlags & (OE | PE);
-        return res;
-      }
-      return r;
     }
-    return this.slowRounding ? this.roundResult(op, d, s, r) : r;
+    xf = 0;
+    const rev = op === 5 || op === 7;
+    this.loadSlot(rev ? 1 : 0, p);
+    this.loadOperand(rev ? 0 : 1, bSrc, bv);
+    if (op === 0) coreAdd(false, this.prec, this.rc);
+    else if (op === 1) coreMul(this.prec, this.rc);
+    else if (op === 4 || op === 5) coreAdd(true, this.prec, this.rc);
+    else coreDiv(this.prec, this.rc);
+    this.swBits |= xf;
+    this.setExt(p, rS, rH, rL);
   }
 
-  /** Applies a directed rounding mode and/or 24-bit precision control to a nearest-rounded result. */
-  private roundResult(op: number, d: number, s: number, r: number): number {
-    const rc = (this.cw >> 10) & 3;
-    if (rc !== RC_NEAREST) {
-      let err: number;
-      let a = d;
-      let b = s;
-      switch (op) {
-        case 1:
-          err = twoProdErr(d, s, r);
-          break;
-        case 6:
-        case 7: {
-          const n = op === 6 ? d : s;
-          const q = op === 6 ? s : d;
-          const p = r * q;
-          const rem = n - p - twoProdErr(r, q, p);
-          err = q < 0 ? -rem : rem;
-          break;
-        }
-        case 8: {
-          const p = r * r;
-          err = d - p - twoProdErr(r, r, p);
-          break;
-        }
-        default: {
-          if (op === 4) b = -s;
-          else if (op === 5) {
-            a = s;
-            b = -d;
-          }
-          const bb = r - a;
-          err = a - (r - bb) + (b - bb);
-          // An exact zero sum is +0 in every mode but round-down (IEEE 754 6.3).
-          if (r === 0 && rc === RC_DOWN && !(Object.is(a, 0) && Object.is(b, 0))) r = -0;
-        }
-      }
-      r = directed(r, err, rc);
-    }
-    if ((this.cw & 0x0300) === 0) {
-      if (rc === RC_NEAREST) r = Math.fround(r);
-      else if (r - r === 0) {
-        doubleToExt(r);
-        r = extRound(rS, rH, rL, 24, -126, 127, FLT_MAX, rc);
-      }
-    }
-    return r;
-  }
-
-  private memArith(reg: number, s: number, src: number): void {
+  private memArith(reg: number, v: number, src: number): void {
     const p = this.top;
     if ((this.emptyMask >> p) & 1) {
       this.underflow();
@@ -1119,19 +2537,35 @@ export class Fpu {
     }
     this.swBits &= ~C1;
     if (reg === 2 || reg === 3) {
-      this.setCC(this.compare(this.val[p]!, s, p, src, false));
+      this.setCC(this.compare(p, v, src, false));
       if (reg === 3) this.pop();
       return;
     }
-    this.writeRes(p, this.arith(reg, this.val[p]!, s, p, src));
+    this.arith(reg, p, v, src);
   }
 
   private regArith(op: number, d: number, s: number, pop: boolean): void {
     if (this.operands2(d, s, d)) {
       this.swBits &= ~C1;
-      this.writeRes(d, this.arith(op, this.val[d]!, this.val[s]!, d, s));
+      this.arith(op, d, this.val[s]!, s);
     }
     if (pop) this.pop();
+  }
+
+  private fsqrt(): void {
+    const p = this.st0OrFault();
+    if (p < 0) return;
+    this.swBits &= ~C1;
+    if (!this.ext[p] && this.fastPC && fastArith(8, this.val[p]!, 0, this.rc, this.prec === 53)) {
+      this.val[p] = fastR;
+      this.swBits |= fastF;
+      return;
+    }
+    xf = 0;
+    this.loadSlot(0, p);
+    coreSqrt(this.prec, this.rc);
+    this.swBits |= xf;
+    this.setExt(p, rS, rH, rL);
   }
 
   private ldF32(ea: number): number {
@@ -1157,54 +2591,18 @@ export class Fpu {
     this.swBits = (this.swBits & ~CC) | bits;
   }
 
-  /** Compares a with b; `quiet` (FUCOM*) raises IE only for SNaN and unsupported operands. */
-  private compare(a: number, b: number, aSrc: number, bSrc: number, quiet: boolean): number {
-    if (a > b) return CMP_GT;
-    if (a < b) return CMP_LT;
-    if (a === b) {
-      // Rounding is monotonic, so only equal doubles need the exact values.
-      if ((aSrc >= 0 && this.exact[aSrc]) || (bSrc >= 0 && this.exact[bSrc]))
-        return this.compareExact(a, b, aSrc, bSrc);
-      return CMP_EQ;
+  /** Compares ST(p) with an operand; `quiet` (FUCOM*) raises IE only for SNaN and unsupported operands. */
+  private compare(p: number, bv: number, bSrc: number, quiet: boolean): number {
+    if (!this.ext[p] && !(bSrc >= 0 && this.ext[bSrc]) && bv === bv) {
+      const a = this.val[p]!;
+      return a > bv ? CMP_GT : a < bv ? CMP_LT : CMP_EQ;
     }
-    let bad = false;
-    if (a !== a) {
-      this.operandExt(aSrc, a);
-      const k = nanKind(rS, rH, rL);
-      bad = !quiet || k !== K_QNAN;
-    }
-    if (b !== b) {
-      this.operandExt(bSrc, b);
-      const k = nanKind(rS, rH, rL);
-      bad = bad || !quiet || k !== K_QNAN;
-    }
-    if (bad) this.swBits |= IE;
-    return CMP_UN;
-  }
-
-  private compareExact(a: number, b: number, aSrc: number, bSrc: number): number {
-    this.operandExt(aSrc, a);
-    const sa = rS;
-    const ha = rH;
-    const la = rL;
-    this.operandExt(bSrc, b);
-    const za = ha === 0 && la === 0;
-    const zb = rH === 0 && rL === 0;
-    if (((sa & 0x7fff) === 0 && !za) || ((rS & 0x7fff) === 0 && !zb)) this.swBits |= DE;
-    if (za && zb) return CMP_EQ;
-    const na = sa >= 0x8000 && !za;
-    const nb = rS >= 0x8000 && !zb;
-    if (na !== nb) return na ? CMP_LT : CMP_GT;
-    // Same sign: compare magnitudes, treating exponent 0 like 1 (how (pseudo-)denormals are valued).
-    const ea = za ? 0 : Math.max(sa & 0x7fff, 1);
-    const eb = zb ? 0 : Math.max(rS & 0x7fff, 1);
-    let m: number;
-    if (ea !== eb) m = ea > eb ? 1 : -1;
-    else if (ha !== rH) m = ha > rH ? 1 : -1;
-    else if (la !== rL) m = la > rL ? 1 : -1;
-    else return CMP_EQ;
-    if (na) m = -m;
-    return m > 0 ? CMP_GT : CMP_LT;
+    xf = 0;
+    this.loadSlot(0, p);
+    this.loadOperand(1, bSrc, bv);
+    const r = coreCompare(quiet);
+    this.swBits |= xf & (IE | DE);
+    return r;
   }
 
   /** FCOM/FUCOM family against ST(i): pops = 0, 1 or 2. */
@@ -1215,7 +2613,7 @@ export class Fpu {
       this.swBits |= C0 | C2 | C3;
     } else {
       this.swBits &= ~C1;
-      this.setCC(this.compare(this.val[p]!, this.val[sti]!, p, sti, quiet));
+      this.setCC(this.compare(p, this.val[sti]!, sti, quiet));
     }
     if (pops > 0) this.pop();
     if (pops > 1) this.pop();
@@ -1227,7 +2625,7 @@ export class Fpu {
     if (((this.emptyMask >> p) | (this.emptyMask >> sti)) & 1) this.underflow();
     else {
       this.swBits &= ~C1;
-      res = this.compare(this.val[p]!, this.val[sti]!, p, sti, quiet);
+      res = this.compare(p, this.val[sti]!, sti, quiet);
     }
     if (res === CMP_GT) this.host.setFlagsZPC(0, 0, 0);
     else if (res === CMP_LT) this.host.setFlagsZPC(0, 0, 1);
@@ -1244,14 +2642,14 @@ export class Fpu {
       return;
     }
     this.swBits &= ~C1;
-    this.setCC(this.compare(this.val[p]!, 0, p, SRC_VALUE, false));
+    this.setCC(this.compare(p, 0, SRC_VALUE, false));
   }
 
   private fxam(): void {
     const p = this.top;
     let cls: number;
     let neg: boolean;
-    if (this.exact[p]) {
+    if (this.ext[p]) {
       const s = this.xs[p]!;
       const h = this.xh[p]!;
       const e = s & 0x7fff;
@@ -1282,13 +2680,13 @@ export class Fpu {
       this.emptyMask &= ~((1 << p) | (1 << sti));
     } else this.swBits &= ~C1;
     const v = this.val[p]!;
-    const x = this.exact[p]!;
+    const x = this.ext[p]!;
     const s = this.xs[p]!;
     const h = this.xh[p]!;
     const l = this.xl[p]!;
     this.copyReg(p, sti);
     this.val[sti] = v;
-    this.exact[sti] = x;
+    this.ext[sti] = x;
     this.xs[sti] = s;
     this.xh[sti] = h;
     this.xl[sti] = l;
@@ -1323,13 +2721,13 @@ export class Fpu {
     if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) {
       if (!(bits & 0x400000)) this.swBits |= IE;
       f32BitsToExt((bits | 0x400000) >>> 0);
-      this.writeRes(p, NaN);
+      this.setExt(p, rS, rH, rL);
       return;
     }
     if ((bits & 0x7f800000) === 0 && (bits & 0x7fffff) !== 0) this.swBits |= DE;
     u32f[0] = bits;
     this.val[p] = f32[0]!;
-    this.exact[p] = 0;
+    this.ext[p] = 0;
   }
 
   private fldM64(ea: number): void {
@@ -1341,14 +2739,14 @@ export class Fpu {
     if (e === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       if (!(hi & 0x80000)) this.swBits |= IE;
       f64BitsToExt((hi | 0x80000) >>> 0, lo);
-      this.writeRes(p, NaN);
+      this.setExt(p, rS, rH, rL);
       return;
     }
     if (e === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
     u32[LO] = lo;
     u32[HI] = hi;
     this.val[p] = f64[0]!;
-    this.exact[p] = 0;
+    this.ext[p] = 0;
   }
 
   private fildM64(ea: number): void {
@@ -1356,10 +2754,10 @@ export class Fpu {
     const hi = this.host.read32(ea + 4) | 0;
     const p = this.pushSlot();
     if (p < 0) return;
-    // hi * 2^32 is exact and the sum is rounded once: the nearest double.
-    this.val[p] = hi * TWO32 + lo;
     if (hi >= -0x200000 && hi < 0x200000) {
-      this.exact[p] = 0;
+      // |v| < 2^53: the double is exact.
+      this.val[p] = hi * TWO32 + lo;
+      this.ext[p] = 0;
       return;
     }
     const neg = hi < 0;
@@ -1370,10 +2768,7 @@ export class Fpu {
       mh = (~hi + (ml === 0 ? 1 : 0)) >>> 0;
     }
     intToExt(neg, mh, ml);
-    this.exact[p] = 1;
-    this.xs[p] = rS;
-    this.xh[p] = rH;
-    this.xl[p] = rL;
+    this.setExt(p, rS, rH, rL);
   }
 
   private fstM32(pop: boolean): void {
@@ -1383,15 +2778,16 @@ export class Fpu {
       this.underflow();
       bits = 0xffc00000;
     } else {
-      const rc = (this.cw >> 10) & 3;
+      const rc = this.rc;
       this.swBits &= ~C1;
-      if (this.exact[p]) {
+      if (this.ext[p]) {
         const s = this.xs[p]!;
         const h = this.xh[p]!;
         const l = this.xl[p]!;
         const k = nanKind(s, h, l);
         if (k === K_NUM) {
-          f32[0] = (s & 0x7fff) === 0x7fff ? this.val[p]! : extRound(s, h, l, 24, -126, 127, FLT_MAX, rc);
+          f32[0] =
+            (s & 0x7fff) === 0x7fff ? extToDouble(s, h, l) : extRound(s, h, l, 24, -126, 127, FLT_MAX, rc);
           if ((s & 0x7fff) !== 0x7fff) this.swBits |= cvtFlags;
           bits = u32f[0]!;
         } else if (k === K_BAD) {
@@ -1433,7 +2829,7 @@ export class Fpu {
       this.underflow();
       hi = 0xfff80000;
       lo = 0;
-    } else if (!this.exact[p]) {
+    } else if (!this.ext[p]) {
       this.swBits &= ~C1;
       f64[0] = this.val[p]!;
       hi = u32[HI]!;
@@ -1445,9 +2841,9 @@ export class Fpu {
       const l = this.xl[p]!;
       const k = nanKind(s, h, l);
       if (k === K_NUM) {
-        if ((s & 0x7fff) === 0x7fff) f64[0] = this.val[p]!;
+        if ((s & 0x7fff) === 0x7fff) f64[0] = extToDouble(s, h, l);
         else {
-          f64[0] = extRound(s, h, l, 53, -1022, 1023, DBL_MAX, (this.cw >> 10) & 3);
+          f64[0] = extRound(s, h, l, 53, -1022, 1023, DBL_MAX, this.rc);
           this.swBits |= cvtFlags;
         }
         hi = u32[HI]!;
@@ -1493,7 +2889,7 @@ export class Fpu {
    * unsupported values; otherwise the magnitude is in kHi:kLo (or beyond 2^64: false).
    */
   private toInt(p: number, rc: number): boolean {
-    if (!this.exact[p]) {
+    if (!this.ext[p]) {
       const v = this.val[p]!;
       const r = roundInt(v, rc);
       const m = Math.abs(r);
@@ -1516,8 +2912,8 @@ export class Fpu {
       kLo = l;
       kInexact = false;
       kUp = false;
-    } else roundShift(h, l, shift, rc, s >= 0x8000);
-    return true;
+    } else roundShift(h, l, shift > 100 ? 100 : shift, rc, s >= 0x8000);
+    return kHi <= 0xffffffff;
   }
 
   private fist(size: number, rc: number, pop: boolean): void {
@@ -1529,7 +2925,7 @@ export class Fpu {
       this.writeIntIndef(size);
     } else {
       this.swBits &= ~C1;
-      if (size !== 64 && !this.exact[p]) {
+      if (size !== 64 && !this.ext[p]) {
         // The common (int) conversion, kept free of 64-bit arithmetic.
         const v = this.val[p]!;
         const r = roundInt(v, rc);
@@ -1543,7 +2939,7 @@ export class Fpu {
           this.writeIntIndef(size);
         }
       } else {
-        const neg = this.exact[p] ? this.xs[p]! >= 0x8000 : this.val[p]! < 0;
+        const neg = this.ext[p] ? this.xs[p]! >= 0x8000 : this.val[p]! < 0;
         let ok = this.toInt(p, rc);
         if (ok) {
           if (size === 64) ok = kHi < 0x80000000 || (neg && kHi === 0x80000000 && kLo === 0);
@@ -1598,11 +2994,7 @@ export class Fpu {
     }
     const neg = (this.host.read8(ea + 9) & 0x80) !== 0;
     intToExt(neg, hi, lo);
-    const s = rS;
-    const h = rH;
-    const l = rL;
-    const p = this.pushSlot();
-    if (p >= 0) this.setExt(p, s, h, l);
+    this.pushR();
   }
 
   private fbstp(ea: number): void {
@@ -1613,14 +3005,13 @@ export class Fpu {
     if ((this.emptyMask >> p) & 1) this.underflow();
     else {
       this.swBits &= ~C1;
-      if (this.exact[p]) neg = this.xs[p]! >= 0x8000;
+      if (this.ext[p]) neg = this.xs[p]! >= 0x8000;
       else {
         f64[0] = this.val[p]!;
         neg = u32[HI]! >= 0x80000000;
       }
       // 10^18 = 0x0DE0B6B3A7640000: BCD holds at most 18 digits.
-      ok =
-        this.toInt(p, (this.cw >> 10) & 3) && (kHi < 0x0de0b6b3 || (kHi === 0x0de0b6b3 && kLo < 0xa7640000));
+      ok = this.toInt(p, this.rc) && (kHi < 0x0de0b6b3 || (kHi === 0x0de0b6b3 && kLo < 0xa7640000));
       if (!ok) this.swBits |= IE;
     }
     if (ok) {
@@ -1704,10 +3095,55 @@ export class Fpu {
     }
   }
 
-  // ---- transcendental and other unary operations ----
+  // ---- transcendental and other operations ----
 
-  /** kind: 0 F2XM1, 1 FSQRT, 2 FSIN, 3 FCOS, 4 FPTAN, 5 FSINCOS. */
-  private unaryMath(kind: number): void {
+  /**
+   * If register p holds a NaN, an unsupported encoding or (when `infInvalid`) an infinity,
+   * writes the x87 response (propagated quiet NaN or the indefinite, IE as due) into rS/rH/rL
+   * and returns true.
+   */
+  private specialOperand(p: number, infInvalid: boolean): boolean {
+    if (!this.ext[p]) {
+      const v = this.val[p]!;
+      if (!infInvalid || v - v === 0) return false;
+      xf = 0;
+      invalidResult();
+      this.swBits |= xf;
+      return true;
+    }
+    const s = this.xs[p]!;
+    const e = s & 0x7fff;
+    if (e !== 0x7fff && (e === 0 || this.xh[p]! >= 0x80000000)) return false;
+    xf = 0;
+    unpack(0, s, this.xh[p]!, this.xl[p]!);
+    if (oCls[0] === CL_INF) {
+      if (!infInvalid) return false;
+      invalidResult();
+    } else nanPick(false);
+    this.swBits |= xf;
+    return true;
+  }
+
+  private f2xm1(): void {
+    const p = this.st0OrFault();
+    if (p < 0) return;
+    this.swBits &= ~C1;
+    if (this.specialOperand(p, false)) {
+      this.setExt(p, rS, rH, rL);
+      return;
+    }
+    this.regExt(p);
+    xf = 0;
+    if ((rS & 0x7fff) === 0x7fff) {
+      // 2^+inf - 1 = +inf, 2^-inf - 1 = -1 (exact, as on hardware).
+      if (rS & 0x8000) doubleToExt(-1);
+    } else f2xm1Ext(rS, rH, rL, this.rc);
+    this.swBits |= xf;
+    this.setExt(p, rS, rH, rL);
+  }
+
+  /** kind: 2 FSIN, 3 FCOS, 4 FPTAN, 5 FSINCOS. */
+  private trig(kind: number): void {
     const p = this.st0OrFault();
     if (p < 0) {
       if (kind >= 4) {
@@ -1716,76 +3152,62 @@ export class Fpu {
       }
       return;
     }
-    const x = this.val[p]!;
     this.swBits &= ~(C1 | C2);
-    if (x !== x) {
-      this.nanResult(p, x, SRC_NONE, 0);
-      this.writeRes(p, NaN);
-      if (kind >= 4) {
-        const q = this.pushSlot();
-        if (q >= 0) this.writeRes(q, NaN);
+    if (this.specialOperand(p, true)) {
+      this.setExt(p, rS, rH, rL);
+      if (kind >= 4) this.pushR();
+      return;
+    }
+    let x: number;
+    if (this.ext[p]) {
+      const s = this.xs[p]!;
+      if ((s & 0x7fff) >= 16383 + 63) {
+        this.swBits |= C2; // out of range: operand unchanged, nothing pushed
+        return;
       }
-      return;
-    }
-    let r: number;
-    switch (kind) {
-      case 0:
-        // 2^x - 1 without cancellation near 0; pow is exact-ish where it matters (x = +-1 -> 1, -0.5).
-        r = Math.abs(x) < 0.5 ? Math.expm1(x * Math.LN2) : Math.pow(2, x) - 1;
-        this.writeRes(p, r);
+      x = extRound(s, this.xh[p]!, this.xl[p]!, 53, -1022, 1023, DBL_MAX, this.rc);
+    } else {
+      x = this.val[p]!;
+      if (!(Math.abs(x) < 9223372036854775808)) {
+        this.swBits |= C2;
         return;
-      case 1:
-        r = Math.sqrt(x);
-        if (r !== r) {
-          this.nanResult(p, x, SRC_NONE, 0);
-          this.writeRes(p, r);
-          return;
-        }
-        if (this.slowRounding) r = this.roundResult(8, x, 0, r);
-        this.writeRes(p, r);
-        return;
+      }
     }
-    if (!(Math.abs(x) < TWO63)) {
-      if (x - x !== 0) {
-        this.nanResult(p, NaN, SRC_NONE, 0); // infinity: invalid, the indefinite
-        this.writeRes(p, NaN);
-        if (kind >= 4) {
-          const q = this.pushSlot();
-          if (q >= 0) this.writeRes(q, NaN);
-        }
-      } else this.swBits |= C2; // out of range: operand unchanged, nothing pushed
-      return;
-    }
+    if (x !== 0) this.swBits |= PE;
     switch (kind) {
       case 2:
-        this.writeRes(p, Math.sin(x));
+        this.setDouble(p, Math.sin(x));
         return;
       case 3:
-        this.writeRes(p, Math.cos(x));
+        this.setDouble(p, Math.cos(x));
         return;
-      case 4: {
-        this.writeRes(p, Math.tan(x));
+      case 4:
+        this.setDouble(p, Math.tan(x));
         this.pushValue(1);
         return;
-      }
-      default: {
-        this.writeRes(p, Math.sin(x));
+      default:
+        this.setDouble(p, Math.sin(x));
         this.pushValue(Math.cos(x));
-      }
     }
+  }
+
+  private setDouble(p: number, v: number): void {
+    this.val[p] = v;
+    this.ext[p] = 0;
   }
 
   private fyl2x(plus1: boolean): void {
     const p0 = this.top;
     const p1 = (p0 + 1) & 7;
     if (this.operands2(p0, p1, p1)) {
-      const x = this.val[p0]!;
-      const y = this.val[p1]!;
-      const r = plus1 ? y * (Math.log1p(x) * Math.LOG2E) : y * Math.log2(x);
       this.swBits &= ~C1;
-      if (r !== r) this.nanResult(p0, x, p1, y);
-      else if (x === 0 && !plus1 && y !== 0 && y - y === 0) this.swBits |= ZE;
-      this.writeRes(p1, r);
+      const x = this.regFx(p0);
+      const y = this.regFx(p1);
+      xf = 0;
+      if (plus1) fyl2xp1Ext(x, y, this.prec, this.rc);
+      else fyl2xExt(x, y, this.rc);
+      this.swBits |= xf & ~DE;
+      this.setExt(p1, rS, rH, rL);
     }
     this.pop();
   }
@@ -1794,12 +3216,13 @@ export class Fpu {
     const p0 = this.top;
     const p1 = (p0 + 1) & 7;
     if (this.operands2(p0, p1, p1)) {
-      const x = this.val[p0]!;
-      const y = this.val[p1]!;
-      const r = Math.atan2(y, x);
       this.swBits &= ~C1;
-      if (r !== r) this.nanResult(p1, y, p0, x);
-      this.writeRes(p1, r);
+      const x = this.regFx(p0);
+      const y = this.regFx(p1);
+      xf = 0;
+      fpatanExt(x, y, this.rc);
+      this.swBits |= xf & ~DE;
+      this.setExt(p1, rS, rH, rL);
     }
     this.pop();
   }
@@ -1807,30 +3230,28 @@ export class Fpu {
   private frndint(): void {
     const p = this.st0OrFault();
     if (p < 0) return;
-    const rc = (this.cw >> 10) & 3;
+    const rc = this.rc;
     this.swBits &= ~C1;
-    if (!this.exact[p]) {
+    if (!this.ext[p]) {
       const v = this.val[p]!;
       const r = roundInt(v, rc);
       if (r !== v) this.swBits |= Math.abs(r) > Math.abs(v) ? PE | C1 : PE;
       this.val[p] = r;
       return;
     }
+    if (this.specialOperand(p, false)) {
+      this.setExt(p, rS, rH, rL);
+      return;
+    }
     const s = this.xs[p]!;
     const h = this.xh[p]!;
     const l = this.xl[p]!;
-    const k = nanKind(s, h, l);
-    if (k !== K_NUM) {
-      this.nanResult(p, NaN, SRC_NONE, 0);
-      this.writeRes(p, NaN);
-      return;
-    }
     const e = s & 0x7fff;
     if (e === 0x7fff || (h === 0 && l === 0)) return;
     const E = (e === 0 ? 1 : e) - 16383;
     if (E >= 63) return; // already an integer
     const neg = s >= 0x8000;
-    roundShift(h, l, 63 - E, rc, neg);
+    roundShift(h, l, 63 - E > 100 ? 100 : 63 - E, rc, neg);
     if (kInexact) this.swBits |= kUp ? PE | C1 : PE;
     intToExt(neg, kHi, kLo);
     this.setExt(p, rS, rH, rL);
@@ -1844,12 +3265,9 @@ export class Fpu {
       return;
     }
     this.swBits &= ~C1;
-    const x = this.val[p]!;
-    if (x !== x) {
-      this.nanResult(p, x, SRC_NONE, 0);
-      this.writeRes(p, NaN);
-      const q = this.pushSlot();
-      if (q >= 0) this.writeRes(q, NaN);
+    if (this.specialOperand(p, false)) {
+      this.setExt(p, rS, rH, rL);
+      this.pushR();
       return;
     }
     this.regExt(p);
@@ -1858,24 +3276,26 @@ export class Fpu {
     let l = rL;
     let e = s & 0x7fff;
     if (h === 0 && l === 0) {
+      // Zero: the exponent is -inf (ZE), the significand the zero itself.
       this.swBits |= ZE;
-      this.writeRes(p, -Infinity);
+      this.setDouble(p, -Infinity);
       this.pushValue(s >= 0x8000 ? -0 : 0);
       return;
     }
     if (e === 0x7fff) {
-      this.writeRes(p, Infinity);
+      this.setDouble(p, Infinity);
       this.pushValue(s >= 0x8000 ? -Infinity : Infinity);
       return;
     }
     if (e === 0 || h < 0x80000000) {
       // Denormal extended value: normalise (its exponent is that of bit 63 at e = 1).
+      this.swBits |= DE;
       intToExt(false, h, l);
       e = (e === 0 ? 1 : e) - (16383 + 63 - rS);
       h = rH;
       l = rL;
     }
-    this.writeRes(p, e - 16383);
+    this.setDouble(p, e - 16383);
     const q = this.pushSlot();
     if (q >= 0) this.setExt(q, (s & 0x8000) | 0x3fff, h, l);
   }
@@ -1885,51 +3305,34 @@ export class Fpu {
     const p1 = (p0 + 1) & 7;
     if (!this.operands2(p0, p1, p0)) return;
     this.swBits &= ~C1;
-    const x = this.val[p0]!;
-    const y = this.val[p1]!;
-    if (x !== x || y !== y) {
-      this.nanResult(p0, x, p1, y);
-      this.writeRes(p0, NaN);
-      return;
-    }
-    this.regExt(p0);
-    const s = rS;
-    let h = rH;
-    let l = rL;
-    let e = s & 0x7fff;
-    const zero = h === 0 && l === 0;
-    if (y - y !== 0) {
+    xf = 0;
+    this.loadSlot(0, p0);
+    this.loadSlot(1, p1);
+    const ca = oCls[0]!;
+    const cb = oCls[1]!;
+    if (ca >= CL_QNAN || cb >= CL_QNAN) nanPick(true);
+    else if (cb === CL_INF) {
       // Scaling by an infinity: 0 * 2^+inf and inf * 2^-inf are invalid.
-      if ((zero && y > 0) || (e === 0x7fff && y < 0)) {
-        this.nanResult(SRC_NONE, 0, SRC_NONE, 0);
-        this.writeRes(p0, NaN);
-      } else if (!zero && e !== 0x7fff) {
-        const neg = s >= 0x8000;
-        this.writeRes(p0, y > 0 ? (neg ? -Infinity : Infinity) : neg ? -0 : 0);
-      }
-      return;
+      const neg = oNeg[0]!;
+      if (oNeg[1]) {
+        if (ca === CL_INF) invalidResult();
+        else packZero(neg);
+      } else if (ca === CL_ZERO) invalidResult();
+      else packInf(neg);
+    } else if (ca === CL_ZERO || ca === CL_INF) {
+      this.swBits |= xf & DE;
+      return; // unchanged
+    } else {
+      // n = trunc(ST1), saturated (beyond +-2^16 every result overflows or underflows).
+      let n = 0;
+      const ye = oExp[1]!;
+      if (ye >= 17) n = 0x10000;
+      else if (ye >= 0) n = oHi[1]! >>> (31 - ye);
+      if (oNeg[1]) n = -n;
+      roundPack(oNeg[0]!, oExp[0]! + n, oHi[0]!, oLo[0]!, 0, 64, this.rc);
     }
-    if (zero || e === 0x7fff) return;
-    const n = Math.max(-70000, Math.min(70000, Math.trunc(y)));
-    if (e === 0 || h < 0x80000000) {
-      intToExt(false, h, l);
-      e = (e === 0 ? 1 : e) - (16383 + 63 - rS);
-      h = rH;
-      l = rL;
-    }
-    const ne = e + n;
-    const sign = s & 0x8000;
-    if (ne >= 0x7fff) {
-      const r = overflowed(sign !== 0, DBL_MAX, (this.cw >> 10) & 3);
-      this.swBits |= cvtFlags;
-      this.writeRes(p0, r);
-    } else if (ne >= 1) this.setExt(p0, sign | ne, h, l);
-    else {
-      // Below the extended normal range: the exact result is an extended denormal.
-      roundShift(h, l, 1 - ne, (this.cw >> 10) & 3, sign !== 0);
-      if (kInexact) this.swBits |= UE | PE | (kUp ? C1 : 0);
-      this.setExt(p0, sign | (kHi >= 0x80000000 ? 1 : 0), kHi, kLo);
-    }
+    this.swBits |= xf;
+    this.setExt(p0, rS, rH, rL);
   }
 
   /** FPREM (truncating quotient) / FPREM1 (IEEE remainder, nearest-even quotient). */
@@ -1937,45 +3340,33 @@ export class Fpu {
     const p0 = this.top;
     const p1 = (p0 + 1) & 7;
     if (!this.operands2(p0, p1, p0)) return;
-    const x = this.val[p0]!;
-    const y = this.val[p1]!;
     this.swBits &= ~CC;
-    if (x !== x || y !== y) {
-      this.nanResult(p0, x, p1, y);
-      this.writeRes(p0, NaN);
-      return;
+    xf = 0;
+    this.loadSlot(0, p0);
+    this.loadSlot(1, p1);
+    const ca = oCls[0]!;
+    const cb = oCls[1]!;
+    if (ca >= CL_QNAN || cb >= CL_QNAN) nanPick(true);
+    else if (ca === CL_INF || cb === CL_ZERO) invalidResult();
+    else if (ca === CL_ZERO || cb === CL_INF) {
+      this.swBits |= xf & DE;
+      return; // x unchanged, quotient 0
+    } else {
+      const d = oExp[0]! - oExp[1]!;
+      if (d < 64) {
+        const q = coreRem(ieee, this.rc);
+        this.swBits |= (q & 4 ? C0 : 0) | (q & 2 ? C3 : 0) | (q & 1 ? C1 : 0);
+      } else {
+        // Partial remainder: reduce the exponent difference by 32..63 (AMD's documented
+        // choice, followed by Intel CPUs and QEMU), truncating; C2 = 1 asks for another step.
+        const n = 32 + (d % 32);
+        oExp[1] = oExp[0]! - n;
+        coreRem(false, this.rc);
+        this.swBits |= C2;
+      }
     }
-    if (y === 0 || x - x !== 0) {
-      this.nanResult(SRC_NONE, 0, SRC_NONE, 0);
-      this.writeRes(p0, NaN);
-      return;
-    }
-    if (x === 0 || y - y !== 0) return; // x unchanged, quotient 0
-    const ax = Math.abs(x);
-    const ay = Math.abs(y);
-    // The exact remainder modulo 8|y| (JS % is exact), then three exact conditional
-    // subtractions (Sterbenz) recover the quotient's low bits.
-    const y8 = ay * 8;
-    let r = y8 - y8 === 0 ? ax % y8 : ax;
-    let q = 0;
-    if (r >= ay * 4) {
-      r -= ay * 4;
-      q = 4;
-    }
-    if (r >= ay * 2) {
-      r -= ay * 2;
-      q += 2;
-    }
-    if (r >= ay) {
-      r -= ay;
-      q += 1;
-    }
-    if (ieee && (r * 2 > ay || (r * 2 === ay && q & 1))) {
-      r -= ay;
-      q = (q + 1) & 7;
-    }
-    this.writeRes(p0, x < 0 ? -r : r);
-    this.swBits |= (q & 4 ? C0 : 0) | (q & 2 ? C3 : 0) | (q & 1 ? C1 : 0);
+    this.swBits |= xf;
+    this.setExt(p0, rS, rH, rL);
   }
 }
 

@@ -11,6 +11,8 @@ export const PROT_EXEC = 4;
 export const PAGE_CODE = 8;
 /** Page is mapped (even with no access permission). */
 export const PAGE_MAPPED = 16;
+/** Page holds a watched word: reads take the slow path and report watched addresses. */
+export const PAGE_WATCH = 32;
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
@@ -130,7 +132,7 @@ export class Memory {
     for (let p = first; p <= last; p++) {
       const code = this.perm[p]! & PAGE_CODE;
       if (code && !(prot & PROT_EXEC)) this.onCodeWrite(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0);
+      this.perm[p] = (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0) | (this.perm[p]! & PAGE_WATCH);
     }
     return true;
   }
@@ -159,14 +161,14 @@ export class Memory {
 
   read8(a: number): number {
     const p = a >>> PAGE_SHIFT;
-    if (!(this.perm[p]! & PROT_READ)) fault(a, this.perm[p]! & PAGE_MAPPED ? 5 : 4);
+    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 1);
     return this.ram[this.frameOf(p) + (a & PAGE_MASK)]!;
   }
 
   read16(a: number): number {
     if ((a & PAGE_MASK) > PAGE_SIZE - 2) return this.read8(a) | (this.read8(a + 1) << 8);
     const p = a >>> PAGE_SHIFT;
-    if (!(this.perm[p]! & PROT_READ)) fault(a, this.perm[p]! & PAGE_MAPPED ? 5 : 4);
+    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 2);
     const o = this.frameOf(p) + (a & PAGE_MASK);
     const r = this.ram;
     return r[o]! | (r[o + 1]! << 8);
@@ -176,13 +178,50 @@ export class Memory {
     const p = a >>> PAGE_SHIFT;
     if ((a & 3) === 0) {
       const f = this.frame[p]!;
-      if (f >= 0 && this.perm[p]! & PROT_READ) return this.ram32[(f + (a & PAGE_MASK)) >> 2]!;
+      if (f >= 0 && (this.perm[p]! & (PROT_READ | PAGE_WATCH)) === PROT_READ)
+        return this.ram32[(f + (a & PAGE_MASK)) >> 2]!;
     }
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
-    if (!(this.perm[p]! & PROT_READ)) fault(a, this.perm[p]! & PAGE_MAPPED ? 5 : 4);
+    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 4);
     const o = this.frameOf(p) + (a & PAGE_MASK);
     const r = this.ram;
     return r[o]! | (r[o + 1]! << 8) | (r[o + 2]! << 16) | (r[o + 3]! << 24);
+  }
+
+  /** Faults on a forbidden read; reports reads that overlap a watched word. */
+  private readSlow(a: number, len: number): void {
+    const pm = this.perm[a >>> PAGE_SHIFT]!;
+    if (!(pm & PROT_READ)) fault(a, pm & PAGE_MAPPED ? 5 : 4);
+    const u = a >>> 0;
+    for (const w of this.watched.keys()) if (u < w + 4 && w < u + len) this.onWatchRead(w, u);
+  }
+
+  /** Watched 4-byte words (address → reference count). */
+  private watched = new Map<number, number>();
+  /** Called with the watched word and the address read. */
+  onWatchRead: (word: number, addr: number) => void = () => {};
+
+  watch(addr: number): void {
+    addr = addr >>> 0;
+    this.watched.set(addr, (this.watched.get(addr) ?? 0) + 1);
+    for (const p of [addr >>> PAGE_SHIFT, (addr + 3) >>> PAGE_SHIFT])
+      this.perm[p] = this.perm[p]! | PAGE_WATCH;
+  }
+
+  unwatch(addr: number): void {
+    addr = addr >>> 0;
+    const n = (this.watched.get(addr) ?? 0) - 1;
+    if (n > 0) {
+      this.watched.set(addr, n);
+      return;
+    }
+    this.watched.delete(addr);
+    for (const p of [addr >>> PAGE_SHIFT, (addr + 3) >>> PAGE_SHIFT]) {
+      let still = false;
+      for (const w of this.watched.keys())
+        if (w >>> PAGE_SHIFT === p || (w + 3) >>> PAGE_SHIFT === p) still = true;
+      if (!still) this.perm[p] = this.perm[p]! & ~PAGE_WATCH;
+    }
   }
 
   /** Instruction fetch: needs PROT_EXEC. */

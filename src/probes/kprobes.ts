@@ -165,7 +165,8 @@ export interface ProbeEventSink {
       | 'missed'
       | 'reentry'
       | 'break'
-      | 'fault',
+      | 'fault'
+      | 'retaddr_read',
     probe: Kprobe | Kretprobe | null,
     task: Task,
     addr: number,
@@ -261,6 +262,7 @@ export class ProbeEngine {
   eventSeq = 0;
   private lastEntrySeq = 0;
   private callGuestDepth = 0;
+  private watchSlots = false;
 
   constructor(readonly machine: Machine) {
     this.ctl = machine.vcpus.map(() => newCtl());
@@ -595,6 +597,32 @@ export class ProbeEngine {
 
   addressOf(p: Kprobe): number | undefined {
     return this.owner.get(p)?.addr;
+  }
+
+  /**
+   * K20 detector (beyond Linux): while a return address is hijacked, a guest read of its stack slot by
+   * anything but the function's own `ret` emits a 'retaddr_read' event, so users learn which functions
+   * depend on __builtin_return_address(0). Costs a slow path for reads on pages holding such slots.
+   */
+  detectReturnAddressReads(on = true): void {
+    this.watchSlots = on;
+    const mem = this.machine.memory;
+    mem.onWatchRead = on ? (word, addr) => this.onSlotRead(word, addr) : () => {};
+  }
+
+  private onSlotRead(word: number, _addr: number): void {
+    const task = this.machine.curTask;
+    if (!task) return;
+    const list = this.taskInstances.get(task);
+    const ri = list?.find((x) => x.slot === word);
+    if (!ri) return;
+    const at = task.cpu.currentInsnAddr();
+    let op = this.originalByte(at);
+    let k = 0;
+    while ((op === 0x66 || op === 0x67 || op === 0x2e || op === 0x3e || op === 0x36 || op === 0x26) && k < 14)
+      op = this.originalByte(at + ++k);
+    if (op === 0xc3 || op === 0xc2) return; // the function's own return
+    this.emit('retaddr_read', ri.rp, task, at, ri);
   }
 
   // ---------------------------------------------------------------- calling guest code from handlers
@@ -950,6 +978,7 @@ export class ProbeEngine {
     ri.slot = esp;
     ri.retAddr = m.memory.read32(esp) >>> 0;
     m.memory.write32(esp, TRAMPOLINE_ADDR);
+    if (this.watchSlots) m.memory.watch(esp);
     list.unshift(ri);
     return 0;
   }
@@ -985,6 +1014,10 @@ export class ProbeEngine {
   }
 
   private recycle(ri: KretprobeInstance): void {
+    if (this.watchSlots && ri.slot) {
+      this.machine.memory.unwatch(ri.slot);
+      ri.slot = 0;
+    }
     if (ri.rp) {
       const free = this.freeList.get(ri.rp);
       if (free) free.push(ri);

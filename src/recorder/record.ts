@@ -61,6 +61,7 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
     maxInstructions: s.maxInstructions ?? null,
     probes: s.probes,
     maxactive: s.maxactive ?? {},
+    detectReturnAddressReads: s.detectReturnAddressReads ?? false,
     allowRead: s.allowRead ?? [],
     cwd: s.cwd ?? process.cwd(),
     quantum: s.quantum ?? null,

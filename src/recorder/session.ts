@@ -36,6 +36,7 @@ export type EventKindName =
   | 'trampoline'
   | 'return'
   | 'orphan_return'
+  | 'retaddr_read'
   | 'missed'
   | 'reentry'
   | 'break'
@@ -112,6 +113,8 @@ export class ProbeSpecError extends Error {
 export interface SessionOptions extends MachineOptions {
   /** kprobe_events lines, plus `j:[GRP/]EVENT SYM HANDLER` for jprobes (probelab extension). */
   probes: string[];
+  /** K20 detector: record 'retaddr_read' events when guest code reads a hijacked return address. */
+  detectReturnAddressReads?: boolean;
   /** Pool size overrides by event name ('GRP/EVENT' or 'EVENT'); Infinity = unbounded (analysis). */
   maxactive?: Record<string, number>;
 }
@@ -161,6 +164,7 @@ export class ProbeSession {
     this.machine = m;
     this.engine = new ProbeEngine(m);
     this.neutralTraps();
+    if (opts.detectReturnAddressReads) this.engine.detectReturnAddressReads(true);
     const mem = m.memory;
     this.fctx = {
       task: null,

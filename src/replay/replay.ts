@@ -279,6 +279,7 @@ export function loadReplayPlan(reader: TraceReader, runId: number): ReplayPlan {
     quantum: num(config.quantum),
     tick: num(config.tick),
     captureOutput: false,
+    detectReturnAddressReads: config.detectReturnAddressReads === true,
     probes,
     maxactive,
   };

@@ -12,6 +12,7 @@ export const EVENT_KINDS = [
   'reentry',
   'break',
   'fault',
+  'retaddr_read',
 ] as const;
 export type EventKindName = (typeof EVENT_KINDS)[number];
 
@@ -26,6 +27,7 @@ export const EventKind = {
   reentry: 6,
   break: 7,
   fault: 8,
+  retaddr_read: 9,
 } as const satisfies Record<EventKindName, number>;
 export type EventKindCode = (typeof EventKind)[EventKindName];
 
