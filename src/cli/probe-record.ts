@@ -3,8 +3,10 @@
 // kprobe_events-style probes and records everything into a trace database. Exits with the guest's
 // exit status (128 + signal when it died of one), as strace and rr do.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ElfError, Machine } from '../emulator/machine.js';
@@ -13,6 +15,7 @@ import { recordRun } from '../recorder/record.js';
 import { ProbeSpecError } from '../recorder/session.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
+import { TraceReader } from '../trace/reader.js';
 import { CliError, findWorkload, readInput, runMain, workloadBinaryPath, workloads } from './common.js';
 import { Progress } from './progress.js';
 
@@ -165,6 +168,123 @@ function checkInt(name: string, v: number, lo: number, hi: number): void {
     throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
 }
 
+/** The command line minus the options a sweep worker gets its own values for. */
+function withoutOptions(args: string[]): string[] {
+  const valued = new Set(['--runs', '--seed', '-s', '-o', '--output']);
+  const flags = new Set(['--force', '-q', '--quiet']);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i]!;
+    const name = x.split('=')[0]!;
+    if (valued.has(name)) {
+      if (!x.includes('=')) i++;
+      continue;
+    }
+    if (flags.has(name)) continue;
+    out.push(x);
+  }
+  return out;
+}
+
+/**
+ * `--runs N` on a multi-core host: worker processes record contiguous seed ranges into temporary
+ * traces (this same command, re-run with the range), then the runs are merged into the output in seed
+ * order. Guest output is printed per worker, in seed order, after it finishes.
+ */
+async function sweepInParallel(a: RecordArgs, argv: string[], out: string, workers: number): Promise<number> {
+  const tmpDir = mkdtempSync(join(tmpdir(), 'probelab-sweep-'));
+  const per = Math.ceil(a.runs / workers);
+  const jobs: Array<{ seed: number; runs: number; file: string }> = [];
+  for (let s = 0; s < a.runs; s += per)
+    jobs.push({ seed: a.seed + s, runs: Math.min(per, a.runs - s), file: join(tmpDir, `w${s}.db`) });
+  const dd = argv.indexOf('--');
+  const head = withoutOptions(dd >= 0 ? argv.slice(0, dd) : argv);
+  const tail = dd >= 0 ? argv.slice(dd) : [];
+  if (!a.quiet) process.stderr.write(`probe-record: ${a.runs} runs in ${jobs.length} worker processes\n`);
+  const results = await Promise.all(
+    jobs.map(
+      (j) =>
+        new Promise<{ code: number; stdout: Buffer; stderr: Buffer }>((res) => {
+          const child = spawn(
+            process.execPath,
+            [
+              process.argv[1]!,
+              ...head,
+              '--seed',
+              String(j.seed),
+              '--runs',
+              String(j.runs),
+              '-o',
+              j.file,
+              '--force',
+              '-q',
+              ...tail,
+            ],
+            { env: { ...process.env, PROBELAB_SWEEP_WORKER: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+          );
+          const o: Buffer[] = [];
+          const e: Buffer[] = [];
+          child.stdout.on('data', (b: Buffer) => o.push(b));
+          child.stderr.on('data', (b: Buffer) => e.push(b));
+          child.on('close', (code) =>
+            res({ code: code ?? 1, stdout: Buffer.concat(o), stderr: Buffer.concat(e) }),
+          );
+        }),
+    ),
+  );
+  try {
+    for (const [k, r] of results.entries()) {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      if (!existsSync(jobs[k]!.file))
+        throw new CliError(`worker for seeds ${jobs[k]!.seed}.. failed (exit ${r.code})`);
+    }
+    const writer = TraceWriter.create(out, { force: a.force });
+    try {
+      for (const j of jobs) writer.appendTrace(j.file);
+    } finally {
+      writer.close();
+    }
+  } finally {
+    rmSync(tmpDir, { recursive: true, force: true });
+  }
+  const reader = TraceReader.open(out);
+  let exit = 0;
+  try {
+    const runs = reader.runs();
+    for (const r of runs) {
+      const code =
+        r.exitCode !== null
+          ? r.exitCode
+          : r.signal !== null
+            ? 128 + r.signal
+            : r.status === 'complete'
+              ? 0
+              : 1;
+      if (exit === 0) exit = code;
+      if (!a.quiet)
+        process.stderr.write(
+          `run ${r.runId} (seed ${r.seed}): ${r.status}, ${r.instructions} instructions\n`,
+        );
+    }
+    const last = runs[runs.length - 1];
+    if (!a.quiet && last) {
+      const rows = reader.probes(last.runId).map((p) => ({
+        event: p.event,
+        hits: p.hits ?? 0,
+        misses: p.kind === 'kretprobe' ? (p.nmissed ?? 0) + (p.nmissedReentry ?? 0) : (p.nmissedReentry ?? 0),
+      }));
+      if (rows.length) process.stderr.write(formatProfile(rows));
+      process.stderr.write(
+        `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
+      );
+    }
+  } finally {
+    reader.close();
+  }
+  return exit;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
   if (a.listWorkloads) {
@@ -231,6 +351,8 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);
+  const workers = Math.min(availableParallelism(), a.runs, 8);
+  if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER) return sweepInParallel(a, argv, out, workers);
   try {
     writer = TraceWriter.create(out, { force: a.force });
   } catch (e) {

@@ -360,7 +360,7 @@ function roundInt(v: number, rc: number): number {
   switch (rc) {
     case RC_NEAREST:
       // Adding and removing 2^52 rounds to an integer in the current (nearest-even) mode.
-      if (!(Math.abs(v) < TWO52)) return v;
+      if (!(Math.abs(v) < TWO52) || v === 0) return v;
       return v >= 0 ? v + TWO52 - TWO52 : -(-v + TWO52 - TWO52);
     case RC_DOWN:
       return Math.floor(v);
@@ -1844,6 +1844,89 @@ function fpatanExt(x: Fx, y: Fx, rc: number): void {
   nrp(ySign, rexp, rsig0, rsig1 | 1n, rc);
 }
 
+// ---- Correctly rounded double sin, cos, tan ----
+//
+// QEMU's FSIN/FCOS/FSINCOS/FPTAN call the host C library on the operand rounded to a double;
+// glibc's results are the correctly rounded ones in practice, so this computes those: exact
+// argument reduction by pi/2 and Taylor series in BigInt fixed point (about 200 bits), then one
+// rounding to nearest.
+
+const TRIG_W = 200; // fixed-point scale of the reduced argument and the series
+const TRIG_F = 280; // scale of the unreduced argument (x >= 2^-27 has at most 80 fraction bits beyond it)
+let halfPiF = 0n;
+
+function halfPi(): bigint {
+  if (halfPiF === 0n) {
+    // Machin: pi = 16 atan(1/5) - 4 atan(1/239), with 40 guard bits.
+    const P = BigInt(TRIG_F + 40);
+    const atanInv = (k: bigint): bigint => {
+      let sum = 0n;
+      let term = (1n << P) / k;
+      const k2 = k * k;
+      for (let n = 1n, neg = false; term !== 0n; n += 2n, neg = !neg) {
+        sum += neg ? -(term / n) : term / n;
+        term /= k2;
+      }
+      return sum;
+    };
+    halfPiF = (16n * atanInv(5n) - 4n * atanInv(239n)) >> 41n;
+  }
+  return halfPiF;
+}
+
+/** The fixed-point V * 2^-w rounded to the nearest double (ties to even). */
+function fixedToDouble(V: bigint, w: number): number {
+  if (V === 0n) return 0;
+  const neg = V < 0n;
+  if (neg) V = -V;
+  const bits = V.toString(2).length;
+  const shift = bits - 53;
+  let q: bigint;
+  if (shift > 0) {
+    const S = BigInt(shift);
+    q = V >> S;
+    const rem = V & ((1n << S) - 1n);
+    const half = 1n << (S - 1n);
+    if (rem > half || (rem === half && (q & 1n) !== 0n)) q += 1n;
+  } else q = V << BigInt(-shift);
+  const r = Number(q) * pow2(shift - w);
+  return neg ? -r : r;
+}
+
+/** sin, cos or tan (kind 0, 1, 2) of the finite double x with |x| < 2^63, correctly rounded. */
+function crTrig(kind: number, x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2 ** -27) return kind === 1 ? 1 : x; // sin x = tan x = x, cos x = 1 after rounding
+  // |x| = M * 2^e exactly.
+  f64[0] = ax;
+  const e = ((u32[HI]! >>> 20) & 0x7ff) - 1075;
+  const M = (BigInt((u32[HI]! & 0xfffff) | 0x100000) << 32n) | BigInt(u32[LO]!);
+  const X = M << BigInt(e + TRIG_F);
+  const hp = halfPi();
+  const k = (2n * X + hp) / (2n * hp);
+  const r = (X - k * hp) >> BigInt(TRIG_F - TRIG_W);
+  const one = 1n << BigInt(TRIG_W);
+  const W = BigInt(TRIG_W);
+  const r2 = (r * r) >> W;
+  let sn = r;
+  let cs = one;
+  let ts = r;
+  let tc = one;
+  for (let n = 1n; ts !== 0n || tc !== 0n; n += 2n) {
+    ts = -((ts * r2) >> W) / ((n + 1n) * (n + 2n));
+    tc = -((tc * r2) >> W) / (n * (n + 1n));
+    sn += ts;
+    cs += tc;
+  }
+  const q = Number(k & 3n);
+  let v: bigint;
+  if (kind === 0) v = q === 0 ? sn : q === 1 ? cs : q === 2 ? -sn : -cs;
+  else if (kind === 1) v = q === 0 ? cs : q === 1 ? -sn : q === 2 ? -cs : sn;
+  else v = q & 1 ? -(cs << W) / sn : (sn << W) / cs;
+  const res = fixedToDouble(v, TRIG_W);
+  return x < 0 && kind !== 1 ? -res : res;
+}
+
 /** Exact remainder slot0 - q*slot1 (both finite, nonzero): q truncated, or nearest-even when `ieee`. Returns q mod 8. */
 function coreRem(ieee: boolean, rc: number): number {
   const A = big64(oHi[0]!, oLo[0]!);
@@ -3176,18 +3259,18 @@ export class Fpu {
     if (x !== 0) this.swBits |= PE;
     switch (kind) {
       case 2:
-        this.setDouble(p, Math.sin(x));
+        this.setDouble(p, crTrig(0, x));
         return;
       case 3:
-        this.setDouble(p, Math.cos(x));
+        this.setDouble(p, crTrig(1, x));
         return;
       case 4:
-        this.setDouble(p, Math.tan(x));
+        this.setDouble(p, crTrig(2, x));
         this.pushValue(1);
         return;
       default:
-        this.setDouble(p, Math.sin(x));
-        this.pushValue(Math.cos(x));
+        this.setDouble(p, crTrig(0, x));
+        this.pushValue(crTrig(1, x));
     }
   }
 
@@ -3326,7 +3409,8 @@ export class Fpu {
       // n = trunc(ST1), saturated (beyond +-2^16 every result overflows or underflows).
       let n = 0;
       const ye = oExp[1]!;
-      if (ye >= 17) n = 0x10000;
+      if (cb === CL_ZERO) n = 0;
+      else if (ye >= 17) n = 0x10000;
       else if (ye >= 0) n = oHi[1]! >>> (31 - ye);
       if (oNeg[1]) n = -n;
       roundPack(oNeg[0]!, oExp[0]! + n, oHi[0]!, oLo[0]!, 0, 64, this.rc);

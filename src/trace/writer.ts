@@ -37,6 +37,8 @@ import {
   schemaSql,
 } from './db.js';
 
+import { mergeTraceInto } from './merge.js';
+
 export { EventKind, MissReason } from './codes.js';
 
 /** The whole configuration of a run, stored as JSON in run_config; replay re-runs from it. */
@@ -671,6 +673,13 @@ export class TraceWriter {
    * Flushes, stores the final status and probe counters, builds the indexes and truncates the WAL.
    * Tasks still running keep end_ts NULL.
    */
+  /** Appends all runs of another trace file (parallel sweeps); returns their new run ids. */
+  appendTrace(path: string): number[] {
+    this.usable();
+    this.flush();
+    return mergeTraceInto(this.db, path);
+  }
+
   finishRun(runId: number, result: RunResult): void {
     this.runState(runId);
     this.flush();

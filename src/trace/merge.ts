@@ -1,0 +1,79 @@
+// Appends every run of another trace file to a trace database (used by `probe-record --runs N` when
+// worker processes record seeds in parallel into their own files). Guarantees: run ids are renumbered
+// after the destination's (replay_of follows), interned strings keep their texts under shifted ids, binaries are shared
+// by sha256, and the whole merge is one transaction: it lands completely or not at all.
+
+import { TraceError, reason, type Db } from './db.js';
+
+/** Columns holding strings.id references, per table. */
+const STRING_REFS: Record<string, string[]> = {
+  raw_events: ['args'],
+  raw_calls: ['args'],
+  raw_sched: ['reason'],
+};
+const RUN_TABLES = [
+  'raw_runs',
+  'run_config',
+  'raw_probes',
+  'raw_events',
+  'raw_calls',
+  'raw_missed',
+  'raw_tasks',
+  'raw_sched',
+  'inputs',
+  'output',
+  'call_sets',
+];
+
+function columns(db: Db, schema: string, table: string): string[] {
+  return (db.prepare(`PRAGMA ${schema}.table_info(${table})`).all() as Array<{ name: string }>).map(
+    (c) => c.name,
+  );
+}
+
+/** Copies all runs of `srcPath` into `db`; returns the new run ids in source order. */
+export function mergeTraceInto(db: Db, srcPath: string): number[] {
+  try {
+    db.prepare('ATTACH DATABASE ? AS src').run(srcPath);
+  } catch (e) {
+    throw new TraceError(`cannot read ${srcPath}: ${reason(e)}`);
+  }
+  try {
+    return db.transaction(() => {
+      const base = (
+        db.prepare('SELECT coalesce(max(run_id), 0) AS m FROM main.raw_runs').get() as { m: number }
+      ).m;
+      const min = (
+        db.prepare('SELECT coalesce(min(run_id), 1) AS m FROM src.raw_runs').get() as { m: number }
+      ).m;
+      const offset = base - min + 1;
+      db.exec('INSERT OR IGNORE INTO main.binaries SELECT * FROM src.binaries');
+      // Strings are appended under shifted ids (texts may repeat; views resolve by id).
+      const soff = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM main.strings').get() as { m: number })
+        .m;
+      db.exec(`INSERT INTO main.strings (id, s) SELECT id + ${soff}, s FROM src.strings`);
+      for (const t of RUN_TABLES) {
+        const cols = columns(db, 'src', t).filter((c) => !(t === 'raw_tasks' && c === 'id'));
+        const refs = STRING_REFS[t] ?? [];
+        const exprs = cols.map((c) => {
+          if (c === 'run_id') return `x.run_id + ${offset}`;
+          if (t === 'raw_runs' && c === 'replay_of') return `x.replay_of + ${offset}`;
+          if (refs.includes(c)) return `x.${c} + ${soff}`;
+          return `x.${c}`;
+        });
+        db.exec(
+          `INSERT INTO main.${t} (${cols.join(',')}) SELECT ${exprs.join(',')} FROM src.${t} x ORDER BY rowid`,
+        );
+      }
+      return (
+        db.prepare('SELECT run_id + ? AS id FROM src.raw_runs ORDER BY run_id').all(offset) as Array<{
+          id: number;
+        }>
+      ).map((r) => r.id);
+    })();
+  } catch (e) {
+    throw new TraceError(`merging ${srcPath} failed: ${reason(e)}`);
+  } finally {
+    db.prepare('DETACH DATABASE src').run();
+  }
+}
