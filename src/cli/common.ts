@@ -1,7 +1,7 @@
 // Shared command-line plumbing: one-line errors with the right exit codes (1 = the command failed,
 // 2 = bad usage), the built-in workload catalogue, and reading guest binaries with clear messages.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
@@ -99,5 +99,16 @@ export async function runMain(prog: string, main: () => Promise<number> | number
       if (process.env.PROBELAB_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
       process.exitCode = 1;
     }
+  }
+}
+
+/** Whether the module at `url` is the program being run (also when started through a bin symlink). */
+export function isMainModule(url: string): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(url));
+  } catch {
+    return false;
   }
 }

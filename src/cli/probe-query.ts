@@ -7,7 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import { CliError, runMain } from './common.js';
+import { CliError, isMainModule, runMain } from './common.js';
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -77,5 +77,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]).endsWith('probe-query.js'))
-  void runMain('probe-query', () => main(hideBin(process.argv)));
+if (isMainModule(import.meta.url)) void runMain('probe-query', () => main(hideBin(process.argv)));

@@ -16,7 +16,15 @@ import { ProbeSpecError } from '../recorder/session.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import { CliError, findWorkload, readInput, runMain, workloadBinaryPath, workloads } from './common.js';
+import {
+  CliError,
+  isMainModule,
+  findWorkload,
+  readInput,
+  runMain,
+  workloadBinaryPath,
+  workloads,
+} from './common.js';
 import { Progress } from './progress.js';
 
 export interface RecordArgs {
@@ -428,5 +436,4 @@ export async function main(argv: string[]): Promise<number> {
   return exit;
 }
 
-if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith('probe-record.js'))
-  void runMain('probe-record', () => main(hideBin(process.argv)));
+if (isMainModule(import.meta.url)) void runMain('probe-record', () => main(hideBin(process.argv)));

@@ -15,7 +15,7 @@ import { ReplayError, replayRun, type ReplayOutcome } from '../replay/replay.js'
 import { TraceError } from '../trace/db.js';
 import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
-import { CliError, runMain } from './common.js';
+import { CliError, isMainModule, runMain } from './common.js';
 import { Progress } from './progress.js';
 
 export interface ReplayArgs {
@@ -286,5 +286,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]).replace(/\.ts$/, '.js').endsWith('probe-replay.js'))
-  void runMain('probe-replay', () => main(hideBin(process.argv)));
+if (isMainModule(import.meta.url)) void runMain('probe-replay', () => main(hideBin(process.argv)));

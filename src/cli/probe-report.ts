@@ -18,7 +18,7 @@ import { renderJson } from '../report/json.js';
 import { renderText } from '../report/text.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import { CliError, runMain } from './common.js';
+import { CliError, isMainModule, runMain } from './common.js';
 import { completeCallSetProvider } from './complete-calls.js';
 
 interface ReportArgs {
@@ -147,5 +147,4 @@ export async function main(argv: string[]): Promise<number> {
 
 export type { CallTable };
 
-if (process.argv[1] && resolve(process.argv[1]).endsWith('probe-report.js'))
-  void runMain('probe-report', () => main(hideBin(process.argv)));
+if (isMainModule(import.meta.url)) void runMain('probe-report', () => main(hideBin(process.argv)));
