@@ -284,7 +284,7 @@ describe('tampering is caught at the first divergent event', () => {
       data: Buffer;
     };
     const data = Buffer.from(row.data);
-    data[7] ^= 0x20;
+    data[7] = data[7]! ^ 0x20;
     sql.prepare('UPDATE inputs SET data = ? WHERE run_id = ? AND seq = ?').run(data, runId, row.seq);
     sql.close();
     const r = TraceReader.open(file);

@@ -1,6 +1,6 @@
 // Instruction information and disassembly from the opcode table: length, control-transfer kind and
 // mnemonic of the instruction at the start of a byte string (probes, tests, crash reports). Never
-// throws: bytes that are not a valid instruction (or are cut short) give { invalid: true }.
+// throws: bytes that are not a valid instruction (or are cut short) give { invalid: true, length: 0 }.
 
 import {
   controlKind,
@@ -17,6 +17,8 @@ import {
 import { CONDITION_NAMES, mnemonicOf, OPCODES, type ControlKind } from './opcodes.js';
 
 export interface InsnInfo {
+  /** Present (and true) only for bytes that are not a valid instruction; length is then 0. */
+  invalid?: true;
   length: number;
   kind: ControlKind;
   mnemonic: string;
@@ -29,8 +31,9 @@ const R16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
 const R8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
 const SREG = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', '?', '?'];
 const OUT_OF_BYTES = new Error('truncated');
+const INVALID: InsnInfo = Object.freeze({ invalid: true, length: 0, kind: 'seq', mnemonic: '(bad)', text: '(bad)' });
 
-export function instructionInfo(bytes: Uint8Array, addr = 0): InsnInfo | { invalid: true } {
+export function instructionInfo(bytes: Uint8Array, addr = 0): InsnInfo {
   const d = new Decoded();
   try {
     decodeInsn(
@@ -43,9 +46,9 @@ export function instructionInfo(bytes: Uint8Array, addr = 0): InsnInfo | { inval
       d,
     );
   } catch {
-    return { invalid: true };
+    return INVALID;
   }
-  if (d.op === OP_UD || d.op === OP_GP) return { invalid: true };
+  if (d.op === OP_UD || d.op === OP_GP) return INVALID;
   const mnemonic = mnemonicFor(d);
   return { length: d.len, kind: controlKind(d), mnemonic, text: disassemble(d, addr) };
 }
