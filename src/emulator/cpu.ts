@@ -514,6 +514,7 @@ export class Cpu implements FpuHost {
 
   /** Turns an exception thrown inside a block into the host's exception callback. */
   private raised(e: unknown, b: number, i: number): number {
+    this.excepted = true;
     if (e === CPU_EXC) {
       if (CPU_EXC.trap) i++;
       this.retired += i - b;
@@ -537,13 +538,19 @@ export class Cpu implements FpuHost {
   private runSingle(b: number): number {
     const c = this.c;
     const tfBefore = this.flags & TF;
+    this.excepted = false;
     const n = this.runBlock(b, b + 1);
-    if (tfBefore && !this.stepping && n === 1 && this.attention === 0) {
+    // An instruction that raised an exception (int3, into, a fault) gets no single-step trap of its
+    // own: entering the handler clears TF, and the handler decides where execution resumes.
+    if (tfBefore && !this.stepping && n === 1 && this.attention === 0 && !this.excepted) {
       const op = c.op[b]!;
       if (!(op === 0xcd && (c.imm[b]! & 0xff) === 0x80)) this.host.exception(this, VEC_DB, 0, 0);
     }
     return n;
   }
+
+  /** Set when the last runBlock ended in an exception (see runSingle). */
+  private excepted = false;
 
   /** Address of the instruction executing now (inside exec / host callbacks). */
   currentInsnAddr(): number {
@@ -1237,7 +1244,10 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0xcc:
-        this.trap(VEC_BP);
+        // int3 is a trap (EIP already past it) that always ends its block, so the exception is
+        // delivered directly rather than thrown: breakpoints are the probe engine's hot path.
+        this.excepted = true;
+        this.host.exception(this, VEC_BP, 0, 0);
         return;
       case 0xcd:
         return this.exec(i);

@@ -188,6 +188,8 @@ interface ProbePoint {
   modrm: number;
   op: number;
   o16: boolean;
+  /** cli, sti: the instruction would change IF itself (K9). */
+  ifModifier: boolean;
 }
 
 interface PrevKprobe {
@@ -249,7 +251,7 @@ export class ProbeEngine {
   private jprobeOfKp = new Map<Kprobe, Jprobe>();
   private freeList = new Map<Kretprobe, KretprobeInstance[]>();
   private allocated = new Map<Kretprobe, number>();
-  /** Per-task instance lists, newest first (task->kretprobe_instances). */
+  /** Per-task instance lists (task->kretprobe_instances), oldest first: the newest is popped first. */
   private taskInstances = new Map<Task, KretprobeInstance[]>();
   private trampolineKp: Kprobe;
   private readonly d = new Decoded();
@@ -385,6 +387,14 @@ export class ProbeEngine {
       this.lastError = `0x${addr.toString(16)} holds an invalid instruction`;
       return 'EINVAL';
     }
+    const kind = controlKind(d);
+    if (!reserved && (kind === 'syscall' || kind === 'int' || kind === 'into' || kind === 'int1')) {
+      // Like uprobes' good_insns table (0xcd/0xce/0xf1 are refused): a software interrupt cannot be
+      // stepped out of line. The #DB of a stepped `int $0x80` comes after the NEXT instruction (the
+      // slot's padding), and a blocking system call would leave this CPU's HIT_SS state to others.
+      this.lastError = `0x${addr.toString(16)} is a software interrupt (${kind}): cannot be single-stepped out of line`;
+      return 'EINVAL';
+    }
     const insn = new Uint8Array(MAX_INSN_SIZE);
     for (let k = 0; k < d.len; k++) insn[k] = this.originalByte(addr + k);
     const slot = reserved ? 0 : this.allocSlot();
@@ -404,7 +414,9 @@ export class ProbeEngine {
       modrm: d.modrm,
       op: d.op,
       o16: (d.pfx & 1) !== 0,
+      ifModifier: false,
     };
+    pt.ifModifier = pt.kind === 'cli' || pt.kind === 'sti';
     if (slot) mem.poke(slot, insn.subarray(0, d.len));
     this.points.set(addr, pt);
     this.owner.set(p, pt);
@@ -489,6 +501,12 @@ export class ProbeEngine {
 
   /** register_jprobe (K7). */
   registerJprobe(jp: Jprobe): Result {
+    // Checked before anything is touched: the failure path below forgets jp.kp as a jprobe, which
+    // must not happen to a jprobe that is registered (it would lose its break handler and EEXIST).
+    if (this.owner.has(jp.kp)) {
+      this.lastError = 'probe already registered';
+      return 'EINVAL';
+    }
     jp.kp.preHandler = (p, regs) => this.setjmpPreHandler(jp, p, regs);
     jp.kp.breakHandler = (p, regs) => this.longjmpBreakHandler(jp, p, regs);
     this.jprobeOfKp.set(jp.kp, jp);
@@ -592,7 +610,7 @@ export class ProbeEngine {
   }
 
   instancesOf(task: Task): readonly KretprobeInstance[] {
-    return this.taskInstances.get(task) ?? [];
+    return [...(this.taskInstances.get(task) ?? [])].reverse();
   }
 
   addressOf(p: Kprobe): number | undefined {
@@ -664,7 +682,6 @@ export class ProbeEngine {
       this.callGuestDepth--;
       regs.cpu.attention = 1;
     }
-    this.ctlOf().current = null;
     return 1;
   }
 
@@ -692,9 +709,10 @@ export class ProbeEngine {
   private saveFlags(kcb: CtlBlock, pt: ProbePoint, eflags: number): void {
     kcb.oldEflags = eflags & (TF | IF);
     kcb.savedEflags = kcb.oldEflags;
-    // K9: IF is not restored when the probed instruction itself changes it.
-    if (pt.kind === 'cli' || pt.kind === 'sti' || pt.kind === 'popf' || pt.kind === 'iret')
-      kcb.savedEflags &= ~IF;
+    // K9: IF is not restored when the probed instruction itself changes it. The guest runs at CPL 3
+    // with IOPL 0, where popf/iret leave IF alone and cli/sti raise #GP (K13 then restores the old
+    // flags), so only cli/sti count; popf/iret get IF back like any other instruction.
+    if (pt.ifModifier) kcb.savedEflags &= ~IF;
   }
 
   private prepareSinglestep(pt: ProbePoint, cpu: Cpu): void {
@@ -710,6 +728,9 @@ export class ProbeEngine {
     const addr = (cpu.eip - 1) >>> 0;
     const kcb = this.ctlOf();
     this.traps++;
+    // The callGuest return stub ends a nested guest call made from a handler: it is not a probe hit,
+    // and the per-CPU state of the probe whose handler is running must survive it untouched.
+    if (addr === CALL_GUEST_RETURN && this.callGuestDepth > 0) return this.callGuestReturn(regs) !== 0;
     if (kcb.current) {
       const pt = this.points.get(addr);
       if (pt) {
@@ -886,11 +907,23 @@ export class ProbeEngine {
     if (!pt) return false;
     const cpu = task.cpu;
     const regs = this.regsOf(cpu);
-    const child = kcb.currentChild;
+    // 2.6.13: kprobe_running()->fault_handler. For a lone probe that is the probe itself, also while
+    // its instruction is single-stepped; for an aggregate, aggr_fault_handler only forwards to the
+    // child whose handler is running (K5).
+    const child =
+      kcb.currentChild ?? (kcb.status === KPROBE_HIT_SS && pt.list.length === 1 ? pt.list[0]! : null);
     this.emit('fault', child ? (this.rpOfKp.get(child) ?? child) : null, task, pt.addr);
     if (child && child.faultHandler && child.faultHandler(child, regs, vector)) return true;
     if (kcb.status === KPROBE_HIT_SS || kcb.status === KPROBE_REENTER) {
-      this.resumeExecution(pt, cpu, kcb);
+      // A fault leaves EIP at the faulting instruction: if that is the stepped copy, it did not
+      // complete (nothing pushed, no transfer), so resume_execution's completion fix-ups must not run
+      // (for call/jmp indirect they would rewrite a stack word and leave EIP in the slot page). Point
+      // EIP back at the probe address instead, as Linux's kprobe_fault_handler does since 2.6.2x.
+      const copy = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
+      if (cpu.eip >>> 0 === copy) {
+        cpu.setFlags(cpu.getFlags() & ~TF);
+        cpu.eip = pt.addr;
+      } else this.resumeExecution(pt, cpu, kcb);
       cpu.setFlags(cpu.getFlags() | kcb.oldEflags);
       if (kcb.status === KPROBE_REENTER) {
         const prev = kcb.prev;
@@ -976,10 +1009,13 @@ export class ProbeEngine {
     }
     const esp = regs.sp;
     ri.slot = esp;
-    ri.retAddr = m.memory.read32(esp) >>> 0;
+    // peek, not read32: the engine's own read must not count as a guest read for the K20 detector (a
+    // second kretprobe on this function reads the slot the first one is already watching).
+    const w = m.memory.peek(esp, 4);
+    ri.retAddr = (w[0]! | (w[1]! << 8) | (w[2]! << 16) | (w[3]! << 24)) >>> 0;
     m.memory.write32(esp, TRAMPOLINE_ADDR);
     if (this.watchSlots) m.memory.watch(esp);
-    list.unshift(ri);
+    list.push(ri);
     return 0;
   }
 
@@ -1000,7 +1036,7 @@ export class ProbeEngine {
     }
     let orig = TRAMPOLINE_ADDR;
     while (list.length > 0) {
-      const ri = list.shift()!;
+      const ri = list.pop()!;
       if (ri.rp) {
         this.emit('return', ri.rp, task, TRAMPOLINE_ADDR, ri);
         if (ri.rp.handler) ri.rp.handler(ri, regs);

@@ -208,9 +208,10 @@ export class ProbeSession {
     if (!engine) return;
     handlers[0] = (task, vector, code, addr) => {
       if (vector !== VEC_BP || !m.curVcpu) return engine(task, vector, code, addr);
-      this.creditTrap(-1);
+      // The int3 is delivered from inside its own execution (not yet retired): handlers see the time
+      // before it, and once it retires it is taken back off the clock.
       const handled = engine(task, vector, code, addr);
-      if (!handled && this.trapCredited) this.creditTrap(1);
+      if (handled) this.creditTrap(-1);
       this.trapCredited = false;
       return handled;
     };
