@@ -74,7 +74,14 @@ function evalFormula(f: string, vars: Record<string, number>): number {
 
 function observe(w: Workload, cpus: number, preempt: boolean, seed = 1, chaos = false) {
   const bytes = readFileSync(join(REPO_ROOT, 'workloads', w.binary));
-  const m = Machine.load(bytes, { argv: [w.name, ...w.default_args], cpus, preempt, seed, chaos, captureOutput: true });
+  const m = Machine.load(bytes, {
+    argv: [w.name, ...w.default_args],
+    cpus,
+    preempt,
+    seed,
+    chaos,
+    captureOutput: true,
+  });
   const obs = new CallObserver(m);
   for (const a of w.answers) obs.watch(m.symbols.lookup(a.function)!.addr);
   const r = m.run();
@@ -105,7 +112,8 @@ describe('SMP machine and built-in workloads (observer ground truth)', () => {
           if (a.function === 'jp_target' || w.name === 'hello') expect(peak).toBe(bound);
           else if (spec.kind === 'exact') expect(peak, `${a.function}`).toBe(bound);
           else expect(peak, `${a.function}`).toBeLessThanOrEqual(bound);
-          if (a.peak.per_task) expect(obs.peakPerTask.get(addr)).toBe(evalFormula(a.peak.per_task.formula, vars));
+          if (a.peak.per_task)
+            expect(obs.peakPerTask.get(addr)).toBe(evalFormula(a.peak.per_task.formula, vars));
         }
         // percpu is the case where preemption matters: without it at most NR_CPUS, with it more.
         if (w.name === 'percpu') {
@@ -123,7 +131,13 @@ describe('determinism', () => {
   const server = manifest.workloads.find((w) => w.name === 'server')!;
   const schedHash = (seed: number, chaos: boolean) => {
     const bytes = readFileSync(join(REPO_ROOT, 'workloads', server.binary));
-    const m = Machine.load(bytes, { argv: ['server', ...server.default_args], cpus: 4, preempt: true, seed, chaos });
+    const m = Machine.load(bytes, {
+      argv: ['server', ...server.default_args],
+      cpus: 4,
+      preempt: true,
+      seed,
+      chaos,
+    });
     const h = createHash('sha256');
     m.hooks.onSched = (ts, cpu, prev, next, reason) => h.update(`${ts},${cpu},${prev},${next},${reason};`);
     const r = m.run();
@@ -149,7 +163,13 @@ describe('threads under static glibc', () => {
   for (const cpus of [1, 2, 4]) {
     for (const chaos of [false, true]) {
       it(`pthreads (mutex, condvar, semaphore, barrier, spinlock, __thread) on ${cpus} CPU(s), chaos=${chaos} match qemu-i386`, () => {
-        const m = Machine.load(readFileSync(bin), { argv: ['pthreads'], cpus, preempt: true, chaos, seed: 3 });
+        const m = Machine.load(readFileSync(bin), {
+          argv: ['pthreads'],
+          cpus,
+          preempt: true,
+          chaos,
+          seed: 3,
+        });
         const r = m.run();
         expect(r.status).toBe('exited');
         expect(r.exitCode).toBe(0);
@@ -178,7 +198,11 @@ describe('run endings', () => {
     expect(r.message).toMatch(/task 1001 waits on futex 0x[0-9a-f]+/);
   });
   it('a guest that spins forever stops at the instruction budget as truncated', () => {
-    const bin = buildGuest(`void _start(void) { for (;;) __asm__ volatile("" ::: "memory"); }`, ['-nostdlib', '-static', '-O1'], 'spin');
+    const bin = buildGuest(
+      `void _start(void) { for (;;) __asm__ volatile("" ::: "memory"); }`,
+      ['-nostdlib', '-static', '-O1'],
+      'spin',
+    );
     const r = Machine.load(readFileSync(bin), { argv: ['spin'], maxInstructions: 100_000 }).run();
     expect(r.status).toBe('truncated');
     expect(r.instructions).toBe(100_000);
