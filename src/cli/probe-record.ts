@@ -4,15 +4,15 @@
 // exit status (128 + signal when it died of one), as strace and rr do.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ElfError, Machine } from '../emulator/machine.js';
 import { formatProfile } from '../probes/profile.js';
-import { recordRun } from '../recorder/record.js';
-import { ProbeSpecError } from '../recorder/session.js';
+import { nullSink, recordRun } from '../recorder/record.js';
+import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
@@ -136,7 +136,7 @@ function parseArgs(argv: string[]): RecordArgs {
       describe: 'no profile table, hints or progress',
     })
     .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' })
-    .strict()
+    .strictOptions()
     .help()
     .version(false)
     .fail((msg, err) => {
@@ -317,7 +317,8 @@ export async function main(argv: string[]): Promise<number> {
   let probes: string[] = [...a.probe];
   if (a.probeFile)
     probes.push(
-      ...readFileSync(a.probeFile, 'utf8')
+      ...Buffer.from(readInput(a.probeFile, 'probe file'))
+        .toString('utf8')
         .split('\n')
         .filter((l) => l.trim() && !l.trim().startsWith('#')),
     );
@@ -356,6 +357,25 @@ export async function main(argv: string[]): Promise<number> {
     Machine.load(binary, { argv: guestArgv, files: { open: () => ({ kind: 'error', errno: 2 }) } });
   } catch (e) {
     if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
+    throw e;
+  }
+  try {
+    // ... and the probes: a bad spec is a usage error that must not create or replace the output.
+    new ProbeSession(
+      binary,
+      {
+        argv: guestArgv,
+        env: [],
+        cpus: a.cpus,
+        preempt: a.preempt,
+        seed: a.seed,
+        probes,
+        captureOutput: false,
+      },
+      nullSink(),
+    );
+  } catch (e) {
+    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
     throw e;
   }
   if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);

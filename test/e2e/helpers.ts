@@ -1,0 +1,407 @@
+// Shared helpers of the end-to-end tests (test/e2e/*.test.ts). Everything here goes through the REAL
+// command line: `node dist/src/cli/<command>.js ...` in a child process, with pipes (no TTY), so the
+// tests see exactly what a user sees (stdout, stderr, exit status) and nothing in-process.
+//
+// - ensureBuilt(): compiles src/ with `npx tsc -p tsconfig.json` once per source state. Test files run
+//   in parallel processes, so the build takes a lock (an atomic mkdir) and leaves a stamp holding the
+//   hash of the sources it built; a later caller with the same sources skips the build. Set
+//   PROBELAB_E2E_CLI_DIR to run the suite against another build (e.g. a patched copy of dist/src/cli).
+// - run()/cli(): spawn a command and collect everything; query(): probe-query ... --format json.
+// - The guest-side model of the workloads' runtime (mix32, the xorshift PRNG) so tests can compute the
+//   values the C sources compute and compare them with what the probes fetched.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_DIR = process.env.PROBELAB_E2E_CLI_DIR
+  ? path.resolve(process.env.PROBELAB_E2E_CLI_DIR)
+  : path.join(REPO_ROOT, 'dist', 'src', 'cli');
+export const WORKLOADS_DIR = path.join(REPO_ROOT, 'workloads');
+export const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'golden');
+
+export type Command = 'probe-record' | 'probe-query' | 'probe-report' | 'probe-replay';
+
+// ---- build ------------------------------------------------------------------------------------------
+
+function listFiles(dir: string, out: string[] = []): string[] {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) listFiles(p, out);
+    else if (e.name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Hash of everything tsc reads: src/**\/*.ts and tsconfig.json. */
+function sourceHash(): string {
+  const h = createHash('sha256');
+  for (const f of [path.join(REPO_ROOT, 'tsconfig.json'), ...listFiles(path.join(REPO_ROOT, 'src'))]) {
+    h.update(path.relative(REPO_ROOT, f)).update('\0').update(fs.readFileSync(f)).update('\0');
+  }
+  return h.digest('hex');
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Builds dist/ with tsc unless a build of the current sources is already there. Safe to call from
+ * several test files at once: one builds, the others wait for its stamp.
+ */
+export async function ensureBuilt(): Promise<void> {
+  if (process.env.PROBELAB_E2E_CLI_DIR) {
+    if (!fs.existsSync(path.join(CLI_DIR, 'probe-record.js')))
+      throw new Error(`PROBELAB_E2E_CLI_DIR=${CLI_DIR} has no probe-record.js`);
+    return;
+  }
+  const stamp = path.join(REPO_ROOT, 'dist', '.e2e-build-stamp');
+  const lock = path.join(
+    os.tmpdir(),
+    `probelab-e2e-build-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}.lock`,
+  );
+  const fresh = (hash: string) => {
+    try {
+      return fs.readFileSync(stamp, 'utf8') === hash && fs.existsSync(path.join(CLI_DIR, 'probe-record.js'));
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + 280_000;
+  for (;;) {
+    const hash = sourceHash();
+    if (fresh(hash)) return;
+    try {
+      fs.mkdirSync(lock);
+    } catch {
+      // Someone else is building; break a lock left behind by a killed run after 3 minutes.
+      try {
+        if (Date.now() - fs.statSync(lock).mtimeMs > 180_000)
+          fs.rmSync(lock, { recursive: true, force: true });
+      } catch {
+        /* gone meanwhile */
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (fresh(hash)) return;
+      const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      if (r.status !== 0) {
+        // tsc still emits JavaScript when it reports type errors; the type check is its own gate
+        // (npm run typecheck), so only a build that produced no CLI stops the e2e tests.
+        if (!fs.existsSync(path.join(CLI_DIR, 'probe-record.js')))
+          throw new Error(`npx tsc -p tsconfig.json failed:\n${r.stdout}${r.stderr}`);
+        console.warn(`e2e: tsc reported errors, testing the JavaScript it emitted:\n${r.stdout}`);
+      }
+      fs.writeFileSync(stamp, hash);
+      return;
+    } finally {
+      fs.rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+// ---- running commands ---------------------------------------------------------------------------------
+
+export interface CliResult {
+  /** Exit status, or null when the process died of a signal. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.PROBELAB_DEBUG;
+  delete env.FORCE_COLOR;
+  return env;
+}
+
+/** Runs `node <CLI_DIR>/<cmd>.js ...args` and collects its output and exit status. */
+export function cli(cmd: Command, args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(CLI_DIR, `${cmd}.js`), ...args], {
+      cwd: opts.cwd ?? os.tmpdir(),
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 90_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
+}
+
+/** Starts a command in the background (for tests that kill it). */
+export function startCli(cmd: Command, args: string[], opts: RunOptions = {}) {
+  const child = spawn(process.execPath, [path.join(CLI_DIR, `${cmd}.js`), ...args], {
+    cwd: opts.cwd ?? os.tmpdir(),
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  return { child, exited };
+}
+
+/** Describes a result for assertion messages. */
+export function show(r: CliResult): string {
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stderr ---\n${r.stderr}\n--- stdout (first 2000 chars) ---\n${r.stdout.slice(0, 2000)}`;
+}
+
+/** Runs a command that must succeed (exit 0 unless `expectCode` says otherwise). */
+export async function ok(
+  cmd: Command,
+  args: string[],
+  expectCode = 0,
+  opts: RunOptions = {},
+): Promise<CliResult> {
+  const r = await cli(cmd, args, opts);
+  expect(r.code, `${cmd} ${args.join(' ')}\n${show(r)}`).toBe(expectCode);
+  return r;
+}
+
+export type Row = Record<string, unknown>;
+
+/** `probe-query TRACE SQL --format json`, parsed. Throws (with stderr) when the query fails. */
+export async function query<T = Row>(trace: string, sql: string): Promise<T[]> {
+  const r = await cli('probe-query', [trace, sql, '--format', 'json']);
+  if (r.code !== 0) throw new Error(`probe-query ${trace} "${sql}" failed: ${show(r)}`);
+  return JSON.parse(r.stdout) as T[];
+}
+
+/** The first row of a query (it must have one). */
+export async function queryOne<T = Row>(trace: string, sql: string): Promise<T> {
+  const rows = await query<T>(trace, sql);
+  expect(rows.length, sql).toBeGreaterThan(0);
+  return rows[0]!;
+}
+
+/** `probe-report TRACE --json ...`, parsed. */
+export async function reportJson(trace: string, extra: string[] = []): Promise<ReportJson> {
+  const r = await ok('probe-report', [trace, '--json', ...extra]);
+  return JSON.parse(r.stdout) as ReportJson;
+}
+
+export interface ReportProbe {
+  event: string;
+  kind: string;
+  symbol: string;
+  maxactive: number | null;
+  hits: number;
+  calls: number;
+  missed: number | null;
+  missed_reentry: number | null;
+  peak_concurrency: number | null;
+  max_depth: number | null;
+  recommended_maxactive: number | null;
+  defaults: { linux_2_6_13: number; linux_6_2: number; systemtap: number } | null;
+  miss_curve: Array<{ maxactive: number; missed: number }> | null;
+}
+
+export interface ReportJson {
+  schema: string;
+  runs: Array<{ run_id: number; workload: string; cpus: number; preempt: boolean; status: string }>;
+  probes: ReportProbe[];
+}
+
+/**
+ * A tool failure as the README promises: the given exit status, exactly one line on stderr (plus, for
+ * probe specs, Linux's "Command:" and caret lines, passed as `extraLines`), prefixed with the command
+ * name, and never a JavaScript stack trace.
+ */
+export function expectCleanError(
+  r: CliResult,
+  cmd: Command,
+  code: 1 | 2,
+  message: RegExp,
+  extraLines = 0,
+): string[] {
+  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  expect(r.code, show(r)).toBe(code);
+  expect(
+    lines.filter((l) => /^\s{4}at /.test(l)),
+    `stack trace on stderr:\n${r.stderr}`,
+  ).toEqual([]);
+  expect(lines.length, `expected ${1 + extraLines} line(s) on stderr:\n${r.stderr}`).toBe(1 + extraLines);
+  expect(lines[0]).toMatch(new RegExp(`^${cmd}: `));
+  expect(lines[0]).toMatch(message);
+  return lines;
+}
+
+// ---- temporary files ------------------------------------------------------------------------------------
+
+const tmpDirs: string[] = [];
+
+/** A fresh directory under os.tmpdir(); removed by cleanupTmp(). */
+export function tmpDir(tag: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `probelab-e2e-${tag}-`));
+  tmpDirs.push(d);
+  return d;
+}
+
+export function cleanupTmp(): void {
+  if (process.env.PROBELAB_E2E_KEEP) return;
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+export function sha256File(p: string): string {
+  return createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+}
+
+// ---- the workload catalogue -------------------------------------------------------------------------------
+
+export interface WorkloadAnswer {
+  function: string;
+  case: string;
+  peak: {
+    formula: string;
+    kind: 'exact' | 'upper_bound';
+    default_args: number | string;
+    default_args_kind?: 'exact' | 'upper_bound';
+    no_preempt?: { formula: string; kind: string; default_args: number | string };
+    per_task?: { formula: string; kind: string; default_args: number | string };
+  };
+}
+
+export interface Workload {
+  name: string;
+  source: string;
+  binary: string;
+  params: Array<{ name: string; default: number }>;
+  default_args: string[];
+  probed_functions: string[];
+  probes: string[];
+  answers: WorkloadAnswer[];
+}
+
+export function workloads(): Workload[] {
+  const j = JSON.parse(fs.readFileSync(path.join(WORKLOADS_DIR, 'workloads.json'), 'utf8')) as {
+    workloads: Workload[];
+  };
+  return j.workloads;
+}
+
+/**
+ * Evaluates a workloads.json answer formula ("integers, parameter names, NR_CPUS, + - * and
+ * min(a, b, ...) / max(a, b, ...)").
+ */
+export function evalFormula(formula: string, vars: Record<string, number>): number {
+  const toks = formula.match(/\d+|[A-Za-z_]\w*|[-+*(),]/g) ?? [];
+  if (toks.join('') !== formula.replace(/\s+/g, '')) throw new Error(`bad formula ${formula}`);
+  let i = 0;
+  const peek = () => toks[i];
+  const next = () => toks[i++];
+  const primary = (): number => {
+    const t = next();
+    if (t === undefined) throw new Error(`truncated formula ${formula}`);
+    if (/^\d+$/.test(t)) return Number(t);
+    if (t === '(') {
+      const v = sum();
+      if (next() !== ')') throw new Error(`missing ) in ${formula}`);
+      return v;
+    }
+    if (t === 'min' || t === 'max') {
+      if (next() !== '(') throw new Error(`missing ( in ${formula}`);
+      const vals = [sum()];
+      while (peek() === ',') {
+        next();
+        vals.push(sum());
+      }
+      if (next() !== ')') throw new Error(`missing ) in ${formula}`);
+      return t === 'min' ? Math.min(...vals) : Math.max(...vals);
+    }
+    const v = vars[t];
+    if (v === undefined) throw new Error(`unknown name ${t} in ${formula}`);
+    return v;
+  };
+  const product = (): number => {
+    let v = primary();
+    while (peek() === '*') {
+      next();
+      v *= primary();
+    }
+    return v;
+  };
+  const sum = (): number => {
+    let v = product();
+    while (peek() === '+' || peek() === '-') v = next() === '+' ? v + product() : v - product();
+    return v;
+  };
+  const v = sum();
+  if (i !== toks.length) throw new Error(`trailing tokens in ${formula}`);
+  return v;
+}
+
+// ---- the guest runtime, in TypeScript (workloads/runtime/rt.h, rt.c) ------------------------------------------
+
+/** The murmur3 finalizer (rt.h mix32). */
+export function mix32(h: number): number {
+  h >>>= 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** xorshift32 as rt.c seeds and steps it. */
+export class Rng {
+  s: number;
+  constructor(seed: number) {
+    this.s = mix32((seed ^ 0x9e3779b9) >>> 0);
+    if (this.s === 0) this.s = 0x2545f491;
+  }
+  next(): number {
+    let x = this.s;
+    x = (x ^ (x << 13)) >>> 0;
+    x = (x ^ (x >>> 17)) >>> 0;
+    x = (x ^ (x << 5)) >>> 0;
+    this.s = x;
+    return x;
+  }
+  below(n: number): number {
+    return n ? this.next() % n : 0;
+  }
+}
+
+export const u32 = (x: number): number => x >>> 0;
+export const hex = (x: number): string => `0x${(x >>> 0).toString(16)}`;
+
+/** A fetched value as a number: kprobe_events prints x32 values as "0x..." strings. */
+export function num(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^(0x[0-9a-f]+|-?\d+)$/i.test(v)) return Number(v);
+  throw new Error(`not a fetched number: ${JSON.stringify(v)}`);
+}
+
+/** Sorts numbers ascending (multiset comparison). */
+export const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
