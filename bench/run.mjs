@@ -107,7 +107,7 @@ if (!only || only === 'replay') {
     console.log('== replay: verify and what-if against recording (server workload, default probes)');
     const r = measure('replay');
     console.log(
-      `record ${r.record.toFixed(2)} s, replay (what-if, unbounded pools) ${r.whatif.toFixed(2)} s, verify ${r.verify.toFixed(2)} s  (verify/record ${f1((100 * r.verify) / r.record)}%)`,
+      `record ${r.record.toFixed(2)} s, replay (what-if, unbounded pools) ${r.whatif.toFixed(2)} s, verify ${r.verify.toFixed(2)} s  (replay/record ${f1((100 * r.whatif) / r.record)}%, verify/record ${f1((100 * r.verify) / r.record)}%, verify/replay ${f1((100 * r.verify) / r.whatif)}%)`,
     );
   }
 }
