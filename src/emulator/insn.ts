@@ -31,7 +31,13 @@ const R16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
 const R8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
 const SREG = ['es', 'cs', 'ss', 'ds', 'fs', 'gs', '?', '?'];
 const OUT_OF_BYTES = new Error('truncated');
-const INVALID: InsnInfo = Object.freeze({ invalid: true, length: 0, kind: 'seq', mnemonic: '(bad)', text: '(bad)' });
+const INVALID: InsnInfo = Object.freeze({
+  invalid: true,
+  length: 0,
+  kind: 'seq',
+  mnemonic: '(bad)',
+  text: '(bad)',
+});
 
 export function instructionInfo(bytes: Uint8Array, addr = 0): InsnInfo {
   const d = new Decoded();
