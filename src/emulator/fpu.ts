@@ -20,7 +20,8 @@
 //   rounding, masked response: only when also inexact), OE, ZE, IE and DE (denormal operands).
 //   Exact double results (and, with PC=53 and round-to-nearest, any normal-range result) come
 //   from the host's double arithmetic without touching the 80-bit machinery; the rest use
-//   32-bit-limb integer arithmetic (add, subtract, multiply) or BigInt (divide, square root).
+//   integer arithmetic on 32-bit limbs held in doubles (long division and an exactly corrected
+//   Newton step for the square root).
 // - FPREM/FPREM1 give the exact remainder; like a CPU (and QEMU) they reduce by at most 63
 //   exponent steps at a time (partial remainder with C2 = 1 when the exponents differ by 64 or
 //   more), otherwise C2 = 0 and C0/C3/C1 hold the low three quotient bits. FRNDINT, FSCALE and
@@ -29,8 +30,10 @@
 //   of the differential tests): the same table/polynomial algorithms, evaluated with the same
 //   extended-precision steps, so the results agree bit for bit (they are within an ulp or so of
 //   the exact value). FSIN, FCOS, FSINCOS and FPTAN, like QEMU, round the operand to a double
-//   (per RC) and take the host's correctly reduced double sin/cos/tan; |x| >= 2^63 sets C2 and
-//   leaves the operand unchanged (QEMU's test is on the double-rounded operand).
+//   (per RC) and return the double sin/cos/tan of it, here correctly rounded (QEMU takes the
+//   host's libm, which agrees except for rare last-bit differences); |x| >= 2^63 sets C2 and
+//   leaves the operand unchanged (QEMU's test is on the double-rounded operand, and QEMU also
+//   treats infinities that way, where a CPU raises IE).
 // - Loads from m32/m64/m80 and integers are exact; m80 values keep every bit (payloads,
 //   pseudo-denormals, unsupported encodings, which are invalid operands as on a 387+). Stores to
 //   m32/m64 reals, m16/m32/m64 integers and packed BCD honour RC and set PE/UE/OE and C1 as the
@@ -40,10 +43,14 @@
 //   and only sets its flag and ES/B: no #MF/SIGFPE is ever delivered, and FWAIT is a no-op.
 // - FIP, FCS and FDS are whatever the CPU stores in the public fields (0 by default): the
 //   FPU is not told the instruction address.
-// - Allocation: ordinary work (loads, stores, compares, add/sub/mul in any precision) allocates
-//   nothing; helpers return through module-level variables (the emulator is single-threaded and
-//   they are not reentrant). Division and square root with inexact results, FPREM, and the
+// - Allocation: ordinary work (loads, stores, compares, + - * / in any precision) allocates
+//   nothing: helpers exchange values through module-level typed arrays (so no number is ever
+//   boxed; the emulator is single-threaded and they are not reentrant). FPREM/FPREM1 and the
 //   transcendental instructions use BigInt temporaries.
+// - Where QEMU 7.2 departs from a CPU, this follows the CPU: C1 (QEMU never sets or clears it but
+//   in FXAM/FPREM), DE (QEMU never reports it for m32/m64 operands), FPREM1's quotient bits (QEMU
+//   leaves them 0), infinities in FSIN & co. (see above), and loads of m64/m32-integer operands
+//   with PC = 24 (QEMU rounds them to 24 bits first).
 
 import type { FpuHost } from './types.js';
 
@@ -118,15 +125,17 @@ const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const LO = LITTLE ? 0 : 1;
 const HI = LITTLE ? 1 : 0;
 
-// Module-level "return registers" of the helpers below: an 80-bit value as sign|exponent (16
-// bits) and the two significand halves (unsigned 32-bit numbers).
-let rS = 0;
-let rH = 0;
-let rL = 0;
-// Result of roundShift: the kept integer (kHi:kLo), whether bits were lost, whether it was
+// Module-level "registers" of the helpers below (typed arrays, so that passing 32-bit halves and
+// doubles between functions never boxes a number): an 80-bit value as sign|exponent (16 bits)
+// and the two significand halves (unsigned 32-bit numbers).
+const rr = new Uint32Array(3); // [sign|exponent, significand high, significand low]
+// Result of roundShift: the kept integer (kk: high, low), whether bits were lost, whether it was
 // incremented (the x87 "rounded up" C1 indication).
-let kHi = 0;
-let kLo = 0;
+const kk = new Float64Array(2); // [kept high (may reach 2^32), kept low]
+/** Input of roundShiftX/roundPack: a magnitude h:m with 32 further bits x below it. */
+const acc = new Uint32Array(3);
+/** Double results of extRound/extToDouble. */
+const dres = new Float64Array(1);
 let kInexact = false;
 let kUp = false;
 /** PE/UE/OE/C1 produced by the last extRound. */
@@ -153,11 +162,14 @@ function pow2(q: number): number {
 }
 
 /**
- * Drops the low `s` (>= 0) bits of the 64-bit magnitude h:m, with x as 32 further bits below
- * it, rounding per rc (neg is the sign of the value, which directed modes need). Output in
- * kHi/kLo/kInexact/kUp; kHi may reach 2^32 when rounding carries out of 64 bits.
+ * Drops the low `s` (>= 0) bits of the 64-bit magnitude h:m = acc[0]:acc[1], with x = acc[2] as
+ * 32 further bits below it, rounding per rc (neg is the sign of the value, which directed modes
+ * need). Output in kk/kInexact/kUp; kk[0] may reach 2^32 when rounding carries out of 64 bits.
  */
-function roundShiftX(h: number, m: number, x: number, s: number, rc: number, neg: boolean): void {
+function roundShiftX(s: number, rc: number, neg: boolean): void {
+  const h = acc[0]!;
+  const m = acc[1]!;
+  const x = acc[2]!;
   let hi: number;
   let lo: number;
   let half: number;
@@ -205,15 +217,16 @@ function roundShiftX(h: number, m: number, x: number, s: number, rc: number, neg
     lo = (lo + 1) >>> 0;
     if (lo === 0) hi += 1;
   }
-  kHi = hi;
-  kLo = lo;
+  kk[0] = hi;
+  kk[1] = lo;
   kInexact = inexact;
   kUp = up;
 }
 
-/** Drops the low `shift` (>= 1) bits of the 64-bit magnitude h:l (see roundShiftX). */
-function roundShift(h: number, l: number, shift: number, rc: number, neg: boolean): void {
-  roundShiftX(h, l, 0, shift, rc, neg);
+/** Drops the low `shift` bits of the 64-bit magnitude acc[0]:acc[1] (see roundShiftX). */
+function roundShift(shift: number, rc: number, neg: boolean): void {
+  acc[2] = 0;
+  roundShiftX(shift, rc, neg);
 }
 
 /** The value a format overflow gives under rc (IEEE 754: infinity or the largest finite). */
@@ -225,20 +238,18 @@ function overflowed(neg: boolean, max: number, rc: number): number {
 }
 
 /**
- * Rounds a finite, non-unnormal 80-bit value to a binary format with `prec` significant bits
- * and normal exponents [emin, emax] under rc; the result is returned as a double (exact for
- * binary32 and binary64). Sets cvtFlags.
+ * Rounds the finite, non-unnormal 80-bit value in rr to a binary format with `prec` significant
+ * bits and normal exponents [emin, emax] under rc; the result goes to dres[0] as a double (exact
+ * for binary32 and binary64). Sets cvtFlags.
  */
-function extRound(
-  s: number,
-  h: number,
-  l: number,
-  prec: number,
-  emin: number,
-  emax: number,
-  max: number,
-  rc: number,
-): number {
+function extRound(prec: number, emin: number, emax: number, max: number, rc: number): void {
+  dres[0] = extRoundD(prec, emin, emax, max, rc);
+}
+
+function extRoundD(prec: number, emin: number, emax: number, max: number, rc: number): number {
+  const s = rr[0]!;
+  const h = rr[1]!;
+  const l = rr[2]!;
   cvtFlags = 0;
   const neg = s >= 0x8000;
   if (h === 0 && l === 0) return neg ? -0 : 0;
@@ -248,8 +259,10 @@ function extRound(
   if (lead > emax) return overflowed(neg, max, rc);
   const q = (lead >= emin ? lead : emin) - (prec - 1); // weight of the result's last bit
   const sh = q - E + 63;
-  roundShift(h, l, sh > 100 ? 100 : sh, rc, neg);
-  const m = kHi * TWO32 + kLo;
+  acc[0] = h;
+  acc[1] = l;
+  roundShift(sh > 100 ? 100 : sh, rc, neg);
+  const m = kk[0]! * TWO32 + kk[1]!;
   if (kInexact) {
     cvtFlags = PE | (kUp ? C1 : 0);
     if (lead < emin) cvtFlags |= UE;
@@ -259,90 +272,99 @@ function extRound(
   return neg ? -r : r;
 }
 
-/** 80-bit value to the nearest double (NaN for NaNs and unsupported encodings); cvtFlags != 0 when not exact. */
-function extToDouble(s: number, h: number, l: number): number {
+/** The 80-bit value in rr to the nearest double (NaN for NaNs and unsupported encodings), into dres[0]; cvtFlags != 0 when not exact. */
+function extToDouble(): void {
+  const s = rr[0]!;
+  const h = rr[1]!;
   const e = s & 0x7fff;
   if (e === 0x7fff) {
     cvtFlags = 0;
-    if (h === 0x80000000 && l === 0) return s >= 0x8000 ? -Infinity : Infinity;
+    if (h === 0x80000000 && rr[2] === 0) dres[0] = s >= 0x8000 ? -Infinity : Infinity;
+    else {
+      cvtFlags = IE;
+      dres[0] = NaN;
+    }
+  } else if (e !== 0 && h < 0x80000000) {
     cvtFlags = IE;
-    return NaN;
-  }
-  if (e !== 0 && h < 0x80000000) {
-    cvtFlags = IE;
-    return NaN;
-  }
-  return extRound(s, h, l, 53, -1022, 1023, DBL_MAX, RC_NEAREST);
+    dres[0] = NaN;
+  } else extRound(53, -1022, 1023, DBL_MAX, RC_NEAREST);
 }
 
-/** Exact 80-bit form of the binary64 with bits hi:lo, into rS/rH/rL. */
-function f64BitsToExt(hi: number, lo: number): void {
+/** Exact 80-bit form of the binary64 whose bits are in u32 (f64's view), into rr. */
+function f64BitsToExt(): void {
+  const hi = u32[HI]!;
+  const lo = u32[LO]!;
   const sign = (hi >>> 16) & 0x8000;
   const e = (hi >>> 20) & 0x7ff;
   const fh = hi & 0xfffff;
   if (e === 0) {
     if (fh === 0 && lo === 0) {
-      rS = sign;
-      rH = 0;
-      rL = 0;
+      rr[0] = sign;
+      rr[1] = 0;
+      rr[2] = 0;
       return;
     }
     // A binary64 denormal is a normal extended number: renormalise.
     const lz = fh !== 0 ? Math.clz32(fh) - 12 : 20 + Math.clz32(lo);
     const n = 12 + lz;
     if (n < 32) {
-      rH = ((fh << n) | (lo >>> (32 - n))) >>> 0;
-      rL = (lo << n) >>> 0;
+      rr[1] = ((fh << n) | (lo >>> (32 - n))) >>> 0;
+      rr[2] = (lo << n) >>> 0;
     } else {
-      rH = (lo << (n - 32)) >>> 0;
-      rL = 0;
+      rr[1] = (lo << (n - 32)) >>> 0;
+      rr[2] = 0;
     }
-    rS = sign | (16383 - 1023 - lz);
+    rr[0] = sign | (16383 - 1023 - lz);
     return;
   }
-  rS = sign | (e === 0x7ff ? 0x7fff : e - 1023 + 16383);
-  rH = (0x80000000 | (fh << 11) | (lo >>> 21)) >>> 0;
-  rL = (lo << 11) >>> 0;
+  rr[0] = sign | (e === 0x7ff ? 0x7fff : e - 1023 + 16383);
+  rr[1] = (0x80000000 | (fh << 11) | (lo >>> 21)) >>> 0;
+  rr[2] = (lo << 11) >>> 0;
 }
 
 function doubleToExt(v: number): void {
   f64[0] = v;
-  f64BitsToExt(u32[HI]!, u32[LO]!);
+  f64BitsToExt();
 }
 
-/** Exact 80-bit form of the binary32 with the given bits, into rS/rH/rL. */
+/** Exact 80-bit form of the binary32 with the given bits, into rr. */
 function f32BitsToExt(bits: number): void {
   if ((bits & 0x7f800000) === 0x7f800000) {
-    rS = ((bits >>> 16) & 0x8000) | 0x7fff;
-    rH = (0x80000000 | ((bits & 0x7fffff) << 8)) >>> 0;
-    rL = 0;
+    rr[0] = ((bits >>> 16) & 0x8000) | 0x7fff;
+    rr[1] = (0x80000000 | ((bits & 0x7fffff) << 8)) >>> 0;
+    rr[2] = 0;
     return;
   }
   u32f[0] = bits;
   doubleToExt(f32[0]!);
 }
 
-/** 80-bit form of the integer with magnitude hi:lo (unsigned halves), into rS/rH/rL. */
+/** 80-bit form of the integer with magnitude hi:lo (unsigned halves), into rr. */
 function intToExt(neg: boolean, hi: number, lo: number): void {
   const sign = neg ? 0x8000 : 0;
   if (hi === 0 && lo === 0) {
-    rS = sign;
-    rH = 0;
-    rL = 0;
+    rr[0] = sign;
+    rr[1] = 0;
+    rr[2] = 0;
     return;
   }
   const lz = hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
   if (lz === 0) {
-    rH = hi;
-    rL = lo;
+    rr[1] = hi;
+    rr[2] = lo;
   } else if (lz < 32) {
-    rH = ((hi << lz) | (lo >>> (32 - lz))) >>> 0;
-    rL = (lo << lz) >>> 0;
+    rr[1] = ((hi << lz) | (lo >>> (32 - lz))) >>> 0;
+    rr[2] = (lo << lz) >>> 0;
   } else {
-    rH = (lo << (lz - 32)) >>> 0;
-    rL = 0;
+    rr[1] = (lo << (lz - 32)) >>> 0;
+    rr[2] = 0;
   }
-  rS = sign | (16383 + 63 - lz);
+  rr[0] = sign | (16383 + 63 - lz);
+}
+
+/** nanKind of the value in rr. */
+function nanKindR(): number {
+  return nanKind(rr[0]!, rr[1]!, rr[2]!);
 }
 
 function nanKind(s: number, h: number, l: number): number {
@@ -390,7 +412,7 @@ function hex(v: number, digits: number): string {
 //
 // Operands are unpacked into two slots: class, sign, unbiased exponent E of significand bit 63
 // (denormals are normalised, so E can go below EMIN) and the 64-bit significand with bit 63 set;
-// the raw 80-bit bits are kept for NaN propagation. Results go to rS/rH/rL, flags to xf.
+// the raw 80-bit bits are kept for NaN propagation. Results go to rr, flags to xf.
 
 const oCls = new Int32Array(2);
 const oNeg = new Int32Array(2);
@@ -401,7 +423,11 @@ const oS = new Int32Array(2);
 const oRH = new Uint32Array(2);
 const oRL = new Uint32Array(2);
 
-function unpack(i: number, s: number, h: number, l: number): void {
+/** Unpacks the 80-bit value in rr into operand slot i. */
+function unpack(i: number): void {
+  const s = rr[0]!;
+  const h = rr[1]!;
+  const l = rr[2]!;
   oS[i] = s;
   oRH[i] = h;
   oRL[i] = l;
@@ -446,27 +472,27 @@ function unpack(i: number, s: number, h: number, l: number): void {
 
 function unpackDouble(i: number, v: number): void {
   f64[0] = v;
-  f64BitsToExt(u32[HI]!, u32[LO]!);
-  unpack(i, rS, rH, rL);
+  f64BitsToExt();
+  unpack(i);
 }
 
 function packZero(neg: number): void {
-  rS = neg ? 0x8000 : 0;
-  rH = 0;
-  rL = 0;
+  rr[0] = neg ? 0x8000 : 0;
+  rr[1] = 0;
+  rr[2] = 0;
 }
 
 function packInf(neg: number): void {
-  rS = neg ? 0xffff : 0x7fff;
-  rH = 0x80000000;
-  rL = 0;
+  rr[0] = neg ? 0xffff : 0x7fff;
+  rr[1] = 0x80000000;
+  rr[2] = 0;
 }
 
 function invalidResult(): void {
   xf |= IE;
-  rS = 0xffff;
-  rH = 0xc0000000;
-  rL = 0;
+  rr[0] = 0xffff;
+  rr[1] = 0xc0000000;
+  rr[2] = 0;
 }
 
 /**
@@ -495,9 +521,9 @@ function nanPick(two: boolean): void {
     useA = ha > hb || (ha === hb && (la > lb || (la === lb && oS[0]! <= oS[1]!)));
   }
   const i = useA ? 0 : 1;
-  rS = oS[i]!;
-  rH = (oRH[i]! | 0x40000000) >>> 0;
-  rL = oRL[i]!;
+  rr[0] = oS[i]!;
+  rr[1] = (oRH[i]! | 0x40000000) >>> 0;
+  rr[2] = oRL[i]!;
 }
 
 /** Overflow response of a result rounded to `prec` bits: infinity or the largest finite. */
@@ -508,29 +534,29 @@ function overflowPack(neg: number, prec: number, rc: number): void {
     packInf(neg);
     return;
   }
-  rS = neg ? 0xfffe : 0x7ffe;
-  rH = prec === 24 ? 0xffffff00 : 0xffffffff;
-  rL = prec === 64 ? 0xffffffff : prec === 53 ? 0xfffff800 : 0;
+  rr[0] = neg ? 0xfffe : 0x7ffe;
+  rr[1] = prec === 24 ? 0xffffff00 : 0xffffffff;
+  rr[2] = prec === 64 ? 0xffffffff : prec === 53 ? 0xfffff800 : 0;
 }
 
-/** Whether the rounded kHi:kLo of a `prec`-bit rounding carried to 2^prec. */
+/** Whether the rounded kk[0]!:kk[1]! of a `prec`-bit rounding carried to 2^prec. */
 function carried(prec: number): boolean {
-  return prec === 64 ? kHi > 0xffffffff : prec === 53 ? kHi >= 0x200000 : kLo >= 0x1000000;
+  return prec === 64 ? kk[0]! > 0xffffffff : prec === 53 ? kk[0]! >= 0x200000 : kk[1]! >= 0x1000000;
 }
 
 /**
- * Rounds the nonzero value 0.h m x * 2^(E+1) (h has its top bit set: E is the exponent of the
- * leading bit; x holds 32 further bits, its lowest one "sticky") to `prec` bits (24, 53 or
- * 64) under rc, with the extended exponent range and denormals, into rS/rH/rL; flags to xf.
+ * Rounds the nonzero value 0.h m x * 2^(E+1) (h:m:x = acc; h has its top bit set: E is the
+ * exponent of the leading bit; x holds 32 further bits, its lowest one "sticky") to `prec` bits
+ * (24, 53 or 64) under rc, with the extended exponent range and denormals, into rr; flags to xf.
  */
-function roundPack(neg: number, E: number, h: number, m: number, x: number, prec: number, rc: number): void {
+function roundPack(neg: number, E: number, prec: number, rc: number): void {
   if (E > 16383) {
     overflowPack(neg, prec, rc);
     return;
   }
   const lead = E >= EMIN ? E : EMIN;
   const s = lead - E + 64 - prec; // bits of h:m dropped (x is dropped too)
-  roundShiftX(h, m, x, s > 100 ? 100 : s, rc, neg !== 0);
+  roundShiftX(s > 100 ? 100 : s, rc, neg !== 0);
   const inexact = kInexact;
   const up = kUp;
   let mh: number;
@@ -541,13 +567,13 @@ function roundPack(neg: number, E: number, h: number, m: number, x: number, prec
     ml = 0;
     e++;
   } else if (prec === 64) {
-    mh = kHi;
-    ml = kLo;
+    mh = kk[0]!;
+    ml = kk[1]!;
   } else if (prec === 53) {
-    mh = ((kHi << 11) | (kLo >>> 21)) >>> 0;
-    ml = (kLo << 11) >>> 0;
+    mh = ((kk[0]! << 11) | (kk[1]! >>> 21)) >>> 0;
+    ml = (kk[1]! << 11) >>> 0;
   } else {
-    mh = (kLo << 8) >>> 0;
+    mh = (kk[1]! << 8) >>> 0;
     ml = 0;
   }
   let be: number;
@@ -565,26 +591,44 @@ function roundPack(neg: number, E: number, h: number, m: number, x: number, prec
       // exponent would have reached 2^EMIN.
       let tiny = true;
       if (be === 1 && E === EMIN - 1) {
-        roundShiftX(h, m, x, s - 1, rc, neg !== 0);
+        roundShiftX(s - 1, rc, neg !== 0);
         tiny = !carried(prec);
       }
       if (tiny) xf |= UE;
     }
   }
-  rS = (neg ? 0x8000 : 0) | be;
-  rH = mh;
-  rL = ml;
+  rr[0] = (neg ? 0x8000 : 0) | be;
+  rr[1] = mh;
+  rr[2] = ml;
 }
 
-// 96-bit shift right with jamming (lost bits ORed into bit 0), into wH/wM/wL.
-let wH = 0;
-let wM = 0;
-let wL = 0;
-function shr96Jam(h: number, m: number, x: number, d: number): void {
+// 96-bit shift right with jamming (lost bits ORed into bit 0), in place on ww.
+const ww = new Uint32Array(3);
+/** Sets acc = h:m:x and rounds it (see roundPack). */
+function roundPack3(neg: number, E: number, h: number, m: number, x: number, prec: number, rc: number): void {
+  acc[0] = h;
+  acc[1] = m;
+  acc[2] = x;
+  roundPack(neg, E, prec, rc);
+}
+
+/** Rounds the finite nonzero operand in slot i, with sign `neg`, to prec under rc. */
+function roundSlot(i: number, neg: number, prec: number, rc: number): void {
+  acc[0] = oHi[i]!;
+  acc[1] = oLo[i]!;
+  acc[2] = 0;
+  roundPack(neg, oExp[i]!, prec, rc);
+}
+
+/** Shifts ww right by d with jamming, in place. */
+function shr96Jam(d: number): void {
+  let h = ww[0]!;
+  let m = ww[1]!;
+  let x = ww[2]!;
   if (d >= 96) {
-    wH = 0;
-    wM = 0;
-    wL = h !== 0 || m !== 0 || x !== 0 ? 1 : 0;
+    ww[0] = 0;
+    ww[1] = 0;
+    ww[2] = h !== 0 || m !== 0 || x !== 0 ? 1 : 0;
     return;
   }
   let lost = false;
@@ -601,9 +645,9 @@ function shr96Jam(h: number, m: number, x: number, d: number): void {
     m = ((m >>> d) | (h << (32 - d))) >>> 0;
     h >>>= d;
   }
-  wH = h;
-  wM = m;
-  wL = (x | (lost ? 1 : 0)) >>> 0;
+  ww[0] = h;
+  ww[1] = m;
+  ww[2] = (x | (lost ? 1 : 0)) >>> 0;
 }
 
 /** slot0 + slot1 (or slot0 - slot1 when `sub`), rounded to prec under rc. */
@@ -623,11 +667,11 @@ function coreAdd(sub: boolean, prec: number, rc: number): void {
   }
   if (cb === CL_ZERO) {
     if (ca === CL_ZERO) packZero(na === nb ? na : rc === RC_DOWN ? 1 : 0);
-    else roundPack(na, oExp[0]!, oHi[0]!, oLo[0]!, 0, prec, rc);
+    else roundSlot(0, na, prec, rc);
     return;
   }
   if (ca === CL_ZERO) {
-    roundPack(nb, oExp[1]!, oHi[1]!, oLo[1]!, 0, prec, rc);
+    roundSlot(1, nb, prec, rc);
     return;
   }
   let ea = oExp[0]!;
@@ -651,15 +695,18 @@ function coreAdd(sub: boolean, prec: number, rc: number): void {
     nb = t;
   }
   const d = ea - eb;
-  shr96Jam(hb, lb, 0, d > 127 ? 127 : d);
+  ww[0] = hb;
+  ww[1] = lb;
+  ww[2] = 0;
+  shr96Jam(d > 127 ? 127 : d);
   let h: number;
   let m: number;
   let x: number;
   if (na === nb) {
-    x = wL;
-    let t = la + wM;
+    x = ww[2]!;
+    let t = la + ww[1]!;
     m = t >>> 0;
-    t = ha + wH + (t > 0xffffffff ? 1 : 0);
+    t = ha + ww[0]! + (t > 0xffffffff ? 1 : 0);
     if (t > 0xffffffff) {
       const th = t >>> 0;
       x = ((x >>> 1) | (m << 31) | (x & 1)) >>> 0;
@@ -668,11 +715,11 @@ function coreAdd(sub: boolean, prec: number, rc: number): void {
       ea++;
     } else h = t;
   } else {
-    let t = -wL;
+    let t = -ww[2]!;
     x = t >>> 0;
-    t = la - wM - (t < 0 ? 1 : 0);
+    t = la - ww[1]! - (t < 0 ? 1 : 0);
     m = t >>> 0;
-    t = ha - wH - (t < 0 ? 1 : 0);
+    t = ha - ww[0]! - (t < 0 ? 1 : 0);
     h = t >>> 0;
     if (h === 0 && m === 0 && x === 0) {
       // An exact zero difference is +0, or -0 when rounding down (IEEE 754 6.3).
@@ -693,22 +740,16 @@ function coreAdd(sub: boolean, prec: number, rc: number): void {
       ea -= lz;
     }
   }
-  roundPack(na, ea, h, m, x, prec, rc);
+  roundPack3(na, ea, h, m, x, prec, rc);
 }
 
-// Exact 32x32 -> 64-bit product, into pH:pL.
-let pH = 0;
-let pL = 0;
+// Exact 32x32 -> 64-bit product, into pp (high, low): the low half from Math.imul, the high half from the
+// double product (off by at most 2^11, far less than the 2^32 its exact value is a multiple of).
+const pp = new Float64Array(2); // [high, low]
 function mul32(a: number, b: number): void {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const mid = al * bh + ah * bl; // < 2^33
-  const lo = al * bl + (mid % 65536) * 65536; // < 2^33
-  const carry = lo >= TWO32 ? 1 : 0;
-  pL = lo >>> 0;
-  pH = ah * bh + Math.floor(mid / 65536) + carry;
+  const lo = Math.imul(a, b) >>> 0;
+  pp[1] = lo;
+  pp[0] = Math.round((a * b - lo) / TWO32);
 }
 
 /** slot0 * slot1, rounded to prec under rc. */
@@ -734,27 +775,27 @@ function coreMul(prec: number, rc: number): void {
   const bh = oHi[1]!;
   const bl = oLo[1]!;
   mul32(al, bl);
-  const p0 = pL;
-  let c = pH;
+  const p0 = pp[1]!;
+  let c = pp[0]!;
   mul32(al, bh);
-  const x1 = pL;
-  const x2 = pH;
+  const x1 = pp[1]!;
+  const x2 = pp[0]!;
   mul32(ah, bl);
-  const y1 = pL;
-  const y2 = pH;
+  const y1 = pp[1]!;
+  const y2 = pp[0]!;
   mul32(ah, bh);
   let t = c + x1 + y1;
   const p1 = t >>> 0;
   c = Math.floor(t / TWO32);
-  t = x2 + y2 + pL + c;
+  t = x2 + y2 + pp[1]! + c;
   const p2 = t >>> 0;
-  const p3 = pH + Math.floor(t / TWO32);
+  const p3 = pp[0]! + Math.floor(t / TWO32);
   let E = oExp[0]! + oExp[1]!;
   if (p3 >= 0x80000000) {
     E++;
-    roundPack(neg, E, p3, p2, (p1 | (p0 !== 0 ? 1 : 0)) >>> 0, prec, rc);
+    roundPack3(neg, E, p3, p2, (p1 | (p0 !== 0 ? 1 : 0)) >>> 0, prec, rc);
   } else {
-    roundPack(
+    roundPack3(
       neg,
       E,
       ((p3 << 1) | (p2 >>> 31)) >>> 0,
@@ -768,21 +809,67 @@ function coreMul(prec: number, rc: number): void {
 
 const M32n = 0xffffffffn;
 
-/** Rounds the BigInt q (bit `top` its leading one, 33 <= top <= 94) times 2^(E - top) with a sticky bit. */
-function packBig(
-  neg: number,
-  E: number,
-  q: bigint,
-  top: number,
-  sticky: boolean,
-  prec: number,
-  rc: number,
-): void {
-  const v = q << BigInt(95 - top);
-  const h = Number(v >> 64n);
-  const m = Number((v >> 32n) & M32n);
-  const x = Number(v & M32n) | (sticky ? 1 : 0);
-  roundPack(neg, E, h, m, x >>> 0, prec, rc);
+// Significand division: dv = [ah, al, bh, bl] (both 64-bit values in [2^63, 2^64)) gives
+// dv = [h, m, x, sticky], the 96-bit Q = floor(A * 2^95 / B) (in [2^94, 2^96)) and whether the
+// remainder is nonzero. Long division in base 2^32: each quotient digit is estimated in doubles
+// (within 1 of the true digit), then made exact by correcting the exact partial remainder.
+const dv = new Uint32Array(4);
+
+function divSig(): void {
+  const ah = dv[0]!;
+  const al = dv[1]!;
+  const bh = dv[2]!;
+  const bl = dv[3]!;
+  const den = bh + bl / TWO32;
+  let r2 = ah >>> 1;
+  let r1 = ((ah << 31) | (al >>> 1)) >>> 0;
+  let r0 = (al << 31) >>> 0;
+  for (let j = 2; j >= 0; j--) {
+    // The partial remainder r2:r1:r0 is below B * 2^32.
+    let q = Math.floor((r2 * TWO32 + r1) / den);
+    if (q > 0xffffffff) q = 0xffffffff;
+    mul32(q, bl);
+    const p0 = pp[1]!;
+    const c = pp[0]!;
+    mul32(q, bh);
+    const t = pp[1]! + c;
+    const p1 = t >>> 0;
+    const p2 = pp[0]! + (t > 0xffffffff ? 1 : 0);
+    let d0 = r0 - p0;
+    let br = d0 < 0 ? 1 : 0;
+    d0 >>>= 0;
+    let d1 = r1 - p1 - br;
+    br = d1 < 0 ? 1 : 0;
+    d1 >>>= 0;
+    let d2 = r2 - p2 - br;
+    while (d2 < 0) {
+      // q one too large: add B back.
+      q--;
+      let u = d0 + bl;
+      let cy = u > 0xffffffff ? 1 : 0;
+      d0 = u >>> 0;
+      u = d1 + bh + cy;
+      cy = u > 0xffffffff ? 1 : 0;
+      d1 = u >>> 0;
+      d2 += cy;
+    }
+    while (d2 > 0 || d1 > bh || (d1 === bh && d0 >= bl)) {
+      // q one too small: subtract B.
+      q++;
+      let u = d0 - bl;
+      let bw = u < 0 ? 1 : 0;
+      d0 = u >>> 0;
+      u = d1 - bh - bw;
+      bw = u < 0 ? 1 : 0;
+      d1 = u >>> 0;
+      d2 -= bw;
+    }
+    dv[2 - j] = q;
+    r2 = d1;
+    r1 = d0;
+    r0 = 0;
+  }
+  dv[3] = r2 !== 0 || r1 !== 0 ? 1 : 0;
 }
 
 /** slot0 / slot1, rounded to prec under rc. */
@@ -815,21 +902,73 @@ function coreDiv(prec: number, rc: number): void {
     packZero(neg);
     return;
   }
-  const A = (BigInt(oHi[0]!) << 32n) | BigInt(oLo[0]!);
-  const B = (BigInt(oHi[1]!) << 32n) | BigInt(oLo[1]!);
-  const N = A << 66n;
-  const Q = N / B;
-  const top = A >= B ? 66 : 65;
-  packBig(neg, oExp[0]! - oExp[1]! + top - 66, Q, top, N !== Q * B, prec, rc);
+  dv[0] = oHi[0]!;
+  dv[1] = oLo[0]!;
+  dv[2] = oHi[1]!;
+  dv[3] = oLo[1]!;
+  divSig();
+  const h = dv[0]!;
+  const m = dv[1]!;
+  const x = dv[2]!;
+  const sticky = dv[3]!;
+  if (h >= 0x80000000) roundPack3(neg, oExp[0]! - oExp[1]!, h, m, (x | sticky) >>> 0, prec, rc);
+  else {
+    // A < B: one bit less; shift up, keeping the sticky bit at the bottom.
+    roundPack3(
+      neg,
+      oExp[0]! - oExp[1]! - 1,
+      ((h << 1) | (m >>> 31)) >>> 0,
+      ((m << 1) | (x >>> 31)) >>> 0,
+      ((x << 1) | sticky) >>> 0,
+      prec,
+      rc,
+    );
+  }
 }
 
-function isqrt(X: bigint): bigint {
-  let y = BigInt(Math.floor(Math.sqrt(Number(X))));
-  if (y === 0n) y = 1n;
-  y = (y + X / y) >> 1n;
-  while (y * y > X) y -= 1n;
-  while ((y + 1n) * (y + 1n) <= X) y += 1n;
-  return y;
+// 128-bit scratch: the radicand X and a square, as 32-bit limbs, most significant first.
+const sqX = new Uint32Array(4);
+const sqP = new Uint32Array(4);
+const sqR = new Uint32Array(4);
+
+/** sqP = Q^2 for the 64-bit Q = qh:ql. */
+function square64(qh: number, ql: number): void {
+  mul32(ql, ql);
+  const p0 = pp[1]!;
+  let c = pp[0]!;
+  mul32(qh, ql); // counted twice
+  const mh = pp[0]!;
+  const ml = pp[1]!;
+  let t = c + 2 * ml;
+  const p1 = t >>> 0;
+  c = Math.floor(t / TWO32);
+  mul32(qh, qh);
+  t = pp[1]! + 2 * mh + c;
+  sqP[3] = p0;
+  sqP[2] = p1;
+  sqP[1] = t >>> 0;
+  sqP[0] = pp[0]! + Math.floor(t / TWO32);
+}
+
+/** Sign of sqX - sqP. */
+function cmpSq(): number {
+  for (let i = 0; i < 4; i++) if (sqX[i] !== sqP[i]) return sqX[i]! > sqP[i]! ? 1 : -1;
+  return 0;
+}
+
+/** (qh:ql + 1), as the next candidate root, into pp (high, low). */
+function inc64(qh: number, ql: number, d: number): void {
+  let l = ql + d;
+  let h = qh;
+  if (l > 0xffffffff) {
+    l -= TWO32;
+    h++;
+  } else if (l < 0) {
+    l += TWO32;
+    h--;
+  }
+  pp[0] = h;
+  pp[1] = l;
 }
 
 /** sqrt(slot0), rounded to prec under rc. */
@@ -851,13 +990,101 @@ function coreSqrt(prec: number, rc: number): void {
     packInf(0);
     return;
   }
-  // value = A * 2^t; make the exponent even and scale A up so the root has 67-68 bits.
+  // value = A * 2^t; with X = A * 2^64 (t even) or A * 2^63 (t odd), sqrt(value) =
+  // sqrt(X) * 2^((t - 64)/2 or (t - 63)/2) and Q = floor(sqrt(X)) is in [2^63, 2^64).
+  const ah = oHi[0]!;
+  const al = oLo[0]!;
   const t = oExp[0]! - 63;
-  const sh = (t & 1) === 0 ? 70 : 71;
-  const X = ((BigInt(oHi[0]!) << 32n) | BigInt(oLo[0]!)) << BigInt(sh);
-  const Q = isqrt(X);
-  const top = sh === 70 ? 66 : 67; // X in [2^133, 2^134) or [2^134, 2^135)
-  packBig(0, (t - sh) / 2 + top, Q, top, Q * Q !== X, prec, rc);
+  const odd = (t & 1) !== 0;
+  if (odd) {
+    sqX[0] = ah >>> 1;
+    sqX[1] = ((ah << 31) | (al >>> 1)) >>> 0;
+    sqX[2] = (al << 31) >>> 0;
+  } else {
+    sqX[0] = ah;
+    sqX[1] = al;
+    sqX[2] = 0;
+  }
+  sqX[3] = 0;
+  // A double estimate (within 2^12 of Q), then one Newton step q = (q0 + X/q0) / 2 (within 1).
+  let q0 = Math.floor(Math.sqrt((ah * TWO32 + al) * (odd ? 2 ** 63 : 2 ** 64)));
+  if (q0 < 2 ** 63) q0 = 2 ** 63;
+  else if (q0 > 18446744073709549568) q0 = 18446744073709549568; // largest double below 2^64
+  const q0h = Math.floor(q0 / TWO32);
+  const q0l = q0 - q0h * TWO32;
+  dv[0] = ah;
+  dv[1] = al;
+  dv[2] = q0h;
+  dv[3] = q0l;
+  divSig(); // floor(A * 2^95 / q0); X / q0 is that shifted right by 31 (t even) or 32 (t odd)
+  // X / q0 (it may reach 2^64 when Q is close to it: dt is its bit 64).
+  let dt = 0;
+  let dh: number;
+  let dl: number;
+  if (odd) {
+    dh = dv[0]!;
+    dl = dv[1]!;
+  } else {
+    dt = dv[0]! >>> 31;
+    dh = ((dv[0]! << 1) | (dv[1]! >>> 31)) >>> 0;
+    dl = ((dv[1]! << 1) | (dv[2]! >>> 31)) >>> 0;
+  }
+  // (q0 + X/q0) / 2, limb by limb.
+  const sh = q0h + dh + dt * TWO32;
+  let hi = Math.floor(sh / 2);
+  let lo = Math.floor((q0l + dl) / 2) + (sh % 2 === 1 ? 0x80000000 : 0);
+  if (lo >= TWO32) {
+    lo -= TWO32;
+    hi++;
+  }
+  if (hi > 0xffffffff) {
+    hi = 0xffffffff; // Q < 2^64
+    lo = 0xffffffff;
+  }
+  // Make it exact: Q^2 <= X and R = X - Q^2 <= 2Q (so X < (Q + 1)^2).
+  square64(hi, lo);
+  while (cmpSq() < 0) {
+    inc64(hi, lo, -1);
+    hi = pp[0]!;
+    lo = pp[1]!;
+    square64(hi, lo);
+  }
+  for (;;) {
+    let b = 0;
+    for (let i = 3; i >= 0; i--) {
+      const d = sqX[i]! - sqP[i]! - b;
+      b = d < 0 ? 1 : 0;
+      sqR[i] = d;
+    }
+    // 2Q = q2:q1:q0 (65 bits)
+    const q2 = hi >>> 31;
+    const q1 = ((hi << 1) | (lo >>> 31)) >>> 0;
+    const q0 = (lo << 1) >>> 0;
+    const r0 = sqR[0]!;
+    const r1 = sqR[1]!;
+    const r2 = sqR[2]!;
+    const r3 = sqR[3]!;
+    if (r0 === 0 && (r1 < q2 || (r1 === q2 && (r2 < q1 || (r2 === q1 && r3 <= q0))))) {
+      // Rounding bits from R (0 <= R <= 2Q): R > Q means the fraction of sqrt(X) is above 1/2
+      // (it is never exactly 1/2).
+      const sticky = r1 !== 0 || r2 !== 0 || r3 !== 0;
+      const guard = r1 !== 0 || r2 > hi || (r2 === hi && r3 > lo);
+      roundPack3(
+        0,
+        (t - (odd ? 63 : 64)) / 2 + 63,
+        hi,
+        lo,
+        (guard ? 0x80000000 : 0) | (sticky ? 1 : 0),
+        prec,
+        rc,
+      );
+      return;
+    }
+    inc64(hi, lo, 1);
+    hi = pp[0]!;
+    lo = pp[1]!;
+    square64(hi, lo);
+  }
 }
 
 /** Orders slot0 against slot1 (CMP_*); `quiet` (FUCOM*) raises IE only for SNaN and unsupported operands. */
@@ -888,13 +1115,17 @@ function coreCompare(quiet: boolean): number {
 // ---- Double fast path ----
 // When both operands are doubles, the host result is the x87 result if it is exact (any PC >= 53
 // and RC), or, with PC = 53 and round-to-nearest, whenever it is a normal double (same rounding,
-// and the wider exponent range does not matter). fastR/fastF get the result and the flags.
+// and the wider exponent range does not matter). fastRes[0] and fastF get the result and the flags.
 
-let fastR = 0;
+const fastRes = new Float64Array(1);
+/** fastArith's operands. */
+const fa = new Float64Array(2);
 let fastF = 0;
 
-/** op: 0 a+b, 1 a*b, 4 a-b, 5 b-a, 6 a/b, 7 b/a, 8 sqrt(a). */
-function fastArith(op: number, a: number, b: number, rc: number, pc53: boolean): boolean {
+/** op: 0 a+b, 1 a*b, 4 a-b, 5 b-a, 6 a/b, 7 b/a, 8 sqrt(a), with a = fa[0], b = fa[1]. */
+function fastArith(op: number, rc: number, pc53: boolean): boolean {
+  const a = fa[0]!;
+  const b = fa[1]!;
   let r: number;
   let err: number;
   switch (op) {
@@ -978,7 +1209,7 @@ function fastArith(op: number, a: number, b: number, rc: number, pc53: boolean):
       err = d === 0 ? 0 : d < 0 ? -1 : 1;
     }
   }
-  fastR = r;
+  fastRes[0] = r;
   if (err === 0) {
     fastF = 0;
     return true;
@@ -1024,11 +1255,14 @@ function fxIsZero(a: Fx): boolean {
 }
 
 function fxLoad(i: number, a: Fx): void {
-  unpack(i, a.s, Number(a.m >> 32n), Number(a.m & M32n));
+  rr[0] = a.s;
+  rr[1] = Number(a.m >> 32n);
+  rr[2] = Number(a.m & M32n);
+  unpack(i);
 }
 
 function fxResult(): Fx {
-  return fx(rS, (BigInt(rH) << 32n) | BigInt(rL));
+  return fx(rr[0]!, (BigInt(rr[1]!) << 32n) | BigInt(rr[2]!));
 }
 
 function fxMul(a: Fx, b: Fx, prec = 64, rc = RC_NEAREST): Fx {
@@ -1060,7 +1294,7 @@ function big64(h: number, l: number): bigint {
   return (BigInt(h) << 32n) | BigInt(l);
 }
 
-/** softfloat's normalizeRoundAndPackFloatx80 at 64-bit precision: into rS/rH/rL. */
+/** softfloat's normalizeRoundAndPackFloatx80 at 64-bit precision: into rr. */
 function nrp(sign: number, exp: number, sig0: bigint, sig1: bigint, rc: number): void {
   if (sig0 === 0n) {
     sig0 = sig1;
@@ -1075,7 +1309,7 @@ function nrp(sign: number, exp: number, sig0: bigint, sig1: bigint, rc: number):
     exp -= sh;
   }
   const x = Number(sig1 >> 32n) | ((sig1 & M32n) !== 0n ? 1 : 0);
-  roundPack(sign, exp - 16383, Number(sig0 >> 32n), Number(sig0 & M32n), x >>> 0, 64, rc);
+  roundPack3(sign, exp - 16383, Number(sig0 >> 32n), Number(sig0 & M32n), x >>> 0, 64, rc);
 }
 
 function nrpFx(sign: number, exp: number, sig0: bigint, sig1: bigint): Fx {
@@ -1210,18 +1444,18 @@ function normSub(exp: number, sig: bigint): [number, bigint] {
   return [1 - sh, sig << BigInt(sh)];
 }
 
-/** Quietened copy of the NaN a (IE when it was signalling), into rS/rH/rL. */
+/** Quietened copy of the NaN a (IE when it was signalling), into rr. */
 function quietNaN(s: number, h: number, l: number): void {
   if (!(h & 0x40000000)) xf |= IE;
-  rS = s;
-  rH = (h | 0x40000000) >>> 0;
-  rL = l;
+  rr[0] = s;
+  rr[1] = (h | 0x40000000) >>> 0;
+  rr[2] = l;
 }
 
 function setR(a: Fx): void {
-  rS = a.s;
-  rH = Number(a.m >> 32n);
-  rL = Number(a.m & M32n);
+  rr[0] = a.s;
+  rr[1] = Number(a.m >> 32n);
+  rr[2] = Number(a.m & M32n);
 }
 
 const LN2_HI = 0xb17217f7d1cf79abn;
@@ -1364,7 +1598,7 @@ function horner(c: Fx[], y: Fx): Fx {
   return acc;
 }
 
-/** 2^x - 1 of the finite, supported extended value s:h:l (QEMU's helper_f2xm1), into rS/rH/rL. */
+/** 2^x - 1 of the finite, supported extended value s:h:l (QEMU's helper_f2xm1), into rr. */
 function f2xm1Ext(s: number, h: number, l: number, rc: number): void {
   const sign = s >>> 15;
   let exp = s & 0x7fff;
@@ -1376,21 +1610,21 @@ function f2xm1Ext(s: number, h: number, l: number, rc: number): void {
   if (exp === 0x3fff) {
     // Argument 1 or -1, exact result 1 or -0.5.
     if (sign) {
-      rS = 0xbffe;
-      rH = 0x80000000;
-      rL = 0;
+      rr[0] = 0xbffe;
+      rr[1] = 0x80000000;
+      rr[2] = 0;
     } else {
-      rS = s;
-      rH = h;
-      rL = l;
+      rr[0] = s;
+      rr[1] = h;
+      rr[2] = l;
     }
     return;
   }
   if (exp < 0x3fb0) {
     if (exp === 0 && sig === 0n) {
-      rS = s;
-      rH = h;
-      rL = l;
+      rr[0] = s;
+      rr[1] = h;
+      rr[2] = l;
       return;
     }
     // Tiny argument: x * ln(2) with an extra-precise ln(2).
@@ -1492,7 +1726,7 @@ function fyl2xCommon(arg: Fx): [number, bigint, bigint] {
 
 /**
  * The NaN/unsupported-operand rules of QEMU's FYL2X, FYL2XP1 and FPATAN (x = ST0, y = ST1):
- * returns true (result in rS/rH/rL) when one applied.
+ * returns true (result in rr) when one applied.
  */
 function twoOpNaN(x: Fx, y: Fx): boolean {
   const kx = nanKind(x.s, Number(x.m >> 32n), Number(x.m & M32n));
@@ -1506,11 +1740,16 @@ function twoOpNaN(x: Fx, y: Fx): boolean {
   return true;
 }
 
+/** DE when either operand is an extended denormal (or pseudo-denormal). */
+function denormals(x: Fx, y: Fx): number {
+  return ((x.s & 0x7fff) === 0 && x.m !== 0n) || ((y.s & 0x7fff) === 0 && y.m !== 0n) ? DE : 0;
+}
+
 function isInf(a: Fx): boolean {
   return (a.s & 0x7fff) === 0x7fff && a.m === B63;
 }
 
-/** y * log2(x) (QEMU's helper_fyl2x), into rS/rH/rL. */
+/** y * log2(x) (QEMU's helper_fyl2x), into rr. */
 function fyl2xExt(x: Fx, y: Fx, rc: number): void {
   if (twoOpNaN(x, y)) return;
   const xSign = fxSign(x);
@@ -1536,14 +1775,16 @@ function fyl2xExt(x: Fx, y: Fx, rc: number): void {
     packZero(ySign);
   } else {
     const [xExp, xSig] = normSub(fxExp(x), x.m);
-    const [yExp, ySig] = normSub(fxExp(y), y.m);
+    // (QEMU normalises a denormal y twice: when the first pass leaves exponent 0, the second
+    // one makes it 1.)
+    const [yExp, ySig] = normSub(...normSub(fxExp(y), y.m));
     let intExp = xExp - 0x3fff;
     if (xSig > 0xb504f333f9de6484n) intExp++;
     const xm1 = fxAdd(fxScalbn(x, -intExp, RC_NEAREST), FX_ONE, true);
     if (fxIsZero(xm1)) {
       // Exact power of 2.
       intToExt(intExp < 0, 0, Math.abs(intExp));
-      const ie = fx(rS, big64(rH, rL));
+      const ie = fx(rr[0]!, big64(rr[1]!, rr[2]!));
       setR(fxMul(ie, y, 64, rc));
       return;
     }
@@ -1567,7 +1808,7 @@ function fyl2xExt(x: Fx, y: Fx, rc: number): void {
   }
 }
 
-/** y * log2(x + 1) (QEMU's helper_fyl2xp1), into rS/rH/rL. */
+/** y * log2(x + 1) (QEMU's helper_fyl2xp1), into rr. */
 function fyl2xp1Ext(x: Fx, y: Fx, prec: number, rc: number): void {
   if (twoOpNaN(x, y)) return;
   const xSign = fxSign(x);
@@ -1593,7 +1834,7 @@ function fyl2xp1Ext(x: Fx, y: Fx, prec: number, rc: number): void {
   }
 }
 
-/** atan2(y, x) (QEMU's helper_fpatan with x = ST0, y = ST1), into rS/rH/rL. */
+/** atan2(y, x) (QEMU's helper_fpatan with x = ST0, y = ST1), into rr. */
 function fpatanExt(x: Fx, y: Fx, rc: number): void {
   if (twoOpNaN(x, y)) return;
   const xSign = fxSign(x);
@@ -1615,9 +1856,9 @@ function fpatanExt(x: Fx, y: Fx, rc: number): void {
     coreDiv(64, rc);
     const exact = (xf & PE) === 0;
     xf |= saved;
-    if (exact && !((rS & 0x7fff) === 0 && rH === 0 && rL === 0)) {
-      const [e, sig] = normSub(rS & 0x7fff, big64(rH, rL));
-      nrp(rS >>> 15, e, sig - 1n, M64, rc);
+    if (exact && !((rr[0]! & 0x7fff) === 0 && rr[1]! === 0 && rr[2]! === 0)) {
+      const [e, sig] = normSub(rr[0]! & 0x7fff, big64(rr[1]!, rr[2]!));
+      nrp(rr[0]! >>> 15, e, sig - 1n, M64, rc);
     }
     return;
   }
@@ -1959,10 +2200,13 @@ function coreRem(ieee: boolean, rc: number): number {
   else {
     const lz = clz64(R);
     const M = R << BigInt(lz);
-    roundPack(neg, base + 63 - lz, Number(M >> 32n), Number(M & M32n), 0, 64, rc);
+    roundPack3(neg, base + 63 - lz, Number(M >> 32n), Number(M & M32n), 0, 64, rc);
   }
   return Number(Q & 7n);
 }
+
+/** The memory (or integer) operand of the current instruction, as an exact double. */
+const opB = new Float64Array(1);
 
 export class Fpu {
   /** Register values by physical register when ext[p] = 0 (exact doubles); ST(i) is physical (top + i) & 7. */
@@ -2021,7 +2265,10 @@ export class Fpu {
   /** ST(i) as the nearest double (for dumps and tests). */
   st(i: number): number {
     const p = (this.top + i) & 7;
-    return this.ext[p] ? extToDouble(this.xs[p]!, this.xh[p]!, this.xl[p]!) : this.val[p]!;
+    if (!this.ext[p]) return this.val[p]!;
+    this.regExt(p);
+    extToDouble();
+    return dres[0]!;
   }
 
   tagWord(): number {
@@ -2169,16 +2416,20 @@ export class Fpu {
   private execMem(op: number, reg: number, ea: number, host: FpuHost): void {
     switch (op) {
       case 0xd8:
-        this.memArith(reg, this.ldF32(ea), SRC_M32);
+        this.ldF32(ea);
+        this.memArith(reg, SRC_M32);
         return;
       case 0xda:
-        this.memArith(reg, host.read32(ea) | 0, SRC_VALUE);
+        opB[0] = host.read32(ea) | 0;
+        this.memArith(reg, SRC_VALUE);
         return;
       case 0xdc:
-        this.memArith(reg, this.ldF64(ea), SRC_M64);
+        this.ldF64(ea);
+        this.memArith(reg, SRC_M64);
         return;
       case 0xde:
-        this.memArith(reg, (host.read16(ea) << 16) >> 16, SRC_VALUE);
+        opB[0] = (host.read16(ea) << 16) >> 16;
+        this.memArith(reg, SRC_VALUE);
         return;
       case 0xd9:
         switch (reg) {
@@ -2218,11 +2469,13 @@ export class Fpu {
             this.fist(32, this.rc, reg === 3);
             return;
           case 5: {
-            const l = host.read32(ea) >>> 0;
-            const h = host.read32(ea + 4) >>> 0;
-            const s = host.read16(ea + 8) & 0xffff;
             const p = this.pushSlot();
-            if (p >= 0) this.setExt(p, s, h, l);
+            if (p >= 0) {
+              rr[2] = host.read32(ea);
+              rr[1] = host.read32(ea + 4);
+              rr[0] = host.read16(ea + 8);
+              this.setExt(p);
+            }
             return;
           }
           case 7:
@@ -2453,13 +2706,11 @@ export class Fpu {
     }
   }
 
-  /** Pushes rS/rH/rL. */
+  /** Pushes rr. */
   private pushR(): void {
-    const s = rS;
-    const h = rH;
-    const l = rL;
+    // (pushSlot may write the indefinite into a register, never into rr)
     const p = this.pushSlot();
-    if (p >= 0) this.setExt(p, s, h, l);
+    if (p >= 0) this.setExt(p);
   }
 
   private pushConst(s: number, h: number, l: number, nearestUp: boolean): void {
@@ -2467,7 +2718,12 @@ export class Fpu {
     const rc = this.rc;
     const up = rc === RC_NEAREST ? nearestUp : rc === RC_UP;
     const p = this.pushSlot();
-    if (p >= 0) this.setExt(p, s, h, up ? l + 1 : l);
+    if (p >= 0) {
+      rr[0] = s;
+      rr[1] = h;
+      rr[2] = up ? l + 1 : l;
+      this.setExt(p);
+    }
     this.swBits &= ~C1;
   }
 
@@ -2503,8 +2759,11 @@ export class Fpu {
     this.xl[p] = 0;
   }
 
-  /** Stores an exact 80-bit value, as a double when one holds it exactly. */
-  private setExt(p: number, s: number, h: number, l: number): void {
+  /** Stores the exact 80-bit value in rr, as a double when one holds it exactly. */
+  private setExt(p: number): void {
+    const s = rr[0]!;
+    const h = rr[1]!;
+    const l = rr[2]!;
     const e = s & 0x7fff;
     if (h >= 0x80000000 && (l & 0x7ff) === 0 && e > 16383 - 1023 && e < 16383 + 1024) {
       // Normal in binary64: build it from the bits.
@@ -2526,9 +2785,9 @@ export class Fpu {
     }
     if (e !== 0 && e !== 0x7fff && h >= 0x80000000 && e > 16383 - 1075 && e <= 16383 - 1023) {
       // Possibly a binary64 denormal.
-      const v = extToDouble(s, h, l);
+      extToDouble();
       if (cvtFlags === 0) {
-        this.val[p] = v;
+        this.val[p] = dres[0]!;
         this.ext[p] = 0;
         return;
       }
@@ -2550,45 +2809,57 @@ export class Fpu {
     }
   }
 
-  /** The exact 80-bit value of register p into rS/rH/rL. */
+  /** The exact 80-bit value of register p into rr. */
   private regExt(p: number): void {
     if (this.ext[p]) {
-      rS = this.xs[p]!;
-      rH = this.xh[p]!;
-      rL = this.xl[p]!;
+      rr[0] = this.xs[p]!;
+      rr[1] = this.xh[p]!;
+      rr[2] = this.xl[p]!;
     } else doubleToExt(this.val[p]!);
   }
 
   private regFx(p: number): Fx {
     this.regExt(p);
-    return fx(rS, big64(rH, rL));
+    return fx(rr[0]!, big64(rr[1]!, rr[2]!));
   }
 
   /** Unpacks register p into operand slot i. */
   private loadSlot(i: number, p: number): void {
-    if (this.ext[p]) unpack(i, this.xs[p]!, this.xh[p]!, this.xl[p]!);
-    else unpackDouble(i, this.val[p]!);
+    if (this.ext[p]) {
+      rr[0] = this.xs[p]!;
+      rr[1] = this.xh[p]!;
+      rr[2] = this.xl[p]!;
+      unpack(i);
+    } else unpackDouble(i, this.val[p]!);
   }
 
-  /** Unpacks an operand (register, m32/m64 real at ea, or a plain value) into slot i. */
-  private loadOperand(i: number, src: number, v: number): void {
+  /** Unpacks an operand (register, or opB[0]: an m32/m64 real at ea or a plain value) into slot i. */
+  private loadOperand(i: number, src: number): void {
+    const v = opB[0]!;
     if (src >= 0) this.loadSlot(i, src);
     else if (v === v) unpackDouble(i, v);
     else {
       // A NaN memory operand: its exact extended form (payload and signalling bit kept).
       if (src === SRC_M32) f32BitsToExt(this.host.read32(this.ea) >>> 0);
-      else f64BitsToExt(this.host.read32(this.ea + 4) >>> 0, this.host.read32(this.ea) >>> 0);
-      unpack(i, rS, rH, rL);
+      else {
+        u32[LO] = this.host.read32(this.ea);
+        u32[HI] = this.host.read32(this.ea + 4);
+        f64BitsToExt();
+      }
+      unpack(i);
     }
   }
 
   // ---- arithmetic ----
 
-  /** ST(p) = ST(p) op b; op: 0 add, 1 mul, 4 d-s, 5 s-d, 6 d/s, 7 s/d. b is register bSrc or the value bv. */
-  private arith(op: number, p: number, bv: number, bSrc: number): void {
+  /** ST(p) = ST(p) op b; op: 0 add, 1 mul, 4 d-s, 5 s-d, 6 d/s, 7 s/d. b is register bSrc or opB[0]. */
+  private arith(op: number, p: number, bSrc: number): void {
+    const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
     if (this.ext[p] === 0 && !(bSrc >= 0 && this.ext[bSrc] !== 0) && bv === bv && this.fastPC) {
-      if (fastArith(op, this.val[p]!, bv, this.rc, this.prec === 53)) {
-        this.val[p] = fastR;
+      fa[0] = this.val[p]!;
+      fa[1] = bv;
+      if (fastArith(op, this.rc, this.prec === 53)) {
+        this.val[p] = fastRes[0]!;
         this.swBits |= fastF;
         return;
       }
@@ -2596,16 +2867,17 @@ export class Fpu {
     xf = 0;
     const rev = op === 5 || op === 7;
     this.loadSlot(rev ? 1 : 0, p);
-    this.loadOperand(rev ? 0 : 1, bSrc, bv);
+    this.loadOperand(rev ? 0 : 1, bSrc);
     if (op === 0) coreAdd(false, this.prec, this.rc);
     else if (op === 1) coreMul(this.prec, this.rc);
     else if (op === 4 || op === 5) coreAdd(true, this.prec, this.rc);
     else coreDiv(this.prec, this.rc);
     this.swBits |= xf;
-    this.setExt(p, rS, rH, rL);
+    this.setExt(p);
   }
 
-  private memArith(reg: number, v: number, src: number): void {
+  /** Arithmetic or comparison of ST(0) with the memory operand already in opB[0]. */
+  private memArith(reg: number, src: number): void {
     const p = this.top;
     if ((this.emptyMask >> p) & 1) {
       this.underflow();
@@ -2620,17 +2892,17 @@ export class Fpu {
     }
     this.swBits &= ~C1;
     if (reg === 2 || reg === 3) {
-      this.setCC(this.compare(p, v, src, false));
+      this.setCC(this.compare(p, src, false));
       if (reg === 3) this.pop();
       return;
     }
-    this.arith(reg, p, v, src);
+    this.arith(reg, p, src);
   }
 
   private regArith(op: number, d: number, s: number, pop: boolean): void {
     if (this.operands2(d, s, d)) {
       this.swBits &= ~C1;
-      this.arith(op, d, this.val[s]!, s);
+      this.arith(op, d, s);
     }
     if (pop) this.pop();
   }
@@ -2639,32 +2911,37 @@ export class Fpu {
     const p = this.st0OrFault();
     if (p < 0) return;
     this.swBits &= ~C1;
-    if (!this.ext[p] && this.fastPC && fastArith(8, this.val[p]!, 0, this.rc, this.prec === 53)) {
-      this.val[p] = fastR;
-      this.swBits |= fastF;
-      return;
+    if (!this.ext[p] && this.fastPC) {
+      fa[0] = this.val[p]!;
+      if (fastArith(8, this.rc, this.prec === 53)) {
+        this.val[p] = fastRes[0]!;
+        this.swBits |= fastF;
+        return;
+      }
     }
     xf = 0;
     this.loadSlot(0, p);
     coreSqrt(this.prec, this.rc);
     this.swBits |= xf;
-    this.setExt(p, rS, rH, rL);
+    this.setExt(p);
   }
 
-  private ldF32(ea: number): number {
+  /** Reads an m32 real operand into opB[0]. */
+  private ldF32(ea: number): void {
     const bits = this.host.read32(ea);
     if ((bits & 0x7f800000) === 0 && (bits & 0x7fffff) !== 0) this.swBits |= DE;
     u32f[0] = bits;
-    return f32[0]!;
+    opB[0] = f32[0]!;
   }
 
-  private ldF64(ea: number): number {
+  /** Reads an m64 real operand into opB[0]. */
+  private ldF64(ea: number): void {
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
     if ((hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
     u32[LO] = lo;
     u32[HI] = hi;
-    return f64[0]!;
+    opB[0] = f64[0]!;
   }
 
   // ---- comparisons ----
@@ -2674,15 +2951,19 @@ export class Fpu {
     this.swBits = (this.swBits & ~CC) | bits;
   }
 
-  /** Compares ST(p) with an operand; `quiet` (FUCOM*) raises IE only for SNaN and unsupported operands. */
-  private compare(p: number, bv: number, bSrc: number, quiet: boolean): number {
+  /**
+   * Compares ST(p) with register bSrc or opB[0]; `quiet` (FUCOM*) raises IE only for SNaN and
+   * unsupported operands.
+   */
+  private compare(p: number, bSrc: number, quiet: boolean): number {
+    const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
     if (!this.ext[p] && !(bSrc >= 0 && this.ext[bSrc]) && bv === bv) {
       const a = this.val[p]!;
       return a > bv ? CMP_GT : a < bv ? CMP_LT : CMP_EQ;
     }
     xf = 0;
     this.loadSlot(0, p);
-    this.loadOperand(1, bSrc, bv);
+    this.loadOperand(1, bSrc);
     const r = coreCompare(quiet);
     this.swBits |= xf & (IE | DE);
     return r;
@@ -2696,7 +2977,7 @@ export class Fpu {
       this.swBits |= C0 | C2 | C3;
     } else {
       this.swBits &= ~C1;
-      this.setCC(this.compare(p, this.val[sti]!, sti, quiet));
+      this.setCC(this.compare(p, sti, quiet));
     }
     if (pops > 0) this.pop();
     if (pops > 1) this.pop();
@@ -2708,7 +2989,7 @@ export class Fpu {
     if (((this.emptyMask >> p) | (this.emptyMask >> sti)) & 1) this.underflow();
     else {
       this.swBits &= ~C1;
-      res = this.compare(p, this.val[sti]!, sti, quiet);
+      res = this.compare(p, sti, quiet);
     }
     if (res === CMP_GT) this.host.setFlagsZPC(0, 0, 0);
     else if (res === CMP_LT) this.host.setFlagsZPC(0, 0, 1);
@@ -2725,7 +3006,8 @@ export class Fpu {
       return;
     }
     this.swBits &= ~C1;
-    this.setCC(this.compare(p, 0, SRC_VALUE, false));
+    opB[0] = 0;
+    this.setCC(this.compare(p, SRC_VALUE, false));
   }
 
   private fxam(): void {
@@ -2804,7 +3086,7 @@ export class Fpu {
     if ((bits & 0x7f800000) === 0x7f800000 && (bits & 0x7fffff) !== 0) {
       if (!(bits & 0x400000)) this.swBits |= IE;
       f32BitsToExt((bits | 0x400000) >>> 0);
-      this.setExt(p, rS, rH, rL);
+      this.setExt(p);
       return;
     }
     if ((bits & 0x7f800000) === 0 && (bits & 0x7fffff) !== 0) this.swBits |= DE;
@@ -2821,8 +3103,10 @@ export class Fpu {
     const e = hi & 0x7ff00000;
     if (e === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       if (!(hi & 0x80000)) this.swBits |= IE;
-      f64BitsToExt((hi | 0x80000) >>> 0, lo);
-      this.setExt(p, rS, rH, rL);
+      u32[HI] = hi | 0x80000;
+      u32[LO] = lo;
+      f64BitsToExt();
+      this.setExt(p);
       return;
     }
     if (e === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
@@ -2851,7 +3135,7 @@ export class Fpu {
       mh = (~hi + (ml === 0 ? 1 : 0)) >>> 0;
     }
     intToExt(neg, mh, ml);
-    this.setExt(p, rS, rH, rL);
+    this.setExt(p);
   }
 
   private fstM32(pop: boolean): void {
@@ -2864,21 +3148,23 @@ export class Fpu {
       const rc = this.rc;
       this.swBits &= ~C1;
       if (this.ext[p]) {
-        const s = this.xs[p]!;
-        const h = this.xh[p]!;
-        const l = this.xl[p]!;
-        const k = nanKind(s, h, l);
+        this.regExt(p);
+        const s = rr[0]!;
+        const k = nanKindR();
         if (k === K_NUM) {
-          f32[0] =
-            (s & 0x7fff) === 0x7fff ? extToDouble(s, h, l) : extRound(s, h, l, 24, -126, 127, FLT_MAX, rc);
-          if ((s & 0x7fff) !== 0x7fff) this.swBits |= cvtFlags;
+          if ((s & 0x7fff) === 0x7fff) extToDouble();
+          else {
+            extRound(24, -126, 127, FLT_MAX, rc);
+            this.swBits |= cvtFlags;
+          }
+          f32[0] = dres[0]!;
           bits = u32f[0]!;
         } else if (k === K_BAD) {
           this.swBits |= IE;
           bits = 0xffc00000;
         } else {
           if (k === K_SNAN) this.swBits |= IE;
-          bits = (((s & 0x8000) << 16) | 0x7fc00000 | ((h >>> 8) & 0x7fffff)) >>> 0;
+          bits = (((s & 0x8000) << 16) | 0x7fc00000 | ((rr[1]! >>> 8) & 0x7fffff)) >>> 0;
         }
       } else {
         const v = this.val[p]!;
@@ -2894,7 +3180,8 @@ export class Fpu {
           }
         } else {
           doubleToExt(v);
-          f32[0] = extRound(rS, rH, rL, 24, -126, 127, FLT_MAX, rc);
+          extRound(24, -126, 127, FLT_MAX, rc);
+          f32[0] = dres[0]!;
           this.swBits |= cvtFlags;
         }
         bits = u32f[0]!;
@@ -2919,16 +3206,18 @@ export class Fpu {
       lo = u32[LO]!;
     } else {
       this.swBits &= ~C1;
-      const s = this.xs[p]!;
-      const h = this.xh[p]!;
-      const l = this.xl[p]!;
-      const k = nanKind(s, h, l);
+      this.regExt(p);
+      const s = rr[0]!;
+      const h = rr[1]!;
+      const l = rr[2]!;
+      const k = nanKindR();
       if (k === K_NUM) {
-        if ((s & 0x7fff) === 0x7fff) f64[0] = extToDouble(s, h, l);
+        if ((s & 0x7fff) === 0x7fff) extToDouble();
         else {
-          f64[0] = extRound(s, h, l, 53, -1022, 1023, DBL_MAX, this.rc);
+          extRound(53, -1022, 1023, DBL_MAX, this.rc);
           this.swBits |= cvtFlags;
         }
+        f64[0] = dres[0]!;
         hi = u32[HI]!;
         lo = u32[LO]!;
       } else if (k === K_BAD) {
@@ -2948,9 +3237,9 @@ export class Fpu {
 
   private writeExt(ea: number, p: number): void {
     this.regExt(p);
-    this.host.write32(ea, rL);
-    this.host.write32(ea + 4, rH);
-    this.host.write16(ea + 8, rS);
+    this.host.write32(ea, rr[2]!);
+    this.host.write32(ea + 4, rr[1]!);
+    this.host.write16(ea + 8, rr[0]!);
   }
 
   private fstM80(): void {
@@ -2969,7 +3258,7 @@ export class Fpu {
 
   /**
    * Rounds register p to an integer for FIST/FBSTP: returns false for NaN, infinity and
-   * unsupported values; otherwise the magnitude is in kHi:kLo (or beyond 2^64: false).
+   * unsupported values; otherwise the magnitude is in kk[0]!:kk[1]! (or beyond 2^64: false).
    */
   private toInt(p: number, rc: number): boolean {
     if (!this.ext[p]) {
@@ -2977,8 +3266,8 @@ export class Fpu {
       const r = roundInt(v, rc);
       const m = Math.abs(r);
       if (!(m < 18446744073709551616)) return false;
-      kHi = Math.floor(m / TWO32);
-      kLo = m - kHi * TWO32;
+      kk[0] = Math.floor(m / TWO32);
+      kk[1] = m - kk[0]! * TWO32;
       kInexact = r !== v;
       kUp = m > Math.abs(v);
       return true;
@@ -2991,12 +3280,16 @@ export class Fpu {
     const shift = 63 - ((e === 0 ? 1 : e) - 16383);
     if (shift < 0) return false;
     if (shift === 0) {
-      kHi = h;
-      kLo = l;
+      kk[0] = h;
+      kk[1] = l;
       kInexact = false;
       kUp = false;
-    } else roundShift(h, l, shift > 100 ? 100 : shift, rc, s >= 0x8000);
-    return kHi <= 0xffffffff;
+    } else {
+      acc[0] = h;
+      acc[1] = l;
+      roundShift(shift > 100 ? 100 : shift, rc, s >= 0x8000);
+    }
+    return kk[0]! <= 0xffffffff;
   }
 
   private fist(size: number, rc: number, pop: boolean): void {
@@ -3025,21 +3318,21 @@ export class Fpu {
         const neg = this.ext[p] ? this.xs[p]! >= 0x8000 : this.val[p]! < 0;
         let ok = this.toInt(p, rc);
         if (ok) {
-          if (size === 64) ok = kHi < 0x80000000 || (neg && kHi === 0x80000000 && kLo === 0);
+          if (size === 64) ok = kk[0]! < 0x80000000 || (neg && kk[0]! === 0x80000000 && kk[1]! === 0);
           else {
             const lim = size === 16 ? 0x8000 : 0x80000000;
-            ok = kHi === 0 && (kLo < lim || (neg && kLo === lim));
+            ok = kk[0]! === 0 && (kk[1]! < lim || (neg && kk[1]! === lim));
           }
         }
         if (!ok) {
           this.swBits |= IE;
           this.writeIntIndef(size);
         } else {
-          let hi = kHi;
-          let lo = kLo;
+          let hi = kk[0]!;
+          let lo = kk[1]!;
           if (neg) {
-            lo = (~kLo + 1) >>> 0;
-            hi = (~kHi + (lo === 0 ? 1 : 0)) >>> 0;
+            lo = (~kk[1]! + 1) >>> 0;
+            hi = (~kk[0]! + (lo === 0 ? 1 : 0)) >>> 0;
           }
           if (size === 16) host.write16(ea, lo & 0xffff);
           else if (size === 32) host.write32(ea, lo);
@@ -3094,7 +3387,7 @@ export class Fpu {
         neg = u32[HI]! >= 0x80000000;
       }
       // 10^18 = 0x0DE0B6B3A7640000: BCD holds at most 18 digits.
-      ok = this.toInt(p, this.rc) && (kHi < 0x0de0b6b3 || (kHi === 0x0de0b6b3 && kLo < 0xa7640000));
+      ok = this.toInt(p, this.rc) && (kk[0]! < 0x0de0b6b3 || (kk[0]! === 0x0de0b6b3 && kk[1]! < 0xa7640000));
       if (!ok) this.swBits |= IE;
     }
     if (ok) {
@@ -3102,12 +3395,12 @@ export class Fpu {
       for (let i = 0; i < 9; i++) {
         let byte = 0;
         for (let n = 0; n < 2; n++) {
-          const qh = Math.floor(kHi / 10);
-          const t = (kHi - qh * 10) * TWO32 + kLo;
+          const qh = Math.floor(kk[0]! / 10);
+          const t = (kk[0]! - qh * 10) * TWO32 + kk[1]!;
           const ql = Math.floor(t / 10);
           byte |= (t - ql * 10) << (4 * n);
-          kHi = qh;
-          kLo = ql;
+          kk[0] = qh;
+          kk[1] = ql;
         }
         host.write8(ea + i, byte);
       }
@@ -3171,10 +3464,10 @@ export class Fpu {
     this.loadEnv(ea);
     for (let i = 0; i < 8; i++) {
       const o = i * 10;
-      const l = readLE32(o);
-      const hh = readLE32(o + 4);
-      const s = (frstorByte(o + 8) | (frstorByte(o + 9) << 8)) >>> 0;
-      this.setExt((this.top + i) & 7, s, hh, l);
+      rr[2] = readLE32(o);
+      rr[1] = readLE32(o + 4);
+      rr[0] = frstorByte(o + 8) | (frstorByte(o + 9) << 8);
+      this.setExt((this.top + i) & 7);
     }
   }
 
@@ -3182,7 +3475,7 @@ export class Fpu {
 
   /**
    * If register p holds a NaN, an unsupported encoding or (when `infInvalid`) an infinity,
-   * writes the x87 response (propagated quiet NaN or the indefinite, IE as due) into rS/rH/rL
+   * writes the x87 response (propagated quiet NaN or the indefinite, IE as due) into rr
    * and returns true.
    */
   private specialOperand(p: number, infInvalid: boolean): boolean {
@@ -3198,7 +3491,7 @@ export class Fpu {
     const e = s & 0x7fff;
     if (e !== 0x7fff && (e === 0 || this.xh[p]! >= 0x80000000)) return false;
     xf = 0;
-    unpack(0, s, this.xh[p]!, this.xl[p]!);
+    this.loadSlot(0, p);
     if (oCls[0] === CL_INF) {
       if (!infInvalid) return false;
       invalidResult();
@@ -3212,17 +3505,20 @@ export class Fpu {
     if (p < 0) return;
     this.swBits &= ~C1;
     if (this.specialOperand(p, false)) {
-      this.setExt(p, rS, rH, rL);
+      this.setExt(p);
       return;
     }
     this.regExt(p);
     xf = 0;
-    if ((rS & 0x7fff) === 0x7fff) {
+    if ((rr[0]! & 0x7fff) === 0x7fff) {
       // 2^+inf - 1 = +inf, 2^-inf - 1 = -1 (exact, as on hardware).
-      if (rS & 0x8000) doubleToExt(-1);
-    } else f2xm1Ext(rS, rH, rL, this.rc);
+      if (rr[0]! & 0x8000) doubleToExt(-1);
+    } else {
+      if ((rr[0]! & 0x7fff) === 0 && (rr[1]! | rr[2]!) !== 0) xf |= DE;
+      f2xm1Ext(rr[0]!, rr[1]!, rr[2]!, this.rc);
+    }
     this.swBits |= xf;
-    this.setExt(p, rS, rH, rL);
+    this.setExt(p);
   }
 
   /** kind: 2 FSIN, 3 FCOS, 4 FPTAN, 5 FSINCOS. */
@@ -3237,7 +3533,7 @@ export class Fpu {
     }
     this.swBits &= ~(C1 | C2);
     if (this.specialOperand(p, true)) {
-      this.setExt(p, rS, rH, rL);
+      this.setExt(p);
       if (kind >= 4) this.pushR();
       return;
     }
@@ -3248,7 +3544,9 @@ export class Fpu {
         this.swBits |= C2; // out of range: operand unchanged, nothing pushed
         return;
       }
-      x = extRound(s, this.xh[p]!, this.xl[p]!, 53, -1022, 1023, DBL_MAX, this.rc);
+      this.regExt(p);
+      extRound(53, -1022, 1023, DBL_MAX, this.rc);
+      x = dres[0]!;
     } else {
       x = this.val[p]!;
       if (!(Math.abs(x) < 9223372036854775808)) {
@@ -3289,8 +3587,8 @@ export class Fpu {
       xf = 0;
       if (plus1) fyl2xp1Ext(x, y, this.prec, this.rc);
       else fyl2xExt(x, y, this.rc);
-      this.swBits |= xf & ~DE;
-      this.setExt(p1, rS, rH, rL);
+      this.swBits |= (xf & ~DE) | denormals(x, y);
+      this.setExt(p1);
     }
     this.pop();
   }
@@ -3304,8 +3602,8 @@ export class Fpu {
       const y = this.regFx(p1);
       xf = 0;
       fpatanExt(x, y, this.rc);
-      this.swBits |= xf & ~DE;
-      this.setExt(p1, rS, rH, rL);
+      this.swBits |= (xf & ~DE) | denormals(x, y);
+      this.setExt(p1);
     }
     this.pop();
   }
@@ -3323,7 +3621,7 @@ export class Fpu {
       return;
     }
     if (this.specialOperand(p, false)) {
-      this.setExt(p, rS, rH, rL);
+      this.setExt(p);
       return;
     }
     const s = this.xs[p]!;
@@ -3334,10 +3632,12 @@ export class Fpu {
     const E = (e === 0 ? 1 : e) - 16383;
     if (E >= 63) return; // already an integer
     const neg = s >= 0x8000;
-    roundShift(h, l, 63 - E > 100 ? 100 : 63 - E, rc, neg);
+    acc[0] = h;
+    acc[1] = l;
+    roundShift(63 - E > 100 ? 100 : 63 - E, rc, neg);
     if (kInexact) this.swBits |= kUp ? PE | C1 : PE;
-    intToExt(neg, kHi, kLo);
-    this.setExt(p, rS, rH, rL);
+    intToExt(neg, kk[0]!, kk[1]!);
+    this.setExt(p);
   }
 
   private fxtract(): void {
@@ -3349,14 +3649,14 @@ export class Fpu {
     }
     this.swBits &= ~C1;
     if (this.specialOperand(p, false)) {
-      this.setExt(p, rS, rH, rL);
+      this.setExt(p);
       this.pushR();
       return;
     }
     this.regExt(p);
-    const s = rS;
-    let h = rH;
-    let l = rL;
+    const s = rr[0]!;
+    let h = rr[1]!;
+    let l = rr[2]!;
     let e = s & 0x7fff;
     if (h === 0 && l === 0) {
       // Zero: the exponent is -inf (ZE), the significand the zero itself.
@@ -3374,13 +3674,18 @@ export class Fpu {
       // Denormal extended value: normalise (its exponent is that of bit 63 at e = 1).
       this.swBits |= DE;
       intToExt(false, h, l);
-      e = (e === 0 ? 1 : e) - (16383 + 63 - rS);
-      h = rH;
-      l = rL;
+      e = (e === 0 ? 1 : e) - (16383 + 63 - rr[0]!);
+      h = rr[1]!;
+      l = rr[2]!;
     }
     this.setDouble(p, e - 16383);
     const q = this.pushSlot();
-    if (q >= 0) this.setExt(q, (s & 0x8000) | 0x3fff, h, l);
+    if (q >= 0) {
+      rr[0] = (s & 0x8000) | 0x3fff;
+      rr[1] = h;
+      rr[2] = l;
+      this.setExt(q);
+    }
   }
 
   private fscale(): void {
@@ -3413,10 +3718,11 @@ export class Fpu {
       else if (ye >= 17) n = 0x10000;
       else if (ye >= 0) n = oHi[1]! >>> (31 - ye);
       if (oNeg[1]) n = -n;
-      roundPack(oNeg[0]!, oExp[0]! + n, oHi[0]!, oLo[0]!, 0, 64, this.rc);
+      oExp[0] = oExp[0]! + n;
+      roundSlot(0, oNeg[0]!, 64, this.rc);
     }
     this.swBits |= xf;
-    this.setExt(p0, rS, rH, rL);
+    this.setExt(p0);
   }
 
   /** FPREM (truncating quotient) / FPREM1 (IEEE remainder, nearest-even quotient). */
@@ -3450,7 +3756,7 @@ export class Fpu {
       }
     }
     this.swBits |= xf;
-    this.setExt(p0, rS, rH, rL);
+    this.setExt(p0);
   }
 }
 
