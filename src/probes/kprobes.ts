@@ -688,7 +688,15 @@ export class ProbeEngine {
   // ---------------------------------------------------------------- the breakpoint path
 
   private onException(task: Task, vector: number, code: number, addr: number): boolean {
-    if (vector === VEC_BP) return this.kprobeHandler(task);
+    if (vector === VEC_BP) {
+      // Probe traps cost no guest time (kprobes.md: handlers cost zero guest cycles): the int3 is
+      // delivered while it executes, so handlers see the time before it, and once it retires it is
+      // taken back off the clock. A run's schedule, timestamps and instruction count then do not
+      // depend on which probes are attached or on their pool sizes, which replay relies on.
+      const handled = this.kprobeHandler(task);
+      if (handled) this.machine.discountInstructions(1);
+      return handled;
+    }
     if (vector === VEC_DB) return this.postKprobeHandler(task);
     return this.kprobeFaultHandler(task, vector, code, addr);
   }

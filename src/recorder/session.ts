@@ -4,7 +4,6 @@
 // Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
 // nothing here reads host time or randomness, so the same inputs give the same stream.
 
-import { VEC_BP } from '../emulator/cpu.js';
 import {
   Machine,
   type MachineOptions,
@@ -145,8 +144,6 @@ export class ProbeSession {
   readonly engine: ProbeEngine;
   readonly probes: SessionProbe[] = [];
   private byObject = new Map<object, SessionProbe>();
-  /** The breakpoint trap being handled had its instruction taken off the clock (see neutralTraps). */
-  private trapCredited = false;
   private fctx: FetchContext & { task: Task | null; addr: number };
 
   constructor(
@@ -163,7 +160,6 @@ export class ProbeSession {
     });
     this.machine = m;
     this.engine = new ProbeEngine(m);
-    this.neutralTraps();
     if (opts.detectReturnAddressReads) this.engine.detectReturnAddressReads(true);
     const mem = m.memory;
     this.fctx = {
@@ -190,37 +186,6 @@ export class ProbeSession {
     sink.taskStart(m.mainTask.tid, 0, m.mainTask.name, 0);
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
     for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
-  }
-
-  /**
-   * Probe traps cost no guest time (kprobes.md: handlers cost zero guest cycles). The CPU retires the
-   * int3 of an armed probe or of the kretprobe trampoline as one instruction; the session takes that
-   * instruction back off the vCPU clock and the instruction count before the handler runs. A run's
-   * schedule, timestamps and instruction count then do not depend on which probes are attached or
-   * on their pool sizes, which replay relies on: probes added at replay time, or other maxactive
-   * values, see the recorded execution. The guest's own int3s and jprobe_return() (guest handler
-   * code) keep their cost.
-   */
-  private neutralTraps(): void {
-    const m = this.machine;
-    const handlers = this.machine.hooks.exceptionHandlers;
-    const engine = handlers[0];
-    if (!engine) return;
-    handlers[0] = (task, vector, code, addr) => {
-      if (vector !== VEC_BP || !m.curVcpu) return engine(task, vector, code, addr);
-      // The int3 is delivered from inside its own execution (not yet retired): handlers see the time
-      // before it, and once it retires it is taken back off the clock.
-      const handled = engine(task, vector, code, addr);
-      if (handled) this.creditTrap(-1);
-      this.trapCredited = false;
-      return handled;
-    };
-  }
-
-  private creditTrap(d: -1 | 1): void {
-    if (!this.machine.curVcpu) return;
-    this.machine.discountInstructions(-d);
-    this.trapCredited = d < 0;
   }
 
   private readReg(name: RegName): number {
@@ -392,8 +357,6 @@ export class ProbeSession {
     ri?: KretprobeInstance,
   ): void {
     const m = this.machine;
-    // jprobe_return()'s int3 is guest code: it keeps its instruction.
-    if (kind === 'break' && this.trapCredited) this.creditTrap(1);
     const ts = m.now();
     const cpu = m.currentCpuId;
     const sp = p ? this.byObject.get(p) : undefined;
@@ -436,10 +399,7 @@ export class ProbeSession {
   }
 
   run(): RunResult {
-    const r = this.machine.run();
-    // The machine takes its result inside the last slice, before that slice's instructions are
-    // counted (and before the trap credits of neutralTraps settle); the total after run() is exact.
-    return { ...r, instructions: this.machine.totalInstructions };
+    return this.machine.run();
   }
 
   counters(): ProbeCounters[] {
