@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
-import type { AnalysisInput, CallTable, RunData } from '../analysis/model.js';
+import type { AnalysisInput, RunData } from '../analysis/model.js';
 import { buildReport } from '../analysis/summary.js';
 import { writeChromeTrace } from '../report/chrome.js';
 import { renderFolded } from '../report/folded.js';
@@ -144,7 +144,5 @@ export async function main(argv: string[]): Promise<number> {
   }
   return 0;
 }
-
-export type { CallTable };
 
 if (isMainModule(import.meta.url)) void runMain('probe-report', () => main(hideBin(process.argv)));

@@ -14,7 +14,7 @@ import {
   PFX_REP,
   PFX_REPNE,
 } from './decoder.js';
-import { CONDITION_NAMES, mnemonicOf, OPCODES, type ControlKind } from './opcodes.js';
+import { mnemonicOf, OPCODES, type ControlKind } from './opcodes.js';
 
 export interface InsnInfo {
   /** Present (and true) only for bytes that are not a valid instruction; length is then 0. */
@@ -180,5 +180,3 @@ function disassemble(d: Decoded, addr: number): string {
   if (d.pfx & 16) prefix = 'lock ' + prefix;
   return `${prefix}${mnemonicFor(d)}${ops.length ? ' ' + ops.join(', ') : ''}`;
 }
-
-export { CONDITION_NAMES };

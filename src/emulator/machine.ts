@@ -17,7 +17,6 @@ import {
   Cpu,
   EAX,
   ESP,
-  GDT_ENTRY_TLS_MIN,
   VEC_BP,
   VEC_DB,
   VEC_DE,
@@ -538,7 +537,8 @@ export class Machine implements CpuHost {
 
   private isSyscallAt(eip: number): boolean {
     try {
-      return this.memory.peek(eip, 2)[0] === 0xcd && this.memory.peek(eip, 2)[1] === 0x80;
+      const b = this.memory.peek(eip, 2);
+      return b[0] === 0xcd && b[1] === 0x80;
     } catch {
       return false;
     }
@@ -719,10 +719,6 @@ export class Machine implements CpuHost {
       if (write && !(prot & PROT_WRITE)) return false;
     }
     return true;
-  }
-
-  tlsEntryIndexBase(): number {
-    return GDT_ENTRY_TLS_MIN;
   }
 }
 

@@ -77,7 +77,6 @@ function def(
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 export const CONDITION_NAMES = CC;
-const SEGS = ['es', 'cs', 'ss', 'ds', 'fs', 'gs'];
 
 for (let i = 0; i < 8; i++) {
   const b = i * 8;
@@ -312,5 +311,3 @@ export function mnemonicOf(op: number, reg: number): string {
   if (!name.includes('|')) return name;
   return name.split('|')[reg] || '(bad)';
 }
-
-export { SEGS as SEGMENT_NAMES };

@@ -44,8 +44,6 @@ interface OpenFile {
   entries?: string[];
 }
 
-const NAMES: Record<number, string> = {};
-
 export class Kernel {
   private brkStart = 0;
   private brkCur = 0;
@@ -112,9 +110,9 @@ export class Kernel {
       case 4:
         return this.write(a, b, c);
       case 146:
-        return this.writev(a, b, c);
+        return this.vectored(a, b, c, false);
       case 145:
-        return this.readv(a, b, c);
+        return this.vectored(a, b, c, true);
       case 5:
         return this.open(a, b);
       case 295:
@@ -246,7 +244,6 @@ export class Kernel {
       case 386: // rseq
       case 435: // clone3: glibc falls back to clone
       default:
-        NAMES[nr] = NAMES[nr] ?? `syscall_${nr}`;
         this.enosys[String(nr)] = (this.enosys[String(nr)] ?? 0) + 1;
         return -ENOSYS;
     }
@@ -319,31 +316,18 @@ export class Kernel {
     return count;
   }
 
-  private writev(fd: number, iov: number, cnt: number): number {
+  /** readv/writev: one transfer per iovec, stopping at an error (after data: short count) or short read. */
+  private vectored(fd: number, iov: number, cnt: number, read: boolean): number {
     let total = 0;
     for (let i = 0; i < cnt; i++) {
       const base = this.get32(iov + i * 8);
       const len = this.get32(iov + i * 8 + 4);
       if (base === null || len === null) return -EFAULT;
       if (len === 0) continue;
-      const r = this.write(fd, base, len);
+      const r = read ? this.read(fd, base, len) : this.write(fd, base, len);
       if (r < 0) return total > 0 ? total : r;
       total += r;
-    }
-    return total;
-  }
-
-  private readv(fd: number, iov: number, cnt: number): number {
-    let total = 0;
-    for (let i = 0; i < cnt; i++) {
-      const base = this.get32(iov + i * 8);
-      const len = this.get32(iov + i * 8 + 4);
-      if (base === null || len === null) return -EFAULT;
-      if (len === 0) continue;
-      const r = this.read(fd, base, len);
-      if (r < 0) return total > 0 ? total : r;
-      total += r;
-      if (r < len >>> 0) break;
+      if (read && r < len >>> 0) break;
     }
     return total;
   }
