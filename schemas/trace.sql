@@ -1,4 +1,4 @@
--- probelab trace database, format 1.
+-- probelab trace database, format 2.
 --
 -- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views at the end of the
 -- creation part (runs, probes, events, calls, missed, tasks, sched) with the columns listed there,
@@ -19,7 +19,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 1;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 2;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -27,7 +27,7 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 1);
+INSERT INTO meta (key, value) VALUES ('format_version', 2);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
@@ -132,18 +132,25 @@ CREATE TABLE raw_probes (
   PRIMARY KEY (run_id, probe_id)
 ) STRICT;
 
+-- One row per probe event. Stored in (run_id, seq) order, which is the order the recorder appends
+-- in, so the primary key doubles as the index and costs nothing to build. kind, cpu and probe_id
+-- share one integer (info) because every bound value costs the recorder time per row:
+--   info = kind | cpu << 4 | (probe_id + 1) << 11     (probe_id + 1 = 0 means NULL)
+-- The events view decodes it.
 CREATE TABLE raw_events (
   run_id   INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
   ts       INTEGER NOT NULL,
-  cpu      INTEGER NOT NULL,
   tid      INTEGER NOT NULL,
-  kind     INTEGER NOT NULL,        -- event_kinds.code
-  probe_id INTEGER,
+  info     INTEGER NOT NULL,        -- kind (event_kinds.code), cpu, probe_id: see above
   addr     INTEGER,
-  args     INTEGER                  -- strings.id of a JSON object, or NULL
-) STRICT;
+  args     INTEGER,                 -- strings.id of a JSON object, or NULL
+  PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
 
+-- One row per completed call of a return probe, keyed for the question reports ask ("the calls of
+-- this probe in time order"); the recorder appends in return order, which lands near the end of
+-- each probe's key range, so the key needs no index build at the end of the run.
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,
@@ -156,8 +163,9 @@ CREATE TABLE raw_calls (
   retval     INTEGER,
   args       INTEGER,               -- strings.id of a JSON object, or NULL
   entry_seq  INTEGER,               -- events.seq of the entry kprobe event
-  return_seq INTEGER                -- events.seq of the return event
-) STRICT;
+  return_seq INTEGER NOT NULL,      -- events.seq of the return event (unique within a run)
+  PRIMARY KEY (run_id, probe_id, ts, return_seq)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE raw_missed (
   run_id   INTEGER NOT NULL,
@@ -217,13 +225,13 @@ SELECT run_id, probe_id, event,
 FROM raw_probes;
 
 CREATE VIEW events AS
-SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
-       CASE e.kind
+SELECT e.run_id, e.seq, e.ts, (e.info >> 4) & 127 AS cpu, e.tid,
+       CASE e.info & 15
          WHEN 0 THEN 'kprobe' WHEN 1 THEN 'singlestep' WHEN 2 THEN 'trampoline'
          WHEN 3 THEN 'return' WHEN 4 THEN 'orphan_return' WHEN 5 THEN 'missed'
          WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault' WHEN 9 THEN 'retaddr_read'
        END AS kind,
-       e.probe_id, e.addr,
+       nullif(e.info >> 11, 0) - 1 AS probe_id, e.addr,
        (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
 FROM raw_events e;
 
@@ -249,8 +257,6 @@ FROM raw_sched x;
 
 -- @indexes
 -- Built by TraceWriter.finishRun() (not at creation: recording appends to unindexed tables).
-CREATE INDEX IF NOT EXISTS raw_events_run_seq ON raw_events (run_id, seq);
-CREATE INDEX IF NOT EXISTS raw_calls_run_probe ON raw_calls (run_id, probe_id, ts);
 CREATE INDEX IF NOT EXISTS raw_missed_run_probe ON raw_missed (run_id, probe_id, ts);
 CREATE INDEX IF NOT EXISTS raw_tasks_run_tid ON raw_tasks (run_id, tid);
 CREATE INDEX IF NOT EXISTS raw_sched_run_ts ON raw_sched (run_id, ts);

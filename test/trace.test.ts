@@ -29,6 +29,7 @@ import {
   TraceWriter,
   checkFormatVersion,
   createTrace,
+  MIGRATIONS,
   migrateTrace,
   migrationPath,
   openTrace,
@@ -228,16 +229,22 @@ describe('schema contract', () => {
     w.flush();
     expect(indexes()).toEqual([]);
     w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 1, cycles: 1 });
-    expect(indexes()).toContain('raw_events_run_seq');
+    expect(indexes()).toContain('raw_sched_run_ts');
     w.close();
-    // The public views use them: a run's events in seq order need no sort.
+    // raw_events and raw_calls need no index: their primary keys serve the views' common
+    // questions (a run's events in seq order, a probe's calls in time order) without a sort.
     const r = TraceReader.open(file);
-    const plan = r
-      .query('EXPLAIN QUERY PLAN SELECT * FROM events WHERE run_id = 1 ORDER BY seq')
-      .rows.map((x) => String(x[3]))
-      .join(' | ');
-    expect(plan).toContain('USING INDEX raw_events_run_seq');
-    expect(plan).not.toContain('TEMP B-TREE');
+    const plan = (sql: string): string =>
+      r
+        .query(`EXPLAIN QUERY PLAN ${sql}`)
+        .rows.map((x) => String(x[3]))
+        .join(' | ');
+    const ev = plan('SELECT * FROM events WHERE run_id = 1 ORDER BY seq');
+    expect(ev).toContain('USING PRIMARY KEY');
+    expect(ev).not.toContain('TEMP B-TREE');
+    const calls = plan('SELECT * FROM calls WHERE run_id = 1 AND probe_id = 2 ORDER BY ts');
+    expect(calls).toContain('USING PRIMARY KEY');
+    expect(calls).not.toContain('TEMP B-TREE');
     r.close();
   });
 });
@@ -354,6 +361,41 @@ describe('creating and opening', () => {
     expect(migrationPath(3, 3, [])).toEqual([]);
   });
 
+  it('migrates a format-1 recording to format 2 with every view row unchanged', () => {
+    // test/fixtures/trace-format1.db was recorded by the format-1 build (commit 62a0cdb):
+    // `probe-record --cpus 2 --runs 2 --chaos -w recursive -p 'r4:walk walk node=$arg1 depth=$arg2
+    // ret=$retval' -p 'p:wk worker arg=$arg1:x32' -- 2 5`. The oracle is the file's own views,
+    // read with plain SQLite before the migration.
+    const file = tmp();
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/trace-format1.db'), file);
+    const views = ['runs', 'probes', 'events', 'calls', 'missed', 'tasks', 'sched'];
+    const order: Record<string, string> = {
+      runs: 'run_id',
+      probes: 'run_id, probe_id',
+      events: 'run_id, seq',
+      calls: 'run_id, probe_id, ts, return_seq',
+      missed: 'run_id, probe_id, ts, tid',
+      tasks: 'run_id, tid',
+      sched: 'run_id, ts, cpu',
+    };
+    const dump = (db: { prepare(sql: string): { all(): unknown[] } }) =>
+      Object.fromEntries(views.map((v) => [v, db.prepare(`SELECT * FROM ${v} ORDER BY ${order[v]}`).all()]));
+    const old = new Database(file, { readonly: true });
+    const before = dump(old);
+    old.close();
+    expect((before.events as unknown[]).length).toBeGreaterThan(2000);
+    expect((before.calls as unknown[]).length).toBeGreaterThan(400);
+    expect(errorOf(() => TraceReader.open(file)).message).toMatch(/older probelab \(format 1/);
+    expect(migrateTrace(file)).toEqual([MIGRATIONS[0]!.description]);
+    const r = TraceReader.open(file);
+    expect(r.integrityCheck()).toBe('ok');
+    r.close();
+    const now = new Database(file, { readonly: true });
+    expect(dump(now)).toEqual(before);
+    now.close();
+    expect(migrateTrace(file)).toEqual([]);
+  });
+
   it('read-only opens cannot write and leave the file and directory untouched', () => {
     const file = smallTrace();
     const before = sha(file);
@@ -465,10 +507,22 @@ describe('writer', () => {
       want.push(ev);
       w.event(run, ...ev);
     }
-    const calls: [number, number, number, number, number, number, number, number | null, string | null][] =
-      [];
+    type Call = [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number | null,
+      string | null,
+      number | null,
+      number,
+    ];
+    const calls: Call[] = [];
     for (let i = 0; i < 1234; i++) {
-      const c: (typeof calls)[number] = [
+      const c: Call = [
         i % 3,
         100 + (i % 4),
         i * 10,
@@ -478,6 +532,8 @@ describe('writer', () => {
         i % 5,
         i % 6 === 0 ? null : i % 2 ? -1 : 0xffffffff,
         i % 2 ? null : `{"n":${i % 13}}`,
+        i % 7 === 0 ? null : 3 * i,
+        3 * i + 2,
       ];
       calls.push(c);
       w.call(run, ...c);
@@ -573,7 +629,19 @@ describe('writer', () => {
       const cs = r.calls(run, p);
       const exp = calls.filter((c) => c[0] === p);
       expect(
-        cs.map((c) => [c.probeId, c.tid, c.ts, c.dur, c.entryCpu, c.returnCpu, c.depth, c.retval, c.args]),
+        cs.map((c) => [
+          c.probeId,
+          c.tid,
+          c.ts,
+          c.dur,
+          c.entryCpu,
+          c.returnCpu,
+          c.depth,
+          c.retval,
+          c.args,
+          c.entrySeq,
+          c.returnSeq,
+        ]),
       ).toEqual(exp);
     }
     expect(r.get('SELECT end_ts - ts - dur AS z FROM calls LIMIT 1')).toEqual({ z: 0 });

@@ -25,6 +25,12 @@ const RUN_TABLES = [
   'call_sets',
 ];
 
+/** Copy order: the primary key of WITHOUT ROWID tables (appending in key order is cheapest). */
+const ORDER: Record<string, string> = {
+  raw_events: 'run_id, seq',
+  raw_calls: 'run_id, probe_id, ts, return_seq',
+};
+
 function columns(db: Db, schema: string, table: string): string[] {
   return (db.prepare(`PRAGMA ${schema}.table_info(${table})`).all() as Array<{ name: string }>).map(
     (c) => c.name,
@@ -62,7 +68,7 @@ export function mergeTraceInto(db: Db, srcPath: string): number[] {
           return `x.${c}`;
         });
         db.exec(
-          `INSERT INTO main.${t} (${cols.join(',')}) SELECT ${exprs.join(',')} FROM src.${t} x ORDER BY rowid`,
+          `INSERT INTO main.${t} (${cols.join(',')}) SELECT ${exprs.join(',')} FROM src.${t} x ORDER BY ${ORDER[t] ?? 'rowid'}`,
         );
       }
       return (

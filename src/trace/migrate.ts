@@ -3,9 +3,18 @@
 // each step in its own transaction that also bumps meta.format_version (a failed step leaves the
 // file at the previous version, never half-migrated); a file that is already current is left
 // untouched; a gap in the chain, or a file newer than this build, is a one-line TraceError.
-// Format 1 is the first format, so MIGRATIONS is empty.
+// Format 2 (this build) packs raw_events' kind/cpu/probe_id into `info` and keys raw_events and
+// raw_calls as WITHOUT ROWID tables (see schemas/trace.sql); 1 -> 2 rewrites those two tables.
 
-import { type Db, FORMAT_VERSION, TraceError, closeWritable, openTrace, readFormatVersion } from './db.js';
+import {
+  type Db,
+  FORMAT_VERSION,
+  TraceError,
+  closeWritable,
+  openTrace,
+  readFormatVersion,
+  schemaSql,
+} from './db.js';
 
 export interface Migration {
   /** Format the step reads. */
@@ -18,8 +27,55 @@ export interface Migration {
   up(db: Db): void;
 }
 
+/** A CREATE VIEW statement of the current schema, by view name. */
+function currentView(name: string): string {
+  const { create } = schemaSql();
+  const at = create.indexOf(`CREATE VIEW ${name} AS`);
+  if (at < 0) throw new TraceError(`schemas/trace.sql has no view ${name}`);
+  return create.slice(at, create.indexOf(';', at) + 1);
+}
+
+/** The CREATE TABLE statement of the current schema, by table name. */
+function currentTable(name: string): string {
+  const { create } = schemaSql();
+  const at = create.indexOf(`CREATE TABLE ${name} (`);
+  if (at < 0) throw new TraceError(`schemas/trace.sql has no table ${name}`);
+  return create.slice(at, create.indexOf(';', at) + 1);
+}
+
 /** Ordered by `from`. Add one entry per FORMAT_VERSION bump. */
-export const MIGRATIONS: readonly Migration[] = [];
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    from: 1,
+    to: 2,
+    description: 'format 1 -> 2: raw_events packs kind/cpu/probe_id; raw_events and raw_calls keyed tables',
+    up(db) {
+      db.exec('DROP VIEW events; DROP VIEW calls;');
+      db.exec(
+        'ALTER TABLE raw_events RENAME TO raw_events_v1; ALTER TABLE raw_calls RENAME TO raw_calls_v1;',
+      );
+      db.exec('DROP INDEX IF EXISTS raw_events_run_seq; DROP INDEX IF EXISTS raw_calls_run_probe;');
+      db.exec(currentTable('raw_events'));
+      db.exec(currentTable('raw_calls'));
+      db.exec(
+        `INSERT INTO raw_events (run_id, seq, ts, tid, info, addr, args)
+         SELECT run_id, seq, ts, tid, kind + cpu * 16 + coalesce(probe_id + 1, 0) * 2048, addr, args
+         FROM raw_events_v1 ORDER BY run_id, seq`,
+      );
+      // Format 1 allowed calls without return_seq (none recorded by probelab): number them below 0.
+      db.exec(
+        `INSERT INTO raw_calls (run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
+                                entry_seq, return_seq)
+         SELECT run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
+                entry_seq, coalesce(return_seq, -rowid)
+         FROM raw_calls_v1 ORDER BY run_id, probe_id, ts`,
+      );
+      db.exec('DROP TABLE raw_events_v1; DROP TABLE raw_calls_v1;');
+      db.exec(currentView('events'));
+      db.exec(currentView('calls'));
+    },
+  },
+];
 
 /** The steps from `from` to `to`, or undefined if the chain has a gap. */
 export function migrationPath(

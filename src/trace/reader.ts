@@ -244,7 +244,8 @@ export class TraceReader {
   /** Events of a run in seq order, streamed. */
   *events(runId: number, range: EventRange = {}): Generator<EventRow, void, undefined> {
     const it = this.fresh(
-      `SELECT seq, ts, cpu, tid, kind, probe_id, addr, (SELECT s FROM strings WHERE id = e.args)
+      `SELECT seq, ts, (info >> 4) & 127, tid, info & 15, nullif(info >> 11, 0) - 1, addr,
+              (SELECT s FROM strings WHERE id = e.args)
        FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
     ).iterate(runId, range.fromSeq ?? 0, range.toSeq ?? Number.MAX_SAFE_INTEGER) as IterableIterator<Raw>;
     for (const r of it) {
@@ -268,7 +269,7 @@ export class TraceReader {
     const it = this.fresh(
       `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
               (SELECT s FROM strings WHERE id = c.args), entry_seq, return_seq
-       FROM raw_calls c WHERE run_id = ? AND probe_id = ? ORDER BY ts, rowid`,
+       FROM raw_calls c WHERE run_id = ? AND probe_id = ? ORDER BY ts, return_seq`,
     ).iterate(runId, probeId) as IterableIterator<Raw>;
     for (const r of it) {
       yield {

@@ -4,104 +4,40 @@
 //   (deduplicated by sha256) before returning, so a recording killed at any later point leaves an
 //   'incomplete' run that opens.
 // - Appends (event, call, missed, sched, taskStart/taskEnd, input, output) only fill in-memory
-//   column buffers. A flush writes ALL buffers in ONE transaction (strings first), with prepared
-//   multi-row INSERTs of `rowsPerStatement` rows plus a one-row statement for the tail; there is
-//   never a per-row transaction. A flush happens when any buffer reaches `batchRows` rows (or the
-//   blobs `maxBufferedBytes`), on flush(), finishRun() and close(). After a SIGKILL the file holds
-//   exactly the committed flushes (WAL, synchronous=NORMAL: a process kill loses no commit).
-// - The hot path event() does no allocation unless its args string is new to the intern cache: it
-//   stores numbers into preallocated Float64Arrays (NaN encodes NULL).
-// - finishRun() flushes, stores the status and counters, then builds the indexes
-//   (schemas/trace.sql after '-- @indexes') and truncates the WAL; close() leaves one
-//   self-contained file (rollback journal mode, no -wal/-shm).
-// - After a failed flush (disk full, ...) the writer is broken: every later call throws the same
+//   buffers (numbers in preallocated row-major Float64Arrays, NaN = NULL; the hot path event()
+//   allocates nothing unless its args string is new to the intern cache). When any buffer reaches
+//   `batchRows` rows (or the blobs `maxBufferedBytes`), on flush(), finishRun() and close(), ALL
+//   buffers become one Batch that the store inserts in ONE transaction (store.ts).
+// - The store runs in a worker thread when this module runs compiled (dist/, what the commands
+//   use), so SQLite works on one core while the emulator runs on the other; at most
+//   `maxBatchesInFlight` batches wait for it (memory stays bounded). flush(), finishRun() and
+//   close() return only when everything handed over is committed. Under the TypeScript sources
+//   (tests) or with `thread: 'inline'` the store runs in this thread.
+// - After a SIGKILL the file holds exactly the committed batches (WAL; a process kill loses no
+//   commit; power loss during a recording may).
+// - After a failed write (disk full, ...) the writer is broken: every later call throws the same
 //   TraceError instead of silently dropping rows.
 
-import { createHash } from 'node:crypto';
-import type { Statement } from 'better-sqlite3';
 import {
-  type EventKindCode,
-  type MissReasonCode,
-  PROBE_KINDS,
-  type ProbeKindName,
-  type RunStatus,
-} from './codes.js';
-import {
-  type CreateOptions,
-  type Db,
-  TraceError,
-  closeWritable,
-  createTrace,
-  openTrace,
-  reason,
-  schemaSql,
-} from './db.js';
-
-import { mergeTraceInto } from './merge.js';
+  NUMERIC_TABLES,
+  ROW_TABLE_NAMES,
+  ROW_TABLES,
+  packEventInfo,
+  type Batch,
+  type NumericTableName,
+  type RowTableName,
+  type RowValue,
+} from './batch.js';
+import type { EventKindCode, MissReasonCode } from './codes.js';
+import { type CreateOptions, TraceError, createTrace, openTrace } from './db.js';
+import { TraceStore, type BeginRunInfo, type ProbeInfo, type RunResult, type StoreOps } from './store.js';
+import { WORKER_AVAILABLE, WorkerStore } from './worker-store.js';
 
 export { EventKind, MissReason } from './codes.js';
-
-/** The whole configuration of a run, stored as JSON in run_config; replay re-runs from it. */
-export interface RunConfig {
-  argv: string[];
-  cpus: number;
-  preempt: boolean;
-  seed: number;
-  chaos: boolean;
-  env?: string[];
-  /** Cycles per microsecond for reports. */
-  mhz?: number;
-  maxInstructions?: number | null;
-  /** Probe specs in kprobe_events syntax, in definition order. */
-  probes?: string[];
-  allowRead?: string[];
-  /** Path given to --stdin (its bytes are logged as inputs anyway). */
-  stdin?: string | null;
-  [key: string]: unknown;
-}
-
-export interface BeginRunInfo {
-  /** Built-in workload name or the ELF's file name. */
-  workload: string;
-  /** The ELF image; stored once per distinct sha256. */
-  binary: Uint8Array;
-  config: RunConfig;
-  /** run_id (in the source trace) this run replays. */
-  replayOf?: number | null;
-}
-
-export interface ProbeInfo {
-  probeId: number;
-  /** 'GRP/EVENT' */
-  event: string;
-  kind: ProbeKindName;
-  /** The kprobe_events line. */
-  spec: string;
-  symbol: string | null;
-  offset: number;
-  addr: number;
-  /** kretprobes only (null otherwise). */
-  maxactive: number | null;
-}
-
-export interface ProbeCounters {
-  probeId: number;
-  hits: number;
-  nmissed: number;
-  nmissedReentry: number;
-}
-
-export interface RunResult {
-  status: Exclude<RunStatus, 'incomplete'>;
-  exitCode: number | null;
-  signal: number | null;
-  instructions: number;
-  cycles: number;
-  probeCounters?: ProbeCounters[];
-}
+export type { BeginRunInfo, ProbeCounters, ProbeInfo, RunConfig, RunResult } from './store.js';
 
 export interface WriterOptions {
-  /** Rows per buffer before an automatic flush (default 8192). */
+  /** Rows per buffer before an automatic flush (default 16384). */
   batchRows?: number;
   /** Rows per prepared multi-row INSERT (default 128). */
   rowsPerStatement?: number;
@@ -109,6 +45,10 @@ export interface WriterOptions {
   maxBufferedBytes?: number;
   /** Distinct strings remembered for interning before the cache restarts (default 2^20). */
   internCacheSize?: number;
+  /** Where SQLite runs: a worker thread (default when compiled) or this thread. */
+  thread?: 'worker' | 'inline';
+  /** Batches handed to the worker and not yet committed before appends wait (default 4). */
+  maxBatchesInFlight?: number;
 }
 
 export interface WriterCounts {
@@ -123,99 +63,6 @@ export interface WriterCounts {
   flushes: number;
 }
 
-const MAX_SQL_VARIABLES = 32766;
-
-function multiInsertSql(table: string, columns: readonly string[], rows: number): string {
-  const tuple = `(${columns.map(() => '?').join(',')})`;
-  return `INSERT INTO ${table} (${columns.join(',')}) VALUES ${Array<string>(rows).fill(tuple).join(',')}`;
-}
-
-/** Column buffers of numbers (NaN = NULL) with a multi-row and a one-row INSERT. */
-class NumericTable {
-  readonly cols: Float64Array[];
-  n = 0;
-  private readonly many: Statement;
-  private readonly one: Statement;
-  private readonly params: (number | null)[];
-  private readonly params1: (number | null)[];
-
-  constructor(
-    db: Db,
-    table: string,
-    readonly columns: readonly string[],
-    readonly cap: number,
-    private readonly rows: number,
-  ) {
-    this.cols = columns.map(() => new Float64Array(cap));
-    this.many = db.prepare(multiInsertSql(table, columns, rows));
-    this.one = db.prepare(multiInsertSql(table, columns, 1));
-    this.params = new Array<number | null>(rows * columns.length).fill(0);
-    this.params1 = new Array<number | null>(columns.length).fill(0);
-  }
-
-  /** Inserts the buffered rows (caller holds the transaction and resets n after commit). */
-  write(): void {
-    const n = this.n;
-    const cols = this.cols;
-    const nc = cols.length;
-    const R = this.rows;
-    let i = 0;
-    const p = this.params;
-    for (; i + R <= n; i += R) {
-      let k = 0;
-      for (let r = i; r < i + R; r++) {
-        for (let c = 0; c < nc; c++) {
-          const v = cols[c]![r]!;
-          p[k++] = v !== v ? null : v;
-        }
-      }
-      this.many.run(p);
-    }
-    const p1 = this.params1;
-    for (; i < n; i++) {
-      for (let c = 0; c < nc; c++) {
-        const v = cols[c]![i]!;
-        p1[c] = v !== v ? null : v;
-      }
-      this.one.run(p1);
-    }
-  }
-}
-
-/** Row buffers of arbitrary values (text, blobs) with a multi-row and a one-row INSERT. */
-class RowTable {
-  vals: unknown[] = [];
-  n = 0;
-  bytes = 0;
-  private readonly many: Statement;
-  private readonly one: Statement;
-
-  constructor(
-    db: Db,
-    table: string,
-    readonly columns: readonly string[],
-    private readonly rows: number,
-  ) {
-    this.many = db.prepare(multiInsertSql(table, columns, rows));
-    this.one = db.prepare(multiInsertSql(table, columns, 1));
-  }
-
-  write(): void {
-    const nc = this.columns.length;
-    const R = this.rows;
-    const v = this.vals;
-    let i = 0;
-    for (; i + R <= this.n; i += R) this.many.run(v.slice(i * nc, (i + R) * nc));
-    for (; i < this.n; i++) this.one.run(v.slice(i * nc, (i + 1) * nc));
-  }
-
-  reset(): void {
-    this.vals = [];
-    this.n = 0;
-    this.bytes = 0;
-  }
-}
-
 interface TaskRow {
   id: number;
   runId: number;
@@ -225,7 +72,7 @@ interface TaskRow {
   startTs: number | null;
   endTs: number | null;
   exitCode: number | null;
-  /** Its INSERT has been committed: the end becomes an UPDATE. */
+  /** Its INSERT has been handed to the store: the end becomes an UPDATE. */
   stored: boolean;
 }
 
@@ -234,41 +81,46 @@ interface RunState {
   outputSeq: number;
 }
 
-function checkInt(what: string, v: number): number {
-  if (!Number.isSafeInteger(v)) throw new TraceError(`${what} must be an integer, got ${v}`);
-  return v;
+const WIDTH: Record<NumericTableName, number> = {
+  raw_events: NUMERIC_TABLES.raw_events.length,
+  raw_calls: NUMERIC_TABLES.raw_calls.length,
+  raw_missed: NUMERIC_TABLES.raw_missed.length,
+  raw_sched: NUMERIC_TABLES.raw_sched.length,
+};
+
+function emptyRows(): Record<RowTableName, RowValue[]> {
+  return { strings: [], raw_tasks: [], inputs: [], output: [] };
+}
+
+function isEmpty(rows: Record<RowTableName, RowValue[]>): boolean {
+  return ROW_TABLE_NAMES.every((t) => rows[t].length === 0);
 }
 
 export class TraceWriter {
   readonly path: string;
-  private readonly db: Db;
+  private readonly store: StoreOps;
   private readonly cap: number;
   private readonly maxBytes: number;
   private readonly internCap: number;
 
-  private readonly ev: NumericTable;
-  private readonly evRun: Float64Array;
-  private readonly evSeq: Float64Array;
-  private readonly evTs: Float64Array;
-  private readonly evCpu: Float64Array;
-  private readonly evTid: Float64Array;
-  private readonly evKind: Float64Array;
-  private readonly evProbe: Float64Array;
-  private readonly evAddr: Float64Array;
-  private readonly evArgs: Float64Array;
-  private readonly calls: NumericTable;
-  private readonly miss: NumericTable;
-  private readonly schedT: NumericTable;
-  private readonly strings: RowTable;
-  private readonly taskIns: RowTable;
-  private readonly inputs: RowTable;
-  private readonly outputs: RowTable;
+  // Numeric buffers: row-major, WIDTH[t] columns. Replaced after a hand-over to the worker
+  // (transferred buffers are detached), reused when the store is inline.
+  private ev: Float64Array;
+  private nEv = 0;
+  private callBuf: Float64Array;
+  private nCalls = 0;
+  private missBuf: Float64Array;
+  private nMiss = 0;
+  private schedBuf: Float64Array;
+  private nSched = 0;
+  private rows = emptyRows();
+  private rowBytes = 0;
+  private taskUpdates: (number | null)[] = [];
 
   private readonly strIds = new Map<string, number>();
   private lastStrId: number;
   private lastTaskId: number;
   private pendingTasks: TaskRow[] = [];
-  private taskUpdates: TaskRow[] = [];
   private readonly openTasks = new Map<number, TaskRow>();
   private readonly runs = new Map<number, RunState>();
   private readonly totals: WriterCounts = {
@@ -285,112 +137,55 @@ export class TraceWriter {
   private broken: TraceError | undefined;
   private closed = false;
 
-  private readonly flushTx: () => void;
-  private readonly taskUpdate: Statement;
-  private readonly insBinary: Statement;
-  private readonly insRun: Statement;
-  private readonly insConfig: Statement;
-  private readonly insProbe: Statement;
-  private readonly updRun: Statement;
-  private readonly updProbe: Statement;
-
   /** Creates a new trace file (refusing to overwrite unless opts.force) and a writer on it. */
   static create(path: string, opts: CreateOptions & WriterOptions = {}): TraceWriter {
-    return new TraceWriter(createTrace(path, opts), path, opts);
+    if (useWorker(opts))
+      return new TraceWriter(
+        new WorkerStore('create', path, opts, rowsPerStatement(opts), inFlight(opts)),
+        path,
+        opts,
+      );
+    return new TraceWriter(new TraceStore(createTrace(path, opts), path, rowsPerStatement(opts)), path, opts);
   }
 
   /** A writer that adds runs to an existing trace file (after the version gate). */
   static append(path: string, opts: WriterOptions = {}): TraceWriter {
-    return new TraceWriter(openTrace(path, { readonly: false }), path, opts);
+    if (useWorker(opts))
+      return new TraceWriter(
+        new WorkerStore('append', path, {}, rowsPerStatement(opts), inFlight(opts)),
+        path,
+        opts,
+      );
+    return new TraceWriter(
+      new TraceStore(openTrace(path, { readonly: false }), path, rowsPerStatement(opts)),
+      path,
+      opts,
+    );
   }
 
-  /** `db` must come from createTrace() or openTrace(..., { readonly: false }). */
-  constructor(db: Db, path: string, opts: WriterOptions = {}) {
-    this.db = db;
+  private constructor(store: StoreOps, path: string, opts: WriterOptions) {
+    this.store = store;
     this.path = path;
-    this.cap = Math.max(1, Math.floor(opts.batchRows ?? 8192));
+    this.cap = Math.max(1, Math.floor(opts.batchRows ?? 16384));
     this.maxBytes = opts.maxBufferedBytes ?? 16 << 20;
     this.internCap = Math.max(1, opts.internCacheSize ?? 1 << 20);
-    const rows = (ncols: number): number =>
-      Math.max(1, Math.min(Math.floor(opts.rowsPerStatement ?? 128), Math.floor(MAX_SQL_VARIABLES / ncols)));
-    const num = (table: string, cols: string[]): NumericTable =>
-      new NumericTable(db, table, cols, this.cap, rows(cols.length));
-    const row = (table: string, cols: string[]): RowTable => new RowTable(db, table, cols, rows(cols.length));
+    this.ev = this.buffer('raw_events');
+    this.callBuf = this.buffer('raw_calls');
+    this.missBuf = this.buffer('raw_missed');
+    this.schedBuf = this.buffer('raw_sched');
+    let ids;
+    try {
+      ids = store.lastIds();
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    this.lastStrId = ids.string;
+    this.lastTaskId = ids.task;
+  }
 
-    this.ev = num('raw_events', ['run_id', 'seq', 'ts', 'cpu', 'tid', 'kind', 'probe_id', 'addr', 'args']);
-    [
-      this.evRun,
-      this.evSeq,
-      this.evTs,
-      this.evCpu,
-      this.evTid,
-      this.evKind,
-      this.evProbe,
-      this.evAddr,
-      this.evArgs,
-    ] = this.ev.cols as [
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-      Float64Array,
-    ];
-    this.calls = num('raw_calls', [
-      'run_id',
-      'probe_id',
-      'tid',
-      'ts',
-      'dur',
-      'entry_cpu',
-      'return_cpu',
-      'depth',
-      'retval',
-      'args',
-      'entry_seq',
-      'return_seq',
-    ]);
-    this.miss = num('raw_missed', ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason']);
-    this.schedT = num('raw_sched', ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason']);
-    this.strings = row('strings', ['id', 's']);
-    this.taskIns = row('raw_tasks', [
-      'id',
-      'run_id',
-      'tid',
-      'parent_tid',
-      'name',
-      'start_ts',
-      'end_ts',
-      'exit_code',
-    ]);
-    this.inputs = row('inputs', ['run_id', 'seq', 'kind', 'key', 'data']);
-    this.outputs = row('output', ['run_id', 'seq', 'fd', 'ts', 'data']);
-
-    this.lastStrId = Number(db.prepare('SELECT coalesce(max(id), 0) FROM strings').pluck().get());
-    this.lastTaskId = Number(db.prepare('SELECT coalesce(max(id), 0) FROM raw_tasks').pluck().get());
-
-    this.taskUpdate = db.prepare('UPDATE raw_tasks SET end_ts = ?, exit_code = ? WHERE id = ?');
-    this.insBinary = db.prepare('INSERT OR IGNORE INTO binaries (sha256, size, bytes) VALUES (?, ?, ?)');
-    this.insRun = db.prepare(
-      `INSERT INTO raw_runs (workload, binary_sha256, argv, cpus, preempt, seed, chaos, status, replay_of, mhz)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'incomplete', ?, ?)`,
-    );
-    this.insConfig = db.prepare('INSERT INTO run_config (run_id, config) VALUES (?, ?)');
-    this.insProbe = db.prepare(
-      `INSERT INTO raw_probes (run_id, probe_id, event, kind, spec, symbol, offset, addr, maxactive)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.updRun = db.prepare(
-      `UPDATE raw_runs SET status = ?, exit_code = ?, signal = ?, instructions = ?, cycles = ?
-       WHERE run_id = ?`,
-    );
-    this.updProbe = db.prepare(
-      `UPDATE raw_probes SET hits = ?, nmissed = ?, nmissed_reentry = ? WHERE run_id = ? AND probe_id = ?`,
-    );
-    this.flushTx = db.transaction(() => this.writeAll());
+  private buffer(t: NumericTableName): Float64Array {
+    return new Float64Array(this.cap * WIDTH[t]);
   }
 
   /** Rows handed to the writer so far (flushed or not) and the number of flushes. */
@@ -401,58 +196,17 @@ export class TraceWriter {
   /** Inserts the run (status 'incomplete'), its config and binary, and commits. Returns run_id. */
   beginRun(info: BeginRunInfo): number {
     this.usable();
-    const c = info.config;
-    if (!Array.isArray(c.argv) || !c.argv.every((a) => typeof a === 'string'))
-      throw new TraceError('run config: argv must be an array of strings');
-    checkInt('run config: cpus', c.cpus);
-    checkInt('run config: seed', c.seed);
-    const sha = createHash('sha256').update(info.binary).digest('hex');
     this.flush();
-    try {
-      const runId = this.db.transaction(() => {
-        this.insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
-        const r = this.insRun.run(
-          info.workload,
-          sha,
-          JSON.stringify(c.argv),
-          c.cpus,
-          c.preempt ? 1 : 0,
-          c.seed,
-          c.chaos ? 1 : 0,
-          info.replayOf ?? null,
-          c.mhz ?? null,
-        );
-        const id = Number(r.lastInsertRowid);
-        this.insConfig.run(id, JSON.stringify(c));
-        return id;
-      })();
-      this.runs.set(runId, { inputSeq: 0, outputSeq: 0 });
-      return runId;
-    } catch (err) {
-      throw this.fail('beginning a run', err, false);
-    }
+    const runId = this.store.beginRun(info);
+    this.runs.set(runId, { inputSeq: 0, outputSeq: 0 });
+    return runId;
   }
 
   /** Registers a probe of a run (committed immediately). */
   addProbe(runId: number, p: ProbeInfo): void {
     this.usable();
-    const kind = PROBE_KINDS.indexOf(p.kind);
-    if (kind < 0) throw new TraceError(`probe ${p.event}: unknown kind ${String(p.kind)}`);
-    try {
-      this.insProbe.run(
-        runId,
-        checkInt('probe id', p.probeId),
-        p.event,
-        kind,
-        p.spec,
-        p.symbol,
-        p.offset,
-        p.addr >>> 0,
-        p.maxactive,
-      );
-    } catch (err) {
-      throw this.fail(`adding probe ${p.event}`, err, false);
-    }
+    this.flush();
+    this.store.addProbe(runId, p);
   }
 
   /**
@@ -470,18 +224,17 @@ export class TraceWriter {
     addr: number | null,
     args: string | null,
   ): void {
-    const t = this.ev;
-    const i = t.n;
-    this.evRun[i] = runId;
-    this.evSeq[i] = seq;
-    this.evTs[i] = ts;
-    this.evCpu[i] = cpu;
-    this.evTid[i] = tid;
-    this.evKind[i] = kind;
-    this.evProbe[i] = probeId === null ? NaN : probeId;
-    this.evAddr[i] = addr === null ? NaN : addr >>> 0;
-    this.evArgs[i] = args === null ? NaN : this.intern(args);
-    t.n = i + 1;
+    const d = this.ev;
+    const i = this.nEv;
+    const b = i * 7;
+    d[b] = runId;
+    d[b + 1] = seq;
+    d[b + 2] = ts;
+    d[b + 3] = tid;
+    d[b + 4] = packEventInfo(kind, cpu, probeId);
+    d[b + 5] = addr === null ? NaN : addr >>> 0;
+    d[b + 6] = args === null ? NaN : this.intern(args);
+    this.nEv = i + 1;
     if (i + 1 >= this.cap) this.flush();
   }
 
@@ -497,40 +250,40 @@ export class TraceWriter {
     depth: number,
     retval: number | null,
     args: string | null,
-    entrySeq: number | null = null,
-    returnSeq: number | null = null,
+    entrySeq: number | null,
+    returnSeq: number,
   ): void {
-    const t = this.calls;
-    const c = t.cols;
-    const i = t.n;
-    c[0]![i] = runId;
-    c[1]![i] = probeId;
-    c[2]![i] = tid;
-    c[3]![i] = ts;
-    c[4]![i] = dur;
-    c[5]![i] = entryCpu;
-    c[6]![i] = returnCpu;
-    c[7]![i] = depth;
-    c[8]![i] = retval === null ? NaN : retval;
-    c[9]![i] = args === null ? NaN : this.intern(args);
-    c[10]![i] = entrySeq === null ? NaN : entrySeq;
-    c[11]![i] = returnSeq === null ? NaN : returnSeq;
-    t.n = i + 1;
+    const d = this.callBuf;
+    const i = this.nCalls;
+    const b = i * 12;
+    d[b] = runId;
+    d[b + 1] = probeId;
+    d[b + 2] = tid;
+    d[b + 3] = ts;
+    d[b + 4] = dur;
+    d[b + 5] = entryCpu;
+    d[b + 6] = returnCpu;
+    d[b + 7] = depth;
+    d[b + 8] = retval === null ? NaN : retval;
+    d[b + 9] = args === null ? NaN : this.intern(args);
+    d[b + 10] = entrySeq === null ? NaN : entrySeq;
+    d[b + 11] = returnSeq;
+    this.nCalls = i + 1;
     if (i + 1 >= this.cap) this.flush();
   }
 
   /** Appends one missed call (`reason` is a MissReason code). */
   missed(runId: number, probeId: number, tid: number, cpu: number, ts: number, reason: MissReasonCode): void {
-    const t = this.miss;
-    const c = t.cols;
-    const i = t.n;
-    c[0]![i] = runId;
-    c[1]![i] = probeId;
-    c[2]![i] = tid;
-    c[3]![i] = cpu;
-    c[4]![i] = ts;
-    c[5]![i] = reason;
-    t.n = i + 1;
+    const d = this.missBuf;
+    const i = this.nMiss;
+    const b = i * 6;
+    d[b] = runId;
+    d[b + 1] = probeId;
+    d[b + 2] = tid;
+    d[b + 3] = cpu;
+    d[b + 4] = ts;
+    d[b + 5] = reason;
+    this.nMiss = i + 1;
     if (i + 1 >= this.cap) this.flush();
   }
 
@@ -543,16 +296,16 @@ export class TraceWriter {
     nextTid: number | null,
     reason: string,
   ): void {
-    const t = this.schedT;
-    const c = t.cols;
-    const i = t.n;
-    c[0]![i] = runId;
-    c[1]![i] = ts;
-    c[2]![i] = cpu;
-    c[3]![i] = prevTid === null ? NaN : prevTid;
-    c[4]![i] = nextTid === null ? NaN : nextTid;
-    c[5]![i] = this.intern(reason);
-    t.n = i + 1;
+    const d = this.schedBuf;
+    const i = this.nSched;
+    const b = i * 6;
+    d[b] = runId;
+    d[b + 1] = ts;
+    d[b + 2] = cpu;
+    d[b + 3] = prevTid === null ? NaN : prevTid;
+    d[b + 4] = nextTid === null ? NaN : nextTid;
+    d[b + 5] = this.intern(reason);
+    this.nSched = i + 1;
     if (i + 1 >= this.cap) this.flush();
   }
 
@@ -598,8 +351,8 @@ export class TraceWriter {
     row.endTs = endTs;
     row.exitCode = exitCode;
     if (row.stored) {
-      this.taskUpdates.push(row);
-      if (this.taskUpdates.length >= this.cap) this.flush();
+      this.taskUpdates.push(endTs, exitCode, row.id);
+      if (this.taskUpdates.length >= 3 * this.cap) this.flush();
     }
   }
 
@@ -607,12 +360,9 @@ export class TraceWriter {
   input(runId: number, kind: string, key: string | null, data: Uint8Array): number {
     const st = this.runState(runId);
     const seq = st.inputSeq++;
-    const t = this.inputs;
-    t.vals.push(runId, seq, kind, key, Buffer.from(data));
-    t.n++;
-    t.bytes += data.byteLength;
+    this.rows.inputs.push(runId, seq, kind, key, Uint8Array.from(data));
     this.totals.inputs++;
-    if (t.n >= this.cap || t.bytes >= this.maxBytes) this.flush();
+    this.addBytes(data.byteLength, this.rows.inputs.length);
     return seq;
   }
 
@@ -620,127 +370,97 @@ export class TraceWriter {
   output(runId: number, fd: number, ts: number, data: Uint8Array): number {
     const st = this.runState(runId);
     const seq = st.outputSeq++;
-    const t = this.outputs;
-    t.vals.push(runId, seq, fd, ts, Buffer.from(data));
-    t.n++;
-    t.bytes += data.byteLength;
+    this.rows.output.push(runId, seq, fd, ts, Uint8Array.from(data));
     this.totals.outputs++;
-    if (t.n >= this.cap || t.bytes >= this.maxBytes) this.flush();
+    this.addBytes(data.byteLength, this.rows.output.length);
     return seq;
   }
 
-  /** Writes every buffer in one transaction. */
+  private addBytes(n: number, values: number): void {
+    this.rowBytes += n;
+    if (values >= 5 * this.cap || this.rowBytes >= this.maxBytes) this.flush();
+  }
+
+  /** Hands every buffer to the store as one batch and waits until all batches are committed. */
   flush(): void {
+    this.handOver();
+    if (this.store instanceof WorkerStore) this.guard(() => (this.store as WorkerStore).sync());
+  }
+
+  /** Hands every buffer to the store as one batch (one transaction); does not wait for a worker. */
+  private handOver(): void {
     this.usable();
+    const rows = this.rows;
+    for (const t of this.pendingTasks) {
+      rows.raw_tasks.push(t.id, t.runId, t.tid, t.parentTid, t.name, t.startTs, t.endTs, t.exitCode);
+      t.stored = true;
+    }
+    this.pendingTasks = [];
     if (
-      this.ev.n === 0 &&
-      this.calls.n === 0 &&
-      this.miss.n === 0 &&
-      this.schedT.n === 0 &&
-      this.strings.n === 0 &&
-      this.pendingTasks.length === 0 &&
+      this.nEv === 0 &&
+      this.nCalls === 0 &&
+      this.nMiss === 0 &&
+      this.nSched === 0 &&
       this.taskUpdates.length === 0 &&
-      this.inputs.n === 0 &&
-      this.outputs.n === 0
+      isEmpty(rows)
     )
       return;
-    try {
-      this.flushTx();
-    } catch (err) {
-      throw this.fail('writing', err, true);
-    }
+    const batch: Batch = {
+      numeric: {
+        raw_events: { data: this.ev, n: this.nEv },
+        raw_calls: { data: this.callBuf, n: this.nCalls },
+        raw_missed: { data: this.missBuf, n: this.nMiss },
+        raw_sched: { data: this.schedBuf, n: this.nSched },
+      },
+      rows,
+      taskUpdates: this.taskUpdates,
+    };
     const tot = this.totals;
-    tot.events += this.ev.n;
-    tot.calls += this.calls.n;
-    tot.missed += this.miss.n;
-    tot.sched += this.schedT.n;
-    tot.strings += this.strings.n;
+    tot.events += this.nEv;
+    tot.calls += this.nCalls;
+    tot.missed += this.nMiss;
+    tot.sched += this.nSched;
+    tot.strings += rows.strings.length / ROW_TABLES.strings.length;
     tot.flushes++;
-    this.ev.n = 0;
-    this.calls.n = 0;
-    this.miss.n = 0;
-    this.schedT.n = 0;
-    this.strings.reset();
-    this.taskIns.reset();
-    for (const t of this.pendingTasks) t.stored = true;
-    this.pendingTasks = [];
+    this.nEv = this.nCalls = this.nMiss = this.nSched = 0;
+    this.rows = emptyRows();
+    this.rowBytes = 0;
     this.taskUpdates = [];
-    this.inputs.reset();
-    this.outputs.reset();
+    this.guard(() => this.store.write(batch));
+    // A worker took the buffers (detached now); an inline store left them for reuse.
+    if (this.ev.byteLength === 0) this.ev = this.buffer('raw_events');
+    if (this.callBuf.byteLength === 0) this.callBuf = this.buffer('raw_calls');
+    if (this.missBuf.byteLength === 0) this.missBuf = this.buffer('raw_missed');
+    if (this.schedBuf.byteLength === 0) this.schedBuf = this.buffer('raw_sched');
+  }
+
+  /** Appends all runs of another trace file (parallel sweeps); returns their new run ids. */
+  appendTrace(path: string): number[] {
+    this.flush();
+    return this.store.appendTrace(path);
   }
 
   /**
    * Flushes, stores the final status and probe counters, builds the indexes and truncates the WAL.
    * Tasks still running keep end_ts NULL.
    */
-  /** Appends all runs of another trace file (parallel sweeps); returns their new run ids. */
-  appendTrace(path: string): number[] {
-    this.usable();
-    this.flush();
-    return mergeTraceInto(this.db, path);
-  }
-
   finishRun(runId: number, result: RunResult): void {
     this.runState(runId);
-    this.flush();
-    try {
-      this.db.transaction(() => {
-        this.updRun.run(
-          result.status,
-          result.exitCode,
-          result.signal,
-          checkInt('instructions', result.instructions),
-          checkInt('cycles', result.cycles),
-          runId,
-        );
-        for (const p of result.probeCounters ?? []) {
-          const r = this.updProbe.run(p.hits, p.nmissed, p.nmissedReentry, runId, p.probeId);
-          if (r.changes !== 1) throw new TraceError(`run ${runId} has no probe ${p.probeId}`);
-        }
-      })();
-    } catch (err) {
-      if (err instanceof TraceError) throw err;
-      throw this.fail(`finishing run ${runId}`, err, false);
-    }
+    this.handOver();
+    this.guard(() => this.store.finishRun(runId, result));
     this.runs.delete(runId);
     for (const [key, row] of this.openTasks) if (row.runId === runId) this.openTasks.delete(key);
-    try {
-      this.db.exec(schemaSql().indexes);
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch (err) {
-      throw this.fail(`indexing run ${runId}`, err, false);
-    }
   }
 
   /** Flushes what is buffered and closes. Runs not finished stay 'incomplete'. Idempotent. */
   close(): void {
     if (this.closed) return;
     try {
-      if (!this.broken) this.flush();
+      if (!this.broken) this.handOver();
     } finally {
       this.closed = true;
-      closeWritable(this.db);
+      this.store.close();
     }
-  }
-
-  private writeAll(): void {
-    // strings first: rows of every other table refer to them
-    if (this.strings.n) this.strings.write();
-    if (this.pendingTasks.length) {
-      const t = this.taskIns;
-      for (const r of this.pendingTasks) {
-        t.vals.push(r.id, r.runId, r.tid, r.parentTid, r.name, r.startTs, r.endTs, r.exitCode);
-        t.n++;
-      }
-      t.write();
-    }
-    for (const r of this.taskUpdates) this.taskUpdate.run(r.endTs, r.exitCode, r.id);
-    if (this.ev.n) this.ev.write();
-    if (this.calls.n) this.calls.write();
-    if (this.miss.n) this.miss.write();
-    if (this.schedT.n) this.schedT.write();
-    if (this.inputs.n) this.inputs.write();
-    if (this.outputs.n) this.outputs.write();
   }
 
   private intern(s: string): number {
@@ -749,9 +469,7 @@ export class TraceWriter {
       if (this.strIds.size >= this.internCap) this.strIds.clear();
       id = ++this.lastStrId;
       this.strIds.set(s, id);
-      const t = this.strings;
-      t.vals.push(id, s);
-      t.n++;
+      this.rows.strings.push(id, s);
     }
     return id;
   }
@@ -768,11 +486,28 @@ export class TraceWriter {
     if (this.closed) throw new TraceError(`${this.path}: trace writer is closed`);
   }
 
-  private fail(what: string, err: unknown, fatal: boolean): TraceError {
-    const e = err instanceof TraceError ? err : new TraceError(`${what} ${this.path} failed: ${reason(err)}`);
-    if (fatal) this.broken = e;
-    return e;
+  /** Runs a store operation whose failure leaves the file short of rows: the writer is broken. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (err) {
+      this.broken =
+        err instanceof TraceError ? err : new TraceError(`writing ${this.path} failed: ${String(err)}`);
+      throw this.broken;
+    }
   }
+}
+
+function useWorker(opts: WriterOptions): boolean {
+  return (opts.thread ?? (WORKER_AVAILABLE ? 'worker' : 'inline')) === 'worker';
+}
+
+function rowsPerStatement(opts: WriterOptions): number {
+  return Math.floor(opts.rowsPerStatement ?? 128);
+}
+
+function inFlight(opts: WriterOptions): number {
+  return Math.max(1, Math.floor(opts.maxBatchesInFlight ?? 4));
 }
 
 /** Convenience for the common case: TraceWriter.create(). */

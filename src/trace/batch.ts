@@ -1,0 +1,73 @@
+// The unit of work between the trace writer (which fills buffers on the recording thread) and the
+// trace store (which inserts them into SQLite, in this thread or a worker thread).
+// Guarantees: a Batch holds only numbers, strings, nulls and Uint8Arrays, so it crosses a
+// postMessage unchanged; the numeric tables are row-major Float64Arrays (NaN = NULL) whose
+// buffers can be transferred rather than copied; column orders are the NUMERIC_TABLES lists below,
+// and every numeric table starts with run_id (the store binds it as a literal, not a parameter).
+
+/** Numeric tables: name → columns in buffer order. */
+export const NUMERIC_TABLES = {
+  // info = kind | cpu << 4 | (probe_id + 1) << 11 (schemas/trace.sql)
+  raw_events: ['run_id', 'seq', 'ts', 'tid', 'info', 'addr', 'args'],
+  raw_calls: [
+    'run_id',
+    'probe_id',
+    'tid',
+    'ts',
+    'dur',
+    'entry_cpu',
+    'return_cpu',
+    'depth',
+    'retval',
+    'args',
+    'entry_seq',
+    'return_seq',
+  ],
+  raw_missed: ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason'],
+  raw_sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
+} as const;
+
+export type NumericTableName = keyof typeof NUMERIC_TABLES;
+export const NUMERIC_TABLE_NAMES = Object.keys(NUMERIC_TABLES) as NumericTableName[];
+
+/** Row tables (text and blob values): name → columns. */
+export const ROW_TABLES = {
+  strings: ['id', 's'],
+  raw_tasks: ['id', 'run_id', 'tid', 'parent_tid', 'name', 'start_ts', 'end_ts', 'exit_code'],
+  inputs: ['run_id', 'seq', 'kind', 'key', 'data'],
+  output: ['run_id', 'seq', 'fd', 'ts', 'data'],
+} as const;
+
+export type RowTableName = keyof typeof ROW_TABLES;
+export const ROW_TABLE_NAMES = Object.keys(ROW_TABLES) as RowTableName[];
+
+export type RowValue = number | string | null | Uint8Array;
+
+export interface NumericRows {
+  /** rows × columns, row-major; NaN is NULL. Only the first `n` rows are meaningful. */
+  data: Float64Array;
+  n: number;
+}
+
+export interface Batch {
+  numeric: Record<NumericTableName, NumericRows>;
+  /** Flattened rows (columns per ROW_TABLES). strings come first in the transaction. */
+  rows: Record<RowTableName, RowValue[]>;
+  /** (end_ts, exit_code, id) triples for tasks whose INSERT an earlier batch committed. */
+  taskUpdates: (number | null)[];
+}
+
+/** Packs an event's kind, cpu and probe id into raw_events.info. */
+export function packEventInfo(kind: number, cpu: number, probeId: number | null): number {
+  return kind + cpu * 16 + (probeId === null ? 0 : (probeId + 1) * 2048);
+}
+
+/** The ArrayBuffers a batch can hand over instead of copying. */
+export function transferables(b: Batch): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const t of NUMERIC_TABLE_NAMES) {
+    const buf = b.numeric[t].data.buffer;
+    if (buf instanceof ArrayBuffer) out.push(buf);
+  }
+  return out;
+}

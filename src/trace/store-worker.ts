@@ -1,0 +1,99 @@
+// Worker-thread host of a TraceStore: the recording thread hands it Batches and run registrations
+// and goes on emulating while SQLite inserts run on another core.
+// Protocol (see worker-store.ts for the other end): every message gets exactly one reply, in
+// order, posted BEFORE the shared counter ctl[0] is incremented, so the recording thread can
+// Atomics.wait on the counter and then read the reply synchronously. After a failed write the store
+// refuses every later write, so a file never has a batch missing in the middle.
+
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { createTrace, openTrace, type CreateOptions } from './db.js';
+import { TraceStore, type StoreOps } from './store.js';
+
+export interface StoreWorkerData {
+  ctl: Int32Array;
+  port: MessagePort;
+  mode: 'create' | 'append';
+  path: string;
+  create: CreateOptions;
+  rowsPerStatement: number;
+}
+
+export type StoreRequest =
+  | { op: 'beginRun'; args: Parameters<StoreOps['beginRun']> }
+  | { op: 'addProbe'; args: Parameters<StoreOps['addProbe']> }
+  | { op: 'write'; args: Parameters<StoreOps['write']> }
+  | { op: 'finishRun'; args: Parameters<StoreOps['finishRun']> }
+  | { op: 'appendTrace'; args: Parameters<StoreOps['appendTrace']> }
+  | { op: 'lastIds'; args: [] }
+  | { op: 'close'; args: [] };
+
+export type StoreReply = { ok: true; value: unknown } | { ok: false; error: string };
+
+/** ctl[0]: replies posted so far; ctl[1]: 1 once the worker thread has ended. */
+export const CTL_DONE = 0;
+export const CTL_EXITED = 1;
+
+function serve(d: StoreWorkerData): void {
+  const { ctl, port } = d;
+  const reply = (r: StoreReply): void => {
+    port.postMessage(r);
+    Atomics.add(ctl, CTL_DONE, 1);
+    Atomics.notify(ctl, CTL_DONE);
+  };
+  process.on('exit', () => {
+    Atomics.store(ctl, CTL_EXITED, 1);
+    Atomics.notify(ctl, CTL_DONE);
+  });
+  let store: TraceStore;
+  try {
+    const db = d.mode === 'create' ? createTrace(d.path, d.create) : openTrace(d.path, { readonly: false });
+    store = new TraceStore(db, d.path, d.rowsPerStatement);
+  } catch (err) {
+    reply({ ok: false, error: (err as Error).message });
+    port.close();
+    return;
+  }
+  reply({ ok: true, value: null });
+  let broken: string | undefined;
+  port.on('message', (m: StoreRequest) => {
+    if (broken !== undefined && m.op !== 'close') {
+      reply({ ok: false, error: broken });
+      return;
+    }
+    try {
+      let value: unknown = null;
+      switch (m.op) {
+        case 'beginRun':
+          value = store.beginRun(...m.args);
+          break;
+        case 'addProbe':
+          store.addProbe(...m.args);
+          break;
+        case 'write':
+          store.write(...m.args);
+          break;
+        case 'finishRun':
+          store.finishRun(...m.args);
+          break;
+        case 'appendTrace':
+          value = store.appendTrace(...m.args);
+          break;
+        case 'lastIds':
+          value = store.lastIds();
+          break;
+        case 'close':
+          store.close();
+          reply({ ok: true, value: null });
+          port.close();
+          return;
+      }
+      reply({ ok: true, value });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (m.op === 'write') broken = msg;
+      reply({ ok: false, error: msg });
+    }
+  });
+}
+
+if (parentPort !== null && workerData) serve(workerData as StoreWorkerData);

@@ -1,0 +1,153 @@
+// The recording thread's end of a TraceStore running in a worker thread (store-worker.ts).
+// Guarantees:
+// - Every operation but write() is synchronous: it returns the worker's result or throws its
+//   TraceError, exactly like an in-thread TraceStore (the thread blocks in Atomics.wait, which is
+//   what the recorder wants anyway: it has nothing else to do).
+// - write() hands the batch's column buffers over without copying (they become detached) and
+//   returns at once; at most `maxInFlight` batches are queued, so memory stays bounded when SQLite
+//   is slower than the emulator. A failed write is reported by the next operation.
+// - The worker never keeps the process alive: a writer that is never closed loses only what was
+//   not yet committed, as an in-thread writer would.
+
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { transferables, type Batch } from './batch.js';
+import type { CreateOptions } from './db.js';
+import { TraceError } from './db.js';
+import type { BeginRunInfo, ProbeInfo, RunResult, StoreOps } from './store.js';
+import {
+  CTL_DONE,
+  CTL_EXITED,
+  type StoreReply,
+  type StoreRequest,
+  type StoreWorkerData,
+} from './store-worker.js';
+
+const WORKER_URL = new URL('./store-worker.js', import.meta.url);
+
+/** True when this module runs compiled (dist/): the worker script exists only there. */
+export const WORKER_AVAILABLE = import.meta.url.endsWith('.js');
+
+export class WorkerStore implements StoreOps {
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  /** Messages posted, counting the implicit 'open'. */
+  private sent = 1;
+  /** Replies read. */
+  private read = 0;
+  private failed: string | undefined;
+  /** The failure has been thrown to the caller at least once. */
+  private reported = false;
+  private ended = false;
+
+  constructor(
+    mode: 'create' | 'append',
+    readonly path: string,
+    create: CreateOptions,
+    rowsPerStatement: number,
+    private readonly maxInFlight = 4,
+  ) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: StoreWorkerData = { ctl: this.ctl, port: port2, mode, path, create, rowsPerStatement };
+    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    this.worker.unref();
+    this.port.unref();
+    try {
+      this.result(1);
+    } catch (err) {
+      this.end();
+      throw err;
+    }
+  }
+
+  /** Blocks until `n` replies exist; reads them; returns the last (throws a failed write first). */
+  private result(n: number): unknown {
+    const ctl = this.ctl;
+    for (;;) {
+      const done = Atomics.load(ctl, CTL_DONE);
+      if (done >= n) break;
+      if (Atomics.load(ctl, CTL_EXITED) === 1 && Atomics.load(ctl, CTL_DONE) < n)
+        throw new TraceError(`${this.path}: the trace writer thread stopped unexpectedly`);
+      Atomics.wait(ctl, CTL_DONE, done, 1000);
+    }
+    let last: StoreReply | undefined;
+    while (this.read < n) {
+      const m = receiveMessageOnPort(this.port);
+      if (m === undefined) throw new TraceError(`${this.path}: the trace writer thread lost a reply`);
+      this.read++;
+      last = m.message as StoreReply;
+      // A failed write poisons the writer; replies of later operations say the same.
+      if (!last.ok && this.read < n && this.failed === undefined) this.failed = last.error;
+    }
+    if (this.failed !== undefined) {
+      this.reported = true;
+      throw new TraceError(this.failed);
+    }
+    if (!last) return undefined;
+    if (!last.ok) throw new TraceError(last.error);
+    return last.value;
+  }
+
+  private request(req: StoreRequest, transfer: ArrayBuffer[] = []): number {
+    if (this.ended) throw new TraceError(`${this.path}: trace writer is closed`);
+    this.port.postMessage(req, transfer);
+    return ++this.sent;
+  }
+
+  private call(req: StoreRequest): unknown {
+    return this.result(this.request(req));
+  }
+
+  beginRun(info: BeginRunInfo): number {
+    return this.call({ op: 'beginRun', args: [info] }) as number;
+  }
+
+  addProbe(runId: number, p: ProbeInfo): void {
+    this.call({ op: 'addProbe', args: [runId, p] });
+  }
+
+  write(b: Batch): void {
+    if (this.failed !== undefined) {
+      this.reported = true;
+      throw new TraceError(this.failed);
+    }
+    const n = this.request({ op: 'write', args: [b] }, transferables(b));
+    if (n - Atomics.load(this.ctl, CTL_DONE) > this.maxInFlight) this.result(n - this.maxInFlight);
+  }
+
+  /** Waits until every queued batch is committed (or throws the first failure). */
+  sync(): void {
+    this.result(this.sent);
+  }
+
+  finishRun(runId: number, result: RunResult): void {
+    this.call({ op: 'finishRun', args: [runId, result] });
+  }
+
+  appendTrace(path: string): number[] {
+    return this.call({ op: 'appendTrace', args: [path] }) as number[];
+  }
+
+  lastIds(): { string: number; task: number } {
+    return this.call({ op: 'lastIds', args: [] }) as { string: number; task: number };
+  }
+
+  close(): void {
+    if (this.ended) return;
+    try {
+      this.call({ op: 'close', args: [] });
+    } catch (err) {
+      // A write failure the caller has already seen is not news; an unseen one must not vanish.
+      if (!this.reported) throw err;
+    } finally {
+      this.end();
+    }
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.port.close();
+    void this.worker.terminate();
+  }
+}
