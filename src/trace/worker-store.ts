@@ -27,6 +27,9 @@ const WORKER_URL = new URL('./store-worker.js', import.meta.url);
 /** True when this module runs compiled (dist/): the worker script exists only there. */
 export const WORKER_AVAILABLE = import.meta.url.endsWith('.js');
 
+/** Loading SQLite in a fresh thread takes ~50 ms; a minute means it is not coming. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
 export class WorkerStore implements StoreOps {
   private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
   private readonly port: MessagePort;
@@ -50,25 +53,34 @@ export class WorkerStore implements StoreOps {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const data: StoreWorkerData = { ctl: this.ctl, port: port2, mode, path, create, rowsPerStatement };
-    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
+    // execArgv: [] because the worker must not inherit e.g. `-e`/`--input-type` of the parent.
+    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
     this.worker.unref();
     this.port.unref();
     try {
-      this.result(1);
+      this.result(1, STARTUP_TIMEOUT_MS);
     } catch (err) {
       this.end();
       throw err;
     }
   }
 
-  /** Blocks until `n` replies exist; reads them; returns the last (throws a failed write first). */
-  private result(n: number): unknown {
+  /**
+   * Blocks until `n` replies exist; reads them; returns the last (throws a failed write first).
+   * A worker that dies after starting says so through CTL_EXITED; one that cannot even load its
+   * script can only be noticed by the start-up timeout (its 'error' event needs this thread's
+   * event loop, which is blocked here).
+   */
+  private result(n: number, timeoutMs = Infinity): unknown {
     const ctl = this.ctl;
+    const start = timeoutMs === Infinity ? 0 : Date.now();
     for (;;) {
       const done = Atomics.load(ctl, CTL_DONE);
       if (done >= n) break;
       if (Atomics.load(ctl, CTL_EXITED) === 1 && Atomics.load(ctl, CTL_DONE) < n)
         throw new TraceError(`${this.path}: the trace writer thread stopped unexpectedly`);
+      if (timeoutMs !== Infinity && Date.now() - start > timeoutMs)
+        throw new TraceError(`${this.path}: the trace writer thread did not start`);
       Atomics.wait(ctl, CTL_DONE, done, 1000);
     }
     let last: StoreReply | undefined;

@@ -1,0 +1,179 @@
+// The trace writer with SQLite on a worker thread (what the compiled commands use) against the same
+// writer with SQLite in the calling thread: the same appends must give the same file contents,
+// view by view. Also: a failed batch breaks the writer loudly, backpressure bounds the queue, and
+// a writer that is never closed does not keep the process alive.
+//
+// The worker script exists only in the compiled tree, so this file drives dist/ (npm test builds it
+// before vitest runs).
+
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EventKindCode } from '../src/trace/codes.js';
+import type * as WriterModule from '../src/trace/writer.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist/src/trace/writer.js');
+if (!fs.existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` first');
+const { TraceWriter, EventKind, MissReason } = (await import(
+  pathToFileURL(DIST).href
+)) as typeof WriterModule;
+type Writer = WriterModule.TraceWriter;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-worker-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const tmp = (): string => path.join(dir, `t${n++}.db`);
+
+const BINARY = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3]);
+const CONFIG = { argv: ['demo'], cpus: 4, preempt: true, seed: 7, chaos: false };
+
+/** A deterministic stream of every kind of append, in several batches and two runs. */
+function fill(w: Writer): void {
+  for (const seed of [1, 2]) {
+    const run = w.beginRun({ workload: 'demo', binary: BINARY, config: { ...CONFIG, seed } });
+    w.addProbe(run, {
+      probeId: 1,
+      event: 'probes/f',
+      kind: 'kretprobe',
+      spec: 'r:probes/f f',
+      symbol: 'f',
+      offset: 0,
+      addr: 0x8048000,
+      maxactive: 4,
+    });
+    w.taskStart(run, 100, null, 'main', 0);
+    for (let i = 1; i <= 20_000; i++) {
+      w.event(
+        run,
+        i,
+        i * 13 + seed,
+        i % 4,
+        100 + (i % 3),
+        (i % 10) as EventKindCode,
+        i % 5 === 0 ? null : i % 7,
+        i % 11 === 0 ? null : 0x8048000 + i,
+        i % 3 === 0 ? `{"n":${i % 17},"s":"a\\"b"}` : null,
+      );
+      if (i % 4 === 0)
+        w.call(
+          run,
+          1,
+          100,
+          i * 13,
+          40 + (i % 9),
+          i % 4,
+          (i + 1) % 4,
+          i % 6,
+          i % 8 ? i : null,
+          null,
+          i - 3,
+          i,
+        );
+      if (i % 97 === 0)
+        w.missed(run, 1, 100, i % 4, i * 13, i % 2 ? MissReason.reentry : MissReason.no_instance);
+      if (i % 50 === 0) w.sched(run, i * 13, i % 4, i % 3 ? 100 : null, 101, i % 2 ? 'tick' : 'yield');
+      if (i === 5000) w.taskStart(run, 101, 100, 'worker', i);
+      if (i === 15000) w.taskEnd(run, 101, i * 13, 0);
+      if (i % 4000 === 0) w.output(run, 1, i, new TextEncoder().encode(`line ${i}\n`));
+      if (i % 9000 === 0) w.input(run, 'file', `/etc/f${i}`, new Uint8Array([i & 255, 0, 1]));
+    }
+    w.finishRun(run, {
+      status: 'complete',
+      exitCode: 0,
+      signal: null,
+      instructions: 123456,
+      cycles: 654321,
+      probeCounters: [{ probeId: 1, hits: 5000, nmissed: 3, nmissedReentry: 1 }],
+    });
+  }
+}
+
+function dump(file: string): Record<string, unknown[]> {
+  const db = new Database(file, { readonly: true });
+  const out: Record<string, unknown[]> = {};
+  for (const v of ['runs', 'probes', 'events', 'calls', 'missed', 'tasks', 'sched', 'inputs', 'output'])
+    out[v] = db.prepare(`SELECT * FROM ${v}`).all();
+  db.close();
+  return out;
+}
+
+describe('trace writer on a worker thread', () => {
+  it('writes exactly what the in-thread writer writes (all views, two runs, many batches)', () => {
+    const a = tmp();
+    const b = tmp();
+    const inline = TraceWriter.create(a, { thread: 'inline', batchRows: 3000 });
+    fill(inline);
+    inline.close();
+    const worker = TraceWriter.create(b, { thread: 'worker', batchRows: 3000, maxBatchesInFlight: 2 });
+    fill(worker);
+    expect(worker.counts().flushes).toBeGreaterThan(10);
+    worker.close();
+    const da = dump(a);
+    expect(da.events!.length).toBe(40_000);
+    expect(da.calls!.length).toBe(10_000);
+    expect(dump(b)).toEqual(da);
+    // close() leaves one self-contained file
+    expect(fs.existsSync(b + '-wal')).toBe(false);
+  });
+
+  it('a failed batch breaks the writer: the next operation throws it, nothing later lands', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { thread: 'worker', batchRows: 10 });
+    const run = w.beginRun({ workload: 'demo', binary: BINARY, config: CONFIG });
+    for (let i = 0; i < 10; i++) w.event(run, i, i, 0, 1, EventKind.kprobe, null, null, null);
+    // not an integer: the STRICT table refuses the second batch
+    w.event(run, 10, 1.5, 0, 1, EventKind.kprobe, null, null, null);
+    let msg = '';
+    try {
+      w.flush();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(new RegExp(`^writing ${file} failed: `));
+    expect(() =>
+      w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 0, cycles: 0 }),
+    ).toThrow(msg);
+    w.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 10 });
+    expect(db.prepare('SELECT status FROM runs').get()).toEqual({ status: 'incomplete' });
+    db.close();
+  });
+
+  it('open errors surface synchronously as one line', () => {
+    const file = tmp();
+    fs.writeFileSync(file, 'x');
+    expect(() => TraceWriter.create(file, { thread: 'worker' })).toThrow(
+      `${file} exists; use --force to overwrite`,
+    );
+    expect(() => TraceWriter.append(file, { thread: 'worker' })).toThrow(
+      `${file} is not a probelab trace file`,
+    );
+  });
+
+  it('a writer that is never closed does not keep the process alive', () => {
+    const file = tmp();
+    const script = `
+      const { TraceWriter } = await import(${JSON.stringify(pathToFileURL(DIST).href)});
+      const w = TraceWriter.create(${JSON.stringify(file)}, { thread: 'worker' });
+      const run = w.beginRun({ workload: 'demo', binary: new Uint8Array([1]), config: { argv: ['x'], cpus: 1, preempt: false, seed: 1, chaos: false } });
+      w.event(run, 1, 1, 0, 1, 0, null, null, null);
+      w.flush();
+      console.log('flushed');`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('flushed');
+    expect(r.status).toBe(0);
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 1 });
+    db.close();
+  });
+});
