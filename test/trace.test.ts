@@ -340,7 +340,7 @@ describe('creating and opening', () => {
     expect(errorOf(() => migrateTrace(file)).message).toBe(msg);
 
     expect(errorOf(() => checkFormatVersion('old.db', FORMAT_VERSION - 1)).message).toBe(
-      `old.db was written by an older probelab (format ${FORMAT_VERSION - 1}, this build reads ${FORMAT_VERSION}): re-record it or run a migration`,
+      `old.db was written by an older probelab (format ${FORMAT_VERSION - 1}, this build reads ${FORMAT_VERSION}): run probe-migrate on it or re-record it`,
     );
     expect(() => checkFormatVersion('cur.db', FORMAT_VERSION)).not.toThrow();
   });

@@ -218,7 +218,7 @@ export function checkFormatVersion(path: string, version: number): void {
     );
   if (version < FORMAT_VERSION)
     throw new TraceError(
-      `${path} was written by an older probelab (format ${version}, this build reads ${FORMAT_VERSION}): re-record it or run a migration`,
+      `${path} was written by an older probelab (format ${version}, this build reads ${FORMAT_VERSION}): run probe-migrate on it or re-record it`,
     );
 }
 

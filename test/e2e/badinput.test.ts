@@ -20,6 +20,7 @@ import {
   sha256File,
   show,
   tmpDir,
+  REPO_ROOT,
   WORKLOADS_DIR,
 } from './helpers.js';
 
@@ -233,6 +234,25 @@ describe('probe-query and probe-report: files that are not readable traces', () 
     expectCleanError(await cli('probe-query', [newer, 'SELECT 1']), 'probe-query', 1, /newer.*upgrade/i);
     expectCleanError(await cli('probe-report', [newer]), 'probe-report', 1, /newer.*upgrade/i);
     expect(sha256File(newer), 'a newer file is never modified').toBe(before);
+  });
+
+  it('a trace written by an older probelab: refused with what to do, and probe-migrate upgrades it', async () => {
+    const older = path.join(dir, 'older.db');
+    fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/trace-format1.db'), older);
+    const before = sha256File(older);
+    expectCleanError(await cli('probe-report', [older]), 'probe-report', 1, /older probelab.*probe-migrate/);
+    expect(sha256File(older), 'reading never migrates behind the user').toBe(before);
+    const m = await cli('probe-migrate', [older]);
+    expect(m.code, show(m)).toBe(0);
+    expect(m.stderr).toMatch(/format 1 -> 2/);
+    const r = await cli('probe-report', [older, '--json']);
+    expect(r.code, show(r)).toBe(0);
+    expectCleanError(
+      await cli('probe-migrate', [path.join(dir, 'nope.db')]),
+      'probe-migrate',
+      1,
+      /no such file/,
+    );
   });
 
   it('probe-query usage errors', async () => {
