@@ -18,7 +18,9 @@
 // - K27: on a return probe `$argN` is never read at return time: `splitEntryArgs` says which raw
 //   32-bit arguments to capture at entry, `captureEntryArgs` captures them into instance data, and
 //   `evaluateArgs(..., 'return')` uses them through `ctx.entryArgs` (dereferences of them happen at
-//   return time, as in Linux's FETCH_OP_EDATA).
+//   return time, as in Linux's FETCH_OP_EDATA). `captureEntryArgsInto` is the allocation-free form
+//   for recorders: it overwrites a reusable Float64Array indexed by N (NaN = the capture faulted),
+//   which `ctx.entryArgs` accepts as well.
 
 import type { Bitfield, FetchArg, FetchExpr, FetchTypeName, RegName } from './spec.js';
 import { FETCH_TYPE_SIZE } from './spec.js';
@@ -27,7 +29,7 @@ export type { FetchArg, FetchExpr, FetchTypeName, RegName } from './spec.js';
 
 export type ArgValue = number | string;
 export type EvalPhase = 'entry' | 'return';
-/** $argN (1-based) → raw u32 captured at entry, or null when the capture faulted. */
+/** $argN (1-based) → raw u32 captured at entry, or null (or NaN) when the capture faulted. */
 export type EntryArgValues = Readonly<Record<number, number | null>>;
 
 export const FAULT = '(fault)';
@@ -72,13 +74,14 @@ export interface CompiledFetchArgs {
 class FetchFault {}
 const FETCH_FAULT = new FetchFault();
 
-type WordFn = (ctx: FetchContext, phase: EvalPhase) => number;
+export type WordFn = (ctx: FetchContext, phase: EvalPhase) => number;
 type ValueFn = (ctx: FetchContext, phase: EvalPhase) => ArgValue;
 type RawFn = (ctx: FetchContext, phase: EvalPhase) => number | bigint;
 
 function entryArg(ctx: FetchContext, n: number): number {
   const v = ctx.entryArgs?.[n];
-  if (v === undefined || v === null) throw FETCH_FAULT;
+  // NaN marks a faulted capture in the Float64Array form (`captureEntryArgsInto`).
+  if (v === undefined || v === null || v !== v) throw FETCH_FAULT;
   return v >>> 0;
 }
 
@@ -86,8 +89,11 @@ function readArgWord(ctx: FetchContext, n: number): number {
   return ctx.read32((ctx.stackAddr() + 4 * n) >>> 0) >>> 0;
 }
 
-/** The expression's value as an unsigned long (intermediate derefs read 32 bits). */
-function compileWord(e: FetchExpr): WordFn {
+/**
+ * The expression's value as an unsigned long (intermediate derefs read 32 bits); throws on a fault.
+ * Exported for fetch-json.ts, which must fetch exactly as `evaluate` does.
+ */
+export function compileWord(e: FetchExpr): WordFn {
   switch (e.op) {
     case 'reg': {
       const r = e.reg;
@@ -133,8 +139,8 @@ function compileDerefAddr(inner: FetchExpr, offset: number): WordFn {
   return (c, ph) => (w(c, ph) + offset) >>> 0;
 }
 
-/** Address of the final memory access, for expressions that end in one. */
-function compileFinalAddr(e: FetchExpr): WordFn | undefined {
+/** Address of the final memory access, for expressions that end in one (exported for fetch-json.ts). */
+export function compileFinalAddr(e: FetchExpr): WordFn | undefined {
   if (e.op === 'mem') {
     const a = e.addr >>> 0;
     return () => a;
@@ -312,6 +318,33 @@ export function captureEntryArgs(
     }
   }
   return out;
+}
+
+/** A reusable capture buffer for `captureEntryArgsInto`: index N holds `$argN` (NaN = faulted). */
+export function newEntryArgsBuffer(split: EntryArgSplit): Float64Array {
+  const max = split.argNums.length ? split.argNums[split.argNums.length - 1]! : 0;
+  return new Float64Array(max + 1).fill(NaN);
+}
+
+/**
+ * `captureEntryArgs` without allocating: overwrites `out[N]` for every N in `split.argNums` (same
+ * reads, same order) with the raw u32, or NaN when the read faulted. Other indexes are not read by
+ * the evaluators, so a buffer reused across calls never leaks an older capture.
+ */
+export function captureEntryArgsInto(
+  split: EntryArgSplit,
+  ctx: Pick<FetchContext, 'read32' | 'stackAddr'>,
+  out: Float64Array,
+): void {
+  const nums = split.argNums;
+  for (let i = 0; i < nums.length; i++) {
+    const n = nums[i]!;
+    try {
+      out[n] = ctx.read32((ctx.stackAddr() + 4 * n) >>> 0) >>> 0;
+    } catch {
+      out[n] = NaN;
+    }
+  }
 }
 
 export function compileFetchArgs(args: readonly FetchArg[]): CompiledFetchArgs {

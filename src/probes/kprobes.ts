@@ -135,7 +135,9 @@ export interface KretprobeInstance {
   depth: number;
   /** ESP at function entry (address of the hijacked return-address slot). */
   slot: number;
-  /** Free-form values an entry handler stores (e.g. fetched $argN, K27). */
+  /** Free-form values an entry handler stores (e.g. fetched $argN, K27). Kept when the pool recycles
+   *  the instance (null only when it is new), so a handler can reuse storage it put there; a handler
+   *  that uses it must overwrite it at every entry. */
   entryValues: unknown;
   /** Sequence number of the entry event (the kprobe hit that took this instance). */
   entrySeq: number;
@@ -1001,7 +1003,6 @@ export class ProbeEngine {
     ri.rp = rp;
     ri.entryTs = m.now();
     ri.entryCpu = m.currentCpuId;
-    ri.entryValues = null;
     ri.entrySeq = this.lastEntrySeq;
     let list = this.taskInstances.get(task);
     if (!list) {

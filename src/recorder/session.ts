@@ -3,6 +3,9 @@
 // Recording writes the sink to the trace database; replay verifies against, or writes, the same stream.
 // Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
 // nothing here reads host time or randomness, so the same inputs give the same stream.
+// Fetched arguments are written as JSON by a per-probe ArgsJson (byte-identical to
+// JSON.stringify(evaluate(...))) through one reused FetchContext, and K27 entry captures go into a
+// per-instance buffer reused across the pool's recycling, so the common event allocates nothing.
 
 import {
   Machine,
@@ -14,11 +17,14 @@ import {
 import { HostFiles } from '../emulator/hostfiles.js';
 import type { FileSource, HostFileResult } from '../emulator/types.js';
 import {
-  captureEntryArgs,
+  captureEntryArgsInto,
   compileFetchArgs,
+  newEntryArgsBuffer,
   type CompiledFetchArgs,
+  type EntryArgValues,
   type FetchContext,
 } from '../probes/fetch.js';
+import { compileArgsJson, type ArgsJson } from '../probes/fetch-json.js';
 import {
   ProbeEngine,
   type Jprobe,
@@ -89,6 +95,8 @@ export interface SessionProbe {
   rp?: Kretprobe;
   jp?: Jprobe;
   args: CompiledFetchArgs;
+  /** Writes `JSON.stringify(args.evaluate(...))` without the intermediate object. */
+  argsJson: ArgsJson;
 }
 
 export interface ProbeCounters {
@@ -176,6 +184,9 @@ export class ProbeSession {
         return s ? (s.offset ? `${s.sym.name}+0x${s.offset.toString(16)}` : s.sym.name) : undefined;
       },
       retval: () => (this.fctx.task ? this.fctx.task.cpu.regs[0]! >>> 0 : 0),
+      // Set per return event (never spread into a fresh object); present from the start so the
+      // context keeps one shape.
+      entryArgs: undefined,
     };
     m.hooks.onSched = (ts, cpu, prev, next, reason) => sink.sched(ts, cpu, prev, next, reason);
     m.hooks.onTaskStart = (t, ts) => sink.taskStart(t.tid, t.parentTid, t.name, ts);
@@ -282,6 +293,7 @@ export class ProbeSession {
       maxactive: null,
       kp,
       args,
+      argsJson: compileArgsJson(spec.args, args),
     };
     let res;
     if (spec.kind === 'kretprobe') {
@@ -295,7 +307,14 @@ export class ProbeSession {
         entryHandler: split.argNums.length
           ? (ri) => {
               this.fctx.task = ri.task;
-              ri.entryValues = captureEntryArgs(split, this.fctx);
+              // The engine keeps entryValues when it recycles the instance (one call at a time), so
+              // the buffer is allocated once per instance and overwritten at every entry.
+              let buf = ri.entryValues as Float64Array | null;
+              if (buf === null) {
+                buf = newEntryArgsBuffer(split);
+                ri.entryValues = buf;
+              }
+              captureEntryArgsInto(split, this.fctx, buf);
               return 0;
             }
           : undefined,
@@ -342,6 +361,7 @@ export class ProbeSession {
       kp,
       jp,
       args: compileFetchArgs([]),
+      argsJson: compileArgsJson([]),
     };
     this.byObject.set(kp, sp);
     this.probes.push(sp);
@@ -365,14 +385,10 @@ export class ProbeSession {
     this.fctx.task = task;
     this.fctx.addr = addr;
     if (sp && sp.args.args.length > 0 && (kind === 'kprobe' || kind === 'return')) {
-      if (kind === 'kprobe' && sp.kind === 'kprobe')
-        args = JSON.stringify(sp.args.evaluate(this.fctx, 'entry'));
+      if (kind === 'kprobe' && sp.kind === 'kprobe') args = sp.argsJson.write(this.fctx, 'entry');
       else if (kind === 'return') {
-        const ctx = {
-          ...this.fctx,
-          entryArgs: (ri?.entryValues as Record<number, number | null> | null) ?? undefined,
-        };
-        args = JSON.stringify(sp.args.evaluate(ctx, 'return'));
+        this.fctx.entryArgs = (ri?.entryValues as EntryArgValues | null) ?? undefined;
+        args = sp.argsJson.write(this.fctx, 'return');
       }
     }
     this.sink.event(seq, ts, cpu, task.tid, kind, probeId, addr, args);
