@@ -8,4 +8,4 @@ for g in intloop calls memory yield; do
     -fno-asynchronous-unwind-tables -o ".build/$g" "guests/$g.c"
 done
 gcc -m32 -nostdlib -static -O2 -fno-pic -fno-stack-protector -fno-builtin -fcf-protection=none \
-  -fno-asynchronous-unwind-tables -DN=31 -o .build/calls31 guests/calls.c
+  -fno-asynchronous-unwind-tables -DN=32 -o .build/calls32 guests/calls.c

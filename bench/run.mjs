@@ -4,7 +4,7 @@
 //   npm run bench            all
 //   npm run bench -- emu     one group: emu, smp, probes, record, replay, report
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,8 +91,26 @@ if (!only || only === 'record') {
   console.log('== recorder: probe-dense workload (kretprobe on every fib call)');
   const r = measure('record', guest('calls'), '/tmp/probelab-bench.db');
   console.log(
-    `${r.events} events + ${r.calls} calls in ${r.wall.toFixed(2)} s wall = ${Math.round(r.events / r.wall).toLocaleString('en')} events/s whole process`,
+    `recordRun API: ${r.events.toLocaleString('en')} events + ${r.calls.toLocaleString('en')} calls in ${r.wall.toFixed(2)} s wall (CPU ${r.cpu.toFixed(2)} s, both threads) = ${Math.round(r.events / r.wall).toLocaleString('en')} events/s`,
   );
+  // The command a user runs, timed from spawn to exit (node start-up, ELF load, recording, close).
+  const cliDb = '/tmp/probelab-bench-cli.db';
+  const cliWall = wall(process.execPath, [
+    join(root, 'dist/src/cli/probe-record.js'),
+    guest('calls'),
+    '-q',
+    '--force',
+    '--cpus',
+    '1',
+    '-o',
+    cliDb,
+    '-p',
+    'r64:fib fib n=$arg1 ret=$retval',
+  ]);
+  console.log(
+    `probe-record command: ${cliWall.toFixed(2)} s wall = ${Math.round(r.events / cliWall).toLocaleString('en')} events/s whole process`,
+  );
+  rmSync(cliDb, { force: true });
   console.log(`probed vs unprobed run: ${f1(r.slowdown)}x slower (unprobed ${r.baseWall.toFixed(2)} s)`);
   console.log(`peak RSS ${Math.round(r.maxRssMB)} MB for ${r.events.toLocaleString('en')} events`);
   const big = measure('record10m', '/tmp/probelab-bench-10m.db');

@@ -133,24 +133,23 @@ CREATE TABLE raw_probes (
 ) STRICT;
 
 -- One row per probe event. Stored in (run_id, seq) order, which is the order the recorder appends
--- in, so the primary key doubles as the index and costs nothing to build. kind, cpu and probe_id
--- share one integer (info) because every bound value costs the recorder time per row:
---   info = kind | cpu << 4 | (probe_id + 1) << 11     (probe_id + 1 = 0 means NULL)
--- The events view decodes it.
+-- in, so the primary key doubles as the index and costs nothing to build. kind, cpu, tid and
+-- probe_id share one integer (info) because every stored column costs the recorder time per row:
+--   info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33     (probe_id + 1 = 0 means NULL)
+-- (kind < 16, cpu < 128, tid < 2^22 = Linux's PID_MAX_LIMIT, probe_id < 2^20 - 1.) The events
+-- view decodes it.
 CREATE TABLE raw_events (
   run_id   INTEGER NOT NULL,
   seq      INTEGER NOT NULL,
   ts       INTEGER NOT NULL,
-  tid      INTEGER NOT NULL,
-  info     INTEGER NOT NULL,        -- kind (event_kinds.code), cpu, probe_id: see above
+  info     INTEGER NOT NULL,        -- kind (event_kinds.code), cpu, tid, probe_id: see above
   addr     INTEGER,
   args     INTEGER,                 -- strings.id of a JSON object, or NULL
   PRIMARY KEY (run_id, seq)
 ) STRICT, WITHOUT ROWID;
 
--- One row per completed call of a return probe, keyed for the question reports ask ("the calls of
--- this probe in time order"); the recorder appends in return order, which lands near the end of
--- each probe's key range, so the key needs no index build at the end of the run.
+-- One row per completed call of a return probe, keyed by its return event: the recorder appends in
+-- return order, so the key costs nothing to build (analysis reads calls in this order too).
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,
@@ -164,7 +163,7 @@ CREATE TABLE raw_calls (
   args       INTEGER,               -- strings.id of a JSON object, or NULL
   entry_seq  INTEGER,               -- events.seq of the entry kprobe event
   return_seq INTEGER NOT NULL,      -- events.seq of the return event (unique within a run)
-  PRIMARY KEY (run_id, probe_id, ts, return_seq)
+  PRIMARY KEY (run_id, return_seq)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE raw_missed (
@@ -225,13 +224,13 @@ SELECT run_id, probe_id, event,
 FROM raw_probes;
 
 CREATE VIEW events AS
-SELECT e.run_id, e.seq, e.ts, (e.info >> 4) & 127 AS cpu, e.tid,
+SELECT e.run_id, e.seq, e.ts, (e.info >> 4) & 127 AS cpu, (e.info >> 11) & 4194303 AS tid,
        CASE e.info & 15
          WHEN 0 THEN 'kprobe' WHEN 1 THEN 'singlestep' WHEN 2 THEN 'trampoline'
          WHEN 3 THEN 'return' WHEN 4 THEN 'orphan_return' WHEN 5 THEN 'missed'
          WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault' WHEN 9 THEN 'retaddr_read'
        END AS kind,
-       nullif(e.info >> 11, 0) - 1 AS probe_id, e.addr,
+       nullif(e.info >> 33, 0) - 1 AS probe_id, e.addr,
        (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
 FROM raw_events e;
 

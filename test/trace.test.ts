@@ -242,7 +242,7 @@ describe('schema contract', () => {
     const ev = plan('SELECT * FROM events WHERE run_id = 1 ORDER BY seq');
     expect(ev).toContain('USING PRIMARY KEY');
     expect(ev).not.toContain('TEMP B-TREE');
-    const calls = plan('SELECT * FROM calls WHERE run_id = 1 AND probe_id = 2 ORDER BY ts');
+    const calls = plan('SELECT * FROM calls WHERE run_id = 1 ORDER BY return_seq');
     expect(calls).toContain('USING PRIMARY KEY');
     expect(calls).not.toContain('TEMP B-TREE');
     r.close();
@@ -781,6 +781,22 @@ describe('writer', () => {
     expect(r.run(run).status).toBe('incomplete');
     expect(r.eventCount(run)).toBe(0);
     r.close();
+  });
+
+  it('refuses events whose cpu, tid or probe id do not fit raw_events.info, instead of corrupting it', () => {
+    const w = TraceWriter.create(tmp());
+    const run = newRun(w);
+    const ok = (cpu: number, tid: number, probe: number | null) =>
+      w.event(run, 1, 1, cpu, tid, EventKind.kprobe, probe, null, null);
+    expect(() => ok(127, 2 ** 22 - 1, 2 ** 20 - 2)).not.toThrow();
+    for (const [cpu, tid, probe] of [
+      [128, 1, 1],
+      [0, 2 ** 22, 1],
+      [0, -1, 1],
+      [0, 1, 2 ** 20 - 1],
+    ] as const)
+      expect(errorOf(() => ok(cpu, tid, probe)).message).toMatch(/beyond what a trace stores/);
+    w.close();
   });
 
   it('rejects counters for unknown probes and runs it did not begin', () => {

@@ -347,8 +347,8 @@ class Stream {
 }
 
 const SQL = {
-  events: `SELECT seq, ts, (info >> 4) & 127 AS cpu, tid, info & 15 AS kind,
-             nullif(info >> 11, 0) - 1 AS probeId, addr,
+  events: `SELECT seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
+             nullif(info >> 33, 0) - 1 AS probeId, addr,
              (SELECT s FROM strings WHERE id = e.args) AS args
            FROM raw_events e WHERE run_id = ? ORDER BY seq`,
   calls: `SELECT probe_id AS probeId, tid, ts, dur, entry_cpu AS entryCpu, return_cpu AS returnCpu, depth,

@@ -7,8 +7,8 @@
 
 /** Numeric tables: name → columns in buffer order. */
 export const NUMERIC_TABLES = {
-  // info = kind | cpu << 4 | (probe_id + 1) << 11 (schemas/trace.sql)
-  raw_events: ['run_id', 'seq', 'ts', 'tid', 'info', 'addr', 'args'],
+  // info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33 (schemas/trace.sql)
+  raw_events: ['run_id', 'seq', 'ts', 'info', 'addr', 'args'],
   raw_calls: [
     'run_id',
     'probe_id',
@@ -57,9 +57,20 @@ export interface Batch {
   taskUpdates: (number | null)[];
 }
 
-/** Packs an event's kind, cpu and probe id into raw_events.info. */
-export function packEventInfo(kind: number, cpu: number, probeId: number | null): number {
-  return kind + cpu * 16 + (probeId === null ? 0 : (probeId + 1) * 2048);
+/** Limits of the fields packed into raw_events.info (tid: Linux's PID_MAX_LIMIT). */
+export const MAX_EVENT_CPU = 127;
+export const MAX_EVENT_TID = 2 ** 22 - 1;
+export const MAX_EVENT_PROBE_ID = 2 ** 20 - 2;
+
+/**
+ * raw_events.info for an event, or -1 when a field is out of range (the caller reports it). Kind
+ * codes are below 16 by construction (codes.ts).
+ */
+export function packEventInfo(kind: number, cpu: number, tid: number, probeId: number | null): number {
+  if (!(cpu >= 0 && cpu <= MAX_EVENT_CPU && tid >= 0 && tid <= MAX_EVENT_TID)) return -1;
+  if (probeId === null) return kind + cpu * 16 + tid * 2048;
+  if (!(probeId >= 0 && probeId <= MAX_EVENT_PROBE_ID)) return -1;
+  return kind + cpu * 16 + tid * 2048 + (probeId + 1) * 2 ** 33;
 }
 
 /** The ArrayBuffers a batch can hand over instead of copying. */

@@ -28,7 +28,7 @@ const RUN_TABLES = [
 /** Copy order: the primary key of WITHOUT ROWID tables (appending in key order is cheapest). */
 const ORDER: Record<string, string> = {
   raw_events: 'run_id, seq',
-  raw_calls: 'run_id, probe_id, ts, return_seq',
+  raw_calls: 'run_id, return_seq',
 };
 
 function columns(db: Db, schema: string, table: string): string[] {

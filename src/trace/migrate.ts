@@ -3,7 +3,7 @@
 // each step in its own transaction that also bumps meta.format_version (a failed step leaves the
 // file at the previous version, never half-migrated); a file that is already current is left
 // untouched; a gap in the chain, or a file newer than this build, is a one-line TraceError.
-// Format 2 (this build) packs raw_events' kind/cpu/probe_id into `info` and keys raw_events and
+// Format 2 (this build) packs raw_events' kind/cpu/tid/probe_id into `info` and keys raw_events and
 // raw_calls as WITHOUT ROWID tables (see schemas/trace.sql); 1 -> 2 rewrites those two tables.
 
 import {
@@ -48,18 +48,26 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     from: 1,
     to: 2,
-    description: 'format 1 -> 2: raw_events packs kind/cpu/probe_id; raw_events and raw_calls keyed tables',
+    description:
+      'format 1 -> 2: raw_events packs kind/cpu/tid/probe_id; raw_events and raw_calls keyed tables',
     up(db) {
       db.exec('DROP VIEW events; DROP VIEW calls;');
       db.exec(
         'ALTER TABLE raw_events RENAME TO raw_events_v1; ALTER TABLE raw_calls RENAME TO raw_calls_v1;',
       );
       db.exec('DROP INDEX IF EXISTS raw_events_run_seq; DROP INDEX IF EXISTS raw_calls_run_probe;');
+      const wide = db
+        .prepare(
+          'SELECT count(*) FROM raw_events_v1 WHERE cpu NOT BETWEEN 0 AND 127 OR tid NOT BETWEEN 0 AND 4194303',
+        )
+        .pluck()
+        .get() as number;
+      if (wide > 0) throw new TraceError(`${wide} events have a cpu or tid that format 2 cannot store`);
       db.exec(currentTable('raw_events'));
       db.exec(currentTable('raw_calls'));
       db.exec(
-        `INSERT INTO raw_events (run_id, seq, ts, tid, info, addr, args)
-         SELECT run_id, seq, ts, tid, kind + cpu * 16 + coalesce(probe_id + 1, 0) * 2048, addr, args
+        `INSERT INTO raw_events (run_id, seq, ts, info, addr, args)
+         SELECT run_id, seq, ts, kind + (cpu << 4) + (tid << 11) + (coalesce(probe_id + 1, 0) << 33), addr, args
          FROM raw_events_v1 ORDER BY run_id, seq`,
       );
       // Format 1 allowed calls without return_seq (none recorded by probelab): number them below 0.
@@ -68,7 +76,7 @@ export const MIGRATIONS: readonly Migration[] = [
                                 entry_seq, return_seq)
          SELECT run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
                 entry_seq, coalesce(return_seq, -rowid)
-         FROM raw_calls_v1 ORDER BY run_id, probe_id, ts`,
+         FROM raw_calls_v1 ORDER BY run_id, coalesce(return_seq, -rowid)`,
       );
       db.exec('DROP TABLE raw_events_v1; DROP TABLE raw_calls_v1;');
       db.exec(currentView('events'));

@@ -244,7 +244,7 @@ export class TraceReader {
   /** Events of a run in seq order, streamed. */
   *events(runId: number, range: EventRange = {}): Generator<EventRow, void, undefined> {
     const it = this.fresh(
-      `SELECT seq, ts, (info >> 4) & 127, tid, info & 15, nullif(info >> 11, 0) - 1, addr,
+      `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15, nullif(info >> 33, 0) - 1, addr,
               (SELECT s FROM strings WHERE id = e.args)
        FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
     ).iterate(runId, range.fromSeq ?? 0, range.toSeq ?? Number.MAX_SAFE_INTEGER) as IterableIterator<Raw>;

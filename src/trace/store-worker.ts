@@ -6,6 +6,7 @@
 // refuses every later write, so a file never has a batch missing in the middle.
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { NUMERIC_TABLE_NAMES, transferables } from './batch.js';
 import { createTrace, openTrace, type CreateOptions } from './db.js';
 import { TraceStore, type StoreOps } from './store.js';
 
@@ -27,7 +28,9 @@ export type StoreRequest =
   | { op: 'lastIds'; args: [] }
   | { op: 'close'; args: [] };
 
-export type StoreReply = { ok: true; value: unknown } | { ok: false; error: string };
+/** A write's reply hands the batch's column buffers back for reuse. */
+export type StoreReply =
+  { ok: true; value: unknown; buffers?: Float64Array[] } | { ok: false; error: string };
 
 /** ctl[0]: replies posted so far; ctl[1]: 1 once the worker thread has ended. */
 export const CTL_DONE = 0;
@@ -35,8 +38,8 @@ export const CTL_EXITED = 1;
 
 function serve(d: StoreWorkerData): void {
   const { ctl, port } = d;
-  const reply = (r: StoreReply): void => {
-    port.postMessage(r);
+  const reply = (r: StoreReply, transfer: ArrayBuffer[] = []): void => {
+    port.postMessage(r, transfer);
     Atomics.add(ctl, CTL_DONE, 1);
     Atomics.notify(ctl, CTL_DONE);
   };
@@ -69,9 +72,15 @@ function serve(d: StoreWorkerData): void {
         case 'addProbe':
           store.addProbe(...m.args);
           break;
-        case 'write':
-          store.write(...m.args);
-          break;
+        case 'write': {
+          const b = m.args[0];
+          store.write(b);
+          reply(
+            { ok: true, value: null, buffers: NUMERIC_TABLE_NAMES.map((t) => b.numeric[t].data) },
+            transferables(b),
+          );
+          return;
+        }
         case 'finishRun':
           store.finishRun(...m.args);
           break;

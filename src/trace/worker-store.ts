@@ -39,6 +39,8 @@ export class WorkerStore implements StoreOps {
   /** Replies read. */
   private read = 0;
   private failed: string | undefined;
+  /** Column buffers the worker gave back (their contents are stale). */
+  private readonly spare: Float64Array[] = [];
   /** The failure has been thrown to the caller at least once. */
   private reported = false;
   private ended = false;
@@ -89,6 +91,7 @@ export class WorkerStore implements StoreOps {
       if (m === undefined) throw new TraceError(`${this.path}: the trace writer thread lost a reply`);
       this.read++;
       last = m.message as StoreReply;
+      if (last.ok && last.buffers) for (const b of last.buffers) this.spare.push(b);
       // A failed write poisons the writer; replies of later operations say the same.
       if (!last.ok && this.read < n && this.failed === undefined) this.failed = last.error;
     }
@@ -126,6 +129,16 @@ export class WorkerStore implements StoreOps {
     }
     const n = this.request({ op: 'write', args: [b] }, transferables(b));
     if (n - Atomics.load(this.ctl, CTL_DONE) > this.maxInFlight) this.result(n - this.maxInFlight);
+  }
+
+  /** A column buffer of `length` elements that the worker gave back, if there is one. */
+  takeBuffer(length: number): Float64Array | undefined {
+    const i = this.spare.findIndex((b) => b.length === length);
+    if (i < 0) return undefined;
+    const b = this.spare[i]!;
+    this.spare[i] = this.spare[this.spare.length - 1]!;
+    this.spare.pop();
+    return b;
   }
 
   /** Waits until every queued batch is committed (or throws the first failure). */

@@ -185,7 +185,8 @@ export class TraceWriter {
   }
 
   private buffer(t: NumericTableName): Float64Array {
-    return new Float64Array(this.cap * WIDTH[t]);
+    const n = this.cap * WIDTH[t];
+    return (this.store instanceof WorkerStore ? this.store.takeBuffer(n) : undefined) ?? new Float64Array(n);
   }
 
   /** Rows handed to the writer so far (flushed or not) and the number of flushes. */
@@ -196,7 +197,7 @@ export class TraceWriter {
   /** Inserts the run (status 'incomplete'), its config and binary, and commits. Returns run_id. */
   beginRun(info: BeginRunInfo): number {
     this.usable();
-    this.flush();
+    this.handOver();
     const runId = this.store.beginRun(info);
     this.runs.set(runId, { inputSeq: 0, outputSeq: 0 });
     return runId;
@@ -205,7 +206,7 @@ export class TraceWriter {
   /** Registers a probe of a run (committed immediately). */
   addProbe(runId: number, p: ProbeInfo): void {
     this.usable();
-    this.flush();
+    this.handOver();
     this.store.addProbe(runId, p);
   }
 
@@ -224,18 +225,22 @@ export class TraceWriter {
     addr: number | null,
     args: string | null,
   ): void {
+    const info = packEventInfo(kind, cpu, tid, probeId);
+    if (info < 0)
+      throw new TraceError(
+        `event ${seq}: cpu ${cpu}, tid ${tid} or probe ${probeId} is beyond what a trace stores (cpu < 128, tid < 2^22, probe < 2^20 - 1)`,
+      );
     const d = this.ev;
     const i = this.nEv;
-    const b = i * 7;
+    const b = i * 6;
     d[b] = runId;
     d[b + 1] = seq;
     d[b + 2] = ts;
-    d[b + 3] = tid;
-    d[b + 4] = packEventInfo(kind, cpu, probeId);
-    d[b + 5] = addr === null ? NaN : addr >>> 0;
-    d[b + 6] = args === null ? NaN : this.intern(args);
+    d[b + 3] = info;
+    d[b + 4] = addr === null ? NaN : addr >>> 0;
+    d[b + 5] = args === null ? NaN : this.intern(args);
     this.nEv = i + 1;
-    if (i + 1 >= this.cap) this.flush();
+    if (i + 1 >= this.cap) this.handOver();
   }
 
   /** Appends one completed call of a return probe (`args` = JSON text of an object, or null). */
@@ -269,7 +274,7 @@ export class TraceWriter {
     d[b + 10] = entrySeq === null ? NaN : entrySeq;
     d[b + 11] = returnSeq;
     this.nCalls = i + 1;
-    if (i + 1 >= this.cap) this.flush();
+    if (i + 1 >= this.cap) this.handOver();
   }
 
   /** Appends one missed call (`reason` is a MissReason code). */
@@ -284,7 +289,7 @@ export class TraceWriter {
     d[b + 4] = ts;
     d[b + 5] = reason;
     this.nMiss = i + 1;
-    if (i + 1 >= this.cap) this.flush();
+    if (i + 1 >= this.cap) this.handOver();
   }
 
   /** Appends one context switch; a null tid is the idle CPU; `reason` is free text (interned). */
@@ -306,7 +311,7 @@ export class TraceWriter {
     d[b + 4] = nextTid === null ? NaN : nextTid;
     d[b + 5] = this.intern(reason);
     this.nSched = i + 1;
-    if (i + 1 >= this.cap) this.flush();
+    if (i + 1 >= this.cap) this.handOver();
   }
 
   /** A task (thread) starts. */
@@ -332,7 +337,7 @@ export class TraceWriter {
     this.openTasks.set(runId * 0x1_0000_0000 + tid, row);
     this.pendingTasks.push(row);
     this.totals.tasks++;
-    if (this.pendingTasks.length >= this.cap) this.flush();
+    if (this.pendingTasks.length >= this.cap) this.handOver();
   }
 
   /**
@@ -352,7 +357,7 @@ export class TraceWriter {
     row.exitCode = exitCode;
     if (row.stored) {
       this.taskUpdates.push(endTs, exitCode, row.id);
-      if (this.taskUpdates.length >= 3 * this.cap) this.flush();
+      if (this.taskUpdates.length >= 3 * this.cap) this.handOver();
     }
   }
 
@@ -378,7 +383,7 @@ export class TraceWriter {
 
   private addBytes(n: number, values: number): void {
     this.rowBytes += n;
-    if (values >= 5 * this.cap || this.rowBytes >= this.maxBytes) this.flush();
+    if (values >= 5 * this.cap || this.rowBytes >= this.maxBytes) this.handOver();
   }
 
   /** Hands every buffer to the store as one batch and waits until all batches are committed. */
