@@ -353,14 +353,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = resolve(a.output);
   let writer: TraceWriter;
   try {
-    // Validate the binary before touching the output file.
-    Machine.load(binary, { argv: guestArgv, files: { open: () => ({ kind: 'error', errno: 2 }) } });
-  } catch (e) {
-    if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
-    throw e;
-  }
-  try {
-    // ... and the probes: a bad spec is a usage error that must not create or replace the output.
+    // Validate the binary and the probes before touching the output file: a bad ELF is an error,
+    // a bad spec a usage error, and neither may create or replace the output.
     new ProbeSession(
       binary,
       {
@@ -375,6 +369,7 @@ export async function main(argv: string[]): Promise<number> {
       nullSink(),
     );
   } catch (e) {
+    if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
     if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
     throw e;
   }
@@ -412,6 +407,7 @@ export async function main(argv: string[]): Promise<number> {
           onStderr: (b) => process.stderr.write(b),
         },
         extraConfig: { stdinPath: a.stdin ?? null },
+        validated: true,
         onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
       });
       progress.done();

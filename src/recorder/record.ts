@@ -15,6 +15,8 @@ export interface RecordRequest {
   replayOf?: number | null;
   /** Called periodically with instructions retired so far (progress bars). */
   onProgress?: (instructions: number) => void;
+  /** The caller has already built a session from this binary and these probes without error. */
+  validated?: boolean;
 }
 
 export interface RecordOutcome {
@@ -76,12 +78,12 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
  */
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
-  const sinkless = nullSink();
-  new ProbeSession(
-    req.binary,
-    { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined },
-    sinkless,
-  );
+  if (!req.validated)
+    new ProbeSession(
+      req.binary,
+      { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined },
+      nullSink(),
+    );
   const runId = w.beginRun({
     workload: req.workload,
     binary: req.binary,
