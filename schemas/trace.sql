@@ -150,15 +150,15 @@ CREATE TABLE raw_events (
 
 -- One row per completed call of a return probe, keyed by its return event: the recorder appends in
 -- return order, so the key costs nothing to build (analysis reads calls in this order too).
+-- info = entry_cpu | return_cpu << 7 | depth << 14 (the calls view decodes it).
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,
   tid        INTEGER NOT NULL,
   ts         INTEGER NOT NULL,      -- entry
   dur        INTEGER NOT NULL,      -- return ts - entry ts
-  entry_cpu  INTEGER NOT NULL,
-  return_cpu INTEGER NOT NULL,
-  depth      INTEGER NOT NULL,      -- instances of this probe the task already held (0 = outermost)
+  info       INTEGER NOT NULL,      -- entry_cpu, return_cpu, depth (instances of this probe the
+                                    -- task already held, 0 = outermost): see above
   retval     INTEGER,
   args       INTEGER,               -- strings.id of a JSON object, or NULL
   entry_seq  INTEGER,               -- events.seq of the entry kprobe event
@@ -235,7 +235,8 @@ SELECT e.run_id, e.seq, e.ts, (e.info >> 4) & 127 AS cpu, (e.info >> 11) & 41943
 FROM raw_events e;
 
 CREATE VIEW calls AS
-SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
+SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.info & 127 AS entry_cpu,
+       (c.info >> 7) & 127 AS return_cpu, c.info >> 14 AS depth, c.retval,
        (SELECT s.s FROM strings s WHERE s.id = c.args) AS args,
        c.ts + c.dur AS end_ts, c.entry_seq, c.return_seq
 FROM raw_calls c;

@@ -351,7 +351,8 @@ const SQL = {
              nullif(info >> 33, 0) - 1 AS probeId, addr,
              (SELECT s FROM strings WHERE id = e.args) AS args
            FROM raw_events e WHERE run_id = ? ORDER BY seq`,
-  calls: `SELECT probe_id AS probeId, tid, ts, dur, entry_cpu AS entryCpu, return_cpu AS returnCpu, depth,
+  calls: `SELECT probe_id AS probeId, tid, ts, dur, info & 127 AS entryCpu, (info >> 7) & 127 AS returnCpu,
+            info >> 14 AS depth,
             retval, (SELECT s FROM strings WHERE id = c.args) AS args, entry_seq AS entrySeq,
             return_seq AS returnSeq
           FROM raw_calls c WHERE run_id = ? ORDER BY return_seq`,

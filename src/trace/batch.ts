@@ -15,9 +15,7 @@ export const NUMERIC_TABLES = {
     'tid',
     'ts',
     'dur',
-    'entry_cpu',
-    'return_cpu',
-    'depth',
+    'info', // entry_cpu | return_cpu << 7 | depth << 14 (schemas/trace.sql)
     'retval',
     'args',
     'entry_seq',
@@ -73,12 +71,15 @@ export function packEventInfo(kind: number, cpu: number, tid: number, probeId: n
   return kind + cpu * 16 + tid * 2048 + (probeId + 1) * 2 ** 33;
 }
 
-/** The ArrayBuffers a batch can hand over instead of copying. */
+/** The ArrayBuffers a batch can hand over instead of copying (empty tables carry none). */
 export function transferables(b: Batch): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const t of NUMERIC_TABLE_NAMES) {
     const buf = b.numeric[t].data.buffer;
-    if (buf instanceof ArrayBuffer) out.push(buf);
+    if (buf instanceof ArrayBuffer && buf.byteLength > 0) out.push(buf);
   }
   return out;
 }
+
+/** What an empty numeric table puts in a batch, so its (unused) buffer is neither sent nor copied. */
+export const NO_ROWS = new Float64Array(0);

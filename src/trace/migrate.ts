@@ -48,8 +48,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     from: 1,
     to: 2,
-    description:
-      'format 1 -> 2: raw_events packs kind/cpu/tid/probe_id; raw_events and raw_calls keyed tables',
+    description: 'format 1 -> 2: raw_events and raw_calls packed into keyed tables',
     up(db) {
       db.exec('DROP VIEW events; DROP VIEW calls;');
       db.exec(
@@ -58,11 +57,12 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('DROP INDEX IF EXISTS raw_events_run_seq; DROP INDEX IF EXISTS raw_calls_run_probe;');
       const wide = db
         .prepare(
-          'SELECT count(*) FROM raw_events_v1 WHERE cpu NOT BETWEEN 0 AND 127 OR tid NOT BETWEEN 0 AND 4194303',
+          'SELECT (SELECT count(*) FROM raw_events_v1 WHERE cpu NOT BETWEEN 0 AND 127 OR tid NOT BETWEEN 0 AND 4194303) + (SELECT count(*) FROM raw_calls_v1 WHERE entry_cpu NOT BETWEEN 0 AND 127 OR return_cpu NOT BETWEEN 0 AND 127 OR depth < 0)',
         )
         .pluck()
         .get() as number;
-      if (wide > 0) throw new TraceError(`${wide} events have a cpu or tid that format 2 cannot store`);
+      if (wide > 0)
+        throw new TraceError(`${wide} events or calls have a cpu, tid or depth that format 2 cannot store`);
       db.exec(currentTable('raw_events'));
       db.exec(currentTable('raw_calls'));
       db.exec(
@@ -72,9 +72,8 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       // Format 1 allowed calls without return_seq (none recorded by probelab): number them below 0.
       db.exec(
-        `INSERT INTO raw_calls (run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
-                                entry_seq, return_seq)
-         SELECT run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
+        `INSERT INTO raw_calls (run_id, probe_id, tid, ts, dur, info, retval, args, entry_seq, return_seq)
+         SELECT run_id, probe_id, tid, ts, dur, entry_cpu + (return_cpu << 7) + (depth << 14), retval, args,
                 entry_seq, coalesce(return_seq, -rowid)
          FROM raw_calls_v1 ORDER BY run_id, coalesce(return_seq, -rowid)`,
       );

@@ -267,7 +267,7 @@ export class TraceReader {
   /** Calls of one probe in entry order, streamed. */
   *iterateCalls(runId: number, probeId: number): Generator<CallRow, void, undefined> {
     const it = this.fresh(
-      `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
+      `SELECT probe_id, tid, ts, dur, info & 127, (info >> 7) & 127, info >> 14, retval,
               (SELECT s FROM strings WHERE id = c.args), entry_seq, return_seq
        FROM raw_calls c WHERE run_id = ? AND probe_id = ? ORDER BY ts, return_seq`,
     ).iterate(runId, probeId) as IterableIterator<Raw>;

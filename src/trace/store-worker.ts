@@ -76,7 +76,11 @@ function serve(d: StoreWorkerData): void {
           const b = m.args[0];
           store.write(b);
           reply(
-            { ok: true, value: null, buffers: NUMERIC_TABLE_NAMES.map((t) => b.numeric[t].data) },
+            {
+              ok: true,
+              value: null,
+              buffers: NUMERIC_TABLE_NAMES.map((t) => b.numeric[t].data).filter((d) => d.length > 0),
+            },
             transferables(b),
           );
           return;

@@ -85,16 +85,7 @@ export class WorkerStore implements StoreOps {
         throw new TraceError(`${this.path}: the trace writer thread did not start`);
       Atomics.wait(ctl, CTL_DONE, done, 1000);
     }
-    let last: StoreReply | undefined;
-    while (this.read < n) {
-      const m = receiveMessageOnPort(this.port);
-      if (m === undefined) throw new TraceError(`${this.path}: the trace writer thread lost a reply`);
-      this.read++;
-      last = m.message as StoreReply;
-      if (last.ok && last.buffers) for (const b of last.buffers) this.spare.push(b);
-      // A failed write poisons the writer; replies of later operations say the same.
-      if (!last.ok && this.read < n && this.failed === undefined) this.failed = last.error;
-    }
+    const last = this.drain(n, true);
     if (this.failed !== undefined) {
       this.reported = true;
       throw new TraceError(this.failed);
@@ -102,6 +93,24 @@ export class WorkerStore implements StoreOps {
     if (!last) return undefined;
     if (!last.ok) throw new TraceError(last.error);
     return last.value;
+  }
+
+  /**
+   * Reads replies up to the n-th (all already posted). Write replies give their buffers back; a
+   * failed write poisons the writer. With `ownLast`, the n-th reply is the caller's own result and
+   * is returned rather than judged.
+   */
+  private drain(n: number, ownLast: boolean): StoreReply | undefined {
+    let last: StoreReply | undefined;
+    while (this.read < n) {
+      const m = receiveMessageOnPort(this.port);
+      if (m === undefined) throw new TraceError(`${this.path}: the trace writer thread lost a reply`);
+      this.read++;
+      last = m.message as StoreReply;
+      if (last.ok && last.buffers) for (const b of last.buffers) this.spare.push(b);
+      if (!last.ok && (this.read < n || !ownLast) && this.failed === undefined) this.failed = last.error;
+    }
+    return last;
   }
 
   private request(req: StoreRequest, transfer: ArrayBuffer[] = []): number {
@@ -128,7 +137,14 @@ export class WorkerStore implements StoreOps {
       throw new TraceError(this.failed);
     }
     const n = this.request({ op: 'write', args: [b] }, transferables(b));
+    // Read what the worker has answered so far even when not waiting: its replies carry the column
+    // buffers back, and unread they would pile up in the port.
+    this.drain(Atomics.load(this.ctl, CTL_DONE), false);
     if (n - Atomics.load(this.ctl, CTL_DONE) > this.maxInFlight) this.result(n - this.maxInFlight);
+    else if (this.failed !== undefined) {
+      this.reported = true;
+      throw new TraceError(this.failed);
+    }
   }
 
   /** A column buffer of `length` elements that the worker gave back, if there is one. */

@@ -19,6 +19,7 @@
 //   TraceError instead of silently dropping rows.
 
 import {
+  NO_ROWS,
   NUMERIC_TABLES,
   ROW_TABLE_NAMES,
   ROW_TABLES,
@@ -258,21 +259,23 @@ export class TraceWriter {
     entrySeq: number | null,
     returnSeq: number,
   ): void {
+    if (!(entryCpu >= 0 && entryCpu <= 127 && returnCpu >= 0 && returnCpu <= 127 && depth >= 0))
+      throw new TraceError(
+        `call of probe ${probeId}: cpu ${entryCpu}/${returnCpu} or depth ${depth} out of range`,
+      );
     const d = this.callBuf;
     const i = this.nCalls;
-    const b = i * 12;
+    const b = i * 10;
     d[b] = runId;
     d[b + 1] = probeId;
     d[b + 2] = tid;
     d[b + 3] = ts;
     d[b + 4] = dur;
-    d[b + 5] = entryCpu;
-    d[b + 6] = returnCpu;
-    d[b + 7] = depth;
-    d[b + 8] = retval === null ? NaN : retval;
-    d[b + 9] = args === null ? NaN : this.intern(args);
-    d[b + 10] = entrySeq === null ? NaN : entrySeq;
-    d[b + 11] = returnSeq;
+    d[b + 5] = entryCpu + returnCpu * 128 + depth * 16384;
+    d[b + 6] = retval === null ? NaN : retval;
+    d[b + 7] = args === null ? NaN : this.intern(args);
+    d[b + 8] = entrySeq === null ? NaN : entrySeq;
+    d[b + 9] = returnSeq;
     this.nCalls = i + 1;
     if (i + 1 >= this.cap) this.handOver();
   }
@@ -412,10 +415,10 @@ export class TraceWriter {
       return;
     const batch: Batch = {
       numeric: {
-        raw_events: { data: this.ev, n: this.nEv },
-        raw_calls: { data: this.callBuf, n: this.nCalls },
-        raw_missed: { data: this.missBuf, n: this.nMiss },
-        raw_sched: { data: this.schedBuf, n: this.nSched },
+        raw_events: { data: this.nEv ? this.ev : NO_ROWS, n: this.nEv },
+        raw_calls: { data: this.nCalls ? this.callBuf : NO_ROWS, n: this.nCalls },
+        raw_missed: { data: this.nMiss ? this.missBuf : NO_ROWS, n: this.nMiss },
+        raw_sched: { data: this.nSched ? this.schedBuf : NO_ROWS, n: this.nSched },
       },
       rows,
       taskUpdates: this.taskUpdates,
