@@ -104,8 +104,6 @@ if (kind === 'run') {
   const db = kind === 'record' ? args[1] : args[0];
   rmSync(db, { force: true });
   const bytes = readFileSync(file);
-  const baseM = Machine.load(bytes, { argv: ['calls'], captureOutput: false });
-  const base = timed(() => baseM.run());
   // Timed from opening the file to closing it (the WAL checkpointed, one self-contained file).
   let w;
   const t = timed(() => {
@@ -129,8 +127,6 @@ if (kind === 'run') {
     calls: counts.calls,
     wall: t.wall,
     cpu: t.cpu,
-    baseWall: base.wall,
-    slowdown: t.wall / base.wall,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
   });
   rmSync(db, { force: true });

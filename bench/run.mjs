@@ -119,7 +119,11 @@ if (!only || only === 'record') {
     `probe-record command (spawn to exit): ${cli[0].toFixed(2)} s best, ${cli[1].toFixed(2)} s median = ${rate(cli[0])} events/s best, ${rate(cli[1])} median, whole process`,
   );
   rmSync(cliDb, { force: true });
-  console.log(`probed vs unprobed run: ${f1(r.slowdown)}x slower (unprobed ${r.baseWall.toFixed(2)} s)`);
+  // The same guest without probes or recording, in its own process like the recordings.
+  const base = measure('run', guest('calls'));
+  console.log(
+    `probed and recorded vs unprobed run: ${f1(r.wall / base.wall)}x the wall time (unprobed ${base.wall.toFixed(2)} s)`,
+  );
   console.log(`peak RSS ${Math.round(r.maxRssMB)} MB for ${r.events.toLocaleString('en')} events`);
   const big = measure('record10m', '/tmp/probelab-bench-10m.db');
   console.log(
