@@ -143,7 +143,11 @@ class NumericInserter {
     return s;
   }
 
-  /** Inserts rows [0, n) of `data` (caller holds the transaction). */
+  /**
+   * Inserts rows [0, n) of `data` (caller holds the transaction). Parameters are passed spread,
+   * not as one array: better-sqlite3 binds arguments 2.4x faster than array elements (measured:
+   * 0.44 s vs 1.07 s for 5.4M rows of 6 values), and binding is a third of the inserts' cost.
+   */
   write(data: Float64Array, n: number): void {
     const w = this.bound + 1;
     const R = this.rows;
@@ -164,7 +168,7 @@ class NumericInserter {
             p[k++] = v !== v ? null : v;
           }
         }
-        st.many.run(p);
+        st.many.run(...p);
       }
       const p1 = this.params1;
       for (; i < end; i++) {
@@ -173,7 +177,7 @@ class NumericInserter {
           const v = data[base + c]!;
           p1[c - 1] = v !== v ? null : v;
         }
-        st.one.run(p1);
+        st.one.run(...p1);
       }
     }
   }
@@ -207,8 +211,8 @@ class RowInserter {
     const n = v.length / nc;
     const R = this.rows;
     let i = 0;
-    for (; i + R <= n; i += R) this.many.run(v.slice(i * nc, (i + R) * nc));
-    for (; i < n; i++) this.one.run(v.slice(i * nc, (i + 1) * nc));
+    for (; i + R <= n; i += R) this.many.run(...v.slice(i * nc, (i + R) * nc));
+    for (; i < n; i++) this.one.run(...v.slice(i * nc, (i + 1) * nc));
   }
 }
 
