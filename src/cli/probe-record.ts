@@ -11,7 +11,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ElfError, Machine } from '../emulator/machine.js';
 import { formatProfile } from '../probes/profile.js';
-import { nullSink, recordRun } from '../recorder/record.js';
+import { nullSink, recordRunAsync } from '../recorder/record.js';
 import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
@@ -384,33 +384,54 @@ export async function main(argv: string[]): Promise<number> {
   }
   let exit = 0;
   const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
+  // Ctrl-C / SIGTERM end the recording between two scheduling rounds: everything recorded so far is
+  // written, the run is kept as 'truncated' (replayable to the same point), and later runs of a
+  // sweep are not started. A second signal is not caught: SIGKILL semantics (run 'incomplete').
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stopSignal = sig;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    for (let r = 0; r < a.runs; r++) {
+    for (let r = 0; r < a.runs && stopSignal === null; r++) {
       const seed = a.seed + r;
-      const outcome = recordRun(writer, {
-        workload: workloadName,
-        binary,
-        session: {
-          argv: guestArgv,
-          env: [],
-          cpus: a.cpus,
-          preempt: a.preempt,
-          seed,
-          chaos: a.chaos,
-          mhz: a.mhz,
-          detectReturnAddressReads: a.watchRetaddr,
-          maxInstructions: a.maxInstructions,
-          allowRead: a.allowRead.length ? a.allowRead.map((d) => resolve(d)) : undefined,
-          stdin,
-          probes,
-          onStdout: (b) => process.stdout.write(b),
-          onStderr: (b) => process.stderr.write(b),
+      const outcome = await recordRunAsync(
+        writer,
+        {
+          workload: workloadName,
+          binary,
+          session: {
+            argv: guestArgv,
+            env: [],
+            cpus: a.cpus,
+            preempt: a.preempt,
+            seed,
+            chaos: a.chaos,
+            mhz: a.mhz,
+            detectReturnAddressReads: a.watchRetaddr,
+            maxInstructions: a.maxInstructions,
+            allowRead: a.allowRead.length ? a.allowRead.map((d) => resolve(d)) : undefined,
+            stdin,
+            probes,
+            onStdout: (b) => process.stdout.write(b),
+            onStderr: (b) => process.stderr.write(b),
+          },
+          extraConfig: { stdinPath: a.stdin ?? null },
+          validated: true,
+          onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
         },
-        extraConfig: { stdinPath: a.stdin ?? null },
-        validated: true,
-        onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
-      });
+        () => stopSignal !== null,
+      );
       progress.done();
+      if (outcome.interrupted) {
+        process.stderr.write(
+          `probe-record: ${stopSignal ?? 'signal'}: stopped after ${outcome.result.instructions} instructions; run ${outcome.runId} is kept as 'truncated' (${outcome.events} events)\n`,
+        );
+        exit = 128 + (stopSignal === 'SIGTERM' ? 15 : 2);
+      }
       const res = outcome.result;
       const code =
         res.status === 'exited'
@@ -420,7 +441,7 @@ export async function main(argv: string[]): Promise<number> {
             : 1;
       if (exit === 0) exit = code;
       if (!a.quiet) {
-        if (res.status !== 'exited')
+        if (res.status !== 'exited' && !outcome.interrupted)
           process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
         const rows = outcome.session.counters().map((c) => {
           const p = outcome.session.probes[c.probeId - 1]!;
@@ -444,6 +465,8 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ElfError) throw new CliError(e.message);
     throw e;
   }
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
   writer.close();
   if (!a.quiet)
     process.stderr.write(

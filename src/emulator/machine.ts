@@ -98,6 +98,11 @@ export interface MachineOptions {
   seed?: number;
   chaos?: boolean;
   maxInstructions?: number;
+  /**
+   * Stop after this many scheduling rounds (status 'truncated'). A recording interrupted between
+   * rounds stores its round count here, so a replay stops at exactly the same point.
+   */
+  maxRounds?: number;
   /** Virtual clock rate used to convert cycles to guest nanoseconds (default 1000 MHz). */
   mhz?: number;
   /** Instructions a vCPU runs per scheduling round (default 200). */
@@ -181,6 +186,8 @@ export class Machine implements CpuHost {
   private quantum: number;
   private tickInterval: number;
   private maxInstructions: number;
+  private maxRounds: number;
+  private rounds = 0;
   /** Virtual time at the start of the current round. */
   private roundStart = 0;
   /** The vCPU and task executing right now, and where its slice began. */
@@ -216,6 +223,7 @@ export class Machine implements CpuHost {
     this.quantum = opts.quantum ?? (cpus === 1 ? 1000 : 200);
     this.tickInterval = opts.tick ?? 4000;
     this.maxInstructions = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
+    this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
     this.cache = new CodeCache(this.memory);
@@ -482,14 +490,56 @@ export class Machine implements CpuHost {
 
   // ---------------------------------------------------------------- scheduling
 
-  /** Runs until the process ends, the instruction budget is spent, or a deadlock. */
+  /** Runs until the process ends, the instruction or round budget is spent, or a deadlock. */
   run(): RunResult {
-    while (!this.result) this.round();
+    while (!this.result) this.nextRound();
     // finish() ran inside the last slice; count that slice now that the scheduler has added it.
     const r = this.result as RunResult;
     r.instructions = this.totalInstructions;
     r.cycles = Math.max(r.cycles, this.maxClock());
     return r;
+  }
+
+  /**
+   * Runs whole scheduling rounds until the run is over (returns its result, as run() does) or at
+   * least `instructions` more have retired (returns null; call again to go on). Lets a caller
+   * yield to its event loop between rounds without changing what the guest does.
+   */
+  runFor(instructions: number): RunResult | null {
+    const until = this.totalInstructions + instructions;
+    while (!this.result && this.totalInstructions < until) this.nextRound();
+    return this.result ? this.run() : null;
+  }
+
+  /**
+   * Ends a run paused between rounds by runFor() (e.g. on SIGINT) as 'truncated' after the rounds
+   * done so far; roundsRun then says what `maxRounds` reproduces the same run.
+   */
+  interrupt(): RunResult {
+    if (!this.result) this.maxRounds = this.rounds;
+    return this.run();
+  }
+
+  /** Scheduling rounds completed so far. */
+  get roundsRun(): number {
+    return this.rounds;
+  }
+
+  private nextRound(): void {
+    if (this.rounds >= this.maxRounds) {
+      this.finish({
+        status: 'truncated',
+        exitCode: null,
+        signal: null,
+        signalName: null,
+        faultAddr: null,
+        message: `stopped after ${this.rounds} scheduling rounds`,
+        dump: this.mainTask.cpu.dump(),
+      });
+      return;
+    }
+    this.round();
+    this.rounds++;
   }
 
   /**

@@ -61,6 +61,7 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
     chaos: s.chaos ?? false,
     mhz: s.mhz ?? 1000,
     maxInstructions: s.maxInstructions ?? null,
+    maxRounds: s.maxRounds ?? null,
     probes: s.probes,
     maxactive: s.maxactive ?? {},
     detectReturnAddressReads: s.detectReturnAddressReads ?? false,
@@ -77,6 +78,43 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
  * anything is written; everything after beginRun is flushed in batches as it happens.
  */
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
+  const rec = beginRecording(w, req);
+  return finishRecording(w, rec, rec.session.run());
+}
+
+/** How often recordRunAsync lets the event loop run (guest instructions; a few ms of host time). */
+const YIELD_EVERY = 2_000_000;
+
+/**
+ * recordRun that yields to the event loop every few million guest instructions, so signal handlers
+ * can run. When `stopRequested()` turns true the run ends between two scheduling rounds as
+ * 'truncated'; its round count goes into the stored configuration (maxRounds), so a replay
+ * re-executes exactly the recorded part. Yield points depend only on the guest, never on time.
+ */
+export async function recordRunAsync(
+  w: TraceWriter,
+  req: RecordRequest,
+  stopRequested: () => boolean,
+): Promise<RecordOutcome & { interrupted: boolean }> {
+  const rec = beginRecording(w, req);
+  const m = rec.session.machine;
+  for (;;) {
+    const done = m.runFor(YIELD_EVERY);
+    if (done) return { ...finishRecording(w, rec, done), interrupted: false };
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stopRequested()) {
+      const result = m.interrupt();
+      return { ...finishRecording(w, rec, result, { maxRounds: m.roundsRun }), interrupted: true };
+    }
+  }
+}
+
+interface Recording {
+  runId: number;
+  session: ProbeSession;
+}
+
+function beginRecording(w: TraceWriter, req: RecordRequest): Recording {
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
   if (!req.validated)
     new ProbeSession(
@@ -118,7 +156,15 @@ export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
       }
     };
   }
-  const result = session.run();
+  return { runId, session };
+}
+
+function finishRecording(
+  w: TraceWriter,
+  { runId, session }: Recording,
+  result: RunResult,
+  configPatch?: Record<string, unknown>,
+): RecordOutcome {
   const status = statusOf(result);
   w.finishRun(runId, {
     status,
@@ -127,6 +173,7 @@ export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
     instructions: result.instructions,
     cycles: result.cycles,
     probeCounters: session.counters(),
+    configPatch,
   });
   return { runId, result, session, status, events: session.eventCount };
 }

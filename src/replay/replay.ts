@@ -276,6 +276,7 @@ export function loadReplayPlan(reader: TraceReader, runId: number): ReplayPlan {
     chaos: config.chaos,
     mhz: num(config.mhz),
     maxInstructions: num(config.maxInstructions),
+    maxRounds: num(config.maxRounds),
     quantum: num(config.quantum),
     tick: num(config.tick),
     captureOutput: false,

@@ -84,6 +84,8 @@ export interface RunResult {
   instructions: number;
   cycles: number;
   probeCounters?: ProbeCounters[];
+  /** Merged into run_config (e.g. where an interrupted recording stopped, for replay). */
+  configPatch?: Record<string, unknown>;
 }
 
 /** The store's operations, whichever thread it runs in. */
@@ -227,6 +229,7 @@ export class TraceStore implements StoreOps {
   private readonly insProbe: Statement;
   private readonly updRun: Statement;
   private readonly updProbe: Statement;
+  private readonly patchConfig: Statement;
 
   constructor(
     private readonly db: Db,
@@ -264,6 +267,7 @@ export class TraceStore implements StoreOps {
       `UPDATE raw_runs SET status = ?, exit_code = ?, signal = ?, instructions = ?, cycles = ?
        WHERE run_id = ?`,
     );
+    this.patchConfig = db.prepare('UPDATE run_config SET config = json_patch(config, ?) WHERE run_id = ?');
     this.updProbe = db.prepare(
       `UPDATE raw_probes SET hits = ?, nmissed = ?, nmissed_reentry = ? WHERE run_id = ? AND probe_id = ?`,
     );
@@ -363,6 +367,7 @@ export class TraceStore implements StoreOps {
           checkInt('cycles', result.cycles),
           runId,
         );
+        if (result.configPatch) this.patchConfig.run(JSON.stringify(result.configPatch), runId);
         for (const p of result.probeCounters ?? []) {
           const r = this.updProbe.run(p.hits, p.nmissed, p.nmissedReentry, runId, p.probeId);
           if (r.changes !== 1) throw new TraceError(`run ${runId} has no probe ${p.probeId}`);
