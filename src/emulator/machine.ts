@@ -527,15 +527,7 @@ export class Machine implements CpuHost {
 
   private nextRound(): void {
     if (this.rounds >= this.maxRounds) {
-      this.finish({
-        status: 'truncated',
-        exitCode: null,
-        signal: null,
-        signalName: null,
-        faultAddr: null,
-        message: `stopped after ${this.rounds} scheduling rounds`,
-        dump: this.mainTask.cpu.dump(),
-      });
+      this.truncate(`stopped after ${this.rounds} scheduling rounds`);
       return;
     }
     this.round();
@@ -737,7 +729,9 @@ export class Machine implements CpuHost {
     }
   }
 
-  private truncate(): void {
+  private truncate(
+    message = `stopped at the instruction budget (${this.maxInstructions} instructions)`,
+  ): void {
     const t = this.curTask ?? this.mainTask;
     this.finish({
       status: 'truncated',
@@ -745,7 +739,7 @@ export class Machine implements CpuHost {
       signal: null,
       signalName: null,
       faultAddr: null,
-      message: `stopped at the instruction budget (${this.maxInstructions} instructions)`,
+      message,
       dump: t.cpu.dump(),
     });
   }

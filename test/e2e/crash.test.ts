@@ -28,31 +28,45 @@ async function eventsSoFar(trace: string): Promise<number> {
   return (JSON.parse(r.stdout) as Array<{ n: number }>)[0]?.n ?? 0;
 }
 
+/**
+ * Starts a long recording (percpu, 8 x 200000 calls: minutes of guest time) and waits until
+ * probe-query sees events in the file; the caller stops it.
+ */
+async function longRecording(trace: string, extra: string[] = []) {
+  const { child, exited } = startCli('probe-record', [
+    '-w',
+    'percpu',
+    '-o',
+    trace,
+    ...extra,
+    '--',
+    '8',
+    '200000',
+    '100',
+    '1',
+  ]);
+  let seen = 0;
+  try {
+    const deadline = Date.now() + 60_000;
+    while (seen === 0 && Date.now() < deadline && child.exitCode === null) {
+      await sleep(300);
+      seen = await eventsSoFar(trace);
+    }
+    expect(seen, 'events visible to probe-query before the recording is stopped').toBeGreaterThan(0);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return { child, exited, seen };
+}
+
 describe('a recording killed with SIGKILL', () => {
   it('leaves a readable, intact trace with an incomplete run', async () => {
     const trace = path.join(tmpDir('crash'), 'killed.db');
-    const { child, exited } = startCli('probe-record', [
-      '-w',
-      'percpu',
-      '-o',
-      trace,
-      '-q',
-      '--',
-      '8',
-      '200000',
-      '100',
-      '1',
-    ]);
-    let seen = 0;
+    const { child, exited, seen } = await longRecording(trace, ['-q']);
     try {
-      const deadline = Date.now() + 60_000;
-      while (seen === 0 && Date.now() < deadline && child.exitCode === null) {
-        await sleep(300);
-        seen = await eventsSoFar(trace);
-      }
       await sleep(500); // and a little more, so the kill lands mid-batch rather than at the first flush
       expect(child.exitCode, 'the recording must still be running when it is killed').toBeNull();
-      expect(seen, 'events visible to probe-query before the kill').toBeGreaterThan(0);
     } finally {
       child.kill('SIGKILL');
     }
@@ -99,31 +113,9 @@ describe('a recording stopped with SIGINT or SIGTERM (Ctrl-C)', () => {
   ] as const) {
     it(`${sig}: everything recorded is written, the run is 'truncated' and replays to the same point`, async () => {
       const trace = path.join(tmpDir('interrupt'), `${sig}.db`);
-      const { child, exited } = startCli('probe-record', [
-        '-w',
-        'percpu',
-        '-o',
-        trace,
-        '--',
-        '8',
-        '200000',
-        '100',
-        '1',
-      ]);
-      let seen = 0;
-      try {
-        const deadline = Date.now() + 60_000;
-        while (seen === 0 && Date.now() < deadline && child.exitCode === null) {
-          await sleep(300);
-          seen = await eventsSoFar(trace);
-        }
-        expect(child.exitCode, 'the recording must still be running when it is stopped').toBeNull();
-        expect(seen).toBeGreaterThan(0);
-        child.kill(sig);
-      } catch (e) {
-        child.kill('SIGKILL');
-        throw e;
-      }
+      const { child, exited, seen } = await longRecording(trace);
+      expect(child.exitCode, 'the recording must still be running when it is stopped').toBeNull();
+      child.kill(sig);
       const end = await exited;
       expect(end.code, end.stderr).toBe(code);
       expect(end.stderr).toMatch(
