@@ -209,6 +209,19 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
   const head = withoutOptions(dd >= 0 ? argv.slice(0, dd) : argv);
   const tail = dd >= 0 ? argv.slice(dd) : [];
   if (!a.quiet) process.stderr.write(`probe-record: ${a.runs} runs in ${jobs.length} worker processes\n`);
+  // Workers run in their own process groups, so a terminal's Ctrl-C reaches only this process, which
+  // passes it on exactly once: each worker then stops between rounds and keeps what it recorded
+  // (a second signal to a worker would kill it), and the runs are merged as usual.
+  const children: ReturnType<typeof spawn>[] = [];
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    stopSignal = sig;
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    for (const c of children) if (c.exitCode === null) c.kill(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const results = await Promise.all(
     jobs.map(
       (j) =>
@@ -228,8 +241,13 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
               '-q',
               ...tail,
             ],
-            { env: { ...process.env, PROBELAB_SWEEP_WORKER: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+            {
+              env: { ...process.env, PROBELAB_SWEEP_WORKER: '1' },
+              stdio: ['ignore', 'pipe', 'pipe'],
+              detached: true,
+            },
           );
+          children.push(child);
           const o: Buffer[] = [];
           const e: Buffer[] = [];
           child.stdout.on('data', (b: Buffer) => o.push(b));
@@ -240,6 +258,8 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
         }),
     ),
   );
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
   try {
     for (const [k, r] of results.entries()) {
       process.stdout.write(r.stdout);
@@ -275,6 +295,9 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
           `run ${r.runId} (seed ${r.seed}): ${r.status}, ${r.instructions} instructions\n`,
         );
     }
+    // Interrupted: the workers kept what they recorded; say so in the exit status as a single run would.
+    const sig = stopSignal as NodeJS.Signals | null;
+    if (sig !== null) exit = 128 + (sig === 'SIGTERM' ? 15 : 2);
     const last = runs[runs.length - 1];
     if (!a.quiet && last) {
       const rows = reader.probes(last.runId).map((p) => ({

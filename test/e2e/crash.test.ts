@@ -154,3 +154,39 @@ describe('a recording stopped with SIGINT or SIGTERM (Ctrl-C)', () => {
     });
   }
 });
+
+describe('a parallel sweep stopped with SIGINT', () => {
+  it('passes the signal to its workers once and merges what each recorded', async () => {
+    const trace = path.join(tmpDir('interrupt'), 'sweep.db');
+    const { child, exited } = startCli('probe-record', [
+      '-w',
+      'percpu',
+      '--runs',
+      '4',
+      '-o',
+      trace,
+      '--',
+      '8',
+      '200000',
+      '100',
+      '1',
+    ]);
+    // The workers record into temporary files, so there is nothing to poll: give them time to start.
+    await sleep(5000);
+    expect(child.exitCode, 'the sweep must still be running when it is stopped').toBeNull();
+    child.kill('SIGINT');
+    const end = await exited;
+    expect(end.code, end.stderr).toBe(130);
+    const m = /in (\d+) worker processes/.exec(end.stderr);
+    const workers = m ? Number(m[1]) : 1;
+    // Each worker was in its first run (minutes of guest time each): one truncated run per worker,
+    // later runs never started.
+    const runs = await query<{ run_id: number; status: string }>(trace, 'SELECT run_id, status FROM runs');
+    expect(runs.map((r) => r.status)).toEqual(Array<string>(workers).fill('truncated'));
+    for (const r of runs) {
+      const rep = await cli('probe-replay', [trace, '--run', String(r.run_id)]);
+      expect(rep.code, rep.stderr).toBe(0);
+      expect(rep.stdout + rep.stderr).toMatch(new RegExp(`verified run ${r.run_id}: `));
+    }
+  });
+});
