@@ -223,23 +223,35 @@ SELECT run_id, probe_id, event,
        spec, symbol, offset, addr, maxactive, hits, nmissed, nmissed_reentry
 FROM raw_probes;
 
+-- raw_events and raw_calls with their packed columns decoded (integer codes and strings ids kept):
+-- the one place that knows the packing on the reading side. probelab's own readers and the public
+-- views below read these.
+CREATE VIEW event_rows AS
+SELECT run_id, seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
+       nullif(info >> 33, 0) - 1 AS probe_id, addr, args
+FROM raw_events;
+
+CREATE VIEW call_rows AS
+SELECT run_id, probe_id, tid, ts, dur, info & 127 AS entry_cpu, (info >> 7) & 127 AS return_cpu,
+       info >> 14 AS depth, retval, args, entry_seq, return_seq
+FROM raw_calls;
+
 CREATE VIEW events AS
-SELECT e.run_id, e.seq, e.ts, (e.info >> 4) & 127 AS cpu, (e.info >> 11) & 4194303 AS tid,
-       CASE e.info & 15
+SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
+       CASE e.kind
          WHEN 0 THEN 'kprobe' WHEN 1 THEN 'singlestep' WHEN 2 THEN 'trampoline'
          WHEN 3 THEN 'return' WHEN 4 THEN 'orphan_return' WHEN 5 THEN 'missed'
          WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault' WHEN 9 THEN 'retaddr_read'
        END AS kind,
-       nullif(e.info >> 33, 0) - 1 AS probe_id, e.addr,
+       e.probe_id, e.addr,
        (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
-FROM raw_events e;
+FROM event_rows e;
 
 CREATE VIEW calls AS
-SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.info & 127 AS entry_cpu,
-       (c.info >> 7) & 127 AS return_cpu, c.info >> 14 AS depth, c.retval,
+SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
        (SELECT s.s FROM strings s WHERE s.id = c.args) AS args,
        c.ts + c.dur AS end_ts, c.entry_seq, c.return_seq
-FROM raw_calls c;
+FROM call_rows c;
 
 CREATE VIEW missed AS
 SELECT run_id, probe_id, tid, cpu, ts,

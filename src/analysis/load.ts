@@ -37,9 +37,9 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
   }));
   const b = new CallTableBuilder(1024, opts.keepArgs ?? false);
   for (const row of reader.iterateRaw(
-    `SELECT probe_id, tid, ts, ts + dur, entry_seq, return_seq, info & 127, (info >> 7) & 127, info >> 14, retval,
+    `SELECT probe_id, tid, ts, ts + dur, entry_seq, return_seq, entry_cpu, return_cpu, depth, retval,
             ${opts.keepArgs ? '(SELECT s FROM strings WHERE id = c.args)' : 'NULL'}
-     FROM raw_calls c WHERE run_id = ? ORDER BY return_seq`,
+     FROM call_rows c WHERE run_id = ? ORDER BY return_seq`,
     runId,
   )) {
     const args =

@@ -199,6 +199,29 @@ function withoutOptions(args: string[]): string[] {
  * traces (this same command, re-run with the range), then the runs are merged into the output in seed
  * order. Guest output is printed per worker, in seed order, after it finishes.
  */
+/**
+ * Catches the first SIGINT or SIGTERM (a second one gets Node's default: the process dies at once).
+ * `signal` is the one caught, or null; `exitCode` is 128 + its number; `release()` stops catching.
+ */
+function catchStopSignal(onStop: (sig: NodeJS.Signals) => void = () => {}) {
+  const state = {
+    signal: null as NodeJS.Signals | null,
+    exitCode: (): number => 128 + (state.signal === 'SIGTERM' ? 15 : 2),
+    release: (): void => {
+      process.removeListener('SIGINT', handler);
+      process.removeListener('SIGTERM', handler);
+    },
+  };
+  const handler = (sig: NodeJS.Signals): void => {
+    state.signal = sig;
+    state.release();
+    onStop(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return state;
+}
+
 async function sweepInParallel(a: RecordArgs, argv: string[], out: string, workers: number): Promise<number> {
   const tmpDir = mkdtempSync(join(tmpdir(), 'probelab-sweep-'));
   const per = Math.ceil(a.runs / workers);
@@ -213,15 +236,9 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
   // passes it on exactly once: each worker then stops between rounds and keeps what it recorded
   // (a second signal to a worker would kill it), and the runs are merged as usual.
   const children: ReturnType<typeof spawn>[] = [];
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopSignal = sig;
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+  const stop = catchStopSignal((sig) => {
     for (const c of children) if (c.exitCode === null) c.kill(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   const results = await Promise.all(
     jobs.map(
       (j) =>
@@ -258,8 +275,7 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
         }),
     ),
   );
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
+  stop.release();
   try {
     for (const [k, r] of results.entries()) {
       process.stdout.write(r.stdout);
@@ -296,8 +312,7 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
         );
     }
     // Interrupted: the workers kept what they recorded; say so in the exit status as a single run would.
-    const sig = stopSignal as NodeJS.Signals | null;
-    if (sig !== null) exit = 128 + (sig === 'SIGTERM' ? 15 : 2);
+    if (stop.signal !== null) exit = stop.exitCode();
     const last = runs[runs.length - 1];
     if (!a.quiet && last) {
       const rows = reader.probes(last.runId).map((p) => ({
@@ -410,16 +425,9 @@ export async function main(argv: string[]): Promise<number> {
   // Ctrl-C / SIGTERM end the recording between two scheduling rounds: everything recorded so far is
   // written, the run is kept as 'truncated' (replayable to the same point), and later runs of a
   // sweep are not started. A second signal is not caught: SIGKILL semantics (run 'incomplete').
-  let stopSignal: NodeJS.Signals | null = null;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    stopSignal = sig;
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = catchStopSignal();
   try {
-    for (let r = 0; r < a.runs && stopSignal === null; r++) {
+    for (let r = 0; r < a.runs && stop.signal === null; r++) {
       const seed = a.seed + r;
       const outcome = await recordRunAsync(
         writer,
@@ -446,14 +454,14 @@ export async function main(argv: string[]): Promise<number> {
           validated: true,
           onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
         },
-        () => stopSignal !== null,
+        () => stop.signal !== null,
       );
       progress.done();
       if (outcome.interrupted) {
         process.stderr.write(
-          `probe-record: ${stopSignal ?? 'signal'}: stopped after ${outcome.result.instructions} instructions; run ${outcome.runId} is kept as 'truncated' (${outcome.events} events)\n`,
+          `probe-record: ${stop.signal ?? 'signal'}: stopped after ${outcome.result.instructions} instructions; run ${outcome.runId} is kept as 'truncated' (${outcome.events} events)\n`,
         );
-        exit = 128 + (stopSignal === 'SIGTERM' ? 15 : 2);
+        exit = stop.exitCode();
       }
       const res = outcome.result;
       const code =
@@ -487,9 +495,9 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
     if (e instanceof ElfError) throw new CliError(e.message);
     throw e;
+  } finally {
+    stop.release();
   }
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
   writer.close();
   if (!a.quiet)
     process.stderr.write(

@@ -19,9 +19,11 @@
 //   names; the parser rejects all of these) are written with JSON.stringify(evaluate(...)) itself.
 
 import {
+  applyBitfield,
   compileFetchArg,
   compileFetchArgs,
   compileFinalAddr,
+  compileRaw,
   compileWord,
   FAULT,
   type CompiledFetchArgs,
@@ -88,27 +90,12 @@ function isNumeric(a: FetchArg): boolean {
   );
 }
 
-/** Raw value of an argument of at most 32 bits, exactly as fetch.ts's compileRaw + applyBitfield. */
+/** Raw value of an argument of at most 32 bits: fetch.ts's own compileRaw (+ applyBitfield). */
 function compileRaw32(a: FetchArg): (c: FetchContext, ph: EvalPhase) => number {
-  const size = FETCH_TYPE_SIZE[a.type];
-  const addr = compileFinalAddr(a.expr);
-  let raw: (c: FetchContext, ph: EvalPhase) => number;
-  if (addr) {
-    if (size === 1) raw = (c, ph) => c.read8(addr(c, ph)) & 0xff;
-    else if (size === 2) raw = (c, ph) => c.read16(addr(c, ph)) & 0xffff;
-    else raw = (c, ph) => c.read32(addr(c, ph)) >>> 0;
-  } else {
-    const w = compileWord(a.expr);
-    if (size === 1) raw = (c, ph) => w(c, ph) & 0xff;
-    else if (size === 2) raw = (c, ph) => w(c, ph) & 0xffff;
-    else raw = w;
-  }
-  const bf = a.bitfield;
-  if (!bf) return raw;
-  const div = 2 ** bf.offset;
-  const mod = 2 ** bf.width;
-  const inner = raw;
-  return (c, ph) => Math.floor(inner(c, ph) / div) % mod;
+  let raw = compileRaw(a.expr, FETCH_TYPE_SIZE[a.type]);
+  if (a.bitfield) raw = applyBitfield(raw, a.bitfield);
+  // Sizes 1..4 (and their bitfields) produce numbers, never bigints.
+  return raw as (c: FetchContext, ph: EvalPhase) => number;
 }
 
 function compileKey(a: FetchArg): KeyFn {

@@ -156,7 +156,7 @@ function read64(c: FetchContext, a: number): bigint {
 }
 
 /** The stored value: `size` bytes, a number for 1..4 bytes and a bigint for 8. */
-function compileRaw(e: FetchExpr, size: 1 | 2 | 4 | 8): RawFn {
+export function compileRaw(e: FetchExpr, size: 1 | 2 | 4 | 8): RawFn {
   const addr = compileFinalAddr(e);
   if (addr) {
     switch (size) {
@@ -183,7 +183,7 @@ function compileRaw(e: FetchExpr, size: 1 | 2 | 4 | 8): RawFn {
   }
 }
 
-function applyBitfield(raw: RawFn, bf: Bitfield): RawFn {
+export function applyBitfield(raw: RawFn, bf: Bitfield): RawFn {
   if (bf.size === 64) {
     const sh = BigInt(bf.offset);
     const mask = (1n << BigInt(bf.width)) - 1n;

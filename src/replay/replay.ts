@@ -348,15 +348,13 @@ class Stream {
 }
 
 const SQL = {
-  events: `SELECT seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
-             nullif(info >> 33, 0) - 1 AS probeId, addr,
+  events: `SELECT seq, ts, cpu, tid, kind, probe_id AS probeId, addr,
              (SELECT s FROM strings WHERE id = e.args) AS args
-           FROM raw_events e WHERE run_id = ? ORDER BY seq`,
-  calls: `SELECT probe_id AS probeId, tid, ts, dur, info & 127 AS entryCpu, (info >> 7) & 127 AS returnCpu,
-            info >> 14 AS depth,
+           FROM event_rows e WHERE run_id = ? ORDER BY seq`,
+  calls: `SELECT probe_id AS probeId, tid, ts, dur, entry_cpu AS entryCpu, return_cpu AS returnCpu, depth,
             retval, (SELECT s FROM strings WHERE id = c.args) AS args, entry_seq AS entrySeq,
             return_seq AS returnSeq
-          FROM raw_calls c WHERE run_id = ? ORDER BY return_seq`,
+          FROM call_rows c WHERE run_id = ? ORDER BY return_seq`,
   missed: `SELECT probe_id AS probeId, tid, cpu, ts, reason FROM raw_missed WHERE run_id = ? ORDER BY rowid`,
   sched: `SELECT ts, cpu, prev_tid AS prevTid, next_tid AS nextTid,
             (SELECT s FROM strings WHERE id = x.reason) AS reason

@@ -71,6 +71,14 @@ export function packEventInfo(kind: number, cpu: number, tid: number, probeId: n
   return kind + cpu * 16 + tid * 2048 + (probeId + 1) * 2 ** 33;
 }
 
+/** raw_calls.info (entry_cpu | return_cpu << 7 | depth << 14), or -1 when a field is out of range. */
+export function packCallInfo(entryCpu: number, returnCpu: number, depth: number): number {
+  if (!(entryCpu >= 0 && entryCpu <= MAX_EVENT_CPU && returnCpu >= 0 && returnCpu <= MAX_EVENT_CPU))
+    return -1;
+  if (!(depth >= 0 && depth < 2 ** 39)) return -1;
+  return entryCpu + returnCpu * 128 + depth * 16384;
+}
+
 /** The ArrayBuffers a batch can hand over instead of copying (empty tables carry none). */
 export function transferables(b: Batch): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];

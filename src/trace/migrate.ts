@@ -78,8 +78,7 @@ export const MIGRATIONS: readonly Migration[] = [
          FROM raw_calls_v1 ORDER BY run_id, coalesce(return_seq, -rowid)`,
       );
       db.exec('DROP TABLE raw_events_v1; DROP TABLE raw_calls_v1;');
-      db.exec(currentView('events'));
-      db.exec(currentView('calls'));
+      for (const v of ['event_rows', 'call_rows', 'events', 'calls']) db.exec(currentView(v));
     },
   },
 ];

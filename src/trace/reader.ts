@@ -244,9 +244,9 @@ export class TraceReader {
   /** Events of a run in seq order, streamed. */
   *events(runId: number, range: EventRange = {}): Generator<EventRow, void, undefined> {
     const it = this.fresh(
-      `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15, nullif(info >> 33, 0) - 1, addr,
+      `SELECT seq, ts, cpu, tid, kind, probe_id, addr,
               (SELECT s FROM strings WHERE id = e.args)
-       FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
+       FROM event_rows e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
     ).iterate(runId, range.fromSeq ?? 0, range.toSeq ?? Number.MAX_SAFE_INTEGER) as IterableIterator<Raw>;
     for (const r of it) {
       const code = num(r[4]) as EventKindCode;
@@ -267,9 +267,9 @@ export class TraceReader {
   /** Calls of one probe in entry order, streamed. */
   *iterateCalls(runId: number, probeId: number): Generator<CallRow, void, undefined> {
     const it = this.fresh(
-      `SELECT probe_id, tid, ts, dur, info & 127, (info >> 7) & 127, info >> 14, retval,
+      `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
               (SELECT s FROM strings WHERE id = c.args), entry_seq, return_seq
-       FROM raw_calls c WHERE run_id = ? AND probe_id = ? ORDER BY ts, return_seq`,
+       FROM call_rows c WHERE run_id = ? AND probe_id = ? ORDER BY ts, return_seq`,
     ).iterate(runId, probeId) as IterableIterator<Raw>;
     for (const r of it) {
       yield {

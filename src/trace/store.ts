@@ -95,6 +95,10 @@ export interface StoreOps {
   write(b: Batch): void;
   finishRun(runId: number, result: RunResult): void;
   appendTrace(path: string): number[];
+  /** Returns when every batch handed to write() is committed (or throws the first failure). */
+  sync(): void;
+  /** A column buffer of `length` elements that a write() has finished with, if there is one. */
+  takeBuffer(length: number): Float64Array | undefined;
   /** Largest strings.id and raw_tasks.id in the file (the writer numbers new rows after them). */
   lastIds(): { string: number; task: number };
   close(): void;
@@ -272,6 +276,14 @@ export class TraceStore implements StoreOps {
       `UPDATE raw_probes SET hits = ?, nmissed = ?, nmissed_reentry = ? WHERE run_id = ? AND probe_id = ?`,
     );
     this.writeTx = db.transaction((b: Batch) => this.writeAll(b));
+  }
+
+  /** write() is synchronous here: nothing is ever pending. */
+  sync(): void {}
+
+  /** write() leaves the caller's buffers with the caller. */
+  takeBuffer(): undefined {
+    return undefined;
   }
 
   lastIds(): { string: number; task: number } {

@@ -23,6 +23,7 @@ import {
   NUMERIC_TABLES,
   ROW_TABLE_NAMES,
   ROW_TABLES,
+  packCallInfo,
   packEventInfo,
   type Batch,
   type NumericTableName,
@@ -187,7 +188,7 @@ export class TraceWriter {
 
   private buffer(t: NumericTableName): Float64Array {
     const n = this.cap * WIDTH[t];
-    return (this.store instanceof WorkerStore ? this.store.takeBuffer(n) : undefined) ?? new Float64Array(n);
+    return this.store.takeBuffer(n) ?? new Float64Array(n);
   }
 
   /** Rows handed to the writer so far (flushed or not) and the number of flushes. */
@@ -259,7 +260,8 @@ export class TraceWriter {
     entrySeq: number | null,
     returnSeq: number,
   ): void {
-    if (!(entryCpu >= 0 && entryCpu <= 127 && returnCpu >= 0 && returnCpu <= 127 && depth >= 0))
+    const info = packCallInfo(entryCpu, returnCpu, depth);
+    if (info < 0)
       throw new TraceError(
         `call of probe ${probeId}: cpu ${entryCpu}/${returnCpu} or depth ${depth} out of range`,
       );
@@ -271,7 +273,7 @@ export class TraceWriter {
     d[b + 2] = tid;
     d[b + 3] = ts;
     d[b + 4] = dur;
-    d[b + 5] = entryCpu + returnCpu * 128 + depth * 16384;
+    d[b + 5] = info;
     d[b + 6] = retval === null ? NaN : retval;
     d[b + 7] = args === null ? NaN : this.intern(args);
     d[b + 8] = entrySeq === null ? NaN : entrySeq;
@@ -392,7 +394,7 @@ export class TraceWriter {
   /** Hands every buffer to the store as one batch and waits until all batches are committed. */
   flush(): void {
     this.handOver();
-    if (this.store instanceof WorkerStore) this.guard(() => (this.store as WorkerStore).sync());
+    this.guard(() => this.store.sync());
   }
 
   /** Hands every buffer to the store as one batch (one transaction); does not wait for a worker. */

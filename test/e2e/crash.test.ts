@@ -60,6 +60,17 @@ async function longRecording(trace: string, extra: string[] = []) {
   return { child, exited, seen };
 }
 
+/** Checks the trace's events are numbered 1..n without gaps and n >= `seen`; returns n. */
+async function denseEvents(trace: string, seen: number): Promise<number> {
+  const ev = await queryOne<{ n: number; lo: number; hi: number }>(
+    trace,
+    'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events',
+  );
+  expect(ev.n).toBeGreaterThanOrEqual(seen);
+  expect(ev).toEqual({ n: ev.n, lo: 1, hi: ev.n });
+  return ev.n;
+}
+
 describe('a recording killed with SIGKILL', () => {
   it('leaves a readable, intact trace with an incomplete run', async () => {
     const trace = path.join(tmpDir('crash'), 'killed.db');
@@ -83,12 +94,7 @@ describe('a recording killed with SIGKILL', () => {
       { event: 'probes/crunch', kind: 'kretprobe', symbol: 'crunch', maxactive: 10 },
     ]);
     // Every batch flushed before the kill is intact: at least what we saw, numbered 1..n without gaps.
-    const ev = await queryOne<{ n: number; lo: number; hi: number }>(
-      trace,
-      'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events',
-    );
-    expect(ev.n).toBeGreaterThanOrEqual(seen);
-    expect(ev).toEqual({ n: ev.n, lo: 1, hi: ev.n });
+    await denseEvents(trace, seen);
     const calls = await queryOne<{ n: number; bad: number }>(
       trace,
       `SELECT count(*) AS n, coalesce(sum(json_extract(args, '$.ret') IS NULL OR dur < 0), 0) AS bad FROM calls`,
@@ -134,12 +140,7 @@ describe('a recording stopped with SIGINT or SIGTERM (Ctrl-C)', () => {
       expect(run.status).toBe('truncated');
       // Nothing recorded is lost: events 1..n without gaps, at least what was visible, and the
       // probe's counters agree with the rows (every hit has its kprobe event).
-      const ev = await queryOne<{ n: number; lo: number; hi: number }>(
-        trace,
-        'SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events',
-      );
-      expect(ev.n).toBeGreaterThanOrEqual(seen);
-      expect(ev).toEqual({ n: ev.n, lo: 1, hi: ev.n });
+      const n = await denseEvents(trace, seen);
       const hits = await queryOne<{ hits: number; kprobes: number }>(
         trace,
         "SELECT (SELECT hits FROM probes) AS hits, (SELECT count(*) FROM events WHERE kind = 'kprobe') AS kprobes",
@@ -149,7 +150,7 @@ describe('a recording stopped with SIGINT or SIGTERM (Ctrl-C)', () => {
       const rep = await cli('probe-replay', [trace]);
       expect(rep.code, rep.stderr).toBe(0);
       expect(rep.stdout + rep.stderr).toMatch(
-        new RegExp(`verified run 1: ${ev.n} events, ${run.instructions} instructions`),
+        new RegExp(`verified run 1: ${n} events, ${run.instructions} instructions`),
       );
     });
   }
