@@ -4,39 +4,16 @@
 // recording missed calls, the complete call set comes from a replay with unbounded pools, computed
 // once and cached in the trace (the report's only write).
 
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
-import type { AnalysisInput, RunData } from '../analysis/model.js';
-import { buildReport } from '../analysis/summary.js';
-import { writeChromeTrace } from '../report/chrome.js';
-import { renderFolded } from '../report/folded.js';
-import { renderHtml } from '../report/html.js';
-import { renderJson } from '../report/json.js';
-import { renderText } from '../report/text.js';
-import { TraceError } from '../trace/db.js';
-import { TraceReader } from '../trace/reader.js';
+import { runReport, type ReportCommand } from '../report/command.js';
 import { CliError, isMainModule, runMain } from './common.js';
-import { completeCallSetProvider } from './complete-calls.js';
 
-interface ReportArgs {
-  traces: string[];
-  run: string;
-  html?: string;
-  json: boolean;
-  chrome?: string;
-  folded?: string;
-  failOnMiss: boolean;
-  replay: boolean;
-}
-
-function parse(argv: string[]): ReportArgs {
+function parse(argv: string[]): ReportCommand {
   const a = yargs(argv)
     .scriptName('probe-report')
     .usage(
-      '$0 TRACE [TRACE...] [--run ID|all] [--html FILE] [--json] [--chrome FILE] [--folded FILE] [--fail-on-miss]',
+      '$0 TRACE [TRACE...] [--run ID|all] [--html FILE] [--json] [--by EVENT=ARG] [--syscalls] [--chrome FILE] [--folded FILE] [--fail-on-miss]',
     )
     .option('run', {
       type: 'string',
@@ -59,6 +36,11 @@ function parse(argv: string[]): ReportArgs {
       default: false,
       describe: 'exit 1 when any return probe missed a call',
     })
+    .option('by', {
+      type: 'string',
+      describe: "group a probe's latency and misses by an argument's value (repeatable), e.g. --by work=n",
+    })
+    .option('syscalls', { type: 'boolean', default: false, describe: "show each run's system-call table" })
     .option('replay', {
       type: 'boolean',
       default: true,
@@ -81,68 +63,13 @@ function parse(argv: string[]): ReportArgs {
     folded: a.folded,
     failOnMiss: a['fail-on-miss'],
     replay: a.replay,
+    by: ([] as unknown[]).concat(a.by ?? []).map(String), // repeated --by gives an array
+    syscalls: a.syscalls,
   };
 }
 
-function openReader(path: string): TraceReader {
-  try {
-    return TraceReader.open(resolve(path));
-  } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
-  }
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const a = parse(argv);
-  const runs: RunData[] = [];
-  for (const t of a.traces) {
-    const reader = openReader(t);
-    try {
-      const all = reader.runs();
-      let ids: number[];
-      if (a.run === 'all') ids = all.filter((r) => r.status !== 'incomplete').map((r) => r.runId);
-      else {
-        const id = Number(a.run);
-        if (!Number.isInteger(id) || !all.some((r) => r.runId === id))
-          throw new CliError(`${t} has no run ${a.run}`);
-        ids = [id];
-      }
-      if (ids.length === 0) throw new CliError(`${t} has no complete run to report`);
-      const provider: CompleteCallSetProvider | undefined = a.replay
-        ? completeCallSetProvider(reader, resolve(t))
-        : undefined;
-      for (const id of ids)
-        runs.push(loadRun(reader, id, { keepArgs: !!(a.chrome || a.folded), complete: provider }));
-    } finally {
-      reader.close();
-    }
-  }
-  const input: AnalysisInput = { runs };
-  const model = buildReport(input);
-  if (a.json) process.stdout.write(renderJson(model.json));
-  else process.stdout.write(renderText(model));
-  try {
-    if (a.html) writeFileSync(a.html, renderHtml(model));
-    if (a.folded) writeFileSync(a.folded, renderFolded(input));
-    if (a.chrome) {
-      const chunks: string[] = [];
-      writeChromeTrace(input, (c) => chunks.push(c));
-      writeFileSync(a.chrome, chunks.join(''));
-    }
-  } catch (e) {
-    throw new CliError(`cannot write report: ${(e as NodeJS.ErrnoException).message.split('\n')[0]}`);
-  }
-  if (a.failOnMiss) {
-    const missed = model.json.probes.some(
-      (p) => p.kind === 'kretprobe' && (p.missed ?? 0) + (p.missed_reentry ?? 0) > 0,
-    );
-    if (missed) {
-      process.stderr.write('probe-report: return probes missed calls (--fail-on-miss)\n');
-      return 1;
-    }
-  }
-  return 0;
+export function main(argv: string[]): Promise<number> {
+  return Promise.resolve(runReport(parse(argv)));
 }
 
 if (isMainModule(import.meta.url)) void runMain('probe-report', () => main(hideBin(process.argv)));

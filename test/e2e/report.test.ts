@@ -27,7 +27,7 @@ describe('probe-report outputs', () => {
   it('--html writes a self-contained page with a CSP that forbids network access', async () => {
     const html = path.join(dir, 'report.html');
     const r = await ok('probe-report', [missing, '--html', html]);
-    expect(r.stdout).toMatch(/probelab report/);
+    expect(r.stdout).toBe(`probe-report: HTML report written to ${html}\n`);
     const page = fs.readFileSync(html, 'utf8');
     const csp = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"/i.exec(page);
     expect(csp, 'CSP meta').not.toBeNull();
