@@ -1,65 +1,22 @@
-// The probe-report pipeline behind the command line: open each trace read-only, load and annotate
-// the chosen runs, build the report model, and write what was asked for. src/cli/probe-report.ts only
-// parses options and calls `runReport`, so the command stays thin and this stays testable in-process.
+// probe-report's own options on the way from the trace to the report model: loading a run with what
+// reports need beyond the analysis model (annotate.ts), and `--by EVENT=ARG` / `--syscalls`.
+// src/cli/probe-report.ts parses options and writes outputs; this module holds the report logic.
 //
 // Guarantees:
-// - Output: `--json` prints the JSON document; otherwise, when a file output is asked for (--html,
-//   --chrome, --folded), one line per file written says where it went; otherwise the text report.
 // - Runs from several files are labelled by file ("a.db#1"), so two runs with the same id stay
-//   distinguishable.
-// - Bad input is one line: an unknown run, a `--by` that names no probe or no argument (with a
-//   "did you mean"), a trace without a syscall table for `--syscalls`.
-// - The only write to a trace is the complete-call-set cache (see complete-calls.ts).
+//   distinguishable, and every run knows its file (the commands reports print name it).
+// - Call arguments are loaded only when an output needs them or a return probe fetches some.
+// - A `--by` that is malformed is a usage error (exit 2); one that names no probe or no argument of
+//   it is a one-line error with a "did you mean" (exit 1).
 
-import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { annotateRun, argDeclsOf, BinarySymbols, readSyscalls } from '../analysis/annotate.js';
 import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
 import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
-import { buildReport, byMatches } from '../analysis/summary.js';
-import { completeCallSetProvider } from '../cli/complete-calls.js';
+import { buildReport, byMatches, type ReportModel } from '../analysis/summary.js';
 import { CliError } from '../cli/common.js';
-import { TraceError } from '../trace/db.js';
-import { TraceReader } from '../trace/reader.js';
-import { writeChromeTrace } from './chrome.js';
-import { renderFolded } from './folded.js';
-import { renderHtml } from './html.js';
-import { renderJson } from './json.js';
-import { renderText } from './text.js';
+import type { TraceReader } from '../trace/reader.js';
 
-export interface ReportCommand {
-  traces: string[];
-  /** run id, or 'all' */
-  run: string;
-  html?: string;
-  json: boolean;
-  chrome?: string;
-  folded?: string;
-  failOnMiss: boolean;
-  replay: boolean;
-  /** `--by EVENT=ARG` entries as given */
-  by: string[];
-  syscalls: boolean;
-}
-
-export interface ReportIo {
-  out(s: string): void;
-  err(s: string): void;
-}
-
-const stdio: ReportIo = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-};
-
-function openReader(path: string): TraceReader {
-  try {
-    return TraceReader.open(resolve(path));
-  } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
-  }
-}
+export { BinarySymbols, readSyscalls };
 
 /** Parses `EVENT=ARG` (usage error when malformed). */
 export function parseBy(items: readonly string[]): { event: string; arg: string }[] {
@@ -122,78 +79,42 @@ function checkBy(by: readonly { event: string; arg: string }[], runs: readonly R
   }
 }
 
-/** Runs probe-report; returns the exit status. */
-export function runReport(a: ReportCommand, io: ReportIo = stdio): number {
-  const by = parseBy(a.by);
-  const runs: RunData[] = [];
-  const syscalls: RunSyscalls[] = [];
-  const symbols = new BinarySymbols();
-  const several = a.traces.length > 1;
-  for (const t of a.traces) {
-    const reader = openReader(t);
-    try {
-      const all = reader.runs();
-      let ids: number[];
-      if (a.run === 'all') ids = all.filter((r) => r.status !== 'incomplete').map((r) => r.runId);
-      else {
-        const id = Number(a.run);
-        if (!Number.isInteger(id) || !all.some((r) => r.runId === id))
-          throw new CliError(`${t} has no run ${a.run}`);
-        ids = [id];
-      }
-      if (ids.length === 0) throw new CliError(`${t} has no complete run to report`);
-      const provider: CompleteCallSetProvider | undefined = a.replay
-        ? completeCallSetProvider(reader, resolve(t))
-        : undefined;
-      for (const id of ids) {
-        // return probes carry their arguments on their calls: keep them only when some are fetched
-        const keepArgs =
-          !!(a.chrome || a.folded) ||
-          reader.probes(id).some((p) => p.kind === 'kretprobe' && (argDeclsOf(p.spec)?.length ?? 1) > 0);
-        const rd = loadRun(reader, id, { keepArgs, complete: provider });
-        runs.push(annotateRun(reader, rd, { file: t, source: several ? t : undefined, symbols }));
-        if (a.syscalls) syscalls.push(readSyscalls(reader, id, several ? t : undefined));
-      }
-    } finally {
-      reader.close();
-    }
-  }
-  checkBy(by, runs);
-  const input: AnalysisInput = { runs };
+/** Whether a run's return probes fetch arguments (their calls' arguments are then worth loading). */
+export function fetchesArgs(reader: TraceReader, runId: number): boolean {
+  return reader.probes(runId).some((p) => p.kind === 'kretprobe' && (argDeclsOf(p.spec)?.length ?? 1) > 0);
+}
+
+/** Loads one run for a report: the analysis model plus specs, locations, arguments and the file label. */
+export function loadReportRun(
+  reader: TraceReader,
+  runId: number,
+  o: {
+    file: string;
+    several: boolean;
+    keepArgs: boolean;
+    complete?: CompleteCallSetProvider;
+    symbols: BinarySymbols;
+  },
+): RunData {
+  const rd = loadRun(reader, runId, {
+    keepArgs: o.keepArgs || fetchesArgs(reader, runId),
+    complete: o.complete,
+  });
+  return annotateRun(reader, rd, {
+    file: o.file,
+    source: o.several ? o.file : undefined,
+    symbols: o.symbols,
+  });
+}
+
+/** The report model with `--by` groups (checked against the runs' probes) and `--syscalls` tables. */
+export function buildWithOptions(
+  input: AnalysisInput,
+  o: { by: readonly string[]; syscalls: RunSyscalls[] | null },
+): ReportModel {
+  const by = parseBy(o.by);
+  checkBy(by, input.runs);
   const model = buildReport(input, { by });
-  if (a.syscalls) model.extras.syscalls = syscalls;
-  const files: string[] = [];
-  try {
-    if (a.html) {
-      writeFileSync(a.html, renderHtml(model));
-      files.push(`HTML report written to ${a.html}`);
-    }
-    if (a.folded) {
-      writeFileSync(a.folded, renderFolded(input));
-      files.push(`folded stacks written to ${a.folded}`);
-    }
-    if (a.chrome) {
-      const chunks: string[] = [];
-      writeChromeTrace(input, (c) => chunks.push(c));
-      writeFileSync(a.chrome, chunks.join(''));
-      files.push(`Chrome trace written to ${a.chrome} (open it in ui.perfetto.dev)`);
-    }
-  } catch (e) {
-    throw new CliError(`cannot write report: ${(e as NodeJS.ErrnoException).message.split('\n')[0]}`);
-  }
-  if (a.json) {
-    io.out(renderJson(model.json));
-    for (const f of files) io.err(`probe-report: ${f}\n`);
-  } else if (files.length > 0) for (const f of files) io.out(`probe-report: ${f}\n`);
-  else io.out(renderText(model));
-  if (a.failOnMiss) {
-    const missed = model.json.probes.some(
-      (p) => p.kind === 'kretprobe' && (p.missed ?? 0) + (p.missed_reentry ?? 0) > 0,
-    );
-    if (missed) {
-      io.err('probe-report: return probes missed calls (--fail-on-miss)\n');
-      return 1;
-    }
-  }
-  return 0;
+  if (o.syscalls) model.extras.syscalls = o.syscalls;
+  return model;
 }
