@@ -13,19 +13,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ArgSummaryJson } from '../src/analysis/args.js';
 import { cleanupTmp, cli, ensureBuilt, ok, query, show, tmpDir, WORKLOADS_DIR } from './e2e/helpers.js';
 
-interface ArgJson {
-  name: string;
-  type: string;
-  count: number;
-  min: number | null;
-  max: number | null;
-  p50: number | null;
-  p99: number | null;
-  distinct: number;
-  top: { value: number | string; count: number; p50_latency: number | null }[];
-}
+type ArgJson = ArgSummaryJson;
 interface ProbeJson {
   event: string;
   kind: string;
