@@ -32,6 +32,10 @@ import { loadElf } from './loader.js';
 import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
+import { ProcessSignals, SigInfo, ThreadSignals } from './os/signals.js';
+import { SignalKernel, type SignalHost, type SigTask } from './os/signals-kernel.js';
+import { ProcessTimers } from './os/signals-timers.js';
+import { faultSignal } from './os/signals-fault.js';
 import type { SymbolTable } from './symbols.js';
 import type { FileSource } from './types.js';
 
@@ -74,6 +78,7 @@ export class Task {
   startTs = 0;
   endTs = -1;
   name: string;
+  readonly sig = new ThreadSignals();
   constructor(
     readonly tid: number,
     readonly cpu: Cpu,
@@ -204,6 +209,9 @@ export class Machine implements CpuHost {
   /** Addresses with execution hooks (observer). */
   readonly execHooks = new Set<number>();
   contextSwitches = 0;
+  readonly procSignals = new ProcessSignals();
+  readonly timers = new ProcessTimers();
+  readonly sigk: SignalKernel;
 
   static load(bytes: Uint8Array, opts: MachineOptions): Machine {
     return new Machine(bytes, opts);
@@ -226,6 +234,7 @@ export class Machine implements CpuHost {
     this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
+    this.sigk = new SignalKernel(this.signalHost());
     this.cache = new CodeCache(this.memory);
     this.cache.onInvalidate = () => {
       const cpu = this.curTask?.cpu;
@@ -295,7 +304,42 @@ export class Machine implements CpuHost {
   syscall(cpu: Cpu): void {
     const nr = cpu.regs[EAX]!;
     if (this.hooks.beforeSyscall?.(cpu, nr)) return;
-    this.kernel.syscall(this.curTask!, nr);
+    const t = this.curTask!;
+    t.sig.origEax = nr;
+    this.kernel.syscall(t, nr);
+    if (t.state === 'running' && !this.result) this.sigk.exitToUser(t);
+  }
+
+  private signalHost(): SignalHost {
+    const m = this as Machine;
+    const live = () => [...m.tasks.values()].filter((t) => t.state !== 'zombie');
+    return {
+      get memory() {
+        return m.memory;
+      },
+      now: () => m.now(),
+      nsToCycles: (ns) => m.nsToCycles(ns),
+      cyclesToNs: (c) => m.cyclesToNs(c),
+      tgid: () => m.mainTask.tid,
+      threads: () => live(),
+      task: (tid) => {
+        const t = m.tasks.get(tid);
+        return t && t.state !== 'zombie' ? t : undefined;
+      },
+      processTask: (pid) => (pid === m.mainTask.tid ? (live()[0] as SigTask | undefined) : undefined),
+      allProcesses: () => live().slice(0, 1),
+      pgid: () => m.mainTask.tid,
+      processSignals: () => m.procSignals,
+      processTimers: () => m.timers,
+      block: (t, desc, wakeAt) => m.block(t as Task, desc, wakeAt),
+      wake: (t, r) => m.wake(t as Task, r),
+      cancelWait: (t) => {
+        const task = t as Task;
+        if (task.futexAddr >= 0) m.kernel.futexCancel(task);
+        task.futexAddr = -1;
+      },
+      killProcess: (t, sig, message, addr) => m.killProcess(sig, message, t as Task, addr),
+    };
   }
 
   rdtsc(_cpu: Cpu): number {
@@ -306,48 +350,17 @@ export class Machine implements CpuHost {
     const task = this.curTask ?? this.mainTask;
     for (const h of this.hooks.exceptionHandlers) if (h(task, vector, code, addr)) return;
     this.deliverFault(task, vector, code, addr);
-    cpu.attention = 1;
+    if (this.result) cpu.attention = 1;
   }
 
-  /** Turns an unclaimed exception into the signal Linux sends (default action: the process dies). */
-  deliverFault(task: Task, vector: number, _code: number, addr: number): void {
-    let sig = 11;
-    let what = 'general protection fault';
-    switch (vector) {
-      case VEC_DE:
-        sig = 8;
-        what = 'divide error';
-        break;
-      case VEC_DB:
-        sig = 5;
-        what = 'trace trap';
-        break;
-      case VEC_BP:
-        sig = 5;
-        what = 'breakpoint (int3)';
-        break;
-      case VEC_UD:
-        sig = 4;
-        what = 'invalid opcode';
-        break;
-      case VEC_PF:
-        sig = 11;
-        what = `page fault at 0x${(addr >>> 0).toString(16)}`;
-        break;
-      case VEC_MF:
-        sig = 8;
-        what = 'x87 fault';
-        break;
-    }
+  /** Turns an unclaimed exception into the signal Linux sends: a handler, or the default action. */
+  deliverFault(task: Task, vector: number, code: number, addr: number): void {
+    const f = faultSignal(vector, code, addr, task.cpu.eip >>> 0);
     const eip = task.cpu.eip >>> 0;
     const where = this.symbols.symbolize(eip);
     const loc = where ? `${where.sym.name}+0x${where.offset.toString(16)}` : '?';
-    this.killProcess(
-      sig,
-      `${what} at eip 0x${eip.toString(16)} (${loc}) in task ${task.tid}`,
-      task,
-      vector === VEC_PF ? addr : null,
-    );
+    const message = `${f.what} at eip 0x${eip.toString(16)} (${loc}) in task ${task.tid}`;
+    this.sigk.forceFault(task, f.info, f.trap, message, vector === VEC_PF ? addr : null);
   }
 
   // ---------------------------------------------------------------- process and task lifecycle
@@ -602,6 +615,11 @@ export class Machine implements CpuHost {
 
   private round(): void {
     const roundEnd = this.roundStart + this.quantum;
+    const te = this.timers.nextExpiry();
+    if (te >= 0 && te <= this.roundStart) {
+      this.sigk.fireTimers(this.mainTask, this.roundStart);
+      if (this.result) return;
+    }
     // Wake sleepers whose time has come, in deterministic (tid) order, then the tasks woken last round.
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
@@ -638,6 +656,14 @@ export class Machine implements CpuHost {
         this.sliceClock = v.clock;
         this.sliceRetired = t.cpu.retired;
         this.yieldRequested = false;
+        this.sigk.exitToUser(t);
+        if (this.result) return;
+        if (!this.stillRunning(t)) {
+          this.curTask = null;
+          this.curVcpu = null;
+          this.pick(v, t, 'block');
+          continue;
+        }
         const n = t.cpu.run(budget);
         this.curTask = null;
         this.curVcpu = null;
@@ -698,6 +724,8 @@ export class Machine implements CpuHost {
         alive++;
         if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
       }
+      const timer = this.timers.nextExpiry();
+      if (timer >= 0 && alive > 0) next = Math.min(next, timer);
       if (alive === 0) {
         this.exitGroup(this.mainTask.exitCode);
         return;
@@ -727,6 +755,11 @@ export class Machine implements CpuHost {
         }
       }
     }
+  }
+
+  /** After signal delivery at slice start: the task may have been parked by a group stop. */
+  private stillRunning(t: Task): boolean {
+    return t.state === 'running';
   }
 
   private truncate(

@@ -98,6 +98,8 @@ export class Kernel {
     f: number,
   ): number {
     const m = this.m;
+    const sr = m.sigk.syscall(t, nr, a, b, c, d, BLOCKED);
+    if (sr !== null) return sr;
     switch (nr) {
       case 1: // exit
         m.exitThread(t, a & 0xff);
@@ -218,21 +220,6 @@ export class Kernel {
         return this.ugetrlimit(a, b);
       case 54:
         return this.ioctl(a, b);
-      case 174: // rt_sigaction: accepted, but handlers are never invoked (default actions apply)
-        if (d && !m.userRange(d, 20, true)) return -EFAULT;
-        if (d) m.memory.writeBytes(d, new Uint8Array(20));
-        return 0;
-      case 175: // rt_sigprocmask
-        if (c && m.userRange(c, 8, true)) m.memory.writeBytes(c, new Uint8Array(8));
-        return 0;
-      case 186: // sigaltstack
-        return 0;
-      case 270:
-        return this.tgkill(a, b, c);
-      case 238:
-        return this.tgkill(m.mainTask.tid, a, b);
-      case 37:
-        return this.tgkill(a, a, b);
       case 242: // sched_getaffinity
         return this.schedGetaffinity(b, c);
       case 221:
@@ -965,16 +952,6 @@ export class Kernel {
     const [cur, max] = this.rlimit(res);
     this.m.memory.write32(buf, cur);
     this.m.memory.write32(buf + 4, max);
-    return 0;
-  }
-
-  private tgkill(tgid: number, tid: number, sig: number): number {
-    const target = this.m.tasks.get(tid);
-    if (!target || target.state === 'zombie' || (tgid !== this.m.mainTask.tid && tgid !== tid)) return -ESRCH;
-    if (sig === 0) return 0;
-    // No guest signal handlers: default actions. SIGCHLD/SIGURG/SIGWINCH are ignored; others terminate.
-    if (sig === 17 || sig === 23 || sig === 28) return 0;
-    this.m.killProcess(sig, `signal sent by task ${this.m.curTask?.tid ?? 0} (tgkill)`, target, null);
     return 0;
   }
 
