@@ -12,19 +12,7 @@
 // 8/16/32-bit operands (same instruction semantics).
 
 import { CodeCache } from './codecache.js';
-import {
-  ATTN_CODE,
-  Cpu,
-  EAX,
-  ESP,
-  VEC_BP,
-  VEC_DB,
-  VEC_DE,
-  VEC_MF,
-  VEC_PF,
-  VEC_UD,
-  type CpuHost,
-} from './cpu.js';
+import { ATTN_CODE, Cpu, EAX, ESP, VEC_PF, type CpuHost } from './cpu.js';
 import { HWCAP } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { HostFiles } from './hostfiles.js';
@@ -32,7 +20,7 @@ import { loadElf } from './loader.js';
 import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
-import { ProcessSignals, SigInfo, ThreadSignals } from './os/signals.js';
+import { ProcessSignals, ThreadSignals } from './os/signals.js';
 import { SignalKernel, type SignalHost, type SigTask } from './os/signals-kernel.js';
 import { ProcessTimers } from './os/signals-timers.js';
 import { faultSignal } from './os/signals-fault.js';

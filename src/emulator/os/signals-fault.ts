@@ -9,7 +9,6 @@ import {
   ILL_ILLOPN,
   SEGV_ACCERR,
   SEGV_MAPERR,
-  SI_KERNEL,
   SIGFPE,
   SIGILL,
   SIGSEGV,
