@@ -4,6 +4,9 @@
 #include "common.h"
 #include <stdint.h>
 #include <time.h>
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31) /* uapi linux/signal.h; glibc does not export it */
+#endif
 
 /* tgkill with every register set to a known value, so the handler can check the saved context. */
 extern void regs_tgkill(int tgid, int tid, int sig);
@@ -17,6 +20,25 @@ __asm__(".text\n.globl regs_tgkill\nregs_tgkill:\n"
         "  int $0x80\n"
         ".globl regs_tgkill_after\nregs_tgkill_after:\n"
         "  popl %ebp\n  popl %edi\n  popl %esi\n  popl %ebx\n  ret\n");
+
+/* The same call made with DF set: Linux clears DF for the handler (the ABI's function-entry state)
+ * and sigreturn gives the interrupted code its DF back. qemu-user 7.2 leaves DF set in the handler,
+ * where string instructions then run backwards, so this part runs only when asked (argv[1] "df"). */
+extern void df_tgkill(int tgid, int tid, int sig);
+extern unsigned df_after;
+__asm__(".text\n.globl df_tgkill\ndf_tgkill:\n"
+        "  pushl %ebx\n  movl 8(%esp), %ebx\n  movl 12(%esp), %ecx\n  movl 16(%esp), %edx\n"
+        "  movl $270, %eax\n  std\n  int $0x80\n"
+        "  pushfl\n  popl df_after\n  cld\n  popl %ebx\n  ret\n");
+unsigned df_after;
+static void on_df(int sig, siginfo_t *si, void *ctx) {
+  ucontext_t *uc = ctx;
+  unsigned long fl;
+  (void)si;
+  __asm__ volatile("pushfl; popl %0" : "=r"(fl));
+  logf_("L: df: sig=%d saved_df=%d handler_df=%d\n", sig, (int)((uc->uc_mcontext.gregs[REG_EFL] >> 10) & 1),
+        (int)((fl >> 10) & 1));
+}
 
 static void on_regs(int sig, siginfo_t *si, void *ctx) {
   ucontext_t *uc = ctx;
@@ -94,10 +116,27 @@ static void on_alt(int sig) {
         cur.ss_flags);
 }
 
+static void on_alt_rt(int sig, siginfo_t *si, void *ctx) {
+  char here;
+  stack_t cur;
+  ucontext_t *uc = ctx;
+  (void)si;
+  sigaltstack(0, &cur);
+  logf_("L: alt rt: sig=%d on_alt=%d flags=%d saved_flags=%#x\n", sig,
+        &here >= altstack && &here < altstack + sizeof altstack, cur.ss_flags, (unsigned)uc->uc_stack.ss_flags);
+}
+
 static void on_plain(int sig) { logf_("plain: sig=%d\n", sig); }
 
-int main(void) {
+int main(int argc, char **argv) {
   int usr2[] = {SIGUSR2, 0};
+  if (argc > 1 && !strcmp(argv[1], "df")) {
+    install(SIGUSR1, on_df, SA_SIGINFO, 0);
+    df_tgkill(getpid(), gettid_(), SIGUSR1);
+    flushlog();
+    printf("L: df after sigreturn=%d\n", (int)((df_after >> 10) & 1));
+    return 0;
+  }
 
   printf("== registers and siginfo (rt frame)\n");
   install(SIGUSR1, on_regs, SA_SIGINFO, 0);
@@ -211,6 +250,16 @@ int main(void) {
   sigaltstack(0, &cur);
   flushlog();
   printf("outside: flags=%d size_ok=%d\n", cur.ss_flags, cur.ss_size == sizeof altstack);
+  /* SS_AUTODISARM (Linux 4.7; qemu-user 7.2 refuses it, hence "L:"): an rt frame saves the stack in
+   * uc_stack and disarms it for the handler; rt_sigreturn re-arms it. */
+  ss.ss_flags = SS_AUTODISARM;
+  printf("L: autodisarm=%d\n", sigaltstack(&ss, 0));
+  install(SIGUSR1, on_alt_rt, SA_SIGINFO | SA_ONSTACK, 0);
+  raise(SIGUSR1);
+  sigaltstack(0, &cur);
+  flushlog();
+  printf("L: after: flags=%#x size_ok=%d\n", (unsigned)cur.ss_flags, cur.ss_size == sizeof altstack);
+  ss.ss_flags = 0;
   ss.ss_size = 100;
   r = sigaltstack(&ss, 0);
   printf("too small: %d %s\n", r, errno == ENOMEM ? "ENOMEM" : "?");

@@ -82,6 +82,17 @@ int main(void) {
   printf("again=%d %s\n", r, errno == EINVAL ? "EINVAL" : "?");
   block(SIG_UNBLOCK, SIGRTMIN);
 
+  printf("== delivered to a thread running user code\n");
+  install(SIGALRM, on_tick, 0, 0);
+  ticks = 0;
+  struct itimerval fast = {{0, 1000}, {0, 1000}};
+  setitimer(ITIMER_REAL, &fast, 0);
+  volatile unsigned spins = 0;
+  while (ticks < 3) spins++;
+  setitimer(ITIMER_REAL, &off, 0);
+  printf("ticks=%d spun=%d\n", ticks, spins > 0);
+  install(SIGALRM, on_alarm, 0, 0);
+
   printf("== nanosleep interrupted\n");
   struct itimerval once = {{0, 0}, {0, 3000}};
   setitimer(ITIMER_REAL, &once, 0);
