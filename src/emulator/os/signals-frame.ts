@@ -38,7 +38,7 @@ import {
   SS_DISABLE,
   type SigAction,
   type SigInfo,
-  type ThreadSignals,
+  type ThreadSigState,
 } from './signals.js';
 
 // Segment register indices of Cpu.sreg (cpu.ts: es, cs, ss, ds, fs, gs).
@@ -116,18 +116,18 @@ function readable(mem: Memory, addr: number, len: number): boolean {
 }
 
 /** On the alternate stack by address alone (__on_sig_stack). */
-function onStack(t: ThreadSignals, sp: number): boolean {
+function onStack(t: ThreadSigState, sp: number): boolean {
   return t.altSize !== 0 && sp >>> 0 > t.altSp >>> 0 && ((sp >>> 0) - (t.altSp >>> 0)) >>> 0 <= t.altSize;
 }
 
 /** on_sig_stack(): an SS_AUTODISARM stack never counts as in use. */
-export function onSigStack(t: ThreadSignals, sp: number): boolean {
+export function onSigStack(t: ThreadSigState, sp: number): boolean {
   if (t.altFlags & SS_AUTODISARM) return false;
   return onStack(t, sp);
 }
 
 /** sas_ss_flags(sp). */
-export function sasSsFlags(t: ThreadSignals, sp: number): number {
+export function sasSsFlags(t: ThreadSigState, sp: number): number {
   if (t.altSize === 0) return SS_DISABLE;
   return onSigStack(t, sp) ? 1 : 0;
 }
@@ -138,7 +138,7 @@ export interface DeliverRequest {
   action: SigAction;
   /** The mask the frame saves (and sigreturn restores): the thread's, or sigsuspend's saved one. */
   oldMask: SigSet;
-  thread: ThreadSignals;
+  thread: ThreadSigState;
   trap: TrapContext;
 }
 

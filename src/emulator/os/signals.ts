@@ -276,6 +276,15 @@ export class SigPending {
     return info;
   }
 
+  /** Drops the signal a deleted POSIX timer has queued, if any. */
+  dropTimer(timer: PosixTimerRef): void {
+    const k = this.queue.findIndex((i) => i.timer === timer);
+    if (k < 0) return;
+    const sig = this.queue[k]!.signo;
+    this.queue.splice(k, 1);
+    if (!this.queue.some((i) => i.signo === sig)) this.set.delete(sig);
+  }
+
   /** Drops every pending instance of `sig` (it became ignored, or SIGCONT/stop cancel each other). */
   flush(sig: number): void {
     if (!this.set.has(sig)) return;
@@ -341,7 +350,7 @@ export function defaultAction(sig: number): DefaultAction {
 }
 
 /** Per-process (thread group) signal state: the action table and the process-directed pending set. */
-export class ProcessSignals {
+export class ProcessSigState {
   /** Index 1..64. */
   readonly actions: SigAction[] = Array.from({ length: NSIG + 1 }, () => new SigAction());
   readonly shared = new SigPending();
@@ -367,15 +376,15 @@ export class ProcessSignals {
   }
 
   /** A copy for fork(): same dispositions, nothing pending. */
-  forkCopy(): ProcessSignals {
-    const p = new ProcessSignals();
+  forkCopy(): ProcessSigState {
+    const p = new ProcessSigState();
     for (let s = 1; s <= NSIG; s++) p.actions[s]!.copyFrom(this.actions[s]!);
     return p;
   }
 }
 
 /** Per-thread signal state. */
-export class ThreadSignals {
+export class ThreadSigState {
   readonly blocked = new SigSet();
   readonly pending = new SigPending();
   /** sigaltstack: base, size, and SS_DISABLE / SS_AUTODISARM. */
@@ -384,30 +393,27 @@ export class ThreadSignals {
   altFlags = SS_DISABLE;
   /** Mask to restore once a handler frame is set up or the call returns (sigsuspend, pselect). */
   savedMask: SigSet | null = null;
-  /** Syscall number of the call in progress (orig_ax), -1 outside a syscall: drives restarts. */
-  origEax = -1;
   /** Signals rt_sigtimedwait waits for (null when not waiting): they wake it instead of a handler. */
   waitSet: SigSet | null = null;
-  /** The mask before rt_sigtimedwait unblocked its set (real_blocked), and where its siginfo goes. */
+  /** The mask before rt_sigtimedwait unblocked its set (real_blocked). */
   readonly realBlocked = new SigSet();
-  waitInfo = 0;
-  /** Restart code of the interruptible wait in progress when it is not the syscall's usual one. */
-  waitRestart = 0;
+  /** Blocked in sigsuspend, pause or rt_sigtimedwait: a signal wakes it to run its retry. */
+  ownWait = false;
   /** Parked by a group stop (SIGSTOP...): only SIGCONT or SIGKILL wakes it. */
   stoppedWait = false;
   /** The last trap's number, error code and fault address (thread.trap_nr, error_code, cr2). */
   readonly trap = { trapNo: 0, errorCode: 0, cr2: 0 };
 
   /** A new thread (clone): same mask, nothing pending, no alternate stack (CLONE_VM), fresh restart state. */
-  cloneForThread(): ThreadSignals {
-    const t = new ThreadSignals();
+  cloneForThread(): ThreadSigState {
+    const t = new ThreadSigState();
     t.blocked.set(this.blocked);
     return t;
   }
 
   /** fork(): the child keeps mask and alternate stack. */
-  cloneForFork(): ThreadSignals {
-    const t = new ThreadSignals();
+  cloneForFork(): ThreadSigState {
+    const t = new ThreadSigState();
     t.blocked.set(this.blocked);
     t.altSp = this.altSp;
     t.altSize = this.altSize;
@@ -417,7 +423,7 @@ export class ThreadSignals {
 }
 
 /** dequeue_signal(): the thread's own pending set first, then the shared one. */
-export function dequeueSignal(t: ThreadSignals, p: ProcessSignals, blocked: SigSet): SigInfo | null {
+export function dequeueSignal(t: ThreadSigState, p: ProcessSigState, blocked: SigSet): SigInfo | null {
   const own = t.pending.next(blocked);
   if (own !== 0) return t.pending.take(own);
   const shared = p.shared.next(blocked);
@@ -426,6 +432,6 @@ export function dequeueSignal(t: ThreadSignals, p: ProcessSignals, blocked: SigS
 }
 
 /** Whether `t` has a signal it would act on now. */
-export function hasDeliverable(t: ThreadSignals, p: ProcessSignals): boolean {
+export function hasDeliverable(t: ThreadSigState, p: ProcessSigState): boolean {
   return t.pending.next(t.blocked) !== 0 || p.shared.next(t.blocked) !== 0;
 }
