@@ -103,15 +103,12 @@ export interface TrapContext {
   cr2: number;
 }
 
-function writable(mem: Memory, addr: number, len: number): boolean {
+/** Whether [addr, addr+len) is mapped readable (and writable when `write`): the access_ok of frames. */
+export function userOk(mem: Memory, addr: number, len: number, write: boolean): boolean {
+  if (len === 0) return true;
+  const need = write ? PROT_READ | PROT_WRITE : PROT_READ;
   for (let p = addr >>> 12; p <= ((addr + len - 1) >>> 0) >>> 12; p++)
-    if (!(mem.perm[p]! & PROT_WRITE)) return false;
-  return true;
-}
-
-function readable(mem: Memory, addr: number, len: number): boolean {
-  for (let p = addr >>> 12; p <= ((addr + len - 1) >>> 0) >>> 12; p++)
-    if (!(mem.perm[p]! & PROT_READ)) return false;
+    if ((mem.perm[p]! & need) !== need) return false;
   return true;
 }
 
@@ -165,7 +162,7 @@ export function setupFrame(cpu: Cpu, mem: Memory, req: DeliverRequest): boolean 
   const frame = ((((fpstate - size) >>> 0) + 4) & ~15) - 4;
   const f = frame >>> 0;
   if ((nested || entering) && !onStack(t, f)) return false;
-  if (f + size > 0x100000000 || !writable(mem, f, (fpstate + FSAVE_SIZE - f) >>> 0)) return false;
+  if (f + size > 0x100000000 || !userOk(mem, f, (fpstate + FSAVE_SIZE - f) >>> 0, true)) return false;
 
   // The FPU image: fnsave stores the environment and registers and then initialises the unit.
   cpu.fpu.exec(0xdd, 0x30, fpstate, cpu);
@@ -276,7 +273,7 @@ export function restoreFrame(cpu: Cpu, mem: Memory, rt: boolean): SigreturnResul
   const esp = cpu.regs[ESP]! >>> 0;
   const frame = (esp - (rt ? 4 : 8)) >>> 0;
   const size = rt ? RT_SIGFRAME_SIZE : SIGFRAME_SIZE;
-  if (frame + size > 0x100000000 || !readable(mem, frame, size)) return null;
+  if (frame + size > 0x100000000 || !userOk(mem, frame, size, false)) return null;
   const sc = rt ? frame + RT_UC + UC_MCONTEXT : frame + SIGFRAME_SC;
   const mask = rt
     ? new SigSet(
@@ -314,7 +311,7 @@ function restoreSigcontext(cpu: Cpu, mem: Memory, sc: number): boolean {
   // A selector the CPU would refuse makes the return to user mode fault: Linux then kills with SIGSEGV.
   if (!loadable(cpu, gs) || !loadable(cpu, fs) || !loadable(cpu, es) || !loadable(cpu, ds)) return false;
   const fpstate = mem.read32(sc + 76) >>> 0;
-  if (fpstate !== 0 && !readable(mem, fpstate, FSAVE_SIZE)) return false;
+  if (fpstate !== 0 && !userOk(mem, fpstate, FSAVE_SIZE, false)) return false;
   const R = cpu.regs;
   R[EDI] = mem.read32(sc + 16);
   R[ESI] = mem.read32(sc + 20);

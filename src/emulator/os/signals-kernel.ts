@@ -14,7 +14,7 @@ import type { Machine, Task } from '../machine.js';
 import type { Memory } from '../memory.js';
 import { EINTR, ERESTARTSYS } from './errno.js';
 import type { Process } from './process.js';
-import { setupFrame, type TrapContext } from './signals-frame.js';
+import { setupFrame, userOk, type TrapContext } from './signals-frame.js';
 import { ProcessTimers } from './signals-timers.js';
 import {
   defaultAction,
@@ -407,15 +407,4 @@ export class SignalKernel {
       if (this.m.result) return;
     }
   }
-}
-
-/** Whether [addr, addr+len) is mapped readable (and writable when `write`). */
-export function userOk(mem: Memory, addr: number, len: number, write: boolean): boolean {
-  if (len === 0) return true;
-  const perm = mem.perm;
-  for (let p = addr >>> 12; p <= ((addr + len - 1) >>> 0) >>> 12; p++) {
-    const x = perm[p]!;
-    if (!(x & 1) || (write && !(x & 2))) return false;
-  }
-  return true;
 }
