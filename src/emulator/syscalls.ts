@@ -15,6 +15,7 @@ import { registerFiles } from './os/files.js';
 import { registerMemory } from './os/mm.js';
 import { registerPipes } from './os/pipe.js';
 import { registerProcess } from './os/proc.js';
+import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
 import { registerTime } from './os/time.js';
@@ -39,6 +40,7 @@ export class Kernel {
     registerProcess(this);
     registerFamily(this);
     registerPipes(this);
+    registerSignals(this);
   }
 
   /** Unimplemented syscalls called so far: number (as a string) -> calls (RunResult.enosys). */
