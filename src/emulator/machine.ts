@@ -23,9 +23,10 @@ import {
   VEC_MF,
   VEC_PF,
   VEC_UD,
+  VEC_XM,
   type CpuHost,
 } from './cpu.js';
-import { HWCAP } from './cpuid.js';
+import { cpuModel, type CpuModel } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { HostFiles } from './hostfiles.js';
 import { loadElf } from './loader.js';
@@ -93,6 +94,8 @@ export interface MachineOptions {
   /** Overrides allowRead: where guest file opens are served from (the recorder/replay wrap this). */
   files?: FileSource;
   stdin?: Uint8Array;
+  /** CPU model (cpuid.ts's CPU_MODELS: 'pentium2', 'pentium4'); default DEFAULT_CPU_MODEL. */
+  cpuModel?: string;
   cpus?: number;
   preempt?: boolean;
   seed?: number;
@@ -201,6 +204,7 @@ export class Machine implements CpuHost {
   private stderrChunks: Uint8Array[] = [];
   private captureOutput: boolean;
   readonly options: MachineOptions;
+  readonly model: CpuModel;
   /** Addresses with execution hooks (observer). */
   readonly execHooks = new Set<number>();
   contextSwitches = 0;
@@ -215,6 +219,7 @@ export class Machine implements CpuHost {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
       throw new RangeError(`cpus must be 1..64, got ${cpus}`);
     this.ncpus = cpus;
+    this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
     this.chaos = opts.chaos ?? false;
     this.seed = opts.seed ?? 1;
@@ -247,14 +252,14 @@ export class Machine implements CpuHost {
       envp: opts.env ?? [],
       execfn: argv[0]!,
       random,
-      hwcap: HWCAP,
+      hwcap: this.model.features,
       uid: 1000,
       gid: 1000,
     });
     this.symbols = loaded.symbols;
     this.entry = loaded.entry;
     this.kernel.setBrk(loaded.brkStart);
-    const cpu = new Cpu(this.memory, this.cache, this);
+    const cpu = new Cpu(this.memory, this.cache, this, this.model);
     cpu.eip = loaded.entry >>> 0;
     cpu.regs[ESP] = loaded.sp;
     cpu.fpu.reset();
@@ -337,6 +342,10 @@ export class Machine implements CpuHost {
       case VEC_MF:
         sig = 8;
         what = 'x87 fault';
+        break;
+      case VEC_XM:
+        sig = 8;
+        what = 'SIMD floating-point exception';
         break;
     }
     const eip = task.cpu.eip >>> 0;
@@ -428,7 +437,7 @@ export class Machine implements CpuHost {
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
   spawnThread(parent: Task, newSp: number): Task {
-    const cpu = new Cpu(this.memory, this.cache, this);
+    const cpu = new Cpu(this.memory, this.cache, this, this.model);
     cpu.copyFrom(parent.cpu);
     cpu.fpu.reset();
     if (newSp) cpu.regs[ESP] = newSp;
