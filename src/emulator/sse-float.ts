@@ -78,8 +78,8 @@ export function in32(x: number): number {
   return x;
 }
 
-/** DAZ without DE (conversions to integer do not report denormal operands). */
-function daz(x: number, min: number): number {
+/** DAZ without DE (conversions to integer do not report denormal operands; a NaN lane's other operand). */
+export function daz(x: number, min: number): number {
   return MX.daz && x !== 0 && x > -min && x < min ? (x < 0 ? -0 : 0) : x;
 }
 
@@ -150,6 +150,11 @@ export function round32(d: number, s: number): number {
   return finish(r, r !== d ? (d > r ? 1 : -1) : s, true);
 }
 
+/** Whether |x| is in the range where the error-free transformations below cannot under- or overflow. */
+function inSafe(x: number): boolean {
+  return (x >= SAFE_LO && x < SAFE_HI) || (x <= -SAFE_LO && x > -SAFE_HI);
+}
+
 /** Sign of (exact a op b) - r for finite a, b (r the host's nearest double result, possibly infinite). */
 function errSign(op: number, a: number, b: number, r: number): number {
   if (r === Infinity) return -1;
@@ -164,13 +169,13 @@ function errSign(op: number, a: number, b: number, r: number): number {
       return e > 0 ? 1 : e < 0 ? -1 : 0;
     }
     case OP_MUL:
-      if (ar >= SAFE_LO && Math.abs(a) < SAFE_HI && Math.abs(b) < SAFE_HI) {
+      if (ar >= SAFE_LO && ar < SAFE_HI && Math.abs(a) < SAFE_HI && Math.abs(b) < SAFE_HI) {
         const e = twoProdErr(a, b, r);
         return e > 0 ? 1 : e < 0 ? -1 : 0;
       }
       break;
     case OP_DIV:
-      if (ar >= SAFE_LO && ar < SAFE_HI && Math.abs(b) < SAFE_HI && Math.abs(b) >= SAFE_LO) {
+      if (ar >= SAFE_LO && ar < SAFE_HI && inSafe(a) && inSafe(b)) {
         const p = r * b;
         const e = twoProdErr(r, b, p);
         const d = a - p;

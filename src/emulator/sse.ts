@@ -18,7 +18,10 @@ import {
   in64,
   intToSingle,
   MX,
+  MX_DE,
   MX_IE,
+  MX_ZE,
+  daz,
   MXCSR_DAZ,
   OP_ADD,
   OP_DIV,
@@ -56,6 +59,8 @@ const SRC = 8;
 const TMP = 9;
 const QNAN32 = 0xffc00000 | 0;
 const QNAN64_HI = 0xfff80000 | 0;
+const FLT_MIN = 2 ** -126;
+const DBL_MIN = 2 ** -1022;
 
 function isNaN32(x: number): boolean {
   return (x & 0x7fffffff) > 0x7f800000;
@@ -78,6 +83,21 @@ function sat16(v: number): number {
 }
 function satU16(v: number): number {
   return v > 65535 ? 65535 : v < 0 ? 0 : v;
+}
+
+/**
+ * One lane of arithmetic with its pre-computation exceptions prioritised as the SDM says: an invalid
+ * operation or a division by zero hides the denormal-operand flag of the same lane.
+ */
+function lane(op: number, a: number, b: number, single: boolean): number {
+  const before = MX.flags;
+  MX.flags = 0;
+  const r = single
+    ? arith(op, in32(a), op === OP_SQRT ? 0 : in32(b), true)
+    : arith(op, in64(a), op === OP_SQRT ? 0 : in64(b), false);
+  if (MX.flags & (MX_IE | MX_ZE)) MX.flags &= ~MX_DE;
+  MX.flags |= before;
+  return r;
 }
 
 export class Sse {
@@ -185,7 +205,7 @@ export class Sse {
           d[t] = y | 0x400000;
           continue;
         }
-        const r = arith(OP_SQRT, in32(f[bi]!), 0, true);
+        const r = lane(OP_SQRT, f[bi]!, 0, true);
         if (r !== r) d[t] = QNAN32;
         else f[t] = r;
         continue;
@@ -195,7 +215,7 @@ export class Sse {
         d[t] = (isNaN32(x) ? x : y) | 0x400000;
         continue;
       }
-      const r = arith(op, in32(f[ai]!), in32(f[bi]!), true);
+      const r = lane(op, f[ai]!, f[bi]!, true);
       if (r !== r) d[t] = QNAN32;
       else f[t] = r;
     }
@@ -220,7 +240,7 @@ export class Sse {
           d[t * 2 + 1] = yh | 0x80000;
           continue;
         }
-        const r = arith(OP_SQRT, in64(q[bi]!), 0, false);
+        const r = lane(OP_SQRT, q[bi]!, 0, false);
         this.putD(t, r);
         continue;
       }
@@ -231,7 +251,7 @@ export class Sse {
         d[t * 2 + 1] = d[from * 2 + 1]! | 0x80000;
         continue;
       }
-      this.putD(t, arith(op, in64(q[ai]!), in64(q[bi]!), false));
+      this.putD(t, lane(op, q[ai]!, q[bi]!, false));
     }
   }
 
@@ -243,37 +263,39 @@ export class Sse {
     } else this.q[t] = r;
   }
 
-  /** MIN/MAX lanes: the second operand on NaN (IE on any NaN) or equality. */
+  /**
+   * MIN/MAX lanes: the second operand when either is a NaN (IE) or they compare equal; with DAZ the
+   * returned non-NaN operand is the flushed one.
+   */
   private minmax(max: boolean, dst: number, s: number, n: number, single: boolean): void {
     const d = this.d;
     for (let k = 0; k < n; k++) {
+      let xn: boolean;
+      let yn: boolean;
       let a: number;
       let b: number;
-      let nan: boolean;
       if (single) {
-        const x = d[dst * 4 + k]!;
-        const y = d[s * 4 + k]!;
-        nan = isNaN32(x) || isNaN32(y);
-        a = nan ? 0 : in32(this.f[dst * 4 + k]!);
-        b = nan ? 0 : in32(this.f[s * 4 + k]!);
+        xn = isNaN32(d[dst * 4 + k]!);
+        yn = isNaN32(d[s * 4 + k]!);
+        const nan = xn || yn;
+        a = xn ? 0 : nan ? daz(this.f[dst * 4 + k]!, FLT_MIN) : in32(this.f[dst * 4 + k]!);
+        b = yn ? 0 : nan ? daz(this.f[s * 4 + k]!, FLT_MIN) : in32(this.f[s * 4 + k]!);
       } else {
-        nan =
-          isNaN64(d[dst * 4 + 2 * k + 1]!, d[dst * 4 + 2 * k]!) ||
-          isNaN64(d[s * 4 + 2 * k + 1]!, d[s * 4 + 2 * k]!);
-        a = nan ? 0 : in64(this.q[dst * 2 + k]!);
-        b = nan ? 0 : in64(this.q[s * 2 + k]!);
+        xn = isNaN64(d[dst * 4 + 2 * k + 1]!, d[dst * 4 + 2 * k]!);
+        yn = isNaN64(d[s * 4 + 2 * k + 1]!, d[s * 4 + 2 * k]!);
+        const nan = xn || yn;
+        a = xn ? 0 : nan ? daz(this.q[dst * 2 + k]!, DBL_MIN) : in64(this.q[dst * 2 + k]!);
+        b = yn ? 0 : nan ? daz(this.q[s * 2 + k]!, DBL_MIN) : in64(this.q[s * 2 + k]!);
       }
-      if (nan) MX.flags |= MX_IE;
-      const first = !nan && (max ? a > b : a < b);
+      if (xn || yn) MX.flags |= MX_IE;
+      const first = !xn && !yn && (max ? a > b : a < b);
       if (single) {
-        if (first) this.f[TMP * 4 + k] = a;
-        else if (nan || !MX.daz) d[TMP * 4 + k] = d[s * 4 + k]!;
-        else this.f[TMP * 4 + k] = b;
-      } else if (first) this.q[TMP * 2 + k] = a;
-      else if (nan || !MX.daz) {
+        if (yn) d[TMP * 4 + k] = d[s * 4 + k]!;
+        else this.f[TMP * 4 + k] = first ? a : b;
+      } else if (yn) {
         d[TMP * 4 + 2 * k] = d[s * 4 + 2 * k]!;
         d[TMP * 4 + 2 * k + 1] = d[s * 4 + 2 * k + 1]!;
-      } else this.q[TMP * 2 + k] = b;
+      } else this.q[TMP * 2 + k] = first ? a : b;
     }
   }
 
