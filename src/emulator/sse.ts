@@ -31,19 +31,12 @@ import {
   toInt32,
   toSingle,
 } from './sse-float.js';
+import type { FpuHost } from './types.js';
 import { PC_66, PC_F2, PC_F3, PC_NONE, SSE_LEVEL, sseEntry } from './sse-ops.js';
 
-/** What the SSE unit needs from the integer CPU. Addresses are linear. */
-export interface SseHost {
+/** What the SSE unit needs from the integer CPU (the x87 unit's interface, plus GPRs and faults). */
+export interface SseHost extends FpuHost {
   readonly regs: Int32Array;
-  read8(addr: number): number;
-  read16(addr: number): number;
-  read32(addr: number): number;
-  write8(addr: number, v: number): void;
-  write16(addr: number, v: number): void;
-  write32(addr: number, v: number): void;
-  /** COMISS & co.: set ZF, PF, CF; clear OF, SF, AF. */
-  setFlagsZPC(zf: number, pf: number, cf: number): void;
   fault(vector: number, code?: number, addr?: number): never;
 }
 
