@@ -7,7 +7,6 @@
 // ENOEXEC and one line on stderr; pids come from the machine's deterministic tid counter.
 
 import { Cpu, EAX, ESP } from '../cpu.js';
-import { HWCAP } from '../cpuid.js';
 import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
@@ -69,7 +68,7 @@ export function cloneProcess(
   child.pgid = parent.pgid;
   child.sid = parent.sid;
   child.exitSignal = flags & 0xff;
-  const cpu = new Cpu(mm.memory, mm.cache, m);
+  const cpu = new Cpu(mm.memory, mm.cache, m, m.model);
   cpu.copyFrom(t.cpu);
   cpu.fpu.reset();
   if (newSp) cpu.regs[ESP] = newSp;
@@ -180,7 +179,7 @@ function replaceImage(
       envp,
       execfn: path,
       random: m.prng.bytes(16),
-      hwcap: HWCAP,
+      hwcap: m.model.features,
       uid: 1000,
       gid: 1000,
     });
@@ -200,7 +199,7 @@ function replaceImage(
   p.execed = true;
   p.fds.closeOnExec();
   const old = t.cpu;
-  const cpu = new Cpu(mm.memory, mm.cache, m);
+  const cpu = new Cpu(mm.memory, mm.cache, m, m.model);
   cpu.eip = loaded.entry >>> 0;
   cpu.regs[ESP] = loaded.sp;
   cpu.fpu.reset();
