@@ -19,7 +19,7 @@ import { renderText } from '../report/text.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
 import { CliError, isMainModule, runMain } from './common.js';
-import { completeCallSetProvider } from './complete-calls.js';
+import { completeCallSetProvider } from '../replay/complete.js';
 
 interface ReportArgs {
   traces: string[];
