@@ -192,7 +192,7 @@ CREATE TABLE raw_sched (
                                     -- 'sleep', 'yield', 'preempt', 'exit', 'wake', 'idle')
 ) STRICT;
 
--- System call counts per task and number, written when a run ends.
+-- System call counts per task and number (the emulator counts every call), written when a run ends.
 CREATE TABLE raw_syscalls (
   run_id INTEGER NOT NULL,
   tid    INTEGER NOT NULL,          -- 0: not attributed to a task

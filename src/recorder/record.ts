@@ -46,7 +46,7 @@ export function statusOf(r: RunResult): 'complete' | 'crashed' | 'truncated' {
  * anything is written; everything after beginRun is flushed in batches as it happens.
  */
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
-  const rec = beginRecording(w, req, true);
+  const rec = beginRecording(w, req);
   const result = rec.session.machine.run();
   return finishRecording(w, rec, result);
 }
@@ -65,12 +65,11 @@ export async function recordRunAsync(
   req: RecordRequest,
   stopRequested: () => boolean,
 ): Promise<RecordOutcome & { interrupted: boolean }> {
-  const rec = beginRecording(w, req, false);
+  const rec = beginRecording(w, req);
   const m = rec.session.machine;
   for (;;) {
     const done = m.runFor(YIELD_EVERY);
     if (done) return { ...finishRecording(w, rec, done), interrupted: false };
-    req.onProgress?.(m.totalInstructions);
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (stopRequested()) {
       const result = m.interrupt();
@@ -93,8 +92,8 @@ function runOptions(req: RecordRequest, config: RunConfig): SessionOptions {
   };
 }
 
-/** `progressHook`: report progress from the scheduler (runs that never yield between rounds). */
-function beginRecording(w: TraceWriter, req: RecordRequest, progressHook: boolean): Recording {
+/** Progress comes from the machine's progress hook (between scheduling rounds). */
+function beginRecording(w: TraceWriter, req: RecordRequest): Recording {
   const config = runConfigOf(req.session, req.extraConfig);
   const opts = runOptions(req, config);
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
@@ -108,7 +107,7 @@ function beginRecording(w: TraceWriter, req: RecordRequest, progressHook: boolea
   });
   const session = new ProbeSession(req.binary, opts, w);
   for (const p of session.probes) w.addProbe(runId, probeRecord(p));
-  if (req.onProgress && progressHook) session.reportProgress(req.onProgress);
+  if (req.onProgress) session.machine.hooks.progress.add(req.onProgress);
   return { runId, session };
 }
 

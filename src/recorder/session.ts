@@ -176,9 +176,10 @@ export class ProbeSession {
     // One process until the machine has processes: pid = the main thread, exe = the program.
     const pid = m.mainTask.tid;
     const exe = basename(opts.argv[0] ?? '');
-    m.hooks.onSched = (ts, cpu, prev, next, reason) =>
-      sink.sched({ ts, cpu, prevTid: prev || null, nextTid: next || null, reason });
-    m.hooks.onTaskStart = (t, ts) =>
+    m.hooks.sched.add((ts, cpu, prev, next, reason) =>
+      sink.sched({ ts, cpu, prevTid: prev || null, nextTid: next || null, reason }),
+    );
+    m.hooks.taskStart.add((t, ts) =>
       sink.taskStart({
         tid: t.tid,
         pid,
@@ -187,10 +188,11 @@ export class ProbeSession {
         name: t.name,
         exe,
         startTs: ts,
-      });
-    m.hooks.onTaskExit = (t, ts) => sink.taskEnd({ tid: t.tid, ts, exitCode: t.exitCode });
-    m.hooks.onOutput = (fd, ts, data) => sink.output({ fd, ts, data });
-    m.hooks.onInput = (kind, key, data) => sink.input({ kind, key, data });
+      }),
+    );
+    m.hooks.taskExit.add((t, ts) => sink.taskEnd({ tid: t.tid, ts, exitCode: t.exitCode }));
+    m.hooks.output.add((fd, ts, data) => sink.output({ fd, ts, data }));
+    m.hooks.input.add((kind, key, data) => sink.input({ kind, key, data }));
     // The main task started before hooks existed.
     sink.taskStart({ tid: pid, pid, ppid: 0, parentTid: null, name: m.mainTask.name, exe, startTs: 0 });
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
@@ -428,23 +430,6 @@ export class ProbeSession {
     return this.engine.eventSeq;
   }
 
-  /**
-   * Calls `report` with the instructions retired so far about every 2 million instructions, from
-   * the scheduler (for runs that are not driven in slices by the caller).
-   */
-  reportProgress(report: (instructions: number) => void): void {
-    const m = this.machine;
-    const orig = m.hooks.onSched;
-    let last = 0;
-    m.hooks.onSched = (ts, cpu, prev, next, reason) => {
-      orig?.(ts, cpu, prev, next, reason);
-      if (m.totalInstructions - last > 2_000_000) {
-        last = m.totalInstructions;
-        report(last);
-      }
-    };
-  }
-
   /** Runs the guest to the end and finishes the session (see finish()). */
   run(): RunResult {
     const r = this.machine.run();
@@ -452,20 +437,11 @@ export class ProbeSession {
     return r;
   }
 
-  /**
-   * After the machine stopped: hands the run's syscall counts to the sink (once). The emulator
-   * counts only unimplemented calls so far, per run: they are given as tid 0, name unknown.
-   */
+  /** After the machine stopped: hands the run's syscall counts (per task and number) to the sink, once. */
   finish(r: RunResult): void {
     if (this.finished) return;
     this.finished = true;
-    const nrs = Object.keys(r.enosys)
-      .map(Number)
-      .sort((a, b) => a - b);
-    for (const nr of nrs) {
-      const n = r.enosys[String(nr)]!;
-      this.sink.syscall({ tid: 0, nr, name: null, calls: n, errors: n, enosys: n });
-    }
+    for (const c of r.syscalls) this.sink.syscall(c);
   }
 
   counters(): ProbeCounters[] {

@@ -164,10 +164,7 @@ export class Comparator implements RunSink {
 
   /** Instructions retired so far, exact to the instruction inside a slice. */
   instructionsNow(): number {
-    const m = this.session?.machine;
-    if (!m) return 0;
-    const v = m.curVcpu;
-    return m.totalInstructions + (v && m.curTask ? m.now() - v.clock : 0);
+    return this.session?.machine.instructionsNow() ?? 0;
   }
 
   private nowTs(): number {

@@ -203,7 +203,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
       const live = installed(session);
       if (newRunId !== null && w) for (const p of live) w.addProbe(newRunId, probeRecord(p));
       if (mode === 'verify') checkProbes(cmp, live, recordedProbes);
-      if (opts.onProgress) session.reportProgress(opts.onProgress);
+      if (opts.onProgress) session.machine.hooks.progress.add(opts.onProgress);
       result = session.run();
       cmp.finish(result, session, plan.run, recordedProbes);
       if (mode === 'verify' && !plan.binaryIntact)
