@@ -17,9 +17,10 @@ import {
   VEC_MF,
   VEC_PF,
   VEC_UD,
+  VEC_XM,
   type CpuHost,
 } from './cpu.js';
-import { HWCAP } from './cpuid.js';
+import { cpuModel, type CpuModel } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
@@ -109,6 +110,8 @@ export interface MachineOptions {
   /** Overrides allowRead: where guest file opens are served from (the recorder/replay wrap this). */
   files?: FileSource;
   stdin?: Uint8Array;
+  /** CPU model (cpuid.ts's CPU_MODELS: 'pentium2', 'pentium4'); default DEFAULT_CPU_MODEL. */
+  cpuModel?: string;
   cpus?: number;
   preempt?: boolean;
   seed?: number;
@@ -169,6 +172,10 @@ export interface SignalHooks {
   beforeUserReturn(task: Task): void;
   /** A CPU fault the probe engine did not claim; return true when a handler will run. */
   fault(task: Task, signo: number, vector: number, code: number, addr: number): boolean;
+  /** Earliest armed timer (alarm, itimers, POSIX timers) in cycles, or -1. */
+  nextTimer(): number;
+  /** Fires the timers due at `now` (the start of a scheduling round). */
+  fireTimers(now: number): void;
 }
 
 export class Machine implements CpuHost {
@@ -215,6 +222,7 @@ export class Machine implements CpuHost {
   private stderrChunks: Uint8Array[] = [];
   private captureOutput: boolean;
   readonly options: MachineOptions;
+  readonly model: CpuModel;
   /** Code-hook ids that addExecHook created, by address (compatibility shim). */
   private legacyExecHooks = new Map<number, HookId>();
   /** Every address space's code cache sees this view of the code hooks' ranges. */
@@ -231,6 +239,7 @@ export class Machine implements CpuHost {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
       throw new RangeError(`cpus must be 1..64, got ${cpus}`);
     this.ncpus = cpus;
+    this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
     this.chaos = opts.chaos ?? false;
     this.seed = opts.seed ?? 1;
@@ -266,13 +275,13 @@ export class Machine implements CpuHost {
       envp: opts.env ?? [],
       execfn: argv[0]!,
       random,
-      hwcap: HWCAP,
+      hwcap: this.model.features,
       uid: 1000,
       gid: 1000,
     });
     this.symbols = loaded.symbols;
     this.entry = loaded.entry;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.eip = loaded.entry >>> 0;
     cpu.regs[ESP] = loaded.sp;
     cpu.fpu.reset();
@@ -417,6 +426,10 @@ export class Machine implements CpuHost {
         sig = 8;
         what = 'x87 fault';
         break;
+      case VEC_XM:
+        sig = 8;
+        what = 'SIMD floating-point exception';
+        break;
     }
     if (this.signals?.fault(task, sig, vector, _code, addr)) return;
     const eip = task.cpu.eip >>> 0;
@@ -515,7 +528,7 @@ export class Machine implements CpuHost {
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
   spawnThread(parent: Task, newSp: number): Task {
     const mm = parent.process.mm;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.copyFrom(parent.cpu);
     cpu.fpu.reset();
     if (newSp) cpu.regs[ESP] = newSp;
@@ -783,6 +796,11 @@ export class Machine implements CpuHost {
 
   private round(): void {
     const roundEnd = this.roundStart + this.quantum;
+    if (this.signals) {
+      const te = this.signals.nextTimer();
+      if (te >= 0 && te <= this.roundStart) this.signals.fireTimers(this.roundStart);
+      if (this.result) return;
+    }
     // Wake sleepers whose time has come, in deterministic (tid) order, then the tasks woken last round.
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
@@ -820,8 +838,8 @@ export class Machine implements CpuHost {
         this.sliceClock = v.clock;
         this.sliceRetired = t.cpu.retired;
         this.yieldRequested = false;
-        if (t.retry && !this.runRetry(t)) {
-          // It waits again: no instruction ran.
+        if ((t.retry && !this.runRetry(t)) || !this.userReturn(t)) {
+          // It waits again (or a group stop parked it): no instruction ran.
           this.runTask = null;
           this.runVcpu = null;
           if (this.result) return;
@@ -888,6 +906,8 @@ export class Machine implements CpuHost {
         alive++;
         if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
       }
+      const timer = this.signals ? this.signals.nextTimer() : -1;
+      if (timer >= 0) next = Math.min(next, timer);
       if (alive === 0) {
         this.exitGroup(this.mainTask.exitCode);
         return;
@@ -917,6 +937,15 @@ export class Machine implements CpuHost {
         }
       }
     }
+  }
+
+  /**
+   * Every slice begins with a return to user mode (from the tick, a wake-up, a preemption): signals
+   * sent to the task meanwhile are delivered here. Returns false when the task no longer runs.
+   */
+  private userReturn(t: Task): boolean {
+    if (this.signals) this.signals.beforeUserReturn(t);
+    return t.state === 'running' && !this.result;
   }
 
   /**
