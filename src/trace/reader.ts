@@ -66,10 +66,12 @@ export interface TaskRow extends TaskRecord {
 
 export interface InputRow extends InputRecord {
   seq: number;
+  data: Buffer;
 }
 
 export interface OutputRow extends OutputRecord {
   seq: number;
+  data: Buffer;
 }
 
 /** The record streams of one run, each in recorded order; every call starts a new iterator. */
@@ -344,6 +346,11 @@ export class TraceReader {
     };
   }
 
+  /** Guest stdout/stderr of a run in write order (streams(runId).outputs() as an array). */
+  outputs(runId: number): OutputRow[] {
+    return [...this.streams(runId).outputs()];
+  }
+
   /** Whether the run has a stored complete call set. */
   hasCompleteCalls(runId: number): boolean {
     return this.raw('SELECT 1 FROM raw_complete_calls WHERE run_id = ? LIMIT 1').get(runId) !== undefined;
@@ -442,9 +449,9 @@ function runRow(r: Raw): RunRow {
   };
 }
 
-function toBytes(v: unknown): Uint8Array {
-  if (v instanceof Uint8Array) return v;
-  return new TextEncoder().encode(String(v));
+function toBytes(v: unknown): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  return v instanceof Uint8Array ? Buffer.from(v) : Buffer.from(String(v), 'utf8');
 }
 
 /**
