@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostFiles } from '../../src/emulator/hostfiles.js';
 import { VfsFile } from '../../src/emulator/os/vfs-file.js';
+import { keepFiles, KeepFilesError } from '../../src/emulator/os/vfs-keep.js';
 import { Vfs, type Node } from '../../src/emulator/os/vfs.js';
 import {
   EACCES,
@@ -188,5 +189,35 @@ describe('overlay file system', () => {
       return [a, b, c].map((n) => [n.ino, n.mtimeS, n.mtimeN, n.ctimeN]);
     };
     expect(run()).toEqual(run());
+  });
+
+  it('--keep-files copies exactly what the guest wrote, below DIR only', () => {
+    const before = snapshotHost(root);
+    const v = makeVfs();
+    create(v, '/tmp/made.txt', 'made');
+    const d = parent(v, '/tmp/sub');
+    v.mkdir(d.dir, d.name, 0o750);
+    create(v, '/tmp/sub/deep.txt', 'deep');
+    new VfsFile(v, node(v, `${allowed}/a.txt`), O_RDWR, '').write(new TextEncoder().encode('HOST'));
+    node(v, `${allowed}/sub/b.txt`); // only read: not kept
+    const l = parent(v, '/tmp/ln');
+    v.symlink(l.dir, l.name, '/etc/passwd');
+    const out = path.join(root, 'kept');
+    const r = keepFiles(v, out);
+    expect(r).toEqual({ files: 3, dirs: 1, symlinks: 1, bytes: 4 + 4 + 7 });
+    expect(fs.readFileSync(path.join(out, 'tmp/made.txt'), 'utf8')).toBe('made');
+    expect(fs.readFileSync(path.join(out, 'tmp/sub/deep.txt'), 'utf8')).toBe('deep');
+    expect(fs.readFileSync(path.join(out, allowed, 'a.txt'), 'utf8')).toBe('HOST a\n');
+    expect(fs.existsSync(path.join(out, allowed, 'sub/b.txt'))).toBe(false);
+    expect(fs.readlinkSync(path.join(out, 'tmp/ln'))).toBe('/etc/passwd');
+    // Everything outside DIR is as it was.
+    fs.rmSync(out, { recursive: true });
+    expect(snapshotHost(root)).toEqual(before);
+    // A symlink planted inside DIR is not written through.
+    fs.mkdirSync(out);
+    fs.symlinkSync(outside, path.join(out, 'tmp'));
+    expect(() => keepFiles(v, out)).toThrow(KeepFilesError);
+    expect(fs.readdirSync(outside)).toEqual(['secret.txt']);
+    fs.rmSync(out, { recursive: true });
   });
 });
