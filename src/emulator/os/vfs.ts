@@ -356,6 +356,8 @@ export class Vfs {
       const e = n.errno;
       // A refused name in a pass-through directory is not kept (it was never listed).
       if (d.passthrough && !n.confirmed) d.children!.delete(name);
+      // /tmp and the like belong to the machine: what the host refuses there does not exist.
+      if (d.fixedMode && e === EACCES) return -ENOENT;
       return -e;
     }
     if (n.passthrough && !n.confirmed && !more) return -EACCES;
