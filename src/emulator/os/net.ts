@@ -474,7 +474,7 @@ export class Socket {
   send(data: Uint8Array, to: SockAddr | null, names: UnixNames, rights: unknown[] | null = null): number {
     if (this.stream) {
       if (this.state === 'listening' || this.state === 'unbound' || this.state === 'bound')
-        return to && this.domain !== AF_UNIX ? -EPIPE : -ENOTCONN;
+        return this.domain !== AF_UNIX ? -EPIPE : -ENOTCONN; // TCP in CLOSE state: EPIPE
       if (this.reset) return -ECONNRESET;
       if (this.wrShut || this.peerClosed || !this.peer) return -EPIPE;
       const peer = this.peer;

@@ -10,6 +10,7 @@ import {
   EINVAL,
   EISDIR,
   ENOTDIR,
+  ENOTTY,
   ENXIO,
   EOVERFLOW,
   O_ACCMODE,
@@ -18,6 +19,7 @@ import {
   O_RDONLY,
   O_WRONLY,
 } from './vfs-errno.js';
+import { FileDescription, type IoContext, type StatInfo as FdStat } from './fd.js';
 import {
   direntType,
   encodeDirents,
@@ -32,7 +34,8 @@ const EMPTY = new Uint8Array(0);
 /** Largest file offset (MAX_LFS_FILESIZE on 32-bit is larger, but JS numbers stay exact here). */
 const MAX_OFF = 2 ** 52;
 
-export class VfsFile {
+export class VfsFile extends FileDescription {
+  readonly kind: string;
   pos = 0;
   /** Generated contents (/proc files), fixed at open. */
   private snapshot: Uint8Array | null = null;
@@ -43,18 +46,21 @@ export class VfsFile {
   constructor(
     readonly vfs: Vfs,
     readonly node: Node,
-    public flags: number,
-    readonly path: string,
+    flags: number,
+    path: string,
   ) {
+    super(flags);
+    this.path = path;
+    this.kind = node.isDir() ? 'dir' : node.dev_ops ? 'chr' : 'file';
     vfs.retain(node);
     if (node.generate) this.snapshot = node.generate();
   }
 
-  get readable(): boolean {
+  override get readable(): boolean {
     return (this.flags & O_PATH) === 0 && (this.flags & O_ACCMODE) !== O_WRONLY;
   }
 
-  get writable(): boolean {
+  override get writable(): boolean {
     return (this.flags & O_PATH) === 0 && (this.flags & O_ACCMODE) !== O_RDONLY;
   }
 
@@ -62,7 +68,8 @@ export class VfsFile {
     return this.snapshot ? this.snapshot.length : this.node.size;
   }
 
-  read(len: number): Uint8Array | number {
+  override read(_ctx: IoContext | null, len: number): Uint8Array | number {
+    if (this.node.isDir()) return -EISDIR;
     const r = this.pread(len, this.pos);
     if (typeof r !== 'number') this.pos += r.length;
     return r;
@@ -84,7 +91,7 @@ export class VfsFile {
     return out;
   }
 
-  write(data: Uint8Array): number {
+  override write(_ctx: IoContext | null, data: Uint8Array): number {
     if (!this.writable) return -EBADF;
     if (this.node.dev_ops) return this.node.dev_ops.write(data);
     if (this.flags & O_APPEND) this.pos = this.node.size;
@@ -104,7 +111,7 @@ export class VfsFile {
     return this.vfs.writeAt(n, pos, data);
   }
 
-  lseek(off: number, whence: number): number {
+  override lseek(off: number, whence: number): number {
     const n = this.node;
     if (n.dev_ops) return 0;
     let pos: number;
@@ -122,8 +129,34 @@ export class VfsFile {
     return pos;
   }
 
-  stat(): StatInfo {
+  /** The full stat (times with nanoseconds, st_dev, uid/gid) the stat syscalls write. */
+  fullStat(): StatInfo {
+    this.vfs.resolve(this.node);
     return statOfNode(this.node);
+  }
+
+  /** The descriptor layer's summary stat. */
+  stat(): FdStat {
+    const s = this.fullStat();
+    return { mode: s.mode, size: s.size, ino: s.ino, mtimeSec: s.mtimeS, rdev: s.rdev, blksize: s.blksize, nlink: s.nlink };
+  }
+
+  /** FIONREAD: bytes from the offset to the end of a regular file. */
+  override available(): number {
+    if (this.node.dev_ops) return 0;
+    if (this.node.isDir()) return -ENOTTY;
+    return Math.max(0, this.size() - this.pos);
+  }
+
+  /** Regular files and devices are always ready. */
+  override poll(): number {
+    return 0x145; // POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+  }
+
+  /** The bytes an mmap of this file copies (a private snapshot; shared writable maps are refused). */
+  mapData(): Uint8Array | null {
+    if (!this.node.isReg() && !this.snapshot) return null;
+    return this.snapshot ?? this.node.data.subarray(0, this.node.size);
   }
 
   /** Directory entries ('.', '..', then the merged listing). */
@@ -154,7 +187,7 @@ export class VfsFile {
     return r.bytes;
   }
 
-  release(): void {
+  override release(): void {
     if (this.closed) return;
     this.closed = true;
     this.vfs.unretain(this.node);
