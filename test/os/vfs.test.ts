@@ -83,7 +83,7 @@ function create(v: Vfs, p: string, text: string): Node {
   if (typeof par === 'number') throw new Error(`parent of ${p}: ${par}`);
   const n = v.create(par.dir, par.name, S_IFREG | 0o644);
   if (typeof n === 'number') throw new Error(`create ${p}: ${n}`);
-  new VfsFile(v, n, O_RDWR, p).write(new TextEncoder().encode(text));
+  new VfsFile(v, n, O_RDWR, p).write(null, new TextEncoder().encode(text));
   return n;
 }
 function parent(v: Vfs, p: string) {
@@ -96,11 +96,11 @@ describe('overlay file system', () => {
   it('reads host files and keeps every change in memory; the host is unchanged', () => {
     const before = snapshotHost(root);
     const v = makeVfs();
-    expect(dec(new VfsFile(v, node(v, `${allowed}/a.txt`), 0, '').read(100))).toBe('host a\n');
+    expect(dec(new VfsFile(v, node(v, `${allowed}/a.txt`), 0, '').read(null, 100))).toBe('host a\n');
     // Overwrite a host file, create, mkdir, rename, unlink, symlink, chmod.
     const f = new VfsFile(v, node(v, `${allowed}/a.txt`), O_RDWR, '');
-    expect(f.write(new TextEncoder().encode('guest'))).toBe(5);
-    expect(dec(new VfsFile(v, node(v, `${allowed}/a.txt`), 0, '').read(100))).toBe('guesta\n');
+    expect(f.write(null, new TextEncoder().encode('guest'))).toBe(5);
+    expect(dec(new VfsFile(v, node(v, `${allowed}/a.txt`), 0, '').read(null, 100))).toBe('guesta\n');
     create(v, `${allowed}/new.txt`, 'fresh');
     const p = parent(v, `${allowed}/dir`);
     expect(typeof v.mkdir(p.dir, p.name, 0o755)).toBe('object');
@@ -108,14 +108,14 @@ describe('overlay file system', () => {
     const d = parent(v, `${allowed}/dir/b2.txt`);
     expect(v.rename(s.dir, s.name, d.dir, d.name, 0)).toBe(0);
     expect(v.lookup(v.root, `${allowed}/sub/b.txt`, true)).toBe(-ENOENT);
-    expect(dec(new VfsFile(v, node(v, `${allowed}/dir/b2.txt`), 0, '').read(100))).toBe('host b\n');
+    expect(dec(new VfsFile(v, node(v, `${allowed}/dir/b2.txt`), 0, '').read(null, 100))).toBe('host b\n');
     const u = parent(v, `${allowed}/a.txt`);
     expect(v.remove(u.dir, u.name, false)).toBe(0);
     expect(v.lookup(v.root, `${allowed}/a.txt`, true)).toBe(-ENOENT);
     expect(v.list(node(v, allowed))).toEqual(['outlink', 'sub', 'new.txt', 'dir']);
     const l = parent(v, `${allowed}/lnk`);
     expect(typeof v.symlink(l.dir, l.name, 'dir/b2.txt')).toBe('object');
-    expect(dec(new VfsFile(v, node(v, `${allowed}/lnk`), 0, '').read(100))).toBe('host b\n');
+    expect(dec(new VfsFile(v, node(v, `${allowed}/lnk`), 0, '').read(null, 100))).toBe('host b\n');
     expect(v.chmod(node(v, `${allowed}/new.txt`), 0o600)).toBe(0);
     create(v, '/tmp/t.txt', 'tmp');
     expect(snapshotHost(root)).toEqual(before);
@@ -176,7 +176,7 @@ describe('overlay file system', () => {
     const open = new VfsFile(v, g, 0, '/tmp/g');
     const gp = parent(v, '/tmp/g');
     expect(v.remove(gp.dir, gp.name, false)).toBe(0);
-    expect(dec(open.read(10))).toBe('kept');
+    expect(dec(open.read(null, 10))).toBe('kept');
   });
 
   it('is deterministic: the same operations give the same inodes and times', () => {
@@ -198,7 +198,7 @@ describe('overlay file system', () => {
     const d = parent(v, '/tmp/sub');
     v.mkdir(d.dir, d.name, 0o750);
     create(v, '/tmp/sub/deep.txt', 'deep');
-    new VfsFile(v, node(v, `${allowed}/a.txt`), O_RDWR, '').write(new TextEncoder().encode('HOST'));
+    new VfsFile(v, node(v, `${allowed}/a.txt`), O_RDWR, '').write(null, new TextEncoder().encode('HOST'));
     node(v, `${allowed}/sub/b.txt`); // only read: not kept
     const l = parent(v, '/tmp/ln');
     v.symlink(l.dir, l.name, '/etc/passwd');

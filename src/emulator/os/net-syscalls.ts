@@ -79,7 +79,15 @@ export class SocketFile extends FileDescription {
   }
 
   stat(): StatInfo {
-    return { mode: S_IFSOCK | 0o777, size: 0, ino: this.sock.ino, mtimeSec: 0, rdev: 0, blksize: 4096, nlink: 1 };
+    return {
+      mode: S_IFSOCK | 0o777,
+      size: 0,
+      ino: this.sock.ino,
+      mtimeSec: 0,
+      rdev: 0,
+      blksize: 4096,
+      nlink: 1,
+    };
   }
 
   override release(): void {
@@ -266,7 +274,15 @@ export class Net {
     return this.sigpipe(t, r, flags, f);
   }
 
-  recvfrom(t: Task, fd: number, buf: number, len: number, flags: number, addr: number, lenPtr: number): number {
+  recvfrom(
+    t: Task,
+    fd: number,
+    buf: number,
+    len: number,
+    flags: number,
+    addr: number,
+    lenPtr: number,
+  ): number {
     const f = this.sockFile(t, fd);
     if (typeof f === 'number') return f;
     len = len >>> 0;
@@ -348,7 +364,12 @@ export class Net {
   }
 
   /** SCM_RIGHTS descriptors in a control buffer (AF_UNIX only; others are ignored). */
-  private readRights(t: Task, control: number, len: number, domain: number): FileDescription[] | null | number {
+  private readRights(
+    t: Task,
+    control: number,
+    len: number,
+    domain: number,
+  ): FileDescription[] | null | number {
     if (!control || len < 12) return null;
     if (!this.k.userRange(control, len, false)) return -EFAULT;
     const m = this.k.mem;
@@ -536,4 +557,3 @@ export function registerNet(k: Kernel, net: Net): void {
   T.define('recvmsg', (t, a, b, c) => net.recvmsg(t, a, b, c));
   T.define('shutdown', (t, a, b) => net.shutdown(t, a, b));
 }
-

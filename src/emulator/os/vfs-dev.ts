@@ -14,7 +14,7 @@ function mkdev(major: number, minor: number): number {
 }
 
 export function installDev(vfs: Vfs, random: (n: number) => Uint8Array): void {
-  const dev = vfs.ensureDir('/dev', 0o755, true);
+  const dev = vfs.ensureDir('/dev', 0o755, true, false);
   const add = (name: string, major: number, minor: number, ops: DeviceOps, mode = 0o666): Node => {
     const n = vfs.newNode(S_IFCHR | mode, dev, name);
     n.rdev = mkdev(major, minor);
@@ -30,5 +30,5 @@ export function installDev(vfs: Vfs, random: (n: number) => Uint8Array): void {
   add('random', 1, 8, rnd);
   add('urandom', 1, 9, rnd);
   add('tty', 5, 0, { open: () => -ENXIO, read: () => -ENXIO, write: () => -ENXIO });
-  vfs.ensureDir('/dev/shm', 0o1777, true);
+  vfs.ensureDir('/dev/shm', 0o1777, true, false);
 }

@@ -1,34 +1,58 @@
-// Linux errno numbers and file-type/open-flag constants (i386 values) used by the file system and
-// socket modules. Numbers only: no behaviour.
+// The errno numbers and file-type/open-flag/AT_* constants (i386 values) the file system and socket
+// modules use: the ones errno.ts and fd.ts already define are re-exported from there (one spelling
+// per number), the rest are added here. Numbers only: no behaviour.
 
-export const EPERM = 1;
-export const ENOENT = 2;
-export const EINTR = 4;
-export const EIO = 5;
+export {
+  EPERM,
+  ENOENT,
+  EINTR,
+  EIO,
+  EBADF,
+  EAGAIN,
+  ENOMEM,
+  EACCES,
+  EFAULT,
+  EEXIST,
+  ENOTDIR,
+  EISDIR,
+  EINVAL,
+  EMFILE,
+  ENOTTY,
+  ESPIPE,
+  EROFS,
+  EPIPE,
+  ERANGE,
+  ENAMETOOLONG,
+  ENOSYS,
+  ETIMEDOUT,
+} from './errno.js';
+export {
+  S_IFMT,
+  S_IFSOCK,
+  S_IFREG,
+  S_IFDIR,
+  S_IFCHR,
+  S_IFIFO,
+  O_ACCMODE,
+  O_RDONLY,
+  O_WRONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_APPEND,
+  O_NONBLOCK,
+  O_DIRECTORY,
+  O_CLOEXEC,
+} from './fd.js';
+
 export const ENXIO = 6;
-export const EBADF = 9;
-export const EAGAIN = 11;
-export const ENOMEM = 12;
-export const EACCES = 13;
-export const EFAULT = 14;
 export const EBUSY = 16;
-export const EEXIST = 17;
 export const EXDEV = 18;
 export const ENODEV = 19;
-export const ENOTDIR = 20;
-export const EISDIR = 21;
-export const EINVAL = 22;
-export const EMFILE = 24;
-export const ENOTTY = 25;
 export const EFBIG = 27;
 export const ENOSPC = 28;
-export const ESPIPE = 29;
-export const EROFS = 30;
 export const EMLINK = 31;
-export const EPIPE = 32;
-export const ERANGE = 34;
-export const ENAMETOOLONG = 36;
-export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
 export const ELOOP = 40;
 export const EOVERFLOW = 75;
@@ -44,7 +68,6 @@ export const ECONNABORTED = 103;
 export const ECONNRESET = 104;
 export const EISCONN = 106;
 export const ENOTCONN = 107;
-export const ETIMEDOUT = 110;
 export const ECONNREFUSED = 111;
 export const EALREADY = 114;
 export const EINPROGRESS = 115;
@@ -53,26 +76,9 @@ export const EMSGSIZE = 90;
 export const EPROTOTYPE = 91;
 export const ENOTSOCK = 88;
 
-export const S_IFMT = 0o170000;
-export const S_IFSOCK = 0o140000;
 export const S_IFLNK = 0o120000;
-export const S_IFREG = 0o100000;
-export const S_IFDIR = 0o040000;
-export const S_IFCHR = 0o020000;
-export const S_IFIFO = 0o010000;
 
-export const O_ACCMODE = 3;
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_TRUNC = 0o1000;
-export const O_APPEND = 0o2000;
-export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
 export const O_NOFOLLOW = 0o400000;
-export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 export const O_TMPFILE = 0o20000000;
 

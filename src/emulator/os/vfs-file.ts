@@ -138,7 +138,15 @@ export class VfsFile extends FileDescription {
   /** The descriptor layer's summary stat. */
   stat(): FdStat {
     const s = this.fullStat();
-    return { mode: s.mode, size: s.size, ino: s.ino, mtimeSec: s.mtimeS, rdev: s.rdev, blksize: s.blksize, nlink: s.nlink };
+    return {
+      mode: s.mode,
+      size: s.size,
+      ino: s.ino,
+      mtimeSec: s.mtimeS,
+      rdev: s.rdev,
+      blksize: s.blksize,
+      nlink: s.nlink,
+    };
   }
 
   /** FIONREAD: bytes from the offset to the end of a regular file. */

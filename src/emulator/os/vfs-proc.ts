@@ -53,7 +53,7 @@ export class ProcFs {
   ) {}
 
   install(): void {
-    const proc = this.vfs.ensureDir('/proc', 0o555, true);
+    const proc = this.vfs.ensureDir('/proc', 0o555, true, false);
     proc.dev = DEV_PROC;
     this.nodes.set('/proc', proc);
     proc.dynamic = this.dir('/proc', () => this.rootEntries());
@@ -229,7 +229,7 @@ export class ProcFs {
   }
 
   private installSys(): void {
-    const cpu = this.vfs.ensureDir('/sys/devices/system/cpu', 0o555, true);
+    const cpu = this.vfs.ensureDir('/sys/devices/system/cpu', 0o555, true, false);
     const last = this.src.cpus - 1;
     const range = last === 0 ? '0\n' : `0-${last}\n`;
     for (const name of ['online', 'possible', 'present']) {

@@ -200,7 +200,9 @@ export class FileSystem {
       if (node.isDir() && (acc !== O_RDONLY || flags & O_CREAT || flags & O_TRUNC)) return -EISDIR;
       if ((node.mode & S_IFMT) === S_IFSOCK) return -ENXIO;
       if (!created) {
-        const want = (acc === O_RDONLY ? MAY_READ : acc === 1 ? MAY_WRITE : MAY_READ | MAY_WRITE) | (flags & O_TRUNC ? MAY_WRITE : 0);
+        const want =
+          (acc === O_RDONLY ? MAY_READ : acc === 1 ? MAY_WRITE : MAY_READ | MAY_WRITE) |
+          (flags & O_TRUNC ? MAY_WRITE : 0);
         if (!vfs.may(node, want)) return -EACCES;
       }
       if (node.dev_ops?.open) {
@@ -258,7 +260,14 @@ export class FileSystem {
     return statOfNode(n);
   }
 
-  stat(t: Task, dirfd: number, pathAddr: number, buf: number, flags: number, layout: 'stat64' | 'old' | 'statx'): number {
+  stat(
+    t: Task,
+    dirfd: number,
+    pathAddr: number,
+    buf: number,
+    flags: number,
+    layout: 'stat64' | 'old' | 'statx',
+  ): number {
     const s = this.statNodeOrFd(t, dirfd, pathAddr, flags);
     if (typeof s === 'number') return s;
     return this.writeStat(s, buf, layout);
@@ -282,7 +291,13 @@ export class FileSystem {
 
   access(t: Task, dirfd: number, pathAddr: number, mode: number, flags: number): number {
     if (mode & ~7) return -EINVAL;
-    const n = this.lookupAt(t, dirfd, pathAddr, !(flags & AT_SYMLINK_NOFOLLOW), (flags & AT_EMPTY_PATH) !== 0);
+    const n = this.lookupAt(
+      t,
+      dirfd,
+      pathAddr,
+      !(flags & AT_SYMLINK_NOFOLLOW),
+      (flags & AT_EMPTY_PATH) !== 0,
+    );
     if (typeof n === 'number') return n;
     this.vfs.resolve(n);
     if (mode === 0) return 0;
@@ -364,7 +379,13 @@ export class FileSystem {
 
   link(t: Task, ofd: number, oldAddr: number, nfd: number, newAddr: number, flags: number): number {
     if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return -EINVAL;
-    const src = this.lookupAt(t, ofd, oldAddr, (flags & AT_SYMLINK_FOLLOW) !== 0, (flags & AT_EMPTY_PATH) !== 0);
+    const src = this.lookupAt(
+      t,
+      ofd,
+      oldAddr,
+      (flags & AT_SYMLINK_FOLLOW) !== 0,
+      (flags & AT_EMPTY_PATH) !== 0,
+    );
     if (typeof src === 'number') return src;
     this.vfs.resolve(src);
     const n = this.parentAt(t, nfd, newAddr);
@@ -413,7 +434,8 @@ export class FileSystem {
       const f = t.process.fds.get(dirfd);
       if (!f) return -EBADF;
       n = f instanceof VfsFile ? f.node : -EPERM;
-    } else n = this.lookupAt(t, dirfd, pathAddr, !(flags & AT_SYMLINK_NOFOLLOW), (flags & AT_EMPTY_PATH) !== 0);
+    } else
+      n = this.lookupAt(t, dirfd, pathAddr, !(flags & AT_SYMLINK_NOFOLLOW), (flags & AT_EMPTY_PATH) !== 0);
     if (typeof n === 'number') return n;
     this.vfs.resolve(n);
     if (times === 0) return this.vfs.utimes(n, 'now', 'now');
@@ -585,7 +607,9 @@ export function registerVfs(k: Kernel, fsys: FileSystem): void {
     R(name, (t, a, b, c) => chown(fsys.lookupAt(t, AT_FDCWD, a, !name.startsWith('l')), b, c));
   for (const name of ['fchown32', 'fchown'])
     R(name, (t, a, b, c) => (t.process.fds.get(a) ? own(b, c) : -EBADF));
-  R('fchownat', (t, a, b, c, d, e) => chown(fsys.lookupAt(t, a, b, !(e & AT_SYMLINK_NOFOLLOW), (e & AT_EMPTY_PATH) !== 0), c, d));
+  R('fchownat', (t, a, b, c, d, e) =>
+    chown(fsys.lookupAt(t, a, b, !(e & AT_SYMLINK_NOFOLLOW), (e & AT_EMPTY_PATH) !== 0), c, d),
+  );
   R('umask', (t, a) => {
     const old = t.process.umask;
     t.process.umask = a & 0o777;
@@ -600,4 +624,3 @@ export function registerVfs(k: Kernel, fsys: FileSystem): void {
   R('fadvise64_64', (t, a) => (t.process.fds.get(a) ? 0 : -EBADF));
   R('fadvise64', (t, a) => (t.process.fds.get(a) ? 0 : -EBADF));
 }
-

@@ -230,21 +230,24 @@ export class Vfs {
   }
 
   /**
-   * Ensures an absolute path of directories exists (/tmp, /dev, the cwd...). Missing ones are made
+   * Ensures an absolute path of directories exists (/tmp, /dev, /proc...). Missing ones are made
    * in the machine with `mode`, merged with the host directory of that name when the host lets
-   * the guest list it (then the host's mode applies unless `fixedMode`).
+   * the guest list it (then the host's mode applies unless `fixedMode`; never if `!hostMerge`:
+   * /dev, /proc and /sys are the machine's alone).
    */
-  ensureDir(path: string, mode = 0o555, fixedMode = false): Node {
+  ensureDir(path: string, mode = 0o555, fixedMode = false, hostMerge = true): Node {
     let cur = this.root;
     for (const c of path.split('/')) {
       if (c === '') continue;
-      const found = this.child(cur, c, true);
+      // No host access here (the machine calls this while it is being built, before inputs are
+      // logged): a host directory of the same name is merged in lazily, when first listed.
+      const found = cur.children!.get(c);
       let next: Node;
-      if (typeof found !== 'number' && found.isDir()) next = found;
+      if (found && found.isDir()) next = found;
       else {
-        if (typeof found !== 'number') this.unlinkEntry(cur, c);
+        if (found) this.unlinkEntry(cur, c);
         next = this.mkdirInternal(cur, c, mode);
-        if (cur.hostPath !== null) {
+        if (cur.hostPath !== null && hostMerge) {
           // Merged with the host directory of that name if the host lets the guest list it.
           next.hostPath = joinHost(cur.hostPath, c);
           next.state = 'lazy';
@@ -494,6 +497,7 @@ export class Vfs {
 
   private checkCreate(dir: Node): number {
     if (dir.dynamic) return -EACCES;
+    this.loadListing(dir); // a host directory's own mode decides
     if (!this.may(dir, MAY_WRITE | MAY_EXEC)) return -EACCES;
     if (dir.nlink === 0) return -ENOENT;
     return 0;
