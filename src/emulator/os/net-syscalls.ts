@@ -314,7 +314,8 @@ export class Net {
     };
   }
 
-  private iovecs(iov: number, n: number): Array<[number, number]> | number {
+  /** The iovec array, each buffer checked readable (or writable when `write`). */
+  private iovecs(iov: number, n: number, write: boolean): Array<[number, number]> | number {
     if (n > 1024) return -EMSGSIZE;
     const out: Array<[number, number]> = [];
     for (let i = 0; i < n; i++) {
@@ -322,6 +323,7 @@ export class Net {
       const len = this.k.get32(iov + 8 * i + 4);
       if (base === null || len === null) return -EFAULT;
       if (len < 0) return -EINVAL;
+      if (len && !this.k.userRange(base >>> 0, len, write)) return -EFAULT;
       out.push([base >>> 0, len]);
     }
     return out;
@@ -332,13 +334,9 @@ export class Net {
     if (typeof f === 'number') return f;
     const h = this.readMsghdr(msg);
     if (!h) return -EFAULT;
-    const iov = this.iovecs(h.iov, h.iovlen);
+    const iov = this.iovecs(h.iov, h.iovlen, false);
     if (typeof iov === 'number') return iov;
-    let total = 0;
-    for (const [base, len] of iov) {
-      if (!this.k.userRange(base, len, false)) return -EFAULT;
-      total += len;
-    }
+    const total = iov.reduce((n, [, len]) => n + len, 0);
     const data = new Uint8Array(total);
     let at = 0;
     for (const [base, len] of iov) {
@@ -398,13 +396,9 @@ export class Net {
     if (typeof f === 'number') return f;
     const h = this.readMsghdr(msg);
     if (!h) return -EFAULT;
-    const iov = this.iovecs(h.iov, h.iovlen);
+    const iov = this.iovecs(h.iov, h.iovlen, true);
     if (typeof iov === 'number') return iov;
-    let total = 0;
-    for (const [base, len] of iov) {
-      if (len && !this.k.userRange(base, len, true)) return -EFAULT;
-      total += len;
-    }
+    const total = iov.reduce((n, [, len]) => n + len, 0);
     return this.blocking(t, f, 'recv', flags, () => {
       const r = f.sock.recv(total, flags);
       if (typeof r === 'number') return r;

@@ -20,14 +20,7 @@ import {
   O_WRONLY,
 } from './vfs-errno.js';
 import { FileDescription, type IoContext, type StatInfo as FdStat } from './fd.js';
-import {
-  direntType,
-  encodeDirents,
-  encodeDirents64,
-  statOfNode,
-  type Dirent,
-  type StatInfo,
-} from './vfs-stat.js';
+import { direntType, encodeDirents, statOfNode, type Dirent, type StatInfo } from './vfs-stat.js';
 import type { Node, Vfs } from './vfs.js';
 
 const EMPTY = new Uint8Array(0);
@@ -189,7 +182,7 @@ export class VfsFile extends FileDescription {
     if (this.flags & O_PATH) return -EBADF;
     const all = this.dirents();
     if (this.pos >= all.length) return EMPTY;
-    const r = wide ? encodeDirents64(all, this.pos, max) : encodeDirents(all, this.pos, max);
+    const r = encodeDirents(all, this.pos, max, wide);
     if (r.count === 0) return -EINVAL; // the buffer cannot hold even one record
     this.pos += r.count;
     return r.bytes;

@@ -180,57 +180,59 @@ export interface Dirent {
   name: string;
 }
 
-/**
- * linux_dirent64 records for entries[from..] that fit in `max` bytes; d_off is the index of the
- * next entry. Returns the bytes and how many entries they hold.
- */
-export function encodeDirents64(
-  entries: Dirent[],
-  from: number,
-  max: number,
-): { bytes: Uint8Array; count: number } {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let i = from;
-  for (; i < entries.length; i++) {
-    const e = entries[i]!;
-    const name = Buffer.from(e.name, 'utf8');
-    const reclen = (19 + name.length + 1 + 7) & ~7;
-    if (total + reclen > max) break;
-    const r = new Uint8Array(reclen);
-    const v = new DataView(r.buffer);
-    put64(v, 0, e.ino);
-    put64(v, 8, i + 1);
-    v.setUint16(16, reclen, true);
-    r[18] = e.type;
-    r.set(name, 19);
-    parts.push(r);
-    total += reclen;
-  }
-  return { bytes: concat(parts, total), count: i - from };
+/** The layout of one directory record format (getdents or getdents64). */
+interface DirentLayout {
+  /** Record length for a name of `n` bytes (aligned). */
+  reclen(n: number): number;
+  /** Fills record `r` for entry `e` whose successor is at index `next`. */
+  fill(r: Uint8Array, v: DataView, e: Dirent, name: Buffer, next: number): void;
 }
 
-/** Old linux_dirent records (getdents): 32-bit d_ino/d_off, d_type in the last byte. */
+/** linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, name, NUL, 8-byte aligned. */
+const DIRENT64: DirentLayout = {
+  reclen: (n) => (19 + n + 1 + 7) & ~7,
+  fill(r, v, e, name, next) {
+    put64(v, 0, e.ino);
+    put64(v, 8, next);
+    v.setUint16(16, r.length, true);
+    r[18] = e.type;
+    r.set(name, 19);
+  },
+};
+
+/** Old linux_dirent: u32 d_ino, u32 d_off, u16 d_reclen, name, NUL, d_type in the last byte. */
+const DIRENT32: DirentLayout = {
+  reclen: (n) => (10 + n + 2 + 3) & ~3,
+  fill(r, v, e, name, next) {
+    v.setUint32(0, e.ino >>> 0, true);
+    v.setUint32(4, next, true);
+    v.setUint16(8, r.length, true);
+    r.set(name, 10);
+    r[r.length - 1] = e.type;
+  },
+};
+
+/**
+ * Directory records (linux_dirent64 when `wide`, else linux_dirent) for entries[from..] that fit
+ * in `max` bytes; d_off is the index of the next entry. Returns the bytes and how many entries.
+ */
 export function encodeDirents(
   entries: Dirent[],
   from: number,
   max: number,
+  wide: boolean,
 ): { bytes: Uint8Array; count: number } {
+  const layout = wide ? DIRENT64 : DIRENT32;
   const parts: Uint8Array[] = [];
   let total = 0;
   let i = from;
   for (; i < entries.length; i++) {
     const e = entries[i]!;
     const name = Buffer.from(e.name, 'utf8');
-    const reclen = (10 + name.length + 2 + 3) & ~3;
+    const reclen = layout.reclen(name.length);
     if (total + reclen > max) break;
     const r = new Uint8Array(reclen);
-    const v = new DataView(r.buffer);
-    v.setUint32(0, e.ino >>> 0, true);
-    v.setUint32(4, i + 1, true);
-    v.setUint16(8, reclen, true);
-    r.set(name, 10);
-    r[reclen - 1] = e.type;
+    layout.fill(r, new DataView(r.buffer), e, name, i + 1);
     parts.push(r);
     total += reclen;
   }
