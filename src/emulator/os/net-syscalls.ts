@@ -6,7 +6,7 @@
 // Guarantees: no host socket is ever opened; bad guest pointers give EFAULT; EPIPE on a stream
 // raises SIGPIPE unless MSG_NOSIGNAL, as Linux does.
 
-import type { Task } from '../machine.js';
+import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
 import { FileDescription, O_NONBLOCK, O_RDWR, type IoContext, type StatInfo } from './fd.js';
 import { AF_UNIX, encodeSockaddr, parseSockaddr, type SockAddr } from './net-addr.js';
@@ -20,6 +20,8 @@ import {
   Socket,
   type UnixNames,
 } from './net.js';
+import { SignalKernel } from './signals-kernel.js';
+import { SIGPIPE, SigInfo } from './signals.js';
 import { WaitQueue } from './wait.js';
 import {
   EADDRINUSE,
@@ -50,10 +52,10 @@ export class SocketFile extends FileDescription {
   constructor(
     readonly sock: Socket,
     flags: number,
-    waker: ConstructorParameters<typeof WaitQueue>[0],
+    private readonly machine: Machine,
   ) {
     super(O_RDWR | (flags & O_NONBLOCK));
-    this.waiters = new WaitQueue(waker);
+    this.waiters = new WaitQueue(machine);
     const q = this.waiters;
     sock.changed = () => q.wakeAll();
     this.path = `socket:[${sock.ino}]`;
@@ -66,8 +68,10 @@ export class SocketFile extends FileDescription {
     return r.data;
   }
 
-  override write(_ctx: IoContext, data: Uint8Array): number {
-    return this.sock.send(data, null, NO_NAMES);
+  override write(ctx: IoContext, data: Uint8Array): number {
+    const r = this.sock.send(data, null, NO_NAMES);
+    if (r === -EPIPE && this.sock.stream) raiseSigpipe(this.machine, ctx.task);
+    return r;
   }
 
   override poll(): number {
@@ -93,6 +97,11 @@ export class SocketFile extends FileDescription {
   override release(): void {
     this.sock.close();
   }
+}
+
+/** Writing to a stream whose other end is gone: SIGPIPE to the writing thread, as Linux sends it. */
+function raiseSigpipe(m: Machine, t: Task): void {
+  new SignalKernel(m).send(t, new SigInfo(SIGPIPE, 0), false);
 }
 
 /** For read/write on sockets: they never name an address. */
@@ -178,8 +187,7 @@ export class Net {
   }
 
   private sigpipe(t: Task, r: number, flags: number, f: SocketFile): number {
-    // SIGPIPE (unless MSG_NOSIGNAL) goes through the signal layer once it is wired in here.
-    if (r === -EPIPE && !(flags & MSG_NOSIGNAL) && f.sock.stream) void t;
+    if (r === -EPIPE && !(flags & MSG_NOSIGNAL) && f.sock.stream) raiseSigpipe(this.k.m, t);
     return r;
   }
 

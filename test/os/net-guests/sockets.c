@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,11 +256,40 @@ static void unix_sockets(void) {
   close(passed); close(p[0]); close(sv[0]); close(sv[1]);
 }
 
+static volatile int pipes;
+static void onpipe(int s) { (void)s; pipes++; }
+
+/* SIGPIPE on a stream whose peer is gone: ignored, handled, suppressed (main ends with the default). */
+static void sigpipe(void) {
+  printf("--- SIGPIPE\n");
+  int sv[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+  close(sv[1]);
+  signal(SIGPIPE, SIG_IGN);
+  R(write(sv[0], "x", 1));
+  signal(SIGPIPE, onpipe);
+  R(write(sv[0], "x", 1));
+  printf("handler ran %d time(s)\n", pipes);
+  R(send(sv[0], "x", 1, MSG_NOSIGNAL));
+  printf("handler ran %d time(s)\n", pipes);
+  close(sv[0]);
+}
+
+static int dead[2];
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
+  /* Before any thread exists: qemu-i386 loses errno after a signal handler in threaded guests. */
+  sigpipe();
   unix_sockets();
   tcp(AF_INET);
   if (getenv("NO_IPV6") == NULL) tcp(AF_INET6);
   udp();
+  /* Last: the default action ends the program. */
+  signal(SIGPIPE, SIG_DFL);
+  socketpair(AF_UNIX, SOCK_STREAM, 0, dead);
+  close(dead[1]);
+  write(dead[0], "x", 1);
+  printf("not reached\n");
   return 0;
 }
