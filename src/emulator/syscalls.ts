@@ -9,9 +9,11 @@ import { EAX, EBP, EBX, ECX, EDI, EDX, ESI } from './cpu.js';
 import type { Machine, Task } from './machine.js';
 import type { Memory } from './memory.js';
 import type { FileDescription } from './os/fd.js';
+import { registerFamily } from './os/family.js';
 import { registerFdCalls } from './os/fdcalls.js';
 import { registerFiles } from './os/files.js';
 import { registerMemory } from './os/mm.js';
+import { registerPipes } from './os/pipe.js';
 import { registerProcess } from './os/proc.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
@@ -38,6 +40,8 @@ export class Kernel {
     registerThreads(this);
     registerTime(this);
     registerProcess(this);
+    registerFamily(this);
+    registerPipes(this);
     registerSignals(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
   }
