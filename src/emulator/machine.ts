@@ -32,6 +32,7 @@ import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
+import { keepFiles } from './os/vfs-keep.js';
 import type { SymbolTable } from './symbols.js';
 import type { FileSource } from './types.js';
 
@@ -132,6 +133,8 @@ export interface MachineOptions {
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
   captureOutput?: boolean;
+  /** --keep-files: after the run, copy what the guest wrote into this host directory (os/vfs-keep.ts). */
+  keepFiles?: string;
 }
 
 export interface RunResult {
@@ -438,7 +441,10 @@ export class Machine implements CpuHost {
         break;
       case VEC_UD:
         sig = 4;
-        what = 'invalid opcode';
+        what =
+          task.cpu.sse.udAt === task.cpu.eip >>> 0
+            ? `invalid opcode (an SSE/SSE2 instruction: the ${this.model.name} CPU model has none; try --cpu pentium4)`
+            : 'invalid opcode';
         break;
       case VEC_PF:
         sig = 11;
@@ -479,6 +485,8 @@ export class Machine implements CpuHost {
       enosys: this.kernel.enosys,
       syscalls: this.kernel.table.snapshot(),
     };
+    // The one place guest data reaches the host, and only below the directory the user named.
+    if (this.options.keepFiles) keepFiles(this.kernel.fs.vfs, this.options.keepFiles);
     for (const t of this.tasks.values()) {
       if (t.state !== 'zombie') this.endTask(t, t === this.runTask ? this.now() : cycles);
       t.cpu.attention = 1;

@@ -21,7 +21,9 @@ import { registerProcess } from './os/proc.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
-import { registerTime } from './os/time.js';
+import { EPOCH, registerTime } from './os/time.js';
+import { attachFileSystem } from './os/vfs-machine.js';
+import type { FileSystem } from './os/vfs-syscalls.js';
 import type { FileSource } from './types.js';
 import { EAGAIN, EFAULT } from './os/errno.js';
 
@@ -47,7 +49,11 @@ export class Kernel {
     registerEpoll(this);
     registerEventfd(this);
     registerSignals(this);
+    this.fs = attachFileSystem(this, EPOCH).fs;
   }
+
+  /** The overlay file system (os/vfs*.ts) all processes share; it also owns the socket rows. */
+  readonly fs: FileSystem;
 
   /** Unimplemented syscalls called so far: number (as a string) -> calls (RunResult.enosys). */
   get enosys(): Record<string, number> {
