@@ -441,7 +441,10 @@ export class Machine implements CpuHost {
         break;
       case VEC_UD:
         sig = 4;
-        what = 'invalid opcode';
+        what =
+          task.cpu.sse.udAt === task.cpu.eip >>> 0
+            ? `invalid opcode (an SSE/SSE2 instruction: the ${this.model.name} CPU model has none; try --cpu pentium4)`
+            : 'invalid opcode';
         break;
       case VEC_PF:
         sig = 11;
