@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ElfError, Machine } from '../emulator/machine.js';
+import { DEFAULT_ENV, runNotes } from '../emulator/notes.js';
 import { formatProfile } from '../probes/profile.js';
 import { nullSink, recordRunAsync } from '../recorder/record.js';
 import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
@@ -421,7 +422,7 @@ export async function main(argv: string[]): Promise<number> {
           binary,
           session: {
             argv: guestArgv,
-            env: [],
+            env: [...DEFAULT_ENV],
             cpus: a.cpus,
             preempt: a.preempt,
             seed,
@@ -459,6 +460,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!a.quiet) {
         if (res.status !== 'exited' && !outcome.interrupted)
           process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
+        for (const line of runNotes(res, 'probe-record')) process.stderr.write(`${line}\n`);
         const rows = outcome.session.counters().map((c) => {
           const p = outcome.session.probes[c.probeId - 1]!;
           return {

@@ -4,6 +4,7 @@
 // like the guest would. PROBE_RUN_STATS=1 prints the emulator's speed on stderr.
 
 import { ElfError, Machine } from '../emulator/machine.js';
+import { DEFAULT_ENV, runNotes } from '../emulator/notes.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
 
@@ -38,7 +39,7 @@ export function main(argv: string[]): number {
   try {
     m = Machine.load(bytes, {
       argv: [file, ...rest, ...a['--']],
-      env: [],
+      env: [...DEFAULT_ENV],
       cpus: a.cpus,
       maxInstructions: max,
       captureOutput: false,
@@ -57,6 +58,7 @@ export function main(argv: string[]): number {
     process.stderr.write(
       `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
     );
+  for (const line of runNotes(r, 'probe-run')) process.stderr.write(`${line}\n`);
   if (r.status === 'exited') return r.exitCode ?? 0;
   process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
   return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;
