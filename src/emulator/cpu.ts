@@ -151,7 +151,8 @@ export class Cpu implements FpuHost {
   stepping = false;
   /** Instructions retired by this context. */
   retired = 0;
-  private cur = 0;
+  /** Entry index of the instruction executing now (the block compiler's slow paths set it too). */
+  cur = 0;
   private blockStart = 0;
   private c: CodeCache;
   private mem: Memory;
@@ -485,6 +486,17 @@ export class Cpu implements FpuHost {
         continue;
       }
       let n = c.blockLen[b]!;
+      const jit = c.jit;
+      if (jit !== null) {
+        const fn = jit.fns[b];
+        // A compiled block runs only when all of it fits the budget: counts stay exact.
+        if (fn !== undefined && n <= budget - done) {
+          done += fn(this, budget - done);
+          if ((this.attention as number) === ATTN_CODE) this.attention = 0;
+          continue;
+        }
+        if (fn === undefined) jit.touch(b);
+      }
       if (n > budget - done) n = budget - done;
       done += this.runBlock(b, b + n);
       if ((this.attention as number) === ATTN_CODE) this.attention = 0;
