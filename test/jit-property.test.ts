@@ -97,7 +97,7 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
   i8.map((v) => [0x6a, v & 0xff, 0x58 + 2]),
   fc.tuple(disp, reg).map(([d, r]) => [0xff, ...memEsi(6, d), 0x58 + r]),
   reg.map((r) => [0x9c, 0x58 + r]),
-  fc.constantFrom(
+  fc.constantFrom<number[]>(
     [0x99],
     [0x98],
     [0x90],
