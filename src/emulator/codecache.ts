@@ -80,6 +80,13 @@ export class CodeCache {
     return b;
   }
 
+  /** Index of the block already decoded at `eip`, or -1 (never decodes). */
+  find(eip: number): number {
+    const h = hashEip(eip);
+    if (this.hkey[h] === (eip | 0)) return this.hval[h]!;
+    return this.blocks.get(eip >>> 0) ?? -1;
+  }
+
   private grow(): void {
     const n = this.op.length * 2;
     const g16 = (a: Uint16Array) => {

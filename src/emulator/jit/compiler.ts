@@ -17,7 +17,10 @@ import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import type { Accessors } from './access.js';
 
-/** A compiled block: runs it (repeating a self-loop while `left` allows), returns instructions retired. */
+/**
+ * A compiled unit: runs from cpu.eip through its member blocks while each next block fits in `left`,
+ * returns instructions retired (cpu.eip, flags and `retired` updated).
+ */
 export type CompiledBlock = (cpu: Cpu, left: number) => number;
 
 // Lazy-flag operations, as the interpreter numbers them (cpu.ts).
@@ -144,37 +147,22 @@ export function compilable(c: CodeCache, b: number): boolean {
 const u32 = (v: number) => String(v >>> 0);
 
 /** Emits the code of one block. */
-class BlockWriter {
+class UnitWriter {
   private out: string[] = [];
   private kind = K_UNKNOWN;
   private j = 0; // entry offset in the block of the instruction being emitted
-  private readonly start: number;
-  private readonly n: number;
-  private readonly selfLoop: boolean;
+  private b = 0; // entry index of the block being emitted
+  private n = 0; // its length
 
-  constructor(
-    private readonly c: CodeCache,
-    private readonly b: number,
-  ) {
-    this.n = c.blockLen[b]!;
-    this.start = c.eip[b]! >>> 0;
-    const last = b + this.n - 1;
-    const op = c.op[last]!;
-    const isJcc = (op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || op === 0xe9 || op === 0xeb;
-    this.selfLoop =
-      isJcc &&
-      c.hooked[b] === 0 &&
-      nativeOp(c, last) &&
-      ((c.next[last]! + c.imm[last]!) | 0) === (c.eip[b]! | 0);
-  }
+  constructor(private readonly c: CodeCache) {}
 
   private emit(s: string): void {
     this.out.push(s);
   }
 
-  /** Leaves the block after `count` instructions of this pass, continuing at `eip` (an expression). */
+  /** Leaves the unit after `count` instructions of this block, continuing at `eip` (an expression). */
   private exitAfter(count: number, eip: string): string {
-    return `{ e = ${eip}; x = ${count}; break out; }`;
+    return `{ e = ${eip}; n += ${count}; cpu.retired += ${count}; break out; }`;
   }
 
   private reg8(r: number): string {
@@ -673,45 +661,54 @@ class BlockWriter {
     else this.emit('e = cpu.eip;');
   }
 
-  build(): string {
+  /** Emits block `b` as one case of the unit's dispatch switch. */
+  private block(b: number): void {
     const c = this.c;
-    const n = this.n;
-    const b = this.b;
-    // Every way out goes through one epilogue after the labelled block: EIP = e, x more retired.
-    this.emit('out: {');
-    if (this.selfLoop) this.emit('for (;;) {');
+    const n = c.blockLen[b]!;
+    this.b = b;
+    this.n = n;
+    this.kind = K_UNKNOWN;
+    this.emit(`case ${u32(c.eip[b]!)}: {`);
+    // Entered only when the whole block fits the budget: counts stay exact to the instruction.
+    this.emit(`if (n + ${n} > left) break out;`);
+    this.emit(`cpu.blockStart = ${b};`);
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
       this.insn(i);
-      const last = j === n - 1;
-      if (!last && nativeOp(c, i) && this.touchesMemory(i)) {
+      if (j < n - 1 && nativeOp(c, i) && this.touchesMemory(i)) {
         // A slow-path access may have run host code (code write, watched read) that wants the CPU back.
         this.emit(`if (cpu.attention !== 0) ${this.exitAfter(j + 1, u32(c.next[i]!))}`);
       }
     }
     const lastI = b + n - 1;
-    const lop = c.op[lastI]!;
-    const endsWithE = !nativeOp(c, lastI) || this.setsE(lop);
-    if (!endsWithE) this.emit(`e = ${u32(c.next[lastI]!)};`);
-    if (this.selfLoop) {
-      this.emit(`n += ${n}; cpu.retired += ${n};`);
-      this.emit(`if (e !== ${this.start} || n + ${n} > left || cpu.attention !== 0) break out;`);
-      this.emit(`cpu.blockStart = ${b};`);
-      this.emit('}');
-    } else this.emit(`x = ${n};`);
+    if (nativeOp(c, lastI) && !this.setsE(c.op[lastI]!)) this.emit(`e = ${u32(c.next[lastI]!)};`);
+    this.emit(`n += ${n}; cpu.retired += ${n};`);
+    this.emit('continue;');
     this.emit('}');
+  }
+
+  /**
+   * The unit's function: a dispatch loop over its member blocks. Control passing between members
+   * (jumps, calls, returns, fall-through) stays inside; anything else leaves with EIP set.
+   */
+  build(members: readonly number[]): string {
+    const head = members[0]!;
+    for (const b of members) this.block(b);
     return (
-      `"use strict";\nreturn function blk_${this.start.toString(16)}(cpu, left) {\n` +
+      `"use strict";\nreturn function unit_${(this.c.eip[head]! >>> 0).toString(16)}(cpu, left) {\n` +
       'const R = cpu.regs;\n' +
       'let fo = cpu.lfOp, fa = cpu.lfA, fb = cpu.lfB, fr = cpu.lfR, fm = cpu.lfMsb, fl = cpu.flags;\n' +
-      'let inFb = 0, n = 0, x = 0, a = 0, v = 0, t = 0, r = 0, e = 0, cf = 0, of = 0, c1 = false;\n' +
-      `cpu.blockStart = ${b};\n` +
+      'let inFb = 0, n = 0, a = 0, v = 0, t = 0, r = 0, e = cpu.eip, cf = 0, of = 0, c1 = false;\n' +
       'try {\n' +
+      'out: for (;;) {\n' +
+      'if (cpu.attention !== 0) break;\n' +
+      'switch (e) {\n' +
       this.out.join('\n') +
+      '\ndefault: break out;\n}\n}\n' +
       // Only slow-path accesses and interpreter hand-overs throw, and both set cpu.cur first.
-      `\n} catch (y) {\n if (inFb === 0) { ${FLUSH} }\n return n + cpu.raised(y, ${b}, cpu.cur);\n}\n` +
-      `cpu.eip = e; ${FLUSH} cpu.retired += x; return n + x;\n};`
+      `} catch (y) {\n if (inFb === 0) { ${FLUSH} }\n return n + cpu.raised(y, cpu.blockStart, cpu.cur);\n}\n` +
+      `cpu.eip = e; ${FLUSH} return n;\n};`
     );
   }
 
@@ -744,14 +741,36 @@ class BlockWriter {
   }
 }
 
-/** JavaScript source of the compiled block at entry `b` (exposed for tests and size accounting). */
-export function blockSource(c: CodeCache, b: number): string {
-  return new BlockWriter(c, b).build();
+/** Entry addresses a block can continue at without a computed target (same-unit candidates). */
+export function staticSuccessors(c: CodeCache, b: number): number[] {
+  const last = b + c.blockLen[b]! - 1;
+  const op = c.op[last]!;
+  const next = c.next[last]! >>> 0;
+  if (c.pfx[last]! & PFX_O16) return [];
+  const target = (next + c.imm[last]!) >>> 0;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || (op >= 0xe0 && op <= 0xe3))
+    return [target, next];
+  if (op === 0xe9 || op === 0xeb) return [target];
+  if (op === 0xe8) return [target, next]; // the call's target and its return address
+  if (op === 0xff) return ((c.modrm[last]! >> 3) & 7) === 4 ? [] : [next]; // all but jmp fall through (call: on return)
+  if (OPCODES_ENDING.has(op)) return [];
+  return [next];
 }
 
-/** Compiles the block at entry `b` over `mem`. */
-export function compileBlock(c: CodeCache, b: number, acc: Accessors): { fn: CompiledBlock; size: number } {
-  const src = blockSource(c, b);
+const OPCODES_ENDING = new Set<number>([0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcf, 0xf1, 0xf4, 0x9a, 0xea]);
+
+/** JavaScript source of a unit (its first member is where it is normally entered). */
+export function unitSource(c: CodeCache, members: readonly number[]): string {
+  return new UnitWriter(c).build(members);
+}
+
+/** Compiles a unit of blocks sharing one dispatch loop. */
+export function compileUnit(
+  c: CodeCache,
+  members: readonly number[],
+  acc: Accessors,
+): { fn: CompiledBlock; size: number } {
+  const src = unitSource(c, members);
   const make = new Function('r32', 'r16', 'r8', 'w32', 'w8', src) as (...f: unknown[]) => CompiledBlock;
   return { fn: make(acc.r32, acc.r16, acc.r8, acc.w32, acc.w8), size: src.length };
 }

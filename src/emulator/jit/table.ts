@@ -1,19 +1,22 @@
-// Compiled-block table of one code cache: which decoded blocks have compiled functions, how hot the
-// others are, and how much generated code is alive. Guarantees: compiled code is bounded by `limit`
-// (characters of generated source, which V8's code size follows): reaching it drops every compiled
-// function (they recompile when hot again); a block dropped by the code cache (page written,
-// unmapped, mprotected, probe inserted or removed) loses its compiled function at once. Whether and
-// when a block compiles depends only on how often it ran, never on host time.
+// Compiled-code table of one code cache. Hot decoded blocks are compiled together with the
+// already-decoded blocks they reach by direct jumps, calls and returns on the same page (a "unit":
+// one function with a dispatch loop, so control between them never leaves compiled code).
+// Guarantees: a block dropped by the code cache (page written, unmapped, mprotected, probe inserted
+// or removed) loses every unit containing it at once; live generated code is bounded by `limit`
+// (characters of generated source, which V8's code size follows) — reaching it drops every unit, and
+// hot code recompiles. What compiles and when depends only on execution counts, never on host time.
 
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
 import { accessors, type Accessors } from './access.js';
-import { compilable, compileBlock, type CompiledBlock } from './compiler.js';
+import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
 
 /** Executions of a block in the interpreter before it is compiled. */
 export const HOT = 16;
 /** Default bound on live generated source (characters). */
 export const DEFAULT_LIMIT = 32 << 20;
+/** Most blocks in one unit. */
+const MAX_UNIT = 48;
 
 /** `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` the compiler; unset: the default. */
 export function jitFromEnv(dflt: boolean): boolean {
@@ -24,21 +27,29 @@ export function jitFromEnv(dflt: boolean): boolean {
   return dflt;
 }
 
+interface Unit {
+  fn: CompiledBlock;
+  members: number[];
+  size: number;
+  live: boolean;
+}
+
 export class JitTable {
-  /** Compiled function per block entry index (undefined: not compiled). */
+  /** Compiled unit entered at each block entry index (undefined: run it in the interpreter). */
   fns: (CompiledBlock | undefined)[] = [];
-  private sizes: number[] = [];
-  /** Interpreted executions per block entry index; saturates at HOT. */
+  /** Units containing each block entry index. */
+  private unitsOf: (Unit[] | undefined)[] = [];
+  /** Interpreted executions per block entry index; saturates at `hot`. */
   heat = new Uint8Array(1 << 14);
-  /** Live generated source characters. */
-  liveSize = 0;
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
   hot = HOT;
+  /** Live generated source characters. */
+  liveSize = 0;
   /** Statistics. */
   compiled = 0;
+  compiledBlocks = 0;
   evictions = 0;
   dropped = 0;
-
   private readonly acc: Accessors;
 
   constructor(
@@ -49,7 +60,7 @@ export class JitTable {
     this.acc = accessors(mem);
   }
 
-  /** Counts one interpreted execution of block `b`; compiles it when it becomes hot. */
+  /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
     if (b >= this.heat.length) {
       const h = new Uint8Array(Math.max(this.heat.length * 2, b + 1));
@@ -57,36 +68,71 @@ export class JitTable {
       this.heat = h;
     }
     const n = this.heat[b]! + 1;
-    if (n < this.hot) {
-      this.heat[b] = n;
-      return;
-    }
-    if (n === this.hot) {
-      this.heat[b] = n;
-      if (!compilable(this.cache, b)) return;
-      const { fn, size } = compileBlock(this.cache, b, this.acc);
-      if (this.liveSize + size > this.limit) this.clear(true);
-      this.fns[b] = fn;
-      this.sizes[b] = size;
-      this.liveSize += size;
-      this.compiled++;
-    }
+    if (n > this.hot) return;
+    this.heat[b] = n;
+    if (n === this.hot && compilable(this.cache, b)) this.compile(b);
   }
 
-  /** Forgets block `b` (the code cache dropped it). */
-  drop(b: number): void {
-    if (this.fns[b] !== undefined) {
-      this.fns[b] = undefined;
-      this.liveSize -= this.sizes[b]!;
-      this.dropped++;
+  private compile(head: number): void {
+    const c = this.cache;
+    const page = c.eip[head]! >>> 12;
+    const members = [head];
+    const seen = new Set<number>(members);
+    for (let k = 0; k < members.length && members.length < MAX_UNIT; k++) {
+      for (const s of staticSuccessors(c, members[k]!)) {
+        if (s >>> 12 !== page) continue;
+        const m = c.find(s);
+        if (m < 0 || seen.has(m)) continue;
+        seen.add(m);
+        // A hooked block must be entered through the run loop, which calls the hook first.
+        if (c.hooked[m] !== 0 || !compilable(c, m)) continue;
+        members.push(m);
+        if (members.length >= MAX_UNIT) break;
+      }
     }
+    const { fn, size } = compileUnit(c, members, this.acc);
+    if (this.liveSize + size > this.limit) this.clear(true);
+    const unit: Unit = { fn, members, size, live: true };
+    // The newest unit knows the most blocks: it becomes the entry for all its members, and an older
+    // unit no member enters any more is dropped.
+    const older = new Set<Unit>();
+    for (const m of members) {
+      for (const u of this.unitsOf[m] ?? []) if (u.live) older.add(u);
+      (this.unitsOf[m] ??= []).push(unit);
+      this.fns[m] = fn;
+    }
+    for (const u of older) if (!u.members.some((m) => this.fns[m] === u.fn)) this.kill(u);
+    this.liveSize += size;
+    this.compiled++;
+    this.compiledBlocks += members.length;
+  }
+
+  /** Forgets block `b` and every unit containing it (the code cache dropped it). */
+  drop(b: number): void {
+    const units = this.unitsOf[b];
+    if (units !== undefined) {
+      this.unitsOf[b] = undefined;
+      for (const u of units) if (u.live) this.kill(u);
+    }
+    this.fns[b] = undefined;
     if (b < this.heat.length) this.heat[b] = 0;
   }
 
-  /** Drops every compiled function (eviction when over the limit, or the code cache flushed). */
+  private kill(u: Unit): void {
+    u.live = false;
+    this.liveSize -= u.size;
+    this.dropped++;
+    for (const m of u.members)
+      if (this.fns[m] === u.fn) {
+        this.fns[m] = undefined;
+        if (m < this.heat.length) this.heat[m] = 0;
+      }
+  }
+
+  /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
   clear(eviction = false): void {
     this.fns = [];
-    this.sizes = [];
+    this.unitsOf = [];
     this.heat.fill(0);
     this.liveSize = 0;
     if (eviction) this.evictions++;
