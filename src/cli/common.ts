@@ -1,7 +1,7 @@
 // Shared command-line plumbing: one-line errors with the right exit codes (1 = the command failed,
 // 2 = bad usage), the built-in workload catalogue, and reading guest binaries with clear messages.
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
@@ -82,33 +82,5 @@ export function readInput(path: string, what: string): Uint8Array {
             ? 'is a directory'
             : String(code ?? e);
     throw new CliError(`cannot read ${what} ${path}: ${why}`);
-  }
-}
-
-/** Runs a command's main, turning every failure into a one-line message and exit status. */
-export async function runMain(prog: string, main: () => Promise<number> | number): Promise<void> {
-  try {
-    process.exitCode = await main();
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(`${prog}: ${e.message}\n`);
-      process.exitCode = e.code;
-    } else {
-      const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`${prog}: ${msg.split('\n')[0]}\n`);
-      if (process.env.PROBELAB_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = 1;
-    }
-  }
-}
-
-/** Whether the module at `url` is the program being run (also when started through a bin symlink). */
-export function isMainModule(url: string): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(url));
-  } catch {
-    return false;
   }
 }

@@ -5,25 +5,21 @@
 // version gate's message refers to.
 
 import { resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { FORMAT_VERSION, TraceError } from '../trace/db.js';
 import { migrateTrace } from '../trace/migrate.js';
-import { CliError, isMainModule, runMain } from './common.js';
+import { parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError } from './common.js';
 
-export function main(argv: string[]): Promise<number> {
-  const a = yargs(argv)
-    .scriptName('probe-migrate')
-    .usage(`$0 TRACE...\n\nUpgrade trace files in place to format ${FORMAT_VERSION}.`)
-    .demandCommand(1, 'give at least one trace file')
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new CliError(err ? err.message : msg, 2);
-    })
-    .parseSync();
-  for (const file of a._.map(String)) {
+export const spec = {
+  name: 'probe-migrate',
+  usage: `$0 TRACE...\n\nUpgrade trace files in place to format ${FORMAT_VERSION}.`,
+  options: (y) => y.demandCommand(1, 'give at least one trace file'),
+} satisfies CommandSpec<unknown>;
+
+export function main(argv: string[]): number {
+  const a = parseCommand(spec, argv);
+  if (!a) return 0;
+  for (const file of a._) {
     try {
       const steps = migrateTrace(resolve(file));
       process.stderr.write(
@@ -36,7 +32,7 @@ export function main(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  return Promise.resolve(0);
+  return 0;
 }
 
-if (isMainModule(import.meta.url)) void runMain('probe-migrate', () => main(hideBin(process.argv)));
+runCommand('probe-migrate', import.meta.url, main);

@@ -3,11 +3,10 @@
 // CSV or JSON. The database is opened read-only and statements that could write are refused.
 
 import { resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import { CliError, isMainModule, runMain } from './common.js';
+import { parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError } from './common.js';
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -44,20 +43,28 @@ export function formatRows(columns: string[], rows: unknown[][], format: string)
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const a = yargs(argv)
-    .scriptName('probe-query')
-    .usage('$0 TRACE "SQL" [--format table|csv|json]\n\nRun one read-only SQL statement on a trace.')
-    .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const })
-    .demandCommand(2, 2, 'give a trace file and one SQL statement', 'give a trace file and one SQL statement')
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new CliError(err ? err.message : msg, 2);
-    })
-    .parseSync();
-  const [trace, sql] = a._.map(String) as [string, string];
+export const spec = {
+  name: 'probe-query',
+  usage: '$0 TRACE "SQL" [--format table|csv|json]\n\nRun one read-only SQL statement on a trace.',
+  options: (y) =>
+    y
+      .option('format', {
+        choices: ['table', 'csv', 'json'] as const,
+        default: 'table' as const,
+        describe: 'how to print the rows',
+      })
+      .demandCommand(
+        2,
+        2,
+        'give a trace file and one SQL statement',
+        'give a trace file and one SQL statement',
+      ),
+} satisfies CommandSpec<unknown>;
+
+export function main(argv: string[]): number {
+  const a = parseCommand(spec, argv);
+  if (!a) return 0;
+  const [trace, sql] = a._ as [string, string];
   let reader: TraceReader;
   try {
     reader = TraceReader.open(resolve(trace));
@@ -77,4 +84,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (isMainModule(import.meta.url)) void runMain('probe-query', () => main(hideBin(process.argv)));
+runCommand('probe-query', import.meta.url, main);

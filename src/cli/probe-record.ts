@@ -7,8 +7,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { ElfError, Machine } from '../emulator/machine.js';
 import { formatProfile } from '../probes/profile.js';
 import { nullSink, recordRunAsync } from '../recorder/record.js';
@@ -16,15 +14,8 @@ import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import {
-  CliError,
-  isMainModule,
-  findWorkload,
-  readInput,
-  runMain,
-  workloadBinaryPath,
-  workloads,
-} from './common.js';
+import { list, parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError, findWorkload, readInput, workloadBinaryPath, workloads } from './common.js';
 import { Progress } from './progress.js';
 
 export interface RecordArgs {
@@ -50,109 +41,102 @@ export interface RecordArgs {
   listSymbols: boolean;
 }
 
-function parseArgs(argv: string[]): RecordArgs {
-  const y = yargs(argv)
-    .scriptName('probe-record')
-    .usage(
-      '$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.',
-    )
-    .parserConfiguration({ 'populate--': true, 'unknown-options-as-args': false })
-    .option('workload', {
-      alias: 'w',
-      type: 'string',
-      describe: 'built-in workload to run instead of an ELF',
-    })
-    .option('output', {
-      alias: 'o',
-      type: 'string',
-      default: 'trace.db',
-      describe: 'trace database to write',
-    })
-    .option('probe', {
-      alias: 'p',
-      type: 'string',
-      array: true,
-      default: [],
-      describe: 'probe spec (kprobe_events syntax), repeatable',
-    })
-    .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
-    .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
-    .option('preempt', {
-      type: 'boolean',
-      default: true,
-      describe: 'CONFIG_PREEMPT: timer ticks switch tasks (--no-preempt to disable)',
-    })
-    .option('seed', {
-      alias: 's',
-      type: 'number',
-      default: 1,
-      describe: 'seed for chaos scheduling, AT_RANDOM and getrandom',
-    })
-    .option('chaos', {
-      type: 'boolean',
-      default: false,
-      describe: 'randomize slice lengths and tick phases from the seed',
-    })
-    .option('runs', {
-      type: 'number',
-      default: 1,
-      describe: 'record N runs with seeds seed..seed+N-1 into one database',
-    })
-    .option('max-instructions', {
-      type: 'number',
-      describe: 'stop the guest after this many instructions (status truncated)',
-    })
-    .option('allow-read', {
-      type: 'string',
-      array: true,
-      default: [],
-      describe: 'directory the guest may read (default: the current directory)',
-    })
-    .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
-    .option('watch-retaddr', {
-      type: 'boolean',
-      default: false,
-      describe: 'record retaddr_read events when guest code reads a hijacked return address (K20)',
-    })
-    .option('mhz', {
-      type: 'number',
-      default: 1000,
-      describe: 'virtual clock rate for cycle → ns conversion',
-    })
-    .option('list-workloads', {
-      type: 'boolean',
-      default: false,
-      describe: 'list the built-in workloads and exit',
-    })
-    .option('list-symbols', {
-      type: 'boolean',
-      default: false,
-      describe: 'list the functions of the ELF (address, size) and exit',
-    })
-    .option('quiet', {
-      alias: 'q',
-      type: 'boolean',
-      default: false,
-      describe: 'no profile table, hints or progress',
-    })
-    .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' })
-    .strictOptions()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new CliError(err ? err.message : msg, 2);
-    });
-  const a = y.parseSync();
-  const positional = a._.map(String);
+export const spec = {
+  name: 'probe-record',
+  usage:
+    '$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.',
+  options: (y) =>
+    y
+      .option('workload', {
+        alias: 'w',
+        type: 'string',
+        describe: 'built-in workload to run instead of an ELF',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        default: 'trace.db',
+        describe: 'trace database to write',
+      })
+      .option('probe', {
+        alias: 'p',
+        type: 'string',
+        describe: 'probe spec (kprobe_events syntax), repeatable',
+      })
+      .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
+      .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
+      .option('preempt', {
+        type: 'boolean',
+        default: true,
+        describe: 'CONFIG_PREEMPT: timer ticks switch tasks (--no-preempt to disable)',
+      })
+      .option('seed', {
+        alias: 's',
+        type: 'number',
+        default: 1,
+        describe: 'seed for chaos scheduling, AT_RANDOM and getrandom',
+      })
+      .option('chaos', {
+        type: 'boolean',
+        default: false,
+        describe: 'randomize slice lengths and tick phases from the seed',
+      })
+      .option('runs', {
+        type: 'number',
+        default: 1,
+        describe: 'record N runs with seeds seed..seed+N-1 into one database',
+      })
+      .option('max-instructions', {
+        type: 'number',
+        describe: 'stop the guest after this many instructions (status truncated)',
+      })
+      .option('allow-read', {
+        type: 'string',
+        describe: 'directory the guest may read (default: the current directory)',
+      })
+      .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
+      .option('watch-retaddr', {
+        type: 'boolean',
+        default: false,
+        describe: 'record retaddr_read events when guest code reads a hijacked return address (K20)',
+      })
+      .option('mhz', {
+        type: 'number',
+        default: 1000,
+        describe: 'virtual clock rate for cycle → ns conversion',
+      })
+      .option('list-workloads', {
+        type: 'boolean',
+        default: false,
+        describe: 'list the built-in workloads and exit',
+      })
+      .option('list-symbols', {
+        type: 'boolean',
+        default: false,
+        describe: 'list the functions of the ELF (address, size) and exit',
+      })
+      .option('quiet', {
+        alias: 'q',
+        type: 'boolean',
+        default: false,
+        describe: 'no profile table, hints or progress',
+      })
+      .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' }),
+  strict: 'options',
+} satisfies CommandSpec<unknown>;
+
+function parseArgs(argv: string[]): RecordArgs | null {
+  const a = parseCommand(spec, argv);
+  if (!a) return null;
+  const positional = a._;
   if (positional.length > 1)
     throw new CliError(`unexpected argument '${positional[1]}' (guest arguments go after --)`, 2);
-  const dd = (a as unknown as { '--'?: (string | number)[] })['--'] ?? [];
   return {
     elf: positional[0],
-    guestArgs: dd.map(String),
+    guestArgs: a['--'],
     workload: a.workload,
     output: a.output,
-    probe: a.probe.map(String),
+    probe: list(a.probe),
     probeFile: a['probe-file'],
     cpus: a.cpus,
     preempt: a.preempt,
@@ -160,7 +144,7 @@ function parseArgs(argv: string[]): RecordArgs {
     chaos: a.chaos,
     runs: a.runs,
     maxInstructions: a['max-instructions'],
-    allowRead: a['allow-read'].map(String),
+    allowRead: list(a['allow-read']),
     stdin: a.stdin,
     mhz: a.mhz,
     watchRetaddr: a['watch-retaddr'],
@@ -333,6 +317,7 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
 
 export async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
+  if (!a) return 0;
   if (a.listWorkloads) {
     const w = workloads();
     for (const x of w.list)
@@ -506,4 +491,4 @@ export async function main(argv: string[]): Promise<number> {
   return exit;
 }
 
-if (isMainModule(import.meta.url)) void runMain('probe-record', () => main(hideBin(process.argv)));
+runCommand('probe-record', import.meta.url, main);

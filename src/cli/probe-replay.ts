@@ -8,14 +8,13 @@
 
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { formatProfile } from '../probes/profile.js';
 import { ReplayError, replayRun, type ReplayOutcome } from '../replay/replay.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
-import { CliError, isMainModule, runMain } from './common.js';
+import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError } from './common.js';
 import { Progress } from './progress.js';
 
 export interface ReplayArgs {
@@ -32,75 +31,55 @@ export interface ReplayArgs {
 /** The largest pool the kprobe_events interface accepts (K25); 'unbounded' goes beyond it. */
 const MAXACTIVE_MAX = 4096;
 
-/** Repeatable string options, given once or several times (never greedy: `-p X TRACE` keeps TRACE). */
-function list(v: unknown): string[] {
-  return v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String);
-}
+export const spec = {
+  name: 'probe-replay',
+  usage:
+    '$0 TRACE [--run ID] [--verify] [-o OUT] [-p SPEC...] [--maxactive EVENT=N...]\n\n' +
+    'Re-execute recorded runs from the trace alone. Default: verify every event against the recording.\n' +
+    'With -p/--maxactive/-o: a what-if replay with other probes or pool sizes, written as a new run.',
+  options: (y) =>
+    y
+      .option('run', {
+        type: 'number',
+        describe: 'run to replay (default: every run for verify; the only run for what-if)',
+      })
+      .option('verify', {
+        type: 'boolean',
+        default: false,
+        describe: 'compare everything with the recording (the default without -p/--maxactive/-o)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        describe: 'what-if: trace database to write the replay into',
+      })
+      .option('probe', {
+        alias: 'p',
+        type: 'string',
+        describe: "what-if: add a probe (kprobe_events syntax) or remove one ('-:EVENT'), repeatable",
+      })
+      .option('maxactive', {
+        type: 'string',
+        describe: `what-if: pool size of a kretprobe, EVENT=N (1..${MAXACTIVE_MAX} or 'unbounded'), repeatable`,
+      })
+      .option('quiet', {
+        alias: 'q',
+        type: 'boolean',
+        default: false,
+        describe: 'only failures; no profile table or progress',
+      })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: 'write into an existing OUT (append to a trace; replace any other file)',
+      }),
+  strict: 'options',
+} satisfies CommandSpec<unknown>;
 
-/** `-p -:EVENT` would read as short flags: glue a dash-led value to its option. */
-function glueDashValues(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
-    const v = argv[i + 1];
-    if ((x === '-p' || x === '--probe') && v !== undefined && v.startsWith('-') && v !== '--') {
-      out.push(`--probe=${v}`);
-      i++;
-    } else out.push(x);
-  }
-  return out;
-}
-
-function parseArgs(argv: string[]): ReplayArgs {
-  const y = yargs(glueDashValues(argv))
-    .scriptName('probe-replay')
-    .usage(
-      '$0 TRACE [--run ID] [--verify] [-o OUT] [-p SPEC...] [--maxactive EVENT=N...]\n\n' +
-        'Re-execute recorded runs from the trace alone. Default: verify every event against the recording.\n' +
-        'With -p/--maxactive/-o: a what-if replay with other probes or pool sizes, written as a new run.',
-    )
-    .option('run', {
-      type: 'number',
-      describe: 'run to replay (default: every run for verify; the only run for what-if)',
-    })
-    .option('verify', {
-      type: 'boolean',
-      default: false,
-      describe: 'compare everything with the recording (the default without -p/--maxactive/-o)',
-    })
-    .option('output', {
-      alias: 'o',
-      type: 'string',
-      describe: 'what-if: trace database to write the replay into',
-    })
-    .option('probe', {
-      alias: 'p',
-      type: 'string',
-      describe: "what-if: add a probe (kprobe_events syntax) or remove one ('-:EVENT'), repeatable",
-    })
-    .option('maxactive', {
-      type: 'string',
-      describe: `what-if: pool size of a kretprobe, EVENT=N (1..${MAXACTIVE_MAX} or 'unbounded'), repeatable`,
-    })
-    .option('quiet', {
-      alias: 'q',
-      type: 'boolean',
-      default: false,
-      describe: 'only failures; no profile table or progress',
-    })
-    .option('force', {
-      type: 'boolean',
-      default: false,
-      describe: 'write into an existing OUT (append to a trace; replace any other file)',
-    })
-    .strictOptions()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new CliError(err ? err.message : msg, 2);
-    });
-  const a = y.parseSync();
-  const positional = a._.map(String);
+function parseArgs(argv: string[]): ReplayArgs | null {
+  const a = parseCommand(spec, glueDashValues(argv, ['-p', '--probe']));
+  if (!a) return null;
+  const positional = a._;
   if (positional.length === 0) throw new CliError('missing TRACE (the trace database to replay)', 2);
   if (positional.length > 1) throw new CliError(`unexpected argument '${positional[1]}'`, 2);
   return {
@@ -171,6 +150,7 @@ function removeTrace(path: string): void {
 
 export async function main(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
+  if (!a) return 0;
   const maxactive = parseMaxactive(a.maxactive);
   const whatif = a.output !== undefined || a.probe.length > 0 || a.maxactive.length > 0;
   if (a.verify && whatif)
@@ -286,4 +266,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (isMainModule(import.meta.url)) void runMain('probe-replay', () => main(hideBin(process.argv)));
+runCommand('probe-replay', import.meta.url, main);

@@ -4,85 +4,59 @@
 // recording missed calls, the complete call set comes from a replay with unbounded pools, computed
 // once and cached in the trace (the report's only write).
 
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
-import type { AnalysisInput, RunData } from '../analysis/model.js';
-import { buildReport } from '../analysis/summary.js';
-import { writeChromeTrace } from '../report/chrome.js';
-import { renderFolded } from '../report/folded.js';
-import { renderHtml } from '../report/html.js';
-import { renderJson } from '../report/json.js';
-import { renderText } from '../report/text.js';
+import type { CompleteCallSetProvider } from '../analysis/load.js';
+import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
+import { BinarySymbols, buildWithOptions, loadReportRun, readSyscalls } from '../report/command.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
-import { CliError, isMainModule, runMain } from './common.js';
+import { parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError } from './common.js';
 import { completeCallSetProvider } from './complete-calls.js';
+import { needsArgs, pickOutputs, writeOutputs } from './renderers.js';
 
-interface ReportArgs {
-  traces: string[];
-  run: string;
-  html?: string;
-  json: boolean;
-  chrome?: string;
-  folded?: string;
-  failOnMiss: boolean;
-  replay: boolean;
-}
-
-function parse(argv: string[]): ReportArgs {
-  const a = yargs(argv)
-    .scriptName('probe-report')
-    .usage(
-      '$0 TRACE [TRACE...] [--run ID|all] [--html FILE] [--json] [--chrome FILE] [--folded FILE] [--fail-on-miss]',
-    )
-    .option('run', {
-      type: 'string',
-      default: 'all',
-      describe: 'run id to report, or all (several runs are analysed together)',
-    })
-    .option('html', { type: 'string', describe: 'write a self-contained HTML report' })
-    .option('json', {
-      type: 'boolean',
-      default: false,
-      describe: 'print the probelab-report/1 JSON instead of text',
-    })
-    .option('chrome', {
-      type: 'string',
-      describe: 'write a Chrome trace-event JSON file (opens in Perfetto)',
-    })
-    .option('folded', { type: 'string', describe: 'write folded stacks (flame-graph input)' })
-    .option('fail-on-miss', {
-      type: 'boolean',
-      default: false,
-      describe: 'exit 1 when any return probe missed a call',
-    })
-    .option('replay', {
-      type: 'boolean',
-      default: true,
-      describe: 'replay runs that missed calls to get exact miss curves (--no-replay to skip)',
-    })
-    .demandCommand(1, 'give a trace file')
-    .strict()
-    .help()
-    .version(false)
-    .fail((msg, err) => {
-      throw new CliError(err ? err.message : msg, 2);
-    })
-    .parseSync();
-  return {
-    traces: a._.map(String),
-    run: a.run,
-    html: a.html,
-    json: a.json,
-    chrome: a.chrome,
-    folded: a.folded,
-    failOnMiss: a['fail-on-miss'],
-    replay: a.replay,
-  };
-}
+export const spec = {
+  name: 'probe-report',
+  usage:
+    '$0 TRACE... [--run ID|all] [--json] [--html FILE] [--by EVENT=ARG] [--syscalls] [--chrome FILE] [--folded FILE] [--fail-on-miss]\n\n' +
+    'Latencies, calls in flight, miss curves and maxactive recommendations for the runs of one or more\n' +
+    'traces. Prints the text report, or the JSON one with --json; with output files only says where\n' +
+    'it wrote them.',
+  options: (y) =>
+    y
+      .option('run', {
+        type: 'string',
+        default: 'all',
+        describe: 'run id to report, or all (several runs are analysed together)',
+      })
+      .option('html', { type: 'string', describe: 'write a self-contained HTML report' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the probelab-report/1 JSON instead of text',
+      })
+      .option('chrome', {
+        type: 'string',
+        describe: 'write a Chrome trace-event JSON file (opens in Perfetto)',
+      })
+      .option('folded', { type: 'string', describe: 'write folded stacks (flame-graph input)' })
+      .option('fail-on-miss', {
+        type: 'boolean',
+        default: false,
+        describe: 'exit 1 when any return probe missed a call',
+      })
+      .option('by', {
+        type: 'string',
+        describe: "group a probe's latency and misses by an argument's value (repeatable), e.g. --by work=n",
+      })
+      .option('syscalls', { type: 'boolean', default: false, describe: "show each run's system-call table" })
+      .option('replay', {
+        type: 'boolean',
+        default: true,
+        describe: 'replay runs that missed calls to get exact miss curves (--no-replay to skip)',
+      })
+      .demandCommand(1, 'give a trace file'),
+} satisfies CommandSpec<unknown>;
 
 function openReader(path: string): TraceReader {
   try {
@@ -94,9 +68,14 @@ function openReader(path: string): TraceReader {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const a = parse(argv);
+  const a = parseCommand(spec, argv);
+  if (!a) return 0;
+  const outputs = pickOutputs(a);
+  const traces = a._;
   const runs: RunData[] = [];
-  for (const t of a.traces) {
+  const syscalls: RunSyscalls[] = [];
+  const symbols = new BinarySymbols();
+  for (const t of traces) {
     const reader = openReader(t);
     try {
       const all = reader.runs();
@@ -112,28 +91,20 @@ export async function main(argv: string[]): Promise<number> {
       const provider: CompleteCallSetProvider | undefined = a.replay
         ? completeCallSetProvider(reader, resolve(t))
         : undefined;
-      for (const id of ids)
-        runs.push(loadRun(reader, id, { keepArgs: !!(a.chrome || a.folded), complete: provider }));
+      for (const id of ids) {
+        const o = { file: t, several: traces.length > 1, keepArgs: needsArgs(outputs), complete: provider };
+        runs.push(loadReportRun(reader, id, { ...o, symbols }));
+        if (a.syscalls) syscalls.push(readSyscalls(reader, id, o.several ? t : undefined));
+      }
     } finally {
       reader.close();
     }
   }
   const input: AnalysisInput = { runs };
-  const model = buildReport(input);
-  if (a.json) process.stdout.write(renderJson(model.json));
-  else process.stdout.write(renderText(model));
-  try {
-    if (a.html) writeFileSync(a.html, renderHtml(model));
-    if (a.folded) writeFileSync(a.folded, renderFolded(input));
-    if (a.chrome) {
-      const chunks: string[] = [];
-      writeChromeTrace(input, (c) => chunks.push(c));
-      writeFileSync(a.chrome, chunks.join(''));
-    }
-  } catch (e) {
-    throw new CliError(`cannot write report: ${(e as NodeJS.ErrnoException).message.split('\n')[0]}`);
-  }
-  if (a.failOnMiss) {
+  const by = ([] as unknown[]).concat(a.by ?? []).map(String); // repeated --by gives an array
+  const model = buildWithOptions(input, { by, syscalls: a.syscalls ? syscalls : null });
+  writeOutputs(outputs, { model, input });
+  if (a['fail-on-miss']) {
     const missed = model.json.probes.some(
       (p) => p.kind === 'kretprobe' && (p.missed ?? 0) + (p.missed_reentry ?? 0) > 0,
     );
@@ -145,4 +116,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (isMainModule(import.meta.url)) void runMain('probe-report', () => main(hideBin(process.argv)));
+runCommand('probe-report', import.meta.url, main);

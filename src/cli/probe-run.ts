@@ -1,63 +1,65 @@
 #!/usr/bin/env node
-// Runs a static i386 binary in the emulator without probes (a developer convenience; probe-record is
-// the main entry point). Exits with the guest's status, or 128 + signal, like the guest would.
-import { readFileSync } from 'node:fs';
-import { ElfError, Machine } from '../emulator/machine.js';
+// probe-run: runs a static i386 binary in the emulator without probes or recording (a developer
+// convenience; probe-record is the main entry point). Exits with the guest's status, or 128 + signal,
+// like the guest would. PROBE_RUN_STATS=1 prints the emulator's speed on stderr.
 
-function main(): number {
-  const args = process.argv.slice(2);
-  let cpus = 1;
-  let max: number | undefined;
-  while (args[0]?.startsWith('--')) {
-    const a = args.shift()!;
-    if (a === '--cpus') cpus = Number(args.shift());
-    else if (a === '--max-instructions') max = Number(args.shift());
-    else if (a === '--') break;
-    else {
-      process.stderr.write(`probe-run: unknown option ${a}\n`);
-      return 2;
-    }
-  }
-  const file = args[0];
-  if (!file) {
-    process.stderr.write('usage: probe-run [--cpus N] [--max-instructions N] ELF [ARGS...]\n');
-    return 2;
-  }
-  let bytes: Uint8Array;
+import { ElfError, Machine } from '../emulator/machine.js';
+import { parseCommand, runCommand, type CommandSpec } from './command.js';
+import { CliError, readInput } from './common.js';
+
+export const spec = {
+  name: 'probe-run',
+  usage:
+    '$0 [OPTIONS] ELF [ARGS...]\n\n' +
+    'Run a static i386 program without probes or recording. Options go before or after the ELF;\n' +
+    'give guest arguments that start with a dash after --.',
+  options: (y) =>
+    y
+      .option('cpus', { alias: 'c', type: 'number', default: 1, describe: 'virtual CPUs, 1..64' })
+      .option('max-instructions', {
+        type: 'number',
+        describe: 'stop the guest after this many instructions',
+      })
+      .demandCommand(1, 'give the ELF to run'),
+  strict: 'options',
+} satisfies CommandSpec<unknown>;
+
+export function main(argv: string[]): number {
+  const a = parseCommand(spec, argv);
+  if (!a) return 0;
+  const [file, ...rest] = a._ as [string, ...string[]];
+  if (!Number.isInteger(a.cpus) || a.cpus < 1 || a.cpus > 64)
+    throw new CliError(`--cpus must be an integer in 1..64, got ${a.cpus}`, 2);
+  const max = a['max-instructions'];
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
+    throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
+  const bytes = readInput(file, 'ELF');
+  let m: Machine;
   try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    process.stderr.write(`probe-run: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? e}\n`);
-    return 1;
-  }
-  try {
-    const m = Machine.load(bytes, {
-      argv: args,
+    m = Machine.load(bytes, {
+      argv: [file, ...rest, ...a['--']],
       env: [],
-      cpus,
+      cpus: a.cpus,
       maxInstructions: max,
       captureOutput: false,
       onStdout: (b) => process.stdout.write(b),
       onStderr: (b) => process.stderr.write(b),
     });
-    const c0 = process.cpuUsage();
-    const r = m.run();
-    const cu = process.cpuUsage(c0);
-    const secs = (cu.user + cu.system) / 1e6;
-    if (process.env.PROBE_RUN_STATS)
-      process.stderr.write(
-        `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
-      );
-    if (r.status === 'exited') return r.exitCode ?? 0;
-    process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
-    return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;
   } catch (e) {
-    if (e instanceof ElfError) {
-      process.stderr.write(`probe-run: ${file}: ${e.message}\n`);
-      return 1;
-    }
+    if (e instanceof ElfError) throw new CliError(`${file}: ${e.message}`);
     throw e;
   }
+  const c0 = process.cpuUsage();
+  const r = m.run();
+  const cu = process.cpuUsage(c0);
+  const secs = (cu.user + cu.system) / 1e6;
+  if (process.env.PROBE_RUN_STATS)
+    process.stderr.write(
+      `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
+    );
+  if (r.status === 'exited') return r.exitCode ?? 0;
+  process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
+  return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;
 }
 
-process.exitCode = main();
+runCommand('probe-run', import.meta.url, main);

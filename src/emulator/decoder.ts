@@ -274,119 +274,28 @@ function read32(fetch: ByteSource, p: number): number {
   );
 }
 
-/** Encodings that raise #UD on this CPU even though their length is well defined. */
+/** Encodings that raise #UD on this CPU even though their length is well defined (see the table's columns). */
 function isInvalid(op: number, modrm: number, pfx: number): boolean {
   const row = OPCODES[op]!;
   if (row.invalid) return true;
+  if (!row.modrm) return (pfx & PFX_LOCK) !== 0;
   const reg = (modrm >> 3) & 7;
   const isMem = modrm < 0xc0;
-  if (pfx & PFX_LOCK) {
-    if (!row.lockable || !isMem) return true;
-    if ((op === 0xf6 || op === 0xf7) && reg !== 2 && reg !== 3) return true;
-    if ((op === 0xfe || op === 0xff) && reg > 1) return true;
-    if (op === 0x1ba && reg < 5) return true;
-    if (op === 0x1c7 && reg !== 1) return true;
-  }
-  switch (op) {
-    case 0x8d: // lea with a register operand
-    case 0x62: // bound
-    case 0xc4:
-    case 0xc5:
-    case 0x1b2:
-    case 0x1b4:
-    case 0x1b5:
-      return !isMem;
-    case 0x8f:
-    case 0xc6:
-    case 0xc7:
-      return reg !== 0;
-    case 0x8c:
-    case 0x8e:
-      return reg > 5 || (op === 0x8e && reg === 1);
-    case 0xfe:
-      return reg > 1;
-    case 0xff:
-      return reg === 7 || ((reg === 3 || reg === 5) && !isMem);
-    case 0x1ba:
-      return reg < 4;
-    case 0x1c7:
-      return reg !== 1 || !isMem;
-    case 0x1ae: // fxsave & co: no FXSR/SSE on this CPU
-      return true;
-    case 0x100:
-      return reg > 5;
-    case 0x101:
-      return reg === 5 || (!isMem && reg !== 4 && reg !== 6);
-    case 0xd8:
-    case 0xd9:
-    case 0xda:
-    case 0xdb:
-    case 0xdc:
-    case 0xdd:
-    case 0xde:
-    case 0xdf:
-      return false;
-  }
+  if (pfx & PFX_LOCK && (!isMem || ((row.lockRegs >> reg) & 1) === 0)) return true;
+  if (((row.regMask >> reg) & 1) === 0) return true;
+  if (!isMem && (row.memRegs >> reg) & 1) return true;
+  // mov Ew,Sw / mov Sw,Ew: only six segment registers, and CS cannot be loaded.
+  if (op === 0x8c || op === 0x8e) return reg > 5 || (op === 0x8e && reg === 1);
   return false;
 }
 
 /** Control-transfer classification of a decoded instruction (for probes' resume_execution). */
 export function controlKind(d: Decoded): ControlKind {
-  const op = d.op;
-  const reg = (d.modrm >> 3) & 7;
-  if (op >= 0x70 && op <= 0x7f) return 'jcc_rel';
-  if (op >= 0x180 && op <= 0x18f) return 'jcc_rel';
-  switch (op) {
-    case 0xe8:
-      return 'call_rel';
-    case 0xe9:
-    case 0xeb:
-      return 'jmp_rel';
-    case 0xe0:
-    case 0xe1:
-    case 0xe2:
-    case 0xe3:
-      return 'loop';
-    case 0xc3:
-      return 'ret';
-    case 0xc2:
-      return 'ret_imm';
-    case 0xcb:
-      return 'lret';
-    case 0xca:
-      return 'lret_imm';
-    case 0x9a:
-      return 'call_far';
-    case 0xea:
-      return 'jmp_far';
-    case 0xcc:
-      return 'int3';
-    case 0xcd:
-      return d.imm === 0x80 || (d.imm & 0xff) === 0x80 ? 'syscall' : 'int';
-    case 0xce:
-      return 'into';
-    case 0xf1:
-      return 'int1';
-    case 0xcf:
-      return 'iret';
-    case 0x9c:
-      return 'pushf';
-    case 0x9d:
-      return 'popf';
-    case 0xfa:
-      return 'cli';
-    case 0xfb:
-      return 'sti';
-    case 0xf4:
-      return 'hlt';
-    case 0xff:
-      if (reg === 2) return 'call_ind';
-      if (reg === 3) return 'call_far';
-      if (reg === 4) return 'jmp_ind';
-      if (reg === 5) return 'jmp_far';
-      return 'seq';
-  }
-  return 'seq';
+  if (d.op >= 0x200) return 'seq';
+  const k = OPCODES[d.op]!.control[(d.modrm >> 3) & 7]!;
+  // int $0x80 is the system call; any other vector is a plain software interrupt.
+  if (k === 'int' && (d.imm & 0xff) === 0x80) return 'syscall';
+  return k;
 }
 
 /** Shared scratch record for callers that decode one instruction at a time. */

@@ -1,7 +1,11 @@
 // The opcode table: one row per one-byte opcode (0x000-0x0ff) and two-byte 0x0f opcode (0x100-0x1ff).
-// It is the single description of the instruction set that drives the decoder (operand and immediate
-// layout), the executor's dispatch (the row index is the handler id), the disassembler (mnemonics,
-// operand formats) and the probe engine's control-transfer classification.
+// It is the single description of the instruction set: the decoder takes operand and immediate layout,
+// validity (per /reg field, register-or-memory form, LOCK) and block ends from it; the executor's handler
+// id is the row index; the disassembler takes mnemonics and operand formats; the probe engine's
+// control-transfer class is the `control` column (per /reg field for groups). What cannot be a column is
+// said where it lives: int $0x80 vs int n (immediate-dependent, decoder.controlKind), the segment-register
+// forms of mov (0x8c/0x8e, operand-dependent, decoder.isInvalid) and the SSE/SSE2 rows, whose meaning and
+// validity depend on the mandatory prefix (none/66/F3/F2): sse-ops.ts holds that second-level table.
 
 /** Immediate layouts. */
 export const IMM_NONE = 0;
@@ -51,8 +55,16 @@ export interface OpcodeRow {
   ends: boolean;
   /** #UD in this machine (invalid, or an SSE/MMX extension the CPUID does not advertise). */
   invalid: boolean;
-  /** LOCK prefix allowed with a memory destination. */
-  lockable: boolean;
+  /** /reg values (bit r) with which LOCK is allowed (memory destination only); 0 = never. */
+  lockRegs: number;
+  /** /reg values (bit r) that are valid; derived from the group mnemonics ('' = invalid). */
+  regMask: number;
+  /** /reg values (bit r) whose register form (mod = 3) is invalid. */
+  memRegs: number;
+  /** Control-transfer class, per /reg field (8 entries; all equal for non-groups). */
+  control: readonly ControlKind[];
+  /** Decoded by the SSE table (sse-ops.ts): mnemonic and validity depend on the mandatory prefix. */
+  sse: boolean;
 }
 
 const rows: OpcodeRow[] = new Array<OpcodeRow>(512);
@@ -61,8 +73,21 @@ function def(
   op: number,
   name: string,
   operands = '',
-  opts: { m?: boolean; imm?: number; ends?: boolean; bad?: boolean; lock?: boolean } = {},
+  opts: {
+    m?: boolean;
+    imm?: number;
+    ends?: boolean;
+    bad?: boolean;
+    /** LOCK allowed: true for every /reg, or a /reg bit mask. */
+    lock?: boolean | number;
+    /** Register form invalid: true for every /reg, or a /reg bit mask. */
+    mem?: boolean | number;
+    ctl?: ControlKind | readonly ControlKind[];
+    sse?: boolean;
+  } = {},
 ): void {
+  const ctl = opts.ctl ?? 'seq';
+  const group = name.includes('|') ? name.split('|') : null;
   rows[op] = {
     name,
     operands,
@@ -70,8 +95,16 @@ function def(
     imm: opts.imm ?? IMM_NONE,
     ends: opts.ends ?? false,
     invalid: opts.bad ?? false,
-    lockable: opts.lock ?? false,
+    lockRegs: mask(opts.lock),
+    regMask: group ? group.reduce((acc, n, r) => (n ? acc | (1 << r) : acc), 0) : 0xff,
+    memRegs: mask(opts.mem),
+    control: typeof ctl === 'string' ? new Array<ControlKind>(8).fill(ctl) : ctl,
+    sse: opts.sse ?? false,
   };
+}
+
+function mask(v: boolean | number | undefined): number {
+  return v === true ? 0xff : typeof v === 'number' ? v : 0;
 }
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
@@ -115,7 +148,7 @@ for (let r = 0; r < 8; r++) {
 }
 def(0x60, 'pusha');
 def(0x61, 'popa');
-def(0x62, 'bound', 'Gv,M', { m: true });
+def(0x62, 'bound', 'Gv,M', { m: true, mem: true });
 def(0x63, 'arpl', 'Ew,Gw', { m: true });
 def(0x64, 'fs', '', { bad: true });
 def(0x65, 'gs', '', { bad: true });
@@ -130,8 +163,8 @@ def(0x6d, 'insd', '', { ends: true });
 def(0x6e, 'outsb', '', { ends: true });
 def(0x6f, 'outsd', '', { ends: true });
 for (let c = 0; c < 16; c++) {
-  def(0x70 + c, 'j' + CC[c], 'Jb', { imm: IMM_B, ends: true });
-  def(0x180 + c, 'j' + CC[c], 'Jv', { imm: IMM_V, ends: true });
+  def(0x70 + c, 'j' + CC[c], 'Jb', { imm: IMM_B, ends: true, ctl: 'jcc_rel' });
+  def(0x180 + c, 'j' + CC[c], 'Jv', { imm: IMM_V, ends: true, ctl: 'jcc_rel' });
   def(0x140 + c, 'cmov' + CC[c], 'Gv,Ev', { m: true });
   def(0x190 + c, 'set' + CC[c], 'Eb', { m: true });
 }
@@ -148,15 +181,15 @@ def(0x89, 'mov', 'Ev,Gv', { m: true });
 def(0x8a, 'mov', 'Gb,Eb', { m: true });
 def(0x8b, 'mov', 'Gv,Ev', { m: true });
 def(0x8c, 'mov', 'Ew,Sw', { m: true });
-def(0x8d, 'lea', 'Gv,M', { m: true });
+def(0x8d, 'lea', 'Gv,M', { m: true, mem: true });
 def(0x8e, 'mov', 'Sw,Ew', { m: true });
 def(0x8f, 'pop|||||||', 'Ev', { m: true });
 def(0x98, 'cwde');
 def(0x99, 'cdq');
-def(0x9a, 'lcall', 'Ap', { imm: IMM_FAR, ends: true });
+def(0x9a, 'lcall', 'Ap', { imm: IMM_FAR, ends: true, ctl: 'call_far' });
 def(0x9b, 'fwait');
-def(0x9c, 'pushf');
-def(0x9d, 'popf', '', { ends: true });
+def(0x9c, 'pushf', '', { ctl: 'pushf' });
+def(0x9d, 'popf', '', { ends: true, ctl: 'popf' });
 def(0x9e, 'sahf');
 def(0x9f, 'lahf');
 def(0xa0, 'mov', 'AL,Ob', { imm: IMM_MOFFS });
@@ -178,20 +211,20 @@ def(0xaf, 'scasd');
 const SHIFTS = 'rol|ror|rcl|rcr|shl|shr|sal|sar';
 def(0xc0, SHIFTS, 'Eb,Ib', { m: true, imm: IMM_B });
 def(0xc1, SHIFTS, 'Ev,Ib', { m: true, imm: IMM_B });
-def(0xc2, 'ret', 'Iw', { imm: IMM_W, ends: true });
-def(0xc3, 'ret', '', { ends: true });
-def(0xc4, 'les', 'Gv,M', { m: true });
-def(0xc5, 'lds', 'Gv,M', { m: true });
+def(0xc2, 'ret', 'Iw', { imm: IMM_W, ends: true, ctl: 'ret_imm' });
+def(0xc3, 'ret', '', { ends: true, ctl: 'ret' });
+def(0xc4, 'les', 'Gv,M', { m: true, mem: true });
+def(0xc5, 'lds', 'Gv,M', { m: true, mem: true });
 def(0xc6, 'mov|||||||', 'Eb,Ib', { m: true, imm: IMM_B });
 def(0xc7, 'mov|||||||', 'Ev,Iv', { m: true, imm: IMM_V });
 def(0xc8, 'enter', 'Iw,Ib', { imm: IMM_ENTER });
 def(0xc9, 'leave');
-def(0xca, 'lret', 'Iw', { imm: IMM_W, ends: true });
-def(0xcb, 'lret', '', { ends: true });
-def(0xcc, 'int3', '', { ends: true });
-def(0xcd, 'int', 'Ib', { imm: IMM_B, ends: true });
-def(0xce, 'into', '', { ends: true });
-def(0xcf, 'iret', '', { ends: true });
+def(0xca, 'lret', 'Iw', { imm: IMM_W, ends: true, ctl: 'lret_imm' });
+def(0xcb, 'lret', '', { ends: true, ctl: 'lret' });
+def(0xcc, 'int3', '', { ends: true, ctl: 'int3' });
+def(0xcd, 'int', 'Ib', { imm: IMM_B, ends: true, ctl: 'int' });
+def(0xce, 'into', '', { ends: true, ctl: 'into' });
+def(0xcf, 'iret', '', { ends: true, ctl: 'iret' });
 def(0xd0, SHIFTS, 'Eb,1', { m: true });
 def(0xd1, SHIFTS, 'Ev,1', { m: true });
 def(0xd2, SHIFTS, 'Eb,CL', { m: true });
@@ -201,43 +234,49 @@ def(0xd5, 'aad', 'Ib', { imm: IMM_B });
 def(0xd6, 'salc');
 def(0xd7, 'xlat');
 for (let f = 0xd8; f <= 0xdf; f++) def(f, 'fpu', 'F', { m: true });
-def(0xe0, 'loopne', 'Jb', { imm: IMM_B, ends: true });
-def(0xe1, 'loope', 'Jb', { imm: IMM_B, ends: true });
-def(0xe2, 'loop', 'Jb', { imm: IMM_B, ends: true });
-def(0xe3, 'jecxz', 'Jb', { imm: IMM_B, ends: true });
+def(0xe0, 'loopne', 'Jb', { imm: IMM_B, ends: true, ctl: 'loop' });
+def(0xe1, 'loope', 'Jb', { imm: IMM_B, ends: true, ctl: 'loop' });
+def(0xe2, 'loop', 'Jb', { imm: IMM_B, ends: true, ctl: 'loop' });
+def(0xe3, 'jecxz', 'Jb', { imm: IMM_B, ends: true, ctl: 'loop' });
 def(0xe4, 'in', 'AL,Ib', { imm: IMM_B, ends: true });
 def(0xe5, 'in', 'eAX,Ib', { imm: IMM_B, ends: true });
 def(0xe6, 'out', 'Ib,AL', { imm: IMM_B, ends: true });
 def(0xe7, 'out', 'Ib,eAX', { imm: IMM_B, ends: true });
-def(0xe8, 'call', 'Jv', { imm: IMM_V, ends: true });
-def(0xe9, 'jmp', 'Jv', { imm: IMM_V, ends: true });
-def(0xea, 'ljmp', 'Ap', { imm: IMM_FAR, ends: true });
-def(0xeb, 'jmp', 'Jb', { imm: IMM_B, ends: true });
+def(0xe8, 'call', 'Jv', { imm: IMM_V, ends: true, ctl: 'call_rel' });
+def(0xe9, 'jmp', 'Jv', { imm: IMM_V, ends: true, ctl: 'jmp_rel' });
+def(0xea, 'ljmp', 'Ap', { imm: IMM_FAR, ends: true, ctl: 'jmp_far' });
+def(0xeb, 'jmp', 'Jb', { imm: IMM_B, ends: true, ctl: 'jmp_rel' });
 def(0xec, 'in', 'AL,DX', { ends: true });
 def(0xed, 'in', 'eAX,DX', { ends: true });
 def(0xee, 'out', 'DX,AL', { ends: true });
 def(0xef, 'out', 'DX,eAX', { ends: true });
 def(0xf0, 'lock', '', { bad: true });
-def(0xf1, 'int1', '', { ends: true });
+def(0xf1, 'int1', '', { ends: true, ctl: 'int1' });
 def(0xf2, 'repne', '', { bad: true });
 def(0xf3, 'rep', '', { bad: true });
-def(0xf4, 'hlt', '', { ends: true });
+def(0xf4, 'hlt', '', { ends: true, ctl: 'hlt' });
 def(0xf5, 'cmc');
-def(0xf6, 'test|test|not|neg|mul|imul|div|idiv', 'Eb', { m: true, imm: IMM_GRP3, lock: true });
-def(0xf7, 'test|test|not|neg|mul|imul|div|idiv', 'Ev', { m: true, imm: IMM_GRP3, lock: true });
+def(0xf6, 'test|test|not|neg|mul|imul|div|idiv', 'Eb', { m: true, imm: IMM_GRP3, lock: 0x0c });
+def(0xf7, 'test|test|not|neg|mul|imul|div|idiv', 'Ev', { m: true, imm: IMM_GRP3, lock: 0x0c });
 def(0xf8, 'clc');
 def(0xf9, 'stc');
-def(0xfa, 'cli', '', { ends: true });
-def(0xfb, 'sti', '', { ends: true });
+def(0xfa, 'cli', '', { ends: true, ctl: 'cli' });
+def(0xfb, 'sti', '', { ends: true, ctl: 'sti' });
 def(0xfc, 'cld');
 def(0xfd, 'std');
-def(0xfe, 'inc|dec||||||', 'Eb', { m: true, lock: true });
-def(0xff, 'inc|dec|call|lcall|jmp|ljmp|push|', 'Ev', { m: true, lock: true, ends: true });
+def(0xfe, 'inc|dec||||||', 'Eb', { m: true, lock: 0x03 });
+def(0xff, 'inc|dec|call|lcall|jmp|ljmp|push|', 'Ev', {
+  m: true,
+  lock: 0x03,
+  mem: (1 << 3) | (1 << 5),
+  ends: true,
+  ctl: ['seq', 'seq', 'call_ind', 'call_far', 'jmp_ind', 'jmp_far', 'seq', 'seq'],
+});
 
 // ---- two-byte opcodes (0x0f xx) ----
 for (let i = 0x100; i < 0x200; i++) if (!rows[i]) def(i, '(bad)', '', { bad: true });
 def(0x100, 'sldt|str|lldt|ltr|verr|verw||', 'Ew', { m: true });
-def(0x101, 'sgdt|sidt|lgdt|lidt|smsw||lmsw|invlpg', 'M', { m: true });
+def(0x101, 'sgdt|sidt|lgdt|lidt|smsw||lmsw|invlpg', 'M', { m: true, mem: 0xaf });
 def(0x102, 'lar', 'Gv,Ew', { m: true });
 def(0x103, 'lsl', 'Gv,Ew', { m: true });
 def(0x105, 'syscall', '', { bad: true });
@@ -273,19 +312,19 @@ def(0x1aa, 'rsm', '', { bad: true });
 def(0x1ab, 'bts', 'Ev,Gv', { m: true, lock: true });
 def(0x1ac, 'shrd', 'Ev,Gv,Ib', { m: true, imm: IMM_B });
 def(0x1ad, 'shrd', 'Ev,Gv,CL', { m: true });
-def(0x1ae, 'fxsave|fxrstor|ldmxcsr|stmxcsr|xsave|lfence|mfence|sfence', 'M', { m: true });
+def(0x1ae, 'fxsave|fxrstor|ldmxcsr|stmxcsr|xsave|lfence|mfence|sfence', 'M', { m: true, bad: true });
 def(0x1af, 'imul', 'Gv,Ev', { m: true });
 def(0x1b0, 'cmpxchg', 'Eb,Gb', { m: true, lock: true });
 def(0x1b1, 'cmpxchg', 'Ev,Gv', { m: true, lock: true });
-def(0x1b2, 'lss', 'Gv,M', { m: true });
+def(0x1b2, 'lss', 'Gv,M', { m: true, mem: true });
 def(0x1b3, 'btr', 'Ev,Gv', { m: true, lock: true });
-def(0x1b4, 'lfs', 'Gv,M', { m: true });
-def(0x1b5, 'lgs', 'Gv,M', { m: true });
+def(0x1b4, 'lfs', 'Gv,M', { m: true, mem: true });
+def(0x1b5, 'lgs', 'Gv,M', { m: true, mem: true });
 def(0x1b6, 'movzb', 'Gv,Eb', { m: true });
 def(0x1b7, 'movzw', 'Gv,Ew', { m: true });
 def(0x1b8, 'popcnt', 'Gv,Ev', { m: true, bad: true });
 def(0x1b9, 'ud1', 'Gv,Ev', { m: true, bad: true });
-def(0x1ba, '||||bt|bts|btr|btc', 'Ev,Ib', { m: true, imm: IMM_B, lock: true });
+def(0x1ba, '||||bt|bts|btr|btc', 'Ev,Ib', { m: true, imm: IMM_B, lock: 0xe0 });
 def(0x1bb, 'btc', 'Ev,Gv', { m: true, lock: true });
 def(0x1bc, 'bsf', 'Gv,Ev', { m: true });
 def(0x1bd, 'bsr', 'Gv,Ev', { m: true });
@@ -298,7 +337,7 @@ def(0x1c3, 'movnti', 'M,Gv', { m: true, bad: true });
 def(0x1c4, 'sse', 'Ev', { m: true, imm: IMM_B, bad: true });
 def(0x1c5, 'sse', 'Ev', { m: true, imm: IMM_B, bad: true });
 def(0x1c6, 'sse', 'Ev', { m: true, imm: IMM_B, bad: true });
-def(0x1c7, '|cmpxchg8b||||||', 'M', { m: true, lock: true });
+def(0x1c7, '|cmpxchg8b||||||', 'M', { m: true, lock: true, mem: true });
 for (let r = 0; r < 8; r++) def(0x1c8 + r, 'bswap', 'Zv');
 for (let i = 0x1d0; i <= 0x1ff; i++) def(i, 'mmx', 'Ev', { m: true, bad: true });
 for (let i = 0; i < 512; i++) if (!rows[i]) def(i, '(bad)', '', { bad: true });

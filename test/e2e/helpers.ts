@@ -25,7 +25,15 @@ export const CLI_DIR = process.env.PROBELAB_E2E_CLI_DIR
 export const WORKLOADS_DIR = path.join(REPO_ROOT, 'workloads');
 export const GOLDEN_DIR = path.join(REPO_ROOT, 'test', 'e2e', 'golden');
 
-export type Command = 'probe-record' | 'probe-query' | 'probe-report' | 'probe-replay' | 'probe-migrate';
+export const COMMANDS = [
+  'probe-record',
+  'probe-replay',
+  'probe-report',
+  'probe-query',
+  'probe-migrate',
+  'probe-run',
+] as const;
+export type Command = (typeof COMMANDS)[number];
 
 // ---- build ------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 // probe-report outputs through the real command line, on the default server trace (which misses calls)
 // and on one recorded with r12: (which does not):
-// - --html writes one self-contained page with a Content-Security-Policy meta that forbids network access;
+// - --html writes one self-contained page with a Content-Security-Policy meta that forbids network access,
+//   and says so in one line instead of printing the text report;
 // - --fail-on-miss exits 1 when a return probe missed calls and 0 when none did;
 // - --chrome writes valid Chrome trace-event JSON; --folded writes non-empty folded stacks.
 
@@ -27,7 +28,9 @@ describe('probe-report outputs', () => {
   it('--html writes a self-contained page with a CSP that forbids network access', async () => {
     const html = path.join(dir, 'report.html');
     const r = await ok('probe-report', [missing, '--html', html]);
-    expect(r.stdout).toMatch(/probelab report/);
+    // The page is what was asked for: stdout stays empty and one line says where it went.
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`probe-report: wrote the HTML report to ${html}\n`);
     const page = fs.readFileSync(html, 'utf8');
     const csp = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"/i.exec(page);
     expect(csp, 'CSP meta').not.toBeNull();
@@ -53,7 +56,9 @@ describe('probe-report outputs', () => {
   it('--chrome writes valid trace-event JSON, --folded non-empty folded stacks', async () => {
     const chrome = path.join(dir, 'trace.json');
     const folded = path.join(dir, 'stacks.folded');
-    await ok('probe-report', [missing, '--chrome', chrome, '--folded', folded]);
+    // With --json the JSON report still goes to stdout beside the files.
+    const r = await ok('probe-report', [missing, '--chrome', chrome, '--folded', folded, '--json']);
+    expect((JSON.parse(r.stdout) as { schema: string }).schema).toMatch(/^probelab-report\//);
     const j = JSON.parse(fs.readFileSync(chrome, 'utf8')) as {
       traceEvents?: Array<{ ph: string; name: string }>;
     };

@@ -1,0 +1,104 @@
+// The command-line habits every command shares (src/cli/command.ts), through the real commands:
+// - --help prints the usage on stdout and exits 0; --version prints package.json's version, exit 0;
+// - an unknown option is bad usage: one line on stderr, exit 2;
+// - probe-record takes its options and the ELF in any order and guest arguments after `--`: a probe
+//   spec never swallows the ELF (the recorded argv, workload name and probe hits say what ran).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGuest } from '../helpers/gcc.js';
+import {
+  cleanupTmp,
+  cli,
+  COMMANDS,
+  ensureBuilt,
+  expectCleanError,
+  ok,
+  query,
+  REPO_ROOT,
+  tmpDir,
+} from './helpers.js';
+
+/** Calls work() once per argument and prints its arguments, so a test can see what the guest got. */
+const PROG_C = `#include <stdio.h>
+#include <stdlib.h>
+__attribute__((noinline)) int work(int n) {
+  volatile int s = 0;
+  for (int i = 0; i < n; i++) s += i;
+  return s;
+}
+int main(int argc, char **argv) {
+  printf("argc=%d", argc);
+  for (int i = 1; i < argc; i++) printf(" [%s]=%d", argv[i], work(atoi(argv[i])));
+  printf("\\n");
+  return 0;
+}
+`;
+
+let dir: string;
+let prog: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = tmpDir('cli');
+  prog = path.join(dir, 'prog');
+  fs.copyFileSync(buildGuest(PROG_C, ['-m32', '-static', '-O1'], 'e2e-cli-prog'), prog);
+});
+afterAll(cleanupTmp);
+
+const version = (
+  JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+describe('every command', () => {
+  for (const cmd of COMMANDS) {
+    it(`${cmd}: --help, --version and an unknown option`, async () => {
+      const help = await ok(cmd, ['--help']);
+      expect(help.stdout).toMatch(new RegExp(`^${cmd} `));
+      expect(help.stdout).toMatch(/--version/);
+      expect(help.stderr).toBe('');
+      const v = await ok(cmd, ['--version']);
+      expect(v.stdout).toBe(`${version}\n`);
+      const bad = await cli(cmd, ['x', 'y', '--bogus-option']);
+      expectCleanError(bad, cmd, 2, /bogus-option/);
+    });
+  }
+});
+
+describe('probe-record: options and the ELF in any order', () => {
+  const spec = 'r:work work';
+  const orders: Array<[string, (out: string) => string[], string[]]> = [
+    ['spec before the ELF', (out) => ['-p', spec, prog, '-o', out, '-q', '-c', '1'], []],
+    [
+      'spec before the ELF, guest args after --',
+      (out) => ['-p', spec, prog, '-o', out, '-c', '1', '--', '3', '5'],
+      ['3', '5'],
+    ],
+    ['ELF first', (out) => [prog, '-p', spec, '-o', out, '-c', '1', '--', '7'], ['7']],
+    [
+      'options first',
+      (out) => ['-o', out, '-c', '1', '--probe', spec, '-q', prog, '--', '2', '-x'],
+      ['2', '-x'],
+    ],
+  ];
+  for (const [name, args, guest] of orders) {
+    it(name, async () => {
+      const out = path.join(dir, `${name.replace(/\W+/g, '-')}.db`);
+      const r = await ok('probe-record', args(out));
+      // The guest got exactly the arguments after -- and called work() once for each.
+      expect(r.stdout).toMatch(new RegExp(`^argc=${guest.length + 1}( |$)`, 'm'));
+      const runs = await query<{ workload: string; argv: string }>(out, 'SELECT workload, argv FROM runs');
+      expect(runs).toEqual([{ workload: 'prog', argv: JSON.stringify([prog, ...guest]) }]);
+      const probes = await query(out, 'SELECT event, kind, symbol, hits FROM probes');
+      expect(probes).toEqual([
+        { event: 'probes/work', kind: 'kretprobe', symbol: 'work', hits: guest.length },
+      ]);
+    });
+  }
+
+  it('a second positional argument is bad usage, not a guest argument', async () => {
+    const r = await cli('probe-record', [prog, '3', '-o', path.join(dir, 'two.db')]);
+    expectCleanError(r, 'probe-record', 2, /unexpected argument '3' \(guest arguments go after --\)/);
+  });
+});
