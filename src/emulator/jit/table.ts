@@ -11,20 +11,32 @@ import type { Memory } from '../memory.js';
 import { accessors, type Accessors } from './access.js';
 import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
 
-/** Executions of a block in the interpreter before it is compiled. */
-export const HOT = 16;
+/**
+ * Interpreted executions of a block before it is compiled. Generating and optimising code costs about
+ * as much as interpreting an instruction a thousand times, so only code that has proved hot pays off.
+ */
+export const HOT = 200;
 /** Default bound on live generated source (characters). */
 export const DEFAULT_LIMIT = 32 << 20;
 /** Most blocks in one unit. */
-const MAX_UNIT = 48;
+const MAX_UNIT = 8;
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
 
 /** `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` the compiler; unset: the default. */
 export function jitFromEnv(dflt: boolean): boolean {
-  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-    ?.PROBELAB_JIT;
+  const v = env('PROBELAB_JIT');
   if (v === '0') return false;
   if (v === '1') return true;
   return dflt;
+}
+
+/** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
+function hotFromEnv(): number {
+  const v = Number(env('PROBELAB_JIT_HOT'));
+  return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
 }
 
 interface Unit {
@@ -40,9 +52,9 @@ export class JitTable {
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Interpreted executions per block entry index; saturates at `hot`. */
-  heat = new Uint8Array(1 << 14);
+  heat = new Uint16Array(1 << 14);
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
-  hot = HOT;
+  hot = hotFromEnv();
   /** Live generated source characters. */
   liveSize = 0;
   /** Statistics. */
@@ -63,7 +75,7 @@ export class JitTable {
   /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
     if (b >= this.heat.length) {
-      const h = new Uint8Array(Math.max(this.heat.length * 2, b + 1));
+      const h = new Uint16Array(Math.max(this.heat.length * 2, b + 1));
       h.set(this.heat);
       this.heat = h;
     }
@@ -84,8 +96,9 @@ export class JitTable {
         const m = c.find(s);
         if (m < 0 || seen.has(m)) continue;
         seen.add(m);
-        // A hooked block must be entered through the run loop, which calls the hook first.
-        if (c.hooked[m] !== 0 || !compilable(c, m)) continue;
+        // A hooked block must be entered through the run loop, which calls the hook first; blocks
+        // that have not run often are left out (they join a unit of their own if they get hot).
+        if (c.hooked[m] !== 0 || !compilable(c, m) || (this.heat[m] ?? 0) * 4 < this.hot) continue;
         members.push(m);
         if (members.length >= MAX_UNIT) break;
       }
