@@ -9,17 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Machine } from '../src/emulator/machine.js';
+import { saveJitEnv } from './helpers/jitenv.js';
 import { buildGuestProgram, GUEST_ENV, GUESTS, REPO_ROOT } from './helpers/native.js';
 
-const saved = { jit: process.env.PROBELAB_JIT, hot: process.env.PROBELAB_JIT_HOT };
-afterAll(() => {
-  for (const [k, v] of [
-    ['PROBELAB_JIT', saved.jit],
-    ['PROBELAB_JIT_HOT', saved.hot],
-  ] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-});
+const restoreEnv = saveJitEnv();
+afterAll(restoreEnv);
 
 interface Observed {
   result: Record<string, unknown>;

@@ -8,8 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cli, ensureBuilt, show } from './e2e/helpers.js';
+import { saveJitEnv } from './helpers/jitenv.js';
 
-const saved = { jit: process.env.PROBELAB_JIT, hot: process.env.PROBELAB_JIT_HOT };
+const restoreEnv = saveJitEnv();
 let dir: string;
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-jit-replay-'));
@@ -17,12 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
-  for (const [k, v] of [
-    ['PROBELAB_JIT', saved.jit],
-    ['PROBELAB_JIT_HOT', saved.hot],
-  ] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+  restoreEnv();
 });
 
 it('a recording made with the compiler verifies with PROBELAB_JIT=0 probe-replay --verify', async () => {

@@ -9,6 +9,7 @@ import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
 import { cpuidValues } from './cpuid.js';
 import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
 import { Fpu } from './fpu.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_NONE, LF_RES, LF_SUB } from './lazyflags.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
 import type { FpuHost } from './types.js';
 
@@ -44,16 +45,6 @@ export const VEC_NM = 7;
 export const VEC_GP = 13;
 export const VEC_PF = 14;
 export const VEC_MF = 16;
-
-// Lazy flag operations.
-const LF_NONE = 0;
-const LF_ADD = 1;
-const LF_SUB = 2;
-const LF_LOGIC = 3;
-const LF_INC = 4;
-const LF_DEC = 5;
-/** ZF/SF/PF from the result; CF, OF, AF from the concrete flags (shifts, multiplies). */
-const LF_RES = 6;
 
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {

@@ -15,6 +15,7 @@
 import { EA_A16, PFX_O16 } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
 import type { Accessors } from './access.js';
 
 /**
@@ -22,14 +23,6 @@ import type { Accessors } from './access.js';
  * returns instructions retired (cpu.eip, flags and `retired` updated).
  */
 export type CompiledBlock = (cpu: Cpu, left: number) => number;
-
-// Lazy-flag operations, as the interpreter numbers them (cpu.ts).
-const LF_ADD = 1;
-const LF_SUB = 2;
-const LF_LOGIC = 3;
-const LF_INC = 4;
-const LF_DEC = 5;
-const LF_RES = 6;
 
 /** What the compiler knows statically about the flag locals at a point of the block. */
 const K_UNKNOWN = 0; // locals hold the lazy state but its kind is not known here
