@@ -218,7 +218,8 @@ function run(
   const cache = new CodeCache(mem);
   cache.setJit(jit);
   if (jit && opts.limit !== undefined) cache.jit!.limit = opts.limit;
-  if (jit && opts.hot !== undefined) cache.jit!.hot = opts.hot;
+  // A low threshold, so that loops of a few dozen passes run mostly compiled.
+  if (jit) cache.jit!.hot = opts.hot ?? 4;
   let stop = false;
   let exception: string | null = null;
   const host: CpuHost = {
