@@ -16,6 +16,7 @@
 //    both end in SIGILL at the first SSE instruction; glibc's start-up selects its SSE2 string functions
 //    under pentium4 and its ia32 ones under pentium2.
 // 4. An unmasked SIMD exception ends in SIGFPE, as the same program built -m64 does on the real CPU.
+// 5. fxsave/fxrstor (test/native/fxsave.c) store and load the x87 and SSE state as the real CPU does.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -296,6 +297,20 @@ int main(int argc, char **argv) {
   it('pentium4: an SSE2 variant; pentium2: the ia32 one', () => {
     expect(variantsRun('pentium4').some((n) => n.includes('sse2'))).toBe(true);
     expect(variantsRun('pentium2')).toEqual(['__memchr_ia32']);
+  });
+});
+
+describe('fxsave/fxrstor', () => {
+  it('save and restore the x87 and SSE state as the real CPU and qemu do', () => {
+    requireTools();
+    const src = path.join(NATIVE_DIR, 'fxsave.c');
+    const want = execFileSync(buildHost(src, 'fxsave', ['-O1']), { encoding: 'utf8' });
+    const bin = buildGuest(fs.readFileSync(src, 'utf8'), ['-static', '-O1', '-msse2'], 'fxsave');
+    const { r, stdout } = runEmu(bin, new Uint8Array(0), 'pentium4', ['fxsave']);
+    expect(r.status).toBe('exited');
+    expect(stdout.toString()).toBe(want);
+    expect(runNative(bin, ['fxsave'], { cpu: QEMU_CPU_SSE2 }).stdout.toString()).toBe(want);
+    expect(want.split('\n').length).toBe(4);
   });
 });
 
