@@ -6,10 +6,13 @@
 // int32 arithmetic, no allocation per instruction; guest faults use one preallocated thrown object.
 
 import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
-import { cpuidValues } from './cpuid.js';
+import { cpuModel, cpuidValues, type CpuModel } from './cpuid.js';
 import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
 import { Fpu } from './fpu.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_NONE, LF_RES, LF_SUB } from './lazyflags.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
+import { Sse } from './sse.js';
+import { SSE_ROWS } from './sse-ops.js';
 import type { FpuHost } from './types.js';
 
 export const EAX = 0;
@@ -44,16 +47,11 @@ export const VEC_NM = 7;
 export const VEC_GP = 13;
 export const VEC_PF = 14;
 export const VEC_MF = 16;
+export const VEC_XM = 19;
 
-// Lazy flag operations.
-const LF_NONE = 0;
-const LF_ADD = 1;
-const LF_SUB = 2;
-const LF_LOGIC = 3;
-const LF_INC = 4;
-const LF_DEC = 5;
-/** ZF/SF/PF from the result; CF, OF, AF from the concrete flags (shifts, multiplies). */
-const LF_RES = 6;
+/** 1 for the two-byte opcode rows the SSE unit executes. */
+const SSE_ROW = new Uint8Array(0x200);
+for (const op of SSE_ROWS) SSE_ROW[op] = 1;
 
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
@@ -142,6 +140,8 @@ export class Cpu implements FpuHost {
   gsBase = 0;
   readonly tls: TlsEntry[] = [0, 1, 2].map(() => ({ base: 0, limit: 0, flags: 0, used: false }));
   readonly fpu = new Fpu();
+  /** XMM0-7 and MXCSR; its level (and CPUID) come from the CPU model. */
+  readonly sse = new Sse();
   /**
    * Non-zero makes `run` leave the current block after the current instruction: ATTN_STOP returns to
    * the scheduler (blocking syscall, exit, preemption); ATTN_CODE only re-looks-up code (SMC, hooks).
@@ -151,7 +151,8 @@ export class Cpu implements FpuHost {
   stepping = false;
   /** Instructions retired by this context. */
   retired = 0;
-  private cur = 0;
+  /** Entry index of the instruction executing now (the block compiler's slow paths set it too). */
+  cur = 0;
   private blockStart = 0;
   private c: CodeCache;
   private mem: Memory;
@@ -160,9 +161,11 @@ export class Cpu implements FpuHost {
     mem: Memory,
     cache: CodeCache,
     public host: CpuHost,
+    readonly model: CpuModel = cpuModel(),
   ) {
     this.mem = mem;
     this.c = cache;
+    this.sse.level = model.sse;
   }
 
   /** Copies register state from another context (clone). */
@@ -174,6 +177,7 @@ export class Cpu implements FpuHost {
     this.fsBase = o.fsBase;
     this.gsBase = o.gsBase;
     for (let i = 0; i < 3; i++) Object.assign(this.tls[i]!, o.tls[i]!);
+    this.sse.copyFrom(o.sse);
   }
 
   get memory(): Memory {
@@ -485,6 +489,17 @@ export class Cpu implements FpuHost {
         continue;
       }
       let n = c.blockLen[b]!;
+      const jit = c.jit;
+      if (jit !== null) {
+        const fn = jit.fns[b];
+        // A compiled block runs only when all of it fits the budget: counts stay exact.
+        if (fn !== undefined && n <= budget - done) {
+          done += fn(this, budget - done);
+          if ((this.attention as number) === ATTN_CODE) this.attention = 0;
+          continue;
+        }
+        if (fn === undefined) jit.touch(b);
+      }
       if (n > budget - done) n = budget - done;
       done += this.runBlock(b, b + n);
       if ((this.attention as number) === ATTN_CODE) this.attention = 0;
@@ -1321,6 +1336,27 @@ export class Cpu implements FpuHost {
     }
   }
 
+  /** The SSE/SSE2 rows (sse.ts); fxsave/fxrstor also carry the x87 state, so they are done here. */
+  private execSse(i: number, op: number, m: number): void {
+    const c = this.c;
+    const ea = m >= 0xc0 ? 0 : this.ea(i);
+    const pfx = c.pfx[i]!;
+    if (op === 0x1ae && m < 0xc0 && (m & 0x30) === 0 && (pfx & (PFX_REP | PFX_REPNE | PFX_O16)) === 0) {
+      if (this.sse.level === 0) this.sse.missing(this);
+      if (ea & 15) this.fault(VEC_GP);
+      if (m & 0x08) {
+        this.sse.fxrstorCheck(ea, this);
+        this.fpu.fxrstor(ea, this);
+        this.sse.fxrstorCommit();
+      } else {
+        this.sse.fxsave(ea, this);
+        this.fpu.fxsave(ea, this);
+      }
+      return;
+    }
+    this.sse.exec(op, pfx, m, ea, c.imm[i]!, this);
+  }
+
   private exec0F(i: number, op: number): void {
     const c = this.c;
     const R = this.regs;
@@ -1334,6 +1370,10 @@ export class Cpu implements FpuHost {
     }
     if (op >= 0x190 && op <= 0x19f) {
       this.writeE(i, 0, this.cond(op & 15) ? 1 : 0);
+      return;
+    }
+    if (SSE_ROW[op] === 1) {
+      this.execSse(i, op, m);
       return;
     }
     if (op >= 0x1c8 && op <= 0x1cf) {
@@ -1369,7 +1409,7 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0x1a2: {
-        const v = cpuidValues(R[EAX]! >>> 0, R[ECX]! >>> 0);
+        const v = cpuidValues(this.model, R[EAX]! >>> 0, R[ECX]! >>> 0);
         R[EAX] = v[0];
         R[EBX] = v[1];
         R[ECX] = v[2];

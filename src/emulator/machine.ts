@@ -17,9 +17,10 @@ import {
   VEC_MF,
   VEC_PF,
   VEC_UD,
+  VEC_XM,
   type CpuHost,
 } from './cpu.js';
-import { HWCAP } from './cpuid.js';
+import { cpuModel, type CpuModel } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
@@ -31,6 +32,7 @@ import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
+import { keepFiles } from './os/vfs-keep.js';
 import type { SymbolTable } from './symbols.js';
 import type { FileSource } from './types.js';
 
@@ -109,6 +111,8 @@ export interface MachineOptions {
   /** Overrides allowRead: where guest file opens are served from (the recorder/replay wrap this). */
   files?: FileSource;
   stdin?: Uint8Array;
+  /** CPU model (cpuid.ts's CPU_MODELS: 'pentium2', 'pentium4'); default DEFAULT_CPU_MODEL. */
+  cpuModel?: string;
   cpus?: number;
   preempt?: boolean;
   seed?: number;
@@ -129,6 +133,8 @@ export interface MachineOptions {
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
   captureOutput?: boolean;
+  /** --keep-files: after the run, copy what the guest wrote into this host directory (os/vfs-keep.ts). */
+  keepFiles?: string;
 }
 
 export interface RunResult {
@@ -150,6 +156,24 @@ export interface RunResult {
   syscalls: SyscallCount[];
 }
 
+/** How a run (or the first process) ended: the RunResult fields fixed at that moment. */
+export type RunEnd = Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>;
+
+function exitedResult(code: number): RunEnd {
+  return {
+    status: 'exited',
+    exitCode: code & 0xff,
+    signal: null,
+    signalName: null,
+    faultAddr: null,
+    message: `exited with status ${code & 0xff}`,
+    dump: '',
+  };
+}
+
+/** Signals whose default action is to do nothing here (SIGCHLD, SIGURG, SIGWINCH, SIGCONT, stops). */
+const DEFAULT_IGNORED = new Set([17, 18, 19, 20, 21, 22, 23, 28]);
+
 export type SchedReason = 'start' | 'block' | 'sleep' | 'yield' | 'preempt' | 'exit' | 'wake' | 'idle';
 
 interface Vcpu {
@@ -169,6 +193,8 @@ export interface SignalHooks {
   beforeUserReturn(task: Task): void;
   /** A CPU fault the probe engine did not claim; return true when a handler will run. */
   fault(task: Task, signo: number, vector: number, code: number, addr: number): boolean;
+  /** A process-directed signal (kill, SIGCHLD, SIGPIPE...); without it, default actions apply. */
+  sendProcess?(p: Process, sig: number, sender: Task | null): void;
   /** Earliest armed timer (alarm, itimers, POSIX timers) in cycles, or -1. */
   nextTimer(): number;
   /** Fires the timers due at `now` (the start of a scheduling round). */
@@ -185,6 +211,8 @@ export class Machine implements CpuHost {
   readonly hooks = new MachineHooks();
   /** Set by the signals module. */
   signals: SignalHooks | null = null;
+  /** How the first process ended, once it has (the run's result). */
+  private initEnd: RunEnd | null = null;
   readonly vcpus: Vcpu[];
   readonly ncpus: number;
   readonly preempt: boolean;
@@ -219,6 +247,7 @@ export class Machine implements CpuHost {
   private stderrChunks: Uint8Array[] = [];
   private captureOutput: boolean;
   readonly options: MachineOptions;
+  readonly model: CpuModel;
   /** Code-hook ids that addExecHook created, by address (compatibility shim). */
   private legacyExecHooks = new Map<number, HookId>();
   /** Every address space's code cache sees this view of the code hooks' ranges. */
@@ -235,6 +264,7 @@ export class Machine implements CpuHost {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
       throw new RangeError(`cpus must be 1..64, got ${cpus}`);
     this.ncpus = cpus;
+    this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
     this.chaos = opts.chaos ?? false;
     this.seed = opts.seed ?? 1;
@@ -270,13 +300,13 @@ export class Machine implements CpuHost {
       envp: opts.env ?? [],
       execfn: argv[0]!,
       random,
-      hwcap: HWCAP,
+      hwcap: this.model.features,
       uid: 1000,
       gid: 1000,
     });
     this.symbols = loaded.symbols;
     this.entry = loaded.entry;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.eip = loaded.entry >>> 0;
     cpu.regs[ESP] = loaded.sp;
     cpu.fpu.reset();
@@ -411,7 +441,10 @@ export class Machine implements CpuHost {
         break;
       case VEC_UD:
         sig = 4;
-        what = 'invalid opcode';
+        what =
+          task.cpu.sse.udAt === task.cpu.eip >>> 0
+            ? `invalid opcode (an SSE/SSE2 instruction: the ${this.model.name} CPU model has none; try --cpu pentium4)`
+            : 'invalid opcode';
         break;
       case VEC_PF:
         sig = 11;
@@ -420,6 +453,10 @@ export class Machine implements CpuHost {
       case VEC_MF:
         sig = 8;
         what = 'x87 fault';
+        break;
+      case VEC_XM:
+        sig = 8;
+        what = 'SIMD floating-point exception';
         break;
     }
     if (this.signals?.fault(task, sig, vector, _code, addr)) return;
@@ -436,9 +473,7 @@ export class Machine implements CpuHost {
 
   // ---------------------------------------------------------------- process and task lifecycle
 
-  private finish(
-    r: Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>,
-  ): void {
+  private finish(r: RunEnd): void {
     if (this.result) return;
     const cycles = this.maxClock();
     this.result = {
@@ -450,6 +485,8 @@ export class Machine implements CpuHost {
       enosys: this.kernel.enosys,
       syscalls: this.kernel.table.snapshot(),
     };
+    // The one place guest data reaches the host, and only below the directory the user named.
+    if (this.options.keepFiles) keepFiles(this.kernel.fs.vfs, this.options.keepFiles);
     for (const t of this.tasks.values()) {
       if (t.state !== 'zombie') this.endTask(t, t === this.runTask ? this.now() : cycles);
       t.cpu.attention = 1;
@@ -463,28 +500,98 @@ export class Machine implements CpuHost {
     return m;
   }
 
+  /**
+   * A signal's default action kills the process of `task` (the current task's, or the first
+   * process's, when null). When that is the first process, its death is the run's result.
+   */
   killProcess(sig: number, message: string, task: Task | null, faultAddr: number | null): void {
-    this.finish({
+    const t = task ?? this.runTask ?? this.mainTask;
+    this.exitProcess(t.process, sig & 0x7f, {
       status: 'signaled',
       exitCode: null,
       signal: sig,
       signalName: SIGNAL_NAMES[sig] ?? `signal ${sig}`,
       faultAddr,
       message: `${SIGNAL_NAMES[sig] ?? 'signal ' + sig}: ${message}`,
-      dump: task ? task.cpu.dump() : '',
+      dump: t.cpu.dump(),
     });
   }
 
+  /** exit_group(2) of the calling task's process (of the first process outside a slice). */
   exitGroup(code: number): void {
-    this.finish({
-      status: 'exited',
-      exitCode: code & 0xff,
-      signal: null,
-      signalName: null,
-      faultAddr: null,
-      message: `exited with status ${code & 0xff}`,
-      dump: '',
-    });
+    const p = (this.runTask ?? this.mainTask).process;
+    this.exitProcess(p, (code & 0xff) << 8, exitedResult(code));
+  }
+
+  /**
+   * Ends process `p` with Linux wait status `status`: its threads end, its descriptors close, a
+   * vfork parent resumes, its children go to the first process, its parent is told (SIGCHLD and
+   * the wait queue). The run ends when no process is left; the first process's end is the result.
+   */
+  exitProcess(p: Process, status: number, result: RunEnd): void {
+    if (p.state !== 'alive') return;
+    p.state = 'zombie';
+    p.waitStatus = status;
+    const ts = this.now();
+    for (const th of p.threads) {
+      if (th.state === 'zombie') continue;
+      th.exitCode = status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+      this.endTask(th, ts);
+      th.cpu.attention = 1;
+    }
+    p.fds.closeAll();
+    this.releaseVfork(p);
+    const init = this.initProcess;
+    for (const c of p.children.splice(0)) {
+      c.parent = init.state === 'alive' && c !== init ? init : null;
+      if (c.parent) init.children.push(c);
+      else if (c.state === 'zombie') this.reap(c);
+    }
+    if (p === init) this.initEnd = result;
+    const parent = p.parent;
+    if (parent && parent.state === 'alive') {
+      parent.childWait.wakeAll();
+      if (p.exitSignal) this.signalProcess(parent, p.exitSignal, null);
+    } else this.reap(p);
+    let alive = false;
+    for (const q of this.processes.values()) if (q.state === 'alive') alive = true;
+    if (!alive) this.finish(this.initEnd ?? result);
+  }
+
+  /** Removes a zombie for good (wait4 collected it, or nobody can). */
+  reap(p: Process): void {
+    p.state = 'reaped';
+    this.processes.delete(p.pid);
+    const siblings = p.parent?.children;
+    if (siblings) {
+      const i = siblings.indexOf(p);
+      if (i >= 0) siblings.splice(i, 1);
+    }
+    for (const th of p.threads) this.tasks.delete(th.tid);
+  }
+
+  /** A vfork child exec'd or exited: its parent resumes, fork returning the child's pid. */
+  releaseVfork(child: Process): void {
+    const t = child.vforkParent;
+    if (!t) return;
+    child.vforkParent = null;
+    this.wake(t, child.pid);
+  }
+
+  /**
+   * Sends `sig` to process `p`: through the signals module when present, else the default action
+   * (SIGCHLD, SIGURG, SIGWINCH and SIGCONT are ignored, stop signals are ignored here, the rest
+   * kill the process).
+   */
+  signalProcess(p: Process, sig: number, sender: Task | null): void {
+    if (sig === 0 || p.state !== 'alive') return;
+    if (this.signals?.sendProcess) {
+      this.signals.sendProcess(p, sig, sender);
+      return;
+    }
+    if (DEFAULT_IGNORED.has(sig)) return;
+    const target = p.threads.find((t) => t.state !== 'zombie') ?? p.threads[0]!;
+    this.killProcess(sig, `signal sent by ${sender ? `task ${sender.tid}` : 'the kernel'}`, target, null);
   }
 
   private endTask(t: Task, ts: number): void {
@@ -511,15 +618,14 @@ export class Machine implements CpuHost {
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
-    let alive = 0;
-    for (const x of this.tasks.values()) if (x.state !== 'zombie') alive++;
-    if (alive === 0) this.exitGroup(code);
+    if (t.process.threads.every((x) => x.state === 'zombie'))
+      this.exitProcess(t.process, (code & 0xff) << 8, exitedResult(code));
   }
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
   spawnThread(parent: Task, newSp: number): Task {
     const mm = parent.process.mm;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.copyFrom(parent.cpu);
     cpu.fpu.reset();
     if (newSp) cpu.regs[ESP] = newSp;
@@ -528,6 +634,28 @@ export class Machine implements CpuHost {
     parent.process.threads.push(t);
     this.startTask(t);
     return t;
+  }
+
+  createTask(tid: number, cpu: Cpu, parentTid: number, name: string, proc: Process): Task {
+    return new Task(tid, cpu, parentTid, name, proc);
+  }
+
+  /** Ends a task that did not exit by itself (another thread exec'd). */
+  retireTask(t: Task): void {
+    this.endTask(t, this.now());
+    t.cpu.attention = 1;
+  }
+
+  /**
+   * `t` replaced its process's image (execve): what the task held is recycled (K19, as at exit)
+   * and the exec hooks run, before any instruction of the new image.
+   */
+  execed(t: Task): void {
+    if (t === this.mainTask) this.cpu = t.cpu;
+    this.hooks.onTaskFlush?.(t);
+    this.hooks.taskFlush.each((h) => h(t));
+    const ts = this.now();
+    this.hooks.exec.each((h) => h(t.process, t, ts));
   }
 
   /** Registers a new task and makes it runnable at the next round. */
@@ -769,7 +897,9 @@ export class Machine implements CpuHost {
   }
 
   private pick(v: Vcpu, prev: Task | null, reason: SchedReason): Task | null {
-    const next = this.runQueue.shift() ?? null;
+    // A queued task may have been killed (its process ended) since it was queued.
+    let next = this.runQueue.shift() ?? null;
+    while (next && next.state !== 'runnable') next = this.runQueue.shift() ?? null;
     if (next) {
       next.state = 'running';
       next.lastCpu = v.id;
@@ -812,6 +942,11 @@ export class Machine implements CpuHost {
         : roundEnd;
       while (v.clock < end && !this.result) {
         let t = v.task;
+        if (t && t.state === 'zombie') {
+          // Killed while it waited for this vCPU's turn (another process's kill, exit_group).
+          t = this.pick(v, t, 'exit');
+          if (!t) break;
+        }
         if (!t) {
           t = this.pick(v, null, 'start');
           if (!t) break;
@@ -900,7 +1035,7 @@ export class Machine implements CpuHost {
       const timer = this.signals ? this.signals.nextTimer() : -1;
       if (timer >= 0) next = Math.min(next, timer);
       if (alive === 0) {
-        this.exitGroup(this.mainTask.exitCode);
+        this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
         return;
       }
       if (next === Infinity) {

@@ -41,6 +41,10 @@
 //  6. On a mismatch: with stopAtFirst (default) the run stops and reports; otherwise the emulator's
 //     registers, EIP and EFLAGS are set to the reference's and the run goes on (memory is not resynced),
 //     collecting up to maxMismatches reports.
+//  7. With an SSE model (pentium4; qemu runs -cpu pentium3,+sse2) XMM0-7 and MXCSR's control bits are
+//     compared after every instruction too and resynced with the GPRs. MXCSR's exception flags are not
+//     (QEMU keeps them in its softfloat state until STMXCSR): test/sse.test.ts compares those, and the
+//     DE flag QEMU never sets, against the real CPU.
 // Reports give: instruction number, EIP, disassembly (instructionInfo mnemonic, bytes), expected vs
 // actual registers/flags, and the previous few instructions.
 
@@ -48,10 +52,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuidValues } from '../../src/emulator/cpuid.js';
+import { cpuidValues, cpuModel, type CpuModel } from '../../src/emulator/cpuid.js';
 import { instructionInfo } from '../../src/emulator/insn.js';
 import { Machine } from '../../src/emulator/machine.js';
-import { buildTracer, QEMU_CPU, qemuBinary, qemuOneInsnFlag, REPO_ROOT } from './native.js';
+import { buildTracer, QEMU_CPU, QEMU_CPU_SSE2, qemuBinary, qemuOneInsnFlag, REPO_ROOT } from './native.js';
 
 const TAG_INIT = 1;
 const TAG_INSN = 2;
@@ -69,6 +73,9 @@ export const OF = 0x800;
 const ARITH = CF | PF | AF | ZF | SF | OF;
 /** CF PF AF ZF SF TF IF DF OF, AC, ID (and the always-one bit 1). */
 export const COMPARED_FLAGS = 0x240fd7;
+
+/** MXCSR's control bits (masks, RC, DAZ, FZ): QEMU's flags lag (see test/native/tracer.c). */
+const MXCSR_CONTROL = 0xffc0;
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 
@@ -252,19 +259,19 @@ export function disasm(m: Machine, eip: number): string {
 }
 
 /** Writes the CPUID table the tracer imposes: leaf, subleaf (ffffffff = any), eax, ebx, ecx, edx. */
-export function writeCpuidTable(file: string): void {
+export function writeCpuidTable(file: string, model: CpuModel): void {
   const lines: string[] = [];
   const leaves: number[] = [];
   for (let l = 0; l <= 0x20; l++) leaves.push(l);
   for (let l = 0x40000000; l <= 0x40000010; l++) leaves.push(l);
   for (let l = 0x80000000; l <= 0x80000020; l++) leaves.push(l);
   for (const leaf of leaves) {
-    const base = cpuidValues(leaf, 0);
+    const base = cpuidValues(model, leaf, 0);
     let same = true;
-    for (let s = 1; s < 16; s++) if (cpuidValues(leaf, s).some((v, k) => v !== base[k])) same = false;
+    for (let s = 1; s < 16; s++) if (cpuidValues(model, leaf, s).some((v, k) => v !== base[k])) same = false;
     const subs = same ? [-1] : Array.from({ length: 16 }, (_, s) => s);
     for (const s of subs) {
-      const v = cpuidValues(leaf, s < 0 ? 0 : s);
+      const v = cpuidValues(model, leaf, s < 0 ? 0 : s);
       lines.push([leaf, s, ...v].map((x) => (x >>> 0).toString(16)).join(' '));
     }
   }
@@ -276,6 +283,8 @@ export interface LockstepOptions {
   env?: string[];
   /** Stop after this many reference instructions (the plugin ends qemu there). */
   maxInstructions?: number;
+  /** The emulator's CPU model (default pentium2); the reference runs the matching qemu -cpu. */
+  cpuModel?: string;
   /** Stop at the first mismatch (default true); otherwise resync and continue. */
   stopAtFirst?: boolean;
   maxMismatches?: number;
@@ -308,6 +317,8 @@ interface Rec {
  */
 const HIGH_WATER = 4 << 20;
 class Stream {
+  /** INSN record size: 44 bytes, 176 with the XMM state (tracer option xmm=1). */
+  insnSize = 44;
   private store = Buffer.alloc(1 << 20);
   private len = 0;
   buf = this.store.subarray(0, 0);
@@ -382,7 +393,7 @@ class Stream {
         break;
       }
       case TAG_INSN:
-        size = 44;
+        size = this.insnSize;
         break;
       case TAG_SYSCALL: {
         if (off + 16 > b.length) return null;
@@ -429,12 +440,13 @@ function syscallWrites(s: Stream, rec: Rec): SysWrite[] {
   return out;
 }
 
-let cpuidFile: string | null = null;
-function cpuidTablePath(): string {
-  if (cpuidFile) return cpuidFile;
-  const f = path.join(os.tmpdir(), `probelab-cpuid-${process.pid}.txt`);
-  writeCpuidTable(f);
-  cpuidFile = f;
+const cpuidFiles = new Map<string, string>();
+function cpuidTablePath(model: CpuModel): string {
+  const known = cpuidFiles.get(model.name);
+  if (known) return known;
+  const f = path.join(os.tmpdir(), `probelab-cpuid-${model.name}-${process.pid}.txt`);
+  writeCpuidTable(f, model);
+  cpuidFiles.set(model.name, f);
   return f;
 }
 
@@ -449,8 +461,12 @@ export async function lockstep(
   const historyLen = opts.history ?? 8;
   const cwd = opts.cwd ?? REPO_ROOT;
   const env = opts.env ?? [];
-  const plugin = [buildTracer(), 'fd=3', `cpuid=${cpuidTablePath()}`];
+  const model = cpuModel(opts.cpuModel);
+  const plugin = [buildTracer(), 'fd=3', `cpuid=${cpuidTablePath(model)}`];
   if (opts.maxInstructions !== undefined) plugin.push(`max=${opts.maxInstructions}`);
+  // With SSE the reference also streams MXCSR and XMM0-7 after every instruction (policy 7).
+  const xmm = model.sse > 0;
+  if (xmm) plugin.push('xmm=1');
   const envObj: Record<string, string> = {};
   for (const kv of env) envObj[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const child = spawn(
@@ -458,7 +474,7 @@ export async function lockstep(
     [
       qemuOneInsnFlag(),
       '-cpu',
-      QEMU_CPU,
+      model.sse ? QEMU_CPU_SSE2 : QEMU_CPU,
       '-plugin',
       plugin.join(','),
       '-0',
@@ -469,6 +485,7 @@ export async function lockstep(
     { cwd, env: envObj, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
   );
   const stream = new Stream();
+  if (xmm) stream.insnSize = 44 + 4 + 128;
   let refStderr = '';
   child.stdout!.on('data', () => {});
   child.stderr!.on('data', (d: Buffer) => {
@@ -507,7 +524,7 @@ export async function lockstep(
     const first = await next();
     if (!first || first.tag !== TAG_INSN) throw new Error('reference gave no first instruction');
 
-    const m = Machine.load(new Uint8Array(fs.readFileSync(binary)), { argv, env, cwd });
+    const m = Machine.load(new Uint8Array(fs.readFileSync(binary)), { argv, env, cwd, cpuModel: model.name });
     // The whole reference stack mapping: the dumped part [sp, top) and 8 MiB below it (qemu's default
     // stack size, as Linux's RLIMIT_STACK), so pushes below the initial ESP hit mapped memory.
     const top = sp + len;
@@ -519,6 +536,10 @@ export async function lockstep(
       cpu.eip = stream.u32(off + 4);
       for (let r = 0; r < 8; r++) cpu.regs[r] = stream.u32(off + 8 + 4 * r) | 0;
       cpu.setFlags(stream.u32(off + 40));
+      if (xmm) {
+        cpu.sse.mxcsr = (cpu.sse.mxcsr & 0x3f) | (stream.u32(off + 44) & MXCSR_CONTROL);
+        for (let k = 0; k < 32; k++) cpu.sse.d[k] = stream.u32(off + 48 + 4 * k) | 0;
+      }
     };
     loadState(first.off);
     stream.pos += first.size;
@@ -624,6 +645,27 @@ export async function lockstep(
         out.push(
           `eflags ${hex(ef)} != ${hex(rf)} (differing ${hex((ef ^ rf) & mask)}, undefined here ${hex(undef)})`,
         );
+      if (xmm) {
+        const rm = stream.u32(off + 44) & MXCSR_CONTROL;
+        if ((cpu.sse.mxcsr & MXCSR_CONTROL) !== rm)
+          out.push(`mxcsr control ${hex(cpu.sse.mxcsr & MXCSR_CONTROL)} != ${hex(rm)}`);
+        for (let r = 0; r < 8; r++) {
+          let same = true;
+          for (let k = 0; k < 4; k++)
+            if (cpu.sse.d[r * 4 + k] !== (stream.u32(off + 48 + 16 * r + 4 * k) | 0)) same = false;
+          if (!same) {
+            const want = [3, 2, 1, 0]
+              .map((k) =>
+                stream
+                  .u32(off + 48 + 16 * r + 4 * k)
+                  .toString(16)
+                  .padStart(8, '0'),
+              )
+              .join('');
+            out.push(`xmm${r} ${cpu.sse.xmmHex(r)} != ${want}`);
+          }
+        }
+      }
       return out.length ? out.join(', ') : null;
     };
 

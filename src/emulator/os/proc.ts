@@ -82,7 +82,6 @@ export function registerProcess(k: Kernel): void {
     return 0;
   });
   T.define('getpid', (t) => t.process.pid);
-  T.define('getppid', (t) => t.process.parent?.pid ?? 1);
   for (const name of [
     'getuid',
     'getgid',
@@ -95,6 +94,9 @@ export function registerProcess(k: Kernel): void {
   ])
     T.define(name, () => 1000);
   T.define('uname', (_t, a) => uname(k, a));
+  // No supplementary groups (the user is uid/gid 1000 and nothing else).
+  T.define('getgroups', (_t, size) => (size < 0 ? -EINVAL : 0));
+  T.define('getgroups32', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getrandom', (_t, a, b) => getrandom(k, a, b), { input: true });
   T.define('prlimit64', (t, a, b, _c, d) => prlimit64(k, t, a, b, d));
   T.define('ugetrlimit', (t, a, b) => ugetrlimit(k, t, a, b));
@@ -111,5 +113,4 @@ export function registerProcess(k: Kernel): void {
   T.define('sigaltstack', () => 0);
   T.define('tgkill', (t, a, b, c) => tgkill(k, t, a, b, c));
   T.define('tkill', (t, a, b) => tgkill(k, t, k.m.tasks.get(a)?.process.pid ?? -1, a, b));
-  T.define('kill', (t, a, b) => tgkill(k, t, a, a, b));
 }
