@@ -40,7 +40,7 @@ let dir: string;
 let prog: string;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('cli');
   prog = path.join(dir, 'prog');
   fs.copyFileSync(buildGuest(PROG_C, ['-m32', '-static', '-O1'], 'e2e-cli-prog'), prog);
