@@ -30,6 +30,7 @@ export const COMMANDS = [
   'probe-report',
   'probe-query',
   'probe-migrate',
+  'probe-merge',
   'probe-run',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
