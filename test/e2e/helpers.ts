@@ -84,6 +84,8 @@ export interface CliResult {
 export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
+  /** Bytes for the command's stdin (a pipe); without it stdin is /dev/null. */
+  input?: string | Uint8Array;
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -99,8 +101,9 @@ export function cli(cmd: Command, args: string[], opts: RunOptions = {}): Promis
     const child = spawn(process.execPath, [path.join(CLI_DIR, `${cmd}.js`), ...args], {
       cwd: opts.cwd ?? os.tmpdir(),
       env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as ['pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
