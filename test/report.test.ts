@@ -79,6 +79,8 @@ describe('JSON report', () => {
       'event',
       'kind',
       'symbol',
+      'offset',
+      'addr',
       'maxactive',
       'hits',
       'calls',
@@ -90,6 +92,7 @@ describe('JSON report', () => {
       'recommended_maxactive',
       'defaults',
       'miss_curve',
+      'args',
     ]);
     expect(Object.keys(p.latency)).toEqual([
       'unit',

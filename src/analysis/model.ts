@@ -70,6 +70,32 @@ export interface ProbeInfo {
   nmissedReentry: number;
   /** per-instance private bytes (kretprobe data_size, a 2.6.25 addition); default 0 */
   dataSize?: number;
+  /** bytes from `symbol` to the probed address (0 or absent at the symbol itself) */
+  offset?: number;
+  /** the probed address, when known */
+  addr?: number;
+  /** the spec as recorded (kprobe_events syntax), when known */
+  spec?: string;
+  /** where the probe sits, as reports name it: "sym", "sym+0x15", or "0x8049000" */
+  location?: string;
+  /** the probe's fetch arguments in spec order, when it has any */
+  args?: readonly ArgDecl[];
+}
+
+/** One fetch argument of a probe: its name and its display type as the spec gives it. */
+export interface ArgDecl {
+  name: string;
+  /** 'u32', 's32', 'x32', ..., 'string', 'symbol', or a bitfield 'b4@2/32' */
+  type: string;
+}
+
+/**
+ * Fetch arguments of one hit of a probe that has no calls (kprobe, jprobe): the `events` row of
+ * its breakpoint hit. Return probes carry their arguments on their calls instead.
+ */
+export interface ArgHit {
+  probeId: number;
+  args: Record<string, unknown>;
 }
 
 /** One run (`runs` view) plus the clock used to convert cycles to ns. */
@@ -85,6 +111,10 @@ export interface RunInfo {
   cycles: number;
   /** virtual clock in MHz: ns = cycles * 1000 / mhz */
   mhz: number;
+  /** the trace file the run came from (commands in reports name it) */
+  file?: string;
+  /** set when several files are reported: runs are then labelled "FILE#ID" */
+  source?: string;
 }
 
 /**
@@ -152,6 +182,24 @@ export interface RunData {
   sched?: readonly SchedRec[] | RunningAt;
   /** task names for reports and traces */
   tasks?: readonly TaskInfo[];
+  /** fetch arguments of the hits of probes without calls (kprobes, jprobes), for argument summaries */
+  argHits?: readonly ArgHit[];
+}
+
+/** The guest's system calls of one number in one run, over all its tasks (`syscalls` view). */
+export interface SyscallRow {
+  nr: number;
+  name: string;
+  calls: number;
+  errors: number;
+  enosys: number;
+}
+
+/** The syscall table of one run (`probe-report --syscalls`); null rows: the trace has none. */
+export interface RunSyscalls {
+  runId: number;
+  source?: string;
+  rows: SyscallRow[] | null;
 }
 
 /** Input of `buildReport`, `chromeTrace` and `foldedStacks`. */

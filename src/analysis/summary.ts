@@ -24,10 +24,18 @@
 //   recommended_maxactive and defaults are null, miss_curve is empty, latency.count is 0 with null
 //   values; `missed` is their nmissed as recorded.
 
+import {
+  ArgCollector,
+  latencyJson,
+  type ArgGroupsJson,
+  type ArgSummaryJson,
+  type LatencyJson,
+} from './args.js';
 import { analyseConcurrency, binInFlight, cpuCoverage, schedLookup, type PeakWhy } from './concurrency.js';
 import {
   durationsOf,
   log2Histogram,
+  nearestRank,
   nesting,
   sortedFinite,
   statsOfSorted,
@@ -52,6 +60,7 @@ import {
   asCallTable,
   callOrder,
   probeEvents,
+  sortNumbers,
   type AnalysisInput,
   type CallTable,
   type MissRec,
@@ -59,6 +68,7 @@ import {
   type ProbeKind,
   type RunData,
   type RunStatus,
+  type RunSyscalls,
 } from './model.js';
 
 /** `runs[]` of the JSON report. */
@@ -74,23 +84,17 @@ export interface ReportRunJson {
 }
 
 /** `probes[].latency` of the JSON report (cycles; values null when count is 0). */
-export interface ReportLatencyJson {
-  unit: 'cycles';
-  count: number;
-  min: number | null;
-  mean: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  p999: number | null;
-  max: number | null;
-}
+export type ReportLatencyJson = LatencyJson;
 
 /** `probes[]` of the JSON report. */
 export interface ReportProbeJson {
   event: string;
   kind: ProbeKind;
   symbol: string;
+  /** bytes from `symbol` to the probed address (0 at the symbol) */
+  offset: number;
+  /** the probed address */
+  addr: number | null;
   maxactive: number | null;
   hits: number;
   calls: number;
@@ -102,6 +106,10 @@ export interface ReportProbeJson {
   recommended_maxactive: number | null;
   defaults: MaxactiveDefaults | null;
   miss_curve: MissCurvePoint[];
+  /** one summary per fetch argument, in spec order (empty when the probe fetches none) */
+  args: ArgSummaryJson[];
+  /** the calls grouped by one argument's value (only for probes named by `--by`) */
+  groups?: ArgGroupsJson;
 }
 
 /** The `probe-report --json` document (design.md). */
@@ -114,6 +122,8 @@ export interface ReportJson {
 /** Where and why the peak happened (the run with the largest peak). */
 export interface PeakDetail {
   runId: number;
+  /** index of the run in the analysis input (runs of several files may share ids) */
+  runIndex: number;
   ts: number;
   seq: number;
   why: PeakWhy;
@@ -122,6 +132,8 @@ export interface PeakDetail {
 /** Binned in-flight timeline of one probe in one run (chart data). */
 export interface ProbeTimeline {
   runId: number;
+  /** index of the run in the analysis input (runs of several files may share ids) */
+  runIndex: number;
   t0: number;
   t1: number;
   /** max calls in flight per bin (analysed set) */
@@ -138,6 +150,8 @@ export interface ProbeTimeline {
 /** Per-run figures of one probe. */
 export interface ProbeRunFigures {
   runId: number;
+  /** index of the run in the analysis input (runs of several files may share ids) */
+  runIndex: number;
   maxactive: number;
   hits: number;
   calls: number;
@@ -154,6 +168,10 @@ export interface ProbeExtras {
   event: string;
   kind: ProbeKind;
   symbol: string;
+  /** where the probe sits: "sym", "sym+0x15" or "0x8049000" */
+  location: string;
+  /** the spec as recorded, when known */
+  spec: string | null;
   /** the complete call set of at least one run came from a replay because the recording missed calls */
   complete_from_replay: boolean;
   /** peak, miss curve and recommendation are exact (every run's analysed set is complete) */
@@ -185,11 +203,31 @@ export interface ProbeExtras {
   crossing: number;
   perRun: ProbeRunFigures[];
   timeline: ProbeTimeline | null;
+  /** peaks over the runs (seeds) of a sweep; null for one run or non-kretprobes */
+  sweep: SweepPeaks | null;
+}
+
+/** How a kretprobe's peak concurrency is distributed over the runs (seeds) of a sweep. */
+export interface SweepPeaks {
+  runs: number;
+  /** nearest-rank statistics of the per-run peaks */
+  min: number;
+  p50: number;
+  p90: number;
+  max: number;
+  /** peak value → number of runs with that peak, highest peak first */
+  histogram: { peak: number; runs: number }[];
+  /** the run with the highest peak (then most misses, then first) */
+  worst: ProbeRunFigures;
+  /** some runs' peaks are lower bounds (the recording missed calls and no complete set exists) */
+  lowerBounds: boolean;
 }
 
 /** Per-CPU call timeline of the focus run (chart data). */
 export interface CpuTimeline {
   runId: number;
+  /** index of the run in the analysis input (runs of several files may share ids) */
+  runIndex: number;
   t0: number;
   t1: number;
   bins: number;
@@ -203,6 +241,13 @@ export interface CpuTimeline {
 /** Per-run extras. */
 export interface RunExtras {
   runId: number;
+  /** index of the run in the analysis input (runs of several files may share ids) */
+  runIndex: number;
+  /** the trace file, when known */
+  file: string | null;
+  /** "FILE#ID" when several files are reported, else the run id */
+  label: string;
+  seed: number;
   workload: string;
   chaos: boolean;
   mhz: number;
@@ -223,6 +268,8 @@ export interface ReportExtras {
   focusRunId: number | null;
   cpuTimeline: CpuTimeline | null;
   totals: { missed: number; missedReentry: number; probesWithMisses: string[] };
+  /** per-run syscall tables, when asked for (`--syscalls`; filled by the command, not by buildReport) */
+  syscalls?: RunSyscalls[];
 }
 
 /** The report model. */
@@ -237,6 +284,8 @@ export interface ReportOptions {
   timelineBins?: number;
   /** cells of the per-CPU timeline, CPUs × bins (default 6000; at most 600 bins) */
   cpuCells?: number;
+  /** `--by EVENT=ARG`: group these probes' calls by that argument (EVENT as 'GRP/EVENT' or 'EVENT') */
+  by?: readonly { event: string; arg: string }[];
 }
 
 interface ProbeAcc {
@@ -267,6 +316,7 @@ interface ProbeAcc {
   timelineScore: [number, number];
   dataSize: number;
   notes: string[];
+  args: ArgCollector;
 }
 
 function emptyEvents(): Int32Array {
@@ -320,35 +370,71 @@ function runSpan(t: CallTable, cycles: number, misses: readonly MissRec[]): [num
   return [0, Math.max(1, hi)];
 }
 
-function latencyJson(s: LatencyStats | null): ReportLatencyJson {
-  if (!s) {
-    return {
-      unit: 'cycles',
-      count: 0,
-      min: null,
-      mean: null,
-      p50: null,
-      p90: null,
-      p99: null,
-      p999: null,
-      max: null,
-    };
+/** Feeds one run's fetch arguments to the probes' collectors (see args.ts). */
+function collectArgs(
+  rd: RunData,
+  table: CallTable,
+  collectorOf: ReadonlyMap<number, ArgCollector>,
+  missedOf: ReadonlyMap<number, number>,
+): void {
+  if (collectorOf.size === 0) return;
+  // the complete call set covers the missed calls too, when it carries their arguments
+  const src = table.args ? table : asCallTable(rd.calls, true);
+  const fromComplete = src === table && rd.complete !== undefined;
+  for (const [probeId, c] of collectorOf)
+    if (!fromComplete && (missedOf.get(probeId) ?? 0) > 0) c.missesKnown = false;
+  if (src.args) {
+    for (let i = 0; i < src.length; i++) {
+      const a = src.args[i];
+      const c = a ? collectorOf.get(src.probeId[i] as number) : undefined;
+      if (c && a) c.add(a, (src.returnTs[i] as number) - (src.entryTs[i] as number), src.hooked[i] === 1);
+    }
+  }
+  for (const h of rd.argHits ?? []) collectorOf.get(h.probeId)?.add(h.args, NaN, true);
+}
+
+/** Distribution of the per-run peaks (null for fewer than two runs). */
+export function sweepPeaks(perRun: readonly ProbeRunFigures[]): SweepPeaks | null {
+  if (perRun.length < 2) return null;
+  const sorted = sortNumbers(Float64Array.from(perRun, (r) => r.peak));
+  const counts = new Map<number, number>();
+  for (const r of perRun) counts.set(r.peak, (counts.get(r.peak) ?? 0) + 1);
+  let worst = perRun[0] as ProbeRunFigures;
+  for (const r of perRun) {
+    const m = r.missed + r.missedReentry;
+    if (r.peak > worst.peak || (r.peak === worst.peak && m > worst.missed + worst.missedReentry)) worst = r;
   }
   return {
-    unit: 'cycles',
-    count: s.count,
-    min: s.min,
-    mean: s.mean,
-    p50: s.p50,
-    p90: s.p90,
-    p99: s.p99,
-    p999: s.p999,
-    max: s.max,
+    runs: perRun.length,
+    min: sorted[0] as number,
+    p50: nearestRank(sorted, 50),
+    p90: nearestRank(sorted, 90),
+    max: sorted[sorted.length - 1] as number,
+    histogram: [...counts.entries()].sort((a, b) => b[0] - a[0]).map(([peak, runs]) => ({ peak, runs })),
+    worst,
+    lowerBounds: perRun.some((r) => !r.exact),
   };
 }
 
+/** "sym", "sym+0x15", or the hex address when the probe has no symbol. */
+export function locationOf(p: Pick<ProbeInfo, 'symbol' | 'offset'>): string {
+  return p.offset ? `${p.symbol}+0x${p.offset.toString(16)}` : p.symbol;
+}
+
+/** The probe a `--by` entry names (exact event, or EVENT without its group). */
+export function byMatches(event: string, want: string): boolean {
+  return event === want || (!want.includes('/') && event.slice(event.indexOf('/') + 1) === want);
+}
+
 /** Per-CPU call timeline of one run (coverage by entry CPU, misses by CPU). */
-function cpuTimelineOf(rd: RunData, table: CallTable, t0: number, t1: number, cpuCells: number): CpuTimeline {
+function cpuTimelineOf(
+  rd: RunData,
+  runIndex: number,
+  table: CallTable,
+  t0: number,
+  t1: number,
+  cpuCells: number,
+): CpuTimeline {
   const cpus = Math.max(1, rd.run.cpus);
   const bins = Math.max(10, Math.min(600, Math.floor(cpuCells / cpus)));
   const cov = cpuCoverage(table, cpus, t0, t1, bins);
@@ -362,6 +448,7 @@ function cpuTimelineOf(rd: RunData, table: CallTable, t0: number, t1: number, cp
   }
   return {
     runId: rd.run.runId,
+    runIndex,
     t0,
     t1,
     bins,
@@ -384,7 +471,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
   let focus: { runId: number; score: [number, number] } | null = null;
   let cpuTimeline: CpuTimeline | null = null;
 
-  runs.forEach((rd) => {
+  runs.forEach((rd, runIndex) => {
     const run = rd.run;
     maxCpus = Math.max(maxCpus, run.cpus);
     anyPreempt ||= run.preempt;
@@ -424,6 +511,8 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     let anyReplayUsed = false;
     const tids = new Set<number>();
     for (let i = 0; i < table.length; i++) tids.add(table.tid[i] as number);
+    const argCollectors = new Map<number, ArgCollector>();
+    const recMissedOf = new Map<number, number>();
 
     for (const p of rd.probes) {
       let acc = accs.get(p.event);
@@ -456,6 +545,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
           timelineScore: [-1, -1],
           dataSize: p.dataSize ?? 0,
           notes: [],
+          args: new ArgCollector(p.args ?? []),
         };
         accs.set(p.event, acc);
       }
@@ -465,6 +555,8 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       acc.missed += p.nmissed;
       acc.missedReentry += p.nmissedReentry;
       runMissed += p.nmissed;
+      argCollectors.set(p.probeId, acc.args);
+      recMissedOf.set(p.probeId, recMissed + p.nmissedReentry);
       if (p.kind !== 'kretprobe') continue;
 
       const calls = hookedCounts.get(p.probeId) ?? 0;
@@ -487,7 +579,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       acc.curves.push(curve);
       const conc = analyseConcurrency(table, events, sched);
       if (conc.why && conc.peakTs !== null && conc.peakSeq !== null && conc.peak > acc.peakValue) {
-        acc.peak = { runId: run.runId, ts: conc.peakTs, seq: conc.peakSeq, why: conc.why };
+        acc.peak = { runId: run.runId, runIndex, ts: conc.peakTs, seq: conc.peakSeq, why: conc.why };
         acc.peakValue = conc.peak;
       }
       acc.maxDepth = Math.max(acc.maxDepth, conc.maxDepth);
@@ -520,6 +612,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       acc.selfs.push(self);
       acc.perRun.push({
         runId: run.runId,
+        runIndex,
         maxactive: p.maxactive,
         hits: p.hits,
         calls,
@@ -540,6 +633,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
         const b = binInFlight(table, events, t0, t1, timelineBins);
         acc.timeline = {
           runId: run.runId,
+          runIndex,
           t0,
           t1,
           maxAll: Array.from(b.maxAll),
@@ -550,6 +644,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
         };
       }
     }
+    collectArgs(rd, table, argCollectors, recMissedOf);
     // crossing calls are attributed to their probe
     for (let i = 0; i < table.length; i++) {
       if (nest.parent[i] !== -2) continue;
@@ -559,6 +654,10 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     }
     runExtras.push({
       runId: run.runId,
+      runIndex,
+      file: run.file ?? null,
+      label: run.source !== undefined ? `${run.source}#${run.runId}` : String(run.runId),
+      seed: run.seed,
       workload: run.workload,
       chaos: run.chaos,
       mhz: run.mhz,
@@ -569,7 +668,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     const score: [number, number] = [runMissed, table.length];
     if (!focus || score[0] > focus.score[0] || (score[0] === focus.score[0] && score[1] > focus.score[1])) {
       focus = { runId: run.runId, score };
-      cpuTimeline = cpuTimelineOf(rd, table, t0, t1, cpuCells);
+      cpuTimeline = cpuTimelineOf(rd, runIndex, table, t0, t1, cpuCells);
     }
   });
 
@@ -593,10 +692,14 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     const curve = sumCurves(acc.curves);
     const recommended = isRet && acc.exact ? recommendMaxactive(acc.curves) : null;
     const maxactives = [...acc.recordedMaxactive].sort((a, b) => a - b);
+    const by = options.by?.find((b) => byMatches(acc.info.event, b.event));
+    const groups = by ? acc.args.groups(by.arg) : null;
     probesJson.push({
       event: acc.info.event,
       kind: acc.kind,
       symbol: acc.info.symbol,
+      offset: acc.info.offset ?? 0,
+      addr: acc.info.addr ?? null,
       maxactive: isRet ? (maxactives[0] ?? acc.info.maxactive) : null,
       hits: acc.hits,
       calls: acc.calls,
@@ -608,11 +711,15 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       recommended_maxactive: recommended,
       defaults: isRet ? { ...machineDefaults } : null,
       miss_curve: isRet && acc.exact ? curve : [],
+      args: acc.args.summaries(),
+      ...(groups ? { groups } : {}),
     });
     probesExtras.push({
       event: acc.info.event,
       kind: acc.kind,
       symbol: acc.info.symbol,
+      location: acc.info.location ?? locationOf(acc.info),
+      spec: acc.info.spec ?? null,
       complete_from_replay: acc.completeFromReplay,
       exact: !isRet || acc.exact,
       note: acc.notes.length > 0 ? acc.notes.join('; ') : null,
@@ -635,6 +742,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       crossing: acc.crossing,
       perRun: acc.perRun,
       timeline: acc.timeline,
+      sweep: isRet ? sweepPeaks(acc.perRun) : null,
     });
   }
 

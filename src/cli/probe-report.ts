@@ -5,9 +5,9 @@
 // once and cached in the trace (the report's only write).
 
 import { resolve } from 'node:path';
-import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
-import type { AnalysisInput, RunData } from '../analysis/model.js';
-import { buildReport } from '../analysis/summary.js';
+import type { CompleteCallSetProvider } from '../analysis/load.js';
+import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
+import { BinarySymbols, buildWithOptions, loadReportRun, readSyscalls } from '../report/command.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
@@ -18,7 +18,7 @@ import { needsArgs, pickOutputs, writeOutputs } from './renderers.js';
 export const spec = {
   name: 'probe-report',
   usage:
-    '$0 TRACE... [--run ID|all] [--json] [--html FILE] [--chrome FILE] [--folded FILE] [--fail-on-miss]\n\n' +
+    '$0 TRACE... [--run ID|all] [--json] [--html FILE] [--by EVENT=ARG] [--syscalls] [--chrome FILE] [--folded FILE] [--fail-on-miss]\n\n' +
     'Latencies, calls in flight, miss curves and maxactive recommendations for the runs of one or more\n' +
     'traces. Prints the text report, or the JSON one with --json; with output files only says where\n' +
     'it wrote them.',
@@ -45,6 +45,11 @@ export const spec = {
         default: false,
         describe: 'exit 1 when any return probe missed a call',
       })
+      .option('by', {
+        type: 'string',
+        describe: "group a probe's latency and misses by an argument's value (repeatable), e.g. --by work=n",
+      })
+      .option('syscalls', { type: 'boolean', default: false, describe: "show each run's system-call table" })
       .option('replay', {
         type: 'boolean',
         default: true,
@@ -68,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
   const outputs = pickOutputs(a);
   const traces = a._;
   const runs: RunData[] = [];
+  const syscalls: RunSyscalls[] = [];
+  const symbols = new BinarySymbols();
   for (const t of traces) {
     const reader = openReader(t);
     try {
@@ -84,14 +91,18 @@ export async function main(argv: string[]): Promise<number> {
       const provider: CompleteCallSetProvider | undefined = a.replay
         ? completeCallSetProvider(reader, resolve(t))
         : undefined;
-      for (const id of ids)
-        runs.push(loadRun(reader, id, { keepArgs: needsArgs(outputs), complete: provider }));
+      for (const id of ids) {
+        const o = { file: t, several: traces.length > 1, keepArgs: needsArgs(outputs), complete: provider };
+        runs.push(loadReportRun(reader, id, { ...o, symbols }));
+        if (a.syscalls) syscalls.push(readSyscalls(reader, id, o.several ? t : undefined));
+      }
     } finally {
       reader.close();
     }
   }
   const input: AnalysisInput = { runs };
-  const model = buildReport(input);
+  const by = ([] as unknown[]).concat(a.by ?? []).map(String); // repeated --by gives an array
+  const model = buildWithOptions(input, { by, syscalls: a.syscalls ? syscalls : null });
   writeOutputs(outputs, { model, input });
   if (a['fail-on-miss']) {
     const missed = model.json.probes.some(

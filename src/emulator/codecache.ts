@@ -13,6 +13,12 @@ export const OP_FETCH_FAULT = 0x202;
 /** Added to the handler id of instructions with a 0x66 prefix. */
 export const OP_O16 = 0x400;
 
+/** Addresses that carry execution hooks (a Set, or the machine's range-based view of its hook list). */
+export interface AddrSet {
+  readonly size: number;
+  has(addr: number): boolean;
+}
+
 const MAX_BLOCK = 64;
 const HASH_SIZE = 1 << 16;
 /** Front-cache slot of an eip. */
@@ -38,7 +44,7 @@ export class CodeCache {
   blockLen = new Uint8Array(INITIAL);
   /** 1 when the block starts at an address with an execution hook (observer). */
   hooked = new Uint8Array(INITIAL);
-  private hookAddrs: ReadonlySet<number> = new Set();
+  private hookAddrs: AddrSet = new Set<number>();
   used = 0;
   /** Direct-mapped front cache eip → block index (key -1 = empty), checked before the Map. */
   readonly hkey = new Int32Array(HASH_SIZE).fill(-1);
@@ -166,7 +172,7 @@ export class CodeCache {
     return first;
   }
 
-  setHooks(addrs: ReadonlySet<number>): void {
+  setHooks(addrs: AddrSet): void {
     this.hookAddrs = addrs;
   }
 

@@ -1,15 +1,9 @@
-// The emulated SMP machine: one process (address space, files, brk) whose threads are tasks, N virtual
-// CPUs, a deterministic scheduler and the virtual clock. Guarantees: the same binary, inputs, options
+// The emulated SMP machine: guest processes (os/process.ts) whose threads are tasks, N virtual
+// CPUs, a deterministic scheduler, the virtual clock and the hook lists (hooks.ts). Guarantees: the same binary, inputs, options
 // and seed give the same instruction counts, scheduling and output on every run (no host time or
 // randomness is consulted); all vCPUs advance in rounds of virtual time so timestamps are comparable
 // across CPUs; a run ends with an exit status, a fatal signal, the instruction budget, or a deadlock
 // report naming who waits on what — never a hang.
-//
-// NOTE for test-harness authors: this sandbox's kernel cannot execute i386 binaries natively (IA-32
-// emulation is off: execve gives ENOEXEC and the 0x23 compat code segment faults). Use qemu-i386
-// (installed by apt) as the reference implementation for outputs and `qemu-i386 -one-insn-per-tb -d cpu`
-// for per-instruction registers; real-CPU flag oracles must come from x86-64 native code working on
-// 8/16/32-bit operands (same instruction semantics).
 
 import { CodeCache } from './codecache.js';
 import {
@@ -27,15 +21,24 @@ import {
 } from './cpu.js';
 import { HWCAP } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
+import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
 import { loadElf } from './loader.js';
 import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
+import { OutputDesc, StdinDesc } from './os/files.js';
+import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
+import { BLOCKED, type SyscallCount } from './os/table.js';
+import { leaveAll, type WaitQueue } from './os/wait.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
 import type { SymbolTable } from './symbols.js';
 import type { FileSource } from './types.js';
 
 export { ElfError };
+export type { MachineHooks } from './hooks.js';
+
+/** Progress hooks are called at most once per this many retired instructions. */
+export const PROGRESS_EVERY = 2_000_000;
 
 export const SIGNAL_NAMES: Record<number, string> = {
   1: 'SIGHUP',
@@ -74,11 +77,24 @@ export class Task {
   startTs = 0;
   endTs = -1;
   name: string;
+  /** The syscall number of the call in progress (orig_eax: a restarted call re-issues it). */
+  origEax = -1;
+  /** A blocked call's continuation: run when the task is woken; BLOCKED means it waits again. */
+  retry: (() => number) | null = null;
+  /** Wait queues the task is on while blocked (see os/wait.ts). */
+  readonly waitQueues: WaitQueue[] = [];
+  /** Set when a timed wait ended by its timeout (the retry reads and clears it). */
+  timedOut = false;
+  /** Per-thread signal state, filled by the signals module. */
+  signals: ThreadSignals = {};
   constructor(
     readonly tid: number,
-    readonly cpu: Cpu,
+    /** The register context; replaced by execve. */
+    public cpu: Cpu,
     readonly parentTid: number,
     name: string,
+    /** The thread group this task belongs to (tgid = process.pid). */
+    public process: Process,
   ) {
     this.name = name;
   }
@@ -128,31 +144,13 @@ export interface RunResult {
   cycles: number;
   stdout: Uint8Array;
   stderr: Uint8Array;
+  /** Unimplemented syscalls the guest called: number (as a string) -> calls. */
   enosys: Record<string, number>;
+  /** Per task and syscall: calls, error results, ENOSYS (the trace's `syscalls` view). */
+  syscalls: SyscallCount[];
 }
 
 export type SchedReason = 'start' | 'block' | 'sleep' | 'yield' | 'preempt' | 'exit' | 'wake' | 'idle';
-
-/** Observer callbacks for the recorder and tests. All are optional and called synchronously. */
-export interface MachineHooks {
-  /** Return true if the hook handled the syscall itself (EAX set); the kernel then skips it. */
-  beforeSyscall?: (cpu: Cpu, nr: number) => boolean;
-  /**
-   * Exception handlers in order (the probe engine first, as kprobes is first on Linux's die chain).
-   * Return true when handled.
-   */
-  exceptionHandlers: Array<(task: Task, vector: number, code: number, addr: number) => boolean>;
-  onSched?: (ts: number, cpu: number, prevTid: number, nextTid: number, reason: SchedReason) => void;
-  onTaskStart?: (task: Task, ts: number) => void;
-  onTaskExit?: (task: Task, ts: number) => void;
-  onOutput?: (fd: number, ts: number, data: Uint8Array) => void;
-  /** Every nondeterministic input the kernel consumed (stdin bytes, getrandom bytes). */
-  onInput?: (kind: string, key: string, data: Uint8Array) => void;
-  /** Task exit/exec recycling hook for kretprobe instances (K19); called before onTaskExit. */
-  onTaskFlush?: (task: Task) => void;
-  /** Execution hooks at addresses (observer API): called before the instruction at addr runs. */
-  onExecHook?: (task: Task, addr: number) => void;
-}
 
 interface Vcpu {
   id: number;
@@ -162,12 +160,27 @@ interface Vcpu {
   nextTick: number;
 }
 
+/**
+ * Hooks the signals module installs (os/signals*.ts); null until it does, and then the machine
+ * falls back to default actions (faults kill the process).
+ */
+export interface SignalHooks {
+  /** Before `task` returns to user mode (after a syscall or a wake-up): deliver pending signals. */
+  beforeUserReturn(task: Task): void;
+  /** A CPU fault the probe engine did not claim; return true when a handler will run. */
+  fault(task: Task, signo: number, vector: number, code: number, addr: number): boolean;
+}
+
 export class Machine implements CpuHost {
-  readonly memory = new Memory();
-  readonly cache: CodeCache;
   readonly kernel: Kernel;
   readonly tasks = new Map<number, Task>();
-  readonly hooks: MachineHooks = { exceptionHandlers: [] };
+  /** Live and zombie processes by pid. */
+  readonly processes = new Map<number, Process>();
+  /** The first process (pid of the main task): orphans are reparented to it. */
+  readonly initProcess: Process;
+  readonly hooks = new MachineHooks();
+  /** Set by the signals module. */
+  signals: SignalHooks | null = null;
   readonly vcpus: Vcpu[];
   readonly ncpus: number;
   readonly preempt: boolean;
@@ -191,18 +204,21 @@ export class Machine implements CpuHost {
   /** Virtual time at the start of the current round. */
   private roundStart = 0;
   /** The vCPU and task executing right now, and where its slice began. */
-  curVcpu: Vcpu | null = null;
-  curTask: Task | null = null;
+  private runVcpu: Vcpu | null = null;
+  private runTask: Task | null = null;
   private sliceClock = 0;
   private sliceRetired = 0;
-  totalInstructions = 0;
+  private retiredTotal = 0;
+  private lastProgress = 0;
   result: RunResult | null = null;
   private stdoutChunks: Uint8Array[] = [];
   private stderrChunks: Uint8Array[] = [];
   private captureOutput: boolean;
   readonly options: MachineOptions;
-  /** Addresses with execution hooks (observer). */
-  readonly execHooks = new Set<number>();
+  /** Code-hook ids that addExecHook created, by address (compatibility shim). */
+  private legacyExecHooks = new Map<number, HookId>();
+  /** Every address space's code cache sees this view of the code hooks' ranges. */
+  private readonly codeHookAddrs: { readonly size: number; has(a: number): boolean };
   contextSwitches = 0;
 
   static load(bytes: Uint8Array, opts: MachineOptions): Machine {
@@ -226,10 +242,12 @@ export class Machine implements CpuHost {
     this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
-    this.cache = new CodeCache(this.memory);
-    this.cache.onInvalidate = () => {
-      const cpu = this.curTask?.cpu;
-      if (cpu && cpu.attention === 0) cpu.attention = ATTN_CODE;
+    const code = this.hooks.code;
+    this.codeHookAddrs = {
+      get size() {
+        return code.size;
+      },
+      has: (a: number) => code.covers(a),
     };
     this.vcpus = [];
     for (let k = 0; k < cpus; k++) {
@@ -239,10 +257,11 @@ export class Machine implements CpuHost {
     const image = parseElf(bytes);
     const cwd = opts.cwd ?? process.cwd();
     const files = opts.files ?? new HostFiles(opts.allowRead ?? [cwd], cwd);
-    this.kernel = new Kernel(this, files, cwd, opts.stdin ?? new Uint8Array(0));
+    this.kernel = new Kernel(this, files, opts.stdin ?? new Uint8Array(0));
     const argv = opts.argv.length > 0 ? opts.argv : ['a.out'];
     const random = new Prng(this.seed ^ 0x5a5a5a5a).bytes(16);
-    const loaded = loadElf(this.memory, image, bytes, {
+    const mm = this.newAddressSpace();
+    const loaded = loadElf(mm.memory, image, bytes, {
       argv,
       envp: opts.env ?? [],
       execfn: argv[0]!,
@@ -253,21 +272,77 @@ export class Machine implements CpuHost {
     });
     this.symbols = loaded.symbols;
     this.entry = loaded.entry;
-    this.kernel.setBrk(loaded.brkStart);
-    const cpu = new Cpu(this.memory, this.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this);
     cpu.eip = loaded.entry >>> 0;
     cpu.regs[ESP] = loaded.sp;
     cpu.fpu.reset();
     this.cpu = cpu;
-    const main = new Task(this.allocTid(), cpu, 0, basename(argv[0]!));
+    const pid = this.allocTid();
+    const init = new Process(pid, null, mm, {
+      cwd,
+      exe: argv[0]!,
+      argv,
+      symbols: loaded.symbols,
+      waker: this,
+    });
+    init.brkStart = init.brkCur = loaded.brkStart;
+    init.fds.install(new StdinDesc(this.kernel.stdin, (d) => this.emitInput('stdin', '', d)));
+    const out = (fd: number, d: Uint8Array) => this.output(fd, d);
+    init.fds.install(new OutputDesc(1, out));
+    init.fds.install(new OutputDesc(2, out));
+    this.initProcess = init;
+    this.processes.set(pid, init);
+    const main = new Task(pid, cpu, 0, basename(argv[0]!), init);
+    init.threads.push(main);
     this.mainTask = main;
     this.tasks.set(main.tid, main);
     this.runQueue.push(main);
-    this.hooks.onTaskStart?.(main, 0);
   }
 
   allocTid(): number {
     return this.nextTid++;
+  }
+
+  /** A fresh, empty address space with its own code cache. */
+  newAddressSpace(memory = new Memory()): AddressSpace {
+    const cache = new CodeCache(memory);
+    cache.setHooks(this.codeHookAddrs);
+    cache.onInvalidate = () => {
+      const c = this.runTask?.cpu;
+      if (c && c.attention === 0) c.attention = ATTN_CODE;
+    };
+    return new AddressSpace(memory, cache);
+  }
+
+  // ---------------------------------------------------------------- public accessors
+
+  /**
+   * The address space of the task executing now (of the first process between slices): syscalls
+   * and probe handlers act on the memory of the task they run for.
+   */
+  get memory(): Memory {
+    return (this.runTask?.process ?? this.initProcess).mm.memory;
+  }
+
+  /** The task executing now (inside a slice: syscalls, exceptions, hooks), or null. */
+  get currentTask(): Task | null {
+    return this.runTask;
+  }
+
+  /** @deprecated compatibility name of currentTask (tests). */
+  get curTask(): Task | null {
+    return this.runTask;
+  }
+
+  /** Instructions retired by all tasks before the current slice began. */
+  get totalInstructions(): number {
+    return this.retiredTotal;
+  }
+
+  /** Instructions retired so far, exact to the instruction inside a slice. */
+  instructionsNow(): number {
+    const v = this.runVcpu;
+    return this.retiredTotal + (v && this.runTask ? this.now() - v.clock : 0);
   }
 
   /** Cycles → guest nanoseconds. */
@@ -281,21 +356,24 @@ export class Machine implements CpuHost {
 
   /** Current virtual time on the executing vCPU (exact to the instruction). */
   now(): number {
-    const t = this.curTask;
+    const t = this.runTask;
     if (!t) return this.roundStart;
     return this.sliceClock + (t.cpu.retiredNow() - this.sliceRetired);
   }
 
   get currentCpuId(): number {
-    return this.curVcpu ? this.curVcpu.id : 0;
+    return this.runVcpu ? this.runVcpu.id : 0;
   }
 
   // ---------------------------------------------------------------- CpuHost
 
   syscall(cpu: Cpu): void {
     const nr = cpu.regs[EAX]!;
+    const t = this.runTask!;
     if (this.hooks.beforeSyscall?.(cpu, nr)) return;
-    this.kernel.syscall(this.curTask!, nr);
+    if (this.hooks.syscall.size > 0 && this.hooks.syscall.run(nr, (h) => h(t, nr))) return;
+    this.kernel.syscall(t, nr);
+    if (t.state === 'running' && this.signals) this.signals.beforeUserReturn(t);
   }
 
   rdtsc(_cpu: Cpu): number {
@@ -303,8 +381,9 @@ export class Machine implements CpuHost {
   }
 
   exception(cpu: Cpu, vector: number, code: number, addr: number): void {
-    const task = this.curTask ?? this.mainTask;
+    const task = this.runTask ?? this.mainTask;
     for (const h of this.hooks.exceptionHandlers) if (h(task, vector, code, addr)) return;
+    if (this.hooks.exception.run(cpu.eip, (h) => h(task, vector, code, addr))) return;
     this.deliverFault(task, vector, code, addr);
     cpu.attention = 1;
   }
@@ -339,8 +418,9 @@ export class Machine implements CpuHost {
         what = 'x87 fault';
         break;
     }
+    if (this.signals?.fault(task, sig, vector, _code, addr)) return;
     const eip = task.cpu.eip >>> 0;
-    const where = this.symbols.symbolize(eip);
+    const where = task.process.symbols.symbolize(eip);
     const loc = where ? `${where.sym.name}+0x${where.offset.toString(16)}` : '?';
     this.killProcess(
       sig,
@@ -352,19 +432,22 @@ export class Machine implements CpuHost {
 
   // ---------------------------------------------------------------- process and task lifecycle
 
-  private finish(r: Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'instructions' | 'cycles'>): void {
+  private finish(
+    r: Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>,
+  ): void {
     if (this.result) return;
     const cycles = this.maxClock();
     this.result = {
       ...r,
-      instructions: this.totalInstructions,
+      instructions: this.retiredTotal,
       cycles,
       stdout: concat(this.stdoutChunks),
       stderr: concat(this.stderrChunks),
-      enosys: { ...this.kernel.enosys },
+      enosys: this.kernel.enosys,
+      syscalls: this.kernel.table.snapshot(),
     };
     for (const t of this.tasks.values()) {
-      if (t.state !== 'zombie') this.endTask(t, t === this.curTask ? this.now() : cycles);
+      if (t.state !== 'zombie') this.endTask(t, t === this.runTask ? this.now() : cycles);
       t.cpu.attention = 1;
     }
   }
@@ -372,7 +455,7 @@ export class Machine implements CpuHost {
   private maxClock(): number {
     let m = this.roundStart;
     for (const v of this.vcpus) m = Math.max(m, v.clock);
-    if (this.curTask) m = Math.max(m, this.now());
+    if (this.runTask) m = Math.max(m, this.now());
     return m;
   }
 
@@ -404,8 +487,11 @@ export class Machine implements CpuHost {
     if (t.state === 'zombie') return;
     t.state = 'zombie';
     t.endTs = ts;
+    this.cancelWait(t);
     this.hooks.onTaskFlush?.(t);
+    this.hooks.taskFlush.each((h) => h(t));
     this.hooks.onTaskExit?.(t, ts);
+    this.hooks.taskExit.each((h) => h(t, ts));
   }
 
   /** A thread exits (exit(2)): CLONE_CHILD_CLEARTID handling; the process ends with its last thread. */
@@ -413,11 +499,11 @@ export class Machine implements CpuHost {
     t.exitCode = code;
     if (t.clearChildTid) {
       try {
-        this.memory.write32(t.clearChildTid, 0);
+        t.process.mm.memory.write32(t.clearChildTid, 0);
       } catch {
         // Linux ignores a fault here too.
       }
-      this.kernel.futexWake(t.clearChildTid, 1, -1);
+      this.kernel.futex.wake(t.process.mm, t.clearChildTid, 1, -1);
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
@@ -428,17 +514,29 @@ export class Machine implements CpuHost {
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
   spawnThread(parent: Task, newSp: number): Task {
-    const cpu = new Cpu(this.memory, this.cache, this);
+    const mm = parent.process.mm;
+    const cpu = new Cpu(mm.memory, mm.cache, this);
     cpu.copyFrom(parent.cpu);
     cpu.fpu.reset();
     if (newSp) cpu.regs[ESP] = newSp;
     cpu.regs[EAX] = 0;
-    const t = new Task(this.allocTid(), cpu, parent.tid, parent.name);
+    const t = new Task(this.allocTid(), cpu, parent.tid, parent.name, parent.process);
+    parent.process.threads.push(t);
+    this.startTask(t);
+    return t;
+  }
+
+  /** Registers a new task and makes it runnable at the next round. */
+  startTask(t: Task): void {
     t.startTs = this.now();
     this.tasks.set(t.tid, t);
     this.pendingWake.push(t);
-    this.hooks.onTaskStart?.(t, t.startTs);
-    return t;
+    this.emitTaskStart(t, t.startTs);
+  }
+
+  private emitTaskStart(t: Task, ts: number): void {
+    this.hooks.onTaskStart?.(t, ts);
+    this.hooks.taskStart.each((h) => h(t, ts));
   }
 
   /** Blocks the current task; the scheduler switches away after the current instruction. */
@@ -449,10 +547,22 @@ export class Machine implements CpuHost {
     t.cpu.attention = 1;
   }
 
-  /** Makes a blocked task runnable at the next round; `result` goes to its EAX. */
+  /**
+   * Blocks `t` on wait queues (and optionally until `wakeAt`); when woken it runs `retry`, whose
+   * result goes to EAX unless it blocks again. Returns BLOCKED for the syscall handler to return.
+   */
+  blockRetry(t: Task, desc: string, queues: WaitQueue[], retry: () => number, wakeAt = -1): number {
+    for (const q of queues) q.add(t);
+    t.retry = retry;
+    this.block(t, desc, wakeAt);
+    return BLOCKED;
+  }
+
+  /** Makes a blocked task runnable at the next round; `result` goes to its EAX (or it retries). */
   wake(t: Task, result: number): void {
     if (t.state !== 'blocked' && t.state !== 'sleeping') return;
-    t.cpu.regs[EAX] = result;
+    if (!t.retry) t.cpu.regs[EAX] = result;
+    leaveAll(t);
     t.state = 'runnable';
     t.futexAddr = -1;
     t.wakeAt = -1;
@@ -460,8 +570,33 @@ export class Machine implements CpuHost {
     this.pendingWake.push(t);
   }
 
+  /** Ends whatever `t` waits for without completing it (exit, signal). */
+  private cancelWait(t: Task): void {
+    leaveAll(t);
+    if (t.futexAddr >= 0) this.kernel.futex.cancel(t);
+    t.futexAddr = -1;
+    t.retry = null;
+  }
+
+  /**
+   * A signal interrupts `t`'s blocking syscall (the signals module calls this): the call returns
+   * -EINTR, or with `restart` is issued again from the start (SA_RESTART), after the handler ran.
+   * Returns false when `t` is not blocked in a syscall.
+   */
+  interruptSyscall(t: Task, restart: boolean): boolean {
+    if (t.state !== 'blocked' && t.state !== 'sleeping') return false;
+    this.cancelWait(t);
+    if (restart) {
+      t.cpu.eip = (t.cpu.eip - 2) >>> 0;
+      t.cpu.regs[EAX] = t.origEax;
+    } else t.cpu.regs[EAX] = -4; // EINTR
+    t.state = 'blocked';
+    this.wake(t, t.cpu.regs[EAX]!);
+    return true;
+  }
+
   yieldCurrent(): void {
-    const t = this.curTask;
+    const t = this.runTask;
     if (t) {
       t.cpu.attention = 1;
       this.yieldRequested = true;
@@ -469,23 +604,58 @@ export class Machine implements CpuHost {
   }
   private yieldRequested = false;
 
-  // ---------------------------------------------------------------- execution hooks (observer)
+  // ---------------------------------------------------------------- code hooks
 
-  /** Calls `hooks.onExecHook` before the instruction at `addr` executes (no guest memory changes). */
-  addExecHook(addr: number): void {
-    this.execHooks.add(addr >>> 0);
-    this.cache.setHooks(this.execHooks);
-    this.cache.invalidatePage(addr >>> 12);
+  /**
+   * Adds a code hook on [begin, end] (inclusive): `fn` runs before each instruction that starts
+   * there, in every address space. It must not change guest memory.
+   */
+  addCodeHook(fn: CodeHook, begin: number, end = begin): HookId {
+    const id = this.hooks.code.add(fn, { begin, end });
+    this.invalidateCode(begin, end);
+    return id;
   }
 
+  removeCodeHook(id: HookId, begin: number, end = begin): void {
+    this.hooks.code.remove(id);
+    this.invalidateCode(begin, end);
+  }
+
+  /** Drops decoded blocks of [begin, end] in every address space (hooked addresses start blocks). */
+  private invalidateCode(begin: number, end: number): void {
+    const first = begin >>> 12;
+    const last = end >>> 12;
+    const seen = new Set<AddressSpace>();
+    for (const p of this.processes.values()) {
+      if (seen.has(p.mm)) continue;
+      seen.add(p.mm);
+      if (last - first > 4096) p.mm.cache.flush();
+      else for (let pg = first; pg <= last; pg++) p.mm.cache.invalidatePage(pg);
+    }
+  }
+
+  /** @deprecated compatibility shim: a code hook at `addr` that calls `hooks.onExecHook`. */
+  addExecHook(addr: number): void {
+    addr = addr >>> 0;
+    if (this.legacyExecHooks.has(addr)) return;
+    this.legacyExecHooks.set(
+      addr,
+      this.addCodeHook((t, a) => this.hooks.onExecHook?.(t, a), addr),
+    );
+  }
+
+  /** @deprecated compatibility shim for addExecHook. */
   removeExecHook(addr: number): void {
-    this.execHooks.delete(addr >>> 0);
-    this.cache.invalidatePage(addr >>> 12);
+    addr = addr >>> 0;
+    const id = this.legacyExecHooks.get(addr);
+    if (id === undefined) return;
+    this.legacyExecHooks.delete(addr);
+    this.removeCodeHook(id, addr);
   }
 
   onHook(cpu: Cpu, addr: number): void {
-    const t = this.curTask;
-    if (t && t.cpu === cpu) this.hooks.onExecHook?.(t, addr);
+    const t = this.runTask;
+    if (t && t.cpu === cpu) this.hooks.code.run(addr, (h) => h(t, addr));
   }
 
   // ---------------------------------------------------------------- scheduling
@@ -495,7 +665,10 @@ export class Machine implements CpuHost {
     while (!this.result) this.nextRound();
     // finish() ran inside the last slice; count that slice now that the scheduler has added it.
     const r = this.result as RunResult;
-    r.instructions = this.totalInstructions;
+    r.instructions = this.retiredTotal;
+    // The call that ended the run (exit_group, a fatal kill) is counted after finish() ran.
+    r.syscalls = this.kernel.table.snapshot();
+    r.enosys = this.kernel.enosys;
     r.cycles = Math.max(r.cycles, this.maxClock());
     return r;
   }
@@ -506,8 +679,8 @@ export class Machine implements CpuHost {
    * yield to its event loop between rounds without changing what the guest does.
    */
   runFor(instructions: number): RunResult | null {
-    const until = this.totalInstructions + instructions;
-    while (!this.result && this.totalInstructions < until) this.nextRound();
+    const until = this.retiredTotal + instructions;
+    while (!this.result && this.retiredTotal < until) this.nextRound();
     return this.result ? this.run() : null;
   }
 
@@ -532,6 +705,11 @@ export class Machine implements CpuHost {
     }
     this.round();
     this.rounds++;
+    if (this.retiredTotal - this.lastProgress >= PROGRESS_EVERY && this.hooks.progress.size > 0) {
+      this.lastProgress = this.retiredTotal;
+      const n = this.retiredTotal;
+      this.hooks.progress.each((h) => h(n));
+    }
   }
 
   /**
@@ -540,11 +718,11 @@ export class Machine implements CpuHost {
    * guest cycles): a run's schedule then does not depend on which probes are attached.
    */
   discountInstructions(n: number): void {
-    const v = this.curVcpu;
+    const v = this.runVcpu;
     if (!v) return;
     v.clock -= n;
     this.sliceClock -= n;
-    this.totalInstructions -= n;
+    this.retiredTotal -= n;
   }
 
   /**
@@ -562,17 +740,17 @@ export class Machine implements CpuHost {
       t.lastCpu = 0;
     }
     const wasSyscall = this.isSyscallAt(t.cpu.eip);
-    this.curVcpu = v;
-    this.curTask = t;
+    this.runVcpu = v;
+    this.runTask = t;
     this.sliceClock = v.clock;
     this.sliceRetired = t.cpu.retired;
     t.cpu.stepping = true;
     const n = t.cpu.run(1);
     t.cpu.stepping = false;
     v.clock += n;
-    this.totalInstructions += n;
-    this.curTask = null;
-    this.curVcpu = null;
+    this.retiredTotal += n;
+    this.runTask = null;
+    this.runVcpu = null;
     if (this.result) return (this.result as RunResult).status === 'signaled' ? 'signal' : 'exited';
     return wasSyscall ? 'syscall' : 'ok';
   }
@@ -595,7 +773,10 @@ export class Machine implements CpuHost {
     v.task = next;
     if (prev !== next) {
       this.contextSwitches++;
-      this.hooks.onSched?.(v.clock, v.id, prev ? prev.tid : 0, next ? next.tid : 0, reason);
+      const p = prev ? prev.tid : 0;
+      const n = next ? next.tid : 0;
+      this.hooks.onSched?.(v.clock, v.id, p, n, reason);
+      if (this.hooks.sched.size > 0) this.hooks.sched.each((h) => h(v.clock, v.id, p, n, reason));
     }
     return next;
   }
@@ -606,7 +787,8 @@ export class Machine implements CpuHost {
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
         const futexTimeout = t.futexAddr >= 0;
-        if (futexTimeout) this.kernel.futexCancel(t);
+        if (futexTimeout) this.kernel.futex.cancel(t);
+        t.timedOut = true;
         this.wake(t, futexTimeout ? -110 : 0);
       }
     }
@@ -627,23 +809,31 @@ export class Machine implements CpuHost {
         }
         let budget = end - v.clock;
         if (this.preempt && v.nextTick - v.clock < budget) budget = Math.max(1, v.nextTick - v.clock);
-        const left = this.maxInstructions - this.totalInstructions;
+        const left = this.maxInstructions - this.retiredTotal;
         if (left <= 0) {
           this.truncate();
           return;
         }
         if (budget > left) budget = left;
-        this.curVcpu = v;
-        this.curTask = t;
+        this.runVcpu = v;
+        this.runTask = t;
         this.sliceClock = v.clock;
         this.sliceRetired = t.cpu.retired;
         this.yieldRequested = false;
+        if (t.retry && !this.runRetry(t)) {
+          // It waits again: no instruction ran.
+          this.runTask = null;
+          this.runVcpu = null;
+          if (this.result) return;
+          this.pick(v, t, t.state === 'sleeping' ? 'sleep' : 'block');
+          continue;
+        }
         const n = t.cpu.run(budget);
-        this.curTask = null;
-        this.curVcpu = null;
+        this.runTask = null;
+        this.runVcpu = null;
         anyRan = true;
         v.clock += n;
-        this.totalInstructions += n;
+        this.retiredTotal += n;
         if (this.result) return;
         if (this.preempt && v.clock >= v.nextTick) {
           v.nextTick += this.chaos
@@ -729,10 +919,25 @@ export class Machine implements CpuHost {
     }
   }
 
+  /**
+   * Runs a woken task's blocked call again (in its own context, taking no guest time). Returns
+   * false when it blocked again.
+   */
+  private runRetry(t: Task): boolean {
+    const retry = t.retry!;
+    t.retry = null;
+    const r = retry();
+    t.timedOut = false;
+    if (r === BLOCKED) return false;
+    t.cpu.regs[EAX] = r;
+    if (t.state === 'running' && this.signals) this.signals.beforeUserReturn(t);
+    return t.state === 'running';
+  }
+
   private truncate(
     message = `stopped at the instruction budget (${this.maxInstructions} instructions)`,
   ): void {
-    const t = this.curTask ?? this.mainTask;
+    const t = this.runTask ?? this.mainTask;
     this.finish({
       status: 'truncated',
       exitCode: null,
@@ -749,9 +954,17 @@ export class Machine implements CpuHost {
   output(fd: number, data: Uint8Array): void {
     const copy = data.slice();
     if (this.captureOutput) (fd === 2 ? this.stderrChunks : this.stdoutChunks).push(copy);
-    this.hooks.onOutput?.(fd, this.now(), copy);
+    const ts = this.now();
+    this.hooks.onOutput?.(fd, ts, copy);
+    this.hooks.output.each((h) => h(fd, ts, copy));
     if (fd === 2) this.options.onStderr?.(copy);
     else this.options.onStdout?.(copy);
+  }
+
+  /** Reports a nondeterministic input the kernel consumed (the recorder logs it). */
+  emitInput(kind: string, key: string, data: Uint8Array): void {
+    this.hooks.onInput?.(kind, key, data);
+    this.hooks.input.each((h) => h(kind, key, data));
   }
 
   /** Readable memory check used by syscalls before touching guest buffers. */

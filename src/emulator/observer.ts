@@ -42,20 +42,16 @@ export class CallObserver {
   /** Peak nesting within one task, per function. */
   readonly peakPerTask = new Map<number, number>();
 
-  constructor(private readonly m: Machine) {
-    const prev = m.hooks.onExecHook;
-    m.hooks.onExecHook = (task, addr) => {
-      prev?.(task, addr);
-      this.onExec(task, addr);
-    };
-  }
+  private readonly hook = (task: Task, addr: number) => this.onExec(task, addr);
+
+  constructor(private readonly m: Machine) {}
 
   watch(fnAddr: number): void {
     this.fns.add(fnAddr >>> 0);
     this.inFlight.set(fnAddr >>> 0, 0);
     this.peak.set(fnAddr >>> 0, 0);
     this.peakPerTask.set(fnAddr >>> 0, 0);
-    this.m.addExecHook(fnAddr >>> 0);
+    this.m.addCodeHook(this.hook, fnAddr >>> 0);
   }
 
   private onExec(task: Task, addr: number): void {
@@ -88,7 +84,7 @@ export class CallObserver {
       if (!this.retHooks.has(ra)) {
         // Return-address hooks stay installed: re-decoding a call site on every call would be slow.
         this.retHooks.add(ra);
-        this.m.addExecHook(ra);
+        this.m.addCodeHook(this.hook, ra);
       }
     }
   }

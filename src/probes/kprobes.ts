@@ -274,10 +274,10 @@ export class ProbeEngine {
     mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
     // The trampoline is a single nop; the callGuest return stub is another int3-protected nop.
     mem.poke(TRAMPOLINE_ADDR, new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90]));
-    machine.hooks.exceptionHandlers.unshift((task, vector, code, addr) =>
-      this.onException(task, vector, code, addr),
-    );
-    machine.hooks.onTaskFlush = (task) => this.kprobeFlushTask(task);
+    machine.hooks.exception.add((task, vector, code, addr) => this.onException(task, vector, code, addr), {
+      first: true,
+    });
+    machine.hooks.taskFlush.add((task) => this.kprobeFlushTask(task));
     this.trampolineKp = {
       addr: TRAMPOLINE_ADDR,
       preHandler: (_p, regs) => this.trampolineProbeHandler(regs),
@@ -631,7 +631,7 @@ export class ProbeEngine {
   }
 
   private onSlotRead(word: number, _addr: number): void {
-    const task = this.machine.curTask;
+    const task = this.machine.currentTask;
     if (!task) return;
     const list = this.taskInstances.get(task);
     const ri = list?.find((x) => x.slot === word);
@@ -653,7 +653,7 @@ export class ProbeEngine {
    */
   callGuest(fn: number, ...args: number[]): number {
     const m = this.machine;
-    const task = m.curTask;
+    const task = m.currentTask;
     if (!task) throw new Error('callGuest outside a probe handler');
     const cpu = task.cpu;
     const saved = new Int32Array(cpu.regs);
@@ -986,7 +986,7 @@ export class ProbeEngine {
   /** pre_handler_kretprobe + arch_prepare_kretprobe (K14). */
   private preHandlerKretprobe(rp: Kretprobe, regs: PtRegs): number {
     const m = this.machine;
-    const task = m.curTask!;
+    const task = m.currentTask!;
     const free = this.freeList.get(rp);
     if (!free) return 0;
     let ri = free.pop();
@@ -1031,7 +1031,7 @@ export class ProbeEngine {
   /** trampoline_probe_handler (K15, K16, K17, K18). */
   private trampolineProbeHandler(regs: PtRegs): number {
     const m = this.machine;
-    const task = m.curTask!;
+    const task = m.currentTask!;
     const list = this.taskInstances.get(task) ?? [];
     this.emit('trampoline', null, task, TRAMPOLINE_ADDR);
     if (list.length === 0) {

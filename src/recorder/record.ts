@@ -78,7 +78,7 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
  * anything is written; everything after beginRun is flushed in batches as it happens.
  */
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
-  const rec = beginRecording(w, req, true);
+  const rec = beginRecording(w, req);
   return finishRecording(w, rec, rec.session.run());
 }
 
@@ -96,12 +96,11 @@ export async function recordRunAsync(
   req: RecordRequest,
   stopRequested: () => boolean,
 ): Promise<RecordOutcome & { interrupted: boolean }> {
-  const rec = beginRecording(w, req, false);
+  const rec = beginRecording(w, req);
   const m = rec.session.machine;
   for (;;) {
     const done = m.runFor(YIELD_EVERY);
     if (done) return { ...finishRecording(w, rec, done), interrupted: false };
-    req.onProgress?.(m.totalInstructions);
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (stopRequested()) {
       const result = m.interrupt();
@@ -115,8 +114,8 @@ interface Recording {
   session: ProbeSession;
 }
 
-/** `progressHook`: report progress from the scheduler (runs that never yield between rounds). */
-function beginRecording(w: TraceWriter, req: RecordRequest, progressHook: boolean): Recording {
+/** Progress comes from the machine's progress hook (between scheduling rounds). */
+function beginRecording(w: TraceWriter, req: RecordRequest): Recording {
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
   if (!req.validated)
     new ProbeSession(
@@ -147,17 +146,7 @@ function beginRecording(w: TraceWriter, req: RecordRequest, progressHook: boolea
       maxactive: p.maxactive,
     });
   const m = session.machine;
-  if (req.onProgress && progressHook) {
-    const origSched = m.hooks.onSched;
-    let last = 0;
-    m.hooks.onSched = (ts, cpu, prev, next, reason) => {
-      origSched?.(ts, cpu, prev, next, reason);
-      if (m.totalInstructions - last > 2_000_000) {
-        last = m.totalInstructions;
-        req.onProgress!(last);
-      }
-    };
-  }
+  if (req.onProgress) m.hooks.progress.add(req.onProgress);
   return { runId, session };
 }
 

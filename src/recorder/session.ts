@@ -188,11 +188,11 @@ export class ProbeSession {
       // context keeps one shape.
       entryArgs: undefined,
     };
-    m.hooks.onSched = (ts, cpu, prev, next, reason) => sink.sched(ts, cpu, prev, next, reason);
-    m.hooks.onTaskStart = (t, ts) => sink.taskStart(t.tid, t.parentTid, t.name, ts);
-    m.hooks.onTaskExit = (t, ts) => sink.taskEnd(t.tid, ts, t.exitCode);
-    m.hooks.onOutput = (fd, ts, data) => sink.output(fd, ts, data);
-    m.hooks.onInput = (kind, key, data) => sink.input(kind, key, data);
+    m.hooks.sched.add((ts, cpu, prev, next, reason) => sink.sched(ts, cpu, prev, next, reason));
+    m.hooks.taskStart.add((t, ts) => sink.taskStart(t.tid, t.parentTid, t.name, ts));
+    m.hooks.taskExit.add((t, ts) => sink.taskEnd(t.tid, ts, t.exitCode));
+    m.hooks.output.add((fd, ts, data) => sink.output(fd, ts, data));
+    m.hooks.input.add((kind, key, data) => sink.input(kind, key, data));
     // The main task started before hooks existed.
     sink.taskStart(m.mainTask.tid, 0, m.mainTask.name, 0);
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);

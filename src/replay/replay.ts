@@ -438,10 +438,7 @@ class Comparator implements RunSink {
 
   /** Instructions retired so far, exact to the instruction inside a slice. */
   instructionsNow(): number {
-    const m = this.session?.machine;
-    if (!m) return 0;
-    const v = m.curVcpu;
-    return m.totalInstructions + (v && m.curTask ? m.now() - v.clock : 0);
+    return this.session?.machine.instructionsNow() ?? 0;
   }
 
   private nowTs(): number {
@@ -936,17 +933,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
           });
       if (mode === 'verify') checkProbes(cmp, live, recordedProbes);
       if (opts.onProgress) {
-        const m = session.machine;
-        const orig = m.hooks.onSched;
-        let last = 0;
-        const report = opts.onProgress;
-        m.hooks.onSched = (ts, cpu, prev, nxt, reason) => {
-          orig?.(ts, cpu, prev, nxt, reason);
-          if (m.totalInstructions - last > 2_000_000) {
-            last = m.totalInstructions;
-            report(last);
-          }
-        };
+        session.machine.hooks.progress.add(opts.onProgress);
       }
       result = session.run();
       cmp.finish(result, session, plan.run, recordedProbes);

@@ -6,6 +6,7 @@
 // - Output is `JSON.stringify` with 2-space indentation plus a final newline, so two reports of
 //   the same data are byte-identical. It validates against schemas/report.schema.json.
 
+import type { ArgGroupsJson, ArgSummaryJson, LatencyJson } from '../analysis/args.js';
 import type { ReportJson, ReportProbeJson, ReportRunJson } from '../analysis/summary.js';
 
 function run(r: ReportRunJson): ReportRunJson {
@@ -21,28 +22,61 @@ function run(r: ReportRunJson): ReportRunJson {
   };
 }
 
+function latency(l: LatencyJson): LatencyJson {
+  return {
+    unit: l.unit,
+    count: l.count,
+    min: l.min,
+    mean: l.mean,
+    p50: l.p50,
+    p90: l.p90,
+    p99: l.p99,
+    p999: l.p999,
+    max: l.max,
+  };
+}
+
+function arg(a: ArgSummaryJson): ArgSummaryJson {
+  return {
+    name: a.name,
+    type: a.type,
+    count: a.count,
+    min: a.min,
+    max: a.max,
+    p50: a.p50,
+    p99: a.p99,
+    distinct: a.distinct,
+    top: a.top.map((t) => ({ value: t.value, count: t.count, p50_latency: t.p50_latency })),
+  };
+}
+
+function groups(g: ArgGroupsJson): ArgGroupsJson {
+  return {
+    arg: g.arg,
+    type: g.type,
+    distinct: g.distinct,
+    rows: g.rows.map((r) => ({
+      value: r.value,
+      calls: r.calls,
+      missed: r.missed,
+      latency: latency(r.latency),
+    })),
+  };
+}
+
 function probe(p: ReportProbeJson): ReportProbeJson {
-  const l = p.latency;
   return {
     event: p.event,
     kind: p.kind,
     symbol: p.symbol,
+    offset: p.offset,
+    addr: p.addr,
     maxactive: p.maxactive,
     hits: p.hits,
     calls: p.calls,
     missed: p.missed,
     missed_reentry: p.missed_reentry,
-    latency: {
-      unit: l.unit,
-      count: l.count,
-      min: l.min,
-      mean: l.mean,
-      p50: l.p50,
-      p90: l.p90,
-      p99: l.p99,
-      p999: l.p999,
-      max: l.max,
-    },
+    latency: latency(p.latency),
     peak_concurrency: p.peak_concurrency,
     max_depth: p.max_depth,
     recommended_maxactive: p.recommended_maxactive,
@@ -54,6 +88,8 @@ function probe(p: ReportProbeJson): ReportProbeJson {
         }
       : null,
     miss_curve: p.miss_curve.map((m) => ({ maxactive: m.maxactive, missed: m.missed })),
+    args: p.args.map(arg),
+    ...(p.groups ? { groups: groups(p.groups) } : {}),
   };
 }
 

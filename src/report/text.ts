@@ -12,6 +12,8 @@
 
 import type { PeakDetail, ProbeExtras, ReportModel, ReportProbeJson } from '../analysis/summary.js';
 import type { LatencyStats } from '../analysis/latency.js';
+import { formatArgValue, type ArgGroupsJson, type ArgSummaryJson } from '../analysis/args.js';
+import type { RunSyscalls } from '../analysis/model.js';
 import { missesAt, MAXACTIVE_LIMIT } from '../analysis/misscurve.js';
 
 /** 1234567 → "1,234,567" (non-integers keep up to 1 decimal). */
@@ -89,9 +91,52 @@ export function whyPhrase(peak: PeakDetail): string {
   return parts.join(', ');
 }
 
+/** How reports name a run: its id, or "FILE#ID" when several files are reported. */
+export function runLabel(model: ReportModel, runIndex: number): string {
+  return model.extras.runs[runIndex]?.label ?? String(model.json.runs[runIndex]?.run_id ?? runIndex);
+}
+
+/** "kprobe on work" at a function entry, "kprobe at work+0x15" inside one. */
+export function probeWhere(p: ReportProbeJson, x: ProbeExtras): string {
+  return `${p.kind} ${x.location === p.symbol ? 'on' : 'at'} ${x.location}`;
+}
+
+/** Quotes a word for a POSIX shell when it needs it. */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The spec to type for a return probe with `k` instances: the recorded spec with its maxactive
+ * (and its full GRP/EVENT name) in the first word, e.g. `r15:probes/work work n=$arg1`.
+ */
+export function specWithMaxactive(spec: string | null, event: string, location: string, k: number): string {
+  const body = (spec ?? '').replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
+  const head = `r${k}:${event}`;
+  if (body.length < 2 || !/^r\d*(:|$)/.test(body[0] as string)) return `${head} ${location}`;
+  return [head, ...body.slice(1)].join(' ');
+}
+
+/** What to type for kretprobe i: the spec with the recommended pool and the replay that checks it. */
+export function recommendationCommands(
+  model: ReportModel,
+  i: number,
+): { spec: string; replay: string | null } | null {
+  const p = model.json.probes[i];
+  const x = model.extras.probes[i];
+  if (!p || !x || p.kind !== 'kretprobe' || p.recommended_maxactive === null || !x.peak) return null;
+  const k = p.recommended_maxactive;
+  const run = model.extras.runs[x.peak.runIndex];
+  const replay =
+    run?.file !== null && run?.file !== undefined
+      ? `probe-replay ${shellWord(run.file)} --run ${run.runId} --maxactive ${shellWord(`${p.event}=${k}`)}`
+      : null;
+  return { spec: specWithMaxactive(x.spec, p.event, x.location, k), replay };
+}
+
 /** "12 in flight at cycle 123456: 12 tasks, 8 of them sleeping" */
 export function peakSummary(model: ReportModel, peak: PeakDetail): string {
-  const inRun = model.json.runs.length > 1 ? ` in run ${peak.runId}` : '';
+  const inRun = model.json.runs.length > 1 ? ` in run ${runLabel(model, peak.runIndex)}` : '';
   return `${peak.why.inFlight} in flight${inRun} at cycle ${peak.ts}: ${whyPhrase(peak)}`;
 }
 
@@ -173,6 +218,142 @@ export function curvePairs(p: ReportProbeJson, x: ProbeExtras): string {
   return out.join(', ');
 }
 
+/** An argument value in its display type (0x… for x types, quoted strings), terminal-safe. */
+function argText(v: number | string | null, type: string): string {
+  return v === null ? '-' : clean(formatArgValue(v, type));
+}
+
+/** One row per fetch argument: count, min, p50, p99, max, distinct, and the top values. */
+export function argsTable(args: readonly ArgSummaryJson[], withLatency: boolean, mhz: number): string[] {
+  const top = (a: ArgSummaryJson): string => {
+    if (a.count > 1 && a.distinct === a.count) return 'all distinct';
+    return a.top
+      .map(
+        (t) =>
+          `${argText(t.value, a.type)} ×${fmtInt(t.count)}` +
+          (withLatency && t.p50_latency !== null ? ` (p50 ${fmtNs((t.p50_latency * 1000) / mhz)})` : ''),
+      )
+      .join(', ');
+  };
+  return table(
+    [
+      [
+        '  argument',
+        'type',
+        'count',
+        'min',
+        'p50',
+        'p99',
+        'max',
+        'distinct',
+        `top values${withLatency ? ' (p50 latency)' : ''}`,
+      ],
+      ...args.map((a) => [
+        `  ${clean(a.name)}`,
+        clean(a.type),
+        fmtInt(a.count),
+        argText(a.min, a.type),
+        argText(a.p50, a.type),
+        argText(a.p99, a.type),
+        argText(a.max, a.type),
+        fmtInt(a.distinct),
+        top(a),
+      ]),
+    ],
+    [false, false, true, true, true, true, true, true, false],
+  );
+}
+
+/** At most this many `--by` groups in the text report (all of them are in --json). */
+export const TEXT_GROUPS = 50;
+
+/** The `--by` table: one row per value with calls, misses and latency. */
+export function groupsTable(g: ArgGroupsJson, withLatency: boolean, mhz: number): string[] {
+  const rows = g.rows.slice(0, TEXT_GROUPS);
+  const f = (v: number | null): string => (v === null ? '-' : fmtInt(v));
+  const head = withLatency
+    ? [`  by ${clean(g.arg)}`, 'calls', 'missed', 'p50', 'p99', 'max', 'p50 time']
+    : [`  by ${clean(g.arg)}`, 'hits'];
+  const out = table(
+    [
+      head,
+      ...rows.map((r) =>
+        withLatency
+          ? [
+              `  ${argText(r.value, g.type)}`,
+              fmtInt(r.calls),
+              r.missed === null ? '?' : r.missed > 0 ? `${fmtInt(r.missed)} MISSED` : '0',
+              f(r.latency.p50),
+              f(r.latency.p99),
+              f(r.latency.max),
+              r.latency.p50 === null ? '-' : fmtNs((r.latency.p50 * 1000) / mhz),
+            ]
+          : [`  ${argText(r.value, g.type)}`, fmtInt(r.calls)],
+      ),
+    ],
+    [false, true, true, true, true, true, true],
+  );
+  const more = g.distinct - rows.length;
+  if (more > 0)
+    out.push(`  … ${fmtInt(more)} more values (--json lists the ${fmtInt(g.rows.length)} most frequent)`);
+  if (withLatency && g.rows.some((r) => r.missed === null))
+    out.push(
+      '  (missed per value unknown: the recording missed calls whose arguments no replay has recorded)',
+    );
+  return out;
+}
+
+/** Peaks over the seeds of a sweep, and the command that replays the worst one. */
+function sweepLines(model: ReportModel, x: ProbeExtras): string[] {
+  const sw = x.sweep;
+  if (!sw) return [];
+  const hist = sw.histogram.map((h) => `${h.peak}: ${plural(h.runs, 'run')}`).join(', ');
+  const w = sw.worst;
+  const run = model.extras.runs[w.runIndex];
+  const out = [
+    `  peaks over ${fmtInt(sw.runs)} runs: min ${sw.min}, p50 ${sw.p50}, p90 ${sw.p90}, max ${sw.max}` +
+      `${sw.lowerBounds ? ' (some are lower bounds)' : ''}; ${hist}`,
+  ];
+  const replay = run?.file ? `probe-replay ${shellWord(run.file)} --run ${w.runId}` : null;
+  out.push(
+    `  worst seed: ${run?.seed ?? '?'} (run ${clean(runLabel(model, w.runIndex))}, peak ${w.peak}` +
+      `${w.missed + w.missedReentry > 0 ? `, ${fmtInt(w.missed + w.missedReentry)} missed` : ''})` +
+      (replay ? `; replay it: ${clean(replay)}` : ''),
+  );
+  return out;
+}
+
+/** `--syscalls`: the guest's system calls per run, like strace -c. */
+export function syscallLines(tables: readonly RunSyscalls[]): string[] {
+  const L: string[] = [];
+  tables.forEach((t) => {
+    const label = t.source !== undefined ? `${t.source}#${t.runId}` : String(t.runId);
+    L.push(`System calls of run ${clean(label)}`);
+    if (t.rows === null) {
+      L.push('  (this trace has no syscall table: it was recorded before probelab kept one)');
+    } else if (t.rows.length === 0) L.push('  (none)');
+    else {
+      L.push(
+        ...table(
+          [
+            ['  calls', 'errors', 'enosys', 'nr', 'syscall'],
+            ...t.rows.map((r) => [
+              `  ${fmtInt(r.calls)}`,
+              fmtInt(r.errors),
+              r.enosys > 0 ? `${fmtInt(r.enosys)} UNIMPLEMENTED` : '0',
+              String(r.nr),
+              clean(r.name),
+            ]),
+          ],
+          [true, true, false, true, false],
+        ),
+      );
+    }
+    L.push('');
+  });
+  return L;
+}
+
 /** The whole text report. */
 export function renderText(model: ReportModel): string {
   const { json, extras } = model;
@@ -203,7 +384,7 @@ export function renderText(model: ReportModel): string {
       [
         ['  run', 'workload', 'cpus', 'preempt', 'seed', 'chaos', 'status', 'instructions', 'cycles', 'time'],
         ...json.runs.map((r, i) => [
-          `  ${r.run_id}`,
+          `  ${clean(runLabel(model, i))}`,
           clean(r.workload),
           String(r.cpus),
           r.preempt ? 'yes' : 'no',
@@ -223,25 +404,37 @@ export function renderText(model: ReportModel): string {
   json.probes.forEach((p, i) => {
     const x = extras.probes[i] as ProbeExtras;
     const isRet = p.kind === 'kretprobe';
-    const head = `${clean(p.event)}  (${p.kind} on ${clean(p.symbol)}${isRet ? `, maxactive ${x.recordedMaxactive.join('/')}` : ''})`;
+    const head = `${clean(p.event)}  (${clean(probeWhere(p, x))}${isRet ? `, maxactive ${x.recordedMaxactive.join('/')}` : ''})`;
     L.push(head);
     L.push('-'.repeat(Math.min(100, [...head].length)));
     const missCell = p.missed > 0 ? `${fmtInt(p.missed)}  <-- MISSED` : '0';
     const reCell = p.missed_reentry > 0 ? `${fmtInt(p.missed_reentry)}  <-- MISSED` : '0';
+    // only return probes have instances to run out of, and calls
     L.push(
       ...table(
-        [
-          ['  hits', 'calls', 'missed (no instance)', 'missed (reentry)'],
-          [
-            `  ${fmtInt(p.hits)}`,
-            isRet ? fmtInt(p.calls) : '-',
-            isRet ? missCell : p.missed > 0 ? missCell : '0',
-            reCell,
-          ],
-        ],
+        isRet
+          ? [
+              ['  hits', 'calls', 'missed (no instance)', 'missed (reentry)'],
+              [`  ${fmtInt(p.hits)}`, fmtInt(p.calls), missCell, reCell],
+            ]
+          : [
+              ['  hits', 'missed (reentry)'],
+              [
+                `  ${fmtInt(p.hits)}`,
+                p.missed + p.missed_reentry > 0 ? `${fmtInt(p.missed + p.missed_reentry)}  <-- MISSED` : '0',
+              ],
+            ],
         [true, true, false, false],
       ),
     );
+    if (p.args.length > 0) {
+      L.push('');
+      L.push(...argsTable(p.args, isRet, mhz));
+    }
+    if (p.groups) {
+      L.push('');
+      L.push(...groupsTable(p.groups, isRet, mhz));
+    }
     if (isRet) {
       L.push('');
       const fc = (v: number): string => fmtInt(v);
@@ -304,16 +497,27 @@ export function renderText(model: ReportModel): string {
       if (x.crossing > 0)
         L.push(`  WARNING: ${fmtInt(x.crossing)} calls overlapped a call of the same task without nesting`);
       if (x.note) L.push(`  note: ${clean(x.note)}`);
+      if (x.sweep) L.push(...sweepLines(model, x));
     }
     L.push('');
   });
+  if (extras.syscalls) L.push(...syscallLines(extras.syscalls));
 
   const sentences = json.probes
     .map((_, i) => recommendationSentence(model, i))
     .filter((s): s is string => s !== null);
   if (sentences.length > 0) {
     L.push('Recommendations');
-    for (const s of sentences) L.push(`  ${s}`);
+    json.probes.forEach((_, i) => {
+      const s = recommendationSentence(model, i);
+      if (s === null) return;
+      L.push(`  ${s}`);
+      const c = recommendationCommands(model, i);
+      if (c) {
+        L.push(`      spec:    ${clean(c.spec)}`);
+        if (c.replay) L.push(`      confirm: ${clean(c.replay)}   (its missed column shows 0)`);
+      }
+    });
     L.push('');
   }
   L.push(

@@ -1,0 +1,115 @@
+// Process-level syscalls: identity (getpid, getppid, the uid/gid family, uname), resource limits,
+// exit_group, getrandom (a logged input), and kill/tkill/tgkill with default actions until the
+// signals module redefines them. Guarantees: identities are fixed (uid/gid 1000), so runs are
+// reproducible; getrandom bytes come from the seeded generator and are reported as inputs.
+
+import type { Task } from '../machine.js';
+import type { Kernel } from '../syscalls.js';
+import { EFAULT, EINVAL, ESRCH } from './errno.js';
+
+/** Signals whose default action is to be ignored (SIGCHLD, SIGURG, SIGWINCH). */
+export const IGNORED_BY_DEFAULT = new Set([17, 23, 28]);
+
+function uname(k: Kernel, buf: number): number {
+  if (!k.userRange(buf, 390, true)) return -EFAULT;
+  const b = new Uint8Array(390);
+  const put = (i: number, s: string) => b.set(new TextEncoder().encode(s), i * 65);
+  put(0, 'Linux');
+  put(1, 'probelab');
+  put(2, '6.1.0-probelab');
+  put(3, '#1 SMP PREEMPT probelab');
+  put(4, 'i686');
+  put(5, '(none)');
+  k.mem.writeBytes(buf, b);
+  return 0;
+}
+
+function getrandom(k: Kernel, buf: number, len: number): number {
+  len = Math.min(len >>> 0, 33554431);
+  if (!k.userRange(buf, len, true)) return -EFAULT;
+  const data = k.m.prng.bytes(len);
+  k.mem.writeBytes(buf, data);
+  k.m.emitInput('random', '', data);
+  return len;
+}
+
+function rlimit(t: Task, res: number): [number, number] {
+  const INF = 0xffffffff;
+  if (res === 3) return [8 * 1024 * 1024, INF]; // RLIMIT_STACK
+  if (res === 7) return [t.process.fds.limit, 4096]; // RLIMIT_NOFILE
+  return [INF, INF];
+}
+
+function prlimit64(k: Kernel, t: Task, pid: number, res: number, old: number): number {
+  if (pid !== 0 && pid !== t.process.pid) return -ESRCH;
+  if (old) {
+    if (!k.userRange(old, 16, true)) return -EFAULT;
+    const [cur, max] = rlimit(t, res);
+    const inf = (v: number) => (v === 0xffffffff ? [0xffffffff, 0xffffffff] : [v, 0]);
+    const [c0, c1] = inf(cur);
+    const [m0, m1] = inf(max);
+    k.mem.write32(old, c0!);
+    k.mem.write32(old + 4, c1!);
+    k.mem.write32(old + 8, m0!);
+    k.mem.write32(old + 12, m1!);
+  }
+  return 0;
+}
+
+function ugetrlimit(k: Kernel, t: Task, res: number, buf: number): number {
+  if (!k.userRange(buf, 8, true)) return -EFAULT;
+  const [cur, max] = rlimit(t, res);
+  k.mem.write32(buf, cur);
+  k.mem.write32(buf + 4, max);
+  return 0;
+}
+
+/** tgkill/tkill/kill of one thread, with the default action (no handlers until the signals module). */
+function tgkill(k: Kernel, t: Task, tgid: number, tid: number, sig: number): number {
+  const target = k.m.tasks.get(tid);
+  if (!target || target.state === 'zombie' || (tgid !== target.process.pid && tgid !== tid)) return -ESRCH;
+  if (sig < 0 || sig > 64) return -EINVAL;
+  if (sig === 0) return 0;
+  if (IGNORED_BY_DEFAULT.has(sig)) return 0;
+  k.m.killProcess(sig, `signal sent by task ${t.tid} (tgkill)`, target, null);
+  return 0;
+}
+
+export function registerProcess(k: Kernel): void {
+  const T = k.table;
+  T.define('exit_group', (_t, a) => {
+    k.m.exitGroup(a & 0xff);
+    return 0;
+  });
+  T.define('getpid', (t) => t.process.pid);
+  T.define('getppid', (t) => t.process.parent?.pid ?? 1);
+  for (const name of [
+    'getuid',
+    'getgid',
+    'geteuid',
+    'getegid',
+    'getuid32',
+    'getgid32',
+    'geteuid32',
+    'getegid32',
+  ])
+    T.define(name, () => 1000);
+  T.define('uname', (_t, a) => uname(k, a));
+  T.define('getrandom', (_t, a, b) => getrandom(k, a, b), { input: true });
+  T.define('prlimit64', (t, a, b, _c, d) => prlimit64(k, t, a, b, d));
+  T.define('ugetrlimit', (t, a, b) => ugetrlimit(k, t, a, b));
+  // Until the signals module redefines these: dispositions are accepted and default actions apply.
+  T.define('rt_sigaction', (_t, _a, _b, c) => {
+    if (c && !k.userRange(c, 20, true)) return -EFAULT;
+    if (c) k.mem.writeBytes(c, new Uint8Array(20));
+    return 0;
+  });
+  T.define('rt_sigprocmask', (_t, _a, _b, c) => {
+    if (c && k.userRange(c, 8, true)) k.mem.writeBytes(c, new Uint8Array(8));
+    return 0;
+  });
+  T.define('sigaltstack', () => 0);
+  T.define('tgkill', (t, a, b, c) => tgkill(k, t, a, b, c));
+  T.define('tkill', (t, a, b) => tgkill(k, t, k.m.tasks.get(a)?.process.pid ?? -1, a, b));
+  T.define('kill', (t, a, b) => tgkill(k, t, a, a, b));
+}

@@ -1,0 +1,97 @@
+// A guest process (a Linux thread group): its address space, descriptor table, working directory,
+// umask, program break, process group and session, family links, and the slot the signal code fills.
+// Guarantees: tgid == pid == the tid of the thread that started the group; family links are kept
+// consistent (a child is in exactly one parent's `children` until it is reaped); nothing here
+// consults the host.
+
+import type { CodeCache } from '../codecache.js';
+import type { Task } from '../machine.js';
+import type { Memory } from '../memory.js';
+import type { SymbolTable } from '../symbols.js';
+import { FdTable } from './fd.js';
+import { WaitQueue, type Waker } from './wait.js';
+
+/**
+ * Per-process signal state (dispositions, shared pending set, itimers). Empty here: the signals
+ * module declares its fields by interface merging (`declare module './process.js'`), so this file
+ * need not know them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ProcessSignals {}
+
+/** Per-thread signal state (mask, pending set, altstack); filled the same way. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface ThreadSignals {}
+
+/** An address space and the decoded-code cache that belongs to it. Shared by vfork and CLONE_VM. */
+export class AddressSpace {
+  constructor(
+    readonly memory: Memory,
+    readonly cache: CodeCache,
+  ) {}
+}
+
+export type ProcessState = 'alive' | 'zombie' | 'reaped';
+
+export class Process {
+  parent: Process | null;
+  /** Children not yet reaped, in creation order. */
+  readonly children: Process[] = [];
+  /** Live threads (tasks) of the group. */
+  readonly threads: Task[] = [];
+  mm: AddressSpace;
+  fds: FdTable;
+  cwd: string;
+  umask = 0o022;
+  brkStart = 0;
+  brkCur = 0;
+  pgid: number;
+  sid: number;
+  /** Guest path of the executable image. */
+  exe: string;
+  argv: string[];
+  symbols: SymbolTable;
+  state: ProcessState = 'alive';
+  /** Linux wait status word once a zombie (exit code << 8, or the terminating signal). */
+  waitStatus = 0;
+  /** Parents blocked in wait4/waitid on this process's children wait here. */
+  readonly childWait: WaitQueue;
+  /** The parent task a vfork child holds blocked until it execs or exits. */
+  vforkParent: Task | null = null;
+  /** Set when the process has called execve at least once (setpgid then refuses: EACCES). */
+  execed = false;
+  signals: ProcessSignals = {};
+
+  constructor(
+    readonly pid: number,
+    parent: Process | null,
+    mm: AddressSpace,
+    opts: { cwd: string; exe: string; argv: string[]; symbols: SymbolTable; waker: Waker; fds?: FdTable },
+  ) {
+    this.parent = parent;
+    this.mm = mm;
+    this.fds = opts.fds ?? new FdTable();
+    this.cwd = opts.cwd;
+    this.exe = opts.exe;
+    this.argv = opts.argv;
+    this.symbols = opts.symbols;
+    this.pgid = parent ? parent.pgid : pid;
+    this.sid = parent ? parent.sid : pid;
+    this.childWait = new WaitQueue(opts.waker);
+    if (parent) parent.children.push(this);
+  }
+
+  get tgid(): number {
+    return this.pid;
+  }
+
+  get memory(): Memory {
+    return this.mm.memory;
+  }
+
+  /** Name shown in task lists: the executable's base name, truncated like TASK_COMM_LEN. */
+  get comm(): string {
+    const i = this.exe.lastIndexOf('/');
+    return (i >= 0 ? this.exe.slice(i + 1) : this.exe).slice(0, 15);
+  }
+}
