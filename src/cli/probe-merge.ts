@@ -39,7 +39,8 @@ export function main(argv: string[]): number {
   if (!a) return 0;
   const [outName, ...inputs] = a._ as [string, ...string[]];
   const out = resolve(outName);
-  if (inputs.some((t) => resolve(t) === out)) throw new CliError(`${outName} is both the output and an input`, 2);
+  if (inputs.some((t) => resolve(t) === out))
+    throw new CliError(`${outName} is both the output and an input`, 2);
   if (existsSync(out) && !a.force) throw new CliError(`${outName} exists; use --force to overwrite`);
   try {
     // Check every input first (readable, run ids disjoint), so a bad one leaves no output behind.
@@ -48,7 +49,8 @@ export function main(argv: string[]): number {
       const ids = runIds(resolve(t));
       for (const id of ids) {
         const other = owner.get(id);
-        if (other !== undefined) throw new CliError(`run ${id} is in both ${other} and ${t} (overlapping shards?)`);
+        if (other !== undefined)
+          throw new CliError(`run ${id} is in both ${other} and ${t} (overlapping shards?)`);
         owner.set(id, t);
       }
       return { path: resolve(t), first: ids.length ? Math.min(...ids) : Infinity, runs: ids.length };
