@@ -390,7 +390,12 @@ function collectArgs(
       if (c && a) c.add(a, (src.returnTs[i] as number) - (src.entryTs[i] as number), src.hooked[i] === 1);
     }
   }
-  for (const h of rd.argHits ?? []) collectorOf.get(h.probeId)?.add(h.args, NaN, true);
+  for (const h of rd.argHits ?? []) {
+    const c = collectorOf.get(h.probeId);
+    if (!c) continue;
+    c.missesKnown = false; // a kprobe's misses (reentry) carry no arguments
+    c.add(h.args, NaN, true);
+  }
 }
 
 /** Distribution of the per-run peaks (null for fewer than two runs). */

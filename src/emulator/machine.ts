@@ -169,6 +169,10 @@ export interface SignalHooks {
   beforeUserReturn(task: Task): void;
   /** A CPU fault the probe engine did not claim; return true when a handler will run. */
   fault(task: Task, signo: number, vector: number, code: number, addr: number): boolean;
+  /** Earliest armed timer (alarm, itimers, POSIX timers) in cycles, or -1. */
+  nextTimer(): number;
+  /** Fires the timers due at `now` (the start of a scheduling round). */
+  fireTimers(now: number): void;
 }
 
 export class Machine implements CpuHost {
@@ -783,6 +787,11 @@ export class Machine implements CpuHost {
 
   private round(): void {
     const roundEnd = this.roundStart + this.quantum;
+    if (this.signals) {
+      const te = this.signals.nextTimer();
+      if (te >= 0 && te <= this.roundStart) this.signals.fireTimers(this.roundStart);
+      if (this.result) return;
+    }
     // Wake sleepers whose time has come, in deterministic (tid) order, then the tasks woken last round.
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
@@ -820,8 +829,8 @@ export class Machine implements CpuHost {
         this.sliceClock = v.clock;
         this.sliceRetired = t.cpu.retired;
         this.yieldRequested = false;
-        if (t.retry && !this.runRetry(t)) {
-          // It waits again: no instruction ran.
+        if ((t.retry && !this.runRetry(t)) || !this.userReturn(t)) {
+          // It waits again (or a group stop parked it): no instruction ran.
           this.runTask = null;
           this.runVcpu = null;
           if (this.result) return;
@@ -888,6 +897,8 @@ export class Machine implements CpuHost {
         alive++;
         if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
       }
+      const timer = this.signals ? this.signals.nextTimer() : -1;
+      if (timer >= 0) next = Math.min(next, timer);
       if (alive === 0) {
         this.exitGroup(this.mainTask.exitCode);
         return;
@@ -917,6 +928,15 @@ export class Machine implements CpuHost {
         }
       }
     }
+  }
+
+  /**
+   * Every slice begins with a return to user mode (from the tick, a wake-up, a preemption): signals
+   * sent to the task meanwhile are delivered here. Returns false when the task no longer runs.
+   */
+  private userReturn(t: Task): boolean {
+    if (this.signals) this.signals.beforeUserReturn(t);
+    return t.state === 'running' && !this.result;
   }
 
   /**

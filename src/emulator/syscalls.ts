@@ -13,6 +13,7 @@ import { registerFdCalls } from './os/fdcalls.js';
 import { registerFiles } from './os/files.js';
 import { registerMemory } from './os/mm.js';
 import { registerProcess } from './os/proc.js';
+import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
 import { registerTime } from './os/time.js';
@@ -35,6 +36,7 @@ export class Kernel {
     registerThreads(this);
     registerTime(this);
     registerProcess(this);
+    registerSignals(this);
   }
 
   /** Unimplemented syscalls called so far: number (as a string) -> calls (RunResult.enosys). */

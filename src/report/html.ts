@@ -26,7 +26,19 @@ import type {
   ReportModel,
   ReportProbeJson,
 } from '../analysis/summary.js';
-import { fmtCompact, fmtCyclesAsTime, fmtInt, fmtNs, peakSummary, recommendationSentence } from './text.js';
+import { formatArgValue, type ArgGroupsJson, type ArgSummaryJson } from '../analysis/args.js';
+import {
+  fmtCompact,
+  fmtCyclesAsTime,
+  fmtInt,
+  fmtNs,
+  peakSummary,
+  recommendationCommands,
+  recommendationSentence,
+  runLabel,
+  shellWord,
+  TEXT_GROUPS,
+} from './text.js';
 
 // ---------------------------------------------------------------------------------------------
 // the subset of d3 / d3-node used here
@@ -96,9 +108,9 @@ const C = {
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 
 const SUP = '⁰¹²³⁴⁵⁶⁷⁸⁹';
-/** Bucket bound label: exact below 10,000, else 2ⁿ. */
-function pow2Label(v: number): string {
-  if (v < 10000) return fmtInt(v);
+/** Bucket bound label, one notation for the whole axis: 2ⁿ (bucket 0 starts at 0). */
+export function pow2Label(v: number): string {
+  if (v < 1) return '0';
   const e = Math.round(Math.log2(v));
   return `2${[...String(e)].map((d) => SUP[Number(d)]).join('')}`;
 }
@@ -244,7 +256,7 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   });
   // x labels: bucket lower bounds, thinned to at most ~9
   const step = Math.max(1, Math.ceil(buckets.length / 9));
-  const xl = svg.append('g').attr('class', 'axis');
+  const xl = svg.append('g').attr('class', 'axis x-axis');
   xl.append('line')
     .attr('x1', m.l)
     .attr('x2', m.l + pw)
@@ -724,7 +736,11 @@ h3{font-size:14px;margin:18px 0 6px;color:var(--muted);font-weight:600;text-tran
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 .scroll{overflow-x:auto}
 th,td{padding:7px 7px;border-bottom:1px solid var(--line);text-align:right;vertical-align:top;white-space:nowrap}
-th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid var(--line)}
+th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em;border-bottom:2px solid var(--line);white-space:normal;vertical-align:bottom}
+table.summary th,table.summary td{padding:7px 5px}
+table.summary td.name{min-width:150px}
+.cmd{margin:2px 0 0;font-size:12.5px;color:var(--muted)}
+code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;color:var(--ink);overflow-wrap:anywhere}
 th:first-child,td:first-child{text-align:left}
 td.name{white-space:normal;overflow-wrap:anywhere;min-width:190px}
 td small,.sub{color:var(--muted);font-size:12px;display:block}
@@ -741,6 +757,8 @@ td small,.sub{color:var(--muted);font-size:12px;display:block}
 .tile.bad{border-color:#fecaca;background:#fef2f2}.tile.bad .v{color:var(--red)}
 .tile.good{border-color:#bbf7d0;background:#f0fdf4}.tile.good .v{color:var(--green)}
 .why{margin:10px 0;color:#334155}
+.sub-inline{color:var(--muted);font-size:12px}
+td.top{white-space:normal;text-align:left}
 .note{color:#92400e;background:#fffbeb;border:1px solid #fde68a;border-radius:8px;padding:8px 12px;margin:10px 0}
 .warn{color:#991b1b;background:#fef2f2;border:1px solid #fecaca;border-radius:8px;padding:8px 12px;margin:10px 0}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}
@@ -779,6 +797,101 @@ function missCell(v: number): string {
     : '<td>0</td>';
 }
 
+/** An argument value in its display type, escaped (string arguments come from the guest). */
+function argHtml(v: number | string | null, type: string): string {
+  return v === null ? '–' : escapeHtml(formatArgValue(v, type));
+}
+
+function argsTableHtml(args: readonly ArgSummaryJson[], withLatency: boolean, mhz: number): string {
+  const rows = args.map((a) => {
+    const top =
+      a.count > 1 && a.distinct === a.count
+        ? '<span class="sub">all distinct</span>'
+        : a.top
+            .map(
+              (t) =>
+                `<code>${argHtml(t.value, a.type)}</code> ×${fmtInt(t.count)}` +
+                (withLatency && t.p50_latency !== null
+                  ? ` <span class="sub-inline">p50 ${escapeHtml(fmtNs((t.p50_latency * 1000) / mhz))}</span>`
+                  : ''),
+            )
+            .join('<br>');
+    return (
+      `<tr><td class="name">${escapeHtml(a.name)}</td><td>${escapeHtml(a.type)}</td><td>${fmtInt(a.count)}</td>` +
+      `<td>${argHtml(a.min, a.type)}</td><td>${argHtml(a.p50, a.type)}</td><td>${argHtml(a.p99, a.type)}</td>` +
+      `<td>${argHtml(a.max, a.type)}</td><td>${fmtInt(a.distinct)}</td><td class="top">${top}</td></tr>`
+    );
+  });
+  return (
+    '<div class="scroll"><table class="args"><thead><tr><th>argument</th><th>type</th><th>count</th><th>min</th>' +
+    `<th>p50</th><th>p99</th><th>max</th><th>distinct</th><th>top values${withLatency ? ' (p50 latency)' : ''}</th></tr></thead><tbody>` +
+    rows.join('') +
+    '</tbody></table></div>'
+  );
+}
+
+function groupsTableHtml(g: ArgGroupsJson, withLatency: boolean, mhz: number): string {
+  const rows = g.rows.slice(0, TEXT_GROUPS).map((r) => {
+    const v = `<td class="name"><code>${argHtml(r.value, g.type)}</code></td><td>${fmtInt(r.calls)}</td>`;
+    if (!withLatency) return `<tr>${v}</tr>`;
+    const missed = r.missed === null ? '<td>?</td>' : missCell(r.missed);
+    return `<tr>${v}${missed}${latCell(r.latency.p50, mhz)}${latCell(r.latency.p99, mhz)}${latCell(r.latency.max, mhz)}</tr>`;
+  });
+  const more = g.distinct - Math.min(g.rows.length, TEXT_GROUPS);
+  const notes: string[] = [];
+  if (more > 0)
+    notes.push(`${fmtInt(more)} more values (--json lists the ${fmtInt(g.rows.length)} most frequent).`);
+  if (withLatency && g.rows.some((r) => r.missed === null))
+    notes.push(
+      'Missed per value unknown: the recording missed calls whose arguments no replay has recorded.',
+    );
+  return (
+    `<div class="scroll"><table class="groups"><thead><tr><th>${escapeHtml(g.arg)}</th><th>${withLatency ? 'calls' : 'hits'}</th>` +
+    (withLatency ? '<th>missed</th><th>p50</th><th>p99</th><th>max</th>' : '') +
+    '</tr></thead><tbody>' +
+    rows.join('') +
+    '</tbody></table></div>' +
+    notes.map((n) => `<p class="sub">${escapeHtml(n)}</p>`).join('')
+  );
+}
+
+function sweepHtml(model: ReportModel, x: ProbeExtras): string {
+  const sw = x.sweep;
+  if (!sw) return '';
+  const w = sw.worst;
+  const run = model.extras.runs[w.runIndex];
+  const hist = sw.histogram
+    .map((h) => `${h.peak}: ${fmtInt(h.runs)} run${h.runs === 1 ? '' : 's'}`)
+    .join(', ');
+  const replay = run?.file ? `probe-replay ${shellWord(run.file)} --run ${w.runId}` : null;
+  return (
+    `<h3>Peaks over ${fmtInt(sw.runs)} runs</h3><p class="why" data-field="sweep">min ${sw.min}, p50 ${sw.p50}, p90 ${sw.p90}, ` +
+    `max ${sw.max}${sw.lowerBounds ? ' (some are lower bounds)' : ''}; ${escapeHtml(hist)}.<br>Worst seed: ` +
+    `<strong>${escapeHtml(String(run?.seed ?? '?'))}</strong> (run ${escapeHtml(runLabel(model, w.runIndex))}, peak ${w.peak}` +
+    `${w.missed + w.missedReentry > 0 ? `, ${fmtInt(w.missed + w.missedReentry)} missed` : ''})` +
+    (replay ? `; replay it: <code>${escapeHtml(replay)}</code>` : '') +
+    '</p>'
+  );
+}
+
+function syscallsHtml(model: ReportModel): string {
+  const parts = (model.extras.syscalls ?? []).map((t) => {
+    const label = t.source !== undefined ? `${t.source}#${t.runId}` : String(t.runId);
+    if (t.rows === null)
+      return `<h3>Run ${escapeHtml(label)}</h3><p class="sub">This trace has no syscall table: it was recorded before probelab kept one.</p>`;
+    const rows = t.rows.map(
+      (r) =>
+        `<tr><td class="name"><code>${escapeHtml(r.name)}</code></td><td>${r.nr}</td><td>${fmtInt(r.calls)}</td>` +
+        `<td>${fmtInt(r.errors)}</td>${r.enosys > 0 ? `<td class="missed">${fmtInt(r.enosys)} <span class="badge miss">ENOSYS</span></td>` : '<td>0</td>'}</tr>`,
+    );
+    return (
+      `<h3>Run ${escapeHtml(label)}</h3><div class="scroll"><table class="syscalls"><thead><tr><th>syscall</th><th>nr</th>` +
+      `<th>calls</th><th>errors</th><th>unimplemented</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+    );
+  });
+  return `<section class="card"><h2>System calls</h2>${parts.join('')}</section>`;
+}
+
 function summaryTable(model: ReportModel): string {
   const { json, extras } = model;
   const rows = json.probes.map((p, i) => {
@@ -790,7 +903,7 @@ function summaryTable(model: ReportModel): string {
         : `<td data-field="recommended">${isRet ? '<span class="sub">needs replay</span>' : '–'}</td>`;
     const d = p.defaults;
     return (
-      `<tr><td class="name"><a id="sum-${i}"></a>${escapeHtml(p.event)}<small>${escapeHtml(p.symbol)} · ${escapeHtml(p.kind)}</small></td>` +
+      `<tr><td class="name"><a id="sum-${i}"></a>${escapeHtml(p.event)}<small>${escapeHtml(x.location)} · ${escapeHtml(p.kind)}</small></td>` +
       `<td>${isRet ? num(p.maxactive) : '–'}</td><td>${num(p.hits)}</td><td>${isRet ? num(p.calls) : '–'}</td>` +
       missCell(p.missed) +
       missCell(p.missed_reentry) +
@@ -815,7 +928,7 @@ function runsTable(model: ReportModel): string {
   const rows = model.json.runs.map((r, i) => {
     const x = model.extras.runs[i];
     return (
-      `<tr><td>${r.run_id}</td><td class="name">${escapeHtml(r.workload)}</td><td>${r.cpus}</td>` +
+      `<tr><td class="name">${escapeHtml(runLabel(model, i))}</td><td>${escapeHtml(r.workload)}</td><td>${r.cpus}</td>` +
       `<td>${r.preempt ? 'yes' : 'no'}</td><td>${escapeHtml(String(r.seed))}</td><td>${x?.chaos ? 'yes' : 'no'}</td>` +
       `<td>${escapeHtml(r.status)}</td><td>${num(r.instructions)}</td><td>${num(r.cycles)}<small>${escapeHtml(
         fmtCyclesAsTime(r.cycles, x?.mhz ?? model.extras.mhz),
@@ -864,12 +977,14 @@ function probeSection(model: ReportModel, i: number): string {
   parts.push(
     `<section class="card probe" id="probe-${i}"><h2>${escapeHtml(p.event)} <span class="badge kind">${escapeHtml(p.kind)}</span>` +
       (x.complete_from_replay ? ' <span class="badge replay">complete set from replay</span>' : '') +
-      `</h2><div class="sub">on <code>${escapeHtml(p.symbol)}</code>${isRet ? `, maxactive ${escapeHtml(x.recordedMaxactive.join(' / '))}` : ''}</div>`,
+      `</h2><div class="sub">${x.location === p.symbol ? 'on' : 'at'} <code>${escapeHtml(x.location)}</code>${isRet ? `, maxactive ${escapeHtml(x.recordedMaxactive.join(' / '))}` : ''}</div>`,
   );
   const tiles: string[] = [tile('hits', num(p.hits))];
   if (isRet) tiles.push(tile('calls hooked', num(p.calls)));
-  tiles.push(tile('missed (no instance)', num(p.missed), p.missed > 0 ? 'bad' : ''));
-  tiles.push(tile('missed (reentry)', num(p.missed_reentry), p.missed_reentry > 0 ? 'bad' : ''));
+  // only return probes have instances to run out of
+  if (isRet) tiles.push(tile('missed (no instance)', num(p.missed), p.missed > 0 ? 'bad' : ''));
+  const reentry = isRet ? p.missed_reentry : p.missed + p.missed_reentry;
+  tiles.push(tile('missed (reentry)', num(reentry), reentry > 0 ? 'bad' : ''));
   if (isRet) {
     tiles.push(tile('peak in flight', num(p.peak_concurrency ?? x.peakLowerBound)));
     tiles.push(
@@ -883,6 +998,8 @@ function probeSection(model: ReportModel, i: number): string {
       tiles.push(tile(`memory for ${x.memory.instances} instances`, `${fmtInt(x.memory.totalBytes)} B`));
   }
   parts.push(`<div class="tiles">${tiles.join('')}</div>`);
+  if (p.args.length > 0) parts.push('<h3>Arguments</h3>', argsTableHtml(p.args, isRet, mhz));
+  if (p.groups) parts.push(`<h3>By ${escapeHtml(p.groups.arg)}</h3>`, groupsTableHtml(p.groups, isRet, mhz));
   if (isRet) {
     const sentence = recommendationSentence(model, i);
     if (sentence) parts.push(`<p class="why"><strong>${escapeHtml(sentence)}</strong></p>`);
@@ -941,7 +1058,9 @@ function probeSection(model: ReportModel, i: number): string {
     parts.push('</div>');
     if (x.timeline) {
       const multi =
-        model.json.runs.length > 1 ? ` (run ${x.timeline.runId}, the run with the most misses)` : '';
+        model.json.runs.length > 1
+          ? ` (run ${runLabel(model, x.timeline.runIndex)}, the run with the most misses)`
+          : '';
       parts.push(
         `<figure>${timelineSvg(x.timeline, p.recommended_maxactive, mhz, p.event)}<figcaption>Instances in flight over time${escapeHtml(
           multi,
@@ -951,6 +1070,7 @@ function probeSection(model: ReportModel, i: number): string {
     }
     parts.push('<h3>Latency</h3>');
     parts.push(latencyTable(x, mhz));
+    if (x.sweep) parts.push(sweepHtml(model, x));
   }
   parts.push('</section>');
   return parts.join('\n');
@@ -995,7 +1115,16 @@ export function renderHtml(model: ReportModel): string {
   if (sentences.length > 0) {
     out.push(
       `<section class="card"><h2>Recommendations</h2><ul class="recs">${sentences
-        .map(({ s }) => `<li>${escapeHtml(s)}</li>`)
+        .map(({ i, s }) => {
+          const c = recommendationCommands(model, i);
+          const cmds = c
+            ? `<div class="cmd">spec <code>${escapeHtml(c.spec)}</code></div>` +
+              (c.replay
+                ? `<div class="cmd">confirm <code>${escapeHtml(c.replay)}</code> <span class="sub-inline">(its missed column shows 0)</span></div>`
+                : '')
+            : '';
+          return `<li>${escapeHtml(s)}${cmds}</li>`;
+        })
         .join('')}</ul></section>`,
     );
   }
@@ -1005,11 +1134,12 @@ export function renderHtml(model: ReportModel): string {
     )} MHz); defaults = Linux 2.6.13 / Linux ≥ 6.2 / SystemTap on this machine.</p></section>`,
   );
   out.push(`<section class="card"><h2>Runs</h2>${runsTable(model)}</section>`);
+  if (extras.syscalls) out.push(syscallsHtml(model));
   json.probes.forEach((_, i) => out.push(probeSection(model, i)));
   if (extras.cpuTimeline) {
     const ct = extras.cpuTimeline;
     out.push(
-      `<section class="card"><h2>Per-CPU timeline</h2><figure>${cpuTimelineSvg(ct, extras.mhz)}<figcaption>Run ${ct.runId}` +
+      `<section class="card"><h2>Per-CPU timeline</h2><figure>${cpuTimelineSvg(ct, extras.mhz)}<figcaption>Run ${escapeHtml(runLabel(model, ct.runIndex))}` +
         `${json.runs.length > 1 ? ' (the run with the most misses)' : ''}: shade = average number of probed calls in flight ` +
         `that entered on each CPU, in ${ct.bins} bins; red marks = missed entries (no instance or reentry).</figcaption></figure></section>`,
     );
