@@ -13,7 +13,7 @@ import {
   type ArgValue,
 } from '../src/analysis/args.js';
 import type { CallRec, RunData } from '../src/analysis/model.js';
-import { buildReport } from '../src/analysis/summary.js';
+import { buildReport, sweepPeaks, type ProbeRunFigures } from '../src/analysis/summary.js';
 
 /** Nearest-rank percentile (perMille/1000) of ascending numbers, by its BigInt rank. */
 function exactRank(sorted: number[], perMille: number): number {
@@ -223,5 +223,49 @@ describe('arguments in the report model', () => {
       { by: [{ event: 'probes/work', arg: 'n' }] },
     );
     expect(m2.json.probes[0]!.groups!.rows.every((r) => r.missed === null)).toBe(true);
+  });
+});
+
+describe('peaks over the seeds of a sweep', () => {
+  it('equal an exact computation: nearest-rank stats, the histogram, the worst run', () => {
+    const runArb = fc.record({ peak: fc.nat(40), missed: fc.nat(5), exact: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(runArb, { minLength: 0, maxLength: 60 }), (rs) => {
+        const perRun: ProbeRunFigures[] = rs.map((r, i) => ({
+          runId: i + 1,
+          runIndex: i,
+          maxactive: 4,
+          hits: 0,
+          calls: 0,
+          missed: r.missed,
+          missedReentry: 0,
+          peak: r.peak,
+          exact: r.exact,
+          completeFromReplay: false,
+        }));
+        const sw = sweepPeaks(perRun);
+        if (rs.length < 2) {
+          expect(sw).toBeNull();
+          return;
+        }
+        const sorted = rs.map((r) => r.peak).sort((a, b) => a - b);
+        expect([sw!.min, sw!.p50, sw!.p90, sw!.max]).toEqual([
+          sorted[0],
+          exactRank(sorted, 500),
+          exactRank(sorted, 900),
+          sorted[sorted.length - 1],
+        ]);
+        const hist = [...new Set(sorted)]
+          .sort((a, b) => b - a)
+          .map((peak) => ({ peak, runs: sorted.filter((x) => x === peak).length }));
+        expect(sw!.histogram).toEqual(hist);
+        // worst: highest peak, then most misses, then the first such run
+        const best = Math.max(...rs.map((r) => r.peak));
+        const most = Math.max(...rs.filter((r) => r.peak === best).map((r) => r.missed));
+        expect(sw!.worst.runIndex).toBe(rs.findIndex((r) => r.peak === best && r.missed === most));
+        expect(sw!.lowerBounds).toBe(rs.some((r) => !r.exact));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
