@@ -6,10 +6,12 @@
 // int32 arithmetic, no allocation per instruction; guest faults use one preallocated thrown object.
 
 import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
-import { cpuidValues } from './cpuid.js';
+import { cpuModel, cpuidValues, type CpuModel } from './cpuid.js';
 import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
 import { Fpu } from './fpu.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
+import { Sse } from './sse.js';
+import { SSE_ROWS } from './sse-ops.js';
 import type { FpuHost } from './types.js';
 
 export const EAX = 0;
@@ -44,6 +46,11 @@ export const VEC_NM = 7;
 export const VEC_GP = 13;
 export const VEC_PF = 14;
 export const VEC_MF = 16;
+export const VEC_XM = 19;
+
+/** 1 for the two-byte opcode rows the SSE unit executes. */
+const SSE_ROW = new Uint8Array(0x200);
+for (const op of SSE_ROWS) SSE_ROW[op] = 1;
 
 // Lazy flag operations.
 const LF_NONE = 0;
@@ -142,6 +149,8 @@ export class Cpu implements FpuHost {
   gsBase = 0;
   readonly tls: TlsEntry[] = [0, 1, 2].map(() => ({ base: 0, limit: 0, flags: 0, used: false }));
   readonly fpu = new Fpu();
+  /** XMM0-7 and MXCSR; its level (and CPUID) come from the CPU model. */
+  readonly sse = new Sse();
   /**
    * Non-zero makes `run` leave the current block after the current instruction: ATTN_STOP returns to
    * the scheduler (blocking syscall, exit, preemption); ATTN_CODE only re-looks-up code (SMC, hooks).
@@ -160,9 +169,11 @@ export class Cpu implements FpuHost {
     mem: Memory,
     cache: CodeCache,
     public host: CpuHost,
+    readonly model: CpuModel = cpuModel(),
   ) {
     this.mem = mem;
     this.c = cache;
+    this.sse.level = model.sse;
   }
 
   /** Copies register state from another context (clone). */
@@ -174,6 +185,7 @@ export class Cpu implements FpuHost {
     this.fsBase = o.fsBase;
     this.gsBase = o.gsBase;
     for (let i = 0; i < 3; i++) Object.assign(this.tls[i]!, o.tls[i]!);
+    this.sse.copyFrom(o.sse);
   }
 
   get memory(): Memory {
@@ -1321,6 +1333,27 @@ export class Cpu implements FpuHost {
     }
   }
 
+  /** The SSE/SSE2 rows (sse.ts); fxsave/fxrstor also carry the x87 state, so they are done here. */
+  private execSse(i: number, op: number, m: number): void {
+    const c = this.c;
+    const ea = m >= 0xc0 ? 0 : this.ea(i);
+    const pfx = c.pfx[i]!;
+    if (op === 0x1ae && m < 0xc0 && (m & 0x30) === 0 && (pfx & (PFX_REP | PFX_REPNE | PFX_O16)) === 0) {
+      if (this.sse.level === 0) this.fault(VEC_UD);
+      if (ea & 15) this.fault(VEC_GP);
+      if (m & 0x08) {
+        this.sse.fxrstorCheck(ea, this);
+        this.fpu.fxrstor(ea, this);
+        this.sse.fxrstorCommit();
+      } else {
+        this.sse.fxsave(ea, this);
+        this.fpu.fxsave(ea, this);
+      }
+      return;
+    }
+    this.sse.exec(op, pfx, m, ea, c.imm[i]!, this);
+  }
+
   private exec0F(i: number, op: number): void {
     const c = this.c;
     const R = this.regs;
@@ -1334,6 +1367,10 @@ export class Cpu implements FpuHost {
     }
     if (op >= 0x190 && op <= 0x19f) {
       this.writeE(i, 0, this.cond(op & 15) ? 1 : 0);
+      return;
+    }
+    if (SSE_ROW[op] === 1) {
+      this.execSse(i, op, m);
       return;
     }
     if (op >= 0x1c8 && op <= 0x1cf) {
@@ -1369,7 +1406,7 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0x1a2: {
-        const v = cpuidValues(R[EAX]! >>> 0, R[ECX]! >>> 0);
+        const v = cpuidValues(this.model, R[EAX]! >>> 0, R[ECX]! >>> 0);
         R[EAX] = v[0];
         R[EBX] = v[1];
         R[ECX] = v[2];

@@ -16,6 +16,7 @@ import {
   OPCODES,
   type ControlKind,
 } from './opcodes.js';
+import { prefixClass, sseEntry } from './sse-ops.js';
 
 /** Pseudo-ops beyond the 512 table rows. */
 export const OP_UD = 0x200;
@@ -278,6 +279,15 @@ function read32(fetch: ByteSource, p: number): number {
 function isInvalid(op: number, modrm: number, pfx: number): boolean {
   const row = OPCODES[op]!;
   if (row.invalid) return true;
+  if (row.sse)
+    return (
+      (pfx & PFX_LOCK) !== 0 ||
+      sseEntry(
+        op,
+        prefixClass((pfx & PFX_REPNE) !== 0, (pfx & PFX_REP) !== 0, (pfx & PFX_O16) !== 0),
+        modrm,
+      ) === null
+    );
   if (!row.modrm) return (pfx & PFX_LOCK) !== 0;
   const reg = (modrm >> 3) & 7;
   const isMem = modrm < 0xc0;

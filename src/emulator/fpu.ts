@@ -1409,6 +1409,57 @@ export class Fpu {
     }
   }
 
+  /**
+   * FXSAVE's x87 part of the 512-byte image at ea: control/status, the abridged tag byte (bit p set:
+   * physical register p is not empty), FOP, FIP/FCS, FDP/FDS and ST(0..7) at 32 + 16i (bytes 10-15 of
+   * each slot are left as they were, like QEMU). The MXCSR and XMM parts are sse.ts's.
+   */
+  fxsave(ea: number, host: FpuHost): void {
+    this.host = host;
+    host.write16(ea, this.cw);
+    host.write16(ea + 2, this.sw);
+    host.write16(ea + 4, ~this.emptyMask & 0xff);
+    host.write16(ea + 6, this.fop & 0x7ff);
+    host.write32(ea + 8, this.fip);
+    host.write32(ea + 12, this.fcs & 0xffff);
+    host.write32(ea + 16, this.fdp);
+    host.write32(ea + 20, this.fds & 0xffff);
+    for (let i = 0; i < 8; i++) this.writeExt(ea + 32 + 16 * i, (this.top + i) & 7);
+  }
+
+  /** FXRSTOR's x87 part (see fxsave); everything is read before anything changes. */
+  fxrstor(ea: number, host: FpuHost): void {
+    this.host = host;
+    for (let i = 0; i < 8; i++) {
+      frstorScratch[i * 3] = host.read32(ea + 32 + 16 * i) >>> 0;
+      frstorScratch[i * 3 + 1] = host.read32(ea + 36 + 16 * i) >>> 0;
+      frstorScratch[i * 3 + 2] = host.read16(ea + 40 + 16 * i) & 0xffff;
+    }
+    const cw = host.read16(ea);
+    const sw = host.read16(ea + 2) & 0xffff;
+    const ftw = host.read8(ea + 4);
+    const fop = host.read16(ea + 6) & 0x7ff;
+    const fip = host.read32(ea + 8) >>> 0;
+    const fcs = host.read16(ea + 12) & 0xffff;
+    const fdp = host.read32(ea + 16) >>> 0;
+    const fds = host.read16(ea + 20) & 0xffff;
+    this.setCW(cw);
+    this.top = (sw >> 11) & 7;
+    this.swBits = sw & ~(TOP_MASK | ES | BUSY);
+    this.emptyMask = ~ftw & 0xff;
+    this.fop = fop;
+    this.fip = fip;
+    this.fcs = fcs;
+    this.fdp = fdp;
+    this.fds = fds;
+    for (let i = 0; i < 8; i++) {
+      rr[2] = frstorScratch[i * 3]!;
+      rr[1] = frstorScratch[i * 3 + 1]!;
+      rr[0] = frstorScratch[i * 3 + 2]!;
+      this.setExt((this.top + i) & 7);
+    }
+  }
+
   // ---- transcendental and other operations ----
 
   /**
@@ -1698,8 +1749,8 @@ export class Fpu {
   }
 }
 
-// FRSTOR's staging area (80 bytes of register images as little-endian dwords).
-const frstorScratch = new Uint32Array(20);
+// FRSTOR's staging area (80 bytes of register images as little-endian dwords); FXRSTOR's (3 words a register).
+const frstorScratch = new Uint32Array(24);
 
 function frstorByte(o: number): number {
   return (frstorScratch[o >> 2]! >>> (8 * (o & 3))) & 0xff;

@@ -15,6 +15,7 @@ import {
   PFX_REPNE,
 } from './decoder.js';
 import { mnemonicOf, OPCODES, type ControlKind } from './opcodes.js';
+import { prefixClass, sseEntry, type SseEntry } from './sse-ops.js';
 
 export interface InsnInfo {
   /** Present (and true) only for bytes that are not a valid instruction; length is then 0. */
@@ -59,7 +60,19 @@ export function instructionInfo(bytes: Uint8Array, addr = 0): InsnInfo {
   return { length: d.len, kind: controlKind(d), mnemonic, text: disassemble(d, addr) };
 }
 
+/** The SSE table's entry for a decoded SSE-row instruction (the decoder has checked it exists). */
+function sseOf(d: Decoded): SseEntry | null {
+  if (!OPCODES[d.op]!.sse) return null;
+  return sseEntry(
+    d.op,
+    prefixClass((d.pfx & PFX_REPNE) !== 0, (d.pfx & PFX_REP) !== 0, (d.pfx & PFX_O16) !== 0),
+    d.modrm,
+  );
+}
+
 function mnemonicFor(d: Decoded): string {
+  const sse = sseOf(d);
+  if (sse) return sse.name;
   const reg = (d.modrm >> 3) & 7;
   let m = mnemonicOf(d.op, reg);
   if (d.op === 0x90 && d.pfx & PFX_REP) return 'pause';
@@ -102,8 +115,29 @@ function disassemble(d: Decoded, addr: number): string {
   const reg = (d.modrm >> 3) & 7;
   const isReg = d.modrm >= 0xc0;
   const ops: string[] = [];
-  for (const f of row.operands ? row.operands.split(',') : []) {
+  const operands = sseOf(d)?.operands ?? row.operands;
+  for (const f of operands ? operands.split(',') : []) {
     switch (f) {
+      case 'Vx':
+        ops.push(`xmm${reg}`);
+        break;
+      case 'Wx':
+      case 'Wq':
+      case 'Wd':
+      case 'Ux':
+        ops.push(isReg ? `xmm${rm}` : memOperand(d, f === 'Wx' ? 'xmmword' : f === 'Wq' ? 'qword' : 'dword'));
+        break;
+      case 'Mx':
+      case 'Mq':
+      case 'Md':
+        ops.push(memOperand(d, f === 'Mx' ? 'xmmword' : f === 'Mq' ? 'qword' : 'dword'));
+        break;
+      case 'Ed':
+        ops.push(isReg ? R32[rm]! : memOperand(d, 'dword'));
+        break;
+      case 'Gd':
+        ops.push(R32[reg]!);
+        break;
       case 'Eb':
         ops.push(isReg ? R8[rm]! : memOperand(d, 'byte'));
         break;

@@ -17,9 +17,10 @@ import {
   VEC_MF,
   VEC_PF,
   VEC_UD,
+  VEC_XM,
   type CpuHost,
 } from './cpu.js';
-import { HWCAP } from './cpuid.js';
+import { cpuModel, type CpuModel } from './cpuid.js';
 import { ElfError, parseElf } from './elf.js';
 import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
@@ -109,6 +110,8 @@ export interface MachineOptions {
   /** Overrides allowRead: where guest file opens are served from (the recorder/replay wrap this). */
   files?: FileSource;
   stdin?: Uint8Array;
+  /** CPU model (cpuid.ts's CPU_MODELS: 'pentium2', 'pentium4'); default DEFAULT_CPU_MODEL. */
+  cpuModel?: string;
   cpus?: number;
   preempt?: boolean;
   seed?: number;
@@ -219,6 +222,7 @@ export class Machine implements CpuHost {
   private stderrChunks: Uint8Array[] = [];
   private captureOutput: boolean;
   readonly options: MachineOptions;
+  readonly model: CpuModel;
   /** Code-hook ids that addExecHook created, by address (compatibility shim). */
   private legacyExecHooks = new Map<number, HookId>();
   /** Every address space's code cache sees this view of the code hooks' ranges. */
@@ -235,6 +239,7 @@ export class Machine implements CpuHost {
     if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
       throw new RangeError(`cpus must be 1..64, got ${cpus}`);
     this.ncpus = cpus;
+    this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
     this.chaos = opts.chaos ?? false;
     this.seed = opts.seed ?? 1;
@@ -270,13 +275,13 @@ export class Machine implements CpuHost {
       envp: opts.env ?? [],
       execfn: argv[0]!,
       random,
-      hwcap: HWCAP,
+      hwcap: this.model.features,
       uid: 1000,
       gid: 1000,
     });
     this.symbols = loaded.symbols;
     this.entry = loaded.entry;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.eip = loaded.entry >>> 0;
     cpu.regs[ESP] = loaded.sp;
     cpu.fpu.reset();
@@ -421,6 +426,10 @@ export class Machine implements CpuHost {
         sig = 8;
         what = 'x87 fault';
         break;
+      case VEC_XM:
+        sig = 8;
+        what = 'SIMD floating-point exception';
+        break;
     }
     if (this.signals?.fault(task, sig, vector, _code, addr)) return;
     const eip = task.cpu.eip >>> 0;
@@ -519,7 +528,7 @@ export class Machine implements CpuHost {
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
   spawnThread(parent: Task, newSp: number): Task {
     const mm = parent.process.mm;
-    const cpu = new Cpu(mm.memory, mm.cache, this);
+    const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.copyFrom(parent.cpu);
     cpu.fpu.reset();
     if (newSp) cpu.regs[ESP] = newSp;

@@ -67,6 +67,8 @@ export interface OpcodeRow {
   sse: boolean;
 }
 
+import { SSE_ROWS } from './sse-ops.js';
+
 const rows: OpcodeRow[] = new Array<OpcodeRow>(512);
 
 function def(
@@ -341,6 +343,8 @@ def(0x1c7, '|cmpxchg8b||||||', 'M', { m: true, lock: true, mem: true });
 for (let r = 0; r < 8; r++) def(0x1c8 + r, 'bswap', 'Zv');
 for (let i = 0x1d0; i <= 0x1ff; i++) def(i, 'mmx', 'Ev', { m: true, bad: true });
 for (let i = 0; i < 512; i++) if (!rows[i]) def(i, '(bad)', '', { bad: true });
+// Rows with SSE/SSE2 forms: sse-ops.ts says, per mandatory prefix, which instruction each is.
+for (const op of SSE_ROWS) rows[op] = { ...rows[op]!, modrm: true, invalid: false, sse: true, regMask: 0xff };
 
 export const OPCODES: readonly OpcodeRow[] = rows;
 

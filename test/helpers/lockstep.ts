@@ -48,10 +48,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cpuidValues } from '../../src/emulator/cpuid.js';
+import { cpuidValues, cpuModel, type CpuModel } from '../../src/emulator/cpuid.js';
 import { instructionInfo } from '../../src/emulator/insn.js';
 import { Machine } from '../../src/emulator/machine.js';
-import { buildTracer, QEMU_CPU, qemuBinary, qemuOneInsnFlag, REPO_ROOT } from './native.js';
+import { buildTracer, QEMU_CPU, QEMU_CPU_SSE2, qemuBinary, qemuOneInsnFlag, REPO_ROOT } from './native.js';
 
 const TAG_INIT = 1;
 const TAG_INSN = 2;
@@ -252,19 +252,19 @@ export function disasm(m: Machine, eip: number): string {
 }
 
 /** Writes the CPUID table the tracer imposes: leaf, subleaf (ffffffff = any), eax, ebx, ecx, edx. */
-export function writeCpuidTable(file: string): void {
+export function writeCpuidTable(file: string, model: CpuModel): void {
   const lines: string[] = [];
   const leaves: number[] = [];
   for (let l = 0; l <= 0x20; l++) leaves.push(l);
   for (let l = 0x40000000; l <= 0x40000010; l++) leaves.push(l);
   for (let l = 0x80000000; l <= 0x80000020; l++) leaves.push(l);
   for (const leaf of leaves) {
-    const base = cpuidValues(leaf, 0);
+    const base = cpuidValues(model, leaf, 0);
     let same = true;
-    for (let s = 1; s < 16; s++) if (cpuidValues(leaf, s).some((v, k) => v !== base[k])) same = false;
+    for (let s = 1; s < 16; s++) if (cpuidValues(model, leaf, s).some((v, k) => v !== base[k])) same = false;
     const subs = same ? [-1] : Array.from({ length: 16 }, (_, s) => s);
     for (const s of subs) {
-      const v = cpuidValues(leaf, s < 0 ? 0 : s);
+      const v = cpuidValues(model, leaf, s < 0 ? 0 : s);
       lines.push([leaf, s, ...v].map((x) => (x >>> 0).toString(16)).join(' '));
     }
   }
@@ -276,6 +276,8 @@ export interface LockstepOptions {
   env?: string[];
   /** Stop after this many reference instructions (the plugin ends qemu there). */
   maxInstructions?: number;
+  /** The emulator's CPU model (default pentium2); the reference runs the matching qemu -cpu. */
+  cpuModel?: string;
   /** Stop at the first mismatch (default true); otherwise resync and continue. */
   stopAtFirst?: boolean;
   maxMismatches?: number;
@@ -429,12 +431,13 @@ function syscallWrites(s: Stream, rec: Rec): SysWrite[] {
   return out;
 }
 
-let cpuidFile: string | null = null;
-function cpuidTablePath(): string {
-  if (cpuidFile) return cpuidFile;
-  const f = path.join(os.tmpdir(), `probelab-cpuid-${process.pid}.txt`);
-  writeCpuidTable(f);
-  cpuidFile = f;
+const cpuidFiles = new Map<string, string>();
+function cpuidTablePath(model: CpuModel): string {
+  const known = cpuidFiles.get(model.name);
+  if (known) return known;
+  const f = path.join(os.tmpdir(), `probelab-cpuid-${model.name}-${process.pid}.txt`);
+  writeCpuidTable(f, model);
+  cpuidFiles.set(model.name, f);
   return f;
 }
 
@@ -449,7 +452,8 @@ export async function lockstep(
   const historyLen = opts.history ?? 8;
   const cwd = opts.cwd ?? REPO_ROOT;
   const env = opts.env ?? [];
-  const plugin = [buildTracer(), 'fd=3', `cpuid=${cpuidTablePath()}`];
+  const model = cpuModel(opts.cpuModel);
+  const plugin = [buildTracer(), 'fd=3', `cpuid=${cpuidTablePath(model)}`];
   if (opts.maxInstructions !== undefined) plugin.push(`max=${opts.maxInstructions}`);
   const envObj: Record<string, string> = {};
   for (const kv of env) envObj[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
@@ -458,7 +462,7 @@ export async function lockstep(
     [
       qemuOneInsnFlag(),
       '-cpu',
-      QEMU_CPU,
+      model.sse ? QEMU_CPU_SSE2 : QEMU_CPU,
       '-plugin',
       plugin.join(','),
       '-0',
@@ -507,7 +511,7 @@ export async function lockstep(
     const first = await next();
     if (!first || first.tag !== TAG_INSN) throw new Error('reference gave no first instruction');
 
-    const m = Machine.load(new Uint8Array(fs.readFileSync(binary)), { argv, env, cwd });
+    const m = Machine.load(new Uint8Array(fs.readFileSync(binary)), { argv, env, cwd, cpuModel: model.name });
     // The whole reference stack mapping: the dumped part [sp, top) and 8 MiB below it (qemu's default
     // stack size, as Linux's RLIMIT_STACK), so pushes below the initial ESP hit mapped memory.
     const top = sp + len;

@@ -28,6 +28,11 @@ export const NATIVE_CACHE = path.join(REPO_ROOT, '.cache', 'native');
 
 /** The QEMU CPU model used as reference: P6 family with MMX but no SSE (glibc picks i686 code). */
 export const QEMU_CPU = 'pentium2';
+/**
+ * The reference for the emulator's pentium4 model (SSE, SSE2, no SSE3): QEMU 7.2 has no Pentium 4 model
+ * and its SSE2 models all add SSE3, so a Pentium III with SSE2 added (family 6, but the same ISA).
+ */
+export const QEMU_CPU_SSE2 = 'pentium3,+sse2';
 
 /** Flags of the freestanding build (see test/guests/mini.h). */
 export const FREESTANDING_FLAGS = [
@@ -160,6 +165,8 @@ export interface RunOptions {
   env?: string[];
   stdin?: Uint8Array;
   timeoutMs?: number;
+  /** qemu's -cpu (default QEMU_CPU); QEMU_CPU_SSE2 for the emulator's pentium4 model. */
+  cpu?: string;
 }
 
 /** Runs a static i386 binary on the reference (qemu-i386 -cpu pentium2) with exactly `env`. */
@@ -170,13 +177,17 @@ export function runNative(binary: string, argv: string[], opts: RunOptions = {})
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
   // argv[0] is passed through qemu's -0 option so the guest sees the same argv as in the emulator.
-  const r = spawnSync(qemuBinary(), ['-cpu', QEMU_CPU, '-0', argv[0] ?? binary, binary, ...argv.slice(1)], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env,
-    input: opts.stdin ?? new Uint8Array(0),
-    timeout: opts.timeoutMs ?? 60_000,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    qemuBinary(),
+    ['-cpu', opts.cpu ?? QEMU_CPU, '-0', argv[0] ?? binary, binary, ...argv.slice(1)],
+    {
+      cwd: opts.cwd ?? REPO_ROOT,
+      env,
+      input: opts.stdin ?? new Uint8Array(0),
+      timeout: opts.timeoutMs ?? 60_000,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   if (r.error) throw r.error;
   const stderr = Buffer.from(
     r.stderr.toString('latin1').replace(/^qemu: uncaught target signal \d+ \([^)]*\) - core dumped\n/m, ''),
