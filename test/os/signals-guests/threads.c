@@ -4,6 +4,7 @@
 #include "common.h"
 #include <pthread.h>
 #include <semaphore.h>
+#include <time.h>
 
 static volatile int handler_tid;
 static void on_usr1(int sig) {
@@ -75,6 +76,28 @@ int main(void) {
   pthread_join(th, 0);
   block(SIG_UNBLOCK, SIGUSR1);
   printf("kill handled by worker=%d main=%d\n", handler_tid == worker_tid, handler_tid == main_tid);
+
+  printf("== a POSIX timer aimed at one thread (SIGEV_THREAD_ID)\n");
+  handler_tid = 0;
+  pthread_create(&th, 0, worker_unblocked, 0);
+  sem_wait(&ready);
+  block(SIG_BLOCK, SIGUSR1); /* not main's: only the target thread may take it */
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGUSR1;
+  sev._sigev_un._tid = worker_tid;
+  timer_t tm;
+  printf("timer_create=%d\n", timer_create(CLOCK_MONOTONIC, &sev, &tm));
+  struct itimerspec its = {{0, 0}, {0, 2000000}};
+  timer_settime(tm, 0, &its, 0);
+  while (!handler_tid) sched_yield();
+  sem_post(&go);
+  sem_wait(&done);
+  pthread_join(th, 0);
+  timer_delete(tm);
+  block(SIG_UNBLOCK, SIGUSR1);
+  printf("timer signal ran in worker=%d\n", handler_tid == worker_tid);
 
   printf("== sigwait in another thread\n");
   block(SIG_BLOCK, SIGUSR2); /* inherited: only sigwait takes it */

@@ -21,6 +21,8 @@ static void on_tick(int sig) {
   if (ticks == 2) futex_word = 1;
 }
 
+static void on_cont(int sig) { logf_("cont: sig=%d\n", sig); }
+
 static long futex_wait(volatile int *w, int val) {
   return syscall(SYS_futex, w, FUTEX_WAIT, val, 0, 0, 0);
 }
@@ -93,6 +95,43 @@ int main(void) {
   printf("ticks=%d spun=%d\n", ticks, spins > 0);
   install(SIGALRM, on_alarm, 0, 0);
 
+  printf("== POSIX timer overruns while its signal is blocked\n");
+  sev.sigev_value.sival_int = 5;
+  timer_create(CLOCK_MONOTONIC, &sev, &tid);
+  block(SIG_BLOCK, SIGRTMIN);
+  struct itimerspec per1 = {{0, 1000000}, {0, 1000000}};
+  timer_settime(tid, 0, &per1, 0);
+  struct timespec nap = {0, 30000000};
+  nanosleep(&nap, 0); /* ~30 expiries: one signal queued, the rest are overruns */
+  r = sigwaitinfo(&w, &si);
+  printf("got=%d value=%d overrun_many=%d getoverrun_same=%d\n", r - SIGRTMIN, si.si_value.sival_int,
+         si.si_overrun > 10, timer_getoverrun(tid) == si.si_overrun);
+  timer_delete(tid);
+  block(SIG_UNBLOCK, SIGRTMIN);
+
+  printf("== ITIMER_PROF while computing\n");
+  install(SIGPROF, on_tick, 0, 0);
+  ticks = 0;
+  struct itimerval prof = {{0, 1000}, {0, 1000}};
+  setitimer(ITIMER_PROF, &prof, 0);
+  spins = 0;
+  while (ticks < 3) spins++;
+  setitimer(ITIMER_PROF, &off, 0);
+  printf("prof ticks=%d\n", ticks);
+
+  printf("== stopped by SIGSTOP, continued by a timer's SIGCONT\n");
+  install(SIGCONT, on_cont, 0, 0);
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_SIGNAL;
+  sev.sigev_signo = SIGCONT;
+  timer_create(CLOCK_MONOTONIC, &sev, &tid);
+  struct itimerspec cont = {{0, 0}, {0, 5000000}};
+  timer_settime(tid, 0, &cont, 0);
+  raise(SIGSTOP);
+  flushlog();
+  printf("resumed after stop\n");
+  timer_delete(tid);
+
   printf("== nanosleep interrupted\n");
   struct itimerval once = {{0, 0}, {0, 3000}};
   setitimer(ITIMER_REAL, &once, 0);
@@ -102,6 +141,8 @@ int main(void) {
   printf("nanosleep=%d errno=%s rem_ok=%d\n", r, errno == EINTR ? "EINTR" : "?", rem.tv_sec >= 4 && rem.tv_sec <= 5);
 
   printf("== futex wait: EINTR without SA_RESTART\n");
+  ticks = 0;
+  futex_word = 0;
   install(SIGALRM, on_tick, 0, 0);
   struct itimerval per = {{0, 2000}, {0, 2000}};
   setitimer(ITIMER_REAL, &per, 0);
