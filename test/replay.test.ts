@@ -264,7 +264,12 @@ describe('tampering is caught at the first divergent event', () => {
 
   it('a changed logged input: the first return of checksum diverges', () => {
     const { file, sql } = copy();
-    const row = sql.prepare("SELECT seq, data FROM inputs WHERE run_id = ? AND kind = 'file'").get(runId) as {
+    // The first file input with contents (the directory walk to the cwd is logged before it).
+    const row = sql
+      .prepare(
+        "SELECT seq, data FROM inputs WHERE run_id = ? AND kind = 'file' AND length(data) > 0 ORDER BY seq",
+      )
+      .get(runId) as {
       seq: number;
       data: Buffer;
     };

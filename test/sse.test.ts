@@ -255,6 +255,7 @@ describe('SSE2 programs vs qemu-i386', () => {
     expect(ref.signal).toBe(4);
     const { r } = runEmu(bin, new Uint8Array(0), 'pentium2', ['sse2']);
     expect(r.signalName).toBe('SIGILL');
+    expect(r.message).toMatch(/SSE.*--cpu pentium4/);
   });
 });
 

@@ -1339,7 +1339,7 @@ export class Cpu implements FpuHost {
     const ea = m >= 0xc0 ? 0 : this.ea(i);
     const pfx = c.pfx[i]!;
     if (op === 0x1ae && m < 0xc0 && (m & 0x30) === 0 && (pfx & (PFX_REP | PFX_REPNE | PFX_O16)) === 0) {
-      if (this.sse.level === 0) this.fault(VEC_UD);
+      if (this.sse.level === 0) this.sse.missing(this);
       if (ea & 15) this.fault(VEC_GP);
       if (m & 0x08) {
         this.sse.fxrstorCheck(ea, this);

@@ -32,6 +32,7 @@ import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
+import { keepFiles } from './os/vfs-keep.js';
 import type { SymbolTable } from './symbols.js';
 import type { FileSource } from './types.js';
 
@@ -132,6 +133,8 @@ export interface MachineOptions {
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
   captureOutput?: boolean;
+  /** --keep-files: after the run, copy what the guest wrote into this host directory (os/vfs-keep.ts). */
+  keepFiles?: string;
 }
 
 export interface RunResult {
@@ -153,6 +156,24 @@ export interface RunResult {
   syscalls: SyscallCount[];
 }
 
+/** How a run (or the first process) ended: the RunResult fields fixed at that moment. */
+export type RunEnd = Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>;
+
+function exitedResult(code: number): RunEnd {
+  return {
+    status: 'exited',
+    exitCode: code & 0xff,
+    signal: null,
+    signalName: null,
+    faultAddr: null,
+    message: `exited with status ${code & 0xff}`,
+    dump: '',
+  };
+}
+
+/** Signals whose default action is to do nothing here (SIGCHLD, SIGURG, SIGWINCH, SIGCONT, stops). */
+const DEFAULT_IGNORED = new Set([17, 18, 19, 20, 21, 22, 23, 28]);
+
 export type SchedReason = 'start' | 'block' | 'sleep' | 'yield' | 'preempt' | 'exit' | 'wake' | 'idle';
 
 interface Vcpu {
@@ -172,6 +193,8 @@ export interface SignalHooks {
   beforeUserReturn(task: Task): void;
   /** A CPU fault the probe engine did not claim; return true when a handler will run. */
   fault(task: Task, signo: number, vector: number, code: number, addr: number): boolean;
+  /** A process-directed signal (kill, SIGCHLD, SIGPIPE...); without it, default actions apply. */
+  sendProcess?(p: Process, sig: number, sender: Task | null): void;
   /** Earliest armed timer (alarm, itimers, POSIX timers) in cycles, or -1. */
   nextTimer(): number;
   /** Fires the timers due at `now` (the start of a scheduling round). */
@@ -188,6 +211,8 @@ export class Machine implements CpuHost {
   readonly hooks = new MachineHooks();
   /** Set by the signals module. */
   signals: SignalHooks | null = null;
+  /** How the first process ended, once it has (the run's result). */
+  private initEnd: RunEnd | null = null;
   readonly vcpus: Vcpu[];
   readonly ncpus: number;
   readonly preempt: boolean;
@@ -416,7 +441,10 @@ export class Machine implements CpuHost {
         break;
       case VEC_UD:
         sig = 4;
-        what = 'invalid opcode';
+        what =
+          task.cpu.sse.udAt === task.cpu.eip >>> 0
+            ? `invalid opcode (an SSE/SSE2 instruction: the ${this.model.name} CPU model has none; try --cpu pentium4)`
+            : 'invalid opcode';
         break;
       case VEC_PF:
         sig = 11;
@@ -445,9 +473,7 @@ export class Machine implements CpuHost {
 
   // ---------------------------------------------------------------- process and task lifecycle
 
-  private finish(
-    r: Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>,
-  ): void {
+  private finish(r: RunEnd): void {
     if (this.result) return;
     const cycles = this.maxClock();
     this.result = {
@@ -459,6 +485,8 @@ export class Machine implements CpuHost {
       enosys: this.kernel.enosys,
       syscalls: this.kernel.table.snapshot(),
     };
+    // The one place guest data reaches the host, and only below the directory the user named.
+    if (this.options.keepFiles) keepFiles(this.kernel.fs.vfs, this.options.keepFiles);
     for (const t of this.tasks.values()) {
       if (t.state !== 'zombie') this.endTask(t, t === this.runTask ? this.now() : cycles);
       t.cpu.attention = 1;
@@ -472,28 +500,98 @@ export class Machine implements CpuHost {
     return m;
   }
 
+  /**
+   * A signal's default action kills the process of `task` (the current task's, or the first
+   * process's, when null). When that is the first process, its death is the run's result.
+   */
   killProcess(sig: number, message: string, task: Task | null, faultAddr: number | null): void {
-    this.finish({
+    const t = task ?? this.runTask ?? this.mainTask;
+    this.exitProcess(t.process, sig & 0x7f, {
       status: 'signaled',
       exitCode: null,
       signal: sig,
       signalName: SIGNAL_NAMES[sig] ?? `signal ${sig}`,
       faultAddr,
       message: `${SIGNAL_NAMES[sig] ?? 'signal ' + sig}: ${message}`,
-      dump: task ? task.cpu.dump() : '',
+      dump: t.cpu.dump(),
     });
   }
 
+  /** exit_group(2) of the calling task's process (of the first process outside a slice). */
   exitGroup(code: number): void {
-    this.finish({
-      status: 'exited',
-      exitCode: code & 0xff,
-      signal: null,
-      signalName: null,
-      faultAddr: null,
-      message: `exited with status ${code & 0xff}`,
-      dump: '',
-    });
+    const p = (this.runTask ?? this.mainTask).process;
+    this.exitProcess(p, (code & 0xff) << 8, exitedResult(code));
+  }
+
+  /**
+   * Ends process `p` with Linux wait status `status`: its threads end, its descriptors close, a
+   * vfork parent resumes, its children go to the first process, its parent is told (SIGCHLD and
+   * the wait queue). The run ends when no process is left; the first process's end is the result.
+   */
+  exitProcess(p: Process, status: number, result: RunEnd): void {
+    if (p.state !== 'alive') return;
+    p.state = 'zombie';
+    p.waitStatus = status;
+    const ts = this.now();
+    for (const th of p.threads) {
+      if (th.state === 'zombie') continue;
+      th.exitCode = status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+      this.endTask(th, ts);
+      th.cpu.attention = 1;
+    }
+    p.fds.closeAll();
+    this.releaseVfork(p);
+    const init = this.initProcess;
+    for (const c of p.children.splice(0)) {
+      c.parent = init.state === 'alive' && c !== init ? init : null;
+      if (c.parent) init.children.push(c);
+      else if (c.state === 'zombie') this.reap(c);
+    }
+    if (p === init) this.initEnd = result;
+    const parent = p.parent;
+    if (parent && parent.state === 'alive') {
+      parent.childWait.wakeAll();
+      if (p.exitSignal) this.signalProcess(parent, p.exitSignal, null);
+    } else this.reap(p);
+    let alive = false;
+    for (const q of this.processes.values()) if (q.state === 'alive') alive = true;
+    if (!alive) this.finish(this.initEnd ?? result);
+  }
+
+  /** Removes a zombie for good (wait4 collected it, or nobody can). */
+  reap(p: Process): void {
+    p.state = 'reaped';
+    this.processes.delete(p.pid);
+    const siblings = p.parent?.children;
+    if (siblings) {
+      const i = siblings.indexOf(p);
+      if (i >= 0) siblings.splice(i, 1);
+    }
+    for (const th of p.threads) this.tasks.delete(th.tid);
+  }
+
+  /** A vfork child exec'd or exited: its parent resumes, fork returning the child's pid. */
+  releaseVfork(child: Process): void {
+    const t = child.vforkParent;
+    if (!t) return;
+    child.vforkParent = null;
+    this.wake(t, child.pid);
+  }
+
+  /**
+   * Sends `sig` to process `p`: through the signals module when present, else the default action
+   * (SIGCHLD, SIGURG, SIGWINCH and SIGCONT are ignored, stop signals are ignored here, the rest
+   * kill the process).
+   */
+  signalProcess(p: Process, sig: number, sender: Task | null): void {
+    if (sig === 0 || p.state !== 'alive') return;
+    if (this.signals?.sendProcess) {
+      this.signals.sendProcess(p, sig, sender);
+      return;
+    }
+    if (DEFAULT_IGNORED.has(sig)) return;
+    const target = p.threads.find((t) => t.state !== 'zombie') ?? p.threads[0]!;
+    this.killProcess(sig, `signal sent by ${sender ? `task ${sender.tid}` : 'the kernel'}`, target, null);
   }
 
   private endTask(t: Task, ts: number): void {
@@ -520,9 +618,8 @@ export class Machine implements CpuHost {
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
-    let alive = 0;
-    for (const x of this.tasks.values()) if (x.state !== 'zombie') alive++;
-    if (alive === 0) this.exitGroup(code);
+    if (t.process.threads.every((x) => x.state === 'zombie'))
+      this.exitProcess(t.process, (code & 0xff) << 8, exitedResult(code));
   }
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
@@ -537,6 +634,28 @@ export class Machine implements CpuHost {
     parent.process.threads.push(t);
     this.startTask(t);
     return t;
+  }
+
+  createTask(tid: number, cpu: Cpu, parentTid: number, name: string, proc: Process): Task {
+    return new Task(tid, cpu, parentTid, name, proc);
+  }
+
+  /** Ends a task that did not exit by itself (another thread exec'd). */
+  retireTask(t: Task): void {
+    this.endTask(t, this.now());
+    t.cpu.attention = 1;
+  }
+
+  /**
+   * `t` replaced its process's image (execve): what the task held is recycled (K19, as at exit)
+   * and the exec hooks run, before any instruction of the new image.
+   */
+  execed(t: Task): void {
+    if (t === this.mainTask) this.cpu = t.cpu;
+    this.hooks.onTaskFlush?.(t);
+    this.hooks.taskFlush.each((h) => h(t));
+    const ts = this.now();
+    this.hooks.exec.each((h) => h(t.process, t, ts));
   }
 
   /** Registers a new task and makes it runnable at the next round. */
@@ -778,7 +897,9 @@ export class Machine implements CpuHost {
   }
 
   private pick(v: Vcpu, prev: Task | null, reason: SchedReason): Task | null {
-    const next = this.runQueue.shift() ?? null;
+    // A queued task may have been killed (its process ended) since it was queued.
+    let next = this.runQueue.shift() ?? null;
+    while (next && next.state !== 'runnable') next = this.runQueue.shift() ?? null;
     if (next) {
       next.state = 'running';
       next.lastCpu = v.id;
@@ -821,6 +942,11 @@ export class Machine implements CpuHost {
         : roundEnd;
       while (v.clock < end && !this.result) {
         let t = v.task;
+        if (t && t.state === 'zombie') {
+          // Killed while it waited for this vCPU's turn (another process's kill, exit_group).
+          t = this.pick(v, t, 'exit');
+          if (!t) break;
+        }
         if (!t) {
           t = this.pick(v, null, 'start');
           if (!t) break;
@@ -909,7 +1035,7 @@ export class Machine implements CpuHost {
       const timer = this.signals ? this.signals.nextTimer() : -1;
       if (timer >= 0) next = Math.min(next, timer);
       if (alive === 0) {
-        this.exitGroup(this.mainTask.exitCode);
+        this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
         return;
       }
       if (next === Infinity) {

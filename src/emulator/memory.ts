@@ -364,6 +364,26 @@ export class Memory {
     return Buffer.from(bytes).toString('utf8');
   }
 
+  /**
+   * A private copy of this address space (fork): same mappings, permissions and contents, in
+   * frames of its own. Code marks are dropped (the copy gets a fresh code cache); watched words
+   * are copied with their page bits. Copies eagerly: one typed-array copy of the frames in use.
+   */
+  clone(): Memory {
+    const c = new Memory();
+    c.frame.set(this.frame);
+    for (let p = 0; p < NPAGES; p++) {
+      const pm = this.perm[p]!;
+      if (pm !== 0) c.perm[p] = pm & ~PAGE_CODE;
+    }
+    c.ram = this.ram.slice(0, Math.max(this.ramUsed, PAGE_SIZE));
+    c.ram32 = new Int32Array(c.ram.buffer);
+    c.ramUsed = this.ramUsed;
+    c.freeFrames = this.freeFrames.slice();
+    c.watched = new Map(this.watched);
+    return c;
+  }
+
   markCode(page: number): void {
     this.perm[page] = this.perm[page]! | PAGE_CODE;
   }

@@ -37,6 +37,7 @@ import { PC_66, PC_F2, PC_F3, PC_NONE, SSE_LEVEL, sseEntry } from './sse-ops.js'
 /** What the SSE unit needs from the integer CPU (the x87 unit's interface, plus GPRs and faults). */
 export interface SseHost extends FpuHost {
   readonly regs: Int32Array;
+  currentInsnAddr(): number;
   fault(vector: number, code?: number, addr?: number): never;
 }
 
@@ -106,6 +107,8 @@ export class Sse {
   mxcsr = MXCSR_DEFAULT;
   /** Feature level of the CPU model (0: no SSE, 1: SSE, 2: SSE2). */
   level = 0;
+  /** Address of the last instruction that raised #UD because the model lacks its level (-1: none). */
+  udAt = -1;
   private h!: SseHost;
 
   /** Register state of another context (clone: a new thread starts with its parent's). */
@@ -119,6 +122,12 @@ export class Sse {
     let s = '';
     for (let k = 3; k >= 0; k--) s += (this.d[n * 4 + k]! >>> 0).toString(16).padStart(8, '0');
     return s;
+  }
+
+  /** #UD for an instruction above the model's level, remembered so the fault message can say why. */
+  missing(host: SseHost): never {
+    this.udAt = host.currentInsnAddr();
+    return host.fault(VEC_UD);
   }
 
   // ---------------------------------------------------------------- operands
@@ -400,7 +409,7 @@ export class Sse {
     this.h = host;
     const pc = pfx & PFX_REPNE ? PC_F2 : pfx & PFX_REP ? PC_F3 : pfx & PFX_O16 ? PC_66 : PC_NONE;
     const need = op === 0x1ae ? sseEntry(op, pc, modrm)!.level : SSE_LEVEL[((op & 0xff) << 2) | pc]!;
-    if (this.level < need) host.fault(VEC_UD);
+    if (this.level < need) this.missing(host);
     const g = (modrm >> 3) & 7;
     const d = this.d;
     const isReg = modrm >= 0xc0;

@@ -9,14 +9,18 @@ import { EAX, EBP, EBX, ECX, EDI, EDX, ESI } from './cpu.js';
 import type { Machine, Task } from './machine.js';
 import type { Memory } from './memory.js';
 import type { FileDescription } from './os/fd.js';
+import { registerFamily } from './os/family.js';
 import { registerFdCalls } from './os/fdcalls.js';
 import { registerFiles } from './os/files.js';
 import { registerMemory } from './os/mm.js';
+import { registerPipes } from './os/pipe.js';
 import { registerProcess } from './os/proc.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
-import { registerTime } from './os/time.js';
+import { EPOCH, registerTime } from './os/time.js';
+import { attachFileSystem } from './os/vfs-machine.js';
+import type { FileSystem } from './os/vfs-syscalls.js';
 import type { FileSource } from './types.js';
 import { EAGAIN, EFAULT } from './os/errno.js';
 
@@ -36,8 +40,14 @@ export class Kernel {
     registerThreads(this);
     registerTime(this);
     registerProcess(this);
+    registerFamily(this);
+    registerPipes(this);
     registerSignals(this);
+    this.fs = attachFileSystem(this, EPOCH).fs;
   }
+
+  /** The overlay file system (os/vfs*.ts) all processes share; it also owns the socket rows. */
+  readonly fs: FileSystem;
 
   /** Unimplemented syscalls called so far: number (as a string) -> calls (RunResult.enosys). */
   get enosys(): Record<string, number> {

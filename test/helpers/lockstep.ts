@@ -41,6 +41,10 @@
 //  6. On a mismatch: with stopAtFirst (default) the run stops and reports; otherwise the emulator's
 //     registers, EIP and EFLAGS are set to the reference's and the run goes on (memory is not resynced),
 //     collecting up to maxMismatches reports.
+//  7. With an SSE model (pentium4; qemu runs -cpu pentium3,+sse2) XMM0-7 and MXCSR's control bits are
+//     compared after every instruction too and resynced with the GPRs. MXCSR's exception flags are not
+//     (QEMU keeps them in its softfloat state until STMXCSR): test/sse.test.ts compares those, and the
+//     DE flag QEMU never sets, against the real CPU.
 // Reports give: instruction number, EIP, disassembly (instructionInfo mnemonic, bytes), expected vs
 // actual registers/flags, and the previous few instructions.
 
@@ -69,6 +73,9 @@ export const OF = 0x800;
 const ARITH = CF | PF | AF | ZF | SF | OF;
 /** CF PF AF ZF SF TF IF DF OF, AC, ID (and the always-one bit 1). */
 export const COMPARED_FLAGS = 0x240fd7;
+
+/** MXCSR's control bits (masks, RC, DAZ, FZ): QEMU's flags lag (see test/native/tracer.c). */
+const MXCSR_CONTROL = 0xffc0;
 
 const REG_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 
@@ -310,6 +317,8 @@ interface Rec {
  */
 const HIGH_WATER = 4 << 20;
 class Stream {
+  /** INSN record size: 44 bytes, 176 with the XMM state (tracer option xmm=1). */
+  insnSize = 44;
   private store = Buffer.alloc(1 << 20);
   private len = 0;
   buf = this.store.subarray(0, 0);
@@ -384,7 +393,7 @@ class Stream {
         break;
       }
       case TAG_INSN:
-        size = 44;
+        size = this.insnSize;
         break;
       case TAG_SYSCALL: {
         if (off + 16 > b.length) return null;
@@ -455,6 +464,9 @@ export async function lockstep(
   const model = cpuModel(opts.cpuModel);
   const plugin = [buildTracer(), 'fd=3', `cpuid=${cpuidTablePath(model)}`];
   if (opts.maxInstructions !== undefined) plugin.push(`max=${opts.maxInstructions}`);
+  // With SSE the reference also streams MXCSR and XMM0-7 after every instruction (policy 7).
+  const xmm = model.sse > 0;
+  if (xmm) plugin.push('xmm=1');
   const envObj: Record<string, string> = {};
   for (const kv of env) envObj[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   const child = spawn(
@@ -473,6 +485,7 @@ export async function lockstep(
     { cwd, env: envObj, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
   );
   const stream = new Stream();
+  if (xmm) stream.insnSize = 44 + 4 + 128;
   let refStderr = '';
   child.stdout!.on('data', () => {});
   child.stderr!.on('data', (d: Buffer) => {
@@ -523,6 +536,10 @@ export async function lockstep(
       cpu.eip = stream.u32(off + 4);
       for (let r = 0; r < 8; r++) cpu.regs[r] = stream.u32(off + 8 + 4 * r) | 0;
       cpu.setFlags(stream.u32(off + 40));
+      if (xmm) {
+        cpu.sse.mxcsr = (cpu.sse.mxcsr & 0x3f) | (stream.u32(off + 44) & MXCSR_CONTROL);
+        for (let k = 0; k < 32; k++) cpu.sse.d[k] = stream.u32(off + 48 + 4 * k) | 0;
+      }
     };
     loadState(first.off);
     stream.pos += first.size;
@@ -628,6 +645,27 @@ export async function lockstep(
         out.push(
           `eflags ${hex(ef)} != ${hex(rf)} (differing ${hex((ef ^ rf) & mask)}, undefined here ${hex(undef)})`,
         );
+      if (xmm) {
+        const rm = stream.u32(off + 44) & MXCSR_CONTROL;
+        if ((cpu.sse.mxcsr & MXCSR_CONTROL) !== rm)
+          out.push(`mxcsr control ${hex(cpu.sse.mxcsr & MXCSR_CONTROL)} != ${hex(rm)}`);
+        for (let r = 0; r < 8; r++) {
+          let same = true;
+          for (let k = 0; k < 4; k++)
+            if (cpu.sse.d[r * 4 + k] !== (stream.u32(off + 48 + 16 * r + 4 * k) | 0)) same = false;
+          if (!same) {
+            const want = [3, 2, 1, 0]
+              .map((k) =>
+                stream
+                  .u32(off + 48 + 16 * r + 4 * k)
+                  .toString(16)
+                  .padStart(8, '0'),
+              )
+              .join('');
+            out.push(`xmm${r} ${cpu.sse.xmmHex(r)} != ${want}`);
+          }
+        }
+      }
       return out.length ? out.join(', ') : null;
     };
 

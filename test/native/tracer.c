@@ -9,7 +9,7 @@
  *
  * Built at test time:  gcc -O2 -shared -fPIC -o tracer.so tracer.c
  * Run:  qemu-i386 -one-insn-per-tb|-singlestep -cpu pentium2 \
- *           -plugin tracer.so,fd=3,cpuid=TABLE[,max=N] PROGRAM ARGS
+ *           -plugin tracer.so,fd=3,cpuid=TABLE[,max=N][,xmm=1] PROGRAM ARGS
  *
  * qemu exports its internal symbols (it is linked with --export-dynamic), and this plugin uses three:
  * `current_cpu` (TLS CPUState*), `cpu_cc_compute_all` (materialises qemu's lazy flags) and `guest_base`
@@ -21,7 +21,14 @@
  * Stream (little-endian u32 words, written to fd N):
  *   INIT    [1, esp, len, bytes(len, padded to 4)]   the initial stack [esp, top) after auxv patching
  *   INSN    [2, eip, eax, ecx, edx, ebx, esp, ebp, esi, edi, eflags]  state BEFORE the instruction at
- *           eip (= state after the previous one); the first INSN is the state at the entry point
+ *           eip (= state after the previous one); the first INSN is the state at the entry point.
+ *           With xmm=1 followed by [mxcsr, xmm0..xmm7 as 4 words each, low word first]. Where MXCSR and
+ *           the XMM registers live in CPUX86State is found at the first instruction: the first 0x1F80
+ *           word after the GPRs followed, at the next 16-byte boundary, by 8 zeroed 64-byte ZMMReg slots
+ *           (QEMU 7.2: `uint32_t mxcsr; ZMMReg xmm_regs[8] QEMU_ALIGNED(16)`; a fresh process has MXCSR
+ *           0x1F80 and zeroed registers). A wrong guess shows as an XMM mismatch, not a silent pass.
+ *           QEMU keeps MXCSR's exception flags in its softfloat status until STMXCSR/FXSAVE, so only
+ *           MXCSR's control bits are meaningful here.
  *   SYSCALL [3, nr, ret, nwrites, {addr, len, bytes(len, padded)}*nwrites]  after the kernel (qemu) ran
  *           the int $0x80; the writes are the guest memory the syscall wrote (read, fstat64, statx, ...),
  *           and for a successful file-backed mmap2 the mapped bytes
@@ -112,6 +119,8 @@ static uint32_t pending_leaf, pending_sub;
 static uint64_t pending_tsc;
 static bool started;
 static uint32_t sys_args[6];
+static int want_xmm;
+static long mxcsr_off = -1, xmm_off = -1; /* from env */
 
 struct cpuid_ent {
   uint32_t leaf, sub, r[4];
@@ -183,6 +192,23 @@ static void first_insn(uint32_t pc) {
   }
   if (env_off < 0) die("cannot locate CPUX86State");
   struct env32 *e = env_of();
+  if (want_xmm) {
+    char *base = (char *)e;
+    for (long o = (long)sizeof(struct env32); o < 65536 && xmm_off < 0; o += 4) {
+      uint32_t v;
+      memcpy(&v, base + o, 4);
+      if (v != 0x1f80) continue;
+      uintptr_t x = ((uintptr_t)(base + o + 4) + 15) & ~(uintptr_t)15;
+      int zero = 1;
+      for (long k = 0; k < 8 * 64 && zero; k++)
+        if (((char *)x)[k]) zero = 0;
+      if (zero) {
+        mxcsr_off = o;
+        xmm_off = (long)(x - (uintptr_t)base);
+      }
+    }
+    if (xmm_off < 0) die("cannot locate MXCSR and the XMM registers");
+  }
   uint32_t sp = e->regs[4];
   /* argc, argv..., 0, envp..., 0, auxv pairs */
   uint32_t p = sp, top = 0;
@@ -271,6 +297,12 @@ static void on_insn(unsigned int vcpu, void *ud) {
   memcpy(&rec[2], e->regs, 32);
   rec[10] = flags_of(e);
   put_bytes(rec, sizeof rec);
+  if (want_xmm) {
+    uint32_t x[33];
+    memcpy(&x[0], (char *)e + mxcsr_off, 4);
+    for (int r = 0; r < 8; r++) memcpy(&x[1 + 4 * r], (char *)e + xmm_off + 64 * r, 16);
+    put_bytes(x, sizeof x);
+  }
   if (ii->kind == K_CPUID) {
     pending_kind = K_CPUID;
     pending_leaf = e->regs[0];
@@ -489,7 +521,8 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
     if (!strncmp(argv[i], "fd=", 3)) fd = atoi(argv[i] + 3);
     else if (!strncmp(argv[i], "cpuid=", 6)) load_cpuid(argv[i] + 6);
     else if (!strncmp(argv[i], "max=", 4)) max_insns = strtoull(argv[i] + 4, NULL, 10);
-    else die("unknown argument (fd=N, cpuid=PATH, max=N)");
+    else if (!strcmp(argv[i], "xmm=1")) want_xmm = 1;
+    else die("unknown argument (fd=N, cpuid=PATH, max=N, xmm=1)");
   }
   if (fd < 0) die("fd=N is required");
   /* Move the stream off the low descriptors so the guest's open() gets the numbers it would get. */

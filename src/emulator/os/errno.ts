@@ -6,6 +6,7 @@ export const ENOENT = 2;
 export const ESRCH = 3;
 export const EINTR = 4;
 export const EIO = 5;
+export const E2BIG = 7;
 export const ENOEXEC = 8;
 export const EBADF = 9;
 export const ECHILD = 10;
@@ -25,6 +26,7 @@ export const EPIPE = 32;
 export const ERANGE = 34;
 export const ENAMETOOLONG = 36;
 export const ENOSYS = 38;
+export const ELOOP = 40;
 export const ETIMEDOUT = 110;
 /** Kernel-internal: restart the syscall after the signal handler (never seen by the guest). */
 export const ERESTARTSYS = 512;

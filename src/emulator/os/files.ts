@@ -10,6 +10,7 @@ import { normaliseGuestPath } from '../hostfiles.js';
 import type { Kernel } from '../syscalls.js';
 import {
   FileDescription,
+  O_NONBLOCK,
   O_DIRECTORY,
   O_RDONLY,
   O_WRONLY,
@@ -221,8 +222,19 @@ export function readFd(k: Kernel, t: Task, fd: number, buf: number, count: numbe
   return blocking(k, t, fd, 'read', () => readOnce(k, t, fd, buf, count));
 }
 
-export function writeFd(k: Kernel, t: Task, fd: number, buf: number, count: number): number {
-  return blocking(k, t, fd, 'write', () => writeOnce(k, t, fd, buf, count));
+/**
+ * write(2): on a blocking descriptor whose object takes only part (a pipe near full), waits and
+ * goes on until all `count` bytes are written, as Linux does; `done` is what earlier rounds wrote.
+ */
+export function writeFd(k: Kernel, t: Task, fd: number, buf: number, count: number, done = 0): number {
+  count = count >>> 0;
+  const r = count === 0 ? 0 : writeOnce(k, t, fd, buf + done, count - done);
+  if (r < 0 && r !== -EAGAIN) return done > 0 ? done : r;
+  if (r > 0) done += r;
+  if (done >= count) return done;
+  const f = t.process.fds.get(fd);
+  if (!f || f.flags & O_NONBLOCK || !f.waiters) return done > 0 ? done : r;
+  return k.waitOn(t, f, 'write', () => writeFd(k, t, fd, buf, count, done));
 }
 
 /** readv/writev: one transfer per iovec, stopping at an error (after data: short count) or short read. */

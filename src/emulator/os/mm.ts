@@ -53,9 +53,14 @@ function mmap2(
   let data: Uint8Array | null = null;
   if (!anon) {
     const f = t.process.fds.get(fd);
-    if (!(f instanceof HostFileDesc)) return -EBADF;
+    // Host files and overlay files (os/vfs-file.ts mapData) map as a private copy of their bytes.
+    const bytes =
+      f instanceof HostFileDesc
+        ? f.data
+        : (f as { mapData?: () => Uint8Array | null } | undefined)?.mapData?.();
+    if (!bytes) return -EBADF;
     if (flags & 1 && prot & PROT_WRITE) return -EACCES; // MAP_SHARED writable: the file is read-only
-    data = f.data;
+    data = bytes;
   }
   const mem = k.mem;
   let at: number;

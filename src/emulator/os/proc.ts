@@ -82,7 +82,6 @@ export function registerProcess(k: Kernel): void {
     return 0;
   });
   T.define('getpid', (t) => t.process.pid);
-  T.define('getppid', (t) => t.process.parent?.pid ?? 1);
   for (const name of [
     'getuid',
     'getgid',
@@ -111,5 +110,4 @@ export function registerProcess(k: Kernel): void {
   T.define('sigaltstack', () => 0);
   T.define('tgkill', (t, a, b, c) => tgkill(k, t, a, b, c));
   T.define('tkill', (t, a, b) => tgkill(k, t, k.m.tasks.get(a)?.process.pid ?? -1, a, b));
-  T.define('kill', (t, a, b) => tgkill(k, t, a, a, b));
 }

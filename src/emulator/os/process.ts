@@ -58,6 +58,8 @@ export class Process {
   readonly childWait: WaitQueue;
   /** The parent task a vfork child holds blocked until it execs or exits. */
   vforkParent: Task | null = null;
+  /** Signal sent to the parent when this process ends (clone's low byte; SIGCHLD for fork). */
+  exitSignal = 17;
   /** Set when the process has called execve at least once (setpgid then refuses: EACCES). */
   execed = false;
   signals: ProcessSignals = {};

@@ -61,6 +61,12 @@ export function registerSignals(k: Kernel): SignalKernel {
     },
     nextTimer: () => sk.nextTimer(),
     fireTimers: (now) => sk.fireTimers(now),
+    // SIGCHLD, SIGPIPE and kill() from the process code (os/family.ts, os/pipe.ts).
+    sendProcess: (p, sig, from) =>
+      void sk.sendToProcess(
+        p,
+        from ? SigInfo.user(sig, SI_USER, from.process.pid, 1000) : SigInfo.kernel(sig),
+      ),
   };
   // A new thread starts with its creator's mask (clone copies `blocked`), a forked child also with
   // its alternate stack; an exec'd image gets default handlers for what it handled, no altstack.

@@ -263,9 +263,6 @@ export function registerThreads(k: Kernel): void {
   });
   T.define('futex', (t, a, b, c, d, e, f) => futex(k, t, a, b, c, d, e, f, false));
   T.define('futex_time64', (t, a, b, c, d, e, f) => futex(k, t, a, b, c, d, e, f, true));
-  T.define('clone', (t, flags, sp, ptid, tls, ctid) =>
-    flags & CLONE_VM && flags & CLONE_THREAD ? cloneThread(k, t, flags, sp, ptid, tls, ctid) : -ENOSYS,
-  );
   T.define('gettid', (t) => t.tid);
   T.define('sched_yield', () => {
     k.m.yieldCurrent();
