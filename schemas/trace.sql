@@ -1,9 +1,10 @@
--- probelab trace database, format 2.
+-- probelab trace database, format 3.
 --
--- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views at the end of the
--- creation part (runs, probes, events, calls, missed, tasks, sched) with the columns listed there,
--- in that order; columns may only ever be added at the end. Everything else (the raw_* tables,
--- their integer codes, the strings table) may change between format versions: query the views.
+-- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views without a '_' prefix at
+-- the end of the creation part (runs, probes, events, calls, missed, tasks, sched, syscalls,
+-- complete_calls) with the columns listed there, in that order; columns may only ever be added at
+-- the end. Everything else (the raw_* tables, their integer codes, the strings table, the private
+-- '_' views) may change between format versions: query the public views.
 --
 -- This file has two parts, separated by the line '-- @indexes':
 --   1. creation: executed once, in one transaction, when src/trace/db.ts creates a trace file;
@@ -19,7 +20,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 2;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 3;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -27,11 +28,11 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 2);
+INSERT INTO meta (key, value) VALUES ('format_version', 3);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
--- src/trace/writer.ts exports the same codes and a test keeps them in step)
+-- src/trace/codes.ts defines the same codes and a test keeps them in step)
 -- ---------------------------------------------------------------------------------------------
 
 CREATE TABLE event_kinds (code INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
@@ -65,15 +66,14 @@ CREATE TABLE binaries (
   bytes  BLOB NOT NULL
 ) STRICT;
 
+-- One row per run. Its configuration (src/trace/config.ts RunConfig: argv, env, cpus, preempt,
+-- seed, chaos, mhz, probes, maxactive, ...) is stored once, as JSON; the runs view reads its
+-- columns from there.
 CREATE TABLE raw_runs (
   run_id        INTEGER PRIMARY KEY,
   workload      TEXT NOT NULL,
   binary_sha256 TEXT NOT NULL REFERENCES binaries (sha256),
-  argv          TEXT NOT NULL,      -- JSON array of strings (argv[0] first)
-  cpus          INTEGER NOT NULL,
-  preempt       INTEGER NOT NULL CHECK (preempt IN (0, 1)),
-  seed          INTEGER NOT NULL,
-  chaos         INTEGER NOT NULL CHECK (chaos IN (0, 1)),
+  config        TEXT NOT NULL,      -- JSON object (RunConfig)
   -- 'incomplete' from the moment the run row exists until TraceWriter.finishRun(): a recording
   -- that was killed keeps it.
   status        TEXT NOT NULL DEFAULT 'incomplete'
@@ -82,19 +82,12 @@ CREATE TABLE raw_runs (
   signal        INTEGER,
   instructions  INTEGER,
   cycles        INTEGER,
-  replay_of     INTEGER,            -- run_id (in the source trace) this run replays, or NULL
-  mhz           REAL                -- cycles per microsecond used to convert cycles to ns
-) STRICT;
-
--- The whole configuration of a run as JSON (argv, env, cpus, preempt, seed, chaos, mhz,
--- maxInstructions, probes, allowRead, stdin, ...): what replay needs besides binary and inputs.
-CREATE TABLE run_config (
-  run_id INTEGER PRIMARY KEY REFERENCES raw_runs (run_id),
-  config TEXT NOT NULL              -- JSON object
+  replay_of     INTEGER             -- run_id (in the source trace) this run replays, or NULL
 ) STRICT;
 
 -- The log of nondeterministic inputs, in the order the guest consumed them (seq from 0 per run).
--- kind: 'file' (key = guest path), 'stdin', 'random' (getrandom, AT_RANDOM), ... (free text).
+-- kind: 'file' (key = JSON of the guest path and what the open found), 'stdin', 'random'
+-- (getrandom), ... (free text).
 CREATE TABLE inputs (
   run_id INTEGER NOT NULL,
   seq    INTEGER NOT NULL,
@@ -183,7 +176,10 @@ CREATE TABLE raw_tasks (
   name       TEXT NOT NULL,
   start_ts   INTEGER,
   end_ts     INTEGER,               -- NULL while running or when the run stopped first
-  exit_code  INTEGER
+  exit_code  INTEGER,
+  pid        INTEGER,               -- thread group id
+  ppid       INTEGER,               -- parent process id (0 for the first process)
+  exe        TEXT                   -- executable the task runs
 ) STRICT;
 
 CREATE TABLE raw_sched (
@@ -192,29 +188,73 @@ CREATE TABLE raw_sched (
   cpu      INTEGER NOT NULL,
   prev_tid INTEGER,                 -- NULL when the CPU was idle
   next_tid INTEGER,                 -- NULL when the CPU goes idle
-  reason   INTEGER NOT NULL         -- strings.id: 'tick', 'yield', 'block', 'exit', ...
+  reason   INTEGER NOT NULL         -- strings.id of the machine's SchedReason ('start', 'block',
+                                    -- 'sleep', 'yield', 'preempt', 'exit', 'wake', 'idle')
 ) STRICT;
 
--- Analysis cache (e.g. the complete call set of a probe from an unbounded-pool replay).
--- key names the content and its encoding; data is whatever src/analysis stores there.
-CREATE TABLE call_sets (
-  run_id   INTEGER NOT NULL,
-  probe_id INTEGER NOT NULL,
-  key      TEXT NOT NULL,
-  data     BLOB NOT NULL,
-  PRIMARY KEY (run_id, probe_id, key)
+-- System call counts per task and number (the emulator counts every call), written when a run ends.
+CREATE TABLE raw_syscalls (
+  run_id INTEGER NOT NULL,
+  tid    INTEGER NOT NULL,          -- 0: not attributed to a task
+  nr     INTEGER NOT NULL,
+  name   TEXT,                      -- Linux name, NULL when unknown
+  calls  INTEGER NOT NULL,
+  errors INTEGER NOT NULL,
+  enosys INTEGER NOT NULL
 ) STRICT;
+
+-- The complete call set of a run's kretprobes (every call, from a replay with unbounded pools),
+-- written by probe-report's cache and `probe-replay --complete` (src/replay/complete.ts). A call
+-- whose task ended inside it has dur and return_seq NULL and release_seq = the last event before
+-- its instance was recycled (NULL if never).
+CREATE TABLE raw_complete_calls (
+  run_id      INTEGER NOT NULL,
+  probe_id    INTEGER NOT NULL,
+  tid         INTEGER NOT NULL,
+  ts          INTEGER NOT NULL,
+  dur         INTEGER,
+  entry_cpu   INTEGER NOT NULL,
+  return_cpu  INTEGER NOT NULL,
+  depth       INTEGER NOT NULL,
+  retval      INTEGER,
+  args        TEXT,                 -- JSON object or NULL
+  entry_seq   INTEGER NOT NULL,
+  return_seq  INTEGER,
+  release_seq INTEGER,
+  hooked      INTEGER NOT NULL CHECK (hooked IN (0, 1)), -- the recording's own pool hooked it
+  PRIMARY KEY (run_id, entry_seq)
+) STRICT, WITHOUT ROWID;
+
+-- ---------------------------------------------------------------------------------------------
+-- Private views ('_' prefix, Perfetto's convention): the packed columns of raw_events and
+-- raw_calls decoded (integer codes and strings ids kept). The one place that knows the packing on
+-- the reading side; the public views and src/trace/reader.ts read these.
+-- ---------------------------------------------------------------------------------------------
+
+CREATE VIEW _event_rows AS
+SELECT run_id, seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
+       nullif(info >> 33, 0) - 1 AS probe_id, addr, args
+FROM raw_events;
+
+CREATE VIEW _call_rows AS
+SELECT run_id, probe_id, tid, ts, dur, info & 127 AS entry_cpu, (info >> 7) & 127 AS return_cpu,
+       info >> 14 AS depth, retval, args, entry_seq, return_seq
+FROM raw_calls;
 
 -- ---------------------------------------------------------------------------------------------
 -- Public views (the SQL contract). Extra columns beyond the design's list are at the end:
---   runs.mhz      cycles per microsecond of the run's virtual clock (NULL if not configured)
---   calls.end_ts  ts + dur (the return's cycle)
+--   runs.mhz                cycles per microsecond of the run's virtual clock
+--   calls.end_ts, entry_seq, return_seq: the return's cycle and the events of the call
+--   complete_calls.end_ts, entry_seq, return_seq as in calls; hooked: 1 when the recording's own
+--                           pool hooked the call
 -- ---------------------------------------------------------------------------------------------
 
 CREATE VIEW runs AS
-SELECT run_id, workload, binary_sha256, argv, cpus, preempt, seed, chaos, status, exit_code,
-       signal, instructions, cycles, replay_of,
-       mhz
+SELECT run_id, workload, binary_sha256, json_extract(config, '$.argv') AS argv,
+       json_extract(config, '$.cpus') AS cpus, json_extract(config, '$.preempt') AS preempt,
+       json_extract(config, '$.seed') AS seed, json_extract(config, '$.chaos') AS chaos, status,
+       exit_code, signal, instructions, cycles, replay_of,
+       json_extract(config, '$.mhz') AS mhz
 FROM raw_runs;
 
 CREATE VIEW probes AS
@@ -222,19 +262,6 @@ SELECT run_id, probe_id, event,
        CASE kind WHEN 0 THEN 'kprobe' WHEN 1 THEN 'kretprobe' WHEN 2 THEN 'jprobe' END AS kind,
        spec, symbol, offset, addr, maxactive, hits, nmissed, nmissed_reentry
 FROM raw_probes;
-
--- raw_events and raw_calls with their packed columns decoded (integer codes and strings ids kept):
--- the one place that knows the packing on the reading side. probelab's own readers and the public
--- views below read these.
-CREATE VIEW event_rows AS
-SELECT run_id, seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
-       nullif(info >> 33, 0) - 1 AS probe_id, addr, args
-FROM raw_events;
-
-CREATE VIEW call_rows AS
-SELECT run_id, probe_id, tid, ts, dur, info & 127 AS entry_cpu, (info >> 7) & 127 AS return_cpu,
-       info >> 14 AS depth, retval, args, entry_seq, return_seq
-FROM raw_calls;
 
 CREATE VIEW events AS
 SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
@@ -245,13 +272,13 @@ SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
        END AS kind,
        e.probe_id, e.addr,
        (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
-FROM event_rows e;
+FROM _event_rows e;
 
 CREATE VIEW calls AS
 SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
        (SELECT s.s FROM strings s WHERE s.id = c.args) AS args,
        c.ts + c.dur AS end_ts, c.entry_seq, c.return_seq
-FROM call_rows c;
+FROM _call_rows c;
 
 CREATE VIEW missed AS
 SELECT run_id, probe_id, tid, cpu, ts,
@@ -259,13 +286,31 @@ SELECT run_id, probe_id, tid, cpu, ts,
 FROM raw_missed;
 
 CREATE VIEW tasks AS
-SELECT run_id, tid, parent_tid, name, start_ts, end_ts, exit_code
+SELECT run_id, tid, pid, ppid, parent_tid, name, exe, start_ts, end_ts, exit_code
 FROM raw_tasks;
 
 CREATE VIEW sched AS
 SELECT x.run_id, x.ts, x.cpu, x.prev_tid, x.next_tid,
        (SELECT s.s FROM strings s WHERE s.id = x.reason) AS reason
 FROM raw_sched x;
+
+CREATE VIEW syscalls AS
+SELECT run_id, tid, nr, name, calls, errors, enosys
+FROM raw_syscalls;
+
+-- The complete call set: the stored one of runs that have it, and the recorded calls of runs
+-- that missed nothing (there the recording's calls are every call). Empty for a run that missed
+-- calls until probe-report or `probe-replay --complete` has computed it.
+CREATE VIEW complete_calls AS
+SELECT run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args,
+       ts + dur AS end_ts, entry_seq, return_seq, hooked
+FROM raw_complete_calls
+UNION ALL
+SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.depth, c.retval,
+       c.args, c.end_ts, c.entry_seq, c.return_seq, 1 AS hooked
+FROM calls c
+WHERE NOT EXISTS (SELECT 1 FROM raw_complete_calls x WHERE x.run_id = c.run_id)
+  AND NOT EXISTS (SELECT 1 FROM raw_missed m WHERE m.run_id = c.run_id);
 
 -- @indexes
 -- Built by TraceWriter.finishRun() (not at creation: recording appends to unindexed tables).
@@ -274,3 +319,4 @@ CREATE INDEX IF NOT EXISTS raw_tasks_run_tid ON raw_tasks (run_id, tid);
 CREATE INDEX IF NOT EXISTS raw_sched_run_ts ON raw_sched (run_id, ts);
 CREATE INDEX IF NOT EXISTS inputs_run_seq ON inputs (run_id, seq);
 CREATE INDEX IF NOT EXISTS output_run_seq ON output (run_id, seq);
+CREATE INDEX IF NOT EXISTS raw_syscalls_run ON raw_syscalls (run_id, tid, nr);

@@ -14,15 +14,7 @@ function run(detect: boolean, probes: string[]) {
   const events: Array<{ kind: string; addr: number | null }> = [];
   const sink = {
     ...nullSink(),
-    event: (
-      _s: number,
-      _t: number,
-      _c: number,
-      _tid: number,
-      kind: string,
-      _p: number | null,
-      addr: number | null,
-    ) => void events.push({ kind, addr }),
+    event: ({ kind, addr }: { kind: string; addr: number | null }) => void events.push({ kind, addr }),
   };
   const s = new ProbeSession(
     bin,

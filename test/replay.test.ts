@@ -22,11 +22,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRec } from '../src/analysis/model.js';
 import { nullSink, recordRun } from '../src/recorder/record.js';
-import type { RunSink } from '../src/recorder/session.js';
-import { ReplayError, ReplayFileSource, completeCallSet, replayRun } from '../src/replay/replay.js';
+import type { RunSink } from '../src/trace/records.js';
+import { loadRun } from '../src/analysis/load.js';
+import { buildReport } from '../src/analysis/summary.js';
+import { completeCallSet, completeCallSetProvider } from '../src/replay/complete.js';
+import { ReplayError, ReplayFileSource, replayRun } from '../src/replay/replay.js';
 import { TraceError } from '../src/trace/db.js';
 import { TraceReader } from '../src/trace/reader.js';
 import { TraceWriter } from '../src/trace/writer.js';
+import { makeRunConfig } from '../src/trace/config.js';
 import { FREESTANDING, buildGuest } from './helpers/gcc.js';
 import { ensureBuilt } from './e2e/helpers.js';
 
@@ -238,12 +242,9 @@ describe('tampering is caught at the first divergent event', () => {
     fs.rmSync(data, { recursive: true, force: true });
     const r = TraceReader.open(db);
     try {
-      const out = r
-        .outputs(runId)
-        .map((o) => o.data.toString('utf8'))
-        .join('');
+      const out = [...r.streams(runId).outputs()].map((o) => Buffer.from(o.data).toString('utf8')).join('');
       expect(out).toMatch(/^file [0-9a-f]{8} 1800\nstdin [0-9a-f]{8} 630\n$/);
-      returnSeq = [...r.events(runId)].find((e) => e.kind === 'return')!.seq;
+      returnSeq = [...r.streams(runId).events()].find((e) => e.kind === 'return')!.seq;
       expect(r.probes(runId)[0]!.event).toBe('probes/checksum');
     } finally {
       r.close();
@@ -256,7 +257,7 @@ describe('tampering is caught at the first divergent event', () => {
       const o = replayRun(r, runId);
       expect(o.divergence).toBeNull();
       expect(o.notes).toEqual([]);
-      expect(r.inputs(runId).filter((i) => i.kind === 'stdin').length).toBeGreaterThan(1);
+      expect([...r.streams(runId).inputs()].filter((i) => i.kind === 'stdin').length).toBeGreaterThan(1);
     } finally {
       r.close();
     }
@@ -386,12 +387,12 @@ function collector(): { sink: RunSink; calls: Map<number, CallKey[]>; missed: Mi
   const missed: MissKey[] = [];
   const sink: RunSink = {
     ...nullSink(),
-    call: (probeId, tid, ts, dur, _e, _r, depth, retval) => {
+    call: ({ probeId, tid, ts, dur, depth, retval }) => {
       let l = calls.get(probeId);
       if (!l) calls.set(probeId, (l = []));
       l.push({ tid, ts, dur, depth, retval });
     },
-    missed: (probeId, tid, cpu, ts, reason) => missed.push({ probeId, tid, cpu, ts, reason }),
+    missed: ({ probeId, tid, cpu, ts, reason }) => missed.push({ probeId, tid, cpu, ts, reason }),
   };
   return { sink, calls, missed };
 }
@@ -418,17 +419,19 @@ describe('retroactive probes see the recorded execution', () => {
       // The bare recording and the probed one ran the same instructions on the same schedule.
       expect(r.run(bare).instructions).toBe(r.run(probed).instructions);
       expect(r.run(bare).cycles).toBe(r.run(probed).cycles);
-      expect([...r.sched(bare)]).toEqual([...r.sched(probed)]);
+      expect([...r.streams(bare).sched()]).toEqual([...r.streams(probed).sched()]);
       for (const p of r.probes(probed)) {
-        const want = r
-          .calls(probed, p.probeId)
+        // In entry order (the collector's calls come in return order: sorted by entry below).
+        const want = [...r.streams(probed).calls()]
+          .filter((c) => c.probeId === p.probeId)
+          .sort((a, b) => a.ts - b.ts || a.returnSeq - b.returnSeq)
           .map((c) => ({ tid: c.tid, ts: c.ts, dur: c.dur, depth: c.depth, retval: c.retval }));
         const mine = [...(got.calls.get(p.probeId) ?? [])].sort((a, b) => a.ts - b.ts);
         expect(mine, p.event).toEqual(want);
         expect(want.length).toBeGreaterThan(0);
       }
       const order = (a: MissKey, b: MissKey) => a.ts - b.ts || a.tid - b.tid;
-      expect([...got.missed].sort(order)).toEqual([...r.missed(probed)].sort(order));
+      expect([...got.missed].sort(order)).toEqual([...r.streams(probed).missed()].sort(order));
       expect(got.missed.length).toBeGreaterThan(0);
     } finally {
       ow.close();
@@ -487,9 +490,14 @@ describe('what-if pool sizes', () => {
       for (const p of r.probes(runId)) {
         const set = completeCallSet(r, runId, [p.event.split('/')[1]!]);
         expect(set.every((c) => c.probeId === p.probeId)).toBe(true);
-        expect(set.filter((c) => c.hooked).length).toBe(r.calls(runId, p.probeId).length);
+        const st = r.streams(runId);
+        expect(set.filter((c) => c.hooked).length).toBe(
+          [...st.calls()].filter((c) => c.probeId === p.probeId).length,
+        );
         expect(set.filter((c) => !c.hooked).length).toBe(p.nmissed);
-        const recordedMisses = new Set(r.missed(runId, p.probeId).map((m) => `${m.tid}@${m.ts}`));
+        const recordedMisses = new Set(
+          [...st.missed()].filter((m) => m.probeId === p.probeId).map((m) => `${m.tid}@${m.ts}`),
+        );
         expect(simulatePool(set, p.maxactive!)).toEqual(recordedMisses);
         expect(set.every((c) => c.returnSeq > c.entrySeq && c.returnTs >= c.entryTs)).toBe(true);
       }
@@ -558,7 +566,9 @@ describe('what-if pool sizes', () => {
       const hr = byEvent.get('probes/handle_request')!;
       expect(hr.maxactive).toBe(2);
       const hrSet = completeCallSet(r, runId, ['handle_request']);
-      expect(o.missed(1, hr.probeId).length).toBe(simulatePool(hrSet, 2).size);
+      expect([...o.streams(1).missed()].filter((m) => m.probeId === hr.probeId).length).toBe(
+        simulatePool(hrSet, 2).size,
+      );
       expect(byEvent.get('probes/wait_io')!.nmissed).toBe(0);
       // A second what-if goes into the same file only with --force.
       expect(cli([db, '-p', '-:wait_io', '-o', out]).status).toBe(1);
@@ -580,6 +590,41 @@ describe('what-if pool sizes', () => {
       ]);
     } finally {
       o3.close();
+    }
+  });
+
+  it('probe-replay --complete fills complete_calls; the README in-flight query on it gives the report peak', () => {
+    const file = tmp('complete.db');
+    fs.copyFileSync(db, file);
+    const res = cli([file, '--complete']);
+    expect(res.stderr).toMatch(/^complete call set of run 1: \d+ calls stored in /);
+    expect(res.status).toBe(0);
+    // The query exactly as the README prints it.
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').split('\n');
+    const from = readme.findIndex((l) => l.startsWith('-- peak of calls in flight'));
+    const to = readme.findIndex((l, i) => i > from && l.trimEnd().endsWith(';'));
+    expect(from).toBeGreaterThan(0);
+    const sql = readme.slice(from, to + 1).join('\n');
+    const r = TraceReader.open(file);
+    try {
+      const peaks = new Map(r.query(sql).rows.map((row) => [row[1] as number, row[2] as number]));
+      // The oracle: analysis over the complete call set (which it reads back from the file).
+      const model = buildReport({
+        runs: [loadRun(r, runId, { complete: completeCallSetProvider(r, file) })],
+      });
+      let beyondPool = 0;
+      for (const p of r.probes(runId)) {
+        const rep = model.json.probes.find((x) => x.event === p.event)!;
+        expect(peaks.get(p.probeId), p.event).toBe(rep.peak_concurrency);
+        if (rep.peak_concurrency! > p.maxactive!) beyondPool++;
+      }
+      // The pool missed calls: the recorded calls alone would give a lower peak.
+      expect(beyondPool).toBeGreaterThan(0);
+      expect(r.query('SELECT count(*) FROM complete_calls WHERE hooked = 0').rows[0]![0]).toBe(
+        r.probes(runId).reduce((n, p) => n + (p.nmissed ?? 0), 0),
+      );
+    } finally {
+      r.close();
     }
   });
 
@@ -615,10 +660,7 @@ describe('probes that change the guest are reported, not recorded', () => {
     const r = TraceReader.open(db);
     try {
       const text = (id: number) =>
-        r
-          .outputs(id)
-          .map((o) => o.data.toString('utf8'))
-          .join('');
+        [...r.streams(id).outputs()].map((o) => Buffer.from(o.data).toString('utf8')).join('');
       expect(text(plain)).toMatch(/whoami: return address is a call site of whoami: ok/);
       expect(text(withRet)).toMatch(/is not a call site of whoami \(kretprobe trampoline/);
       // Recorded with the probe, the run replays faithfully, K20 output included.
@@ -652,7 +694,7 @@ describe('traces that cannot be replayed are refused', () => {
     const cut = w.beginRun({
       workload: 'hello',
       binary: binOf(hello),
-      config: { argv: ['hello'], cpus: 1, preempt: true, seed: 1, chaos: false, probes: [] },
+      config: makeRunConfig({ argv: ['hello'], cwd: '/', cpus: 1, preempt: true, seed: 1, chaos: false }),
     });
     w.close();
     const r = TraceReader.open(db);

@@ -13,15 +13,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventKindCode } from '../src/trace/codes.js';
+import { EventKind, MissReason, type EventKindCode } from '../src/trace/codes.js';
 import type * as WriterModule from '../src/trace/writer.js';
+import * as R from './helpers/records.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist/src/trace/writer.js');
 if (!fs.existsSync(DIST)) throw new Error('dist/ is missing: run `npm run build` first');
-const { TraceWriter, EventKind, MissReason } = (await import(
-  pathToFileURL(DIST).href
-)) as typeof WriterModule;
+const { TraceWriter } = (await import(pathToFileURL(DIST).href)) as typeof WriterModule;
 type Writer = WriterModule.TraceWriter;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-worker-'));
@@ -30,7 +29,7 @@ let n = 0;
 const tmp = (): string => path.join(dir, `t${n++}.db`);
 
 const BINARY = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3]);
-const CONFIG = { argv: ['demo'], cpus: 4, preempt: true, seed: 7, chaos: false };
+const CONFIG = R.config({ argv: ['demo'], cpus: 4, preempt: true, seed: 7, chaos: false });
 
 /** A deterministic stream of every kind of append, in several batches and two runs. */
 function fill(w: Writer): void {
@@ -46,41 +45,31 @@ function fill(w: Writer): void {
       addr: 0x8048000,
       maxactive: 4,
     });
-    w.taskStart(run, 100, null, 'main', 0);
+    w.taskStart(R.task(100, null, 'main', 0));
     for (let i = 1; i <= 20_000; i++) {
       w.event(
-        run,
-        i,
-        i * 13 + seed,
-        i % 4,
-        100 + (i % 3),
-        (i % 10) as EventKindCode,
-        i % 5 === 0 ? null : i % 7,
-        i % 11 === 0 ? null : 0x8048000 + i,
-        i % 3 === 0 ? `{"n":${i % 17},"s":"a\\"b"}` : null,
+        R.ev(
+          i,
+          i * 13 + seed,
+          i % 4,
+          100 + (i % 3),
+          (i % 10) as EventKindCode,
+          i % 5 === 0 ? null : i % 7,
+          i % 11 === 0 ? null : 0x8048000 + i,
+          i % 3 === 0 ? `{"n":${i % 17},"s":"a\\"b"}` : null,
+        ),
       );
       if (i % 4 === 0)
         w.call(
-          run,
-          1,
-          100,
-          i * 13,
-          40 + (i % 9),
-          i % 4,
-          (i + 1) % 4,
-          i % 6,
-          i % 8 ? i : null,
-          null,
-          i - 3,
-          i,
+          R.call(1, 100, i * 13, 40 + (i % 9), i % 4, (i + 1) % 4, i % 6, i % 8 ? i : null, null, i - 3, i),
         );
       if (i % 97 === 0)
-        w.missed(run, 1, 100, i % 4, i * 13, i % 2 ? MissReason.reentry : MissReason.no_instance);
-      if (i % 50 === 0) w.sched(run, i * 13, i % 4, i % 3 ? 100 : null, 101, i % 2 ? 'tick' : 'yield');
-      if (i === 5000) w.taskStart(run, 101, 100, 'worker', i);
-      if (i === 15000) w.taskEnd(run, 101, i * 13, 0);
-      if (i % 4000 === 0) w.output(run, 1, i, new TextEncoder().encode(`line ${i}\n`));
-      if (i % 9000 === 0) w.input(run, 'file', `/etc/f${i}`, new Uint8Array([i & 255, 0, 1]));
+        w.missed(R.miss(1, 100, i % 4, i * 13, i % 2 ? MissReason.reentry : MissReason.no_instance));
+      if (i % 50 === 0) w.sched(R.sched(i * 13, i % 4, i % 3 ? 100 : null, 101, i % 2 ? 'tick' : 'yield'));
+      if (i === 5000) w.taskStart(R.task(101, 100, 'worker', i));
+      if (i === 15000) w.taskEnd(R.taskEnd(101, i * 13, 0));
+      if (i % 4000 === 0) w.output(R.output(1, i, new TextEncoder().encode(`line ${i}\n`)));
+      if (i % 9000 === 0) w.input(R.input('file', `/etc/f${i}`, new Uint8Array([i & 255, 0, 1])));
     }
     w.finishRun(run, {
       status: 'complete',
@@ -125,9 +114,9 @@ describe('trace writer on a worker thread', () => {
     const file = tmp();
     const w = TraceWriter.create(file, { thread: 'worker', batchRows: 10 });
     const run = w.beginRun({ workload: 'demo', binary: BINARY, config: CONFIG });
-    for (let i = 0; i < 10; i++) w.event(run, i, i, 0, 1, EventKind.kprobe, null, null, null);
+    for (let i = 0; i < 10; i++) w.event(R.ev(i, i, 0, 1, EventKind.kprobe, null, null, null));
     // not an integer: the STRICT table refuses the second batch
-    w.event(run, 10, 1.5, 0, 1, EventKind.kprobe, null, null, null);
+    w.event(R.ev(10, 1.5, 0, 1, EventKind.kprobe, null, null, null));
     let msg = '';
     try {
       w.flush();
@@ -160,9 +149,10 @@ describe('trace writer on a worker thread', () => {
     const file = tmp();
     const script = `
       const { TraceWriter } = await import(${JSON.stringify(pathToFileURL(DIST).href)});
+      const { makeRunConfig } = await import(${JSON.stringify(pathToFileURL(DIST.replace(/writer\.js$/, 'config.js')).href)});
       const w = TraceWriter.create(${JSON.stringify(file)}, { thread: 'worker' });
-      const run = w.beginRun({ workload: 'demo', binary: new Uint8Array([1]), config: { argv: ['x'], cpus: 1, preempt: false, seed: 1, chaos: false } });
-      w.event(run, 1, 1, 0, 1, 0, null, null, null);
+      const run = w.beginRun({ workload: 'demo', binary: new Uint8Array([1]), config: makeRunConfig({ argv: ['x'], cwd: '/', cpus: 1, preempt: false, seed: 1, chaos: false }) });
+      w.event({ seq: 1, ts: 1, cpu: 0, tid: 1, kind: 'kprobe', probeId: null, addr: null, args: null });
       w.flush();
       console.log('flushed');`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {

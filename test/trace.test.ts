@@ -16,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   APPLICATION_ID,
-  CallSetCache,
+  CompleteCallCache,
   EVENT_KINDS,
   EventKind,
+  type CompleteCallRecord,
   type EventKindCode,
   FORMAT_VERSION,
   MISS_REASONS,
@@ -35,6 +36,7 @@ import {
   openTrace,
   schemaSql,
 } from '../src/trace/index.js';
+import * as R from './helpers/records.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
@@ -52,7 +54,14 @@ function tmp(name = 'trace.db'): string {
 }
 
 const BINARY = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0]);
-const CONFIG = { argv: ['demo', '-n', '3'], cpus: 4, preempt: true, seed: 42, chaos: false, mhz: 1000 };
+const CONFIG = R.config({
+  argv: ['demo', '-n', '3'],
+  cpus: 4,
+  preempt: true,
+  seed: 42,
+  chaos: false,
+  mhz: 1000,
+});
 
 function newRun(w: TraceWriter, over: Partial<typeof CONFIG> = {}): number {
   return w.beginRun({ workload: 'demo', binary: BINARY, config: { ...CONFIG, ...over } });
@@ -89,8 +98,8 @@ function smallTrace(): string {
     addr: 0x8049000,
     maxactive: 2,
   });
-  w.event(run, 0, 10, 0, 1, EventKind.kprobe, 0, 0x8049000, '{"a":1}');
-  w.event(run, 1, 11, 0, 1, EventKind.singlestep, 0, 0x8049001, null);
+  w.event(R.ev(0, 10, 0, 1, EventKind.kprobe, 0, 0x8049000, '{"a":1}'));
+  w.event(R.ev(1, 11, 0, 1, EventKind.singlestep, 0, 0x8049001, null));
   w.finishRun(run, {
     status: 'complete',
     exitCode: 0,
@@ -138,11 +147,37 @@ describe('schema contract', () => {
     events: ['run_id', 'seq', 'ts', 'cpu', 'tid', 'kind', 'probe_id', 'addr', 'args'],
     calls: ['run_id', 'probe_id', 'tid', 'ts', 'dur', 'entry_cpu', 'return_cpu', 'depth', 'retval', 'args'],
     missed: ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason'],
-    tasks: ['run_id', 'tid', 'parent_tid', 'name', 'start_ts', 'end_ts', 'exit_code'],
+    tasks: ['run_id', 'tid', 'pid', 'ppid', 'parent_tid', 'name', 'exe', 'start_ts', 'end_ts', 'exit_code'],
     sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
+    syscalls: ['run_id', 'tid', 'nr', 'name', 'calls', 'errors', 'enosys'],
+    complete_calls: [
+      'run_id',
+      'probe_id',
+      'tid',
+      'ts',
+      'dur',
+      'entry_cpu',
+      'return_cpu',
+      'depth',
+      'retval',
+      'args',
+    ],
   };
   // Extra columns, appended after the design's list and documented in schemas/trace.sql.
-  const EXTRA: Record<string, string[]> = { runs: ['mhz'], calls: ['end_ts', 'entry_seq', 'return_seq'] };
+  const EXTRA: Record<string, string[]> = {
+    runs: ['mhz'],
+    calls: ['end_ts', 'entry_seq', 'return_seq'],
+    complete_calls: ['end_ts', 'entry_seq', 'return_seq', 'hooked'],
+  };
+
+  it('the public views are exactly the documented ones; private views carry a _ prefix', () => {
+    const r = TraceReader.open(smallTrace());
+    const views = r
+      .all<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'view' ORDER BY name")
+      .map((v) => v.name);
+    expect(views.filter((v) => !v.startsWith('_')).sort()).toEqual(Object.keys(DESIGN).sort());
+    r.close();
+  });
 
   it('every public view has exactly the documented columns, in order', () => {
     const r = TraceReader.open(smallTrace());
@@ -171,9 +206,11 @@ describe('schema contract', () => {
     const file = tmp();
     const w = TraceWriter.create(file);
     const run = newRun(w);
-    EVENT_KINDS.forEach((_, code) => w.event(run, code, code, 0, 1, code as EventKindCode, null, null, null));
-    w.missed(run, 0, 1, 0, 5, MissReason.no_instance);
-    w.missed(run, 0, 1, 0, 6, MissReason.reentry);
+    EVENT_KINDS.forEach((_, code) =>
+      w.event(R.ev(code, code, 0, 1, code as EventKindCode, null, null, null)),
+    );
+    w.missed(R.miss(0, 1, 0, 5, MissReason.no_instance));
+    w.missed(R.miss(0, 1, 0, 6, MissReason.reentry));
     PROBE_KINDS.forEach((kind, i) =>
       w.addProbe(run, {
         probeId: i,
@@ -225,7 +262,7 @@ describe('schema contract', () => {
       r.close();
       return names;
     };
-    w.event(run, 0, 0, 0, 1, EventKind.kprobe, null, null, null);
+    w.event(R.ev(0, 0, 0, 1, EventKind.kprobe, null, null, null));
     w.flush();
     expect(indexes()).toEqual([]);
     w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 1, cycles: 1 });
@@ -336,7 +373,7 @@ describe('creating and opening', () => {
     const msg = `${file} was written by a newer probelab (format ${FORMAT_VERSION + 1}, this build reads ${FORMAT_VERSION}): upgrade probelab`;
     expect(errorOf(() => TraceReader.open(file)).message).toBe(msg);
     expect(errorOf(() => TraceWriter.append(file)).message).toBe(msg);
-    expect(errorOf(() => CallSetCache.open(file)).message).toBe(msg);
+    expect(errorOf(() => CompleteCallCache.open(file)).message).toBe(msg);
     expect(errorOf(() => migrateTrace(file)).message).toBe(msg);
 
     expect(errorOf(() => checkFormatVersion('old.db', FORMAT_VERSION - 1)).message).toBe(
@@ -361,7 +398,7 @@ describe('creating and opening', () => {
     expect(migrationPath(3, 3, [])).toEqual([]);
   });
 
-  it('migrates a format-1 recording to format 2 with every view row unchanged', () => {
+  it('migrates a format-1 recording to the current format with every view row unchanged', () => {
     // test/fixtures/trace-format1.db was recorded by the format-1 build (commit 62a0cdb):
     // `probe-record --cpus 2 --runs 2 --chaos -w recursive -p 'r4:walk walk node=$arg1 depth=$arg2
     // ret=$retval' -p 'p:wk worker arg=$arg1:x32' -- 2 5`. The oracle is the file's own views,
@@ -378,17 +415,44 @@ describe('creating and opening', () => {
       tasks: 'run_id, tid',
       sched: 'run_id, ts, cpu',
     };
-    const dump = (db: { prepare(sql: string): { all(): unknown[] } }) =>
-      Object.fromEntries(views.map((v) => [v, db.prepare(`SELECT * FROM ${v} ORDER BY ${order[v]}`).all()]));
+    // The columns format 1 had (later formats add columns at the end or, for tasks, the design's
+    // pid/ppid/exe, checked below).
     const old = new Database(file, { readonly: true });
+    const columns = Object.fromEntries(
+      views.map((v) => [
+        v,
+        (old.prepare(`PRAGMA table_info(${v})`).all() as { name: string }[]).map((c) => c.name),
+      ]),
+    );
+    const dump = (db: { prepare(sql: string): { all(): unknown[] } }) =>
+      Object.fromEntries(
+        views.map((v) => [
+          v,
+          db.prepare(`SELECT ${columns[v]!.join(', ')} FROM ${v} ORDER BY ${order[v]}`).all(),
+        ]),
+      );
     const before = dump(old);
     old.close();
     expect((before.events as unknown[]).length).toBeGreaterThan(2000);
     expect((before.calls as unknown[]).length).toBeGreaterThan(400);
     expect(errorOf(() => TraceReader.open(file)).message).toMatch(/older probelab \(format 1/);
-    expect(migrateTrace(file)).toEqual([MIGRATIONS[0]!.description]);
+    expect(migrateTrace(file)).toEqual(MIGRATIONS.map((m) => m.description));
     const r = TraceReader.open(file);
     expect(r.integrityCheck()).toBe('ok');
+    // One process per run until format 3: pid = the first task, ppid 0, exe = the workload.
+    expect(
+      r
+        .streams(1)
+        .tasks()
+        .every((t) => t.pid === 1000 && t.ppid === 0 && t.exe === 'recursive'),
+    ).toBe(true);
+    expect(r.runConfig(2)).toMatchObject({
+      version: 1,
+      seed: 2,
+      cpus: 2,
+      chaos: true,
+      probes: expect.any(Array),
+    });
     r.close();
     const now = new Database(file, { readonly: true });
     expect(dump(now)).toEqual(before);
@@ -407,7 +471,7 @@ describe('creating and opening', () => {
     db.close();
     const r = TraceReader.open(file);
     expect(r.runs().length).toBe(1);
-    expect([...r.events(1)].length).toBe(2);
+    expect([...r.streams(1).events()].length).toBe(2);
     r.close();
     expect(sha(file)).toBe(before);
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
@@ -505,7 +569,7 @@ describe('writer', () => {
         i % 4 === 0 ? JSON.stringify({ i: i % 10, s: 'x"y\\z\u00e9' }) : null,
       ];
       want.push(ev);
-      w.event(run, ...ev);
+      w.event(R.ev(...ev));
     }
     type Call = [
       number,
@@ -536,32 +600,35 @@ describe('writer', () => {
         3 * i + 2,
       ];
       calls.push(c);
-      w.call(run, ...c);
+      w.call(R.call(...c));
     }
     for (let i = 0; i < 1001; i++)
-      w.missed(run, i % 3, 1, 0, i, i % 2 ? MissReason.reentry : MissReason.no_instance);
+      w.missed(R.miss(i % 3, 1, 0, i, i % 2 ? MissReason.reentry : MissReason.no_instance));
     for (let i = 0; i < 999; i++)
       w.sched(
-        run,
-        i,
-        i % 4,
-        i % 5 === 0 ? null : i,
-        i % 7 === 0 ? null : i + 1,
-        ['tick', 'yield', 'block'][i % 3]!,
+        R.sched(
+          i,
+          i % 4,
+          i % 5 === 0 ? null : i,
+          i % 7 === 0 ? null : i + 1,
+          ['tick', 'yield', 'block'][i % 3]!,
+        ),
       );
-    w.taskStart(run, 1, null, 'main', 0);
-    w.taskStart(run, 2, 1, 'worker', 5);
-    w.taskEnd(run, 2, 50, 3); // still buffered: patched in place
-    w.taskStart(run, 3, 1, 'worker', 6);
+    w.taskStart(R.task(1, null, 'main', 0));
+    w.taskStart(R.task(2, 1, 'worker', 5));
+    w.taskEnd(R.taskEnd(2, 50, 3)); // still buffered: patched in place
+    w.taskStart(R.task(3, 1, 'worker', 6));
     w.flush();
-    w.taskEnd(run, 3, 60, null); // already stored: UPDATE
-    w.taskEnd(run, 9, 70, 0); // never started: still recorded
+    w.taskEnd(R.taskEnd(3, 60, null)); // already stored: UPDATE
+    w.taskEnd(R.taskEnd(9, 70, 0)); // never started: still recorded
     const blobs = [new Uint8Array(0), new Uint8Array([0, 255, 1]), new Uint8Array(70_000).fill(7)];
-    blobs.forEach((b, i) => expect(w.input(run, i ? 'file' : 'stdin', i ? `/etc/f${i}` : null, b)).toBe(i));
+    blobs.forEach((b, i) =>
+      expect(w.input(R.input(i ? 'file' : 'stdin', i ? `/etc/f${i}` : null, b))).toBe(i),
+    );
     const reused = new Uint8Array([9, 9]);
-    expect(w.output(run, 1, 10, reused)).toBe(0);
+    expect(w.output(R.output(1, 10, reused))).toBe(0);
     reused.fill(1); // the writer copied it
-    expect(w.output(run, 2, 20, new TextEncoder().encode('err\n'))).toBe(1);
+    expect(w.output(R.output(2, 20, new TextEncoder().encode('err\n')))).toBe(1);
     w.addProbe(run, {
       probeId: 0,
       event: 'probes/a',
@@ -594,12 +661,13 @@ describe('writer', () => {
 
     const r = TraceReader.open(file);
     expect(r.integrityCheck()).toBe('ok');
-    const got = [...r.events(run)].map((e) => [
+    const streams = r.streams(run);
+    const got = [...streams.events()].map((e) => [
       e.seq,
       e.ts,
       e.cpu,
       e.tid,
-      e.kindCode,
+      EVENT_KINDS.indexOf(e.kind),
       e.probeId,
       e.addr,
       e.args,
@@ -610,7 +678,7 @@ describe('writer', () => {
       return c;
     });
     expect(got).toEqual(norm);
-    expect([...r.events(run, { fromSeq: 1000, toSeq: 1003 })].map((e) => e.seq)).toEqual([1000, 1001, 1002]);
+    expect([...streams.events({ fromSeq: 1000, toSeq: 1003 })].map((e) => e.seq)).toEqual([1000, 1001, 1002]);
     // The view agrees with the reader.
     const viaView = r.all<Record<string, unknown>>('SELECT * FROM events WHERE run_id = ? ORDER BY seq', run);
     expect(viaView.length).toBe(2777);
@@ -625,8 +693,9 @@ describe('writer', () => {
       addr: 0xffff_fff4,
       args: JSON.stringify({ i: 4, s: 'x"y\\z\u00e9' }),
     });
+    // Calls come back in recorded (return) order; per probe, as written.
     for (let p = 0; p < 3; p++) {
-      const cs = r.calls(run, p);
+      const cs = [...streams.calls()].filter((c) => c.probeId === p);
       const exp = calls.filter((c) => c[0] === p);
       expect(
         cs.map((c) => [
@@ -645,28 +714,30 @@ describe('writer', () => {
       ).toEqual(exp);
     }
     expect(r.get('SELECT end_ts - ts - dur AS z FROM calls LIMIT 1')).toEqual({ z: 0 });
-    const ms = r.missed(run);
+    const ms = [...streams.missed()];
     expect(ms.length).toBe(1001);
     expect(ms[1]).toEqual({ probeId: 1, tid: 1, cpu: 0, ts: 1, reason: 'reentry' });
-    expect(r.missed(run, 2).length).toBe(333);
-    const sc = [...r.sched(run)];
+    expect(ms.filter((m) => m.probeId === 2).length).toBe(333);
+    const sc = [...streams.sched()];
     expect(sc.length).toBe(999);
     expect(sc[0]).toEqual({ ts: 0, cpu: 0, prevTid: null, nextTid: null, reason: 'tick' });
     expect(sc[8]).toEqual({ ts: 8, cpu: 0, prevTid: 8, nextTid: 9, reason: 'block' });
-    expect(r.tasks(run)).toEqual([
-      { tid: 1, parentTid: null, name: 'main', startTs: 0, endTs: null, exitCode: null },
-      { tid: 2, parentTid: 1, name: 'worker', startTs: 5, endTs: 50, exitCode: 3 },
-      { tid: 3, parentTid: 1, name: 'worker', startTs: 6, endTs: 60, exitCode: null },
-      { tid: 9, parentTid: null, name: '', startTs: null, endTs: 70, exitCode: 0 },
+    const p1 = { pid: 1, ppid: 0, exe: 'demo' };
+    expect(streams.tasks()).toEqual([
+      { tid: 1, ...p1, parentTid: null, name: 'main', startTs: 0, endTs: null, exitCode: null },
+      { tid: 2, ...p1, parentTid: 1, name: 'worker', startTs: 5, endTs: 50, exitCode: 3 },
+      { tid: 3, ...p1, parentTid: 1, name: 'worker', startTs: 6, endTs: 60, exitCode: null },
+      // never started: its own process, names unknown
+      { tid: 9, pid: 9, ppid: 0, exe: '', parentTid: null, name: '', startTs: null, endTs: 70, exitCode: 0 },
     ]);
-    const ins = r.inputs(run);
+    const ins = [...streams.inputs()];
     expect(ins.map((x) => [x.seq, x.kind, x.key])).toEqual([
       [0, 'stdin', null],
       [1, 'file', '/etc/f1'],
       [2, 'file', '/etc/f2'],
     ]);
     ins.forEach((x, i) => expect(Buffer.compare(x.data, Buffer.from(blobs[i]!))).toBe(0));
-    expect(r.outputs(run).map((o) => [o.seq, o.fd, o.ts, [...o.data]])).toEqual([
+    expect([...streams.outputs()].map((o) => [o.seq, o.fd, o.ts, [...o.data]])).toEqual([
       [0, 1, 10, [9, 9]],
       [1, 2, 20, [...new TextEncoder().encode('err\n')]],
     ]);
@@ -712,10 +783,10 @@ describe('writer', () => {
   it('interns argument strings and scheduling reasons', () => {
     const file = tmp();
     const w = TraceWriter.create(file, { batchRows: 100 });
-    const run = newRun(w);
+    newRun(w);
     for (let i = 0; i < 1000; i++) {
-      w.event(run, i, i, 0, 1, EventKind.kprobe, 0, 0, `{"k":${i % 3}}`);
-      w.sched(run, i, 0, 1, 2, i % 2 ? 'tick' : 'yield');
+      w.event(R.ev(i, i, 0, 1, EventKind.kprobe, 0, 0, `{"k":${i % 3}}`));
+      w.sched(R.sched(i, 0, 1, 2, i % 2 ? 'tick' : 'yield'));
     }
     w.close();
     const r = TraceReader.open(file);
@@ -730,13 +801,13 @@ describe('writer', () => {
     // A tiny intern cache only costs duplicates, never wrong text; a later writer continues ids.
     const w2 = TraceWriter.append(file, { internCacheSize: 2 });
     const run2 = newRun(w2);
-    for (let i = 0; i < 30; i++) w2.event(run2, i, i, 0, 1, EventKind.return, 0, 0, `{"k":${i % 3}}`);
+    for (let i = 0; i < 30; i++) w2.event(R.ev(i, i, 0, 1, EventKind.return, 0, 0, `{"k":${i % 3}}`));
     w2.close();
     const r2 = TraceReader.open(file);
-    expect([...r2.events(run2)].map((e) => e.args)).toEqual(
+    expect([...r2.streams(run2).events()].map((e) => e.args)).toEqual(
       Array.from({ length: 30 }, (_, i) => `{"k":${i % 3}}`),
     );
-    expect([...r2.events(1)].length).toBe(1000);
+    expect([...r2.streams(1).events()].length).toBe(1000);
     r2.close();
   });
 
@@ -745,19 +816,19 @@ describe('writer', () => {
     const w = TraceWriter.create(file);
     const run = newRun(w);
     const run2 = newRun(w, { seed: 43 });
-    w.event(run, 0, 0, 0, 1, EventKind.kprobe, null, null, null); // buffered only
+    w.event(R.ev(0, 0, 0, 1, EventKind.kprobe, null, null, null)); // buffered only, into run2
     const r = TraceReader.open(file);
     expect(r.runs().map((x) => [x.runId, x.status])).toEqual([
       [run, 'incomplete'],
       [run2, 'incomplete'],
     ]);
-    expect(r.eventCount(run)).toBe(0);
+    expect(r.eventCount(run2)).toBe(0);
     expect(r.get('SELECT count(*) AS n FROM binaries')).toEqual({ n: 1 }); // deduplicated
     expect(r.runConfig(run2).seed).toBe(43);
     w.finishRun(run, { status: 'crashed', exitCode: null, signal: 11, instructions: 5, cycles: 5 });
     expect(r.run(run).status).toBe('crashed');
     expect(r.run(run2).status).toBe('incomplete');
-    expect(r.eventCount(run)).toBe(1);
+    expect(r.eventCount(run2)).toBe(1);
     r.close();
     w.close();
   });
@@ -766,10 +837,10 @@ describe('writer', () => {
     const file = tmp();
     const w = TraceWriter.create(file, { batchRows: 10 });
     const run = newRun(w);
-    w.event(run, 0, 1.5, 0, 1, EventKind.kprobe, null, null, null); // not an integer: STRICT refuses
+    w.event(R.ev(0, 1.5, 0, 1, EventKind.kprobe, null, null, null)); // not an integer: STRICT refuses
     const e = errorOf(() => w.flush());
     expect(e.message).toMatch(new RegExp(`^writing ${file} failed: `));
-    expect(() => w.event(run, 1, 2, 0, 1, EventKind.kprobe, null, null, null)).not.toThrow();
+    expect(() => w.event(R.ev(1, 2, 0, 1, EventKind.kprobe, null, null, null))).not.toThrow();
     expect(errorOf(() => w.flush())).toBe(e);
     expect(
       errorOf(() =>
@@ -785,9 +856,9 @@ describe('writer', () => {
 
   it('refuses events whose cpu, tid or probe id do not fit raw_events.info, instead of corrupting it', () => {
     const w = TraceWriter.create(tmp());
-    const run = newRun(w);
+    newRun(w);
     const ok = (cpu: number, tid: number, probe: number | null) =>
-      w.event(run, 1, 1, cpu, tid, EventKind.kprobe, probe, null, null);
+      w.event(R.ev(1, 1, cpu, tid, EventKind.kprobe, probe, null, null));
     expect(() => ok(127, 2 ** 22 - 1, 2 ** 20 - 2)).not.toThrow();
     for (const [cpu, tid, probe] of [
       [128, 1, 1],
@@ -799,12 +870,12 @@ describe('writer', () => {
     w.close();
   });
 
-  it('rejects counters for unknown probes and runs it did not begin', () => {
+  it('rejects counters for unknown probes and records when no run is being recorded', () => {
     const w = TraceWriter.create(tmp());
-    const run = newRun(w);
-    expect(errorOf(() => w.output(run + 1, 1, 0, new Uint8Array(1))).message).toBe(
-      `run ${run + 1} is not being recorded by this writer`,
+    expect(errorOf(() => w.output(R.output(1, 0, new Uint8Array(1)))).message).toBe(
+      'no run is being recorded by this writer',
     );
+    const run = newRun(w);
     expect(
       errorOf(() =>
         w.finishRun(run, {
@@ -821,20 +892,75 @@ describe('writer', () => {
   });
 });
 
-describe('call_sets cache', () => {
-  it('is written through an explicit writable open and read back by the reader', () => {
+describe('complete call sets', () => {
+  it('are written through an explicit writable open, replaced per run, and read back exactly', () => {
     const file = smallTrace();
-    const c = CallSetCache.open(file);
-    expect(c.get(1, 0, 'unbounded/v1')).toBeUndefined();
-    c.put(1, 0, 'unbounded/v1', new Uint8Array([1, 2, 3]));
-    c.put(1, 0, 'unbounded/v1', '{"calls":[]}');
-    expect(c.get(1, 0, 'unbounded/v1')?.toString()).toBe('{"calls":[]}');
+    const call = (entrySeq: number, over: Partial<CompleteCallRecord> = {}): CompleteCallRecord => ({
+      probeId: 0,
+      tid: 1,
+      entryTs: 10 * entrySeq,
+      returnTs: 10 * entrySeq + 7,
+      entrySeq,
+      returnSeq: entrySeq + 3,
+      entryCpu: 1,
+      returnCpu: 2,
+      depth: 0,
+      retval: 0xffffffff,
+      args: '{"n":1}',
+      hooked: true,
+      ...over,
+    });
+    const set = [
+      call(1),
+      call(2, { hooked: false, args: null, retval: null }),
+      call(5, { returnTs: Infinity, returnSeq: 9.5 }), // its task ended inside it, released after event 9
+      call(6, { returnTs: Infinity, returnSeq: Infinity }), // never released
+    ];
+    const r0 = TraceReader.open(file);
+    expect(r0.hasCompleteCalls(1)).toBe(false);
+    // The run missed nothing: the view falls back to its recorded calls (none here).
+    expect(r0.query('SELECT count(*) FROM complete_calls').rows).toEqual([[0]]);
+    r0.close();
+    const c = CompleteCallCache.open(file);
+    c.put(1, [call(3)]);
+    c.put(1, set);
     c.close();
     const r = TraceReader.open(file);
-    expect(r.callSet(1, 0, 'unbounded/v1')?.toString()).toBe('{"calls":[]}');
-    expect(r.callSet(1, 1, 'unbounded/v1')).toBeUndefined();
+    expect(r.hasCompleteCalls(1)).toBe(true);
+    expect([...r.streams(1).completeCalls()]).toEqual(set);
+    expect(
+      r.query('SELECT entry_seq, dur, end_ts, return_seq, hooked FROM complete_calls ORDER BY entry_seq')
+        .rows,
+    ).toEqual([
+      [1, 7, 17, 4, 1],
+      [2, 7, 27, 5, 0],
+      [5, null, null, null, 1],
+      [6, null, null, null, 1],
+    ]);
     r.close();
     expect(fs.existsSync(`${file}-wal`)).toBe(false);
+  });
+});
+
+describe('syscall counts', () => {
+  it('are stored per run through the sink and read back in the syscalls view', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file);
+    const run = newRun(w);
+    w.syscall({ tid: 0, nr: 999, name: null, calls: 3, errors: 3, enosys: 3 });
+    w.syscall({ tid: 1, nr: 4, name: 'write', calls: 12, errors: 1, enosys: 0 });
+    w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 1, cycles: 1 });
+    w.close();
+    const r = TraceReader.open(file);
+    expect(r.query('SELECT * FROM syscalls ORDER BY nr DESC').rows).toEqual([
+      [run, 0, 999, null, 3, 3, 3],
+      [run, 1, 4, 'write', 12, 1, 0],
+    ]);
+    expect(r.streams(run).syscalls()).toEqual([
+      { tid: 0, nr: 999, name: null, calls: 3, errors: 3, enosys: 3 },
+      { tid: 1, nr: 4, name: 'write', calls: 12, errors: 1, enosys: 0 },
+    ]);
+    r.close();
   });
 });
 
@@ -886,11 +1012,22 @@ describe('crash safety', () => {
         expect(n).toBeGreaterThan(0);
         // Every kept batch is whole and consistent across tables (same transaction).
         expect(r.get('SELECT min(seq) AS lo, max(seq) AS hi FROM raw_events')).toEqual({ lo: 0, hi: n - 1 });
-        expect(r.outputs(1).length).toBe(n / BATCH);
-        expect(r.inputs(1).length).toBe(n / BATCH);
-        expect([...r.sched(1)].length).toBe(n / BATCH);
-        expect(r.tasks(1)).toEqual([
-          { tid: 1, parentTid: null, name: 'main', startTs: 0, endTs: null, exitCode: null },
+        const st = r.streams(1);
+        expect([...st.outputs()].length).toBe(n / BATCH);
+        expect([...st.inputs()].length).toBe(n / BATCH);
+        expect([...st.sched()].length).toBe(n / BATCH);
+        expect(st.tasks()).toEqual([
+          {
+            tid: 1,
+            pid: 1,
+            ppid: 0,
+            exe: 'demo',
+            parentTid: null,
+            name: 'main',
+            startTs: 0,
+            endTs: null,
+            exitCode: null,
+          },
         ]);
         expect(r.probes(1).map((p) => [p.event, p.hits])).toEqual([['probes/k', null]]);
         r.close();

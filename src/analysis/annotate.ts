@@ -93,7 +93,7 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
   });
   const argHits: ArgHit[] = [];
   if (wantHits.size > 0) {
-    for (const e of reader.events(rd.run.runId)) {
+    for (const e of reader.streams(rd.run.runId).events()) {
       if (e.kind !== 'kprobe' || e.probeId === null || e.args === null || !wantHits.has(e.probeId)) continue;
       argHits.push({ probeId: e.probeId, args: JSON.parse(e.args) as Record<string, unknown> });
     }

@@ -1,11 +1,10 @@
 // Loads runs from a trace database into the analysis model (typed call tables, misses, the scheduler
-// timeline, task names). Reads only through TraceReader; never writes. Calls are streamed into typed
-// columns so a million-call run stays compact.
+// timeline, task names). Reads only the record streams of TraceReader (recorded order); never
+// writes. Calls are streamed into typed columns so a million-call run stays compact.
 
 import type { TraceReader } from '../trace/reader.js';
 import {
   CallTableBuilder,
-  type AnalysisInput,
   type CallTable,
   type MissRec,
   type ProbeInfo,
@@ -24,7 +23,7 @@ export interface LoadOptions {
 
 export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = {}): RunData {
   const r = reader.run(runId);
-  const cfg = reader.runConfig(runId);
+  const streams = reader.streams(runId);
   const probes: ProbeInfo[] = reader.probes(runId).map((p) => ({
     probeId: p.probeId,
     event: p.event,
@@ -35,49 +34,28 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
     nmissed: p.kind === 'kretprobe' ? (p.nmissed ?? 0) : 0,
     nmissedReentry: p.nmissedReentry ?? 0,
   }));
-  const b = new CallTableBuilder(1024, opts.keepArgs ?? false);
-  for (const row of reader.iterateRaw(
-    `SELECT probe_id, tid, ts, ts + dur, entry_seq, return_seq, entry_cpu, return_cpu, depth, retval,
-            ${opts.keepArgs ? '(SELECT s FROM strings WHERE id = c.args)' : 'NULL'}
-     FROM call_rows c WHERE run_id = ? ORDER BY return_seq`,
-    runId,
-  )) {
-    const args =
-      row[10] === null || row[10] === undefined
-        ? null
-        : (JSON.parse(String(row[10])) as Record<string, unknown>);
+  const keepArgs = opts.keepArgs ?? false;
+  const b = new CallTableBuilder(1024, keepArgs);
+  for (const c of streams.calls({ args: keepArgs }))
     b.pushRaw(
-      Number(row[0]),
-      Number(row[1]),
-      Number(row[2]),
-      Number(row[3]),
-      Number(row[4]),
-      Number(row[5]),
-      Number(row[6]),
-      Number(row[7]),
-      Number(row[8]),
-      row[9] === null ? null : Number(row[9]),
+      c.probeId,
+      c.tid,
+      c.ts,
+      c.ts + c.dur,
+      c.entrySeq ?? 0,
+      c.returnSeq,
+      c.entryCpu,
+      c.returnCpu,
+      c.depth,
+      c.retval,
       true,
-      args,
+      c.args === null ? null : (JSON.parse(c.args) as Record<string, unknown>),
     );
-  }
-  const misses: MissRec[] = reader.missed(runId).map((m) => ({
-    probeId: m.probeId,
-    tid: m.tid,
-    cpu: m.cpu,
-    ts: m.ts,
-    reason: m.reason,
-  }));
+  const misses: MissRec[] = [...streams.missed()];
   const sched: SchedRec[] = [];
-  for (const s of reader.sched(runId))
-    sched.push({
-      ts: s.ts,
-      cpu: s.cpu,
-      prevTid: s.prevTid ?? 0,
-      nextTid: s.nextTid ?? 0,
-      reason: s.reason ?? undefined,
-    });
-  const tasks = reader.tasks(runId).map((t) => ({ tid: t.tid, name: t.name }));
+  for (const s of streams.sched())
+    sched.push({ ts: s.ts, cpu: s.cpu, prevTid: s.prevTid ?? 0, nextTid: s.nextTid ?? 0, reason: s.reason });
+  const tasks = streams.tasks().map((t) => ({ tid: t.tid, name: t.name }));
   const needComplete = probes.some((p) => p.kind === 'kretprobe' && p.nmissed + p.nmissedReentry > 0);
   const complete = needComplete && opts.complete ? (opts.complete(runId) ?? undefined) : undefined;
   return {
@@ -91,7 +69,7 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
       status: r.status,
       instructions: r.instructions ?? 0,
       cycles: r.cycles ?? 0,
-      mhz: r.mhz ?? (typeof cfg.mhz === 'number' ? cfg.mhz : 1000),
+      mhz: r.mhz,
     },
     probes,
     calls: b.build(),
@@ -100,8 +78,4 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
     sched,
     tasks,
   };
-}
-
-export function loadRuns(reader: TraceReader, runIds: number[], opts: LoadOptions = {}): AnalysisInput {
-  return { runs: runIds.map((id) => loadRun(reader, id, opts)) };
 }

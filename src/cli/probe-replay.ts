@@ -9,7 +9,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatProfile } from '../probes/profile.js';
+import { storeCompleteCallSet } from '../replay/complete.js';
 import { ReplayError, replayRun, type ReplayOutcome } from '../replay/replay.js';
+import { UNBOUNDED } from '../trace/config.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -21,6 +23,7 @@ export interface ReplayArgs {
   trace: string;
   run?: number;
   verify: boolean;
+  complete: boolean;
   output?: string;
   probe: string[];
   maxactive: string[];
@@ -47,6 +50,12 @@ export const spec = {
         type: 'boolean',
         default: false,
         describe: 'compare everything with the recording (the default without -p/--maxactive/-o)',
+      })
+      .option('complete', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'store the complete call set of each run (a replay with unbounded pools) in TRACE: the complete_calls view',
       })
       .option('output', {
         alias: 'o',
@@ -86,6 +95,7 @@ function parseArgs(argv: string[]): ReplayArgs | null {
     trace: positional[0]!,
     run: a.run,
     verify: a.verify,
+    complete: a.complete,
     output: a.output,
     probe: list(a.probe),
     maxactive: list(a.maxactive),
@@ -102,7 +112,7 @@ export function parseMaxactive(items: string[]): Record<string, number> {
     if (!m) throw new CliError(`--maxactive ${item}: expected EVENT=N`, 2);
     const v = m[2]!.toLowerCase();
     let n: number;
-    if (v === 'unbounded' || v === 'inf' || v === 'infinity') n = Infinity;
+    if (v === 'unbounded' || v === 'inf' || v === 'infinity') n = UNBOUNDED;
     else if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= MAXACTIVE_MAX) n = Number(v);
     else throw new CliError(`--maxactive ${item}: N must be 1..${MAXACTIVE_MAX} or 'unbounded'`, 2);
     out[m[1]!] = n;
@@ -158,6 +168,11 @@ export async function main(argv: string[]): Promise<number> {
       '--verify replays the recorded probes and pools; -o, -p and --maxactive make a what-if replay (drop --verify)',
       2,
     );
+  if (a.complete && (a.verify || whatif))
+    throw new CliError(
+      '--complete stores the complete call sets; it does not combine with --verify, -o, -p or --maxactive',
+      2,
+    );
   const err = (s: string) => process.stderr.write(s);
   let reader: TraceReader;
   try {
@@ -169,6 +184,18 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
   try {
     const runs = pickRuns(reader, a.run, whatif);
+    if (a.complete) {
+      for (const run of runs) {
+        const calls = storeCompleteCallSet(reader, resolve(a.trace), run.runId);
+        if (!a.quiet)
+          err(
+            calls === null
+              ? `run ${run.runId} has no return probes: no complete call set\n`
+              : `complete call set of run ${run.runId}: ${calls.length} calls stored in ${a.trace} (view complete_calls)\n`,
+          );
+      }
+      return 0;
+    }
     if (!whatif) {
       let ok = true;
       for (const run of runs) {

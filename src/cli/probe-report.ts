@@ -12,7 +12,7 @@ import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError } from './common.js';
-import { completeCallSetProvider } from './complete-calls.js';
+import { completeCallSetProvider } from '../replay/complete.js';
 import { needsArgs, pickOutputs, writeOutputs } from './renderers.js';
 
 export const spec = {

@@ -1,17 +1,25 @@
 // Records one run into a trace database: stores the binary and configuration first (so a killed
-// recording leaves an 'incomplete' run that still opens), streams the session's events through the
-// batched TraceWriter, and finishes the run with its status, counters and indexes.
+// recording leaves an 'incomplete' run that still opens), streams the session's records into the
+// batched TraceWriter (a RunSink), and finishes the run with its status, counters and indexes.
+// The session runs from the stored configuration (config.ts), so the replay of a recording gets
+// the same machine.
 
 import type { RunResult } from '../emulator/machine.js';
-import { EventKind, MissReason, type TraceWriter } from '../trace/writer.js';
-import { ProbeSession, type RunSink, type SessionOptions } from './session.js';
+import type { RunConfig } from '../trace/config.js';
+import { nullSink } from '../trace/records.js';
+import type { TraceWriter } from '../trace/writer.js';
+import { runConfigOf, sessionOptionsOf } from './config.js';
+import { ProbeSession, probeRecord, type SessionOptions } from './session.js';
+
+export { nullSink };
 
 export interface RecordRequest {
   workload: string;
   binary: Uint8Array;
+  /** Undefined machine options take RunConfig's defaults (src/trace/config.ts). */
   session: SessionOptions;
-  /** Stored in run_config (paths given on the command line, for the record). */
-  extraConfig?: Record<string, unknown>;
+  /** Stored in the run's configuration besides what the session options give (e.g. stdinPath). */
+  extraConfig?: Partial<RunConfig>;
   replayOf?: number | null;
   /** Called periodically with instructions retired so far (progress bars). */
   onProgress?: (instructions: number) => void;
@@ -27,50 +35,10 @@ export interface RecordOutcome {
   events: number;
 }
 
-/** A RunSink that appends to a TraceWriter under one run id. */
-export function writerSink(w: TraceWriter, runId: number): RunSink {
-  return {
-    event: (seq, ts, cpu, tid, kind, probeId, addr, args) =>
-      w.event(runId, seq, ts, cpu, tid, EventKind[kind], probeId, addr, args),
-    call: (probeId, tid, ts, dur, ec, rc, depth, retval, args, es, rs) =>
-      w.call(runId, probeId, tid, ts, dur, ec, rc, depth, retval, args, es, rs),
-    missed: (probeId, tid, cpu, ts, reason) => w.missed(runId, probeId, tid, cpu, ts, MissReason[reason]),
-    sched: (ts, cpu, prev, next, reason) => w.sched(runId, ts, cpu, prev || null, next || null, reason),
-    taskStart: (tid, parent, name, ts) => w.taskStart(runId, tid, parent || null, name, ts),
-    taskEnd: (tid, ts, code) => w.taskEnd(runId, tid, ts, code),
-    input: (kind, key, data) => void w.input(runId, kind, key, data),
-    output: (fd, ts, data) => void w.output(runId, fd, ts, data),
-  };
-}
-
 export function statusOf(r: RunResult): 'complete' | 'crashed' | 'truncated' {
   if (r.status === 'exited') return 'complete';
   if (r.status === 'truncated') return 'truncated';
   return 'crashed';
-}
-
-/** Session options → the JSON configuration stored with the run (everything replay needs). */
-export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']>[0]['config'] {
-  const s = req.session;
-  return {
-    argv: s.argv,
-    env: s.env ?? [],
-    cpus: s.cpus ?? 1,
-    preempt: s.preempt ?? true,
-    seed: s.seed ?? 1,
-    chaos: s.chaos ?? false,
-    mhz: s.mhz ?? 1000,
-    maxInstructions: s.maxInstructions ?? null,
-    maxRounds: s.maxRounds ?? null,
-    probes: s.probes,
-    maxactive: s.maxactive ?? {},
-    detectReturnAddressReads: s.detectReturnAddressReads ?? false,
-    allowRead: s.allowRead ?? [],
-    cwd: s.cwd ?? process.cwd(),
-    quantum: s.quantum ?? null,
-    tick: s.tick ?? null,
-    ...(req.extraConfig ?? {}),
-  };
 }
 
 /**
@@ -79,7 +47,8 @@ export function configOf(req: RecordRequest): Parameters<TraceWriter['beginRun']
  */
 export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
   const rec = beginRecording(w, req);
-  return finishRecording(w, rec, rec.session.run());
+  const result = rec.session.machine.run();
+  return finishRecording(w, rec, result);
 }
 
 /** How often recordRunAsync lets the event loop run (guest instructions; a few ms of host time). */
@@ -114,39 +83,31 @@ interface Recording {
   session: ProbeSession;
 }
 
+/** The session options a request runs with: its callbacks, the machine its stored config says. */
+function runOptions(req: RecordRequest, config: RunConfig): SessionOptions {
+  return {
+    ...req.session,
+    ...sessionOptionsOf(config, { files: req.session.files, stdin: req.session.stdin }),
+    captureOutput: false,
+  };
+}
+
 /** Progress comes from the machine's progress hook (between scheduling rounds). */
 function beginRecording(w: TraceWriter, req: RecordRequest): Recording {
+  const config = runConfigOf(req.session, req.extraConfig);
+  const opts = runOptions(req, config);
   // Validate the probes on a throwaway session first, so a bad spec never leaves a half-made run.
   if (!req.validated)
-    new ProbeSession(
-      req.binary,
-      { ...req.session, captureOutput: false, onStdout: undefined, onStderr: undefined },
-      nullSink(),
-    );
+    new ProbeSession(req.binary, { ...opts, onStdout: undefined, onStderr: undefined }, nullSink());
   const runId = w.beginRun({
     workload: req.workload,
     binary: req.binary,
-    config: configOf(req),
+    config,
     replayOf: req.replayOf ?? null,
   });
-  const session = new ProbeSession(
-    req.binary,
-    { ...req.session, captureOutput: false },
-    writerSink(w, runId),
-  );
-  for (const p of session.probes)
-    w.addProbe(runId, {
-      probeId: p.probeId,
-      event: p.event,
-      kind: p.kind,
-      spec: p.spec,
-      symbol: p.symbol,
-      offset: p.offset,
-      addr: p.addr,
-      maxactive: p.maxactive,
-    });
-  const m = session.machine;
-  if (req.onProgress) m.hooks.progress.add(req.onProgress);
+  const session = new ProbeSession(req.binary, opts, w);
+  for (const p of session.probes) w.addProbe(runId, probeRecord(p));
+  if (req.onProgress) session.machine.hooks.progress.add(req.onProgress);
   return { runId, session };
 }
 
@@ -154,8 +115,9 @@ function finishRecording(
   w: TraceWriter,
   { runId, session }: Recording,
   result: RunResult,
-  configPatch?: Record<string, unknown>,
+  configPatch?: Partial<RunConfig>,
 ): RecordOutcome {
+  session.finish(result);
   const status = statusOf(result);
   w.finishRun(runId, {
     status,
@@ -167,18 +129,4 @@ function finishRecording(
     configPatch,
   });
   return { runId, result, session, status, events: session.eventCount };
-}
-
-export function nullSink(): RunSink {
-  const nop = () => {};
-  return {
-    event: nop,
-    call: nop,
-    missed: nop,
-    sched: nop,
-    taskStart: nop,
-    taskEnd: nop,
-    input: nop,
-    output: nop,
-  };
 }

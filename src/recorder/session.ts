@@ -1,19 +1,16 @@
 // A probe session: one emulated run with kprobe_events-style probes attached, streaming every event,
-// call, miss, scheduling decision, task lifecycle, guest output and nondeterministic input to a RunSink.
-// Recording writes the sink to the trace database; replay verifies against, or writes, the same stream.
+// call, miss, scheduling decision, task lifecycle, guest output, nondeterministic input and (at the
+// end, finish()) the syscall counts to a RunSink as the records of src/trace/records.ts. Recording
+// writes them to the trace database; replay verifies against, or writes, the same stream.
 // Guarantees: event sequence numbers are dense from 1 in emulation order; timestamps are virtual cycles;
-// nothing here reads host time or randomness, so the same inputs give the same stream.
+// nothing here reads host time or randomness, so the same inputs give the same stream. The event,
+// call and miss records are reused objects (records.ts: sinks copy what they keep).
 // Fetched arguments are written as JSON by a per-probe ArgsJson (byte-identical to
 // JSON.stringify(evaluate(...))) through one reused FetchContext, and K27 entry captures go into a
 // per-instance buffer reused across the pool's recycling, so the common event allocates nothing.
 
-import {
-  Machine,
-  type MachineOptions,
-  type RunResult,
-  type SchedReason,
-  type Task,
-} from '../emulator/machine.js';
+import { basename } from 'node:path';
+import { Machine, type MachineOptions, type RunResult, type Task } from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
 import type { FileSource, HostFileResult } from '../emulator/types.js';
 import {
@@ -34,63 +31,18 @@ import {
   type PtRegs,
 } from '../probes/kprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
+import type { EventKindName } from '../trace/codes.js';
+import type {
+  CallRecord,
+  EventRecord,
+  MissRecord,
+  ProbeCounters,
+  ProbeRecord,
+  RunSink,
+} from '../trace/records.js';
 
-export type EventKindName =
-  | 'kprobe'
-  | 'singlestep'
-  | 'trampoline'
-  | 'return'
-  | 'orphan_return'
-  | 'retaddr_read'
-  | 'missed'
-  | 'reentry'
-  | 'break'
-  | 'fault';
-
-/** Where a session's output goes. All timestamps are cycles; seq is the event's global order. */
-export interface RunSink {
-  event(
-    seq: number,
-    ts: number,
-    cpu: number,
-    tid: number,
-    kind: EventKindName,
-    probeId: number | null,
-    addr: number | null,
-    args: string | null,
-  ): void;
-  call(
-    probeId: number,
-    tid: number,
-    ts: number,
-    dur: number,
-    entryCpu: number,
-    returnCpu: number,
-    depth: number,
-    retval: number | null,
-    args: string | null,
-    entrySeq: number,
-    returnSeq: number,
-  ): void;
-  missed(probeId: number, tid: number, cpu: number, ts: number, reason: 'no_instance' | 'reentry'): void;
-  sched(ts: number, cpu: number, prevTid: number, nextTid: number, reason: SchedReason): void;
-  taskStart(tid: number, parentTid: number, name: string, ts: number): void;
-  taskEnd(tid: number, ts: number, exitCode: number | null): void;
-  input(kind: string, key: string, data: Uint8Array): void;
-  output(fd: number, ts: number, data: Uint8Array): void;
-}
-
-export type ProbeKind = 'kprobe' | 'kretprobe' | 'jprobe';
-
-export interface SessionProbe {
-  probeId: number;
-  event: string;
-  kind: ProbeKind;
-  spec: string;
-  symbol: string | null;
-  offset: number;
-  addr: number;
-  maxactive: number | null;
+/** An installed probe: its record (as stored in the probes table) and the engine objects. */
+export interface SessionProbe extends ProbeRecord {
   kp: Kprobe;
   rp?: Kretprobe;
   jp?: Jprobe;
@@ -99,11 +51,18 @@ export interface SessionProbe {
   argsJson: ArgsJson;
 }
 
-export interface ProbeCounters {
-  probeId: number;
-  hits: number;
-  nmissed: number;
-  nmissedReentry: number;
+/** The stored record of an installed probe (without the engine objects). */
+export function probeRecord(p: SessionProbe): ProbeRecord {
+  return {
+    probeId: p.probeId,
+    event: p.event,
+    kind: p.kind,
+    spec: p.spec,
+    symbol: p.symbol,
+    offset: p.offset,
+    addr: p.addr,
+    maxactive: p.maxactive,
+  };
 }
 
 /** A probe spec the user gave that cannot be installed: the message is ready to print. */
@@ -122,7 +81,7 @@ export interface SessionOptions extends MachineOptions {
   probes: string[];
   /** K20 detector: record 'retaddr_read' events when guest code reads a hijacked return address. */
   detectReturnAddressReads?: boolean;
-  /** Pool size overrides by event name ('GRP/EVENT' or 'EVENT'); Infinity = unbounded (analysis). */
+  /** Pool size overrides by event name ('GRP/EVENT' or 'EVENT'); UNBOUNDED = unbounded (analysis). */
   maxactive?: Record<string, number>;
 }
 
@@ -132,7 +91,7 @@ const JPROBE_RE = /^j(?::(?:([A-Za-z_][\w]*)\/)?([A-Za-z_][\w]*))?\s+(\S+)\s+(\S
 export class LoggingFileSource implements FileSource {
   constructor(
     private readonly inner: FileSource,
-    private readonly log: (kind: string, key: string, data: Uint8Array) => void,
+    private readonly log: (kind: string, key: string | null, data: Uint8Array) => void,
   ) {}
   open(path: string): HostFileResult {
     const r = this.inner.open(path);
@@ -153,6 +112,32 @@ export class ProbeSession {
   readonly probes: SessionProbe[] = [];
   private byObject = new Map<object, SessionProbe>();
   private fctx: FetchContext & { task: Task | null; addr: number };
+  // Reused records (records.ts: a sink copies what it keeps).
+  private readonly ev: EventRecord = {
+    seq: 0,
+    ts: 0,
+    cpu: 0,
+    tid: 0,
+    kind: 'kprobe',
+    probeId: null,
+    addr: null,
+    args: null,
+  };
+  private readonly callRec: CallRecord = {
+    probeId: 0,
+    tid: 0,
+    ts: 0,
+    dur: 0,
+    entryCpu: 0,
+    returnCpu: 0,
+    depth: 0,
+    retval: null,
+    args: null,
+    entrySeq: 0,
+    returnSeq: 0,
+  };
+  private readonly missRec: MissRecord = { probeId: 0, tid: 0, cpu: 0, ts: 0, reason: 'no_instance' };
+  private finished = false;
 
   constructor(
     bytes: Uint8Array,
@@ -164,7 +149,7 @@ export class ProbeSession {
     const m = new Machine(bytes, {
       ...opts,
       cwd,
-      files: new LoggingFileSource(files, (k, key, d) => sink.input(k, key, d)),
+      files: new LoggingFileSource(files, (kind, key, data) => sink.input({ kind, key, data })),
     });
     this.machine = m;
     this.engine = new ProbeEngine(m);
@@ -188,13 +173,28 @@ export class ProbeSession {
       // context keeps one shape.
       entryArgs: undefined,
     };
-    m.hooks.sched.add((ts, cpu, prev, next, reason) => sink.sched(ts, cpu, prev, next, reason));
-    m.hooks.taskStart.add((t, ts) => sink.taskStart(t.tid, t.parentTid, t.name, ts));
-    m.hooks.taskExit.add((t, ts) => sink.taskEnd(t.tid, ts, t.exitCode));
-    m.hooks.output.add((fd, ts, data) => sink.output(fd, ts, data));
-    m.hooks.input.add((kind, key, data) => sink.input(kind, key, data));
+    // One process until the machine has processes: pid = the main thread, exe = the program.
+    const pid = m.mainTask.tid;
+    const exe = basename(opts.argv[0] ?? '');
+    m.hooks.sched.add((ts, cpu, prev, next, reason) =>
+      sink.sched({ ts, cpu, prevTid: prev || null, nextTid: next || null, reason }),
+    );
+    m.hooks.taskStart.add((t, ts) =>
+      sink.taskStart({
+        tid: t.tid,
+        pid,
+        ppid: 0,
+        parentTid: t.parentTid || null,
+        name: t.name,
+        exe,
+        startTs: ts,
+      }),
+    );
+    m.hooks.taskExit.add((t, ts) => sink.taskEnd({ tid: t.tid, ts, exitCode: t.exitCode }));
+    m.hooks.output.add((fd, ts, data) => sink.output({ fd, ts, data }));
+    m.hooks.input.add((kind, key, data) => sink.input({ kind, key, data }));
     // The main task started before hooks existed.
-    sink.taskStart(m.mainTask.tid, 0, m.mainTask.name, 0);
+    sink.taskStart({ tid: pid, pid, ppid: 0, parentTid: null, name: m.mainTask.name, exe, startTs: 0 });
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
     for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
   }
@@ -391,31 +391,57 @@ export class ProbeSession {
         args = sp.argsJson.write(this.fctx, 'return');
       }
     }
-    this.sink.event(seq, ts, cpu, task.tid, kind, probeId, addr, args);
+    const ev = this.ev;
+    ev.seq = seq;
+    ev.ts = ts;
+    ev.cpu = cpu;
+    ev.tid = task.tid;
+    ev.kind = kind;
+    ev.probeId = probeId;
+    ev.addr = addr;
+    ev.args = args;
+    this.sink.event(ev);
     if (kind === 'return' && sp && ri) {
-      this.sink.call(
-        sp.probeId,
-        task.tid,
-        ri.entryTs,
-        ts - ri.entryTs,
-        ri.entryCpu,
-        cpu,
-        ri.depth,
-        task.cpu.regs[0]! >>> 0,
-        args,
-        ri.entrySeq,
-        seq,
-      );
-    } else if (kind === 'missed' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'no_instance');
-    else if (kind === 'reentry' && sp) this.sink.missed(sp.probeId, task.tid, cpu, ts, 'reentry');
+      const c = this.callRec;
+      c.probeId = sp.probeId;
+      c.tid = task.tid;
+      c.ts = ri.entryTs;
+      c.dur = ts - ri.entryTs;
+      c.entryCpu = ri.entryCpu;
+      c.returnCpu = cpu;
+      c.depth = ri.depth;
+      c.retval = task.cpu.regs[0]! >>> 0;
+      c.args = args;
+      c.entrySeq = ri.entrySeq;
+      c.returnSeq = seq;
+      this.sink.call(c);
+    } else if ((kind === 'missed' || kind === 'reentry') && sp) {
+      const r = this.missRec;
+      r.probeId = sp.probeId;
+      r.tid = task.tid;
+      r.cpu = cpu;
+      r.ts = ts;
+      r.reason = kind === 'missed' ? 'no_instance' : 'reentry';
+      this.sink.missed(r);
+    }
   }
 
   get eventCount(): number {
     return this.engine.eventSeq;
   }
 
+  /** Runs the guest to the end and finishes the session (see finish()). */
   run(): RunResult {
-    return this.machine.run();
+    const r = this.machine.run();
+    this.finish(r);
+    return r;
+  }
+
+  /** After the machine stopped: hands the run's syscall counts (per task and number) to the sink, once. */
+  finish(r: RunResult): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const c of r.syscalls) this.sink.syscall(c);
   }
 
   counters(): ProbeCounters[] {

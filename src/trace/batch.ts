@@ -31,9 +31,22 @@ export const NUMERIC_TABLE_NAMES = Object.keys(NUMERIC_TABLES) as NumericTableNa
 /** Row tables (text and blob values): name → columns. */
 export const ROW_TABLES = {
   strings: ['id', 's'],
-  raw_tasks: ['id', 'run_id', 'tid', 'parent_tid', 'name', 'start_ts', 'end_ts', 'exit_code'],
+  raw_tasks: [
+    'id',
+    'run_id',
+    'tid',
+    'pid',
+    'ppid',
+    'parent_tid',
+    'name',
+    'exe',
+    'start_ts',
+    'end_ts',
+    'exit_code',
+  ],
   inputs: ['run_id', 'seq', 'kind', 'key', 'data'],
   output: ['run_id', 'seq', 'fd', 'ts', 'data'],
+  raw_syscalls: ['run_id', 'tid', 'nr', 'name', 'calls', 'errors', 'enosys'],
 } as const;
 
 export type RowTableName = keyof typeof ROW_TABLES;

@@ -1,6 +1,6 @@
-// The trace database API in one import: create/open with the version gate, the batched writer,
-// the typed reader, the analysis cache and migrations. See db.ts, writer.ts, reader.ts, migrate.ts
-// for what each guarantees. Only src/trace opens SQLite files.
+// The trace database API in one import: create/open with the version gate, the run-record
+// contract (records.ts, config.ts), the batched writer, the typed reader, the complete-call cache
+// and migrations. See each module for what it guarantees. Only src/trace opens SQLite files.
 
 export {
   APPLICATION_ID,
@@ -24,29 +24,50 @@ export type {
   ProbeKindName,
   RunStatus,
 } from './codes.js';
-export { TraceWriter, createTraceWriter } from './writer.js';
+export {
+  DEFAULT_CPUS,
+  NR_CPUS_MAX,
+  NR_CPUS_MIN,
+  RUN_CONFIG_DEFAULTS,
+  RUN_CONFIG_VERSION,
+  UNBOUNDED,
+  checkRunConfig,
+  cpusProblem,
+  formatMaxactive,
+  isUnbounded,
+  makeRunConfig,
+  parseRunConfig,
+} from './config.js';
+export type { RunConfig } from './config.js';
+export { nullSink } from './records.js';
 export type {
-  BeginRunInfo,
+  CallRecord,
+  CompleteCallRecord,
+  EventRecord,
+  InputRecord,
+  MissRecord,
+  OutputRecord,
   ProbeCounters,
-  ProbeInfo,
-  RunConfig,
-  RunResult,
-  WriterCounts,
-  WriterOptions,
-} from './writer.js';
-export { CallSetCache, TraceReader } from './reader.js';
+  ProbeRecord,
+  RunEnd,
+  RunSink,
+  SchedRecord,
+  SyscallCountRecord,
+  TaskEndRecord,
+  TaskRecord,
+} from './records.js';
+export { TraceWriter, createTraceWriter } from './writer.js';
+export type { BeginRunInfo, WriterCounts, WriterOptions } from './writer.js';
+export { CompleteCallCache, TraceReader } from './reader.js';
 export type {
-  CallRow,
   EventRange,
-  EventRow,
   InputRow,
-  MissedRow,
   OutputRow,
   ProbeRow,
   QueryResult,
   RunRow,
-  SchedRow,
-  TaskRowOut,
+  RunStreams,
+  TaskRow,
 } from './reader.js';
 export { MIGRATIONS, migrateTrace, migrationPath } from './migrate.js';
 export type { Migration } from './migrate.js';

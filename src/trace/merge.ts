@@ -14,7 +14,6 @@ const STRING_REFS: Record<string, string[]> = {
 };
 const RUN_TABLES = [
   'raw_runs',
-  'run_config',
   'raw_probes',
   'raw_events',
   'raw_calls',
@@ -23,13 +22,15 @@ const RUN_TABLES = [
   'raw_sched',
   'inputs',
   'output',
-  'call_sets',
+  'raw_syscalls',
+  'raw_complete_calls',
 ];
 
 /** Copy order: the primary key of WITHOUT ROWID tables (appending in key order is cheapest). */
 const ORDER: Record<string, string> = {
   raw_events: 'run_id, seq',
   raw_calls: 'run_id, return_seq',
+  raw_complete_calls: 'run_id, entry_seq',
 };
 
 function columns(db: Db, schema: string, table: string): string[] {

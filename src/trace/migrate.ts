@@ -1,10 +1,14 @@
 // Trace format migrations: the hook list that upgrades an older trace file in place.
-// Guarantees: migrateTrace() applies the chain from the file's format_version to FORMAT_VERSION,
-// each step in its own transaction that also bumps meta.format_version (a failed step leaves the
-// file at the previous version, never half-migrated); a file that is already current is left
-// untouched; a gap in the chain, or a file newer than this build, is a one-line TraceError.
-// Format 2 (this build) packs raw_events' kind/cpu/tid/probe_id into `info` and keys raw_events and
-// raw_calls as WITHOUT ROWID tables (see schemas/trace.sql); 1 -> 2 rewrites those two tables.
+// Guarantees: migrateTrace() applies the chain from the file's format_version to FORMAT_VERSION in
+// ONE transaction that also sets meta.format_version and recreates every view of the current
+// schema (steps change tables only), so a failure leaves the file exactly as it was; a file that
+// is already current is left untouched; a gap in the chain, or a file newer than this build, is a
+// one-line TraceError.
+// Format 2 packs raw_events' kind/cpu/tid/probe_id into `info` and keys raw_events and raw_calls
+// as WITHOUT ROWID tables; 1 -> 2 rewrites those two tables. Format 3 (this build) stores the run
+// configuration once (raw_runs.config, a versioned RunConfig), gives tasks pid/ppid/exe, adds the
+// syscall counts and the complete call sets as tables (the call_sets blob cache is dropped: it is
+// recomputed on demand), and prefixes private views with '_'.
 
 import {
   type Db,
@@ -15,6 +19,7 @@ import {
   readFormatVersion,
   schemaSql,
 } from './db.js';
+import { parseRunConfig } from './config.js';
 
 export interface Migration {
   /** Format the step reads. */
@@ -23,16 +28,25 @@ export interface Migration {
   to: number;
   /** One line for the log. */
   description: string;
-  /** Rewrites tables and views; runs inside a transaction; must not touch meta.format_version. */
+  /**
+   * Rewrites tables; runs inside the chain's transaction after every view was dropped; must not
+   * touch meta.format_version or create views.
+   */
   up(db: Db): void;
 }
 
-/** A CREATE VIEW statement of the current schema, by view name. */
-function currentView(name: string): string {
+/** Every CREATE VIEW statement of the current schema, in schema order. */
+function currentViews(): string[] {
   const { create } = schemaSql();
-  const at = create.indexOf(`CREATE VIEW ${name} AS`);
-  if (at < 0) throw new TraceError(`schemas/trace.sql has no view ${name}`);
-  return create.slice(at, create.indexOf(';', at) + 1);
+  const out: string[] = [];
+  for (let at = create.indexOf('CREATE VIEW '); at >= 0; at = create.indexOf('CREATE VIEW ', at + 1))
+    out.push(create.slice(at, create.indexOf(';', at) + 1));
+  return out;
+}
+
+function dropViews(db: Db): void {
+  const names = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view'").pluck().all() as string[];
+  for (const v of names) db.exec(`DROP VIEW "${v.replace(/"/g, '""')}"`);
 }
 
 /** The CREATE TABLE statement of the current schema, by table name. */
@@ -50,7 +64,6 @@ export const MIGRATIONS: readonly Migration[] = [
     to: 2,
     description: 'format 1 -> 2: raw_events and raw_calls packed into keyed tables',
     up(db) {
-      db.exec('DROP VIEW events; DROP VIEW calls;');
       db.exec(
         'ALTER TABLE raw_events RENAME TO raw_events_v1; ALTER TABLE raw_calls RENAME TO raw_calls_v1;',
       );
@@ -78,7 +91,58 @@ export const MIGRATIONS: readonly Migration[] = [
          FROM raw_calls_v1 ORDER BY run_id, coalesce(return_seq, -rowid)`,
       );
       db.exec('DROP TABLE raw_events_v1; DROP TABLE raw_calls_v1;');
-      for (const v of ['event_rows', 'call_rows', 'events', 'calls']) db.exec(currentView(v));
+    },
+  },
+  {
+    from: 2,
+    to: 3,
+    description:
+      'format 2 -> 3: one stored run configuration, tasks with pid/ppid/exe, syscall and complete call tables',
+    up(db) {
+      db.exec('ALTER TABLE raw_runs RENAME TO raw_runs_v2;');
+      db.exec(currentTable('raw_runs'));
+      const runs = db
+        .prepare(
+          `SELECT r.run_id, r.workload, r.binary_sha256, r.status, r.exit_code, r.signal, r.instructions,
+                  r.cycles, r.replay_of, r.argv, r.cpus, r.preempt, r.seed, r.chaos, r.mhz, c.config
+           FROM raw_runs_v2 r LEFT JOIN run_config c USING (run_id) ORDER BY r.run_id`,
+        )
+        .raw(true)
+        .all() as unknown[][];
+      const ins = db.prepare(
+        `INSERT INTO raw_runs (run_id, workload, binary_sha256, config, status, exit_code, signal,
+           instructions, cycles, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      for (const r of runs) {
+        // The raw_runs columns were what the runs view showed: they win over the JSON copy.
+        const stored = (r[15] as string | null) ?? '{}';
+        const base = JSON.parse(stored) as Record<string, unknown>;
+        const config = parseRunConfig(
+          JSON.stringify({
+            ...base,
+            argv: JSON.parse(r[9] as string) as unknown,
+            cpus: r[10],
+            preempt: r[11] === 1,
+            seed: r[12],
+            chaos: r[13] === 1,
+            mhz: r[14] ?? base.mhz,
+          }),
+        );
+        ins.run(r[0], r[1], r[2], JSON.stringify(config), r[3], r[4], r[5], r[6], r[7], r[8]);
+      }
+      db.exec('DROP TABLE raw_runs_v2; DROP TABLE run_config; DROP TABLE call_sets;');
+      // Until format 3 a run had one process: its first task (lowest tid) running the workload.
+      db.exec(
+        `ALTER TABLE raw_tasks ADD COLUMN pid INTEGER;
+         ALTER TABLE raw_tasks ADD COLUMN ppid INTEGER;
+         ALTER TABLE raw_tasks ADD COLUMN exe TEXT;
+         UPDATE raw_tasks SET
+           pid = (SELECT min(t.tid) FROM raw_tasks t WHERE t.run_id = raw_tasks.run_id),
+           ppid = 0,
+           exe = (SELECT r.workload FROM raw_runs r WHERE r.run_id = raw_tasks.run_id);`,
+      );
+      db.exec(currentTable('raw_syscalls'));
+      db.exec(currentTable('raw_complete_calls'));
     },
   },
 ];
@@ -126,16 +190,19 @@ export function migrateTrace(path: string, list: readonly Migration[] = MIGRATIO
   const db = openTrace(path, { readonly: false, anyVersion: true });
   try {
     if (readFormatVersion(db, path) !== from) throw new TraceError(`${path} changed while migrating it`);
-    const done: string[] = [];
-    for (const step of steps) {
+    try {
       db.transaction(() => {
-        step.up(db);
-        db.prepare("UPDATE meta SET value = ? WHERE key = 'format_version'").run(step.to);
-        db.pragma(`user_version = ${step.to}`);
+        dropViews(db);
+        for (const step of steps) step.up(db);
+        for (const v of currentViews()) db.exec(v);
+        db.prepare("UPDATE meta SET value = ? WHERE key = 'format_version'").run(FORMAT_VERSION);
+        db.pragma(`user_version = ${FORMAT_VERSION}`);
       })();
-      done.push(step.description);
+    } catch (err) {
+      if (err instanceof TraceError) throw new TraceError(`migrating ${path} failed: ${err.message}`);
+      throw new TraceError(`migrating ${path} failed: ${String((err as Error).message ?? err)}`);
     }
-    return done;
+    return steps.map((s) => s.description);
   } finally {
     closeWritable(db);
   }

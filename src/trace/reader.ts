@@ -6,26 +6,32 @@
 //   and that SQLite reports as read-only, so INSERT/UPDATE/DELETE/DROP/CREATE, ATTACH/DETACH,
 //   VACUUM INTO, BEGIN and state-changing PRAGMAs (writable_schema=1, query_only=0, journal_mode=..)
 //   are refused with a one-line TraceError before they run.
-// - Large per-run sets (events, calls, sched) have iterators backed by statement.iterate(), so
-//   memory stays flat; the other getters return arrays.
-// - The only write a report path needs, the call_sets analysis cache, goes through CallSetCache:
-//   a separate, explicitly writable open.
+// - streams(runId) is the only place with the SQL of a run's record streams (records.ts): each
+//   stream yields fresh records in recorded order (the order the writer appended them), backed by
+//   statement.iterate() so memory stays flat; every call starts a new iterator.
+// - The only write a report path needs, the complete call set (raw_complete_calls), goes through
+//   CompleteCallCache: a separate, explicitly writable open.
 // - Missing runs, probes or binaries are one-line TraceErrors.
 
 import type { Statement } from 'better-sqlite3';
-import {
-  EVENT_KINDS,
-  type EventKindCode,
-  type EventKindName,
-  MISS_REASONS,
-  type MissReasonName,
-  PROBE_KINDS,
-  type ProbeKindName,
-  type RunStatus,
-} from './codes.js';
+import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
+import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
-import type { RunConfig } from './writer.js';
+import type {
+  CallRecord,
+  CompleteCallRecord,
+  EventRecord,
+  InputRecord,
+  MissRecord,
+  OutputRecord,
+  ProbeCounters,
+  ProbeRecord,
+  SchedRecord,
+  SyscallCountRecord,
+  TaskRecord,
+} from './records.js';
 
+/** A row of the runs view. */
 export interface RunRow {
   runId: number;
   workload: string;
@@ -41,89 +47,46 @@ export interface RunRow {
   instructions: number | null;
   cycles: number | null;
   replayOf: number | null;
-  mhz: number | null;
+  mhz: number;
 }
 
-export interface ProbeRow {
+/** A row of the probes view: the probe and its counters (null until the run is finished). */
+export interface ProbeRow extends ProbeRecord {
   runId: number;
-  probeId: number;
-  event: string;
-  kind: ProbeKindName;
-  spec: string;
-  symbol: string | null;
-  offset: number;
-  addr: number;
-  maxactive: number | null;
-  /** NULL until the run is finished. */
-  hits: number | null;
-  nmissed: number | null;
-  nmissedReentry: number | null;
+  hits: ProbeCounters['hits'] | null;
+  nmissed: ProbeCounters['nmissed'] | null;
+  nmissedReentry: ProbeCounters['nmissedReentry'] | null;
 }
 
-export interface EventRow {
-  seq: number;
-  ts: number;
-  cpu: number;
-  tid: number;
-  kind: EventKindName;
-  kindCode: EventKindCode;
-  probeId: number | null;
-  addr: number | null;
-  /** JSON text of an object, or null. */
-  args: string | null;
-}
-
-export interface CallRow {
-  probeId: number;
-  tid: number;
-  ts: number;
-  dur: number;
-  entryCpu: number;
-  returnCpu: number;
-  depth: number;
-  retval: number | null;
-  args: string | null;
-  entrySeq: number | null;
-  returnSeq: number | null;
-}
-
-export interface MissedRow {
-  probeId: number;
-  tid: number;
-  cpu: number;
-  ts: number;
-  reason: MissReasonName;
-}
-
-export interface TaskRowOut {
-  tid: number;
-  parentTid: number | null;
-  name: string;
-  startTs: number | null;
+/** A task as stored: its start record and how it ended (end null while running). */
+export interface TaskRow extends TaskRecord {
   endTs: number | null;
   exitCode: number | null;
 }
 
-export interface SchedRow {
-  ts: number;
-  cpu: number;
-  prevTid: number | null;
-  nextTid: number | null;
-  reason: string;
-}
-
-export interface InputRow {
+export interface InputRow extends InputRecord {
   seq: number;
-  kind: string;
-  key: string | null;
   data: Buffer;
 }
 
-export interface OutputRow {
+export interface OutputRow extends OutputRecord {
   seq: number;
-  fd: number;
-  ts: number;
   data: Buffer;
+}
+
+/** The record streams of one run, each in recorded order; every call starts a new iterator. */
+export interface RunStreams {
+  events(range?: EventRange): Generator<EventRecord, void, undefined>;
+  /** Calls in return order; `args: false` leaves args null (cheaper when they are not needed). */
+  calls(opts?: { args?: boolean }): Generator<CallRecord, void, undefined>;
+  missed(): Generator<MissRecord, void, undefined>;
+  sched(): Generator<SchedRecord, void, undefined>;
+  tasks(): TaskRow[];
+  inputs(): Generator<InputRow, void, undefined>;
+  outputs(): Generator<OutputRow, void, undefined>;
+  syscalls(): SyscallCountRecord[];
+  /** The stored complete call set (empty when none was computed), in entry order. */
+  completeCalls(): Generator<CompleteCallRecord, void, undefined>;
 }
 
 export interface QueryResult {
@@ -195,10 +158,15 @@ export class TraceReader {
     return runRow(r);
   }
 
+  /** The run's stored configuration (format-2 configurations are filled with the defaults). */
   runConfig(runId: number): RunConfig {
-    const text = this.raw('SELECT config FROM run_config WHERE run_id = ?').get(runId) as Raw | undefined;
+    const text = this.raw('SELECT config FROM raw_runs WHERE run_id = ?').get(runId) as Raw | undefined;
     if (!text) throw this.noRun(runId);
-    return JSON.parse(text[0] as string) as RunConfig;
+    try {
+      return parseRunConfig(text[0] as string);
+    } catch (e) {
+      throw new TraceError(`run ${runId} of ${this.path}: ${(e as Error).message}`);
+    }
   }
 
   /** A stored executable by sha256. */
@@ -241,132 +209,151 @@ export class TraceReader {
     return num(this.raw('SELECT count(*) FROM raw_events WHERE run_id = ?').get(runId)![0]);
   }
 
-  /** Events of a run in seq order, streamed. */
-  *events(runId: number, range: EventRange = {}): Generator<EventRow, void, undefined> {
-    const it = this.fresh(
-      `SELECT seq, ts, cpu, tid, kind, probe_id, addr,
-              (SELECT s FROM strings WHERE id = e.args)
-       FROM event_rows e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
-    ).iterate(runId, range.fromSeq ?? 0, range.toSeq ?? Number.MAX_SAFE_INTEGER) as IterableIterator<Raw>;
-    for (const r of it) {
-      const code = num(r[4]) as EventKindCode;
-      yield {
-        seq: num(r[0]),
-        ts: num(r[1]),
-        cpu: num(r[2]),
-        tid: num(r[3]),
-        kind: EVENT_KINDS[code] ?? 'fault',
-        kindCode: code,
-        probeId: numOrNull(r[5]),
-        addr: numOrNull(r[6]),
-        args: strOrNull(r[7]),
-      };
-    }
+  /** The record streams of a run (see RunStreams); TraceError if the run is absent. */
+  streams(runId: number): RunStreams {
+    this.run(runId);
+    const rows = (sql: string, ...params: unknown[]) =>
+      this.fresh(sql).iterate(runId, ...params) as IterableIterator<Raw>;
+    return {
+      *events(range: EventRange = {}) {
+        for (const r of rows(
+          `SELECT seq, ts, cpu, tid, kind, probe_id, addr, (SELECT s FROM strings WHERE id = e.args)
+           FROM _event_rows e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
+          range.fromSeq ?? 0,
+          range.toSeq ?? Number.MAX_SAFE_INTEGER,
+        ))
+          yield {
+            seq: num(r[0]),
+            ts: num(r[1]),
+            cpu: num(r[2]),
+            tid: num(r[3]),
+            kind: EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName),
+            probeId: numOrNull(r[5]),
+            addr: numOrNull(r[6]),
+            args: strOrNull(r[7]),
+          };
+      },
+      *calls(opts: { args?: boolean } = {}) {
+        for (const r of rows(
+          `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
+                  ${opts.args === false ? 'NULL' : '(SELECT s FROM strings WHERE id = c.args)'},
+                  entry_seq, return_seq
+           FROM _call_rows c WHERE run_id = ? ORDER BY return_seq`,
+        ))
+          yield {
+            probeId: num(r[0]),
+            tid: num(r[1]),
+            ts: num(r[2]),
+            dur: num(r[3]),
+            entryCpu: num(r[4]),
+            returnCpu: num(r[5]),
+            depth: num(r[6]),
+            retval: numOrNull(r[7]),
+            args: strOrNull(r[8]),
+            entrySeq: numOrNull(r[9]),
+            returnSeq: num(r[10]),
+          };
+      },
+      *missed() {
+        for (const r of rows(
+          'SELECT probe_id, tid, cpu, ts, reason FROM raw_missed WHERE run_id = ? ORDER BY rowid',
+        ))
+          yield {
+            probeId: num(r[0]),
+            tid: num(r[1]),
+            cpu: num(r[2]),
+            ts: num(r[3]),
+            reason: MISS_REASONS[num(r[4])] ?? 'no_instance',
+          };
+      },
+      *sched() {
+        for (const r of rows(
+          `SELECT ts, cpu, prev_tid, next_tid, (SELECT s FROM strings WHERE id = x.reason)
+           FROM raw_sched x WHERE run_id = ? ORDER BY rowid`,
+        ))
+          yield {
+            ts: num(r[0]),
+            cpu: num(r[1]),
+            prevTid: numOrNull(r[2]),
+            nextTid: numOrNull(r[3]),
+            reason: (r[4] as string | null) ?? '',
+          };
+      },
+      tasks: () =>
+        [
+          ...rows(
+            `SELECT tid, pid, ppid, parent_tid, name, exe, start_ts, end_ts, exit_code FROM raw_tasks
+             WHERE run_id = ? ORDER BY id`,
+          ),
+        ].map((r) => ({
+          tid: num(r[0]),
+          pid: (r[1] as number | null) ?? num(r[0]),
+          ppid: (r[2] as number | null) ?? 0,
+          parentTid: numOrNull(r[3]),
+          name: r[4] as string,
+          exe: (r[5] as string | null) ?? '',
+          startTs: numOrNull(r[6]),
+          endTs: numOrNull(r[7]),
+          exitCode: numOrNull(r[8]),
+        })),
+      *inputs() {
+        for (const r of rows('SELECT seq, kind, key, data FROM inputs WHERE run_id = ? ORDER BY seq'))
+          yield { seq: num(r[0]), kind: r[1] as string, key: strOrNull(r[2]), data: toBytes(r[3]) };
+      },
+      *outputs() {
+        for (const r of rows('SELECT seq, fd, ts, data FROM output WHERE run_id = ? ORDER BY seq'))
+          yield { seq: num(r[0]), fd: num(r[1]), ts: num(r[2]), data: toBytes(r[3]) };
+      },
+      syscalls: () =>
+        [
+          ...rows(
+            `SELECT tid, nr, name, calls, errors, enosys FROM raw_syscalls WHERE run_id = ?
+             ORDER BY rowid`,
+          ),
+        ].map((r) => ({
+          tid: num(r[0]),
+          nr: num(r[1]),
+          name: strOrNull(r[2]),
+          calls: num(r[3]),
+          errors: num(r[4]),
+          enosys: num(r[5]),
+        })),
+      *completeCalls() {
+        for (const r of rows(
+          `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval, args, entry_seq,
+                  return_seq, release_seq, hooked
+           FROM raw_complete_calls WHERE run_id = ? ORDER BY entry_seq`,
+        )) {
+          const dur = numOrNull(r[3]);
+          const returnSeq = numOrNull(r[10]);
+          const release = numOrNull(r[11]);
+          yield {
+            probeId: num(r[0]),
+            tid: num(r[1]),
+            entryTs: num(r[2]),
+            returnTs: dur === null ? Infinity : num(r[2]) + dur,
+            entryCpu: num(r[4]),
+            returnCpu: num(r[5]),
+            depth: num(r[6]),
+            retval: numOrNull(r[7]),
+            args: strOrNull(r[8]),
+            entrySeq: num(r[9]),
+            returnSeq: returnSeq ?? (release === null ? Infinity : release + 0.5),
+            hooked: r[12] === 1,
+          };
+        }
+      },
+    };
   }
 
-  /** Calls of one probe in entry order, streamed. */
-  *iterateCalls(runId: number, probeId: number): Generator<CallRow, void, undefined> {
-    const it = this.fresh(
-      `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
-              (SELECT s FROM strings WHERE id = c.args), entry_seq, return_seq
-       FROM call_rows c WHERE run_id = ? AND probe_id = ? ORDER BY ts, return_seq`,
-    ).iterate(runId, probeId) as IterableIterator<Raw>;
-    for (const r of it) {
-      yield {
-        probeId: num(r[0]),
-        tid: num(r[1]),
-        ts: num(r[2]),
-        dur: num(r[3]),
-        entryCpu: num(r[4]),
-        returnCpu: num(r[5]),
-        depth: num(r[6]),
-        retval: numOrNull(r[7]),
-        args: strOrNull(r[8]),
-        entrySeq: numOrNull(r[9]),
-        returnSeq: numOrNull(r[10]),
-      };
-    }
-  }
-
-  /** Calls of one probe in entry order. */
-  calls(runId: number, probeId: number): CallRow[] {
-    return [...this.iterateCalls(runId, probeId)];
-  }
-
-  /** Missed calls of a run (of one probe if given), in time order. */
-  missed(runId: number, probeId?: number): MissedRow[] {
-    const rows =
-      probeId === undefined
-        ? this.raw(
-            'SELECT probe_id, tid, cpu, ts, reason FROM raw_missed WHERE run_id = ? ORDER BY ts, rowid',
-          ).all(runId)
-        : this.raw(
-            `SELECT probe_id, tid, cpu, ts, reason FROM raw_missed WHERE run_id = ? AND probe_id = ?
-             ORDER BY ts, rowid`,
-          ).all(runId, probeId);
-    return rows.map((r) => ({
-      probeId: num(r[0]),
-      tid: num(r[1]),
-      cpu: num(r[2]),
-      ts: num(r[3]),
-      reason: MISS_REASONS[num(r[4])] ?? 'no_instance',
-    }));
-  }
-
-  tasks(runId: number): TaskRowOut[] {
-    return this.raw(
-      `SELECT tid, parent_tid, name, start_ts, end_ts, exit_code FROM raw_tasks WHERE run_id = ?
-       ORDER BY id`,
-    )
-      .all(runId)
-      .map((r) => ({
-        tid: num(r[0]),
-        parentTid: numOrNull(r[1]),
-        name: r[2] as string,
-        startTs: numOrNull(r[3]),
-        endTs: numOrNull(r[4]),
-        exitCode: numOrNull(r[5]),
-      }));
-  }
-
-  /** Context switches of a run in time order, streamed. */
-  *sched(runId: number): Generator<SchedRow, void, undefined> {
-    const it = this.fresh(
-      `SELECT ts, cpu, prev_tid, next_tid, (SELECT s FROM strings WHERE id = x.reason)
-       FROM raw_sched x WHERE run_id = ? ORDER BY ts, rowid`,
-    ).iterate(runId) as IterableIterator<Raw>;
-    for (const r of it)
-      yield {
-        ts: num(r[0]),
-        cpu: num(r[1]),
-        prevTid: numOrNull(r[2]),
-        nextTid: numOrNull(r[3]),
-        reason: (r[4] as string | null) ?? '',
-      };
-  }
-
-  /** The logged nondeterministic inputs of a run, in consumption order. */
-  inputs(runId: number): InputRow[] {
-    return this.raw('SELECT seq, kind, key, data FROM inputs WHERE run_id = ? ORDER BY seq')
-      .all(runId)
-      .map((r) => ({ seq: num(r[0]), kind: r[1] as string, key: strOrNull(r[2]), data: r[3] as Buffer }));
-  }
-
-  /** Guest stdout/stderr of a run, in write order. */
+  /** Guest stdout/stderr of a run in write order (streams(runId).outputs() as an array). */
   outputs(runId: number): OutputRow[] {
-    return this.raw('SELECT seq, fd, ts, data FROM output WHERE run_id = ? ORDER BY seq')
-      .all(runId)
-      .map((r) => ({ seq: num(r[0]), fd: num(r[1]), ts: num(r[2]), data: r[3] as Buffer }));
+    return [...this.streams(runId).outputs()];
   }
 
-  /** A cached analysis blob, or undefined. */
-  callSet(runId: number, probeId: number, key: string): Buffer | undefined {
-    const r = this.raw('SELECT data FROM call_sets WHERE run_id = ? AND probe_id = ? AND key = ?').get(
-      runId,
-      probeId,
-      key,
-    ) as Raw | undefined;
-    return r === undefined ? undefined : toBuffer(r[0]);
+  /** Whether the run has a stored complete call set. */
+  hasCompleteCalls(runId: number): boolean {
+    return this.raw('SELECT 1 FROM raw_complete_calls WHERE run_id = ? LIMIT 1').get(runId) !== undefined;
   }
 
   /** Rows of a read-only SQL statement with bound parameters, as objects (for src/analysis). */
@@ -440,7 +427,7 @@ export class TraceReader {
 }
 
 const RUN_SELECT = `SELECT run_id, workload, binary_sha256, argv, cpus, preempt, seed, chaos, status,
-  exit_code, signal, instructions, cycles, replay_of, mhz FROM raw_runs`;
+  exit_code, signal, instructions, cycles, replay_of, mhz FROM runs`;
 
 function runRow(r: Raw): RunRow {
   return {
@@ -458,66 +445,66 @@ function runRow(r: Raw): RunRow {
     instructions: numOrNull(r[11]),
     cycles: numOrNull(r[12]),
     replayOf: numOrNull(r[13]),
-    mhz: numOrNull(r[14]),
+    mhz: num(r[14]),
   };
 }
 
-function toBuffer(v: unknown): Buffer {
-  return Buffer.isBuffer(v) ? v : Buffer.from(String(v), 'utf8');
+function toBytes(v: unknown): Buffer {
+  if (Buffer.isBuffer(v)) return v;
+  return v instanceof Uint8Array ? Buffer.from(v) : Buffer.from(String(v), 'utf8');
 }
 
 /**
- * The analysis cache (table call_sets), opened WRITABLE on purpose: the one write a report path
- * performs. Keep its lifetime short; it does not hold a TraceReader's guarantees.
+ * The complete call sets (table raw_complete_calls), opened WRITABLE on purpose: the one write a
+ * report path performs. Keep its lifetime short; it does not hold a TraceReader's guarantees.
  */
-export class CallSetCache {
+export class CompleteCallCache {
   readonly path: string;
   private readonly db: Db;
-  private readonly getStmt: Statement;
-  private readonly putStmt: Statement;
-  private readonly delStmt: Statement;
 
-  static open(path: string): CallSetCache {
-    return new CallSetCache(openTrace(path, { readonly: false }), path);
+  static open(path: string): CompleteCallCache {
+    return new CompleteCallCache(openTrace(path, { readonly: false }), path);
   }
 
   constructor(db: Db, path: string) {
     this.db = db;
     this.path = path;
-    this.getStmt = db
-      .prepare('SELECT data FROM call_sets WHERE run_id = ? AND probe_id = ? AND key = ?')
-      .pluck();
-    this.putStmt = db.prepare(
-      'INSERT OR REPLACE INTO call_sets (run_id, probe_id, key, data) VALUES (?, ?, ?, ?)',
+  }
+
+  /** Replaces the run's complete call set with `calls`, in one transaction. */
+  put(runId: number, calls: Iterable<CompleteCallRecord>): void {
+    const del = this.db.prepare('DELETE FROM raw_complete_calls WHERE run_id = ?');
+    const ins = this.db.prepare(
+      `INSERT INTO raw_complete_calls (run_id, probe_id, tid, ts, dur, entry_cpu, return_cpu, depth,
+         retval, args, entry_seq, return_seq, release_seq, hooked)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.delStmt = db.prepare('DELETE FROM call_sets WHERE run_id = ?');
-  }
-
-  get(runId: number, probeId: number, key: string): Buffer | undefined {
-    const v = this.getStmt.get(runId, probeId, key);
-    return v === undefined ? undefined : toBuffer(v);
-  }
-
-  /** Stores (replacing) one entry; committed before returning. */
-  put(runId: number, probeId: number, key: string, data: Uint8Array | string): void {
     try {
-      this.putStmt.run(
-        runId,
-        probeId,
-        key,
-        typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data),
-      );
+      this.db.transaction(() => {
+        del.run(runId);
+        for (const c of calls) {
+          const returned = Number.isFinite(c.returnTs);
+          const released = !returned && Number.isFinite(c.returnSeq);
+          ins.run(
+            runId,
+            c.probeId,
+            c.tid,
+            c.entryTs,
+            returned ? c.returnTs - c.entryTs : null,
+            c.entryCpu,
+            c.returnCpu,
+            c.depth,
+            c.retval,
+            c.args,
+            c.entrySeq,
+            returned ? c.returnSeq : null,
+            released ? Math.floor(c.returnSeq) : null,
+            c.hooked ? 1 : 0,
+          );
+        }
+      })();
     } catch (err) {
-      throw new TraceError(`writing the analysis cache of ${this.path} failed: ${reason(err)}`);
-    }
-  }
-
-  /** Drops every entry of a run (e.g. after it was re-analysed with other inputs). */
-  clearRun(runId: number): void {
-    try {
-      this.delStmt.run(runId);
-    } catch (err) {
-      throw new TraceError(`writing the analysis cache of ${this.path} failed: ${reason(err)}`);
+      throw new TraceError(`writing the complete call set of ${this.path} failed: ${reason(err)}`);
     }
   }
 

@@ -23,28 +23,11 @@ import {
   type RowTableName,
   type RowValue,
 } from './batch.js';
-import { PROBE_KINDS, type ProbeKindName, type RunStatus } from './codes.js';
+import { PROBE_KINDS } from './codes.js';
+import { checkRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, reason, schemaSql } from './db.js';
 import { mergeTraceInto } from './merge.js';
-
-/** The whole configuration of a run, stored as JSON in run_config; replay re-runs from it. */
-export interface RunConfig {
-  argv: string[];
-  cpus: number;
-  preempt: boolean;
-  seed: number;
-  chaos: boolean;
-  env?: string[];
-  /** Cycles per microsecond for reports. */
-  mhz?: number;
-  maxInstructions?: number | null;
-  /** Probe specs in kprobe_events syntax, in definition order. */
-  probes?: string[];
-  allowRead?: string[];
-  /** Path given to --stdin (its bytes are logged as inputs anyway). */
-  stdin?: string | null;
-  [key: string]: unknown;
-}
+import type { ProbeRecord, RunEnd } from './records.js';
 
 export interface BeginRunInfo {
   /** Built-in workload name or the ELF's file name. */
@@ -56,44 +39,12 @@ export interface BeginRunInfo {
   replayOf?: number | null;
 }
 
-export interface ProbeInfo {
-  probeId: number;
-  /** 'GRP/EVENT' */
-  event: string;
-  kind: ProbeKindName;
-  /** The kprobe_events line. */
-  spec: string;
-  symbol: string | null;
-  offset: number;
-  addr: number;
-  /** kretprobes only (null otherwise). */
-  maxactive: number | null;
-}
-
-export interface ProbeCounters {
-  probeId: number;
-  hits: number;
-  nmissed: number;
-  nmissedReentry: number;
-}
-
-export interface RunResult {
-  status: Exclude<RunStatus, 'incomplete'>;
-  exitCode: number | null;
-  signal: number | null;
-  instructions: number;
-  cycles: number;
-  probeCounters?: ProbeCounters[];
-  /** Merged into run_config (e.g. where an interrupted recording stopped, for replay). */
-  configPatch?: Record<string, unknown>;
-}
-
 /** The store's operations, whichever thread it runs in. */
 export interface StoreOps {
   beginRun(info: BeginRunInfo): number;
-  addProbe(runId: number, p: ProbeInfo): void;
+  addProbe(runId: number, p: ProbeRecord): void;
   write(b: Batch): void;
-  finishRun(runId: number, result: RunResult): void;
+  finishRun(runId: number, result: RunEnd): void;
   /** Appends another trace's runs (renumbered after this file's, or shifted by runIdOffset). */
   appendTrace(path: string, runIdOffset?: number): number[];
   /** Returns when every batch handed to write() is committed (or throws the first failure). */
@@ -230,7 +181,6 @@ export class TraceStore implements StoreOps {
   private readonly taskUpdate: Statement;
   private readonly insBinary: Statement;
   private readonly insRun: Statement;
-  private readonly insConfig: Statement;
   private readonly insProbe: Statement;
   private readonly updRun: Statement;
   private readonly updProbe: Statement;
@@ -256,14 +206,14 @@ export class TraceStore implements StoreOps {
       raw_tasks: row('raw_tasks'),
       inputs: row('inputs'),
       output: row('output'),
+      raw_syscalls: row('raw_syscalls'),
     };
     this.taskUpdate = db.prepare('UPDATE raw_tasks SET end_ts = ?, exit_code = ? WHERE id = ?');
     this.insBinary = db.prepare('INSERT OR IGNORE INTO binaries (sha256, size, bytes) VALUES (?, ?, ?)');
     this.insRun = db.prepare(
-      `INSERT INTO raw_runs (workload, binary_sha256, argv, cpus, preempt, seed, chaos, status, replay_of, mhz)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'incomplete', ?, ?)`,
+      `INSERT INTO raw_runs (workload, binary_sha256, config, status, replay_of)
+       VALUES (?, ?, ?, 'incomplete', ?)`,
     );
-    this.insConfig = db.prepare('INSERT INTO run_config (run_id, config) VALUES (?, ?)');
     this.insProbe = db.prepare(
       `INSERT INTO raw_probes (run_id, probe_id, event, kind, spec, symbol, offset, addr, maxactive)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -272,7 +222,7 @@ export class TraceStore implements StoreOps {
       `UPDATE raw_runs SET status = ?, exit_code = ?, signal = ?, instructions = ?, cycles = ?
        WHERE run_id = ?`,
     );
-    this.patchConfig = db.prepare('UPDATE run_config SET config = json_patch(config, ?) WHERE run_id = ?');
+    this.patchConfig = db.prepare('UPDATE raw_runs SET config = json_patch(config, ?) WHERE run_id = ?');
     this.updProbe = db.prepare(
       `UPDATE raw_probes SET hits = ?, nmissed = ?, nmissed_reentry = ? WHERE run_id = ? AND probe_id = ?`,
     );
@@ -296,38 +246,20 @@ export class TraceStore implements StoreOps {
   }
 
   beginRun(info: BeginRunInfo): number {
-    const c = info.config;
-    if (!Array.isArray(c.argv) || !c.argv.every((a) => typeof a === 'string'))
-      throw new TraceError('run config: argv must be an array of strings');
-    checkInt('run config: cpus', c.cpus);
-    // raw_events.info keeps 7 bits of cpu number
-    if (c.cpus < 1 || c.cpus > 128) throw new TraceError(`run config: cpus must be 1..128, got ${c.cpus}`);
-    checkInt('run config: seed', c.seed);
+    checkRunConfig(info.config);
     const sha = createHash('sha256').update(info.binary).digest('hex');
     try {
       return this.db.transaction(() => {
         this.insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
-        const r = this.insRun.run(
-          info.workload,
-          sha,
-          JSON.stringify(c.argv),
-          c.cpus,
-          c.preempt ? 1 : 0,
-          c.seed,
-          c.chaos ? 1 : 0,
-          info.replayOf ?? null,
-          c.mhz ?? null,
-        );
-        const id = Number(r.lastInsertRowid);
-        this.insConfig.run(id, JSON.stringify(c));
-        return id;
+        const r = this.insRun.run(info.workload, sha, JSON.stringify(info.config), info.replayOf ?? null);
+        return Number(r.lastInsertRowid);
       })();
     } catch (err) {
       throw this.fail('beginning a run', err);
     }
   }
 
-  addProbe(runId: number, p: ProbeInfo): void {
+  addProbe(runId: number, p: ProbeRecord): void {
     const kind = PROBE_KINDS.indexOf(p.kind);
     if (kind < 0) throw new TraceError(`probe ${p.event}: unknown kind ${String(p.kind)}`);
     try {
@@ -367,9 +299,10 @@ export class TraceStore implements StoreOps {
     }
     if (b.rows.inputs.length) this.rowIns.inputs.write(b.rows.inputs);
     if (b.rows.output.length) this.rowIns.output.write(b.rows.output);
+    if (b.rows.raw_syscalls.length) this.rowIns.raw_syscalls.write(b.rows.raw_syscalls);
   }
 
-  finishRun(runId: number, result: RunResult): void {
+  finishRun(runId: number, result: RunEnd): void {
     try {
       this.db.transaction(() => {
         this.updRun.run(

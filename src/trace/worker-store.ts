@@ -13,7 +13,8 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { transferables, type Batch } from './batch.js';
 import type { CreateOptions } from './db.js';
 import { TraceError } from './db.js';
-import type { BeginRunInfo, ProbeInfo, RunResult, StoreOps } from './store.js';
+import type { ProbeRecord, RunEnd } from './records.js';
+import type { BeginRunInfo, StoreOps } from './store.js';
 import {
   CTL_DONE,
   CTL_EXITED,
@@ -127,7 +128,7 @@ export class WorkerStore implements StoreOps {
     return this.call({ op: 'beginRun', args: [info] }) as number;
   }
 
-  addProbe(runId: number, p: ProbeInfo): void {
+  addProbe(runId: number, p: ProbeRecord): void {
     this.call({ op: 'addProbe', args: [runId, p] });
   }
 
@@ -162,7 +163,7 @@ export class WorkerStore implements StoreOps {
     this.result(this.sent);
   }
 
-  finishRun(runId: number, result: RunResult): void {
+  finishRun(runId: number, result: RunEnd): void {
     this.call({ op: 'finishRun', args: [runId, result] });
   }
 

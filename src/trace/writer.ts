@@ -1,10 +1,11 @@
-// The batched trace writer used by the recorder and by what-if replays.
+// The batched trace writer used by the recorder and by what-if replays: a RunSink (records.ts)
+// that stores the records of the run begun last.
 // Guarantees:
 // - beginRun() commits the run row (status 'incomplete'), its configuration and its binary
 //   (deduplicated by sha256) before returning, so a recording killed at any later point leaves an
 //   'incomplete' run that opens.
-// - Appends (event, call, missed, sched, taskStart/taskEnd, input, output) only fill in-memory
-//   buffers (numbers in preallocated row-major Float64Arrays, NaN = NULL; the hot path event()
+// - The RunSink methods (event, call, missed, sched, taskStart/taskEnd, input, output, syscall)
+//   append to the run begun last and only fill in-memory buffers (numbers in preallocated row-major Float64Arrays, NaN = NULL; the hot path event()
 //   allocates nothing unless its args string is new to the intern cache). When any buffer reaches
 //   `batchRows` rows (or the blobs `maxBufferedBytes`), on flush(), finishRun() and close(), ALL
 //   buffers become one Batch that the store inserts in ONE transaction (store.ts).
@@ -30,13 +31,26 @@ import {
   type RowTableName,
   type RowValue,
 } from './batch.js';
-import type { EventKindCode, MissReasonCode } from './codes.js';
+import { EventKind, MissReason } from './codes.js';
 import { type CreateOptions, TraceError, createTrace, openTrace } from './db.js';
-import { TraceStore, type BeginRunInfo, type ProbeInfo, type RunResult, type StoreOps } from './store.js';
+import type {
+  CallRecord,
+  EventRecord,
+  InputRecord,
+  MissRecord,
+  OutputRecord,
+  ProbeRecord,
+  RunEnd,
+  RunSink,
+  SchedRecord,
+  SyscallCountRecord,
+  TaskEndRecord,
+  TaskRecord,
+} from './records.js';
+import { TraceStore, type BeginRunInfo, type StoreOps } from './store.js';
 import { WORKER_AVAILABLE, WorkerStore } from './worker-store.js';
 
-export { EventKind, MissReason } from './codes.js';
-export type { BeginRunInfo, ProbeCounters, ProbeInfo, RunConfig, RunResult } from './store.js';
+export type { BeginRunInfo } from './store.js';
 
 export interface WriterOptions {
   /** Rows per buffer before an automatic flush (default 16384). */
@@ -61,17 +75,14 @@ export interface WriterCounts {
   tasks: number;
   inputs: number;
   outputs: number;
+  syscalls: number;
   strings: number;
   flushes: number;
 }
 
-interface TaskRow {
+interface TaskRow extends TaskRecord {
   id: number;
   runId: number;
-  tid: number;
-  parentTid: number | null;
-  name: string;
-  startTs: number | null;
   endTs: number | null;
   exitCode: number | null;
   /** Its INSERT has been handed to the store: the end becomes an UPDATE. */
@@ -91,14 +102,14 @@ const WIDTH: Record<NumericTableName, number> = {
 };
 
 function emptyRows(): Record<RowTableName, RowValue[]> {
-  return { strings: [], raw_tasks: [], inputs: [], output: [] };
+  return { strings: [], raw_tasks: [], inputs: [], output: [], raw_syscalls: [] };
 }
 
 function isEmpty(rows: Record<RowTableName, RowValue[]>): boolean {
   return ROW_TABLE_NAMES.every((t) => rows[t].length === 0);
 }
 
-export class TraceWriter {
+export class TraceWriter implements RunSink {
   readonly path: string;
   private readonly store: StoreOps;
   private readonly cap: number;
@@ -125,6 +136,8 @@ export class TraceWriter {
   private pendingTasks: TaskRow[] = [];
   private readonly openTasks = new Map<number, TaskRow>();
   private readonly runs = new Map<number, RunState>();
+  /** The run the RunSink methods append to (the one begun last), -1 when none. */
+  private run = -1;
   private readonly totals: WriterCounts = {
     events: 0,
     calls: 0,
@@ -133,6 +146,7 @@ export class TraceWriter {
     tasks: 0,
     inputs: 0,
     outputs: 0,
+    syscalls: 0,
     strings: 0,
     flushes: 0,
   };
@@ -196,194 +210,189 @@ export class TraceWriter {
     return { ...this.totals };
   }
 
-  /** Inserts the run (status 'incomplete'), its config and binary, and commits. Returns run_id. */
+  /**
+   * Inserts the run (status 'incomplete'), its config and binary, and commits. Returns run_id;
+   * the RunSink methods append to this run from now on.
+   */
   beginRun(info: BeginRunInfo): number {
     this.usable();
     this.handOver();
     const runId = this.store.beginRun(info);
     this.runs.set(runId, { inputSeq: 0, outputSeq: 0 });
+    this.run = runId;
     return runId;
   }
 
   /** Registers a probe of a run (committed immediately). */
-  addProbe(runId: number, p: ProbeInfo): void {
+  addProbe(runId: number, p: ProbeRecord): void {
     this.usable();
     this.handOver();
     this.store.addProbe(runId, p);
   }
 
-  /**
-   * Appends one event. `kind` is an EventKind code; probeId/addr/args may be null; `args` is the
-   * JSON text of an object (interned). Allocation-free unless `args` is a string not seen before.
-   */
-  event(
-    runId: number,
-    seq: number,
-    ts: number,
-    cpu: number,
-    tid: number,
-    kind: EventKindCode,
-    probeId: number | null,
-    addr: number | null,
-    args: string | null,
-  ): void {
-    const info = packEventInfo(kind, cpu, tid, probeId);
+  /** The run the sink methods append to; TraceError when no run is being recorded. */
+  private current(): number {
+    if (this.run < 0) {
+      this.usable();
+      throw new TraceError('no run is being recorded by this writer');
+    }
+    return this.run;
+  }
+
+  /** Appends one event. Allocation-free unless `args` is a string not seen before (interned). */
+  event(r: EventRecord): void {
+    const runId = this.current();
+    const info = packEventInfo(EventKind[r.kind], r.cpu, r.tid, r.probeId);
     if (info < 0)
       throw new TraceError(
-        `event ${seq}: cpu ${cpu}, tid ${tid} or probe ${probeId} is beyond what a trace stores (cpu < 128, tid < 2^22, probe < 2^20 - 1)`,
+        `event ${r.seq}: cpu ${r.cpu}, tid ${r.tid} or probe ${r.probeId} is beyond what a trace stores (cpu < 128, tid < 2^22, probe < 2^20 - 1)`,
       );
     const d = this.ev;
     const i = this.nEv;
     const b = i * 6;
     d[b] = runId;
-    d[b + 1] = seq;
-    d[b + 2] = ts;
+    d[b + 1] = r.seq;
+    d[b + 2] = r.ts;
     d[b + 3] = info;
-    d[b + 4] = addr === null ? NaN : addr >>> 0;
-    d[b + 5] = args === null ? NaN : this.intern(args);
+    d[b + 4] = r.addr === null ? NaN : r.addr >>> 0;
+    d[b + 5] = r.args === null ? NaN : this.intern(r.args);
     this.nEv = i + 1;
     if (i + 1 >= this.cap) this.handOver();
   }
 
-  /** Appends one completed call of a return probe (`args` = JSON text of an object, or null). */
-  call(
-    runId: number,
-    probeId: number,
-    tid: number,
-    ts: number,
-    dur: number,
-    entryCpu: number,
-    returnCpu: number,
-    depth: number,
-    retval: number | null,
-    args: string | null,
-    entrySeq: number | null,
-    returnSeq: number,
-  ): void {
-    const info = packCallInfo(entryCpu, returnCpu, depth);
+  /** Appends one completed call of a return probe. */
+  call(r: CallRecord): void {
+    const runId = this.current();
+    const info = packCallInfo(r.entryCpu, r.returnCpu, r.depth);
     if (info < 0)
       throw new TraceError(
-        `call of probe ${probeId}: cpu ${entryCpu}/${returnCpu} or depth ${depth} out of range`,
+        `call of probe ${r.probeId}: cpu ${r.entryCpu}/${r.returnCpu} or depth ${r.depth} out of range`,
       );
     const d = this.callBuf;
     const i = this.nCalls;
     const b = i * 10;
     d[b] = runId;
-    d[b + 1] = probeId;
-    d[b + 2] = tid;
-    d[b + 3] = ts;
-    d[b + 4] = dur;
+    d[b + 1] = r.probeId;
+    d[b + 2] = r.tid;
+    d[b + 3] = r.ts;
+    d[b + 4] = r.dur;
     d[b + 5] = info;
-    d[b + 6] = retval === null ? NaN : retval;
-    d[b + 7] = args === null ? NaN : this.intern(args);
-    d[b + 8] = entrySeq === null ? NaN : entrySeq;
-    d[b + 9] = returnSeq;
+    d[b + 6] = r.retval === null ? NaN : r.retval;
+    d[b + 7] = r.args === null ? NaN : this.intern(r.args);
+    d[b + 8] = r.entrySeq === null ? NaN : r.entrySeq;
+    d[b + 9] = r.returnSeq;
     this.nCalls = i + 1;
     if (i + 1 >= this.cap) this.handOver();
   }
 
-  /** Appends one missed call (`reason` is a MissReason code). */
-  missed(runId: number, probeId: number, tid: number, cpu: number, ts: number, reason: MissReasonCode): void {
+  /** Appends one missed call. */
+  missed(r: MissRecord): void {
+    const runId = this.current();
     const d = this.missBuf;
     const i = this.nMiss;
     const b = i * 6;
     d[b] = runId;
-    d[b + 1] = probeId;
-    d[b + 2] = tid;
-    d[b + 3] = cpu;
-    d[b + 4] = ts;
-    d[b + 5] = reason;
+    d[b + 1] = r.probeId;
+    d[b + 2] = r.tid;
+    d[b + 3] = r.cpu;
+    d[b + 4] = r.ts;
+    d[b + 5] = MissReason[r.reason];
     this.nMiss = i + 1;
     if (i + 1 >= this.cap) this.handOver();
   }
 
-  /** Appends one context switch; a null tid is the idle CPU; `reason` is free text (interned). */
-  sched(
-    runId: number,
-    ts: number,
-    cpu: number,
-    prevTid: number | null,
-    nextTid: number | null,
-    reason: string,
-  ): void {
+  /** Appends one context switch; a null tid is the idle CPU; `reason` is interned. */
+  sched(r: SchedRecord): void {
+    const runId = this.current();
     const d = this.schedBuf;
     const i = this.nSched;
     const b = i * 6;
     d[b] = runId;
-    d[b + 1] = ts;
-    d[b + 2] = cpu;
-    d[b + 3] = prevTid === null ? NaN : prevTid;
-    d[b + 4] = nextTid === null ? NaN : nextTid;
-    d[b + 5] = this.intern(reason);
+    d[b + 1] = r.ts;
+    d[b + 2] = r.cpu;
+    d[b + 3] = r.prevTid === null ? NaN : r.prevTid;
+    d[b + 4] = r.nextTid === null ? NaN : r.nextTid;
+    d[b + 5] = this.intern(r.reason);
     this.nSched = i + 1;
     if (i + 1 >= this.cap) this.handOver();
   }
 
   /** A task (thread) starts. */
-  taskStart(
-    runId: number,
-    tid: number,
-    parentTid: number | null,
-    name: string,
-    startTs: number | null,
-  ): void {
+  taskStart(r: TaskRecord): void {
+    const runId = this.current();
     this.usable();
     const row: TaskRow = {
       id: ++this.lastTaskId,
       runId,
-      tid,
-      parentTid,
-      name,
-      startTs,
+      tid: r.tid,
+      pid: r.pid,
+      ppid: r.ppid,
+      parentTid: r.parentTid,
+      name: r.name,
+      exe: r.exe,
+      startTs: r.startTs,
       endTs: null,
       exitCode: null,
       stored: false,
     };
-    this.openTasks.set(runId * 0x1_0000_0000 + tid, row);
+    this.openTasks.set(runId * 0x1_0000_0000 + r.tid, row);
     this.pendingTasks.push(row);
     this.totals.tasks++;
     if (this.pendingTasks.length >= this.cap) this.handOver();
   }
 
   /**
-   * A task ends. A task that was never announced with taskStart() still gets a row (parent_tid
-   * and start_ts NULL, name ''), so bookkeeping gaps never abort a recording.
+   * A task ends. A task that was never announced with taskStart() still gets a row (pid = tid,
+   * ppid, parent_tid and start_ts NULL, name and exe ''), so bookkeeping gaps never abort a
+   * recording.
    */
-  taskEnd(runId: number, tid: number, endTs: number, exitCode: number | null): void {
+  taskEnd(r: TaskEndRecord): void {
+    const runId = this.current();
     this.usable();
-    const key = runId * 0x1_0000_0000 + tid;
+    const key = runId * 0x1_0000_0000 + r.tid;
     let row = this.openTasks.get(key);
     if (!row) {
-      this.taskStart(runId, tid, null, '', null);
+      this.taskStart({ tid: r.tid, pid: r.tid, ppid: 0, parentTid: null, name: '', exe: '', startTs: null });
       row = this.openTasks.get(key)!;
     }
     this.openTasks.delete(key);
-    row.endTs = endTs;
-    row.exitCode = exitCode;
+    row.endTs = r.ts;
+    row.exitCode = r.exitCode;
     if (row.stored) {
-      this.taskUpdates.push(endTs, exitCode, row.id);
+      this.taskUpdates.push(r.ts, r.exitCode, row.id);
       if (this.taskUpdates.length >= 3 * this.cap) this.handOver();
     }
   }
 
   /** Logs one nondeterministic input (copied). Returns its seq within the run. */
-  input(runId: number, kind: string, key: string | null, data: Uint8Array): number {
+  input(r: InputRecord): number {
+    const runId = this.current();
     const st = this.runState(runId);
     const seq = st.inputSeq++;
-    this.rows.inputs.push(runId, seq, kind, key, Uint8Array.from(data));
+    this.rows.inputs.push(runId, seq, r.kind, r.key, Uint8Array.from(r.data));
     this.totals.inputs++;
-    this.addBytes(data.byteLength, this.rows.inputs.length);
+    this.addBytes(r.data.byteLength, this.rows.inputs.length);
     return seq;
   }
 
   /** Stores guest output written to `fd` at cycle `ts` (copied). Returns its seq within the run. */
-  output(runId: number, fd: number, ts: number, data: Uint8Array): number {
+  output(r: OutputRecord): number {
+    const runId = this.current();
     const st = this.runState(runId);
     const seq = st.outputSeq++;
-    this.rows.output.push(runId, seq, fd, ts, Uint8Array.from(data));
+    this.rows.output.push(runId, seq, r.fd, r.ts, Uint8Array.from(r.data));
     this.totals.outputs++;
-    this.addBytes(data.byteLength, this.rows.output.length);
+    this.addBytes(r.data.byteLength, this.rows.output.length);
     return seq;
+  }
+
+  /** Stores the system call counts of one task and number. */
+  syscall(r: SyscallCountRecord): void {
+    const runId = this.current();
+    this.runState(runId);
+    this.rows.raw_syscalls.push(runId, r.tid, r.nr, r.name, r.calls, r.errors, r.enosys);
+    this.totals.syscalls++;
+    this.addBytes(0, this.rows.raw_syscalls.length);
   }
 
   private addBytes(n: number, values: number): void {
@@ -402,7 +411,19 @@ export class TraceWriter {
     this.usable();
     const rows = this.rows;
     for (const t of this.pendingTasks) {
-      rows.raw_tasks.push(t.id, t.runId, t.tid, t.parentTid, t.name, t.startTs, t.endTs, t.exitCode);
+      rows.raw_tasks.push(
+        t.id,
+        t.runId,
+        t.tid,
+        t.pid,
+        t.ppid,
+        t.parentTid,
+        t.name,
+        t.exe,
+        t.startTs,
+        t.endTs,
+        t.exitCode,
+      );
       t.stored = true;
     }
     this.pendingTasks = [];
@@ -457,11 +478,12 @@ export class TraceWriter {
    * Flushes, stores the final status and probe counters, builds the indexes and truncates the WAL.
    * Tasks still running keep end_ts NULL.
    */
-  finishRun(runId: number, result: RunResult): void {
+  finishRun(runId: number, result: RunEnd): void {
     this.runState(runId);
     this.handOver();
     this.guard(() => this.store.finishRun(runId, result));
     this.runs.delete(runId);
+    if (this.run === runId) this.run = -1;
     for (const [key, row] of this.openTasks) if (row.runId === runId) this.openTasks.delete(key);
   }
 

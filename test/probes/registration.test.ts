@@ -4,7 +4,8 @@
 // a real ProbeSession (K24, K25, check 15).
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ProbeSession, ProbeSpecError, type RunSink } from '../../src/recorder/session.js';
+import { ProbeSession, ProbeSpecError } from '../../src/recorder/session.js';
+import type { CallRecord, RunSink } from '../../src/trace/records.js';
 import {
   CALL_GUEST_RETURN,
   RESERVED_BASE,
@@ -356,16 +357,14 @@ describe('K22, K23: unregistering what is not registered (check 12)', () => {
 });
 
 describe('K24, K25: kprobe_events syntax on a real guest (check 15)', () => {
-  const sink = (): { sink: RunSink; calls: unknown[][] } => {
-    const calls: unknown[][] = [];
+  const sink = (): { sink: RunSink; calls: CallRecord[] } => {
+    const calls: CallRecord[] = [];
     const s = new Proxy(
       {},
       {
-        get:
-          (_t, name) =>
-          (...args: unknown[]) => {
-            if (name === 'call') calls.push(args);
-          },
+        get: (_t, name) => (r: CallRecord) => {
+          if (name === 'call') calls.push({ ...r });
+        },
       },
     ) as RunSink;
     return { sink: s, calls };
@@ -417,6 +416,6 @@ describe('K24, K25: kprobe_events syntax on a real guest (check 15)', () => {
     const r = ses.run();
     expect(status(r)).toBe('exit 0');
     expect(rows).toHaveLength(1);
-    expect(rows[0]![7]).toBe(100); // retval = 300/3
+    expect(rows[0]!.retval).toBe(100); // retval = 300/3
   });
 });
