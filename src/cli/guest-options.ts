@@ -5,6 +5,8 @@
 
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { CPU_MODELS, DEFAULT_CPU_MODEL } from '../emulator/cpuid.js';
+import type { MachineOptions } from '../emulator/machine.js';
 import { list } from './command.js';
 import { CliError, readInput } from './common.js';
 
@@ -27,7 +29,10 @@ export function guestOptions<T>(y: Argv<T>) {
       describe:
         "file to feed to the guest as standard input (default: this command's stdin unless a terminal)",
     })
-    .option('cpu', { type: 'string', describe: 'CPU model the guest sees (CPUID)' })
+    .option('cpu', {
+      type: 'string',
+      describe: `CPU model the guest sees (${Object.keys(CPU_MODELS).join(', ')}; default ${DEFAULT_CPU_MODEL})`,
+    })
     .option('max-instructions', {
       type: 'number',
       describe: 'stop the guest after this many instructions (status truncated)',
@@ -74,6 +79,8 @@ export async function guestWorld(a: {
   const max = a['max-instructions'];
   if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
     throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
+  if (a.cpu !== undefined && !Object.prototype.hasOwnProperty.call(CPU_MODELS, a.cpu))
+    throw new CliError(`--cpu ${a.cpu}: unknown CPU model (known: ${Object.keys(CPU_MODELS).join(', ')})`, 2);
   const allow = list(a['allow-read']);
   let stdin: Uint8Array | undefined;
   let stdinSource: string | null = null;
@@ -97,22 +104,16 @@ export async function guestWorld(a: {
   };
 }
 
-/**
- * The Machine options for a guest world. keepFiles and cpuModel are passed through for the emulator
- * to honour (typed loosely until every emulator build declares them).
- */
-export function machineOptionsOf(w: GuestWorld): Record<string, unknown> & {
-  env: string[];
-  allowRead?: string[];
-  stdin?: Uint8Array;
-  maxInstructions?: number;
-} {
+/** The Machine options for a guest world. */
+export function machineOptionsOf(
+  w: GuestWorld,
+): Pick<MachineOptions, 'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'keepFiles' | 'cpuModel'> {
   return {
     env: w.env,
     allowRead: w.allowRead,
     stdin: w.stdin,
     maxInstructions: w.maxInstructions,
-    ...(w.keepFiles !== undefined ? { keepFiles: w.keepFiles } : {}),
-    ...(w.cpuModel !== undefined ? { cpuModel: w.cpuModel } : {}),
+    keepFiles: w.keepFiles,
+    cpuModel: w.cpuModel,
   };
 }

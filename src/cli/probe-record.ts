@@ -173,7 +173,10 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
           workload: target.name,
           binary: target.binary,
           session: { ...plan.session, argv: target.argv, seed, probes: target.probes },
-          extraConfig: { stdinPath: world.stdinSource, cpuModel: world.cpuModel ?? null },
+          extraConfig: {
+            stdinPath: world.stdinSource,
+            ...(world.cpuModel !== undefined ? { cpuModel: world.cpuModel } : {}),
+          },
           validated: true,
           onProgress: (n) => progress.update(n, `run ${index + 1}/${plan.runs}`),
         },
