@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TraceReader } from '../../src/trace/reader.js';
 import { buildGuest } from '../helpers/gcc.js';
 import {
   cleanupTmp,
@@ -159,11 +160,13 @@ describe('the guest environment and standard input', () => {
       '1',
     ]);
     expect(r.stdout).toContain('GREETING=hi there\n');
-    const cfg = await query<{ env: string }>(
-      out,
-      "SELECT json_extract(config, '$.env') AS env FROM run_config",
-    );
-    expect(cfg.map((c) => JSON.parse(c.env) as unknown)).toEqual([['GREETING=hi there', 'X=1']]);
+    // The stored configuration, as replay reads it.
+    const reader = TraceReader.open(out);
+    try {
+      expect(reader.runConfig(1).env).toEqual(['GREETING=hi there', 'X=1']);
+    } finally {
+      reader.close();
+    }
     const bad = await cli('probe-record', [prog, '--env', 'NOEQUALS', '-o', path.join(dir, 'bad.db')]);
     expectCleanError(bad, 'probe-record', 2, /--env NOEQUALS: expected NAME=VALUE/);
     const run = await cli('probe-run', [prog, '--env', 'GREETING=run', '--', '4']);
