@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TraceReader } from '../../src/trace/reader.js';
 import { buildGuest } from '../helpers/gcc.js';
+import { DEFAULT_ENV } from '../../src/emulator/notes.js';
 import {
   cleanupTmp,
   cli,
@@ -163,7 +164,8 @@ describe('the guest environment and standard input', () => {
     // The stored configuration, as replay reads it.
     const reader = TraceReader.open(out);
     try {
-      expect(reader.runConfig(1).env).toEqual(['GREETING=hi there', 'X=1']);
+      // The documented default environment, with the --env entries added.
+      expect(reader.runConfig(1).env).toEqual([...DEFAULT_ENV, 'GREETING=hi there', 'X=1']);
     } finally {
       reader.close();
     }
