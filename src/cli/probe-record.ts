@@ -8,9 +8,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ElfError, Machine } from '../emulator/machine.js';
-import { formatProfile } from '../probes/profile.js';
+import { formatProfile, profileRows } from '../probes/profile.js';
 import { nullSink, recordRunAsync } from '../recorder/record.js';
 import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
 import { TraceWriter } from '../trace/writer.js';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
@@ -64,7 +65,12 @@ export const spec = {
         describe: 'probe spec (kprobe_events syntax), repeatable',
       })
       .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
-      .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
+      .option('cpus', {
+        alias: 'c',
+        type: 'number',
+        default: DEFAULT_CPUS,
+        describe: `virtual CPUs (NR_CPUS), ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
+      })
       .option('preempt', {
         type: 'boolean',
         default: true,
@@ -299,11 +305,7 @@ async function sweepInParallel(a: RecordArgs, argv: string[], out: string, worke
     if (stop.signal !== null) exit = stop.exitCode();
     const last = runs[runs.length - 1];
     if (!a.quiet && last) {
-      const rows = reader.probes(last.runId).map((p) => ({
-        event: p.event,
-        hits: p.hits ?? 0,
-        misses: p.kind === 'kretprobe' ? (p.nmissed ?? 0) + (p.nmissedReentry ?? 0) : (p.nmissedReentry ?? 0),
-      }));
+      const rows = profileRows(reader.probes(last.runId));
       if (rows.length) process.stderr.write(formatProfile(rows));
       process.stderr.write(
         `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
@@ -326,7 +328,8 @@ export async function main(argv: string[]): Promise<number> {
       );
     return 0;
   }
-  checkInt('cpus', a.cpus, 1, 64);
+  const cpus = cpusProblem(a.cpus);
+  if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
   checkInt('runs', a.runs, 1, 100000);
   checkInt('seed', a.seed, 0, 0xffffffff);
   if (a.maxInstructions !== undefined)
@@ -459,14 +462,9 @@ export async function main(argv: string[]): Promise<number> {
       if (!a.quiet) {
         if (res.status !== 'exited' && !outcome.interrupted)
           process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
-        const rows = outcome.session.counters().map((c) => {
-          const p = outcome.session.probes[c.probeId - 1]!;
-          return {
-            event: p.event,
-            hits: c.hits,
-            misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry,
-          };
-        });
+        const rows = profileRows(
+          outcome.session.counters().map((c) => ({ ...c, ...outcome.session.probes[c.probeId - 1]! })),
+        );
         if (a.runs > 1)
           process.stderr.write(
             `run ${outcome.runId} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
