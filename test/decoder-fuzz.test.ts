@@ -2,7 +2,7 @@
 // prefixes + opcode + modrm/sib/disp/imm) either says invalid or gives a length 1..15 that agrees with an
 // independent decoder, GNU objdump (-D -b binary -m i386), run once per batch of cases. 2) Random bytes
 // run as guest code in the emulator end in a guest signal, an exit or the instruction budget, never in a
-// host exception.
+// host exception. SSE/SSE2 encodings must also have objdump's mnemonic (the SSE table's names).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { instructionInfo } from '../src/emulator/insn.js';
 import { Machine } from '../src/emulator/machine.js';
+import { SSE_ROWS, sseEntry } from '../src/emulator/sse-ops.js';
 import { buildGuest } from './helpers/gcc.js';
 import { FREESTANDING_FLAGS, requireTools } from './helpers/native.js';
 
@@ -90,6 +91,28 @@ for (const [lo, hi] of [
 ] as Array<[number, number]>)
   for (let o = lo; o <= hi; o++) CORE.add(o);
 
+/** Mnemonics of the SSE table (src/emulator/sse-ops.ts): their names are compared with objdump's too. */
+const SSE_NAMES = new Set<string>();
+for (const op of SSE_ROWS)
+  for (let pc = 0; pc < 4; pc++)
+    for (let modrm = 0; modrm < 256; modrm += 8) {
+      const e = sseEntry(op, pc, modrm) ?? sseEntry(op, pc, modrm | 0xc0);
+      if (e) SSE_NAMES.add(e.name);
+    }
+
+/**
+ * objdump's spelling of the same instruction: after any prefix words, the same mnemonic, or for
+ * cmpps & co. the predicate pseudo-op (cmpltps...), or cvtsi2ss/sd with an `l` size suffix.
+ */
+function sameSseMnemonic(ours: string, text: string): boolean {
+  const words = text.split(/\s+/);
+  while (words.length > 1 && PREFIX_WORDS.test(words[0]!)) words.shift();
+  const theirs = words[0] ?? '';
+  if (theirs === ours || theirs === `${ours}l`) return true;
+  const cmp = /^cmp(ps|pd|ss|sd)$/.exec(ours);
+  return cmp !== null && new RegExp(`^cmp[a-z]*${cmp[1]}$`).test(theirs);
+}
+
 function firstOpcode(b: Uint8Array): number {
   let i = 0;
   while (i < b.length && PREFIX_BYTES.includes(b[i]!)) i++;
@@ -138,6 +161,12 @@ function judge(bytes: Uint8Array, ref: ObjdumpInsn | null): Verdict {
         bad: `length ${info.length} (${info.mnemonic}) vs objdump ${ref.length} (${ref.text})`,
         skipped: false,
       };
+    if (
+      firstOpcode(bytes) === 0x0f &&
+      SSE_NAMES.has(info.mnemonic) &&
+      !sameSseMnemonic(info.mnemonic, ref.text)
+    )
+      return { bad: `SSE instruction ${info.mnemonic} vs objdump ${ref.text}`, skipped: false };
     return { bad: null, skipped: false };
   }
   // - x87 escapes (d8..df) with a register operand that objdump calls (bad): the length is fixed by

@@ -16,12 +16,14 @@
 //    both end in SIGILL at the first SSE instruction; glibc's start-up selects its SSE2 string functions
 //    under pentium4 and its ia32 ones under pentium2.
 // 4. An unmasked SIMD exception ends in SIGFPE, as the same program built -m64 does on the real CPU.
+// 5. fxsave/fxrstor (test/native/fxsave.c) store and load the x87 and SSE state as the real CPU does.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_MODELS, cpuidValues, cpuModel, DEFAULT_CPU_MODEL } from '../src/emulator/cpuid.js';
 import { Machine } from '../src/emulator/machine.js';
 import { buildGuest } from './helpers/gcc.js';
 import {
@@ -296,6 +298,31 @@ int main(int argc, char **argv) {
   it('pentium4: an SSE2 variant; pentium2: the ia32 one', () => {
     expect(variantsRun('pentium4').some((n) => n.includes('sse2'))).toBe(true);
     expect(variantsRun('pentium2')).toEqual(['__memchr_ia32']);
+  });
+});
+
+describe('CPU models', () => {
+  it('name their CPUID features; p6 is pentium2; an unknown name is a one-line error', () => {
+    expect(DEFAULT_CPU_MODEL).toBe('pentium2');
+    expect(cpuModel('p6')).toBe(CPU_MODELS.pentium2);
+    const sse = (m: string) => (cpuidValues(cpuModel(m), 1, 0)[3] >>> 25) & 3;
+    expect(sse('pentium2')).toBe(0);
+    expect(sse('pentium4')).toBe(3);
+    expect(() => cpuModel('core9')).toThrow(/^unknown CPU model 'core9' \(known: pentium2, pentium4\)$/);
+  });
+});
+
+describe('fxsave/fxrstor', () => {
+  it('save and restore the x87 and SSE state as the real CPU and qemu do', () => {
+    requireTools();
+    const src = path.join(NATIVE_DIR, 'fxsave.c');
+    const want = execFileSync(buildHost(src, 'fxsave', ['-O1']), { encoding: 'utf8' });
+    const bin = buildGuest(fs.readFileSync(src, 'utf8'), ['-static', '-O1', '-msse2'], 'fxsave');
+    const { r, stdout } = runEmu(bin, new Uint8Array(0), 'pentium4', ['fxsave']);
+    expect(r.status).toBe('exited');
+    expect(stdout.toString()).toBe(want);
+    expect(runNative(bin, ['fxsave'], { cpu: QEMU_CPU_SSE2 }).stdout.toString()).toBe(want);
+    expect(want.split('\n').length).toBe(4);
   });
 });
 

@@ -7,6 +7,7 @@
 import { Decoded, decodeInsn, OP_GP, OP_UD, PFX_O16 } from './decoder.js';
 import { Memory, PAGE_FAULT, PageFault, PAGE_SHIFT } from './memory.js';
 import { OPCODES } from './opcodes.js';
+import { jitFromEnv, JitTable } from './jit/table.js';
 
 /** A block entry whose first instruction could not be fetched: executing it raises #PF at `disp`. */
 export const OP_FETCH_FAULT = 0x202;
@@ -59,9 +60,19 @@ export class CodeCache {
   decodedBlocks = 0;
   invalidations = 0;
 
+  /** The block compiler's table, or null when running the pure interpreter (PROBELAB_JIT=0). */
+  jit: JitTable | null;
+
   constructor(private readonly mem: Memory) {
     this.fetch = (a: number) => mem.fetch8(a);
     mem.onCodeWrite = (page: number) => this.invalidatePage(page);
+    this.jit = jitFromEnv(false) ? new JitTable(this, mem) : null;
+  }
+
+  /** Turns the block compiler on or off (off drops all compiled code). */
+  setJit(on: boolean): void {
+    if (on && !this.jit) this.jit = new JitTable(this, this.mem);
+    else if (!on) this.jit = null;
   }
 
   /** Index of the first entry of the block at `eip`, decoding it if needed. */
@@ -73,6 +84,13 @@ export class CodeCache {
     this.hkey[h] = eip | 0;
     this.hval[h] = b;
     return b;
+  }
+
+  /** Index of the block already decoded at `eip`, or -1 (never decodes). */
+  find(eip: number): number {
+    const h = hashEip(eip);
+    if (this.hkey[h] === (eip | 0)) return this.hval[h]!;
+    return this.blocks.get(eip >>> 0) ?? -1;
   }
 
   private grow(): void {
@@ -182,6 +200,8 @@ export class CodeCache {
     if (!list) return;
     this.pageBlocks.delete(page);
     for (const s of list) {
+      const b = this.blocks.get(s);
+      if (b !== undefined) this.jit?.drop(b);
       this.blocks.delete(s);
       const h = hashEip(s);
       if (this.hkey[h] === (s | 0)) this.hkey[h] = -1;
@@ -197,6 +217,7 @@ export class CodeCache {
     this.blocks.clear();
     this.hkey.fill(-1);
     this.used = 0;
+    this.jit?.clear();
     this.onInvalidate();
   }
 }

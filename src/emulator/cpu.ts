@@ -9,6 +9,7 @@ import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
 import { cpuModel, cpuidValues, type CpuModel } from './cpuid.js';
 import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
 import { Fpu } from './fpu.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_NONE, LF_RES, LF_SUB } from './lazyflags.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
 import { Sse } from './sse.js';
 import { SSE_ROWS } from './sse-ops.js';
@@ -50,16 +51,6 @@ export const VEC_XM = 19;
 /** 1 for the two-byte opcode rows the SSE unit executes. */
 const SSE_ROW = new Uint8Array(0x200);
 for (const op of SSE_ROWS) SSE_ROW[op] = 1;
-
-// Lazy flag operations.
-const LF_NONE = 0;
-const LF_ADD = 1;
-const LF_SUB = 2;
-const LF_LOGIC = 3;
-const LF_INC = 4;
-const LF_DEC = 5;
-/** ZF/SF/PF from the result; CF, OF, AF from the concrete flags (shifts, multiplies). */
-const LF_RES = 6;
 
 const PARITY = new Uint8Array(256);
 for (let i = 0; i < 256; i++) {
@@ -159,7 +150,8 @@ export class Cpu implements FpuHost {
   stepping = false;
   /** Instructions retired by this context. */
   retired = 0;
-  private cur = 0;
+  /** Entry index of the instruction executing now (the block compiler's slow paths set it too). */
+  cur = 0;
   private blockStart = 0;
   private c: CodeCache;
   private mem: Memory;
@@ -496,6 +488,17 @@ export class Cpu implements FpuHost {
         continue;
       }
       let n = c.blockLen[b]!;
+      const jit = c.jit;
+      if (jit !== null) {
+        const fn = jit.fns[b];
+        // A compiled block runs only when all of it fits the budget: counts stay exact.
+        if (fn !== undefined && n <= budget - done) {
+          done += fn(this, budget - done);
+          if ((this.attention as number) === ATTN_CODE) this.attention = 0;
+          continue;
+        }
+        if (fn === undefined) jit.touch(b);
+      }
       if (n > budget - done) n = budget - done;
       done += this.runBlock(b, b + n);
       if ((this.attention as number) === ATTN_CODE) this.attention = 0;

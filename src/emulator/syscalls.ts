@@ -13,7 +13,10 @@ import { registerFamily } from './os/family.js';
 import { registerFdCalls } from './os/fdcalls.js';
 import { registerFiles } from './os/files.js';
 import { registerMemory } from './os/mm.js';
+import { registerEpoll } from './os/epoll.js';
+import { registerEventfd } from './os/eventfd.js';
 import { registerPipes } from './os/pipe.js';
+import { registerPoll } from './os/poll.js';
 import { registerProcess } from './os/proc.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
@@ -42,6 +45,9 @@ export class Kernel {
     registerProcess(this);
     registerFamily(this);
     registerPipes(this);
+    registerPoll(this);
+    registerEpoll(this);
+    registerEventfd(this);
     registerSignals(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
   }

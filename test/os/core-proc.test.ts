@@ -1,13 +1,14 @@
 // Processes (os/lifecycle.ts, os/family.ts) and pipes (os/pipe.ts), differential against qemu-i386:
 // fork with exit/kill/fault status words, wait4/waitpid/waitid, vfork, copied memory, a pipeline of
-// three processes over pipes and dup2, EOF and SIGPIPE, process groups and sessions, kill(-pgid).
+// three processes over pipes and dup2, EOF and SIGPIPE, process groups and sessions, kill(-pgid),
+// poll/select/pselect/epoll (level, edge, oneshot) and eventfd, an epoll loop over child writers.
 // Every guest is also recorded and replayed (verify) on 1 and 4 CPUs, with and without chaos.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTools } from '../helpers/native.js';
 import { buildOsGuest, cleanup, onEmulator, onQemu, outcomeOf, recordAndVerify } from './core-helpers.js';
 
-const GUESTS = ['forkwait', 'pipeline', 'pgrp'];
+const GUESTS = ['forkwait', 'pipeline', 'pgrp', 'pollers'];
 const bins = new Map<string, string>();
 
 beforeAll(() => {

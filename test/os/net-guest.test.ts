@@ -1,11 +1,14 @@
-// Sockets inside the machine against the real Linux kernel: sockets.c (AF_UNIX socketpairs, a
-// stream server on a path with an echo client, datagrams on a path, SCM_RIGHTS; TCP over 127.0.0.1
-// and ::1 with a threaded echo server, half-close, EPIPE, EISCONN, ECONNREFUSED, nonblocking accept;
-// UDP with sender addresses, truncation and connect; SIGPIPE ignored, handled, suppressed, and
-// finally fatal) runs on qemu-i386 (real host sockets, in a
-// fresh empty directory) and in the emulator (no host socket at all); stdout must be identical. The
-// program prints no port numbers, which the host kernel picks differently. Then it is recorded on 1
-// and 4 CPUs with and without chaos and replayed in verify mode.
+// Sockets inside the machine against the real Linux kernel, two guests written for these tests:
+//  - sockets.c: AF_UNIX socketpairs, a stream server on a path with an echo client, datagrams on a
+//    path, SCM_RIGHTS; TCP over 127.0.0.1 and ::1 with a threaded echo server, half-close, EPIPE,
+//    EISCONN, ECONNREFUSED, nonblocking accept; UDP with sender addresses, truncation and connect;
+//    SIGPIPE ignored, handled, suppressed, and finally fatal. It prints no port numbers (the host
+//    kernel picks different ones).
+//  - prefork.c: a pre-forking TCP server (3 worker processes sharing the listening socket) and 2
+//    client processes; it prints only totals, so which worker served what may differ.
+// Each runs on qemu-i386 (real host sockets, in a fresh empty directory) and in the emulator (no
+// host socket at all) with identical stdout and exit status, and is recorded on 1 and 4 CPUs with
+// and without chaos and replayed in verify mode.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,11 +18,14 @@ import { requireTools } from '../helpers/native.js';
 import { cleanup, emulated, recordAndVerify, reference } from './vfs-harness.js';
 
 let sockets = '';
+let prefork = '';
 
 beforeAll(() => {
   requireTools();
-  const src = fs.readFileSync(path.join(REPO_ROOT, 'test', 'os', 'net-guests', 'sockets.c'), 'utf8');
-  sockets = buildGuest(src, ['-m32', '-static', '-O1'], 'net-sockets', { libs: ['-lpthread'] });
+  const src = (name: string) =>
+    fs.readFileSync(path.join(REPO_ROOT, 'test', 'os', 'net-guests', name), 'utf8');
+  sockets = buildGuest(src('sockets.c'), ['-m32', '-static', '-O1'], 'net-sockets', { libs: ['-lpthread'] });
+  prefork = buildGuest(src('prefork.c'), ['-m32', '-static', '-O1'], 'net-prefork');
 }, 300_000);
 
 afterAll(cleanup);
@@ -41,5 +47,18 @@ describe('sockets: guest programs on qemu-i386 vs the emulator', () => {
       ['r:accept __libc_accept', 'p:send __libc_send', 'r:recv __libc_recv'],
       ref.stdout,
     );
+  });
+
+  it('prefork.c: a pre-forking TCP server (3 workers sharing the listener) and 2 client processes', () => {
+    const ref = reference(prefork, ['prefork']);
+    expect(ref.status, ref.stderr).toBe('exit 0');
+    expect(ref.stdout).toContain('3 workers exited, 20 requests served in total');
+    expect(emulated(prefork, ['prefork'])).toEqual(ref);
+    expect(emulated(prefork, ['prefork'], undefined, 4)).toEqual(ref);
+  });
+
+  it('prefork.c replays identically on 1 and 4 CPUs, with and without chaos', () => {
+    const ref = reference(prefork, ['prefork']);
+    recordAndVerify(prefork, ['prefork'], ['r:accept __libc_accept', 'r:connect __libc_connect'], ref.stdout);
   });
 });

@@ -11,7 +11,7 @@ import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { E2BIG, EACCES, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
+import { E2BIG, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
 import { Process } from './process.js';
 import { BLOCKED } from './table.js';
@@ -115,11 +115,8 @@ function readStrings(k: Kernel, addr: number, budget: { left: number }): string[
 
 /** The bytes of an executable file the guest may read, or an errno. */
 function readWhole(k: Kernel, path: string): Uint8Array | number {
-  const r = k.files.open(path);
-  if (r.kind === 'error') return -r.errno;
-  // Linux checks the execute permission before looking at the contents.
-  if (r.kind === 'dir' || (r.mode & 0o111) === 0) return -EACCES;
-  return r.data;
+  // Through the overlay file system (os/vfs-syscalls.ts): files the guest wrote can be executed too.
+  return k.fs.execBytes(path);
 }
 
 /** execve(2). */

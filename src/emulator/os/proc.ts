@@ -94,6 +94,9 @@ export function registerProcess(k: Kernel): void {
   ])
     T.define(name, () => 1000);
   T.define('uname', (_t, a) => uname(k, a));
+  // No supplementary groups (the user is uid/gid 1000 and nothing else).
+  T.define('getgroups', (_t, size) => (size < 0 ? -EINVAL : 0));
+  T.define('getgroups32', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getrandom', (_t, a, b) => getrandom(k, a, b), { input: true });
   T.define('prlimit64', (t, a, b, _c, d) => prlimit64(k, t, a, b, d));
   T.define('ugetrlimit', (t, a, b) => ugetrlimit(k, t, a, b));

@@ -136,6 +136,18 @@ export class FileSystem {
     return name === '' || name === '.' ? d : d === '/' ? `/${name}` : `${d}/${name}`;
   }
 
+  /**
+   * The bytes of a program for execve: a regular file with an execute bit (Linux checks it before
+   * reading), read through the overlay, so a program the guest wrote runs as well as a host one.
+   */
+  execBytes(path: string): Uint8Array | number {
+    const n = this.vfs.lookup(this.vfs.root, path, true);
+    if (typeof n === 'number') return n;
+    this.vfs.resolve(n);
+    if (!n.isReg() || (n.mode & 0o111) === 0) return -EACCES;
+    return n.data.slice(0, n.size);
+  }
+
   // ------------------------------------------------------------------ open
 
   openat(t: Task, dirfd: number, pathAddr: number, flags: number, mode: number): number {

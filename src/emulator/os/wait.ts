@@ -12,6 +12,8 @@ export interface Waker {
 
 export class WaitQueue {
   private waiters: Task[] = [];
+  /** Incremented by every wakeAll: epoll's edge-triggered mode reports an item once per change. */
+  generation = 0;
 
   constructor(private readonly waker: Waker) {}
 
@@ -32,6 +34,7 @@ export class WaitQueue {
 
   /** Wakes every waiter; each retries its call and may wait again. */
   wakeAll(): void {
+    this.generation++;
     if (this.waiters.length === 0) return;
     const ws = this.waiters;
     this.waiters = [];

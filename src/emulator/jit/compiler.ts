@@ -1,0 +1,769 @@
+// Block compiler: turns one decoded block of the code cache into a JavaScript function (`new Function`;
+// measured against WebAssembly on this machine before choosing, see README "Performance").
+// Guarantees: running the compiled function leaves exactly the state the interpreter's runBlock would
+// leave for the same entries — registers, memory, EIP, the lazy-flag fields, `retired`, and at a fault
+// the EIP of the faulting instruction with every earlier effect (and the faulting instruction's own
+// partial effects) applied in the interpreter's order. Instructions it does not translate run through
+// the interpreter's own `exec` (flags and EIP handed over exactly), so any opcode works in a compiled
+// block. It never enters an instruction it cannot finish inside the caller's budget: a block runs only
+// when all of it fits (the run loop checks), and a self-loop repeats only while another pass fits.
+//
+// Generated code reads the Cpu's fields by name (regs, eip, flags, lfOp/lfA/lfB/lfR/lfMsb, cur,
+// blockStart, retired, attention, fsBase/gsBase) and calls its exec/raised/cond/getCF methods; the
+// differential and property tests run every translated form against the interpreter.
+
+import { EA_A16, PFX_O16 } from '../decoder.js';
+import type { CodeCache } from '../codecache.js';
+import type { Cpu } from '../cpu.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
+import type { Accessors } from './access.js';
+
+/**
+ * A compiled unit: runs from cpu.eip through its member blocks while each next block fits in `left`,
+ * returns instructions retired (cpu.eip, flags and `retired` updated).
+ */
+export type CompiledBlock = (cpu: Cpu, left: number) => number;
+
+/** What the compiler knows statically about the flag locals at a point of the block. */
+const K_UNKNOWN = 0; // locals hold the lazy state but its kind is not known here
+const K_ADD = 1; // fr = fa + fb exactly (add)
+const K_SUB = 2; // fr = fa - fb exactly (sub, cmp, neg)
+const K_LOGIC = 3;
+const K_INC = 4;
+const K_DEC = 5;
+const K_RES = 6; // ZF/SF/PF from fr, CF/OF concrete in fl
+
+const FLUSH = 'cpu.lfOp = fo; cpu.lfA = fa; cpu.lfB = fb; cpu.lfR = fr; cpu.lfMsb = fm; cpu.flags = fl;';
+const RELOAD = 'fo = cpu.lfOp; fa = cpu.lfA; fb = cpu.lfB; fr = cpu.lfR; fm = cpu.lfMsb; fl = cpu.flags;';
+
+/** True when the instruction at entry `i` is one the compiler translates itself. */
+function nativeOp(c: CodeCache, i: number): boolean {
+  const op = c.op[i]!;
+  const m = c.modrm[i]!;
+  if (m < 0xc0 && OPCODES_WITH_MODRM.has(op) && (c.ea[i]! & EA_A16) !== 0) return false;
+  if (c.pfx[i]! & PFX_O16) return false;
+  switch (op) {
+    case 0x01:
+    case 0x03:
+    case 0x09:
+    case 0x0b:
+    case 0x21:
+    case 0x23:
+    case 0x29:
+    case 0x2b:
+    case 0x31:
+    case 0x33:
+    case 0x39:
+    case 0x3b:
+    case 0x05:
+    case 0x0d:
+    case 0x25:
+    case 0x2d:
+    case 0x35:
+    case 0x3d:
+    case 0x81:
+    case 0x83:
+      return op === 0x81 || op === 0x83 ? ((m >> 3) & 7) !== 2 && ((m >> 3) & 7) !== 3 : true;
+    case 0x85:
+    case 0xa9:
+    case 0x84:
+    case 0xa8:
+    case 0x3c:
+    case 0x88:
+    case 0x89:
+    case 0x8a:
+    case 0x8b:
+    case 0x8d:
+    case 0x90:
+    case 0x99:
+    case 0x68:
+    case 0x6a:
+    case 0xc3:
+    case 0xc2:
+    case 0xc7:
+    case 0xc6:
+    case 0xc9:
+    case 0xe8:
+    case 0xe9:
+    case 0xeb:
+    case 0x1b6:
+    case 0x1b7:
+    case 0x1be:
+    case 0x1bf:
+    case 0x1af:
+    case 0x69:
+    case 0x6b:
+      return true;
+    case 0x80:
+      return ((m >> 3) & 7) === 7;
+    case 0xc1:
+    case 0xd1:
+    case 0xd3: {
+      const k = (m >> 3) & 7;
+      return k === 4 || k === 5 || k === 6 || k === 7;
+    }
+    case 0xf7: {
+      const k = (m >> 3) & 7;
+      return k === 0 || k === 2 || k === 3;
+    }
+    case 0xff: {
+      const k = (m >> 3) & 7;
+      return k <= 2 || k === 4 || k === 6;
+    }
+  }
+  if (op >= 0x40 && op <= 0x5f) return true; // inc, dec, push, pop
+  if (op >= 0xb8 && op <= 0xbf) return true;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) return true;
+  if (op >= 0x140 && op <= 0x14f) return true;
+  if (op >= 0x190 && op <= 0x19f) return true;
+  return false;
+}
+
+const OPCODES_WITH_MODRM = new Set<number>([
+  0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89,
+  0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7,
+  0xff, 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146, 0x147, 0x148, 0x149, 0x14a, 0x14b, 0x14c, 0x14d,
+  0x14e, 0x14f, 0x190, 0x191, 0x192, 0x193, 0x194, 0x195, 0x196, 0x197, 0x198, 0x199, 0x19a, 0x19b, 0x19c,
+  0x19d, 0x19e, 0x19f,
+]);
+
+/** Whether a block may be compiled at all: int3 (probe breakpoints) always runs in the interpreter. */
+export function compilable(c: CodeCache, b: number): boolean {
+  const n = c.blockLen[b]!;
+  for (let i = b; i < b + n; i++) {
+    const op = c.op[i]!;
+    if (op === 0xcc || (op >= 0x200 && op < 0x400)) return false; // int3, #UD/#GP/fetch-fault pseudo-ops
+  }
+  return true;
+}
+
+const u32 = (v: number) => String(v >>> 0);
+
+/** Emits the code of one block. */
+class UnitWriter {
+  private out: string[] = [];
+  private kind = K_UNKNOWN;
+  private j = 0; // entry offset in the block of the instruction being emitted
+  private b = 0; // entry index of the block being emitted
+  private n = 0; // its length
+
+  constructor(private readonly c: CodeCache) {}
+
+  private emit(s: string): void {
+    this.out.push(s);
+  }
+
+  /** Leaves the unit after `count` instructions of this block, continuing at `eip` (an expression). */
+  private exitAfter(count: number, eip: string): string {
+    return `{ e = ${eip}; n += ${count}; cpu.retired += ${count}; break out; }`;
+  }
+
+  private reg8(r: number): string {
+    return r < 4 ? `(R[${r}] & 255)` : `((R[${r - 4}] >> 8) & 255)`;
+  }
+
+  private setReg8(r: number, v: string): void {
+    if (r < 4) this.emit(`R[${r}] = (R[${r}] & -256) | ((${v}) & 255);`);
+    else this.emit(`R[${r - 4}] = (R[${r - 4}] & -65281) | (((${v}) & 255) << 8);`);
+  }
+
+  /** Effective address (with fs/gs base) of entry i as an int32 expression. */
+  private ea(i: number, withSeg = true): string {
+    const c = this.c;
+    const info = c.ea[i]!;
+    const parts: string[] = [];
+    const base = info & 15;
+    if (base < 8) parts.push(`R[${base}]`);
+    const x = (info >> 4) & 15;
+    const sc = (info >> 8) & 3;
+    if (x < 8) parts.push(sc ? `(R[${x}] << ${sc})` : `R[${x}]`);
+    const d = c.disp[i]!;
+    if (d !== 0 || parts.length === 0) parts.push(String(d));
+    const s = info >> 12;
+    if (withSeg && s === 5) parts.push('cpu.fsBase');
+    else if (withSeg && s === 6) parts.push('cpu.gsBase');
+    return parts.length === 1 && base < 8 && d === 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
+  }
+
+  /** Entry index and fall-through EIP of the instruction being emitted (for the slow paths). */
+  private where(): string {
+    const i = this.b + this.j;
+    return `${i}, ${u32(this.c.next[i]!)}`;
+  }
+
+  /** dst = 32-bit read at the address in `a`. */
+  private read32(dst: string): void {
+    this.emit(`${dst} = r32(cpu, a, ${this.where()});`);
+  }
+
+  private read8(dst: string): void {
+    this.emit(`${dst} = r8(cpu, a, ${this.where()});`);
+  }
+
+  private read16(dst: string): void {
+    this.emit(`${dst} = r16(cpu, a, ${this.where()});`);
+  }
+
+  /** 32-bit write of expression `v` to the address in `a`. */
+  private write32(v: string): void {
+    this.emit(`w32(cpu, a, ${v}, ${this.where()});`);
+  }
+
+  private write8(v: string): void {
+    this.emit(`w8(cpu, a, ${v}, ${this.where()});`);
+  }
+
+  /** v = the 32-bit r/m operand of entry i (register or memory). */
+  private readE32(i: number, dst: string): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) this.emit(`${dst} = R[${m & 7}];`);
+    else {
+      this.emit(`a = ${this.ea(i)};`);
+      this.read32(dst);
+    }
+  }
+
+  private lazy(op: number, kind: number, a: string, b: string, r: string): void {
+    this.emit(`fo = ${op}; fa = ${a}; fb = ${b}; fr = ${r}; fm = 31;`);
+    this.kind = kind;
+  }
+
+  /** Expression for CF under the current static knowledge, or null when it must be asked of the CPU. */
+  private cfExpr(): string | null {
+    switch (this.kind) {
+      case K_SUB:
+        return '((fa >>> 0) < (fb >>> 0) ? 1 : 0)';
+      case K_ADD:
+        return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
+      case K_LOGIC:
+        return '0';
+      case K_INC:
+      case K_DEC:
+      case K_RES:
+        return '(fl & 1)';
+      default:
+        return null;
+    }
+  }
+
+  /** Emits `t = CF` (0/1). */
+  private getCF(): void {
+    const e = this.cfExpr();
+    if (e !== null) this.emit(`t = ${e};`);
+    else this.emit(`${FLUSH} t = cpu.getCF();`);
+  }
+
+  /** Boolean expression for condition cc, or null when it must be asked of the CPU. */
+  private condExpr(cc: number): string | null {
+    const neg = (cc & 1) !== 0;
+    let e: string | null = null;
+    const k = this.kind;
+    const base = cc >> 1;
+    if (base === 2 && k !== K_UNKNOWN) e = 'fr === 0';
+    else if (base === 4 && k !== K_UNKNOWN) e = 'fr < 0';
+    else if (k === K_SUB) {
+      if (base === 0) e = '((fa ^ fb) & (fa ^ fr)) < 0';
+      else if (base === 1) e = '(fa >>> 0) < (fb >>> 0)';
+      else if (base === 3) e = '(fa >>> 0) <= (fb >>> 0)';
+      else if (base === 6) e = 'fa < fb';
+      else if (base === 7) e = 'fa <= fb';
+    } else if (k === K_LOGIC) {
+      if (base === 0 || base === 1) e = 'false';
+      else if (base === 3) e = 'fr === 0';
+      else if (base === 6) e = 'fr < 0';
+      else if (base === 7) e = 'fr <= 0';
+    } else if (k === K_ADD) {
+      if (base === 1) e = '(fr >>> 0) < (fa >>> 0)';
+      else if (base === 0) e = '((fa ^ fr) & (fb ^ fr)) < 0';
+    } else if (k === K_INC || k === K_DEC || k === K_RES) {
+      if (base === 1) e = '(fl & 1) !== 0';
+    }
+    if (e === null) return null;
+    return neg ? `!(${e})` : `(${e})`;
+  }
+
+  /** Emits `c1 = condition cc` as a boolean local. */
+  private cond(cc: number): void {
+    const e = this.condExpr(cc);
+    if (e !== null) this.emit(`c1 = ${e};`);
+    else this.emit(`${FLUSH} c1 = cpu.cond(${cc});`);
+  }
+
+  /** 32-bit ALU operation k on a, b (JS expressions that are already evaluated locals). */
+  private alu(k: number, a: string, b: string, dst: string | null): void {
+    switch (k) {
+      case 0:
+        this.emit(`r = (${a} + ${b}) | 0;`);
+        this.lazy(LF_ADD, K_ADD, a, b, 'r');
+        break;
+      case 1:
+        this.emit(`r = ${a} | ${b};`);
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        break;
+      case 4:
+        this.emit(`r = ${a} & ${b};`);
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        break;
+      case 6:
+        this.emit(`r = ${a} ^ ${b};`);
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        break;
+      case 5:
+      case 7:
+        this.emit(`r = (${a} - ${b}) | 0;`);
+        this.lazy(LF_SUB, K_SUB, a, b, 'r');
+        break;
+      default:
+        throw new Error(`alu ${k} is not compiled`);
+    }
+    if (dst !== null && k !== 7) this.emit(`${dst} = r;`);
+  }
+
+  /** Emits one instruction; returns false when it was handed to the interpreter. */
+  private insn(i: number): void {
+    const c = this.c;
+    const op = c.op[i]!;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    const rm = m & 7;
+    const next = c.next[i]!;
+    const imm = c.imm[i]!;
+    if (!nativeOp(c, i)) {
+      this.fallback(i);
+      return;
+    }
+    if (op < 0x40 && (op & 7) < 6 && op !== 0x3c) {
+      const k = op >> 3;
+      switch (op & 7) {
+        case 1:
+          if (m >= 0xc0) this.alu(k, `R[${rm}]`, `R[${reg}]`, `R[${rm}]`);
+          else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read32('v');
+            this.alu(k, 'v', `R[${reg}]`, null);
+            if (k !== 7) this.write32('r');
+          }
+          return;
+        case 3:
+          this.readE32(i, 'v');
+          this.alu(k, `R[${reg}]`, 'v', `R[${reg}]`);
+          return;
+        default: // eAX, imm32
+          this.alu(k, 'R[0]', String(imm | 0), 'R[0]');
+          return;
+      }
+    }
+    if (op >= 0x40 && op <= 0x4f) {
+      // inc/dec keep CF: pin it in the concrete flags first, as the interpreter does.
+      this.getCF();
+      this.emit(`fl = (fl & -2) | t;`);
+      const dec = op >= 0x48;
+      this.emit(`v = R[${op & 7}]; r = (v ${dec ? '-' : '+'} 1) | 0; R[${op & 7}] = r;`);
+      this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r');
+      return;
+    }
+    if (op >= 0x50 && op <= 0x57) {
+      this.emit(`v = R[${op & 7}]; a = (R[4] - 4) | 0;`);
+      this.write32('v');
+      this.emit('R[4] = a;');
+      return;
+    }
+    if (op >= 0x58 && op <= 0x5f) {
+      this.emit('a = R[4];');
+      this.read32('v');
+      this.emit(`R[4] = (a + 4) | 0; R[${op & 7}] = v;`);
+      return;
+    }
+    if (op >= 0xb8 && op <= 0xbf) {
+      this.emit(`R[${op & 7}] = ${imm | 0};`);
+      return;
+    }
+    if (op >= 0x140 && op <= 0x14f) {
+      this.readE32(i, 'v');
+      this.cond(op & 15);
+      this.emit(`if (c1) R[${reg}] = v;`);
+      return;
+    }
+    if (op >= 0x190 && op <= 0x19f) {
+      this.cond(op & 15);
+      if (m >= 0xc0) this.setReg8(rm, 'c1 ? 1 : 0');
+      else {
+        this.emit(`a = ${this.ea(i)};`);
+        this.write8('c1 ? 1 : 0');
+      }
+      return;
+    }
+    switch (op) {
+      case 0x81:
+      case 0x83:
+        if (m >= 0xc0) this.alu(reg, `R[${rm}]`, String(imm | 0), `R[${rm}]`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read32('v');
+          this.alu(reg, 'v', String(imm | 0), null);
+          if (reg !== 7) this.write32('r');
+        }
+        return;
+      case 0x85:
+        this.readE32(i, 'v');
+        this.emit(`r = v & R[${reg}];`);
+        this.lazy(LF_LOGIC, K_LOGIC, '0', '0', 'r');
+        return;
+      case 0xa9:
+        this.alu(4, 'R[0]', String(imm | 0), null);
+        return;
+      case 0x84:
+      case 0xa8:
+      case 0x3c:
+      case 0x80: {
+        // 8-bit test/cmp: the flag kind with msb 7 is left to the interpreter's formulas.
+        if (op === 0x84) {
+          if (m >= 0xc0) this.emit(`v = ${this.reg8(rm)};`);
+          else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read8('v');
+          }
+          this.emit(`r = v & ${this.reg8(reg)};`);
+          this.emit(`fo = ${LF_LOGIC}; fa = v; fb = ${this.reg8(reg)}; fr = r; fm = 7;`);
+        } else if (op === 0xa8) {
+          this.emit(`v = R[0] & 255; r = v & ${imm & 0xff};`);
+          this.emit(`fo = ${LF_LOGIC}; fa = v; fb = ${imm & 0xff}; fr = r; fm = 7;`);
+        } else {
+          if (op === 0x3c) this.emit('v = R[0] & 255;');
+          else if (m >= 0xc0) this.emit(`v = ${this.reg8(rm)};`);
+          else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read8('v');
+          }
+          this.emit(`r = (v - ${imm & 0xff}) | 0;`);
+          this.emit(`fo = ${LF_SUB}; fa = v; fb = ${imm & 0xff}; fr = r; fm = 7;`);
+        }
+        this.kind = K_UNKNOWN;
+        return;
+      }
+      case 0x88:
+        if (m >= 0xc0) this.setReg8(rm, this.reg8(reg));
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write8(this.reg8(reg));
+        }
+        return;
+      case 0x8a:
+        if (m >= 0xc0) this.setReg8(reg, this.reg8(rm));
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read8('v');
+          this.setReg8(reg, 'v');
+        }
+        return;
+      case 0x89:
+        if (m >= 0xc0) this.emit(`R[${rm}] = R[${reg}];`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write32(`R[${reg}]`);
+        }
+        return;
+      case 0x8b:
+        this.readE32(i, 'v');
+        this.emit(`R[${reg}] = v;`);
+        return;
+      case 0x8d:
+        this.emit(`R[${reg}] = ${this.ea(i, false)};`);
+        return;
+      case 0x90:
+        return;
+      case 0x99:
+        this.emit('R[2] = R[0] >> 31;');
+        return;
+      case 0x68:
+      case 0x6a:
+        this.emit(`a = (R[4] - 4) | 0;`);
+        this.write32(String(imm | 0));
+        this.emit('R[4] = a;');
+        return;
+      case 0xc7:
+        if (m >= 0xc0) this.emit(`R[${rm}] = ${imm | 0};`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write32(String(imm | 0));
+        }
+        return;
+      case 0xc6:
+        if (m >= 0xc0) this.setReg8(rm, String(imm & 0xff));
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write8(String(imm & 0xff));
+        }
+        return;
+      case 0xc9:
+        this.emit('a = R[5];');
+        this.read32('v');
+        this.emit('R[4] = (a + 4) | 0; R[5] = v;');
+        return;
+      case 0x1b6:
+      case 0x1be:
+        if (m >= 0xc0) this.emit(`v = ${this.reg8(rm)};`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read8('v');
+        }
+        this.emit(op === 0x1b6 ? `R[${reg}] = v;` : `R[${reg}] = (v << 24) >> 24;`);
+        return;
+      case 0x1b7:
+      case 0x1bf:
+        if (m >= 0xc0) this.emit(`v = R[${rm}] & 65535;`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read16('v');
+        }
+        this.emit(op === 0x1b7 ? `R[${reg}] = v;` : `R[${reg}] = (v << 16) >> 16;`);
+        return;
+      case 0x1af:
+      case 0x69:
+      case 0x6b:
+        this.readE32(i, 'v');
+        this.emit(op === 0x1af ? `t = R[${reg}];` : `t = ${imm | 0};`);
+        // Exact double product differs from the low word exactly when the result overflows.
+        this.emit(`r = Math.imul(v, t); t = v * t !== r ? 1 : 0; R[${reg}] = r;`);
+        this.emit(`fl = (fl & -2262) | t | (t << 11); fo = ${LF_RES}; fr = r; fm = 31;`);
+        this.kind = K_RES;
+        return;
+      case 0xc1:
+      case 0xd1:
+      case 0xd3:
+        this.shift(i, op, reg, m);
+        return;
+      case 0xf7:
+        if (reg === 0) {
+          this.readE32(i, 'v');
+          this.alu(4, 'v', String(imm | 0), null);
+        } else if (reg === 2) {
+          if (m >= 0xc0) this.emit(`R[${rm}] = ~R[${rm}];`);
+          else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read32('v');
+            this.write32('~v');
+          }
+        } else {
+          if (m >= 0xc0) {
+            this.emit(`v = R[${rm}];`);
+            this.alu(5, '0', 'v', `R[${rm}]`);
+          } else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read32('v');
+            this.alu(5, '0', 'v', null);
+            this.write32('r');
+          }
+        }
+        return;
+      case 0xff:
+        if (reg <= 1) {
+          const dec = reg === 1;
+          if (m >= 0xc0) {
+            this.getCF();
+            this.emit(`fl = (fl & -2) | t;`);
+            this.emit(`v = R[${rm}]; r = (v ${dec ? '-' : '+'} 1) | 0; R[${rm}] = r;`);
+            this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r');
+          } else {
+            this.emit(`a = ${this.ea(i)};`);
+            this.read32('v');
+            this.getCF();
+            this.emit(`fl = (fl & -2) | t;`);
+            this.emit(`r = (v ${dec ? '-' : '+'} 1) | 0;`);
+            this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r');
+            this.write32('r');
+          }
+          this.emit(`e = ${u32(next)};`);
+        } else if (reg === 6) {
+          this.readE32(i, 'v');
+          this.emit('a = (R[4] - 4) | 0;');
+          this.write32('v');
+          this.emit(`R[4] = a; e = ${u32(next)};`);
+        } else {
+          this.readE32(i, 't');
+          if (reg === 2) {
+            this.emit('a = (R[4] - 4) | 0;');
+            this.write32(u32(next));
+            this.emit('R[4] = a;');
+          }
+          this.emit('e = t >>> 0;');
+        }
+        return;
+      case 0xe8:
+        this.emit('a = (R[4] - 4) | 0;');
+        this.write32(u32(next));
+        this.emit(`R[4] = a; e = ${u32(next + imm)};`);
+        return;
+      case 0xc3:
+      case 0xc2:
+        this.emit('a = R[4];');
+        this.read32('v');
+        this.emit(op === 0xc3 ? 'R[4] = (a + 4) | 0;' : `R[4] = (a + 4 + ${imm}) | 0;`);
+        this.emit('e = v >>> 0;');
+        return;
+      case 0xe9:
+      case 0xeb:
+        this.emit(`e = ${u32(next + imm)};`);
+        return;
+      default:
+        if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+          this.cond(op & 15);
+          this.emit(`e = c1 ? ${u32(next + imm)} : ${u32(next)};`);
+          return;
+        }
+        throw new Error(`no translation for op ${op.toString(16)}`);
+    }
+  }
+
+  /** shl/shr/sar (32-bit) by an immediate, 1 or CL; the interpreter's flag rules. */
+  private shift(i: number, op: number, k: number, m: number): void {
+    const rm = m & 7;
+    if (m >= 0xc0) this.emit(`v = R[${rm}];`);
+    else {
+      this.emit(`a = ${this.ea(i)};`);
+      this.read32('v');
+    }
+    const count = op === 0xc1 ? String(this.c.imm[i]! & 31) : op === 0xd1 ? '1' : '(R[1] & 31)';
+    this.emit(`t = ${count};`);
+    // count 0 leaves the operand (and, through the write-back, memory) and the flags unchanged.
+    this.emit('if (t === 0) r = v; else {');
+    if (k === 4 || k === 6) {
+      this.emit('cf = (v >>> (32 - t)) & 1; r = v << t; of = ((r >>> 31) & 1) ^ cf;');
+    } else if (k === 5) {
+      this.emit('cf = (v >>> (t - 1)) & 1; r = v >>> t; of = t === 1 ? (v >>> 31) & 1 : 0; r = r | 0;');
+    } else {
+      this.emit('cf = (v >> (t - 1)) & 1; r = v >> t; of = 0;');
+    }
+    this.emit(`fl = (fl & -2262) | cf | (of << 11); fo = ${LF_RES}; fr = r; fm = 31; }`);
+    if (m >= 0xc0) this.emit(`R[${rm}] = r;`);
+    else this.write32('r');
+    // Whether flags changed depends on the runtime count unless it is a constant.
+    this.kind = op === 0xd3 || (op === 0xc1 && (this.c.imm[i]! & 31) === 0) ? K_UNKNOWN : K_RES;
+  }
+
+  /** Hands entry i to the interpreter with flags and EIP as it expects them. */
+  private fallback(i: number): void {
+    const next = this.c.next[i]! >>> 0;
+    this.emit(`${FLUSH} cpu.cur = ${i}; cpu.eip = ${next}; inFb = 1;`);
+    this.emit(`cpu.exec(${i});`);
+    this.emit(`inFb = 0; ${RELOAD}`);
+    this.kind = K_UNKNOWN;
+    const last = this.j === this.n - 1;
+    if (!last)
+      this.emit(`if (cpu.attention !== 0 || cpu.eip !== ${next}) ${this.exitAfter(this.j + 1, 'cpu.eip')}`);
+    else this.emit('e = cpu.eip;');
+  }
+
+  /** Emits block `b` as one case of the unit's dispatch switch. */
+  private block(b: number): void {
+    const c = this.c;
+    const n = c.blockLen[b]!;
+    this.b = b;
+    this.n = n;
+    this.kind = K_UNKNOWN;
+    this.emit(`case ${u32(c.eip[b]!)}: {`);
+    // Entered only when the whole block fits the budget: counts stay exact to the instruction.
+    this.emit(`if (n + ${n} > left) break out;`);
+    this.emit(`cpu.blockStart = ${b};`);
+    for (let j = 0; j < n; j++) {
+      this.j = j;
+      const i = b + j;
+      this.insn(i);
+      if (j < n - 1 && nativeOp(c, i) && this.touchesMemory(i)) {
+        // A slow-path access may have run host code (code write, watched read) that wants the CPU back.
+        this.emit(`if (cpu.attention !== 0) ${this.exitAfter(j + 1, u32(c.next[i]!))}`);
+      }
+    }
+    const lastI = b + n - 1;
+    if (nativeOp(c, lastI) && !this.setsE(c.op[lastI]!)) this.emit(`e = ${u32(c.next[lastI]!)};`);
+    this.emit(`n += ${n}; cpu.retired += ${n};`);
+    this.emit('continue;');
+    this.emit('}');
+  }
+
+  /**
+   * The unit's function: a dispatch loop over its member blocks. Control passing between members
+   * (jumps, calls, returns, fall-through) stays inside; anything else leaves with EIP set.
+   */
+  build(members: readonly number[]): string {
+    const head = members[0]!;
+    for (const b of members) this.block(b);
+    return (
+      `"use strict";\nreturn function unit_${(this.c.eip[head]! >>> 0).toString(16)}(cpu, left) {\n` +
+      'const R = cpu.regs;\n' +
+      'let fo = cpu.lfOp, fa = cpu.lfA, fb = cpu.lfB, fr = cpu.lfR, fm = cpu.lfMsb, fl = cpu.flags;\n' +
+      'let inFb = 0, n = 0, a = 0, v = 0, t = 0, r = 0, e = cpu.eip, cf = 0, of = 0, c1 = false;\n' +
+      'try {\n' +
+      'out: for (;;) {\n' +
+      'if (cpu.attention !== 0) break;\n' +
+      'switch (e) {\n' +
+      this.out.join('\n') +
+      '\ndefault: break out;\n}\n}\n' +
+      // Only slow-path accesses and interpreter hand-overs throw, and both set cpu.cur first.
+      `} catch (y) {\n if (inFb === 0) { ${FLUSH} }\n return n + cpu.raised(y, cpu.blockStart, cpu.cur);\n}\n` +
+      `cpu.eip = e; ${FLUSH} return n;\n};`
+    );
+  }
+
+  private touchesMemory(i: number): boolean {
+    const c = this.c;
+    const op = c.op[i]!;
+    if (c.modrm[i]! < 0xc0 && OPCODES_WITH_MODRM.has(op) && op !== 0x8d) return true;
+    return (
+      (op >= 0x50 && op <= 0x5f) ||
+      op === 0x68 ||
+      op === 0x6a ||
+      op === 0xc9 ||
+      op === 0xe8 ||
+      op === 0xc3 ||
+      op === 0xc2
+    );
+  }
+
+  private setsE(op: number): boolean {
+    return (
+      (op >= 0x70 && op <= 0x7f) ||
+      (op >= 0x180 && op <= 0x18f) ||
+      op === 0xe8 ||
+      op === 0xe9 ||
+      op === 0xeb ||
+      op === 0xc3 ||
+      op === 0xc2 ||
+      op === 0xff
+    );
+  }
+}
+
+/** Entry addresses a block can continue at without a computed target (same-unit candidates). */
+export function staticSuccessors(c: CodeCache, b: number): number[] {
+  const last = b + c.blockLen[b]! - 1;
+  const op = c.op[last]!;
+  const next = c.next[last]! >>> 0;
+  if (c.pfx[last]! & PFX_O16) return [];
+  const target = (next + c.imm[last]!) >>> 0;
+  if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f) || (op >= 0xe0 && op <= 0xe3))
+    return [target, next];
+  if (op === 0xe9 || op === 0xeb) return [target];
+  if (op === 0xe8) return [target, next]; // the call's target and its return address
+  if (op === 0xff) return ((c.modrm[last]! >> 3) & 7) === 4 ? [] : [next]; // all but jmp fall through (call: on return)
+  if (OPCODES_ENDING.has(op)) return [];
+  return [next];
+}
+
+const OPCODES_ENDING = new Set<number>([0xc2, 0xc3, 0xca, 0xcb, 0xcc, 0xcf, 0xf1, 0xf4, 0x9a, 0xea]);
+
+/** JavaScript source of a unit (its first member is where it is normally entered). */
+export function unitSource(c: CodeCache, members: readonly number[]): string {
+  return new UnitWriter(c).build(members);
+}
+
+/** Compiles a unit of blocks sharing one dispatch loop. */
+export function compileUnit(
+  c: CodeCache,
+  members: readonly number[],
+  acc: Accessors,
+): { fn: CompiledBlock; size: number } {
+  const src = unitSource(c, members);
+  const make = new Function('r32', 'r16', 'r8', 'w32', 'w8', src) as (...f: unknown[]) => CompiledBlock;
+  return { fn: make(acc.r32, acc.r16, acc.r8, acc.w32, acc.w8), size: src.length };
+}

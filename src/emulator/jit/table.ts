@@ -1,0 +1,153 @@
+// Compiled-code table of one code cache. Hot decoded blocks are compiled together with the
+// already-decoded blocks they reach by direct jumps, calls and returns on the same page (a "unit":
+// one function with a dispatch loop, so control between them never leaves compiled code).
+// Guarantees: a block dropped by the code cache (page written, unmapped, mprotected, probe inserted
+// or removed) loses every unit containing it at once; live generated code is bounded by `limit`
+// (characters of generated source, which V8's code size follows) — reaching it drops every unit, and
+// hot code recompiles. What compiles and when depends only on execution counts, never on host time.
+
+import type { CodeCache } from '../codecache.js';
+import type { Memory } from '../memory.js';
+import { accessors, type Accessors } from './access.js';
+import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
+
+/**
+ * Interpreted executions of a block before it is compiled. Generating and optimising code costs about
+ * as much as interpreting an instruction a thousand times, so only code that has proved hot pays off.
+ */
+export const HOT = 200;
+/** Default bound on live generated source (characters). */
+export const DEFAULT_LIMIT = 32 << 20;
+/** Most blocks in one unit. */
+const MAX_UNIT = 8;
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
+
+/** `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` the compiler; unset: the default. */
+export function jitFromEnv(dflt: boolean): boolean {
+  const v = env('PROBELAB_JIT');
+  if (v === '0') return false;
+  if (v === '1') return true;
+  return dflt;
+}
+
+/** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
+function hotFromEnv(): number {
+  const v = Number(env('PROBELAB_JIT_HOT'));
+  return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
+}
+
+interface Unit {
+  fn: CompiledBlock;
+  members: number[];
+  size: number;
+  live: boolean;
+}
+
+export class JitTable {
+  /** Compiled unit entered at each block entry index (undefined: run it in the interpreter). */
+  fns: (CompiledBlock | undefined)[] = [];
+  /** Units containing each block entry index. */
+  private unitsOf: (Unit[] | undefined)[] = [];
+  /** Interpreted executions per block entry index; saturates at `hot`. */
+  heat = new Uint16Array(1 << 14);
+  /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
+  hot = hotFromEnv();
+  /** Live generated source characters. */
+  liveSize = 0;
+  /** Statistics. */
+  compiled = 0;
+  compiledBlocks = 0;
+  evictions = 0;
+  dropped = 0;
+  private readonly acc: Accessors;
+
+  constructor(
+    private readonly cache: CodeCache,
+    mem: Memory,
+    public limit = DEFAULT_LIMIT,
+  ) {
+    this.acc = accessors(mem);
+  }
+
+  /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
+  touch(b: number): void {
+    if (b >= this.heat.length) {
+      const h = new Uint16Array(Math.max(this.heat.length * 2, b + 1));
+      h.set(this.heat);
+      this.heat = h;
+    }
+    const n = this.heat[b]! + 1;
+    if (n > this.hot) return;
+    this.heat[b] = n;
+    if (n === this.hot && compilable(this.cache, b)) this.compile(b);
+  }
+
+  private compile(head: number): void {
+    const c = this.cache;
+    const page = c.eip[head]! >>> 12;
+    const members = [head];
+    const seen = new Set<number>(members);
+    for (let k = 0; k < members.length && members.length < MAX_UNIT; k++) {
+      for (const s of staticSuccessors(c, members[k]!)) {
+        if (s >>> 12 !== page) continue;
+        const m = c.find(s);
+        if (m < 0 || seen.has(m)) continue;
+        seen.add(m);
+        // A hooked block must be entered through the run loop, which calls the hook first; blocks
+        // that have not run often are left out (they join a unit of their own if they get hot).
+        if (c.hooked[m] !== 0 || !compilable(c, m) || (this.heat[m] ?? 0) * 4 < this.hot) continue;
+        members.push(m);
+        if (members.length >= MAX_UNIT) break;
+      }
+    }
+    const { fn, size } = compileUnit(c, members, this.acc);
+    if (this.liveSize + size > this.limit) this.clear(true);
+    const unit: Unit = { fn, members, size, live: true };
+    // The newest unit knows the most blocks: it becomes the entry for all its members, and an older
+    // unit no member enters any more is dropped.
+    const older = new Set<Unit>();
+    for (const m of members) {
+      for (const u of this.unitsOf[m] ?? []) if (u.live) older.add(u);
+      (this.unitsOf[m] ??= []).push(unit);
+      this.fns[m] = fn;
+    }
+    for (const u of older) if (!u.members.some((m) => this.fns[m] === u.fn)) this.kill(u);
+    this.liveSize += size;
+    this.compiled++;
+    this.compiledBlocks += members.length;
+  }
+
+  /** Forgets block `b` and every unit containing it (the code cache dropped it). */
+  drop(b: number): void {
+    const units = this.unitsOf[b];
+    if (units !== undefined) {
+      this.unitsOf[b] = undefined;
+      for (const u of units) if (u.live) this.kill(u);
+    }
+    this.fns[b] = undefined;
+    if (b < this.heat.length) this.heat[b] = 0;
+  }
+
+  private kill(u: Unit): void {
+    u.live = false;
+    this.liveSize -= u.size;
+    this.dropped++;
+    for (const m of u.members)
+      if (this.fns[m] === u.fn) {
+        this.fns[m] = undefined;
+        if (m < this.heat.length) this.heat[m] = 0;
+      }
+  }
+
+  /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
+  clear(eviction = false): void {
+    this.fns = [];
+    this.unitsOf = [];
+    this.heat.fill(0);
+    this.liveSize = 0;
+    if (eviction) this.evictions++;
+  }
+}
