@@ -453,14 +453,9 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   }
 
   // 3. Event name (argv[0] after ':')
-  let group = DEFAULT_GROUP;
-  let event: string | undefined;
-  if (colon >= 0) {
-    const n = parseEventName(t0.s.slice(colon + 1), t0.pos + colon + 1, true);
-    if (n.group !== undefined) group = n.group;
-    event = n.event;
-  }
-  if (event === undefined) event = defaultEventName(isReturn, symbol, offset, addr);
+  const named = headEventName(t0, colon);
+  const group = named.group ?? DEFAULT_GROUP;
+  const event = named.event ?? defaultEventName(isReturn, symbol, offset, addr);
 
   // 4. Fetch arguments
   const argToks = toks.slice(2);
@@ -519,13 +514,7 @@ function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): Prob
   if (!t1) return fail('BAD_PROBE_ADDR', t0.pos + t0.s.length + 1);
   const addr = isGoodName(t1.s) ? ctx.lookupSymbol(t1.s) : undefined;
   if (addr === undefined || ctx.isFunctionEntry?.(addr) === false) return fail('BAD_PROBE_ADDR', t1.pos);
-  let group = DEFAULT_GROUP;
-  let event: string | undefined;
-  if (colon >= 0) {
-    const n = parseEventName(t0.s.slice(colon + 1), t0.pos + colon + 1, true);
-    if (n.group !== undefined) group = n.group;
-    event = n.event;
-  }
+  const named = headEventName(t0, colon);
   const t2 = toks[2];
   if (!t2) return fail('NO_JPROBE_HANDLER', t1.pos + t1.s.length + 1);
   const handlerAddr = isGoodName(t2.s) ? ctx.lookupSymbol(t2.s) : undefined;
@@ -533,8 +522,8 @@ function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): Prob
   if (toks[3]) fail('JPROBE_NO_ARGS', toks[3].pos);
   return {
     kind: 'jprobe',
-    group,
-    event: event ?? `j_${t1.s}_0`.slice(0, MAX_EVENT_NAME_LEN - 1),
+    group: named.group ?? DEFAULT_GROUP,
+    event: named.event ?? `j_${t1.s}_0`.slice(0, MAX_EVENT_NAME_LEN - 1),
     symbol: t1.s,
     offset: 0,
     addr: addr >>> 0,
@@ -544,6 +533,11 @@ function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): Prob
     args: [],
     text,
   };
+}
+
+/** The `[GRP/]EVENT` after the ':' of the first token, if there is one. */
+function headEventName(t0: Tok, colon: number): { group?: string; event?: string } {
+  return colon < 0 ? {} : parseEventName(t0.s.slice(colon + 1), t0.pos + colon + 1, true);
 }
 
 /** traceprobe_parse_event_name: `[GRP/]EVENT` starting at `pos` in the text. */
