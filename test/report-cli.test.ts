@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgSummaryJson } from '../src/analysis/args.js';
 import { cleanupTmp, cli, ensureBuilt, ok, query, show, tmpDir, WORKLOADS_DIR } from './e2e/helpers.js';
@@ -39,7 +40,7 @@ interface ProbeJson {
   };
 }
 interface Json {
-  runs: { run_id: number; seed: number }[];
+  runs: { run_id: number; seed: number; source?: string }[];
   probes: ProbeJson[];
 }
 
@@ -137,6 +138,17 @@ describe('probe-report on real traces', () => {
     expect(sec).not.toMatch(/calls|no instance/);
   });
 
+  it('prints JSON that validates against schemas/report.schema.json (args, groups, sources)', async () => {
+    const schema = JSON.parse(
+      fs.readFileSync(new URL('../schemas/report.schema.json', import.meta.url), 'utf8'),
+    ) as object;
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    for (const args of [[jp], [sleepy, '--by', 'wait_for_io=id'], [jp, sleepy]]) {
+      const doc = await json(args);
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    }
+  });
+
   it('labels probes inside a function and probes given by address as sym+0xoff', async () => {
     const j = await json([jp]);
     for (const e of ['probes/mid', 'probes/byaddr']) {
@@ -218,6 +230,13 @@ describe('probe-report on real traces', () => {
     const text = await report([jp, sleepy]);
     expect(text).toMatch(new RegExp(`^  ${jp.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}#1 `, 'm'));
     expect(text).toMatch(new RegExp(`^  ${sleepy.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}#3 `, 'm'));
+    const both = await json([jp, sleepy]);
+    expect(both.runs.map((r) => `${r.source}#${r.run_id}`)).toEqual([
+      `${jp}#1`,
+      `${sleepy}#1`,
+      `${sleepy}#2`,
+      `${sleepy}#3`,
+    ]);
     const html = path.join(dir, 'r.html');
     const r = await ok('probe-report', [sleepy, '--html', html]);
     expect(r.stdout).toBe('');
