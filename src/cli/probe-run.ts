@@ -7,6 +7,7 @@ import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/co
 import { ElfError, Machine } from '../emulator/machine.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
+import { guestOptions, guestWorld, machineOptionsOf } from './guest-options.js';
 
 export const spec = {
   name: 'probe-run',
@@ -15,38 +16,31 @@ export const spec = {
     'Run a static i386 program without probes or recording. Options go before or after the ELF;\n' +
     'give guest arguments that start with a dash after --.',
   options: (y) =>
-    y
+    guestOptions(y)
       .option('cpus', {
         alias: 'c',
         type: 'number',
         default: DEFAULT_CPUS,
         describe: `virtual CPUs, ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
       })
-      .option('max-instructions', {
-        type: 'number',
-        describe: 'stop the guest after this many instructions',
-      })
       .demandCommand(1, 'give the ELF to run'),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const a = parseCommand(spec, argv);
   if (!a) return 0;
   const [file, ...rest] = a._ as [string, ...string[]];
   const cpus = cpusProblem(a.cpus);
   if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
-  const max = a['max-instructions'];
-  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
-    throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
   const bytes = readInput(file, 'ELF');
+  const world = await guestWorld(a);
   let m: Machine;
   try {
     m = Machine.load(bytes, {
       argv: [file, ...rest, ...a['--']],
-      env: [],
+      ...machineOptionsOf(world),
       cpus: a.cpus,
-      maxInstructions: max,
       captureOutput: false,
       onStdout: (b) => process.stdout.write(b),
       onStderr: (b) => process.stderr.write(b),
