@@ -8,6 +8,7 @@
 
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { MAXACTIVE_MAX } from '../probes/kinds.js';
 import { storeCompleteCallSet } from '../replay/complete.js';
 import { ReplayError, replayRun, type ReplayOutcome } from '../replay/replay.js';
 import { UNBOUNDED } from '../trace/config.js';
@@ -30,9 +31,6 @@ export interface ReplayArgs {
   quiet: boolean;
   force: boolean;
 }
-
-/** The largest pool the kprobe_events interface accepts (K25); 'unbounded' goes beyond it. */
-const MAXACTIVE_MAX = 4096;
 
 export const spec = {
   name: 'probe-replay',
