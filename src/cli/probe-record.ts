@@ -20,6 +20,7 @@ import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './g
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { catchStopSignal } from './stop-signal.js';
+import { specHint } from './spec-hints.js';
 import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
 
 export const spec = {
@@ -146,6 +147,17 @@ function resolveTarget(a: {
     argv: [w.name, ...(a.guestArgs.length ? a.guestArgs : w.default_args)],
     probes,
   };
+}
+
+/** The target's function names (for hints; none when it cannot be loaded). */
+function functionNames(t: Target): string[] {
+  try {
+    return Machine.load(t.binary, { argv: t.argv })
+      .symbols.functions()
+      .map((s) => s.name);
+  } catch {
+    return [];
+  }
 }
 
 /** Everything a run of the sweep shares; each run adds its seed. */
@@ -336,7 +348,10 @@ export async function main(argv: string[]): Promise<number> {
     );
   } catch (e) {
     if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
-    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
+    if (e instanceof ProbeSpecError) {
+      const hint = specHint(e.code, e.message, () => functionNames(target));
+      throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, 2);
+    }
     throw e;
   }
   const out = resolve(a.output);
