@@ -4,6 +4,8 @@
 // exit status (128 + signal when it died of one), as strace and rr do. Sweeps (--runs, --shard) are
 // planned and split across worker processes by sweep.ts; this module records runs in-process.
 
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
+import { profileRows } from '../probes/profile.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './g
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { catchStopSignal } from './stop-signal.js';
+import { specHint } from './spec-hints.js';
 import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
 import { runNotes } from '../emulator/notes.js';
 
@@ -46,7 +49,12 @@ export const spec = {
         describe: 'probe spec (kprobe_events syntax), repeatable',
       })
       .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
-      .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
+      .option('cpus', {
+        alias: 'c',
+        type: 'number',
+        default: DEFAULT_CPUS,
+        describe: `virtual CPUs (NR_CPUS), ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
+      })
       .option('preempt', {
         type: 'boolean',
         default: true,
@@ -142,6 +150,17 @@ function resolveTarget(a: {
   };
 }
 
+/** The target's function names (for hints; none when it cannot be loaded). */
+function functionNames(t: Target): string[] {
+  try {
+    return Machine.load(t.binary, { argv: t.argv })
+      .symbols.functions()
+      .map((s) => s.name);
+  } catch {
+    return [];
+  }
+}
+
 /** Everything a run of the sweep shares; each run adds its seed. */
 interface RunPlan {
   target: Target;
@@ -207,14 +226,9 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
           `run ${index + 1} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
         );
       if (r === slice.count - 1 || stop.signal !== null) {
-        const rows = outcome.session.counters().map((c) => {
-          const p = outcome.session.probes[c.probeId - 1]!;
-          return {
-            event: p.event,
-            hits: c.hits,
-            misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry,
-          };
-        });
+        const rows = profileRows(
+          outcome.session.counters().map((c) => ({ ...c, ...outcome.session.probes[c.probeId - 1]! })),
+        );
         process.stderr.write(profileTable(rows));
       }
     }
@@ -285,7 +299,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (a._.length > 1) throw new CliError(`unexpected argument '${a._[1]}' (guest arguments go after --)`, 2);
-  checkInt('cpus', a.cpus, 1, 64);
+  const cpus = cpusProblem(a.cpus);
+  if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
   checkInt('runs', a.runs, 1, 100000);
   checkInt('seed', a.seed, 0, 0xffffffff);
   if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
@@ -335,7 +350,10 @@ export async function main(argv: string[]): Promise<number> {
     );
   } catch (e) {
     if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
-    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
+    if (e instanceof ProbeSpecError) {
+      const hint = specHint(e.code, e.message, () => functionNames(target));
+      throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, 2);
+    }
     throw e;
   }
   const out = resolve(a.output);

@@ -3,6 +3,7 @@
 // convenience; probe-record is the main entry point). Exits with the guest's status, or 128 + signal,
 // like the guest would. PROBE_RUN_STATS=1 prints the emulator's speed on stderr.
 
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
 import { ElfError, Machine } from '../emulator/machine.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
@@ -17,7 +18,12 @@ export const spec = {
     'give guest arguments that start with a dash after --.',
   options: (y) =>
     guestOptions(y)
-      .option('cpus', { alias: 'c', type: 'number', default: 1, describe: 'virtual CPUs, 1..64' })
+      .option('cpus', {
+        alias: 'c',
+        type: 'number',
+        default: DEFAULT_CPUS,
+        describe: `virtual CPUs, ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
+      })
       .demandCommand(1, 'give the ELF to run'),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
@@ -26,8 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   const a = parseCommand(spec, argv);
   if (!a) return 0;
   const [file, ...rest] = a._ as [string, ...string[]];
-  if (!Number.isInteger(a.cpus) || a.cpus < 1 || a.cpus > 64)
-    throw new CliError(`--cpus must be an integer in 1..64, got ${a.cpus}`, 2);
+  const cpus = cpusProblem(a.cpus);
+  if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
   const bytes = readInput(file, 'ELF');
   const world = await guestWorld(a);
   let m: Machine;

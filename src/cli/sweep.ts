@@ -8,6 +8,7 @@
 // Guest output is printed per worker, in seed order, after it finishes. Ctrl-C / SIGTERM is passed to
 // the workers once: each keeps what it recorded (a truncated run) and the parts are merged as usual.
 
+import { profileRows } from '../probes/profile.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -199,11 +200,7 @@ function summarize(req: SweepRequest): number {
     }
     const last = runs[runs.length - 1];
     if (!req.quiet && last) {
-      const rows = reader.probes(last.runId).map((p) => ({
-        event: p.event,
-        hits: p.hits ?? 0,
-        misses: p.kind === 'kretprobe' ? (p.nmissed ?? 0) + (p.nmissedReentry ?? 0) : (p.nmissedReentry ?? 0),
-      }));
+      const rows = profileRows(reader.probes(last.runId));
       process.stderr.write(profileTable(rows));
       process.stderr.write(
         `trace written to ${req.outName}; run \`probe-report ${req.outName}\` for latencies and the maxactive recommendation\n`,

@@ -43,7 +43,6 @@ export const VEC_BP = 3;
 export const VEC_OF = 4;
 export const VEC_BR = 5;
 export const VEC_UD = 6;
-export const VEC_NM = 7;
 export const VEC_GP = 13;
 export const VEC_PF = 14;
 export const VEC_MF = 16;
