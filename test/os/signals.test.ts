@@ -4,7 +4,8 @@
 // ucontext and the old sigcontext registers), SA_SIGINFO/SA_RESETHAND/SA_NODEFER/SA_ONSTACK/SA_RESTART,
 // masks, pending sets, real-time queueing, sigsuspend, sigtimedwait, sigaltstack, faults delivered to
 // handlers (and siglongjmp out of a SIGSEGV handler), alarm/setitimer/POSIX timers on the virtual clock,
-// EINTR versus restart, signals between threads, and default actions.
+// EINTR versus restart (futex, pipe read, waitpid), signals between threads and between processes
+// (SIGCHLD with its siginfo, SIGPIPE, SIGSTOP/SIGCONT), and default actions.
 //
 // Lines a guest prints with the prefix "L:" are facts where qemu-user 7.2 is known to differ from
 // Linux (trap numbers in the sigcontext, FPU state restored by sigreturn, the si_code of a stack
@@ -108,6 +109,14 @@ const CASES: Case[] = [
     ],
   },
   { guest: 'threads', args: [], probes: ['p:sig/usr1 on_usr1'] },
+  {
+    guest: 'procs',
+    args: [],
+    probes: ['p:sig/chld on_chld', 'p:sig/usr1 on_usr1_child', 'p:sig/tick on_tick'],
+    // kernel/fork.c: a vfork parent sleeps (killable only) until the child execs or exits; a signal the
+    // child sends it is then delivered before vfork returns, and the child can still be reaped.
+    linux: ['L: vfork: handler ran=1 reaped=1'],
+  },
   ...['term', 'abort', 'alarm', 'unblock', 'resethand', 'ignored', 'thread-kill', 'thread-segv'].map((m) => ({
     guest: 'default',
     args: [m],
