@@ -554,7 +554,7 @@ describe('what-if pool sizes', () => {
     ]);
     expect(res.stderr).not.toMatch(/changed the guest/);
     expect(res.status).toBe(0);
-    expect(res.stderr).toMatch(/^ {2}probes\/handle_request +48 +\d+\n/);
+    expect(res.stderr).toMatch(/^ {2}event +hits +missed\n {2}probes\/handle_request +48 +\d+\n/);
     expect(res.stderr).toMatch(/what-if replay of run 1 written to .* as run 1 \(replay_of 1\)/);
     const r = TraceReader.open(db);
     const o = TraceReader.open(out);

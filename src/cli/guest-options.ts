@@ -9,6 +9,7 @@ import { CPU_MODELS, DEFAULT_CPU_MODEL } from '../emulator/cpuid.js';
 import type { MachineOptions } from '../emulator/machine.js';
 import { list } from './command.js';
 import { CliError, readInput } from './common.js';
+import { guestEnv } from '../emulator/notes.js';
 
 export function guestOptions<T>(y: Argv<T>) {
   return y
@@ -94,7 +95,8 @@ export async function guestWorld(a: {
     else stdin = undefined;
   }
   return {
-    env,
+    // The documented default environment with the --env entries added or replaced.
+    env: guestEnv(env),
     allowRead: allow.length ? allow.map((d) => resolve(d)) : undefined,
     keepFiles: a['keep-files'] !== undefined ? resolve(a['keep-files']) : undefined,
     stdin,

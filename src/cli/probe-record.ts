@@ -20,7 +20,9 @@ import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './g
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { catchStopSignal } from './stop-signal.js';
+import { specHint } from './spec-hints.js';
 import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
+import { runNotes } from '../emulator/notes.js';
 
 export const spec = {
   name: 'probe-record',
@@ -148,6 +150,17 @@ function resolveTarget(a: {
   };
 }
 
+/** The target's function names (for hints; none when it cannot be loaded). */
+function functionNames(t: Target): string[] {
+  try {
+    return Machine.load(t.binary, { argv: t.argv })
+      .symbols.functions()
+      .map((s) => s.name);
+  } catch {
+    return [];
+  }
+}
+
 /** Everything a run of the sweep shares; each run adds its seed. */
 interface RunPlan {
   target: Target;
@@ -207,6 +220,7 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
       if (plan.quiet) continue;
       if (res.status !== 'exited' && !outcome.interrupted)
         process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
+      for (const line of runNotes(res, 'probe-record')) process.stderr.write(`${line}\n`);
       if (plan.runs > 1)
         process.stderr.write(
           `run ${index + 1} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
@@ -336,7 +350,10 @@ export async function main(argv: string[]): Promise<number> {
     );
   } catch (e) {
     if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
-    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
+    if (e instanceof ProbeSpecError) {
+      const hint = specHint(e.code, e.message, () => functionNames(target));
+      throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, 2);
+    }
     throw e;
   }
   const out = resolve(a.output);

@@ -8,6 +8,7 @@ import { ElfError, Machine } from '../emulator/machine.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
 import { guestOptions, guestWorld, machineOptionsOf } from './guest-options.js';
+import { runNotes } from '../emulator/notes.js';
 
 export const spec = {
   name: 'probe-run',
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
     );
+  for (const line of runNotes(r, 'probe-run')) process.stderr.write(`${line}\n`);
   if (r.status === 'exited') return r.exitCode ?? 0;
   process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
   return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TraceReader } from '../../src/trace/reader.js';
 import { buildGuest } from '../helpers/gcc.js';
+import { DEFAULT_ENV } from '../../src/emulator/notes.js';
 import {
   cleanupTmp,
   cli,
@@ -18,6 +19,7 @@ import {
   ok,
   query,
   REPO_ROOT,
+  show,
   tmpDir,
 } from './helpers.js';
 
@@ -163,7 +165,8 @@ describe('the guest environment and standard input', () => {
     // The stored configuration, as replay reads it.
     const reader = TraceReader.open(out);
     try {
-      expect(reader.runConfig(1).env).toEqual(['GREETING=hi there', 'X=1']);
+      // The documented default environment, with the --env entries added.
+      expect(reader.runConfig(1).env).toEqual([...DEFAULT_ENV, 'GREETING=hi there', 'X=1']);
     } finally {
       reader.close();
     }
@@ -172,5 +175,49 @@ describe('the guest environment and standard input', () => {
     const run = await cli('probe-run', [prog, '--env', 'GREETING=run', '--', '4']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^argc=2 \[4\]=6\nGREETING=run\n/);
+  });
+});
+
+describe('probe-record: what it says about probes', () => {
+  it('the profile table has a header over its columns (event, hits, missed)', async () => {
+    const r = await ok('probe-record', [
+      prog,
+      '-p',
+      'r:work work',
+      '-o',
+      path.join(dir, 'profile.db'),
+      '-c',
+      '1',
+      '--',
+      '1',
+      '2',
+      '3',
+    ]);
+    const lines = r.stderr.split('\n');
+    const h = lines.findIndex((l) => /^\s+event\s+hits\s+missed$/.test(l));
+    expect(h, r.stderr).toBeGreaterThanOrEqual(0);
+    const header = lines[h]!;
+    const row = lines[h + 1]!;
+    expect(row).toMatch(/^\s+probes\/work\s+3\s+0$/);
+    // Right-aligned counts end in the columns where their headers end.
+    expect(row.length).toBe(header.length);
+    expect(row.lastIndexOf('3')).toBe(header.indexOf('hits') + 'hits'.length - 1);
+  });
+
+  it('a misspelt symbol gets "did you mean" with the binary\'s function', async () => {
+    const r = await cli('probe-record', [prog, '-p', 'r:w wrok', '-o', path.join(dir, 'typo.db')]);
+    const lines = expectCleanError(r, 'probe-record', 2, /BAD_PROBE_ADDR/, 3);
+    expect(lines[3]).toBe("  did you mean 'work'?");
+    // Nothing close: no guess.
+    const far = await cli('probe-record', [prog, '-p', 'r:w qqqqqqqq', '-o', path.join(dir, 'typo.db')]);
+    expectCleanError(far, 'probe-record', 2, /BAD_PROBE_ADDR/, 2);
+  });
+
+  it('a jprobe without its handler is told the jprobe form', async () => {
+    const r = await cli('probe-record', [prog, '-p', 'j:jw work', '-o', path.join(dir, 'j.db')]);
+    expect(r.code, show(r)).toBe(2);
+    expect(r.stderr).toMatch(/^probe-record: /);
+    expect(r.stderr).toMatch(/HANDLER/);
+    expect(r.stderr).not.toMatch(/^\s{4}at /m);
   });
 });

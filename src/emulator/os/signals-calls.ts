@@ -18,6 +18,7 @@ import {
   dequeueSignal,
   MINSIGSTKSZ,
   NSIG,
+  SA_NOCLDWAIT,
   SA_NODEFER,
   SA_RESETHAND,
   CLD_DUMPED,
@@ -29,6 +30,8 @@ import {
   SIG_SETMASK,
   SIG_UNBLOCK,
   SIGALRM,
+  SIGCHLD,
+  SIG_IGN,
   SIGKILL,
   SIGSEGV,
   SIGSTOP,
@@ -85,6 +88,10 @@ export function registerSignals(k: Kernel): SignalKernel {
     const c = parent.children.find((x) => x.state === 'zombie' && !reported.has(x));
     if (!c) return null;
     reported.add(c);
+    // A parent that ignores SIGCHLD or set SA_NOCLDWAIT does not keep zombies: the child is reaped
+    // now, and its wait4 ends with ECHILD once no child is left (do_notify_parent's autoreap).
+    const a = processState(parent).actions[SIGCHLD]!;
+    if (sig === SIGCHLD && (a.handler === SIG_IGN || a.flags & SA_NOCLDWAIT)) m.reap(c);
     const ws = c.waitStatus;
     const term = ws & 0x7f;
     const info = new SigInfo(sig, term === 0 ? CLD_EXITED : ws & 0x80 ? CLD_DUMPED : CLD_KILLED);

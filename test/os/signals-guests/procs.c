@@ -35,6 +35,12 @@ static void on_pipe(int sig) {
   pipes++;
 }
 
+static volatile int parent_usr1;
+static void on_usr1_parent(int sig) {
+  (void)sig;
+  parent_usr1++;
+}
+
 static volatile int conts;
 static void on_cont(int sig) {
   (void)sig;
@@ -134,6 +140,26 @@ int main(void) {
   n = write(p[1], "x", 1);
   printf("write: %zd %s sigpipe=%d\n", n, n < 0 && errno == EPIPE ? "EPIPE" : "?", pipes);
   close(p[1]);
+
+  printf("== a signal to a vfork parent waits until the child lets go\n");
+  install(SIGUSR1, on_usr1_parent, 0, 0);
+  pid = vfork();
+  if (pid == 0) {
+    kill(getppid(), SIGUSR1);
+    _exit(0);
+  }
+  int ran = parent_usr1; /* Linux: the parent resumed after the child's _exit and took the signal */
+  int reaped = pid > 0 && waitpid(pid, 0, 0) == pid;
+  /* qemu-user runs vfork as fork (the parent does not wait for the child), hence "L:". */
+  printf("L: vfork: handler ran=%d reaped=%d\n", ran, reaped);
+
+  printf("== SIGCHLD ignored: children are reaped at once, wait ends with ECHILD\n");
+  signal(SIGCHLD, SIG_IGN);
+  block(SIG_UNBLOCK, SIGCHLD);
+  pid = fork();
+  if (pid == 0) _exit(5);
+  w = wait(&st);
+  printf("wait=%d %s\n", (int)w, w < 0 && errno == ECHILD ? "ECHILD" : "?");
 
   printf("== SIGSTOP and SIGCONT to a child\n");
   pipe(child_pipe);
