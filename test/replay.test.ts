@@ -32,6 +32,7 @@ import { TraceReader } from '../src/trace/reader.js';
 import { TraceWriter } from '../src/trace/writer.js';
 import { makeRunConfig } from '../src/trace/config.js';
 import { FREESTANDING, buildGuest } from './helpers/gcc.js';
+import { ensureBuilt } from './e2e/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'probe-replay.js');
@@ -57,24 +58,8 @@ const tmp = (name: string): string => path.join(dir, `${++counter}-${name}`);
 
 beforeAll(() => {
   dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-replay-')));
-  // The CLI tests run the built command; build it when it is missing or older than its sources.
-  const srcs = ['src/replay/replay.ts', 'src/cli/probe-replay.ts', 'src/recorder/session.ts'].map(
-    (f) => fs.statSync(path.join(ROOT, f)).mtimeMs,
-  );
-  const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
-  if (built < Math.max(...srcs)) {
-    // tsc emits even when unrelated files have type errors; what matters is a fresh CLI.
-    spawnSync(
-      process.execPath,
-      [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-      {
-        cwd: ROOT,
-        stdio: 'pipe',
-      },
-    );
-    if (!fs.existsSync(CLI) || fs.statSync(CLI).mtimeMs < Math.max(...srcs))
-      throw new Error('could not build dist/src/cli/probe-replay.js (npx tsc -p tsconfig.json)');
-  }
+  // The CLI tests run the built command, which `npm test` builds before the tests (never here).
+  ensureBuilt();
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
@@ -569,7 +554,7 @@ describe('what-if pool sizes', () => {
     ]);
     expect(res.stderr).not.toMatch(/changed the guest/);
     expect(res.status).toBe(0);
-    expect(res.stderr).toMatch(/^ {2}probes\/handle_request +48 +\d+\n/);
+    expect(res.stderr).toMatch(/^ {2}event +hits +missed\n {2}probes\/handle_request +48 +\d+\n/);
     expect(res.stderr).toMatch(/what-if replay of run 1 written to .* as run 1 \(replay_of 1\)/);
     const r = TraceReader.open(db);
     const o = TraceReader.open(out);

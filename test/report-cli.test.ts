@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgSummaryJson } from '../src/analysis/args.js';
 import { cleanupTmp, cli, ensureBuilt, ok, query, show, tmpDir, WORKLOADS_DIR } from './e2e/helpers.js';
@@ -39,7 +40,7 @@ interface ProbeJson {
   };
 }
 interface Json {
-  runs: { run_id: number; seed: number }[];
+  runs: { run_id: number; seed: number; source?: string }[];
   probes: ProbeJson[];
 }
 
@@ -137,6 +138,17 @@ describe('probe-report on real traces', () => {
     expect(sec).not.toMatch(/calls|no instance/);
   });
 
+  it('prints JSON that validates against schemas/report.schema.json (args, groups, sources)', async () => {
+    const schema = JSON.parse(
+      fs.readFileSync(new URL('../schemas/report.schema.json', import.meta.url), 'utf8'),
+    ) as object;
+    const validate = new Ajv2020({ strict: true, allErrors: true }).compile(schema);
+    for (const args of [[jp], [sleepy, '--by', 'wait_for_io=id'], [jp, sleepy]]) {
+      const doc = await json(args);
+      expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    }
+  });
+
   it('labels probes inside a function and probes given by address as sym+0xoff', async () => {
     const j = await json([jp]);
     for (const e of ['probes/mid', 'probes/byaddr']) {
@@ -159,20 +171,26 @@ describe('probe-report on real traces', () => {
       sleepy,
       "SELECT json_extract(args, '$.id') AS id, dur FROM calls",
     );
-    const ids = [...new Set(rows.map((r) => r.id))].sort((x, y) => x - y);
-    expect(g.rows.map((r) => r.value)).toEqual(ids);
+    // the complete call set carries every call's arguments: each of the T = 6 threads calls
+    // wait_for_io(id, round) ROUNDS = 4 times per run (workloads/sleepy.c), over 3 runs
+    expect(g.rows.map((r) => r.value)).toEqual([0, 1, 2, 3, 4, 5]);
     for (const r of g.rows) {
+      expect(r.calls).toBe(12);
+      expect(r.missed).not.toBeNull();
+      // the calls the recording hooked are those the calls view has, with their exact latencies
       const durs = rows.filter((x) => x.id === r.value).map((x) => x.dur);
-      durs.sort((x, y) => x - y);
-      // the complete call set (with arguments) covers the missed calls too; without it, the hooked ones
-      if (r.missed === null) {
-        expect(r.calls).toBe(durs.length);
-        expect(r.latency.p50).toBe(rank(durs, 500));
-        expect(r.latency.max).toBe(durs[durs.length - 1]);
-      } else expect(r.calls - r.missed).toBe(durs.length);
+      expect(r.calls - r.missed!).toBe(durs.length);
     }
-    const known = g.rows.every((r) => r.missed !== null);
-    if (known) expect(g.rows.reduce((s, r) => s + r.missed!, 0)).toBe(p.missed);
+    expect(g.rows.reduce((n, r) => n + r.missed!, 0)).toBe(p.missed);
+    // a value no missed call carried: its latency statistics are exactly the calls view's
+    const full = g.rows.find((r) => r.missed === 0);
+    if (full) {
+      const durs = rows
+        .filter((x) => x.id === full.value)
+        .map((x) => x.dur)
+        .sort((x, y) => x - y);
+      expect([full.latency.p50, full.latency.max]).toEqual([rank(durs, 500), durs[durs.length - 1]]);
+    }
     const bad = await cli('probe-report', [sleepy, '--by', 'wait_for_io=idd']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe(
@@ -214,10 +232,40 @@ describe('probe-report on real traces', () => {
     await ok('probe-replay', [m[4]!, '--run', m[5]!]); // verify mode: the replay matches the recording
   });
 
+  it('--syscalls shows the syscall table of each run as the syscalls view has it', async () => {
+    const text = await report([sleepy, '--syscalls']);
+    for (const run of [1, 2, 3]) {
+      const want = await query<{ nr: number; name: string; calls: number; errors: number; enosys: number }>(
+        sleepy,
+        `SELECT nr, max(name) AS name, sum(calls) AS calls, sum(errors) AS errors, sum(enosys) AS enosys
+         FROM syscalls WHERE run_id = ${run} GROUP BY nr`,
+      );
+      expect(want.length).toBeGreaterThan(0);
+      const at = text.indexOf(`System calls of run ${run}\n`);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const lines = text.slice(at).split('\n\n')[0]!.split('\n').slice(2);
+      const got = lines.map((l) => l.trim().split(/\s+/));
+      expect(got.length).toBe(want.length);
+      for (const w of want) {
+        const row = got.find((g) => g[g.length - 1] === w.name)!;
+        expect(row, w.name).toBeDefined();
+        expect(row.slice(0, 2).map((x) => Number(x.replace(/,/g, '')))).toEqual([w.calls, w.errors]);
+        expect(Number(row[row.length - 2])).toBe(w.nr);
+      }
+    }
+  });
+
   it('labels runs by file, and --html prints one line', async () => {
     const text = await report([jp, sleepy]);
     expect(text).toMatch(new RegExp(`^  ${jp.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}#1 `, 'm'));
     expect(text).toMatch(new RegExp(`^  ${sleepy.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}#3 `, 'm'));
+    const both = await json([jp, sleepy]);
+    expect(both.runs.map((r) => `${r.source}#${r.run_id}`)).toEqual([
+      `${jp}#1`,
+      `${sleepy}#1`,
+      `${sleepy}#2`,
+      `${sleepy}#3`,
+    ]);
     const html = path.join(dir, 'r.html');
     const r = await ok('probe-report', [sleepy, '--html', html]);
     expect(r.stdout).toBe('');

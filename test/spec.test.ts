@@ -133,6 +133,15 @@ const MORE_ERRORS: [string, SpecErrorCode][] = [
   ['r^x vfs_read', 'BAD_MAXACT'],
   ['p^10:ev vfs_read', 'MAXACT_NO_KPROBE'],
   ['p^x vfs_read', 'MAXACT_NO_KPROBE'],
+  // probelab's jprobe line: j[:[GRP/]EVENT] SYMBOL HANDLER
+  ['j:jw do_work ^', 'NO_JPROBE_HANDLER'],
+  ['j:jw do_work ^nosuch', 'BAD_JPROBE_HANDLER'],
+  ['j:jw do_work kfree ^x=%ax', 'JPROBE_NO_ARGS'],
+  ['j^3:jw do_work kfree', 'MAXACT_NO_KPROBE'],
+  ['j:jw ^nosuch kfree', 'BAD_PROBE_ADDR'],
+  ['j:jw ^do_work+1 kfree', 'BAD_PROBE_ADDR'],
+  ['j:jw ^_sdata kfree', 'BAD_PROBE_ADDR'],
+  ['j:^1jw do_work kfree', 'BAD_EVENT_NAME'],
   ['p^1 vfs_read%return', 'MAXACT_NO_KPROBE'],
   // K25 probe address
   ['p ^', 'BAD_PROBE_ADDR'],
@@ -598,5 +607,35 @@ describe('listing and error formatting (K24, K25)', () => {
         expect(r.error.message).toBe(SPEC_ERROR_MESSAGES[r.error.code]);
       }
     }
+  });
+});
+
+describe('jprobe lines (probelab: j[:[GRP/]EVENT] SYMBOL HANDLER)', () => {
+  it('parses every kind through one parser, with the default event name and the listing form', () => {
+    const j = parseOk('j:grp/jw do_work kfree');
+    expect(j).toMatchObject({
+      kind: 'jprobe',
+      group: 'grp',
+      event: 'jw',
+      symbol: 'do_work',
+      offset: 0,
+      addr: SYMS.do_work!.addr,
+      handler: 'kfree',
+      handlerAddr: SYMS.kfree!.addr,
+      maxactive: 0,
+      args: [],
+    });
+    expect(formatProbeSpec(j)).toBe('j:grp/jw do_work kfree');
+    const d = parseOk('j do_work kfree');
+    expect([d.group, d.event]).toEqual(['probes', 'j_do_work_0']);
+    expect(formatProbeSpec(d)).toBe('j:probes/j_do_work_0 do_work kfree');
+  });
+
+  it('a jprobe without a handler says so, with the form to type', () => {
+    const e = parseErr('j:jw do_work');
+    expect(e.code).toBe('NO_JPROBE_HANDLER');
+    expect(formatSpecErrorLine('j:jw do_work', e)).toBe(
+      'NO_JPROBE_HANDLER: A jprobe needs a handler function: j[:[GRP/]EVENT] SYMBOL HANDLER: j:jw do_work ^',
+    );
   });
 });

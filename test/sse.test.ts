@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_MODELS, cpuidValues, cpuModel, DEFAULT_CPU_MODEL } from '../src/emulator/cpuid.js';
 import { Machine } from '../src/emulator/machine.js';
 import { buildGuest } from './helpers/gcc.js';
 import {
@@ -297,6 +298,17 @@ int main(int argc, char **argv) {
   it('pentium4: an SSE2 variant; pentium2: the ia32 one', () => {
     expect(variantsRun('pentium4').some((n) => n.includes('sse2'))).toBe(true);
     expect(variantsRun('pentium2')).toEqual(['__memchr_ia32']);
+  });
+});
+
+describe('CPU models', () => {
+  it('name their CPUID features; p6 is pentium2; an unknown name is a one-line error', () => {
+    expect(DEFAULT_CPU_MODEL).toBe('pentium2');
+    expect(cpuModel('p6')).toBe(CPU_MODELS.pentium2);
+    const sse = (m: string) => (cpuidValues(cpuModel(m), 1, 0)[3] >>> 25) & 3;
+    expect(sse('pentium2')).toBe(0);
+    expect(sse('pentium4')).toBe(3);
+    expect(() => cpuModel('core9')).toThrow(/^unknown CPU model 'core9' \(known: pentium2, pentium4\)$/);
   });
 });
 

@@ -106,25 +106,21 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
   };
 }
 
-/**
- * The run's syscall table summed over its tasks (most calls first, then by number), or rows null
- * when the trace predates the `syscalls` view.
- */
+/** The run's syscall table summed over its tasks: most calls first, then by number (`syscalls` view). */
 export function readSyscalls(reader: TraceReader, runId: number, source?: string): RunSyscalls {
-  const has = reader.get(`SELECT 1 AS x FROM sqlite_master WHERE name = 'syscalls'`);
-  if (!has) return { runId, source, rows: null };
-  const rows = reader
-    .all<{ nr: number; name: string | null; calls: number; errors: number; enosys: number }>(
-      `SELECT nr, max(name) AS name, sum(calls) AS calls, sum(errors) AS errors, sum(enosys) AS enosys
-       FROM syscalls WHERE run_id = ? GROUP BY nr ORDER BY calls DESC, nr`,
-      runId,
-    )
-    .map((r): SyscallRow => ({
-      nr: Number(r.nr),
+  const byNr = new Map<number, SyscallRow>();
+  for (const r of reader.streams(runId).syscalls()) {
+    const row = byNr.get(r.nr) ?? {
+      nr: r.nr,
       name: r.name ?? `syscall_${r.nr}`,
-      calls: Number(r.calls),
-      errors: Number(r.errors),
-      enosys: Number(r.enosys),
-    }));
-  return { runId, source, rows };
+      calls: 0,
+      errors: 0,
+      enosys: 0,
+    };
+    row.calls += r.calls;
+    row.errors += r.errors;
+    row.enosys += r.enosys;
+    byNr.set(r.nr, row);
+  }
+  return { runId, source, rows: [...byNr.values()].sort((a, b) => b.calls - a.calls || a.nr - b.nr) };
 }

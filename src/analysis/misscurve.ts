@@ -23,6 +23,7 @@
 // number of calls in flight at once. `simulatePool`/`missCurveBruteForce` simulate every k
 // directly and exist only as the reference the property tests compare against.
 
+import { KRETPROBE_INSTANCE_BYTES } from '../probes/kinds.js';
 import type { CallTable } from './model.js';
 
 /** One point of a miss curve. */
@@ -198,42 +199,13 @@ export function sumCurves(curves: readonly (readonly MissCurvePoint[])[]): MissC
   return out;
 }
 
-/** Default pool sizes on a machine with `cpus` CPUs. */
-export interface MaxactiveDefaults {
-  /** Linux 2.6.13 register_kretprobe with maxactive <= 0: CONFIG_PREEMPT ? max(10, 2*NR_CPUS) : NR_CPUS */
-  linux_2_6_13: number;
-  /** Linux >= 6.2: max(10, 2*num_possible_cpus()) whatever the preemption model */
-  linux_6_2: number;
-  /** SystemTap's default for return probes: max(15, 6*ncpus) */
-  systemtap: number;
-}
-
-/** The largest MAXACTIVE the kprobe_events text interface accepts (K25). */
-export const MAXACTIVE_LIMIT = 4096;
-
-/** Default maxactive values for this machine (kprobes.md, "maxactive guidance"). */
-export function defaults(cpus: number, preempt: boolean): MaxactiveDefaults {
-  return {
-    linux_2_6_13: preempt ? Math.max(10, 2 * cpus) : cpus,
-    linux_6_2: Math.max(10, 2 * cpus),
-    systemtap: Math.max(15, 6 * cpus),
-  };
-}
-
-/**
- * sizeof(struct kretprobe_instance) on i386 in Linux 2.6.13 (include/linux/kprobes.h):
- *   struct hlist_node uflist;   2 pointers   8 bytes  (on the free list or the used list)
- *   struct hlist_node hlist;    2 pointers   8 bytes  (in the per-task instance hash)
- *   struct kretprobe *rp;                    4 bytes
- *   kprobe_opcode_t *ret_addr;               4 bytes
- *   struct task_struct *task;                4 bytes
- *                                           --------
- *                                           28 bytes, no padding (all 4-byte aligned members)
- * 2.6.13 allocates each instance with kmalloc(sizeof(*inst)), served by the 32-byte slab cache.
- * data_size (per-instance private bytes) came in 2.6.25 as a flexible array at the end, so the
- * cost of k instances is k * (28 + data_size) (the data is per instance, not per probe).
- */
-export const KRETPROBE_INSTANCE_SIZE_I386_2_6_13 = 28;
+// The pool constants and Linux's default formulas are defined once, with the probe kinds.
+export {
+  KRETPROBE_INSTANCE_BYTES as KRETPROBE_INSTANCE_SIZE_I386_2_6_13,
+  MAXACTIVE_MAX as MAXACTIVE_LIMIT,
+  maxactiveDefaults as defaults,
+  type MaxactiveDefaults,
+} from '../probes/kinds.js';
 
 /** Memory cost of a pool. */
 export interface InstanceMemory {
@@ -259,9 +231,9 @@ function kmallocClass(n: number): number {
   return c;
 }
 
-/** What k instances cost (see KRETPROBE_INSTANCE_SIZE_I386_2_6_13 for the derivation). */
+/** What k instances cost (see KRETPROBE_INSTANCE_BYTES in src/probes/kinds.ts for the derivation). */
 export function instanceMemory(k: number, dataSize = 0): InstanceMemory {
-  const per = KRETPROBE_INSTANCE_SIZE_I386_2_6_13 + dataSize;
+  const per = KRETPROBE_INSTANCE_BYTES + dataSize;
   const slab = kmallocClass(per);
   return {
     instances: k,

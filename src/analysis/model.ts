@@ -348,25 +348,6 @@ export function asCallTable(calls: readonly CallRec[] | CallTable, keepArgs = tr
   return b.build();
 }
 
-/** Row i of a table as an object (tests, small outputs). */
-export function callAt(t: CallTable, i: number): CallRec {
-  const rv = t.retval[i] ?? NaN;
-  return {
-    probeId: t.probeId[i] ?? 0,
-    tid: t.tid[i] ?? 0,
-    entryTs: t.entryTs[i] ?? 0,
-    returnTs: t.returnTs[i] ?? 0,
-    entrySeq: t.entrySeq[i] ?? 0,
-    returnSeq: t.returnSeq[i] ?? 0,
-    entryCpu: t.entryCpu[i] ?? 0,
-    returnCpu: t.returnCpu[i] ?? 0,
-    depth: t.depth[i] ?? 0,
-    retval: Number.isNaN(rv) ? null : rv,
-    args: t.args ? (t.args[i] ?? null) : null,
-    hooked: t.hooked[i] === 1,
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Ordering
 

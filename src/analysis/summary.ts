@@ -81,6 +81,8 @@ export interface ReportRunJson {
   status: RunStatus;
   instructions: number;
   cycles: number;
+  /** the trace file, when several files are reported (runs of different files may share ids) */
+  source?: string;
 }
 
 /** `probes[].latency` of the JSON report (cycles; values null when count is 0). */
@@ -489,6 +491,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       status: run.status,
       instructions: run.instructions,
       cycles: run.cycles,
+      ...(run.source !== undefined ? { source: run.source } : {}),
     });
     const hasComplete = rd.complete !== undefined;
     const table = asCallTable(rd.complete ?? rd.calls, false);

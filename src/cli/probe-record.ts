@@ -1,52 +1,37 @@
 #!/usr/bin/env node
 // probe-record: runs a static i386 ELF (or a built-in workload) on the emulated SMP machine with
 // kprobe_events-style probes and records everything into a trace database. Exits with the guest's
-// exit status (128 + signal when it died of one), as strace and rr do.
+// exit status (128 + signal when it died of one), as strace and rr do. Sweeps (--runs, --shard) are
+// planned and split across worker processes by sweep.ts; this module records runs in-process.
 
-import { spawn } from 'node:child_process';
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
+import { profileRows } from '../probes/profile.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ElfError, Machine } from '../emulator/machine.js';
-import { formatProfile } from '../probes/profile.js';
 import { nullSink, recordRunAsync } from '../recorder/record.js';
-import { ProbeSession, ProbeSpecError } from '../recorder/session.js';
-import { TraceWriter } from '../trace/writer.js';
+import { ProbeSession, ProbeSpecError, type SessionOptions } from '../recorder/session.js';
 import { TraceError } from '../trace/db.js';
-import { TraceReader } from '../trace/reader.js';
+import { TraceWriter } from '../trace/writer.js';
 import { list, parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, findWorkload, readInput, workloadBinaryPath, workloads } from './common.js';
+import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './guest-options.js';
+import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
-
-export interface RecordArgs {
-  elf?: string;
-  guestArgs: string[];
-  workload?: string;
-  output: string;
-  probe: string[];
-  probeFile?: string;
-  cpus: number;
-  preempt: boolean;
-  seed: number;
-  chaos: boolean;
-  runs: number;
-  maxInstructions?: number;
-  allowRead: string[];
-  stdin?: string;
-  mhz: number;
-  watchRetaddr: boolean;
-  quiet: boolean;
-  force: boolean;
-  listWorkloads: boolean;
-  listSymbols: boolean;
-}
+import { catchStopSignal } from './stop-signal.js';
+import { specHint } from './spec-hints.js';
+import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
+import { runNotes } from '../emulator/notes.js';
 
 export const spec = {
   name: 'probe-record',
   usage:
-    '$0 [ELF] [-- ARGS...]\n\nRecord a run of a static i386 program (default: the built-in server demo) with probes.',
+    '$0 [OPTIONS] [ELF] [-- ARGS...]\n\n' +
+    'Record a run of a static i386 program (default: the built-in server demo) with probes. Options go\n' +
+    'before or after the ELF; guest arguments after --.',
   options: (y) =>
-    y
+    guestOptions(y)
       .option('workload', {
         alias: 'w',
         type: 'string',
@@ -64,7 +49,12 @@ export const spec = {
         describe: 'probe spec (kprobe_events syntax), repeatable',
       })
       .option('probe-file', { alias: 'f', type: 'string', describe: 'file with one probe spec per line' })
-      .option('cpus', { alias: 'c', type: 'number', default: 4, describe: 'virtual CPUs (NR_CPUS), 1..64' })
+      .option('cpus', {
+        alias: 'c',
+        type: 'number',
+        default: DEFAULT_CPUS,
+        describe: `virtual CPUs (NR_CPUS), ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
+      })
       .option('preempt', {
         type: 'boolean',
         default: true,
@@ -86,15 +76,10 @@ export const spec = {
         default: 1,
         describe: 'record N runs with seeds seed..seed+N-1 into one database',
       })
-      .option('max-instructions', {
-        type: 'number',
-        describe: 'stop the guest after this many instructions (status truncated)',
-      })
-      .option('allow-read', {
+      .option('shard', {
         type: 'string',
-        describe: 'directory the guest may read (default: the current directory)',
+        describe: 'with --runs: record only the I-th of K disjoint slices of the runs (I/K, 1-based)',
       })
-      .option('stdin', { type: 'string', describe: 'file to feed to the guest as standard input' })
       .option('watch-retaddr', {
         type: 'boolean',
         default: false,
@@ -124,220 +109,28 @@ export const spec = {
       .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' }),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
-
-function parseArgs(argv: string[]): RecordArgs | null {
-  const a = parseCommand(spec, argv);
-  if (!a) return null;
-  const positional = a._;
-  if (positional.length > 1)
-    throw new CliError(`unexpected argument '${positional[1]}' (guest arguments go after --)`, 2);
-  return {
-    elf: positional[0],
-    guestArgs: a['--'],
-    workload: a.workload,
-    output: a.output,
-    probe: list(a.probe),
-    probeFile: a['probe-file'],
-    cpus: a.cpus,
-    preempt: a.preempt,
-    seed: a.seed,
-    chaos: a.chaos,
-    runs: a.runs,
-    maxInstructions: a['max-instructions'],
-    allowRead: list(a['allow-read']),
-    stdin: a.stdin,
-    mhz: a.mhz,
-    watchRetaddr: a['watch-retaddr'],
-    quiet: a.quiet,
-    force: a.force,
-    listWorkloads: a['list-workloads'],
-    listSymbols: a['list-symbols'],
-  };
-}
-
 function checkInt(name: string, v: number, lo: number, hi: number): void {
   if (!Number.isInteger(v) || v < lo || v > hi)
     throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
 }
 
-/** The command line minus the options a sweep worker gets its own values for. */
-function withoutOptions(args: string[]): string[] {
-  const valued = new Set(['--runs', '--seed', '-s', '-o', '--output']);
-  const flags = new Set(['--force', '-q', '--quiet']);
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const x = args[i]!;
-    const name = x.split('=')[0]!;
-    if (valued.has(name)) {
-      if (!x.includes('=')) i++;
-      continue;
-    }
-    if (flags.has(name)) continue;
-    out.push(x);
-  }
-  return out;
+/** What to run: the binary, its name in the trace, its argv and the probe specs. */
+interface Target {
+  binary: Uint8Array;
+  name: string;
+  argv: string[];
+  probes: string[];
 }
 
-/**
- * `--runs N` on a multi-core host: worker processes record contiguous seed ranges into temporary
- * traces (this same command, re-run with the range), then the runs are merged into the output in seed
- * order. Guest output is printed per worker, in seed order, after it finishes.
- */
-/**
- * Catches the first SIGINT or SIGTERM (a second one gets Node's default: the process dies at once).
- * `signal` is the one caught, or null; `exitCode` is 128 + its number; `release()` stops catching.
- */
-function catchStopSignal(onStop: (sig: NodeJS.Signals) => void = () => {}) {
-  const state = {
-    signal: null as NodeJS.Signals | null,
-    exitCode: (): number => 128 + (state.signal === 'SIGTERM' ? 15 : 2),
-    release: (): void => {
-      process.removeListener('SIGINT', handler);
-      process.removeListener('SIGTERM', handler);
-    },
-  };
-  const handler = (sig: NodeJS.Signals): void => {
-    state.signal = sig;
-    state.release();
-    onStop(sig);
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return state;
-}
-
-async function sweepInParallel(a: RecordArgs, argv: string[], out: string, workers: number): Promise<number> {
-  const tmpDir = mkdtempSync(join(tmpdir(), 'probelab-sweep-'));
-  const per = Math.ceil(a.runs / workers);
-  const jobs: Array<{ seed: number; runs: number; file: string }> = [];
-  for (let s = 0; s < a.runs; s += per)
-    jobs.push({ seed: a.seed + s, runs: Math.min(per, a.runs - s), file: join(tmpDir, `w${s}.db`) });
-  const dd = argv.indexOf('--');
-  const head = withoutOptions(dd >= 0 ? argv.slice(0, dd) : argv);
-  const tail = dd >= 0 ? argv.slice(dd) : [];
-  if (!a.quiet) process.stderr.write(`probe-record: ${a.runs} runs in ${jobs.length} worker processes\n`);
-  // Workers run in their own process groups, so a terminal's Ctrl-C reaches only this process, which
-  // passes it on exactly once: each worker then stops between rounds and keeps what it recorded
-  // (a second signal to a worker would kill it), and the runs are merged as usual.
-  const children: ReturnType<typeof spawn>[] = [];
-  const stop = catchStopSignal((sig) => {
-    for (const c of children) if (c.exitCode === null) c.kill(sig);
-  });
-  const results = await Promise.all(
-    jobs.map(
-      (j) =>
-        new Promise<{ code: number; stdout: Buffer; stderr: Buffer }>((res) => {
-          const child = spawn(
-            process.execPath,
-            [
-              process.argv[1]!,
-              ...head,
-              '--seed',
-              String(j.seed),
-              '--runs',
-              String(j.runs),
-              '-o',
-              j.file,
-              '--force',
-              '-q',
-              ...tail,
-            ],
-            {
-              env: { ...process.env, PROBELAB_SWEEP_WORKER: '1' },
-              stdio: ['ignore', 'pipe', 'pipe'],
-              detached: true,
-            },
-          );
-          children.push(child);
-          const o: Buffer[] = [];
-          const e: Buffer[] = [];
-          child.stdout.on('data', (b: Buffer) => o.push(b));
-          child.stderr.on('data', (b: Buffer) => e.push(b));
-          child.on('close', (code) =>
-            res({ code: code ?? 1, stdout: Buffer.concat(o), stderr: Buffer.concat(e) }),
-          );
-        }),
-    ),
-  );
-  stop.release();
-  try {
-    for (const [k, r] of results.entries()) {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      if (!existsSync(jobs[k]!.file))
-        throw new CliError(`worker for seeds ${jobs[k]!.seed}.. failed (exit ${r.code})`);
-    }
-    const writer = TraceWriter.create(out, { force: a.force });
-    try {
-      for (const j of jobs) writer.appendTrace(j.file);
-    } finally {
-      writer.close();
-    }
-  } finally {
-    rmSync(tmpDir, { recursive: true, force: true });
-  }
-  const reader = TraceReader.open(out);
-  let exit = 0;
-  try {
-    const runs = reader.runs();
-    for (const r of runs) {
-      const code =
-        r.exitCode !== null
-          ? r.exitCode
-          : r.signal !== null
-            ? 128 + r.signal
-            : r.status === 'complete'
-              ? 0
-              : 1;
-      if (exit === 0) exit = code;
-      if (!a.quiet)
-        process.stderr.write(
-          `run ${r.runId} (seed ${r.seed}): ${r.status}, ${r.instructions} instructions\n`,
-        );
-    }
-    // Interrupted: the workers kept what they recorded; say so in the exit status as a single run would.
-    if (stop.signal !== null) exit = stop.exitCode();
-    const last = runs[runs.length - 1];
-    if (!a.quiet && last) {
-      const rows = reader.probes(last.runId).map((p) => ({
-        event: p.event,
-        hits: p.hits ?? 0,
-        misses: p.kind === 'kretprobe' ? (p.nmissed ?? 0) + (p.nmissedReentry ?? 0) : (p.nmissedReentry ?? 0),
-      }));
-      if (rows.length) process.stderr.write(formatProfile(rows));
-      process.stderr.write(
-        `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
-      );
-    }
-  } finally {
-    reader.close();
-  }
-  return exit;
-}
-
-export async function main(argv: string[]): Promise<number> {
-  const a = parseArgs(argv);
-  if (!a) return 0;
-  if (a.listWorkloads) {
-    const w = workloads();
-    for (const x of w.list)
-      process.stdout.write(
-        `${x.name.padEnd(10)} ${x.description}${x.name === w.default ? ' (default)' : ''}\n`,
-      );
-    return 0;
-  }
-  checkInt('cpus', a.cpus, 1, 64);
-  checkInt('runs', a.runs, 1, 100000);
-  checkInt('seed', a.seed, 0, 0xffffffff);
-  if (a.maxInstructions !== undefined)
-    checkInt('max-instructions', a.maxInstructions, 1, Number.MAX_SAFE_INTEGER);
-  if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
+function resolveTarget(a: {
+  elf: string | undefined;
+  guestArgs: string[];
+  workload?: string;
+  probe: string[];
+  probeFile?: string;
+}): Target {
   if (a.elf && a.workload) throw new CliError('give either an ELF or --workload, not both', 2);
-
-  let binary: Uint8Array;
-  let workloadName: string;
-  let guestArgv: string[];
-  let probes: string[] = [...a.probe];
+  let probes = [...a.probe];
   if (a.probeFile)
     probes.push(
       ...Buffer.from(readInput(a.probeFile, 'probe file'))
@@ -345,99 +138,67 @@ export async function main(argv: string[]): Promise<number> {
         .split('\n')
         .filter((l) => l.trim() && !l.trim().startsWith('#')),
     );
-  if (a.elf) {
-    binary = readInput(a.elf, 'ELF');
-    workloadName = basename(a.elf);
-    guestArgv = [a.elf, ...a.guestArgs];
-  } else {
-    const w = findWorkload(a.workload ?? workloads().default);
-    binary = readInput(workloadBinaryPath(w), 'workload binary');
-    workloadName = w.name;
-    guestArgv = [w.name, ...(a.guestArgs.length ? a.guestArgs : w.default_args)];
-    if (probes.length === 0 && !a.probeFile) probes = [...w.probes];
-  }
+  if (a.elf)
+    return { binary: readInput(a.elf, 'ELF'), name: basename(a.elf), argv: [a.elf, ...a.guestArgs], probes };
+  const w = findWorkload(a.workload ?? workloads().default);
+  if (probes.length === 0 && !a.probeFile) probes = [...w.probes];
+  return {
+    binary: readInput(workloadBinaryPath(w), 'workload binary'),
+    name: w.name,
+    argv: [w.name, ...(a.guestArgs.length ? a.guestArgs : w.default_args)],
+    probes,
+  };
+}
 
-  if (a.listSymbols) {
-    let m: Machine;
-    try {
-      m = Machine.load(binary, { argv: guestArgv });
-    } catch (e) {
-      if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
-      throw e;
-    }
-    for (const s of m.symbols.functions())
-      process.stdout.write(
-        `${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`,
-      );
-    return 0;
+/** The target's function names (for hints; none when it cannot be loaded). */
+function functionNames(t: Target): string[] {
+  try {
+    return Machine.load(t.binary, { argv: t.argv })
+      .symbols.functions()
+      .map((s) => s.name);
+  } catch {
+    return [];
   }
+}
 
-  const stdin = a.stdin ? readInput(a.stdin, '--stdin file') : undefined;
-  const out = resolve(a.output);
-  let writer: TraceWriter;
-  try {
-    // Validate the binary and the probes before touching the output file: a bad ELF is an error,
-    // a bad spec a usage error, and neither may create or replace the output.
-    new ProbeSession(
-      binary,
-      {
-        argv: guestArgv,
-        env: [],
-        cpus: a.cpus,
-        preempt: a.preempt,
-        seed: a.seed,
-        probes,
-        captureOutput: false,
-      },
-      nullSink(),
-    );
-  } catch (e) {
-    if (e instanceof ElfError) throw new CliError(`${a.elf ?? workloadName}: ${e.message}`);
-    if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
-    throw e;
-  }
-  if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);
-  const workers = Math.min(availableParallelism(), a.runs, 8);
-  if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER) return sweepInParallel(a, argv, out, workers);
-  try {
-    writer = TraceWriter.create(out, { force: a.force });
-  } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
-  }
+/** Everything a run of the sweep shares; each run adds its seed. */
+interface RunPlan {
+  target: Target;
+  world: GuestWorld;
+  session: Omit<SessionOptions, 'seed' | 'probes' | 'argv'>;
+  seed: number;
+  slice: Slice;
+  runs: number;
+  quiet: boolean;
+}
+
+/**
+ * Records the runs of `plan.slice` in this process into `writer` (run ids from 1); returns the exit
+ * status. Ctrl-C / SIGTERM end the recording between two scheduling rounds: everything recorded so
+ * far is written, the run is kept as 'truncated' (replayable to the same point), and later runs are
+ * not started. A second signal is not caught: SIGKILL semantics (run 'incomplete').
+ */
+async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> {
+  const { target, world, slice } = plan;
   let exit = 0;
-  const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
-  // Ctrl-C / SIGTERM end the recording between two scheduling rounds: everything recorded so far is
-  // written, the run is kept as 'truncated' (replayable to the same point), and later runs of a
-  // sweep are not started. A second signal is not caught: SIGKILL semantics (run 'incomplete').
+  const progress = new Progress(!plan.quiet && process.stderr.isTTY === true);
   const stop = catchStopSignal();
   try {
-    for (let r = 0; r < a.runs && stop.signal === null; r++) {
-      const seed = a.seed + r;
+    for (let r = 0; r < slice.count && stop.signal === null; r++) {
+      const index = slice.first + r;
+      const seed = plan.seed + index;
       const outcome = await recordRunAsync(
         writer,
         {
-          workload: workloadName,
-          binary,
-          session: {
-            argv: guestArgv,
-            env: [],
-            cpus: a.cpus,
-            preempt: a.preempt,
-            seed,
-            chaos: a.chaos,
-            mhz: a.mhz,
-            detectReturnAddressReads: a.watchRetaddr,
-            maxInstructions: a.maxInstructions,
-            allowRead: a.allowRead.length ? a.allowRead.map((d) => resolve(d)) : undefined,
-            stdin,
-            probes,
-            onStdout: (b) => process.stdout.write(b),
-            onStderr: (b) => process.stderr.write(b),
+          workload: target.name,
+          binary: target.binary,
+          session: { ...plan.session, argv: target.argv, seed, probes: target.probes },
+          extraConfig: {
+            stdinPath: world.stdinSource,
+            ...(world.cpuModel !== undefined ? { cpuModel: world.cpuModel } : {}),
           },
-          extraConfig: { stdinPath: a.stdin ?? null },
           validated: true,
-          onProgress: (n) => progress.update(n, `run ${r + 1}/${a.runs}`),
+          onProgress: (n) => progress.update(n, `run ${index + 1}/${plan.runs}`),
         },
         () => stop.signal !== null,
       );
@@ -456,34 +217,162 @@ export async function main(argv: string[]): Promise<number> {
             ? 128 + (res.signal ?? 0)
             : 1;
       if (exit === 0) exit = code;
-      if (!a.quiet) {
-        if (res.status !== 'exited' && !outcome.interrupted)
-          process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
-        const rows = outcome.session.counters().map((c) => {
-          const p = outcome.session.probes[c.probeId - 1]!;
-          return {
-            event: p.event,
-            hits: c.hits,
-            misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry,
-          };
-        });
-        if (a.runs > 1)
-          process.stderr.write(
-            `run ${outcome.runId} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
-          );
-        if (rows.length && (a.runs === 1 || r === a.runs - 1)) process.stderr.write(formatProfile(rows));
+      if (plan.quiet) continue;
+      if (res.status !== 'exited' && !outcome.interrupted)
+        process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
+      for (const line of runNotes(res, 'probe-record')) process.stderr.write(`${line}\n`);
+      if (plan.runs > 1)
+        process.stderr.write(
+          `run ${index + 1} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
+        );
+      if (r === slice.count - 1 || stop.signal !== null) {
+        const rows = profileRows(
+          outcome.session.counters().map((c) => ({ ...c, ...outcome.session.probes[c.probeId - 1]! })),
+        );
+        process.stderr.write(profileTable(rows));
       }
     }
   } catch (e) {
     progress.done();
-    writer.close();
     if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
     if (e instanceof ElfError) throw new CliError(e.message);
     throw e;
   } finally {
     stop.release();
   }
-  writer.close();
+  return exit;
+}
+
+function createTrace(path: string, force: boolean): TraceWriter {
+  try {
+    return TraceWriter.create(path, { force });
+  } catch (e) {
+    if (e instanceof TraceError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Records the slice in this process. A slice that does not start at the sweep's first run (a shard)
+ * is recorded into a temporary trace and appended to the output under its sweep run ids.
+ */
+async function recordHere(plan: RunPlan, out: string, force: boolean): Promise<number> {
+  if (plan.slice.first === 0) {
+    const writer = createTrace(out, force);
+    try {
+      return await recordSlice(writer, plan);
+    } finally {
+      writer.close();
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'probelab-shard-'));
+  try {
+    const part = join(dir, 'part.db');
+    const writer = createTrace(part, false);
+    let exit: number;
+    try {
+      exit = await recordSlice(writer, plan);
+    } finally {
+      writer.close();
+    }
+    const dest = createTrace(out, force);
+    try {
+      dest.appendTrace(part, plan.slice.first);
+    } finally {
+      dest.close();
+    }
+    return exit;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const a = parseCommand(spec, argv);
+  if (!a) return 0;
+  if (a['list-workloads']) {
+    const w = workloads();
+    for (const x of w.list)
+      process.stdout.write(
+        `${x.name.padEnd(10)} ${x.description}${x.name === w.default ? ' (default)' : ''}\n`,
+      );
+    return 0;
+  }
+  if (a._.length > 1) throw new CliError(`unexpected argument '${a._[1]}' (guest arguments go after --)`, 2);
+  const cpus = cpusProblem(a.cpus);
+  if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
+  checkInt('runs', a.runs, 1, 100000);
+  checkInt('seed', a.seed, 0, 0xffffffff);
+  if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
+  const slice = shardSlice(a.shard, a.runs);
+  const elf = a._[0];
+  const target = resolveTarget({
+    elf,
+    guestArgs: a['--'],
+    workload: a.workload,
+    probe: list(a.probe),
+    probeFile: a['probe-file'],
+  });
+
+  if (a['list-symbols']) {
+    let m: Machine;
+    try {
+      m = Machine.load(target.binary, { argv: target.argv });
+    } catch (e) {
+      if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
+      throw e;
+    }
+    for (const s of m.symbols.functions())
+      process.stdout.write(
+        `${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`,
+      );
+    return 0;
+  }
+
+  const world = await guestWorld(a);
+  const session: RunPlan['session'] = {
+    ...machineOptionsOf(world),
+    cpus: a.cpus,
+    preempt: a.preempt,
+    chaos: a.chaos,
+    mhz: a.mhz,
+    detectReturnAddressReads: a['watch-retaddr'],
+    onStdout: (b) => process.stdout.write(b),
+    onStderr: (b) => process.stderr.write(b),
+  };
+  try {
+    // Validate the binary and the probes before touching the output file: a bad ELF is an error,
+    // a bad spec a usage error, and neither may create or replace the output.
+    new ProbeSession(
+      target.binary,
+      { ...session, argv: target.argv, seed: a.seed, probes: target.probes, captureOutput: false },
+      nullSink(),
+    );
+  } catch (e) {
+    if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
+    if (e instanceof ProbeSpecError) {
+      const hint = specHint(e.code, e.message, () => functionNames(target));
+      throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, 2);
+    }
+    throw e;
+  }
+  const out = resolve(a.output);
+  if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);
+  const plan: RunPlan = { target, world, session, seed: a.seed, slice, runs: a.runs, quiet: a.quiet };
+  const workers = Math.min(availableParallelism(), slice.count, 8);
+  if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER)
+    return sweepInParallel({
+      argv,
+      seed: a.seed,
+      slice,
+      workers,
+      out,
+      outName: a.output,
+      force: a.force,
+      quiet: a.quiet,
+      stdin: world.stdin,
+    });
+  const exit = await recordHere(plan, out, a.force);
   if (!a.quiet)
     process.stderr.write(
       `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,

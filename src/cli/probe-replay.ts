@@ -8,7 +8,7 @@
 
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { formatProfile } from '../probes/profile.js';
+import { MAXACTIVE_MAX } from '../probes/kinds.js';
 import { storeCompleteCallSet } from '../replay/complete.js';
 import { ReplayError, replayRun, type ReplayOutcome } from '../replay/replay.js';
 import { UNBOUNDED } from '../trace/config.js';
@@ -17,6 +17,7 @@ import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
 import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError } from './common.js';
+import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 
 export interface ReplayArgs {
@@ -30,9 +31,6 @@ export interface ReplayArgs {
   quiet: boolean;
   force: boolean;
 }
-
-/** The largest pool the kprobe_events interface accepts (K25); 'unbounded' goes beyond it. */
-const MAXACTIVE_MAX = 4096;
 
 export const spec = {
   name: 'probe-replay',
@@ -275,7 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!a.quiet) {
       const rows = o.profile.map((p) => ({ event: p.event, hits: p.hits, misses: p.misses }));
-      if (rows.length) err(formatProfile(rows));
+      err(profileTable(rows));
       err(
         out
           ? `what-if replay of run ${run.runId} written to ${a.output} as run ${o.newRunId} (replay_of ${run.runId}): ${o.events} events, ${o.instructions} instructions, guest behaviour unchanged\n`

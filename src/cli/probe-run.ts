@@ -3,9 +3,12 @@
 // convenience; probe-record is the main entry point). Exits with the guest's status, or 128 + signal,
 // like the guest would. PROBE_RUN_STATS=1 prints the emulator's speed on stderr.
 
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
 import { ElfError, Machine } from '../emulator/machine.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
+import { guestOptions, guestWorld, machineOptionsOf } from './guest-options.js';
+import { runNotes } from '../emulator/notes.js';
 
 export const spec = {
   name: 'probe-run',
@@ -14,33 +17,31 @@ export const spec = {
     'Run a static i386 program without probes or recording. Options go before or after the ELF;\n' +
     'give guest arguments that start with a dash after --.',
   options: (y) =>
-    y
-      .option('cpus', { alias: 'c', type: 'number', default: 1, describe: 'virtual CPUs, 1..64' })
-      .option('max-instructions', {
+    guestOptions(y)
+      .option('cpus', {
+        alias: 'c',
         type: 'number',
-        describe: 'stop the guest after this many instructions',
+        default: DEFAULT_CPUS,
+        describe: `virtual CPUs, ${NR_CPUS_MIN}..${NR_CPUS_MAX}`,
       })
       .demandCommand(1, 'give the ELF to run'),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const a = parseCommand(spec, argv);
   if (!a) return 0;
   const [file, ...rest] = a._ as [string, ...string[]];
-  if (!Number.isInteger(a.cpus) || a.cpus < 1 || a.cpus > 64)
-    throw new CliError(`--cpus must be an integer in 1..64, got ${a.cpus}`, 2);
-  const max = a['max-instructions'];
-  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
-    throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
+  const cpus = cpusProblem(a.cpus);
+  if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
   const bytes = readInput(file, 'ELF');
+  const world = await guestWorld(a);
   let m: Machine;
   try {
     m = Machine.load(bytes, {
       argv: [file, ...rest, ...a['--']],
-      env: [],
+      ...machineOptionsOf(world),
       cpus: a.cpus,
-      maxInstructions: max,
       captureOutput: false,
       onStdout: (b) => process.stdout.write(b),
       onStderr: (b) => process.stderr.write(b),
@@ -57,6 +58,7 @@ export function main(argv: string[]): number {
     process.stderr.write(
       `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
     );
+  for (const line of runNotes(r, 'probe-run')) process.stderr.write(`${line}\n`);
   if (r.status === 'exited') return r.exitCode ?? 0;
   process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
   return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;

@@ -43,14 +43,13 @@ export const VEC_BP = 3;
 export const VEC_OF = 4;
 export const VEC_BR = 5;
 export const VEC_UD = 6;
-export const VEC_NM = 7;
 export const VEC_GP = 13;
 export const VEC_PF = 14;
 export const VEC_MF = 16;
 export const VEC_XM = 19;
 
 /** 1 for the two-byte opcode rows the SSE unit executes. */
-const SSE_ROW = new Uint8Array(0x200);
+const SSE_ROW = new Uint8Array(0x400);
 for (const op of SSE_ROWS) SSE_ROW[op] = 1;
 
 const PARITY = new Uint8Array(256);
@@ -765,7 +764,10 @@ export class Cpu implements FpuHost {
         this.fault(VEC_GP, ((c.imm[i]! & 0xff) << 3) | 2);
         return;
       default:
-        this.execGeneric(i, op & 0x3ff);
+        // SSE rows go straight to the SSE unit (with or without a 0x66 prefix) instead of through
+        // the generic and 0F switches.
+        if (SSE_ROW[op & 0x3ff] === 1) this.execSse(i, op & 0x3ff, c.modrm[i]!);
+        else this.execGeneric(i, op & 0x3ff);
     }
   }
 

@@ -47,9 +47,14 @@ export const CPU_MODELS: Readonly<Record<string, CpuModel>> = {
 /** The model used when none is given (see the README's "CPU models" for why). */
 export const DEFAULT_CPU_MODEL = 'pentium2';
 
-/** The model called `name`; throws a one-line error naming the known models otherwise. */
+/** Other names accepted for a model: 'p6' is what run configurations recorded before the models existed. */
+const ALIASES: Readonly<Record<string, string>> = { p6: 'pentium2' };
+
+/** The model called `name` (or an alias); throws a one-line error naming the known models otherwise. */
 export function cpuModel(name: string = DEFAULT_CPU_MODEL): CpuModel {
-  const m = Object.prototype.hasOwnProperty.call(CPU_MODELS, name) ? CPU_MODELS[name] : undefined;
+  const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+  const key = own(ALIASES, name) ? ALIASES[name]! : name;
+  const m = own(CPU_MODELS, key) ? CPU_MODELS[key] : undefined;
   if (!m) throw new Error(`unknown CPU model '${name}' (known: ${Object.keys(CPU_MODELS).join(', ')})`);
   return m;
 }

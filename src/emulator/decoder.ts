@@ -307,6 +307,3 @@ export function controlKind(d: Decoded): ControlKind {
   if (k === 'int' && (d.imm & 0xff) === 0x80) return 'syscall';
   return k;
 }
-
-/** Shared scratch record for callers that decode one instruction at a time. */
-export const SCRATCH = new Decoded();

@@ -30,6 +30,7 @@ import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
+import { DEFAULT_ENV } from './notes.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
 import { keepFiles } from './os/vfs-keep.js';
@@ -104,6 +105,7 @@ export class Task {
 
 export interface MachineOptions {
   argv: string[];
+  /** The guest's environment (default: notes.ts DEFAULT_ENV; guestEnv() adds --env entries). */
   env?: string[];
   /** Directories the guest may read (default: the current directory). */
   allowRead?: string[];
@@ -154,10 +156,15 @@ export interface RunResult {
   enosys: Record<string, number>;
   /** Per task and syscall: calls, error results, ENOSYS (the trace's `syscalls` view). */
   syscalls: SyscallCount[];
+  /** Host paths refused to the guest (outside the readable directories), in first-refusal order. */
+  refused: { paths: string[]; attempts: number };
 }
 
 /** How a run (or the first process) ended: the RunResult fields fixed at that moment. */
-export type RunEnd = Omit<RunResult, 'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'instructions' | 'cycles'>;
+export type RunEnd = Omit<
+  RunResult,
+  'stdout' | 'stderr' | 'enosys' | 'syscalls' | 'refused' | 'instructions' | 'cycles'
+>;
 
 function exitedResult(code: number): RunEnd {
   return {
@@ -297,7 +304,7 @@ export class Machine implements CpuHost {
     const mm = this.newAddressSpace();
     const loaded = loadElf(mm.memory, image, bytes, {
       argv,
-      envp: opts.env ?? [],
+      envp: opts.env ?? [...DEFAULT_ENV],
       execfn: argv[0]!,
       random,
       hwcap: this.model.features,
@@ -484,6 +491,7 @@ export class Machine implements CpuHost {
       stderr: concat(this.stderrChunks),
       enosys: this.kernel.enosys,
       syscalls: this.kernel.table.snapshot(),
+      refused: this.kernel.refusedPaths(),
     };
     // The one place guest data reaches the host, and only below the directory the user named.
     if (this.options.keepFiles) keepFiles(this.kernel.fs.vfs, this.options.keepFiles);
@@ -801,6 +809,7 @@ export class Machine implements CpuHost {
     // The call that ended the run (exit_group, a fatal kill) is counted after finish() ran.
     r.syscalls = this.kernel.table.snapshot();
     r.enosys = this.kernel.enosys;
+    r.refused = this.kernel.refusedPaths();
     r.cycles = Math.max(r.cycles, this.maxClock());
     return r;
   }

@@ -111,7 +111,6 @@ function mask(v: boolean | number | undefined): number {
 
 const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
-export const CONDITION_NAMES = CC;
 
 for (let i = 0; i < 8; i++) {
   const b = i * 8;

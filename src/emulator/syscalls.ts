@@ -25,17 +25,29 @@ import { EPOCH, registerTime } from './os/time.js';
 import { attachFileSystem } from './os/vfs-machine.js';
 import type { FileSystem } from './os/vfs-syscalls.js';
 import type { FileSource } from './types.js';
-import { EAGAIN, EFAULT } from './os/errno.js';
+import { EACCES, EAGAIN, EFAULT } from './os/errno.js';
 
 export class Kernel {
   readonly table = new SyscallTable();
   readonly futex: FutexQueue;
 
+  /** Every host file open goes through here: refusals (EACCES) are remembered for the end-of-run note. */
+  readonly files: FileSource;
+  private refused = new Map<string, number>();
+
   constructor(
     readonly m: Machine,
-    readonly files: FileSource,
+    files: FileSource,
     readonly stdin: Uint8Array,
   ) {
+    this.files = {
+      open: (path) => {
+        const r = files.open(path);
+        if (r.kind === 'error' && r.errno === EACCES)
+          this.refused.set(path, (this.refused.get(path) ?? 0) + 1);
+        return r;
+      },
+    };
     this.futex = new FutexQueue(m);
     registerFiles(this);
     registerFdCalls(this);
@@ -54,6 +66,21 @@ export class Kernel {
 
   /** The overlay file system (os/vfs*.ts) all processes share; it also owns the socket rows. */
   readonly fs: FileSystem;
+
+  /**
+   * Host paths refused so far, in first-refusal order, and how many opens of them were refused.
+   * Directories refused only as steps of a path walk (a proper ancestor of another refused path or
+   * of the first process's working directory) are left out: the guest did not ask for them.
+   */
+  refusedPaths(): { paths: string[]; attempts: number } {
+    const all = [...this.refused.keys()];
+    const under = (p: string, q: string) => q.startsWith(p === '/' ? '/' : `${p}/`) && q !== p;
+    const cwd = this.m.initProcess.cwd;
+    const paths = all.filter((p) => !under(p, cwd) && !all.some((q) => under(p, q)));
+    let attempts = 0;
+    for (const p of paths) attempts += this.refused.get(p)!;
+    return { paths, attempts };
+  }
 
   /** Unimplemented syscalls called so far: number (as a string) -> calls (RunResult.enosys). */
   get enosys(): Record<string, number> {

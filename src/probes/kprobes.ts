@@ -11,6 +11,7 @@ import { controlKind, Decoded, decodeInsn, OP_GP, OP_UD } from '../emulator/deco
 import { Cpu, EAX, ESP, IF, TF, VEC_BP, VEC_DB } from '../emulator/cpu.js';
 import type { Machine, Task } from '../emulator/machine.js';
 import { PAGE_SIZE, PROT_EXEC } from '../emulator/memory.js';
+import { MAXACTIVE_MAX, defaultMaxactive } from './kinds.js';
 
 export type Errno = 'EINVAL' | 'EEXIST' | 'ENOENT' | 'E2BIG' | 'EBUSY' | 'ENOMEM';
 export type Result = 0 | Errno;
@@ -27,8 +28,6 @@ const SLOT_SIZE = 16;
 const MAX_INSN_SIZE = 16;
 /** Bytes of stack a jprobe saves and restores (MIN_STACK_SIZE). */
 export const JPROBE_STACK_BYTES = 64;
-/** sizeof(struct kretprobe_instance) on i386 in 2.6.13: uflist + hlist (2 x 8) + rp + ret_addr + task. */
-export const KRETPROBE_INSTANCE_BYTES = 28;
 
 // kprobe_status values
 const KPROBE_HIT_ACTIVE = 1;
@@ -234,11 +233,6 @@ function newCtl(): CtlBlock {
     jprobeSavedStack: new Uint8Array(JPROBE_STACK_BYTES),
     task: null,
   };
-}
-
-/** 2.6.13: max(10, 2*NR_CPUS) with CONFIG_PREEMPT, NR_CPUS without. */
-export function defaultMaxactive(cpus: number, preempt: boolean): number {
-  return preempt ? Math.max(10, 2 * cpus) : cpus;
 }
 
 export class ProbeEngine {
@@ -551,8 +545,9 @@ export class ProbeEngine {
     const r = this.registerKprobe(rp.kp);
     if (r !== 0) return r;
     const free: KretprobeInstance[] = [];
-    // Instances are created up front like Linux, but an (analysis-only) unbounded pool grows lazily.
-    for (let i = 0; i < Math.min(max, 4096); i++) free.push(this.newInstance(rp));
+    // Instances are created up front like Linux, up to the largest pool a user can ask for (K25);
+    // an (analysis-only) unbounded pool grows lazily beyond that.
+    for (let i = 0; i < Math.min(max, MAXACTIVE_MAX); i++) free.push(this.newInstance(rp));
     this.freeList.set(rp, free);
     this.allocated.set(rp, free.length);
     this.kretprobes.add(rp);

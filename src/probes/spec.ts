@@ -10,7 +10,7 @@
 //   name, then argument count, then each argument left to right, then the instruction boundary
 //   check that Linux does at registration), so when a line has several mistakes the one reported is
 //   the one Linux would report.
-// - Limits are Linux's: MAXACTIVE 1..4096, event/group names up to 64/63 characters, argument
+// - Limits are Linux's: MAXACTIVE 1..4096 (kinds.ts MAXACTIVE_MAX), event/group names up to 64/63 characters, argument
 //   names up to 32, argument expressions up to 63, 128 arguments, 16 fetch instructions per
 //   argument, $stackN/$argN up to 1023 (PAGE_SIZE / sizeof(long) - 1 on i386).
 // - Accepted specs print back (`formatProbeSpec`) in the `kprobe_events` listing format.
@@ -26,7 +26,13 @@
 //   is BAD_VAR. Array types (`u8[4]`) and `char` are not supported (BAD_TYPE).
 // - The default group is `probes` (the project contract), not Linux's `kprobes`.
 // - Codes that Linux does not have (it silently returns -EINVAL for these): BAD_PROBE_TYPE (line
-//   does not start with p, r or -), BAD_REMOVE_CMD (malformed `-:` line).
+//   does not start with p, r, j or -), BAD_REMOVE_CMD (malformed `-:` line).
+// - probelab's jprobe line `j[:[GRP/]EVENT] SYMBOL HANDLER` (Linux has no text interface for
+//   jprobes): SYMBOL must be a function (BAD_PROBE_ADDR), HANDLER a known symbol
+//   (NO_JPROBE_HANDLER when missing, BAD_JPROBE_HANDLER when unknown), and nothing may follow
+//   (JPROBE_NO_ARGS: a jprobe's handler sees the arguments itself). The default event is j_SYM_0.
+
+import { MAXACTIVE_MAX } from './kinds.js';
 
 /** i386 `pt_regs` register names as `regs_query_register_offset` knows them. */
 export type RegName =
@@ -112,10 +118,6 @@ export const FETCH_TYPE_SIZE: Readonly<Record<FetchTypeName, 1 | 2 | 4 | 8>> = {
   symstr: 4,
 };
 
-export function isStringType(t: FetchTypeName): boolean {
-  return t === 'string' || t === 'ustring' || t === 'symstr';
-}
-
 /** A parsed fetch expression (the FETCHARG part before `:TYPE`). */
 export type FetchExpr =
   /** `%REG` */
@@ -160,7 +162,7 @@ export interface FetchArg {
 }
 
 export interface ProbeSpec {
-  kind: 'kprobe' | 'kretprobe' | 'remove';
+  kind: 'kprobe' | 'kretprobe' | 'jprobe' | 'remove';
   group: string;
   event: string;
   /** `-:EVENT` without a group: Linux matches the event in any group (group is then the default). */
@@ -171,6 +173,9 @@ export interface ProbeSpec {
   addr: number;
   /** 0 = default (K6). */
   maxactive: number;
+  /** jprobes: the handler function's name and address. */
+  handler?: string;
+  handlerAddr?: number;
   args: FetchArg[];
   text: string;
 }
@@ -226,8 +231,11 @@ export const SPEC_ERROR_MESSAGES = {
   NOFENTRY_ARGS: '$arg* can be used only on function entry or exit',
   NEED_STRING_TYPE: '$comm and immediate-string only accepts string type',
   TOO_MANY_ARGS: 'Too many arguments are specified',
-  BAD_PROBE_TYPE: "Probe definition must start with 'p', 'r' or '-'",
+  BAD_PROBE_TYPE: "Probe definition must start with 'p', 'r', 'j' or '-'",
   BAD_REMOVE_CMD: "Removal must be '-:[GRP/]EVENT'",
+  NO_JPROBE_HANDLER: 'A jprobe needs a handler function: j[:[GRP/]EVENT] SYMBOL HANDLER',
+  BAD_JPROBE_HANDLER: 'Invalid jprobe handler symbol',
+  JPROBE_NO_ARGS: 'A jprobe takes no fetch arguments (its handler reads them)',
 } as const;
 
 export type SpecErrorCode = keyof typeof SPEC_ERROR_MESSAGES;
@@ -246,7 +254,6 @@ export const MAX_EVENT_NAME_LEN = 64;
 export const MAX_ARG_NAME_LEN = 32;
 export const MAX_ARGSTR_LEN = 63;
 export const MAX_TRACE_ARGS = 128;
-export const KRETPROBE_MAXACTIVE_MAX = 4096;
 /** PAGE_SIZE / sizeof(unsigned long) - 1 on i386. */
 export const PARAM_MAX_STACK = 1023;
 /** Fetch instructions per argument; the last slot is the END marker. */
@@ -396,6 +403,7 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   if (!t0) return fail('BAD_PROBE_TYPE', 0);
   const kindCh = t0.s.charAt(0);
   if (kindCh === '-') return parseRemove(text, toks, t0);
+  if (kindCh === 'j') return parseJprobe(text, toks, t0, ctx);
   if (kindCh !== 'p' && kindCh !== 'r') return fail('BAD_PROBE_TYPE', t0.pos);
   let isReturn = kindCh === 'r';
 
@@ -408,7 +416,7 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
     if (!isDigit(head.charAt(0)) || head.length > MAX_EVENT_NAME_LEN - 1) fail('BAD_MAXACT', t0.pos + 1);
     const v = kstrtoul(head, 0);
     if (v === undefined || v === 0) return fail('BAD_MAXACT', t0.pos + 1);
-    if (v > KRETPROBE_MAXACTIVE_MAX) fail('MAXACT_TOO_BIG', t0.pos + 1);
+    if (v > MAXACTIVE_MAX) fail('MAXACT_TOO_BIG', t0.pos + 1);
     maxactive = v;
   }
 
@@ -445,14 +453,9 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   }
 
   // 3. Event name (argv[0] after ':')
-  let group = DEFAULT_GROUP;
-  let event: string | undefined;
-  if (colon >= 0) {
-    const n = parseEventName(t0.s.slice(colon + 1), t0.pos + colon + 1, true);
-    if (n.group !== undefined) group = n.group;
-    event = n.event;
-  }
-  if (event === undefined) event = defaultEventName(isReturn, symbol, offset, addr);
+  const named = headEventName(t0, colon);
+  const group = named.group ?? DEFAULT_GROUP;
+  const event = named.event ?? defaultEventName(isReturn, symbol, offset, addr);
 
   // 4. Fetch arguments
   const argToks = toks.slice(2);
@@ -500,6 +503,41 @@ function parseRemove(text: string, toks: Tok[], t0: Tok): ProbeSpec {
   };
   if (n.group === undefined) spec.anyGroup = true;
   return spec;
+}
+
+/** `j[:[GRP/]EVENT] SYMBOL HANDLER` (probelab's jprobe line). */
+function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): ProbeSpec {
+  const colon = t0.s.indexOf(':');
+  const head = colon < 0 ? t0.s.slice(1) : t0.s.slice(1, colon);
+  if (head !== '') fail(isDigit(head.charAt(0)) ? 'MAXACT_NO_KPROBE' : 'BAD_PROBE_TYPE', t0.pos + 1);
+  const t1 = toks[1];
+  if (!t1) return fail('BAD_PROBE_ADDR', t0.pos + t0.s.length + 1);
+  const addr = isGoodName(t1.s) ? ctx.lookupSymbol(t1.s) : undefined;
+  if (addr === undefined || ctx.isFunctionEntry?.(addr) === false) return fail('BAD_PROBE_ADDR', t1.pos);
+  const named = headEventName(t0, colon);
+  const t2 = toks[2];
+  if (!t2) return fail('NO_JPROBE_HANDLER', t1.pos + t1.s.length + 1);
+  const handlerAddr = isGoodName(t2.s) ? ctx.lookupSymbol(t2.s) : undefined;
+  if (handlerAddr === undefined) return fail('BAD_JPROBE_HANDLER', t2.pos);
+  if (toks[3]) fail('JPROBE_NO_ARGS', toks[3].pos);
+  return {
+    kind: 'jprobe',
+    group: named.group ?? DEFAULT_GROUP,
+    event: named.event ?? `j_${t1.s}_0`.slice(0, MAX_EVENT_NAME_LEN - 1),
+    symbol: t1.s,
+    offset: 0,
+    addr: addr >>> 0,
+    maxactive: 0,
+    handler: t2.s,
+    handlerAddr: handlerAddr >>> 0,
+    args: [],
+    text,
+  };
+}
+
+/** The `[GRP/]EVENT` after the ':' of the first token, if there is one. */
+function headEventName(t0: Tok, colon: number): { group?: string; event?: string } {
+  return colon < 0 ? {} : parseEventName(t0.s.slice(colon + 1), t0.pos + colon + 1, true);
 }
 
 /** traceprobe_parse_event_name: `[GRP/]EVENT` starting at `pos` in the text. */
@@ -767,6 +805,7 @@ function parseVar(s: string, off: number, f: ArgFlags): FetchExpr {
 /** The `kprobe_events` listing line for a spec (trace_kprobe_show). */
 export function formatProbeSpec(spec: ProbeSpec): string {
   if (spec.kind === 'remove') return spec.anyGroup ? `-:${spec.event}` : `-:${spec.group}/${spec.event}`;
+  if (spec.kind === 'jprobe') return `j:${spec.group}/${spec.event} ${spec.symbol} ${spec.handler}`;
   let s = spec.kind === 'kretprobe' ? 'r' : 'p';
   if (spec.kind === 'kretprobe' && spec.maxactive) s += String(spec.maxactive);
   s += `:${spec.group}/${spec.event}`;

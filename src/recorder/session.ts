@@ -28,10 +28,10 @@ import {
   type Kprobe,
   type Kretprobe,
   type KretprobeInstance,
-  type PtRegs,
 } from '../probes/kprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
-import type { EventKindName } from '../trace/codes.js';
+import { probeKind } from '../probes/kinds.js';
+import type { EventKindName, ProbeKindName } from '../trace/codes.js';
 import type {
   CallRecord,
   EventRecord,
@@ -84,8 +84,6 @@ export interface SessionOptions extends MachineOptions {
   /** Pool size overrides by event name ('GRP/EVENT' or 'EVENT'); UNBOUNDED = unbounded (analysis). */
   maxactive?: Record<string, number>;
 }
-
-const JPROBE_RE = /^j(?::(?:([A-Za-z_][\w]*)\/)?([A-Za-z_][\w]*))?\s+(\S+)\s+(\S+)\s*$/;
 
 /** Wraps a FileSource so every host file the guest opens is logged as an input. */
 export class LoggingFileSource implements FileSource {
@@ -255,8 +253,6 @@ export class ProbeSession {
   addProbe(text: string, overrides: Record<string, number>): SessionProbe | null {
     const trimmed = text.trim();
     if (trimmed === '' || trimmed.startsWith('#')) return null;
-    const jm = JPROBE_RE.exec(trimmed);
-    if (jm) return this.addJprobe(trimmed, jm);
     const r = parseProbeSpec(trimmed, this.specContext());
     if (!r.ok) throw new ProbeSpecError(formatSpecError(trimmed, r.error), r.error.code);
     const spec = r.spec;
@@ -266,26 +262,24 @@ export class ProbeSession {
         (x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)),
       );
       if (!p) throw new ProbeSpecError(`probe ${ev} is not defined: ${trimmed}`, 'ENOENT');
-      if (p.rp) this.engine.unregisterKretprobe(p.rp);
-      else if (p.jp) this.engine.unregisterJprobe(p.jp);
-      else this.engine.unregisterKprobe(p.kp);
+      probeKind(p.kind).unregister(this.engine, p);
       return null;
     }
-    return this.install(spec, overrides);
+    return this.install(spec, spec.kind, overrides);
   }
 
-  private install(spec: ProbeSpec, overrides: Record<string, number>): SessionProbe {
+  private install(spec: ProbeSpec, kind: ProbeKindName, overrides: Record<string, number>): SessionProbe {
     const event = `${spec.group}/${spec.event}`;
     if (this.probes.some((p) => p.event === event))
       throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
+    const desc = probeKind(kind);
     const args = compileFetchArgs(spec.args);
     const kp: Kprobe =
       spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
-    const probeId = this.probes.length + 1;
     const sp: SessionProbe = {
-      probeId,
+      probeId: this.probes.length + 1,
       event,
-      kind: spec.kind === 'kretprobe' ? 'kretprobe' : 'kprobe',
+      kind,
       spec: spec.text,
       symbol: spec.symbol ?? null,
       offset: spec.offset,
@@ -295,77 +289,45 @@ export class ProbeSession {
       args,
       argsJson: compileArgsJson(spec.args, args),
     };
-    let res;
-    if (spec.kind === 'kretprobe') {
+    if (desc.pool) {
+      // The recorded maxactive (0 = the default, K6) unless the run overrides it.
       const over = overrides[event] ?? overrides[spec.event];
-      const max = over === undefined ? spec.maxactive : over === Infinity ? Number.MAX_SAFE_INTEGER : over;
-      const split = args.entry;
-      const rp: Kretprobe = {
-        kp,
-        maxactive: max,
-        dataSize: split.dataSize,
-        entryHandler: split.argNums.length
-          ? (ri) => {
-              this.fctx.task = ri.task;
-              // The engine keeps entryValues when it recycles the instance (one call at a time), so
-              // the buffer is allocated once per instance and overwritten at every entry.
-              let buf = ri.entryValues as Float64Array | null;
-              if (buf === null) {
-                buf = newEntryArgsBuffer(split);
-                ri.entryValues = buf;
-              }
-              captureEntryArgsInto(split, this.fctx, buf);
-              return 0;
-            }
-          : undefined,
-      };
-      sp.rp = rp;
-      res = this.engine.registerKretprobe(rp);
-      sp.maxactive = rp.maxactive;
-      this.byObject.set(rp, sp);
-    } else {
-      kp.preHandler = () => 0;
-      res = this.engine.registerKprobe(kp);
-    }
+      sp.rp = this.kretprobe(kp, over ?? spec.maxactive, args);
+      this.byObject.set(sp.rp, sp);
+    } else if (kind === 'jprobe') sp.jp = { kp, entry: spec.handlerAddr! };
+    else kp.preHandler = () => 0;
+    const res = desc.register(this.engine, sp);
     if (res !== 0)
       throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
+    if (sp.rp) sp.maxactive = sp.rp.maxactive;
     sp.addr = this.engine.addressOf(kp) ?? spec.addr;
     this.byObject.set(kp, sp);
     this.probes.push(sp);
     return sp;
   }
 
-  private addJprobe(text: string, jm: RegExpExecArray): SessionProbe {
-    const m = this.machine;
-    const group = jm[1] ?? 'probes';
-    const sym = jm[3]!;
-    const handler = jm[4]!;
-    const event = `${group}/${jm[2] ?? `j_${sym}_0`}`;
-    const target = m.symbols.lookup(sym);
-    if (!target) throw new ProbeSpecError(`unknown symbol ${sym} in jprobe: ${text}`, 'BAD_PROBE_ADDR');
-    const h = m.symbols.lookup(handler);
-    if (!h) throw new ProbeSpecError(`unknown jprobe handler ${handler}: ${text}`, 'BAD_PROBE_ADDR');
-    const kp: Kprobe = { symbolName: sym, offset: 0 };
-    const jp: Jprobe = { kp, entry: h.addr };
-    const r = this.engine.registerJprobe(jp);
-    if (r !== 0) throw new ProbeSpecError(`cannot register ${event} (${r}): ${this.engine.lastError}`, r);
-    const sp: SessionProbe = {
-      probeId: this.probes.length + 1,
-      event,
-      kind: 'jprobe',
-      spec: text,
-      symbol: sym,
-      offset: 0,
-      addr: target.addr,
-      maxactive: null,
+  /** A kretprobe whose entry handler captures the entry values of its `$argN`-style arguments (K27). */
+  private kretprobe(kp: Kprobe, maxactive: number, args: CompiledFetchArgs): Kretprobe {
+    const split = args.entry;
+    return {
       kp,
-      jp,
-      args: compileFetchArgs([]),
-      argsJson: compileArgsJson([]),
+      maxactive,
+      dataSize: split.dataSize,
+      entryHandler: split.argNums.length
+        ? (ri) => {
+            this.fctx.task = ri.task;
+            // The engine keeps entryValues when it recycles the instance (one call at a time), so
+            // the buffer is allocated once per instance and overwritten at every entry.
+            let buf = ri.entryValues as Float64Array | null;
+            if (buf === null) {
+              buf = newEntryArgsBuffer(split);
+              ri.entryValues = buf;
+            }
+            captureEntryArgsInto(split, this.fctx, buf);
+            return 0;
+          }
+        : undefined,
     };
-    this.byObject.set(kp, sp);
-    this.probes.push(sp);
-    return sp;
   }
 
   private onProbeEvent(
@@ -384,12 +346,11 @@ export class ProbeSession {
     let args: string | null = null;
     this.fctx.task = task;
     this.fctx.addr = addr;
-    if (sp && sp.args.args.length > 0 && (kind === 'kprobe' || kind === 'return')) {
-      if (kind === 'kprobe' && sp.kind === 'kprobe') args = sp.argsJson.write(this.fctx, 'entry');
-      else if (kind === 'return') {
+    if (sp && sp.args.args.length > 0 && kind === probeKind(sp.kind).argsOn) {
+      if (kind === 'return') {
         this.fctx.entryArgs = (ri?.entryValues as EntryArgValues | null) ?? undefined;
         args = sp.argsJson.write(this.fctx, 'return');
-      }
+      } else args = sp.argsJson.write(this.fctx, 'entry');
     }
     const ev = this.ev;
     ev.seq = seq;
@@ -445,13 +406,6 @@ export class ProbeSession {
   }
 
   counters(): ProbeCounters[] {
-    return this.probes.map((p) => ({
-      probeId: p.probeId,
-      hits: p.kp.hits ?? 0,
-      nmissed: p.rp ? (p.rp.nmissed ?? 0) : (p.kp.nmissed ?? 0),
-      nmissedReentry: p.kp.nmissed ?? 0,
-    }));
+    return this.probes.map((p) => ({ probeId: p.probeId, ...probeKind(p.kind).counters(p) }));
   }
 }
-
-export type { PtRegs };

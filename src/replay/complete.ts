@@ -111,20 +111,7 @@ function toRecord(c: CallRec): CompleteCallRecord {
 
 function toTable(calls: Iterable<CompleteCallRecord>): CallTable {
   const b = new CallTableBuilder(1024);
-  for (const c of calls)
-    b.pushRaw(
-      c.probeId,
-      c.tid,
-      c.entryTs,
-      c.returnTs,
-      c.entrySeq,
-      c.returnSeq,
-      c.entryCpu,
-      c.returnCpu,
-      c.depth,
-      c.retval,
-      c.hooked,
-    );
+  for (const c of calls) b.push({ ...c, args: null }); // analysis needs no arguments here
   return b.build();
 }
 

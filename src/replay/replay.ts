@@ -18,6 +18,7 @@
 
 import { createHash } from 'node:crypto';
 import type { RunResult } from '../emulator/machine.js';
+import { probeKind } from '../probes/kinds.js';
 import { statusOf } from '../recorder/record.js';
 import {
   ProbeSession,
@@ -35,8 +36,8 @@ import { ReplayError } from './errors.js';
 import { loadReplayPlan } from './inputs.js';
 
 export { ReplayError } from './errors.js';
-export { ReplayFileSource, loadReplayPlan, type ReplayPlan } from './inputs.js';
-export type { Divergence, DivergenceStream, ReplayMode } from './compare.js';
+export { ReplayFileSource } from './inputs.js';
+export type { Divergence, ReplayMode } from './compare.js';
 
 export interface ReplayOptions {
   /** Default: 'whatif' when probes, maxactive or writer are given, else 'verify'. */
@@ -168,7 +169,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
           `--maxactive ${name}: no such probe in the replay (probes: ${live.map((x) => x.event).join(', ') || 'none'})`,
           true,
         );
-      if (p.kind !== 'kretprobe')
+      if (!probeKind(p.kind).pool)
         throw new ReplayError(
           `--maxactive ${name}: ${p.event} is a ${p.kind}, only kretprobes have a pool`,
           true,
@@ -244,7 +245,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
       kind: p.kind,
       maxactive: p.maxactive,
       hits: c.hits,
-      misses: p.rp ? c.nmissed + c.nmissedReentry : c.nmissedReentry,
+      misses: probeKind(p.kind).misses(c),
       nmissed: c.nmissed,
       nmissedReentry: c.nmissedReentry,
     };

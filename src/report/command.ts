@@ -11,7 +11,7 @@
 
 import { annotateRun, argDeclsOf, BinarySymbols, readSyscalls } from '../analysis/annotate.js';
 import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
-import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
+import { CallTableBuilder, type AnalysisInput, type RunData, type RunSyscalls } from '../analysis/model.js';
 import { buildReport, byMatches, type ReportModel } from '../analysis/summary.js';
 import { CliError } from '../cli/common.js';
 import type { TraceReader } from '../trace/reader.js';
@@ -84,6 +84,22 @@ export function fetchesArgs(reader: TraceReader, runId: number): boolean {
   return reader.probes(runId).some((p) => p.kind === 'kretprobe' && (argDeclsOf(p.spec)?.length ?? 1) > 0);
 }
 
+/**
+ * The complete call set with each call's fetched arguments, read back from the trace once the
+ * provider has computed and stored it: the calls the recording missed then carry their values too,
+ * so `--by` can count misses per value. Without a stored set (a read-only trace) it stays as given.
+ */
+function withArguments(reader: TraceReader, provider: CompleteCallSetProvider): CompleteCallSetProvider {
+  return (runId) => {
+    const t = provider(runId);
+    if (t === null || !reader.hasCompleteCalls(runId)) return t;
+    const b = new CallTableBuilder(t.length, true);
+    for (const c of reader.streams(runId).completeCalls())
+      b.push({ ...c, args: c.args === null ? null : (JSON.parse(c.args) as Record<string, unknown>) });
+    return b.length === t.length ? b.build() : t;
+  };
+}
+
 /** Loads one run for a report: the analysis model plus specs, locations, arguments and the file label. */
 export function loadReportRun(
   reader: TraceReader,
@@ -96,9 +112,10 @@ export function loadReportRun(
     symbols: BinarySymbols;
   },
 ): RunData {
+  const args = fetchesArgs(reader, runId);
   const rd = loadRun(reader, runId, {
-    keepArgs: o.keepArgs || fetchesArgs(reader, runId),
-    complete: o.complete,
+    keepArgs: o.keepArgs || args,
+    complete: o.complete && args ? withArguments(reader, o.complete) : o.complete,
   });
   return annotateRun(reader, rd, {
     file: o.file,

@@ -19,6 +19,7 @@ function run(r: ReportRunJson): ReportRunJson {
     status: r.status,
     instructions: r.instructions,
     cycles: r.cycles,
+    ...(r.source !== undefined ? { source: r.source } : {}),
   };
 }
 

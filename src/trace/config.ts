@@ -11,6 +11,7 @@
 //   older) and fills what they lacked with the defaults below; a stored config that is not an
 //   object with a string argv is a one-line TraceError.
 
+import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
 /** Version of the RunConfig record (stored as `version`). */
@@ -64,7 +65,8 @@ export interface RunConfig {
 /** Every field's default but argv and cwd (which depend on the command line and the host). */
 export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Object.freeze({
   version: RUN_CONFIG_VERSION,
-  env: [],
+  // The guest's default environment (the emulator's, documented there).
+  env: [...DEFAULT_ENV],
   cpus: DEFAULT_CPUS,
   cpuModel: 'p6',
   preempt: true,

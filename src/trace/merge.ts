@@ -1,6 +1,7 @@
 // Appends every run of another trace file to a trace database (used by `probe-record --runs N` when
-// worker processes record seeds in parallel into their own files). Guarantees: run ids are renumbered
-// after the destination's (replay_of follows), interned strings keep their texts under shifted ids, binaries are shared
+// worker processes record seeds in parallel into their own files, and by probe-merge to join the
+// shards of a sweep). Guarantees: run ids are renumbered after the destination's, or shifted by a
+// given offset (0 keeps them; a run id already present is refused) (replay_of follows), interned strings keep their texts under shifted ids, binaries are shared
 // by sha256, and the whole merge is one transaction: it lands completely or not at all.
 
 import { TraceError, reason, type Db } from './db.js';
@@ -38,8 +39,11 @@ function columns(db: Db, schema: string, table: string): string[] {
   );
 }
 
-/** Copies all runs of `srcPath` into `db`; returns the new run ids in source order. */
-export function mergeTraceInto(db: Db, srcPath: string): number[] {
+/**
+ * Copies all runs of `srcPath` into `db`; returns the new run ids in source order. Without
+ * `runIdOffset` they follow the destination's last run; with it, source run r becomes r + offset.
+ */
+export function mergeTraceInto(db: Db, srcPath: string, runIdOffset?: number): number[] {
   try {
     db.prepare('ATTACH DATABASE ? AS src').run(srcPath);
   } catch (e) {
@@ -53,7 +57,15 @@ export function mergeTraceInto(db: Db, srcPath: string): number[] {
       const min = (
         db.prepare('SELECT coalesce(min(run_id), 1) AS m FROM src.raw_runs').get() as { m: number }
       ).m;
-      const offset = base - min + 1;
+      const offset = runIdOffset ?? base - min + 1;
+      if (runIdOffset !== undefined) {
+        const clash = db
+          .prepare(
+            'SELECT s.run_id + ? AS id FROM src.raw_runs s JOIN main.raw_runs m ON m.run_id = s.run_id + ?',
+          )
+          .get(offset, offset) as { id: number } | undefined;
+        if (clash) throw new TraceError(`run ${clash.id} is already in the destination`);
+      }
       db.exec('INSERT OR IGNORE INTO main.binaries SELECT * FROM src.binaries');
       // Strings are appended under shifted ids (texts may repeat; views resolve by id).
       const soff = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM main.strings').get() as { m: number })
@@ -79,6 +91,7 @@ export function mergeTraceInto(db: Db, srcPath: string): number[] {
       ).map((r) => r.id);
     })();
   } catch (e) {
+    if (e instanceof TraceError) throw new TraceError(`merging ${srcPath}: ${e.message}`);
     throw new TraceError(`merging ${srcPath} failed: ${reason(e)}`);
   } finally {
     db.prepare('DETACH DATABASE src').run();

@@ -45,7 +45,8 @@ export interface StoreOps {
   addProbe(runId: number, p: ProbeRecord): void;
   write(b: Batch): void;
   finishRun(runId: number, result: RunEnd): void;
-  appendTrace(path: string): number[];
+  /** Appends another trace's runs (renumbered after this file's, or shifted by runIdOffset). */
+  appendTrace(path: string, runIdOffset?: number): number[];
   /** Returns when every batch handed to write() is committed (or throws the first failure). */
   sync(): void;
   /** A column buffer of `length` elements that a write() has finished with, if there is one. */
@@ -329,8 +330,8 @@ export class TraceStore implements StoreOps {
     }
   }
 
-  appendTrace(path: string): number[] {
-    return mergeTraceInto(this.db, path);
+  appendTrace(path: string, runIdOffset?: number): number[] {
+    return mergeTraceInto(this.db, path, runIdOffset);
   }
 
   close(): void {

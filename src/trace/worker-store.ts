@@ -167,8 +167,8 @@ export class WorkerStore implements StoreOps {
     this.call({ op: 'finishRun', args: [runId, result] });
   }
 
-  appendTrace(path: string): number[] {
-    return this.call({ op: 'appendTrace', args: [path] }) as number[];
+  appendTrace(path: string, runIdOffset?: number): number[] {
+    return this.call({ op: 'appendTrace', args: [path, runIdOffset] }) as number[];
   }
 
   lastIds(): { string: number; task: number } {

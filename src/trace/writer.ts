@@ -465,10 +465,13 @@ export class TraceWriter implements RunSink {
     if (this.schedBuf.byteLength === 0) this.schedBuf = this.buffer('raw_sched');
   }
 
-  /** Appends all runs of another trace file (parallel sweeps); returns their new run ids. */
-  appendTrace(path: string): number[] {
+  /**
+   * Appends all runs of another trace file (parallel sweeps, shards); returns their new run ids:
+   * after this file's last run, or each source run id + `runIdOffset` when that is given.
+   */
+  appendTrace(path: string, runIdOffset?: number): number[] {
     this.flush();
-    return this.store.appendTrace(path);
+    return this.store.appendTrace(path, runIdOffset);
   }
 
   /**

@@ -29,7 +29,7 @@ let dir: string;
 let helloTrace: string;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('badinput');
   helloTrace = path.join(dir, 'hello.db');
   await ok('probe-record', ['-w', 'hello', '-o', helloTrace, '-q', '-c', '1']);

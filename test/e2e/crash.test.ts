@@ -2,7 +2,11 @@
 // with every flushed batch intact and the run marked 'incomplete'. The test starts a long recording
 // (percpu with 8 x 200000 calls: minutes of guest time), waits until probe-query sees events in the
 // file, SIGKILLs probe-record mid-run and then inspects the file with the real commands only.
+// Nothing here sleeps for a fixed time: every wait is for something observable (a file changing, a
+// line on stderr, events visible to probe-query), see waitFor() in helpers.ts.
 
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,12 +18,11 @@ import {
   queryOne,
   startCli,
   tmpDir,
+  waitFor,
 } from './helpers.js';
 
 beforeAll(ensureBuilt);
 afterAll(cleanupTmp);
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Events probe-query can see in the file so far (0 while the file is not a readable trace yet). */
 async function eventsSoFar(trace: string): Promise<number> {
@@ -45,19 +48,25 @@ async function longRecording(trace: string, extra: string[] = []) {
     '100',
     '1',
   ]);
-  let seen = 0;
   try {
-    const deadline = Date.now() + 60_000;
-    while (seen === 0 && Date.now() < deadline && child.exitCode === null) {
-      await sleep(300);
-      seen = await eventsSoFar(trace);
-    }
-    expect(seen, 'events visible to probe-query before the recording is stopped').toBeGreaterThan(0);
+    const seen = await moreEventsThan(trace, 0, child);
+    return { child, exited, seen };
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
   }
-  return { child, exited, seen };
+}
+
+/** Waits (on changes to the trace's directory) until probe-query sees more than `n` events. */
+function moreEventsThan(trace: string, n: number, child: ChildProcess): Promise<number> {
+  return waitFor(
+    `more than ${n} events visible to probe-query in ${trace}`,
+    async () => {
+      const seen = await eventsSoFar(trace);
+      return seen > n ? seen : undefined;
+    },
+    { dirs: () => [path.dirname(trace)], child },
+  );
 }
 
 /** Checks the trace's events are numbered 1..n without gaps and n >= `seen`; returns n. */
@@ -76,7 +85,8 @@ describe('a recording killed with SIGKILL', () => {
     const trace = path.join(tmpDir('crash'), 'killed.db');
     const { child, exited, seen } = await longRecording(trace, ['-q']);
     try {
-      await sleep(500); // and a little more, so the kill lands mid-batch rather than at the first flush
+      // Wait for the next batch too, so the kill lands in the middle of a recording that is writing.
+      await moreEventsThan(trace, seen, child);
       expect(child.exitCode, 'the recording must still be running when it is killed').toBeNull();
     } finally {
       child.kill('SIGKILL');
@@ -159,7 +169,7 @@ describe('a recording stopped with SIGINT or SIGTERM (Ctrl-C)', () => {
 describe('a parallel sweep stopped with SIGINT', () => {
   it('passes the signal to its workers once and merges what each recorded', async () => {
     const trace = path.join(tmpDir('interrupt'), 'sweep.db');
-    const { child, exited } = startCli('probe-record', [
+    const { child, exited, stderrSoFar } = startCli('probe-record', [
       '-w',
       'percpu',
       '--runs',
@@ -172,16 +182,34 @@ describe('a parallel sweep stopped with SIGINT', () => {
       '100',
       '1',
     ]);
-    // The workers record into temporary files, so there is nothing to poll: give them time to start.
-    await sleep(5000);
+    // The sweep names its worker count and the directory of their partial traces; wait until every
+    // worker has committed events there, so each is mid-run when the signal comes.
+    const plan = await waitFor(
+      'the sweep plan on stderr',
+      () => {
+        const m = /in (\d+) worker processes \(parts in (.+)\)$/m.exec(stderrSoFar());
+        return m ? { workers: Number(m[1]), parts: m[2]! } : undefined;
+      },
+      { child },
+    );
+    expect(plan.workers, 'a parallel sweep on this machine').toBeGreaterThan(1);
+    await waitFor(
+      `events in all ${plan.workers} partial traces`,
+      async () => {
+        const files = fs.existsSync(plan.parts)
+          ? fs.readdirSync(plan.parts).filter((f) => f.endsWith('.db'))
+          : [];
+        if (files.length < plan.workers) return undefined;
+        for (const f of files) if ((await eventsSoFar(path.join(plan.parts, f))) === 0) return undefined;
+        return true;
+      },
+      { dirs: () => [path.dirname(trace), plan.parts], child },
+    );
     expect(child.exitCode, 'the sweep must still be running when it is stopped').toBeNull();
     child.kill('SIGINT');
     const end = await exited;
     expect(end.code, end.stderr).toBe(130);
-    const m = /in (\d+) worker processes/.exec(end.stderr);
-    const workers = m ? Number(m[1]) : 1;
-    // Each worker was in its first run (minutes of guest time each): one truncated run per worker,
-    // later runs never started.
+    const workers = plan.workers;
     const runs = await query<{ run_id: number; status: string }>(trace, 'SELECT run_id, status FROM runs');
     expect(runs.map((r) => r.status)).toEqual(Array<string>(workers).fill('truncated'));
     for (const r of runs) {

@@ -77,7 +77,7 @@ async function eventLines(trace: string): Promise<string[]> {
 
 let dir: string;
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('golden');
 });
 afterAll(cleanupTmp);

@@ -2,15 +2,14 @@
 // command line: `node dist/src/cli/<command>.js ...` in a child process, with pipes (no TTY), so the
 // tests see exactly what a user sees (stdout, stderr, exit status) and nothing in-process.
 //
-// - ensureBuilt(): compiles src/ with `npx tsc -p tsconfig.json` once per source state. Test files run
-//   in parallel processes, so the build takes a lock (an atomic mkdir) and leaves a stamp holding the
-//   hash of the sources it built; a later caller with the same sources skips the build. Set
-//   PROBELAB_E2E_CLI_DIR to run the suite against another build (e.g. a patched copy of dist/src/cli).
+// - ensureBuilt(): checks that dist/ is a build of the current sources (`npm test` builds before vitest
+//   runs; the tests never compile TypeScript themselves). Set PROBELAB_E2E_CLI_DIR to run the suite
+//   against another build (e.g. a patched copy of dist/src/cli).
 // - run()/cli(): spawn a command and collect everything; query(): probe-query ... --format json.
 // - The guest-side model of the workloads' runtime (mix32, the xorshift PRNG) so tests can compute the
 //   values the C sources compute and compare them with what the probes fetched.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,88 +30,45 @@ export const COMMANDS = [
   'probe-report',
   'probe-query',
   'probe-migrate',
+  'probe-merge',
   'probe-run',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
-// ---- build ------------------------------------------------------------------------------------------
+// ---- the build under test -------------------------------------------------------------------------
 
-function listFiles(dir: string, out: string[] = []): string[] {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+function newestSource(dir: string): { file: string; mtimeMs: number } {
+  let best = { file: '', mtimeMs: 0 };
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) listFiles(p, out);
-    else if (e.name.endsWith('.ts')) out.push(p);
+    const c = e.isDirectory()
+      ? newestSource(p)
+      : e.name.endsWith('.ts')
+        ? { file: p, mtimeMs: fs.statSync(p).mtimeMs }
+        : best;
+    if (c.mtimeMs > best.mtimeMs) best = c;
   }
-  return out;
+  return best;
 }
-
-/** Hash of everything tsc reads: src/**\/*.ts and tsconfig.json. */
-function sourceHash(): string {
-  const h = createHash('sha256');
-  for (const f of [path.join(REPO_ROOT, 'tsconfig.json'), ...listFiles(path.join(REPO_ROOT, 'src'))]) {
-    h.update(path.relative(REPO_ROOT, f)).update('\0').update(fs.readFileSync(f)).update('\0');
-  }
-  return h.digest('hex');
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Builds dist/ with tsc unless a build of the current sources is already there. Safe to call from
- * several test files at once: one builds, the others wait for its stamp.
+ * Checks that dist/ holds a build of the current sources (tests never compile: `npm test` builds
+ * once before vitest starts; run `npm run build` before running e2e tests alone). A build older than
+ * any file under src/ fails the test with that instruction rather than testing stale JavaScript.
+ * PROBELAB_E2E_CLI_DIR points the suite at another build (e.g. a patched copy of dist/src/cli) and
+ * skips the age check.
  */
-export async function ensureBuilt(): Promise<void> {
-  if (process.env.PROBELAB_E2E_CLI_DIR) {
-    if (!fs.existsSync(path.join(CLI_DIR, 'probe-record.js')))
-      throw new Error(`PROBELAB_E2E_CLI_DIR=${CLI_DIR} has no probe-record.js`);
-    return;
-  }
-  const stamp = path.join(REPO_ROOT, 'dist', '.e2e-build-stamp');
-  const lock = path.join(
-    os.tmpdir(),
-    `probelab-e2e-build-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}.lock`,
-  );
-  const fresh = (hash: string) => {
-    try {
-      return fs.readFileSync(stamp, 'utf8') === hash && fs.existsSync(path.join(CLI_DIR, 'probe-record.js'));
-    } catch {
-      return false;
-    }
-  };
-  const deadline = Date.now() + 280_000;
-  for (;;) {
-    const hash = sourceHash();
-    if (fresh(hash)) return;
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      // Someone else is building; break a lock left behind by a killed run after 3 minutes.
-      try {
-        if (Date.now() - fs.statSync(lock).mtimeMs > 180_000)
-          fs.rmSync(lock, { recursive: true, force: true });
-      } catch {
-        /* gone meanwhile */
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the build lock ${lock}`);
-      await sleep(250);
-      continue;
-    }
-    try {
-      if (fresh(hash)) return;
-      const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT, encoding: 'utf8' });
-      if (r.status !== 0) {
-        // tsc still emits JavaScript when it reports type errors; the type check is its own gate
-        // (npm run typecheck), so only a build that produced no CLI stops the e2e tests.
-        if (!fs.existsSync(path.join(CLI_DIR, 'probe-record.js')))
-          throw new Error(`npx tsc -p tsconfig.json failed:\n${r.stdout}${r.stderr}`);
-        console.warn(`e2e: tsc reported errors, testing the JavaScript it emitted:\n${r.stdout}`);
-      }
-      fs.writeFileSync(stamp, hash);
-      return;
-    } finally {
-      fs.rmSync(lock, { recursive: true, force: true });
-    }
-  }
+export function ensureBuilt(): void {
+  const entry = path.join(CLI_DIR, 'probe-record.js');
+  if (!fs.existsSync(entry))
+    throw new Error(`${entry} is missing: run \`npm run build\` first (npm test does)`);
+  if (process.env.PROBELAB_E2E_CLI_DIR) return;
+  const built = fs.statSync(entry).mtimeMs;
+  const src = newestSource(path.join(REPO_ROOT, 'src'));
+  if (src.mtimeMs > built)
+    throw new Error(
+      `dist/ is older than ${path.relative(REPO_ROOT, src.file)}: run \`npm run build\` first (npm test does)`,
+    );
 }
 
 // ---- running commands ---------------------------------------------------------------------------------
@@ -128,6 +84,8 @@ export interface CliResult {
 export interface RunOptions {
   cwd?: string;
   timeoutMs?: number;
+  /** Bytes for the command's stdin (a pipe); without it stdin is /dev/null. */
+  input?: string | Uint8Array;
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -143,8 +101,9 @@ export function cli(cmd: Command, args: string[], opts: RunOptions = {}): Promis
     const child = spawn(process.execPath, [path.join(CLI_DIR, `${cmd}.js`), ...args], {
       cwd: opts.cwd ?? os.tmpdir(),
       env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as ['pipe', 'pipe', 'pipe'],
     });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -176,7 +135,63 @@ export function startCli(cmd: Command, args: string[], opts: RunOptions = {}) {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
     (resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })),
   );
-  return { child, exited };
+  return { child, exited, stderrSoFar: () => stderr };
+}
+
+/**
+ * Waits for a condition without sleeping: `check` runs now and again after each change to a file in
+ * `dirs` (inotify), each chunk `child` writes and its exit, until it returns a value (not undefined).
+ * Fails when `child` has exited with the condition still unmet, or after `timeoutMs`.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  opts: { dirs?: () => string[]; child?: ChildProcess; timeoutMs?: number },
+): Promise<T> {
+  // `changed` is set by the watchers between two checks, so a change during a check is not missed.
+  const state: { changed: boolean; wake: (() => void) | null } = { changed: false, wake: null };
+  const poke = (): void => {
+    state.changed = true;
+    state.wake?.();
+  };
+  const watchers = new Map<string, fs.FSWatcher>();
+  const watchDirs = (): void => {
+    for (const d of opts.dirs?.() ?? []) {
+      if (watchers.has(d) || !fs.existsSync(d)) continue;
+      try {
+        const w = fs.watch(d, poke);
+        w.on('error', () => {}); // the directory went away: its files no longer matter
+        watchers.set(d, w);
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  };
+  const child = opts.child;
+  child?.stdout?.on('data', poke);
+  child?.stderr?.on('data', poke);
+  child?.on('exit', poke);
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<void>((r) => (timer = setTimeout(r, opts.timeoutMs ?? 90_000)));
+  try {
+    for (;;) {
+      watchDirs();
+      state.changed = false;
+      const v = await check();
+      if (v !== undefined) return v;
+      if (child && child.exitCode !== null) throw new Error(`${what}: the process exited first`);
+      if (Date.now() > deadline) throw new Error(`${what}: not seen within ${opts.timeoutMs ?? 90_000} ms`);
+      if (!state.changed) await Promise.race([new Promise<void>((r) => (state.wake = r)), timedOut]);
+      state.wake = null;
+    }
+  } finally {
+    clearTimeout(timer);
+    for (const w of watchers.values()) w.close();
+    child?.stdout?.off('data', poke);
+    child?.stderr?.off('data', poke);
+    child?.off('exit', poke);
+  }
 }
 
 /** Describes a result for assertion messages. */

@@ -13,7 +13,7 @@ let sha: string;
 let listing: string[];
 
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('readonly');
   trace = path.join(dir, 'trace.db');
   await ok('probe-record', ['-w', 'hello', '-o', trace, '-q', '-c', '1']);

@@ -15,7 +15,7 @@ let missing: string;
 let clean: string;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('report');
   missing = path.join(dir, 'server.db');
   clean = path.join(dir, 'server-r12.db');

@@ -21,7 +21,7 @@ import {
 
 let dir: string;
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('server');
 });
 afterAll(cleanupTmp);

@@ -79,7 +79,7 @@ interface Call extends Omit<CallRow, 'args'> {
 let dir: string;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  ensureBuilt();
   dir = tmpDir('workloads');
 });
 afterAll(cleanupTmp);

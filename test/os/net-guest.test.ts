@@ -6,6 +6,8 @@
 //    kernel picks different ones).
 //  - prefork.c: a pre-forking TCP server (3 worker processes sharing the listening socket) and 2
 //    client processes; it prints only totals, so which worker served what may differ.
+//  - evloop.c: an epoll event loop serving forked TCP clients over nonblocking sockets, then poll()
+//    readiness bits on a socketpair (empty, data, peer closed) and select() on a UDP socket.
 // Each runs on qemu-i386 (real host sockets, in a fresh empty directory) and in the emulator (no
 // host socket at all) with identical stdout and exit status, and is recorded on 1 and 4 CPUs with
 // and without chaos and replayed in verify mode.
@@ -19,6 +21,7 @@ import { cleanup, emulated, recordAndVerify, reference } from './vfs-harness.js'
 
 let sockets = '';
 let prefork = '';
+let evloop = '';
 
 beforeAll(() => {
   requireTools();
@@ -26,6 +29,7 @@ beforeAll(() => {
     fs.readFileSync(path.join(REPO_ROOT, 'test', 'os', 'net-guests', name), 'utf8');
   sockets = buildGuest(src('sockets.c'), ['-m32', '-static', '-O1'], 'net-sockets', { libs: ['-lpthread'] });
   prefork = buildGuest(src('prefork.c'), ['-m32', '-static', '-O1'], 'net-prefork');
+  evloop = buildGuest(src('evloop.c'), ['-m32', '-static', '-O1'], 'net-evloop');
 }, 300_000);
 
 afterAll(cleanup);
@@ -60,5 +64,13 @@ describe('sockets: guest programs on qemu-i386 vs the emulator', () => {
   it('prefork.c replays identically on 1 and 4 CPUs, with and without chaos', () => {
     const ref = reference(prefork, ['prefork']);
     recordAndVerify(prefork, ['prefork'], ['r:accept __libc_accept', 'r:connect __libc_connect'], ref.stdout);
+  });
+
+  it('evloop.c: an epoll TCP event loop, poll and select readiness of sockets', () => {
+    const ref = reference(evloop, ['evloop']);
+    expect(ref.status, ref.stderr).toBe('exit 0');
+    expect(ref.stdout).toContain('clients got 15/15 echoes right');
+    expect(emulated(evloop, ['evloop'])).toEqual(ref);
+    recordAndVerify(evloop, ['evloop'], ['r:accept4 accept4', 'r:epoll_wait epoll_wait'], ref.stdout);
   });
 });

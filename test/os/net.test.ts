@@ -13,7 +13,14 @@ import {
   v4,
   type SockAddr,
 } from '../../src/emulator/os/net-addr.js';
-import { NetStack, SOCK_DGRAM, SOCK_STREAM, Socket, type UnixNames } from '../../src/emulator/os/net.js';
+import {
+  NetStack,
+  SOCK_DGRAM,
+  SOCK_SEQPACKET,
+  SOCK_STREAM,
+  Socket,
+  type UnixNames,
+} from '../../src/emulator/os/net.js';
 import {
   EADDRINUSE,
   EADDRNOTAVAIL,
@@ -133,5 +140,20 @@ describe('in-machine sockets', () => {
     expect(c.send(bytes('x'), null, names)).toBe(-ENOTCONN);
     expect(c.connect({ family: AF_UNIX, path: 'probe', abstract: true }, names, true)).toBe(0);
     expect(typeof l.accept()).toBe('object');
+  });
+
+  it('AF_UNIX seqpacket pairs keep message boundaries and truncate like datagrams', () => {
+    const net = new NetStack();
+    const p = net.pair(SOCK_SEQPACKET, cred);
+    if (typeof p === 'number') throw new Error('pair');
+    const [a, b] = p;
+    expect(a.send(bytes('first'), null, names)).toBe(5);
+    expect(a.send(bytes('second'), null, names)).toBe(6);
+    const r = b.recv(3, 0);
+    if (typeof r === 'number') throw new Error('recv');
+    expect([Buffer.from(r.data).toString(), r.truncated]).toEqual(['fir', true]);
+    expect(text(b.recv(100, 0))).toBe('second');
+    a.close();
+    expect(text(b.recv(100, 0))).toBe('');
   });
 });

@@ -4,7 +4,8 @@
 // ucontext and the old sigcontext registers), SA_SIGINFO/SA_RESETHAND/SA_NODEFER/SA_ONSTACK/SA_RESTART,
 // masks, pending sets, real-time queueing, sigsuspend, sigtimedwait, sigaltstack, faults delivered to
 // handlers (and siglongjmp out of a SIGSEGV handler), alarm/setitimer/POSIX timers on the virtual clock,
-// EINTR versus restart, signals between threads, and default actions.
+// EINTR versus restart (futex, pipe read, waitpid), signals between threads and between processes
+// (SIGCHLD with its siginfo, SIGPIPE, SIGSTOP/SIGCONT), and default actions.
 //
 // Lines a guest prints with the prefix "L:" are facts where qemu-user 7.2 is known to differ from
 // Linux (trap numbers in the sigcontext, FPU state restored by sigreturn, the si_code of a stack
@@ -14,6 +15,7 @@
 // Every case is also recorded (with probes on its handlers) and replayed in verify mode on 1 and 4
 // CPUs, with and without chaos: the replay must match every event and the output.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +26,7 @@ import { replayRun } from '../../src/replay/replay.js';
 import { TraceReader } from '../../src/trace/reader.js';
 import { TraceWriter } from '../../src/trace/writer.js';
 import { buildGuest } from '../helpers/gcc.js';
-import { GLIBC_FLAGS, GUEST_ENV, REPO_ROOT, requireTools, runNative } from '../helpers/native.js';
+import { GLIBC_FLAGS, GUEST_ENV, qemuBinary, REPO_ROOT, requireTools, runNative } from '../helpers/native.js';
 
 const DIR = path.join(REPO_ROOT, 'test', 'os', 'signals-guests');
 
@@ -39,6 +41,10 @@ interface Case {
   status?: string;
   /** qemu-user cannot run this case at all: the whole output is checked against `linux` alone. */
   noReference?: boolean;
+  /** Extra gcc flags, the emulator's CPU model and the qemu CPU that matches it (default pentium2). */
+  cflags?: string[];
+  cpuModel?: string;
+  qemuCpu?: string;
 }
 
 const CASES: Case[] = [
@@ -86,7 +92,31 @@ const CASES: Case[] = [
     ],
   },
   { guest: 'timers', args: [], probes: ['p:sig/alarm on_alarm', 'p:sig/tick on_tick'] },
+  {
+    // A CPU with FXSR and SSE2: the frame carries the fxsave image (qemu's Conroe has both as well).
+    guest: 'fpsse',
+    args: [],
+    probes: ['r:sig/usr1 on_usr1'],
+    cflags: ['-msse2'],
+    cpuModel: 'pentium4',
+    qemuCpu: 'Conroe',
+    linux: [
+      // arch/x86/kernel/fpu/signal.c: the handler starts from the initial state (FNINIT control word
+      // 0x37f, MXCSR 0x1f80, XMM registers zero), and sigreturn loads the fsave-format header's x87
+      // state over the fxsave image's (convert_to_fxsr), so the handler's 0xf7f is what returns.
+      'L: handler: cw=0x37f mxcsr=0x1f80 xmm0=00000000 00000000 00000000 00000000',
+      'L: after: cw=0xf7f',
+    ],
+  },
   { guest: 'threads', args: [], probes: ['p:sig/usr1 on_usr1'] },
+  {
+    guest: 'procs',
+    args: [],
+    probes: ['p:sig/chld on_chld', 'p:sig/usr1 on_usr1_child', 'p:sig/tick on_tick'],
+    // kernel/fork.c: a vfork parent sleeps (killable only) until the child execs or exits; a signal the
+    // child sends it is then delivered before vfork returns, and the child can still be reaped.
+    linux: ['L: vfork: handler ran=1 reaped=1'],
+  },
   ...['term', 'abort', 'alarm', 'unblock', 'resethand', 'ignored', 'thread-kill', 'thread-segv'].map((m) => ({
     guest: 'default',
     args: [m],
@@ -100,14 +130,14 @@ const CASES: Case[] = [
 const label = (c: Case): string => [c.guest, ...c.args].join(' ');
 
 const binaries = new Map<string, string>();
-function binary(guest: string): string {
+function binary(guest: string, cflags: string[] = []): string {
   let b = binaries.get(guest);
   if (!b) {
     const common = fs.readFileSync(path.join(DIR, 'common.h'), 'utf8');
     const src = fs
       .readFileSync(path.join(DIR, `${guest}.c`), 'utf8')
       .replace(/^#include "common.h"$/m, () => common);
-    b = buildGuest(src, GLIBC_FLAGS, `signals-${guest}`);
+    b = buildGuest(src, [...GLIBC_FLAGS, ...cflags], `signals-${guest}`);
     binaries.set(guest, b);
   }
   return b;
@@ -129,16 +159,30 @@ function split(stdout: string, status: string): Outcome {
 }
 
 function reference(c: Case): Outcome {
+  if (c.qemuCpu) {
+    // runNative's CPU is pentium2; this case needs another one (its warnings on stderr are ignored).
+    const r = spawnSync(
+      qemuBinary(),
+      ['-cpu', c.qemuCpu, '-0', c.guest, binary(c.guest, c.cflags), ...c.args],
+      {
+        cwd: REPO_ROOT,
+        env: Object.fromEntries(GUEST_ENV.map((kv) => kv.split('=') as [string, string])),
+        timeout: 60_000,
+      },
+    );
+    return split(r.stdout.toString('latin1'), r.signal ? `signal ${r.signal}` : `exit ${r.status}`);
+  }
   const r = runNative(binary(c.guest), [c.guest, ...c.args], { env: GUEST_ENV, timeoutMs: 60_000 });
   const status = r.signal !== null ? `signal ${r.signal}` : `exit ${r.status}`;
   return split(r.stdout.toString('latin1'), status);
 }
 
 function emulated(c: Case, cpus = 1): Outcome {
-  const m = Machine.load(new Uint8Array(fs.readFileSync(binary(c.guest))), {
+  const m = Machine.load(new Uint8Array(fs.readFileSync(binary(c.guest, c.cflags))), {
     argv: [c.guest, ...c.args],
     env: GUEST_ENV,
     cwd: REPO_ROOT,
+    cpuModel: c.cpuModel,
     cpus,
     maxInstructions: 50_000_000,
   });
@@ -170,7 +214,9 @@ describe('signals: the emulator against qemu-i386', () => {
 });
 
 describe('signals: recorded runs replay identically', () => {
-  for (const c of CASES)
+  // The trace does not store the CPU model yet (src/recorder, src/replay), so a pentium4 run cannot be
+  // replayed as one: those cases are left out here until it does.
+  for (const c of CASES.filter((x) => !x.cpuModel))
     it(label(c), () => {
       const db = path.join(tmpDir, `${c.guest}-${c.args.join('_') || 'run'}.db`);
       const w = TraceWriter.create(db);
@@ -180,11 +226,12 @@ describe('signals: recorded runs replay identically', () => {
           for (const chaos of [false, true]) {
             const o = recordRun(w, {
               workload: c.guest,
-              binary: new Uint8Array(fs.readFileSync(binary(c.guest))),
+              binary: new Uint8Array(fs.readFileSync(binary(c.guest, c.cflags))),
               session: {
                 argv: [c.guest, ...c.args],
                 env: GUEST_ENV,
                 cwd: REPO_ROOT,
+                cpuModel: c.cpuModel,
                 cpus,
                 chaos,
                 seed: 7,

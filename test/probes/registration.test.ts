@@ -393,6 +393,12 @@ describe('K24, K25: kprobe_events syntax on a real guest (check 15)', () => {
     expect(reject('r4097:myprobe kprobe_target')).toBe('MAXACT_TOO_BIG');
   });
 
+  it('jprobe lines go through the same parser: a missing or unknown handler is refused by name', () => {
+    expect(reject('j:jw kprobe_target')).toBe('NO_JPROBE_HANDLER');
+    expect(reject('j:jw kprobe_target no_such_handler')).toBe('BAD_JPROBE_HANDLER');
+    expect(reject('j:jw no_such_function kprobe_target')).toBe('BAD_PROBE_ADDR');
+  });
+
   it('K1 + K25 + check 15: instruction boundaries and function entries come from the real decoder', () => {
     const l = load(calls.bytes, ['calls']);
     const insn = decodeFunction(l.m, 'kprobe_target');

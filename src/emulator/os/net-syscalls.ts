@@ -179,11 +179,33 @@ export class Net {
     return this.k.put32(lenPtr, bytes.length) ? 0 : -EFAULT;
   }
 
-  /** Runs `once`; if it would block (and may), waits on the socket's queue and retries. */
-  private blocking(t: Task, f: SocketFile, what: string, flags: number, once: () => number): number {
+  /**
+   * Runs `once`; if it would block (and may), waits on the socket's queue and retries. A timeout
+   * set with SO_RCVTIMEO (receiving, accept) or SO_SNDTIMEO (sending, connect) ends the wait with
+   * EAGAIN, on the virtual clock.
+   */
+  private blocking(
+    t: Task,
+    f: SocketFile,
+    what: string,
+    flags: number,
+    once: () => number,
+    deadline = -2,
+  ): number {
     const r = once();
-    if (r !== -EAGAIN || flags & MSG_DONTWAIT) return r;
-    return this.k.waitOn(t, f, what, () => this.blocking(t, f, what, flags, once));
+    if (r !== -EAGAIN || flags & MSG_DONTWAIT || f.flags & O_NONBLOCK || !f.waiters) return r;
+    const m = this.k.m;
+    if (deadline === -2) {
+      const ns = f.sock.timeoutNs(what === 'send' || what === 'connect');
+      deadline = ns > 0 ? m.now() + m.nsToCycles(ns) : -1;
+    } else if (deadline >= 0 && m.now() >= deadline) return -EAGAIN;
+    return m.blockRetry(
+      t,
+      `${what} on socket`,
+      [f.waiters],
+      () => this.blocking(t, f, what, flags, once, deadline),
+      deadline,
+    );
   }
 
   private sigpipe(t: Task, r: number, flags: number, f: SocketFile): number {

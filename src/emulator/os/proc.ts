@@ -5,7 +5,7 @@
 
 import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { EFAULT, EINVAL, ESRCH } from './errno.js';
+import { EFAULT, EINVAL, ENOSYS, ESRCH } from './errno.js';
 
 /** Signals whose default action is to be ignored (SIGCHLD, SIGURG, SIGWINCH). */
 export const IGNORED_BY_DEFAULT = new Set([17, 23, 28]);
@@ -111,6 +111,9 @@ export function registerProcess(k: Kernel): void {
     return 0;
   });
   T.define('sigaltstack', () => 0);
+  // Refused on purpose (not counted as unimplemented): glibc falls back to what it did before them.
+  T.define('rseq', () => -ENOSYS);
+  T.define('clone3', () => -ENOSYS);
   T.define('tgkill', (t, a, b, c) => tgkill(k, t, a, b, c));
   T.define('tkill', (t, a, b) => tgkill(k, t, k.m.tasks.get(a)?.process.pid ?? -1, a, b));
 }

@@ -8,6 +8,7 @@
 import { EAX, ESP } from '../cpu.js';
 import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
+import type { Process } from './process.js';
 import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from './errno.js';
 import { faultSignal } from './signals-fault.js';
 import { onSigStack, restoreFrame, sasSsFlags } from './signals-frame.js';
@@ -17,14 +18,20 @@ import {
   dequeueSignal,
   MINSIGSTKSZ,
   NSIG,
+  SA_NOCLDWAIT,
   SA_NODEFER,
   SA_RESETHAND,
+  CLD_DUMPED,
+  CLD_EXITED,
+  CLD_KILLED,
   SI_TKILL,
   SI_USER,
   SIG_BLOCK,
   SIG_SETMASK,
   SIG_UNBLOCK,
   SIGALRM,
+  SIGCHLD,
+  SIG_IGN,
   SIGKILL,
   SIGSEGV,
   SIGSTOP,
@@ -65,8 +72,33 @@ export function registerSignals(k: Kernel): SignalKernel {
     sendProcess: (p, sig, from) =>
       void sk.sendToProcess(
         p,
-        from ? SigInfo.user(sig, SI_USER, from.process.pid, 1000) : SigInfo.kernel(sig),
+        from
+          ? SigInfo.user(sig, SI_USER, from.process.pid, 1000)
+          : (childInfo(p, sig) ?? SigInfo.kernel(sig)),
       ),
+  };
+  /** Children whose exit has been reported to their parent already. */
+  const reported = new WeakSet<Process>();
+  /**
+   * The exit signal a child's end sends its parent carries the child (do_notify_parent): si_pid, si_uid,
+   * CLD_EXITED with the exit code, or CLD_KILLED / CLD_DUMPED with the signal. The machine sends it
+   * right after marking the child a zombie, so that child is the one zombie not reported yet.
+   */
+  const childInfo = (parent: Process, sig: number): SigInfo | null => {
+    const c = parent.children.find((x) => x.state === 'zombie' && !reported.has(x));
+    if (!c) return null;
+    reported.add(c);
+    // A parent that ignores SIGCHLD or set SA_NOCLDWAIT does not keep zombies: the child is reaped
+    // now, and its wait4 ends with ECHILD once no child is left (do_notify_parent's autoreap).
+    const a = processState(parent).actions[SIGCHLD]!;
+    if (sig === SIGCHLD && (a.handler === SIG_IGN || a.flags & SA_NOCLDWAIT)) m.reap(c);
+    const ws = c.waitStatus;
+    const term = ws & 0x7f;
+    const info = new SigInfo(sig, term === 0 ? CLD_EXITED : ws & 0x80 ? CLD_DUMPED : CLD_KILLED);
+    info.w[3] = c.pid;
+    info.w[4] = 1000;
+    info.w[5] = term === 0 ? (ws >> 8) & 0xff : term;
+    return info;
   };
   // A new thread starts with its creator's mask (clone copies `blocked`), a forked child also with
   // its alternate stack; an exec'd image gets default handlers for what it handled, no altstack.
@@ -441,22 +473,7 @@ export function registerSignals(k: Kernel): SignalKernel {
 
   // ------------------------------------------------------------ sending
 
-  T.redefine('kill', (t, pid, sig) => {
-    if (sig < 0 || sig > NSIG) return -EINVAL;
-    const me = t.process.pid;
-    const procs = [...m.processes.values()].filter((p) => p.state === 'alive').sort((a, b) => a.pid - b.pid);
-    let targets;
-    if (pid > 0) targets = procs.filter((p) => p.pid === pid);
-    else if (pid === -1) targets = procs.filter((p) => p.pid !== me && p !== m.initProcess);
-    else {
-      const pg = pid === 0 ? t.process.pgid : -pid;
-      targets = procs.filter((p) => p.pgid === pg);
-    }
-    if (targets.length === 0) return -ESRCH;
-    if (sig === 0) return 0;
-    for (const p of targets) sk.sendToProcess(p, SigInfo.user(sig, SI_USER, me, 1000));
-    return 0;
-  });
+  // kill(2) is os/family.ts's (targets, zombies, the caller last); it sends through sendProcess above.
 
   /** tkill (tgid -1) and tgkill. */
   const tgkill = (t: Task, tgid: number, tid: number, sig: number): number => {

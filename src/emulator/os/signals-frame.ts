@@ -6,10 +6,15 @@
 //   sigframe (732): pretcode, sig, sigcontext, the unused 624-byte _fpstate, extramask, retcode[8];
 //   rt_sigframe (268): pretcode, sig, pinfo, puc, siginfo (128), ucontext (flags, link, stack_t,
 //   sigcontext, 64-bit sigmask), retcode[8].
-// The FPU state lives above the frame (fpu__alloc_mathframe): on this FXSR-less CPU the 112-byte
-// fnsave image, 64-byte aligned, with `status` = the status word and magic 0xffff; the handler then
-// starts with an initialised FPU. The frame lies below the interrupted ESP or at the top of the
-// alternate stack, aligned so that (ESP + 4) % 16 == 0 at handler entry, like a call.
+// The FPU state lives above the frame (fpu__alloc_mathframe). Without FXSR (pentium2) it is the
+// 112-byte fnsave image, 64-byte aligned, `status` = the status word, magic 0xffff. With FXSR
+// (pentium4) the 512-byte fxsave image (x87, MXCSR, XMM0-7) is 64-byte aligned and the 112-byte
+// fsave-format header sits right below it with magic 0x0000 (struct _fpstate_32); sigreturn loads the
+// fxsave image and then the header's x87 part, so a handler's edits of the header take effect
+// (convert_to_fxsr). The bytes reserved for software (sw_reserved) stay zero: no XSAVE extended
+// state. The handler starts with an initialised FPU and SSE state. The frame lies below the
+// interrupted ESP or at the top of the alternate stack, aligned so that (ESP + 4) % 16 == 0 at handler
+// entry, like a call.
 // Guarantees: a frame the guest cannot write or read back makes the caller force SIGSEGV (never a host
 // error); sigreturn restores exactly what the frame holds, filtered as Linux filters it (only the
 // user-changeable EFLAGS bits, cs/ss forced to user selectors, SIGKILL/SIGSTOP never blocked).
@@ -29,6 +34,7 @@ import {
   type Cpu,
 } from '../cpu.js';
 import { PAGE_MAPPED, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import { MXCSR_DEFAULT, MXCSR_MASK } from '../sse.js';
 import {
   SA_ONSTACK,
   SA_RESTORER,
@@ -68,6 +74,14 @@ const UC_SIGMASK = UC_MCONTEXT + SC_SIZE;
 const RT_RETCODE = RT_UC + UC_SIGMASK + 8;
 /** fnsave image (struct fregs_state): 108 bytes, then the 32-bit `status` word. */
 const FSAVE_SIZE = 112;
+/** fxsave image (struct fxregs_state). */
+const FXSAVE_SIZE = 512;
+/** CPUID.1:EDX FXSR: the CPU model saves the FPU with fxsave. */
+const FEATURE_FXSR = 1 << 24;
+
+function hasFxsr(cpu: Cpu): boolean {
+  return (cpu.model.features & FEATURE_FXSR) !== 0;
+}
 
 /** EFLAGS bits sigreturn takes from the frame (FIX_EFLAGS): AC OF DF TF SF ZF AF PF CF RF. */
 const FIX_EFLAGS = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
@@ -155,18 +169,19 @@ export function setupFrame(cpu: Cpu, mem: Memory, req: DeliverRequest): boolean 
     sp = (t.altSp + t.altSize) >>> 0;
     entering = true;
   }
-  // fpu__alloc_mathframe: the fnsave image, 64-byte aligned, right below the stack top in use.
-  const fpstate = ((sp - FSAVE_SIZE) & ~63) >>> 0;
+  // fpu__alloc_mathframe: the FPU image, 64-byte aligned, right below the stack top in use; with FXSR
+  // the fsave-format header goes right below the fxsave image.
+  const fxsr = hasFxsr(cpu);
+  const bufFx = ((sp - (fxsr ? FXSAVE_SIZE : FSAVE_SIZE)) & ~63) >>> 0;
+  const fpstate = fxsr ? bufFx - FSAVE_SIZE : bufFx;
+  const fpEnd = bufFx + (fxsr ? FXSAVE_SIZE : FSAVE_SIZE);
   const size = rt ? RT_SIGFRAME_SIZE : SIGFRAME_SIZE;
   // align_sigframe(): ((sp + 4) & -16) - 4 for 32-bit frames.
   const frame = ((((fpstate - size) >>> 0) + 4) & ~15) - 4;
   const f = frame >>> 0;
   if ((nested || entering) && !onStack(t, f)) return false;
-  if (f + size > 0x100000000 || !userOk(mem, f, (fpstate + FSAVE_SIZE - f) >>> 0, true)) return false;
-
-  // The FPU image: fnsave stores the environment and registers and then initialises the unit.
-  cpu.fpu.exec(0xdd, 0x30, fpstate, cpu);
-  mem.write32(fpstate + 108, mem.read32(fpstate + 4));
+  if (f + size > 0x100000000 || !userOk(mem, f, (fpEnd - f) >>> 0, true)) return false;
+  saveFpu(cpu, mem, fpstate, fxsr ? bufFx : 0);
 
   const restorerDefault = rt ? KERNEL_RT_SIGRETURN : KERNEL_SIGRETURN;
   let restorer = req.action.restorer >>> 0;
@@ -222,6 +237,55 @@ export function setupFrame(cpu: Cpu, mem: Memory, req: DeliverRequest): boolean 
 
 function writeWords(mem: Memory, addr: number, w: Int32Array): void {
   for (let i = 0; i < w.length; i++) mem.write32(addr + 4 * i, w[i]!);
+}
+
+/**
+ * copy_fpstate_to_sigframe(): the FPU (and SSE) state into the frame, then the handler's fresh state
+ * (fpu__clear_user_states: FNINIT, MXCSR default, XMM registers zero).
+ */
+function saveFpu(cpu: Cpu, mem: Memory, fpstate: number, bufFx: number): void {
+  if (bufFx) {
+    mem.writeBytes(bufFx, new Uint8Array(FXSAVE_SIZE));
+    cpu.sse.fxsave(bufFx, cpu);
+    cpu.fpu.fxsave(bufFx, cpu);
+  }
+  // fnsave stores the environment and registers in the fsave format, then initialises the x87 unit.
+  cpu.fpu.exec(0xdd, 0x30, fpstate, cpu);
+  mem.write16(fpstate + 108, mem.read16(fpstate + 4));
+  mem.write16(fpstate + 110, bufFx ? 0 : 0xffff);
+  if (bufFx) {
+    cpu.sse.mxcsr = MXCSR_DEFAULT;
+    cpu.sse.d.fill(0);
+  }
+}
+
+/**
+ * fpu__restore_sig(), after checkFpu() accepted the image: no state (fpstate 0) means a fresh FPU;
+ * `fx` says the fxsave image follows the header.
+ */
+function restoreFpu(cpu: Cpu, mem: Memory, fpstate: number, fx: boolean): void {
+  if (fpstate === 0) {
+    cpu.fpu.reset();
+    return;
+  }
+  if (fx) {
+    const bufFx = fpstate + FSAVE_SIZE;
+    cpu.sse.fxrstorCheck(bufFx, cpu);
+    cpu.fpu.fxrstor(bufFx, cpu);
+    cpu.sse.fxrstorCommit();
+  }
+  // The header's x87 state wins over the fxsave image's (convert_to_fxsr).
+  cpu.fpu.exec(0xdd, 0x20, fpstate, cpu);
+}
+
+/** Whether the FPU image at `fpstate` can be loaded; null if not, else whether it has the fxsave part. */
+function checkFpu(cpu: Cpu, mem: Memory, fpstate: number): boolean | null {
+  if (fpstate === 0) return false;
+  if (!userOk(mem, fpstate, FSAVE_SIZE, false)) return null;
+  if (!hasFxsr(cpu) || mem.read16(fpstate + 110) !== 0) return false;
+  if (!userOk(mem, fpstate, FSAVE_SIZE + FXSAVE_SIZE, false)) return null;
+  // Reserved MXCSR bits would make fxrstor fault: a bad frame.
+  return mem.read32(fpstate + FSAVE_SIZE + 24) & ~MXCSR_MASK ? null : true;
 }
 
 function writeSigcontext(
@@ -311,7 +375,8 @@ function restoreSigcontext(cpu: Cpu, mem: Memory, sc: number): boolean {
   // A selector the CPU would refuse makes the return to user mode fault: Linux then kills with SIGSEGV.
   if (!loadable(cpu, gs) || !loadable(cpu, fs) || !loadable(cpu, es) || !loadable(cpu, ds)) return false;
   const fpstate = mem.read32(sc + 76) >>> 0;
-  if (fpstate !== 0 && !userOk(mem, fpstate, FSAVE_SIZE, false)) return false;
+  const fx = checkFpu(cpu, mem, fpstate);
+  if (fx === null) return false;
   const R = cpu.regs;
   R[EDI] = mem.read32(sc + 16);
   R[ESI] = mem.read32(sc + 20);
@@ -333,7 +398,6 @@ function restoreSigcontext(cpu: Cpu, mem: Memory, sc: number): boolean {
   // cs and ss are forced to the user selectors (COPY_SEG_CPL3 on a flat process).
   cpu.sreg[S_CS] = USER_CS;
   cpu.sreg[S_SS] = USER_DS;
-  if (fpstate !== 0) cpu.fpu.exec(0xdd, 0x20, fpstate, cpu);
-  else cpu.fpu.reset();
+  restoreFpu(cpu, mem, fpstate, fx);
   return true;
 }

@@ -9,7 +9,7 @@
 // asynchronous signal (uprobe_deny_signal); the probe engine has claimed its own int3 and single-step
 // traps before a fault reaches `forceFault`.
 
-import { EAX, ECX, ESI } from '../cpu.js';
+import { EAX, EBX, ECX, ESI } from '../cpu.js';
 import type { Machine, Task } from '../machine.js';
 import type { Memory } from '../memory.js';
 import { EINTR, ERESTARTSYS } from './errno.js';
@@ -45,6 +45,7 @@ export { ERESTARTSYS };
 export const ERESTARTNOINTR = 513;
 export const ERESTARTNOHAND = 514;
 export const ERESTART_RESTARTBLOCK = 516;
+const CLONE_VFORK = 0x4000;
 
 declare module './process.js' {
   interface ProcessSignals {
@@ -209,6 +210,8 @@ export class SignalKernel {
       return;
     }
     const nr = t.origEax;
+    // A vfork parent waits uninterruptibly (killable only): its signals wait until the child lets go.
+    if (nr === 190 || (nr === 120 && t.cpu.regs[EBX]! & CLONE_VFORK)) return;
     const code = restartCodeFor(nr);
     const wakeAt = t.wakeAt;
     if (!this.m.interruptSyscall(t, false)) return;

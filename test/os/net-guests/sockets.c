@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *en(int e) {
@@ -163,6 +164,14 @@ static void udp(void) {
   R(send(s, "connected", 9, 0));
   memset(buf, 0, sizeof buf);
   R(recv(r, buf, sizeof buf, 0)); printf("got [%s]\n", buf);
+  struct timeval tmo = {0, 250000};
+  R(setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo));
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  R(recv(r, buf, sizeof buf, 0));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  printf("SO_RCVTIMEO waited at least 0.25 s: %d\n", waited >= 0.25);
   close(r); close(s);
 }
 
