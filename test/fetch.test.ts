@@ -6,6 +6,7 @@ import {
   compileFetchArgs,
   evaluateArgs,
   FAULT,
+  formatArgValue,
   formatArgValues,
   splitEntryArgs,
   type FetchContext,
@@ -119,12 +120,20 @@ function atEntry(g: FakeGuest, ...a: number[]): void {
   a.forEach((v, k) => g.w32(sp + 4 + 4 * k, v));
 }
 
+/** Values as the trace output shows them: x types in Linux's "0x%x", everything else as stored. */
+function shown(a: readonly FetchArg[], v: Record<string, number | string>): Record<string, number | string> {
+  return Object.fromEntries(
+    a.map((x) => [x.name, x.type.charAt(0) === 'x' ? formatArgValue(x.type, v[x.name]!) : v[x.name]!]),
+  );
+}
+
 function ev(
   text: string,
   g: FakeGuest,
   phase: 'entry' | 'return' = 'entry',
 ): Record<string, number | string> {
-  return evaluateArgs(args(text), g, phase);
+  const a = args(text);
+  return shown(a, evaluateArgs(a, g, phase));
 }
 
 describe('fetch: registers, stack, immediates (K26)', () => {
@@ -448,7 +457,12 @@ describe('fetch: entry arguments on return probes (K27)', () => {
     g.wstr(DATA + 0x200, 'after');
     g.retval = () => -3;
     g.entryArgs = saved;
-    expect(compiled.evaluate(g, 'return')).toEqual({ rv: -3, n: 41, name: 'after', p: '0x804c200' });
+    expect(shown(a, compiled.evaluate(g, 'return'))).toEqual({
+      rv: -3,
+      n: 41,
+      name: 'after',
+      p: '0x804c200',
+    });
   });
 
   it('K27: a capture that faulted, or no captured data at all, shows (fault)', () => {
@@ -481,6 +495,25 @@ describe('fetch: API shape (K26)', () => {
     expect(Object.keys(r1)).toEqual(['z', 'a', 'm']);
     expect(r2).toEqual(r1);
     expect(JSON.parse(JSON.stringify(r1))).toEqual(r1);
+  });
+
+  it('K26: x types are stored as numbers (SQL sorts them as numbers); only printing makes them hex', () => {
+    const a = args('p do_work %ax b=%bx:x8 w=%bx:x64 big=@counter:x64 u=%bx:u32');
+    const g = new FakeGuest();
+    g.regs.ax = 42;
+    g.regs.bx = 0xdeadbeef;
+    g.w32(DATA, 0x11223344);
+    g.w32(DATA + 4, 0x55667788);
+    const v = evaluateArgs(a, g, 'entry');
+    // 64-bit values beyond 2^53 stay exact as decimal text, like u64.
+    expect(v).toEqual({
+      arg1: 42,
+      b: 0xef,
+      w: 0xdeadbeef,
+      big: 0x5566778811223344n.toString(),
+      u: 0xdeadbeef,
+    });
+    expect(formatArgValues(a, v)).toBe('arg1=0x2a b=0xef w=0xdeadbeef big=0x5566778811223344 u=3735928559');
   });
 
   it('K26: formatArgValues renders like the trace output: strings quoted, faults bare', () => {

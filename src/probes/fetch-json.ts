@@ -43,7 +43,7 @@ const K_U = 0; // u8 u16 u32: the number
 const K_S8 = 1;
 const K_S16 = 2;
 const K_S32 = 3;
-const K_X = 4; // x8 x16 x32: "0x..."
+const K_X = 4; // x8 x16 x32: the number (printed "0x..." by formatArgValues)
 const K_U64 = 5;
 const K_S64 = 6;
 const K_X64 = 7;
@@ -153,17 +153,11 @@ function renderKey(kind: number, key: Float64Array, at: number): string {
     case K_S32:
       return '' + (v | 0);
     case K_X:
-      return '"0x' + v.toString(16) + '"';
-    case K_U64:
-      return u64Json(v, key[at + 1]!);
+      return '' + v;
     case K_S64:
       return s64Json(v, key[at + 1]!);
-    default: {
-      const hi = key[at + 1]!;
-      return hi === 0
-        ? '"0x' + v.toString(16) + '"'
-        : '"0x' + hi.toString(16) + v.toString(16).padStart(8, '0') + '"';
-    }
+    default: // K_U64, K_X64: stored alike (numbers sort as numbers; x is a display format)
+      return u64Json(v, key[at + 1]!);
   }
 }
 

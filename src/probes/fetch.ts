@@ -5,10 +5,12 @@
 // - Evaluation never throws: a guest fault (any exception thrown by the context's memory reads, or
 //   a value that is not available, such as `$retval` without `retval()`) makes that one argument
 //   the string "(fault)"; the other arguments are unaffected.
-// - Values are JSON-friendly: unsigned and signed types give numbers (64-bit ones a decimal string
-//   when outside ±2^53), `x` types "0x..." lowercase hex without padding (Linux "0x%x"), `symbol`
-//   and `symstr` the context's symbolization or "0x..." when it has none (Linux %pS), `string` and
-//   `ustring` the NUL-terminated guest string (at most MAX_STRING_SIZE - 1 bytes, UTF-8 decoded).
+// - Values are JSON-friendly and numbers are numbers, so SQL sorts and compares them as such:
+//   unsigned, signed and `x` types give numbers (64-bit ones a decimal string when outside ±2^53;
+//   `x` is unsigned), `symbol` and `symstr` the context's symbolization or "0x..." when it has none
+//   (Linux %pS), `string` and `ustring` the NUL-terminated guest string (at most
+//   MAX_STRING_SIZE - 1 bytes, UTF-8 decoded). Linux's display format (x types as lowercase hex
+//   without padding, "0x%x") is applied when printing, by formatArgValues.
 // - Fetch semantics follow Linux: intermediate dereferences read 32-bit words, only the final
 //   memory access uses the argument type's size; a non-memory value stored into a narrower type is
 //   truncated and into a 64-bit one zero-extended; string types read the string AT the final
@@ -209,8 +211,12 @@ function render(type: FetchTypeName, raw: RawFn): ValueFn {
     case 'u8':
     case 'u16':
     case 'u32':
+    case 'x8':
+    case 'x16':
+    case 'x32':
       return (c, ph) => Number(raw(c, ph));
     case 'u64':
+    case 'x64':
       return (c, ph) => safe64(BigInt(raw(c, ph)));
     case 's8':
       return (c, ph) => (Number(raw(c, ph)) << 24) >> 24;
@@ -220,11 +226,6 @@ function render(type: FetchTypeName, raw: RawFn): ValueFn {
       return (c, ph) => Number(raw(c, ph)) | 0;
     case 's64':
       return (c, ph) => safe64(BigInt.asIntN(64, BigInt(raw(c, ph))));
-    case 'x8':
-    case 'x16':
-    case 'x32':
-    case 'x64':
-      return (c, ph) => hex(raw(c, ph));
     case 'symbol':
     case 'symstr':
       return (c, ph) => {
@@ -378,6 +379,14 @@ export function evaluateArgs(
   return compiled.evaluate(ctx, phase);
 }
 
+/** Linux trace-output rendering of one recorded value of type `type` (x types as "0x%x"). */
+export function formatArgValue(type: FetchTypeName, v: ArgValue): string {
+  if (v === FAULT) return v;
+  if (type === 'string' || type === 'ustring') return `"${String(v)}"`;
+  if (type.charAt(0) === 'x' && (typeof v === 'number' || /^\d+$/.test(v))) return hex(BigInt(v));
+  return String(v);
+}
+
 /** Linux trace-output rendering of recorded values: `name=value ...`, strings quoted, faults bare. */
 export function formatArgValues(
   args: readonly FetchArg[],
@@ -386,9 +395,7 @@ export function formatArgValues(
   return args
     .map((a) => {
       const v = values[a.name];
-      if (v === undefined) return `${a.name}=${FAULT}`;
-      const quote = (a.type === 'string' || a.type === 'ustring') && v !== FAULT;
-      return `${a.name}=${quote ? `"${String(v)}"` : String(v)}`;
+      return `${a.name}=${v === undefined ? FAULT : formatArgValue(a.type, v)}`;
     })
     .join(' ');
 }

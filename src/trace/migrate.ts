@@ -8,7 +8,8 @@
 // as WITHOUT ROWID tables; 1 -> 2 rewrites those two tables. Format 3 (this build) stores the run
 // configuration once (raw_runs.config, a versioned RunConfig), gives tasks pid/ppid/exe, adds the
 // syscall counts and the complete call sets as tables (the call_sets blob cache is dropped: it is
-// recomputed on demand), and prefixes private views with '_'.
+// recomputed on demand), stores x-typed fetch arguments as JSON numbers, and prefixes private
+// views with '_'.
 
 import {
   type Db,
@@ -19,6 +20,7 @@ import {
   readFormatVersion,
   schemaSql,
 } from './db.js';
+import { parseProbeSpec } from '../probes/spec.js';
 import { parseRunConfig } from './config.js';
 
 export interface Migration {
@@ -143,9 +145,76 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       db.exec(currentTable('raw_syscalls'));
       db.exec(currentTable('raw_complete_calls'));
+      numericHexArgs(db);
     },
   },
 ];
+
+/**
+ * Format 3 stores the values of `x`-typed fetch arguments as JSON numbers (like u types; the hex
+ * display is applied when printing): rewrites the args JSON of events and calls whose probe
+ * declares such arguments. Converted texts are interned under new ids (a text may be shared by
+ * probes of other types). The declared types come from each probe's stored spec.
+ */
+function numericHexArgs(db: Db): void {
+  // Only the argument list of a spec is needed: any symbol resolves, every address is a boundary.
+  const lenient = { lookupSymbol: (): number => 0x1000, isInsnBoundary: (): boolean => true };
+  const hexArgs = new Map<string, Set<string>>(); // `${run}:${probe}` -> names of x-typed arguments
+  for (const p of db.prepare('SELECT run_id, probe_id, spec FROM raw_probes').all() as {
+    run_id: number;
+    probe_id: number;
+    spec: string;
+  }[]) {
+    const r = parseProbeSpec(p.spec, lenient);
+    if (!r.ok) continue;
+    const names = r.spec.args.filter((a) => a.type.charAt(0) === 'x').map((a) => a.name);
+    if (names.length) hexArgs.set(`${p.run_id}:${p.probe_id}`, new Set(names));
+  }
+  if (hexArgs.size === 0) return;
+  const text = db.prepare('SELECT s FROM strings WHERE id = ?').pluck();
+  const insert = db.prepare('INSERT INTO strings (id, s) VALUES (?, ?)');
+  let nextId = Number(db.prepare('SELECT coalesce(max(id), 0) FROM strings').pluck().get()) + 1;
+  const interned = new Map<string, number>();
+  const convert = (argsId: number, names: Set<string>): number => {
+    const o = JSON.parse(text.get(argsId) as string) as Record<string, unknown>;
+    let changed = false;
+    for (const n of names) {
+      const v = o[n];
+      if (typeof v !== 'string' || !/^0x[0-9a-f]+$/.test(v)) continue;
+      const b = BigInt(v);
+      o[n] = b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString();
+      changed = true;
+    }
+    if (!changed) return argsId;
+    const t = JSON.stringify(o);
+    let id = interned.get(t);
+    if (id === undefined) {
+      id = nextId++;
+      insert.run(id, t);
+      interned.set(t, id);
+    }
+    return id;
+  };
+  const rewrite = (select: string, update: string): void => {
+    const upd = db.prepare(update);
+    const rows = db.prepare(select).raw(true).all() as [number, number, number, number][];
+    for (const [run, probe, args, key] of rows) {
+      const names = hexArgs.get(`${run}:${probe}`);
+      if (!names) continue;
+      const id = convert(args, names);
+      if (id !== args) upd.run(id, run, key);
+    }
+  };
+  rewrite(
+    `SELECT run_id, nullif(info >> 33, 0) - 1, args, seq FROM raw_events
+     WHERE args IS NOT NULL AND info >> 33 > 0`,
+    'UPDATE raw_events SET args = ? WHERE run_id = ? AND seq = ?',
+  );
+  rewrite(
+    'SELECT run_id, probe_id, args, return_seq FROM raw_calls WHERE args IS NOT NULL',
+    'UPDATE raw_calls SET args = ? WHERE run_id = ? AND return_seq = ?',
+  );
+}
 
 /** The steps from `from` to `to`, or undefined if the chain has a gap. */
 export function migrationPath(

@@ -72,13 +72,13 @@ describe('file system: guest programs on qemu-i386 vs the emulator', () => {
   });
 
   it('SQLite on an on-disk database with a journal and temp files', () => {
-    const ref = reference(sqlite, ['sqlite', '400']);
+    const ref = reference(sqlite, ['sqlite', '250']);
     expect(ref.status, ref.stderr).toBe('exit 0');
     expect(ref.stdout).toContain('check: ok');
     expect(ref.stdout).not.toContain('error');
     // The temp files SQLite made in the machine's /var/tmp (it unlinks them at once).
     const temps: string[] = [];
-    const emu = emulated(sqlite, ['sqlite', '400'], (m) => {
+    const emu = emulated(sqlite, ['sqlite', '250'], (m) => {
       const vfs = m.kernel.fs.vfs;
       const create = vfs.create.bind(vfs);
       vfs.create = (dir, name, mode) => {

@@ -58,6 +58,7 @@ export class SocketFile extends FileDescription {
     this.waiters = new WaitQueue(machine);
     const q = this.waiters;
     sock.changed = () => q.wakeAll();
+    sock.discardRights = dropRights;
     this.path = `socket:[${sock.ino}]`;
   }
 

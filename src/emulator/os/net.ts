@@ -628,10 +628,15 @@ export class Socket {
       if (this.rxBytes > 0 && this.domain !== AF_UNIX) p.reset = true;
       p.changed();
     }
+    // Descriptors still in flight to this socket (SCM_RIGHTS) are dropped with it, as Linux does.
+    for (const c of this.rx) if (c.rights) this.discardRights(c.rights);
     this.rx = [];
     this.rxBytes = 0;
     this.changed();
   }
+
+  /** Releases descriptors passed in a message nobody will receive (set by the descriptor layer). */
+  discardRights: (rights: unknown[]) => void = () => {};
 
   /** poll(2) bits now. */
   poll(): number {

@@ -331,8 +331,9 @@ export class FileSystem {
 
   getcwd(t: Task, buf: number, size: number): number {
     const d = this.cwd(t.process);
-    const path = this.vfs.attached(d) ? this.vfs.pathOf(d) : `(unreachable)${this.vfs.pathOf(d)}`;
-    const b = Buffer.from(path + '\0', 'utf8');
+    // Linux: the working directory was removed.
+    if (!this.vfs.attached(d)) return -ENOENT;
+    const b = Buffer.from(this.vfs.pathOf(d) + '\0', 'utf8');
     if (b.length > size >>> 0) return -ERANGE;
     const e = this.writeOut(buf, b);
     return e < 0 ? e : b.length;
