@@ -72,6 +72,7 @@ export function recordAndVerify(
   argv: string[],
   cpus: number,
   chaos: boolean,
+  opts: { cwd?: string; env?: string[]; allowRead?: string[] } = {},
 ): { divergence: string | null; result: RunResult } {
   traceDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-core-'));
   const db = path.join(traceDir, `${++n}.db`);
@@ -82,7 +83,17 @@ export function recordAndVerify(
     const out = recordRun(w, {
       workload: path.basename(bin),
       binary: new Uint8Array(fs.readFileSync(bin)),
-      session: { argv, cpus, chaos, seed: 7, probes: [], env: [], cwd: REPO_ROOT, captureOutput: true },
+      session: {
+        argv,
+        cpus,
+        chaos,
+        seed: 7,
+        probes: [],
+        env: opts.env ?? [],
+        cwd: opts.cwd ?? REPO_ROOT,
+        allowRead: opts.allowRead,
+        captureOutput: true,
+      },
     });
     runId = out.runId;
     result = out.result;

@@ -5,7 +5,7 @@
 
 import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { EFAULT, EINVAL, ENOSYS, ESRCH } from './errno.js';
+import { EFAULT, EINVAL, ENOSYS, EPERM, ESRCH } from './errno.js';
 
 /** Signals whose default action is to be ignored (SIGCHLD, SIGURG, SIGWINCH). */
 export const IGNORED_BY_DEFAULT = new Set([17, 23, 28]);
@@ -64,6 +64,24 @@ function ugetrlimit(k: Kernel, t: Task, res: number, buf: number): number {
   return 0;
 }
 
+/** prctl: PR_SET_NAME / PR_GET_NAME (the task's comm, 16 bytes); other options EINVAL. */
+function prctl(k: Kernel, t: Task, option: number, arg2: number): number {
+  if (option === 15) {
+    const name = k.cstring(arg2, 16);
+    if (name === null) return -EFAULT;
+    t.name = name.slice(0, 15);
+    return 0;
+  }
+  if (option === 16) {
+    if (!k.userRange(arg2, 16, true)) return -EFAULT;
+    const b = new Uint8Array(16);
+    b.set(new TextEncoder().encode(t.name).subarray(0, 15));
+    k.mem.writeBytes(arg2, b);
+    return 0;
+  }
+  return -EINVAL;
+}
+
 /** tgkill/tkill/kill of one thread, with the default action (no handlers until the signals module). */
 function tgkill(k: Kernel, t: Task, tgid: number, tid: number, sig: number): number {
   const target = k.m.tasks.get(tid);
@@ -94,6 +112,13 @@ export function registerProcess(k: Kernel): void {
   ])
     T.define(name, () => 1000);
   T.define('uname', (_t, a) => uname(k, a));
+  // The one user there is: setting the ids it already has succeeds, anything else is EPERM.
+  const same = (...ids: number[]) => (ids.every((id) => id === 1000 || id === -1) ? 0 : -EPERM);
+  for (const name of ['setuid', 'setgid', 'setuid32', 'setgid32', 'setfsuid32', 'setfsgid32'])
+    T.define(name, (_t, a) => same(a));
+  for (const name of ['setreuid32', 'setregid32']) T.define(name, (_t, a, b) => same(a, b));
+  for (const name of ['setresuid32', 'setresgid32']) T.define(name, (_t, a, b, c) => same(a, b, c));
+  T.define('prctl', (t, option, arg2) => prctl(k, t, option, arg2));
   // No supplementary groups (the user is uid/gid 1000 and nothing else).
   T.define('getgroups', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getgroups32', (_t, size) => (size < 0 ? -EINVAL : 0));
