@@ -39,12 +39,20 @@ if (kind === 'run') {
     captureOutput: false,
   });
   const t = timed(() => m.run());
+  const jit = m.initProcess.mm.cache.jit;
   out({
     instructions: t.v.instructions,
     mips: t.v.instructions / t.cpu / 1e6,
     cpu: t.cpu,
     wall: t.wall,
     switches: m.contextSwitches,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    jit: jit && {
+      units: jit.compiled,
+      blocks: jit.compiledBlocks,
+      liveSize: jit.liveSize,
+      evictions: jit.evictions,
+    },
   });
 } else if (kind === 'probes') {
   const [calls, intloop] = args;

@@ -15,6 +15,10 @@ const only = process.argv[2];
 execFileSync('sh', [join(here, 'build.sh')], { stdio: 'inherit' });
 
 function measure(kind, ...args) {
+  return measureEnv({}, kind, ...args);
+}
+
+function measureEnv(env, kind, ...args) {
   const r = spawnSync(
     process.execPath,
     ['--max-old-space-size=4096', join(here, 'measure.mjs'), kind, ...args],
@@ -22,6 +26,7 @@ function measure(kind, ...args) {
       encoding: 'utf8',
       cwd: root,
       maxBuffer: 1 << 26,
+      env: { ...process.env, ...env },
     },
   );
   if (r.status !== 0) {
@@ -41,22 +46,38 @@ function wall(cmd, args) {
 const f1 = (x) => x.toFixed(1);
 const guest = (g) => join(here, '.build', g);
 
+/** CPU seconds (user + sys) of a command, from the shell's `times` (portable, no /usr/bin/time). */
+function cpuOf(cmd, args) {
+  const r = spawnSync('sh', ['-c', '"$0" "$@" >/dev/null 2>&1; times', cmd, ...args], { encoding: 'utf8' });
+  const line = (r.stdout ?? '').trim().split('\n')[1] ?? '';
+  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  return secs.length === 2 ? secs[0] + secs[1] : null;
+}
+
 if (!only || only === 'emu') {
-  console.log('== emulator: MIPS on three guests (freestanding i386, -O2)');
+  console.log(
+    '== emulator: MIPS = guest instructions per CPU second of the whole process (freestanding i386, -O2);',
+  );
+  console.log(
+    '   block compiler on (default) and off (PROBELAB_JIT=0), beside qemu-i386 CPU time in the same run',
+  );
   const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
   const nativeOk = spawnSync(guest('calls')).status === 0;
-  for (const g of ['intloop', 'calls', 'memory']) {
+  for (const g of ['intloop', 'calls', 'memory', 'kernels', 'bytecode', 'parser']) {
     const m = measure('run', guest(g));
-    let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips)} MIPS (CPU time ${m.cpu.toFixed(2)} s, wall ${m.wall.toFixed(2)} s)`;
+    const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', guest(g));
+    let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)`;
+    if (m.jit)
+      line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live`;
     if (qemu) {
-      const q = wall(qemu, [guest(g)]);
-      line += `  qemu-i386 wall ${q.toFixed(2)} s (probelab/qemu ${f1(m.wall / q)}x)`;
+      const q = cpuOf(qemu, [guest(g)]);
+      if (q !== null)
+        line += `  qemu-i386 CPU ${q.toFixed(2)} s (probelab/qemu ${f1(m.cpu / Math.max(q, 0.005))}x)`;
     }
-    line += nativeOk
-      ? `  native wall ${wall(guest(g), []).toFixed(3)} s`
-      : '  native: unavailable (no IA-32 execution on this kernel)';
+    if (nativeOk) line += `  native wall ${wall(guest(g), []).toFixed(3)} s`;
     console.log(line);
   }
+  if (!nativeOk) console.log('native: unavailable (no IA-32 execution on this kernel)');
 }
 
 if (!only || only === 'smp') {

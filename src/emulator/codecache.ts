@@ -66,7 +66,7 @@ export class CodeCache {
   constructor(private readonly mem: Memory) {
     this.fetch = (a: number) => mem.fetch8(a);
     mem.onCodeWrite = (page: number) => this.invalidatePage(page);
-    this.jit = jitFromEnv(false) ? new JitTable(this, mem) : null;
+    this.jit = jitFromEnv(true) ? new JitTable(this, mem) : null;
   }
 
   /** Turns the block compiler on or off (off drops all compiled code). */
