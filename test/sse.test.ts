@@ -20,11 +20,16 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CPU_MODELS, cpuidValues, cpuModel, DEFAULT_CPU_MODEL } from '../src/emulator/cpuid.js';
 import { Machine } from '../src/emulator/machine.js';
+import { recordRun } from '../src/recorder/record.js';
+import { replayRun } from '../src/replay/replay.js';
+import { TraceReader } from '../src/trace/reader.js';
+import { TraceWriter } from '../src/trace/writer.js';
 import { buildGuest } from './helpers/gcc.js';
 import {
   buildHost,
@@ -250,6 +255,33 @@ describe('SSE2 programs vs qemu-i386', () => {
       expect(stdout.toString().split('\n').length).toBeGreaterThan(8);
     });
   }
+
+  it('a pentium4 recording stores its CPU model and replays on it (glibc picks SSE2 paths from CPUID)', () => {
+    // Replaying on the default pentium2 model would end in SIGILL at the first SSE instruction, so
+    // a replay that does not take the model from the stored configuration diverges here.
+    const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-sse-')), 'p4.db');
+    const w = TraceWriter.create(db);
+    let runId: number;
+    try {
+      runId = recordRun(w, {
+        workload: 'sse2',
+        binary: new Uint8Array(fs.readFileSync(bins['sse2-p4']!)),
+        session: { argv: ['sse2'], env: ['LANG=C'], cpuModel: 'pentium4', cpus: 2, seed: 3, probes: [] },
+      }).runId;
+    } finally {
+      w.close();
+    }
+    const r = TraceReader.open(db);
+    try {
+      expect(r.runConfig(runId).cpuModel).toBe('pentium4');
+      const o = replayRun(r, runId);
+      expect(o.divergence?.message ?? null).toBeNull();
+      expect(o.matched).toBe(true);
+      expect(o.outputIdentical).toBe(true);
+    } finally {
+      r.close();
+    }
+  });
 
   it('the pentium2 model raises SIGILL at the first SSE instruction, as qemu -cpu pentium2 does', () => {
     const bin = bins['sse2-vec']!;

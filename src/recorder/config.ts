@@ -27,6 +27,7 @@ export function runConfigOf(s: SessionOptions, extra: Partial<RunConfig> = {}): 
     maxactive: s.maxactive,
     detectReturnAddressReads: s.detectReturnAddressReads,
     allowRead: s.allowRead,
+    cpuModel: s.cpuModel,
     ...extra,
   });
 }
@@ -59,5 +60,7 @@ export function sessionOptionsOf(
     probes: c.probes,
     maxactive: c.maxactive,
     detectReturnAddressReads: c.detectReturnAddressReads,
+    // Replay must run the recorded CPU model: glibc picks its code paths from CPUID.
+    cpuModel: c.cpuModel,
   };
 }
