@@ -166,9 +166,14 @@ int main(void) {
   pid = fork();
   if (pid == 0) {
     install(SIGCONT, on_cont, 0, 0);
+    /* SIGCONT is blocked until sigsuspend, so a SIGCONT that arrives before the child waits is not
+       lost between the test and the wait (pause() here would race on a loaded host under qemu). */
+    block(SIG_BLOCK, SIGCONT);
     char r = 'r';
     write(child_pipe[1], &r, 1);
-    while (!conts) pause();
+    sigset_t none;
+    sigemptyset(&none);
+    while (!conts) sigsuspend(&none);
     r = 'c';
     write(child_pipe[1], &r, 1);
     _exit(0);
