@@ -162,7 +162,9 @@ export class Memory {
   read8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 1);
-    return this.ram[this.frameOf(p) + (a & PAGE_MASK)]!;
+    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
+    const f = this.frameOf(p);
+    return this.ram[f + (a & PAGE_MASK)]!;
   }
 
   read16(a: number): number {
@@ -228,7 +230,9 @@ export class Memory {
   fetch8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if (!(this.perm[p]! & PROT_EXEC)) fault(a, this.perm[p]! & PAGE_MAPPED ? 21 : 20);
-    return this.ram[this.frameOf(p) + (a & PAGE_MASK)]!;
+    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
+    const f = this.frameOf(p);
+    return this.ram[f + (a & PAGE_MASK)]!;
   }
 
   private writeCheck(a: number, p: number): number {
