@@ -11,6 +11,7 @@
 //   Ties between an entry and a return with the same seq (which a correct recorder never produces)
 //   are broken return-first and documented here so that every module agrees.
 
+import type { CompleteCallRecord } from '../trace/records.js';
 /** Probe kinds, as in the `probes` view. */
 export type ProbeKind = 'kprobe' | 'kretprobe' | 'jprobe';
 /** Why a kretprobe entry got no instance (`missed` view). */
@@ -26,23 +27,10 @@ export type RunStatus = 'complete' | 'crashed' | 'truncated' | 'incomplete';
  * instance was released, or `Infinity` (never released); its `returnTs` must then be `Infinity`,
  * which excludes it from latency statistics but keeps it in concurrency and miss curves.
  */
-export interface CallRec {
-  probeId: number;
-  tid: number;
-  entryTs: number;
-  returnTs: number;
-  /** global event order, used to order simultaneous events exactly */
-  entrySeq: number;
-  returnSeq: number;
-  entryCpu: number;
-  returnCpu: number;
-  /** instances of the same probe the task already held at entry (0 = outermost), as recorded */
-  depth: number;
-  retval: number | null;
+export type CallRec = Omit<CompleteCallRecord, 'args'> & {
+  /** the fetch args, parsed (the trace record keeps them as JSON text) */
   args: Record<string, unknown> | null;
-  /** false for calls in a complete call set that the recording's pool missed */
-  hooked: boolean;
-}
+};
 
 /** One entry that got no instance (`missed` view). */
 export interface MissRec {
