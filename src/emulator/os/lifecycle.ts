@@ -11,7 +11,7 @@ import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { E2BIG, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
+import { E2BIG, EAGAIN, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
 import { Process } from './process.js';
 import { BLOCKED } from './table.js';
@@ -44,6 +44,7 @@ export function cloneProcess(
   ctid: number,
 ): number {
   if (flags & CLONE_THREAD) return -EINVAL;
+  if (!k.m.mayCreateTask()) return -EAGAIN; // RLIMIT_NPROC (machine.ts maxTasks)
   let ud: UserDesc | null = null;
   if (flags & CLONE_SETTLS) {
     ud = readUserDesc(k, tls);
