@@ -56,6 +56,15 @@ export const CLOCK_LIMIT = 2 ** 52;
  */
 export const DEFAULT_MAX_TASKS = 4096;
 
+/**
+ * The first tick of the grid `nextTick + k * interval` (k >= 0) that lies after `clock`: what adding
+ * `interval` to `nextTick` until it passes `clock` gives, in one step. Exact below CLOCK_LIMIT.
+ */
+export function nextTickAfter(nextTick: number, clock: number, interval: number): number {
+  if (nextTick > clock) return nextTick;
+  return nextTick + (Math.floor((clock - nextTick) / interval) + 1) * interval;
+}
+
 /** Progress hooks are called at most once per this many retired instructions. */
 export const PROGRESS_EVERY = 2_000_000;
 
@@ -1146,7 +1155,15 @@ export class Machine implements CpuHost {
 
   /** Ends the run for a reason of the machine's own (no task's registers to show). */
   private stop(status: 'deadlock' | 'truncated', message: string): void {
-    this.finish({ status, exitCode: null, signal: null, signalName: null, faultAddr: null, message, dump: '' });
+    this.finish({
+      status,
+      exitCode: null,
+      signal: null,
+      signalName: null,
+      faultAddr: null,
+      message,
+      dump: '',
+    });
   }
 
   /**
@@ -1154,9 +1171,7 @@ export class Machine implements CpuHost {
    * interval until it passes, in one step (an idle jump can cross billions of ticks).
    */
   private skipTicks(v: Vcpu): void {
-    if (v.nextTick > v.clock) return;
-    const k = Math.floor((v.clock - v.nextTick) / this.tickInterval) + 1;
-    v.nextTick += k * this.tickInterval;
+    v.nextTick = nextTickAfter(v.nextTick, v.clock, this.tickInterval);
   }
 
   /** The message of a run stopped because its next event lies past CLOCK_LIMIT. */

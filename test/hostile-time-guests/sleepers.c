@@ -39,6 +39,12 @@ struct waiter {
   int err;
 };
 
+static void *spin(void *arg) {
+  volatile unsigned n = 0;
+  for (unsigned i = 0; i < 100000; i++) n++;
+  return arg;
+}
+
 static void *futex_waiter(void *arg) {
   struct waiter *w = arg;
   struct timespec ts = {w->asked / 1000000000LL, w->asked % 1000000000LL};
@@ -88,6 +94,16 @@ int main(int argc, char **argv) {
       snprintf(what, sizeof what, "futex %d (%s)", i, w[i].err == ETIMEDOUT ? "ETIMEDOUT" : strerror(w[i].err));
       verdict(what, w[i].asked, w[i].slept);
     }
+  } else if (!strcmp(mode, "spin-after")) {
+    /* A sleep of SECONDS + 0.999999999 s, then five threads that compete for up to four CPUs
+     * (their schedule shows where the timer ticks fall after the sleep). */
+    struct timespec ts = {(time_t)secs, 999999999};
+    pthread_t th[4];
+    nanosleep(&ts, NULL);
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, spin, NULL);
+    spin(NULL);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    puts("spun");
   } else if (!strcmp(mode, "busy")) {
     /* Runs for ever without a system call (stopped from outside). */
     volatile unsigned n = 0;
