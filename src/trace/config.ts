@@ -178,6 +178,7 @@ export function parseRunConfig(json: string): RunConfig {
       maxRounds: pick('maxRounds'),
       quantum: pick('quantum'),
       tick: pick('tick'),
+      maxTasks: pick('maxTasks'),
       probes: pick('probes'),
       detectReturnAddressReads: pick('detectReturnAddressReads'),
       allowRead: pick('allowRead'),
