@@ -7,19 +7,17 @@
 // 'truncated' run that replays (verify) to the same point. No fixed sleeps: every wait is for
 // an observable event (waitFor in e2e/helpers.ts).
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayRun } from '../src/replay/replay.js';
 import { TraceReader } from '../src/trace/reader.js';
 import { cleanupTmp, ensureBuilt, startCli, tmpDir, waitFor } from './e2e/helpers.js';
-import { buildGuest, REPO_ROOT, STATIC } from './helpers/gcc.js';
+import { buildHostileGuest } from './hostile-time-guests/build.js';
 
 let sleepers = '';
 beforeAll(() => {
   ensureBuilt();
-  const src = fs.readFileSync(path.join(REPO_ROOT, 'test', 'hostile-time-guests', 'sleepers.c'), 'utf8');
-  sleepers = buildGuest(src, [...STATIC, '-O1'], 'hostile-sleepers', { libs: ['-lpthread'] });
+  sleepers = buildHostileGuest('sleepers');
 });
 afterAll(cleanupTmp);
 

@@ -12,21 +12,15 @@
 
 import fc from 'fast-check';
 import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_LIMIT, Machine, nextTickAfter, type RunResult } from '../src/emulator/machine.js';
-import { buildGuest, REPO_ROOT, STATIC } from './helpers/gcc.js';
+import { buildHostileGuest as build } from './hostile-time-guests/build.js';
+import { REPO_ROOT } from './helpers/gcc.js';
 import { runNative } from './helpers/native.js';
 import { cleanup, recordAndVerify } from './os/core-helpers.js';
 
-const GUESTS = path.join(REPO_ROOT, 'test', 'hostile-time-guests');
 let sleepers = '';
 let extremes = '';
-
-function build(name: string): string {
-  const src = fs.readFileSync(path.join(GUESTS, `${name}.c`), 'utf8');
-  return buildGuest(src, [...STATIC, '-O1'], `hostile-${name}`, { libs: ['-lpthread'] });
-}
 
 beforeAll(() => {
   sleepers = build('sleepers');

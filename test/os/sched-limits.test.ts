@@ -16,13 +16,13 @@ import { runConfigOf } from '../../src/recorder/config.js';
 import { replayRun } from '../../src/replay/replay.js';
 import { TraceReader } from '../../src/trace/reader.js';
 import { cleanupTmp, cli, ensureBuilt, expectCleanError, tmpDir } from '../e2e/helpers.js';
-import { buildGuest, REPO_ROOT, STATIC } from '../helpers/gcc.js';
+import { REPO_ROOT } from '../helpers/gcc.js';
+import { buildHostileGuest } from '../hostile-time-guests/build.js';
 
 let spawner = '';
 beforeAll(() => {
   ensureBuilt();
-  const src = fs.readFileSync(path.join(REPO_ROOT, 'test', 'hostile-time-guests', 'spawner.c'), 'utf8');
-  spawner = buildGuest(src, [...STATIC, '-O1'], 'hostile-spawner', { libs: ['-lpthread'] });
+  spawner = buildHostileGuest('spawner');
 });
 afterAll(cleanupTmp);
 
