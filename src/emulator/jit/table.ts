@@ -8,7 +8,6 @@
 
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
-import { accessors, type Accessors } from './access.js';
 import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
 
 /**
@@ -64,15 +63,12 @@ export class JitTable {
   compiledBlocks = 0;
   evictions = 0;
   dropped = 0;
-  private readonly acc: Accessors;
 
   constructor(
     private readonly cache: CodeCache,
-    mem: Memory,
+    private readonly mem: Memory,
     public limit = DEFAULT_LIMIT,
-  ) {
-    this.acc = accessors(mem);
-  }
+  ) {}
 
   /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
@@ -111,7 +107,7 @@ export class JitTable {
         if (members.length >= MAX_UNIT) break;
       }
     }
-    const { fn, size } = compileUnit(c, members, this.acc);
+    const { fn, size } = compileUnit(c, members, this.mem);
     if (this.liveSize + size > this.limit) this.clear(true);
     const unit: Unit = { fn, members, size, live: true };
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
