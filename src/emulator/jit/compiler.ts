@@ -120,6 +120,17 @@ function nativeOp(c: CodeCache, i: number): boolean {
   return false;
 }
 
+/** An x87 instruction the compiler hands straight to the FPU (32-bit addressing, no 0x66 prefix). */
+function directX87(c: CodeCache, i: number): boolean {
+  const op = c.op[i]!;
+  return (
+    op >= 0xd8 &&
+    op <= 0xdf &&
+    (c.pfx[i]! & PFX_O16) === 0 &&
+    (c.modrm[i]! >= 0xc0 || (c.ea[i]! & EA_A16) === 0)
+  );
+}
+
 const OPCODES_WITH_MODRM = new Set<number>([
   0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89,
   0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7,
@@ -337,6 +348,10 @@ class UnitWriter {
     const rm = m & 7;
     const next = c.next[i]!;
     const imm = c.imm[i]!;
+    if (directX87(c, i)) {
+      this.x87(i, op, m);
+      return;
+    }
     if (!nativeOp(c, i)) {
       this.fallback(i);
       return;
@@ -650,6 +665,24 @@ class UnitWriter {
     this.kind = op === 0xd3 || (op === 0xc1 && (this.c.imm[i]! & 31) === 0) ? K_UNKNOWN : K_RES;
   }
 
+  /**
+   * An x87 instruction: a direct call of the FPU (the interpreter's own code, with the CPU as its host).
+   * Only FCMOVcc reads EFLAGS and only FCOMI & co. write them: the other forms leave the flag locals
+   * live. A fault (memory operand, #UD) throws with the state synced like any slow path.
+   */
+  private x87(i: number, op: number, m: number): void {
+    const flags = m >= 0xc0 && (op === 0xda || op === 0xdb || op === 0xdf);
+    if (m < 0xc0) this.emit(`a = ${this.ea(i)};`);
+    this.emit(`${flags ? FLUSH + ' inFb = 1; ' : ''}${this.sync()}`);
+    this.emit(`cpu.fpu.exec(${op}, ${m}, ${m < 0xc0 ? 'a' : '0'}, cpu);`);
+    if (flags) {
+      this.emit(`inFb = 0; ${RELOAD}`);
+      this.kind = K_UNKNOWN;
+    }
+    this.emit(UnitWriter.AFTER);
+    if (this.j === this.n - 1) this.emit(`e = ${u32(this.c.next[i]!)};`);
+  }
+
   /** Hands entry i to the interpreter with flags, EIP and counts as it expects them. */
   private fallback(i: number): void {
     const next = this.c.next[i]! >>> 0;
@@ -677,7 +710,7 @@ class UnitWriter {
       this.j = j;
       const i = b + j;
       this.insn(i);
-      if (j < n - 1 && nativeOp(c, i) && this.touchesMemory(i)) {
+      if (j < n - 1 && ((nativeOp(c, i) && this.touchesMemory(i)) || directX87(c, i))) {
         // A slow-path access may have run host code (code write, watched read) that wants the CPU back.
         this.emit(
           `if (sp !== 0) { sp = 0; if (cpu.attention !== 0) ${this.exitAfter(j + 1, u32(c.next[i]!))} }`,
