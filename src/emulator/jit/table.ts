@@ -38,6 +38,10 @@ function hotFromEnv(): number {
   return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
 }
 
+function denseFns(n: number): (CompiledBlock | undefined)[] {
+  return new Array<CompiledBlock | undefined>(n).fill(undefined);
+}
+
 interface Unit {
   fn: CompiledBlock;
   members: number[];
@@ -46,8 +50,12 @@ interface Unit {
 }
 
 export class JitTable {
-  /** Compiled unit entered at each block entry index (undefined: run it in the interpreter). */
-  fns: (CompiledBlock | undefined)[] = [];
+  /**
+   * Compiled unit entered at each block entry index (undefined: run it in the interpreter). Kept
+   * dense (filled, grown by doubling): a sparse array written at large indices turns into a
+   * dictionary, and the run loop reads it once per block (measured: 29% of a Lua run in the loop).
+   */
+  fns: (CompiledBlock | undefined)[] = denseFns(1 << 14);
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
@@ -113,6 +121,11 @@ export class JitTable {
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
     // replacement would start cold (measured: superseding cost more than it saved).
     for (const m of members) {
+      if (m >= this.fns.length) {
+        const g = denseFns(Math.max(this.fns.length * 2, m + 1));
+        for (let k = 0; k < this.fns.length; k++) g[k] = this.fns[k];
+        this.fns = g;
+      }
       (this.unitsOf[m] ??= []).push(unit);
       if (this.fns[m] === undefined) this.fns[m] = fn;
       const last = c.eip[m + c.blockLen[m]! - 1]! >>> 0;
@@ -148,7 +161,7 @@ export class JitTable {
 
   /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
   clear(eviction = false): void {
-    this.fns = [];
+    this.fns = denseFns(this.fns.length);
     this.unitsOf = [];
     this.blockEnding.clear();
     this.heat.fill(0);
