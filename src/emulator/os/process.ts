@@ -54,6 +54,10 @@ export class Process {
   state: ProcessState = 'alive';
   /** Linux wait status word once a zombie (exit code << 8, or the terminating signal). */
   waitStatus = 0;
+  /** A completed group stop wait has not reported yet (WUNTRACED/WSTOPPED): its signal, else 0. */
+  stopReport = 0;
+  /** A continue (SIGCONT after a stop) wait has not reported yet (WCONTINUED). */
+  continueReport = false;
   /** Parents blocked in wait4/waitid on this process's children wait here. */
   readonly childWait: WaitQueue;
   /** The parent task a vfork child holds blocked until it execs or exits. */
