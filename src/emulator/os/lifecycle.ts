@@ -15,6 +15,7 @@ import type { Kernel } from '../syscalls.js';
 import { E2BIG, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
 import { Process } from './process.js';
+import { inheritLimits } from './rlimit.js';
 import { BLOCKED } from './table.js';
 import {
   CLONE_CHILD_CLEARTID,
@@ -69,6 +70,7 @@ export function cloneProcess(
   child.pgid = parent.pgid;
   child.sid = parent.sid;
   child.exitSignal = flags & 0xff;
+  inheritLimits(parent, child);
   const cpu = new Cpu(mm.memory, mm.cache, m, m.model);
   cpu.copyFrom(t.cpu);
   // fpu_clone(): the child's x87 state is the parent's (XMM and MXCSR come with Cpu.copyFrom).

@@ -9,6 +9,7 @@ import type { Task } from '../machine.js';
 import type { Memory } from '../memory.js';
 import type { SymbolTable } from '../symbols.js';
 import { FdTable } from './fd.js';
+import type { RLimits } from './rlimit.js';
 import { WaitQueue, type Waker } from './wait.js';
 
 /**
@@ -67,6 +68,8 @@ export class Process {
   /** Set when the process has called execve at least once (setpgid then refuses: EACCES). */
   execed = false;
   signals: ProcessSignals = {};
+  /** Resource limits (os/rlimit.ts), created with Linux's defaults on first use. */
+  rlimits: RLimits | null = null;
 
   constructor(
     readonly pid: number,
