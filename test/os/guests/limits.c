@@ -6,12 +6,6 @@
  * "L:" are where qemu-user differs from an i386 Linux kernel (3 GiB user space) and an unprivileged
  * caller: qemu runs as root here, truncates a 64-bit lseek result to 32 bits instead of EOVERFLOW,
  * checks a buffer before the descriptor, and moves part of a vector list whose later vector is bad. */
-#define L_SHOW(what, expr)                                                                                             \
-  do {                                                                                                                 \
-    errno = 0;                                                                                                         \
-    long r_ = (long)(expr);                                                                                            \
-    printf("L: %s: %ld errno %d\n", what, r_, r_ < 0 ? errno : 0);                                                     \
-  } while (0)
 #define _GNU_SOURCE
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #pragma GCC diagnostic ignored "-Wstringop-overread"
@@ -26,12 +20,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define SHOW(what, expr)                                                                                               \
+/* Prints a call's result and errno; L_SHOW marks the line as Linux's value where qemu differs. */
+#define SHOW_(prefix, what, expr)                                                                                      \
   do {                                                                                                                 \
     errno = 0;                                                                                                         \
     long r_ = (long)(expr);                                                                                            \
-    printf("%s: %ld errno %d\n", what, r_, r_ < 0 ? errno : 0);                                                        \
+    printf("%s%s: %ld errno %d\n", prefix, what, r_, r_ < 0 ? errno : 0);                                              \
   } while (0)
+#define SHOW(what, expr) SHOW_("", what, expr)
+#define L_SHOW(what, expr) SHOW_("L: ", what, expr)
 
 static char buf[256];
 
