@@ -25,7 +25,15 @@ export interface RecordRequest {
   onProgress?: (instructions: number) => void;
   /** The caller has already built a session from this binary and these probes without error. */
   validated?: boolean;
+  /**
+   * Guest output bytes the trace stores (default DEFAULT_OUTPUT_LIMIT, null: no limit). Beyond it
+   * the guest's writes still succeed, as on Linux; the run is marked output_truncated.
+   */
+  outputLimit?: number | null;
 }
+
+/** Guest output a recording stores by default: 64 MiB. */
+export const DEFAULT_OUTPUT_LIMIT = 64 << 20;
 
 export interface RecordOutcome {
   runId: number;
@@ -104,6 +112,7 @@ function beginRecording(w: TraceWriter, req: RecordRequest): Recording {
     binary: req.binary,
     config,
     replayOf: req.replayOf ?? null,
+    outputLimit: req.outputLimit === undefined ? DEFAULT_OUTPUT_LIMIT : req.outputLimit,
   });
   const session = new ProbeSession(req.binary, opts, w);
   for (const p of session.probes) w.addProbe(runId, probeRecord(p));
