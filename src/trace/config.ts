@@ -6,7 +6,8 @@
 // - An unbounded kretprobe pool has ONE encoding everywhere (command line parse, session options,
 //   this record, the probes table): UNBOUNDED, a number JSON and SQLite store as they are and the
 //   probe engine treats as a pool that grows on demand.
-// - cpus is validated here only (NR_CPUS 1..64, default 4); every entry point calls cpusProblem().
+// - cpus is validated with the emulator's cpusProblem() (NR_CPUS 1..64, default 4, ncpus.ts), as
+//   every entry point is.
 // - parseRunConfig() accepts what every earlier build stored (no version field: format 2 and
 //   older) and fills what they lacked with the defaults below; a stored config that is not an
 //   object with a string argv is a one-line TraceError.
@@ -15,6 +16,7 @@
 //   model, ...), so a crafted trace gets a one-line error naming the field, never a hang (issue 16).
 
 import { CPU_MODELS, cpuModel } from '../emulator/cpuid.js';
+import { DEFAULT_CPUS, cpusProblem } from '../emulator/ncpus.js';
 import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
@@ -24,10 +26,9 @@ export const RUN_CONFIG_VERSION = 1;
 /** The pool size of an unbounded kretprobe pool (analysis replays), in every layer. */
 export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-/** NR_CPUS: the virtual CPUs a machine may have, and the default. */
-export const NR_CPUS_MIN = 1;
-export const NR_CPUS_MAX = 64;
-export const DEFAULT_CPUS = 4;
+// NR_CPUS (range, check, default) is the emulator's: one definition, re-exported for the trace layer
+// and the commands.
+export { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../emulator/ncpus.js';
 
 export interface RunConfig {
   version: typeof RUN_CONFIG_VERSION;
@@ -52,6 +53,8 @@ export interface RunConfig {
   quantum: number | null;
   /** Cycles between timer ticks (null: the machine's default). */
   tick: number | null;
+  /** Threads and processes that may exist at once, EAGAIN beyond (null: the machine's default). */
+  maxTasks: number | null;
   /** Probe definitions, in definition order. */
   probes: string[];
   /** Pool size overrides by event ('GRP/EVENT' or 'EVENT'); UNBOUNDED for an unbounded pool. */
@@ -81,6 +84,7 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   maxRounds: null,
   quantum: null,
   tick: null,
+  maxTasks: null,
   probes: [],
   maxactive: {},
   detectReturnAddressReads: false,
@@ -101,13 +105,6 @@ export function mhzProblem(v: unknown): string | null {
   return typeof v === 'number' && Number.isFinite(v) && v >= MHZ_MIN && v <= MHZ_MAX
     ? null
     : `must be a number in ${MHZ_MIN}..${MHZ_MAX}`;
-}
-
-/** Why `n` is not a valid number of CPUs ('must be an integer in 1..64'), or null. */
-export function cpusProblem(n: unknown): string | null {
-  return typeof n === 'number' && Number.isInteger(n) && n >= NR_CPUS_MIN && n <= NR_CPUS_MAX
-    ? null
-    : `must be an integer in ${NR_CPUS_MIN}..${NR_CPUS_MAX}`;
 }
 
 /** True for a pool size that means "unbounded". */
@@ -150,7 +147,7 @@ export function checkRunConfig(c: RunConfig): void {
   const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
   const int = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
   const show = (v: unknown): string => JSON.stringify(v)?.slice(0, 40) ?? String(v);
-  const upTo = (k: 'maxInstructions' | 'maxRounds' | 'quantum' | 'tick', max: number): void => {
+  const upTo = (k: 'maxInstructions' | 'maxRounds' | 'quantum' | 'tick' | 'maxTasks', max: number): void => {
     const v = c[k] as unknown;
     if (!(v === null || (int(v) && (v as number) >= 1 && (v as number) <= max)))
       bad(`${k} must be an integer in 1..${max} or null, got ${show(v)}`);
@@ -171,6 +168,7 @@ export function checkRunConfig(c: RunConfig): void {
   upTo('maxRounds', Number.MAX_SAFE_INTEGER);
   upTo('quantum', QUANTUM_MAX);
   upTo('tick', TICK_MAX);
+  upTo('maxTasks', Number.MAX_SAFE_INTEGER);
   if (!(c.stdinPath === null || typeof c.stdinPath === 'string'))
     bad(`stdinPath must be a string or null, got ${show(c.stdinPath)}`);
   for (const [k, v] of Object.entries(c.maxactive))
@@ -215,6 +213,7 @@ export function parseRunConfig(json: string): RunConfig {
       maxRounds: pick('maxRounds'),
       quantum: pick('quantum'),
       tick: pick('tick'),
+      maxTasks: pick('maxTasks'),
       probes: pick('probes'),
       detectReturnAddressReads: pick('detectReturnAddressReads'),
       allowRead: pick('allowRead'),
