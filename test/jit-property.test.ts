@@ -178,7 +178,7 @@ const x87: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(producer, fpuSlot, consumer).map(([p, d, c]) => [...p, 0xdd, ...memEsi(0, d), ...c]),
   fc.tuple(sti, consumer).map(([i, c]) => [0xdb, 0xf0 + i, ...c]),
   // fld qword [esi + 0x3000]: an unmapped page, so a fault with exact state
-  fc.constant([0xdd, 0x86, ...imm32(0x3000)]),
+  fc.constant<number[]>([0xdd, 0x86, ...imm32(0x3000)]),
 );
 
 function bodyOf(item: fc.Arbitrary<number[]>): fc.Arbitrary<number[]> {
@@ -316,21 +316,39 @@ const budgetsArb = fc.array(fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer
 });
 const initArb = fc.array(i32, { minLength: 8, maxLength: 8 });
 
-describe('block compiler vs interpreter', () => {
-  it('random sequences leave identical state (registers, flags, memory, counts, faults)', () => {
-    let compiledTotal = 0;
-    fc.assert(
-      fc.property(body, initArb, budgetsArb, fc.integer({ min: 1, max: 60 }), (b, init, budgets, iters) => {
+/**
+ * Runs random bodies compiled and interpreted and requires identical outcomes; the property is only
+ * worth something if blocks were actually compiled, so the total must pass `minCompiled`.
+ */
+function compareModes(
+  bodies: fc.Arbitrary<number[]>,
+  maxIters: number,
+  numRuns: number,
+  minCompiled: number,
+): void {
+  let compiledTotal = 0;
+  fc.assert(
+    fc.property(
+      bodies,
+      initArb,
+      budgetsArb,
+      fc.integer({ min: 1, max: maxIters }),
+      (b, init, budgets, iters) => {
         const code = program(b, init);
         const interp = run(code, budgets, iters, false);
         const jit = run(code, budgets, iters, true);
         compiledTotal += jit.compiled;
         expect({ ...jit, compiled: 0 }).toEqual({ ...interp, compiled: 0 });
-      }),
-      { numRuns: 200 },
-    );
-    // The property is only worth something if blocks were actually compiled.
-    expect(compiledTotal).toBeGreaterThan(300);
+      },
+    ),
+    { numRuns },
+  );
+  expect(compiledTotal).toBeGreaterThan(minCompiled);
+}
+
+describe('block compiler vs interpreter', () => {
+  it('random sequences leave identical state (registers, flags, memory, counts, faults)', () => {
+    compareModes(body, 60, 200, 300);
   });
 
   it('evicting compiled code under a tiny limit changes nothing', () => {
@@ -373,24 +391,7 @@ describe('block compiler vs interpreter', () => {
   });
 
   it('x87 instructions called directly from compiled blocks leave identical state, flags and faults (#13 item 2)', () => {
-    let compiledTotal = 0;
-    fc.assert(
-      fc.property(
-        x87Body,
-        initArb,
-        budgetsArb,
-        fc.integer({ min: 1, max: 30 }),
-        (b, init, budgets, iters) => {
-          const code = program(b, init);
-          const interp = run(code, budgets, iters, false);
-          const jit = run(code, budgets, iters, true);
-          compiledTotal += jit.compiled;
-          expect({ ...jit, compiled: 0 }).toEqual({ ...interp, compiled: 0 });
-        },
-      ),
-      { numRuns: 30 },
-    );
-    expect(compiledTotal).toBeGreaterThan(30);
+    compareModes(x87Body, 30, 30, 30);
   });
 
   it('self-modifying code: a store from a compiled block into its own next instruction is seen', () => {
