@@ -28,6 +28,7 @@ import { loadElf } from './loader.js';
 import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
+import { limitsOf, RLIMIT_NPROC } from './os/rlimit.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
@@ -372,6 +373,9 @@ export class Machine implements CpuHost {
     init.fds.install(new OutputDesc(1, out));
     init.fds.install(new OutputDesc(2, out));
     this.initProcess = init;
+    // The guest reads its task limit as RLIMIT_NPROC (soft and hard); children inherit it.
+    const limits = limitsOf(init);
+    limits.cur[RLIMIT_NPROC] = limits.max[RLIMIT_NPROC] = this.maxTasks;
     this.processes.set(pid, init);
     const main = new Task(pid, cpu, 0, basename(argv[0]!), init);
     init.threads.push(main);
@@ -719,11 +723,12 @@ export class Machine implements CpuHost {
   }
 
   /**
-   * False when one more thread or process would pass maxTasks: clone, fork and vfork then fail
+   * False when one more thread or process would pass maxTasks, or the RLIMIT_NPROC soft limit of
+   * `p` (the creating process; setrlimit may have lowered it): clone, fork and vfork then fail
    * with EAGAIN before creating anything.
    */
-  mayCreateTask(): boolean {
-    return this.taskSlots < this.maxTasks;
+  mayCreateTask(p: Process): boolean {
+    return this.taskSlots < Math.min(this.maxTasks, limitsOf(p).cur[RLIMIT_NPROC]!);
   }
 
   /** Registers a new task and makes it runnable at the next round. */
