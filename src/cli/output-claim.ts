@@ -14,6 +14,7 @@
 // Limit: two writers that find the same stale lock at the same instant can both take it over.
 
 import fs from 'node:fs';
+import { reason } from '../trace/db.js';
 import { CliError } from './common.js';
 
 export interface OutputClaim {
@@ -65,7 +66,8 @@ export function claimOutput(out: string, name: string, force: boolean): OutputCl
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new CliError(`cannot create the lock ${lock}: ${code ?? String(e)}`);
+      // The lock goes where the output goes: a directory that cannot take one cannot take the output.
+      if (code !== 'EEXIST') throw new CliError(`cannot create ${name}: ${reason(e)} (its lock ${lock})`);
       const pid = holder(lock);
       if (pid !== null && pid !== process.pid && alive(pid))
         throw new CliError(`${name} is being written by another process (pid ${pid}, lock ${lock})`);
