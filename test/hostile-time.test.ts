@@ -70,6 +70,10 @@ describe('#16 time that jumps: every task blocked for a long virtual time', () =
     ['alarm', 1, false, 1],
     ['nanosleep', 2, true, 1],
     ['futex', 4, true, 4],
+    ['timer', 1, false, 1],
+    ['poll', 2, false, 1],
+    ['epoll', 1, false, 1],
+    ['select', 4, true, 1],
   ] as const) {
     it(`${mode} for ${MILLION_SECONDS} s (${cpus} CPU(s)${chaos ? ', chaos' : ''}) ends at once and the guest measured what it asked for`, () => {
       const { r, out, wallMs } = run(sleepers, ['sleepers', mode, String(MILLION_SECONDS)], { cpus, chaos });
