@@ -15,6 +15,7 @@
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +95,16 @@ int main(int argc, char **argv) {
     timer_settime(id, 0, &its, NULL);
     while (!alarmed) pause();
     verdict("timer", secs * 1000000000LL, mono() - t0);
+  } else if (!strcmp(mode, "timerfd")) {
+    /* A timerfd far away, read (blocking) when it expires. */
+    int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    struct itimerspec its = {{0, 0}, {(time_t)secs, 0}};
+    unsigned long long n = 0;
+    long long t0 = mono();
+    timerfd_settime(fd, 0, &its, NULL);
+    ssize_t r = read(fd, &n, sizeof n);
+    printf("timerfd read %d bytes, %llu expiration(s)\n", (int)r, n);
+    verdict("timerfd", secs * 1000000000LL, mono() - t0);
   } else if (!strcmp(mode, "poll") || !strcmp(mode, "epoll") || !strcmp(mode, "select")) {
     /* A descriptor nobody writes to, waited on with a timeout. */
     int fds[2], r;
