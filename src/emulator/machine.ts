@@ -727,11 +727,11 @@ export class Machine implements CpuHost {
    * `t` replaced its process's image (execve): what the task held is recycled (K19, as at exit)
    * and the exec hooks run, before any instruction of the new image.
    */
-  execed(t: Task): void {
+  execed(t: Task, image?: Uint8Array): void {
     if (t === this.mainTask) this.cpu = t.cpu;
     this.hooks.taskFlush.each((h) => h(t));
     const ts = this.now();
-    this.hooks.exec.each((h) => h(t.process, t, ts));
+    this.hooks.exec.each((h) => h(t.process, t, ts, image));
   }
 
   /**
