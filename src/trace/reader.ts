@@ -19,6 +19,7 @@ import { PREFETCH_AVAILABLE, Prefetcher } from './prefetch.js';
 import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
+import { checkSchema } from './validate.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -138,12 +139,19 @@ export class TraceReader {
   private pageRows = PAGE_ROWS;
 
   /**
-   * Opens `path` read-only after the version gate. `readAhead` (default true; compiled builds
-   * only): the big streams (events, calls, missed, sched) are read by a worker thread, started at
-   * the first such stream, ahead of their consumer.
+   * Opens `path` read-only after the version gate and the schema check (validate.ts).
+   * `readAhead` (default true; compiled builds only): the big streams (events, calls, missed,
+   * sched) are read by a worker thread, started at the first such stream, ahead of their consumer.
    */
   static open(path: string, opts: { readAhead?: boolean; pageRows?: number } = {}): TraceReader {
-    const r = new TraceReader(openTrace(path, { readonly: true }), path);
+    const db = openTrace(path, { readonly: true });
+    try {
+      checkSchema(db, path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    const r = new TraceReader(db, path);
     r.readAhead = opts.readAhead !== false && PREFETCH_AVAILABLE;
     r.pageRows = Math.max(1, Math.floor(opts.pageRows ?? PAGE_ROWS));
     return r;
@@ -705,7 +713,7 @@ function runRow(r: Raw): RunRow {
     runId: num(r[0]),
     workload: r[1] as string,
     binarySha256: r[2] as string,
-    argv: JSON.parse(r[3] as string) as string[],
+    argv: argvOf(r[3], num(r[0])),
     cpus: num(r[4]),
     preempt: r[5] === 1,
     seed: num(r[6]),
@@ -721,6 +729,17 @@ function runRow(r: Raw): RunRow {
     outputTruncated: r[16] === 1,
     legacyTasks: r[17] === 1,
   };
+}
+
+/** runs.argv (JSON text); a value that is not a JSON array of strings is a TraceError (issue 16). */
+function argvOf(v: unknown, runId: number): string[] {
+  try {
+    const a = JSON.parse(v as string) as unknown;
+    if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+  } catch {
+    // reported below
+  }
+  throw new TraceError(`run ${runId}: runs.argv is not a JSON array of strings`);
 }
 
 function toBytes(v: unknown): Buffer {
