@@ -70,6 +70,13 @@ export class ReplayFileSource implements FileSource {
     q.push(r);
   }
 
+  /** An independent source over the same log (a throwaway session reads it without consuming it). */
+  copy(): ReplayFileSource {
+    const c = new ReplayFileSource();
+    for (const [path, q] of this.queues) c.queues.set(path, [...q]);
+    return c;
+  }
+
   open(path: string): HostFileResult {
     const r = this.queues.get(path)?.shift();
     if (r) {
