@@ -228,6 +228,18 @@ interface Text {
   byte(addr: number): number;
 }
 
+/** Registers every item or, at the first failure, unregisters those registered before it (K3). */
+function allOrNothing<T>(items: T[], register: (x: T) => Result, unregister: (x: T) => unknown): Result {
+  for (let i = 0; i < items.length; i++) {
+    const r = register(items[i]!);
+    if (r !== 0) {
+      for (let j = i - 1; j >= 0; j--) unregister(items[j]!);
+      return r;
+    }
+  }
+  return 0;
+}
+
 export class ProbeEngine {
   /** Probe points by image and address (pointKey). */
   private points = new Map<number, ProbePoint>();
@@ -630,14 +642,11 @@ export class ProbeEngine {
 
   /** register_kprobes (K3): all or nothing. */
   registerKprobes(ps: Kprobe[]): Result {
-    for (let i = 0; i < ps.length; i++) {
-      const r = this.registerKprobe(ps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKprobe(ps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      ps,
+      (p) => this.registerKprobe(p),
+      (p) => this.unregisterKprobe(p),
+    );
   }
 
   unregisterKprobes(ps: Kprobe[]): void {
@@ -719,15 +728,13 @@ export class ProbeEngine {
     };
   }
 
+  /** register_kretprobes (K3): all or nothing. */
   registerKretprobes(rps: Kretprobe[]): Result {
-    for (let i = 0; i < rps.length; i++) {
-      const r = this.registerKretprobe(rps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKretprobe(rps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      rps,
+      (rp) => this.registerKretprobe(rp),
+      (rp) => this.unregisterKretprobe(rp),
+    );
   }
 
   /** unregister_kretprobe (K18): in-flight instances are orphaned, free ones released. */
