@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CPU_MODELS, DEFAULT_CPU_MODEL } from '../emulator/cpuid.js';
-import type { MachineOptions } from '../emulator/machine.js';
+import { DEFAULT_MAX_TASKS, type MachineOptions } from '../emulator/machine.js';
 import { list } from './command.js';
 import { CliError, readInput } from './common.js';
 import { guestEnv } from '../emulator/notes.js';
@@ -37,6 +37,10 @@ export function guestOptions<T>(y: Argv<T>) {
     .option('max-instructions', {
       type: 'number',
       describe: 'stop the guest after this many instructions (status truncated)',
+    })
+    .option('max-tasks', {
+      type: 'number',
+      describe: `threads and processes the guest may have at once; clone and fork fail with EAGAIN beyond (default ${DEFAULT_MAX_TASKS})`,
     });
 }
 
@@ -51,6 +55,7 @@ export interface GuestWorld {
   stdinSource: string | null;
   cpuModel: string | undefined;
   maxInstructions: number | undefined;
+  maxTasks: number | undefined;
 }
 
 /** Reads a non-terminal stdin to its end (a pipe or a file); undefined on a terminal. */
@@ -74,12 +79,16 @@ export async function guestWorld(a: {
   stdin?: string;
   cpu?: string;
   'max-instructions'?: number;
+  'max-tasks'?: number;
 }): Promise<GuestWorld> {
   const env = list(a.env);
   for (const e of env) if (!/^[^=\s]+=/.test(e)) throw new CliError(`--env ${e}: expected NAME=VALUE`, 2);
   const max = a['max-instructions'];
   if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
     throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
+  const tasks = a['max-tasks'];
+  if (tasks !== undefined && !(Number.isSafeInteger(tasks) && tasks >= 1))
+    throw new CliError(`--max-tasks must be a positive integer, got ${tasks}`, 2);
   if (a.cpu !== undefined && !Object.prototype.hasOwnProperty.call(CPU_MODELS, a.cpu))
     throw new CliError(`--cpu ${a.cpu}: unknown CPU model (known: ${Object.keys(CPU_MODELS).join(', ')})`, 2);
   const allow = list(a['allow-read']);
@@ -103,18 +112,23 @@ export async function guestWorld(a: {
     stdinSource,
     cpuModel: a.cpu,
     maxInstructions: max,
+    maxTasks: tasks,
   };
 }
 
 /** The Machine options for a guest world. */
 export function machineOptionsOf(
   w: GuestWorld,
-): Pick<MachineOptions, 'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'keepFiles' | 'cpuModel'> {
+): Pick<
+  MachineOptions,
+  'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'maxTasks' | 'keepFiles' | 'cpuModel'
+> {
   return {
     env: w.env,
     allowRead: w.allowRead,
     stdin: w.stdin,
     maxInstructions: w.maxInstructions,
+    maxTasks: w.maxTasks,
     keepFiles: w.keepFiles,
     cpuModel: w.cpuModel,
   };

@@ -28,9 +28,11 @@ import { loadElf } from './loader.js';
 import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
+import { limitsOf, RLIMIT_NPROC } from './os/rlimit.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
+import { MACHINE_DEFAULT_CPUS, cpusProblem } from './ncpus.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
 import { keepFiles } from './os/vfs-keep.js';
@@ -39,6 +41,31 @@ import type { FileSource } from './types.js';
 
 export { ElfError };
 export type { MachineHooks } from './hooks.js';
+
+/**
+ * The end of virtual time, in cycles (52 days at the default 1000 MHz). Below it every clock sum
+ * the scheduler forms (clock + quantum, tick + interval) is an exact integer in a double; a run
+ * whose tasks all wait for a moment past it is stopped ('truncated', with a message) instead of
+ * sleeping on (Linux would sleep that long; nothing the guest could do afterwards is observable).
+ */
+export const CLOCK_LIMIT = 2 ** 52;
+
+/**
+ * Default for MachineOptions.maxTasks: the guest's threads and processes, together (RLIMIT_NPROC
+ * counts both). About systemd's default TasksMax for a user (15% of pid_max = 4915), and far
+ * above what thread pools and shells use; each guest task costs host memory (its CPU state, and a
+ * forked address space), so a guest that spawns without bound meets EAGAIN, as on Linux.
+ */
+export const DEFAULT_MAX_TASKS = 4096;
+
+/**
+ * The first tick of the grid `nextTick + k * interval` (k >= 0) that lies after `clock`: what adding
+ * `interval` to `nextTick` until it passes `clock` gives, in one step. Exact below CLOCK_LIMIT.
+ */
+export function nextTickAfter(nextTick: number, clock: number, interval: number): number {
+  if (nextTick > clock) return nextTick;
+  return nextTick + (Math.floor((clock - nextTick) / interval) + 1) * interval;
+}
 
 /** Progress hooks are called at most once per this many retired instructions. */
 export const PROGRESS_EVERY = 2_000_000;
@@ -131,6 +158,12 @@ export interface MachineOptions {
   quantum?: number;
   /** Cycles between timer ticks when preemption is on (default 4000). */
   tick?: number;
+  /**
+   * Threads and processes that may exist at once (live ones, and processes not yet reaped):
+   * clone, fork and vfork beyond it fail with EAGAIN, as beyond RLIMIT_NPROC (default
+   * DEFAULT_MAX_TASKS).
+   */
+  maxTasks?: number;
   onStdout?: (b: Uint8Array) => void;
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
@@ -240,6 +273,12 @@ export class Machine implements CpuHost {
   private maxInstructions: number;
   private maxRounds: number;
   private rounds = 0;
+  readonly maxTasks: number;
+  /**
+   * Tasks counted against maxTasks, as Linux counts RLIMIT_NPROC until release_task: a thread
+   * until it exits, a process's leader until the process is reaped.
+   */
+  private taskSlots = 1;
   /** Virtual time at the start of the current round. */
   private roundStart = 0;
   /** The vCPU and task executing right now, and where its slice began. */
@@ -255,8 +294,6 @@ export class Machine implements CpuHost {
   private captureOutput: boolean;
   readonly options: MachineOptions;
   readonly model: CpuModel;
-  /** Code-hook ids that addExecHook created, by address (compatibility shim). */
-  private legacyExecHooks = new Map<number, HookId>();
   /** Every address space's code cache sees this view of the code hooks' ranges. */
   private readonly codeHookAddrs: { readonly size: number; has(a: number): boolean };
   contextSwitches = 0;
@@ -267,9 +304,9 @@ export class Machine implements CpuHost {
 
   constructor(bytes: Uint8Array, opts: MachineOptions) {
     this.options = opts;
-    const cpus = opts.cpus ?? 1;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
-      throw new RangeError(`cpus must be 1..64, got ${cpus}`);
+    const cpus = opts.cpus ?? MACHINE_DEFAULT_CPUS;
+    const bad = cpusProblem(cpus);
+    if (bad) throw new RangeError(`cpus ${bad}, got ${String(cpus)}`);
     this.ncpus = cpus;
     this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
@@ -281,6 +318,10 @@ export class Machine implements CpuHost {
     this.tickInterval = opts.tick ?? 4000;
     this.maxInstructions = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
+    const maxTasks = opts.maxTasks ?? DEFAULT_MAX_TASKS;
+    if (!Number.isSafeInteger(maxTasks) || maxTasks < 1)
+      throw new RangeError(`maxTasks must be a positive integer, got ${maxTasks}`);
+    this.maxTasks = maxTasks;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
     const code = this.hooks.code;
@@ -332,6 +373,9 @@ export class Machine implements CpuHost {
     init.fds.install(new OutputDesc(1, out));
     init.fds.install(new OutputDesc(2, out));
     this.initProcess = init;
+    // The guest reads its task limit as RLIMIT_NPROC (soft and hard); children inherit it.
+    const limits = limitsOf(init);
+    limits.cur[RLIMIT_NPROC] = limits.max[RLIMIT_NPROC] = this.maxTasks;
     this.processes.set(pid, init);
     const main = new Task(pid, cpu, 0, basename(argv[0]!), init);
     init.threads.push(main);
@@ -370,11 +414,6 @@ export class Machine implements CpuHost {
     return this.runTask;
   }
 
-  /** @deprecated compatibility name of currentTask (tests). */
-  get curTask(): Task | null {
-    return this.runTask;
-  }
-
   /** Instructions retired by all tasks before the current slice began. */
   get totalInstructions(): number {
     return this.retiredTotal;
@@ -386,13 +425,23 @@ export class Machine implements CpuHost {
     return this.retiredTotal + (v && this.runTask ? this.now() - v.clock : 0);
   }
 
-  /** Cycles → guest nanoseconds. */
+  /**
+   * Cycles → guest nanoseconds, rounded down. Exact for every clock value below CLOCK_LIMIT: the
+   * whole megacycles and the rest are converted apart, so no intermediate passes 2^53.
+   */
   cyclesToNs(c: number): number {
-    return Math.floor((c * 1000) / this.mhz);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(c)) return Math.floor((c * 1000) / mhz);
+    const q = Math.floor(c / mhz);
+    return q * 1000 + Math.floor(((c - q * mhz) * 1000) / mhz);
   }
 
+  /** Guest nanoseconds → cycles, rounded up; exact in the same way as cyclesToNs. */
   nsToCycles(ns: number): number {
-    return Math.ceil((ns * this.mhz) / 1000);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(ns)) return Math.ceil((ns * mhz) / 1000);
+    const q = Math.floor(ns / 1000);
+    return q * mhz + Math.ceil(((ns - q * 1000) * mhz) / 1000);
   }
 
   /** Current virtual time on the executing vCPU (exact to the instruction). */
@@ -411,7 +460,6 @@ export class Machine implements CpuHost {
   syscall(cpu: Cpu): void {
     const nr = cpu.regs[EAX]!;
     const t = this.runTask!;
-    if (this.hooks.beforeSyscall?.(cpu, nr)) return;
     if (this.hooks.syscall.size > 0 && this.hooks.syscall.run(nr, (h) => h(t, nr))) return;
     this.kernel.syscall(t, nr);
     if (t.state === 'running' && this.signals) this.signals.beforeUserReturn(t);
@@ -423,7 +471,6 @@ export class Machine implements CpuHost {
 
   exception(cpu: Cpu, vector: number, code: number, addr: number): void {
     const task = this.runTask ?? this.mainTask;
-    for (const h of this.hooks.exceptionHandlers) if (h(task, vector, code, addr)) return;
     if (this.hooks.exception.run(cpu.eip, (h) => h(task, vector, code, addr))) return;
     this.deliverFault(task, vector, code, addr);
     cpu.attention = 1;
@@ -568,7 +615,9 @@ export class Machine implements CpuHost {
 
   /** Removes a zombie for good (wait4 collected it, or nobody can). */
   reap(p: Process): void {
+    if (p.state === 'reaped') return;
     p.state = 'reaped';
+    this.taskSlots--; // its leader's
     this.processes.delete(p.pid);
     const siblings = p.parent?.children;
     if (siblings) {
@@ -605,11 +654,10 @@ export class Machine implements CpuHost {
   private endTask(t: Task, ts: number): void {
     if (t.state === 'zombie') return;
     t.state = 'zombie';
+    if (t.tid !== t.process.pid) this.taskSlots--;
     t.endTs = ts;
     this.cancelWait(t);
-    this.hooks.onTaskFlush?.(t);
     this.hooks.taskFlush.each((h) => h(t));
-    this.hooks.onTaskExit?.(t, ts);
     this.hooks.taskExit.each((h) => h(t, ts));
   }
 
@@ -626,8 +674,16 @@ export class Machine implements CpuHost {
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
-    if (t.process.threads.every((x) => x.state === 'zombie'))
-      this.exitProcess(t.process, (code & 0xff) << 8, exitedResult(code));
+    const p = t.process;
+    if (t.tid !== p.pid) {
+      // Released at once, as Linux releases a thread that is not its group's leader: a process
+      // that starts and joins threads for ever holds only the live ones.
+      this.tasks.delete(t.tid);
+      const i = p.threads.indexOf(t);
+      if (i >= 0) p.threads.splice(i, 1);
+    }
+    if (p.threads.every((x) => x.state === 'zombie'))
+      this.exitProcess(p, (code & 0xff) << 8, exitedResult(code));
   }
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
@@ -652,6 +708,7 @@ export class Machine implements CpuHost {
   retireTask(t: Task): void {
     this.endTask(t, this.now());
     t.cpu.attention = 1;
+    this.tasks.delete(t.tid);
   }
 
   /**
@@ -660,14 +717,23 @@ export class Machine implements CpuHost {
    */
   execed(t: Task): void {
     if (t === this.mainTask) this.cpu = t.cpu;
-    this.hooks.onTaskFlush?.(t);
     this.hooks.taskFlush.each((h) => h(t));
     const ts = this.now();
     this.hooks.exec.each((h) => h(t.process, t, ts));
   }
 
+  /**
+   * False when one more thread or process would pass maxTasks, or the RLIMIT_NPROC soft limit of
+   * `p` (the creating process; setrlimit may have lowered it): clone, fork and vfork then fail
+   * with EAGAIN before creating anything.
+   */
+  mayCreateTask(p: Process): boolean {
+    return this.taskSlots < Math.min(this.maxTasks, limitsOf(p).cur[RLIMIT_NPROC]!);
+  }
+
   /** Registers a new task and makes it runnable at the next round. */
   startTask(t: Task): void {
+    this.taskSlots++;
     t.startTs = this.now();
     this.tasks.set(t.tid, t);
     this.pendingWake.push(t);
@@ -675,7 +741,6 @@ export class Machine implements CpuHost {
   }
 
   private emitTaskStart(t: Task, ts: number): void {
-    this.hooks.onTaskStart?.(t, ts);
     this.hooks.taskStart.each((h) => h(t, ts));
   }
 
@@ -774,25 +839,6 @@ export class Machine implements CpuHost {
     }
   }
 
-  /** @deprecated compatibility shim: a code hook at `addr` that calls `hooks.onExecHook`. */
-  addExecHook(addr: number): void {
-    addr = addr >>> 0;
-    if (this.legacyExecHooks.has(addr)) return;
-    this.legacyExecHooks.set(
-      addr,
-      this.addCodeHook((t, a) => this.hooks.onExecHook?.(t, a), addr),
-    );
-  }
-
-  /** @deprecated compatibility shim for addExecHook. */
-  removeExecHook(addr: number): void {
-    addr = addr >>> 0;
-    const id = this.legacyExecHooks.get(addr);
-    if (id === undefined) return;
-    this.legacyExecHooks.delete(addr);
-    this.removeCodeHook(id, addr);
-  }
-
   onHook(cpu: Cpu, addr: number): void {
     const t = this.runTask;
     if (t && t.cpu === cpu) this.hooks.code.run(addr, (h) => h(t, addr));
@@ -815,13 +861,16 @@ export class Machine implements CpuHost {
   }
 
   /**
-   * Runs whole scheduling rounds until the run is over (returns its result, as run() does) or at
-   * least `instructions` more have retired (returns null; call again to go on). Lets a caller
-   * yield to its event loop between rounds without changing what the guest does.
+   * Runs whole scheduling rounds until the run is over (returns its result, as run() does), or at
+   * least `instructions` more have retired, or `rounds` rounds have run (returns null; call again
+   * to go on). Lets a caller yield to its event loop between rounds without changing what the
+   * guest does; the round cap bounds the time between returns when few instructions retire
+   * (idle CPUs, tasks that block and wake in turn).
    */
-  runFor(instructions: number): RunResult | null {
+  runFor(instructions: number, rounds = Number.MAX_SAFE_INTEGER): RunResult | null {
     const until = this.retiredTotal + instructions;
-    while (!this.result && this.retiredTotal < until) this.nextRound();
+    const last = this.rounds + rounds;
+    while (!this.result && this.retiredTotal < until && this.rounds < last) this.nextRound();
     return this.result ? this.run() : null;
   }
 
@@ -918,7 +967,6 @@ export class Machine implements CpuHost {
       this.contextSwitches++;
       const p = prev ? prev.tid : 0;
       const n = next ? next.tid : 0;
-      this.hooks.onSched?.(v.clock, v.id, p, n, reason);
       if (this.hooks.sched.size > 0) this.hooks.sched.each((h) => h(v.clock, v.id, p, n, reason));
     }
     return next;
@@ -1021,9 +1069,7 @@ export class Machine implements CpuHost {
         }
       }
       if (v.clock < end) v.clock = end;
-      if (this.preempt && v.nextTick <= v.clock) {
-        while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-      }
+      if (this.preempt) this.skipTicks(v);
     }
     if (this.result) return;
     this.roundStart = roundEnd;
@@ -1032,46 +1078,83 @@ export class Machine implements CpuHost {
       this.runQueue.length === 0 &&
       this.pendingWake.length === 0 &&
       this.vcpus.every((v) => !v.task)
-    ) {
-      // Every CPU idle: jump the clock to the next timer, or report the deadlock.
-      let next = Infinity;
-      let alive = 0;
-      for (const t of this.tasks.values()) {
-        if (t.state === 'zombie') continue;
-        alive++;
-        if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
-      }
-      const timer = this.signals ? this.signals.nextTimer() : -1;
-      if (timer >= 0) next = Math.min(next, timer);
-      if (alive === 0) {
-        this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
-        return;
-      }
-      if (next === Infinity) {
-        const waits = [...this.tasks.values()]
-          .filter((t) => t.state !== 'zombie')
-          .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
-          .join('; ');
-        this.finish({
-          status: 'deadlock',
-          exitCode: null,
-          signal: null,
-          signalName: null,
-          faultAddr: null,
-          message: `deadlock: every task is blocked and no timer is pending: ${waits}`,
-          dump: '',
-        });
-        return;
-      }
-      if (next > this.roundStart) {
-        const q = this.quantum;
-        this.roundStart = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
-        for (const v of this.vcpus) {
-          v.clock = this.roundStart;
-          if (this.preempt) while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-        }
-      }
+    )
+      this.idle();
+  }
+
+  /**
+   * Every CPU is idle after a round in which nothing ran: jump the clock straight to the round in
+   * which the next event (a sleep's or timed wait's end, a timer) is due, or end the run when
+   * nothing can ever wake a task (deadlock) or the next event lies past CLOCK_LIMIT. The jump
+   * lands exactly where running empty rounds one by one would have: on the first round boundary
+   * at or after the event, with every vCPU's next tick on its tick grid (skipTicks).
+   */
+  private idle(): void {
+    let next = Infinity;
+    let alive = 0;
+    for (const t of this.tasks.values()) {
+      if (t.state === 'zombie') continue;
+      alive++;
+      if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
     }
+    const timer = this.signals ? this.signals.nextTimer() : -1;
+    if (timer >= 0) next = Math.min(next, timer);
+    if (alive === 0) {
+      this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
+      return;
+    }
+    if (next === Infinity) {
+      // Linux would wait for ever here; the run ends with who waits on what.
+      const waits = [...this.tasks.values()]
+        .filter((t) => t.state !== 'zombie')
+        .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
+        .join('; ');
+      this.stop('deadlock', `deadlock: every task is blocked and no timer is pending: ${waits}`);
+      return;
+    }
+    if (next <= this.roundStart) return;
+    const q = this.quantum;
+    const at = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
+    if (at > CLOCK_LIMIT) {
+      this.stop('truncated', this.pastClockLimit(next));
+      return;
+    }
+    this.roundStart = at;
+    for (const v of this.vcpus) {
+      v.clock = at;
+      if (this.preempt) this.skipTicks(v);
+    }
+  }
+
+  /** Ends the run for a reason of the machine's own (no task's registers to show). */
+  private stop(status: 'deadlock' | 'truncated', message: string): void {
+    this.finish({
+      status,
+      exitCode: null,
+      signal: null,
+      signalName: null,
+      faultAddr: null,
+      message,
+      dump: '',
+    });
+  }
+
+  /**
+   * Moves `v`'s next tick past its clock by whole tick intervals: the same value as adding the
+   * interval until it passes, in one step (an idle jump can cross billions of ticks).
+   */
+  private skipTicks(v: Vcpu): void {
+    v.nextTick = nextTickAfter(v.nextTick, v.clock, this.tickInterval);
+  }
+
+  /** The message of a run stopped because its next event lies past CLOCK_LIMIT. */
+  private pastClockLimit(next: number): string {
+    const days = (c: number) => (this.cyclesToNs(c) / 86_400e9).toFixed(1);
+    const when = Number.isFinite(next) ? `${days(next)} days` : 'never';
+    return (
+      `stopped: every task waits, and the next wake-up (at ${when} of virtual time) lies past the ` +
+      `end of the virtual clock (2^52 cycles, ${days(CLOCK_LIMIT)} days at ${this.mhz} MHz)`
+    );
   }
 
   /**
@@ -1119,7 +1202,6 @@ export class Machine implements CpuHost {
     const copy = data.slice();
     if (this.captureOutput) (fd === 2 ? this.stderrChunks : this.stdoutChunks).push(copy);
     const ts = this.now();
-    this.hooks.onOutput?.(fd, ts, copy);
     this.hooks.output.each((h) => h(fd, ts, copy));
     if (fd === 2) this.options.onStderr?.(copy);
     else this.options.onStdout?.(copy);
@@ -1127,7 +1209,6 @@ export class Machine implements CpuHost {
 
   /** Reports a nondeterministic input the kernel consumed (the recorder logs it). */
   emitInput(kind: string, key: string, data: Uint8Array): void {
-    this.hooks.onInput?.(kind, key, data);
     this.hooks.input.each((h) => h(kind, key, data));
   }
 

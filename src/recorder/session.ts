@@ -9,7 +9,6 @@
 // JSON.stringify(evaluate(...))) through one reused FetchContext, and K27 entry captures go into a
 // per-instance buffer reused across the pool's recycling, so the common event allocates nothing.
 
-import { basename } from 'node:path';
 import { Machine, type MachineOptions, type RunResult, type Task } from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
 import {
@@ -29,8 +28,8 @@ import {
   type KretprobeInstance,
 } from '../probes/kprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
-import { probeKind } from '../probes/kinds.js';
-import type { EventKindName, ProbeKindName } from '../trace/codes.js';
+import { probeKind, type BuildEnv, type ProbeKindDescriptor } from '../probes/kinds.js';
+import type { EventKindName } from '../trace/codes.js';
 import type {
   CallRecord,
   EventRecord,
@@ -42,6 +41,8 @@ import type {
 
 /** An installed probe: its record (as stored in the probes table) and the engine objects. */
 export interface SessionProbe extends ProbeRecord {
+  /** Its kind (kinds.ts); `kind` is what the trace stores for it. */
+  desc: ProbeKindDescriptor;
   kp: Kprobe;
   rp?: Kretprobe;
   jp?: Jprobe;
@@ -148,28 +149,29 @@ export class ProbeSession {
       // context keeps one shape.
       entryArgs: undefined,
     };
-    // One process until the machine has processes: pid = the main thread, exe = the program.
-    const pid = m.mainTask.tid;
-    const exe = basename(opts.argv[0] ?? '');
     m.hooks.sched.add((ts, cpu, prev, next, reason) =>
       sink.sched({ ts, cpu, prevTid: prev || null, nextTid: next || null, reason }),
     );
-    m.hooks.taskStart.add((t, ts) =>
-      sink.taskStart({
+    // Each task's process as it is when the task starts: its pid (tgid), its parent's pid (0 for
+    // the first process) and the guest path of the executable it runs.
+    const taskRecord = (t: Task, startTs: number) => {
+      const p = t.process;
+      return {
         tid: t.tid,
-        pid,
-        ppid: 0,
+        pid: p.pid,
+        ppid: p.parent?.pid ?? 0,
         parentTid: t.parentTid || null,
         name: t.name,
-        exe,
-        startTs: ts,
-      }),
-    );
+        exe: p.exe,
+        startTs,
+      };
+    };
+    m.hooks.taskStart.add((t, ts) => sink.taskStart(taskRecord(t, ts)));
     m.hooks.taskExit.add((t, ts) => sink.taskEnd({ tid: t.tid, ts, exitCode: t.exitCode }));
     m.hooks.output.add((fd, ts, data) => sink.output({ fd, ts, data }));
     m.hooks.input.add((kind, key, data) => sink.input({ kind, key, data }));
     // The main task started before hooks existed.
-    sink.taskStart({ tid: pid, pid, ppid: 0, parentTid: null, name: m.mainTask.name, exe, startTs: 0 });
+    sink.taskStart({ ...taskRecord(m.mainTask, 0), parentTid: null });
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
     for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
   }
@@ -239,24 +241,25 @@ export class ProbeSession {
         (x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)),
       );
       if (!p) throw new ProbeSpecError(`probe ${ev} is not defined: ${trimmed}`, 'ENOENT');
-      probeKind(p.kind).unregister(this.engine, p);
+      p.desc.unregister(this.engine, p);
       return null;
     }
-    return this.install(spec, spec.kind, overrides);
+    return this.install(spec, overrides);
   }
 
-  private install(spec: ProbeSpec, kind: ProbeKindName, overrides: Record<string, number>): SessionProbe {
+  private install(spec: ProbeSpec, overrides: Record<string, number>): SessionProbe {
     const event = `${spec.group}/${spec.event}`;
     if (this.probes.some((p) => p.event === event))
       throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
-    const desc = probeKind(kind);
+    const desc = probeKind(spec.kind);
     const args = compileFetchArgs(spec.args);
     const kp: Kprobe =
       spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
     const sp: SessionProbe = {
       probeId: this.probes.length + 1,
       event,
-      kind,
+      kind: desc.stored,
+      desc,
       spec: spec.text,
       symbol: spec.symbol ?? null,
       offset: spec.offset,
@@ -266,13 +269,15 @@ export class ProbeSession {
       args,
       argsJson: compileArgsJson(spec.args, args),
     };
-    if (desc.pool) {
-      // The recorded maxactive (0 = the default, K6) unless the run overrides it.
-      const over = overrides[event] ?? overrides[spec.event];
-      sp.rp = this.kretprobe(kp, over ?? spec.maxactive, args);
-      this.byObject.set(sp.rp, sp);
-    } else if (kind === 'jprobe') sp.jp = { kp, entry: spec.handlerAddr! };
-    else kp.preHandler = () => 0;
+    // The recorded maxactive (0 = the default, K6) unless the run overrides it.
+    const env: BuildEnv = {
+      maxactive: overrides[event] ?? overrides[spec.event] ?? spec.maxactive,
+      entry: this.entryCapture(args),
+    };
+    const objs = desc.build(spec, kp, env);
+    sp.rp = objs.rp;
+    sp.jp = objs.jp;
+    if (sp.rp) this.byObject.set(sp.rp, sp);
     const res = desc.register(this.engine, sp);
     if (res !== 0)
       throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
@@ -283,12 +288,10 @@ export class ProbeSession {
     return sp;
   }
 
-  /** A kretprobe whose entry handler captures the entry values of its `$argN`-style arguments (K27). */
-  private kretprobe(kp: Kprobe, maxactive: number, args: CompiledFetchArgs): Kretprobe {
+  /** The kretprobe entry handler that captures the entry values of `$argN`-style arguments (K27). */
+  private entryCapture(args: CompiledFetchArgs): BuildEnv['entry'] {
     const split = args.entry;
     return {
-      kp,
-      maxactive,
       dataSize: split.dataSize,
       entryHandler: split.argNums.length
         ? (ri) => {
@@ -323,7 +326,7 @@ export class ProbeSession {
     let args: string | null = null;
     this.fctx.task = task;
     this.fctx.addr = addr;
-    if (sp && sp.args.args.length > 0 && kind === probeKind(sp.kind).argsOn) {
+    if (sp && sp.args.args.length > 0 && kind === sp.desc.argsOn) {
       if (kind === 'return') {
         this.fctx.entryArgs = (ri?.entryValues as EntryArgValues | null) ?? undefined;
         args = sp.argsJson.write(this.fctx, 'return');
@@ -383,6 +386,6 @@ export class ProbeSession {
   }
 
   counters(): ProbeCounters[] {
-    return this.probes.map((p) => ({ probeId: p.probeId, ...probeKind(p.kind).counters(p) }));
+    return this.probes.map((p) => ({ probeId: p.probeId, ...p.desc.counters(p) }));
   }
 }

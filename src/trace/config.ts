@@ -6,11 +6,13 @@
 // - An unbounded kretprobe pool has ONE encoding everywhere (command line parse, session options,
 //   this record, the probes table): UNBOUNDED, a number JSON and SQLite store as they are and the
 //   probe engine treats as a pool that grows on demand.
-// - cpus is validated here only (NR_CPUS 1..64, default 4); every entry point calls cpusProblem().
+// - cpus is validated with the emulator's cpusProblem() (NR_CPUS 1..64, default 4, ncpus.ts), as
+//   every entry point is.
 // - parseRunConfig() accepts what every earlier build stored (no version field: format 2 and
 //   older) and fills what they lacked with the defaults below; a stored config that is not an
 //   object with a string argv is a one-line TraceError.
 
+import { DEFAULT_CPUS, cpusProblem } from '../emulator/ncpus.js';
 import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
@@ -20,10 +22,9 @@ export const RUN_CONFIG_VERSION = 1;
 /** The pool size of an unbounded kretprobe pool (analysis replays), in every layer. */
 export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-/** NR_CPUS: the virtual CPUs a machine may have, and the default. */
-export const NR_CPUS_MIN = 1;
-export const NR_CPUS_MAX = 64;
-export const DEFAULT_CPUS = 4;
+// NR_CPUS (range, check, default) is the emulator's: one definition, re-exported for the trace layer
+// and the commands.
+export { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../emulator/ncpus.js';
 
 export interface RunConfig {
   version: typeof RUN_CONFIG_VERSION;
@@ -48,6 +49,8 @@ export interface RunConfig {
   quantum: number | null;
   /** Cycles between timer ticks (null: the machine's default). */
   tick: number | null;
+  /** Threads and processes that may exist at once, EAGAIN beyond (null: the machine's default). */
+  maxTasks: number | null;
   /** Probe definitions, in definition order. */
   probes: string[];
   /** Pool size overrides by event ('GRP/EVENT' or 'EVENT'); UNBOUNDED for an unbounded pool. */
@@ -77,6 +80,7 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   maxRounds: null,
   quantum: null,
   tick: null,
+  maxTasks: null,
   probes: [],
   maxactive: {},
   detectReturnAddressReads: false,
@@ -84,13 +88,6 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   stdinPath: null,
   replayOf: null,
 });
-
-/** Why `n` is not a valid number of CPUs ('must be an integer in 1..64'), or null. */
-export function cpusProblem(n: unknown): string | null {
-  return typeof n === 'number' && Number.isInteger(n) && n >= NR_CPUS_MIN && n <= NR_CPUS_MAX
-    ? null
-    : `must be an integer in ${NR_CPUS_MIN}..${NR_CPUS_MAX}`;
-}
 
 /** True for a pool size that means "unbounded". */
 export function isUnbounded(maxactive: number | null): boolean {
@@ -131,7 +128,7 @@ export function checkRunConfig(c: RunConfig): void {
   if (cp) bad(`cpus ${cp}, got ${String(c.cpus)}`);
   if (!int(c.seed)) bad(`seed must be an integer, got ${String(c.seed)}`);
   if (!(typeof c.mhz === 'number' && c.mhz > 0)) bad(`mhz must be positive, got ${String(c.mhz)}`);
-  for (const k of ['maxInstructions', 'maxRounds', 'quantum', 'tick'] as const)
+  for (const k of ['maxInstructions', 'maxRounds', 'quantum', 'tick', 'maxTasks'] as const)
     if (!intOrNull(c[k])) bad(`${k} must be a positive integer or null, got ${String(c[k])}`);
   for (const [k, v] of Object.entries(c.maxactive))
     if (!(int(v) && v >= 1)) bad(`maxactive of ${k} must be a positive integer, got ${String(v)}`);
@@ -175,6 +172,7 @@ export function parseRunConfig(json: string): RunConfig {
       maxRounds: pick('maxRounds'),
       quantum: pick('quantum'),
       tick: pick('tick'),
+      maxTasks: pick('maxTasks'),
       probes: pick('probes'),
       detectReturnAddressReads: pick('detectReturnAddressReads'),
       allowRead: pick('allowRead'),

@@ -8,7 +8,6 @@
 
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
-import { accessors, type Accessors } from './access.js';
 import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
 
 /**
@@ -20,6 +19,11 @@ export const HOT = 200;
 export const DEFAULT_LIMIT = 32 << 20;
 /** Most blocks in one unit. */
 const MAX_UNIT = 8;
+/**
+ * Most instructions in one unit (the head block always fits). V8's optimising compiler takes time
+ * superlinear in a function's size: nbody's x87 units of 300+ instructions took seconds each.
+ */
+const MAX_UNIT_INSNS = 128;
 
 function env(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
@@ -39,6 +43,10 @@ function hotFromEnv(): number {
   return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
 }
 
+function denseFns(n: number): (CompiledBlock | undefined)[] {
+  return new Array<CompiledBlock | undefined>(n).fill(undefined);
+}
+
 interface Unit {
   fn: CompiledBlock;
   members: number[];
@@ -47,8 +55,12 @@ interface Unit {
 }
 
 export class JitTable {
-  /** Compiled unit entered at each block entry index (undefined: run it in the interpreter). */
-  fns: (CompiledBlock | undefined)[] = [];
+  /**
+   * Compiled unit entered at each block entry index (undefined: run it in the interpreter). Kept
+   * dense (filled, grown by doubling): a sparse array written at large indices turns into a
+   * dictionary, and the run loop reads it once per block (measured: 29% of a Lua run in the loop).
+   */
+  fns: (CompiledBlock | undefined)[] = denseFns(1 << 14);
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
@@ -64,15 +76,12 @@ export class JitTable {
   compiledBlocks = 0;
   evictions = 0;
   dropped = 0;
-  private readonly acc: Accessors;
 
   constructor(
     private readonly cache: CodeCache,
-    mem: Memory,
+    private readonly mem: Memory,
     public limit = DEFAULT_LIMIT,
-  ) {
-    this.acc = accessors(mem);
-  }
+  ) {}
 
   /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
@@ -97,6 +106,7 @@ export class JitTable {
     if (owner !== undefined && owner < c.eip[head]! >>> 0) return;
     const page = c.eip[head]! >>> 12;
     const members = [head];
+    let insns = c.blockLen[head]!;
     const seen = new Set<number>(members);
     for (let k = 0; k < members.length && members.length < MAX_UNIT; k++) {
       for (const s of staticSuccessors(c, members[k]!)) {
@@ -107,16 +117,23 @@ export class JitTable {
         // A hooked block must be entered through the run loop, which calls the hook first; blocks
         // that have not run often are left out (they join a unit of their own if they get hot).
         if (c.hooked[m] !== 0 || !compilable(c, m) || (this.heat[m] ?? 0) * 4 < this.hot) continue;
+        if (insns + c.blockLen[m]! > MAX_UNIT_INSNS) continue;
+        insns += c.blockLen[m]!;
         members.push(m);
         if (members.length >= MAX_UNIT) break;
       }
     }
-    const { fn, size } = compileUnit(c, members, this.acc);
+    const { fn, size } = compileUnit(c, members, this.mem);
     if (this.liveSize + size > this.limit) this.clear(true);
     const unit: Unit = { fn, members, size, live: true };
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
     // replacement would start cold (measured: superseding cost more than it saved).
     for (const m of members) {
+      if (m >= this.fns.length) {
+        const g = denseFns(Math.max(this.fns.length * 2, m + 1));
+        for (let k = 0; k < this.fns.length; k++) g[k] = this.fns[k];
+        this.fns = g;
+      }
       (this.unitsOf[m] ??= []).push(unit);
       if (this.fns[m] === undefined) this.fns[m] = fn;
       const last = c.eip[m + c.blockLen[m]! - 1]! >>> 0;
@@ -152,7 +169,7 @@ export class JitTable {
 
   /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
   clear(eviction = false): void {
-    this.fns = [];
+    this.fns = denseFns(this.fns.length);
     this.unitsOf = [];
     this.blockEnding.clear();
     this.heat.fill(0);
