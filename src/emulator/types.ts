@@ -55,6 +55,12 @@ export interface FileSource {
   list(path: string): string[] | number;
   /** The contents of the regular file at `path` and the identity they were read under, or an errno. */
   read(path: string): { data: Uint8Array; id: string } | number;
+  /**
+   * A source that serves a log (replay): the logged record the last answer came from, to be
+   * reported as it was logged (null: nothing to report, e.g. an older record already reported
+   * for an earlier answer). Absent for the host: the file system writes the records itself.
+   */
+  consumed?(): { key: string; data: Uint8Array } | null;
 }
 
 export interface Sym {

@@ -12,6 +12,9 @@ export const FILE_INPUT = 'file';
 const ENOENT = 2;
 
 type ReadResult = { data: Uint8Array; id: string } | number;
+type Answer = HostEntry | string[] | ReadResult;
+/** A logged record as it was stored, reported again when its answer is served. */
+type Rec = { key: string; data: Uint8Array; reported: boolean };
 
 /** The key of a lookup answer. */
 export function lookupKey(path: string, e: HostEntry): string {
@@ -49,30 +52,43 @@ const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinit
  * gets the last logged answer for it again, or ENOENT; `unlogged` counts them.
  */
 export class LoggedFiles implements FileSource {
-  private readonly queues = new Map<string, Array<HostEntry | string[] | ReadResult>>();
-  private readonly last = new Map<string, HostEntry | string[] | ReadResult>();
+  private readonly queues = new Map<string, Array<{ answer: Answer; rec: Rec }>>();
+  private readonly last = new Map<string, Answer>();
+  /** The record of the last answer, until consumed() hands it out. */
+  private pending: Rec | null = null;
   unlogged = 0;
 
-  private push(op: string, path: string, answer: HostEntry | string[] | ReadResult): void {
+  private push(op: string, path: string, answer: Answer, rec: Rec): void {
     const k = `${op}\0${path}`;
     let q = this.queues.get(k);
     if (!q) this.queues.set(k, (q = []));
-    q.push(answer);
+    q.push({ answer, rec });
   }
 
-  private next(op: string, path: string): HostEntry | string[] | ReadResult | undefined {
+  private next(op: string, path: string): Answer | undefined {
     const k = `${op}\0${path}`;
     const r = this.queues.get(k)?.shift();
     if (r !== undefined) {
-      this.last.set(k, r);
-      return r;
+      this.last.set(k, r.answer);
+      // An older eager record answers several questions; it is reported with the first.
+      this.pending = r.rec.reported ? null : r.rec;
+      r.rec.reported = true;
+      return r.answer;
     }
     this.unlogged++;
+    this.pending = null;
     return this.last.get(k);
+  }
+
+  consumed(): { key: string; data: Uint8Array } | null {
+    const r = this.pending;
+    this.pending = null;
+    return r;
   }
 
   /** Adds one logged 'file' input; throws FileLogError for a key this module did not write. */
   add(key: string, data: Uint8Array): void {
+    const rec: Rec = { key, data, reported: false };
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(key) as Record<string, unknown>;
@@ -107,28 +123,29 @@ export class LoggedFiles implements FileSource {
       // An eager open from an older trace: answers the lookup, and the read or the listing.
       if (m.kind === 'file') {
         const s = stat(0o100444);
-        this.push('lookup', path, { kind: 'file', ...s });
-        this.push('read', path, { data, id: s.id });
+        this.push('lookup', path, { kind: 'file', ...s }, rec);
+        this.push('read', path, { data, id: s.id }, rec);
       } else if (m.kind === 'dir') {
-        this.push('lookup', path, { kind: 'dir', ...stat(0o40555) });
-        this.push('list', path, names());
+        this.push('lookup', path, { kind: 'dir', ...stat(0o40555) }, rec);
+        this.push('list', path, names(), rec);
       } else {
-        this.push('lookup', path, { kind: 'error', errno: num(errno) ? errno : ENOENT });
-        this.push('list', path, num(errno) ? errno : ENOENT);
+        this.push('lookup', path, { kind: 'error', errno: num(errno) ? errno : ENOENT }, rec);
+        this.push('list', path, num(errno) ? errno : ENOENT, rec);
       }
       return;
     }
     if (m.op === 'lookup') {
       if (m.kind === 'error')
-        this.push('lookup', path, { kind: 'error', errno: num(errno) ? errno : ENOENT });
-      else if (m.kind === 'file' || m.kind === 'dir') this.push('lookup', path, { kind: m.kind, ...stat(0) });
+        this.push('lookup', path, { kind: 'error', errno: num(errno) ? errno : ENOENT }, rec);
+      else if (m.kind === 'file' || m.kind === 'dir')
+        this.push('lookup', path, { kind: m.kind, ...stat(0) }, rec);
       else if (m.kind === 'link' && typeof m.target === 'string')
-        this.push('lookup', path, { kind: 'link', target: m.target, ...stat(0o120777) });
+        this.push('lookup', path, { kind: 'link', target: m.target, ...stat(0o120777) }, rec);
       else throw new FileLogError('has a bad kind', key);
-    } else if (m.op === 'list') this.push('list', path, num(errno) ? errno : names());
+    } else if (m.op === 'list') this.push('list', path, num(errno) ? errno : names(), rec);
     else if (m.op === 'read') {
-      if (num(errno)) this.push('read', path, errno);
-      else if (typeof m.id === 'string') this.push('read', path, { data, id: m.id });
+      if (num(errno)) this.push('read', path, errno, rec);
+      else if (typeof m.id === 'string') this.push('read', path, { data, id: m.id }, rec);
       else throw new FileLogError('has no id', key);
     } else throw new FileLogError('has an unknown op', key);
   }

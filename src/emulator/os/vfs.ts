@@ -305,8 +305,15 @@ export class Vfs {
 
   private hostLookup(path: string): HostEntry {
     const r = this.files.lookup(path);
-    this.log(FILE_INPUT, lookupKey(path, r), EMPTY);
+    this.report(() => lookupKey(path, r), EMPTY);
     return r;
+  }
+
+  /** Reports the answer just received: as the log had it when replaying one, else as `key` says. */
+  private report(key: () => string, data: Uint8Array): void {
+    const rec = this.files.consumed ? this.files.consumed() : undefined;
+    if (rec === undefined) this.log(FILE_INPUT, key(), data);
+    else if (rec) this.log(FILE_INPUT, rec.key, rec.data);
   }
 
   /** Loads a host directory's listing into its children (once). */
@@ -324,7 +331,7 @@ export class Vfs {
       }
     }
     const r = this.files.list(d.hostPath);
-    this.log(FILE_INPUT, listKey(d.hostPath, r), EMPTY);
+    this.report(() => listKey(d.hostPath!, r), EMPTY);
     if (typeof r === 'number') {
       // Not listable (an ancestor of an allowed directory, or refused): ask by name.
       d.passthrough = true;
@@ -383,7 +390,7 @@ export class Vfs {
     let data = this.snapshots.get(n.hostId!);
     if (!data) {
       const r = this.files.read(n.hostPath!);
-      this.log(FILE_INPUT, readKey(n.hostPath!, r), typeof r === 'number' ? EMPTY : r.data);
+      this.report(() => readKey(n.hostPath!, r), typeof r === 'number' ? EMPTY : r.data);
       if (typeof r === 'number') return -r;
       data = r.data;
       this.snapshots.set(n.hostId!, data);
