@@ -1,7 +1,7 @@
 // #16 "path resolution that cannot be raced", end to end: while a native host process swaps each
 // directory d<j> inside the allowed directory with a symlink to an outside directory
 // (renameat2 RENAME_EXCHANGE, round robin, test/os/vfs-guests/swap.c), one recorded guest run
-// opens d<j>/f<i> 2,000 times and reads each file. The outside files hold a marker; the oracle is
+// opens d<j>/f<i> 1,600 times and reads each file. The outside files hold a marker; the oracle is
 // that no byte of them reaches the guest or the trace's inputs. That the race was live during the
 // run is checked too: some opens were refused (a walk met a swapped-in symlink) and some succeeded.
 // Before #16, HostFiles checked each component and then opened the whole path, which followed a
@@ -21,7 +21,7 @@ import { cleanup, emptyDir } from './vfs-harness.js';
 
 const DIR = path.join(REPO_ROOT, 'test', 'os', 'vfs-guests');
 const PAIRS = 16;
-const FILES = 125;
+const FILES = 100;
 const MARK = 'OUT-SECRET';
 
 let guest = '';
