@@ -21,10 +21,12 @@ import { cleanup, recordAndVerify } from './os/core-helpers.js';
 
 let sleepers = '';
 let extremes = '';
+let timerfd = '';
 
 beforeAll(() => {
   sleepers = build('sleepers');
   extremes = build('extremes');
+  timerfd = build('timerfd');
 });
 afterAll(cleanup);
 
@@ -70,6 +72,11 @@ describe('#16 time that jumps: every task blocked for a long virtual time', () =
     ['alarm', 1, false, 1],
     ['nanosleep', 2, true, 1],
     ['futex', 4, true, 4],
+    ['timer', 1, false, 1],
+    ['timerfd', 2, true, 1],
+    ['poll', 2, false, 1],
+    ['epoll', 1, false, 1],
+    ['select', 4, true, 1],
   ] as const) {
     it(`${mode} for ${MILLION_SECONDS} s (${cpus} CPU(s)${chaos ? ', chaos' : ''}) ends at once and the guest measured what it asked for`, () => {
       const { r, out, wallMs } = run(sleepers, ['sleepers', mode, String(MILLION_SECONDS)], { cpus, chaos });
@@ -101,6 +108,14 @@ describe('#16 time that jumps: every task blocked for a long virtual time', () =
     const native = runNative(extremes, ['extremes']);
     expect(native.status).toBe(0);
     const { r, out } = run(extremes, ['extremes']);
+    expect(r.status, r.message).toBe('exited');
+    expect(out).toBe(native.stdout.toString('latin1'));
+  });
+
+  it('timerfd (create, arm, read, poll, epoll, argument checks, far timers) answers as on qemu-i386', () => {
+    const native = runNative(timerfd, ['timerfd']);
+    expect(native.status).toBe(0);
+    const { r, out } = run(timerfd, ['timerfd'], { cpus: 2 });
     expect(r.status, r.message).toBe('exited');
     expect(out).toBe(native.stdout.toString('latin1'));
   });
@@ -183,12 +198,15 @@ describe('#16 time that jumps: every task blocked for a long virtual time', () =
     );
   });
 
-  it('recordings across the jumps replay identically (futex timeouts on 4 CPUs with chaos; alarm)', () => {
+  it('recordings across the jumps replay identically (4 CPUs, chaos: futex timeouts, alarm, timerfd)', () => {
     for (const argv of [
       ['sleepers', 'futex', String(MILLION_SECONDS)],
       ['sleepers', 'alarm', String(MILLION_SECONDS)],
+      ['sleepers', 'timerfd', String(MILLION_SECONDS)],
+      ['timerfd'],
     ]) {
-      const { divergence, result } = recordAndVerify(sleepers, argv, 4, true, { env: [] });
+      const bin = argv[0] === 'timerfd' ? timerfd : sleepers;
+      const { divergence, result } = recordAndVerify(bin, argv, 4, true, { env: [] });
       expect(result.status, result.message).toBe('exited');
       expect(divergence).toBeNull();
     }

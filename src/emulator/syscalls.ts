@@ -23,6 +23,7 @@ import { registerRlimits } from './os/rlimit.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
+import { registerTimerfd } from './os/timerfd.js';
 import { EPOCH, registerTime } from './os/time.js';
 import { attachFileSystem } from './os/vfs-machine.js';
 import type { FileSystem } from './os/vfs-syscalls.js';
@@ -54,6 +55,7 @@ export class Kernel {
     registerPoll(this);
     registerEpoll(this);
     registerEventfd(this);
+    registerTimerfd(this);
     registerSignals(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
     // Last: Linux's checks that precede every transfer, around whichever module implements it.

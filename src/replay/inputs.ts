@@ -24,6 +24,13 @@ export class ReplayFileSource extends LoggedFiles {
       throw e;
     }
   }
+
+  /** An independent source over the same log (a throwaway session reads it without consuming it). */
+  copy(): ReplayFileSource {
+    const c = new ReplayFileSource();
+    this.copyInto(c);
+    return c;
+  }
 }
 
 /** Everything replay takes from the database for one run. */

@@ -18,6 +18,7 @@ import { CALL_RETURN_IMPLIED, CALL_TRAMPOLINE_IMPLIED, IMPLIED_RETURN_ADDR } fro
 import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
+import { checkSchema } from './validate.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -127,9 +128,16 @@ export class TraceReader {
   private readonly db: Db;
   private readonly stmts = new Map<string, Statement>();
 
-  /** Opens `path` read-only after the version gate. */
+  /** Opens `path` read-only after the version gate and the schema check (validate.ts). */
   static open(path: string): TraceReader {
-    return new TraceReader(openTrace(path, { readonly: true }), path);
+    const db = openTrace(path, { readonly: true });
+    try {
+      checkSchema(db, path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new TraceReader(db, path);
   }
 
   /** `db` must come from openTrace(path, { readonly: true }). */
@@ -544,7 +552,7 @@ function runRow(r: Raw): RunRow {
     runId: num(r[0]),
     workload: r[1] as string,
     binarySha256: r[2] as string,
-    argv: JSON.parse(r[3] as string) as string[],
+    argv: argvOf(r[3], num(r[0])),
     cpus: num(r[4]),
     preempt: r[5] === 1,
     seed: num(r[6]),
@@ -560,6 +568,17 @@ function runRow(r: Raw): RunRow {
     outputTruncated: r[16] === 1,
     legacyTasks: r[17] === 1,
   };
+}
+
+/** runs.argv (JSON text); a value that is not a JSON array of strings is a TraceError (issue 16). */
+function argvOf(v: unknown, runId: number): string[] {
+  try {
+    const a = JSON.parse(v as string) as unknown;
+    if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+  } catch {
+    // reported below
+  }
+  throw new TraceError(`run ${runId}: runs.argv is not a JSON array of strings`);
 }
 
 function toBytes(v: unknown): Buffer {

@@ -80,6 +80,21 @@ export class LoggedFiles implements FileSource {
     return this.last.get(k);
   }
 
+  /** Makes `into` (empty) serve what is left of this log, independently of this one. */
+  protected copyInto(into: LoggedFiles): void {
+    const recs = new Map<Rec, Rec>();
+    for (const [k, q] of this.queues)
+      into.queues.set(
+        k,
+        q.map(({ answer, rec }) => {
+          let r = recs.get(rec);
+          if (!r) recs.set(rec, (r = { ...rec }));
+          return { answer, rec: r };
+        }),
+      );
+    for (const [k, a] of this.last) into.last.set(k, a);
+  }
+
   consumed(): { key: string; data: Uint8Array } | null {
     const r = this.pending;
     this.pending = null;
