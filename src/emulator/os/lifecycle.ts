@@ -212,7 +212,7 @@ function replaceImage(
   t.clearChildTid = 0;
   t.robustList = 0;
   t.name = p.comm;
-  m.execed(t);
+  m.execed(t, bytes);
   m.releaseVfork(p);
   return 0;
 }
