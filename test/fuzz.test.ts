@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_DIR, ensureBuilt, WORKLOADS_DIR } from './e2e/helpers.js';
+import { CLI_DIR, COMMANDS, ensureBuilt, WORKLOADS_DIR } from './e2e/helpers.js';
 import { runInProcess, type CommandName } from './badinput-inproc.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 36);
@@ -274,6 +274,7 @@ class Runner {
   private start(): void {
     this.worker = new Worker(new URL('./fuzz-worker.mjs', import.meta.url), {
       env: { ...process.env, PROBELAB_FUZZ_CLI_DIR: CLI_DIR },
+      workerData: { commands: COMMANDS },
       stdout: true,
       stderr: true,
     });

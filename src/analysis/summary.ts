@@ -119,6 +119,15 @@ export interface ReportJson {
   schema: 'probelab-report/1';
   runs: ReportRunJson[];
   probes: ReportProbeJson[];
+  /** `--syscalls`: each run's system-call table. */
+  syscalls?: ReportSyscallsJson[];
+}
+
+/** One run's system-call table in the JSON report. */
+export interface ReportSyscallsJson {
+  run_id: number;
+  source?: string;
+  rows: { nr: number; name: string; calls: number; errors: number; enosys: number }[] | null;
 }
 
 /** Where and why the peak happened (the run with the largest peak). */

@@ -19,6 +19,8 @@ import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from
 import { CliError, openCheckedTrace } from './common.js';
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
+import { specHint } from './spec-hints.js';
+import { parseElf } from '../emulator/elf.js';
 import { escapeLines } from './terminal.js';
 
 export interface ReplayArgs {
@@ -135,6 +137,21 @@ function pickRuns(reader: TraceReader, run: number | undefined, whatif: boolean)
   return runs;
 }
 
+/** The function names of a stored binary ([] when it cannot be parsed). */
+function functionNamesOf(binary: Uint8Array): string[] {
+  return parseElf(new Uint8Array(binary))
+    .symbols.functions()
+    .map((s) => s.name);
+}
+
+function safeNames(f: () => string[]): string[] {
+  try {
+    return f();
+  } catch {
+    return [];
+  }
+}
+
 function divergenceText(o: ReplayOutcome): string {
   return o.divergence ? o.divergence.message : '';
 }
@@ -175,6 +192,8 @@ export async function main(argv: string[]): Promise<number> {
   // Everything written here is the tool's own text quoting names and values from the trace: escaped.
   const err = (s: string) => process.stderr.write(escapeLines(s));
   const reader = openCheckedTrace(a.trace);
+  // The names are read while the trace is open (a what-if replay closes it before it rethrows).
+  let names: (() => string[]) | undefined;
   const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
   try {
     const runs = pickRuns(reader, a.run, whatif);
@@ -223,6 +242,11 @@ export async function main(argv: string[]): Promise<number> {
     }
 
     const run = runs[0]!;
+    // For a "did you mean" under a -p spec naming a symbol the binary does not have.
+    if (a.probe.length > 0) {
+      const list = safeNames(() => functionNamesOf(reader.runBinary(run.runId)));
+      names = () => list;
+    }
     const out = a.output !== undefined ? resolve(a.output) : undefined;
     let opened: { writer: TraceWriter; created: boolean } | undefined;
     const finishOutput = (): void => {
@@ -279,7 +303,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     progress.done();
-    if (e instanceof ReplayError) throw new CliError(e.message, e.usage ? 2 : 1);
+    if (e instanceof ReplayError) {
+      // A rejected -p spec carries Linux's error name (trace_kprobe: error: NAME: ...).
+      const code = /error: ([A-Z_]+):/.exec(e.message)?.[1];
+      const hint = e.usage && code !== undefined && names ? specHint(code, e.message, names) : null;
+      throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, e.usage ? 2 : 1);
+    }
     if (e instanceof TraceError) throw new CliError(e.message);
     throw e;
   } finally {

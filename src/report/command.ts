@@ -137,6 +137,13 @@ export function buildWithOptions(
   const by = parseBy(o.by);
   checkBy(by, input.runs);
   const model = buildReport(input, { by });
-  if (o.syscalls) model.extras.syscalls = o.syscalls;
+  if (o.syscalls) {
+    model.extras.syscalls = o.syscalls;
+    model.json.syscalls = o.syscalls.map((s) => ({
+      run_id: s.runId,
+      ...(s.source !== undefined ? { source: s.source } : {}),
+      rows: s.rows,
+    }));
+  }
   return model;
 }

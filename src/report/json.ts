@@ -96,7 +96,27 @@ function probe(p: ReportProbeJson): ReportProbeJson {
 
 /** The JSON document with keys in design order. */
 export function orderedReportJson(json: ReportJson): ReportJson {
-  return { schema: json.schema, runs: json.runs.map(run), probes: json.probes.map(probe) };
+  return {
+    schema: json.schema,
+    runs: json.runs.map(run),
+    probes: json.probes.map(probe),
+    ...(json.syscalls
+      ? {
+          syscalls: json.syscalls.map((s) => ({
+            run_id: s.run_id,
+            ...(s.source !== undefined ? { source: s.source } : {}),
+            rows:
+              s.rows?.map((r) => ({
+                nr: r.nr,
+                name: r.name,
+                calls: r.calls,
+                errors: r.errors,
+                enosys: r.enosys,
+              })) ?? null,
+          })),
+        }
+      : {}),
+  };
 }
 
 /** Serialised report (stable, 2-space indented, trailing newline). */
