@@ -117,6 +117,35 @@ describe('issue 16: crafted traces are refused in one line naming the file and t
   });
 });
 
+describe('issue 16: a damaged page met in the middle of a read', () => {
+  it('is one line naming the file (found by the fuzz suite: SqliteError escaped from probe-replay --complete and probe-merge)', async () => {
+    const t = path.join(dir, 'damaged.db');
+    fs.copyFileSync(trace, t);
+    const db = new Database(t, { readonly: true });
+    const page = db.pragma('page_size', { simple: true }) as number;
+    const root = db
+      .prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'raw_calls'")
+      .pluck()
+      .get() as number;
+    db.close();
+    // The schema (page 1) stays intact, so the file opens; the calls table's root page is garbage.
+    const b = fs.readFileSync(t);
+    b.fill(0xff, (root - 1) * page, root * page);
+    fs.writeFileSync(t, b);
+    for (const args of [
+      [t, '--json'],
+      [t, '--no-replay'],
+    ]) {
+      const r = await runInProcess('probe-report', args);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(
+        /^probe-report: .*damaged\.db: the trace file is damaged or unreadable \(SQLite: .*\)\n$/,
+      );
+      expect((r.thrown as Error).name).toBe('CliError');
+    }
+  });
+});
+
 describe('issue 16: a bad complete-call cache is rebuilt, not fatal', () => {
   it('an edited, a truncated and an unparsable cache each give the report of the intact trace, and are replaced', async () => {
     const good = await runInProcess('probe-report', [trace, '--json']);

@@ -105,3 +105,18 @@ export function openCheckedTrace(path: string): TraceReader {
     throw e;
   }
 }
+
+/**
+ * The CliError for a failure while a trace is read: a TraceError's own line, or for an error SQLite
+ * raised mid-read (a damaged page: SQLITE_CORRUPT, SQLITE_NOTADB, an I/O error) one line naming the
+ * file; anything else is returned unchanged (a bug, reported as is).
+ */
+export function traceFailure(e: unknown, file: string): unknown {
+  if (e instanceof TraceError) return new CliError(e.message);
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_'))
+    return new CliError(
+      `${file}: the trace file is damaged or unreadable (SQLite: ${(e as Error).message}, ${code})`,
+    );
+  return e;
+}

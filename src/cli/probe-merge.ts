@@ -6,10 +6,9 @@
 
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { TraceError } from '../trace/db.js';
 import { TraceWriter } from '../trace/writer.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError, openCheckedTrace } from './common.js';
+import { CliError, openCheckedTrace, traceFailure } from './common.js';
 import { claimOutput } from './output-claim.js';
 
 export const spec = {
@@ -69,8 +68,7 @@ export function main(argv: string[]): number {
       process.stderr.write(`merged ${owner.size} runs from ${inputs.length} traces into ${outName}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
+    throw traceFailure(e, inputs.join(', '));
   } finally {
     claim.release();
   }

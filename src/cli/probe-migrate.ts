@@ -5,10 +5,10 @@
 // version gate's message refers to.
 
 import { resolve } from 'node:path';
-import { FORMAT_VERSION, TraceError } from '../trace/db.js';
+import { FORMAT_VERSION } from '../trace/db.js';
 import { migrateTrace } from '../trace/migrate.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError } from './common.js';
+import { traceFailure } from './common.js';
 
 export const spec = {
   name: 'probe-migrate',
@@ -28,8 +28,7 @@ export function main(argv: string[]): number {
           : steps.map((s) => `${file}: ${s}\n`).join(''),
       );
     } catch (e) {
-      if (e instanceof TraceError) throw new CliError(e.message);
-      throw e;
+      throw traceFailure(e, file);
     }
   }
   return 0;

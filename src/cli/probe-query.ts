@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError } from './common.js';
+import { CliError, traceFailure } from './common.js';
 import { escapeControls } from './terminal.js';
 
 function cell(v: unknown): string {
@@ -81,8 +81,7 @@ export function main(argv: string[]): number {
     process.stdout.write(formatRows(r.columns, r.rows, a.format));
     return 0;
   } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
+    throw traceFailure(e, trace);
   } finally {
     reader.close();
   }

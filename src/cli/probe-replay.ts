@@ -16,7 +16,7 @@ import { TraceError } from '../trace/db.js';
 import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
 import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError, openCheckedTrace } from './common.js';
+import { CliError, openCheckedTrace, traceFailure } from './common.js';
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { specHint } from './spec-hints.js';
@@ -309,8 +309,7 @@ export async function main(argv: string[]): Promise<number> {
       const hint = e.usage && code !== undefined && names ? specHint(code, e.message, names) : null;
       throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, e.usage ? 2 : 1);
     }
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
+    throw traceFailure(e, a.trace);
   } finally {
     reader.close();
   }

@@ -9,7 +9,7 @@ import type { CompleteCallSetProvider } from '../analysis/load.js';
 import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
 import { BinarySymbols, buildWithOptions, loadReportRun, readSyscalls } from '../report/command.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError, openCheckedTrace } from './common.js';
+import { CliError, openCheckedTrace, traceFailure } from './common.js';
 import { completeCallSetProvider } from '../replay/complete.js';
 import { needsArgs, pickOutputs, writeOutputs } from './renderers.js';
 
@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
         runs.push(loadReportRun(reader, id, { ...o, symbols }));
         if (a.syscalls) syscalls.push(readSyscalls(reader, id, o.several ? t : undefined));
       }
+    } catch (e) {
+      throw traceFailure(e, t);
     } finally {
       reader.close();
     }
