@@ -1,8 +1,23 @@
-// Guest address space: 4 KiB pages with read/write/execute permissions over a private frame store.
-// Guarantees: every guest access is bounds- and permission-checked against the page table, so guest
-// code can only ever touch frames it owns; an access to an unmapped or forbidden page throws the
-// preallocated PAGE_FAULT (never a host error). Writes to pages holding decoded code notify the
-// code cache so self-modifying code and probe breakpoints are seen.
+// Guest address space: 4 KiB pages with read/write/execute permissions over frames from a frame
+// pool shared copy-on-write by the address spaces of one fork family.
+// Guarantees:
+// - Every guest access is bounds- and permission-checked against the page table, so guest code can
+//   only ever touch frames it owns; an access to an unmapped or forbidden page throws the
+//   preallocated PAGE_FAULT (never a host error).
+// - Page tables hold frame NUMBERS (not byte offsets), so the whole 4 GiB guest space is addressable:
+//   no offset ever exceeds one 4 KiB frame.
+// - Host memory grows only with pages the guest wrote: a mapped page starts on the shared zero frame
+//   (reads give 0, no allocation) and gets a frame of its own at its first write.
+// - A fork shares frames copy-on-write (PAGE_COW): the first write to a shared page copies it, unless
+//   every other sharer has let go, and the write fast paths (here and in jit/access.ts) never write
+//   a frame whose page has PAGE_COW set.
+// - map() refuses (MemoryLimitError) to map more than the limit plus a small reserve for the
+//   kernel's own pages; the syscalls check canMap() first and answer ENOMEM, as Linux does under
+//   RLIMIT_AS.
+// Writes to pages holding decoded code notify the code cache so self-modifying code and probe
+// breakpoints are seen.
+
+import { ElfError } from './elf.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -13,11 +28,35 @@ export const PAGE_CODE = 8;
 export const PAGE_MAPPED = 16;
 /** Page holds a watched word: reads take the slow path and report watched addresses. */
 export const PAGE_WATCH = 32;
+/** Page's frame is the zero frame or may be shared with another address space: writes copy it first. */
+export const PAGE_COW = 64;
+
+/** A page whose `perm & READ_FAST_MASK` equals PROT_READ may be read straight from its frame. */
+export const READ_FAST_MASK = PROT_READ | PAGE_WATCH;
+/** A page whose `perm & WRITE_FAST_MASK` equals PROT_WRITE may be written straight into its frame. */
+export const WRITE_FAST_MASK = PROT_WRITE | PAGE_CODE | PAGE_COW;
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
 const PAGE_MASK = 0xfff;
 const NPAGES = 1 << 20;
+/** Pages per group: whole-space walks (fork, release, mappings) skip groups with nothing mapped. */
+const GROUP_SHIFT = 10;
+const GROUP_PAGES = 1 << GROUP_SHIFT;
+const NGROUPS = NPAGES >>> GROUP_SHIFT;
+
+/** The whole 32-bit space: a limit this large limits nothing. */
+export const MEM_LIMIT_MAX = 0x1_0000_0000;
+/** The smallest --mem accepted (a static program needs a few hundred KiB plus its stack). */
+export const MEM_LIMIT_MIN = 16 << 20;
+/**
+ * Default bytes a process may map (--mem). Far above what the test programs and workloads map (tens
+ * of MiB), a third of what an i386 process can address at all, and small enough that a runaway guest
+ * with a few processes cannot push a typical host into swap: host memory follows the pages written.
+ */
+export const DEFAULT_MEM_LIMIT = 1 << 30;
+/** Pages map() grants beyond the limit for the kernel's own mappings (sigreturn page, probe pages). */
+const KERNEL_RESERVE_PAGES = 256;
 
 /** Thrown (a single shared object, so no allocation) when a guest access faults. */
 export class PageFault {
@@ -33,59 +72,192 @@ function fault(addr: number, code: number): never {
   throw PAGE_FAULT;
 }
 
+/** A mapping the kernel itself asked for (loader, probe pages) would pass the memory limit. */
+export class MemoryLimitError extends ElfError {}
+
 export interface MappingInfo {
   start: number;
   end: number;
   prot: number;
 }
 
-export class Memory {
-  /** Frame byte offset into `ram` for each page, or -1 when no frame is allocated yet. */
-  readonly frame = new Int32Array(NPAGES).fill(-1);
-  /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED). */
-  readonly perm = new Uint8Array(NPAGES);
-  ram = new Uint8Array(16 * PAGE_SIZE);
-  /** Word view of `ram` for aligned 32-bit accesses (frames are page aligned, so word aligned). */
-  ram32 = new Int32Array(this.ram.buffer);
-  private ramUsed = 0;
-  private freeFrames: number[] = [];
-  /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
-  onCodeWrite: (page: number) => void = () => {};
-  /** Bytes of frames currently allocated (resident set of the guest). */
-  get residentBytes(): number {
-    return this.ramUsed - this.freeFrames.length * PAGE_SIZE;
+/** Frames allocated from the host per chunk (one ArrayBuffer each). */
+const CHUNK_FRAMES = 64;
+
+/**
+ * 4 KiB frames with reference counts (page-table entries naming them, over every address space of
+ * the pool). Frame 0 is the zero frame: always zero, never counted, never written. Freed frames are
+ * reused before new ones are taken from the host.
+ */
+export class FramePool {
+  /** Byte view of each frame, by frame number. The array object never changes (only grows). */
+  readonly bytes: Uint8Array[];
+  /** Word view of each frame (frames are page aligned, so word aligned). */
+  readonly words: Int32Array[];
+  private refs = new Int32Array(256);
+  private readonly free: number[] = [];
+  private chunk = new ArrayBuffer(0);
+  private chunkNext = CHUNK_FRAMES;
+  /** Pages copied because a write hit a shared frame (statistics). */
+  copies = 0;
+
+  constructor() {
+    const zero = new ArrayBuffer(PAGE_SIZE);
+    this.bytes = [new Uint8Array(zero)];
+    this.words = [new Int32Array(zero)];
   }
 
-  private allocFrame(): number {
-    const f = this.freeFrames.pop();
-    if (f !== undefined) {
-      this.ram.fill(0, f, f + PAGE_SIZE);
-      return f;
-    }
-    if (this.ramUsed + PAGE_SIZE > this.ram.length) {
-      const grown = new Uint8Array(Math.max(this.ram.length * 2, this.ramUsed + PAGE_SIZE));
-      grown.set(this.ram);
-      this.ram = grown;
-      this.ram32 = new Int32Array(grown.buffer);
-    }
-    const off = this.ramUsed;
-    this.ramUsed += PAGE_SIZE;
-    return off;
+  /** Frames taken from the host so far (including the zero frame). */
+  get hostFrames(): number {
+    return this.bytes.length;
   }
 
-  /** Frame offset of a mapped page, allocating a zero frame on first touch. */
-  private frameOf(page: number): number {
-    let f = this.frame[page]!;
-    if (f < 0) {
-      f = this.allocFrame();
-      this.frame[page] = f;
+  /** Frames in use by some page table. */
+  get liveFrames(): number {
+    return this.bytes.length - 1 - this.free.length;
+  }
+
+  /** A zero-filled frame with one reference. */
+  alloc(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) {
+      this.bytes[reused]!.fill(0);
+      this.refs[reused] = 1;
+      return reused;
     }
+    if (this.chunkNext === CHUNK_FRAMES) {
+      this.chunk = new ArrayBuffer(CHUNK_FRAMES * PAGE_SIZE);
+      this.chunkNext = 0;
+    }
+    const off = this.chunkNext++ * PAGE_SIZE;
+    const f = this.bytes.length;
+    this.bytes.push(new Uint8Array(this.chunk, off, PAGE_SIZE));
+    this.words.push(new Int32Array(this.chunk, off, PAGE_SIZE >> 2));
+    if (f >= this.refs.length) {
+      const grown = new Int32Array(this.refs.length * 2);
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    this.refs[f] = 1;
     return f;
   }
 
-  /** Frame offset of a mapped page (allocating it); for bulk copies that checked permissions. */
-  frameOfPage(page: number): number {
-    return this.frameOf(page);
+  ref(f: number): void {
+    this.refs[f]!++;
+  }
+
+  unref(f: number): void {
+    if (--this.refs[f]! === 0) this.free.push(f);
+  }
+
+  /** True when `f` is named by exactly one page-table entry. */
+  sole(f: number): boolean {
+    return this.refs[f] === 1;
+  }
+}
+
+export interface MemoryOptions {
+  /** Bytes the guest may have mapped (RLIMIT_AS); default and maximum MEM_LIMIT_MAX. */
+  limit?: number;
+  /** Share frames with the address spaces of this pool (fork); default a pool of its own. */
+  pool?: FramePool;
+}
+
+export class Memory {
+  /** Frame number of each page (0: the zero frame, which every untouched page reads). */
+  readonly frame = new Int32Array(NPAGES);
+  /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED, PAGE_WATCH, PAGE_COW). */
+  readonly perm = new Uint8Array(NPAGES);
+  readonly pool: FramePool;
+  /** The pool's frame views (the same array objects for the Memory's whole life). */
+  readonly bytes: Uint8Array[];
+  readonly words: Int32Array[];
+  /** Mapped pages per group of GROUP_PAGES. */
+  private readonly groupMapped = new Uint16Array(NGROUPS);
+  /** Pages mapped now (the guest's VmSize in pages). */
+  mappedPages = 0;
+  /** Pages whose frame is not the zero frame (shared frames count in every sharer). */
+  private residentPages = 0;
+  /** The most pages the guest may map (RLIMIT_AS in pages). */
+  readonly limitPages: number;
+  /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
+  onCodeWrite: (page: number) => void = () => {};
+
+  constructor(opts: MemoryOptions = {}) {
+    const limit = Math.min(opts.limit ?? MEM_LIMIT_MAX, MEM_LIMIT_MAX);
+    this.limitPages = Math.floor(limit / PAGE_SIZE);
+    this.pool = opts.pool ?? new FramePool();
+    this.bytes = this.pool.bytes;
+    this.words = this.pool.words;
+  }
+
+  /** Bytes of frames this address space names other than the zero frame (shared ones included). */
+  get residentBytes(): number {
+    return this.residentPages * PAGE_SIZE;
+  }
+
+  /** Bytes mapped (VmSize). */
+  get mappedBytes(): number {
+    return this.mappedPages * PAGE_SIZE;
+  }
+
+  /** The limit in bytes. */
+  get limitBytes(): number {
+    return this.limitPages * PAGE_SIZE;
+  }
+
+  /** Pages of [addr, addr+len) (page aligned) not mapped now. */
+  private unmappedIn(addr: number, len: number): number {
+    const first = addr >>> PAGE_SHIFT;
+    const last = (addr + len - 1) >>> PAGE_SHIFT;
+    let n = 0;
+    for (let p = first; p <= last; p++) if (!(this.perm[p]! & PAGE_MAPPED)) n++;
+    return n;
+  }
+
+  /** True when mapping [addr, addr+len) keeps the guest within its limit (Linux's may_expand_vm). */
+  canMap(addr: number, len: number): boolean {
+    return this.mappedPages + this.unmappedIn(addr, len) <= this.limitPages;
+  }
+
+  /** True when `pages` more pages keep the guest within its limit. */
+  canGrow(pages: number): boolean {
+    return this.mappedPages + pages <= this.limitPages;
+  }
+
+  /**
+   * Frame number of page `p` for writing: a page on the zero frame gets a zeroed frame of its own,
+   * a page on a shared frame gets a copy (or keeps the frame when no other page names it any more).
+   * The page must be mapped; permissions are the caller's business.
+   */
+  private unshare(p: number): number {
+    const pm = this.perm[p]!;
+    const f = this.frame[p]!;
+    if (!(pm & PAGE_COW)) return f;
+    const pool = this.pool;
+    let nf = f;
+    if (f === 0) {
+      nf = pool.alloc();
+      this.residentPages++;
+    } else if (!pool.sole(f)) {
+      nf = pool.alloc();
+      this.bytes[nf]!.set(this.bytes[f]!);
+      pool.unref(f);
+      pool.copies++;
+    }
+    this.frame[p] = nf;
+    this.perm[p] = pm & ~PAGE_COW;
+    return nf;
+  }
+
+  /** A mapped page's frame bytes for reading (the zero frame if never written). */
+  pageBytes(page: number): Uint8Array {
+    return this.bytes[this.frame[page]!]!;
+  }
+
+  /** A mapped page's frame bytes for writing (copy-on-write resolved); bulk writers that checked permissions. */
+  writablePageBytes(page: number): Uint8Array {
+    return this.bytes[this.unshare(page)]!;
   }
 
   isMapped(addr: number): boolean {
@@ -96,31 +268,70 @@ export class Memory {
     return this.perm[addr >>> PAGE_SHIFT]! & 7;
   }
 
-  /** Maps [addr, addr+len) (page aligned) with `prot`, zero-filled. Replaces any old mapping. */
+  /**
+   * Maps [addr, addr+len) (page aligned) with `prot`, zero-filled. Replaces any old mapping. Throws
+   * MemoryLimitError beyond the limit and the kernel's reserve (guest requests check canMap first).
+   */
   map(addr: number, len: number, prot: number): void {
+    const added = this.unmappedIn(addr, len);
+    if (this.mappedPages + added > this.limitPages + KERNEL_RESERVE_PAGES)
+      throw new MemoryLimitError(
+        `needs more than the guest memory limit of ${formatBytes(this.limitBytes)} (--mem)`,
+      );
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
+      const was = this.perm[p]!;
       this.releasePage(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED;
+      this.perm[p] = (prot & 7) | PAGE_MAPPED | PAGE_COW | (was & PAGE_WATCH);
+      if (!(was & PAGE_MAPPED)) this.groupMapped[p >>> GROUP_SHIFT]!++;
     }
+    this.mappedPages += added;
   }
 
   unmap(addr: number, len: number): void {
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
+      const was = this.perm[p]!;
       this.releasePage(p);
-      this.perm[p] = 0;
+      // A watched word stays watched if the page is mapped again.
+      this.perm[p] = was & PAGE_WATCH;
+      if (was & PAGE_MAPPED) {
+        this.groupMapped[p >>> GROUP_SHIFT]!--;
+        this.mappedPages--;
+      }
     }
   }
 
   private releasePage(p: number): void {
     if (this.perm[p]! & PAGE_CODE) this.onCodeWrite(p);
     const f = this.frame[p]!;
-    if (f >= 0) {
-      this.freeFrames.push(f);
-      this.frame[p] = -1;
+    if (f !== 0) {
+      this.pool.unref(f);
+      this.frame[p] = 0;
+      this.residentPages--;
+    }
+  }
+
+  /**
+   * Moves `pages` mapped pages from `from` to `to` (page aligned, ranges disjoint, destination
+   * unmapped): frames, permissions and copy-on-write state move; nothing is copied (mremap).
+   */
+  move(from: number, to: number, pages: number): void {
+    const src = from >>> PAGE_SHIFT;
+    const dst = to >>> PAGE_SHIFT;
+    for (let i = 0; i < pages; i++) {
+      const p = src + i;
+      const q = dst + i;
+      const pm = this.perm[p]!;
+      if (pm & PAGE_CODE) this.onCodeWrite(p);
+      this.perm[q] = (pm & ~(PAGE_CODE | PAGE_WATCH)) | (this.perm[q]! & PAGE_WATCH);
+      this.frame[q] = this.frame[p]!;
+      this.groupMapped[q >>> GROUP_SHIFT]!++;
+      this.perm[p] = pm & PAGE_WATCH;
+      this.frame[p] = 0;
+      this.groupMapped[p >>> GROUP_SHIFT]!--;
     }
   }
 
@@ -130,9 +341,11 @@ export class Memory {
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) if (!(this.perm[p]! & PAGE_MAPPED)) return false;
     for (let p = first; p <= last; p++) {
-      const code = this.perm[p]! & PAGE_CODE;
+      const pm = this.perm[p]!;
+      const code = pm & PAGE_CODE;
       if (code && !(prot & PROT_EXEC)) this.onCodeWrite(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0) | (this.perm[p]! & PAGE_WATCH);
+      this.perm[p] =
+        (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0) | (pm & (PAGE_WATCH | PAGE_COW));
     }
     return true;
   }
@@ -146,11 +359,27 @@ export class Memory {
     return true;
   }
 
-  /** Lowest page-aligned address >= `from` (searching down from `below` when top-down) with len free. */
+  /** Highest page-aligned address in [above, below) with `len` bytes unmapped (top-down search), or -1. */
   findFree(len: number, below: number, above: number): number {
     const pages = (len + PAGE_MASK) >>> PAGE_SHIFT;
+    const bottom = above >>> PAGE_SHIFT;
     let run = 0;
-    for (let p = (below >>> PAGE_SHIFT) - 1; p >= above >>> PAGE_SHIFT; p--) {
+    for (let p = (below >>> PAGE_SHIFT) - 1; p >= bottom; p--) {
+      // A whole empty (or full) group at once.
+      if ((p & (GROUP_PAGES - 1)) === GROUP_PAGES - 1 && p - (GROUP_PAGES - 1) >= bottom) {
+        const g = this.groupMapped[p >>> GROUP_SHIFT]!;
+        if (g === 0) {
+          run += GROUP_PAGES;
+          if (run >= pages) return ((p - (GROUP_PAGES - 1) + run - pages) << PAGE_SHIFT) >>> 0;
+          p -= GROUP_PAGES - 1;
+          continue;
+        }
+        if (g === GROUP_PAGES) {
+          run = 0;
+          p -= GROUP_PAGES - 1;
+          continue;
+        }
+      }
       if (this.perm[p]! & PAGE_MAPPED) run = 0;
       else if (++run === pages) return (p << PAGE_SHIFT) >>> 0;
     }
@@ -161,32 +390,27 @@ export class Memory {
 
   read8(a: number): number {
     const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 1);
-    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
-    const f = this.frameOf(p);
-    return this.ram[f + (a & PAGE_MASK)]!;
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 1);
+    return this.bytes[this.frame[p]!]![a & PAGE_MASK]!;
   }
 
   read16(a: number): number {
     if ((a & PAGE_MASK) > PAGE_SIZE - 2) return this.read8(a) | (this.read8(a + 1) << 8);
     const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 2);
-    const o = this.frameOf(p) + (a & PAGE_MASK);
-    const r = this.ram;
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 2);
+    const r = this.bytes[this.frame[p]!]!;
+    const o = a & PAGE_MASK;
     return r[o]! | (r[o + 1]! << 8);
   }
 
   read32(a: number): number {
     const p = a >>> PAGE_SHIFT;
-    if ((a & 3) === 0) {
-      const f = this.frame[p]!;
-      if (f >= 0 && (this.perm[p]! & (PROT_READ | PAGE_WATCH)) === PROT_READ)
-        return this.ram32[(f + (a & PAGE_MASK)) >> 2]!;
-    }
+    if ((a & 3) === 0 && (this.perm[p]! & READ_FAST_MASK) === PROT_READ)
+      return this.words[this.frame[p]!]![(a & PAGE_MASK) >> 2]!;
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 4);
-    const o = this.frameOf(p) + (a & PAGE_MASK);
-    const r = this.ram;
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 4);
+    const r = this.bytes[this.frame[p]!]!;
+    const o = a & PAGE_MASK;
     return r[o]! | (r[o + 1]! << 8) | (r[o + 2]! << 16) | (r[o + 3]! << 24);
   }
 
@@ -206,7 +430,11 @@ export class Memory {
   watch(addr: number): void {
     addr = addr >>> 0;
     this.watched.set(addr, (this.watched.get(addr) ?? 0) + 1);
-    for (const p of [addr >>> PAGE_SHIFT, (addr + 3) >>> PAGE_SHIFT])
+    this.markWatched(addr);
+  }
+
+  private markWatched(addr: number): void {
+    for (const p of [addr >>> PAGE_SHIFT, ((addr + 3) >>> 0) >>> PAGE_SHIFT])
       this.perm[p] = this.perm[p]! | PAGE_WATCH;
   }
 
@@ -230,23 +458,21 @@ export class Memory {
   fetch8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if (!(this.perm[p]! & PROT_EXEC)) fault(a, this.perm[p]! & PAGE_MAPPED ? 21 : 20);
-    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
-    const f = this.frameOf(p);
-    return this.ram[f + (a & PAGE_MASK)]!;
+    return this.bytes[this.frame[p]!]![a & PAGE_MASK]!;
   }
 
+  /** The frame to write at `a` (page `p`) after the checks the fast path skipped. */
   private writeCheck(a: number, p: number): number {
     const pm = this.perm[p]!;
     if (!(pm & PROT_WRITE)) fault(a, pm & PAGE_MAPPED ? 7 : 6);
     if (pm & PAGE_CODE) this.onCodeWrite(p);
-    return this.frameOf(p);
+    return this.unshare(p);
   }
 
   write8(a: number, v: number): void {
     const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    this.ram[f + (a & PAGE_MASK)] = v;
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    this.bytes[f]![a & PAGE_MASK] = v;
   }
 
   write16(a: number, v: number): void {
@@ -258,15 +484,19 @@ export class Memory {
       return;
     }
     const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    const o = f + (a & PAGE_MASK);
-    const r = this.ram;
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    const r = this.bytes[f]!;
+    const o = a & PAGE_MASK;
     r[o] = v;
     r[o + 1] = v >> 8;
   }
 
   write32(a: number, v: number): void {
+    const p = a >>> PAGE_SHIFT;
+    if ((a & 3) === 0 && (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE) {
+      this.words[this.frame[p]!]![(a & PAGE_MASK) >> 2] = v;
+      return;
+    }
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) {
       this.checkWritable(a);
       this.checkWritable(a + 3);
@@ -274,15 +504,13 @@ export class Memory {
       this.write16(a + 2, v >> 16);
       return;
     }
-    const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    const o = f + (a & PAGE_MASK);
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    const o = a & PAGE_MASK;
     if ((o & 3) === 0) {
-      this.ram32[o >> 2] = v;
+      this.words[f]![o >> 2] = v;
       return;
     }
-    const r = this.ram;
+    const r = this.bytes[f]!;
     r[o] = v;
     r[o + 1] = v >> 8;
     r[o + 2] = v >> 16;
@@ -308,11 +536,10 @@ export class Memory {
     let done = 0;
     while (done < len) {
       const a = (addr + done) >>> 0;
-      const p = a >>> PAGE_SHIFT;
       this.checkReadable(a);
       const n = Math.min(len - done, PAGE_SIZE - (a & PAGE_MASK));
-      const f = this.frame[p]!;
-      if (f >= 0) out.set(this.ram.subarray(f + (a & PAGE_MASK), f + (a & PAGE_MASK) + n), done);
+      const o = a & PAGE_MASK;
+      out.set(this.pageBytes(a >>> PAGE_SHIFT).subarray(o, o + n), done);
       done += n;
     }
     return out;
@@ -320,7 +547,7 @@ export class Memory {
 
   /** Writes guest bytes honouring write permission (syscalls acting for the guest). */
   writeBytes(addr: number, data: Uint8Array): void {
-    for (let done = 0; done < data.length;) {
+    for (let done = 0; done < data.length; ) {
       const a = (addr + done) >>> 0;
       this.checkWritable(a);
       const n = Math.min(data.length - done, PAGE_SIZE - (a & PAGE_MASK));
@@ -338,8 +565,7 @@ export class Memory {
       if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 6);
       if (this.perm[p]! & PAGE_CODE) this.onCodeWrite(p);
       const n = Math.min(data.length - done, PAGE_SIZE - (a & PAGE_MASK));
-      const f = this.frameOf(p);
-      this.ram.set(data.subarray(done, done + n), f + (a & PAGE_MASK));
+      this.writablePageBytes(p).set(data.subarray(done, done + n), a & PAGE_MASK);
       done += n;
     }
   }
@@ -351,8 +577,7 @@ export class Memory {
       const a = (addr + i) >>> 0;
       const p = a >>> PAGE_SHIFT;
       if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 4);
-      const f = this.frame[p]!;
-      out[i] = f < 0 ? 0 : this.ram[f + (a & PAGE_MASK)]!;
+      out[i] = this.pageBytes(p)[a & PAGE_MASK]!;
     }
     return out;
   }
@@ -369,23 +594,61 @@ export class Memory {
   }
 
   /**
-   * A private copy of this address space (fork): same mappings, permissions and contents, in
-   * frames of its own. Code marks are dropped (the copy gets a fresh code cache); watched words
-   * are copied with their page bits. Copies eagerly: one typed-array copy of the frames in use.
+   * A copy of this address space (fork): same mappings, permissions, limit and contents. Frames
+   * are shared copy-on-write: every page naming a frame gets PAGE_COW here and in the copy, so
+   * the first write on either side copies the page (or keeps it if nobody else names it any
+   * more). Code marks are dropped in the copy (it gets a fresh code cache); watched words are
+   * copied with their page bits. Costs a walk of the mapped groups, no frame copies.
    */
   clone(): Memory {
-    const c = new Memory();
-    c.frame.set(this.frame);
-    for (let p = 0; p < NPAGES; p++) {
-      const pm = this.perm[p]!;
-      if (pm !== 0) c.perm[p] = pm & ~PAGE_CODE;
+    const c = new Memory({ limit: this.limitBytes, pool: this.pool });
+    const pool = this.pool;
+    for (let g = 0; g < NGROUPS; g++) {
+      const n = this.groupMapped[g]!;
+      if (n === 0) continue;
+      c.groupMapped[g] = n;
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        let pm = this.perm[p]!;
+        if (pm === 0) continue;
+        const f = this.frame[p]!;
+        if (f !== 0) {
+          pool.ref(f);
+          pm |= PAGE_COW;
+          this.perm[p] = pm;
+          c.frame[p] = f;
+        }
+        c.perm[p] = pm & ~PAGE_CODE;
+      }
     }
-    c.ram = this.ram.slice(0, Math.max(this.ramUsed, PAGE_SIZE));
-    c.ram32 = new Int32Array(c.ram.buffer);
-    c.ramUsed = this.ramUsed;
-    c.freeFrames = this.freeFrames.slice();
+    c.mappedPages = this.mappedPages;
+    c.residentPages = this.residentPages;
     c.watched = new Map(this.watched);
+    for (const w of c.watched.keys()) c.markWatched(w);
     return c;
+  }
+
+  /**
+   * Lets go of every frame (the address space is gone: its last process was reaped or execed), so
+   * the pages other address spaces share with it become theirs alone. Leaves an empty space.
+   */
+  release(): void {
+    const pool = this.pool;
+    for (let g = 0; g < NGROUPS; g++) {
+      if (this.groupMapped[g] === 0) continue;
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        const f = this.frame[p]!;
+        if (f !== 0) {
+          pool.unref(f);
+          this.frame[p] = 0;
+        }
+        this.perm[p] = 0;
+      }
+      this.groupMapped[g] = 0;
+    }
+    this.mappedPages = 0;
+    this.residentPages = 0;
   }
 
   markCode(page: number): void {
@@ -400,16 +663,46 @@ export class Memory {
   mappings(): MappingInfo[] {
     const out: MappingInfo[] = [];
     let cur: MappingInfo | undefined;
-    for (let p = 0; p < NPAGES; p++) {
-      const pm = this.perm[p]!;
-      if (pm & PAGE_MAPPED) {
-        if (cur && cur.end === p * PAGE_SIZE && cur.prot === (pm & 7)) cur.end += PAGE_SIZE;
-        else {
-          cur = { start: p * PAGE_SIZE, end: (p + 1) * PAGE_SIZE, prot: pm & 7 };
-          out.push(cur);
-        }
-      } else cur = undefined;
+    for (let g = 0; g < NGROUPS; g++) {
+      if (this.groupMapped[g] === 0) {
+        cur = undefined;
+        continue;
+      }
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        const pm = this.perm[p]!;
+        if (pm & PAGE_MAPPED) {
+          if (cur && cur.end === p * PAGE_SIZE && cur.prot === (pm & 7)) cur.end += PAGE_SIZE;
+          else {
+            cur = { start: p * PAGE_SIZE, end: (p + 1) * PAGE_SIZE, prot: pm & 7 };
+            out.push(cur);
+          }
+        } else cur = undefined;
+      }
     }
     return out;
   }
+}
+
+/** Bytes as people write them for --mem: "1 GiB", "512 MiB", "4096 bytes". */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1 << 30],
+    ['MiB', 1 << 20],
+    ['KiB', 1 << 10],
+  ] as const)
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  return `${n} bytes`;
+}
+
+/**
+ * A --mem SIZE: a number of bytes with an optional K, M or G suffix (powers of 1024; "KiB", "MB"...
+ * spellings accepted), rounded down to whole pages. Null unless in MEM_LIMIT_MIN..MEM_LIMIT_MAX.
+ */
+export function parseMemSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = { k: 1 << 10, m: 1 << 20, g: 1 << 30 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const n = Math.floor((Number(m[1]) * unit) / PAGE_SIZE) * PAGE_SIZE;
+  return n >= MEM_LIMIT_MIN && n <= MEM_LIMIT_MAX ? n : null;
 }

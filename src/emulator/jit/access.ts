@@ -1,11 +1,12 @@
 // Guest memory accessors for compiled blocks: the fast path is a per-page lookup in the address
-// space's frame and permission tables (the same tables and bits Memory's own accessors test); any
+// space's permission and frame tables (the same tables and masks Memory's own accessors test); any
 // miss — unmapped page, missing permission, page holding cached code (writes), watched page (reads),
-// page not yet backed by a frame, unaligned word — takes Memory's own accessor, which faults, notifies
-// the code cache or allocates exactly as the interpreter's accesses do. One set per Memory, shared by
-// all its compiled blocks, so every call site in generated code is monomorphic and gets inlined.
+// page on the zero frame or a shared frame (writes, PAGE_COW), unaligned word — takes Memory's own
+// accessor, which faults, notifies the code cache or copies exactly as the interpreter's accesses
+// do. One set per Memory, shared by all its compiled blocks, so every call site in generated code is
+// monomorphic and gets inlined.
 
-import { PAGE_CODE, PAGE_WATCH, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import { PROT_READ, PROT_WRITE, READ_FAST_MASK, WRITE_FAST_MASK, type Memory } from '../memory.js';
 
 /** What a slow-path access records for host code that runs inside it (watch callbacks, faults). */
 export interface AccessCpu {
@@ -21,18 +22,19 @@ export interface Accessors {
   w8(cpu: AccessCpu, a: number, v: number, i: number, next: number): void;
 }
 
-const R_MASK = PROT_READ | PAGE_WATCH;
-const W_MASK = PROT_WRITE | PAGE_CODE;
+const R_MASK = READ_FAST_MASK;
+const W_MASK = WRITE_FAST_MASK;
 
 export function accessors(mem: Memory): Accessors {
   const FR = mem.frame;
   const PM = mem.perm;
+  // Frame views by frame number: the pool's arrays, which only ever grow in place.
+  const B8 = mem.bytes;
+  const B32 = mem.words;
   return {
     r32(cpu, a, i, next) {
       const p = a >>> 12;
-      const f = FR[p]!;
-      if ((a & 3) === 0 && f >= 0 && (PM[p]! & R_MASK) === PROT_READ)
-        return mem.ram32[(f + (a & 4095)) >> 2]!;
+      if ((a & 3) === 0 && (PM[p]! & R_MASK) === PROT_READ) return B32[FR[p]!]![(a & 4095) >> 2]!;
       cpu.cur = i;
       cpu.eip = next;
       return mem.read32(a);
@@ -44,17 +46,15 @@ export function accessors(mem: Memory): Accessors {
     },
     r8(cpu, a, i, next) {
       const p = a >>> 12;
-      const f = FR[p]!;
-      if (f >= 0 && (PM[p]! & R_MASK) === PROT_READ) return mem.ram[f + (a & 4095)]!;
+      if ((PM[p]! & R_MASK) === PROT_READ) return B8[FR[p]!]![a & 4095]!;
       cpu.cur = i;
       cpu.eip = next;
       return mem.read8(a);
     },
     w32(cpu, a, v, i, next) {
       const p = a >>> 12;
-      const f = FR[p]!;
-      if ((a & 3) === 0 && f >= 0 && (PM[p]! & W_MASK) === PROT_WRITE) {
-        mem.ram32[(f + (a & 4095)) >> 2] = v;
+      if ((a & 3) === 0 && (PM[p]! & W_MASK) === PROT_WRITE) {
+        B32[FR[p]!]![(a & 4095) >> 2] = v;
         return;
       }
       cpu.cur = i;
@@ -63,9 +63,8 @@ export function accessors(mem: Memory): Accessors {
     },
     w8(cpu, a, v, i, next) {
       const p = a >>> 12;
-      const f = FR[p]!;
-      if (f >= 0 && (PM[p]! & W_MASK) === PROT_WRITE) {
-        mem.ram[f + (a & 4095)] = v;
+      if ((PM[p]! & W_MASK) === PROT_WRITE) {
+        B8[FR[p]!]![a & 4095] = v;
         return;
       }
       cpu.cur = i;
