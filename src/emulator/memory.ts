@@ -81,65 +81,69 @@ export interface MappingInfo {
   prot: number;
 }
 
-/** Frames allocated from the host per chunk (one ArrayBuffer each). */
-const CHUNK_FRAMES = 64;
+/** Frames a pool's store can hold: one typed array of at most 4 GiB (frame 0 included). */
+const MAX_FRAMES = 1 << 20;
 
 /**
- * 4 KiB frames with reference counts (page-table entries naming them, over every address space of
- * the pool). Frame 0 is the zero frame: always zero, never counted, never written. Freed frames are
- * reused before new ones are taken from the host.
+ * 4 KiB frames in one flat store, with reference counts (page-table entries naming them, over every
+ * address space of the pool). Frame 0 is the zero frame: always zero, never counted, never written.
+ * Freed frames are reused before the store grows; the store doubles when full (the old one is
+ * dropped), and every member Memory is given the new arrays at once. Frame f's bytes are at
+ * f * 4096: word index (f << 10) | (offset >> 2) stays an int32 for every frame.
  */
 export class FramePool {
-  /** Byte view of each frame, by frame number. The array object never changes (only grows). */
-  readonly bytes: Uint8Array[];
-  /** Word view of each frame (frames are page aligned, so word aligned). */
-  readonly words: Int32Array[];
-  private refs = new Int32Array(256);
+  ram = new Uint8Array(16 * PAGE_SIZE);
+  ram32 = new Int32Array(this.ram.buffer);
+  private used = 1;
+  private refs = new Int32Array(16);
   private readonly free: number[] = [];
-  private chunk = new ArrayBuffer(0);
-  private chunkNext = CHUNK_FRAMES;
+  /** Address spaces reading this store (told when it is replaced). */
+  private readonly members = new Set<Memory>();
   /** Pages copied because a write hit a shared frame (statistics). */
   copies = 0;
 
-  constructor() {
-    const zero = new ArrayBuffer(PAGE_SIZE);
-    this.bytes = [new Uint8Array(zero)];
-    this.words = [new Int32Array(zero)];
-  }
-
-  /** Frames taken from the host so far (including the zero frame). */
-  get hostFrames(): number {
-    return this.bytes.length;
-  }
-
   /** Frames in use by some page table. */
   get liveFrames(): number {
-    return this.bytes.length - 1 - this.free.length;
+    return this.used - 1 - this.free.length;
   }
 
-  /** A zero-filled frame with one reference. */
+  join(m: Memory): void {
+    this.members.add(m);
+  }
+
+  leave(m: Memory): void {
+    this.members.delete(m);
+  }
+
+  /** A zero-filled frame with one reference; a fault when the store is at its 4 GiB maximum. */
   alloc(): number {
     const reused = this.free.pop();
     if (reused !== undefined) {
-      this.bytes[reused]!.fill(0);
+      this.ram.fill(0, reused * PAGE_SIZE, (reused + 1) * PAGE_SIZE);
       this.refs[reused] = 1;
       return reused;
     }
-    if (this.chunkNext === CHUNK_FRAMES) {
-      this.chunk = new ArrayBuffer(CHUNK_FRAMES * PAGE_SIZE);
-      this.chunkNext = 0;
-    }
-    const off = this.chunkNext++ * PAGE_SIZE;
-    const f = this.bytes.length;
-    this.bytes.push(new Uint8Array(this.chunk, off, PAGE_SIZE));
-    this.words.push(new Int32Array(this.chunk, off, PAGE_SIZE >> 2));
-    if (f >= this.refs.length) {
-      const grown = new Int32Array(this.refs.length * 2);
-      grown.set(this.refs);
-      this.refs = grown;
-    }
+    if (this.used * PAGE_SIZE === this.ram.length) this.grow();
+    const f = this.used++;
     this.refs[f] = 1;
     return f;
+  }
+
+  private grow(): void {
+    const frames = this.ram.length / PAGE_SIZE;
+    // Every address space of a fork family together wrote 4 GiB: nothing more can be given.
+    if (frames >= MAX_FRAMES) fault(0, 6);
+    const ram = new Uint8Array(Math.min(frames * 2, MAX_FRAMES) * PAGE_SIZE);
+    ram.set(this.ram);
+    const refs = new Int32Array(ram.length / PAGE_SIZE);
+    refs.set(this.refs);
+    this.ram = ram;
+    this.ram32 = new Int32Array(ram.buffer);
+    this.refs = refs;
+    for (const m of this.members) {
+      m.ram = this.ram;
+      m.ram32 = this.ram32;
+    }
   }
 
   ref(f: number): void {
@@ -153,6 +157,11 @@ export class FramePool {
   /** True when `f` is named by exactly one page-table entry. */
   sole(f: number): boolean {
     return this.refs[f] === 1;
+  }
+
+  /** Copies frame `from` into frame `to`. */
+  copy(from: number, to: number): void {
+    this.ram.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
   }
 }
 
@@ -169,9 +178,10 @@ export class Memory {
   /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED, PAGE_WATCH, PAGE_COW). */
   readonly perm = new Uint8Array(NPAGES);
   readonly pool: FramePool;
-  /** The pool's frame views (the same array objects for the Memory's whole life). */
-  readonly bytes: Uint8Array[];
-  readonly words: Int32Array[];
+  /** The pool's store (replaced when it grows: read it at each access, never keep it). */
+  ram: Uint8Array;
+  /** Word view of `ram`. */
+  ram32: Int32Array;
   /** Mapped pages per group of GROUP_PAGES. */
   private readonly groupMapped = new Uint16Array(NGROUPS);
   /** Pages mapped now (the guest's VmSize in pages). */
@@ -187,8 +197,9 @@ export class Memory {
     const limit = Math.min(opts.limit ?? MEM_LIMIT_MAX, MEM_LIMIT_MAX);
     this.limitPages = Math.floor(limit / PAGE_SIZE);
     this.pool = opts.pool ?? new FramePool();
-    this.bytes = this.pool.bytes;
-    this.words = this.pool.words;
+    this.ram = this.pool.ram;
+    this.ram32 = this.pool.ram32;
+    this.pool.join(this);
   }
 
   /** Bytes of frames this address space names other than the zero frame (shared ones included). */
@@ -241,7 +252,7 @@ export class Memory {
       this.residentPages++;
     } else if (!pool.sole(f)) {
       nf = pool.alloc();
-      this.bytes[nf]!.set(this.bytes[f]!);
+      pool.copy(f, nf);
       pool.unref(f);
       pool.copies++;
     }
@@ -250,14 +261,16 @@ export class Memory {
     return nf;
   }
 
-  /** A mapped page's frame bytes for reading (the zero frame if never written). */
+  /** A mapped page's frame bytes for reading (the zero frame if never written); a view, use at once. */
   pageBytes(page: number): Uint8Array {
-    return this.bytes[this.frame[page]!]!;
+    const o = this.frame[page]! * PAGE_SIZE;
+    return this.ram.subarray(o, o + PAGE_SIZE);
   }
 
-  /** A mapped page's frame bytes for writing (copy-on-write resolved); bulk writers that checked permissions. */
+  /** A mapped page's frame bytes for writing (copy-on-write resolved); for bulk writers that checked permissions. */
   writablePageBytes(page: number): Uint8Array {
-    return this.bytes[this.unshare(page)]!;
+    const o = this.unshare(page) * PAGE_SIZE;
+    return this.ram.subarray(o, o + PAGE_SIZE);
   }
 
   isMapped(addr: number): boolean {
@@ -391,26 +404,26 @@ export class Memory {
   read8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 1);
-    return this.bytes[this.frame[p]!]![a & PAGE_MASK]!;
+    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
   }
 
   read16(a: number): number {
     if ((a & PAGE_MASK) > PAGE_SIZE - 2) return this.read8(a) | (this.read8(a + 1) << 8);
     const p = a >>> PAGE_SHIFT;
     if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 2);
-    const r = this.bytes[this.frame[p]!]!;
-    const o = a & PAGE_MASK;
+    const r = this.ram;
+    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     return r[o]! | (r[o + 1]! << 8);
   }
 
   read32(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if ((a & 3) === 0 && (this.perm[p]! & READ_FAST_MASK) === PROT_READ)
-      return this.words[this.frame[p]!]![(a & PAGE_MASK) >> 2]!;
+      return this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)]!;
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
     if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 4);
-    const r = this.bytes[this.frame[p]!]!;
-    const o = a & PAGE_MASK;
+    const r = this.ram;
+    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     return r[o]! | (r[o + 1]! << 8) | (r[o + 2]! << 16) | (r[o + 3]! << 24);
   }
 
@@ -458,7 +471,7 @@ export class Memory {
   fetch8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if (!(this.perm[p]! & PROT_EXEC)) fault(a, this.perm[p]! & PAGE_MAPPED ? 21 : 20);
-    return this.bytes[this.frame[p]!]![a & PAGE_MASK]!;
+    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
   }
 
   /** The frame to write at `a` (page `p`) after the checks the fast path skipped. */
@@ -472,7 +485,7 @@ export class Memory {
   write8(a: number, v: number): void {
     const p = a >>> PAGE_SHIFT;
     const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
-    this.bytes[f]![a & PAGE_MASK] = v;
+    this.ram[((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0] = v;
   }
 
   write16(a: number, v: number): void {
@@ -485,8 +498,8 @@ export class Memory {
     }
     const p = a >>> PAGE_SHIFT;
     const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
-    const r = this.bytes[f]!;
-    const o = a & PAGE_MASK;
+    const r = this.ram;
+    const o = ((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     r[o] = v;
     r[o + 1] = v >> 8;
   }
@@ -494,7 +507,7 @@ export class Memory {
   write32(a: number, v: number): void {
     const p = a >>> PAGE_SHIFT;
     if ((a & 3) === 0 && (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE) {
-      this.words[this.frame[p]!]![(a & PAGE_MASK) >> 2] = v;
+      this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)] = v;
       return;
     }
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) {
@@ -507,14 +520,15 @@ export class Memory {
     const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
     const o = a & PAGE_MASK;
     if ((o & 3) === 0) {
-      this.words[f]![o >> 2] = v;
+      this.ram32[(f << 10) | (o >> 2)] = v;
       return;
     }
-    const r = this.bytes[f]!;
-    r[o] = v;
-    r[o + 1] = v >> 8;
-    r[o + 2] = v >> 16;
-    r[o + 3] = v >> 24;
+    const r = this.ram;
+    const b = ((f << PAGE_SHIFT) | o) >>> 0;
+    r[b] = v;
+    r[b + 1] = v >> 8;
+    r[b + 2] = v >> 16;
+    r[b + 3] = v >> 24;
   }
 
   /** Throws the page fault a write at `a` would take, without writing. */
@@ -547,7 +561,7 @@ export class Memory {
 
   /** Writes guest bytes honouring write permission (syscalls acting for the guest). */
   writeBytes(addr: number, data: Uint8Array): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const a = (addr + done) >>> 0;
       this.checkWritable(a);
       const n = Math.min(data.length - done, PAGE_SIZE - (a & PAGE_MASK));
@@ -577,7 +591,7 @@ export class Memory {
       const a = (addr + i) >>> 0;
       const p = a >>> PAGE_SHIFT;
       if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 4);
-      out[i] = this.pageBytes(p)[a & PAGE_MASK]!;
+      out[i] = this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
     }
     return out;
   }
@@ -634,6 +648,7 @@ export class Memory {
    */
   release(): void {
     const pool = this.pool;
+    pool.leave(this);
     for (let g = 0; g < NGROUPS; g++) {
       if (this.groupMapped[g] === 0) continue;
       const end = (g + 1) << GROUP_SHIFT;

@@ -6,7 +6,7 @@
 // do. One set per Memory, shared by all its compiled blocks, so every call site in generated code is
 // monomorphic and gets inlined.
 
-import { PROT_READ, PROT_WRITE, READ_FAST_MASK, WRITE_FAST_MASK, type Memory } from '../memory.js';
+import { PAGE_CODE, PAGE_COW, PAGE_WATCH, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
 
 /** What a slow-path access records for host code that runs inside it (watch callbacks, faults). */
 export interface AccessCpu {
@@ -22,19 +22,18 @@ export interface Accessors {
   w8(cpu: AccessCpu, a: number, v: number, i: number, next: number): void;
 }
 
-const R_MASK = READ_FAST_MASK;
-const W_MASK = WRITE_FAST_MASK;
+// Memory's READ_FAST_MASK and WRITE_FAST_MASK.
+const R_MASK = PROT_READ | PAGE_WATCH;
+const W_MASK = PROT_WRITE | PAGE_CODE | PAGE_COW;
 
 export function accessors(mem: Memory): Accessors {
   const FR = mem.frame;
   const PM = mem.perm;
-  // Frame views by frame number: the pool's arrays, which only ever grow in place.
-  const B8 = mem.bytes;
-  const B32 = mem.words;
   return {
     r32(cpu, a, i, next) {
       const p = a >>> 12;
-      if ((a & 3) === 0 && (PM[p]! & R_MASK) === PROT_READ) return B32[FR[p]!]![(a & 4095) >> 2]!;
+      if ((a & 3) === 0 && (PM[p]! & R_MASK) === PROT_READ)
+        return mem.ram32[(FR[p]! << 10) | ((a & 4095) >> 2)]!;
       cpu.cur = i;
       cpu.eip = next;
       return mem.read32(a);
@@ -46,7 +45,7 @@ export function accessors(mem: Memory): Accessors {
     },
     r8(cpu, a, i, next) {
       const p = a >>> 12;
-      if ((PM[p]! & R_MASK) === PROT_READ) return B8[FR[p]!]![a & 4095]!;
+      if ((PM[p]! & R_MASK) === PROT_READ) return mem.ram[((FR[p]! << 12) | (a & 4095)) >>> 0]!;
       cpu.cur = i;
       cpu.eip = next;
       return mem.read8(a);
@@ -54,7 +53,7 @@ export function accessors(mem: Memory): Accessors {
     w32(cpu, a, v, i, next) {
       const p = a >>> 12;
       if ((a & 3) === 0 && (PM[p]! & W_MASK) === PROT_WRITE) {
-        B32[FR[p]!]![(a & 4095) >> 2] = v;
+        mem.ram32[(FR[p]! << 10) | ((a & 4095) >> 2)] = v;
         return;
       }
       cpu.cur = i;
@@ -64,7 +63,7 @@ export function accessors(mem: Memory): Accessors {
     w8(cpu, a, v, i, next) {
       const p = a >>> 12;
       if ((PM[p]! & W_MASK) === PROT_WRITE) {
-        B8[FR[p]!]![a & 4095] = v;
+        mem.ram[((FR[p]! << 12) | (a & 4095)) >>> 0] = v;
         return;
       }
       cpu.cur = i;
