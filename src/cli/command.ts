@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CliError, packageRoot } from './common.js';
+import { escapeControls, escapeLines } from './terminal.js';
 
 /** This build's version, from package.json (what every command's --version prints). */
 export function packageVersion(): string {
@@ -110,17 +111,19 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
 
 /** Turns a failure into its exit status, writing one line (a CliError's whole message) to stderr. */
 export function reportFailure(prog: string, e: unknown, usageErrors: readonly ErrorClass[] = []): number {
+  // Messages quote names from binaries and traces: escaped (terminal.ts), line breaks of the
+  // message's own layout kept.
   if (e instanceof CliError) {
-    process.stderr.write(`${prog}: ${e.message}\n`);
+    process.stderr.write(`${prog}: ${escapeLines(e.message)}\n`);
     return e.code;
   }
   const msg = e instanceof Error ? e.message : String(e);
   if (usageErrors.some((c) => e instanceof c)) {
     // Usage errors carry their own layout (a probe spec's "Command:" and caret lines).
-    process.stderr.write(`${prog}: ${msg}\n`);
+    process.stderr.write(`${prog}: ${escapeLines(msg)}\n`);
     return 2;
   }
-  process.stderr.write(`${prog}: ${msg.split('\n')[0]}\n`);
+  process.stderr.write(`${prog}: ${escapeControls(msg.split('\n')[0]!)}\n`);
   if (process.env.PROBELAB_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
   return 1;
 }

@@ -7,6 +7,7 @@ import { TraceError } from '../trace/db.js';
 import { TraceReader } from '../trace/reader.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError } from './common.js';
+import { escapeControls } from './terminal.js';
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -33,14 +34,17 @@ export function formatRows(columns: string[], rows: unknown[][], format: string)
   }
   if (format === 'csv')
     return [columns.map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))].join('\n') + '\n';
-  const cells = rows.map((r) => r.map(cell));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  // The table is for a terminal: values (symbols, args, guest paths) are escaped (terminal.ts).
+  // CSV and JSON are data for other programs: JSON escapes controls itself, CSV keeps values as stored.
+  const cells = rows.map((r) => r.map((v) => escapeControls(cell(v))));
+  const heads = columns.map(escapeControls);
+  const widths = heads.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (vals: string[]) =>
     vals
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
+  return [line(heads), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
 
 export const spec = {

@@ -23,6 +23,7 @@ import { catchStopSignal } from './stop-signal.js';
 import { specHint } from './spec-hints.js';
 import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
 import { runNotes } from '../emulator/notes.js';
+import { escapeControls, escapeLines } from './terminal.js';
 
 export const spec = {
   name: 'probe-record',
@@ -219,8 +220,10 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
       if (exit === 0) exit = code;
       if (plan.quiet) continue;
       if (res.status !== 'exited' && !outcome.interrupted)
-        process.stderr.write(`probe-record: guest ${res.message}\n${res.dump ? res.dump + '\n' : ''}`);
-      for (const line of runNotes(res, 'probe-record')) process.stderr.write(`${line}\n`);
+        process.stderr.write(
+          `probe-record: guest ${escapeControls(res.message)}\n${res.dump ? escapeLines(res.dump) + '\n' : ''}`,
+        );
+      for (const line of runNotes(res, 'probe-record')) process.stderr.write(`${escapeControls(line)}\n`);
       if (plan.runs > 1)
         process.stderr.write(
           `run ${index + 1} (seed ${seed}): ${outcome.status}, ${res.instructions} instructions, ${outcome.events} events\n`,
@@ -235,7 +238,7 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
   } catch (e) {
     progress.done();
     if (e instanceof ProbeSpecError) throw new CliError(e.message, 2);
-    if (e instanceof ElfError) throw new CliError(e.message);
+    if (e instanceof ElfError) throw new CliError(escapeControls(e.message));
     throw e;
   } finally {
     stop.release();
@@ -319,12 +322,13 @@ export async function main(argv: string[]): Promise<number> {
     try {
       m = Machine.load(target.binary, { argv: target.argv });
     } catch (e) {
-      if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
+      if (e instanceof ElfError)
+        throw new CliError(`${escapeControls(elf ?? target.name)}: ${escapeControls(e.message)}`);
       throw e;
     }
     for (const s of m.symbols.functions())
       process.stdout.write(
-        `${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${s.name}\n`,
+        `${(s.addr >>> 0).toString(16).padStart(8, '0')} ${String(s.size).padStart(6)} ${escapeControls(s.name)}\n`,
       );
     return 0;
   }
@@ -349,7 +353,8 @@ export async function main(argv: string[]): Promise<number> {
       nullSink(),
     );
   } catch (e) {
-    if (e instanceof ElfError) throw new CliError(`${elf ?? target.name}: ${e.message}`);
+    if (e instanceof ElfError)
+      throw new CliError(`${escapeControls(elf ?? target.name)}: ${escapeControls(e.message)}`);
     if (e instanceof ProbeSpecError) {
       const hint = specHint(e.code, e.message, () => functionNames(target));
       throw new CliError(hint ? `${e.message}\n  ${hint}` : e.message, 2);

@@ -19,6 +19,7 @@ import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from
 import { CliError } from './common.js';
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
+import { escapeLines } from './terminal.js';
 
 export interface ReplayArgs {
   trace: string;
@@ -171,7 +172,8 @@ export async function main(argv: string[]): Promise<number> {
       '--complete stores the complete call sets; it does not combine with --verify, -o, -p or --maxactive',
       2,
     );
-  const err = (s: string) => process.stderr.write(s);
+  // Everything written here is the tool's own text quoting names and values from the trace: escaped.
+  const err = (s: string) => process.stderr.write(escapeLines(s));
   let reader: TraceReader;
   try {
     reader = TraceReader.open(a.trace);

@@ -9,6 +9,7 @@ import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, readInput } from './common.js';
 import { guestOptions, guestWorld, machineOptionsOf } from './guest-options.js';
 import { runNotes } from '../emulator/notes.js';
+import { escapeControls, escapeLines } from './terminal.js';
 
 export const spec = {
   name: 'probe-run',
@@ -47,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       onStderr: (b) => process.stderr.write(b),
     });
   } catch (e) {
-    if (e instanceof ElfError) throw new CliError(`${file}: ${e.message}`);
+    if (e instanceof ElfError) throw new CliError(`${escapeControls(file)}: ${escapeControls(e.message)}`);
     throw e;
   }
   const c0 = process.cpuUsage();
@@ -58,9 +59,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       `probe-run: ${r.instructions} instructions in ${secs.toFixed(3)} s of CPU time = ${(r.instructions / secs / 1e6).toFixed(1)} MIPS\n`,
     );
-  for (const line of runNotes(r, 'probe-run')) process.stderr.write(`${line}\n`);
+  for (const line of runNotes(r, 'probe-run')) process.stderr.write(`${escapeControls(line)}\n`);
   if (r.status === 'exited') return r.exitCode ?? 0;
-  process.stderr.write(`probe-run: ${r.message}\n${r.dump}\n`);
+  process.stderr.write(`probe-run: ${escapeControls(r.message)}\n${escapeLines(r.dump)}\n`);
   return r.status === 'signaled' ? 128 + (r.signal ?? 0) : 1;
 }
 

@@ -16,6 +16,7 @@ import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderText } from '../report/text.js';
 import { CliError } from './common.js';
+import { escapeLines } from './terminal.js';
 
 /** What a renderer may read: the report model and the runs it was built from. */
 export interface RenderInput {
@@ -39,7 +40,9 @@ const oneString = (what: string, needsArgs: boolean, f: (r: RenderInput) => stri
 });
 
 export const RENDERERS = {
-  text: oneString('text report', false, (r) => renderText(r.model)),
+  // renderText escapes what it quotes; escapeLines over the whole text is the safety net for any
+  // value a future section forgets (idempotent, so escaped text is unchanged).
+  text: oneString('text report', false, (r) => escapeLines(renderText(r.model))),
   json: oneString('JSON report', false, (r) => renderJson(r.model.json)),
   html: oneString('HTML report', false, (r) => renderHtml(r.model)),
   folded: oneString('folded stacks', true, (r) => renderFolded(r.input)),

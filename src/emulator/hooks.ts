@@ -6,7 +6,6 @@
 // syscall number for syscall hooks); by default it covers every key. Hooks run in list order;
 // `first` puts a hook at the front (the probe engine is first on Linux's die chain).
 
-import type { Cpu } from './cpu.js';
 import type { Task, SchedReason } from './machine.js';
 import type { Process } from './os/process.js';
 
@@ -155,25 +154,4 @@ export class MachineHooks {
   readonly progress = new HookList<ProgressHook>();
   readonly fork = new HookList<ForkHook>();
   readonly exec = new HookList<ExecHook>();
-
-  // Compatibility shim: the single slots of the first hook API, still set by some tests. Each is
-  // called before the list of the same kind. New code uses the lists above.
-  /** @deprecated use `syscall`. */
-  beforeSyscall?: (cpu: Cpu, nr: number) => boolean;
-  /** @deprecated use `exception` (these run before the list's hooks). */
-  exceptionHandlers: Array<(task: Task, vector: number, code: number, addr: number) => boolean> = [];
-  /** @deprecated use `sched`. */
-  onSched?: SchedHook;
-  /** @deprecated use `taskStart`. */
-  onTaskStart?: TaskHook;
-  /** @deprecated use `taskExit`. */
-  onTaskExit?: TaskHook;
-  /** @deprecated use `output`. */
-  onOutput?: OutputHook;
-  /** @deprecated use `input`. */
-  onInput?: InputHook;
-  /** @deprecated use `taskFlush`. */
-  onTaskFlush?: (task: Task) => void;
-  /** @deprecated use `code` (Machine.addExecHook routes an address here). */
-  onExecHook?: CodeHook;
 }

@@ -31,6 +31,7 @@ import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
+import { MACHINE_DEFAULT_CPUS, cpusProblem } from './ncpus.js';
 import { Prng } from './prng.js';
 import { Kernel } from './syscalls.js';
 import { keepFiles } from './os/vfs-keep.js';
@@ -257,8 +258,6 @@ export class Machine implements CpuHost {
   private captureOutput: boolean;
   readonly options: MachineOptions;
   readonly model: CpuModel;
-  /** Code-hook ids that addExecHook created, by address (compatibility shim). */
-  private legacyExecHooks = new Map<number, HookId>();
   /** Every address space's code cache sees this view of the code hooks' ranges. */
   private readonly codeHookAddrs: { readonly size: number; has(a: number): boolean };
   contextSwitches = 0;
@@ -269,9 +268,9 @@ export class Machine implements CpuHost {
 
   constructor(bytes: Uint8Array, opts: MachineOptions) {
     this.options = opts;
-    const cpus = opts.cpus ?? 1;
-    if (!Number.isInteger(cpus) || cpus < 1 || cpus > 64)
-      throw new RangeError(`cpus must be 1..64, got ${cpus}`);
+    const cpus = opts.cpus ?? MACHINE_DEFAULT_CPUS;
+    const bad = cpusProblem(cpus);
+    if (bad) throw new RangeError(`cpus ${bad}, got ${String(cpus)}`);
     this.ncpus = cpus;
     this.model = cpuModel(opts.cpuModel);
     this.preempt = opts.preempt ?? true;
@@ -372,11 +371,6 @@ export class Machine implements CpuHost {
     return this.runTask;
   }
 
-  /** @deprecated compatibility name of currentTask (tests). */
-  get curTask(): Task | null {
-    return this.runTask;
-  }
-
   /** Instructions retired by all tasks before the current slice began. */
   get totalInstructions(): number {
     return this.retiredTotal;
@@ -413,7 +407,6 @@ export class Machine implements CpuHost {
   syscall(cpu: Cpu): void {
     const nr = cpu.regs[EAX]!;
     const t = this.runTask!;
-    if (this.hooks.beforeSyscall?.(cpu, nr)) return;
     if (this.hooks.syscall.size > 0 && this.hooks.syscall.run(nr, (h) => h(t, nr))) return;
     this.kernel.syscall(t, nr);
     if (t.state === 'running' && this.signals) this.signals.beforeUserReturn(t);
@@ -425,7 +418,6 @@ export class Machine implements CpuHost {
 
   exception(cpu: Cpu, vector: number, code: number, addr: number): void {
     const task = this.runTask ?? this.mainTask;
-    for (const h of this.hooks.exceptionHandlers) if (h(task, vector, code, addr)) return;
     if (this.hooks.exception.run(cpu.eip, (h) => h(task, vector, code, addr))) return;
     this.deliverFault(task, vector, code, addr);
     cpu.attention = 1;
@@ -612,9 +604,7 @@ export class Machine implements CpuHost {
     t.state = 'zombie';
     t.endTs = ts;
     this.cancelWait(t);
-    this.hooks.onTaskFlush?.(t);
     this.hooks.taskFlush.each((h) => h(t));
-    this.hooks.onTaskExit?.(t, ts);
     this.hooks.taskExit.each((h) => h(t, ts));
   }
 
@@ -665,7 +655,6 @@ export class Machine implements CpuHost {
    */
   execed(t: Task): void {
     if (t === this.mainTask) this.cpu = t.cpu;
-    this.hooks.onTaskFlush?.(t);
     this.hooks.taskFlush.each((h) => h(t));
     const ts = this.now();
     this.hooks.exec.each((h) => h(t.process, t, ts));
@@ -680,7 +669,6 @@ export class Machine implements CpuHost {
   }
 
   private emitTaskStart(t: Task, ts: number): void {
-    this.hooks.onTaskStart?.(t, ts);
     this.hooks.taskStart.each((h) => h(t, ts));
   }
 
@@ -777,25 +765,6 @@ export class Machine implements CpuHost {
       if (last - first > 4096) p.mm.cache.flush();
       else for (let pg = first; pg <= last; pg++) p.mm.cache.invalidatePage(pg);
     }
-  }
-
-  /** @deprecated compatibility shim: a code hook at `addr` that calls `hooks.onExecHook`. */
-  addExecHook(addr: number): void {
-    addr = addr >>> 0;
-    if (this.legacyExecHooks.has(addr)) return;
-    this.legacyExecHooks.set(
-      addr,
-      this.addCodeHook((t, a) => this.hooks.onExecHook?.(t, a), addr),
-    );
-  }
-
-  /** @deprecated compatibility shim for addExecHook. */
-  removeExecHook(addr: number): void {
-    addr = addr >>> 0;
-    const id = this.legacyExecHooks.get(addr);
-    if (id === undefined) return;
-    this.legacyExecHooks.delete(addr);
-    this.removeCodeHook(id, addr);
   }
 
   onHook(cpu: Cpu, addr: number): void {
@@ -923,7 +892,6 @@ export class Machine implements CpuHost {
       this.contextSwitches++;
       const p = prev ? prev.tid : 0;
       const n = next ? next.tid : 0;
-      this.hooks.onSched?.(v.clock, v.id, p, n, reason);
       if (this.hooks.sched.size > 0) this.hooks.sched.each((h) => h(v.clock, v.id, p, n, reason));
     }
     return next;
@@ -1124,7 +1092,6 @@ export class Machine implements CpuHost {
     const copy = data.slice();
     if (this.captureOutput) (fd === 2 ? this.stderrChunks : this.stdoutChunks).push(copy);
     const ts = this.now();
-    this.hooks.onOutput?.(fd, ts, copy);
     this.hooks.output.each((h) => h(fd, ts, copy));
     if (fd === 2) this.options.onStderr?.(copy);
     else this.options.onStdout?.(copy);
@@ -1132,7 +1099,6 @@ export class Machine implements CpuHost {
 
   /** Reports a nondeterministic input the kernel consumed (the recorder logs it). */
   emitInput(kind: string, key: string, data: Uint8Array): void {
-    this.hooks.onInput?.(kind, key, data);
     this.hooks.input.each((h) => h(kind, key, data));
   }
 

@@ -1,14 +1,18 @@
-// Probe kinds as descriptors: one entry per kind (kprobe, kretprobe, jprobe) says how its definition
-// line starts, how it registers in and leaves the probe engine, whether it has an instance pool (and
-// what that pool defaults to on Linux), which event carries its fetched arguments, and how its
-// misses are counted (kprobes.md K21, in this one place). The session, replay, analysis and the
-// commands' profile tables all go through these descriptors; a new kind is one more entry here, a
-// parser case in spec.ts and its engine objects in kprobes.ts.
-// Pure data and functions: nothing here touches the emulator at run time (the engine types are
-// type-only imports), so analysis and reports may import it.
+// Probe kinds as a registry of descriptors: one entry per kind (kprobe, kretprobe, jprobe, and any
+// kind registered at run time) says which character starts its definition line and which grammar the
+// spec parser applies to it, how its engine objects are built from a parsed spec, how it registers
+// in and leaves the probe engine, whether it has an instance pool (and what that pool defaults to on
+// Linux), which event carries its fetched arguments, and how its misses are counted (kprobes.md
+// K21, in this one place). The spec parser, the session, replay, analysis and the commands' profile
+// tables all go through these descriptors, so a new kind is one registerProbeKind() call (a kind
+// the trace must tell apart from the three Linux kinds also needs a code in trace/codes.ts and
+// schemas/trace.sql; until then it is stored as the kind it names in `stored`).
+// Nothing here runs guest code or touches the emulator at run time (the engine types are type-only
+// imports), so analysis and reports may import it.
 
 import type { ProbeKindName } from '../trace/codes.js';
 import type { Jprobe, Kprobe, Kretprobe, ProbeEngine, Result } from './kprobes.js';
+import type { ProbeSpec } from './spec.js';
 
 /** K25: the largest MAXACTIVE the kprobe_events text interface accepts. */
 export const MAXACTIVE_MAX = 4096;
@@ -67,14 +71,38 @@ export interface KindCounters {
   nmissedReentry: number;
 }
 
+/** Which definition-line grammar the spec parser applies (spec.ts). */
+export type ProbeLine =
+  /** `X[:[GRP/]EVENT] ADDR|SYM[+offs] [FETCHARGS]` (kprobe_events `p`; `SYM%return` makes a kretprobe). */
+  | 'probe'
+  /** The same with `X[MAXACTIVE]`, at function entries only, `$retval` allowed (kprobe_events `r`). */
+  | 'return'
+  /** `X[:[GRP/]EVENT] SYMBOL HANDLER` (probelab's jprobe line). */
+  | 'jprobe';
+
+/** What a kind's build() gets besides the parsed spec. */
+export interface BuildEnv {
+  /** The pool size: the run's override for this event, else the spec's (0 = the K6 default). */
+  maxactive: number;
+  /** The entry handler (and its per-instance data size) that captures K27 entry values. */
+  entry: Pick<Kretprobe, 'entryHandler' | 'dataSize'>;
+}
+
 export interface ProbeKindDescriptor {
-  name: ProbeKindName;
-  /** First character of its definition line. */
-  prefix: 'p' | 'r' | 'j';
+  /** The registry key, and ProbeSpec.kind of the lines it parses. */
+  name: string;
+  /** The kind the trace stores for it (trace/codes.ts PROBE_KINDS). */
+  stored: ProbeKindName;
+  /** First character of its definition line (a lowercase letter). */
+  prefix: string;
+  /** The grammar of its definition line. */
+  line: ProbeLine;
   /** Has a pool of instances sized by maxactive (K6, K14). */
   pool: boolean;
   /** The event kind whose fetched arguments are recorded: the entry hit or the return. */
   argsOn: 'kprobe' | 'return';
+  /** The engine objects for a parsed spec, around `kp` (which holds the probe's address). */
+  build(spec: ProbeSpec, kp: Kprobe, env: BuildEnv): ProbeObjects;
   register(engine: ProbeEngine, o: ProbeObjects): Result;
   unregister(engine: ProbeEngine, o: ProbeObjects): Result;
   /** The counters of an installed probe. */
@@ -97,12 +125,21 @@ const kprobeCounters = (o: ProbeObjects): KindCounters => ({
 /** A kprobe's (and jprobe's) misses are its kprobe's nmissed: reentries (K21). */
 const reentryMisses = (c: Pick<KindCounters, 'nmissedReentry'>): number => c.nmissedReentry;
 
+/** A plain kprobe: a pre-handler that only lets the engine count and report the hit. */
+const buildKprobe = (_spec: ProbeSpec, kp: Kprobe): ProbeObjects => {
+  kp.preHandler = () => 0;
+  return { kp };
+};
+
 export const PROBE_KIND_DESCRIPTORS: Readonly<Record<ProbeKindName, ProbeKindDescriptor>> = {
   kprobe: {
     name: 'kprobe',
+    stored: 'kprobe',
     prefix: 'p',
+    line: 'probe',
     pool: false,
     argsOn: 'kprobe',
+    build: buildKprobe,
     register: (e, o) => e.registerKprobe(o.kp),
     unregister: (e, o) => e.unregisterKprobe(o.kp),
     counters: kprobeCounters,
@@ -110,9 +147,12 @@ export const PROBE_KIND_DESCRIPTORS: Readonly<Record<ProbeKindName, ProbeKindDes
   },
   kretprobe: {
     name: 'kretprobe',
+    stored: 'kretprobe',
     prefix: 'r',
+    line: 'return',
     pool: true,
     argsOn: 'return',
+    build: (_spec, kp, env) => ({ kp, rp: { kp, maxactive: env.maxactive, ...env.entry } }),
     register: (e, o) => e.registerKretprobe(need(o.rp, 'kretprobe')),
     unregister: (e, o) => e.unregisterKretprobe(need(o.rp, 'kretprobe')),
     counters: (o) => ({
@@ -125,9 +165,12 @@ export const PROBE_KIND_DESCRIPTORS: Readonly<Record<ProbeKindName, ProbeKindDes
   },
   jprobe: {
     name: 'jprobe',
+    stored: 'jprobe',
     prefix: 'j',
+    line: 'jprobe',
     pool: false,
     argsOn: 'kprobe',
+    build: (spec, kp) => ({ kp, jp: { kp, entry: need(spec.handlerAddr, 'jprobe handler') } }),
     register: (e, o) => e.registerJprobe(need(o.jp, 'jprobe')),
     unregister: (e, o) => e.unregisterJprobe(need(o.jp, 'jprobe')),
     counters: kprobeCounters,
@@ -135,9 +178,41 @@ export const PROBE_KIND_DESCRIPTORS: Readonly<Record<ProbeKindName, ProbeKindDes
   },
 };
 
-/** The descriptor of a kind. */
-export function probeKind(name: ProbeKindName): ProbeKindDescriptor {
-  return PROBE_KIND_DESCRIPTORS[name];
+const byName = new Map<string, ProbeKindDescriptor>();
+const byPrefix = new Map<string, ProbeKindDescriptor>();
+for (const d of Object.values(PROBE_KIND_DESCRIPTORS)) {
+  byName.set(d.name, d);
+  byPrefix.set(d.prefix, d);
+}
+
+/**
+ * Adds a kind: its lines parse, install, count and list like the built-in ones. Returns the function
+ * that removes it again. Throws when the name or prefix is taken or the prefix is not one lowercase
+ * letter ('-' starts a removal).
+ */
+export function registerProbeKind(d: ProbeKindDescriptor): () => void {
+  if (!/^[a-z]$/.test(d.prefix)) throw new Error(`probe kind ${d.name}: prefix must be one lowercase letter`);
+  if (byName.has(d.name)) throw new Error(`probe kind ${d.name} is already registered`);
+  const other = byPrefix.get(d.prefix);
+  if (other) throw new Error(`probe kind ${d.name}: prefix '${d.prefix}' is ${other.name}'s`);
+  byName.set(d.name, d);
+  byPrefix.set(d.prefix, d);
+  return () => {
+    if (byName.get(d.name) === d) byName.delete(d.name);
+    if (byPrefix.get(d.prefix) === d) byPrefix.delete(d.prefix);
+  };
+}
+
+/** The descriptor of a kind (a stored kind name, or a registered kind's). */
+export function probeKind(name: string): ProbeKindDescriptor {
+  const d = byName.get(name);
+  if (!d) throw new Error(`unknown probe kind ${name}`);
+  return d;
+}
+
+/** The kind whose definition lines start with `ch`, if any. */
+export function probeKindByPrefix(ch: string): ProbeKindDescriptor | undefined {
+  return byPrefix.get(ch);
 }
 
 /** K21 for a stored probe row: its misses as kprobe_profile shows them (null counters = 0). */

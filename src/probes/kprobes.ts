@@ -1030,9 +1030,14 @@ export class ProbeEngine {
     const list = this.taskInstances.get(task) ?? [];
     this.emit('trampoline', null, task, TRAMPOLINE_ADDR);
     if (list.length === 0) {
+      // Every return the engine hooked leaves an instance on the task's list until the trampoline
+      // consumes it (K14, K19 recycle only at exit/exec), so an empty list means the guest itself
+      // transferred control here (a jump or call to the address, or a return address it copied
+      // while it was hijacked, K20). Linux's uretprobe trampoline answers that with SIGILL.
       m.killProcess(
-        5,
-        `kretprobe trampoline hit by task ${task.tid} with no instance: emulator bug`,
+        4,
+        `task ${task.tid} jumped to the kretprobe trampoline (0x${TRAMPOLINE_ADDR.toString(16)}) ` +
+          `with no return pending: the guest transferred control there itself`,
         task,
         null,
       );

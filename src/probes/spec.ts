@@ -32,7 +32,7 @@
 //   (NO_JPROBE_HANDLER when missing, BAD_JPROBE_HANDLER when unknown), and nothing may follow
 //   (JPROBE_NO_ARGS: a jprobe's handler sees the arguments itself). The default event is j_SYM_0.
 
-import { MAXACTIVE_MAX } from './kinds.js';
+import { MAXACTIVE_MAX, probeKind, probeKindByPrefix } from './kinds.js';
 
 /** i386 `pt_regs` register names as `regs_query_register_offset` knows them. */
 export type RegName =
@@ -162,7 +162,8 @@ export interface FetchArg {
 }
 
 export interface ProbeSpec {
-  kind: 'kprobe' | 'kretprobe' | 'jprobe' | 'remove';
+  /** A probe kind's name (kinds.ts registry: 'kprobe', 'kretprobe', 'jprobe', ...) or 'remove'. */
+  kind: string;
   group: string;
   event: string;
   /** `-:EVENT` without a group: Linux matches the event in any group (group is then the default). */
@@ -403,9 +404,11 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   if (!t0) return fail('BAD_PROBE_TYPE', 0);
   const kindCh = t0.s.charAt(0);
   if (kindCh === '-') return parseRemove(text, toks, t0);
-  if (kindCh === 'j') return parseJprobe(text, toks, t0, ctx);
-  if (kindCh !== 'p' && kindCh !== 'r') return fail('BAD_PROBE_TYPE', t0.pos);
-  let isReturn = kindCh === 'r';
+  // The first character names the kind (kinds.ts); the kind says which grammar follows.
+  const desc = probeKindByPrefix(kindCh);
+  if (!desc) return fail('BAD_PROBE_TYPE', t0.pos);
+  if (desc.line === 'jprobe') return parseJprobe(text, toks, t0, ctx, desc.name);
+  let isReturn = desc.line === 'return';
 
   // 1. MAXACTIVE (argv[0])
   const colon = t0.s.indexOf(':');
@@ -473,7 +476,8 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   if (!ctx.isInsnBoundary(addr)) fail('BAD_INSN_BNDRY', t1.pos);
 
   const spec: ProbeSpec = {
-    kind: isReturn ? 'kretprobe' : 'kprobe',
+    // `SYM%return` on an entry-probe line makes it a kretprobe, as in kprobe_events.
+    kind: isReturn && desc.line !== 'return' ? 'kretprobe' : desc.name,
     group,
     event,
     offset,
@@ -506,7 +510,7 @@ function parseRemove(text: string, toks: Tok[], t0: Tok): ProbeSpec {
 }
 
 /** `j[:[GRP/]EVENT] SYMBOL HANDLER` (probelab's jprobe line). */
-function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): ProbeSpec {
+function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext, kind: string): ProbeSpec {
   const colon = t0.s.indexOf(':');
   const head = colon < 0 ? t0.s.slice(1) : t0.s.slice(1, colon);
   if (head !== '') fail(isDigit(head.charAt(0)) ? 'MAXACT_NO_KPROBE' : 'BAD_PROBE_TYPE', t0.pos + 1);
@@ -521,7 +525,7 @@ function parseJprobe(text: string, toks: Tok[], t0: Tok, ctx: SpecContext): Prob
   if (handlerAddr === undefined) return fail('BAD_JPROBE_HANDLER', t2.pos);
   if (toks[3]) fail('JPROBE_NO_ARGS', toks[3].pos);
   return {
-    kind: 'jprobe',
+    kind,
     group: named.group ?? DEFAULT_GROUP,
     event: named.event ?? `j_${t1.s}_0`.slice(0, MAX_EVENT_NAME_LEN - 1),
     symbol: t1.s,
@@ -805,9 +809,10 @@ function parseVar(s: string, off: number, f: ArgFlags): FetchExpr {
 /** The `kprobe_events` listing line for a spec (trace_kprobe_show). */
 export function formatProbeSpec(spec: ProbeSpec): string {
   if (spec.kind === 'remove') return spec.anyGroup ? `-:${spec.event}` : `-:${spec.group}/${spec.event}`;
-  if (spec.kind === 'jprobe') return `j:${spec.group}/${spec.event} ${spec.symbol} ${spec.handler}`;
-  let s = spec.kind === 'kretprobe' ? 'r' : 'p';
-  if (spec.kind === 'kretprobe' && spec.maxactive) s += String(spec.maxactive);
+  const d = probeKind(spec.kind);
+  if (d.line === 'jprobe') return `${d.prefix}:${spec.group}/${spec.event} ${spec.symbol} ${spec.handler}`;
+  let s = d.prefix;
+  if (d.line === 'return' && spec.maxactive) s += String(spec.maxactive);
   s += `:${spec.group}/${spec.event}`;
   if (spec.symbol === undefined) s += ` 0x${hex8(spec.addr)}`;
   else if (spec.offset) s += ` ${spec.symbol}+${spec.offset}`;

@@ -30,8 +30,8 @@ import {
   type KretprobeInstance,
 } from '../probes/kprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
-import { probeKind } from '../probes/kinds.js';
-import type { EventKindName, ProbeKindName } from '../trace/codes.js';
+import { probeKind, type BuildEnv, type ProbeKindDescriptor } from '../probes/kinds.js';
+import type { EventKindName } from '../trace/codes.js';
 import type {
   CallRecord,
   EventRecord,
@@ -43,6 +43,8 @@ import type {
 
 /** An installed probe: its record (as stored in the probes table) and the engine objects. */
 export interface SessionProbe extends ProbeRecord {
+  /** Its kind (kinds.ts); `kind` is what the trace stores for it. */
+  desc: ProbeKindDescriptor;
   kp: Kprobe;
   rp?: Kretprobe;
   jp?: Jprobe;
@@ -262,24 +264,25 @@ export class ProbeSession {
         (x) => x.event === `${spec.group}/${ev}` || (spec.anyGroup && x.event.endsWith('/' + ev)),
       );
       if (!p) throw new ProbeSpecError(`probe ${ev} is not defined: ${trimmed}`, 'ENOENT');
-      probeKind(p.kind).unregister(this.engine, p);
+      p.desc.unregister(this.engine, p);
       return null;
     }
-    return this.install(spec, spec.kind, overrides);
+    return this.install(spec, overrides);
   }
 
-  private install(spec: ProbeSpec, kind: ProbeKindName, overrides: Record<string, number>): SessionProbe {
+  private install(spec: ProbeSpec, overrides: Record<string, number>): SessionProbe {
     const event = `${spec.group}/${spec.event}`;
     if (this.probes.some((p) => p.event === event))
       throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
-    const desc = probeKind(kind);
+    const desc = probeKind(spec.kind);
     const args = compileFetchArgs(spec.args);
     const kp: Kprobe =
       spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
     const sp: SessionProbe = {
       probeId: this.probes.length + 1,
       event,
-      kind,
+      kind: desc.stored,
+      desc,
       spec: spec.text,
       symbol: spec.symbol ?? null,
       offset: spec.offset,
@@ -289,13 +292,15 @@ export class ProbeSession {
       args,
       argsJson: compileArgsJson(spec.args, args),
     };
-    if (desc.pool) {
-      // The recorded maxactive (0 = the default, K6) unless the run overrides it.
-      const over = overrides[event] ?? overrides[spec.event];
-      sp.rp = this.kretprobe(kp, over ?? spec.maxactive, args);
-      this.byObject.set(sp.rp, sp);
-    } else if (kind === 'jprobe') sp.jp = { kp, entry: spec.handlerAddr! };
-    else kp.preHandler = () => 0;
+    // The recorded maxactive (0 = the default, K6) unless the run overrides it.
+    const env: BuildEnv = {
+      maxactive: overrides[event] ?? overrides[spec.event] ?? spec.maxactive,
+      entry: this.entryCapture(args),
+    };
+    const objs = desc.build(spec, kp, env);
+    sp.rp = objs.rp;
+    sp.jp = objs.jp;
+    if (sp.rp) this.byObject.set(sp.rp, sp);
     const res = desc.register(this.engine, sp);
     if (res !== 0)
       throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
@@ -306,12 +311,10 @@ export class ProbeSession {
     return sp;
   }
 
-  /** A kretprobe whose entry handler captures the entry values of its `$argN`-style arguments (K27). */
-  private kretprobe(kp: Kprobe, maxactive: number, args: CompiledFetchArgs): Kretprobe {
+  /** The kretprobe entry handler that captures the entry values of `$argN`-style arguments (K27). */
+  private entryCapture(args: CompiledFetchArgs): BuildEnv['entry'] {
     const split = args.entry;
     return {
-      kp,
-      maxactive,
       dataSize: split.dataSize,
       entryHandler: split.argNums.length
         ? (ri) => {
@@ -346,7 +349,7 @@ export class ProbeSession {
     let args: string | null = null;
     this.fctx.task = task;
     this.fctx.addr = addr;
-    if (sp && sp.args.args.length > 0 && kind === probeKind(sp.kind).argsOn) {
+    if (sp && sp.args.args.length > 0 && kind === sp.desc.argsOn) {
       if (kind === 'return') {
         this.fctx.entryArgs = (ri?.entryValues as EntryArgValues | null) ?? undefined;
         args = sp.argsJson.write(this.fctx, 'return');
@@ -406,6 +409,6 @@ export class ProbeSession {
   }
 
   counters(): ProbeCounters[] {
-    return this.probes.map((p) => ({ probeId: p.probeId, ...probeKind(p.kind).counters(p) }));
+    return this.probes.map((p) => ({ probeId: p.probeId, ...p.desc.counters(p) }));
   }
 }

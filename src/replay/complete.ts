@@ -12,6 +12,7 @@ import type { CompleteCallSetProvider } from '../analysis/load.js';
 import { UNBOUNDED } from '../trace/config.js';
 import { CompleteCallCache, type ProbeRow, type TraceReader } from '../trace/reader.js';
 import { nullSink, type CompleteCallRecord, type RunSink } from '../trace/records.js';
+import { escapeControls } from '../cli/terminal.js';
 import { ReplayError } from './errors.js';
 import { replayRun, resolveEvent } from './replay.js';
 
@@ -163,7 +164,9 @@ export function completeCallSetProvider(reader: TraceReader, path: string): Comp
       calls = completeCallSet(reader, runId, events).map(toRecord);
     } catch (e) {
       if (e instanceof ReplayError) {
-        process.stderr.write(`probe-report: run ${runId}: exact miss curves unavailable: ${e.message}\n`);
+        process.stderr.write(
+          `probe-report: run ${runId}: exact miss curves unavailable: ${escapeControls(e.message)}\n`,
+        );
         return null;
       }
       throw e;

@@ -14,10 +14,12 @@
 // - Uses the same analysed call set as the report (the complete set when the run supplies one).
 
 import { nesting } from '../analysis/latency.js';
+import { escapeControls } from '../cli/terminal.js';
 import { asCallTable, callOrder, type AnalysisInput } from '../analysis/model.js';
 
 function frame(s: string): string {
-  return s.replace(/;/g, ':').replace(/\s+/g, ' ').trim() || '?';
+  // Control characters are shown escaped (terminal.ts): folded files end up on terminals (cat, less).
+  return escapeControls(s.replace(/;/g, ':').replace(/\s+/g, ' ').trim()) || '?';
 }
 
 /** stack → total self cycles. */

@@ -7,14 +7,16 @@
 //   banner, every missed count carries a "MISSED" marker, and each kretprobe ends with exactly one
 //   recommendation sentence (`recommendationSentence`) saying which maxactive would have missed
 //   none and what the Linux 2.6.13 default did.
-// - Text from the guest (symbols, event and workload names) is printed as is; this output is not
-//   markup. Control characters are replaced so a hostile name cannot move the cursor.
+// - Text from the guest or the trace (symbols, event, task and workload names, argument values,
+//   file names) goes through escapeControls (src/cli/terminal.ts, `\x1b` style), so a hostile name
+//   cannot move the cursor; this output is not markup.
 
 import type { PeakDetail, ProbeExtras, ReportModel, ReportProbeJson } from '../analysis/summary.js';
 import type { LatencyStats } from '../analysis/latency.js';
 import { formatArgValue, type ArgGroupsJson, type ArgSummaryJson } from '../analysis/args.js';
 import type { RunSyscalls } from '../analysis/model.js';
 import { missesAt, MAXACTIVE_LIMIT } from '../analysis/misscurve.js';
+import { escapeControls } from '../cli/terminal.js';
 
 /** 1234567 → "1,234,567" (non-integers keep up to 1 decimal). */
 export function fmtInt(v: number): string {
@@ -56,12 +58,6 @@ export function fmtNs(ns: number): string {
 /** Cycles to a readable duration at `mhz`. */
 export function fmtCyclesAsTime(cycles: number, mhz: number): string {
   return fmtNs((cycles * 1000) / mhz);
-}
-
-/** Removes control characters (terminal escapes) from guest text. */
-export function clean(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -150,13 +146,13 @@ export function recommendationSentence(model: ReportModel, i: number): string | 
   const p = model.json.probes[i];
   const x = model.extras.probes[i];
   if (!p || !x || p.kind !== 'kretprobe') return null;
-  const name = clean(probeLabel(model, i));
+  const name = escapeControls(probeLabel(model, i));
   if (p.recommended_maxactive === null) {
     const rec = Math.max(...x.recordedMaxactive, 0);
     return (
       `${name}: the recording missed ${plural(p.missed, 'call')} and no complete call set is available, ` +
       `so set maxactive above ${rec} and replay with an unbounded pool ` +
-      `(probe-replay --maxactive ${clean(p.event)}=${MAXACTIVE_LIMIT}) to get the exact number.`
+      `(probe-replay --maxactive ${escapeControls(p.event)}=${MAXACTIVE_LIMIT}) to get the exact number.`
     );
   }
   if (x.analysedCalls === 0 || !x.peak) {
@@ -220,7 +216,7 @@ export function curvePairs(p: ReportProbeJson, x: ProbeExtras): string {
 
 /** An argument value in its display type (0x… for x types, quoted strings), terminal-safe. */
 function argText(v: number | string | null, type: string): string {
-  return v === null ? '-' : clean(formatArgValue(v, type));
+  return v === null ? '-' : escapeControls(formatArgValue(v, type));
 }
 
 /** One row per fetch argument: count, min, p50, p99, max, distinct, and the top values. */
@@ -249,8 +245,8 @@ export function argsTable(args: readonly ArgSummaryJson[], withLatency: boolean,
         `top values${withLatency ? ' (p50 latency)' : ''}`,
       ],
       ...args.map((a) => [
-        `  ${clean(a.name)}`,
-        clean(a.type),
+        `  ${escapeControls(a.name)}`,
+        escapeControls(a.type),
         fmtInt(a.count),
         argText(a.min, a.type),
         argText(a.p50, a.type),
@@ -272,8 +268,8 @@ export function groupsTable(g: ArgGroupsJson, withLatency: boolean, mhz: number)
   const rows = g.rows.slice(0, TEXT_GROUPS);
   const f = (v: number | null): string => (v === null ? '-' : fmtInt(v));
   const head = withLatency
-    ? [`  by ${clean(g.arg)}`, 'calls', 'missed', 'p50', 'p99', 'max', 'p50 time']
-    : [`  by ${clean(g.arg)}`, 'hits'];
+    ? [`  by ${escapeControls(g.arg)}`, 'calls', 'missed', 'p50', 'p99', 'max', 'p50 time']
+    : [`  by ${escapeControls(g.arg)}`, 'hits'];
   const out = table(
     [
       head,
@@ -316,9 +312,9 @@ function sweepLines(model: ReportModel, x: ProbeExtras): string[] {
   ];
   const replay = run?.file ? `probe-replay ${shellWord(run.file)} --run ${w.runId}` : null;
   out.push(
-    `  worst seed: ${run?.seed ?? '?'} (run ${clean(runLabel(model, w.runIndex))}, peak ${w.peak}` +
+    `  worst seed: ${run?.seed ?? '?'} (run ${escapeControls(runLabel(model, w.runIndex))}, peak ${w.peak}` +
       `${w.missed + w.missedReentry > 0 ? `, ${fmtInt(w.missed + w.missedReentry)} missed` : ''})` +
-      (replay ? `; replay it: ${clean(replay)}` : ''),
+      (replay ? `; replay it: ${escapeControls(replay)}` : ''),
   );
   return out;
 }
@@ -328,7 +324,7 @@ export function syscallLines(tables: readonly RunSyscalls[]): string[] {
   const L: string[] = [];
   tables.forEach((t) => {
     const label = t.source !== undefined ? `${t.source}#${t.runId}` : String(t.runId);
-    L.push(`System calls of run ${clean(label)}`);
+    L.push(`System calls of run ${escapeControls(label)}`);
     if (t.rows === null) {
       L.push('  (this trace has no syscall table: it was recorded before probelab kept one)');
     } else if (t.rows.length === 0) L.push('  (none)');
@@ -342,7 +338,7 @@ export function syscallLines(tables: readonly RunSyscalls[]): string[] {
               fmtInt(r.errors),
               r.enosys > 0 ? `${fmtInt(r.enosys)} UNIMPLEMENTED` : '0',
               String(r.nr),
-              clean(r.name),
+              escapeControls(r.name),
             ]),
           ],
           [true, true, false, true, false],
@@ -361,7 +357,7 @@ export function renderText(model: ReportModel): string {
   const mhz = extras.mhz;
   L.push('probelab report');
   L.push('===============');
-  const workloads = [...new Set(json.runs.map((r) => clean(r.workload)))].join(', ');
+  const workloads = [...new Set(json.runs.map((r) => escapeControls(r.workload)))].join(', ');
   L.push(
     `${plural(json.runs.length, 'run')} of ${workloads || '(no runs)'}; clock ${fmtInt(mhz)} MHz ` +
       `(1 cycle = ${fmtNs(1000 / mhz)})${extras.mhzMixed ? ' (runs use different clocks; ns use this one)' : ''}`,
@@ -372,7 +368,7 @@ export function renderText(model: ReportModel): string {
     L.push(
       `!!! MISSED: ${plural(t.missed + t.missedReentry, 'call')} never reached their return probe handlers ` +
         `(${fmtInt(t.missed)} for lack of a free instance, ${fmtInt(t.missedReentry)} by reentry) in ` +
-        `${t.probesWithMisses.map(clean).join(', ')}.`,
+        `${t.probesWithMisses.map(escapeControls).join(', ')}.`,
     );
     L.push('!!! See "Recommendations" at the end for the maxactive that would have missed none.');
     L.push('');
@@ -384,8 +380,8 @@ export function renderText(model: ReportModel): string {
       [
         ['  run', 'workload', 'cpus', 'preempt', 'seed', 'chaos', 'status', 'instructions', 'cycles', 'time'],
         ...json.runs.map((r, i) => [
-          `  ${clean(runLabel(model, i))}`,
-          clean(r.workload),
+          `  ${escapeControls(runLabel(model, i))}`,
+          escapeControls(r.workload),
           String(r.cpus),
           r.preempt ? 'yes' : 'no',
           String(r.seed),
@@ -404,7 +400,7 @@ export function renderText(model: ReportModel): string {
   json.probes.forEach((p, i) => {
     const x = extras.probes[i] as ProbeExtras;
     const isRet = p.kind === 'kretprobe';
-    const head = `${clean(p.event)}  (${clean(probeWhere(p, x))}${isRet ? `, maxactive ${x.recordedMaxactive.join('/')}` : ''})`;
+    const head = `${escapeControls(p.event)}  (${escapeControls(probeWhere(p, x))}${isRet ? `, maxactive ${x.recordedMaxactive.join('/')}` : ''})`;
     L.push(head);
     L.push('-'.repeat(Math.min(100, [...head].length)));
     const missCell = p.missed > 0 ? `${fmtInt(p.missed)}  <-- MISSED` : '0';
@@ -496,7 +492,7 @@ export function renderText(model: ReportModel): string {
       }
       if (x.crossing > 0)
         L.push(`  WARNING: ${fmtInt(x.crossing)} calls overlapped a call of the same task without nesting`);
-      if (x.note) L.push(`  note: ${clean(x.note)}`);
+      if (x.note) L.push(`  note: ${escapeControls(x.note)}`);
       if (x.sweep) L.push(...sweepLines(model, x));
     }
     L.push('');
@@ -514,8 +510,8 @@ export function renderText(model: ReportModel): string {
       L.push(`  ${s}`);
       const c = recommendationCommands(model, i);
       if (c) {
-        L.push(`      spec:    ${clean(c.spec)}`);
-        if (c.replay) L.push(`      confirm: ${clean(c.replay)}   (its missed column shows 0)`);
+        L.push(`      spec:    ${escapeControls(c.spec)}`);
+        if (c.replay) L.push(`      confirm: ${escapeControls(c.replay)}   (its missed column shows 0)`);
       }
     });
     L.push('');

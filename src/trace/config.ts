@@ -6,11 +6,13 @@
 // - An unbounded kretprobe pool has ONE encoding everywhere (command line parse, session options,
 //   this record, the probes table): UNBOUNDED, a number JSON and SQLite store as they are and the
 //   probe engine treats as a pool that grows on demand.
-// - cpus is validated here only (NR_CPUS 1..64, default 4); every entry point calls cpusProblem().
+// - cpus is validated with the emulator's cpusProblem() (NR_CPUS 1..64, default 4, ncpus.ts), as
+//   every entry point is.
 // - parseRunConfig() accepts what every earlier build stored (no version field: format 2 and
 //   older) and fills what they lacked with the defaults below; a stored config that is not an
 //   object with a string argv is a one-line TraceError.
 
+import { DEFAULT_CPUS, cpusProblem } from '../emulator/ncpus.js';
 import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
@@ -20,10 +22,9 @@ export const RUN_CONFIG_VERSION = 1;
 /** The pool size of an unbounded kretprobe pool (analysis replays), in every layer. */
 export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
-/** NR_CPUS: the virtual CPUs a machine may have, and the default. */
-export const NR_CPUS_MIN = 1;
-export const NR_CPUS_MAX = 64;
-export const DEFAULT_CPUS = 4;
+// NR_CPUS (range, check, default) is the emulator's: one definition, re-exported for the trace layer
+// and the commands.
+export { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../emulator/ncpus.js';
 
 export interface RunConfig {
   version: typeof RUN_CONFIG_VERSION;
@@ -84,13 +85,6 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   stdinPath: null,
   replayOf: null,
 });
-
-/** Why `n` is not a valid number of CPUs ('must be an integer in 1..64'), or null. */
-export function cpusProblem(n: unknown): string | null {
-  return typeof n === 'number' && Number.isInteger(n) && n >= NR_CPUS_MIN && n <= NR_CPUS_MAX
-    ? null
-    : `must be an integer in ${NR_CPUS_MIN}..${NR_CPUS_MAX}`;
-}
 
 /** True for a pool size that means "unbounded". */
 export function isUnbounded(maxactive: number | null): boolean {

@@ -20,7 +20,7 @@
 //  2. CPUID / RDTSC: the plugin forces the REFERENCE to the emulator's model: CPUID results come from
 //     the emulator's cpuidValues() table, RDTSC returns the number of instructions retired before it.
 //     Nothing is imposed on the emulator: its CPUID/RDTSC results are compared like any instruction.
-//  3. System calls (m.hooks.beforeSyscall): the syscall number must match the reference's next one.
+//  3. System calls (a hook on m.hooks.syscall): the syscall number must match the reference's next one.
 //     - EXECUTED by the emulator, then checked (EAX by the next compare, written memory byte for byte):
 //       exit, exit_group, write, writev, set_thread_area, rt_sigaction, sigaction, rt_sigprocmask,
 //       sigprocmask, munmap, mprotect, madvise.
@@ -556,7 +556,8 @@ export async function lockstep(
     /** reference value -> emulator value that compare equal (policy 5) */
     const equiv = new Map<number, number>();
 
-    m.hooks.beforeSyscall = (c, nr) => {
+    m.hooks.syscall.add((t, nr) => {
+      const c = t.cpu;
       syscalls++;
       const rec = pendingSys.shift();
       if (!rec && stopTag === TAG_EXIT && (nr === 1 || nr === 252)) return false; // exit: no return record
@@ -604,7 +605,7 @@ export async function lockstep(
       }
       c.regs[0] = ret;
       return true;
-    };
+    });
 
     const report = (what: string, refOff: number | null): void => {
       const lines = [`mismatch after instruction #${compared + 1}: ${what}`];

@@ -479,13 +479,16 @@ describe('int3 that is not ours, and removed breakpoints (K8, K23)', () => {
     const at = l.sym('l_callrel');
     let raced = 0;
     // Another CPU unregisters the probe between the trap and do_int3 (put in front of the engine).
-    l.m.hooks.exceptionHandlers.unshift((task, vector) => {
-      if (vector === 3 && (task.cpu.eip - 1) >>> 0 === at && raced === 0) {
-        raced++;
-        expect(l.eng.unregisterKprobe(kp)).toBe(0);
-      }
-      return false;
-    });
+    l.m.hooks.exception.add(
+      (task, vector) => {
+        if (vector === 3 && (task.cpu.eip - 1) >>> 0 === at && raced === 0) {
+          raced++;
+          expect(l.eng.unregisterKprobe(kp)).toBe(0);
+        }
+        return false;
+      },
+      { first: true },
+    );
     const r = l.m.run();
     expect(status(r), r.message).toBe('exit 0');
     expect(raced).toBe(1);
@@ -508,10 +511,13 @@ describe('int3 that is not ours, and removed breakpoints (K8, K23)', () => {
     expect(l.eng.registerKprobe(inner)).toBe(0);
     expect(l.eng.registerKprobe(outer)).toBe(0);
     const at = l.sym('l_jcc');
-    l.m.hooks.exceptionHandlers.unshift((task, vector) => {
-      if (vector === 3 && (task.cpu.eip - 1) >>> 0 === at) l.eng.unregisterKprobe(inner);
-      return false;
-    });
+    l.m.hooks.exception.add(
+      (task, vector) => {
+        if (vector === 3 && (task.cpu.eip - 1) >>> 0 === at) l.eng.unregisterKprobe(inner);
+        return false;
+      },
+      { first: true },
+    );
     const r = l.m.run();
     expect(status(r), r.message).toBe('exit 0');
     expect(got).toBe(1);

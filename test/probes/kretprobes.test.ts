@@ -218,7 +218,7 @@ describe('tasks and CPUs (K17)', () => {
         return 0;
       },
       handler: (ri: KretprobeInstance, regs) => {
-        const task = l.m.curTask as Task;
+        const task = l.m.currentTask as Task;
         if (ri.task !== task) bad++;
         const [a, b] = ri.entryValues as number[];
         const expected = sym === 'work' ? a! * 1000 + b! : a! + 1;
@@ -273,11 +273,11 @@ describe('unregistration and task exit with instances in flight (K18, K19)', () 
     const mid: Kprobe = {
       symbolName: 'l_slow_mid',
       preHandler: () => {
-        const task = l.m.curTask!;
+        const task = l.m.currentTask!;
         const o: Record<string, number> = {
           inflightBefore: l.eng.inFlight(rp),
           held: l.eng.instancesOf(task).length,
-          slot: l.m.memory.read32(l.m.curTask!.cpu.regs[5]! + 4) >>> 0,
+          slot: l.m.memory.read32(l.m.currentTask!.cpu.regs[5]! + 4) >>> 0,
         };
         if (obs.length === 0) {
           o.unreg = l.eng.unregisterKretprobe(rp) === 0 ? 1 : 0;

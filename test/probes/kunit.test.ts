@@ -140,7 +140,7 @@ describe('KUnit test_kprobes.c ports (check 13)', () => {
         handler: (ri, regs) => {
           expect(regs.ax).toBe(Math.floor(rand1 / 3));
           expect(krphVal).not.toBe(0);
-          expect(ri.task).toBe(l.m.curTask);
+          expect(ri.task).toBe(l.m.currentTask);
           krphVal = rand1;
           return 0;
         },

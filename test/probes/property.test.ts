@@ -126,13 +126,12 @@ function check(s: Scenario): void {
       gt.push({ kind: 'entry', tid: task.tid, fn: fi, ax: 0, call });
       if (!retHooks.has(ra)) {
         retHooks.add(ra);
-        m.addExecHook(ra);
+        m.addCodeHook(onExec, ra);
       }
     }
   };
-  for (const a of fnAddr) m.addExecHook(a);
-  m.addExecHook(TRAMPOLINE);
-  m.hooks.onExecHook = onExec;
+  for (const a of fnAddr) m.addCodeHook(onExec, a);
+  m.addCodeHook(onExec, TRAMPOLINE);
 
   // ---------------------------------------------------------------- probes
   const seen: string[] = [];
@@ -150,7 +149,7 @@ function check(s: Scenario): void {
           return 0;
         },
         handler: (ri, regs) => {
-          expect(ri.task).toBe(m.curTask);
+          expect(ri.task).toBe(m.currentTask);
           seen.push(`return ${name} ${ri.task.tid} ${regs.ax}`);
           return 0;
         },

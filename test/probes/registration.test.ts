@@ -173,13 +173,12 @@ describe('K4, K5: aggregate probes (check 5)', () => {
     // Unregister A just before the second call hits (an exec hook runs before the int3 executes, as
     // another CPU could unregister between two hits; Linux forbids unregistering from a handler).
     const at = l.sym('jp_target');
-    l.m.addExecHook(at);
-    l.m.hooks.onExecHook = (_task, addr) => {
+    l.m.addCodeHook((_task, addr) => {
       if (addr === at && calls_() === 1 && l.eng.addressOf(a) !== undefined) {
         expect(l.eng.unregisterKprobe(a)).toBe(0);
         expect(l.m.memory.peek(at, 1)[0]).toBe(0xcc); // still armed for B and the jprobe
       }
-    };
+    }, at);
     const r = l.m.run();
     expect(status(r), r.message).toBe('exit 0');
     // The jprobe body ran between the pre- and the post-handlers (jp_calls went 0 -> 1).

@@ -139,7 +139,7 @@ describe('determinism', () => {
       chaos,
     });
     const h = createHash('sha256');
-    m.hooks.onSched = (ts, cpu, prev, next, reason) => h.update(`${ts},${cpu},${prev},${next},${reason};`);
+    m.hooks.sched.add((ts, cpu, prev, next, reason) => h.update(`${ts},${cpu},${prev},${next},${reason};`));
     const r = m.run();
     return { hash: h.digest('hex'), instructions: r.instructions, out: Buffer.from(r.stdout).toString() };
   };

@@ -56,7 +56,7 @@ export function attachFileSystem(k: Kernel, epochSec: number): { fs: FileSystem;
   const m = k.m;
   const proc: ProcSource = {
     current: () => {
-      const t = m.curTask ?? m.mainTask;
+      const t = m.currentTask ?? m.mainTask;
       return t ? procView(m, t.process) : null;
     },
     byPid: (pid) => {
