@@ -30,6 +30,8 @@ export const PAGE_MAPPED = 16;
 export const PAGE_WATCH = 32;
 /** Page's frame is the zero frame or may be shared with another address space: writes copy it first. */
 export const PAGE_COW = 64;
+/** Page of a MAP_SHARED mapping: a fork child shares its frame for writing too (no copy-on-write). */
+export const PAGE_SHARED = 128;
 
 /** A page whose `perm & READ_FAST_MASK` equals PROT_READ may be read straight from its frame. */
 export const READ_FAST_MASK = PROT_READ | PAGE_WATCH;
@@ -282,10 +284,11 @@ export class Memory {
   }
 
   /**
-   * Maps [addr, addr+len) (page aligned) with `prot`, zero-filled. Replaces any old mapping. Throws
-   * MemoryLimitError beyond the limit and the kernel's reserve (guest requests check canMap first).
+   * Maps [addr, addr+len) (page aligned) with `prot`, zero-filled; `shared` pages stay shared with fork
+   * children. Replaces any old mapping. Throws MemoryLimitError beyond the limit and the kernel's
+   * reserve (guest requests check canMap first).
    */
-  map(addr: number, len: number, prot: number): void {
+  map(addr: number, len: number, prot: number, shared = false): void {
     const added = this.unmappedIn(addr, len);
     if (this.mappedPages + added > this.limitPages + KERNEL_RESERVE_PAGES)
       throw new MemoryLimitError(
@@ -296,7 +299,7 @@ export class Memory {
     for (let p = first; p <= last; p++) {
       const was = this.perm[p]!;
       this.releasePage(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED | PAGE_COW | (was & PAGE_WATCH);
+      this.perm[p] = (prot & 7) | PAGE_MAPPED | PAGE_COW | (was & PAGE_WATCH) | (shared ? PAGE_SHARED : 0);
       if (!(was & PAGE_MAPPED)) this.groupMapped[p >>> GROUP_SHIFT]!++;
     }
     this.mappedPages += added;
@@ -358,7 +361,10 @@ export class Memory {
       const code = pm & PAGE_CODE;
       if (code && !(prot & PROT_EXEC)) this.onCodeWrite(p);
       this.perm[p] =
-        (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0) | (pm & (PAGE_WATCH | PAGE_COW));
+        (prot & 7) |
+        PAGE_MAPPED |
+        (prot & PROT_EXEC ? code : 0) |
+        (pm & (PAGE_WATCH | PAGE_COW | PAGE_SHARED));
     }
     return true;
   }
@@ -609,7 +615,7 @@ export class Memory {
 
   /**
    * A copy of this address space (fork): same mappings, permissions, limit and contents. Frames
-   * are shared copy-on-write: every page naming a frame gets PAGE_COW here and in the copy, so
+   * of MAP_SHARED pages are shared outright; the others copy-on-write: every page naming a frame gets PAGE_COW here and in the copy, so
    * the first write on either side copies the page (or keeps it if nobody else names it any
    * more). Code marks are dropped in the copy (it gets a fresh code cache); watched words are
    * copied with their page bits. Costs a walk of the mapped groups, no frame copies.
@@ -625,6 +631,13 @@ export class Memory {
       for (let p = g << GROUP_SHIFT; p < end; p++) {
         let pm = this.perm[p]!;
         if (pm === 0) continue;
+        if (pm & PAGE_SHARED) {
+          // Both sides write the same frame: give an untouched page its frame now.
+          c.frame[p] = this.unshare(p);
+          pool.ref(c.frame[p]!);
+          c.perm[p] = this.perm[p]! & ~PAGE_CODE;
+          continue;
+        }
         const f = this.frame[p]!;
         if (f !== 0) {
           pool.ref(f);

@@ -4,6 +4,7 @@
 // recording and its replay get the same machine whatever the caller left unset (the defaults are
 // RunConfig's, in one place).
 
+import { MEM_LIMIT_MAX } from '../emulator/memory.js';
 import type { FileSource } from '../emulator/types.js';
 import { makeRunConfig, type RunConfig } from '../trace/config.js';
 import type { SessionOptions } from './session.js';
@@ -28,6 +29,7 @@ export function runConfigOf(s: SessionOptions, extra: Partial<RunConfig> = {}): 
     detectReturnAddressReads: s.detectReturnAddressReads,
     allowRead: s.allowRead,
     cpuModel: s.cpuModel,
+    memLimit: s.memLimit,
     ...extra,
   });
 }
@@ -62,5 +64,6 @@ export function sessionOptionsOf(
     detectReturnAddressReads: c.detectReturnAddressReads,
     // Replay must run the recorded CPU model: glibc picks its code paths from CPUID.
     cpuModel: c.cpuModel,
+    memLimit: c.memLimit ?? MEM_LIMIT_MAX,
   };
 }

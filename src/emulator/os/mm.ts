@@ -6,7 +6,7 @@
 // RLIMIT_AS) fails as Linux fails it: ENOMEM from mmap and mremap, the unchanged break from brk.
 
 import type { Task } from '../machine.js';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import { PAGE_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
 import type { Kernel } from '../syscalls.js';
 import { HostFileDesc } from './files.js';
 import { EACCES, EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
@@ -80,7 +80,8 @@ function mmap2(
     if (at < 0) return -ENOMEM;
   }
   if (!mem.canMap(at, size)) return -ENOMEM;
-  mem.map(at, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+  // MAP_SHARED anonymous memory stays shared with fork children.
+  mem.map(at, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC), anon && (flags & 3) === 1);
   if (data) {
     const off = (pgoff >>> 0) * PAGE_SIZE;
     const n = Math.max(0, Math.min(len, data.length - off));
@@ -130,6 +131,7 @@ function mremap(
   if (newSize === 0 || oldSize === 0 || oldAddr + oldSize > 0x1_0000_0000) return -EINVAL;
   const mem = k.mem;
   const prot = mem.protOf(oldAddr);
+  const shared = (mem.perm[oldAddr >>> 12]! & PAGE_SHARED) !== 0;
   for (let a = oldAddr; a < oldAddr + oldSize; a += PAGE_SIZE)
     if (!mem.isMapped(a) || mem.protOf(a) !== prot) return -EFAULT;
   if (flags & MREMAP_FIXED) {
@@ -141,7 +143,7 @@ function mremap(
     mem.unmap(newAddr, newSize);
     mem.move(oldAddr, newAddr, keep / PAGE_SIZE);
     if (oldSize > keep) mem.unmap(oldAddr + keep, oldSize - keep);
-    if (newSize > keep) mem.map(newAddr + keep, newSize - keep, prot);
+    if (newSize > keep) mem.map(newAddr + keep, newSize - keep, prot, shared);
     return newAddr | 0;
   }
   if (newSize <= oldSize) {
@@ -151,14 +153,14 @@ function mremap(
   const grow = newSize - oldSize;
   if (!mem.canGrow(grow / PAGE_SIZE)) return -ENOMEM;
   if (oldAddr + newSize <= MMAP_TOP && isFree(mem, oldAddr + oldSize, grow)) {
-    mem.map(oldAddr + oldSize, grow, prot);
+    mem.map(oldAddr + oldSize, grow, prot, shared);
     return oldAddr | 0;
   }
   if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   const at = mem.findFree(newSize, MMAP_TOP, MMAP_BOTTOM);
   if (at < 0) return -ENOMEM;
   mem.move(oldAddr, at, oldSize / PAGE_SIZE);
-  mem.map(at + oldSize, grow, prot);
+  mem.map(at + oldSize, grow, prot, shared);
   return at | 0;
 }
 

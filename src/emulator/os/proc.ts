@@ -37,6 +37,8 @@ function rlimit(t: Task, res: number): [number, number] {
   const INF = 0xffffffff;
   if (res === 3) return [8 * 1024 * 1024, INF]; // RLIMIT_STACK
   if (res === 7) return [t.process.fds.limit, 4096]; // RLIMIT_NOFILE
+  if (res === 9 && t.process.memory.limitBytes < INF)
+    return [t.process.memory.limitBytes, t.process.memory.limitBytes]; // RLIMIT_AS: --mem
   return [INF, INF];
 }
 
