@@ -83,6 +83,16 @@ export interface MappingInfo {
   prot: number;
 }
 
+/**
+ * Zeroed page tables of released address spaces, for the next Memory (fork and exec make one each):
+ * taking 5 MiB of fresh zeroed memory from the host costs more than the whole rest of a fork.
+ */
+const spareTables: Array<{ frame: Int32Array; perm: Uint8Array }> = [];
+const MAX_SPARE_TABLES = 8;
+/** A released Memory's tables: empty, so every access faults and nothing can be written. */
+const NO_FRAMES = new Int32Array(0);
+const NO_PERMS = new Uint8Array(0);
+
 /** Frames a pool's store can hold: one typed array of at most 4 GiB (frame 0 included). */
 const MAX_FRAMES = 1 << 20;
 
@@ -176,9 +186,9 @@ export interface MemoryOptions {
 
 export class Memory {
   /** Frame number of each page (0: the zero frame, which every untouched page reads). */
-  readonly frame = new Int32Array(NPAGES);
+  frame: Int32Array;
   /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED, PAGE_WATCH, PAGE_COW). */
-  readonly perm = new Uint8Array(NPAGES);
+  perm: Uint8Array;
   readonly pool: FramePool;
   /** The pool's store (replaced when it grows: read it at each access, never keep it). */
   ram: Uint8Array;
@@ -198,6 +208,9 @@ export class Memory {
   constructor(opts: MemoryOptions = {}) {
     const limit = Math.min(opts.limit ?? MEM_LIMIT_MAX, MEM_LIMIT_MAX);
     this.limitPages = Math.floor(limit / PAGE_SIZE);
+    const tables = spareTables.pop();
+    this.frame = tables?.frame ?? new Int32Array(NPAGES);
+    this.perm = tables?.perm ?? new Uint8Array(NPAGES);
     this.pool = opts.pool ?? new FramePool();
     this.ram = this.pool.ram;
     this.ram32 = this.pool.ram32;
@@ -657,11 +670,17 @@ export class Memory {
 
   /**
    * Lets go of every frame (the address space is gone: its last process was reaped or execed), so
-   * the pages other address spaces share with it become theirs alone. Leaves an empty space.
+   * the pages other address spaces share with it become theirs alone. Its page tables, zeroed, go
+   * to the next Memory created; this one is left with empty tables, where every access faults.
    */
   release(): void {
     const pool = this.pool;
+    if (this.frame === NO_FRAMES) return;
     pool.leave(this);
+    for (const w of this.watched.keys()) {
+      this.perm[w >>> PAGE_SHIFT] = 0;
+      this.perm[((w + 3) >>> 0) >>> PAGE_SHIFT] = 0;
+    }
     for (let g = 0; g < NGROUPS; g++) {
       if (this.groupMapped[g] === 0) continue;
       const end = (g + 1) << GROUP_SHIFT;
@@ -677,6 +696,9 @@ export class Memory {
     }
     this.mappedPages = 0;
     this.residentPages = 0;
+    if (spareTables.length < MAX_SPARE_TABLES) spareTables.push({ frame: this.frame, perm: this.perm });
+    this.frame = NO_FRAMES;
+    this.perm = NO_PERMS;
   }
 
   markCode(page: number): void {

@@ -1,5 +1,5 @@
 /* Guest for test/os/mem-limit.test.ts (#16: memory that is right or refused).
-     memlimit touch MIB     maps MIB MiB in 64 MiB anonymous chunks, writes one word per page (at an
+     memlimit touch MIB     maps MIB MiB in 16 MiB anonymous chunks, writes one word per page (at an
                             offset that walks the page), then reads every word back
      memlimit limit [MIB]   (with MIB: first sets RLIMIT_AS to the current VmSize + MIB MiB, for a
                             native run) maps 4 MiB chunks until mmap fails, then asks for more with
@@ -22,8 +22,8 @@ static unsigned word(unsigned page) { return page * 2654435761u ^ 0x5bd1e995u; }
 static unsigned *at(char *base, unsigned i, unsigned g) { return (unsigned *)(base + (size_t)i * PAGE + ((g * 4u) & (PAGE - 4u))); }
 
 static int touch(unsigned mib) {
-  const size_t chunk = 64u << 20;
-  unsigned n = mib / 64, per = (unsigned)(chunk / PAGE), g = 0, wrong = 0, sum = 0;
+  const size_t chunk = 16u << 20;
+  unsigned n = mib / 16, per = (unsigned)(chunk / PAGE), g = 0, wrong = 0, sum = 0;
   char **c = malloc(n * sizeof *c);
   for (unsigned k = 0; k < n; k++) {
     c[k] = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
