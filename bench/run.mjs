@@ -2,7 +2,7 @@
 // (bench/measure.mjs) so JIT warm-up and heap state do not leak between them. CPU time (user + sys of
 // the measuring process) is reported beside wall time because the machines are shared.
 //   npm run bench            all
-//   npm run bench -- emu     one group: emu, smp, probes, record, replay, report
+//   npm run bench -- emu     one group: emu, programs, smp, probes, record, replay, report
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -63,7 +63,8 @@ if (!only || only === 'emu') {
   );
   const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
   const nativeOk = spawnSync(guest('calls')).status === 0;
-  for (const g of ['intloop', 'calls', 'memory', 'kernels', 'bytecode', 'parser']) {
+  // calls is fib(30), calls32 fib(32): the short one shows start-up (V8 warming the generated code).
+  for (const g of ['intloop', 'calls', 'calls32', 'memory', 'kernels', 'bytecode', 'parser', 'nbody']) {
     const m = measure('run', guest(g));
     const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', guest(g));
     let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)`;
@@ -78,6 +79,36 @@ if (!only || only === 'emu') {
     console.log(line);
   }
   if (!nativeOk) console.log('native: unavailable (no IA-32 execution on this kernel)');
+}
+
+/**
+ * Real programs: Lua (fetched and built by bench/fetch-lua.sh; skipped without network) running scripts
+ * in the manner of its test files, and SQLite (built by build.sh from the amalgamation in
+ * node_modules). Compiler on and off, qemu-i386 CPU time, and what the compiler keeps: live generated
+ * source (which V8's code follows) and the whole process's peak RSS.
+ */
+if (!only || only === 'programs') {
+  console.log('== real programs: MIPS per CPU second, compiler on / off, beside qemu-i386 in the same run');
+  execFileSync('sh', [join(here, 'fetch-lua.sh')], { stdio: 'inherit' });
+  const runs = [];
+  if (existsSync(guest('lua')))
+    for (const s of ['constructs', 'strings', 'sort', 'nextvar'])
+      runs.push([`lua ${s}`, guest('lua'), [join('bench/lua', `${s}.lua`)]]);
+  if (existsSync(guest('sqlite'))) runs.push(['sqlite', guest('sqlite'), []]);
+  const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
+  for (const [name, file, args] of runs) {
+    const m = measure('run', file, '--', ...args);
+    const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', file, '--', ...args);
+    let line = `${name.padEnd(15)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)`;
+    if (m.jit)
+      line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live, ${m.jit.evictions} evictions, peak RSS ${Math.round(m.maxRssMB)} MB (interpreter ${Math.round(i.maxRssMB)} MB)`;
+    if (qemu) {
+      const q = cpuOf(qemu, [file, ...args]);
+      if (q !== null)
+        line += `  qemu-i386 CPU ${q.toFixed(2)} s (probelab/qemu ${f1(m.cpu / Math.max(q, 0.005))}x)`;
+    }
+    console.log(line);
+  }
 }
 
 if (!only || only === 'smp') {
@@ -119,6 +150,13 @@ if (!only || only === 'record') {
   const rate = (x) => Math.round(r.events / x).toLocaleString('en');
   console.log(
     `recordRun API (create..close): ${r.events.toLocaleString('en')} events + ${r.calls.toLocaleString('en')} calls in ${r.wall.toFixed(2)} s wall best, ${med.wall.toFixed(2)} s median = ${rate(r.wall)} events/s best, ${rate(med.wall)} median (CPU ${r.cpu.toFixed(2)} s over both threads)`,
+  );
+  // The same recordings with the pure interpreter: probe-dense code must not get slower with the compiler.
+  const ri = [1, 2, 3]
+    .map(() => measureEnv({ PROBELAB_JIT: '0' }, 'record', guest('calls'), '/tmp/probelab-bench.db'))
+    .sort((a, b) => a.wall - b.wall);
+  console.log(
+    `  same with PROBELAB_JIT=0: ${ri[0].wall.toFixed(2)} s wall best, ${ri[1].wall.toFixed(2)} s median (CPU ${ri[0].cpu.toFixed(2)} s); compiler on / off = ${f1((100 * r.wall) / ri[0].wall)}% of the wall time`,
   );
   // The command a user runs, timed from spawn to exit (node start-up, ELF load, recording, close).
   const cliDb = '/tmp/probelab-bench-cli.db';

@@ -1,9 +1,9 @@
--- probelab trace database, format 3.
+-- probelab trace database, format 4.
 --
 -- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views without a '_' prefix at
 -- the end of the creation part (runs, probes, events, calls, missed, tasks, sched, syscalls,
--- complete_calls) with the columns listed there, in that order; columns may only ever be added at
--- the end. Everything else (the raw_* tables, their integer codes, the strings table, the private
+-- complete_calls, inputs) with the columns listed there, in that order; columns may only ever be
+-- added at the end. Everything else (the raw_* tables, their integer codes, the strings table, the private
 -- '_' views) may change between format versions: query the public views.
 --
 -- This file has two parts, separated by the line '-- @indexes':
@@ -20,7 +20,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 3;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 4;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -28,7 +28,7 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 3);
+INSERT INTO meta (key, value) VALUES ('format_version', 4);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
@@ -82,19 +82,35 @@ CREATE TABLE raw_runs (
   signal        INTEGER,
   instructions  INTEGER,
   cycles        INTEGER,
-  replay_of     INTEGER             -- run_id (in the source trace) this run replays, or NULL
+  replay_of     INTEGER,            -- run_id (in the source trace) this run replays, or NULL
+  -- Guest output stored for this run is cut at output_limit bytes (NULL: no limit), and when the guest
+  -- wrote more, output_truncated is 1 (the guest itself never noticed: its writes succeeded).
+  output_limit     INTEGER,
+  output_truncated INTEGER NOT NULL DEFAULT 0 CHECK (output_truncated IN (0, 1)),
+  -- 1 for runs recorded before format 4, whose tasks' pid/ppid/exe are placeholders (the main
+  -- thread's tid, 0, the workload name): replay does not compare those three fields for them.
+  legacy_tasks     INTEGER NOT NULL DEFAULT 0 CHECK (legacy_tasks IN (0, 1))
+) STRICT;
+
+-- The contents of logged inputs, each distinct content stored once (a file opened 40 times, or by
+-- several runs, is stored once); raw_inputs rows refer to it by sha256.
+CREATE TABLE input_data (
+  sha256 TEXT PRIMARY KEY,          -- lowercase hex of sha256(data)
+  size   INTEGER NOT NULL,
+  data   BLOB NOT NULL
 ) STRICT;
 
 -- The log of nondeterministic inputs, in the order the guest consumed them (seq from 0 per run).
 -- kind: 'file' (key = JSON of the guest path and what the open found), 'stdin', 'random'
--- (getrandom), ... (free text).
-CREATE TABLE inputs (
+-- (getrandom), ... (free text). The public view `inputs` shows the contents.
+CREATE TABLE raw_inputs (
   run_id INTEGER NOT NULL,
   seq    INTEGER NOT NULL,
   kind   TEXT NOT NULL,
   key    TEXT,
-  data   BLOB NOT NULL
-) STRICT;
+  sha256 TEXT NOT NULL,             -- input_data.sha256
+  PRIMARY KEY (run_id, seq)
+) STRICT, WITHOUT ROWID;
 
 -- Guest stdout/stderr as written (seq from 0 per run; ts = cycle of the write).
 CREATE TABLE output (
@@ -125,9 +141,12 @@ CREATE TABLE raw_probes (
   PRIMARY KEY (run_id, probe_id)
 ) STRICT;
 
--- One row per probe event. Stored in (run_id, seq) order, which is the order the recorder appends
--- in, so the primary key doubles as the index and costs nothing to build. kind, cpu, tid and
--- probe_id share one integer (info) because every stored column costs the recorder time per row:
+-- One row per probe event that no other row implies (each fact is stored once): the single step
+-- that follows a kprobe hit is implied by the hit's row (column step), the trampoline hit and the
+-- return event of a kretprobed call by the call's row (raw_calls.info flags); the events view
+-- derives them. Stored in (run_id, seq) order, which is the order the recorder appends in, so the
+-- primary key doubles as the index and costs nothing to build. kind, cpu, tid and probe_id share
+-- one integer (info) because every stored column costs the recorder time per row:
 --   info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33     (probe_id + 1 = 0 means NULL)
 -- (kind < 16, cpu < 128, tid < 2^22 = Linux's PID_MAX_LIMIT, probe_id < 2^20 - 1.) The events
 -- view decodes it.
@@ -138,20 +157,26 @@ CREATE TABLE raw_events (
   info     INTEGER NOT NULL,        -- kind (event_kinds.code), cpu, tid, probe_id: see above
   addr     INTEGER,
   args     INTEGER,                 -- strings.id of a JSON object, or NULL
+  -- Not NULL: event seq + 1 is a 'singlestep' of the same cpu, tid, probe and addr, without args,
+  -- at ts + step (it is not stored as a row).
+  step     INTEGER,
   PRIMARY KEY (run_id, seq)
 ) STRICT, WITHOUT ROWID;
 
 -- One row per completed call of a return probe, keyed by its return event: the recorder appends in
 -- return order, so the key costs nothing to build (analysis reads calls in this order too).
--- info = entry_cpu | return_cpu << 7 | depth << 14 (the calls view decodes it).
+-- info = entry_cpu | return_cpu << 7 | flags << 14 | depth << 16 (the calls view decodes it);
+-- flags bit 0: the 'return' event (seq return_seq, ts + dur, return_cpu, tid, probe_id, args, addr
+-- = the trampoline 0xfff00000) is not stored in raw_events but implied by this row; bit 1: so is
+-- the 'trampoline' hit just before it (seq return_seq - 1, same ts, cpu, tid and addr, no probe).
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,
   tid        INTEGER NOT NULL,
   ts         INTEGER NOT NULL,      -- entry
   dur        INTEGER NOT NULL,      -- return ts - entry ts
-  info       INTEGER NOT NULL,      -- entry_cpu, return_cpu, depth (instances of this probe the
-                                    -- task already held, 0 = outermost): see above
+  info       INTEGER NOT NULL,      -- entry_cpu, return_cpu, flags, depth (instances of this
+                                    -- probe the task already held, 0 = outermost): see above
   retval     INTEGER,
   args       INTEGER,               -- strings.id of a JSON object, or NULL
   entry_seq  INTEGER,               -- events.seq of the entry kprobe event
@@ -231,19 +256,33 @@ CREATE TABLE raw_complete_calls (
 -- the reading side; the public views and src/trace/reader.ts read these.
 -- ---------------------------------------------------------------------------------------------
 
+-- Every event, stored or implied (see raw_events and raw_calls): the arms are in seq order each,
+-- and the first (stored rows) is where a lookup by seq lands.
 CREATE VIEW _event_rows AS
 SELECT run_id, seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
        nullif(info >> 33, 0) - 1 AS probe_id, addr, args
-FROM raw_events;
+FROM raw_events
+UNION ALL
+SELECT run_id, seq + 1, ts + step, (info >> 4) & 127, (info >> 11) & 4194303, 1,
+       nullif(info >> 33, 0) - 1, addr, NULL
+FROM raw_events WHERE step IS NOT NULL
+UNION ALL
+SELECT run_id, return_seq - 1, ts + dur, (info >> 7) & 127, tid, 2, NULL, 4293918720, NULL
+FROM raw_calls WHERE info & 32768
+UNION ALL
+SELECT run_id, return_seq, ts + dur, (info >> 7) & 127, tid, 3, probe_id, 4293918720, args
+FROM raw_calls WHERE info & 16384;
 
 CREATE VIEW _call_rows AS
 SELECT run_id, probe_id, tid, ts, dur, info & 127 AS entry_cpu, (info >> 7) & 127 AS return_cpu,
-       info >> 14 AS depth, retval, args, entry_seq, return_seq
+       info >> 16 AS depth, retval, args, entry_seq, return_seq
 FROM raw_calls;
 
 -- ---------------------------------------------------------------------------------------------
 -- Public views (the SQL contract). Extra columns beyond the design's list are at the end:
 --   runs.mhz                cycles per microsecond of the run's virtual clock
+--   runs.output_truncated   1 when the guest wrote more output than the run stored (output_limit)
+--   inputs.sha256           the content's hash (each distinct content is stored once)
 --   calls.end_ts, entry_seq, return_seq: the return's cycle and the events of the call
 --   complete_calls.end_ts, entry_seq, return_seq as in calls; hooked: 1 when the recording's own
 --                           pool hooked the call
@@ -254,7 +293,7 @@ SELECT run_id, workload, binary_sha256, json_extract(config, '$.argv') AS argv,
        json_extract(config, '$.cpus') AS cpus, json_extract(config, '$.preempt') AS preempt,
        json_extract(config, '$.seed') AS seed, json_extract(config, '$.chaos') AS chaos, status,
        exit_code, signal, instructions, cycles, replay_of,
-       json_extract(config, '$.mhz') AS mhz
+       json_extract(config, '$.mhz') AS mhz, output_truncated
 FROM raw_runs;
 
 CREATE VIEW probes AS
@@ -298,6 +337,11 @@ CREATE VIEW syscalls AS
 SELECT run_id, tid, nr, name, calls, errors, enosys
 FROM raw_syscalls;
 
+-- The logged inputs with their contents (the columns of the inputs table of formats 1 to 3).
+CREATE VIEW inputs AS
+SELECT i.run_id, i.seq, i.kind, i.key, d.data, i.sha256
+FROM raw_inputs i JOIN input_data d ON d.sha256 = i.sha256;
+
 -- The complete call set: the stored one of runs that have it, and the recorded calls of runs
 -- that missed nothing (there the recording's calls are every call). Empty for a run that missed
 -- calls until probe-report or `probe-replay --complete` has computed it.
@@ -317,6 +361,5 @@ WHERE NOT EXISTS (SELECT 1 FROM raw_complete_calls x WHERE x.run_id = c.run_id)
 CREATE INDEX IF NOT EXISTS raw_missed_run_probe ON raw_missed (run_id, probe_id, ts);
 CREATE INDEX IF NOT EXISTS raw_tasks_run_tid ON raw_tasks (run_id, tid);
 CREATE INDEX IF NOT EXISTS raw_sched_run_ts ON raw_sched (run_id, ts);
-CREATE INDEX IF NOT EXISTS inputs_run_seq ON inputs (run_id, seq);
 CREATE INDEX IF NOT EXISTS output_run_seq ON output (run_id, seq);
 CREATE INDEX IF NOT EXISTS raw_syscalls_run ON raw_syscalls (run_id, tid, nr);

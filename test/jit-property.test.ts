@@ -195,6 +195,8 @@ interface Outcome {
   stack: number[];
   exception: string | null;
   compiled: number;
+  /** Watched reads as host code saw them: word, instructions retired before, instruction address. */
+  watchLog: string[];
 }
 
 const memories: Memory[] = [];
@@ -204,7 +206,7 @@ function run(
   budgets: number[],
   iterations: number,
   jit: boolean,
-  opts: { limit?: number; hot?: number } = {},
+  opts: { limit?: number; hot?: number; watch?: number[]; stopEvery?: number } = {},
 ): Outcome {
   // A Memory costs tens of milliseconds to create: each mode reuses one, remapped (zeroed) per run.
   const mem = (memories[jit ? 1 : 0] ??= new Memory());
@@ -240,12 +242,22 @@ function run(
   cache.onInvalidate = () => {
     if (cpu.attention === 0) cpu.attention = ATTN_CODE;
   };
+  // Host code inside an access (a watched read, as the K20 detector uses): it must see the exact
+  // instruction count and address, and may ask for the CPU back after the instruction.
+  const watchLog: string[] = [];
+  mem.onWatchRead = (word) => {
+    watchLog.push(`${word >>> 0} ${cpu.retiredNow()} ${cpu.currentInsnAddr()}`);
+    if (opts.stopEvery && watchLog.length % opts.stopEvery === 0) cpu.attention = 1;
+  };
+  for (const w of opts.watch ?? []) mem.watch(w);
   cpu.eip = CODE;
   cpu.regs[4] = STACK + STACK_LEN / 2;
   cpu.regs[6] = DATA;
   let k = 0;
   let guard = 0;
   while (!stop && guard++ < 100_000) cpu.run(budgets[k++ % budgets.length]!);
+  for (const w of opts.watch ?? []) mem.unwatch(w);
+  mem.onWatchRead = () => {};
   return {
     regs: [...cpu.regs],
     eip: cpu.eip >>> 0,
@@ -255,6 +267,7 @@ function run(
     stack: [...mem.peek(STACK, STACK_LEN)],
     exception,
     compiled: cache.jit?.compiledBlocks ?? 0,
+    watchLog,
   };
 }
 
@@ -292,6 +305,32 @@ describe('block compiler vs interpreter', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('host code inside a slow-path access sees exact counts and addresses, and can stop the CPU (#13 item 1)', () => {
+    // Compiled code keeps the retired count and the block start in locals and writes them back only
+    // for host code: a watched data word makes every read of it run the Memory's callback.
+    let logged = 0;
+    fc.assert(
+      fc.property(
+        body,
+        initArb,
+        budgetsArb,
+        fc.array(fc.integer({ min: 0, max: 0x1f }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 0, max: 5 }),
+        (b, init, budgets, words, stopEvery) => {
+          const code = program(b, init);
+          // The loop counter is always watched: its dec closes every pass of the compiled loop.
+          const opts = { watch: [DATA + COUNTER, ...words.map((w) => DATA + 4 * w)], stopEvery };
+          const interp = run(code, budgets, 30, false, opts);
+          const jit = run(code, budgets, 30, true, opts);
+          logged += interp.watchLog.length;
+          expect({ ...jit, compiled: 0 }).toEqual({ ...interp, compiled: 0 });
+        },
+      ),
+      { numRuns: 80 },
+    );
+    expect(logged).toBeGreaterThan(100);
   });
 
   it('self-modifying code: a store from a compiled block into its own next instruction is seen', () => {

@@ -276,7 +276,12 @@ describe('tampering is caught at the first divergent event', () => {
     };
     const data = Buffer.from(row.data);
     data[7] = data[7]! ^ 0x20;
-    sql.prepare('UPDATE inputs SET data = ? WHERE run_id = ? AND seq = ?').run(data, runId, row.seq);
+    // (format 4 stores each content once, in input_data)
+    sql
+      .prepare(
+        'UPDATE input_data SET data = ? WHERE sha256 = (SELECT sha256 FROM raw_inputs WHERE run_id = ? AND seq = ?)',
+      )
+      .run(data, runId, row.seq);
     sql.close();
     const r = TraceReader.open(file);
     try {
@@ -308,7 +313,12 @@ describe('tampering is caught at the first divergent event', () => {
 
   it('a changed event row: that event is the first divergence', () => {
     const { file, sql } = copy();
-    const target = returnSeq - 1;
+    // The last stored event row before the first return (the trampoline hit and the return are
+    // implied by the call's row, #15).
+    const target = sql
+      .prepare('SELECT max(seq) FROM raw_events WHERE run_id = ? AND seq < ?')
+      .pluck()
+      .get(runId, returnSeq) as number;
     sql.prepare('UPDATE raw_events SET ts = ts + 7 WHERE run_id = ? AND seq = ?').run(runId, target);
     sql.close();
     const r = TraceReader.open(file);

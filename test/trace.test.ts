@@ -151,6 +151,7 @@ describe('schema contract', () => {
     tasks: ['run_id', 'tid', 'pid', 'ppid', 'parent_tid', 'name', 'exe', 'start_ts', 'end_ts', 'exit_code'],
     sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
     syscalls: ['run_id', 'tid', 'nr', 'name', 'calls', 'errors', 'enosys'],
+    inputs: ['run_id', 'seq', 'kind', 'key', 'data'],
     complete_calls: [
       'run_id',
       'probe_id',
@@ -166,7 +167,8 @@ describe('schema contract', () => {
   };
   // Extra columns, appended after the design's list and documented in schemas/trace.sql.
   const EXTRA: Record<string, string[]> = {
-    runs: ['mhz'],
+    runs: ['mhz', 'output_truncated'],
+    inputs: ['sha256'],
     calls: ['end_ts', 'entry_seq', 'return_seq'],
     complete_calls: ['end_ts', 'entry_seq', 'return_seq', 'hooked'],
   };
@@ -269,17 +271,23 @@ describe('schema contract', () => {
     w.finishRun(run, { status: 'complete', exitCode: 0, signal: null, instructions: 1, cycles: 1 });
     expect(indexes()).toContain('raw_sched_run_ts');
     w.close();
-    // raw_events and raw_calls need no index: their primary keys serve the views' common
-    // questions (a run's events in seq order, a probe's calls in time order) without a sort.
+    // raw_events and raw_calls need no index: their primary keys give a run's stored events and
+    // its calls in seq order without a sort (the reader merges the two streams, #15), and a
+    // lookup of an event by seq lands on the stored rows' key.
     const r = TraceReader.open(file);
     const plan = (sql: string): string =>
       r
         .query(`EXPLAIN QUERY PLAN ${sql}`)
         .rows.map((x) => String(x[3]))
         .join(' | ');
-    const ev = plan('SELECT * FROM events WHERE run_id = 1 ORDER BY seq');
-    expect(ev).toContain('USING PRIMARY KEY');
-    expect(ev).not.toContain('TEMP B-TREE');
+    for (const sql of [
+      'SELECT * FROM raw_events WHERE run_id = 1 AND seq >= 0 AND seq < 9 ORDER BY seq',
+      'SELECT * FROM raw_calls WHERE run_id = 1 AND info & 49152 AND return_seq >= 0 ORDER BY return_seq',
+    ]) {
+      expect(plan(sql)).toContain('USING PRIMARY KEY');
+      expect(plan(sql)).not.toContain('TEMP B-TREE');
+    }
+    expect(plan('SELECT * FROM events WHERE run_id = 1 AND seq = 5')).toContain('USING PRIMARY KEY');
     const calls = plan('SELECT * FROM calls WHERE run_id = 1 ORDER BY return_seq');
     expect(calls).toContain('USING PRIMARY KEY');
     expect(calls).not.toContain('TEMP B-TREE');
@@ -770,6 +778,9 @@ describe('writer', () => {
       cycles: 2 ** 41,
       replayOf: null,
       mhz: 1000,
+      outputLimit: null,
+      outputTruncated: false,
+      legacyTasks: false,
     });
     expect(r.runConfig(run)).toEqual(CONFIG);
     expect([...r.runBinary(run)]).toEqual([...BINARY]);

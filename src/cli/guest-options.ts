@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CPU_MODELS, DEFAULT_CPU_MODEL } from '../emulator/cpuid.js';
-import type { MachineOptions } from '../emulator/machine.js';
+import { DEFAULT_MAX_TASKS, type MachineOptions } from '../emulator/machine.js';
 import { list } from './command.js';
 import { CliError, readInput } from './common.js';
 import { guestEnv } from '../emulator/notes.js';
@@ -39,6 +39,10 @@ export function guestOptions<T>(y: Argv<T>) {
       type: 'number',
       describe: 'stop the guest after this many instructions (status truncated)',
     })
+    .option('max-tasks', {
+      type: 'number',
+      describe: `threads and processes the guest may have at once; clone and fork fail with EAGAIN beyond (default ${DEFAULT_MAX_TASKS})`,
+    })
     .option('mem', {
       type: 'string',
       describe: `memory each guest process may map, e.g. 512M or 2G (default ${formatBytes(DEFAULT_MEM_LIMIT)}; ENOMEM beyond it)`,
@@ -56,6 +60,7 @@ export interface GuestWorld {
   stdinSource: string | null;
   cpuModel: string | undefined;
   maxInstructions: number | undefined;
+  maxTasks: number | undefined;
   /** --mem in bytes (undefined: the default). */
   memLimit: number | undefined;
 }
@@ -81,6 +86,7 @@ export async function guestWorld(a: {
   stdin?: string;
   cpu?: string;
   'max-instructions'?: number;
+  'max-tasks'?: number;
   mem?: string;
 }): Promise<GuestWorld> {
   const env = list(a.env);
@@ -88,6 +94,9 @@ export async function guestWorld(a: {
   const max = a['max-instructions'];
   if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1))
     throw new CliError(`--max-instructions must be a positive integer, got ${max}`, 2);
+  const tasks = a['max-tasks'];
+  if (tasks !== undefined && !(Number.isSafeInteger(tasks) && tasks >= 1))
+    throw new CliError(`--max-tasks must be a positive integer, got ${tasks}`, 2);
   if (a.cpu !== undefined && !Object.prototype.hasOwnProperty.call(CPU_MODELS, a.cpu))
     throw new CliError(`--cpu ${a.cpu}: unknown CPU model (known: ${Object.keys(CPU_MODELS).join(', ')})`, 2);
   const memLimit = a.mem === undefined ? undefined : parseMemSize(String(a.mem));
@@ -114,6 +123,7 @@ export async function guestWorld(a: {
     stdinSource,
     cpuModel: a.cpu,
     maxInstructions: max,
+    maxTasks: tasks,
     memLimit,
   };
 }
@@ -123,13 +133,14 @@ export function machineOptionsOf(
   w: GuestWorld,
 ): Pick<
   MachineOptions,
-  'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'keepFiles' | 'cpuModel' | 'memLimit'
+  'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'maxTasks' | 'keepFiles' | 'cpuModel' | 'memLimit'
 > {
   return {
     env: w.env,
     allowRead: w.allowRead,
     stdin: w.stdin,
     maxInstructions: w.maxInstructions,
+    maxTasks: w.maxTasks,
     keepFiles: w.keepFiles,
     cpuModel: w.cpuModel,
     memLimit: w.memLimit,

@@ -767,7 +767,11 @@ export class Cpu implements FpuHost {
         // SSE rows go straight to the SSE unit (with or without a 0x66 prefix) instead of through
         // the generic and 0F switches.
         if (SSE_ROW[op & 0x3ff] === 1) this.execSse(i, op & 0x3ff, c.modrm[i]!);
-        else this.execGeneric(i, op & 0x3ff);
+        else if (op >= 0xd8 && op <= 0xdf) {
+          // x87 straight to the FPU: through execGeneric's large switch it cost a quarter of nbody's time.
+          const m = c.modrm[i]!;
+          this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
+        } else this.execGeneric(i, op & 0x3ff);
     }
   }
 

@@ -190,6 +190,24 @@ export class Fpu {
     this.fds = 0;
   }
 
+  /** Takes over `o`'s whole state (fork: the child starts with the parent's x87 stack and words). */
+  copyFrom(o: Fpu): void {
+    this.val.set(o.val);
+    this.ext.set(o.ext);
+    this.xs.set(o.xs);
+    this.xh.set(o.xh);
+    this.xl.set(o.xl);
+    this.top = o.top;
+    this.emptyMask = o.emptyMask;
+    this.setCW(o.cw);
+    this.swBits = o.swBits;
+    this.fop = o.fop;
+    this.fdp = o.fdp;
+    this.fip = o.fip;
+    this.fcs = o.fcs;
+    this.fds = o.fds;
+  }
+
   /** FWAIT: nothing can be pending because exceptions never trap (see the module comment). */
   fwait(): void {}
 

@@ -41,6 +41,31 @@ import type { FileSource } from './types.js';
 export { ElfError };
 export type { MachineHooks } from './hooks.js';
 
+/**
+ * The end of virtual time, in cycles (52 days at the default 1000 MHz). Below it every clock sum
+ * the scheduler forms (clock + quantum, tick + interval) is an exact integer in a double; a run
+ * whose tasks all wait for a moment past it is stopped ('truncated', with a message) instead of
+ * sleeping on (Linux would sleep that long; nothing the guest could do afterwards is observable).
+ */
+export const CLOCK_LIMIT = 2 ** 52;
+
+/**
+ * Default for MachineOptions.maxTasks: the guest's threads and processes, together (RLIMIT_NPROC
+ * counts both). About systemd's default TasksMax for a user (15% of pid_max = 4915), and far
+ * above what thread pools and shells use; each guest task costs host memory (its CPU state, and a
+ * forked address space), so a guest that spawns without bound meets EAGAIN, as on Linux.
+ */
+export const DEFAULT_MAX_TASKS = 4096;
+
+/**
+ * The first tick of the grid `nextTick + k * interval` (k >= 0) that lies after `clock`: what adding
+ * `interval` to `nextTick` until it passes `clock` gives, in one step. Exact below CLOCK_LIMIT.
+ */
+export function nextTickAfter(nextTick: number, clock: number, interval: number): number {
+  if (nextTick > clock) return nextTick;
+  return nextTick + (Math.floor((clock - nextTick) / interval) + 1) * interval;
+}
+
 /** Progress hooks are called at most once per this many retired instructions. */
 export const PROGRESS_EVERY = 2_000_000;
 
@@ -132,6 +157,12 @@ export interface MachineOptions {
   quantum?: number;
   /** Cycles between timer ticks when preemption is on (default 4000). */
   tick?: number;
+  /**
+   * Threads and processes that may exist at once (live ones, and processes not yet reaped):
+   * clone, fork and vfork beyond it fail with EAGAIN, as beyond RLIMIT_NPROC (default
+   * DEFAULT_MAX_TASKS).
+   */
+  maxTasks?: number;
   onStdout?: (b: Uint8Array) => void;
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
@@ -243,6 +274,12 @@ export class Machine implements CpuHost {
   private maxInstructions: number;
   private maxRounds: number;
   private rounds = 0;
+  readonly maxTasks: number;
+  /**
+   * Tasks counted against maxTasks, as Linux counts RLIMIT_NPROC until release_task: a thread
+   * until it exits, a process's leader until the process is reaped.
+   */
+  private taskSlots = 1;
   /** Virtual time at the start of the current round. */
   private roundStart = 0;
   /** The vCPU and task executing right now, and where its slice began. */
@@ -282,6 +319,10 @@ export class Machine implements CpuHost {
     this.tickInterval = opts.tick ?? 4000;
     this.maxInstructions = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
+    const maxTasks = opts.maxTasks ?? DEFAULT_MAX_TASKS;
+    if (!Number.isSafeInteger(maxTasks) || maxTasks < 1)
+      throw new RangeError(`maxTasks must be a positive integer, got ${maxTasks}`);
+    this.maxTasks = maxTasks;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
     const code = this.hooks.code;
@@ -382,13 +423,23 @@ export class Machine implements CpuHost {
     return this.retiredTotal + (v && this.runTask ? this.now() - v.clock : 0);
   }
 
-  /** Cycles → guest nanoseconds. */
+  /**
+   * Cycles → guest nanoseconds, rounded down. Exact for every clock value below CLOCK_LIMIT: the
+   * whole megacycles and the rest are converted apart, so no intermediate passes 2^53.
+   */
   cyclesToNs(c: number): number {
-    return Math.floor((c * 1000) / this.mhz);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(c)) return Math.floor((c * 1000) / mhz);
+    const q = Math.floor(c / mhz);
+    return q * 1000 + Math.floor(((c - q * mhz) * 1000) / mhz);
   }
 
+  /** Guest nanoseconds → cycles, rounded up; exact in the same way as cyclesToNs. */
   nsToCycles(ns: number): number {
-    return Math.ceil((ns * this.mhz) / 1000);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(ns)) return Math.ceil((ns * mhz) / 1000);
+    const q = Math.floor(ns / 1000);
+    return q * mhz + Math.ceil(((ns - q * 1000) * mhz) / 1000);
   }
 
   /** Current virtual time on the executing vCPU (exact to the instruction). */
@@ -562,7 +613,9 @@ export class Machine implements CpuHost {
 
   /** Removes a zombie for good (wait4 collected it, or nobody can). */
   reap(p: Process): void {
+    if (p.state === 'reaped') return;
     p.state = 'reaped';
+    this.taskSlots--; // its leader's
     // Its frames go back to the pool, so copy-on-write sharers stop copying. The first process's
     // memory stays readable after the run, and so does a process reaped inside its own exit.
     if (p !== this.initProcess && this.runTask?.process !== p) p.dropAddressSpace();
@@ -602,6 +655,7 @@ export class Machine implements CpuHost {
   private endTask(t: Task, ts: number): void {
     if (t.state === 'zombie') return;
     t.state = 'zombie';
+    if (t.tid !== t.process.pid) this.taskSlots--;
     t.endTs = ts;
     this.cancelWait(t);
     this.hooks.taskFlush.each((h) => h(t));
@@ -621,8 +675,16 @@ export class Machine implements CpuHost {
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
-    if (t.process.threads.every((x) => x.state === 'zombie'))
-      this.exitProcess(t.process, (code & 0xff) << 8, exitedResult(code));
+    const p = t.process;
+    if (t.tid !== p.pid) {
+      // Released at once, as Linux releases a thread that is not its group's leader: a process
+      // that starts and joins threads for ever holds only the live ones.
+      this.tasks.delete(t.tid);
+      const i = p.threads.indexOf(t);
+      if (i >= 0) p.threads.splice(i, 1);
+    }
+    if (p.threads.every((x) => x.state === 'zombie'))
+      this.exitProcess(p, (code & 0xff) << 8, exitedResult(code));
   }
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
@@ -647,6 +709,7 @@ export class Machine implements CpuHost {
   retireTask(t: Task): void {
     this.endTask(t, this.now());
     t.cpu.attention = 1;
+    this.tasks.delete(t.tid);
   }
 
   /**
@@ -660,8 +723,17 @@ export class Machine implements CpuHost {
     this.hooks.exec.each((h) => h(t.process, t, ts));
   }
 
+  /**
+   * False when one more thread or process would pass maxTasks: clone, fork and vfork then fail
+   * with EAGAIN before creating anything.
+   */
+  mayCreateTask(): boolean {
+    return this.taskSlots < this.maxTasks;
+  }
+
   /** Registers a new task and makes it runnable at the next round. */
   startTask(t: Task): void {
+    this.taskSlots++;
     t.startTs = this.now();
     this.tasks.set(t.tid, t);
     this.pendingWake.push(t);
@@ -789,13 +861,16 @@ export class Machine implements CpuHost {
   }
 
   /**
-   * Runs whole scheduling rounds until the run is over (returns its result, as run() does) or at
-   * least `instructions` more have retired (returns null; call again to go on). Lets a caller
-   * yield to its event loop between rounds without changing what the guest does.
+   * Runs whole scheduling rounds until the run is over (returns its result, as run() does), or at
+   * least `instructions` more have retired, or `rounds` rounds have run (returns null; call again
+   * to go on). Lets a caller yield to its event loop between rounds without changing what the
+   * guest does; the round cap bounds the time between returns when few instructions retire
+   * (idle CPUs, tasks that block and wake in turn).
    */
-  runFor(instructions: number): RunResult | null {
+  runFor(instructions: number, rounds = Number.MAX_SAFE_INTEGER): RunResult | null {
     const until = this.retiredTotal + instructions;
-    while (!this.result && this.retiredTotal < until) this.nextRound();
+    const last = this.rounds + rounds;
+    while (!this.result && this.retiredTotal < until && this.rounds < last) this.nextRound();
     return this.result ? this.run() : null;
   }
 
@@ -994,9 +1069,7 @@ export class Machine implements CpuHost {
         }
       }
       if (v.clock < end) v.clock = end;
-      if (this.preempt && v.nextTick <= v.clock) {
-        while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-      }
+      if (this.preempt) this.skipTicks(v);
     }
     if (this.result) return;
     this.roundStart = roundEnd;
@@ -1005,46 +1078,83 @@ export class Machine implements CpuHost {
       this.runQueue.length === 0 &&
       this.pendingWake.length === 0 &&
       this.vcpus.every((v) => !v.task)
-    ) {
-      // Every CPU idle: jump the clock to the next timer, or report the deadlock.
-      let next = Infinity;
-      let alive = 0;
-      for (const t of this.tasks.values()) {
-        if (t.state === 'zombie') continue;
-        alive++;
-        if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
-      }
-      const timer = this.signals ? this.signals.nextTimer() : -1;
-      if (timer >= 0) next = Math.min(next, timer);
-      if (alive === 0) {
-        this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
-        return;
-      }
-      if (next === Infinity) {
-        const waits = [...this.tasks.values()]
-          .filter((t) => t.state !== 'zombie')
-          .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
-          .join('; ');
-        this.finish({
-          status: 'deadlock',
-          exitCode: null,
-          signal: null,
-          signalName: null,
-          faultAddr: null,
-          message: `deadlock: every task is blocked and no timer is pending: ${waits}`,
-          dump: '',
-        });
-        return;
-      }
-      if (next > this.roundStart) {
-        const q = this.quantum;
-        this.roundStart = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
-        for (const v of this.vcpus) {
-          v.clock = this.roundStart;
-          if (this.preempt) while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-        }
-      }
+    )
+      this.idle();
+  }
+
+  /**
+   * Every CPU is idle after a round in which nothing ran: jump the clock straight to the round in
+   * which the next event (a sleep's or timed wait's end, a timer) is due, or end the run when
+   * nothing can ever wake a task (deadlock) or the next event lies past CLOCK_LIMIT. The jump
+   * lands exactly where running empty rounds one by one would have: on the first round boundary
+   * at or after the event, with every vCPU's next tick on its tick grid (skipTicks).
+   */
+  private idle(): void {
+    let next = Infinity;
+    let alive = 0;
+    for (const t of this.tasks.values()) {
+      if (t.state === 'zombie') continue;
+      alive++;
+      if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
     }
+    const timer = this.signals ? this.signals.nextTimer() : -1;
+    if (timer >= 0) next = Math.min(next, timer);
+    if (alive === 0) {
+      this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
+      return;
+    }
+    if (next === Infinity) {
+      // Linux would wait for ever here; the run ends with who waits on what.
+      const waits = [...this.tasks.values()]
+        .filter((t) => t.state !== 'zombie')
+        .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
+        .join('; ');
+      this.stop('deadlock', `deadlock: every task is blocked and no timer is pending: ${waits}`);
+      return;
+    }
+    if (next <= this.roundStart) return;
+    const q = this.quantum;
+    const at = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
+    if (at > CLOCK_LIMIT) {
+      this.stop('truncated', this.pastClockLimit(next));
+      return;
+    }
+    this.roundStart = at;
+    for (const v of this.vcpus) {
+      v.clock = at;
+      if (this.preempt) this.skipTicks(v);
+    }
+  }
+
+  /** Ends the run for a reason of the machine's own (no task's registers to show). */
+  private stop(status: 'deadlock' | 'truncated', message: string): void {
+    this.finish({
+      status,
+      exitCode: null,
+      signal: null,
+      signalName: null,
+      faultAddr: null,
+      message,
+      dump: '',
+    });
+  }
+
+  /**
+   * Moves `v`'s next tick past its clock by whole tick intervals: the same value as adding the
+   * interval until it passes, in one step (an idle jump can cross billions of ticks).
+   */
+  private skipTicks(v: Vcpu): void {
+    v.nextTick = nextTickAfter(v.nextTick, v.clock, this.tickInterval);
+  }
+
+  /** The message of a run stopped because its next event lies past CLOCK_LIMIT. */
+  private pastClockLimit(next: number): string {
+    const days = (c: number) => (this.cyclesToNs(c) / 86_400e9).toFixed(1);
+    const when = Number.isFinite(next) ? `${days(next)} days` : 'never';
+    return (
+      `stopped: every task waits, and the next wake-up (at ${when} of virtual time) lies past the ` +
+      `end of the virtual clock (2^52 cycles, ${days(CLOCK_LIMIT)} days at ${this.mhz} MHz)`
+    );
   }
 
   /**

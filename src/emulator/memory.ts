@@ -241,14 +241,17 @@ export class Memory {
     return n;
   }
 
-  /** True when mapping [addr, addr+len) keeps the guest within its limit (Linux's may_expand_vm). */
-  canMap(addr: number, len: number): boolean {
-    return this.mappedPages + this.unmappedIn(addr, len) <= this.limitPages;
+  /**
+   * True when mapping [addr, addr+len) keeps the guest within its limit, or `limitPages` when lower
+   * (Linux's may_expand_vm).
+   */
+  canMap(addr: number, len: number, limitPages = this.limitPages): boolean {
+    return this.mappedPages + this.unmappedIn(addr, len) <= Math.min(limitPages, this.limitPages);
   }
 
-  /** True when `pages` more pages keep the guest within its limit. */
-  canGrow(pages: number): boolean {
-    return this.mappedPages + pages <= this.limitPages;
+  /** True when `pages` more pages keep the guest within its limit (or `limitPages` when lower). */
+  canGrow(pages: number, limitPages = this.limitPages): boolean {
+    return this.mappedPages + pages <= Math.min(limitPages, this.limitPages);
   }
 
   /**

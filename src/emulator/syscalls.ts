@@ -12,12 +12,14 @@ import type { FileDescription } from './os/fd.js';
 import { registerFamily } from './os/family.js';
 import { registerFdCalls } from './os/fdcalls.js';
 import { registerFiles } from './os/files.js';
+import { registerIoChecks } from './os/io-checks.js';
 import { registerMemory } from './os/mm.js';
 import { registerEpoll } from './os/epoll.js';
 import { registerEventfd } from './os/eventfd.js';
 import { registerPipes } from './os/pipe.js';
 import { registerPoll } from './os/poll.js';
 import { registerProcess } from './os/proc.js';
+import { registerRlimits } from './os/rlimit.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
@@ -55,6 +57,7 @@ export class Kernel {
     registerThreads(this);
     registerTime(this);
     registerProcess(this);
+    registerRlimits(this);
     registerFamily(this);
     registerPipes(this);
     registerPoll(this);
@@ -62,6 +65,8 @@ export class Kernel {
     registerEventfd(this);
     registerSignals(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
+    // Last: Linux's checks that precede every transfer, around whichever module implements it.
+    registerIoChecks(this);
   }
 
   /** The overlay file system (os/vfs*.ts) all processes share; it also owns the socket rows. */

@@ -4,6 +4,7 @@
 // recording and its replay get the same machine whatever the caller left unset (the defaults are
 // RunConfig's, in one place).
 
+import { DEFAULT_MAX_TASKS } from '../emulator/machine.js';
 import { MEM_LIMIT_MAX } from '../emulator/memory.js';
 import type { FileSource } from '../emulator/types.js';
 import { makeRunConfig, type RunConfig } from '../trace/config.js';
@@ -24,6 +25,8 @@ export function runConfigOf(s: SessionOptions, extra: Partial<RunConfig> = {}): 
     maxRounds: s.maxRounds,
     quantum: s.quantum,
     tick: s.tick,
+    // The effective limit is stored, so a later change of the default cannot change a replay.
+    maxTasks: s.maxTasks ?? DEFAULT_MAX_TASKS,
     probes: s.probes,
     maxactive: s.maxactive,
     detectReturnAddressReads: s.detectReturnAddressReads,
@@ -59,6 +62,7 @@ export function sessionOptionsOf(
     maxRounds: orUndefined(c.maxRounds),
     quantum: orUndefined(c.quantum),
     tick: orUndefined(c.tick),
+    maxTasks: orUndefined(c.maxTasks),
     probes: c.probes,
     maxactive: c.maxactive,
     detectReturnAddressReads: c.detectReturnAddressReads,

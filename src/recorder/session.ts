@@ -9,7 +9,6 @@
 // JSON.stringify(evaluate(...))) through one reused FetchContext, and K27 entry captures go into a
 // per-instance buffer reused across the pool's recycling, so the common event allocates nothing.
 
-import { basename } from 'node:path';
 import { Machine, type MachineOptions, type RunResult, type Task } from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
 import type { FileSource, HostFileResult } from '../emulator/types.js';
@@ -173,28 +172,29 @@ export class ProbeSession {
       // context keeps one shape.
       entryArgs: undefined,
     };
-    // One process until the machine has processes: pid = the main thread, exe = the program.
-    const pid = m.mainTask.tid;
-    const exe = basename(opts.argv[0] ?? '');
     m.hooks.sched.add((ts, cpu, prev, next, reason) =>
       sink.sched({ ts, cpu, prevTid: prev || null, nextTid: next || null, reason }),
     );
-    m.hooks.taskStart.add((t, ts) =>
-      sink.taskStart({
+    // Each task's process as it is when the task starts: its pid (tgid), its parent's pid (0 for
+    // the first process) and the guest path of the executable it runs.
+    const taskRecord = (t: Task, startTs: number) => {
+      const p = t.process;
+      return {
         tid: t.tid,
-        pid,
-        ppid: 0,
+        pid: p.pid,
+        ppid: p.parent?.pid ?? 0,
         parentTid: t.parentTid || null,
         name: t.name,
-        exe,
-        startTs: ts,
-      }),
-    );
+        exe: p.exe,
+        startTs,
+      };
+    };
+    m.hooks.taskStart.add((t, ts) => sink.taskStart(taskRecord(t, ts)));
     m.hooks.taskExit.add((t, ts) => sink.taskEnd({ tid: t.tid, ts, exitCode: t.exitCode }));
     m.hooks.output.add((fd, ts, data) => sink.output({ fd, ts, data }));
     m.hooks.input.add((kind, key, data) => sink.input({ kind, key, data }));
     // The main task started before hooks existed.
-    sink.taskStart({ tid: pid, pid, ppid: 0, parentTid: null, name: m.mainTask.name, exe, startTs: 0 });
+    sink.taskStart({ ...taskRecord(m.mainTask, 0), parentTid: null });
     this.engine.sink = (seq, kind, p, task, addr, ri) => this.onProbeEvent(seq, kind, p, task, addr, ri);
     for (const text of opts.probes) this.addProbe(text, opts.maxactive ?? {});
   }

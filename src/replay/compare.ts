@@ -131,6 +131,12 @@ export class Comparator implements RunSink {
   private readonly ended = new Set<number>();
   private eventsSeen = 0;
   private readonly probeNames = new Map<number, string>();
+  /** Recorded before format 4: task pid/ppid/exe are placeholders, not compared. */
+  private readonly legacyTasks: boolean;
+  /** Output bytes the recording stored that are still to come (Infinity: no limit). */
+  private outputLeft: number;
+  /** The replay wrote beyond the recording's output limit. */
+  private outputCut = false;
   outputMismatch = false;
 
   constructor(
@@ -142,6 +148,9 @@ export class Comparator implements RunSink {
   ) {
     const full = mode === 'verify';
     const s = reader.streams(runId);
+    const run = reader.run(runId);
+    this.legacyTasks = run.legacyTasks;
+    this.outputLeft = run.outputLimit ?? Infinity;
     this.events = full ? new Stream(s.events()) : null;
     this.calls = full ? new Stream(s.calls()) : null;
     this.missedS = full ? new Stream(s.missed()) : null;
@@ -316,11 +325,9 @@ export class Comparator implements RunSink {
     if (!r) this.fail('task', '(nothing: the recording has no more tasks)', d(t), ts);
     if (
       r.tid !== t.tid ||
-      r.pid !== t.pid ||
-      r.ppid !== t.ppid ||
+      (!this.legacyTasks && (r.pid !== t.pid || r.ppid !== t.ppid || r.exe !== t.exe)) ||
       r.parentTid !== t.parentTid ||
       r.name !== t.name ||
-      r.exe !== t.exe ||
       r.startTs !== t.startTs
     )
       this.fail('task', d(r), d(t), ts);
@@ -349,8 +356,19 @@ export class Comparator implements RunSink {
     for (const n of this.next) n.input(x);
   }
 
-  output(o: OutputRecord): void {
+  output(full: OutputRecord): void {
     const d = (w: OutputRecord) => `write to fd ${w.fd} at ts=${w.ts}: ${bytesPreview(w.data)}`;
+    // What the recording stored of this write: the part within its output limit.
+    let o = full;
+    if (full.data.byteLength > this.outputLeft) {
+      this.outputCut = true;
+      if (this.outputLeft === 0) {
+        for (const n of this.next) n.output(full);
+        return;
+      }
+      o = { fd: full.fd, ts: full.ts, data: full.data.subarray(0, this.outputLeft) };
+    }
+    this.outputLeft -= o.data.byteLength;
     const r = this.outputs.next();
     if (!r) {
       this.outputMismatch = true;
@@ -369,7 +387,7 @@ export class Comparator implements RunSink {
         );
       this.fail('output', d(r), d(o), o.ts);
     }
-    for (const n of this.next) n.output(o);
+    for (const n of this.next) n.output(full);
   }
 
   syscall(s: SyscallCountRecord): void {
@@ -397,6 +415,12 @@ export class Comparator implements RunSink {
         '(nothing: the replay ended)',
         ts,
       );
+    }
+    if (recordedRun.outputTruncated !== this.outputCut) {
+      this.outputMismatch = true;
+      const say = (cut: boolean) =>
+        cut ? 'output beyond the output limit (not stored)' : 'no output beyond the output limit';
+      this.fail('output', say(recordedRun.outputTruncated), say(this.outputCut), ts);
     }
     const t = this.tasks[this.taskAt];
     if (t)

@@ -189,7 +189,13 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
   const w = typeof opts.writer === 'function' ? opts.writer() : opts.writer;
   if (w && mode === 'whatif') {
     const config = { ...plan.config, probes, maxactive, replayOf: { trace: reader.path, runId } };
-    newRunId = w.beginRun({ workload: plan.run.workload, binary: plan.binary, config, replayOf: runId });
+    newRunId = w.beginRun({
+      workload: plan.run.workload,
+      binary: plan.binary,
+      config,
+      replayOf: runId,
+      outputLimit: plan.run.outputLimit,
+    });
     next.push(w);
   }
   if (opts.observer) next.push(opts.observer);

@@ -7,15 +7,16 @@
 
 /** Numeric tables: name → columns in buffer order. */
 export const NUMERIC_TABLES = {
-  // info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33 (schemas/trace.sql)
-  raw_events: ['run_id', 'seq', 'ts', 'info', 'addr', 'args'],
+  // info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33; step: an implied single step at
+  // seq + 1 (schemas/trace.sql)
+  raw_events: ['run_id', 'seq', 'ts', 'info', 'addr', 'args', 'step'],
   raw_calls: [
     'run_id',
     'probe_id',
     'tid',
     'ts',
     'dur',
-    'info', // entry_cpu | return_cpu << 7 | depth << 14 (schemas/trace.sql)
+    'info', // entry_cpu | return_cpu << 7 | flags << 14 | depth << 16 (schemas/trace.sql)
     'retval',
     'args',
     'entry_seq',
@@ -44,7 +45,8 @@ export const ROW_TABLES = {
     'end_ts',
     'exit_code',
   ],
-  inputs: ['run_id', 'seq', 'kind', 'key', 'data'],
+  input_data: ['sha256', 'size', 'data'],
+  raw_inputs: ['run_id', 'seq', 'kind', 'key', 'sha256'],
   output: ['run_id', 'seq', 'fd', 'ts', 'data'],
   raw_syscalls: ['run_id', 'tid', 'nr', 'name', 'calls', 'errors', 'enosys'],
 } as const;
@@ -84,12 +86,26 @@ export function packEventInfo(kind: number, cpu: number, tid: number, probeId: n
   return kind + cpu * 16 + tid * 2048 + (probeId + 1) * 2 ** 33;
 }
 
-/** raw_calls.info (entry_cpu | return_cpu << 7 | depth << 14), or -1 when a field is out of range. */
-export function packCallInfo(entryCpu: number, returnCpu: number, depth: number): number {
+/** raw_calls.info flag: the call's 'return' event is implied by the row, not stored. */
+export const CALL_RETURN_IMPLIED = 1;
+/** raw_calls.info flag: the 'trampoline' hit just before the return is implied too. */
+export const CALL_TRAMPOLINE_IMPLIED = 2;
+/**
+ * The address the implied trampoline and return events carry (the probe engine's kretprobe
+ * trampoline; the events view writes it as a literal). The writer implies an event only when its
+ * address is this one, so a different trampoline would simply be stored.
+ */
+export const IMPLIED_RETURN_ADDR = 0xfff00000;
+
+/**
+ * raw_calls.info (entry_cpu | return_cpu << 7 | flags << 14 | depth << 16), or -1 when a field is
+ * out of range.
+ */
+export function packCallInfo(entryCpu: number, returnCpu: number, depth: number, flags = 0): number {
   if (!(entryCpu >= 0 && entryCpu <= MAX_EVENT_CPU && returnCpu >= 0 && returnCpu <= MAX_EVENT_CPU))
     return -1;
-  if (!(depth >= 0 && depth < 2 ** 39)) return -1;
-  return entryCpu + returnCpu * 128 + depth * 16384;
+  if (!(depth >= 0 && depth < 2 ** 37)) return -1;
+  return entryCpu + returnCpu * 128 + flags * 16384 + depth * 65536;
 }
 
 /** The ArrayBuffers a batch can hand over instead of copying (empty tables carry none). */

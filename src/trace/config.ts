@@ -50,6 +50,8 @@ export interface RunConfig {
   quantum: number | null;
   /** Cycles between timer ticks (null: the machine's default). */
   tick: number | null;
+  /** Threads and processes that may exist at once, EAGAIN beyond (null: the machine's default). */
+  maxTasks: number | null;
   /** Probe definitions, in definition order. */
   probes: string[];
   /** Pool size overrides by event ('GRP/EVENT' or 'EVENT'); UNBOUNDED for an unbounded pool. */
@@ -81,6 +83,7 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   maxRounds: null,
   quantum: null,
   tick: null,
+  maxTasks: null,
   probes: [],
   maxactive: {},
   detectReturnAddressReads: false,
@@ -129,7 +132,7 @@ export function checkRunConfig(c: RunConfig): void {
   if (cp) bad(`cpus ${cp}, got ${String(c.cpus)}`);
   if (!int(c.seed)) bad(`seed must be an integer, got ${String(c.seed)}`);
   if (!(typeof c.mhz === 'number' && c.mhz > 0)) bad(`mhz must be positive, got ${String(c.mhz)}`);
-  for (const k of ['maxInstructions', 'maxRounds', 'quantum', 'tick'] as const)
+  for (const k of ['maxInstructions', 'maxRounds', 'quantum', 'tick', 'maxTasks'] as const)
     if (!intOrNull(c[k])) bad(`${k} must be a positive integer or null, got ${String(c[k])}`);
   for (const [k, v] of Object.entries(c.maxactive))
     if (!(int(v) && v >= 1)) bad(`maxactive of ${k} must be a positive integer, got ${String(v)}`);
@@ -178,6 +181,7 @@ export function parseRunConfig(json: string): RunConfig {
       maxRounds: pick('maxRounds'),
       quantum: pick('quantum'),
       tick: pick('tick'),
+      maxTasks: pick('maxTasks'),
       probes: pick('probes'),
       detectReturnAddressReads: pick('detectReturnAddressReads'),
       allowRead: pick('allowRead'),

@@ -2,7 +2,7 @@
 // worker processes record seeds in parallel into their own files, and by probe-merge to join the
 // shards of a sweep). Guarantees: run ids are renumbered after the destination's, or shifted by a
 // given offset (0 keeps them; a run id already present is refused) (replay_of follows), interned strings keep their texts under shifted ids, binaries are shared
-// by sha256, and the whole merge is one transaction: it lands completely or not at all.
+// by sha256 (so are input contents), and the whole merge is one transaction: it lands completely or not at all.
 
 import { TraceError, reason, type Db } from './db.js';
 
@@ -20,7 +20,7 @@ const RUN_TABLES = [
   'raw_missed',
   'raw_tasks',
   'raw_sched',
-  'inputs',
+  'raw_inputs',
   'output',
   'raw_syscalls',
   'raw_complete_calls',
@@ -30,6 +30,7 @@ const RUN_TABLES = [
 const ORDER: Record<string, string> = {
   raw_events: 'run_id, seq',
   raw_calls: 'run_id, return_seq',
+  raw_inputs: 'run_id, seq',
   raw_complete_calls: 'run_id, entry_seq',
 };
 
@@ -67,6 +68,7 @@ export function mergeTraceInto(db: Db, srcPath: string, runIdOffset?: number): n
         if (clash) throw new TraceError(`run ${clash.id} is already in the destination`);
       }
       db.exec('INSERT OR IGNORE INTO main.binaries SELECT * FROM src.binaries');
+      db.exec('INSERT OR IGNORE INTO main.input_data SELECT * FROM src.input_data');
       // Strings are appended under shifted ids (texts may repeat; views resolve by id).
       const soff = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM main.strings').get() as { m: number })
         .m;

@@ -9,8 +9,11 @@
 // configuration once (raw_runs.config, a versioned RunConfig), gives tasks pid/ppid/exe, adds the
 // syscall counts and the complete call sets as tables (the call_sets blob cache is dropped: it is
 // recomputed on demand), stores x-typed fetch arguments as JSON numbers, and prefixes private
-// views with '_'.
+// views with '_'. Format 4 stores each input content once (input_data, by sha256; the inputs view
+// shows the old columns), folds the events a call or a kprobe hit implies into their rows (the
+// events view derives them), and adds the output limit and the legacy-task flag to raw_runs.
 
+import { createHash } from 'node:crypto';
 import {
   type Db,
   FORMAT_VERSION,
@@ -57,6 +60,11 @@ function currentTable(name: string): string {
   const at = create.indexOf(`CREATE TABLE ${name} (`);
   if (at < 0) throw new TraceError(`schemas/trace.sql has no table ${name}`);
   return create.slice(at, create.indexOf(';', at) + 1);
+}
+
+function addColumn(db: Db, table: string, column: string, decl: string): void {
+  const cols = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${decl};`);
 }
 
 /** Ordered by `from`. Add one entry per FORMAT_VERSION bump. */
@@ -146,6 +154,41 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(currentTable('raw_syscalls'));
       db.exec(currentTable('raw_complete_calls'));
       numericHexArgs(db);
+    },
+  },
+  {
+    from: 3,
+    to: 4,
+    description:
+      'format 3 -> 4: input contents stored once by sha256, events implied by calls, output limit and task-id columns',
+    up(db) {
+      db.function('probelab_sha256', { deterministic: true }, (data: unknown) =>
+        createHash('sha256')
+          .update(data instanceof Uint8Array ? data : Buffer.alloc(0))
+          .digest('hex'),
+      );
+      db.exec(currentTable('input_data'));
+      db.exec(currentTable('raw_inputs'));
+      db.exec(
+        `INSERT OR IGNORE INTO input_data (sha256, size, data)
+           SELECT probelab_sha256(data), length(data), data FROM inputs ORDER BY run_id, seq;
+         INSERT INTO raw_inputs (run_id, seq, kind, key, sha256)
+           SELECT run_id, seq, kind, key, probelab_sha256(data) FROM inputs ORDER BY run_id, seq;
+         DROP TABLE inputs;`,
+      );
+      // Every event of an older run is a stored row (step NULL); calls imply none (flags 0).
+      // (Earlier steps create some tables from the current schema: add only what is missing.)
+      addColumn(db, 'raw_events', 'step', 'INTEGER');
+      db.exec('UPDATE raw_calls SET info = (info & 16383) + ((info >> 14) << 16);');
+      addColumn(db, 'raw_runs', 'output_limit', 'INTEGER');
+      addColumn(
+        db,
+        'raw_runs',
+        'output_truncated',
+        'INTEGER NOT NULL DEFAULT 0 CHECK (output_truncated IN (0, 1))',
+      );
+      addColumn(db, 'raw_runs', 'legacy_tasks', 'INTEGER NOT NULL DEFAULT 0 CHECK (legacy_tasks IN (0, 1))');
+      db.exec('UPDATE raw_runs SET legacy_tasks = 1;');
     },
   },
 ];

@@ -14,6 +14,7 @@
 // - Missing runs, probes or binaries are one-line TraceErrors.
 
 import type { Statement } from 'better-sqlite3';
+import { CALL_RETURN_IMPLIED, CALL_TRAMPOLINE_IMPLIED, IMPLIED_RETURN_ADDR } from './batch.js';
 import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
@@ -48,6 +49,12 @@ export interface RunRow {
   cycles: number | null;
   replayOf: number | null;
   mhz: number;
+  /** Guest output bytes the trace stores for the run (null: no limit). */
+  outputLimit: number | null;
+  /** The guest wrote more than outputLimit bytes (the rest is not stored). */
+  outputTruncated: boolean;
+  /** Recorded before format 4: the tasks' pid, ppid and exe are placeholders. */
+  legacyTasks: boolean;
 }
 
 /** A row of the probes view: the probe and its counters (null until the run is finished). */
@@ -66,7 +73,9 @@ export interface TaskRow extends TaskRecord {
 
 export interface InputRow extends InputRecord {
   seq: number;
+  /** The same Buffer for every row of one content within one iteration. */
   data: Buffer;
+  sha256: string;
 }
 
 export interface OutputRow extends OutputRecord {
@@ -204,9 +213,9 @@ export class TraceReader {
       }));
   }
 
-  /** Number of events of a run. */
+  /** Number of events of a run (stored and implied). */
   eventCount(runId: number): number {
-    return num(this.raw('SELECT count(*) FROM raw_events WHERE run_id = ?').get(runId)![0]);
+    return num(this.raw('SELECT count(*) FROM _event_rows WHERE run_id = ?').get(runId)![0]);
   }
 
   /** The record streams of a run (see RunStreams); TraceError if the run is absent. */
@@ -216,22 +225,49 @@ export class TraceReader {
       this.fresh(sql).iterate(runId, ...params) as IterableIterator<Raw>;
     return {
       *events(range: EventRange = {}) {
-        for (const r of rows(
-          `SELECT seq, ts, cpu, tid, kind, probe_id, addr, (SELECT s FROM strings WHERE id = e.args)
-           FROM _event_rows e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
-          range.fromSeq ?? 0,
-          range.toSeq ?? Number.MAX_SAFE_INTEGER,
-        ))
-          yield {
-            seq: num(r[0]),
-            ts: num(r[1]),
-            cpu: num(r[2]),
-            tid: num(r[3]),
-            kind: EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName),
-            probeId: numOrNull(r[5]),
-            addr: numOrNull(r[6]),
-            args: strOrNull(r[7]),
-          };
+        // Two streams in seq order, merged: the stored rows (each with the single step it may
+        // imply at seq + 1) and the calls' implied trampoline and return events.
+        const from = range.fromSeq ?? 0;
+        const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
+        const stored = storedEvents(
+          rows(
+            `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
+                    nullif(info >> 33, 0) - 1, addr, (SELECT s FROM strings WHERE id = e.args), step
+             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
+            from - 1,
+            to,
+          ),
+        );
+        const implied = impliedReturnEvents(
+          rows(
+            `SELECT return_seq, ts + dur, (info >> 7) & 127, tid, probe_id,
+                    (SELECT s FROM strings WHERE id = c.args), (info >> 14) & 3
+             FROM raw_calls c WHERE run_id = ? AND info & ${IMPLIED_MASK} AND return_seq >= ?
+               AND return_seq <= ? ORDER BY return_seq`,
+            from,
+            to,
+          ),
+        );
+        try {
+          let a = stored.next();
+          let b = implied.next();
+          while (!a.done || !b.done) {
+            let e: EventRecord;
+            if (b.done || (!a.done && a.value.seq < b.value.seq)) {
+              e = a.value as EventRecord;
+              a = stored.next();
+            } else {
+              e = b.value;
+              b = implied.next();
+            }
+            if (e.seq >= to) break;
+            if (e.seq >= from) yield e;
+          }
+        } finally {
+          // Ends both statements' iterations, also when the consumer stops early.
+          stored.return();
+          implied.return();
+        }
       },
       *calls(opts: { args?: boolean } = {}) {
         for (const r of rows(
@@ -296,9 +332,27 @@ export class TraceReader {
           endTs: numOrNull(r[7]),
           exitCode: numOrNull(r[8]),
         })),
-      *inputs() {
-        for (const r of rows('SELECT seq, kind, key, data FROM inputs WHERE run_id = ? ORDER BY seq'))
-          yield { seq: num(r[0]), kind: r[1] as string, key: strOrNull(r[2]), data: toBytes(r[3]) };
+      inputs: () => {
+        const content = this.fresh('SELECT data FROM input_data WHERE sha256 = ?');
+        const path = this.path;
+        return (function* () {
+          // Each distinct content is read (and held) once, however many rows refer to it.
+          const seen = new Map<string, Buffer>();
+          for (const r of rows(
+            'SELECT seq, kind, key, sha256 FROM raw_inputs WHERE run_id = ? ORDER BY seq',
+          )) {
+            const sha = r[3] as string;
+            let data = seen.get(sha);
+            if (!data) {
+              const row = content.get(sha) as Raw | undefined;
+              if (!row)
+                throw new TraceError(`${path}: input ${String(r[0])} refers to missing content ${sha}`);
+              data = toBytes(row[0]);
+              seen.set(sha, data);
+            }
+            yield { seq: num(r[0]), kind: r[1] as string, key: strOrNull(r[2]), data, sha256: sha };
+          }
+        })();
       },
       *outputs() {
         for (const r of rows('SELECT seq, fd, ts, data FROM output WHERE run_id = ? ORDER BY seq'))
@@ -426,8 +480,64 @@ export class TraceReader {
   }
 }
 
-const RUN_SELECT = `SELECT run_id, workload, binary_sha256, argv, cpus, preempt, seed, chaos, status,
-  exit_code, signal, instructions, cycles, replay_of, mhz FROM runs`;
+const RUN_SELECT = `SELECT * FROM (SELECT v.run_id, v.workload, v.binary_sha256, v.argv, v.cpus,
+  v.preempt, v.seed, v.chaos, v.status, v.exit_code, v.signal, v.instructions, v.cycles, v.replay_of,
+  v.mhz, r.output_limit, r.output_truncated, r.legacy_tasks
+  FROM runs v JOIN raw_runs r ON r.run_id = v.run_id)`;
+
+/** raw_calls.info bits of the implied return and trampoline events (schemas/trace.sql). */
+const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
+
+/** Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps. */
+function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
+  for (const r of it) {
+    const e: EventRecord = {
+      seq: num(r[0]),
+      ts: num(r[1]),
+      cpu: num(r[2]),
+      tid: num(r[3]),
+      kind: EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName),
+      probeId: numOrNull(r[5]),
+      addr: numOrNull(r[6]),
+      args: strOrNull(r[7]),
+    };
+    yield e;
+    if (r[8] !== null) yield { ...e, seq: e.seq + 1, ts: e.ts + num(r[8]), kind: 'singlestep', args: null };
+  }
+}
+
+/** The trampoline and return events implied by call rows (return_seq, end, cpu, tid, probe, args, flags). */
+function* impliedReturnEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
+  for (const r of it) {
+    const seq = num(r[0]);
+    const ts = num(r[1]);
+    const cpu = num(r[2]);
+    const tid = num(r[3]);
+    const flags = num(r[6]);
+    if (flags & CALL_TRAMPOLINE_IMPLIED)
+      yield {
+        seq: seq - 1,
+        ts,
+        cpu,
+        tid,
+        kind: 'trampoline',
+        probeId: null,
+        addr: IMPLIED_RETURN_ADDR,
+        args: null,
+      };
+    if (flags & CALL_RETURN_IMPLIED)
+      yield {
+        seq,
+        ts,
+        cpu,
+        tid,
+        kind: 'return',
+        probeId: num(r[4]),
+        addr: IMPLIED_RETURN_ADDR,
+        args: strOrNull(r[5]),
+      };
+  }
+}
 
 function runRow(r: Raw): RunRow {
   return {
@@ -446,6 +556,9 @@ function runRow(r: Raw): RunRow {
     cycles: numOrNull(r[12]),
     replayOf: numOrNull(r[13]),
     mhz: num(r[14]),
+    outputLimit: numOrNull(r[15]),
+    outputTruncated: r[16] === 1,
+    legacyTasks: r[17] === 1,
   };
 }
 

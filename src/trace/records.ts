@@ -85,11 +85,19 @@ export interface TaskEndRecord {
   exitCode: number | null;
 }
 
-/** One nondeterministic input, in consumption order (kind 'file', 'stdin', 'random', ...). */
+/**
+ * One nondeterministic input, in consumption order (kind 'file', 'stdin', 'random', ...). The trace
+ * stores each distinct content once (by sha256) and the log refers to it, so a producer may log the
+ * same bytes any number of times: logging the same Uint8Array object again (one snapshot per file
+ * identity) costs no hashing, and `sha256`, when the producer already knows it, saves the writer
+ * hashing new data.
+ */
 export interface InputRecord {
   kind: string;
   key: string | null;
   data: Uint8Array;
+  /** Lowercase hex sha256 of `data`, if the producer knows it (the writer computes it otherwise). */
+  sha256?: string;
 }
 
 /** Guest output written to `fd` at cycle `ts`. */
@@ -146,6 +154,8 @@ export interface RunEnd {
   instructions: number;
   cycles: number;
   probeCounters?: ProbeCounters[];
+  /** The guest wrote more output than the run's output limit let the trace store (set by the writer). */
+  outputTruncated?: boolean;
   /** Merged into the stored configuration (e.g. where an interrupted recording stopped). */
   configPatch?: Partial<RunConfig>;
 }

@@ -37,6 +37,8 @@ export interface BeginRunInfo {
   config: RunConfig;
   /** run_id (in the source trace) this run replays. */
   replayOf?: number | null;
+  /** Guest output bytes the trace stores for this run (null or absent: no limit). */
+  outputLimit?: number | null;
 }
 
 /** The store's operations, whichever thread it runs in. */
@@ -67,7 +69,9 @@ export function checkInt(what: string, v: number): number {
 function insertSql(table: string, columns: readonly string[], rows: number, runId?: number): string {
   const cells = columns.map((c) => (c === 'run_id' && runId !== undefined ? String(runId) : '?'));
   const tuple = `(${cells.join(',')})`;
-  return `INSERT INTO ${table} (${columns.join(',')}) VALUES ${Array<string>(rows).fill(tuple).join(',')}`;
+  // Contents are stored once per sha256 (another run or batch may have stored the same bytes).
+  const verb = table === 'input_data' ? 'INSERT OR IGNORE' : 'INSERT';
+  return `${verb} INTO ${table} (${columns.join(',')}) VALUES ${Array<string>(rows).fill(tuple).join(',')}`;
 }
 
 /** Multi-row inserts of one numeric table, with run_id in the statement text. */
@@ -204,23 +208,24 @@ export class TraceStore implements StoreOps {
     this.rowIns = {
       strings: row('strings'),
       raw_tasks: row('raw_tasks'),
-      inputs: row('inputs'),
+      input_data: row('input_data'),
+      raw_inputs: row('raw_inputs'),
       output: row('output'),
       raw_syscalls: row('raw_syscalls'),
     };
     this.taskUpdate = db.prepare('UPDATE raw_tasks SET end_ts = ?, exit_code = ? WHERE id = ?');
     this.insBinary = db.prepare('INSERT OR IGNORE INTO binaries (sha256, size, bytes) VALUES (?, ?, ?)');
     this.insRun = db.prepare(
-      `INSERT INTO raw_runs (workload, binary_sha256, config, status, replay_of)
-       VALUES (?, ?, ?, 'incomplete', ?)`,
+      `INSERT INTO raw_runs (workload, binary_sha256, config, status, replay_of, output_limit)
+       VALUES (?, ?, ?, 'incomplete', ?, ?)`,
     );
     this.insProbe = db.prepare(
       `INSERT INTO raw_probes (run_id, probe_id, event, kind, spec, symbol, offset, addr, maxactive)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.updRun = db.prepare(
-      `UPDATE raw_runs SET status = ?, exit_code = ?, signal = ?, instructions = ?, cycles = ?
-       WHERE run_id = ?`,
+      `UPDATE raw_runs SET status = ?, exit_code = ?, signal = ?, instructions = ?, cycles = ?,
+         output_truncated = ? WHERE run_id = ?`,
     );
     this.patchConfig = db.prepare('UPDATE raw_runs SET config = json_patch(config, ?) WHERE run_id = ?');
     this.updProbe = db.prepare(
@@ -251,7 +256,15 @@ export class TraceStore implements StoreOps {
     try {
       return this.db.transaction(() => {
         this.insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
-        const r = this.insRun.run(info.workload, sha, JSON.stringify(info.config), info.replayOf ?? null);
+        const limit = info.outputLimit ?? null;
+        if (limit !== null) checkInt('output limit', limit);
+        const r = this.insRun.run(
+          info.workload,
+          sha,
+          JSON.stringify(info.config),
+          info.replayOf ?? null,
+          limit,
+        );
         return Number(r.lastInsertRowid);
       })();
     } catch (err) {
@@ -297,7 +310,8 @@ export class TraceStore implements StoreOps {
       const r = b.numeric[t];
       if (r.n) this.numeric[t].write(r.data, r.n);
     }
-    if (b.rows.inputs.length) this.rowIns.inputs.write(b.rows.inputs);
+    if (b.rows.input_data.length) this.rowIns.input_data.write(b.rows.input_data);
+    if (b.rows.raw_inputs.length) this.rowIns.raw_inputs.write(b.rows.raw_inputs);
     if (b.rows.output.length) this.rowIns.output.write(b.rows.output);
     if (b.rows.raw_syscalls.length) this.rowIns.raw_syscalls.write(b.rows.raw_syscalls);
   }
@@ -311,6 +325,7 @@ export class TraceStore implements StoreOps {
           result.signal,
           checkInt('instructions', result.instructions),
           checkInt('cycles', result.cycles),
+          result.outputTruncated ? 1 : 0,
           runId,
         );
         if (result.configPatch) this.patchConfig.run(JSON.stringify(result.configPatch), runId);

@@ -4,6 +4,14 @@
 // - beginRun() commits the run row (status 'incomplete'), its configuration and its binary
 //   (deduplicated by sha256) before returning, so a recording killed at any later point leaves an
 //   'incomplete' run that opens.
+// - Each fact is stored once: a 'singlestep' right after the kprobe hit it completes (same cpu,
+//   tid, probe and address, no args) becomes the hit row's `step`, and the 'trampoline' and
+//   'return' events of a kretprobed call become flags of the call's row (schemas/trace.sql); any
+//   event that does not match its implied form exactly is stored as a row, so the events view
+//   shows every event as it was produced.
+// - Input contents are stored once per sha256 (input_data); the log rows refer to them.
+// - Guest output beyond the run's output limit is not stored (the write that crosses it is cut);
+//   the run is then marked output_truncated.
 // - The RunSink methods (event, call, missed, sched, taskStart/taskEnd, input, output, syscall)
 //   append to the run begun last and only fill in-memory buffers (numbers in preallocated row-major Float64Arrays, NaN = NULL; the hot path event()
 //   allocates nothing unless its args string is new to the intern cache). When any buffer reaches
@@ -19,7 +27,11 @@
 // - After a failed write (disk full, ...) the writer is broken: every later call throws the same
 //   TraceError instead of silently dropping rows.
 
+import { createHash } from 'node:crypto';
 import {
+  CALL_RETURN_IMPLIED,
+  CALL_TRAMPOLINE_IMPLIED,
+  IMPLIED_RETURN_ADDR,
   NO_ROWS,
   NUMERIC_TABLES,
   ROW_TABLE_NAMES,
@@ -65,6 +77,11 @@ export interface WriterOptions {
   thread?: 'worker' | 'inline';
   /** Batches handed to the worker and not yet committed before appends wait (default 4). */
   maxBatchesInFlight?: number;
+  /**
+   * Store every event as a row, implying none (the layout of formats 1 to 3; the view-equality
+   * test compares the two layouts). Default false.
+   */
+  storeEveryEvent?: boolean;
 }
 
 export interface WriterCounts {
@@ -92,6 +109,34 @@ interface TaskRow extends TaskRecord {
 interface RunState {
   inputSeq: number;
   outputSeq: number;
+  /** Output bytes the trace may still store for the run (Infinity: no limit). */
+  outputLeft: number;
+  outputTruncated: boolean;
+}
+
+/** What the writer remembers of the event stored last, to fold the single step that follows it. */
+interface LastRow {
+  /** Row index in the current event buffer, -1 when there is none to fold into. */
+  at: number;
+  seq: number;
+  ts: number;
+  info: number;
+  addr: number | null;
+}
+
+/** A trampoline or return event held back until the call record that implies it arrives. */
+interface HeldEvent {
+  held: boolean;
+  seq: number;
+  ts: number;
+  cpu: number;
+  tid: number;
+  probeId: number | null;
+  args: string | null;
+}
+
+function heldEvent(): HeldEvent {
+  return { held: false, seq: 0, ts: 0, cpu: 0, tid: 0, probeId: null, args: null };
 }
 
 const WIDTH: Record<NumericTableName, number> = {
@@ -102,8 +147,11 @@ const WIDTH: Record<NumericTableName, number> = {
 };
 
 function emptyRows(): Record<RowTableName, RowValue[]> {
-  return { strings: [], raw_tasks: [], inputs: [], output: [], raw_syscalls: [] };
+  return { strings: [], raw_tasks: [], input_data: [], raw_inputs: [], output: [], raw_syscalls: [] };
 }
+
+const SINGLESTEP = EventKind.singlestep;
+const KPROBE = EventKind.kprobe;
 
 function isEmpty(rows: Record<RowTableName, RowValue[]>): boolean {
   return ROW_TABLE_NAMES.every((t) => rows[t].length === 0);
@@ -115,6 +163,7 @@ export class TraceWriter implements RunSink {
   private readonly cap: number;
   private readonly maxBytes: number;
   private readonly internCap: number;
+  private readonly storeAll: boolean;
 
   // Numeric buffers: row-major, WIDTH[t] columns. Replaced after a hand-over to the worker
   // (transferred buffers are detached), reused when the store is inline.
@@ -130,6 +179,12 @@ export class TraceWriter implements RunSink {
   private rowBytes = 0;
   private taskUpdates: (number | null)[] = [];
 
+  private readonly last: LastRow = { at: -1, seq: 0, ts: 0, info: 0, addr: null };
+  private readonly heldTramp = heldEvent();
+  private readonly heldRet = heldEvent();
+  /** Contents handed to the store (by sha256), and the hash of data objects seen before. */
+  private readonly storedData = new Set<string>();
+  private readonly hashOf = new WeakMap<Uint8Array, string>();
   private readonly strIds = new Map<string, number>();
   private lastStrId: number;
   private lastTaskId: number;
@@ -185,6 +240,7 @@ export class TraceWriter implements RunSink {
     this.cap = Math.max(1, Math.floor(opts.batchRows ?? 16384));
     this.maxBytes = opts.maxBufferedBytes ?? 16 << 20;
     this.internCap = Math.max(1, opts.internCacheSize ?? 1 << 20);
+    this.storeAll = opts.storeEveryEvent === true;
     this.ev = this.buffer('raw_events');
     this.callBuf = this.buffer('raw_calls');
     this.missBuf = this.buffer('raw_missed');
@@ -218,7 +274,13 @@ export class TraceWriter implements RunSink {
     this.usable();
     this.handOver();
     const runId = this.store.beginRun(info);
-    this.runs.set(runId, { inputSeq: 0, outputSeq: 0 });
+    const limit = info.outputLimit ?? null;
+    this.runs.set(runId, {
+      inputSeq: 0,
+      outputSeq: 0,
+      outputLeft: limit === null ? Infinity : limit,
+      outputTruncated: false,
+    });
     this.run = runId;
     return runId;
   }
@@ -239,31 +301,129 @@ export class TraceWriter implements RunSink {
     return this.run;
   }
 
-  /** Appends one event. Allocation-free unless `args` is a string not seen before (interned). */
+  /**
+   * Appends one event. Allocation-free unless `args` is a string not seen before (interned). A
+   * single step, trampoline hit or return that another row implies is not stored (see the header).
+   */
   event(r: EventRecord): void {
     const runId = this.current();
-    const info = packEventInfo(EventKind[r.kind], r.cpu, r.tid, r.probeId);
+    const code = EventKind[r.kind];
+    if (this.storeAll)
+      return this.storeEvent(runId, r.seq, r.ts, code, r.cpu, r.tid, r.probeId, r.addr, r.args);
+    if (this.heldTramp.held || this.heldRet.held) {
+      if (
+        code === EventKind.return &&
+        !this.heldRet.held &&
+        r.probeId !== null &&
+        r.addr === IMPLIED_RETURN_ADDR
+      ) {
+        const t = this.heldTramp;
+        if (t.seq !== r.seq - 1 || t.ts !== r.ts || t.cpu !== r.cpu || t.tid !== r.tid) this.releaseHeld();
+        this.hold(this.heldRet, r);
+        return;
+      }
+      this.releaseHeld();
+    }
+    if (r.addr === IMPLIED_RETURN_ADDR) {
+      if (code === EventKind.return && r.probeId !== null) return this.hold(this.heldRet, r);
+      if (code === EventKind.trampoline && r.probeId === null && r.args === null)
+        return this.hold(this.heldTramp, r);
+    }
+    if (code === SINGLESTEP && r.args === null && this.foldStep(r)) return;
+    this.storeEvent(runId, r.seq, r.ts, code, r.cpu, r.tid, r.probeId, r.addr, r.args);
+  }
+
+  /** Folds a single step into the kprobe hit stored just before it (same cpu, tid, probe, addr). */
+  private foldStep(r: EventRecord): boolean {
+    const l = this.last;
+    if (l.at < 0 || l.seq !== r.seq - 1 || l.addr !== r.addr || !(r.ts >= l.ts)) return false;
+    if (l.info !== packEventInfo(KPROBE, r.cpu, r.tid, r.probeId)) return false;
+    this.ev[l.at * 7 + 6] = r.ts - l.ts;
+    l.at = -1;
+    return true;
+  }
+
+  private hold(h: HeldEvent, r: EventRecord): void {
+    h.held = true;
+    h.seq = r.seq;
+    h.ts = r.ts;
+    h.cpu = r.cpu;
+    h.tid = r.tid;
+    h.probeId = r.probeId;
+    h.args = r.args;
+  }
+
+  /** Stores the held-back events as rows (no call record implied them). */
+  private releaseHeld(): void {
+    const runId = this.run;
+    for (const [h, code] of [
+      [this.heldTramp, EventKind.trampoline],
+      [this.heldRet, EventKind.return],
+    ] as const) {
+      if (!h.held) continue;
+      h.held = false;
+      this.storeEvent(runId, h.seq, h.ts, code, h.cpu, h.tid, h.probeId, IMPLIED_RETURN_ADDR, h.args);
+    }
+  }
+
+  private storeEvent(
+    runId: number,
+    seq: number,
+    ts: number,
+    code: number,
+    cpu: number,
+    tid: number,
+    probeId: number | null,
+    addr: number | null,
+    args: string | null,
+  ): void {
+    const info = packEventInfo(code, cpu, tid, probeId);
     if (info < 0)
       throw new TraceError(
-        `event ${r.seq}: cpu ${r.cpu}, tid ${r.tid} or probe ${r.probeId} is beyond what a trace stores (cpu < 128, tid < 2^22, probe < 2^20 - 1)`,
+        `event ${seq}: cpu ${cpu}, tid ${tid} or probe ${probeId} is beyond what a trace stores (cpu < 128, tid < 2^22, probe < 2^20 - 1)`,
       );
     const d = this.ev;
     const i = this.nEv;
-    const b = i * 6;
+    const b = i * 7;
     d[b] = runId;
-    d[b + 1] = r.seq;
-    d[b + 2] = r.ts;
+    d[b + 1] = seq;
+    d[b + 2] = ts;
     d[b + 3] = info;
-    d[b + 4] = r.addr === null ? NaN : r.addr >>> 0;
-    d[b + 5] = r.args === null ? NaN : this.intern(r.args);
+    d[b + 4] = addr === null ? NaN : addr >>> 0;
+    d[b + 5] = args === null ? NaN : this.intern(args);
+    d[b + 6] = NaN;
     this.nEv = i + 1;
+    const l = this.last;
+    l.at = code === KPROBE ? i : -1;
+    l.seq = seq;
+    l.ts = ts;
+    l.info = info;
+    l.addr = addr;
     if (i + 1 >= this.cap) this.handOver();
   }
 
-  /** Appends one completed call of a return probe. */
+  /** Appends one completed call of a return probe (implying its held-back return events). */
   call(r: CallRecord): void {
     const runId = this.current();
-    const info = packCallInfo(r.entryCpu, r.returnCpu, r.depth);
+    let flags = 0;
+    const h = this.heldRet;
+    if (
+      h.held &&
+      h.seq === r.returnSeq &&
+      h.ts === r.ts + r.dur &&
+      h.cpu === r.returnCpu &&
+      h.tid === r.tid &&
+      h.probeId === r.probeId &&
+      h.args === r.args
+    ) {
+      h.held = false;
+      flags = CALL_RETURN_IMPLIED;
+      if (this.heldTramp.held) {
+        this.heldTramp.held = false;
+        flags |= CALL_TRAMPOLINE_IMPLIED;
+      }
+    } else this.releaseHeld();
+    const info = packCallInfo(r.entryCpu, r.returnCpu, r.depth, flags);
     if (info < 0)
       throw new TraceError(
         `call of probe ${r.probeId}: cpu ${r.entryCpu}/${r.returnCpu} or depth ${r.depth} out of range`,
@@ -282,6 +442,7 @@ export class TraceWriter implements RunSink {
     d[b + 8] = r.entrySeq === null ? NaN : r.entrySeq;
     d[b + 9] = r.returnSeq;
     this.nCalls = i + 1;
+    this.last.at = -1;
     if (i + 1 >= this.cap) this.handOver();
   }
 
@@ -364,25 +525,51 @@ export class TraceWriter implements RunSink {
     }
   }
 
-  /** Logs one nondeterministic input (copied). Returns its seq within the run. */
+  /**
+   * Logs one nondeterministic input. Its content is stored once per sha256 (copied the first
+   * time); the same Uint8Array object logged again is not hashed again. Returns its seq within the
+   * run.
+   */
   input(r: InputRecord): number {
     const runId = this.current();
     const st = this.runState(runId);
     const seq = st.inputSeq++;
-    this.rows.inputs.push(runId, seq, r.kind, r.key, Uint8Array.from(r.data));
+    let sha = r.sha256 ?? this.hashOf.get(r.data);
+    if (sha === undefined) {
+      sha = createHash('sha256').update(r.data).digest('hex');
+      this.hashOf.set(r.data, sha);
+    }
+    let bytes = 0;
+    if (!this.storedData.has(sha)) {
+      this.storedData.add(sha);
+      this.rows.input_data.push(sha, r.data.byteLength, Uint8Array.from(r.data));
+      bytes = r.data.byteLength;
+    }
+    this.rows.raw_inputs.push(runId, seq, r.kind, r.key, sha);
     this.totals.inputs++;
-    this.addBytes(r.data.byteLength, this.rows.inputs.length);
+    this.addBytes(bytes, this.rows.raw_inputs.length);
     return seq;
   }
 
-  /** Stores guest output written to `fd` at cycle `ts` (copied). Returns its seq within the run. */
+  /**
+   * Stores guest output written to `fd` at cycle `ts` (copied), up to the run's output limit: the
+   * write that crosses it is stored cut, later ones not at all (the run is marked truncated).
+   * Returns its seq within the run, or -1 when nothing was stored.
+   */
   output(r: OutputRecord): number {
     const runId = this.current();
     const st = this.runState(runId);
+    let data = r.data;
+    if (data.byteLength > st.outputLeft) {
+      st.outputTruncated = true;
+      if (st.outputLeft === 0) return -1;
+      data = data.subarray(0, st.outputLeft);
+    }
+    st.outputLeft -= data.byteLength;
     const seq = st.outputSeq++;
-    this.rows.output.push(runId, seq, r.fd, r.ts, Uint8Array.from(r.data));
+    this.rows.output.push(runId, seq, r.fd, r.ts, Uint8Array.from(data));
     this.totals.outputs++;
-    this.addBytes(r.data.byteLength, this.rows.output.length);
+    this.addBytes(data.byteLength, this.rows.output.length);
     return seq;
   }
 
@@ -409,6 +596,8 @@ export class TraceWriter implements RunSink {
   /** Hands every buffer to the store as one batch (one transaction); does not wait for a worker. */
   private handOver(): void {
     this.usable();
+    this.releaseHeld();
+    this.last.at = -1;
     const rows = this.rows;
     for (const t of this.pendingTasks) {
       rows.raw_tasks.push(
@@ -479,9 +668,10 @@ export class TraceWriter implements RunSink {
    * Tasks still running keep end_ts NULL.
    */
   finishRun(runId: number, result: RunEnd): void {
-    this.runState(runId);
+    const st = this.runState(runId);
     this.handOver();
-    this.guard(() => this.store.finishRun(runId, result));
+    const end = { ...result, outputTruncated: result.outputTruncated === true || st.outputTruncated };
+    this.guard(() => this.store.finishRun(runId, end));
     this.runs.delete(runId);
     if (this.run === runId) this.run = -1;
     for (const [key, row] of this.openTasks) if (row.runId === runId) this.openTasks.delete(key);

@@ -15,11 +15,11 @@ import { runNative } from '../helpers/native.js';
 
 export const OS_GUESTS = path.join(REPO_ROOT, 'test', 'os', 'guests');
 
-/** Builds test/os/guests/NAME.c as a static glibc i386 executable; returns its path. */
-export function buildOsGuest(name: string): string {
+/** Builds test/os/guests/NAME.c as a static glibc i386 executable (plus `flags`); returns its path. */
+export function buildOsGuest(name: string, flags: string[] = []): string {
   return buildGuest(
     fs.readFileSync(path.join(OS_GUESTS, `${name}.c`), 'utf8'),
-    [...STATIC, '-O1'],
+    [...STATIC, '-O1', ...flags],
     `os-${name}`,
   );
 }
@@ -72,7 +72,7 @@ export function recordAndVerify(
   argv: string[],
   cpus: number,
   chaos: boolean,
-  opts: { cwd?: string; env?: string[]; allowRead?: string[] } = {},
+  opts: { cwd?: string; env?: string[]; allowRead?: string[]; cpuModel?: string } = {},
 ): { divergence: string | null; result: RunResult } {
   traceDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-core-'));
   const db = path.join(traceDir, `${++n}.db`);
@@ -92,6 +92,7 @@ export function recordAndVerify(
         env: opts.env ?? [],
         cwd: opts.cwd ?? REPO_ROOT,
         allowRead: opts.allowRead,
+        cpuModel: opts.cpuModel,
         captureOutput: true,
       },
     });

@@ -73,7 +73,14 @@ describe('#16 guest memory: right', () => {
 });
 
 describe('#16 guest memory: refused past --mem, as Linux refuses past RLIMIT_AS', () => {
-  it('mmap, sbrk, malloc and mremap fail as on the real kernel; munmap makes room again', () => {
+  it("the guest's own RLIMIT_AS: same answers as the real kernel under the same call", () => {
+    const native = execFileSync(x64, ['limit', '64'], { encoding: 'latin1' });
+    const e = emulate(['limit', '64']);
+    expect(e.status).toBe('exited');
+    expect(semantic(e.out)).toEqual(semantic(native));
+  });
+
+  it('--mem: mmap, sbrk, malloc and mremap fail as on the real kernel; munmap makes room again', () => {
     const native = execFileSync(x64, ['limit', '64'], { encoding: 'latin1' });
     const limit = 96 << 20;
     const e = emulate(['limit'], limit);

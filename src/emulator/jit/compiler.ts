@@ -16,7 +16,8 @@ import { EA_A16, PFX_O16 } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
-import type { Accessors } from './access.js';
+import { ACCESS_PARAMS, accessArgs, readCode, writeCode } from './access.js';
+import type { Memory } from '../memory.js';
 
 /**
  * A compiled unit: runs from cpu.eip through its member blocks while each next block fits in `left`,
@@ -119,6 +120,17 @@ function nativeOp(c: CodeCache, i: number): boolean {
   return false;
 }
 
+/** An x87 instruction the compiler hands straight to the FPU (32-bit addressing, no 0x66 prefix). */
+function directX87(c: CodeCache, i: number): boolean {
+  const op = c.op[i]!;
+  return (
+    op >= 0xd8 &&
+    op <= 0xdf &&
+    (c.pfx[i]! & PFX_O16) === 0 &&
+    (c.modrm[i]! >= 0xc0 || (c.ea[i]! & EA_A16) === 0)
+  );
+}
+
 const OPCODES_WITH_MODRM = new Set<number>([
   0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89,
   0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7,
@@ -155,8 +167,22 @@ class UnitWriter {
 
   /** Leaves the unit after `count` instructions of this block, continuing at `eip` (an expression). */
   private exitAfter(count: number, eip: string): string {
-    return `{ e = ${eip}; n += ${count}; cpu.retired += ${count}; break out; }`;
+    return `{ e = ${eip}; n += ${count}; break out; }`;
   }
+
+  /**
+   * Makes the CPU state exact for host code about to run inside the instruction being emitted (a
+   * slow-path access or an interpreter hand-over): the instruction's entry and fall-through EIP, the
+   * block start and the instructions retired before this block (`retiredNow()` and a fault's
+   * bookkeeping read them). The fast path keeps all of these in locals.
+   */
+  private sync(): string {
+    const i = this.b + this.j;
+    return `cpu.cur = ${i}; cpu.eip = ${u32(this.c.next[i]!)}; cpu.blockStart = ${this.b}; cpu.retired = r0 + n;`;
+  }
+
+  /** After host code returned: it may have retired instructions itself or asked for the CPU back. */
+  private static readonly AFTER = 'r0 = cpu.retired - n; sp = 1;';
 
   private reg8(r: number): string {
     return r < 4 ? `(R[${r}] & 255)` : `((R[${r - 4}] >> 8) & 255)`;
@@ -185,32 +211,26 @@ class UnitWriter {
     return parts.length === 1 && base < 8 && d === 0 ? parts[0]! : `((${parts.join(' + ')}) | 0)`;
   }
 
-  /** Entry index and fall-through EIP of the instruction being emitted (for the slow paths). */
-  private where(): string {
-    const i = this.b + this.j;
-    return `${i}, ${u32(this.c.next[i]!)}`;
-  }
-
   /** dst = 32-bit read at the address in `a`. */
   private read32(dst: string): void {
-    this.emit(`${dst} = r32(cpu, a, ${this.where()});`);
+    this.emit(readCode(32, dst, this.sync(), UnitWriter.AFTER));
   }
 
   private read8(dst: string): void {
-    this.emit(`${dst} = r8(cpu, a, ${this.where()});`);
+    this.emit(readCode(8, dst, this.sync(), UnitWriter.AFTER));
   }
 
   private read16(dst: string): void {
-    this.emit(`${dst} = r16(cpu, a, ${this.where()});`);
+    this.emit(readCode(16, dst, this.sync(), UnitWriter.AFTER));
   }
 
-  /** 32-bit write of expression `v` to the address in `a`. */
+  /** 32-bit write of expression `v` (free of side effects) to the address in `a`. */
   private write32(v: string): void {
-    this.emit(`w32(cpu, a, ${v}, ${this.where()});`);
+    this.emit(writeCode(32, v, this.sync(), UnitWriter.AFTER));
   }
 
   private write8(v: string): void {
-    this.emit(`w8(cpu, a, ${v}, ${this.where()});`);
+    this.emit(writeCode(8, v, this.sync(), UnitWriter.AFTER));
   }
 
   /** v = the 32-bit r/m operand of entry i (register or memory). */
@@ -328,6 +348,10 @@ class UnitWriter {
     const rm = m & 7;
     const next = c.next[i]!;
     const imm = c.imm[i]!;
+    if (directX87(c, i)) {
+      this.x87(i, op, m);
+      return;
+    }
     if (!nativeOp(c, i)) {
       this.fallback(i);
       return;
@@ -641,12 +665,30 @@ class UnitWriter {
     this.kind = op === 0xd3 || (op === 0xc1 && (this.c.imm[i]! & 31) === 0) ? K_UNKNOWN : K_RES;
   }
 
-  /** Hands entry i to the interpreter with flags and EIP as it expects them. */
+  /**
+   * An x87 instruction: a direct call of the FPU (the interpreter's own code, with the CPU as its host).
+   * Only FCMOVcc reads EFLAGS and only FCOMI & co. write them: the other forms leave the flag locals
+   * live. A fault (memory operand, #UD) throws with the state synced like any slow path.
+   */
+  private x87(i: number, op: number, m: number): void {
+    const flags = m >= 0xc0 && (op === 0xda || op === 0xdb || op === 0xdf);
+    if (m < 0xc0) this.emit(`a = ${this.ea(i)};`);
+    this.emit(`${flags ? FLUSH + ' inFb = 1; ' : ''}${this.sync()}`);
+    this.emit(`cpu.fpu.exec(${op}, ${m}, ${m < 0xc0 ? 'a' : '0'}, cpu);`);
+    if (flags) {
+      this.emit(`inFb = 0; ${RELOAD}`);
+      this.kind = K_UNKNOWN;
+    }
+    this.emit(UnitWriter.AFTER);
+    if (this.j === this.n - 1) this.emit(`e = ${u32(this.c.next[i]!)};`);
+  }
+
+  /** Hands entry i to the interpreter with flags, EIP and counts as it expects them. */
   private fallback(i: number): void {
     const next = this.c.next[i]! >>> 0;
-    this.emit(`${FLUSH} cpu.cur = ${i}; cpu.eip = ${next}; inFb = 1;`);
+    this.emit(`${FLUSH} ${this.sync()} inFb = 1;`);
     this.emit(`cpu.exec(${i});`);
-    this.emit(`inFb = 0; ${RELOAD}`);
+    this.emit(`inFb = 0; ${RELOAD} ${UnitWriter.AFTER}`);
     this.kind = K_UNKNOWN;
     const last = this.j === this.n - 1;
     if (!last)
@@ -664,19 +706,20 @@ class UnitWriter {
     this.emit(`case ${u32(c.eip[b]!)}: {`);
     // Entered only when the whole block fits the budget: counts stay exact to the instruction.
     this.emit(`if (n + ${n} > left) break out;`);
-    this.emit(`cpu.blockStart = ${b};`);
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
       this.insn(i);
-      if (j < n - 1 && nativeOp(c, i) && this.touchesMemory(i)) {
+      if (j < n - 1 && ((nativeOp(c, i) && this.touchesMemory(i)) || directX87(c, i))) {
         // A slow-path access may have run host code (code write, watched read) that wants the CPU back.
-        this.emit(`if (cpu.attention !== 0) ${this.exitAfter(j + 1, u32(c.next[i]!))}`);
+        this.emit(
+          `if (sp !== 0) { sp = 0; if (cpu.attention !== 0) ${this.exitAfter(j + 1, u32(c.next[i]!))} }`,
+        );
       }
     }
     const lastI = b + n - 1;
     if (nativeOp(c, lastI) && !this.setsE(c.op[lastI]!)) this.emit(`e = ${u32(c.next[lastI]!)};`);
-    this.emit(`n += ${n}; cpu.retired += ${n};`);
+    this.emit(`n += ${n};`);
     this.emit('continue;');
     this.emit('}');
   }
@@ -693,15 +736,18 @@ class UnitWriter {
       'const R = cpu.regs;\n' +
       'let fo = cpu.lfOp, fa = cpu.lfA, fb = cpu.lfB, fr = cpu.lfR, fm = cpu.lfMsb, fl = cpu.flags;\n' +
       'let inFb = 0, n = 0, a = 0, v = 0, t = 0, r = 0, e = cpu.eip, cf = 0, of = 0, c1 = false;\n' +
+      // r0: instructions retired before this call (cpu.retired is written back only for host code);
+      // sp: host code ran since the last check (only then can it have set cpu.attention).
+      'let r0 = cpu.retired, sp = 0, p = 0, f = 0;\n' +
       'try {\n' +
       'out: for (;;) {\n' +
-      'if (cpu.attention !== 0) break;\n' +
+      'if (sp !== 0) { sp = 0; if (cpu.attention !== 0) break; }\n' +
       'switch (e) {\n' +
       this.out.join('\n') +
       '\ndefault: break out;\n}\n}\n' +
       // Only slow-path accesses and interpreter hand-overs throw, and both set cpu.cur first.
       `} catch (y) {\n if (inFb === 0) { ${FLUSH} }\n return n + cpu.raised(y, cpu.blockStart, cpu.cur);\n}\n` +
-      `cpu.eip = e; ${FLUSH} return n;\n};`
+      `cpu.eip = e; cpu.retired = r0 + n; ${FLUSH} return n;\n};`
     );
   }
 
@@ -761,9 +807,9 @@ export function unitSource(c: CodeCache, members: readonly number[]): string {
 export function compileUnit(
   c: CodeCache,
   members: readonly number[],
-  acc: Accessors,
+  mem: Memory,
 ): { fn: CompiledBlock; size: number } {
   const src = unitSource(c, members);
-  const make = new Function('r32', 'r16', 'r8', 'w32', 'w8', src) as (...f: unknown[]) => CompiledBlock;
-  return { fn: make(acc.r32, acc.r16, acc.r8, acc.w32, acc.w8), size: src.length };
+  const make = new Function(...ACCESS_PARAMS, src) as (...f: unknown[]) => CompiledBlock;
+  return { fn: make(...accessArgs(mem)), size: src.length };
 }

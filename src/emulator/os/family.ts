@@ -1,5 +1,6 @@
 // Process-family syscalls: fork, vfork, clone (threads or processes), execve, wait4/waitpid/waitid
-// with Linux status words, getppid, process groups and sessions (setpgid, getpgid, getpgrp, setsid,
+// with Linux status words (exits, and stops and continues with WUNTRACED/WSTOPPED/WCONTINUED, each
+// reported once unless WNOWAIT), getppid, process groups and sessions (setpgid, getpgid, getpgrp, setsid,
 // getsid) and kill of a process, a group or everyone. Guarantees: children are matched and reaped
 // in creation order (deterministic); a waiter sleeps on its process's child-wait queue and retries
 // when a child changes state; kill's permission model is "one user owns everything"; delivery goes
@@ -13,9 +14,15 @@ import type { Process } from './process.js';
 import { CLONE_THREAD, CLONE_VFORK, CLONE_VM, cloneThread } from './threads.js';
 
 const WNOHANG = 1;
+/** WUNTRACED for wait4. */
+const WSTOPPED = 2;
 const WEXITED = 4;
+const WCONTINUED = 8;
 const WNOWAIT = 0x01000000;
 const SIGCHLD = 17;
+const SIGCONT = 18;
+const CLD_STOPPED = 5;
+const CLD_CONTINUED = 6;
 const P_ALL = 0;
 const P_PID = 1;
 const P_PGID = 2;
@@ -28,20 +35,47 @@ function matches(self: Process, c: Process, pid: number): boolean {
   return c.pgid === -pid;
 }
 
-/** Finds a zombie child matching `pid`; null when none is ready; -ECHILD when none matches at all. */
-function findZombie(self: Process, pid: number): Process | null | number {
+/** A child state change wait can report: its end, a completed stop, or a continue. */
+interface Report {
+  child: Process;
+  kind: 'exit' | 'stop' | 'continue';
+}
+
+/**
+ * do_wait()'s scan: the first child matching `pid` (in creation order) with a state change the
+ * options ask for; null when none is ready; -ECHILD when no child matches at all.
+ */
+function findReport(self: Process, pid: number, options: number): Report | null | number {
   let any = false;
   for (const c of self.children) {
     if (!matches(self, c, pid)) continue;
     any = true;
-    if (c.state === 'zombie') return c;
+    if (c.state === 'zombie') {
+      if (options & WEXITED) return { child: c, kind: 'exit' };
+      continue;
+    }
+    if (options & WSTOPPED && c.stopReport) return { child: c, kind: 'stop' };
+    if (options & WCONTINUED && c.continueReport) return { child: c, kind: 'continue' };
   }
   return any ? null : -ECHILD;
 }
 
+/** The wait status word of a report: exit/kill status, (sig << 8) | 0x7f stopped, 0xffff continued. */
+function statusWord(r: Report): number {
+  if (r.kind === 'stop') return (r.child.stopReport << 8) | 0x7f;
+  return r.kind === 'continue' ? 0xffff : r.child.waitStatus;
+}
+
+/** Consumes what was reported (wait without WNOWAIT): a zombie is reaped, a stop or continue cleared. */
+function consume(k: Kernel, r: Report): void {
+  if (r.kind === 'exit') k.m.reap(r.child);
+  else if (r.kind === 'stop') r.child.stopReport = 0;
+  else r.child.continueReport = false;
+}
+
 function wait4(k: Kernel, t: Task, pid: number, status: number, options: number, rusage: number): number {
-  if (options & ~(WNOHANG | 2 | 8 | 0x20000000 | 0x40000000 | 0x80000000)) return -EINVAL;
-  const z = findZombie(t.process, pid);
+  if (options & ~(WNOHANG | WSTOPPED | WCONTINUED | 0x20000000 | 0x40000000 | 0x80000000)) return -EINVAL;
+  const z = findReport(t.process, pid, options | WEXITED);
   if (typeof z === 'number') return z;
   if (!z) {
     if (options & WNOHANG) return 0;
@@ -49,27 +83,39 @@ function wait4(k: Kernel, t: Task, pid: number, status: number, options: number,
       wait4(k, t, pid, status, options, rusage),
     );
   }
-  if (status && !k.put32(status, z.waitStatus)) return -EFAULT;
+  if (status && !k.put32(status, statusWord(z))) return -EFAULT;
   if (rusage) {
     if (!k.userRange(rusage, 72, true)) return -EFAULT;
     k.mem.writeBytes(rusage, new Uint8Array(72));
   }
-  k.m.reap(z);
-  return z.pid;
+  consume(k, z);
+  return z.child.pid;
 }
 
-/** siginfo_t for a child that ended: si_signo, si_code (CLD_EXITED/KILLED/DUMPED), pid, uid, status. */
-function writeChildInfo(k: Kernel, infop: number, z: Process | null): boolean {
+/**
+ * siginfo_t for a reported child: si_signo, si_code (CLD_EXITED/KILLED/DUMPED/STOPPED/CONTINUED),
+ * pid, uid, status (exit code or signal); all zero when nothing was ready (WNOHANG).
+ */
+function writeChildInfo(k: Kernel, infop: number, r: Report | null): boolean {
   if (!k.userRange(infop, 128, true)) return false;
   const b = new Uint8Array(128);
-  if (z) {
+  if (r) {
+    const z = r.child;
     const v = new DataView(b.buffer);
     const sig = z.waitStatus & 0x7f;
     v.setInt32(0, SIGCHLD, true);
-    v.setInt32(8, sig === 0 ? 1 : z.waitStatus & 0x80 ? 3 : 2, true);
     v.setInt32(12, z.pid, true);
     v.setInt32(16, 1000, true);
-    v.setInt32(20, sig === 0 ? (z.waitStatus >> 8) & 0xff : sig, true);
+    if (r.kind === 'stop') {
+      v.setInt32(8, CLD_STOPPED, true);
+      v.setInt32(20, z.stopReport, true);
+    } else if (r.kind === 'continue') {
+      v.setInt32(8, CLD_CONTINUED, true);
+      v.setInt32(20, SIGCONT, true);
+    } else {
+      v.setInt32(8, sig === 0 ? 1 : z.waitStatus & 0x80 ? 3 : 2, true);
+      v.setInt32(20, sig === 0 ? (z.waitStatus >> 8) & 0xff : sig, true);
+    }
   }
   k.mem.writeBytes(infop, b);
   return true;
@@ -89,8 +135,10 @@ function waitid(
   else if (idtype === P_PID) pid = id > 0 ? id : -2147483648;
   else if (idtype === P_PGID) pid = id > 0 ? -id : 0;
   else return -EINVAL;
-  if (!(options & WEXITED)) return -EINVAL;
-  const z = findZombie(t.process, pid);
+  if (options & ~(WNOHANG | WSTOPPED | WEXITED | WCONTINUED | WNOWAIT | 0x20000000 | 0x40000000 | 0x80000000))
+    return -EINVAL;
+  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return -EINVAL;
+  const z = findReport(t.process, pid, options);
   if (typeof z === 'number') return z;
   if (!z) {
     if (options & WNOHANG) return infop && !writeChildInfo(k, infop, null) ? -EFAULT : 0;
@@ -103,7 +151,7 @@ function waitid(
     if (!k.userRange(rusage, 72, true)) return -EFAULT;
     k.mem.writeBytes(rusage, new Uint8Array(72));
   }
-  if (!(options & WNOWAIT)) k.m.reap(z);
+  if (!(options & WNOWAIT)) consume(k, z);
   return 0;
 }
 

@@ -2,18 +2,20 @@
 // process sharing or copying the address space), and execve of static i386 ELF files the guest can
 // read (and `#!` scripts). Guarantees: a fork child is an exact copy of the caller's address space
 // (copied eagerly: Memory.clone), descriptor table (descriptions shared), cwd, umask, break,
-// process group and session, and registers with EAX = 0; a vfork parent sleeps until the child
-// execs or exits; a failed execve leaves the caller untouched; a dynamic executable fails with
-// ENOEXEC and one line on stderr; pids come from the machine's deterministic tid counter.
+// process group and session, and registers (x87, XMM and MXCSR included) with EAX = 0; a vfork
+// parent sleeps until the child execs or exits; a failed execve leaves the caller untouched; a
+// dynamic executable fails with ENOEXEC and one line on stderr; pids come from the machine's
+// deterministic tid counter.
 
 import { Cpu, EAX, ESP } from '../cpu.js';
 import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { E2BIG, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
+import { E2BIG, EAGAIN, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
 import { Process } from './process.js';
+import { inheritLimits } from './rlimit.js';
 import { BLOCKED } from './table.js';
 import {
   CLONE_CHILD_CLEARTID,
@@ -44,6 +46,7 @@ export function cloneProcess(
   ctid: number,
 ): number {
   if (flags & CLONE_THREAD) return -EINVAL;
+  if (!k.m.mayCreateTask()) return -EAGAIN; // RLIMIT_NPROC (machine.ts maxTasks)
   let ud: UserDesc | null = null;
   if (flags & CLONE_SETTLS) {
     ud = readUserDesc(k, tls);
@@ -68,9 +71,11 @@ export function cloneProcess(
   child.pgid = parent.pgid;
   child.sid = parent.sid;
   child.exitSignal = flags & 0xff;
+  inheritLimits(parent, child);
   const cpu = new Cpu(mm.memory, mm.cache, m, m.model);
   cpu.copyFrom(t.cpu);
-  cpu.fpu.reset();
+  // fpu_clone(): the child's x87 state is the parent's (XMM and MXCSR come with Cpu.copyFrom).
+  cpu.fpu.copyFrom(t.cpu.fpu);
   if (newSp) cpu.regs[ESP] = newSp;
   cpu.regs[EAX] = 0;
   const task = m.createTask(pid, cpu, t.tid, t.name, child);

@@ -2,14 +2,21 @@
 // private read-only copies of files), mremap, munmap, mprotect, madvise. Guarantees: the break never
 // grows into another mapping; non-fixed mmaps are placed top-down from MMAP_TOP deterministically; a
 // file mapping copies the description's bytes (files are read whole), so MAP_SHARED writable is
-// EACCES; a request that would take the process's mapped total past its memory limit (--mem, Linux's
-// RLIMIT_AS) fails as Linux fails it: ENOMEM from mmap and mremap, the unchanged break from brk.
+// EACCES; a request that would take the process's mapped total past its memory limit (--mem, or the
+// guest's own RLIMIT_AS when lower) fails as Linux fails it: ENOMEM from mmap and mremap, the
+// unchanged break from brk.
 
 import type { Task } from '../machine.js';
 import { PAGE_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
 import type { Kernel } from '../syscalls.js';
 import { HostFileDesc } from './files.js';
 import { EACCES, EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { limitsOf, RLIMIT_AS } from './rlimit.js';
+
+/** Pages the process may have mapped by its own RLIMIT_AS (the machine's --mem applies too). */
+function asPages(t: Task): number {
+  return Math.floor(limitsOf(t.process).cur[RLIMIT_AS]! / PAGE_SIZE);
+}
 
 /** Top of the mmap area (allocations go downwards from here, below the 8 MiB stack and a gap). */
 export const MMAP_TOP = 0xb7f00000;
@@ -30,7 +37,7 @@ function brk(k: Kernel, t: Task, addr: number): number {
     if (
       !isFree(k.mem, oldTop >>> 0, (newTop - oldTop) >>> 0) ||
       newTop >= MMAP_BOTTOM + 0x60000000 ||
-      !k.mem.canGrow((newTop - oldTop) >>> 12)
+      !k.mem.canGrow((newTop - oldTop) >>> 12, asPages(t))
     )
       return p.brkCur;
     k.mem.map(oldTop >>> 0, (newTop - oldTop) >>> 0, PROT_READ | PROT_WRITE);
@@ -79,7 +86,7 @@ function mmap2(
     if (at < 0) at = mem.findFree(size, MMAP_TOP, MMAP_BOTTOM);
     if (at < 0) return -ENOMEM;
   }
-  if (!mem.canMap(at, size)) return -ENOMEM;
+  if (!mem.canMap(at, size, asPages(t))) return -ENOMEM;
   // MAP_SHARED anonymous memory stays shared with fork children.
   mem.map(at, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC), anon && (flags & 3) === 1);
   if (data) {
@@ -114,6 +121,7 @@ const MREMAP_FIXED = 2;
  */
 function mremap(
   k: Kernel,
+  t: Task,
   oldAddr: number,
   oldLen: number,
   newLen: number,
@@ -139,7 +147,8 @@ function mremap(
     if (newAddr < oldAddr + oldSize && oldAddr < newAddr + newSize) return -EINVAL;
     const keep = Math.min(oldSize, newSize);
     // The pages the move unmaps at the destination no longer count against the limit.
-    if (!mem.canGrow((newSize - oldSize) / PAGE_SIZE - countMapped(mem, newAddr, newSize))) return -ENOMEM;
+    if (!mem.canGrow((newSize - oldSize) / PAGE_SIZE - countMapped(mem, newAddr, newSize), asPages(t)))
+      return -ENOMEM;
     mem.unmap(newAddr, newSize);
     mem.move(oldAddr, newAddr, keep / PAGE_SIZE);
     if (oldSize > keep) mem.unmap(oldAddr + keep, oldSize - keep);
@@ -151,7 +160,7 @@ function mremap(
     return oldAddr | 0;
   }
   const grow = newSize - oldSize;
-  if (!mem.canGrow(grow / PAGE_SIZE)) return -ENOMEM;
+  if (!mem.canGrow(grow / PAGE_SIZE, asPages(t))) return -ENOMEM;
   if (oldAddr + newSize <= MMAP_TOP && isFree(mem, oldAddr + oldSize, grow)) {
     mem.map(oldAddr + oldSize, grow, prot, shared);
     return oldAddr | 0;
@@ -183,7 +192,7 @@ export function registerMemory(k: Kernel): void {
   T.define('mmap2', (t, a, b, c, d, e, f) => mmap2(k, t, a, b, c, d, e, f));
   T.define('mmap', (t, a) => oldMmap(k, t, a));
   T.define('munmap', (_t, a, b) => munmap(k, a, b));
-  T.define('mremap', (_t, a, b, c, d, e) => mremap(k, a, b, c, d, e));
+  T.define('mremap', (t, a, b, c, d, e) => mremap(k, t, a, b, c, d, e));
   T.define('mprotect', (_t, a, b, c) => mprotect(k, a, b, c));
   T.define('madvise', () => 0);
 }

@@ -1,4 +1,4 @@
-// Process-level syscalls: identity (getpid, getppid, the uid/gid family, uname), resource limits,
+// Process-level syscalls: identity (getpid, getppid, the uid/gid family, uname),
 // exit_group, getrandom (a logged input), and kill/tkill/tgkill with default actions until the
 // signals module redefines them. Guarantees: identities are fixed (uid/gid 1000), so runs are
 // reproducible; getrandom bytes come from the seeded generator and are reported as inputs.
@@ -31,39 +31,6 @@ function getrandom(k: Kernel, buf: number, len: number): number {
   k.mem.writeBytes(buf, data);
   k.m.emitInput('random', '', data);
   return len;
-}
-
-function rlimit(t: Task, res: number): [number, number] {
-  const INF = 0xffffffff;
-  if (res === 3) return [8 * 1024 * 1024, INF]; // RLIMIT_STACK
-  if (res === 7) return [t.process.fds.limit, 4096]; // RLIMIT_NOFILE
-  if (res === 9 && t.process.memory.limitBytes < INF)
-    return [t.process.memory.limitBytes, t.process.memory.limitBytes]; // RLIMIT_AS: --mem
-  return [INF, INF];
-}
-
-function prlimit64(k: Kernel, t: Task, pid: number, res: number, old: number): number {
-  if (pid !== 0 && pid !== t.process.pid) return -ESRCH;
-  if (old) {
-    if (!k.userRange(old, 16, true)) return -EFAULT;
-    const [cur, max] = rlimit(t, res);
-    const inf = (v: number) => (v === 0xffffffff ? [0xffffffff, 0xffffffff] : [v, 0]);
-    const [c0, c1] = inf(cur);
-    const [m0, m1] = inf(max);
-    k.mem.write32(old, c0!);
-    k.mem.write32(old + 4, c1!);
-    k.mem.write32(old + 8, m0!);
-    k.mem.write32(old + 12, m1!);
-  }
-  return 0;
-}
-
-function ugetrlimit(k: Kernel, t: Task, res: number, buf: number): number {
-  if (!k.userRange(buf, 8, true)) return -EFAULT;
-  const [cur, max] = rlimit(t, res);
-  k.mem.write32(buf, cur);
-  k.mem.write32(buf + 4, max);
-  return 0;
 }
 
 /** prctl: PR_SET_NAME / PR_GET_NAME (the task's comm, 16 bytes); other options EINVAL. */
@@ -125,8 +92,6 @@ export function registerProcess(k: Kernel): void {
   T.define('getgroups', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getgroups32', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getrandom', (_t, a, b) => getrandom(k, a, b), { input: true });
-  T.define('prlimit64', (t, a, b, _c, d) => prlimit64(k, t, a, b, d));
-  T.define('ugetrlimit', (t, a, b) => ugetrlimit(k, t, a, b));
   // Until the signals module redefines these: dispositions are accepted and default actions apply.
   T.define('rt_sigaction', (_t, _a, _b, c) => {
     if (c && !k.userRange(c, 20, true)) return -EFAULT;

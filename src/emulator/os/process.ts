@@ -9,6 +9,7 @@ import type { Task } from '../machine.js';
 import type { Memory } from '../memory.js';
 import type { SymbolTable } from '../symbols.js';
 import { FdTable } from './fd.js';
+import type { RLimits } from './rlimit.js';
 import { WaitQueue, type Waker } from './wait.js';
 
 /**
@@ -67,6 +68,10 @@ export class Process {
   state: ProcessState = 'alive';
   /** Linux wait status word once a zombie (exit code << 8, or the terminating signal). */
   waitStatus = 0;
+  /** A completed group stop wait has not reported yet (WUNTRACED/WSTOPPED): its signal, else 0. */
+  stopReport = 0;
+  /** A continue (SIGCONT after a stop) wait has not reported yet (WCONTINUED). */
+  continueReport = false;
   /** Parents blocked in wait4/waitid on this process's children wait here. */
   readonly childWait: WaitQueue;
   /** The parent task a vfork child holds blocked until it execs or exits. */
@@ -76,6 +81,8 @@ export class Process {
   /** Set when the process has called execve at least once (setpgid then refuses: EACCES). */
   execed = false;
   signals: ProcessSignals = {};
+  /** Resource limits (os/rlimit.ts), created with Linux's defaults on first use. */
+  rlimits: RLimits | null = null;
 
   constructor(
     readonly pid: number,

@@ -402,6 +402,18 @@ export function registerSignals(k: Kernel): SignalKernel {
   // sigsuspend(int, int, old_sigset_t mask) on i386: siginitset, so the high word is cleared.
   T.define('sigsuspend', (t, _a, _b, mask) => suspend(t, new SigSet(mask >>> 0, 0)));
   T.define('pause', (t) => suspendRetry(t, 'pause'));
+  // restart_syscall(2): an interrupted relative sleep resumes to its first deadline (the restart
+  // block signals-kernel.ts saved); called with no block armed it is EINTR (do_no_restart_syscall).
+  T.define('restart_syscall', (t) => {
+    const s = threadState(t);
+    const b = s.restart;
+    s.restart = null;
+    if (!b) return -EINTR;
+    if (b.deadline <= m.now()) return 0;
+    s.restarting = b;
+    m.block(t, 'nanosleep (restarted)', b.deadline);
+    return BLOCKED;
+  });
 
   const sigtimedwait = (
     t: Task,

@@ -17,10 +17,13 @@ import type { Process } from './process.js';
 import { setupFrame, userOk, type TrapContext } from './signals-frame.js';
 import { ProcessTimers } from './signals-timers.js';
 import {
+  CLD_CONTINUED,
+  CLD_STOPPED,
   defaultAction,
   dequeueSignal,
   NSIG,
   ProcessSigState,
+  SA_NOCLDSTOP,
   SA_NODEFER,
   SA_RESETHAND,
   SA_RESTART,
@@ -29,6 +32,7 @@ import {
   SIG_DFL,
   SIG_IGN,
   SigAction,
+  SIGCHLD,
   SIGCONT,
   SIGKILL,
   SIGSEGV,
@@ -81,8 +85,9 @@ function restartCodeFor(nr: number): number {
     case 309: // ppoll
     case 414:
       return ERESTARTNOHAND;
+    case 0: // restart_syscall (a restarted sleep)
     case 162: // nanosleep
-    case 267: // clock_nanosleep
+    case 267: // clock_nanosleep (relative; an absolute one is ERESTARTNOHAND, see wakeUp)
     case 407:
       return ERESTART_RESTARTBLOCK;
     case 256: // epoll_wait
@@ -114,7 +119,7 @@ export class SignalKernel {
     const s = threadState(t);
     if (s.savedMask) return true;
     const p = processState(t.process);
-    if (p.stopped) return true;
+    if (p.stopped || p.cldNotify) return true;
     return s.pending.next(s.blocked) !== 0 || p.shared.next(s.blocked) !== 0;
   }
 
@@ -143,8 +148,17 @@ export class SignalKernel {
         p.shared.flush(s);
         for (const t of threads) threadState(t).pending.flush(s);
       }
+      // The parent hears of it from the continued process (CLD_CONTINUED), or of the stop it cut
+      // short (CLD_STOPPED); wait reports the continue either way (SIGNAL_STOP_CONTINUED).
+      const why = p.stopComplete ? CLD_CONTINUED : p.stopped ? CLD_STOPPED : 0;
+      if (why) {
+        p.cldNotify = why;
+        proc.continueReport = true;
+        proc.stopReport = 0;
+      }
       if (p.stopped) {
         p.stopped = false;
+        p.stopComplete = false;
         for (const t of threads) if (threadState(t).stoppedWait) this.resume(t);
       }
     }
@@ -212,23 +226,30 @@ export class SignalKernel {
     const nr = t.origEax;
     // A vfork parent waits uninterruptibly (killable only): its signals wait until the child lets go.
     if (nr === 190 || (nr === 120 && t.cpu.regs[EBX]! & CLONE_VFORK)) return;
-    const code = restartCodeFor(nr);
+    let code = restartCodeFor(nr);
     const wakeAt = t.wakeAt;
+    const R = t.cpu.regs;
+    // clock_nanosleep(clock, flags, req, rem) with TIMER_ABSTIME is simply issued again.
+    if ((nr === 267 || nr === 407) && R[ECX]! & 1) code = ERESTARTNOHAND;
     if (!this.m.interruptSyscall(t, false)) return;
-    if (nr === 162 || nr === 267 || nr === 407) this.writeRemaining(t, nr, wakeAt);
-    t.cpu.regs[EAX] = -code;
+    if (code === ERESTART_RESTARTBLOCK) {
+      // The restart block restart_syscall resumes: the same deadline, the same *rem.
+      const s = threadState(t);
+      s.restart =
+        nr === 0
+          ? s.restarting
+          : { deadline: wakeAt, rem: (nr === 162 ? R[ECX]! : R[ESI]!) >>> 0, time64: nr === 407 };
+      s.restarting = null;
+      if (s.restart) this.writeRemaining(t, s.restart.deadline, s.restart.rem, s.restart.time64);
+    }
+    R[EAX] = -code;
   }
 
-  /** nanosleep/clock_nanosleep interrupted: the time left goes to *rem (relative sleeps only). */
-  private writeRemaining(t: Task, nr: number, wakeAt: number): void {
-    const R = t.cpu.regs;
-    // nanosleep(req, rem); clock_nanosleep(clock, flags, req, rem).
-    const rem = nr === 162 ? R[ECX]! >>> 0 : R[ESI]! >>> 0;
-    const abs = nr !== 162 && (R[ECX]! & 1) !== 0;
-    if (!rem || abs || wakeAt < 0) return;
+  /** A relative sleep interrupted: the time left goes to *rem. */
+  private writeRemaining(t: Task, wakeAt: number, rem: number, t64: boolean): void {
+    if (!rem || wakeAt < 0) return;
     const ns = this.m.cyclesToNs(Math.max(0, wakeAt - this.m.now()));
     const mem = this.memOf(t);
-    const t64 = nr === 407;
     if (!userOk(mem, rem, t64 ? 16 : 8, true)) return;
     const sec = Math.floor(ns / 1e9);
     mem.write32(rem, sec);
@@ -296,6 +317,13 @@ export class SignalKernel {
     const p = processState(t.process);
     let handled = false;
     for (let guard = 0; guard <= NSIG; guard++) {
+      if (p.cldNotify) {
+        // get_signal(): the continued process tells its parent (do_notify_parent_cldstop).
+        const why = p.cldNotify;
+        p.cldNotify = 0;
+        this.notifyParent(t.process, why, why === CLD_CONTINUED ? SIGCONT : p.stopSig);
+        if (t.state !== 'running') return;
+      }
       if (p.stopped && !s.pending.set.has(SIGKILL)) {
         this.park(t);
         return;
@@ -309,6 +337,9 @@ export class SignalKernel {
         const d = defaultAction(sig);
         if (d === 'ignore' || d === 'continue') continue;
         if (d === 'stop') {
+          // do_signal_stop(); a terminal stop signal for an orphaned process group is discarded.
+          if (sig !== SIGSTOP && this.orphanedGroup(t.process)) continue;
+          if (!p.stopComplete) p.stopSig = sig;
           p.stopped = true;
           continue;
         }
@@ -352,6 +383,47 @@ export class SignalKernel {
   private park(t: Task): void {
     threadState(t).stoppedWait = true;
     this.m.block(t, 'stopped (group stop)', -1);
+    const proc = t.process;
+    const p = processState(proc);
+    // The group stop completes when no thread can run any more: a thread blocked in a system call
+    // counts as stopped (it parks when it wakes), where Linux would interrupt and park it first.
+    if (p.stopComplete || proc.threads.some((x) => x.state === 'running' || x.state === 'runnable')) return;
+    p.stopComplete = true;
+    proc.stopReport = p.stopSig;
+    proc.continueReport = false;
+    this.notifyParent(proc, CLD_STOPPED, p.stopSig);
+  }
+
+  /**
+   * do_notify_parent_cldstop(): SIGCHLD with CLD_STOPPED/CLD_CONTINUED to the parent unless it
+   * ignores SIGCHLD or asked SA_NOCLDSTOP; its waiters are woken either way.
+   */
+  private notifyParent(proc: Process, why: number, status: number): void {
+    const parent = proc.parent;
+    if (!parent || parent.state !== 'alive') return;
+    const a = processState(parent).actions[SIGCHLD]!;
+    if (a.handler !== SIG_IGN && !(a.flags & SA_NOCLDSTOP)) {
+      const info = new SigInfo(SIGCHLD, why);
+      info.w[3] = proc.pid;
+      info.w[4] = 1000;
+      info.w[5] = status & 0x7f;
+      this.sendToProcess(parent, info);
+    }
+    parent.childWait.wakeAll();
+  }
+
+  /**
+   * will_become_orphaned_pgrp(): no member has a parent in another group of the same session. The
+   * first process's parent is outside the machine (a shell's job, in its own group): not orphaned.
+   */
+  private orphanedGroup(self: Process): boolean {
+    for (const q of this.m.processes.values()) {
+      if (q.pgid !== self.pgid || q.state !== 'alive') continue;
+      if (q === this.m.initProcess) return false;
+      const par = q.parent;
+      if (par && par.pgid !== self.pgid && par.sid === q.sid) return false;
+    }
+    return true;
   }
 
   /** handle_signal()'s restart rules: the call returns EINTR, or is re-executed after the handler. */
@@ -359,6 +431,7 @@ export class SignalKernel {
     if (t.origEax < 0) return;
     const R = t.cpu.regs;
     const r = R[EAX]!;
+    threadState(t).restart = null;
     if (r === -ERESTART_RESTARTBLOCK || r === -ERESTARTNOHAND) R[EAX] = -EINTR;
     else if (r === -ERESTARTSYS && !(flags & SA_RESTART)) R[EAX] = -EINTR;
     else if (r === -ERESTARTSYS || r === -ERESTARTNOINTR) {
@@ -369,8 +442,8 @@ export class SignalKernel {
   }
 
   /**
-   * No handler ran: the restart codes re-execute the call. restart_syscall(2) is not offered, so a
-   * sleep interrupted by a stop and continue returns EINTR where Linux would sleep on.
+   * No handler ran: the restart codes re-execute the call; an interrupted relative sleep goes on
+   * through restart_syscall(2) (EAX = 0 at the same `int $0x80`), to its first deadline.
    */
   private restartNoHandler(t: Task): void {
     if (t.origEax < 0) return;
@@ -379,7 +452,10 @@ export class SignalKernel {
     if (r === -ERESTARTNOHAND || r === -ERESTARTSYS || r === -ERESTARTNOINTR) {
       R[EAX] = t.origEax;
       t.cpu.eip = (t.cpu.eip - 2) >>> 0;
-    } else if (r === -ERESTART_RESTARTBLOCK) R[EAX] = -EINTR;
+    } else if (r === -ERESTART_RESTARTBLOCK) {
+      R[EAX] = 0; // __NR_restart_syscall
+      t.cpu.eip = (t.cpu.eip - 2) >>> 0;
+    }
   }
 
   // ---------------------------------------------------------------- timers

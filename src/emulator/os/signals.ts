@@ -122,6 +122,8 @@ export const TRAP_TRACE = 2;
 export const CLD_EXITED = 1;
 export const CLD_KILLED = 2;
 export const CLD_DUMPED = 3;
+export const CLD_STOPPED = 5;
+export const CLD_CONTINUED = 6;
 
 /** A 64-bit signal set as two 32-bit words; bit (sig - 1). */
 export class SigSet {
@@ -356,6 +358,12 @@ export class ProcessSigState {
   readonly shared = new SigPending();
   /** Group stop in effect (SIGSTOP and friends): threads park at their next delivery point. */
   stopped = false;
+  /** Every thread has parked (SIGNAL_STOP_STOPPED): the stop was reported to the parent. */
+  stopComplete = false;
+  /** The signal that stopped the group (signal->group_exit_code). */
+  stopSig = 0;
+  /** CLD_STOPPED or CLD_CONTINUED still to tell the parent (SIGNAL_CLD_MASK), 0 when none. */
+  cldNotify = 0;
 
   /** Whether sending `sig` now would be discarded at once (sig_ignored: ignored and not blocked). */
   ignored(sig: number, blocked: SigSet): boolean {
@@ -383,6 +391,15 @@ export class ProcessSigState {
   }
 }
 
+/** What restart_syscall needs to resume an interrupted relative sleep (nanosleep, clock_nanosleep). */
+export interface RestartBlock {
+  /** Absolute wake-up time in cycles. */
+  deadline: number;
+  /** Guest address of the remaining-time timespec (0 = none) and whether it is the 64-bit layout. */
+  rem: number;
+  time64: boolean;
+}
+
 /** Per-thread signal state. */
 export class ThreadSigState {
   readonly blocked = new SigSet();
@@ -401,6 +418,10 @@ export class ThreadSigState {
   ownWait = false;
   /** Parked by a group stop (SIGSTOP...): only SIGCONT or SIGKILL wakes it. */
   stoppedWait = false;
+  /** restart_syscall(2)'s block: the interrupted sleep's deadline (cycles) and *rem (restart_block). */
+  restart: RestartBlock | null = null;
+  /** The block restart_syscall is running now (its sleep may be interrupted again). */
+  restarting: RestartBlock | null = null;
   /** The last trap's number, error code and fault address (thread.trap_nr, error_code, cr2). */
   readonly trap = { trapNo: 0, errorCode: 0, cr2: 0 };
 

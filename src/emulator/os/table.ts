@@ -76,6 +76,13 @@ export class SyscallTable {
     row.input = opts.input ?? row.input;
   }
 
+  /** Wraps the handler of `name` (checks that precede whichever module implements the call). */
+  wrap(name: string, outer: (inner: SyscallHandler) => SyscallHandler): void {
+    const row = this.byName.get(name);
+    if (!row?.handler) throw new Error(`syscall ${name} has no handler to wrap`);
+    row.handler = outer(row.handler);
+  }
+
   row(nr: number): SyscallRow | undefined {
     return nr >= 0 && nr <= MAX_SYSCALL ? this.rows[nr] : undefined;
   }

@@ -1,0 +1,267 @@
+// #15 "store each fact once": the public views keep their columns and their exact contents.
+// - A format-3 trace recorded by the last format-3 build (test/fixtures/trace-format3.db, made by
+//   test/fixtures/make-trace-format3.mjs) is migrated; every public view of format 3, read by
+//   format 3's own views before the migration, is compared row for row with the migrated file's,
+//   and every migrated run replays identically (probe-replay --verify).
+// - The same runs recorded twice by this build, once storing every event as a row (the layout of
+//   formats 1-3) and once storing each fact once (events implied by calls and kprobe hits), give
+//   the same rows in every public view; the second stores far fewer event rows, and its runs
+//   verify (the reader's merged stream is what verify compares).
+// #16 inputs logged once: a content logged many times is stored once; the output limit.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordRun } from '../src/recorder/record.js';
+import type { SessionOptions } from '../src/recorder/session.js';
+import { replayRun } from '../src/replay/replay.js';
+import { makeRunConfig } from '../src/trace/config.js';
+import { migrateTrace } from '../src/trace/migrate.js';
+import { TraceReader } from '../src/trace/reader.js';
+import { TraceWriter } from '../src/trace/writer.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-views-'));
+let n = 0;
+const tmp = () => path.join(dir, `${++n}.db`);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Every public view with a total order (its key columns, then every column). */
+const VIEWS: Record<string, string> = {
+  runs: 'run_id',
+  probes: 'run_id, probe_id',
+  events: 'run_id, seq',
+  calls: 'run_id, return_seq',
+  missed: 'run_id, ts, probe_id, tid, cpu, reason',
+  tasks: 'run_id, tid',
+  sched: 'run_id, ts, cpu, prev_tid, next_tid',
+  syscalls: 'run_id, tid, nr',
+  inputs: 'run_id, seq',
+  complete_calls: 'run_id, entry_seq',
+};
+
+type Dump = Record<string, unknown[][]>;
+
+/** The rows of every public view (columns given, or all), in a total order. */
+function dump(db: Database.Database, columns?: Record<string, string[]>): Dump {
+  const out: Dump = {};
+  for (const [v, order] of Object.entries(VIEWS)) {
+    const cols = columns?.[v] ?? ['*'];
+    out[v] = db
+      .prepare(`SELECT ${cols.join(', ')} FROM ${v} ORDER BY ${order}`)
+      .raw(true)
+      .all() as unknown[][];
+  }
+  return out;
+}
+
+function columnsOf(db: Database.Database): Record<string, string[]> {
+  return Object.fromEntries(
+    Object.keys(VIEWS).map((v) => [
+      v,
+      (db.prepare(`PRAGMA table_info(${v})`).all() as { name: string }[]).map((c) => c.name),
+    ]),
+  );
+}
+
+describe('#15 the public views keep their exact contents', () => {
+  it('a format-3 trace migrates with every view row unchanged, and its runs verify', () => {
+    const file = tmp();
+    fs.copyFileSync(path.join(ROOT, 'test/fixtures/trace-format3.db'), file);
+    const old = new Database(file, { readonly: true });
+    const cols = columnsOf(old);
+    const before = dump(old, cols);
+    old.close();
+    expect(before.events!.length).toBeGreaterThan(1500);
+    expect(before.missed!.length).toBeGreaterThan(0);
+    expect(before.inputs!.length).toBeGreaterThan(0);
+    migrateTrace(file);
+    const db = new Database(file, { readonly: true });
+    expect(dump(db, cols)).toEqual(before);
+    db.close();
+    const r = TraceReader.open(file);
+    for (const run of r.runs()) {
+      const o = replayRun(r, run.runId);
+      expect(o.divergence?.message ?? null, `run ${run.runId}`).toBeNull();
+      expect(o.matched).toBe(true);
+    }
+    r.close();
+  });
+
+  const wl = (name: string) => new Uint8Array(fs.readFileSync(path.join(ROOT, 'workloads/bin', name)));
+  const RUNS: { workload: string; session: SessionOptions }[] = [
+    {
+      // kretprobe and kprobe on one function: an aggregate (two hits, one single step)
+      workload: 'recursive',
+      session: {
+        argv: ['recursive', '4', '1', '3', '1'],
+        cpus: 2,
+        probes: ['r:walk walk depth=$arg2:s32 ret=$retval', 'p:walkp walk d=$arg2:s32'],
+      },
+    },
+    {
+      // a small pool on 4 CPUs with chaos: missed calls between hits
+      workload: 'server',
+      session: {
+        argv: ['server', '4', '6', '3', '100'],
+        cpus: 4,
+        seed: 3,
+        chaos: true,
+        probes: [
+          'r2:handle_request handle_request id=+0($arg1):u32 ret=$retval',
+          'r:lookup lookup key=$arg1:u32',
+        ],
+      },
+    },
+    {
+      workload: 'jprobe',
+      session: {
+        argv: ['jprobe', '2', '1'],
+        cpus: 1,
+        probes: [
+          'p:jp_target jp_target a=$arg1:s32 b=$arg2:s32 s=+0($arg3):string',
+          'r:whoami whoami ret=$retval',
+        ],
+      },
+    },
+    {
+      // stopped with calls in flight: their entries have no call row
+      workload: 'recursive',
+      session: {
+        argv: ['recursive', '6', '1', '20', '1'],
+        cpus: 2,
+        maxInstructions: 20000,
+        probes: ['r:walk walk ret=$retval'],
+      },
+    },
+  ];
+  const record = (storeEveryEvent: boolean): string => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { storeEveryEvent, thread: 'inline', batchRows: 97 });
+    for (const r of RUNS)
+      recordRun(w, {
+        workload: r.workload,
+        binary: wl(r.workload),
+        session: { captureOutput: false, cwd: ROOT, ...r.session },
+      });
+    w.close();
+    return file;
+  };
+  let every = '';
+  let once = '';
+  beforeAll(() => {
+    every = record(true);
+    once = record(false);
+  });
+
+  it('every event stored vs each fact once: the same rows in every view', () => {
+    const a = new Database(every, { readonly: true });
+    const b = new Database(once, { readonly: true });
+    const da = dump(a);
+    expect(dump(b)).toEqual(da);
+    expect(da.events!.length).toBeGreaterThan(1500);
+    const rows = (db: Database.Database) =>
+      db.prepare('SELECT count(*) FROM raw_events').pluck().get() as number;
+    expect(rows(a)).toBe(da.events!.length);
+    // Each kretprobed call's single step, trampoline hit and return are implied, not stored.
+    const calls = da.calls!.length;
+    expect(rows(b)).toBeLessThanOrEqual(da.events!.length - 2 * calls);
+    a.close();
+    b.close();
+  });
+
+  it('the reader streams the implied events in order (ranges too) and the runs verify', () => {
+    const r = TraceReader.open(once);
+    const db = new Database(once, { readonly: true });
+    for (const run of r.runs()) {
+      const view = db
+        .prepare(
+          'SELECT seq, ts, cpu, tid, kind, probe_id, addr, args FROM events WHERE run_id = ? ORDER BY seq',
+        )
+        .raw(true)
+        .all(run.runId) as unknown[][];
+      const streamed = [...r.streams(run.runId).events()].map((e) => [
+        e.seq,
+        e.ts,
+        e.cpu,
+        e.tid,
+        e.kind,
+        e.probeId,
+        e.addr,
+        e.args,
+      ]);
+      expect(streamed).toEqual(view);
+      expect(r.eventCount(run.runId)).toBe(view.length);
+      const mid = Math.floor(view.length / 2);
+      const part = [...r.streams(run.runId).events({ fromSeq: mid, toSeq: mid + 7 })].map((e) => e.seq);
+      expect(part).toEqual(
+        view.filter((v) => (v[0] as number) >= mid && (v[0] as number) < mid + 7).map((v) => v[0]),
+      );
+      const o = replayRun(r, run.runId);
+      expect(o.divergence?.message ?? null, `run ${run.runId}`).toBeNull();
+    }
+    db.close();
+    r.close();
+  });
+});
+
+describe('#16 inputs logged once, output limit', () => {
+  const config = makeRunConfig({ argv: ['demo'], cwd: '/' });
+  it('a content logged many times (and by two runs) is stored once; the inputs view shows every row', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { thread: 'inline' });
+    const big = new Uint8Array(1 << 16).map((_, i) => (i * 7) & 255);
+    for (let run = 0; run < 2; run++) {
+      w.beginRun({ workload: 'demo', binary: new Uint8Array(8), config });
+      for (let i = 0; i < 40; i++)
+        w.input({ kind: 'file', key: `{"n":${i}}`, data: i % 2 ? big : big.slice() });
+      w.input({ kind: 'stdin', key: null, data: new Uint8Array([1, 2, 3]) });
+    }
+    w.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*), sum(size) FROM input_data').raw(true).get()).toEqual([
+      2,
+      (1 << 16) + 3,
+    ]);
+    const rows = db.prepare('SELECT run_id, seq, kind, key, data FROM inputs ORDER BY run_id, seq').all() as {
+      data: Buffer;
+    }[];
+    expect(rows.length).toBe(82);
+    expect(
+      rows.every(
+        (x, i) => Buffer.compare(x.data, i % 41 === 40 ? Buffer.from([1, 2, 3]) : Buffer.from(big)) === 0,
+      ),
+    ).toBe(true);
+    db.close();
+    // The reader hands out one buffer per content.
+    const r = TraceReader.open(file);
+    const ins = [...r.streams(1).inputs()];
+    expect(new Set(ins.map((i) => i.data)).size).toBe(2);
+    r.close();
+  });
+
+  it('output beyond the limit is not stored, the run is marked, and it still verifies', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { thread: 'inline' });
+    const o = recordRun(w, {
+      workload: 'hello',
+      binary: wl0('hello'),
+      session: { argv: ['hello'], cpus: 1, probes: [], captureOutput: false, cwd: ROOT },
+      outputLimit: 5,
+    });
+    w.close();
+    expect(o.status).toBe('complete');
+    const r = TraceReader.open(file);
+    const out = Buffer.concat(r.outputs(1).map((x) => x.data)).toString();
+    expect(out).toBe('hello');
+    expect(r.run(1).outputTruncated).toBe(true);
+    expect(r.query('SELECT output_truncated FROM runs').rows).toEqual([[1]]);
+    expect(replayRun(r, 1).matched).toBe(true);
+    r.close();
+  });
+});
+
+function wl0(name: string): Uint8Array {
+  return new Uint8Array(fs.readFileSync(path.join(ROOT, 'workloads/bin', name)));
+}
