@@ -145,6 +145,36 @@ describe('Memory copy-on-write fork (#12) against an eager-copy model', () => {
   });
 });
 
+describe('Memory.findFree skips whole empty and full page groups (mmap placement)', () => {
+  it('finds what a page-by-page scan finds', () => {
+    const rand = rng(99);
+    const m = new Memory();
+    // Mappings of random sizes around group boundaries (1024 pages), some whole groups.
+    for (let i = 0; i < 60; i++) {
+      const page = 0x10000 + Math.floor(rand() * 40 * 1024);
+      const pages = rand() < 0.2 ? 1024 + Math.floor(rand() * 2048) : 1 + Math.floor(rand() * 300);
+      m.map(page * PAGE_SIZE, pages * PAGE_SIZE, PROT_READ);
+    }
+    const naive = (len: number, below: number, above: number): number => {
+      const pages = Math.ceil(len / PAGE_SIZE);
+      let run = 0;
+      for (let p = below / PAGE_SIZE - 1; p >= above / PAGE_SIZE; p--) {
+        if (m.isMapped(p * PAGE_SIZE)) run = 0;
+        else if (++run === pages) return p * PAGE_SIZE;
+      }
+      return -1;
+    };
+    for (let i = 0; i < 200; i++) {
+      const len = (1 + Math.floor(rand() * (rand() < 0.3 ? 5000 : 200))) * PAGE_SIZE;
+      const below = (0x10000 + Math.floor(rand() * 44 * 1024)) * PAGE_SIZE;
+      const above = 0x10000 * PAGE_SIZE + Math.floor(rand() * 4) * 1024 * PAGE_SIZE;
+      expect(m.findFree(len, below, above), `len ${len} below ${below} above ${above}`).toBe(
+        naive(len, below, above),
+      );
+    }
+  });
+});
+
 describe('Memory limit (#16): RLIMIT_AS-style accounting', () => {
   it('canMap counts only pages not mapped yet; map past the limit and reserve throws', () => {
     const m = new Memory({ limit: 16 << 20 });
