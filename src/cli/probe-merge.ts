@@ -7,10 +7,9 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TraceError } from '../trace/db.js';
-import { TraceReader } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError } from './common.js';
+import { CliError, openCheckedTrace } from './common.js';
 
 export const spec = {
   name: 'probe-merge',
@@ -26,7 +25,7 @@ export const spec = {
 
 /** The run ids a trace holds. */
 function runIds(path: string): number[] {
-  const r = TraceReader.open(path);
+  const r = openCheckedTrace(path);
   try {
     return r.runs().map((x) => x.runId);
   } finally {

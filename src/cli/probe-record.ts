@@ -4,7 +4,7 @@
 // exit status (128 + signal when it died of one), as strace and rr do. Sweeps (--runs, --shard) are
 // planned and split across worker processes by sweep.ts; this module records runs in-process.
 
-import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem } from '../trace/config.js';
+import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem, mhzProblem } from '../trace/config.js';
 import { profileRows } from '../probes/profile.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -306,7 +306,8 @@ export async function main(argv: string[]): Promise<number> {
   if (cpus) throw new CliError(`--cpus ${cpus}, got ${a.cpus}`, 2);
   checkInt('runs', a.runs, 1, 100000);
   checkInt('seed', a.seed, 0, 0xffffffff);
-  if (!(a.mhz > 0)) throw new CliError(`--mhz must be positive, got ${a.mhz}`, 2);
+  const mhz = mhzProblem(a.mhz);
+  if (mhz) throw new CliError(`--mhz ${mhz}, got ${a.mhz}`, 2);
   const slice = shardSlice(a.shard, a.runs);
   const elf = a._[0];
   const target = resolveTarget({

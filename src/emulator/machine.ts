@@ -28,6 +28,7 @@ import { loadElf } from './loader.js';
 import { DEFAULT_MEM_LIMIT, Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
+import { limitsOf, RLIMIT_NPROC } from './os/rlimit.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
@@ -212,6 +213,16 @@ function exitedResult(code: number): RunEnd {
   };
 }
 
+/**
+ * A wake-up source with a virtual time of its own besides tasks' timeouts and the signal timers
+ * (a timerfd): the scheduler calls `fire` at the start of the first round at or after `expires`
+ * (-1: not armed), and an idle machine jumps straight to it.
+ */
+export interface ClockEvent {
+  readonly expires: number;
+  fire(now: number): void;
+}
+
 /** Signals whose default action is to do nothing here (SIGCHLD, SIGURG, SIGWINCH, SIGCONT, stops). */
 const DEFAULT_IGNORED = new Set([17, 18, 19, 20, 21, 22, 23, 28]);
 
@@ -267,6 +278,8 @@ export class Machine implements CpuHost {
   cpu!: Cpu;
   mainTask!: Task;
   private runQueue: Task[] = [];
+  /** Armed clock events, in the order they were armed (fired in that order: deterministic). */
+  private readonly clockEvents = new Set<ClockEvent>();
   private pendingWake: Task[] = [];
   private nextTid = 1000;
   private quantum: number;
@@ -374,6 +387,9 @@ export class Machine implements CpuHost {
     init.fds.install(new OutputDesc(1, out));
     init.fds.install(new OutputDesc(2, out));
     this.initProcess = init;
+    // The guest reads its task limit as RLIMIT_NPROC (soft and hard); children inherit it.
+    const limits = limitsOf(init);
+    limits.cur[RLIMIT_NPROC] = limits.max[RLIMIT_NPROC] = this.maxTasks;
     this.processes.set(pid, init);
     const main = new Task(pid, cpu, 0, basename(argv[0]!), init);
     init.threads.push(main);
@@ -716,19 +732,28 @@ export class Machine implements CpuHost {
    * `t` replaced its process's image (execve): what the task held is recycled (K19, as at exit)
    * and the exec hooks run, before any instruction of the new image.
    */
-  execed(t: Task): void {
+  execed(t: Task, image?: Uint8Array): void {
     if (t === this.mainTask) this.cpu = t.cpu;
     this.hooks.taskFlush.each((h) => h(t));
     const ts = this.now();
-    this.hooks.exec.each((h) => h(t.process, t, ts));
+    this.hooks.exec.each((h) => h(t.process, t, ts, image));
   }
 
   /**
-   * False when one more thread or process would pass maxTasks: clone, fork and vfork then fail
+   * False when one more thread or process would pass maxTasks, or the RLIMIT_NPROC soft limit of
+   * `p` (the creating process; setrlimit may have lowered it): clone, fork and vfork then fail
    * with EAGAIN before creating anything.
    */
-  mayCreateTask(): boolean {
-    return this.taskSlots < this.maxTasks;
+  mayCreateTask(p: Process): boolean {
+    return this.taskSlots < Math.min(this.maxTasks, limitsOf(p).cur[RLIMIT_NPROC]!);
+  }
+
+  addClockEvent(e: ClockEvent): void {
+    this.clockEvents.add(e);
+  }
+
+  removeClockEvent(e: ClockEvent): void {
+    this.clockEvents.delete(e);
   }
 
   /** Registers a new task and makes it runnable at the next round. */
@@ -979,6 +1004,9 @@ export class Machine implements CpuHost {
       if (te >= 0 && te <= this.roundStart) this.signals.fireTimers(this.roundStart);
       if (this.result) return;
     }
+    if (this.clockEvents.size > 0)
+      for (const e of this.clockEvents)
+        if (e.expires >= 0 && e.expires <= this.roundStart) e.fire(this.roundStart);
     // Wake sleepers whose time has come, in deterministic (tid) order, then the tasks woken last round.
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
@@ -1099,6 +1127,7 @@ export class Machine implements CpuHost {
     }
     const timer = this.signals ? this.signals.nextTimer() : -1;
     if (timer >= 0) next = Math.min(next, timer);
+    for (const e of this.clockEvents) if (e.expires >= 0) next = Math.min(next, e.expires);
     if (alive === 0) {
       this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
       return;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -117,5 +118,37 @@ int main(void) {
   show("poll INT32_MAX ms, ready", syscall(SYS_poll, &pfd, 1, INT32_MAX));
   t = (struct ts32){0x7fffffff, 999999999};
   show("ppoll {0x7fffffff, 999999999}, ready", syscall(SYS_ppoll, &pfd, 1, &t, NULL, 8));
+  t = (struct ts32){-1, 0};
+  show("ppoll {-1, 0}", syscall(SYS_ppoll, &pfd, 1, &t, NULL, 8));
+  t = (struct ts32){0, 1000000000};
+  show("ppoll {0, 1000000000}", syscall(SYS_ppoll, &pfd, 1, &t, NULL, 8));
+  show("poll -5 ms (no timeout), ready", syscall(SYS_poll, &pfd, 1, -5));
+  fd_set rs;
+  struct tv32 tv = {-1, 0};
+  FD_ZERO(&rs);
+  FD_SET(fds[0], &rs);
+  show("select {-1, 0}", syscall(SYS__newselect, fds[0] + 1, &rs, NULL, NULL, &tv));
+  tv = (struct tv32){0, -1};
+  FD_ZERO(&rs);
+  FD_SET(fds[0], &rs);
+  show("select {0, -1}", syscall(SYS__newselect, fds[0] + 1, &rs, NULL, NULL, &tv));
+  tv = (struct tv32){0x7fffffff, 999999};
+  FD_ZERO(&rs);
+  FD_SET(fds[0], &rs);
+  show("select {0x7fffffff, 999999}, ready", syscall(SYS__newselect, fds[0] + 1, &rs, NULL, NULL, &tv));
+  printf("select left: %s\n", tv.sec >= 0x7ffffffe ? ">= 0x7ffffffe s" : "less");
+  tv = (struct tv32){0, 2000000};
+  FD_ZERO(&rs);
+  FD_SET(fds[0], &rs);
+  show("select {0, 2000000} (usec normalized), ready", syscall(SYS__newselect, fds[0] + 1, &rs, NULL, NULL, &tv));
+  t = (struct ts32){-1, 0};
+  FD_ZERO(&rs);
+  FD_SET(fds[0], &rs);
+  show("pselect6 {-1, 0}", syscall(SYS_pselect6, fds[0] + 1, &rs, NULL, NULL, &t, NULL));
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {EPOLLIN, {0}}, got_ev;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev);
+  show("epoll_wait -7 ms (no timeout), ready", syscall(SYS_epoll_wait, ep, &got_ev, 1, -7));
+  show("epoll_wait INT32_MAX ms, ready", syscall(SYS_epoll_wait, ep, &got_ev, 1, INT32_MAX));
   return 0;
 }

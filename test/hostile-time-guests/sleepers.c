@@ -5,13 +5,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +45,7 @@ struct waiter {
 
 static void *spin(void *arg) {
   volatile unsigned n = 0;
-  for (unsigned i = 0; i < 100000; i++) n++;
+  for (unsigned i = 0; i < 30000; i++) n++;
   return arg;
 }
 
@@ -77,6 +81,53 @@ int main(int argc, char **argv) {
     alarm((unsigned)secs);
     while (!alarmed) pause();
     verdict("alarm", secs * 1000000000LL, mono() - t0);
+  } else if (!strcmp(mode, "timer")) {
+    /* A POSIX timer (timer_create) far away, waited for in pause(). */
+    timer_t id;
+    struct sigevent sev;
+    struct itimerspec its = {{0, 0}, {(time_t)secs, 0}};
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGALRM;
+    signal(SIGALRM, on_alarm);
+    timer_create(CLOCK_MONOTONIC, &sev, &id);
+    long long t0 = mono();
+    timer_settime(id, 0, &its, NULL);
+    while (!alarmed) pause();
+    verdict("timer", secs * 1000000000LL, mono() - t0);
+  } else if (!strcmp(mode, "timerfd")) {
+    /* A timerfd far away, read (blocking) when it expires. */
+    int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    struct itimerspec its = {{0, 0}, {(time_t)secs, 0}};
+    unsigned long long n = 0;
+    long long t0 = mono();
+    timerfd_settime(fd, 0, &its, NULL);
+    ssize_t r = read(fd, &n, sizeof n);
+    printf("timerfd read %d bytes, %llu expiration(s)\n", (int)r, n);
+    verdict("timerfd", secs * 1000000000LL, mono() - t0);
+  } else if (!strcmp(mode, "poll") || !strcmp(mode, "epoll") || !strcmp(mode, "select")) {
+    /* A descriptor nobody writes to, waited on with a timeout. */
+    int fds[2], r;
+    pipe(fds);
+    long long t0 = mono();
+    if (mode[0] == 'p') {
+      struct pollfd p = {fds[0], POLLIN, 0};
+      r = poll(&p, 1, (int)(secs * 1000));
+    } else if (mode[0] == 'e') {
+      int ep = epoll_create1(0);
+      struct epoll_event ev = {EPOLLIN, {0}};
+      epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev);
+      r = epoll_wait(ep, &ev, 1, (int)(secs * 1000));
+    } else {
+      fd_set rs;
+      struct timeval tv = {(time_t)secs, 0};
+      FD_ZERO(&rs);
+      FD_SET(fds[0], &rs);
+      r = select(fds[0] + 1, &rs, NULL, NULL, &tv);
+    }
+    long long slept = mono() - t0;
+    printf("%s returned %d\n", mode, r);
+    verdict(mode, secs * 1000000000LL, slept);
   } else if (!strcmp(mode, "futex")) {
     /* Three threads and the main thread all wait on futexes nobody wakes, with timeouts. */
     enum { N = 3 };

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,9 @@ int main(int argc, char **argv) {
   pthread_attr_setstacksize(&attr, 65536);
   setvbuf(stdout, NULL, _IONBF, 0);
   pipe(gate);
+  struct rlimit rl;
+  getrlimit(RLIMIT_NPROC, &rl);
+  printf("RLIMIT_NPROC %lu %lu\n", (unsigned long)rl.rlim_cur, (unsigned long)rl.rlim_max);
   int n = 0, err = 0;
   while (n < MAX && (err = pthread_create(&th[n], &attr, blocked, NULL)) == 0) n++;
   printf("threads: %d, then %s\n", n, strerror(err));
@@ -65,5 +69,15 @@ int main(int argc, char **argv) {
     ok++;
   }
   printf("sequential threads: %d of %d\n", ok, sequential);
+
+  /* A lower soft limit binds too (the count includes this thread). */
+  rl.rlim_cur = 4;
+  printf("setrlimit NPROC 4: %d\n", setrlimit(RLIMIT_NPROC, &rl));
+  gate[0] = -1;
+  pipe(gate);
+  for (n = 0; n < MAX && (err = pthread_create(&th[n], &attr, blocked, NULL)) == 0; n++) {}
+  printf("threads under 4: %d, then %s\n", n, strerror(err));
+  close(gate[1]);
+  for (int i = 0; i < n; i++) pthread_join(th[i], NULL);
   return 0;
 }

@@ -6,7 +6,8 @@
 // threads ended. Expected figures are derived from the limit given, by that rule; qemu-i386 cannot
 // check them here (it runs as root, which RLIMIT_NPROC does not bind).
 // The guest (test/hostile-time-guests/spawner.c) also starts and joins threads one at a time far
-// beyond the limit: an exited thread must give its slot (and its host memory) back.
+// beyond the limit: an exited thread must give its slot (and its host memory) back. The guest reads
+// the limit as RLIMIT_NPROC, and a soft limit it lowers with setrlimit binds as well.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,10 +29,13 @@ afterAll(cleanupTmp);
 
 const expected = (limit: number, sequential: number) =>
   [
+    `RLIMIT_NPROC ${limit} ${limit}`,
     `threads: ${limit - 1}, then Resource temporarily unavailable`,
     `processes: ${limit - 1}, then Resource temporarily unavailable`,
     `reaped ${limit - 1}`,
     `sequential threads: ${sequential} of ${sequential}`,
+    'setrlimit NPROC 4: 0',
+    'threads under 4: 3, then Resource temporarily unavailable',
     '',
   ].join('\n');
 
@@ -39,6 +43,7 @@ describe('#16 thread and process limit (RLIMIT_NPROC semantics, EAGAIN)', () => 
   for (const [limit, cpus] of [
     [12, 1],
     [20, 4],
+    [4, 2],
   ] as const) {
     it(`maxTasks ${limit} on ${cpus} CPU(s): ${limit - 1} threads, then ${limit - 1} processes, then EAGAIN; joined threads free their slots`, () => {
       const sequential = 10 * limit;

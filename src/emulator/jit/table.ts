@@ -19,6 +19,11 @@ export const HOT = 200;
 export const DEFAULT_LIMIT = 32 << 20;
 /** Most blocks in one unit. */
 const MAX_UNIT = 8;
+/**
+ * Most instructions in one unit (the head block always fits). V8's optimising compiler takes time
+ * superlinear in a function's size: nbody's x87 units of 300+ instructions took seconds each.
+ */
+const MAX_UNIT_INSNS = 128;
 
 function env(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
@@ -101,6 +106,7 @@ export class JitTable {
     if (owner !== undefined && owner < c.eip[head]! >>> 0) return;
     const page = c.eip[head]! >>> 12;
     const members = [head];
+    let insns = c.blockLen[head]!;
     const seen = new Set<number>(members);
     for (let k = 0; k < members.length && members.length < MAX_UNIT; k++) {
       for (const s of staticSuccessors(c, members[k]!)) {
@@ -111,6 +117,8 @@ export class JitTable {
         // A hooked block must be entered through the run loop, which calls the hook first; blocks
         // that have not run often are left out (they join a unit of their own if they get hot).
         if (c.hooked[m] !== 0 || !compilable(c, m) || (this.heat[m] ?? 0) * 4 < this.hot) continue;
+        if (insns + c.blockLen[m]! > MAX_UNIT_INSNS) continue;
+        insns += c.blockLen[m]!;
         members.push(m);
         if (members.length >= MAX_UNIT) break;
       }

@@ -46,7 +46,7 @@ export function cloneProcess(
   ctid: number,
 ): number {
   if (flags & CLONE_THREAD) return -EINVAL;
-  if (!k.m.mayCreateTask()) return -EAGAIN; // RLIMIT_NPROC (machine.ts maxTasks)
+  if (!k.m.mayCreateTask(t.process)) return -EAGAIN; // RLIMIT_NPROC (machine.ts maxTasks)
   let ud: UserDesc | null = null;
   if (flags & CLONE_SETTLS) {
     ud = readUserDesc(k, tls);
@@ -212,7 +212,7 @@ function replaceImage(
   t.clearChildTid = 0;
   t.robustList = 0;
   t.name = p.comm;
-  m.execed(t);
+  m.execed(t, bytes);
   m.releaseVfork(p);
   return 0;
 }

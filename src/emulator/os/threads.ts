@@ -225,7 +225,7 @@ export function cloneThread(
     ud = readUserDesc(k, tls);
     if (!ud) return -EFAULT;
   }
-  if (!k.m.mayCreateTask()) return -EAGAIN;
+  if (!k.m.mayCreateTask(t.process)) return -EAGAIN;
   const child = k.m.spawnThread(t, newSp >>> 0);
   if (ud) installTls(child, ud);
   if (flags & CLONE_PARENT_SETTID) k.put32(ptid, child.tid);
