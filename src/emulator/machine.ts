@@ -25,7 +25,7 @@ import { ElfError, parseElf } from './elf.js';
 import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
 import { loadElf } from './loader.js';
-import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
+import { DEFAULT_MEM_LIMIT, Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
 import { limitsOf, RLIMIT_NPROC } from './os/rlimit.js';
@@ -171,6 +171,8 @@ export interface MachineOptions {
   captureOutput?: boolean;
   /** --keep-files: after the run, copy what the guest wrote into this host directory (os/vfs-keep.ts). */
   keepFiles?: string;
+  /** --mem: bytes each process may map (RLIMIT_AS; ENOMEM beyond); default memory.ts DEFAULT_MEM_LIMIT. */
+  memLimit?: number;
 }
 
 export interface RunResult {
@@ -402,7 +404,7 @@ export class Machine implements CpuHost {
   }
 
   /** A fresh, empty address space with its own code cache. */
-  newAddressSpace(memory = new Memory()): AddressSpace {
+  newAddressSpace(memory = new Memory({ limit: this.options.memLimit ?? DEFAULT_MEM_LIMIT })): AddressSpace {
     const cache = new CodeCache(memory);
     cache.setHooks(this.codeHookAddrs);
     cache.onInvalidate = () => {
@@ -631,6 +633,9 @@ export class Machine implements CpuHost {
     if (p.state === 'reaped') return;
     p.state = 'reaped';
     this.taskSlots--; // its leader's
+    // Its frames go back to the pool, so copy-on-write sharers stop copying. The first process's
+    // memory stays readable after the run, and so does a process reaped inside its own exit.
+    if (p !== this.initProcess && this.runTask?.process !== p) p.dropAddressSpace();
     this.processes.delete(p.pid);
     const siblings = p.parent?.children;
     if (siblings) {
