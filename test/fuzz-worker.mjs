@@ -3,7 +3,7 @@
 // it throws), and posts back the exit status, stderr and the thrown error's class. It runs in a worker
 // so that the test can terminate a case that does not finish in its time limit (a hang) and go on.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -11,8 +11,9 @@ const CLI = process.env.PROBELAB_FUZZ_CLI_DIR;
 const load = (f) => import(pathToFileURL(path.join(CLI, f)).href);
 const { reportFailure } = await load('command.js');
 const mains = {};
-// The command names come from the test (test/e2e/helpers.ts COMMANDS).
-for (const c of workerData.commands) mains[c] = (await load(`${c}.js`)).main;
+// The command names come from the test (test/e2e/helpers.ts COMMANDS), through the environment: a
+// worker with workerData would be taken for the trace store's worker by src/trace/store-worker.ts.
+for (const c of process.env.PROBELAB_FUZZ_COMMANDS.split(',')) mains[c] = (await load(`${c}.js`)).main;
 
 const text = (c) => (typeof c === 'string' ? c : Buffer.from(c).toString('utf8'));
 

@@ -273,11 +273,11 @@ class Runner {
 
   private start(): void {
     this.worker = new Worker(new URL('./fuzz-worker.mjs', import.meta.url), {
-      env: { ...process.env, PROBELAB_FUZZ_CLI_DIR: CLI_DIR },
-      workerData: { commands: COMMANDS },
+      env: { ...process.env, PROBELAB_FUZZ_CLI_DIR: CLI_DIR, PROBELAB_FUZZ_COMMANDS: COMMANDS.join(',') },
       stdout: true,
       stderr: true,
     });
+    this.worker.on('error', (e) => console.log(`fuzz worker failed: ${String(e)}`));
     this.ready = new Promise((res) => {
       this.worker.on('message', (m: Result & { ready?: boolean }) => {
         if (m.ready) res();
