@@ -156,7 +156,7 @@ describe('issue 12 leftovers vs qemu-i386', () => {
     it(`${c.guest}: same output and status (${c.items})`, () => {
       const bin = bins.get(c.guest)!;
       const want = split(onQemuNoCore(bin, [c.guest], c.qemuCpu));
-      expect(want.rest.stdout.split('\n').length).toBeGreaterThan(2);
+      expect(want.rest.stdout.split('\n').length, 'qemu printed nothing').toBeGreaterThan(1);
       const got = split(outcomeOf(onEmulator(bin, [c.guest], { cpuModel: c.cpuModel, cpus: 2 })));
       expect(got.rest).toEqual(want.rest);
       expect(got.linux).toEqual(c.linux);
