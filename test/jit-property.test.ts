@@ -147,29 +147,65 @@ const consumer: fc.Arbitrary<number[]> = fc.oneof(
 );
 const flagPair = fc.tuple(producer, consumer).map(([a, b]) => [...a, ...b]);
 
-/** A body: instructions, some of them preceded by a forward jcc over the next few. */
-const body = fc
-  .array(
-    fc.tuple(fc.oneof(insn, flagPair), fc.option(fc.tuple(cc, fc.integer({ min: 1, max: 3 })), { freq: 5 })),
-    {
+/**
+ * x87 forms the compiler calls the FPU for directly (#13 item 2), mixed with integer flag producers
+ * and consumers: the non-flag forms must leave the compiled flag state live, FCMOVcc must see it and
+ * FCOMI must replace it; loads and stores go through the FPU's own accesses (one form faults).
+ */
+const fpuSlot = fc.integer({ min: 0, max: 15 }).map((k) => k * 8);
+const sti = fc.integer({ min: 0, max: 7 });
+const x87: fc.Arbitrary<number[]> = fc.oneof(
+  fc.constantFrom<number[]>(
+    [0xd9, 0xe8],
+    [0xd9, 0xee],
+    [0xd9, 0xc9],
+    [0xd9, 0xe0],
+    [0xd9, 0xfa],
+    [0xde, 0xc1],
+    [0xde, 0xc9],
+  ),
+  fpuSlot.map((d) => [0xdd, ...memEsi(0, d)]), // fld qword
+  fc.tuple(fc.constantFrom(0, 1, 4, 5, 6, 7), fpuSlot).map(([k, d]) => [0xdc, ...memEsi(k, d)]),
+  fc.tuple(fc.constantFrom(0, 1, 4, 5, 6, 7), sti).map(([k, i]) => [0xd8, 0xc0 | (k << 3) | i]),
+  fpuSlot.map((d) => [0xdd, ...memEsi(3, d)]), // fstp qword
+  fpuSlot.map((d) => [0xdb, ...memEsi(3, d)]), // fistp dword
+  fc.tuple(fc.constantFrom(0xf0, 0xe8), sti).map(([o, i]) => [0xdb, o + i]), // fcomi, fucomi
+  sti.map((i) => [0xdf, 0xe8 + i]), // fucomip
+  fc
+    .tuple(fc.constantFrom(0xda, 0xdb), fc.integer({ min: 0, max: 3 }), sti)
+    .map(([o, k, i]) => [o, 0xc0 | (k << 3) | i]), // fcmovcc
+  fc.tuple(producer, fc.constantFrom(0xda, 0xdb), sti).map(([p, o, i]) => [...p, o, 0xc0 | i]),
+  fc.tuple(producer, fpuSlot, consumer).map(([p, d, c]) => [...p, 0xdd, ...memEsi(0, d), ...c]),
+  fc.tuple(sti, consumer).map(([i, c]) => [0xdb, 0xf0 + i, ...c]),
+  // fld qword [esi + 0x3000]: an unmapped page, so a fault with exact state
+  fc.constant<number[]>([0xdd, 0x86, ...imm32(0x3000)]),
+);
+
+function bodyOf(item: fc.Arbitrary<number[]>): fc.Arbitrary<number[]> {
+  return fc
+    .array(fc.tuple(item, fc.option(fc.tuple(cc, fc.integer({ min: 1, max: 3 })), { freq: 5 })), {
       minLength: 1,
       maxLength: 40,
-    },
-  )
-  .map((items) => {
-    const out: number[] = [];
-    for (let k = 0; k < items.length; k++) {
-      const [bytes, jump] = items[k]!;
-      if (jump) {
-        const [c, over] = jump;
-        let skip = 0;
-        for (let m = k; m < Math.min(items.length, k + over); m++) skip += items[m]![0].length;
-        out.push(0x70 + c, skip);
+    })
+    .map((items) => {
+      const out: number[] = [];
+      for (let k = 0; k < items.length; k++) {
+        const [bytes, jump] = items[k]!;
+        if (jump) {
+          const [c, over] = jump;
+          let skip = 0;
+          for (let m = k; m < Math.min(items.length, k + over); m++) skip += items[m]![0].length;
+          out.push(0x70 + c, skip);
+        }
+        out.push(...bytes);
       }
-      out.push(...bytes);
-    }
-    return out;
-  });
+      return out;
+    });
+}
+
+/** A body: instructions, some of them preceded by a forward jcc over the next few. */
+const body = bodyOf(fc.oneof(insn, flagPair));
+const x87Body = bodyOf(fc.oneof({ arbitrary: x87, weight: 3 }, { arbitrary: insn, weight: 1 }));
 
 /** setup regs; loop: body; dec dword [esi+COUNTER]; jnz loop; int 0x80 */
 function program(b: number[], init: number[]): Uint8Array {
@@ -197,6 +233,8 @@ interface Outcome {
   compiled: number;
   /** Watched reads as host code saw them: word, instructions retired before, instruction address. */
   watchLog: string[];
+  /** x87 state: control/status/tag words, FOP/FDP and every register's exact 80-bit value. */
+  fpu: string;
 }
 
 const memories: Memory[] = [];
@@ -268,6 +306,7 @@ function run(
     exception,
     compiled: cache.jit?.compiledBlocks ?? 0,
     watchLog,
+    fpu: cpu.fpu.describe(),
   };
 }
 
@@ -277,21 +316,39 @@ const budgetsArb = fc.array(fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer
 });
 const initArb = fc.array(i32, { minLength: 8, maxLength: 8 });
 
-describe('block compiler vs interpreter', () => {
-  it('random sequences leave identical state (registers, flags, memory, counts, faults)', () => {
-    let compiledTotal = 0;
-    fc.assert(
-      fc.property(body, initArb, budgetsArb, fc.integer({ min: 1, max: 60 }), (b, init, budgets, iters) => {
+/**
+ * Runs random bodies compiled and interpreted and requires identical outcomes; the property is only
+ * worth something if blocks were actually compiled, so the total must pass `minCompiled`.
+ */
+function compareModes(
+  bodies: fc.Arbitrary<number[]>,
+  maxIters: number,
+  numRuns: number,
+  minCompiled: number,
+): void {
+  let compiledTotal = 0;
+  fc.assert(
+    fc.property(
+      bodies,
+      initArb,
+      budgetsArb,
+      fc.integer({ min: 1, max: maxIters }),
+      (b, init, budgets, iters) => {
         const code = program(b, init);
         const interp = run(code, budgets, iters, false);
         const jit = run(code, budgets, iters, true);
         compiledTotal += jit.compiled;
         expect({ ...jit, compiled: 0 }).toEqual({ ...interp, compiled: 0 });
-      }),
-      { numRuns: 200 },
-    );
-    // The property is only worth something if blocks were actually compiled.
-    expect(compiledTotal).toBeGreaterThan(300);
+      },
+    ),
+    { numRuns },
+  );
+  expect(compiledTotal).toBeGreaterThan(minCompiled);
+}
+
+describe('block compiler vs interpreter', () => {
+  it('random sequences leave identical state (registers, flags, memory, counts, faults)', () => {
+    compareModes(body, 60, 200, 300);
   });
 
   it('evicting compiled code under a tiny limit changes nothing', () => {
@@ -303,7 +360,7 @@ describe('block compiler vs interpreter', () => {
           compiled: expect.any(Number),
         });
       }),
-      { numRuns: 60 },
+      { numRuns: 30 },
     );
   });
 
@@ -328,9 +385,13 @@ describe('block compiler vs interpreter', () => {
           expect({ ...jit, compiled: 0 }).toEqual({ ...interp, compiled: 0 });
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 40 },
     );
     expect(logged).toBeGreaterThan(100);
+  });
+
+  it('x87 instructions called directly from compiled blocks leave identical state, flags and faults (#13 item 2)', () => {
+    compareModes(x87Body, 30, 30, 30);
   });
 
   it('self-modifying code: a store from a compiled block into its own next instruction is seen', () => {

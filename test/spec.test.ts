@@ -9,6 +9,7 @@ import {
   parseProbeSpec,
   SPEC_ERROR_MESSAGES,
   type ProbeSpec,
+  type ExecutableContext,
   type SpecContext,
   type SpecError,
   type SpecErrorCode,
@@ -32,7 +33,27 @@ const SYMS: Record<string, FakeSym> = {
   _sdata: { addr: 0x0804c000 },
 };
 
+/**
+ * #12 uprobe_events forms: a fake other executable at /bin/sh (main at 0x08049000, loaded from file
+ * offset 0x1000 of its one executable segment), a directory at /sys, a non-executable /bin/ls.so.
+ */
+const SH: ExecutableContext = {
+  image: 1,
+  lookupSymbol: (name) => (name === 'main' ? 0x08049000 : undefined),
+  isInsnBoundary: (addr) => [0, 1, 3].some((o) => addr === 0x08049000 + o),
+  isFunctionEntry: (addr) => addr === 0x08049000,
+  addressOfOffset: (off) => (off >= 0x1000 && off < 0x2000 ? 0x08048000 + off : undefined),
+};
+
 const ctx: SpecContext = {
+  openExecutable: (path) =>
+    path === '/bin/sh'
+      ? SH
+      : path === '/sys'
+        ? 'NO_REGULAR_FILE'
+        : path === '/bin/ls.so'
+          ? 'BAD_UPROBE_EXEC'
+          : 'FILE_NOT_FOUND',
   lookupSymbol: (name) => (Object.prototype.hasOwnProperty.call(SYMS, name) ? SYMS[name]?.addr : undefined),
   isInsnBoundary: (addr) =>
     Object.values(SYMS).some((s) => s.insns?.some((o) => s.addr + o === addr) ?? false),
@@ -261,6 +282,37 @@ describe('parser errors and their carets (K24..K26)', () => {
     const args = Array.from({ length: 129 }, () => '%ax').map((a, i) => `v${i}=${a}`);
     checkError(`p vfs_read ^${args.join(' ')}`, 'TOO_MANY_ARGS');
     expect(parseOk(`p vfs_read ${args.slice(0, 128).join(' ')}`).args).toHaveLength(128);
+  });
+
+  // #12: uprobe_syntax_errors.tc's path and offset cases, and probelab's PATH:SYMBOL form.
+  it.each([
+    ['p ^/non_exist_file:100', 'FILE_NOT_FOUND'],
+    ['p ^/sys:100', 'NO_REGULAR_FILE'],
+    ['p /bin/sh:^10a', 'BAD_UPROBE_OFFS'],
+    ['p /bin/sh:^0x10', 'BAD_UPROBE_OFFS'],
+    ['p /bin/sh:main^+x', 'BAD_UPROBE_OFFS'],
+    ['p ^/bin/ls.so:0x1000', 'BAD_UPROBE_EXEC'],
+    ['p /bin/sh:^nosuch', 'BAD_PROBE_ADDR'],
+    ['p ^/bin/sh:main+2', 'BAD_INSN_BNDRY'],
+    ['r ^/bin/sh:main+1', 'BAD_RETPROBE'],
+    ['p /bin/sh:main^%ret', 'BAD_ADDR_SUFFIX'],
+  ] as [string, SpecErrorCode][])('#12 uprobe forms: %s → %s', (marked, code) => checkError(marked, code));
+
+  it('#12 uprobe forms: PATH:0xOFFSET is a file offset, PATH:SYM[+off] a symbol of that file; both list back', () => {
+    const byOffset = parseOk('p:u/ev /bin/sh:0x1003 a=%ax');
+    expect([byOffset.addr, byOffset.path, byOffset.image, byOffset.fileOffset]).toEqual([
+      0x08049003,
+      '/bin/sh',
+      1,
+      0x1003,
+    ]);
+    expect(formatProbeSpec(byOffset)).toBe('p:u/ev /bin/sh:0x00001003 a=%ax');
+    const bySym = parseOk('r:u/rv /bin/sh:main $retval');
+    expect([bySym.kind, bySym.addr, bySym.symbol, bySym.image]).toEqual(['kretprobe', 0x08049000, 'main', 1]);
+    expect(formatProbeSpec(bySym)).toBe('r:u/rv /bin/sh:main arg1=$retval');
+    expect(parseOk('p /bin/sh:main%return').kind).toBe('kretprobe');
+    // A MOD:SYM-like address without a '/' is not a path.
+    expect(parseErr('p vfs:read').code).toBe('BAD_PROBE_ADDR');
   });
 
   it('K25/K26: every error code the parser can produce is covered by the tables above', () => {

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun } from '../src/recorder/record.js';
 import type { SessionOptions } from '../src/recorder/session.js';
@@ -19,6 +20,7 @@ import { replayRun } from '../src/replay/replay.js';
 import { makeRunConfig } from '../src/trace/config.js';
 import { migrateTrace } from '../src/trace/migrate.js';
 import { TraceReader } from '../src/trace/reader.js';
+import type * as ReaderModule from '../src/trace/reader.js';
 import { TraceWriter } from '../src/trace/writer.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -172,7 +174,7 @@ describe('#15 the public views keep their exact contents', () => {
   });
 
   it('the reader streams the implied events in order (ranges too) and the runs verify', () => {
-    const r = TraceReader.open(once);
+    const r = TraceReader.open(once, { pageRows: 3 });
     const db = new Database(once, { readonly: true });
     for (const run of r.runs()) {
       const view = db
@@ -203,6 +205,32 @@ describe('#15 the public views keep their exact contents', () => {
     }
     db.close();
     r.close();
+  });
+
+  it('read ahead on a worker thread (compiled reader) gives the same streams as reading inline', async () => {
+    // The worker script exists only in dist/ (npm test builds it before the tests run).
+    const dist = path.join(ROOT, 'dist/src/trace/reader.js');
+    const { TraceReader: Compiled } = (await import(pathToFileURL(dist).href)) as typeof ReaderModule;
+    // Small pages, so every stream crosses many page boundaries.
+    const ahead = Compiled.open(once, { pageRows: 7 });
+    const inline = TraceReader.open(once, { pageRows: 5 });
+    for (const run of inline.runs()) {
+      const a = ahead.streams(run.runId);
+      const b = inline.streams(run.runId);
+      expect([...a.eventsAndCalls()]).toEqual([...b.eventsAndCalls()]);
+      expect([...a.events()]).toEqual([...b.events()]);
+      expect([...a.calls()]).toEqual([...b.calls()]);
+      expect([...a.sched()]).toEqual([...b.sched()]);
+      expect([...a.missed()]).toEqual([...b.missed()]);
+      // A stream left early is dropped in the worker; the next one still reads.
+      const it = a.events();
+      it.next();
+      it.return();
+      expect([...a.events({ fromSeq: 3, toSeq: 9 })]).toEqual([...b.events({ fromSeq: 3, toSeq: 9 })]);
+    }
+    expect([...inline.streams(2).missed()].length).toBeGreaterThan(0);
+    ahead.close();
+    inline.close();
   });
 });
 

@@ -16,6 +16,7 @@ import { PIE_LOAD_BASE } from '../emulator/loader.js';
 import type { SymbolLookup } from '../emulator/types.js';
 import { parseProbeSpec } from '../probes/spec.js';
 import type { TraceReader } from '../trace/reader.js';
+import { RowChecker } from '../trace/validate.js';
 import type { ArgDecl, ArgHit, RunData, RunSyscalls, SyscallRow } from './model.js';
 
 /** Any symbol resolves and every address is an instruction boundary: only the arguments matter. */
@@ -93,9 +94,10 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
   });
   const argHits: ArgHit[] = [];
   if (wantHits.size > 0) {
+    const check = new RowChecker(reader.path, rd.run.runId, new Set(rows.keys()));
     for (const e of reader.streams(rd.run.runId).events()) {
       if (e.kind !== 'kprobe' || e.probeId === null || e.args === null || !wantHits.has(e.probeId)) continue;
-      argHits.push({ probeId: e.probeId, args: JSON.parse(e.args) as Record<string, unknown> });
+      argHits.push({ probeId: e.probeId, args: check.args('events', e.seq, e.args)! });
     }
   }
   return {
@@ -109,7 +111,9 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
 /** The run's syscall table summed over its tasks: most calls first, then by number (`syscalls` view). */
 export function readSyscalls(reader: TraceReader, runId: number, source?: string): RunSyscalls {
   const byNr = new Map<number, SyscallRow>();
-  for (const r of reader.streams(runId).syscalls()) {
+  const check = new RowChecker(reader.path, runId, new Set());
+  for (const [i, r] of reader.streams(runId).syscalls().entries()) {
+    check.syscall(r, i + 1);
     const row = byNr.get(r.nr) ?? {
       nr: r.nr,
       name: r.name ?? `syscall_${r.nr}`,

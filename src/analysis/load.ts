@@ -1,8 +1,11 @@
 // Loads runs from a trace database into the analysis model (typed call tables, misses, the scheduler
 // timeline, task names). Reads only the record streams of TraceReader (recorded order); never
-// writes. Calls are streamed into typed columns so a million-call run stays compact.
+// writes. Calls are streamed into typed columns so a million-call run stays compact. Every row is
+// checked as it is read (src/trace/validate.ts RowChecker): a crafted or damaged trace is a
+// one-line TraceError naming the file, run, table, row and field, never a crash or a hang.
 
 import type { TraceReader } from '../trace/reader.js';
+import { RowChecker } from '../trace/validate.js';
 import {
   CallTableBuilder,
   type CallTable,
@@ -34,9 +37,12 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
     nmissed: p.kind === 'kretprobe' ? (p.nmissed ?? 0) : 0,
     nmissedReentry: p.nmissedReentry ?? 0,
   }));
+  const check = new RowChecker(reader.path, runId, new Set(probes.map((p) => p.probeId)), r.cpus);
   const keepArgs = opts.keepArgs ?? false;
   const b = new CallTableBuilder(1024, keepArgs);
-  for (const c of streams.calls({ args: keepArgs }))
+  let n = 0;
+  for (const c of streams.calls({ args: keepArgs })) {
+    check.call(c, ++n);
     b.pushRaw(
       c.probeId,
       c.tid,
@@ -49,13 +55,19 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
       c.depth,
       c.retval,
       true,
-      c.args === null ? null : (JSON.parse(c.args) as Record<string, unknown>),
+      check.args('calls', n, c.args),
     );
-  const misses: MissRec[] = [...streams.missed()];
+  }
+  n = 0;
+  const misses: MissRec[] = [];
+  for (const m of streams.missed()) misses.push(check.miss(m, ++n));
+  n = 0;
   const sched: SchedRec[] = [];
-  for (const s of streams.sched())
+  for (const s of streams.sched()) {
+    check.sched(s, ++n);
     sched.push({ ts: s.ts, cpu: s.cpu, prevTid: s.prevTid ?? 0, nextTid: s.nextTid ?? 0, reason: s.reason });
-  const tasks = streams.tasks().map((t) => ({ tid: t.tid, name: t.name }));
+  }
+  const tasks = streams.tasks().map((t, i) => (check.task(t, i + 1), { tid: t.tid, name: t.name }));
   const needComplete = probes.some((p) => p.kind === 'kretprobe' && p.nmissed + p.nmissedReentry > 0);
   const complete = needComplete && opts.complete ? (opts.complete(runId) ?? undefined) : undefined;
   return {

@@ -2,6 +2,9 @@
 // 2 = bad usage), the built-in workload catalogue, and reading guest binaries with clear messages.
 
 import { readFileSync } from 'node:fs';
+import { TraceError } from '../trace/db.js';
+import { TraceReader } from '../trace/reader.js';
+import { validateRuns } from '../trace/validate.js';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
@@ -82,5 +85,23 @@ export function readInput(path: string, what: string): Uint8Array {
             ? 'is a directory'
             : String(code ?? e);
     throw new CliError(`cannot read ${what} ${path}: ${why}`);
+  }
+}
+
+/**
+ * Opens a trace that will be replayed, analysed or merged: read-only, with the schema check and
+ * every run's row, configuration and probes validated (src/trace/validate.ts), so a crafted or
+ * damaged file is one line naming the file and the field (exit 1) before anything uses it.
+ */
+export function openCheckedTrace(path: string): TraceReader {
+  let reader: TraceReader | undefined;
+  try {
+    reader = TraceReader.open(path);
+    validateRuns(reader);
+    return reader;
+  } catch (e) {
+    reader?.close();
+    if (e instanceof TraceError) throw new CliError(e.message);
+    throw e;
   }
 }

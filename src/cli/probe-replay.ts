@@ -16,7 +16,7 @@ import { TraceError } from '../trace/db.js';
 import { TraceReader, type RunRow } from '../trace/reader.js';
 import { TraceWriter } from '../trace/writer.js';
 import { glueDashValues, list, parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError } from './common.js';
+import { CliError, openCheckedTrace } from './common.js';
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { escapeLines } from './terminal.js';
@@ -174,13 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   // Everything written here is the tool's own text quoting names and values from the trace: escaped.
   const err = (s: string) => process.stderr.write(escapeLines(s));
-  let reader: TraceReader;
-  try {
-    reader = TraceReader.open(a.trace);
-  } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
-  }
+  const reader = openCheckedTrace(a.trace);
   const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
   try {
     const runs = pickRuns(reader, a.run, whatif);

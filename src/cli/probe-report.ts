@@ -8,10 +8,8 @@ import { resolve } from 'node:path';
 import type { CompleteCallSetProvider } from '../analysis/load.js';
 import type { AnalysisInput, RunData, RunSyscalls } from '../analysis/model.js';
 import { BinarySymbols, buildWithOptions, loadReportRun, readSyscalls } from '../report/command.js';
-import { TraceError } from '../trace/db.js';
-import { TraceReader } from '../trace/reader.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
-import { CliError } from './common.js';
+import { CliError, openCheckedTrace } from './common.js';
 import { completeCallSetProvider } from '../replay/complete.js';
 import { needsArgs, pickOutputs, writeOutputs } from './renderers.js';
 
@@ -58,15 +56,6 @@ export const spec = {
       .demandCommand(1, 'give a trace file'),
 } satisfies CommandSpec<unknown>;
 
-function openReader(path: string): TraceReader {
-  try {
-    return TraceReader.open(resolve(path));
-  } catch (e) {
-    if (e instanceof TraceError) throw new CliError(e.message);
-    throw e;
-  }
-}
-
 export async function main(argv: string[]): Promise<number> {
   const a = parseCommand(spec, argv);
   if (!a) return 0;
@@ -76,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   const syscalls: RunSyscalls[] = [];
   const symbols = new BinarySymbols();
   for (const t of traces) {
-    const reader = openReader(t);
+    const reader = openCheckedTrace(resolve(t));
     try {
       const all = reader.runs();
       let ids: number[];

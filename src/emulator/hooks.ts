@@ -137,8 +137,11 @@ export type InputHook = (kind: string, key: string, data: Uint8Array) => void;
 export type ProgressHook = (instructions: number) => void;
 /** A process was created by fork/vfork/clone (the child has not run yet). */
 export type ForkHook = (parent: Process, child: Process, ts: number) => void;
-/** A process replaced its image (execve succeeded; its new address space is loaded, nothing ran). */
-export type ExecHook = (proc: Process, task: Task, ts: number) => void;
+/**
+ * A process replaced its image (execve succeeded; its new address space is loaded, nothing ran).
+ * `image` is the executable file's bytes (the probe engine matches them to the files it probes).
+ */
+export type ExecHook = (proc: Process, task: Task, ts: number, image: Uint8Array | undefined) => void;
 
 export class MachineHooks {
   readonly syscall = new HookList<SyscallHook>();

@@ -73,7 +73,21 @@ export interface LoadOptions {
   pieBase?: number;
 }
 
-export interface LoadResult {
+/** Where the initial stack put the strings and the auxiliary vector it wrote. */
+export interface StackLayout {
+  /** mm->arg_start/arg_end/env_start/env_end (for /proc/self/cmdline and environ). */
+  argStart: number;
+  argEnd: number;
+  envStart: number;
+  envEnd: number;
+  execfnAddr: number;
+  randomAddr: number;
+  platformAddr: number;
+  /** The auxiliary vector as written (including the final AT_NULL). */
+  auxv: Array<[number, number]>;
+}
+
+export interface LoadResult extends StackLayout {
   /** Initial EIP (e_entry + loadBias). */
   entry: number;
   /** Initial ESP: points at argc. */
@@ -86,16 +100,6 @@ export interface LoadResult {
   stackBottom: number;
   /** AT_PHDR. */
   phdrAddr: number;
-  /** mm->arg_start/arg_end/env_start/env_end (for /proc/self/cmdline and environ). */
-  argStart: number;
-  argEnd: number;
-  envStart: number;
-  envEnd: number;
-  execfnAddr: number;
-  randomAddr: number;
-  platformAddr: number;
-  /** The auxiliary vector as written (including the final AT_NULL). */
-  auxv: Array<[number, number]>;
   /** image.symbols rebased by loadBias. */
   symbols: SymbolTable;
 }
@@ -273,18 +277,10 @@ function mapSegment(
   return memEnd;
 }
 
-interface StackImage {
+interface StackImage extends StackLayout {
   sp: number;
   /** Bytes from sp to stackTop. */
   image: Uint8Array;
-  argStart: number;
-  argEnd: number;
-  envStart: number;
-  envEnd: number;
-  execfnAddr: number;
-  randomAddr: number;
-  platformAddr: number;
-  auxv: Array<[number, number]>;
 }
 
 function cBytes(s: string, what: string): Uint8Array {

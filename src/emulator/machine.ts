@@ -25,9 +25,10 @@ import { ElfError, parseElf } from './elf.js';
 import { MachineHooks, type CodeHook, type HookId } from './hooks.js';
 import { HostFiles } from './hostfiles.js';
 import { loadElf } from './loader.js';
-import { Memory, PROT_READ, PROT_WRITE } from './memory.js';
+import { DEFAULT_MEM_LIMIT, Memory, PROT_READ, PROT_WRITE } from './memory.js';
 import { OutputDesc, StdinDesc } from './os/files.js';
 import { AddressSpace, Process, type ThreadSignals } from './os/process.js';
+import { limitsOf, RLIMIT_NPROC } from './os/rlimit.js';
 import { BLOCKED, type SyscallCount } from './os/table.js';
 import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
@@ -40,6 +41,32 @@ import type { FileSource } from './types.js';
 
 export { ElfError };
 export type { MachineHooks } from './hooks.js';
+
+/**
+ * The end of virtual time, in cycles (52 days at the default 1000 MHz). Below it every clock sum
+ * the scheduler forms (clock + quantum, tick + interval) is an exact integer in a double; a run
+ * whose tasks all wait for a moment past it is stopped ('truncated', with a message) instead of
+ * sleeping on (Linux would sleep that long; nothing the guest could do afterwards is observable).
+ */
+export const CLOCK_LIMIT = 2 ** 52;
+
+/**
+ * Default for MachineOptions.maxTasks: the guest's threads and processes, together (RLIMIT_NPROC
+ * counts both). Far above what thread pools and shells use, and chosen by host memory: a guest
+ * thread costs about 20 KB of host memory, but a guest process about 6 MB today (its page tables
+ * and the eager copy fork makes), so a fork bomb stops at EAGAIN near 3 GB instead of filling the
+ * host (measured: 200 processes, 1.2 GB peak RSS).
+ */
+export const DEFAULT_MAX_TASKS = 512;
+
+/**
+ * The first tick of the grid `nextTick + k * interval` (k >= 0) that lies after `clock`: what adding
+ * `interval` to `nextTick` until it passes `clock` gives, in one step. Exact below CLOCK_LIMIT.
+ */
+export function nextTickAfter(nextTick: number, clock: number, interval: number): number {
+  if (nextTick > clock) return nextTick;
+  return nextTick + (Math.floor((clock - nextTick) / interval) + 1) * interval;
+}
 
 /** Progress hooks are called at most once per this many retired instructions. */
 export const PROGRESS_EVERY = 2_000_000;
@@ -132,12 +159,20 @@ export interface MachineOptions {
   quantum?: number;
   /** Cycles between timer ticks when preemption is on (default 4000). */
   tick?: number;
+  /**
+   * Threads and processes that may exist at once (live ones, and processes not yet reaped):
+   * clone, fork and vfork beyond it fail with EAGAIN, as beyond RLIMIT_NPROC (default
+   * DEFAULT_MAX_TASKS).
+   */
+  maxTasks?: number;
   onStdout?: (b: Uint8Array) => void;
   onStderr?: (b: Uint8Array) => void;
   /** Keep a copy of all guest output in the RunResult (default true). */
   captureOutput?: boolean;
   /** --keep-files: after the run, copy what the guest wrote into this host directory (os/vfs-keep.ts). */
   keepFiles?: string;
+  /** --mem: bytes each process may map (RLIMIT_AS; ENOMEM beyond); default memory.ts DEFAULT_MEM_LIMIT. */
+  memLimit?: number;
 }
 
 export interface RunResult {
@@ -177,6 +212,16 @@ function exitedResult(code: number): RunEnd {
     message: `exited with status ${code & 0xff}`,
     dump: '',
   };
+}
+
+/**
+ * A wake-up source with a virtual time of its own besides tasks' timeouts and the signal timers
+ * (a timerfd): the scheduler calls `fire` at the start of the first round at or after `expires`
+ * (-1: not armed), and an idle machine jumps straight to it.
+ */
+export interface ClockEvent {
+  readonly expires: number;
+  fire(now: number): void;
 }
 
 /** Signals whose default action is to do nothing here (SIGCHLD, SIGURG, SIGWINCH, SIGCONT, stops). */
@@ -234,6 +279,8 @@ export class Machine implements CpuHost {
   cpu!: Cpu;
   mainTask!: Task;
   private runQueue: Task[] = [];
+  /** Armed clock events, in the order they were armed (fired in that order: deterministic). */
+  private readonly clockEvents = new Set<ClockEvent>();
   private pendingWake: Task[] = [];
   private nextTid = 1000;
   private quantum: number;
@@ -241,6 +288,12 @@ export class Machine implements CpuHost {
   private maxInstructions: number;
   private maxRounds: number;
   private rounds = 0;
+  readonly maxTasks: number;
+  /**
+   * Tasks counted against maxTasks, as Linux counts RLIMIT_NPROC until release_task: a thread
+   * until it exits, a process's leader until the process is reaped.
+   */
+  private taskSlots = 1;
   /** Virtual time at the start of the current round. */
   private roundStart = 0;
   /** The vCPU and task executing right now, and where its slice began. */
@@ -280,6 +333,10 @@ export class Machine implements CpuHost {
     this.tickInterval = opts.tick ?? 4000;
     this.maxInstructions = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     this.maxRounds = opts.maxRounds ?? Number.MAX_SAFE_INTEGER;
+    const maxTasks = opts.maxTasks ?? DEFAULT_MAX_TASKS;
+    if (!Number.isSafeInteger(maxTasks) || maxTasks < 1)
+      throw new RangeError(`maxTasks must be a positive integer, got ${maxTasks}`);
+    this.maxTasks = maxTasks;
     this.captureOutput = opts.captureOutput ?? true;
     this.prng = new Prng(this.seed);
     const code = this.hooks.code;
@@ -331,6 +388,9 @@ export class Machine implements CpuHost {
     init.fds.install(new OutputDesc(1, out));
     init.fds.install(new OutputDesc(2, out));
     this.initProcess = init;
+    // The guest reads its task limit as RLIMIT_NPROC (soft and hard); children inherit it.
+    const limits = limitsOf(init);
+    limits.cur[RLIMIT_NPROC] = limits.max[RLIMIT_NPROC] = this.maxTasks;
     this.processes.set(pid, init);
     const main = new Task(pid, cpu, 0, basename(argv[0]!), init);
     init.threads.push(main);
@@ -344,7 +404,7 @@ export class Machine implements CpuHost {
   }
 
   /** A fresh, empty address space with its own code cache. */
-  newAddressSpace(memory = new Memory()): AddressSpace {
+  newAddressSpace(memory = new Memory({ limit: this.options.memLimit ?? DEFAULT_MEM_LIMIT })): AddressSpace {
     const cache = new CodeCache(memory);
     cache.setHooks(this.codeHookAddrs);
     cache.onInvalidate = () => {
@@ -380,13 +440,23 @@ export class Machine implements CpuHost {
     return this.retiredTotal + (v && this.runTask ? this.now() - v.clock : 0);
   }
 
-  /** Cycles → guest nanoseconds. */
+  /**
+   * Cycles → guest nanoseconds, rounded down. Exact for every clock value below CLOCK_LIMIT: the
+   * whole megacycles and the rest are converted apart, so no intermediate passes 2^53.
+   */
   cyclesToNs(c: number): number {
-    return Math.floor((c * 1000) / this.mhz);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(c)) return Math.floor((c * 1000) / mhz);
+    const q = Math.floor(c / mhz);
+    return q * 1000 + Math.floor(((c - q * mhz) * 1000) / mhz);
   }
 
+  /** Guest nanoseconds → cycles, rounded up; exact in the same way as cyclesToNs. */
   nsToCycles(ns: number): number {
-    return Math.ceil((ns * this.mhz) / 1000);
+    const mhz = this.mhz;
+    if (!Number.isInteger(mhz) || !Number.isInteger(ns)) return Math.ceil((ns * mhz) / 1000);
+    const q = Math.floor(ns / 1000);
+    return q * mhz + Math.ceil(((ns - q * 1000) * mhz) / 1000);
   }
 
   /** Current virtual time on the executing vCPU (exact to the instruction). */
@@ -560,7 +630,12 @@ export class Machine implements CpuHost {
 
   /** Removes a zombie for good (wait4 collected it, or nobody can). */
   reap(p: Process): void {
+    if (p.state === 'reaped') return;
     p.state = 'reaped';
+    this.taskSlots--; // its leader's
+    // Its frames go back to the pool, so copy-on-write sharers stop copying. The first process's
+    // memory stays readable after the run, and so does a process reaped inside its own exit.
+    if (p !== this.initProcess && this.runTask?.process !== p) p.dropAddressSpace();
     this.processes.delete(p.pid);
     const siblings = p.parent?.children;
     if (siblings) {
@@ -597,6 +672,7 @@ export class Machine implements CpuHost {
   private endTask(t: Task, ts: number): void {
     if (t.state === 'zombie') return;
     t.state = 'zombie';
+    if (t.tid !== t.process.pid) this.taskSlots--;
     t.endTs = ts;
     this.cancelWait(t);
     this.hooks.taskFlush.each((h) => h(t));
@@ -616,8 +692,16 @@ export class Machine implements CpuHost {
     }
     this.endTask(t, this.now());
     t.cpu.attention = 1;
-    if (t.process.threads.every((x) => x.state === 'zombie'))
-      this.exitProcess(t.process, (code & 0xff) << 8, exitedResult(code));
+    const p = t.process;
+    if (t.tid !== p.pid) {
+      // Released at once, as Linux releases a thread that is not its group's leader: a process
+      // that starts and joins threads for ever holds only the live ones.
+      this.tasks.delete(t.tid);
+      const i = p.threads.indexOf(t);
+      if (i >= 0) p.threads.splice(i, 1);
+    }
+    if (p.threads.every((x) => x.state === 'zombie'))
+      this.exitProcess(p, (code & 0xff) << 8, exitedResult(code));
   }
 
   /** Creates a thread (clone with CLONE_VM|CLONE_THREAD). */
@@ -642,21 +726,40 @@ export class Machine implements CpuHost {
   retireTask(t: Task): void {
     this.endTask(t, this.now());
     t.cpu.attention = 1;
+    this.tasks.delete(t.tid);
   }
 
   /**
    * `t` replaced its process's image (execve): what the task held is recycled (K19, as at exit)
    * and the exec hooks run, before any instruction of the new image.
    */
-  execed(t: Task): void {
+  execed(t: Task, image?: Uint8Array): void {
     if (t === this.mainTask) this.cpu = t.cpu;
     this.hooks.taskFlush.each((h) => h(t));
     const ts = this.now();
-    this.hooks.exec.each((h) => h(t.process, t, ts));
+    this.hooks.exec.each((h) => h(t.process, t, ts, image));
+  }
+
+  /**
+   * False when one more thread or process would pass maxTasks, or the RLIMIT_NPROC soft limit of
+   * `p` (the creating process; setrlimit may have lowered it): clone, fork and vfork then fail
+   * with EAGAIN before creating anything.
+   */
+  mayCreateTask(p: Process): boolean {
+    return this.taskSlots < Math.min(this.maxTasks, limitsOf(p).cur[RLIMIT_NPROC]!);
+  }
+
+  addClockEvent(e: ClockEvent): void {
+    this.clockEvents.add(e);
+  }
+
+  removeClockEvent(e: ClockEvent): void {
+    this.clockEvents.delete(e);
   }
 
   /** Registers a new task and makes it runnable at the next round. */
   startTask(t: Task): void {
+    this.taskSlots++;
     t.startTs = this.now();
     this.tasks.set(t.tid, t);
     this.pendingWake.push(t);
@@ -784,13 +887,16 @@ export class Machine implements CpuHost {
   }
 
   /**
-   * Runs whole scheduling rounds until the run is over (returns its result, as run() does) or at
-   * least `instructions` more have retired (returns null; call again to go on). Lets a caller
-   * yield to its event loop between rounds without changing what the guest does.
+   * Runs whole scheduling rounds until the run is over (returns its result, as run() does), or at
+   * least `instructions` more have retired, or `rounds` rounds have run (returns null; call again
+   * to go on). Lets a caller yield to its event loop between rounds without changing what the
+   * guest does; the round cap bounds the time between returns when few instructions retire
+   * (idle CPUs, tasks that block and wake in turn).
    */
-  runFor(instructions: number): RunResult | null {
+  runFor(instructions: number, rounds = Number.MAX_SAFE_INTEGER): RunResult | null {
     const until = this.retiredTotal + instructions;
-    while (!this.result && this.retiredTotal < until) this.nextRound();
+    const last = this.rounds + rounds;
+    while (!this.result && this.retiredTotal < until && this.rounds < last) this.nextRound();
     return this.result ? this.run() : null;
   }
 
@@ -899,6 +1005,9 @@ export class Machine implements CpuHost {
       if (te >= 0 && te <= this.roundStart) this.signals.fireTimers(this.roundStart);
       if (this.result) return;
     }
+    if (this.clockEvents.size > 0)
+      for (const e of this.clockEvents)
+        if (e.expires >= 0 && e.expires <= this.roundStart) e.fire(this.roundStart);
     // Wake sleepers whose time has come, in deterministic (tid) order, then the tasks woken last round.
     for (const t of this.tasks.values()) {
       if ((t.state === 'sleeping' || t.state === 'blocked') && t.wakeAt >= 0 && t.wakeAt <= this.roundStart) {
@@ -989,9 +1098,7 @@ export class Machine implements CpuHost {
         }
       }
       if (v.clock < end) v.clock = end;
-      if (this.preempt && v.nextTick <= v.clock) {
-        while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-      }
+      if (this.preempt) this.skipTicks(v);
     }
     if (this.result) return;
     this.roundStart = roundEnd;
@@ -1000,46 +1107,84 @@ export class Machine implements CpuHost {
       this.runQueue.length === 0 &&
       this.pendingWake.length === 0 &&
       this.vcpus.every((v) => !v.task)
-    ) {
-      // Every CPU idle: jump the clock to the next timer, or report the deadlock.
-      let next = Infinity;
-      let alive = 0;
-      for (const t of this.tasks.values()) {
-        if (t.state === 'zombie') continue;
-        alive++;
-        if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
-      }
-      const timer = this.signals ? this.signals.nextTimer() : -1;
-      if (timer >= 0) next = Math.min(next, timer);
-      if (alive === 0) {
-        this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
-        return;
-      }
-      if (next === Infinity) {
-        const waits = [...this.tasks.values()]
-          .filter((t) => t.state !== 'zombie')
-          .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
-          .join('; ');
-        this.finish({
-          status: 'deadlock',
-          exitCode: null,
-          signal: null,
-          signalName: null,
-          faultAddr: null,
-          message: `deadlock: every task is blocked and no timer is pending: ${waits}`,
-          dump: '',
-        });
-        return;
-      }
-      if (next > this.roundStart) {
-        const q = this.quantum;
-        this.roundStart = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
-        for (const v of this.vcpus) {
-          v.clock = this.roundStart;
-          if (this.preempt) while (v.nextTick <= v.clock) v.nextTick += this.tickInterval;
-        }
-      }
+    )
+      this.idle();
+  }
+
+  /**
+   * Every CPU is idle after a round in which nothing ran: jump the clock straight to the round in
+   * which the next event (a sleep's or timed wait's end, a timer) is due, or end the run when
+   * nothing can ever wake a task (deadlock) or the next event lies past CLOCK_LIMIT. The jump
+   * lands exactly where running empty rounds one by one would have: on the first round boundary
+   * at or after the event, with every vCPU's next tick on its tick grid (skipTicks).
+   */
+  private idle(): void {
+    let next = Infinity;
+    let alive = 0;
+    for (const t of this.tasks.values()) {
+      if (t.state === 'zombie') continue;
+      alive++;
+      if (t.wakeAt >= 0) next = Math.min(next, t.wakeAt);
     }
+    const timer = this.signals ? this.signals.nextTimer() : -1;
+    if (timer >= 0) next = Math.min(next, timer);
+    for (const e of this.clockEvents) if (e.expires >= 0) next = Math.min(next, e.expires);
+    if (alive === 0) {
+      this.finish(this.initEnd ?? exitedResult(this.mainTask.exitCode));
+      return;
+    }
+    if (next === Infinity) {
+      // Linux would wait for ever here; the run ends with who waits on what.
+      const waits = [...this.tasks.values()]
+        .filter((t) => t.state !== 'zombie')
+        .map((t) => `task ${t.tid} waits on ${t.waitDesc || t.state}`)
+        .join('; ');
+      this.stop('deadlock', `deadlock: every task is blocked and no timer is pending: ${waits}`);
+      return;
+    }
+    if (next <= this.roundStart) return;
+    const q = this.quantum;
+    const at = this.roundStart + Math.ceil((next - this.roundStart) / q) * q;
+    if (at > CLOCK_LIMIT) {
+      this.stop('truncated', this.pastClockLimit(next));
+      return;
+    }
+    this.roundStart = at;
+    for (const v of this.vcpus) {
+      v.clock = at;
+      if (this.preempt) this.skipTicks(v);
+    }
+  }
+
+  /** Ends the run for a reason of the machine's own (no task's registers to show). */
+  private stop(status: 'deadlock' | 'truncated', message: string): void {
+    this.finish({
+      status,
+      exitCode: null,
+      signal: null,
+      signalName: null,
+      faultAddr: null,
+      message,
+      dump: '',
+    });
+  }
+
+  /**
+   * Moves `v`'s next tick past its clock by whole tick intervals: the same value as adding the
+   * interval until it passes, in one step (an idle jump can cross billions of ticks).
+   */
+  private skipTicks(v: Vcpu): void {
+    v.nextTick = nextTickAfter(v.nextTick, v.clock, this.tickInterval);
+  }
+
+  /** The message of a run stopped because its next event lies past CLOCK_LIMIT. */
+  private pastClockLimit(next: number): string {
+    const days = (c: number) => (this.cyclesToNs(c) / 86_400e9).toFixed(1);
+    const when = Number.isFinite(next) ? `${days(next)} days` : 'never';
+    return (
+      `stopped: every task waits, and the next wake-up (at ${when} of virtual time) lies past the ` +
+      `end of the virtual clock (2^52 cycles, ${days(CLOCK_LIMIT)} days at ${this.mhz} MHz)`
+    );
   }
 
   /**

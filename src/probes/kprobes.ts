@@ -6,17 +6,28 @@
 // Linux would make it see them (including the seed's 3.2 limitation); API errors are errno names,
 // never exceptions. Per-CPU state (current_kprobe, kprobe_status, saved flags) is kept per vCPU, and
 // the scheduler never preempts a task while IF is cleared for a single step, as on Linux.
+// Across processes the engine follows uprobes: a probe belongs to an executable image (images.ts:
+// the recorded binary, or another file named by path) and is armed in every address space running
+// that image: inherited by fork (the copy keeps the breakpoints), armed again when a process execs
+// the same file, and disarmed in every such address space. A fork child gets the parent's pending
+// returns as orphans (its stack copy holds the trampoline addresses; no handler runs for them).
 
 import { controlKind, Decoded, decodeInsn, OP_GP, OP_UD } from '../emulator/decoder.js';
 import { Cpu, EAX, ESP, IF, TF, VEC_BP, VEC_DB } from '../emulator/cpu.js';
 import type { Machine, Task } from '../emulator/machine.js';
-import { PAGE_SIZE, PROT_EXEC } from '../emulator/memory.js';
+import { PAGE_SIZE, PROT_EXEC, type Memory } from '../emulator/memory.js';
+import type { AddressSpace, Process } from '../emulator/os/process.js';
+import { ImageText, ProbeImages, type ProbeImage } from './images.js';
 import { MAXACTIVE_MAX, defaultMaxactive } from './kinds.js';
 
 export type Errno = 'EINVAL' | 'EEXIST' | 'ENOENT' | 'E2BIG' | 'EBUSY' | 'ENOMEM';
 export type Result = 0 | Errno;
 
 const BREAKPOINT = 0xcc;
+/** The image key of the reserved code (trampoline, stubs, slots): the same in every address space. */
+const RESERVED_IMAGE = -1;
+/** The image key of an address space running a file no probe names. */
+const NO_IMAGE = -2;
 /** The emulator's reserved code (like .kprobes.text plus the insn slot pages): trampoline, stubs, slots. */
 export const RESERVED_BASE = 0xfff00000;
 export const RESERVED_PAGES = 64;
@@ -37,55 +48,16 @@ const KPROBE_HIT_SSDONE = 4;
 
 /** Register access for handlers (struct pt_regs): reads and writes go straight to the task's CPU. */
 export class PtRegs {
+  // The eight general registers, in the CPU's register-file order; accessors defined below.
+  declare ax: number;
+  declare cx: number;
+  declare dx: number;
+  declare bx: number;
+  declare sp: number;
+  declare bp: number;
+  declare si: number;
+  declare di: number;
   constructor(readonly cpu: Cpu) {}
-  get ax(): number {
-    return this.cpu.regs[0]! >>> 0;
-  }
-  set ax(v: number) {
-    this.cpu.regs[0] = v;
-  }
-  get cx(): number {
-    return this.cpu.regs[1]! >>> 0;
-  }
-  set cx(v: number) {
-    this.cpu.regs[1] = v;
-  }
-  get dx(): number {
-    return this.cpu.regs[2]! >>> 0;
-  }
-  set dx(v: number) {
-    this.cpu.regs[2] = v;
-  }
-  get bx(): number {
-    return this.cpu.regs[3]! >>> 0;
-  }
-  set bx(v: number) {
-    this.cpu.regs[3] = v;
-  }
-  get sp(): number {
-    return this.cpu.regs[4]! >>> 0;
-  }
-  set sp(v: number) {
-    this.cpu.regs[4] = v;
-  }
-  get bp(): number {
-    return this.cpu.regs[5]! >>> 0;
-  }
-  set bp(v: number) {
-    this.cpu.regs[5] = v;
-  }
-  get si(): number {
-    return this.cpu.regs[6]! >>> 0;
-  }
-  set si(v: number) {
-    this.cpu.regs[6] = v;
-  }
-  get di(): number {
-    return this.cpu.regs[7]! >>> 0;
-  }
-  set di(v: number) {
-    this.cpu.regs[7] = v;
-  }
   get ip(): number {
     return this.cpu.eip >>> 0;
   }
@@ -99,12 +71,25 @@ export class PtRegs {
     this.cpu.setFlags(v);
   }
 }
+// pt_regs' ax..di read the register file unsigned and write it as given (one accessor pair each).
+(['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const).forEach((name, i) =>
+  Object.defineProperty(PtRegs.prototype, name, {
+    get(this: PtRegs): number {
+      return this.cpu.regs[i]! >>> 0;
+    },
+    set(this: PtRegs, v: number) {
+      this.cpu.regs[i] = v;
+    },
+  }),
+);
 
 export interface Kprobe {
   /** Symbol and offset, or a raw address. */
   symbolName?: string;
   offset?: number;
   addr?: number;
+  /** The executable it probes (ProbeEngine.images; default 0, the recorded binary). */
+  image?: number;
   preHandler?: (p: Kprobe, regs: PtRegs) => number;
   postHandler?: (p: Kprobe, regs: PtRegs, flags: number) => void;
   faultHandler?: (p: Kprobe, regs: PtRegs, trapnr: number) => number;
@@ -178,6 +163,8 @@ export interface ProbeEventSink {
 /** Manager of one breakpoint address: the aggregate's child list and the saved instruction. */
 interface ProbePoint {
   addr: number;
+  /** The image it is armed in (RESERVED_IMAGE for the engine's own code). */
+  image: number;
   opcode: number;
   insn: Uint8Array;
   insnLen: number;
@@ -235,8 +222,34 @@ function newCtl(): CtlBlock {
   };
 }
 
+/** What the engine reads an image's original text through. */
+interface Text {
+  executable(addr: number): boolean;
+  byte(addr: number): number;
+}
+
+/** Registers every item or, at the first failure, unregisters those registered before it (K3). */
+function allOrNothing<T>(items: T[], register: (x: T) => Result, unregister: (x: T) => unknown): Result {
+  for (let i = 0; i < items.length; i++) {
+    const r = register(items[i]!);
+    if (r !== 0) {
+      for (let j = i - 1; j >= 0; j--) unregister(items[j]!);
+      return r;
+    }
+  }
+  return 0;
+}
+
 export class ProbeEngine {
+  /** Probe points by image and address (pointKey). */
   private points = new Map<number, ProbePoint>();
+  /** The executables probes can name; image 0 is the recorded binary. */
+  readonly images: ProbeImages;
+  private texts = new Map<number, ImageText>();
+  /** Which image each address space runs (absent: NO_IMAGE). */
+  private imageOfMm = new WeakMap<AddressSpace, number>();
+  /** The reserved code's bytes, copied into the address space of every exec. */
+  private readonly reserved = new Uint8Array(RESERVED_PAGES * PAGE_SIZE);
   private owner = new Map<Kprobe, ProbePoint>();
   private ctl: CtlBlock[];
   private regsCache = new WeakMap<Cpu, PtRegs>();
@@ -262,16 +275,33 @@ export class ProbeEngine {
   private callGuestDepth = 0;
   private watchSlots = false;
 
-  constructor(readonly machine: Machine) {
+  /**
+   * `opts.image`: the recorded binary's bytes, so a process that execs the same file gets its
+   * probes again (without them, only the first image and its fork children are probed).
+   */
+  constructor(
+    readonly machine: Machine,
+    opts: { image?: Uint8Array } = {},
+  ) {
     this.ctl = machine.vcpus.map(() => newCtl());
-    const mem = machine.memory;
-    mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
+    this.images = new ProbeImages({
+      path: machine.options.argv[0] ?? '',
+      bytes: opts.image ?? null,
+      symbols: machine.symbols,
+    });
+    this.imageOfMm.set(machine.initProcess.mm, 0);
+    machine.initProcess.mm.memory.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
     // The trampoline is a single nop; the callGuest return stub is another int3-protected nop.
-    mem.poke(TRAMPOLINE_ADDR, new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90]));
+    this.writeReserved(
+      TRAMPOLINE_ADDR,
+      new Uint8Array([0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90]),
+    );
     machine.hooks.exception.add((task, vector, code, addr) => this.onException(task, vector, code, addr), {
       first: true,
     });
     machine.hooks.taskFlush.add((task) => this.kprobeFlushTask(task));
+    machine.hooks.fork.add((parent, child) => this.onFork(parent, child));
+    machine.hooks.exec.add((proc, _task, _ts, image) => this.onExec(proc, image));
     this.trampolineKp = {
       addr: TRAMPOLINE_ADDR,
       preHandler: (_p, regs) => this.trampolineProbeHandler(regs),
@@ -294,44 +324,171 @@ export class ProbeEngine {
     return this.ctl[this.machine.currentCpuId]!;
   }
 
+  // ---------------------------------------------------------------- images and address spaces
+
+  /** Another executable the run may exec (PATH: specs); the same image again for equal bytes. */
+  addImage(path: string, bytes: Uint8Array): ProbeImage {
+    return this.images.add(path, bytes);
+  }
+
+  /** Where file offset `offset` of an added image is loaded, if it is executable text. */
+  addressOfOffset(image: number, offset: number): number | undefined {
+    const im = this.images.get(image);
+    if (!im?.bytes || !im.elf) return undefined;
+    return new ImageText(im.bytes, im.elf).addressOfOffset(offset);
+  }
+
+  /** The image an address space runs (NO_IMAGE when no image has its bytes). */
+  private mmImage(mm: AddressSpace): number {
+    return this.imageOfMm.get(mm) ?? NO_IMAGE;
+  }
+
+  /** The image the task (or, outside a slice, the first process) runs. */
+  imageOf(task: Task | null): number {
+    return this.mmImage((task?.process ?? this.machine.initProcess).mm);
+  }
+
+  private pointKey(image: number, addr: number): number {
+    return image * 0x100000000 + (addr >>> 0);
+  }
+
+  /** The probe point at `addr` as a task running `image` sees it (reserved code is everywhere). */
+  private pointAt(image: number, addr: number): ProbePoint | undefined {
+    addr = addr >>> 0;
+    return this.points.get(this.pointKey(this.isReserved(addr) ? RESERVED_IMAGE : image, addr));
+  }
+
+  /**
+   * The address spaces running `image` (all of them for RESERVED_IMAGE), once each: the first
+   * process's (also after it ended: the machine's memory then) and every other process's.
+   */
+  private spacesOf(image: number): AddressSpace[] {
+    const out: AddressSpace[] = [];
+    const add = (mm: AddressSpace): void => {
+      if (!out.includes(mm) && (image === RESERVED_IMAGE || this.mmImage(mm) === image)) out.push(mm);
+    };
+    add(this.machine.initProcess.mm);
+    for (const p of this.machine.processes.values()) add(p.mm);
+    return out;
+  }
+
+  /**
+   * Writes guest text of `image` in every address space that runs it (arming, disarming); the
+   * reserved code also goes into the master copy that later execs get.
+   */
+  private writeText(image: number, addr: number, bytes: Uint8Array): void {
+    if (image === RESERVED_IMAGE) this.reserved.set(bytes, addr - RESERVED_BASE);
+    for (const mm of this.spacesOf(image)) mm.memory.poke(addr, bytes);
+  }
+
+  /** Writes the engine's reserved code (trampoline, stubs, slots). */
+  private writeReserved(addr: number, bytes: Uint8Array): void {
+    this.writeText(RESERVED_IMAGE, addr, bytes);
+  }
+
+  /** A live memory running `image` (the current task's first), or null when none does. */
+  private memoryOf(image: number): Memory | null {
+    const cur = (this.machine.currentTask?.process ?? this.machine.initProcess).mm;
+    if (this.mmImage(cur) === image) return cur.memory;
+    return this.spacesOf(image)[0]?.memory ?? null;
+  }
+
+  /** The original text of `image`: its file for added images; guest memory for the recorded binary. */
+  private textOf(image: number): Text | null {
+    let t = this.texts.get(image);
+    if (!t) {
+      const im = this.images.get(image);
+      if (image === 0 || !im?.bytes || !im.elf) {
+        const mem = image === 0 ? this.memoryOf(0) : null;
+        if (!mem) return null;
+        return {
+          executable: (a) => mem.isMapped(a) && (mem.protOf(a) & PROT_EXEC) !== 0,
+          byte: (a) => {
+            const pt = this.pointAt(image, a);
+            return pt ? pt.opcode : mem.peek(a >>> 0, 1)[0]!;
+          },
+        };
+      }
+      t = new ImageText(im.bytes, im.elf);
+      this.texts.set(image, t);
+    }
+    const file = t;
+    return {
+      executable: (a) => file.executable(a),
+      byte: (a) => this.pointAt(image, a)?.opcode ?? file.byte(a),
+    };
+  }
+
+  /** A fork child runs what its parent runs and gets the parent's pending returns as orphans. */
+  private onFork(parent: Process, child: Process): void {
+    if (child.mm !== parent.mm) this.imageOfMm.set(child.mm, this.mmImage(parent.mm));
+    const from = this.machine.currentTask;
+    const to = child.threads[0];
+    const list = from ? this.taskInstances.get(from) : undefined;
+    if (!to || !list || list.length === 0) return;
+    // uretprobes' dup_utask: the child's stack copy returns through the trampoline too. The calls
+    // were entered by the parent, so the copies run no handler (K18's orphan_return) and belong
+    // to no pool; each restores the real return address.
+    this.taskInstances.set(
+      to,
+      list.map((ri) => ({ ...ri, rp: null, task: to, data: new Uint8Array(0), slot: 0, entryValues: null })),
+    );
+  }
+
+  /** exec: the new address space gets the reserved code, and the probes of the image it now runs. */
+  private onExec(proc: Process, bytes: Uint8Array | undefined): void {
+    const image = bytes ? (this.images.find(bytes)?.id ?? NO_IMAGE) : NO_IMAGE;
+    this.imageOfMm.set(proc.mm, image);
+    const mem = proc.mm.memory;
+    mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
+    mem.poke(RESERVED_BASE, this.reserved.subarray(0, this.nextSlot - RESERVED_BASE));
+    if (image === NO_IMAGE) return;
+    const bp = new Uint8Array([BREAKPOINT]);
+    for (const pt of this.points.values()) if (pt.image === image) mem.poke(pt.addr, bp);
+  }
+
   // ---------------------------------------------------------------- address checks (K1, K2)
 
   isReserved(addr: number): boolean {
     return addr >>> 0 >= RESERVED_BASE && addr >>> 0 < RESERVED_BASE + RESERVED_PAGES * PAGE_SIZE;
   }
 
-  /** Byte of original guest text (breakpoints we wrote are looked through). */
-  originalByte(addr: number): number {
-    const pt = this.points.get(addr >>> 0);
+  /** Byte of original guest text (breakpoints we wrote are looked through) of `image` (default: the current task's). */
+  originalByte(addr: number, image = this.imageOf(this.machine.currentTask)): number {
+    const pt = this.pointAt(image, addr);
     if (pt) return pt.opcode;
-    return this.machine.memory.peek(addr >>> 0, 1)[0]!;
+    const text = image === this.imageOf(this.machine.currentTask) ? null : this.textOf(image);
+    return text ? text.byte(addr) : this.machine.memory.peek(addr >>> 0, 1)[0]!;
   }
 
-  private decodeOriginal(addr: number): Decoded {
-    return decodeInsn((a) => this.originalByte(a), addr >>> 0, this.d);
+  private decodeOriginal(addr: number, image: number): Decoded {
+    return decodeInsn((a) => this.originalByte(a, image), addr >>> 0, this.d);
   }
 
   /**
    * Whether `addr` is the first byte of an instruction, decoding from the start of the containing
    * function as Linux's can_probe does. Returns null when it is, else the nearest boundary.
    */
-  instructionBoundary(addr: number): { ok: true } | { ok: false; nearest: number | null; why: string } {
-    const mem = this.machine.memory;
+  instructionBoundary(
+    addr: number,
+    image = 0,
+  ): { ok: true } | { ok: false; nearest: number | null; why: string } {
+    const text = this.textOf(image);
     addr = addr >>> 0;
-    if (!mem.isMapped(addr) || !(mem.protOf(addr) & PROT_EXEC))
+    if (!text || !text.executable(addr))
       return {
         ok: false,
         nearest: null,
         why: `0x${addr.toString(16)} is not in mapped executable guest code`,
       };
-    const where = this.machine.symbols.symbolize(addr);
+    const where = this.images.get(image)!.symbols.symbolize(addr);
     if (!where || (where.sym.size > 0 && where.offset >= where.sym.size)) return { ok: true };
     let a = where.sym.addr >>> 0;
     let prev = a;
     try {
       while (a < addr) {
         prev = a;
-        const d = this.decodeOriginal(a);
+        const d = this.decodeOriginal(a, image);
         a = (a + d.len) >>> 0;
       }
     } catch {
@@ -345,7 +502,8 @@ export class ProbeEngine {
   private resolve(p: Kprobe): number | Errno {
     let addr: number;
     if (p.symbolName !== undefined) {
-      const s = this.machine.symbols.lookup(p.symbolName);
+      const im = this.images.get(p.image ?? 0);
+      const s = im?.symbols.lookup(p.symbolName);
       if (!s) {
         this.lastError = `unknown symbol ${p.symbolName}`;
         return 'EINVAL';
@@ -370,11 +528,11 @@ export class ProbeEngine {
     return a;
   }
 
-  private installPoint(p: Kprobe, addr: number, reserved = false): ProbePoint | Errno {
-    const mem = this.machine.memory;
+  private installPoint(p: Kprobe, addr: number, reserved = false, image = 0): ProbePoint | Errno {
+    if (reserved) image = RESERVED_IMAGE;
     let d: Decoded;
     try {
-      d = this.decodeOriginal(addr);
+      d = this.decodeOriginal(addr, image);
     } catch {
       this.lastError = `cannot read the instruction at 0x${addr.toString(16)}`;
       return 'EINVAL';
@@ -392,7 +550,7 @@ export class ProbeEngine {
       return 'EINVAL';
     }
     const insn = new Uint8Array(MAX_INSN_SIZE);
-    for (let k = 0; k < d.len; k++) insn[k] = this.originalByte(addr + k);
+    for (let k = 0; k < d.len; k++) insn[k] = this.originalByte(addr + k, image);
     const slot = reserved ? 0 : this.allocSlot();
     if (slot < 0) {
       this.lastError = 'out of instruction slots';
@@ -400,6 +558,7 @@ export class ProbeEngine {
     }
     const pt: ProbePoint = {
       addr,
+      image,
       opcode: insn[0]!,
       insn,
       insnLen: d.len,
@@ -413,10 +572,10 @@ export class ProbeEngine {
       ifModifier: false,
     };
     pt.ifModifier = pt.kind === 'cli' || pt.kind === 'sti';
-    if (slot) mem.poke(slot, insn.subarray(0, d.len));
-    this.points.set(addr, pt);
+    if (slot) this.writeReserved(slot, insn.subarray(0, d.len));
+    this.points.set(this.pointKey(image, addr), pt);
     this.owner.set(p, pt);
-    mem.poke(addr, new Uint8Array([BREAKPOINT]));
+    this.writeText(image, addr, new Uint8Array([BREAKPOINT]));
     p.nmissed = 0;
     p.hits = p.hits ?? 0;
     return pt;
@@ -438,12 +597,13 @@ export class ProbeEngine {
       this.lastError = `0x${addr.toString(16)} is in the emulator's reserved probe code`;
       return 'EINVAL';
     }
-    const b = this.instructionBoundary(addr);
+    const image = p.image ?? 0;
+    const b = this.instructionBoundary(addr, image);
     if (!b.ok) {
       this.lastError = b.why + (b.nearest !== null ? ` (nearest boundary 0x${b.nearest.toString(16)})` : '');
       return 'EINVAL';
     }
-    const existing = this.points.get(addr);
+    const existing = this.points.get(this.pointKey(image, addr));
     if (existing) {
       // Aggregate (K4): plain kprobes at the head, a jprobe at the tail, only one jprobe.
       if (isJprobe) {
@@ -458,22 +618,23 @@ export class ProbeEngine {
       p.hits = p.hits ?? 0;
       return 0;
     }
-    const pt = this.installPoint(p, addr);
+    const pt = this.installPoint(p, addr, false, image);
     return typeof pt === 'string' ? pt : 0;
   }
 
   /** unregister_kprobe (K22, K23): ENOENT for a probe that is not registered. */
   unregisterKprobe(p: Kprobe): Result {
     const pt = this.owner.get(p);
-    if (!pt || this.points.get(pt.addr) !== pt || !pt.list.includes(p)) {
+    if (!pt || this.points.get(this.pointKey(pt.image, pt.addr)) !== pt || !pt.list.includes(p)) {
       this.lastError = 'probe is not registered';
       return 'ENOENT';
     }
     this.owner.delete(p);
     pt.list = pt.list.filter((k) => k !== p);
     if (pt.list.length === 0) {
-      this.points.delete(pt.addr);
-      this.machine.memory.poke(pt.addr, new Uint8Array([pt.opcode]));
+      this.points.delete(this.pointKey(pt.image, pt.addr));
+      // Disarmed in every address space running the image (uprobes' remove_breakpoint per mm).
+      this.writeText(pt.image, pt.addr, new Uint8Array([pt.opcode]));
       if (pt.slot) this.slots.push(pt.slot);
     }
     return 0;
@@ -481,14 +642,11 @@ export class ProbeEngine {
 
   /** register_kprobes (K3): all or nothing. */
   registerKprobes(ps: Kprobe[]): Result {
-    for (let i = 0; i < ps.length; i++) {
-      const r = this.registerKprobe(ps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKprobe(ps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      ps,
+      (p) => this.registerKprobe(p),
+      (p) => this.unregisterKprobe(p),
+    );
   }
 
   unregisterKprobes(ps: Kprobe[]): void {
@@ -529,7 +687,7 @@ export class ProbeEngine {
     }
     const addr = this.resolve(rp.kp);
     if (typeof addr !== 'number') return addr;
-    const fn = this.machine.symbols.symbolize(addr);
+    const fn = this.images.get(rp.kp.image ?? 0)?.symbols.symbolize(addr);
     if (
       (rp.kp.offset ?? 0) !== 0 ||
       (fn && fn.offset !== 0 && fn.sym.type === 'func' && fn.offset < fn.sym.size)
@@ -570,15 +728,13 @@ export class ProbeEngine {
     };
   }
 
+  /** register_kretprobes (K3): all or nothing. */
   registerKretprobes(rps: Kretprobe[]): Result {
-    for (let i = 0; i < rps.length; i++) {
-      const r = this.registerKretprobe(rps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKretprobe(rps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      rps,
+      (rp) => this.registerKretprobe(rp),
+      (rp) => this.unregisterKretprobe(rp),
+    );
   }
 
   /** unregister_kretprobe (K18): in-flight instances are orphaned, free ones released. */
@@ -736,8 +892,9 @@ export class ProbeEngine {
     // The callGuest return stub ends a nested guest call made from a handler: it is not a probe hit,
     // and the per-CPU state of the probe whose handler is running must survive it untouched.
     if (addr === CALL_GUEST_RETURN && this.callGuestDepth > 0) return this.callGuestReturn(regs) !== 0;
+    const image = this.imageOf(task);
     if (kcb.current) {
-      const pt = this.points.get(addr);
+      const pt = this.pointAt(image, addr);
       if (pt) {
         if (kcb.status === KPROBE_HIT_SS && kcb.current.opcode === BREAKPOINT) {
           // Single-stepping an original int3: it is the guest's own breakpoint.
@@ -787,7 +944,7 @@ export class ProbeEngine {
       }
       return false;
     }
-    const pt = this.points.get(addr);
+    const pt = this.pointAt(image, addr);
     if (!pt) {
       if (this.machine.memory.isMapped(addr) && this.machine.memory.peek(addr, 1)[0] !== BREAKPOINT) {
         cpu.eip = addr;

@@ -174,6 +174,11 @@ export interface ProbeSpec {
   addr: number;
   /** 0 = default (K6). */
   maxactive: number;
+  /** `PATH:...` probes (uprobe_events): the executable's path as written, and its engine image. */
+  path?: string;
+  image?: number;
+  /** `PATH:0xOFFSET`: the file offset as written (addr is where it is loaded). */
+  fileOffset?: number;
   /** jprobes: the handler function's name and address. */
   handler?: string;
   handlerAddr?: number;
@@ -182,6 +187,12 @@ export interface ProbeSpec {
 }
 
 export interface SpecContext {
+  /**
+   * `PATH:SYMBOL[+offs]` and `PATH:0xOFFSET` (uprobe_events forms): the executable the guest would
+   * see at PATH, as a context of its own, or why it cannot be probed. Without it such lines are
+   * FILE_NOT_FOUND.
+   */
+  openExecutable?(path: string): ExecutableContext | 'FILE_NOT_FOUND' | 'NO_REGULAR_FILE' | 'BAD_UPROBE_EXEC';
   lookupSymbol(name: string): number | undefined;
   isInsnBoundary(addr: number): boolean;
   /** When given, return probes on addresses for which it is false are BAD_RETPROBE and `$argN` on a
@@ -189,7 +200,15 @@ export interface SpecContext {
   isFunctionEntry?(addr: number): boolean;
 }
 
-/** Linux error names (trace_probe.h ERRORS) and their texts; the last two are probelab's own. */
+/** Another executable's symbols, text and file layout (SpecContext.openExecutable). */
+export interface ExecutableContext extends SpecContext {
+  /** The engine's image id for the file. */
+  image: number;
+  /** Where a file offset is loaded, if it is in executable text. */
+  addressOfOffset(offset: number): number | undefined;
+}
+
+/** Linux error names (trace_probe.h ERRORS) and their texts; the last ones are probelab's own. */
 export const SPEC_ERROR_MESSAGES = {
   BAD_MAXACT: 'Invalid maxactive number',
   MAXACT_TOO_BIG: 'Maxactive is too big',
@@ -232,11 +251,15 @@ export const SPEC_ERROR_MESSAGES = {
   NOFENTRY_ARGS: '$arg* can be used only on function entry or exit',
   NEED_STRING_TYPE: '$comm and immediate-string only accepts string type',
   TOO_MANY_ARGS: 'Too many arguments are specified',
+  FILE_NOT_FOUND: 'Failed to find the given file',
+  NO_REGULAR_FILE: 'Not a regular file',
+  BAD_UPROBE_OFFS: 'Invalid uprobe offset',
   BAD_PROBE_TYPE: "Probe definition must start with 'p', 'r', 'j' or '-'",
   BAD_REMOVE_CMD: "Removal must be '-:[GRP/]EVENT'",
   NO_JPROBE_HANDLER: 'A jprobe needs a handler function: j[:[GRP/]EVENT] SYMBOL HANDLER',
   BAD_JPROBE_HANDLER: 'Invalid jprobe handler symbol',
   JPROBE_NO_ARGS: 'A jprobe takes no fetch arguments (its handler reads them)',
+  BAD_UPROBE_EXEC: 'Not a static i386 executable linked at fixed addresses',
 } as const;
 
 export type SpecErrorCode = keyof typeof SPEC_ERROR_MESSAGES;
@@ -429,30 +452,41 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   let symbol: string | undefined;
   let offset = 0;
   let addr: number;
-  const num = kstrtoul(t1.s, 0);
-  if (num !== undefined) {
-    addr = num;
-    if (isReturn && ctx.isFunctionEntry?.(addr) === false) fail('BAD_RETPROBE', t1.pos);
+  // The context addresses, symbols and boundaries are checked in: another executable for PATH:.
+  let actx: SpecContext = ctx;
+  let uprobe: { path: string; image: number; fileOffset?: number } | undefined;
+  const ucolon = uprobeColon(t1.s);
+  if (ucolon >= 0) {
+    const r = parseUprobeAddress(t1, ucolon, ctx, isReturn);
+    ({ symbol, offset, addr, isReturn } = r);
+    actx = r.ctx;
+    uprobe = { path: r.path, image: r.ctx.image, fileOffset: r.fileOffset };
   } else {
-    let sym = t1.s;
-    const pct = sym.indexOf('%');
-    if (pct >= 0) {
-      if (sym.slice(pct) !== '%return') fail('BAD_ADDR_SUFFIX', t1.pos + pct);
-      sym = sym.slice(0, pct);
-      isReturn = true;
+    const num = kstrtoul(t1.s, 0);
+    if (num !== undefined) {
+      addr = num;
+      if (isReturn && ctx.isFunctionEntry?.(addr) === false) fail('BAD_RETPROBE', t1.pos);
+    } else {
+      let sym = t1.s;
+      const pct = sym.indexOf('%');
+      if (pct >= 0) {
+        if (sym.slice(pct) !== '%return') fail('BAD_ADDR_SUFFIX', t1.pos + pct);
+        sym = sym.slice(0, pct);
+        isReturn = true;
+      }
+      const pm = sym.search(/[+-]/);
+      if (pm >= 0) {
+        const o = kstrtol(sym.slice(pm), 0);
+        if (o === undefined || o < 0) return fail('BAD_PROBE_ADDR', t1.pos);
+        offset = o;
+        sym = sym.slice(0, pm);
+      }
+      const base = sym === '' ? undefined : ctx.lookupSymbol(sym);
+      if (base === undefined) return fail('BAD_PROBE_ADDR', t1.pos);
+      symbol = sym;
+      addr = (base + offset) >>> 0;
+      if (isReturn && (offset !== 0 || ctx.isFunctionEntry?.(addr) === false)) fail('BAD_RETPROBE', t1.pos);
     }
-    const pm = sym.search(/[+-]/);
-    if (pm >= 0) {
-      const o = kstrtol(sym.slice(pm), 0);
-      if (o === undefined || o < 0) return fail('BAD_PROBE_ADDR', t1.pos);
-      offset = o;
-      sym = sym.slice(0, pm);
-    }
-    const base = sym === '' ? undefined : ctx.lookupSymbol(sym);
-    if (base === undefined) return fail('BAD_PROBE_ADDR', t1.pos);
-    symbol = sym;
-    addr = (base + offset) >>> 0;
-    if (isReturn && (offset !== 0 || ctx.isFunctionEntry?.(addr) === false)) fail('BAD_RETPROBE', t1.pos);
   }
 
   // 3. Event name (argv[0] after ':')
@@ -466,14 +500,14 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
   const fentry =
     !isReturn &&
     (symbol !== undefined
-      ? offset === 0 && ctx.isFunctionEntry?.(addr) !== false
-      : ctx.isFunctionEntry?.(addr) === true);
-  const flags: ArgFlags = { isReturn, fentry, ctx };
+      ? offset === 0 && actx.isFunctionEntry?.(addr) !== false
+      : actx.isFunctionEntry?.(addr) === true);
+  const flags: ArgFlags = { isReturn, fentry, ctx: actx };
   const args: FetchArg[] = [];
   argToks.forEach((t, i) => args.push(parseFetchArg(t, i, args, flags)));
 
   // 5. What register_kprobe checks
-  if (!ctx.isInsnBoundary(addr)) fail('BAD_INSN_BNDRY', t1.pos);
+  if (!actx.isInsnBoundary(addr)) fail('BAD_INSN_BNDRY', t1.pos);
 
   const spec: ProbeSpec = {
     // `SYM%return` on an entry-probe line makes it a kretprobe, as in kprobe_events.
@@ -487,7 +521,71 @@ function parseOrThrow(text: string, ctx: SpecContext): ProbeSpec {
     text,
   };
   if (symbol !== undefined) spec.symbol = symbol;
+  if (uprobe) {
+    spec.path = uprobe.path;
+    spec.image = uprobe.image;
+    if (uprobe.fileOffset !== undefined) spec.fileOffset = uprobe.fileOffset;
+  }
   return spec;
+}
+
+/**
+ * The ':' that separates PATH from the place in `PATH:SYMBOL[+offs]` / `PATH:0xOFFSET` (the last
+ * one, as trace_uprobe.c's strrchr), or -1 for a kprobe address. A path has a '/' before it, which
+ * tells it from a `MOD:SYM` kprobe symbol.
+ */
+function uprobeColon(s: string): number {
+  const c = s.lastIndexOf(':');
+  return c > 0 && s.slice(0, c).includes('/') ? c : -1;
+}
+
+/** The place of a `PATH:...` probe address token, checked in that executable's context. */
+function parseUprobeAddress(
+  t1: Tok,
+  colon: number,
+  ctx: SpecContext,
+  isReturn: boolean,
+): {
+  path: string;
+  ctx: ExecutableContext;
+  symbol?: string;
+  offset: number;
+  addr: number;
+  fileOffset?: number;
+  isReturn: boolean;
+} {
+  const path = t1.s.slice(0, colon);
+  const ex = ctx.openExecutable ? ctx.openExecutable(path) : 'FILE_NOT_FOUND';
+  if (typeof ex === 'string') return fail(ex, t1.pos);
+  let rest = t1.s.slice(colon + 1);
+  const restPos = t1.pos + colon + 1;
+  const pct = rest.indexOf('%');
+  if (pct >= 0) {
+    if (rest.slice(pct) !== '%return') fail('BAD_ADDR_SUFFIX', restPos + pct);
+    rest = rest.slice(0, pct);
+    isReturn = true;
+  }
+  if (isDigit(rest.charAt(0))) {
+    const off = kstrtoul(rest, 0);
+    const addr = off === undefined ? undefined : ex.addressOfOffset(off);
+    if (off === undefined || addr === undefined) return fail('BAD_UPROBE_OFFS', restPos);
+    if (isReturn && ex.isFunctionEntry?.(addr) === false) fail('BAD_RETPROBE', t1.pos);
+    return { path, ctx: ex, offset: 0, addr, fileOffset: off, isReturn };
+  }
+  let sym = rest;
+  let offset = 0;
+  const pm = sym.search(/[+-]/);
+  if (pm >= 0) {
+    const o = kstrtol(sym.slice(pm), 0);
+    if (o === undefined || o < 0) return fail('BAD_UPROBE_OFFS', restPos + pm);
+    offset = o;
+    sym = sym.slice(0, pm);
+  }
+  const base = isGoodName(sym) ? ex.lookupSymbol(sym) : undefined;
+  if (base === undefined) return fail(sym === '' ? 'BAD_UPROBE_OFFS' : 'BAD_PROBE_ADDR', restPos);
+  const addr = (base + offset) >>> 0;
+  if (isReturn && (offset !== 0 || ex.isFunctionEntry?.(addr) === false)) fail('BAD_RETPROBE', t1.pos);
+  return { path, ctx: ex, symbol: sym, offset, addr, isReturn };
 }
 
 function parseRemove(text: string, toks: Tok[], t0: Tok): ProbeSpec {
@@ -814,7 +912,12 @@ export function formatProbeSpec(spec: ProbeSpec): string {
   let s = d.prefix;
   if (d.line === 'return' && spec.maxactive) s += String(spec.maxactive);
   s += `:${spec.group}/${spec.event}`;
-  if (spec.symbol === undefined) s += ` 0x${hex8(spec.addr)}`;
+  if (spec.path !== undefined) {
+    // uprobe_events lists PATH:0xOFFSET; a symbol form prints back as written.
+    s += ` ${spec.path}:`;
+    if (spec.symbol === undefined) s += `0x${hex8(spec.fileOffset ?? spec.addr)}`;
+    else s += spec.offset ? `${spec.symbol}+${spec.offset}` : spec.symbol;
+  } else if (spec.symbol === undefined) s += ` 0x${hex8(spec.addr)}`;
   else if (spec.offset) s += ` ${spec.symbol}+${spec.offset}`;
   else s += ` ${spec.symbol}`;
   for (const a of spec.args) s += ` ${a.name}=${a.comm}`;

@@ -4,6 +4,8 @@
 // recording and its replay get the same machine whatever the caller left unset (the defaults are
 // RunConfig's, in one place).
 
+import { DEFAULT_MAX_TASKS } from '../emulator/machine.js';
+import { MEM_LIMIT_MAX } from '../emulator/memory.js';
 import type { FileSource } from '../emulator/types.js';
 import { makeRunConfig, type RunConfig } from '../trace/config.js';
 import type { SessionOptions } from './session.js';
@@ -23,11 +25,14 @@ export function runConfigOf(s: SessionOptions, extra: Partial<RunConfig> = {}): 
     maxRounds: s.maxRounds,
     quantum: s.quantum,
     tick: s.tick,
+    // The effective limit is stored, so a later change of the default cannot change a replay.
+    maxTasks: s.maxTasks ?? DEFAULT_MAX_TASKS,
     probes: s.probes,
     maxactive: s.maxactive,
     detectReturnAddressReads: s.detectReturnAddressReads,
     allowRead: s.allowRead,
     cpuModel: s.cpuModel,
+    memLimit: s.memLimit,
     ...extra,
   });
 }
@@ -57,10 +62,12 @@ export function sessionOptionsOf(
     maxRounds: orUndefined(c.maxRounds),
     quantum: orUndefined(c.quantum),
     tick: orUndefined(c.tick),
+    maxTasks: orUndefined(c.maxTasks),
     probes: c.probes,
     maxactive: c.maxactive,
     detectReturnAddressReads: c.detectReturnAddressReads,
     // Replay must run the recorded CPU model: glibc picks its code paths from CPUID.
     cpuModel: c.cpuModel,
+    memLimit: c.memLimit ?? MEM_LIMIT_MAX,
   };
 }

@@ -59,14 +59,21 @@ export function recordRun(w: TraceWriter, req: RecordRequest): RecordOutcome {
   return finishRecording(w, rec, result);
 }
 
-/** How often recordRunAsync lets the event loop run (guest instructions; a few ms of host time). */
-const YIELD_EVERY = 2_000_000;
+/** recordRunAsync runs at most this many guest instructions between two looks at the host clock. */
+const SLICE_INSTRUCTIONS = 2_000_000;
+/** ... and at most this many scheduling rounds (idle or blocking guests retire few instructions). */
+const SLICE_ROUNDS = 256;
+/** It lets the event loop run at least this often (host milliseconds). */
+const YIELD_MS = 50;
 
 /**
- * recordRun that yields to the event loop every few million guest instructions, so signal handlers
- * can run. When `stopRequested()` turns true the run ends between two scheduling rounds as
- * 'truncated'; its round count goes into the stored configuration (maxRounds), so a replay
- * re-executes exactly the recorded part. Yield points depend only on the guest, never on time.
+ * recordRun that lets the event loop run every YIELD_MS of host time, whatever the guest does
+ * (busy, idle, blocking), so signal handlers run within a fraction of a second. When
+ * `stopRequested()` turns true the run ends between two scheduling rounds as 'truncated'; its
+ * round count goes into the stored configuration (maxRounds), so a replay re-executes exactly the
+ * recorded part. The host clock decides only where the loop pauses (always between rounds):
+ * nothing the guest sees or the trace stores depends on it, apart from where a stop request
+ * lands, which maxRounds records.
  */
 export async function recordRunAsync(
   w: TraceWriter,
@@ -75,10 +82,13 @@ export async function recordRunAsync(
 ): Promise<RecordOutcome & { interrupted: boolean }> {
   const rec = beginRecording(w, req);
   const m = rec.session.machine;
+  let yielded = performance.now();
   for (;;) {
-    const done = m.runFor(YIELD_EVERY);
+    const done = m.runFor(SLICE_INSTRUCTIONS, SLICE_ROUNDS);
     if (done) return { ...finishRecording(w, rec, done), interrupted: false };
+    if (performance.now() - yielded < YIELD_MS) continue;
     await new Promise<void>((resolve) => setImmediate(resolve));
+    yielded = performance.now();
     if (stopRequested()) {
       const result = m.interrupt();
       return { ...finishRecording(w, rec, result, { maxRounds: m.roundsRun }), interrupted: true };

@@ -11,7 +11,6 @@
 
 import { Machine, type MachineOptions, type RunResult, type Task } from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
-import type { FileSource, HostFileResult } from '../emulator/types.js';
 import {
   captureEntryArgsInto,
   compileFetchArgs,
@@ -28,6 +27,7 @@ import {
   type Kretprobe,
   type KretprobeInstance,
 } from '../probes/kprobes.js';
+import { openExecutable } from '../probes/uprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
 import { probeKind, type BuildEnv, type ProbeKindDescriptor } from '../probes/kinds.js';
 import type { EventKindName } from '../trace/codes.js';
@@ -86,25 +86,6 @@ export interface SessionOptions extends MachineOptions {
   maxactive?: Record<string, number>;
 }
 
-/** Wraps a FileSource so every host file the guest opens is logged as an input. */
-export class LoggingFileSource implements FileSource {
-  constructor(
-    private readonly inner: FileSource,
-    private readonly log: (kind: string, key: string | null, data: Uint8Array) => void,
-  ) {}
-  open(path: string): HostFileResult {
-    const r = this.inner.open(path);
-    const meta =
-      r.kind === 'error'
-        ? { path, kind: 'error', errno: r.errno }
-        : r.kind === 'dir'
-          ? { path, kind: 'dir', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, entries: r.entries }
-          : { path, kind: 'file', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino };
-    this.log('file', JSON.stringify(meta), r.kind === 'file' ? r.data : new Uint8Array(0));
-    return r;
-  }
-}
-
 export class ProbeSession {
   readonly machine: Machine;
   readonly engine: ProbeEngine;
@@ -144,27 +125,24 @@ export class ProbeSession {
     private readonly sink: RunSink,
   ) {
     const cwd = opts.cwd ?? process.cwd();
+    // The file system reports each host answer through the input hook below (os/vfs-inputs.ts).
     const files = opts.files ?? new HostFiles(opts.allowRead ?? [cwd], cwd);
-    const m = new Machine(bytes, {
-      ...opts,
-      cwd,
-      files: new LoggingFileSource(files, (kind, key, data) => sink.input({ kind, key, data })),
-    });
+    const m = new Machine(bytes, { ...opts, cwd, files });
     this.machine = m;
-    this.engine = new ProbeEngine(m);
+    this.engine = new ProbeEngine(m, { image: bytes });
     if (opts.detectReturnAddressReads) this.engine.detectReturnAddressReads(true);
-    const mem = m.memory;
+    // The running task's address space and image (processes fork and exec).
     this.fctx = {
       task: null,
       addr: 0,
       reg: (name: RegName) => this.readReg(name),
-      read8: (a) => mem.read8(a >>> 0),
-      read16: (a) => mem.read16(a >>> 0),
-      read32: (a) => mem.read32(a >>> 0) >>> 0,
+      read8: (a) => m.memory.read8(a >>> 0),
+      read16: (a) => m.memory.read16(a >>> 0),
+      read32: (a) => m.memory.read32(a >>> 0) >>> 0,
       stackAddr: () => (this.fctx.task ? this.fctx.task.cpu.regs[4]! >>> 0 : 0),
       comm: () => this.fctx.task?.name ?? '',
       symbolize: (a) => {
-        const s = m.symbols.symbolize(a >>> 0);
+        const s = (this.fctx.task?.process.symbols ?? m.symbols).symbolize(a >>> 0);
         return s ? (s.offset ? `${s.sym.name}+0x${s.offset.toString(16)}` : s.sym.name) : undefined;
       },
       retval: () => (this.fctx.task ? this.fctx.task.cpu.regs[0]! >>> 0 : 0),
@@ -242,6 +220,7 @@ export class ProbeSession {
   private specContext() {
     const m = this.machine;
     return {
+      openExecutable: (path: string) => openExecutable(this.engine, path),
       lookupSymbol: (name: string) => m.symbols.lookup(name)?.addr,
       isInsnBoundary: (addr: number) => this.engine.instructionBoundary(addr).ok,
       isFunctionEntry: (addr: number) => {
@@ -277,7 +256,9 @@ export class ProbeSession {
     const desc = probeKind(spec.kind);
     const args = compileFetchArgs(spec.args);
     const kp: Kprobe =
-      spec.symbol !== undefined ? { symbolName: spec.symbol, offset: spec.offset } : { addr: spec.addr };
+      spec.symbol !== undefined
+        ? { symbolName: spec.symbol, offset: spec.offset, image: spec.image }
+        : { addr: spec.addr, image: spec.image };
     const sp: SessionProbe = {
       probeId: this.probes.length + 1,
       event,

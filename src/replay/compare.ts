@@ -119,8 +119,10 @@ const u32OrNull = (v: number | null): number | null => (v === null ? null : v >>
 
 export class Comparator implements RunSink {
   session: ProbeSession | null = null;
-  private readonly events: Stream<EventRecord> | null;
-  private readonly calls: Stream<CallRecord> | null;
+  /** Verify: the recorded events and calls, one stream in production order (read once). */
+  private readonly recorded: Stream<EventRecord | CallRecord> | null;
+  private readonly eventQ: EventRecord[] = [];
+  private readonly callQ: CallRecord[] = [];
   private readonly missedS: Stream<MissRecord> | null;
   private readonly schedS: Stream<SchedRecord>;
   private readonly inputs: Stream<InputRecord>;
@@ -151,8 +153,7 @@ export class Comparator implements RunSink {
     const run = reader.run(runId);
     this.legacyTasks = run.legacyTasks;
     this.outputLeft = run.outputLimit ?? Infinity;
-    this.events = full ? new Stream(s.events()) : null;
-    this.calls = full ? new Stream(s.calls()) : null;
+    this.recorded = full ? new Stream(s.eventsAndCalls()) : null;
     this.missedS = full ? new Stream(s.missed()) : null;
     this.schedS = new Stream(s.sched());
     this.inputs = new Stream(s.inputs());
@@ -163,8 +164,7 @@ export class Comparator implements RunSink {
   }
 
   close(): void {
-    for (const s of [this.events, this.calls, this.missedS, this.schedS, this.inputs, this.outputs])
-      s?.close();
+    for (const s of [this.recorded, this.missedS, this.schedS, this.inputs, this.outputs]) s?.close();
   }
 
   get eventCount(): number {
@@ -239,10 +239,22 @@ export class Comparator implements RunSink {
     return `missed probe=${m.probeId}${this.probeName(m.probeId)} tid=${m.tid} cpu=${m.cpu} ts=${m.ts} reason=${m.reason}`;
   }
 
+  /** The next recorded event (or call): the other kind met on the way waits in its queue. */
+  private nextRecorded<T extends EventRecord | CallRecord>(q: T[], isCall: boolean): T | undefined {
+    for (;;) {
+      const x = q.shift();
+      if (x) return x;
+      const r = this.recorded!.next();
+      if (!r) return undefined;
+      if ('returnSeq' in r === isCall) return r as T;
+      (isCall ? this.eventQ : this.callQ).push(r as EventRecord & CallRecord);
+    }
+  }
+
   event(e: EventRecord): void {
     this.eventsSeen = e.seq;
-    if (this.events) {
-      const r = this.events.next();
+    if (this.recorded) {
+      const r = this.nextRecorded(this.eventQ, false);
       if (!r)
         this.fail('event', '(nothing: the recording has no more events)', this.describeEvent(e), e.ts, e.seq);
       if (
@@ -261,8 +273,8 @@ export class Comparator implements RunSink {
   }
 
   call(c: CallRecord): void {
-    if (this.calls) {
-      const r = this.calls.next();
+    if (this.recorded) {
+      const r = this.nextRecorded(this.callQ, true);
       if (!r)
         this.fail('call', '(nothing: the recording has no more calls)', this.describeCall(c), c.ts + c.dur);
       if (
@@ -401,8 +413,18 @@ export class Comparator implements RunSink {
       const r = s?.next();
       if (r) this.fail(stream, what(r), '(nothing: the replay ended)', ts);
     };
-    left(this.events, 'event', (r) => this.describeEvent(r));
-    left(this.calls, 'call', (r) => `call probe=${r.probeId} tid=${r.tid} ts=${r.ts}`);
+    if (this.recorded) {
+      const ev = this.nextRecorded(this.eventQ, false);
+      if (ev) this.fail('event', this.describeEvent(ev), '(nothing: the replay ended)', ts);
+      const c = this.nextRecorded(this.callQ, true);
+      if (c)
+        this.fail(
+          'call',
+          `call probe=${c.probeId} tid=${c.tid} ts=${c.ts}`,
+          '(nothing: the replay ended)',
+          ts,
+        );
+    }
     left(this.missedS, 'missed', (r) => `missed probe=${r.probeId} tid=${r.tid} ts=${r.ts}`);
     left(this.schedS, 'sched', (r) => `context switch ts=${r.ts} cpu=${r.cpu}`);
     left(this.inputs, 'input', (r) => `input ${r.kind} ${r.key ?? ''}`);

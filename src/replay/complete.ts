@@ -5,13 +5,15 @@
 // probe-report through completeCallSetProvider() or by `probe-replay --complete`.
 // Guarantees: the set is the one the unbounded replay produced, only when that replay reproduced the
 // recorded execution (what-if comparison); otherwise ReplayError. A stored set is read back as it
-// was computed.
+// was computed, after a check (storedCompleteCalls): one that fails it (a damaged or edited cache)
+// is computed again and replaced, with a one-line note (issue 16).
 
 import { CallTableBuilder, type CallRec, type CallTable } from '../analysis/model.js';
 import type { CompleteCallSetProvider } from '../analysis/load.js';
 import { UNBOUNDED } from '../trace/config.js';
 import { CompleteCallCache, type ProbeRow, type TraceReader } from '../trace/reader.js';
 import { nullSink, type CompleteCallRecord, type RunSink } from '../trace/records.js';
+import { RowChecker } from '../trace/validate.js';
 import { escapeControls } from '../cli/terminal.js';
 import { ReplayError } from './errors.js';
 import { replayRun, resolveEvent } from './replay.js';
@@ -150,13 +152,56 @@ export function storeCompleteCallSet(
 }
 
 /**
+ * The run's stored complete call set, or what is wrong with it: a row out of range (validate.ts),
+ * arguments that are not a JSON object, a probe that is not one of the run's kretprobes, or hooked
+ * calls that do not match the recorded calls in number (the hooked, returned calls of the set are
+ * the recording's `calls` rows). A cache that fails is rebuilt by the caller, never trusted.
+ */
+export function storedCompleteCalls(reader: TraceReader, runId: number): CompleteCallRecord[] | string {
+  const kret = new Set(
+    reader
+      .probes(runId)
+      .filter((p) => p.kind === 'kretprobe')
+      .map((p) => p.probeId),
+  );
+  const check = new RowChecker(reader.path, runId, kret, reader.run(runId).cpus);
+  const out: CompleteCallRecord[] = [];
+  const returned = new Map<number, number>();
+  for (const c of reader.streams(runId).completeCalls()) {
+    const problem = check.completeCallProblem(c);
+    if (problem) return `row ${out.length + 1}: ${problem}`;
+    try {
+      check.args('complete_calls', out.length + 1, c.args);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    if (c.hooked && Number.isFinite(c.returnTs)) returned.set(c.probeId, (returned.get(c.probeId) ?? 0) + 1);
+    out.push(c);
+  }
+  const recorded = reader.all<{ probe_id: number; n: number }>(
+    'SELECT probe_id, count(*) AS n FROM calls WHERE run_id = ? GROUP BY probe_id',
+    runId,
+  );
+  for (const r of recorded)
+    if (kret.has(r.probe_id) && (returned.get(r.probe_id) ?? 0) !== r.n)
+      return `probe ${r.probe_id}: ${returned.get(r.probe_id) ?? 0} hooked calls returned, the recording has ${r.n}`;
+  return out;
+}
+
+/**
  * The provider probe-report gives analysis: the stored complete call set, or one computed now and
  * stored (a file that cannot be written still gets an exact report, just not a cached one). A run
  * whose set cannot be computed exactly gets null and a one-line note on stderr.
  */
 export function completeCallSetProvider(reader: TraceReader, path: string): CompleteCallSetProvider {
   return (runId) => {
-    if (reader.hasCompleteCalls(runId)) return toTable(reader.streams(runId).completeCalls());
+    if (reader.hasCompleteCalls(runId)) {
+      const stored = storedCompleteCalls(reader, runId);
+      if (typeof stored !== 'string') return toTable(stored);
+      process.stderr.write(
+        `probe-report: run ${runId}: the stored complete call set is not valid (${escapeControls(stored)}): computing it again\n`,
+      );
+    }
     const events = kretprobeEvents(reader, runId);
     if (events.length === 0) return null;
     let calls: CompleteCallRecord[];

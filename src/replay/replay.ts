@@ -148,7 +148,8 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
   try {
     trial = new ProbeSession(
       plan.binary,
-      { ...sessionOpts(maxactive), onStdout: undefined, onStderr: undefined },
+      // Its own copy of the file log: probe specs may read files (PATH: probes) as the real session will.
+      { ...sessionOpts(maxactive), files: plan.files.copy(), onStdout: undefined, onStderr: undefined },
       nullSink(),
     );
   } catch (e) {

@@ -14,6 +14,7 @@ import { loadRun, type CompleteCallSetProvider } from '../analysis/load.js';
 import { CallTableBuilder, type AnalysisInput, type RunData, type RunSyscalls } from '../analysis/model.js';
 import { buildReport, byMatches, type ReportModel } from '../analysis/summary.js';
 import { CliError } from '../cli/common.js';
+import { storedCompleteCalls } from '../replay/complete.js';
 import type { TraceReader } from '../trace/reader.js';
 
 export { BinarySymbols, readSyscalls };
@@ -93,8 +94,12 @@ function withArguments(reader: TraceReader, provider: CompleteCallSetProvider): 
   return (runId) => {
     const t = provider(runId);
     if (t === null || !reader.hasCompleteCalls(runId)) return t;
+    // The stored set passed the provider's check, or could not be replaced (read-only file):
+    // anything that fails the check now keeps the set without arguments.
+    const stored = storedCompleteCalls(reader, runId);
+    if (typeof stored === 'string') return t;
     const b = new CallTableBuilder(t.length, true);
-    for (const c of reader.streams(runId).completeCalls())
+    for (const c of stored)
       b.push({ ...c, args: c.args === null ? null : (JSON.parse(c.args) as Record<string, unknown>) });
     return b.length === t.length ? b.build() : t;
   };

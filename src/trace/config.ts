@@ -11,8 +11,13 @@
 // - parseRunConfig() accepts what every earlier build stored (no version field: format 2 and
 //   older) and fills what they lacked with the defaults below; a stored config that is not an
 //   object with a string argv is a one-line TraceError.
+// - Every field a replay or report takes from the record is checked against the range the machine
+//   can run in bounded time (checkRunConfig: tick and quantum >= 1, a finite clock rate, a known CPU
+//   model, ...), so a crafted trace gets a one-line error naming the field, never a hang (issue 16).
 
+import { CPU_MODELS, cpuModel } from '../emulator/cpuid.js';
 import { DEFAULT_CPUS, cpusProblem } from '../emulator/ncpus.js';
+import { DEFAULT_MEM_LIMIT, MEM_LIMIT_MAX, MEM_LIMIT_MIN } from '../emulator/memory.js';
 import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
@@ -49,6 +54,8 @@ export interface RunConfig {
   quantum: number | null;
   /** Cycles between timer ticks (null: the machine's default). */
   tick: number | null;
+  /** Threads and processes that may exist at once, EAGAIN beyond (null: the machine's default). */
+  maxTasks: number | null;
   /** Probe definitions, in definition order. */
   probes: string[];
   /** Pool size overrides by event ('GRP/EVENT' or 'EVENT'); UNBOUNDED for an unbounded pool. */
@@ -61,6 +68,8 @@ export interface RunConfig {
   stdinPath: string | null;
   /** The run a replay re-executed: trace file and run id. */
   replayOf: { trace: string; runId: number } | null;
+  /** Bytes each guest process may map (--mem); null: no limit (recorded before --mem existed). */
+  memLimit: number | null;
 }
 
 /** Every field's default but argv and cwd (which depend on the command line and the host). */
@@ -78,13 +87,29 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   maxRounds: null,
   quantum: null,
   tick: null,
+  maxTasks: null,
   probes: [],
   maxactive: {},
   detectReturnAddressReads: false,
   allowRead: [],
   stdinPath: null,
   replayOf: null,
+  memLimit: DEFAULT_MEM_LIMIT,
 });
+
+/** The virtual clock's range in MHz (1 kHz .. 1 THz): cycle/ns conversions stay finite and exact enough. */
+export const MHZ_MIN = 0.001;
+export const MHZ_MAX = 1e6;
+/** The largest slice (instructions) and tick interval (cycles) a stored configuration may ask for. */
+export const QUANTUM_MAX = 1 << 24;
+export const TICK_MAX = 2 ** 31 - 1;
+
+/** Why `v` is not a valid clock rate, or null. */
+export function mhzProblem(v: unknown): string | null {
+  return typeof v === 'number' && Number.isFinite(v) && v >= MHZ_MIN && v <= MHZ_MAX
+    ? null
+    : `must be a number in ${MHZ_MIN}..${MHZ_MAX}`;
+}
 
 /** True for a pool size that means "unbounded". */
 export function isUnbounded(maxactive: number | null): boolean {
@@ -109,6 +134,15 @@ function definedOnly<T extends object>(o: T): Partial<T> {
   return out;
 }
 
+function knownCpuModel(name: string): boolean {
+  try {
+    cpuModel(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Throws a one-line TraceError naming the first invalid field. */
 export function checkRunConfig(c: RunConfig): void {
   const bad = (what: string): never => {
@@ -116,19 +150,38 @@ export function checkRunConfig(c: RunConfig): void {
   };
   const strings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
   const int = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v);
-  const intOrNull = (v: unknown): boolean => v === null || (int(v) && (v as number) > 0);
+  const show = (v: unknown): string => JSON.stringify(v)?.slice(0, 40) ?? String(v);
+  const upTo = (k: 'maxInstructions' | 'maxRounds' | 'quantum' | 'tick' | 'maxTasks', max: number): void => {
+    const v = c[k] as unknown;
+    if (!(v === null || (int(v) && (v as number) >= 1 && (v as number) <= max)))
+      bad(`${k} must be an integer in 1..${max} or null, got ${show(v)}`);
+  };
   if (!strings(c.argv) || c.argv.length === 0) bad('argv must be a non-empty array of strings');
   if (!strings(c.env)) bad('env must be an array of strings');
+  if (typeof c.cwd !== 'string') bad(`cwd must be a string, got ${show(c.cwd)}`);
   if (!strings(c.probes)) bad('probes must be an array of strings');
   if (!strings(c.allowRead)) bad('allowRead must be an array of strings');
   const cp = cpusProblem(c.cpus);
-  if (cp) bad(`cpus ${cp}, got ${String(c.cpus)}`);
-  if (!int(c.seed)) bad(`seed must be an integer, got ${String(c.seed)}`);
-  if (!(typeof c.mhz === 'number' && c.mhz > 0)) bad(`mhz must be positive, got ${String(c.mhz)}`);
-  for (const k of ['maxInstructions', 'maxRounds', 'quantum', 'tick'] as const)
-    if (!intOrNull(c[k])) bad(`${k} must be a positive integer or null, got ${String(c[k])}`);
+  if (cp) bad(`cpus ${cp}, got ${show(c.cpus)}`);
+  if (typeof c.cpuModel !== 'string' || !knownCpuModel(c.cpuModel))
+    bad(`cpuModel must be one of ${Object.keys(CPU_MODELS).join(', ')}, got ${show(c.cpuModel)}`);
+  if (!int(c.seed)) bad(`seed must be an integer, got ${show(c.seed)}`);
+  const mp = mhzProblem(c.mhz);
+  if (mp) bad(`mhz ${mp}, got ${show(c.mhz)}`);
+  upTo('maxInstructions', Number.MAX_SAFE_INTEGER);
+  upTo('maxRounds', Number.MAX_SAFE_INTEGER);
+  upTo('quantum', QUANTUM_MAX);
+  upTo('tick', TICK_MAX);
+  upTo('maxTasks', Number.MAX_SAFE_INTEGER);
+  if (!(c.stdinPath === null || typeof c.stdinPath === 'string'))
+    bad(`stdinPath must be a string or null, got ${show(c.stdinPath)}`);
   for (const [k, v] of Object.entries(c.maxactive))
-    if (!(int(v) && v >= 1)) bad(`maxactive of ${k} must be a positive integer, got ${String(v)}`);
+    if (!(int(v) && v >= 1)) bad(`maxactive of ${k} must be a positive integer, got ${show(v)}`);
+  if (!(
+    c.memLimit === null ||
+    (int(c.memLimit) && c.memLimit >= MEM_LIMIT_MIN && c.memLimit <= MEM_LIMIT_MAX)
+  ))
+    bad(`memLimit must be null or bytes in ${MEM_LIMIT_MIN}..${MEM_LIMIT_MAX}, got ${show(c.memLimit)}`);
 }
 
 /**
@@ -169,6 +222,7 @@ export function parseRunConfig(json: string): RunConfig {
       maxRounds: pick('maxRounds'),
       quantum: pick('quantum'),
       tick: pick('tick'),
+      maxTasks: pick('maxTasks'),
       probes: pick('probes'),
       detectReturnAddressReads: pick('detectReturnAddressReads'),
       allowRead: pick('allowRead'),
@@ -179,6 +233,8 @@ export function parseRunConfig(json: string): RunConfig {
       replayOf && typeof replayOf.trace === 'string' && typeof replayOf.runId === 'number'
         ? { trace: replayOf.trace, runId: replayOf.runId }
         : null,
+    // A configuration stored before --mem existed ran without a limit.
+    memLimit: s.memLimit === undefined ? null : (s.memLimit as number | null),
     version: RUN_CONFIG_VERSION,
   } as RunConfig;
   c.preempt = c.preempt === true || (c.preempt as unknown) === 1;

@@ -15,9 +15,11 @@
 
 import type { Statement } from 'better-sqlite3';
 import { CALL_RETURN_IMPLIED, CALL_TRAMPOLINE_IMPLIED, IMPLIED_RETURN_ADDR } from './batch.js';
+import { PREFETCH_AVAILABLE, Prefetcher } from './prefetch.js';
 import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
+import { checkSchema } from './validate.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -88,6 +90,11 @@ export interface RunStreams {
   events(range?: EventRange): Generator<EventRecord, void, undefined>;
   /** Calls in return order; `args: false` leaves args null (cheaper when they are not needed). */
   calls(opts?: { args?: boolean }): Generator<CallRecord, void, undefined>;
+  /**
+   * Every event and every call in the order a session produces them (a call right after its
+   * return event), reading each stored row once: what verify compares.
+   */
+  eventsAndCalls(): Generator<EventRecord | CallRecord, void, undefined>;
   missed(): Generator<MissRecord, void, undefined>;
   sched(): Generator<SchedRecord, void, undefined>;
   tasks(): TaskRow[];
@@ -126,10 +133,28 @@ export class TraceReader {
   readonly path: string;
   private readonly db: Db;
   private readonly stmts = new Map<string, Statement>();
+  private prefetch: Prefetcher | undefined;
+  private readAhead = false;
+  /** Rows per page of the paged streams (tests make it small to cross page boundaries). */
+  private pageRows = PAGE_ROWS;
 
-  /** Opens `path` read-only after the version gate. */
-  static open(path: string): TraceReader {
-    return new TraceReader(openTrace(path, { readonly: true }), path);
+  /**
+   * Opens `path` read-only after the version gate and the schema check (validate.ts).
+   * `readAhead` (default true; compiled builds only): the big streams (events, calls, missed,
+   * sched) are read by a worker thread, started at the first such stream, ahead of their consumer.
+   */
+  static open(path: string, opts: { readAhead?: boolean; pageRows?: number } = {}): TraceReader {
+    const db = openTrace(path, { readonly: true });
+    try {
+      checkSchema(db, path);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    const r = new TraceReader(db, path);
+    r.readAhead = opts.readAhead !== false && PREFETCH_AVAILABLE;
+    r.pageRows = Math.max(1, Math.floor(opts.pageRows ?? PAGE_ROWS));
+    return r;
   }
 
   /** `db` must come from openTrace(path, { readonly: true }). */
@@ -139,6 +164,7 @@ export class TraceReader {
   }
 
   close(): void {
+    this.prefetch?.close();
     if (this.db.open) this.db.close();
   }
 
@@ -223,6 +249,13 @@ export class TraceReader {
     this.run(runId);
     const rows = (sql: string, ...params: unknown[]) =>
       this.fresh(sql).iterate(runId, ...params) as IterableIterator<Raw>;
+    // Big streams are read a page at a time (one native call per page, not per row: verify reads
+    // every row of a run). `sql` takes run_id, from, to (exclusive) and the page size, and orders
+    // by the column at `key`.
+    const pages = (sql: string, key: number, from = 0, to = Number.MAX_SAFE_INTEGER, text: number[] = []) =>
+      this.readAhead
+        ? (this.prefetch ??= new Prefetcher(this.path)).rows(sql, runId, key, from, to, text, this.pageRows)
+        : paged(this.fresh(sql), runId, key, from, to, this.pageRows);
     return {
       *events(range: EventRange = {}) {
         // Two streams in seq order, merged: the stored rows (each with the single step it may
@@ -230,22 +263,26 @@ export class TraceReader {
         const from = range.fromSeq ?? 0;
         const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
         const stored = storedEvents(
-          rows(
+          pages(
             `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
                     nullif(info >> 33, 0) - 1, addr, (SELECT s FROM strings WHERE id = e.args), step
-             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq`,
+             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
+            0,
             from - 1,
             to,
+            [7],
           ),
         );
         const implied = impliedReturnEvents(
-          rows(
+          pages(
             `SELECT return_seq, ts + dur, (info >> 7) & 127, tid, probe_id,
                     (SELECT s FROM strings WHERE id = c.args), (info >> 14) & 3
-             FROM raw_calls c WHERE run_id = ? AND info & ${IMPLIED_MASK} AND return_seq >= ?
-               AND return_seq <= ? ORDER BY return_seq`,
+             FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
+               AND info & ${IMPLIED_MASK} ORDER BY return_seq LIMIT ?`,
+            0,
             from,
-            to,
+            to + 1,
+            [5],
           ),
         );
         try {
@@ -269,12 +306,60 @@ export class TraceReader {
           implied.return();
         }
       },
+      *eventsAndCalls() {
+        const stored = storedEvents(
+          pages(
+            `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
+                    nullif(info >> 33, 0) - 1, addr, (SELECT s FROM strings WHERE id = e.args), step
+             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
+            0,
+            0,
+            Number.MAX_SAFE_INTEGER,
+            [7],
+          ),
+        );
+        const fromCalls = callsWithEvents(
+          pages(
+            `SELECT return_seq, probe_id, tid, ts, dur, info, retval,
+                    (SELECT s FROM strings WHERE id = c.args), entry_seq
+             FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
+             ORDER BY return_seq LIMIT ?`,
+            0,
+            0,
+            Number.MAX_SAFE_INTEGER,
+            [7],
+          ),
+        );
+        try {
+          let a = stored.next();
+          let b = fromCalls.next();
+          // A call sorts after its return event (seq return_seq), stored or implied.
+          const key = (x: EventRecord | CallRecord): number => ('returnSeq' in x ? x.returnSeq + 0.5 : x.seq);
+          while (!a.done || !b.done) {
+            if (b.done || (!a.done && a.value.seq < key(b.value))) {
+              yield a.value as EventRecord;
+              a = stored.next();
+            } else {
+              yield b.value;
+              b = fromCalls.next();
+            }
+          }
+        } finally {
+          stored.return();
+          fromCalls.return();
+        }
+      },
       *calls(opts: { args?: boolean } = {}) {
-        for (const r of rows(
+        for (const r of pages(
           `SELECT probe_id, tid, ts, dur, entry_cpu, return_cpu, depth, retval,
                   ${opts.args === false ? 'NULL' : '(SELECT s FROM strings WHERE id = c.args)'},
                   entry_seq, return_seq
-           FROM _call_rows c WHERE run_id = ? ORDER BY return_seq`,
+           FROM _call_rows c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
+           ORDER BY return_seq LIMIT ?`,
+          10,
+          0,
+          Number.MAX_SAFE_INTEGER,
+          [8],
         ))
           yield {
             probeId: num(r[0]),
@@ -291,28 +376,34 @@ export class TraceReader {
           };
       },
       *missed() {
-        for (const r of rows(
-          'SELECT probe_id, tid, cpu, ts, reason FROM raw_missed WHERE run_id = ? ORDER BY rowid',
+        for (const r of pages(
+          `SELECT rowid, probe_id, tid, cpu, ts, reason FROM raw_missed
+           WHERE run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
+          0,
         ))
           yield {
-            probeId: num(r[0]),
-            tid: num(r[1]),
-            cpu: num(r[2]),
-            ts: num(r[3]),
-            reason: MISS_REASONS[num(r[4])] ?? 'no_instance',
+            probeId: num(r[1]),
+            tid: num(r[2]),
+            cpu: num(r[3]),
+            ts: num(r[4]),
+            reason: MISS_REASONS[num(r[5])] ?? 'no_instance',
           };
       },
       *sched() {
-        for (const r of rows(
-          `SELECT ts, cpu, prev_tid, next_tid, (SELECT s FROM strings WHERE id = x.reason)
-           FROM raw_sched x WHERE run_id = ? ORDER BY rowid`,
+        for (const r of pages(
+          `SELECT rowid, ts, cpu, prev_tid, next_tid, (SELECT s FROM strings WHERE id = x.reason)
+           FROM raw_sched x WHERE run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
+          0,
+          0,
+          Number.MAX_SAFE_INTEGER,
+          [5],
         ))
           yield {
-            ts: num(r[0]),
-            cpu: num(r[1]),
-            prevTid: numOrNull(r[2]),
-            nextTid: numOrNull(r[3]),
-            reason: (r[4] as string | null) ?? '',
+            ts: num(r[1]),
+            cpu: num(r[2]),
+            prevTid: numOrNull(r[3]),
+            nextTid: numOrNull(r[4]),
+            reason: (r[5] as string | null) ?? '',
           };
       },
       tasks: () =>
@@ -485,6 +576,30 @@ const RUN_SELECT = `SELECT * FROM (SELECT v.run_id, v.workload, v.binary_sha256,
   v.mhz, r.output_limit, r.output_truncated, r.legacy_tasks
   FROM runs v JOIN raw_runs r ON r.run_id = v.run_id)`;
 
+/** Rows a paged stream reads per statement execution (default). */
+const PAGE_ROWS = 4096;
+
+/**
+ * The rows of `stmt` (parameters run_id, from, to, limit; ordered by column `key`, an integer
+ * unique within the run) in pages of PAGE_ROWS: all() per page rather than a native step per row.
+ */
+function* paged(
+  stmt: Statement,
+  runId: number,
+  key: number,
+  from: number,
+  to: number,
+  pageRows: number,
+): Generator<Raw> {
+  let at = from;
+  for (;;) {
+    const page = stmt.all(runId, at, to, pageRows) as Raw[];
+    for (let i = 0; i < page.length; i++) yield page[i]!;
+    if (page.length < pageRows) return;
+    at = num(page[page.length - 1]![key]) + 1;
+  }
+}
+
 /** raw_calls.info bits of the implied return and trampoline events (schemas/trace.sql). */
 const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
 
@@ -503,6 +618,60 @@ function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, 
     };
     yield e;
     if (r[8] !== null) yield { ...e, seq: e.seq + 1, ts: e.ts + num(r[8]), kind: 'singlestep', args: null };
+  }
+}
+
+/**
+ * Call rows (return_seq, probe, tid, ts, dur, info, retval, args, entry_seq), each preceded by the
+ * trampoline and return events its flags imply.
+ */
+function* callsWithEvents(it: IterableIterator<Raw>): Generator<EventRecord | CallRecord, void, undefined> {
+  for (const r of it) {
+    const returnSeq = num(r[0]);
+    const probeId = num(r[1]);
+    const tid = num(r[2]);
+    const ts = num(r[3]);
+    const dur = num(r[4]);
+    const info = num(r[5]);
+    const args = strOrNull(r[7]);
+    const returnCpu = Math.floor(info / 128) % 128;
+    const flags = Math.floor(info / 16384) % 4;
+    const end = ts + dur;
+    if (flags & CALL_TRAMPOLINE_IMPLIED)
+      yield {
+        seq: returnSeq - 1,
+        ts: end,
+        cpu: returnCpu,
+        tid,
+        kind: 'trampoline',
+        probeId: null,
+        addr: IMPLIED_RETURN_ADDR,
+        args: null,
+      };
+    if (flags & CALL_RETURN_IMPLIED)
+      yield {
+        seq: returnSeq,
+        ts: end,
+        cpu: returnCpu,
+        tid,
+        kind: 'return',
+        probeId,
+        addr: IMPLIED_RETURN_ADDR,
+        args,
+      };
+    yield {
+      probeId,
+      tid,
+      ts,
+      dur,
+      entryCpu: info % 128,
+      returnCpu,
+      depth: Math.floor(info / 65536),
+      retval: numOrNull(r[6]),
+      args,
+      entrySeq: numOrNull(r[8]),
+      returnSeq,
+    };
   }
 }
 
@@ -544,7 +713,7 @@ function runRow(r: Raw): RunRow {
     runId: num(r[0]),
     workload: r[1] as string,
     binarySha256: r[2] as string,
-    argv: JSON.parse(r[3] as string) as string[],
+    argv: argvOf(r[3], num(r[0])),
     cpus: num(r[4]),
     preempt: r[5] === 1,
     seed: num(r[6]),
@@ -560,6 +729,17 @@ function runRow(r: Raw): RunRow {
     outputTruncated: r[16] === 1,
     legacyTasks: r[17] === 1,
   };
+}
+
+/** runs.argv (JSON text); a value that is not a JSON array of strings is a TraceError (issue 16). */
+function argvOf(v: unknown, runId: number): string[] {
+  try {
+    const a = JSON.parse(v as string) as unknown;
+    if (Array.isArray(a) && a.every((x) => typeof x === 'string')) return a as string[];
+  } catch {
+    // reported below
+  }
+  throw new TraceError(`run ${runId}: runs.argv is not a JSON array of strings`);
 }
 
 function toBytes(v: unknown): Buffer {

@@ -10,6 +10,7 @@ import { runNative } from '../helpers/native.js';
 import { Machine, type MachineOptions, type RunResult } from '../../src/emulator/machine.js';
 import { Decoded, decodeInsn } from '../../src/emulator/decoder.js';
 import { ProbeEngine } from '../../src/probes/kprobes.js';
+import type { EventRecord, RunSink } from '../../src/trace/records.js';
 
 export const GUEST_DIR = path.join(REPO_ROOT, 'test', 'probes', 'guests');
 export const TF = 0x100;
@@ -179,4 +180,18 @@ export function decodeFunction(m: Machine, name: string, eng?: ProbeEngine): Ins
 /** Length of the (original) instruction at `addr`. */
 export function insnLen(l: Loaded, addr: number): number {
   return decodeRange(l.m, addr, 1, l.eng)[0]!.len;
+}
+
+/** A session sink that keeps copies of the event records (and drops every other record). */
+export function eventSink(): { sink: RunSink; events: EventRecord[] } {
+  const events: EventRecord[] = [];
+  const sink = new Proxy(
+    {},
+    {
+      get: (_t, name) => (r: EventRecord) => {
+        if (name === 'event') events.push({ ...r });
+      },
+    },
+  ) as RunSink;
+  return { sink, events };
 }

@@ -13,8 +13,7 @@ import {
 } from '../../src/probes/kinds.js';
 import { formatProbeSpec, parseProbeSpec } from '../../src/probes/spec.js';
 import { ProbeSession, ProbeSpecError } from '../../src/recorder/session.js';
-import type { EventRecord, RunSink } from '../../src/trace/records.js';
-import { buildProbeGuest, kv, text } from './helpers.js';
+import { buildProbeGuest, eventSink, kv, text } from './helpers.js';
 
 function toyKind(tally: { hits: number }): ProbeKindDescriptor {
   return {
@@ -36,19 +35,6 @@ function toyKind(tally: { hits: number }): ProbeKindDescriptor {
     counters: () => ({ hits: tally.hits, nmissed: 0, nmissedReentry: 0 }),
     misses: () => 0,
   };
-}
-
-function eventSink(): { sink: RunSink; events: EventRecord[] } {
-  const events: EventRecord[] = [];
-  const sink = new Proxy(
-    {},
-    {
-      get: (_t, name) => (r: EventRecord) => {
-        if (name === 'event') events.push({ ...r });
-      },
-    },
-  ) as RunSink;
-  return { sink, events };
 }
 
 describe('#11 probe kinds registry', () => {

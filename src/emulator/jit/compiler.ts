@@ -16,7 +16,7 @@ import { EA_A16, PFX_O16 } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
-import { ACCESS_PARAMS, accessArgs, readCode, writeCode } from './access.js';
+import { ACCESS_PARAMS, accessArgs, readCode, writeCode, type SyncedCpu } from './access.js';
 import type { Memory } from '../memory.js';
 
 /**
@@ -171,14 +171,20 @@ class UnitWriter {
   }
 
   /**
-   * Makes the CPU state exact for host code about to run inside the instruction being emitted (a
-   * slow-path access or an interpreter hand-over): the instruction's entry and fall-through EIP, the
-   * block start and the instructions retired before this block (`retiredNow()` and a fault's
-   * bookkeeping read them). The fast path keeps all of these in locals.
+   * Makes the CPU state exact for host code about to run inside the instruction being emitted (an
+   * interpreter hand-over): the instruction's entry and fall-through EIP, the block start and the
+   * instructions retired before this block (`retiredNow()` and a fault's bookkeeping read them). The
+   * fast path keeps all of these in locals.
    */
   private sync(): string {
     const i = this.b + this.j;
     return `cpu.cur = ${i}; cpu.eip = ${u32(this.c.next[i]!)}; cpu.blockStart = ${this.b}; cpu.retired = r0 + n;`;
+  }
+
+  /** The same state as arguments of a slow-path helper (see access.ts). */
+  private where(): string {
+    const i = this.b + this.j;
+    return `${i}, ${u32(this.c.next[i]!)}, ${this.b}, r0 + n`;
   }
 
   /** After host code returned: it may have retired instructions itself or asked for the CPU back. */
@@ -213,24 +219,24 @@ class UnitWriter {
 
   /** dst = 32-bit read at the address in `a`. */
   private read32(dst: string): void {
-    this.emit(readCode(32, dst, this.sync(), UnitWriter.AFTER));
+    this.emit(readCode(32, dst, this.where(), UnitWriter.AFTER));
   }
 
   private read8(dst: string): void {
-    this.emit(readCode(8, dst, this.sync(), UnitWriter.AFTER));
+    this.emit(readCode(8, dst, this.where(), UnitWriter.AFTER));
   }
 
   private read16(dst: string): void {
-    this.emit(readCode(16, dst, this.sync(), UnitWriter.AFTER));
+    this.emit(readCode(16, dst, this.where(), UnitWriter.AFTER));
   }
 
   /** 32-bit write of expression `v` (free of side effects) to the address in `a`. */
   private write32(v: string): void {
-    this.emit(writeCode(32, v, this.sync(), UnitWriter.AFTER));
+    this.emit(writeCode(32, v, this.where(), UnitWriter.AFTER));
   }
 
   private write8(v: string): void {
-    this.emit(writeCode(8, v, this.sync(), UnitWriter.AFTER));
+    this.emit(writeCode(8, v, this.where(), UnitWriter.AFTER));
   }
 
   /** v = the 32-bit r/m operand of entry i (register or memory). */
@@ -673,8 +679,8 @@ class UnitWriter {
   private x87(i: number, op: number, m: number): void {
     const flags = m >= 0xc0 && (op === 0xda || op === 0xdb || op === 0xdf);
     if (m < 0xc0) this.emit(`a = ${this.ea(i)};`);
-    this.emit(`${flags ? FLUSH + ' inFb = 1; ' : ''}${this.sync()}`);
-    this.emit(`cpu.fpu.exec(${op}, ${m}, ${m < 0xc0 ? 'a' : '0'}, cpu);`);
+    if (flags) this.emit(`${FLUSH} inFb = 1;`);
+    this.emit(`FX(cpu, ${op}, ${m}, ${m < 0xc0 ? 'a' : '0'}, ${this.where()});`);
     if (flags) {
       this.emit(`inFb = 0; ${RELOAD}`);
       this.kind = K_UNKNOWN;
@@ -803,6 +809,25 @@ export function unitSource(c: CodeCache, members: readonly number[]): string {
   return new UnitWriter(c).build(members);
 }
 
+/** An x87 instruction from compiled code: the state made exact (as a slow path does), then the FPU. */
+function x87Call(
+  cpu: Cpu,
+  op: number,
+  m: number,
+  a: number,
+  i: number,
+  next: number,
+  b: number,
+  ret: number,
+): void {
+  const s = cpu as unknown as SyncedCpu;
+  s.cur = i;
+  s.eip = next;
+  s.blockStart = b;
+  s.retired = ret;
+  cpu.fpu.exec(op, m, a, cpu);
+}
+
 /** Compiles a unit of blocks sharing one dispatch loop. */
 export function compileUnit(
   c: CodeCache,
@@ -810,6 +835,6 @@ export function compileUnit(
   mem: Memory,
 ): { fn: CompiledBlock; size: number } {
   const src = unitSource(c, members);
-  const make = new Function(...ACCESS_PARAMS, src) as (...f: unknown[]) => CompiledBlock;
-  return { fn: make(...accessArgs(mem)), size: src.length };
+  const make = new Function(...ACCESS_PARAMS, 'FX', src) as (...f: unknown[]) => CompiledBlock;
+  return { fn: make(...accessArgs(mem), x87Call), size: src.length };
 }

@@ -12,7 +12,7 @@ import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { E2BIG, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
+import { E2BIG, EAGAIN, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
 import { Process } from './process.js';
 import { inheritLimits } from './rlimit.js';
@@ -46,6 +46,7 @@ export function cloneProcess(
   ctid: number,
 ): number {
   if (flags & CLONE_THREAD) return -EINVAL;
+  if (!k.m.mayCreateTask(t.process)) return -EAGAIN; // RLIMIT_NPROC (machine.ts maxTasks)
   let ud: UserDesc | null = null;
   if (flags & CLONE_SETTLS) {
     ud = readUserDesc(k, tls);
@@ -211,7 +212,7 @@ function replaceImage(
   t.clearChildTid = 0;
   t.robustList = 0;
   t.name = p.comm;
-  m.execed(t);
+  m.execed(t, bytes);
   m.releaseVfork(p);
   return 0;
 }

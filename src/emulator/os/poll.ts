@@ -8,6 +8,7 @@ import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
 import { EBADF, EFAULT, EINVAL } from './errno.js';
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI } from './fd.js';
+import { readSleepTime } from './time.js';
 import type { WaitQueue } from './wait.js';
 
 /** A deadline in cycles from now for `ns` nanoseconds (-1: none, wait forever). */
@@ -141,7 +142,7 @@ function select(k: Kernel, t: Task, nfds: number, r: number, w: number, e: numbe
   return selectOnce(k, t, nfds, r, w, e, deadline, false, (left) => {
     // Linux writes back the time not slept.
     if (tv && left >= 0) {
-      const leftNs = Math.floor((left * 1000) / k.m.mhz);
+      const leftNs = k.m.cyclesToNs(left);
       k.put32(tv, Math.floor(leftNs / 1e9));
       k.put32(tv + 4, Math.floor((leftNs % 1e9) / 1000));
     }
@@ -156,9 +157,9 @@ export function registerPoll(k: Kernel): void {
   const ppoll = (t: Task, fds: number, n: number, ts: number, t64: boolean) => {
     let ns = -1;
     if (ts) {
-      const v = k.readTimespec(ts, t64);
-      if (v === null) return -EFAULT;
-      ns = v;
+      const v = readSleepTime(k, ts, t64); // EFAULT, or EINVAL as timespec64_valid
+      if (typeof v === 'number') return v;
+      ns = v.sec * 1e9 + v.nsec;
     }
     return pollOnce(k, t, fds, n, deadlineAfter(k, ns), false);
   };
@@ -174,14 +175,14 @@ export function registerPoll(k: Kernel): void {
   const pselect = (t: Task, n: number, r: number, w: number, e: number, ts: number, t64: boolean) => {
     let ns = -1;
     if (ts) {
-      const v = k.readTimespec(ts, t64);
-      if (v === null) return -EFAULT;
-      ns = v;
+      const v = readSleepTime(k, ts, t64); // EFAULT, or EINVAL as timespec64_valid
+      if (typeof v === 'number') return v;
+      ns = v.sec * 1e9 + v.nsec;
     }
     // Like select, Linux writes the time not slept back into the timespec (glibc's select relies on it).
     return selectOnce(k, t, n, r, w, e, deadlineAfter(k, ns), false, (left) => {
       if (!ts || left < 0) return;
-      const leftNs = Math.floor((left * 1000) / k.m.mhz);
+      const leftNs = k.m.cyclesToNs(left);
       k.put32(ts, Math.floor(leftNs / 1e9));
       if (t64) {
         k.put32(ts + 4, 0);

@@ -7,7 +7,7 @@
 import { GDT_ENTRY_TLS_MIN } from '../cpu.js';
 import type { Machine, Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
-import { EPOCH } from './time.js';
+import { absoluteCycles, CLOCK_MONOTONIC, CLOCK_REALTIME, readSleepTime } from './time.js';
 import type { AddressSpace } from './process.js';
 import { BLOCKED } from './table.js';
 import { EAGAIN, EFAULT, EINVAL, ENOSYS, ESRCH } from './errno.js';
@@ -94,21 +94,19 @@ function futex(
     case 0: // FUTEX_WAIT (relative timeout)
     case 9: {
       // FUTEX_WAIT_BITSET (absolute timeout)
-      const cur = k.get32(uaddr);
-      if (cur === null) return -EFAULT;
-      if (cur !== val) return -EAGAIN;
+      // As sys_futex: the timeout is checked (EFAULT, EINVAL) before the futex word is read.
       let wakeAt = -1;
       if (timeout) {
-        const ns = k.readTimespec(timeout, t64);
-        if (ns === null) return -EFAULT;
-        if (cmd === 0) wakeAt = k.m.now() + k.m.nsToCycles(ns);
-        else {
-          const base = op & 256 ? EPOCH * 1e9 : 0;
-          wakeAt = k.m.nsToCycles(Math.max(0, ns - base));
-        }
+        const ts = readSleepTime(k, timeout, t64);
+        if (typeof ts === 'number') return ts;
+        if (cmd === 0) wakeAt = k.m.now() + k.m.nsToCycles(ts.sec * 1e9 + ts.nsec);
+        else wakeAt = absoluteCycles(k, op & 256 ? CLOCK_REALTIME : CLOCK_MONOTONIC, ts.sec, ts.nsec);
       }
       const bitset = cmd === 9 ? val3 : -1;
       if (bitset === 0) return -EINVAL;
+      const cur = k.get32(uaddr);
+      if (cur === null) return -EFAULT;
+      if (cur !== val) return -EAGAIN;
       return k.futex.wait(t, uaddr, bitset, wakeAt);
     }
     case 1:
@@ -227,6 +225,7 @@ export function cloneThread(
     ud = readUserDesc(k, tls);
     if (!ud) return -EFAULT;
   }
+  if (!k.m.mayCreateTask(t.process)) return -EAGAIN;
   const child = k.m.spawnThread(t, newSp >>> 0);
   if (ud) installTls(child, ud);
   if (flags & CLONE_PARENT_SETTID) k.put32(ptid, child.tid);

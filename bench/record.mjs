@@ -1,0 +1,130 @@
+// Recording and replay benchmarks (issue #15): prints figures, asserts nothing. Every figure is the
+// whole command a user runs (`probe-record`, `probe-replay`), timed from spawn to exit by
+// /usr/bin/time (wall seconds and peak RSS), each run in its own process, best of three where the
+// machine's noise matters. Run through `npm run bench -- record replay` (or either alone).
+//   record: added wall time per kretprobed call on the hot-function workload (fib: one kretprobe,
+//           and a kretprobe plus a kprobe on the same function) beside the unprobed recording of
+//           the same program; events/s; peak RSS of a >= 10M-event recording; trace bytes per call
+//           with every event stored (formats 1-3) and with each fact once (format 4).
+//   replay: probe-replay --verify time / probe-record time on probe-dense runs (fib on 1 CPU, percpu
+//           with a kretprobe on 2 CPUs) and on the server demo.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const groups = process.argv.slice(2).filter((g) => g === 'record' || g === 'replay');
+const want = (g) => groups.length === 0 || groups.includes(g);
+const cli = (name) => join(root, 'dist/src/cli', `${name}.js`);
+const guest = (g) => join(here, '.build', g);
+const tmp = (name) => `/tmp/probelab-bench-${process.pid}-${name}.db`;
+
+/** Wall seconds and peak RSS (MB) of one command, from /usr/bin/time; throws if it fails. */
+function timed(cmd, args, env = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', cmd, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+  });
+  const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
+  if (!m || (r.status !== 0 && r.status !== 1)) {
+    process.stderr.write(r.stderr ?? '');
+    throw new Error(`${cmd} ${args.join(' ')} failed`);
+  }
+  return { wall: Number(m[1]), rssMB: Number(m[2]) / 1024, stdout: r.stdout, status: r.status };
+}
+
+const node = process.execPath;
+/** probe-record of `target` (an ELF path, or ['-w', NAME]) with probes; extra options/arguments. */
+function record(out, target, probes, extra = []) {
+  rmSync(out, { force: true });
+  const args = [cli('probe-record'), ...[target].flat(), '-q', '--force', '-o', out];
+  for (const p of probes) args.push('-p', p);
+  args.push(...extra);
+  return timed(node, args);
+}
+function verify(trace) {
+  return timed(node, [cli('probe-replay'), trace, '-q']);
+}
+function query(trace, sql) {
+  return JSON.parse(
+    execFileSync(node, [cli('probe-query'), trace, sql, '--format', 'json'], { encoding: 'utf8' }),
+  );
+}
+const best = (n, f) => {
+  const rs = Array.from({ length: n }, f).sort((a, b) => a.wall - b.wall);
+  return { best: rs[0], median: rs[Math.floor(rs.length / 2)] };
+};
+const f2 = (x) => x.toFixed(2);
+const int = (x) => Math.round(x).toLocaleString('en');
+
+const FIB_R = 'r64:fib fib';
+const FIB_P = 'p:fibp fib';
+
+if (want('record')) {
+  console.log(
+    '== recording: hot-function workload (fib(30) on 1 CPU), probe-record spawn to exit, best of 3',
+  );
+  const db = tmp('rec');
+  const base = best(3, () => record(db, guest('calls'), [], ['--cpus', '1']));
+  const kret = best(3, () => record(db, guest('calls'), [FIB_R], ['--cpus', '1']));
+  const [{ calls, events }] = query(
+    db,
+    'SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events',
+  );
+  const bytes = statSync(db).size;
+  const both = best(3, () => record(db, guest('calls'), [FIB_R, FIB_P], ['--cpus', '1']));
+  const [{ events: events2 }] = query(db, 'SELECT count(*) AS events FROM events');
+  const per = (r) => ((r.wall - base.best.wall) / calls) * 1e6;
+  console.log(
+    `unprobed recording ${f2(base.best.wall)} s (median ${f2(base.median.wall)}); ${int(calls)} kretprobed calls, ${int(events)} events`,
+  );
+  console.log(
+    `kretprobe on fib: ${f2(kret.best.wall)} s (median ${f2(kret.median.wall)}) = ${per(kret.best).toFixed(2)} µs added per call (median ${per(kret.median).toFixed(2)}), ${int(events / kret.best.wall)} events/s`,
+  );
+  console.log(
+    `kretprobe + kprobe on fib: ${f2(both.best.wall)} s (median ${f2(both.median.wall)}) = ${per(both.best).toFixed(2)} µs added per call, ${int(events2 / both.best.wall)} events/s (${int(events2)} events)`,
+  );
+  // Trace size per call: the same recording with every event stored (the layout of formats 1-3).
+  const every = tmp('every');
+  rmSync(every, { force: true });
+  execFileSync(node, [join(here, 'record-layout.mjs'), guest('calls'), every, FIB_R]);
+  const everyBytes = statSync(every).size;
+  console.log(
+    `trace bytes per call: ${int(everyBytes / calls)} with every event stored (formats 1-3), ${int(bytes / calls)} with each fact once (format 4): ${int(everyBytes)} -> ${int(bytes)} bytes`,
+  );
+  rmSync(every, { force: true });
+  // >= 10M events: fib(32) with the kretprobe (3.5M calls, 14.1M events).
+  const big = record(db, guest('calls32'), [FIB_R], ['--cpus', '1']);
+  const [{ events: bigEvents }] = query(db, 'SELECT count(*) AS events FROM events');
+  console.log(
+    `big recording: ${int(bigEvents)} events in ${f2(big.wall)} s (${int(bigEvents / big.wall)} events/s), peak RSS ${int(big.rssMB)} MB`,
+  );
+  rmSync(db, { force: true });
+}
+
+if (want('replay')) {
+  console.log('== verify vs recording (probe-replay TRACE vs probe-record, whole commands, best of 3)');
+  const cases = [
+    ['fib(30), r64:fib, 1 CPU', guest('calls'), [FIB_R], ['--cpus', '1']],
+    [
+      'percpu, r:crunch, 2 CPUs',
+      ['-w', 'percpu'],
+      ['r:crunch crunch x=$arg1 ret=$retval'],
+      ['--cpus', '2', '--', '8', '200', '100', '1'],
+    ],
+    ['server demo (default probes, 4 CPUs)', ['-w', 'server'], [], []],
+  ];
+  for (const [name, target, probes, extra] of cases) {
+    const db = tmp('verify');
+    const rec = best(3, () => record(db, target, probes, extra));
+    const ver = best(3, () => verify(db));
+    if (ver.best.status !== 0) throw new Error(`verify of ${name} did not match`);
+    console.log(
+      `${name}: record ${f2(rec.best.wall)} s, verify ${f2(ver.best.wall)} s = ${f2(ver.best.wall / rec.best.wall)}x (medians ${f2(rec.median.wall)} / ${f2(ver.median.wall)} = ${f2(ver.median.wall / rec.median.wall)}x)`,
+    );
+    rmSync(db, { force: true });
+  }
+}
