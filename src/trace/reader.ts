@@ -273,28 +273,30 @@ export class TraceReader {
             [7],
           ),
         );
-        const implied = impliedReturnEvents(
+        // (without calls, this stream yields events only)
+        const implied = callsWithEvents(
           pages(
-            `SELECT return_seq, ts + dur, (info >> 7) & 127, tid, probe_id,
-                    (SELECT s FROM strings WHERE id = c.args), (info >> 14) & 3
+            `SELECT return_seq, probe_id, tid, ts, dur, info, retval,
+                    (SELECT s FROM strings WHERE id = c.args), entry_seq
              FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
                AND info & ${IMPLIED_MASK} ORDER BY return_seq LIMIT ?`,
             0,
             from,
             to + 1,
-            [5],
+            [7],
           ),
+          false,
         );
         try {
           let a = stored.next();
           let b = implied.next();
           while (!a.done || !b.done) {
             let e: EventRecord;
-            if (b.done || (!a.done && a.value.seq < b.value.seq)) {
+            if (b.done || (!a.done && a.value.seq < (b.value as EventRecord).seq)) {
               e = a.value as EventRecord;
               a = stored.next();
             } else {
-              e = b.value;
+              e = b.value as EventRecord;
               b = implied.next();
             }
             if (e.seq >= to) break;
@@ -623,9 +625,12 @@ function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, 
 
 /**
  * Call rows (return_seq, probe, tid, ts, dur, info, retval, args, entry_seq), each preceded by the
- * trampoline and return events its flags imply.
+ * trampoline and return events its flags imply (`withCalls` false: those events alone).
  */
-function* callsWithEvents(it: IterableIterator<Raw>): Generator<EventRecord | CallRecord, void, undefined> {
+function* callsWithEvents(
+  it: IterableIterator<Raw>,
+  withCalls = true,
+): Generator<EventRecord | CallRecord, void, undefined> {
   for (const r of it) {
     const returnSeq = num(r[0]);
     const probeId = num(r[1]);
@@ -659,51 +664,19 @@ function* callsWithEvents(it: IterableIterator<Raw>): Generator<EventRecord | Ca
         addr: IMPLIED_RETURN_ADDR,
         args,
       };
-    yield {
-      probeId,
-      tid,
-      ts,
-      dur,
-      entryCpu: info % 128,
-      returnCpu,
-      depth: Math.floor(info / 65536),
-      retval: numOrNull(r[6]),
-      args,
-      entrySeq: numOrNull(r[8]),
-      returnSeq,
-    };
-  }
-}
-
-/** The trampoline and return events implied by call rows (return_seq, end, cpu, tid, probe, args, flags). */
-function* impliedReturnEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
-  for (const r of it) {
-    const seq = num(r[0]);
-    const ts = num(r[1]);
-    const cpu = num(r[2]);
-    const tid = num(r[3]);
-    const flags = num(r[6]);
-    if (flags & CALL_TRAMPOLINE_IMPLIED)
+    if (withCalls)
       yield {
-        seq: seq - 1,
-        ts,
-        cpu,
+        probeId,
         tid,
-        kind: 'trampoline',
-        probeId: null,
-        addr: IMPLIED_RETURN_ADDR,
-        args: null,
-      };
-    if (flags & CALL_RETURN_IMPLIED)
-      yield {
-        seq,
         ts,
-        cpu,
-        tid,
-        kind: 'return',
-        probeId: num(r[4]),
-        addr: IMPLIED_RETURN_ADDR,
-        args: strOrNull(r[5]),
+        dur,
+        entryCpu: info % 128,
+        returnCpu,
+        depth: Math.floor(info / 65536),
+        retval: numOrNull(r[6]),
+        args,
+        entrySeq: numOrNull(r[8]),
+        returnSeq,
       };
   }
 }
