@@ -9,7 +9,15 @@ out="$here/.build/lua"
 [ -x "$out" ] && exit 0
 work=$(mktemp -d /tmp/probelab-lua.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-echo 'deb-src http://deb.debian.org/debian bookworm main' >"$work/src.list"
+# deb-src lines for the mirrors and suites this system's apt already uses (one-line and deb822 forms).
+{
+  sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) \([^ ]*\) .*/deb-src \2 \3 main/p' /etc/apt/sources.list 2>/dev/null || true
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk '/^URIs:/ { u = $2 } /^Suites:/ { s = $2 } /^$/ { if (u && s) print "deb-src " u " " s " main"; u = s = "" }
+      END { if (u && s) print "deb-src " u " " s " main" }' "$f"
+  done
+} | sort -u >"$work/src.list"
 mkdir -p "$work/lists/partial"
 apt_opts="-o Dir::Etc::SourceList=$work/src.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$work/lists -o APT::Sandbox::User=root"
 # shellcheck disable=SC2086

@@ -12,12 +12,17 @@
 
 import fc from 'fast-check';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOCK_LIMIT, Machine, nextTickAfter, type RunResult } from '../src/emulator/machine.js';
 import { buildHostileGuest as build } from './hostile-time-guests/build.js';
 import { REPO_ROOT } from './helpers/gcc.js';
 import { runNative } from './helpers/native.js';
 import { cleanup, recordAndVerify } from './os/core-helpers.js';
+import { replayRun } from '../src/replay/replay.js';
+import { migrateTrace } from '../src/trace/index.js';
+import { TraceReader } from '../src/trace/reader.js';
 
 let sleepers = '';
 let extremes = '';
@@ -196,6 +201,35 @@ describe('#16 time that jumps: every task blocked for a long virtual time', () =
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it('recordings made before the jump (tick by tick) still replay identically', () => {
+    // test/hostile-time-guests/sleepy-before-jump.db was recorded by the build before this change
+    // (commit 1ec1c01, whose idle clock advanced one tick per loop step), trace format 3:
+    // `probe-record -q --runs 2 -c 4 --chaos -s 3 -w sleepy -p 'r:wio wait_for_io ret=$retval'
+    // -- 3 2 1000000` (three threads sleeping 1 s at a time: each idle stretch crossed 250,000
+    // ticks). Verify compares every event, call, schedule switch, output and the final clock.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-jump-'));
+    try {
+      const file = path.join(dir, 'old.db');
+      fs.copyFileSync(path.join(REPO_ROOT, 'test', 'hostile-time-guests', 'sleepy-before-jump.db'), file);
+      migrateTrace(file);
+      const reader = TraceReader.open(file);
+      try {
+        const runs = reader.runs();
+        expect(runs.map((r) => r.status)).toEqual(['complete', 'complete']);
+        for (const run of runs) {
+          expect(run.cycles).toBeGreaterThan(6e9);
+          const o = replayRun(reader, run.runId);
+          expect(o.divergence).toBeNull();
+          expect(o.outputIdentical).toBe(true);
+        }
+      } finally {
+        reader.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('recordings across the jumps replay identically (4 CPUs, chaos: futex timeouts, alarm, timerfd)', () => {

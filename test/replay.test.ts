@@ -364,7 +364,7 @@ describe('tampering is caught at the first divergent event', () => {
     expect(res.stderr).toMatch(new RegExp(`at event ${returnSeq} `));
   });
 
-  it('ReplayFileSource serves each path its logged results in order, then the last again', () => {
+  it('ReplayFileSource serves each path its logged answers in order, then the last again (older eager records too)', () => {
     const fsrc = new ReplayFileSource();
     fsrc.add(
       JSON.stringify({ path: '/a', kind: 'file', mode: 0o100644, mtimeSec: 1, ino: 2 }),
@@ -375,14 +375,33 @@ describe('tampering is caught at the first divergent event', () => {
       JSON.stringify({ path: '/d', kind: 'dir', mode: 0o40755, mtimeSec: 1, ino: 3, entries: ['x'] }),
       new Uint8Array(0),
     );
-    const a1 = fsrc.open('/a');
-    expect(a1.kind === 'file' && [...a1.data]).toEqual([1]);
-    expect(fsrc.open('/d')).toMatchObject({ kind: 'dir', entries: ['x'] });
-    expect(fsrc.open('/a')).toEqual({ kind: 'error', errno: 13 });
+    fsrc.add(
+      JSON.stringify({
+        op: 'lookup',
+        path: '/l',
+        kind: 'link',
+        target: 'a',
+        mode: 0o120777,
+        size: 1,
+        mtimeSec: 0,
+        mtimeNsec: 0,
+        ino: 4,
+        id: 'i4',
+      }),
+      new Uint8Array(0),
+    );
+    expect(fsrc.lookup('/a')).toMatchObject({ kind: 'file', mode: 0o100644, size: 1 });
+    const a1 = fsrc.read('/a');
+    expect(typeof a1 !== 'number' && [...a1.data]).toEqual([1]);
+    expect(fsrc.lookup('/d')).toMatchObject({ kind: 'dir' });
+    expect(fsrc.list('/d')).toEqual(['x']);
+    expect(fsrc.lookup('/l')).toMatchObject({ kind: 'link', target: 'a' });
+    expect(fsrc.lookup('/a')).toEqual({ kind: 'error', errno: 13 });
     expect(fsrc.unlogged).toBe(0);
-    expect(fsrc.open('/a')).toEqual({ kind: 'error', errno: 13 });
-    expect(fsrc.open('/never')).toEqual({ kind: 'error', errno: 2 });
+    expect(fsrc.lookup('/a')).toEqual({ kind: 'error', errno: 13 });
+    expect(fsrc.lookup('/never')).toEqual({ kind: 'error', errno: 2 });
     expect(fsrc.unlogged).toBe(2);
+    expect(() => fsrc.add('{"op":"read","path":"/x"}', new Uint8Array(0))).toThrow(ReplayError);
   });
 });
 

@@ -4,12 +4,13 @@
 // are copied in run-id order; a run id found in two inputs (overlapping shards, or the same file
 // twice) is refused and nothing is written.
 
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TraceError } from '../trace/db.js';
 import { TraceWriter } from '../trace/writer.js';
 import { parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, openCheckedTrace } from './common.js';
+import { claimOutput } from './output-claim.js';
 
 export const spec = {
   name: 'probe-merge',
@@ -40,7 +41,7 @@ export function main(argv: string[]): number {
   const out = resolve(outName);
   if (inputs.some((t) => resolve(t) === out))
     throw new CliError(`${outName} is both the output and an input`, 2);
-  if (existsSync(out) && !a.force) throw new CliError(`${outName} exists; use --force to overwrite`);
+  const claim = claimOutput(out, outName, a.force);
   try {
     // Check every input first (readable, run ids disjoint), so a bad one leaves no output behind.
     const owner = new Map<number, string>();
@@ -70,6 +71,8 @@ export function main(argv: string[]): number {
   } catch (e) {
     if (e instanceof TraceError) throw new CliError(e.message);
     throw e;
+  } finally {
+    claim.release();
   }
 }
 

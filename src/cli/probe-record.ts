@@ -6,7 +6,7 @@
 
 import { DEFAULT_CPUS, NR_CPUS_MAX, NR_CPUS_MIN, cpusProblem, mhzProblem } from '../trace/config.js';
 import { profileRows } from '../probes/profile.js';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ElfError, Machine } from '../emulator/machine.js';
@@ -17,6 +17,7 @@ import { TraceWriter } from '../trace/writer.js';
 import { list, parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, findWorkload, readInput, workloadBinaryPath, workloads } from './common.js';
 import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './guest-options.js';
+import { claimOutput } from './output-claim.js';
 import { profileTable } from './profile-table.js';
 import { Progress } from './progress.js';
 import { catchStopSignal } from './stop-signal.js';
@@ -363,27 +364,32 @@ export async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const out = resolve(a.output);
-  if (existsSync(out) && !a.force) throw new CliError(`${a.output} exists; use --force to overwrite`);
-  const plan: RunPlan = { target, world, session, seed: a.seed, slice, runs: a.runs, quiet: a.quiet };
-  const workers = Math.min(availableParallelism(), slice.count, 8);
-  if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER)
-    return sweepInParallel({
-      argv,
-      seed: a.seed,
-      slice,
-      workers,
-      out,
-      outName: a.output,
-      force: a.force,
-      quiet: a.quiet,
-      stdin: world.stdin,
-    });
-  const exit = await recordHere(plan, out, a.force);
-  if (!a.quiet)
-    process.stderr.write(
-      `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
-    );
-  return exit;
+  // Only a regular file is replaced, and only one writer at a time (output-claim.ts).
+  const claim = claimOutput(out, a.output, a.force);
+  try {
+    const plan: RunPlan = { target, world, session, seed: a.seed, slice, runs: a.runs, quiet: a.quiet };
+    const workers = Math.min(availableParallelism(), slice.count, 8);
+    if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER)
+      return await sweepInParallel({
+        argv,
+        seed: a.seed,
+        slice,
+        workers,
+        out,
+        outName: a.output,
+        force: a.force,
+        quiet: a.quiet,
+        stdin: world.stdin,
+      });
+    const exit = await recordHere(plan, out, a.force);
+    if (!a.quiet)
+      process.stderr.write(
+        `trace written to ${a.output}; run \`probe-report ${a.output}\` for latencies and the maxactive recommendation\n`,
+      );
+    return exit;
+  } finally {
+    claim.release();
+  }
 }
 
 runCommand('probe-record', import.meta.url, main);

@@ -1,15 +1,25 @@
-// Read-only window from the guest onto host files inside allowed directories.
-// Guarantees: open() never writes, creates or changes anything on the host; it touches the host
-// file system only for paths that lie (lexically) inside an allowed directory, and returns data
-// only for files and directories whose real path (all symlinks resolved) is inside an allowed
-// directory's real path. Everything else is {kind:'error', errno: EACCES}, also when a symlink
-// or '..' inside an allowed directory points outside it, so the guest cannot even learn whether
-// an outside file exists. Only regular files and directories are served (no FIFOs, sockets or
-// devices, which could block or never end). Errors are Linux errno numbers, never exceptions.
+// Read-only window from the guest onto host files inside allowed directories (Linux only: it needs
+// /proc/self/fd). Guarantees:
+//  - nothing on the host is ever written, created or changed;
+//  - a path is resolved one component at a time on directory descriptors: each step opens
+//    `/proc/self/fd/<dir>/<name>` with O_NOFOLLOW (O_DIRECTORY for directories), which resolves
+//    `name` inside the directory that descriptor holds (openat semantics), never through a symlink.
+//    So a host process that swaps a directory for a symlink between two steps (renameat2
+//    RENAME_EXCHANGE) cannot send the walk elsewhere: what was opened is what is checked (fstat);
+//  - "inside" is decided by identity: a directory is inside when it is an allowed directory
+//    (st_dev and st_ino taken when the source was made) or was opened from one inside. Paths that
+//    are not inside get EACCES (whether or not they exist), except the steps on the way to an
+//    allowed directory: those are walked through (their names are never listed), and a symlink on
+//    the way (an allowed directory given through a link) is shown so the caller can follow it;
+//  - symlinks are never followed here: lookup() shows them as links and the guest's file system
+//    follows them (each step of that walk comes back here);
+//  - only regular files and directories are opened for reading (no FIFO, socket or device is ever
+//    opened: the final step opens with O_PATH, checks the type, then reopens that same file);
+//  - errors are Linux errno numbers, never exceptions.
 // Guest paths are host paths (the guest's cwd is the host cwd); there is no chroot.
 
 import fs from 'node:fs';
-import type { FileSource, HostFileResult } from './types.js';
+import type { FileSource, HostEntry, HostStat } from './types.js';
 
 export const EPERM = 1;
 export const ENOENT = 2;
@@ -49,6 +59,13 @@ export function hostErrno(e: unknown): number {
 
 /** Linux PATH_MAX: longer paths fail with ENAMETOOLONG before any lookup. */
 const PATH_MAX = 4096;
+/** Not in fs.constants: an fd that names a file without opening it (no device side effects). */
+const O_PATH = 0o10000000;
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
 
 /**
  * Lexically resolves `p` against `cwd` (both guest paths): joins relative paths to cwd, drops
@@ -76,9 +93,32 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+/** The path by which `name` inside the directory open on `fd` is reached without a path walk. */
+function at(fd: number, name: string): string {
+  return `/proc/self/fd/${fd}/${name}`;
+}
+
+function statOf(st: fs.BigIntStats): HostStat {
+  const ns = st.mtimeNs;
+  return {
+    mode: Number(st.mode),
+    size: Number(st.size),
+    mtimeSec: Number(ns / 1000000000n),
+    mtimeNsec: Number(ns % 1000000000n),
+    ino: Number(st.ino),
+    id: `${st.dev}:${st.ino}:${st.size}:${ns}`,
+  };
+}
+
 export interface HostFilesOptions {
   /** Files larger than this are refused with EFBIG (default 256 MiB): they are read whole. */
   maxFileBytes?: number;
+}
+
+/** A directory descriptor reached by a walk, and whether it is inside an allowed directory. */
+interface Step {
+  fd: number;
+  inside: boolean;
 }
 
 export class HostFiles implements FileSource {
@@ -86,6 +126,8 @@ export class HostFiles implements FileSource {
   readonly lexicalDirs: readonly string[];
   /** Their real paths (symlinks resolved); directories that do not exist are dropped. */
   readonly realDirs: readonly string[];
+  /** "dev:ino" of each allowed directory, taken once: what "inside" means. */
+  private readonly rootIds: ReadonlySet<string>;
   private readonly maxFileBytes: number;
 
   constructor(
@@ -95,134 +137,200 @@ export class HostFiles implements FileSource {
   ) {
     const lexical: string[] = [];
     const real: string[] = [];
+    const ids = new Set<string>();
     for (const d of allowDirs) {
       const abs = normaliseGuestPath(cwd, d);
       if (abs === '') continue;
       try {
         const r = fs.realpathSync(abs);
-        if (!fs.statSync(r).isDirectory()) continue;
+        const st = fs.statSync(r, { bigint: true });
+        if (!st.isDirectory()) continue;
         lexical.push(abs);
         real.push(r);
+        ids.add(`${st.dev}:${st.ino}`);
       } catch {
         // A missing allowed directory grants nothing.
       }
     }
     this.lexicalDirs = lexical;
     this.realDirs = real;
+    this.rootIds = ids;
     this.maxFileBytes = options.maxFileBytes ?? 256 * 1024 * 1024;
   }
 
-  /** True when the real (symlink-free) host path is inside an allowed directory. */
-  private allowedReal(real: string): boolean {
-    return this.realDirs.some((d) => within(real, d));
+  /**
+   * Is `p` (a physical path not known to be inside) on the way to an allowed directory: an
+   * ancestor of (or equal to) an allowed directory's real path or its spelling as given?
+   */
+  private onTheWay(p: string): boolean {
+    return this.realDirs.some((d) => within(d, p)) || this.lexicalDirs.some((d) => within(d, p));
   }
 
-  /** True when the guest path names something inside an allowed directory, by spelling alone. */
-  private allowedLexical(p: string): boolean {
-    return this.lexicalDirs.some((d) => within(p, d)) || this.realDirs.some((d) => within(p, d));
+  private isRoot(st: fs.BigIntStats): boolean {
+    return st.isDirectory() && this.rootIds.has(`${st.dev}:${st.ino}`);
   }
 
   /**
-   * Is the (symlink-free prefix + one component) path `cur` inside an allowed directory, or on
-   * the way to one: an ancestor of an allowed dir's real path or of its spelling as given (which
-   * may pass through symlinks, followed next)?
+   * Opens the directory holding the last component of `parts`, one component at a time. Starts
+   * at the deepest allowed directory whose real path is a prefix (it must still be that directory:
+   * same dev and inode), else at '/' through the steps on the way. Returns the open descriptor
+   * (the caller closes it) or an errno.
    */
-  private onTheWay(cur: string): boolean {
-    return (
-      this.realDirs.some((d) => within(cur, d) || within(d, cur)) ||
-      this.lexicalDirs.some((d) => within(d, cur))
-    );
-  }
-
-  /**
-   * Resolves symlinks one component at a time like the kernel's path walk (at most 40 links,
-   * MAXSYMLINKS), refusing with EACCES as soon as the walk leaves the allowed directories and
-   * the paths leading to them. Checking during the walk, not after, means a dangling or escaping
-   * symlink cannot be used to learn whether something exists outside.
-   */
-  private resolve(p: string): { real: string } | { errno: number } {
-    const queue = p.split('/').filter((c) => c !== '');
-    const done: string[] = [];
-    let links = 0;
-    while (queue.length > 0) {
-      const c = queue.shift()!;
-      if (c === '.') continue;
-      if (c === '..') {
-        done.pop();
-        continue;
-      }
-      const cur = '/' + [...done, c].join('/');
-      if (!this.onTheWay(cur)) return { errno: EACCES };
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(cur);
-      } catch (e) {
-        return { errno: hostErrno(e) };
-      }
-      if (st.isSymbolicLink()) {
-        if (++links > 40) return { errno: ELOOP };
-        let target: string;
-        try {
-          target = fs.readlinkSync(cur);
-        } catch (e) {
-          return { errno: hostErrno(e) };
-        }
-        if (target.startsWith('/')) done.length = 0;
-        queue.unshift(...target.split('/').filter((t) => t !== ''));
-        continue;
-      }
-      // A non-directory followed by more components: the kernel says ENOTDIR.
-      if (!st.isDirectory() && queue.some((q) => q !== '')) return { errno: ENOTDIR };
-      done.push(c);
+  private parentOf(parts: string[]): Step | number {
+    let start = 0;
+    let step: Step | null = null;
+    const dirParts = parts.length - 1;
+    let best = -1;
+    for (const d of this.realDirs) {
+      const n = d === '/' ? 0 : d.split('/').length - 1;
+      if (n <= dirParts && n > best && within('/' + parts.slice(0, dirParts).join('/'), d)) best = n;
     }
-    const real = '/' + done.join('/');
-    return this.allowedReal(real) ? { real } : { errno: EACCES };
+    if (best >= 0) {
+      try {
+        const fd = fs.openSync('/' + parts.slice(0, best).join('/'), O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+        if (this.isRoot(fs.fstatSync(fd, { bigint: true }))) {
+          step = { fd, inside: true };
+          start = best;
+        } else fs.closeSync(fd);
+      } catch {
+        // Gone or replaced: walk from '/' instead (it will not be inside).
+      }
+    }
+    if (!step) {
+      try {
+        const fd = fs.openSync('/', O_RDONLY | O_DIRECTORY);
+        step = { fd, inside: this.isRoot(fs.fstatSync(fd, { bigint: true })) };
+      } catch (e) {
+        return hostErrno(e);
+      }
+    }
+    for (let i = start; i < dirParts; i++) {
+      if (!step.inside && !this.onTheWay('/' + parts.slice(0, i + 1).join('/'))) {
+        fs.closeSync(step.fd);
+        return EACCES;
+      }
+      let fd: number;
+      try {
+        fd = fs.openSync(at(step.fd, parts[i]!), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK);
+      } catch (e) {
+        fs.closeSync(step.fd);
+        // A symlink or a file where the caller saw a directory (ENOTDIR: the host changed under
+        // the run); O_NOFOLLOW keeps the walk from going through it.
+        return hostErrno(e);
+      }
+      fs.closeSync(step.fd);
+      step = { fd, inside: step.inside || this.isRoot(fs.fstatSync(fd, { bigint: true })) };
+    }
+    return step;
   }
 
-  open(guestPath: string): HostFileResult {
-    const p = normaliseGuestPath(this.cwd, guestPath);
-    if (p === '') return { kind: 'error', errno: ENOENT };
-    if (Buffer.byteLength(p) >= PATH_MAX) return { kind: 'error', errno: ENAMETOOLONG };
-    if (!this.allowedLexical(p)) return { kind: 'error', errno: EACCES };
+  /** Splits a physical path; null when it is malformed ('.' or '..' components, too long). */
+  private split(path: string): string[] | number {
+    if (!path.startsWith('/')) return ENOENT;
+    if (Buffer.byteLength(path) >= PATH_MAX) return ENAMETOOLONG;
+    const parts = path.split('/').filter((c) => c !== '');
+    return parts.some((c) => c === '.' || c === '..') ? ENOENT : parts;
+  }
 
-    const res = this.resolve(p);
-    if ('errno' in res) return { kind: 'error', errno: res.errno };
-    const real = res.real;
-
+  /**
+   * Opens the last component of `path` with O_PATH|O_NOFOLLOW (nothing is really opened: no FIFO
+   * blocks, no device acts) and calls `fn` with that descriptor, its status, whether it is inside
+   * and the parent's descriptor. Descriptors are closed afterwards.
+   */
+  private withEntry<T>(
+    path: string,
+    fn: (fd: number, st: fs.BigIntStats, inside: boolean, parentFd: number, name: string) => T | number,
+  ): T | number {
+    const parts = this.split(path);
+    if (typeof parts === 'number') return parts;
+    if (parts.length === 0) parts.push('.');
+    const parent = this.parentOf(parts);
+    if (typeof parent === 'number') return parent;
+    const name = parts[parts.length - 1]!;
     try {
-      const st = fs.statSync(real);
-      if (st.isDirectory()) {
-        const entries = fs.readdirSync(real).sort(byteOrder);
-        return { kind: 'dir', entries, mode: st.mode, mtimeSec: Math.floor(st.mtimeMs / 1000), ino: st.ino };
-      }
-      if (!st.isFile()) return { kind: 'error', errno: EACCES };
-      // O_NOFOLLOW + fstat: what we read is the regular file we checked, even if the last path
-      // component was swapped for a symlink meanwhile. O_NONBLOCK keeps a swapped-in FIFO from
-      // blocking the emulator.
-      const fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      const p = '/' + parts.filter((c) => c !== '.').join('/');
+      if (!parent.inside && !this.onTheWay(p)) return EACCES;
+      let fd: number;
       try {
-        const fst = fs.fstatSync(fd);
-        if (!fst.isFile()) return { kind: 'error', errno: EACCES };
-        if (fst.size > this.maxFileBytes) return { kind: 'error', errno: EFBIG };
-        const data = new Uint8Array(fst.size);
+        fd = fs.openSync(at(parent.fd, name), O_PATH | O_NOFOLLOW);
+      } catch (e) {
+        return hostErrno(e);
+      }
+      try {
+        const st = fs.fstatSync(fd, { bigint: true });
+        return fn(fd, st, parent.inside || this.isRoot(st), parent.fd, name);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } finally {
+      fs.closeSync(parent.fd);
+    }
+  }
+
+  lookup(path: string): HostEntry {
+    const r = this.withEntry(path, (_fd, st, inside, parentFd, name): HostEntry => {
+      const s = statOf(st);
+      const type = s.mode & S_IFMT;
+      if (type === S_IFLNK) {
+        // Inside, or a link on the way (an allowed directory given through a symlink).
+        if (!inside && !this.onTheWay(path)) return { kind: 'error', errno: EACCES };
+        try {
+          const target = fs.readlinkSync(at(parentFd, name));
+          return { kind: 'link', target, ...s };
+        } catch {
+          // Replaced by something else since it was opened: the link the walk saw is gone.
+          return { kind: 'error', errno: ENOENT };
+        }
+      }
+      if (!inside) return { kind: 'error', errno: EACCES };
+      if (type === S_IFDIR) return { kind: 'dir', ...s };
+      if (type !== S_IFREG) return { kind: 'error', errno: EACCES };
+      if (s.size > this.maxFileBytes) return { kind: 'error', errno: EFBIG };
+      return { kind: 'file', ...s };
+    });
+    return typeof r === 'number' ? { kind: 'error', errno: r } : r;
+  }
+
+  list(path: string): string[] | number {
+    return this.withEntry(path, (fd, st, inside) => {
+      if (!inside) return EACCES;
+      if (!st.isDirectory()) return ENOTDIR;
+      try {
+        // The O_PATH descriptor names the directory itself: listing through it cannot be raced.
+        return fs.readdirSync(`/proc/self/fd/${fd}`).sort(byteOrder);
+      } catch (e) {
+        return hostErrno(e);
+      }
+    });
+  }
+
+  read(path: string): { data: Uint8Array; id: string } | number {
+    return this.withEntry(path, (pfd, pst, inside) => {
+      if (!inside || !pst.isFile()) return pst.isDirectory() ? EISDIR : EACCES;
+      let fd: number;
+      try {
+        // Reopening the O_PATH descriptor opens the very file that was checked.
+        fd = fs.openSync(`/proc/self/fd/${pfd}`, O_RDONLY | O_NONBLOCK);
+      } catch (e) {
+        return hostErrno(e);
+      }
+      try {
+        const st = fs.fstatSync(fd, { bigint: true });
+        if (st.ino !== pst.ino || st.dev !== pst.dev || !st.isFile()) return EACCES;
+        if (Number(st.size) > this.maxFileBytes) return EFBIG;
+        const data = new Uint8Array(Number(st.size));
         let got = 0;
         while (got < data.length) {
           const n = fs.readSync(fd, data, got, data.length - got, got);
           if (n === 0) break;
           got += n;
         }
-        return {
-          kind: 'file',
-          data: got === data.length ? data : data.slice(0, got),
-          mode: fst.mode,
-          mtimeSec: Math.floor(fst.mtimeMs / 1000),
-          ino: fst.ino,
-        };
+        return { data: got === data.length ? data : data.slice(0, got), id: statOf(st).id };
+      } catch (e) {
+        return hostErrno(e);
       } finally {
         fs.closeSync(fd);
       }
-    } catch (e) {
-      return { kind: 'error', errno: hostErrno(e) };
-    }
+    });
   }
 }

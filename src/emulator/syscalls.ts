@@ -28,29 +28,20 @@ import { EPOCH, registerTime } from './os/time.js';
 import { attachFileSystem } from './os/vfs-machine.js';
 import type { FileSystem } from './os/vfs-syscalls.js';
 import type { FileSource } from './types.js';
-import { EACCES, EAGAIN, EFAULT } from './os/errno.js';
+import { EAGAIN, EFAULT } from './os/errno.js';
 
 export class Kernel {
   readonly table = new SyscallTable();
   readonly futex: FutexQueue;
 
-  /** Every host file open goes through here: refusals (EACCES) are remembered for the end-of-run note. */
-  readonly files: FileSource;
   private refused = new Map<string, number>();
 
   constructor(
     readonly m: Machine,
-    files: FileSource,
+    /** The host files the guest may read (the file system asks it; os/vfs.ts). */
+    readonly files: FileSource,
     readonly stdin: Uint8Array,
   ) {
-    this.files = {
-      open: (path) => {
-        const r = files.open(path);
-        if (r.kind === 'error' && r.errno === EACCES)
-          this.refused.set(path, (this.refused.get(path) ?? 0) + 1);
-        return r;
-      },
-    };
     this.futex = new FutexQueue(m);
     registerFiles(this);
     registerFdCalls(this);
@@ -73,6 +64,11 @@ export class Kernel {
 
   /** The overlay file system (os/vfs*.ts) all processes share; it also owns the socket rows. */
   readonly fs: FileSystem;
+
+  /** The file system refused the guest a host path (EACCES): remembered for the end-of-run note. */
+  noteRefused(path: string): void {
+    this.refused.set(path, (this.refused.get(path) ?? 0) + 1);
+  }
 
   /**
    * Host paths refused so far, in first-refusal order, and how many opens of them were refused.

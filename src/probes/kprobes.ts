@@ -48,55 +48,16 @@ const KPROBE_HIT_SSDONE = 4;
 
 /** Register access for handlers (struct pt_regs): reads and writes go straight to the task's CPU. */
 export class PtRegs {
+  // The eight general registers, in the CPU's register-file order; accessors defined below.
+  declare ax: number;
+  declare cx: number;
+  declare dx: number;
+  declare bx: number;
+  declare sp: number;
+  declare bp: number;
+  declare si: number;
+  declare di: number;
   constructor(readonly cpu: Cpu) {}
-  get ax(): number {
-    return this.cpu.regs[0]! >>> 0;
-  }
-  set ax(v: number) {
-    this.cpu.regs[0] = v;
-  }
-  get cx(): number {
-    return this.cpu.regs[1]! >>> 0;
-  }
-  set cx(v: number) {
-    this.cpu.regs[1] = v;
-  }
-  get dx(): number {
-    return this.cpu.regs[2]! >>> 0;
-  }
-  set dx(v: number) {
-    this.cpu.regs[2] = v;
-  }
-  get bx(): number {
-    return this.cpu.regs[3]! >>> 0;
-  }
-  set bx(v: number) {
-    this.cpu.regs[3] = v;
-  }
-  get sp(): number {
-    return this.cpu.regs[4]! >>> 0;
-  }
-  set sp(v: number) {
-    this.cpu.regs[4] = v;
-  }
-  get bp(): number {
-    return this.cpu.regs[5]! >>> 0;
-  }
-  set bp(v: number) {
-    this.cpu.regs[5] = v;
-  }
-  get si(): number {
-    return this.cpu.regs[6]! >>> 0;
-  }
-  set si(v: number) {
-    this.cpu.regs[6] = v;
-  }
-  get di(): number {
-    return this.cpu.regs[7]! >>> 0;
-  }
-  set di(v: number) {
-    this.cpu.regs[7] = v;
-  }
   get ip(): number {
     return this.cpu.eip >>> 0;
   }
@@ -110,6 +71,17 @@ export class PtRegs {
     this.cpu.setFlags(v);
   }
 }
+// pt_regs' ax..di read the register file unsigned and write it as given (one accessor pair each).
+(['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const).forEach((name, i) =>
+  Object.defineProperty(PtRegs.prototype, name, {
+    get(this: PtRegs): number {
+      return this.cpu.regs[i]! >>> 0;
+    },
+    set(this: PtRegs, v: number) {
+      this.cpu.regs[i] = v;
+    },
+  }),
+);
 
 export interface Kprobe {
   /** Symbol and offset, or a raw address. */
@@ -254,6 +226,18 @@ function newCtl(): CtlBlock {
 interface Text {
   executable(addr: number): boolean;
   byte(addr: number): number;
+}
+
+/** Registers every item or, at the first failure, unregisters those registered before it (K3). */
+function allOrNothing<T>(items: T[], register: (x: T) => Result, unregister: (x: T) => unknown): Result {
+  for (let i = 0; i < items.length; i++) {
+    const r = register(items[i]!);
+    if (r !== 0) {
+      for (let j = i - 1; j >= 0; j--) unregister(items[j]!);
+      return r;
+    }
+  }
+  return 0;
 }
 
 export class ProbeEngine {
@@ -658,14 +642,11 @@ export class ProbeEngine {
 
   /** register_kprobes (K3): all or nothing. */
   registerKprobes(ps: Kprobe[]): Result {
-    for (let i = 0; i < ps.length; i++) {
-      const r = this.registerKprobe(ps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKprobe(ps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      ps,
+      (p) => this.registerKprobe(p),
+      (p) => this.unregisterKprobe(p),
+    );
   }
 
   unregisterKprobes(ps: Kprobe[]): void {
@@ -747,15 +728,13 @@ export class ProbeEngine {
     };
   }
 
+  /** register_kretprobes (K3): all or nothing. */
   registerKretprobes(rps: Kretprobe[]): Result {
-    for (let i = 0; i < rps.length; i++) {
-      const r = this.registerKretprobe(rps[i]!);
-      if (r !== 0) {
-        for (let j = i - 1; j >= 0; j--) this.unregisterKretprobe(rps[j]!);
-        return r;
-      }
-    }
-    return 0;
+    return allOrNothing(
+      rps,
+      (rp) => this.registerKretprobe(rp),
+      (rp) => this.unregisterKretprobe(rp),
+    );
   }
 
   /** unregister_kretprobe (K18): in-flight instances are orphaned, free ones released. */

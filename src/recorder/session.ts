@@ -11,7 +11,6 @@
 
 import { Machine, type MachineOptions, type RunResult, type Task } from '../emulator/machine.js';
 import { HostFiles } from '../emulator/hostfiles.js';
-import type { FileSource, HostFileResult } from '../emulator/types.js';
 import {
   captureEntryArgsInto,
   compileFetchArgs,
@@ -87,25 +86,6 @@ export interface SessionOptions extends MachineOptions {
   maxactive?: Record<string, number>;
 }
 
-/** Wraps a FileSource so every host file the guest opens is logged as an input. */
-export class LoggingFileSource implements FileSource {
-  constructor(
-    private readonly inner: FileSource,
-    private readonly log: (kind: string, key: string | null, data: Uint8Array) => void,
-  ) {}
-  open(path: string): HostFileResult {
-    const r = this.inner.open(path);
-    const meta =
-      r.kind === 'error'
-        ? { path, kind: 'error', errno: r.errno }
-        : r.kind === 'dir'
-          ? { path, kind: 'dir', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino, entries: r.entries }
-          : { path, kind: 'file', mode: r.mode, mtimeSec: r.mtimeSec, ino: r.ino };
-    this.log('file', JSON.stringify(meta), r.kind === 'file' ? r.data : new Uint8Array(0));
-    return r;
-  }
-}
-
 export class ProbeSession {
   readonly machine: Machine;
   readonly engine: ProbeEngine;
@@ -145,12 +125,9 @@ export class ProbeSession {
     private readonly sink: RunSink,
   ) {
     const cwd = opts.cwd ?? process.cwd();
+    // The file system reports each host answer through the input hook below (os/vfs-inputs.ts).
     const files = opts.files ?? new HostFiles(opts.allowRead ?? [cwd], cwd);
-    const m = new Machine(bytes, {
-      ...opts,
-      cwd,
-      files: new LoggingFileSource(files, (kind, key, data) => sink.input({ kind, key, data })),
-    });
+    const m = new Machine(bytes, { ...opts, cwd, files });
     this.machine = m;
     this.engine = new ProbeEngine(m, { image: bytes });
     if (opts.detectReturnAddressReads) this.engine.detectReturnAddressReads(true);

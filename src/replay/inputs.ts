@@ -4,87 +4,32 @@
 // order they were logged); the run's inputs are read once, in consumption order.
 
 import { createHash } from 'node:crypto';
-import type { FileSource, HostFileResult } from '../emulator/types.js';
+import { FileLogError, LoggedFiles } from '../emulator/os/vfs-inputs.js';
 import { sessionOptionsOf } from '../recorder/config.js';
 import type { SessionOptions } from '../recorder/session.js';
 import type { RunConfig } from '../trace/config.js';
 import type { RunRow, TraceReader } from '../trace/reader.js';
 import { ReplayError } from './errors.js';
 
-const ENOENT = 2;
-
-interface FileMeta {
-  path: string;
-  kind: 'file' | 'dir' | 'error';
-  errno?: number;
-  mode?: number;
-  mtimeSec?: number;
-  ino?: number;
-  entries?: string[];
-}
-
 /**
- * Serves the guest's file opens from the logged 'file' inputs (key = JSON meta, data = contents),
- * in the order they were logged, per path. No host file is ever read. An open beyond the log
- * (only possible when a what-if replay changed the guest's behaviour) gets the path's last logged
- * result again (files are read-only) or ENOENT for a path never logged; `unlogged` counts them.
+ * Serves the guest's file system from the logged 'file' inputs (os/vfs-inputs.ts), in the order
+ * they were logged; no host file is ever read. A malformed record is a ReplayError.
  */
-export class ReplayFileSource implements FileSource {
-  private readonly queues = new Map<string, HostFileResult[]>();
-  private readonly last = new Map<string, HostFileResult>();
-  unlogged = 0;
-
-  /** Adds one logged 'file' input. Throws ReplayError on a key that is not the recorder's meta. */
-  add(key: string, data: Uint8Array): void {
-    let meta: FileMeta;
+export class ReplayFileSource extends LoggedFiles {
+  override add(key: string, data: Uint8Array): void {
     try {
-      meta = JSON.parse(key) as FileMeta;
-    } catch {
-      throw new ReplayError(`logged file input has a malformed key: ${key.slice(0, 80)}`);
+      super.add(key, data);
+    } catch (e) {
+      if (e instanceof FileLogError) throw new ReplayError(e.message);
+      throw e;
     }
-    if (typeof meta.path !== 'string')
-      throw new ReplayError(`logged file input without a path: ${key.slice(0, 80)}`);
-    let r: HostFileResult;
-    if (meta.kind === 'file')
-      r = {
-        kind: 'file',
-        data,
-        mode: meta.mode ?? 0o100444,
-        mtimeSec: meta.mtimeSec ?? 0,
-        ino: meta.ino ?? 0,
-      };
-    else if (meta.kind === 'dir')
-      r = {
-        kind: 'dir',
-        entries: meta.entries ?? [],
-        mode: meta.mode ?? 0o40555,
-        mtimeSec: meta.mtimeSec ?? 0,
-        ino: meta.ino ?? 0,
-      };
-    else r = { kind: 'error', errno: meta.errno ?? ENOENT };
-    let q = this.queues.get(meta.path);
-    if (!q) {
-      q = [];
-      this.queues.set(meta.path, q);
-    }
-    q.push(r);
   }
 
   /** An independent source over the same log (a throwaway session reads it without consuming it). */
   copy(): ReplayFileSource {
     const c = new ReplayFileSource();
-    for (const [path, q] of this.queues) c.queues.set(path, [...q]);
+    this.copyInto(c);
     return c;
-  }
-
-  open(path: string): HostFileResult {
-    const r = this.queues.get(path)?.shift();
-    if (r) {
-      this.last.set(path, r);
-      return r;
-    }
-    this.unlogged++;
-    return this.last.get(path) ?? { kind: 'error', errno: ENOENT };
   }
 }
 

@@ -220,4 +220,67 @@ describe('overlay file system', () => {
     expect(fs.readdirSync(outside)).toEqual(['secret.txt']);
     fs.rmSync(out, { recursive: true });
   });
+
+  it('#12 host symlinks are symlinks to the guest (lstat, readlink), followed inside, refused outside', () => {
+    fs.symlinkSync('sub/b.txt', path.join(allowed, 'blink'));
+    try {
+      const v = makeVfs();
+      const l = node(v, `${allowed}/blink`, false);
+      expect(l.isLink()).toBe(true);
+      expect(l.target).toBe('sub/b.txt');
+      expect(l.size).toBe('sub/b.txt'.length);
+      expect(dec(new VfsFile(v, node(v, `${allowed}/blink`), 0, '').read(null, 100))).toBe('host b\n');
+      expect(node(v, `${allowed}/outlink`, false).target).toBe(outside);
+      expect(v.lookup(v.root, `${allowed}/outlink/secret.txt`, true)).toBe(-EACCES);
+    } finally {
+      fs.unlinkSync(path.join(allowed, 'blink'));
+    }
+  });
+
+  it('#12 the refused-path note names what the guest was refused, never /tmp or a walked-through step', () => {
+    const refused: string[] = [];
+    const v = new Vfs({
+      files: new HostFiles([allowed], allowed),
+      clockNs: () => 0,
+      epochSec: 0,
+      onRefused: (p) => refused.push(p),
+    });
+    v.ensureDir('/tmp', 0o1777, true);
+    expect(v.lookup(v.root, '/tmp/nothing-here', true)).toBe(-ENOENT);
+    expect(v.lookup(v.root, `${outside}/secret.txt`, true)).toBe(-EACCES);
+    expect(v.lookup(v.root, `${allowed}/outlink/secret.txt`, true)).toBe(-EACCES);
+    expect(v.lookup(v.root, `${allowed}/a.txt`, true)).not.toBeTypeOf('number');
+    expect(refused).toEqual([`${outside}/secret.txt`, `${outside}/secret.txt`]);
+  });
+
+  it('#16 contents are read once per identity and only when needed; every answer is logged', () => {
+    fs.linkSync(path.join(allowed, 'a.txt'), path.join(allowed, 'a-hard.txt'));
+    try {
+      const log: Array<{ key: Record<string, unknown>; bytes: number }> = [];
+      const v = new Vfs({
+        files: new HostFiles([allowed], allowed),
+        clockNs: () => 0,
+        epochSec: 0,
+        log: (kind, key, data) => {
+          expect(kind).toBe('file');
+          log.push({ key: JSON.parse(key) as Record<string, unknown>, bytes: data.length });
+        },
+      });
+      const a = node(v, `${allowed}/a.txt`);
+      const h = node(v, `${allowed}/a-hard.txt`);
+      // Looked up (stat) but not read.
+      expect(a.pending && h.pending).toBe(true);
+      expect(log.filter((r) => r.key.op === 'read')).toEqual([]);
+      expect(v.content(a)).toBe(0);
+      expect(v.content(h)).toBe(0);
+      expect(h.data).toBe(a.data);
+      const reads = log.filter((r) => r.key.op === 'read');
+      expect(reads).toEqual([{ key: expect.objectContaining({ path: `${allowed}/a.txt` }), bytes: 7 }]);
+      expect(log.filter((r) => r.key.op === 'lookup').map((r) => r.key.path)).toContain(
+        `${allowed}/a-hard.txt`,
+      );
+    } finally {
+      fs.unlinkSync(path.join(allowed, 'a-hard.txt'));
+    }
+  });
 });

@@ -76,7 +76,7 @@ export class VfsFile extends FileDescription {
     if (pos < 0) return -EINVAL;
     if (this.snapshot) return pos >= this.snapshot.length ? EMPTY : this.snapshot.subarray(pos, pos + len);
     const out = this.vfs.readAt(n, pos, len);
-    if (out.length > 0) {
+    if (typeof out !== 'number' && out.length > 0) {
       const [s, ns] = this.vfs.now();
       n.atimeS = s;
       n.atimeN = ns;
@@ -157,6 +157,7 @@ export class VfsFile extends FileDescription {
   /** The bytes an mmap of this file copies (a private snapshot; shared writable maps are refused). */
   mapData(): Uint8Array | null {
     if (!this.node.isReg() && !this.snapshot) return null;
+    if (!this.snapshot && this.vfs.content(this.node) < 0) return null;
     return this.snapshot ?? this.node.data.subarray(0, this.node.size);
   }
 

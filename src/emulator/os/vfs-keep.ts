@@ -49,6 +49,8 @@ export function keepFiles(vfs: Vfs, dir: string): KeptFiles {
       out.dirs++;
     } else if (node.isLink()) links.push([parts, node.target]);
     else if (node.isReg()) {
+      const bytes = vfs.keptBytes(node);
+      if (!bytes) continue;
       const parent = mkdirInside(root, parts.slice(0, -1));
       const target = path.join(parent, parts[parts.length - 1]!);
       try {
@@ -64,13 +66,13 @@ export function keepFiles(vfs: Vfs, dir: string): KeptFiles {
         node.mode & 0o777,
       );
       try {
-        fs.writeSync(fd, node.data, 0, node.size);
+        fs.writeSync(fd, bytes);
         fs.fchmodSync(fd, node.mode & 0o777);
       } finally {
         fs.closeSync(fd);
       }
       out.files++;
-      out.bytes += node.size;
+      out.bytes += bytes.length;
     }
   }
   for (const [parts, target] of links) {

@@ -68,6 +68,8 @@ export class FileSystem {
       files: k.files,
       clockNs: () => k.m.cyclesToNs(k.m.now()),
       epochSec: opts.epochSec,
+      log: (kind, key, data) => k.m.emitInput(kind, key, data),
+      onRefused: (path) => k.noteRefused(path),
     });
     this.vfs.ensureDir('/tmp', 0o1777, true);
     this.vfs.ensureDir('/var/tmp', 0o1777, true);
@@ -145,6 +147,8 @@ export class FileSystem {
     if (typeof n === 'number') return n;
     this.vfs.resolve(n);
     if (!n.isReg() || (n.mode & 0o111) === 0) return -EACCES;
+    const e = this.vfs.content(n);
+    if (e < 0) return e;
     return n.data.slice(0, n.size);
   }
 
@@ -216,6 +220,13 @@ export class FileSystem {
           (acc === O_RDONLY ? MAY_READ : acc === 1 ? MAY_WRITE : MAY_READ | MAY_WRITE) |
           (flags & O_TRUNC ? MAY_WRITE : 0);
         if (!vfs.may(node, want)) return -EACCES;
+      }
+      if (node.pending && acc !== 1 && !(flags & O_TRUNC)) {
+        // A host file's bytes are taken when it is opened for reading (as an open descriptor
+        // holds the inode on Linux, a later change of the host path does not change them);
+        // stat and O_PATH never read it, and the bytes of one identity are read once.
+        const e = vfs.content(node);
+        if (e < 0) return e;
       }
       if (node.dev_ops?.open) {
         const e = node.dev_ops.open();

@@ -1,8 +1,14 @@
 // The guest's file system: the allowed host directories, read-only, under a writable in-memory
 // overlay that belongs to the machine. Guarantees:
-//  - the host is only ever read, through the FileSource (which the recorder logs and replay serves),
-//    each host path at most once per run (contents are snapshotted into nodes when first looked
-//    up), so what the guest sees and does is a function of the logged inputs alone;
+//  - the host is only ever read through the FileSource, and every answer is reported to `log` (the
+//    machine's input hook: the recorder stores it, replay serves it back), so what the guest sees
+//    and does is a function of the logged inputs alone. Each host path is looked up at most once
+//    per run; contents are read only when needed (an open for reading, exec, a write into it;
+//    never for stat, access, readlink or O_PATH), and once per file identity (st_dev, st_ino,
+//    size, mtime ns): every node and descriptor of that identity shares one immutable snapshot,
+//    so its bytes are held and logged once however often or under however many names it is opened;
+//  - host symlinks are shown to the guest as symlinks and followed here, in the guest's namespace,
+//    one component at a time, so the host never follows a link for the guest;
 //  - every change (create, write, unlink, rename, link, symlink, chmod, utimes, truncate, mkdir,
 //    rmdir) happens in nodes in memory; nothing is ever written to the host here;
 //  - inode numbers come from one counter and timestamps from the virtual clock, so the overlay is
@@ -14,7 +20,8 @@
 // "pass-through": their children are asked of the host by name, and they become visible (as
 // read-only directories) only once a walk through them reached something the host allows.
 
-import type { FileSource } from '../types.js';
+import type { FileSource, HostEntry } from '../types.js';
+import { FILE_INPUT, listKey, lookupKey, readKey } from './vfs-inputs.js';
 import {
   EACCES,
   EBUSY,
@@ -89,6 +96,10 @@ export class Node {
   name: string;
   /** Host path this node's contents come from (null: the node was made in the machine). */
   hostPath: string | null = null;
+  /** Identity of the host file behind a regular file node (the key of its shared snapshot). */
+  hostId: string | null = null;
+  /** A host file whose contents are not read yet (`size` is the host's; `data` is empty). */
+  pending = false;
   /** 'lazy': a host entry not yet read; 'error': the host refused it (errno). */
   state: NodeState = 'ok';
   errno = 0;
@@ -142,6 +153,10 @@ export interface VfsOptions {
   epochSec: number;
   /** Bytes of file data the overlay may hold (ENOSPC beyond). Default 1 GiB. */
   capacity?: number;
+  /** Receives every FileSource answer as an input record (kind 'file'; vfs-inputs.ts keys). */
+  log?: (kind: string, key: string, data: Uint8Array) => void;
+  /** A host path the guest was refused (EACCES shown to it), for the end-of-run note. */
+  onRefused?: (path: string) => void;
 }
 
 export type Lookup = Node | number;
@@ -168,9 +183,15 @@ export class Vfs {
   /** Bytes of file capacity held (for ENOSPC). */
   private used = 0;
   private readonly capacity: number;
+  private readonly log: (kind: string, key: string, data: Uint8Array) => void;
+  private readonly onRefused: (path: string) => void;
+  /** Host file contents by identity: one immutable snapshot shared by every node of it. */
+  private readonly snapshots = new Map<string, Uint8Array>();
 
   constructor(opts: VfsOptions) {
     this.files = opts.files;
+    this.log = opts.log ?? (() => {});
+    this.onRefused = opts.onRefused ?? (() => {});
     this.clockNs = opts.clockNs;
     this.epochSec = opts.epochSec;
     this.capacity = opts.capacity ?? 1 << 30;
@@ -282,20 +303,41 @@ export class Vfs {
 
   // ------------------------------------------------------------------ host contents
 
+  private hostLookup(path: string): HostEntry {
+    const r = this.files.lookup(path);
+    this.report(() => lookupKey(path, r), EMPTY);
+    return r;
+  }
+
+  /** Reports the answer just received: as the log had it when replaying one, else as `key` says. */
+  private report(key: () => string, data: Uint8Array): void {
+    const rec = this.files.consumed ? this.files.consumed() : undefined;
+    if (rec === undefined) this.log(FILE_INPUT, key(), data);
+    else if (rec) this.log(FILE_INPUT, rec.key, rec.data);
+  }
+
   /** Loads a host directory's listing into its children (once). */
   private loadListing(d: Node): void {
     if (d.state !== 'lazy' || d.hostPath === null) return;
     if (d.passthrough) return;
-    const r = this.files.open(d.hostPath);
     d.state = 'ok';
-    if (r.kind === 'dir') {
-      if (!d.fixedMode) d.mode = S_IFDIR | (r.mode & 0o7777);
-      this.hostTimes(d, r.mtimeSec);
-      for (const name of r.entries) if (!d.children!.has(name)) this.addLazy(d, name);
-    } else {
+    if (d.hostId === null && !d.fixedMode) {
+      // A directory made by ensureDir takes the host's mode and times when the host has it.
+      const e = this.hostLookup(d.hostPath);
+      if (e.kind === 'dir') {
+        d.mode = S_IFDIR | (e.mode & 0o7777);
+        d.hostId = e.id;
+        this.hostTimes(d, e.mtimeSec, e.mtimeNsec);
+      }
+    }
+    const r = this.files.list(d.hostPath);
+    this.report(() => listKey(d.hostPath!, r), EMPTY);
+    if (typeof r === 'number') {
       // Not listable (an ancestor of an allowed directory, or refused): ask by name.
       d.passthrough = true;
+      return;
     }
+    for (const name of r) if (!d.children!.has(name)) this.addLazy(d, name);
   }
 
   private addLazy(d: Node, name: string): Node {
@@ -306,32 +348,59 @@ export class Vfs {
     return n;
   }
 
-  private hostTimes(n: Node, mtimeSec: number): void {
+  private hostTimes(n: Node, mtimeSec: number, mtimeNsec: number): void {
     n.atimeS = n.mtimeS = n.ctimeS = mtimeSec;
-    n.atimeN = n.mtimeN = n.ctimeN = 0;
+    n.atimeN = n.mtimeN = n.ctimeN = mtimeNsec;
   }
 
-  /** Reads a lazy host entry: it becomes a file or a directory, or an error node. */
+  /** Looks a lazy host entry up: it becomes a file (contents pending), a directory, a symlink or an error node. */
   private resolveLazy(n: Node): void {
     if (n.state !== 'lazy' || n.isDir()) return;
-    const r = this.files.open(n.hostPath!);
+    const r = this.hostLookup(n.hostPath!);
     if (r.kind === 'error') {
       n.state = 'error';
       n.errno = r.errno;
       return;
     }
     n.state = 'ok';
-    this.hostTimes(n, r.mtimeSec);
+    n.hostId = r.id;
+    this.hostTimes(n, r.mtimeSec, r.mtimeNsec);
     if (r.kind === 'file') {
       n.mode = S_IFREG | (r.mode & 0o7777);
-      n.data = r.data;
-      n.size = r.data.length;
+      n.size = r.size;
+      n.pending = true;
+    } else if (r.kind === 'link') {
+      n.mode = S_IFLNK | 0o777;
+      n.target = r.target;
+      n.size = Buffer.byteLength(r.target);
     } else {
       n.mode = S_IFDIR | (r.mode & 0o7777);
       n.children = new Map();
       n.nlink = 2;
-      for (const name of r.entries) this.addLazy(n, name);
+      n.state = 'lazy'; // the listing is read when first needed
     }
+  }
+
+  /**
+   * Makes a host file's contents present (0) or says why they cannot be (-errno): the snapshot of
+   * its identity when one was read already, else one read of the host (logged with the bytes).
+   */
+  content(n: Node): number {
+    if (!n.pending) return 0;
+    let data = this.snapshots.get(n.hostId!);
+    if (!data) {
+      const r = this.files.read(n.hostPath!);
+      this.report(() => readKey(n.hostPath!, r), typeof r === 'number' ? EMPTY : r.data);
+      if (typeof r === 'number') return -r;
+      data = r.data;
+      this.snapshots.set(n.hostId!, data);
+      // Changed between the lookup and the read: later lookups will see the new identity.
+      if (r.id !== n.hostId) this.snapshots.set(r.id, data);
+    }
+    n.pending = false;
+    n.data = data;
+    n.size = data.length;
+    return 0;
   }
 
   /**
@@ -361,9 +430,13 @@ export class Vfs {
       if (d.passthrough && !n.confirmed) d.children!.delete(name);
       // /tmp and the like belong to the machine: what the host refuses there does not exist.
       if (d.fixedMode && e === EACCES) return -ENOENT;
+      if (e === EACCES) this.onRefused(n.hostPath!);
       return -e;
     }
-    if (n.passthrough && !n.confirmed && !more) return -EACCES;
+    if (n.passthrough && !n.confirmed && !more) {
+      this.onRefused(n.hostPath!);
+      return -EACCES;
+    }
     return n;
   }
 
@@ -672,6 +745,8 @@ export class Vfs {
    * `size` bytes long; ENOSPC past the overlay's capacity.
    */
   private reserve(n: Node, size: number): number {
+    const e = this.content(n);
+    if (e) return e;
     n.dirty = true;
     if (n.owned && size <= n.data.length) return 0;
     const old = n.owned ? n.data.length : 0;
@@ -701,8 +776,10 @@ export class Vfs {
     return src.length;
   }
 
-  /** Bytes [pos, pos+len) of a file (shorter at end of file). */
-  readAt(n: Node, pos: number, len: number): Uint8Array {
+  /** Bytes [pos, pos+len) of a file (shorter at end of file), or -errno (contents unreadable). */
+  readAt(n: Node, pos: number, len: number): Uint8Array | number {
+    const e = this.content(n);
+    if (e) return e;
     if (pos >= n.size) return EMPTY;
     return n.data.subarray(pos, Math.min(n.size, pos + len));
   }
@@ -711,7 +788,13 @@ export class Vfs {
     if (n.isDir()) return -EISDIR;
     if (!n.isReg()) return -EINVAL;
     if (size < 0) return -EINVAL;
-    if (size > n.size) {
+    if (size === 0 && n.pending) {
+      // Emptied before it was read: the host's bytes are never needed.
+      n.pending = false;
+      n.data = EMPTY;
+      n.size = 0;
+      n.dirty = true;
+    } else if (size > n.size) {
       const e = this.reserve(n, size);
       if (e) return e;
       n.data.fill(0, n.size, size);
@@ -747,6 +830,16 @@ export class Vfs {
     n.ctimeN = ns;
     n.dirty = true;
     return 0;
+  }
+
+  /**
+   * The bytes --keep-files writes for `n`: a host file the guest renamed but never read is read
+   * here without being logged (the guest never sees these bytes, and replay keeps nothing).
+   */
+  keptBytes(n: Node): Uint8Array | null {
+    if (!n.pending) return n.data.subarray(0, n.size);
+    const r = this.snapshots.get(n.hostId!) ?? this.files.read(n.hostPath!);
+    return typeof r === 'number' ? null : r instanceof Uint8Array ? r : r.data;
   }
 
   /** Every node the guest wrote, created or renamed, with one of its current paths. */
