@@ -92,7 +92,8 @@ export interface RunStreams {
   calls(opts?: { args?: boolean }): Generator<CallRecord, void, undefined>;
   /**
    * Every event and every call in the order a session produces them (a call right after its
-   * return event), reading each stored row once: what verify compares.
+   * return event), reading each stored row once: what verify compares. The records are reused
+   * (overwritten as the stream advances): copy one to keep it.
    */
   eventsAndCalls(): Generator<EventRecord | CallRecord, void, undefined>;
   missed(): Generator<MissRecord, void, undefined>;
@@ -319,6 +320,7 @@ export class TraceReader {
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          true,
         );
         const fromCalls = callsWithEvents(
           pages(
@@ -331,6 +333,8 @@ export class TraceReader {
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          true,
+          true,
         );
         try {
           let a = stored.next();
@@ -605,22 +609,40 @@ function* paged(
 /** raw_calls.info bits of the implied return and trampoline events (schemas/trace.sql). */
 const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
 
-/** Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps. */
-function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
+/**
+ * Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps;
+ * with `reuse`, the two records yielded are overwritten row after row (fresh ones otherwise).
+ */
+function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<EventRecord, void, undefined> {
+  let e = blankEvent('kprobe');
+  let step = blankEvent('singlestep');
   for (const r of it) {
-    const e: EventRecord = {
-      seq: num(r[0]),
-      ts: num(r[1]),
-      cpu: num(r[2]),
-      tid: num(r[3]),
-      kind: EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName),
-      probeId: numOrNull(r[5]),
-      addr: numOrNull(r[6]),
-      args: strOrNull(r[7]),
-    };
+    if (!reuse) e = blankEvent('kprobe');
+    e.seq = num(r[0]);
+    e.ts = num(r[1]);
+    e.cpu = num(r[2]);
+    e.tid = num(r[3]);
+    e.kind = EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName);
+    e.probeId = numOrNull(r[5]);
+    e.addr = numOrNull(r[6]);
+    e.args = strOrNull(r[7]);
+    const d = r[8];
     yield e;
-    if (r[8] !== null) yield { ...e, seq: e.seq + 1, ts: e.ts + num(r[8]), kind: 'singlestep', args: null };
+    if (d !== null) {
+      if (!reuse) step = blankEvent('singlestep');
+      step.seq = e.seq + 1;
+      step.ts = e.ts + num(d);
+      step.cpu = e.cpu;
+      step.tid = e.tid;
+      step.probeId = e.probeId;
+      step.addr = e.addr;
+      yield step;
+    }
   }
+}
+
+function blankEvent(kind: EventKindName): EventRecord {
+  return { seq: 0, ts: 0, cpu: 0, tid: 0, kind, probeId: null, addr: null, args: null };
 }
 
 /**
@@ -630,7 +652,23 @@ function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, 
 function* callsWithEvents(
   it: IterableIterator<Raw>,
   withCalls = true,
+  reuse = false,
 ): Generator<EventRecord | CallRecord, void, undefined> {
+  let tramp = blankEvent('trampoline');
+  let ret = blankEvent('return');
+  let call: CallRecord = {
+    probeId: 0,
+    tid: 0,
+    ts: 0,
+    dur: 0,
+    entryCpu: 0,
+    returnCpu: 0,
+    depth: 0,
+    retval: null,
+    args: null,
+    entrySeq: null,
+    returnSeq: 0,
+  };
   for (const r of it) {
     const returnSeq = num(r[0]);
     const probeId = num(r[1]);
@@ -642,42 +680,41 @@ function* callsWithEvents(
     const returnCpu = Math.floor(info / 128) % 128;
     const flags = Math.floor(info / 16384) % 4;
     const end = ts + dur;
-    if (flags & CALL_TRAMPOLINE_IMPLIED)
-      yield {
-        seq: returnSeq - 1,
-        ts: end,
-        cpu: returnCpu,
-        tid,
-        kind: 'trampoline',
-        probeId: null,
-        addr: IMPLIED_RETURN_ADDR,
-        args: null,
-      };
-    if (flags & CALL_RETURN_IMPLIED)
-      yield {
-        seq: returnSeq,
-        ts: end,
-        cpu: returnCpu,
-        tid,
-        kind: 'return',
-        probeId,
-        addr: IMPLIED_RETURN_ADDR,
-        args,
-      };
-    if (withCalls)
-      yield {
-        probeId,
-        tid,
-        ts,
-        dur,
-        entryCpu: info % 128,
-        returnCpu,
-        depth: Math.floor(info / 65536),
-        retval: numOrNull(r[6]),
-        args,
-        entrySeq: numOrNull(r[8]),
-        returnSeq,
-      };
+    if (flags & CALL_TRAMPOLINE_IMPLIED) {
+      if (!reuse) tramp = blankEvent('trampoline');
+      tramp.seq = returnSeq - 1;
+      tramp.ts = end;
+      tramp.cpu = returnCpu;
+      tramp.tid = tid;
+      tramp.addr = IMPLIED_RETURN_ADDR;
+      yield tramp;
+    }
+    if (flags & CALL_RETURN_IMPLIED) {
+      if (!reuse) ret = blankEvent('return');
+      ret.seq = returnSeq;
+      ret.ts = end;
+      ret.cpu = returnCpu;
+      ret.tid = tid;
+      ret.probeId = probeId;
+      ret.addr = IMPLIED_RETURN_ADDR;
+      ret.args = args;
+      yield ret;
+    }
+    if (withCalls) {
+      if (!reuse) call = { ...call };
+      call.probeId = probeId;
+      call.tid = tid;
+      call.ts = ts;
+      call.dur = dur;
+      call.entryCpu = info % 128;
+      call.returnCpu = returnCpu;
+      call.depth = Math.floor(info / 65536);
+      call.retval = numOrNull(r[6]);
+      call.args = args;
+      call.entrySeq = numOrNull(r[8]);
+      call.returnSeq = returnSeq;
+      yield call;
+    }
   }
 }
 
