@@ -2,7 +2,7 @@
 // (bench/measure.mjs) so JIT warm-up and heap state do not leak between them. CPU time (user + sys of
 // the measuring process) is reported beside wall time because the machines are shared.
 //   npm run bench            all
-//   npm run bench -- emu     one group: emu, programs, smp, probes, record, replay, report
+//   npm run bench -- emu     one group: emu, programs, smp, fork, probes, record, replay, report
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -132,6 +132,8 @@ if (!only || only === 'smp') {
     `context switch (sched_yield ping-pong): ${y.switches} switches, ${f1((y.cpu * 1e9) / y.switches)} ns of host CPU per switch incl. the syscall`,
   );
 }
+
+if (!only || only === 'fork') spawnSync(process.execPath, [join(here, 'mem-fork.mjs')], { stdio: 'inherit' });
 
 if (!only || only === 'probes') {
   console.log('== probes: host cost per hit (handlers record into memory)');

@@ -1,7 +1,7 @@
 // The options that describe the guest's world, shared by probe-record and probe-run so both accept
 // them alike: its environment (--env), the directories it may read (--allow-read), where the files it
 // writes are kept (--keep-files), its standard input (--stdin FILE, else the command's own stdin when
-// that is not a terminal), the CPU model it sees (--cpu) and its instruction budget.
+// that is not a terminal), the CPU model it sees (--cpu), its instruction budget and its memory limit (--mem).
 
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
@@ -10,6 +10,7 @@ import { DEFAULT_MAX_TASKS, type MachineOptions } from '../emulator/machine.js';
 import { list } from './command.js';
 import { CliError, readInput } from './common.js';
 import { guestEnv } from '../emulator/notes.js';
+import { DEFAULT_MEM_LIMIT, formatBytes, parseMemSize } from '../emulator/memory.js';
 
 export function guestOptions<T>(y: Argv<T>) {
   return y
@@ -41,6 +42,10 @@ export function guestOptions<T>(y: Argv<T>) {
     .option('max-tasks', {
       type: 'number',
       describe: `threads and processes the guest may have at once; clone and fork fail with EAGAIN beyond (default ${DEFAULT_MAX_TASKS})`,
+    })
+    .option('mem', {
+      type: 'string',
+      describe: `memory each guest process may map, e.g. 512M or 2G (default ${formatBytes(DEFAULT_MEM_LIMIT)}; ENOMEM beyond it)`,
     });
 }
 
@@ -56,6 +61,8 @@ export interface GuestWorld {
   cpuModel: string | undefined;
   maxInstructions: number | undefined;
   maxTasks: number | undefined;
+  /** --mem in bytes (undefined: the default). */
+  memLimit: number | undefined;
 }
 
 /** Reads a non-terminal stdin to its end (a pipe or a file); undefined on a terminal. */
@@ -80,6 +87,7 @@ export async function guestWorld(a: {
   cpu?: string;
   'max-instructions'?: number;
   'max-tasks'?: number;
+  mem?: string;
 }): Promise<GuestWorld> {
   const env = list(a.env);
   for (const e of env) if (!/^[^=\s]+=/.test(e)) throw new CliError(`--env ${e}: expected NAME=VALUE`, 2);
@@ -91,6 +99,9 @@ export async function guestWorld(a: {
     throw new CliError(`--max-tasks must be a positive integer, got ${tasks}`, 2);
   if (a.cpu !== undefined && !Object.prototype.hasOwnProperty.call(CPU_MODELS, a.cpu))
     throw new CliError(`--cpu ${a.cpu}: unknown CPU model (known: ${Object.keys(CPU_MODELS).join(', ')})`, 2);
+  const memLimit = a.mem === undefined ? undefined : parseMemSize(String(a.mem));
+  if (memLimit === null)
+    throw new CliError(`--mem ${a.mem}: expected a size from 16M to 4G, e.g. 512M or 2G`, 2);
   const allow = list(a['allow-read']);
   let stdin: Uint8Array | undefined;
   let stdinSource: string | null = null;
@@ -113,6 +124,7 @@ export async function guestWorld(a: {
     cpuModel: a.cpu,
     maxInstructions: max,
     maxTasks: tasks,
+    memLimit,
   };
 }
 
@@ -121,7 +133,7 @@ export function machineOptionsOf(
   w: GuestWorld,
 ): Pick<
   MachineOptions,
-  'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'maxTasks' | 'keepFiles' | 'cpuModel'
+  'env' | 'allowRead' | 'stdin' | 'maxInstructions' | 'maxTasks' | 'keepFiles' | 'cpuModel' | 'memLimit'
 > {
   return {
     env: w.env,
@@ -131,5 +143,6 @@ export function machineOptionsOf(
     maxTasks: w.maxTasks,
     keepFiles: w.keepFiles,
     cpuModel: w.cpuModel,
+    memLimit: w.memLimit,
   };
 }

@@ -2023,10 +2023,10 @@ export class Cpu implements FpuHost {
       const dperm = mem.perm[dp]!;
       if ((dperm & 2) === 0) return n; // let the slow path take the fault precisely
       if (dperm & 8) mem.onCodeWrite(dp);
-      const df = mem.frameOfPage(dp);
+      const df = mem.writablePageBytes(dp);
       if (kind === 0xaa) {
         const v = R[EAX]!;
-        if (w === 1) mem.ram.fill(v & 0xff, df + dOff, df + dOff + chunk);
+        if (w === 1) df.fill(v & 0xff, dOff, dOff + chunk);
         else for (let k = 0; k < chunk; k++) this.writeM(sz, (dst + k * w) | 0, v);
       } else {
         const src = (R[ESI]! + srcBase) >>> 0;
@@ -2038,8 +2038,9 @@ export class Cpu implements FpuHost {
         if (dst > src && dst < src + bytes) return n;
         const sp = src >>> 12;
         if ((mem.perm[sp]! & 1) === 0) return n;
-        const sf = mem.frameOfPage(sp);
-        mem.ram.copyWithin(df + dOff, sf + sOff, sf + sOff + bytes);
+        // After the destination's copy-on-write: the same page reads its new (identical) frame.
+        const sf = mem.pageBytes(sp);
+        df.set(sf.subarray(sOff, sOff + bytes), dOff);
         R[ESI] = R[ESI]! + bytes;
       }
       R[EDI] = R[EDI]! + chunk * w;

@@ -1,8 +1,23 @@
-// Guest address space: 4 KiB pages with read/write/execute permissions over a private frame store.
-// Guarantees: every guest access is bounds- and permission-checked against the page table, so guest
-// code can only ever touch frames it owns; an access to an unmapped or forbidden page throws the
-// preallocated PAGE_FAULT (never a host error). Writes to pages holding decoded code notify the
-// code cache so self-modifying code and probe breakpoints are seen.
+// Guest address space: 4 KiB pages with read/write/execute permissions over frames from a frame
+// pool shared copy-on-write by the address spaces of one fork family.
+// Guarantees:
+// - Every guest access is bounds- and permission-checked against the page table, so guest code can
+//   only ever touch frames it owns; an access to an unmapped or forbidden page throws the
+//   preallocated PAGE_FAULT (never a host error).
+// - Page tables hold frame NUMBERS (not byte offsets), so the whole 4 GiB guest space is addressable:
+//   no offset ever exceeds one 4 KiB frame.
+// - Host memory grows only with pages the guest wrote: a mapped page starts on the shared zero frame
+//   (reads give 0, no allocation) and gets a frame of its own at its first write.
+// - A fork shares frames copy-on-write (PAGE_COW): the first write to a shared page copies it, unless
+//   every other sharer has let go, and the write fast paths (here and in jit/access.ts) never write
+//   a frame whose page has PAGE_COW set.
+// - map() refuses (MemoryLimitError) to map more than the limit plus a small reserve for the
+//   kernel's own pages; the syscalls check canMap() first and answer ENOMEM, as Linux does under
+//   RLIMIT_AS.
+// Writes to pages holding decoded code notify the code cache so self-modifying code and probe
+// breakpoints are seen.
+
+import { ElfError } from './elf.js';
 
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
@@ -13,11 +28,37 @@ export const PAGE_CODE = 8;
 export const PAGE_MAPPED = 16;
 /** Page holds a watched word: reads take the slow path and report watched addresses. */
 export const PAGE_WATCH = 32;
+/** Page's frame is the zero frame or may be shared with another address space: writes copy it first. */
+export const PAGE_COW = 64;
+/** Page of a MAP_SHARED mapping: a fork child shares its frame for writing too (no copy-on-write). */
+export const PAGE_SHARED = 128;
+
+/** A page whose `perm & READ_FAST_MASK` equals PROT_READ may be read straight from its frame. */
+export const READ_FAST_MASK = PROT_READ | PAGE_WATCH;
+/** A page whose `perm & WRITE_FAST_MASK` equals PROT_WRITE may be written straight into its frame. */
+export const WRITE_FAST_MASK = PROT_WRITE | PAGE_CODE | PAGE_COW;
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 4096;
 const PAGE_MASK = 0xfff;
 const NPAGES = 1 << 20;
+/** Pages per group: whole-space walks (fork, release, mappings) skip groups with nothing mapped. */
+const GROUP_SHIFT = 10;
+const GROUP_PAGES = 1 << GROUP_SHIFT;
+const NGROUPS = NPAGES >>> GROUP_SHIFT;
+
+/** The whole 32-bit space: a limit this large limits nothing. */
+export const MEM_LIMIT_MAX = 0x1_0000_0000;
+/** The smallest --mem accepted (a static program needs a few hundred KiB plus its stack). */
+export const MEM_LIMIT_MIN = 16 << 20;
+/**
+ * Default bytes a process may map (--mem). Far above what the test programs and workloads map (tens
+ * of MiB), a third of what an i386 process can address at all, and small enough that a runaway guest
+ * with a few processes cannot push a typical host into swap: host memory follows the pages written.
+ */
+export const DEFAULT_MEM_LIMIT = 1 << 30;
+/** Pages map() grants beyond the limit for the kernel's own mappings (sigreturn page, probe pages). */
+const KERNEL_RESERVE_PAGES = 256;
 
 /** Thrown (a single shared object, so no allocation) when a guest access faults. */
 export class PageFault {
@@ -33,59 +74,221 @@ function fault(addr: number, code: number): never {
   throw PAGE_FAULT;
 }
 
+/** A mapping the kernel itself asked for (loader, probe pages) would pass the memory limit. */
+export class MemoryLimitError extends ElfError {}
+
 export interface MappingInfo {
   start: number;
   end: number;
   prot: number;
 }
 
-export class Memory {
-  /** Frame byte offset into `ram` for each page, or -1 when no frame is allocated yet. */
-  readonly frame = new Int32Array(NPAGES).fill(-1);
-  /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED). */
-  readonly perm = new Uint8Array(NPAGES);
+/**
+ * Zeroed page tables of released address spaces, for the next Memory (fork and exec make one each):
+ * taking 5 MiB of fresh zeroed memory from the host costs more than the whole rest of a fork.
+ */
+const spareTables: Array<{ frame: Int32Array; perm: Uint8Array }> = [];
+const MAX_SPARE_TABLES = 8;
+/** A released Memory's tables: empty, so every access faults and nothing can be written. */
+const NO_FRAMES = new Int32Array(0);
+const NO_PERMS = new Uint8Array(0);
+
+/** Frames a pool's store can hold: one typed array of at most 4 GiB (frame 0 included). */
+const MAX_FRAMES = 1 << 20;
+
+/**
+ * 4 KiB frames in one flat store, with reference counts (page-table entries naming them, over every
+ * address space of the pool). Frame 0 is the zero frame: always zero, never counted, never written.
+ * Freed frames are reused before the store grows; the store doubles when full (the old one is
+ * dropped), and every member Memory is given the new arrays at once. Frame f's bytes are at
+ * f * 4096: word index (f << 10) | (offset >> 2) stays an int32 for every frame.
+ */
+export class FramePool {
   ram = new Uint8Array(16 * PAGE_SIZE);
-  /** Word view of `ram` for aligned 32-bit accesses (frames are page aligned, so word aligned). */
   ram32 = new Int32Array(this.ram.buffer);
-  private ramUsed = 0;
-  private freeFrames: number[] = [];
-  /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
-  onCodeWrite: (page: number) => void = () => {};
-  /** Bytes of frames currently allocated (resident set of the guest). */
-  get residentBytes(): number {
-    return this.ramUsed - this.freeFrames.length * PAGE_SIZE;
+  private used = 1;
+  private refs = new Int32Array(16);
+  private readonly free: number[] = [];
+  /** Address spaces reading this store (told when it is replaced). */
+  private readonly members = new Set<Memory>();
+  /** Pages copied because a write hit a shared frame (statistics). */
+  copies = 0;
+
+  /** Frames in use by some page table. */
+  get liveFrames(): number {
+    return this.used - 1 - this.free.length;
   }
 
-  private allocFrame(): number {
-    const f = this.freeFrames.pop();
-    if (f !== undefined) {
-      this.ram.fill(0, f, f + PAGE_SIZE);
-      return f;
-    }
-    if (this.ramUsed + PAGE_SIZE > this.ram.length) {
-      const grown = new Uint8Array(Math.max(this.ram.length * 2, this.ramUsed + PAGE_SIZE));
-      grown.set(this.ram);
-      this.ram = grown;
-      this.ram32 = new Int32Array(grown.buffer);
-    }
-    const off = this.ramUsed;
-    this.ramUsed += PAGE_SIZE;
-    return off;
+  join(m: Memory): void {
+    this.members.add(m);
   }
 
-  /** Frame offset of a mapped page, allocating a zero frame on first touch. */
-  private frameOf(page: number): number {
-    let f = this.frame[page]!;
-    if (f < 0) {
-      f = this.allocFrame();
-      this.frame[page] = f;
+  leave(m: Memory): void {
+    this.members.delete(m);
+  }
+
+  /** A zero-filled frame with one reference; a fault when the store is at its 4 GiB maximum. */
+  alloc(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) {
+      this.ram.fill(0, reused * PAGE_SIZE, (reused + 1) * PAGE_SIZE);
+      this.refs[reused] = 1;
+      return reused;
     }
+    if (this.used * PAGE_SIZE === this.ram.length) this.grow();
+    const f = this.used++;
+    this.refs[f] = 1;
     return f;
   }
 
-  /** Frame offset of a mapped page (allocating it); for bulk copies that checked permissions. */
-  frameOfPage(page: number): number {
-    return this.frameOf(page);
+  private grow(): void {
+    const frames = this.ram.length / PAGE_SIZE;
+    // Every address space of a fork family together wrote 4 GiB: nothing more can be given.
+    if (frames >= MAX_FRAMES) fault(0, 6);
+    const ram = new Uint8Array(Math.min(frames * 2, MAX_FRAMES) * PAGE_SIZE);
+    ram.set(this.ram);
+    const refs = new Int32Array(ram.length / PAGE_SIZE);
+    refs.set(this.refs);
+    this.ram = ram;
+    this.ram32 = new Int32Array(ram.buffer);
+    this.refs = refs;
+    for (const m of this.members) {
+      m.ram = this.ram;
+      m.ram32 = this.ram32;
+    }
+  }
+
+  ref(f: number): void {
+    this.refs[f]!++;
+  }
+
+  unref(f: number): void {
+    if (--this.refs[f]! === 0) this.free.push(f);
+  }
+
+  /** True when `f` is named by exactly one page-table entry. */
+  sole(f: number): boolean {
+    return this.refs[f] === 1;
+  }
+
+  /** Copies frame `from` into frame `to`. */
+  copy(from: number, to: number): void {
+    this.ram.copyWithin(to * PAGE_SIZE, from * PAGE_SIZE, (from + 1) * PAGE_SIZE);
+  }
+}
+
+export interface MemoryOptions {
+  /** Bytes the guest may have mapped (RLIMIT_AS); default and maximum MEM_LIMIT_MAX. */
+  limit?: number;
+  /** Share frames with the address spaces of this pool (fork); default a pool of its own. */
+  pool?: FramePool;
+}
+
+export class Memory {
+  /** Frame number of each page (0: the zero frame, which every untouched page reads). */
+  frame: Int32Array;
+  /** Permission and state bits per page (PROT_*, PAGE_CODE, PAGE_MAPPED, PAGE_WATCH, PAGE_COW). */
+  perm: Uint8Array;
+  readonly pool: FramePool;
+  /** The pool's store (replaced when it grows: read it at each access, never keep it). */
+  ram: Uint8Array;
+  /** Word view of `ram`. */
+  ram32: Int32Array;
+  /** Mapped pages per group of GROUP_PAGES. */
+  private readonly groupMapped = new Uint16Array(NGROUPS);
+  /** Pages mapped now (the guest's VmSize in pages). */
+  mappedPages = 0;
+  /** Pages whose frame is not the zero frame (shared frames count in every sharer). */
+  private residentPages = 0;
+  /** The most pages the guest may map (RLIMIT_AS in pages). */
+  readonly limitPages: number;
+  /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
+  onCodeWrite: (page: number) => void = () => {};
+
+  constructor(opts: MemoryOptions = {}) {
+    const limit = Math.min(opts.limit ?? MEM_LIMIT_MAX, MEM_LIMIT_MAX);
+    this.limitPages = Math.floor(limit / PAGE_SIZE);
+    const tables = spareTables.pop();
+    this.frame = tables?.frame ?? new Int32Array(NPAGES);
+    this.perm = tables?.perm ?? new Uint8Array(NPAGES);
+    this.pool = opts.pool ?? new FramePool();
+    this.ram = this.pool.ram;
+    this.ram32 = this.pool.ram32;
+    this.pool.join(this);
+  }
+
+  /** Bytes of frames this address space names other than the zero frame (shared ones included). */
+  get residentBytes(): number {
+    return this.residentPages * PAGE_SIZE;
+  }
+
+  /** Bytes mapped (VmSize). */
+  get mappedBytes(): number {
+    return this.mappedPages * PAGE_SIZE;
+  }
+
+  /** The limit in bytes. */
+  get limitBytes(): number {
+    return this.limitPages * PAGE_SIZE;
+  }
+
+  /** Pages of [addr, addr+len) (page aligned) not mapped now. */
+  private unmappedIn(addr: number, len: number): number {
+    const first = addr >>> PAGE_SHIFT;
+    const last = (addr + len - 1) >>> PAGE_SHIFT;
+    let n = 0;
+    for (let p = first; p <= last; p++) if (!(this.perm[p]! & PAGE_MAPPED)) n++;
+    return n;
+  }
+
+  /**
+   * True when mapping [addr, addr+len) keeps the guest within its limit, or `limitPages` when lower
+   * (Linux's may_expand_vm).
+   */
+  canMap(addr: number, len: number, limitPages = this.limitPages): boolean {
+    return this.mappedPages + this.unmappedIn(addr, len) <= Math.min(limitPages, this.limitPages);
+  }
+
+  /** True when `pages` more pages keep the guest within its limit (or `limitPages` when lower). */
+  canGrow(pages: number, limitPages = this.limitPages): boolean {
+    return this.mappedPages + pages <= Math.min(limitPages, this.limitPages);
+  }
+
+  /**
+   * Frame number of page `p` for writing: a page on the zero frame gets a zeroed frame of its own,
+   * a page on a shared frame gets a copy (or keeps the frame when no other page names it any more).
+   * The page must be mapped; permissions are the caller's business.
+   */
+  private unshare(p: number): number {
+    const pm = this.perm[p]!;
+    const f = this.frame[p]!;
+    if (!(pm & PAGE_COW)) return f;
+    const pool = this.pool;
+    let nf = f;
+    if (f === 0) {
+      nf = pool.alloc();
+      this.residentPages++;
+    } else if (!pool.sole(f)) {
+      nf = pool.alloc();
+      pool.copy(f, nf);
+      pool.unref(f);
+      pool.copies++;
+    }
+    this.frame[p] = nf;
+    this.perm[p] = pm & ~PAGE_COW;
+    return nf;
+  }
+
+  /** A mapped page's frame bytes for reading (the zero frame if never written); a view, use at once. */
+  pageBytes(page: number): Uint8Array {
+    const o = this.frame[page]! * PAGE_SIZE;
+    return this.ram.subarray(o, o + PAGE_SIZE);
+  }
+
+  /** A mapped page's frame bytes for writing (copy-on-write resolved); for bulk writers that checked permissions. */
+  writablePageBytes(page: number): Uint8Array {
+    const o = this.unshare(page) * PAGE_SIZE;
+    return this.ram.subarray(o, o + PAGE_SIZE);
   }
 
   isMapped(addr: number): boolean {
@@ -96,31 +299,71 @@ export class Memory {
     return this.perm[addr >>> PAGE_SHIFT]! & 7;
   }
 
-  /** Maps [addr, addr+len) (page aligned) with `prot`, zero-filled. Replaces any old mapping. */
-  map(addr: number, len: number, prot: number): void {
+  /**
+   * Maps [addr, addr+len) (page aligned) with `prot`, zero-filled; `shared` pages stay shared with fork
+   * children. Replaces any old mapping. Throws MemoryLimitError beyond the limit and the kernel's
+   * reserve (guest requests check canMap first).
+   */
+  map(addr: number, len: number, prot: number, shared = false): void {
+    const added = this.unmappedIn(addr, len);
+    if (this.mappedPages + added > this.limitPages + KERNEL_RESERVE_PAGES)
+      throw new MemoryLimitError(
+        `needs more than the guest memory limit of ${formatBytes(this.limitBytes)} (--mem)`,
+      );
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
+      const was = this.perm[p]!;
       this.releasePage(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED;
+      this.perm[p] = (prot & 7) | PAGE_MAPPED | PAGE_COW | (was & PAGE_WATCH) | (shared ? PAGE_SHARED : 0);
+      if (!(was & PAGE_MAPPED)) this.groupMapped[p >>> GROUP_SHIFT]!++;
     }
+    this.mappedPages += added;
   }
 
   unmap(addr: number, len: number): void {
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
+      const was = this.perm[p]!;
       this.releasePage(p);
-      this.perm[p] = 0;
+      // A watched word stays watched if the page is mapped again.
+      this.perm[p] = was & PAGE_WATCH;
+      if (was & PAGE_MAPPED) {
+        this.groupMapped[p >>> GROUP_SHIFT]!--;
+        this.mappedPages--;
+      }
     }
   }
 
   private releasePage(p: number): void {
     if (this.perm[p]! & PAGE_CODE) this.onCodeWrite(p);
     const f = this.frame[p]!;
-    if (f >= 0) {
-      this.freeFrames.push(f);
-      this.frame[p] = -1;
+    if (f !== 0) {
+      this.pool.unref(f);
+      this.frame[p] = 0;
+      this.residentPages--;
+    }
+  }
+
+  /**
+   * Moves `pages` mapped pages from `from` to `to` (page aligned, ranges disjoint, destination
+   * unmapped): frames, permissions and copy-on-write state move; nothing is copied (mremap).
+   */
+  move(from: number, to: number, pages: number): void {
+    const src = from >>> PAGE_SHIFT;
+    const dst = to >>> PAGE_SHIFT;
+    for (let i = 0; i < pages; i++) {
+      const p = src + i;
+      const q = dst + i;
+      const pm = this.perm[p]!;
+      if (pm & PAGE_CODE) this.onCodeWrite(p);
+      this.perm[q] = (pm & ~(PAGE_CODE | PAGE_WATCH)) | (this.perm[q]! & PAGE_WATCH);
+      this.frame[q] = this.frame[p]!;
+      this.groupMapped[q >>> GROUP_SHIFT]!++;
+      this.perm[p] = pm & PAGE_WATCH;
+      this.frame[p] = 0;
+      this.groupMapped[p >>> GROUP_SHIFT]!--;
     }
   }
 
@@ -130,9 +373,14 @@ export class Memory {
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) if (!(this.perm[p]! & PAGE_MAPPED)) return false;
     for (let p = first; p <= last; p++) {
-      const code = this.perm[p]! & PAGE_CODE;
+      const pm = this.perm[p]!;
+      const code = pm & PAGE_CODE;
       if (code && !(prot & PROT_EXEC)) this.onCodeWrite(p);
-      this.perm[p] = (prot & 7) | PAGE_MAPPED | (prot & PROT_EXEC ? code : 0) | (this.perm[p]! & PAGE_WATCH);
+      this.perm[p] =
+        (prot & 7) |
+        PAGE_MAPPED |
+        (prot & PROT_EXEC ? code : 0) |
+        (pm & (PAGE_WATCH | PAGE_COW | PAGE_SHARED));
     }
     return true;
   }
@@ -146,11 +394,27 @@ export class Memory {
     return true;
   }
 
-  /** Lowest page-aligned address >= `from` (searching down from `below` when top-down) with len free. */
+  /** Highest page-aligned address in [above, below) with `len` bytes unmapped (top-down search), or -1. */
   findFree(len: number, below: number, above: number): number {
     const pages = (len + PAGE_MASK) >>> PAGE_SHIFT;
+    const bottom = above >>> PAGE_SHIFT;
     let run = 0;
-    for (let p = (below >>> PAGE_SHIFT) - 1; p >= above >>> PAGE_SHIFT; p--) {
+    for (let p = (below >>> PAGE_SHIFT) - 1; p >= bottom; p--) {
+      // A whole empty (or full) group at once.
+      if ((p & (GROUP_PAGES - 1)) === GROUP_PAGES - 1 && p - (GROUP_PAGES - 1) >= bottom) {
+        const g = this.groupMapped[p >>> GROUP_SHIFT]!;
+        if (g === 0) {
+          run += GROUP_PAGES;
+          if (run >= pages) return ((p - (GROUP_PAGES - 1) + run - pages) << PAGE_SHIFT) >>> 0;
+          p -= GROUP_PAGES - 1;
+          continue;
+        }
+        if (g === GROUP_PAGES) {
+          run = 0;
+          p -= GROUP_PAGES - 1;
+          continue;
+        }
+      }
       if (this.perm[p]! & PAGE_MAPPED) run = 0;
       else if (++run === pages) return (p << PAGE_SHIFT) >>> 0;
     }
@@ -161,32 +425,27 @@ export class Memory {
 
   read8(a: number): number {
     const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 1);
-    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
-    const f = this.frameOf(p);
-    return this.ram[f + (a & PAGE_MASK)]!;
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 1);
+    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
   }
 
   read16(a: number): number {
     if ((a & PAGE_MASK) > PAGE_SIZE - 2) return this.read8(a) | (this.read8(a + 1) << 8);
     const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 2);
-    const o = this.frameOf(p) + (a & PAGE_MASK);
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 2);
     const r = this.ram;
+    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     return r[o]! | (r[o + 1]! << 8);
   }
 
   read32(a: number): number {
     const p = a >>> PAGE_SHIFT;
-    if ((a & 3) === 0) {
-      const f = this.frame[p]!;
-      if (f >= 0 && (this.perm[p]! & (PROT_READ | PAGE_WATCH)) === PROT_READ)
-        return this.ram32[(f + (a & PAGE_MASK)) >> 2]!;
-    }
+    if ((a & 3) === 0 && (this.perm[p]! & READ_FAST_MASK) === PROT_READ)
+      return this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)]!;
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
-    if ((this.perm[p]! & (PROT_READ | PAGE_WATCH)) !== PROT_READ) this.readSlow(a, 4);
-    const o = this.frameOf(p) + (a & PAGE_MASK);
+    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 4);
     const r = this.ram;
+    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     return r[o]! | (r[o + 1]! << 8) | (r[o + 2]! << 16) | (r[o + 3]! << 24);
   }
 
@@ -206,7 +465,11 @@ export class Memory {
   watch(addr: number): void {
     addr = addr >>> 0;
     this.watched.set(addr, (this.watched.get(addr) ?? 0) + 1);
-    for (const p of [addr >>> PAGE_SHIFT, (addr + 3) >>> PAGE_SHIFT])
+    this.markWatched(addr);
+  }
+
+  private markWatched(addr: number): void {
+    for (const p of [addr >>> PAGE_SHIFT, ((addr + 3) >>> 0) >>> PAGE_SHIFT])
       this.perm[p] = this.perm[p]! | PAGE_WATCH;
   }
 
@@ -230,23 +493,21 @@ export class Memory {
   fetch8(a: number): number {
     const p = a >>> PAGE_SHIFT;
     if (!(this.perm[p]! & PROT_EXEC)) fault(a, this.perm[p]! & PAGE_MAPPED ? 21 : 20);
-    // frameOf may grow (replace) `ram`, so take the frame before reading the array.
-    const f = this.frameOf(p);
-    return this.ram[f + (a & PAGE_MASK)]!;
+    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
   }
 
+  /** The frame to write at `a` (page `p`) after the checks the fast path skipped. */
   private writeCheck(a: number, p: number): number {
     const pm = this.perm[p]!;
     if (!(pm & PROT_WRITE)) fault(a, pm & PAGE_MAPPED ? 7 : 6);
     if (pm & PAGE_CODE) this.onCodeWrite(p);
-    return this.frameOf(p);
+    return this.unshare(p);
   }
 
   write8(a: number, v: number): void {
     const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    this.ram[f + (a & PAGE_MASK)] = v;
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    this.ram[((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0] = v;
   }
 
   write16(a: number, v: number): void {
@@ -258,15 +519,19 @@ export class Memory {
       return;
     }
     const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    const o = f + (a & PAGE_MASK);
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
     const r = this.ram;
+    const o = ((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
     r[o] = v;
     r[o + 1] = v >> 8;
   }
 
   write32(a: number, v: number): void {
+    const p = a >>> PAGE_SHIFT;
+    if ((a & 3) === 0 && (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE) {
+      this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)] = v;
+      return;
+    }
     if ((a & PAGE_MASK) > PAGE_SIZE - 4) {
       this.checkWritable(a);
       this.checkWritable(a + 3);
@@ -274,19 +539,18 @@ export class Memory {
       this.write16(a + 2, v >> 16);
       return;
     }
-    const p = a >>> PAGE_SHIFT;
-    const f =
-      (this.perm[p]! & (PROT_WRITE | PAGE_CODE)) === PROT_WRITE ? this.frameOf(p) : this.writeCheck(a, p);
-    const o = f + (a & PAGE_MASK);
+    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    const o = a & PAGE_MASK;
     if ((o & 3) === 0) {
-      this.ram32[o >> 2] = v;
+      this.ram32[(f << 10) | (o >> 2)] = v;
       return;
     }
     const r = this.ram;
-    r[o] = v;
-    r[o + 1] = v >> 8;
-    r[o + 2] = v >> 16;
-    r[o + 3] = v >> 24;
+    const b = ((f << PAGE_SHIFT) | o) >>> 0;
+    r[b] = v;
+    r[b + 1] = v >> 8;
+    r[b + 2] = v >> 16;
+    r[b + 3] = v >> 24;
   }
 
   /** Throws the page fault a write at `a` would take, without writing. */
@@ -308,11 +572,10 @@ export class Memory {
     let done = 0;
     while (done < len) {
       const a = (addr + done) >>> 0;
-      const p = a >>> PAGE_SHIFT;
       this.checkReadable(a);
       const n = Math.min(len - done, PAGE_SIZE - (a & PAGE_MASK));
-      const f = this.frame[p]!;
-      if (f >= 0) out.set(this.ram.subarray(f + (a & PAGE_MASK), f + (a & PAGE_MASK) + n), done);
+      const o = a & PAGE_MASK;
+      out.set(this.pageBytes(a >>> PAGE_SHIFT).subarray(o, o + n), done);
       done += n;
     }
     return out;
@@ -338,8 +601,7 @@ export class Memory {
       if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 6);
       if (this.perm[p]! & PAGE_CODE) this.onCodeWrite(p);
       const n = Math.min(data.length - done, PAGE_SIZE - (a & PAGE_MASK));
-      const f = this.frameOf(p);
-      this.ram.set(data.subarray(done, done + n), f + (a & PAGE_MASK));
+      this.writablePageBytes(p).set(data.subarray(done, done + n), a & PAGE_MASK);
       done += n;
     }
   }
@@ -351,8 +613,7 @@ export class Memory {
       const a = (addr + i) >>> 0;
       const p = a >>> PAGE_SHIFT;
       if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 4);
-      const f = this.frame[p]!;
-      out[i] = f < 0 ? 0 : this.ram[f + (a & PAGE_MASK)]!;
+      out[i] = this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
     }
     return out;
   }
@@ -369,23 +630,78 @@ export class Memory {
   }
 
   /**
-   * A private copy of this address space (fork): same mappings, permissions and contents, in
-   * frames of its own. Code marks are dropped (the copy gets a fresh code cache); watched words
-   * are copied with their page bits. Copies eagerly: one typed-array copy of the frames in use.
+   * A copy of this address space (fork): same mappings, permissions, limit and contents. Frames
+   * of MAP_SHARED pages are shared outright; the others copy-on-write: every page naming a frame gets PAGE_COW here and in the copy, so
+   * the first write on either side copies the page (or keeps it if nobody else names it any
+   * more). Code marks are dropped in the copy (it gets a fresh code cache); watched words are
+   * copied with their page bits. Costs a walk of the mapped groups, no frame copies.
    */
   clone(): Memory {
-    const c = new Memory();
-    c.frame.set(this.frame);
-    for (let p = 0; p < NPAGES; p++) {
-      const pm = this.perm[p]!;
-      if (pm !== 0) c.perm[p] = pm & ~PAGE_CODE;
+    const c = new Memory({ limit: this.limitBytes, pool: this.pool });
+    const pool = this.pool;
+    for (let g = 0; g < NGROUPS; g++) {
+      const n = this.groupMapped[g]!;
+      if (n === 0) continue;
+      c.groupMapped[g] = n;
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        let pm = this.perm[p]!;
+        if (pm === 0) continue;
+        if (pm & PAGE_SHARED) {
+          // Both sides write the same frame: give an untouched page its frame now.
+          c.frame[p] = this.unshare(p);
+          pool.ref(c.frame[p]!);
+          c.perm[p] = this.perm[p]! & ~PAGE_CODE;
+          continue;
+        }
+        const f = this.frame[p]!;
+        if (f !== 0) {
+          pool.ref(f);
+          pm |= PAGE_COW;
+          this.perm[p] = pm;
+          c.frame[p] = f;
+        }
+        c.perm[p] = pm & ~PAGE_CODE;
+      }
     }
-    c.ram = this.ram.slice(0, Math.max(this.ramUsed, PAGE_SIZE));
-    c.ram32 = new Int32Array(c.ram.buffer);
-    c.ramUsed = this.ramUsed;
-    c.freeFrames = this.freeFrames.slice();
+    c.mappedPages = this.mappedPages;
+    c.residentPages = this.residentPages;
     c.watched = new Map(this.watched);
+    for (const w of c.watched.keys()) c.markWatched(w);
     return c;
+  }
+
+  /**
+   * Lets go of every frame (the address space is gone: its last process was reaped or execed), so
+   * the pages other address spaces share with it become theirs alone. Its page tables, zeroed, go
+   * to the next Memory created; this one is left with empty tables, where every access faults.
+   */
+  release(): void {
+    const pool = this.pool;
+    if (this.frame === NO_FRAMES) return;
+    pool.leave(this);
+    for (const w of this.watched.keys()) {
+      this.perm[w >>> PAGE_SHIFT] = 0;
+      this.perm[((w + 3) >>> 0) >>> PAGE_SHIFT] = 0;
+    }
+    for (let g = 0; g < NGROUPS; g++) {
+      if (this.groupMapped[g] === 0) continue;
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        const f = this.frame[p]!;
+        if (f !== 0) {
+          pool.unref(f);
+          this.frame[p] = 0;
+        }
+        this.perm[p] = 0;
+      }
+      this.groupMapped[g] = 0;
+    }
+    this.mappedPages = 0;
+    this.residentPages = 0;
+    if (spareTables.length < MAX_SPARE_TABLES) spareTables.push({ frame: this.frame, perm: this.perm });
+    this.frame = NO_FRAMES;
+    this.perm = NO_PERMS;
   }
 
   markCode(page: number): void {
@@ -400,16 +716,46 @@ export class Memory {
   mappings(): MappingInfo[] {
     const out: MappingInfo[] = [];
     let cur: MappingInfo | undefined;
-    for (let p = 0; p < NPAGES; p++) {
-      const pm = this.perm[p]!;
-      if (pm & PAGE_MAPPED) {
-        if (cur && cur.end === p * PAGE_SIZE && cur.prot === (pm & 7)) cur.end += PAGE_SIZE;
-        else {
-          cur = { start: p * PAGE_SIZE, end: (p + 1) * PAGE_SIZE, prot: pm & 7 };
-          out.push(cur);
-        }
-      } else cur = undefined;
+    for (let g = 0; g < NGROUPS; g++) {
+      if (this.groupMapped[g] === 0) {
+        cur = undefined;
+        continue;
+      }
+      const end = (g + 1) << GROUP_SHIFT;
+      for (let p = g << GROUP_SHIFT; p < end; p++) {
+        const pm = this.perm[p]!;
+        if (pm & PAGE_MAPPED) {
+          if (cur && cur.end === p * PAGE_SIZE && cur.prot === (pm & 7)) cur.end += PAGE_SIZE;
+          else {
+            cur = { start: p * PAGE_SIZE, end: (p + 1) * PAGE_SIZE, prot: pm & 7 };
+            out.push(cur);
+          }
+        } else cur = undefined;
+      }
     }
     return out;
   }
+}
+
+/** Bytes as people write them for --mem: "1 GiB", "512 MiB", "4096 bytes". */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1 << 30],
+    ['MiB', 1 << 20],
+    ['KiB', 1 << 10],
+  ] as const)
+    if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  return `${n} bytes`;
+}
+
+/**
+ * A --mem SIZE: a number of bytes with an optional K, M or G suffix (powers of 1024; "KiB", "MB"...
+ * spellings accepted), rounded down to whole pages. Null unless in MEM_LIMIT_MIN..MEM_LIMIT_MAX.
+ */
+export function parseMemSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = { k: 1 << 10, m: 1 << 20, g: 1 << 30 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const n = Math.floor((Number(m[1]) * unit) / PAGE_SIZE) * PAGE_SIZE;
+  return n >= MEM_LIMIT_MIN && n <= MEM_LIMIT_MAX ? n : null;
 }

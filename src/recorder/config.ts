@@ -5,6 +5,7 @@
 // RunConfig's, in one place).
 
 import { DEFAULT_MAX_TASKS } from '../emulator/machine.js';
+import { MEM_LIMIT_MAX } from '../emulator/memory.js';
 import type { FileSource } from '../emulator/types.js';
 import { makeRunConfig, type RunConfig } from '../trace/config.js';
 import type { SessionOptions } from './session.js';
@@ -31,6 +32,7 @@ export function runConfigOf(s: SessionOptions, extra: Partial<RunConfig> = {}): 
     detectReturnAddressReads: s.detectReturnAddressReads,
     allowRead: s.allowRead,
     cpuModel: s.cpuModel,
+    memLimit: s.memLimit,
     ...extra,
   });
 }
@@ -66,5 +68,6 @@ export function sessionOptionsOf(
     detectReturnAddressReads: c.detectReturnAddressReads,
     // Replay must run the recorded CPU model: glibc picks its code paths from CPUID.
     cpuModel: c.cpuModel,
+    memLimit: c.memLimit ?? MEM_LIMIT_MAX,
   };
 }

@@ -17,6 +17,7 @@
 
 import { CPU_MODELS, cpuModel } from '../emulator/cpuid.js';
 import { DEFAULT_CPUS, cpusProblem } from '../emulator/ncpus.js';
+import { DEFAULT_MEM_LIMIT, MEM_LIMIT_MAX, MEM_LIMIT_MIN } from '../emulator/memory.js';
 import { DEFAULT_ENV } from '../emulator/notes.js';
 import { TraceError } from './db.js';
 
@@ -67,6 +68,8 @@ export interface RunConfig {
   stdinPath: string | null;
   /** The run a replay re-executed: trace file and run id. */
   replayOf: { trace: string; runId: number } | null;
+  /** Bytes each guest process may map (--mem); null: no limit (recorded before --mem existed). */
+  memLimit: number | null;
 }
 
 /** Every field's default but argv and cwd (which depend on the command line and the host). */
@@ -91,6 +94,7 @@ export const RUN_CONFIG_DEFAULTS: Readonly<Omit<RunConfig, 'argv' | 'cwd'>> = Ob
   allowRead: [],
   stdinPath: null,
   replayOf: null,
+  memLimit: DEFAULT_MEM_LIMIT,
 });
 
 /** The virtual clock's range in MHz (1 kHz .. 1 THz): cycle/ns conversions stay finite and exact enough. */
@@ -173,6 +177,11 @@ export function checkRunConfig(c: RunConfig): void {
     bad(`stdinPath must be a string or null, got ${show(c.stdinPath)}`);
   for (const [k, v] of Object.entries(c.maxactive))
     if (!(int(v) && v >= 1)) bad(`maxactive of ${k} must be a positive integer, got ${show(v)}`);
+  if (!(
+    c.memLimit === null ||
+    (int(c.memLimit) && c.memLimit >= MEM_LIMIT_MIN && c.memLimit <= MEM_LIMIT_MAX)
+  ))
+    bad(`memLimit must be null or bytes in ${MEM_LIMIT_MIN}..${MEM_LIMIT_MAX}, got ${show(c.memLimit)}`);
 }
 
 /**
@@ -224,6 +233,8 @@ export function parseRunConfig(json: string): RunConfig {
       replayOf && typeof replayOf.trace === 'string' && typeof replayOf.runId === 'number'
         ? { trace: replayOf.trace, runId: replayOf.runId }
         : null,
+    // A configuration stored before --mem existed ran without a limit.
+    memLimit: s.memLimit === undefined ? null : (s.memLimit as number | null),
     version: RUN_CONFIG_VERSION,
   } as RunConfig;
   c.preempt = c.preempt === true || (c.preempt as unknown) === 1;

@@ -1,16 +1,19 @@
 // Guest memory access for compiled blocks, emitted inline into the generated code: the fast path is a
-// per-page lookup in the address space's frame and permission tables (the same tables and bits
+// per-page lookup in the address space's permission and frame tables (the same tables and bits
 // Memory's own accessors test); any miss — unmapped page, missing permission, page holding cached
-// code (writes), watched page (reads), page not yet backed by a frame, unaligned word — takes Memory's
-// own accessor, which faults, notifies the code cache or allocates exactly as the interpreter's
-// accesses do. The generated function receives the Memory as `M` and its tables as `FR` (frames) and
-// `PM` (permissions); `ram`/`ram32` are read from M at each access because a slow path that allocates a
-// frame may replace them. This module is the only place that knows the fast-path condition.
+// code (writes), watched page (reads), page on the zero frame or a frame shared copy-on-write
+// (writes: PAGE_COW), unaligned word — takes Memory's own accessor, which faults, notifies the code
+// cache or copies exactly as the interpreter's accesses do. The generated function receives the
+// Memory as `M` and its tables as `FR` (frame numbers) and `PM` (permissions); `ram`/`ram32` are read
+// from M at each access because a slow path that allocates a frame may replace them. Frame f's word
+// index is (f << 10) | word-in-page, always an int32; its byte index ((f << 12) | offset) >>> 0. This
+// module is the only place that knows the fast-path condition.
 
-import { PAGE_CODE, PAGE_WATCH, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import { PAGE_CODE, PAGE_COW, PAGE_WATCH, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
 
+// Memory's READ_FAST_MASK and WRITE_FAST_MASK.
 const R_MASK = PROT_READ | PAGE_WATCH;
-const W_MASK = PROT_WRITE | PAGE_CODE;
+const W_MASK = PROT_WRITE | PAGE_CODE | PAGE_COW;
 
 /** What a slow path makes exact before host code runs (Cpu's fields of the same names). */
 export interface SyncedCpu {
@@ -57,11 +60,11 @@ export function readCode(size: 32 | 16 | 8, dst: string, where: string, after: s
   const page = `p = a >>> 12; f = FR[p];`;
   if (size === 32)
     return (
-      `${page} if ((a & 3) === 0 && f >= 0 && (PM[p] & ${R_MASK}) === ${PROT_READ}) ` +
-      `${dst} = M.ram32[(f + (a & 4095)) >> 2]; else { ${dst} = SR32(cpu, a, ${where}); ${after} }`
+      `${page} if ((a & 3) === 0 && (PM[p] & ${R_MASK}) === ${PROT_READ}) ` +
+      `${dst} = M.ram32[(f << 10) | ((a & 4095) >> 2)]; else { ${dst} = SR32(cpu, a, ${where}); ${after} }`
     );
   return (
-    `${page} if (f >= 0 && (PM[p] & ${R_MASK}) === ${PROT_READ}) ${dst} = M.ram[f + (a & 4095)]; ` +
+    `${page} if ((PM[p] & ${R_MASK}) === ${PROT_READ}) ${dst} = M.ram[((f << 12) | (a & 4095)) >>> 0]; ` +
     `else { ${dst} = SR8(cpu, a, ${where}); ${after} }`
   );
 }
@@ -71,11 +74,11 @@ export function writeCode(size: 32 | 8, v: string, where: string, after: string)
   const page = `p = a >>> 12; f = FR[p];`;
   if (size === 32)
     return (
-      `${page} if ((a & 3) === 0 && f >= 0 && (PM[p] & ${W_MASK}) === ${PROT_WRITE}) ` +
-      `M.ram32[(f + (a & 4095)) >> 2] = ${v}; else { SW32(cpu, a, ${v}, ${where}); ${after} }`
+      `${page} if ((a & 3) === 0 && (PM[p] & ${W_MASK}) === ${PROT_WRITE}) ` +
+      `M.ram32[(f << 10) | ((a & 4095) >> 2)] = ${v}; else { SW32(cpu, a, ${v}, ${where}); ${after} }`
     );
   return (
-    `${page} if (f >= 0 && (PM[p] & ${W_MASK}) === ${PROT_WRITE}) M.ram[f + (a & 4095)] = ${v}; ` +
+    `${page} if ((PM[p] & ${W_MASK}) === ${PROT_WRITE}) M.ram[((f << 12) | (a & 4095)) >>> 0] = ${v}; ` +
     `else { SW8(cpu, a, ${v}, ${where}); ${after} }`
   );
 }

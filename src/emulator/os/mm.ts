@@ -1,13 +1,22 @@
 // Memory syscalls for the calling process's address space: brk, mmap2/old mmap (anonymous, and
-// private read-only copies of files), munmap, mprotect, madvise. Guarantees: the break never grows
-// into another mapping; non-fixed mmaps are placed top-down from MMAP_TOP deterministically; a file
-// mapping copies the description's bytes (files are read whole), so MAP_SHARED writable is EACCES.
+// private read-only copies of files), mremap, munmap, mprotect, madvise. Guarantees: the break never
+// grows into another mapping; non-fixed mmaps are placed top-down from MMAP_TOP deterministically; a
+// file mapping copies the description's bytes (files are read whole), so MAP_SHARED writable is
+// EACCES; a request that would take the process's mapped total past its memory limit (--mem, or the
+// guest's own RLIMIT_AS when lower) fails as Linux fails it: ENOMEM from mmap and mremap, the
+// unchanged break from brk.
 
 import type { Task } from '../machine.js';
-import { PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import { PAGE_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
 import type { Kernel } from '../syscalls.js';
 import { HostFileDesc } from './files.js';
 import { EACCES, EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { limitsOf, RLIMIT_AS } from './rlimit.js';
+
+/** Pages the process may have mapped by its own RLIMIT_AS (the machine's --mem applies too). */
+function asPages(t: Task): number {
+  return Math.floor(limitsOf(t.process).cur[RLIMIT_AS]! / PAGE_SIZE);
+}
 
 /** Top of the mmap area (allocations go downwards from here, below the 8 MiB stack and a gap). */
 export const MMAP_TOP = 0xb7f00000;
@@ -25,7 +34,11 @@ function brk(k: Kernel, t: Task, addr: number): number {
   const oldTop = (p.brkCur + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   const newTop = (addr + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   if (newTop > oldTop) {
-    if (!isFree(k.mem, oldTop >>> 0, (newTop - oldTop) >>> 0) || newTop >= MMAP_BOTTOM + 0x60000000)
+    if (
+      !isFree(k.mem, oldTop >>> 0, (newTop - oldTop) >>> 0) ||
+      newTop >= MMAP_BOTTOM + 0x60000000 ||
+      !k.mem.canGrow((newTop - oldTop) >>> 12, asPages(t))
+    )
       return p.brkCur;
     k.mem.map(oldTop >>> 0, (newTop - oldTop) >>> 0, PROT_READ | PROT_WRITE);
   } else if (newTop < oldTop) k.mem.unmap(newTop >>> 0, (oldTop - newTop) >>> 0);
@@ -73,7 +86,9 @@ function mmap2(
     if (at < 0) at = mem.findFree(size, MMAP_TOP, MMAP_BOTTOM);
     if (at < 0) return -ENOMEM;
   }
-  mem.map(at, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC));
+  if (!mem.canMap(at, size, asPages(t))) return -ENOMEM;
+  // MAP_SHARED anonymous memory stays shared with fork children.
+  mem.map(at, size, prot & (PROT_READ | PROT_WRITE | PROT_EXEC), anon && (flags & 3) === 1);
   if (data) {
     const off = (pgoff >>> 0) * PAGE_SIZE;
     const n = Math.max(0, Math.min(len, data.length - off));
@@ -96,6 +111,74 @@ function munmap(k: Kernel, addr: number, len: number): number {
   return 0;
 }
 
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+
+/**
+ * mremap(2) of private mappings: shrink in place, grow in place when the pages after are free, else
+ * move (MREMAP_MAYMOVE, or to `newAddr` with MREMAP_FIXED). Moving hands the frames over, nothing is
+ * copied. The old range must be mapped with one protection (Linux: one VMA), else EFAULT.
+ */
+function mremap(
+  k: Kernel,
+  t: Task,
+  oldAddr: number,
+  oldLen: number,
+  newLen: number,
+  flags: number,
+  newAddr: number,
+): number {
+  oldAddr = oldAddr >>> 0;
+  newAddr = newAddr >>> 0;
+  if (oldAddr & (PAGE_SIZE - 1) || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;
+  if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+  const pageUp = (n: number) => Math.ceil((n >>> 0) / PAGE_SIZE) * PAGE_SIZE;
+  const oldSize = pageUp(oldLen);
+  const newSize = pageUp(newLen);
+  // old_len 0 duplicates a shared mapping; private ones are refused, as Linux refuses them.
+  if (newSize === 0 || oldSize === 0 || oldAddr + oldSize > 0x1_0000_0000) return -EINVAL;
+  const mem = k.mem;
+  const prot = mem.protOf(oldAddr);
+  const shared = (mem.perm[oldAddr >>> 12]! & PAGE_SHARED) !== 0;
+  for (let a = oldAddr; a < oldAddr + oldSize; a += PAGE_SIZE)
+    if (!mem.isMapped(a) || mem.protOf(a) !== prot) return -EFAULT;
+  if (flags & MREMAP_FIXED) {
+    if (newAddr & (PAGE_SIZE - 1) || newAddr + newSize > 0x1_0000_0000) return -EINVAL;
+    if (newAddr < oldAddr + oldSize && oldAddr < newAddr + newSize) return -EINVAL;
+    const keep = Math.min(oldSize, newSize);
+    // The pages the move unmaps at the destination no longer count against the limit.
+    if (!mem.canGrow((newSize - oldSize) / PAGE_SIZE - countMapped(mem, newAddr, newSize), asPages(t)))
+      return -ENOMEM;
+    mem.unmap(newAddr, newSize);
+    mem.move(oldAddr, newAddr, keep / PAGE_SIZE);
+    if (oldSize > keep) mem.unmap(oldAddr + keep, oldSize - keep);
+    if (newSize > keep) mem.map(newAddr + keep, newSize - keep, prot, shared);
+    return newAddr | 0;
+  }
+  if (newSize <= oldSize) {
+    if (newSize < oldSize) mem.unmap(oldAddr + newSize, oldSize - newSize);
+    return oldAddr | 0;
+  }
+  const grow = newSize - oldSize;
+  if (!mem.canGrow(grow / PAGE_SIZE, asPages(t))) return -ENOMEM;
+  if (oldAddr + newSize <= MMAP_TOP && isFree(mem, oldAddr + oldSize, grow)) {
+    mem.map(oldAddr + oldSize, grow, prot, shared);
+    return oldAddr | 0;
+  }
+  if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+  const at = mem.findFree(newSize, MMAP_TOP, MMAP_BOTTOM);
+  if (at < 0) return -ENOMEM;
+  mem.move(oldAddr, at, oldSize / PAGE_SIZE);
+  mem.map(at + oldSize, grow, prot, shared);
+  return at | 0;
+}
+
+function countMapped(mem: Memory, addr: number, len: number): number {
+  let n = 0;
+  for (let a = addr; a < addr + len; a += PAGE_SIZE) if (mem.isMapped(a)) n++;
+  return n;
+}
+
 function mprotect(k: Kernel, addr: number, len: number, prot: number): number {
   if (addr & (PAGE_SIZE - 1)) return -EINVAL;
   if (len === 0) return 0;
@@ -109,6 +192,7 @@ export function registerMemory(k: Kernel): void {
   T.define('mmap2', (t, a, b, c, d, e, f) => mmap2(k, t, a, b, c, d, e, f));
   T.define('mmap', (t, a) => oldMmap(k, t, a));
   T.define('munmap', (_t, a, b) => munmap(k, a, b));
+  T.define('mremap', (t, a, b, c, d, e) => mremap(k, t, a, b, c, d, e));
   T.define('mprotect', (_t, a, b, c) => mprotect(k, a, b, c));
   T.define('madvise', () => 0);
 }

@@ -24,12 +24,25 @@ export interface ProcessSignals {}
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface ThreadSignals {}
 
-/** An address space and the decoded-code cache that belongs to it. Shared by vfork and CLONE_VM. */
+/**
+ * An address space and the decoded-code cache that belongs to it. Shared by vfork and CLONE_VM:
+ * counts the processes using it, and releases its frames (so copy-on-write sharers stop copying)
+ * when the last one lets go.
+ */
 export class AddressSpace {
+  private users = 0;
   constructor(
     readonly memory: Memory,
     readonly cache: CodeCache,
   ) {}
+
+  attach(): void {
+    this.users++;
+  }
+
+  detach(): void {
+    if (--this.users === 0) this.memory.release();
+  }
 }
 
 export type ProcessState = 'alive' | 'zombie' | 'reaped';
@@ -40,7 +53,7 @@ export class Process {
   readonly children: Process[] = [];
   /** Live threads (tasks) of the group. */
   readonly threads: Task[] = [];
-  mm: AddressSpace;
+  private space!: AddressSpace;
   fds: FdTable;
   cwd: string;
   umask = 0o022;
@@ -93,6 +106,27 @@ export class Process {
   get tgid(): number {
     return this.pid;
   }
+
+  /** The address space; setting it (execve) lets go of the old one. */
+  get mm(): AddressSpace {
+    return this.space;
+  }
+
+  set mm(v: AddressSpace) {
+    v.attach();
+    const old = this.space as AddressSpace | undefined;
+    this.space = v;
+    old?.detach();
+  }
+
+  /** The process was reaped: its address space (unless another process uses it) is released. */
+  dropAddressSpace(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.space.detach();
+  }
+
+  private dropped = false;
 
   get memory(): Memory {
     return this.mm.memory;

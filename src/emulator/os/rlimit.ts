@@ -3,7 +3,8 @@
 // prlimit64. Guarantees, as Linux kernel/sys.c do_prlimit for an unprivileged user: an unknown
 // resource is EINVAL, a soft limit above the hard one EINVAL, raising a hard limit EPERM, a
 // RLIMIT_NOFILE above nr_open (1048576) EPERM; RLIMIT_NOFILE's soft limit is what the descriptor
-// table enforces (EMFILE, and EBADF/EINVAL for dup2/F_DUPFD at or above it). The other limits are
+// table enforces (EMFILE, and EBADF/EINVAL for dup2/F_DUPFD at or above it); RLIMIT_AS is enforced by
+// os/mm.ts beside the machine's --mem (the lower wins). The other limits are
 // kept and reported but not enforced; RLIMIT_CORE starts at 0 and the emulator never writes a core
 // file, so no wait status carries the core-dump bit (0x80), as on Linux when no core was written.
 
@@ -16,6 +17,7 @@ export const RLIMIT_STACK = 3;
 export const RLIMIT_CORE = 4;
 export const RLIMIT_NPROC = 6;
 export const RLIMIT_NOFILE = 7;
+export const RLIMIT_AS = 9;
 const RLIM_NLIMITS = 16;
 const NR_OPEN = 1048576;
 const INF = Infinity;
