@@ -20,6 +20,7 @@ import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunSta
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
 import { checkSchema } from './validate.js';
+import { blankCallRecord, blankEventRecord } from './records.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -614,10 +615,10 @@ const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
  * with `reuse`, the two records yielded are overwritten row after row (fresh ones otherwise).
  */
 function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<EventRecord, void, undefined> {
-  let e = blankEvent('kprobe');
-  let step = blankEvent('singlestep');
+  let e = blankEventRecord('kprobe');
+  let step = blankEventRecord('singlestep');
   for (const r of it) {
-    if (!reuse) e = blankEvent('kprobe');
+    if (!reuse) e = blankEventRecord('kprobe');
     e.seq = num(r[0]);
     e.ts = num(r[1]);
     e.cpu = num(r[2]);
@@ -629,7 +630,7 @@ function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<Even
     const d = r[8];
     yield e;
     if (d !== null) {
-      if (!reuse) step = blankEvent('singlestep');
+      if (!reuse) step = blankEventRecord('singlestep');
       step.seq = e.seq + 1;
       step.ts = e.ts + num(d);
       step.cpu = e.cpu;
@@ -641,10 +642,6 @@ function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<Even
   }
 }
 
-function blankEvent(kind: EventKindName): EventRecord {
-  return { seq: 0, ts: 0, cpu: 0, tid: 0, kind, probeId: null, addr: null, args: null };
-}
-
 /**
  * Call rows (return_seq, probe, tid, ts, dur, info, retval, args, entry_seq), each preceded by the
  * trampoline and return events its flags imply (`withCalls` false: those events alone).
@@ -654,21 +651,9 @@ function* callsWithEvents(
   withCalls = true,
   reuse = false,
 ): Generator<EventRecord | CallRecord, void, undefined> {
-  let tramp = blankEvent('trampoline');
-  let ret = blankEvent('return');
-  let call: CallRecord = {
-    probeId: 0,
-    tid: 0,
-    ts: 0,
-    dur: 0,
-    entryCpu: 0,
-    returnCpu: 0,
-    depth: 0,
-    retval: null,
-    args: null,
-    entrySeq: null,
-    returnSeq: 0,
-  };
+  let tramp = blankEventRecord('trampoline');
+  let ret = blankEventRecord('return');
+  let call = blankCallRecord();
   for (const r of it) {
     const returnSeq = num(r[0]);
     const probeId = num(r[1]);
@@ -681,7 +666,7 @@ function* callsWithEvents(
     const flags = Math.floor(info / 16384) % 4;
     const end = ts + dur;
     if (flags & CALL_TRAMPOLINE_IMPLIED) {
-      if (!reuse) tramp = blankEvent('trampoline');
+      if (!reuse) tramp = blankEventRecord('trampoline');
       tramp.seq = returnSeq - 1;
       tramp.ts = end;
       tramp.cpu = returnCpu;
@@ -690,7 +675,7 @@ function* callsWithEvents(
       yield tramp;
     }
     if (flags & CALL_RETURN_IMPLIED) {
-      if (!reuse) ret = blankEvent('return');
+      if (!reuse) ret = blankEventRecord('return');
       ret.seq = returnSeq;
       ret.ts = end;
       ret.cpu = returnCpu;
