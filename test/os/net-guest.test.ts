@@ -8,6 +8,8 @@
 //    client processes; it prints only totals, so which worker served what may differ.
 //  - evloop.c: an epoll event loop serving forked TCP clients over nonblocking sockets, then poll()
 //    readiness bits on a socketpair (empty, data, peer closed) and select() on a UDP socket.
+//  - mmsg.c (#12 leftovers): sendmmsg/recvmmsg on UDP and AF_UNIX datagrams, directly and through
+//    socketcall, with MSG_WAITFORONE, truncation, EAGAIN, EFAULT and a blocking receive.
 // Each runs on qemu-i386 (real host sockets, in a fresh empty directory) and in the emulator (no
 // host socket at all) with identical stdout and exit status, and is recorded on 1 and 4 CPUs with
 // and without chaos and replayed in verify mode.
@@ -22,6 +24,7 @@ import { cleanup, emulated, recordAndVerify, reference } from './vfs-harness.js'
 let sockets = '';
 let prefork = '';
 let evloop = '';
+let mmsg = '';
 
 beforeAll(() => {
   requireTools();
@@ -30,6 +33,7 @@ beforeAll(() => {
   sockets = buildGuest(src('sockets.c'), ['-m32', '-static', '-O1'], 'net-sockets', { libs: ['-lpthread'] });
   prefork = buildGuest(src('prefork.c'), ['-m32', '-static', '-O1'], 'net-prefork');
   evloop = buildGuest(src('evloop.c'), ['-m32', '-static', '-O1'], 'net-evloop');
+  mmsg = buildGuest(src('mmsg.c'), ['-m32', '-static', '-O1'], 'net-mmsg', { libs: ['-lpthread'] });
 }, 300_000);
 
 afterAll(cleanup);
@@ -72,5 +76,13 @@ describe('sockets: guest programs on qemu-i386 vs the emulator', () => {
     expect(ref.stdout).toContain('clients got 15/15 echoes right');
     expect(emulated(evloop, ['evloop'])).toEqual(ref);
     recordAndVerify(evloop, ['evloop'], ['r:accept4 accept4', 'r:epoll_wait epoll_wait'], ref.stdout);
+  });
+
+  it('#12 mmsg.c: sendmmsg and recvmmsg, directly and through socketcall', () => {
+    const ref = reference(mmsg, ['mmsg']);
+    expect(ref.status, ref.stderr).toBe('exit 0');
+    expect(ref.stdout).toContain('unix blocking 2 [one len 3] [two! len 4]');
+    expect(emulated(mmsg, ['mmsg'])).toEqual(ref);
+    recordAndVerify(mmsg, ['mmsg'], ['r:sendmmsg sendmmsg', 'r:recvmmsg recvmmsg'], ref.stdout);
   });
 });

@@ -44,6 +44,11 @@ const SOCK_CLOEXEC = 0o2000000;
 const SCM_RIGHTS = 1;
 const SOL_SOCKET = 1;
 const MSG_CTRUNC = 8;
+const MSG_WAITFORONE = 0x10000;
+/** UIO_MAXIOV: sendmmsg/recvmmsg handle at most this many messages per call. */
+const MMSG_MAX = 1024;
+/** sizeof(struct mmsghdr) on i386: a 28-byte msghdr, then msg_len. */
+const MMSGHDR = 32;
 
 /** A socket as an open file description. */
 export class SocketFile extends FileDescription {
@@ -474,6 +479,75 @@ export class Net {
     });
   }
 
+  /**
+   * sendmmsg/recvmmsg: sendmsg/recvmsg on each mmsghdr from `start`, msg_len set for each; returns
+   * how many were transferred, or the first one's error when none was. On a blocking socket each
+   * message waits (with MSG_WAITFORONE, only the first), and the wait resumes at that message.
+   * `deadline` (recvmmsg's timeout, in cycles) is checked only after a message is received, as
+   * Linux does (recvmmsg(2) BUGS).
+   */
+  mmsg(
+    t: Task,
+    fd: number,
+    vec: number,
+    vlen: number,
+    flags: number,
+    send: boolean,
+    start = 0,
+    deadline = -1,
+  ): number {
+    const f = this.sockFile(t, fd);
+    if (typeof f === 'number') return f;
+    vlen = Math.min(vlen >>> 0, MMSG_MAX);
+    const m = this.k.m;
+    let n = start;
+    for (; n < vlen; n++) {
+      const hdr = (vec + n * MMSGHDR) >>> 0;
+      if (!this.k.userRange(hdr, MMSGHDR, true)) return n > 0 ? n : -EFAULT;
+      const r = send
+        ? this.sendmsg(t, fd, hdr, flags | MSG_DONTWAIT)
+        : this.recvmsg(t, fd, hdr, (flags & ~MSG_WAITFORONE) | MSG_DONTWAIT);
+      // A blocking socket waits for each message (MSG_WAITFORONE: for the first only, below).
+      if (r === -EAGAIN && !(flags & MSG_DONTWAIT) && !(f.flags & O_NONBLOCK) && f.waiters)
+        return m.blockRetry(t, `${send ? 'send' : 'recv'} on socket`, [f.waiters], () =>
+          this.mmsg(t, fd, vec, vlen, flags, send, n, deadline),
+        );
+      if (r < 0) return n > 0 ? n : r;
+      this.k.mem.write32(hdr + 28, r);
+      if (!send && deadline >= 0 && m.now() >= deadline) return n + 1;
+      if (!send && flags & MSG_WAITFORONE) flags |= MSG_DONTWAIT;
+    }
+    return n;
+  }
+
+  recvmmsgCall(
+    t: Task,
+    fd: number,
+    vec: number,
+    vlen: number,
+    flags: number,
+    ts: number,
+    wide: boolean,
+  ): number {
+    const deadline = this.mmsgDeadline(ts, wide);
+    if (deadline < -1) return deadline;
+    return this.mmsg(t, fd, vec, vlen, flags, false, 0, deadline);
+  }
+
+  /** recvmmsg's timeout (a timespec, 64-bit fields for recvmmsg_time64) as a deadline, or -errno. */
+  mmsgDeadline(ts: number, wide: boolean): number {
+    if (ts === 0) return -1;
+    const size = wide ? 16 : 8;
+    if (!this.k.userRange(ts, size, false)) return -EFAULT;
+    const mem = this.k.mem;
+    const lo = mem.read32(ts) >>> 0;
+    const sec = wide ? mem.read32(ts + 4) * 4294967296 + lo : mem.read32(ts);
+    const nsec = mem.read32(ts + (wide ? 8 : 4));
+    if (sec < 0 || nsec < 0 || nsec > 999999999) return -EINVAL;
+    const m = this.k.m;
+    return m.now() + m.nsToCycles(sec * 1e9 + nsec);
+  }
+
   shutdown(t: Task, fd: number, how: number): number {
     const f = this.sockFile(t, fd);
     if (typeof f === 'number') return f;
@@ -504,7 +578,7 @@ export class Net {
 
   /** socketcall(call, args): the arguments are an array of longs in guest memory. */
   socketcall(t: Task, call: number, args: number): number {
-    const NARGS = [0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4];
+    const NARGS = [0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4, 5, 4];
     const n = NARGS[call];
     if (call < 1 || n === undefined) return -EINVAL;
     if (!this.k.userRange(args, 4 * n, false)) return -EFAULT;
@@ -553,6 +627,10 @@ export class Net {
         return this.recvmsg(t, a[0], a[1], a[2]);
       case 18:
         return this.accept(t, a[0], a[1], a[2], a[3]);
+      case 19:
+        return this.recvmmsgCall(t, a[0], a[1], a[2], a[3], a[4], false);
+      case 20:
+        return this.mmsg(t, a[0], a[1], a[2], a[3], true);
       default:
         return -EINVAL;
     }
@@ -581,4 +659,7 @@ export function registerNet(k: Kernel, net: Net): void {
   T.define('recvfrom', (t, a, b, c, d, e, f) => net.recvfrom(t, a, b, c, d, e, f));
   T.define('recvmsg', (t, a, b, c) => net.recvmsg(t, a, b, c));
   T.define('shutdown', (t, a, b) => net.shutdown(t, a, b));
+  T.define('sendmmsg', (t, a, b, c, d) => net.mmsg(t, a, b, c, d, true));
+  T.define('recvmmsg', (t, a, b, c, d, e) => net.recvmmsgCall(t, a, b, c, d, e, false));
+  T.define('recvmmsg_time64', (t, a, b, c, d, e) => net.recvmmsgCall(t, a, b, c, d, e, true));
 }
