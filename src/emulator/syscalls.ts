@@ -20,6 +20,7 @@ import { registerPipes } from './os/pipe.js';
 import { registerPoll } from './os/poll.js';
 import { registerProcess } from './os/proc.js';
 import { registerRlimits } from './os/rlimit.js';
+import { registerSendfile } from './os/sendfile.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
@@ -57,6 +58,7 @@ export class Kernel {
     registerEventfd(this);
     registerTimerfd(this);
     registerSignals(this);
+    registerSendfile(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
     // Last: Linux's checks that precede every transfer, around whichever module implements it.
     registerIoChecks(this);

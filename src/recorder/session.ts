@@ -31,13 +31,15 @@ import { openExecutable } from '../probes/uprobes.js';
 import { formatSpecError, parseProbeSpec, type ProbeSpec, type RegName } from '../probes/spec.js';
 import { probeKind, type BuildEnv, type ProbeKindDescriptor } from '../probes/kinds.js';
 import type { EventKindName } from '../trace/codes.js';
-import type {
-  CallRecord,
-  EventRecord,
-  MissRecord,
-  ProbeCounters,
-  ProbeRecord,
-  RunSink,
+import {
+  blankCallRecord,
+  blankEventRecord,
+  type CallRecord,
+  type EventRecord,
+  type MissRecord,
+  type ProbeCounters,
+  type ProbeRecord,
+  type RunSink,
 } from '../trace/records.js';
 
 /** An installed probe: its record (as stored in the probes table) and the engine objects. */
@@ -93,29 +95,8 @@ export class ProbeSession {
   private byObject = new Map<object, SessionProbe>();
   private fctx: FetchContext & { task: Task | null; addr: number };
   // Reused records (records.ts: a sink copies what it keeps).
-  private readonly ev: EventRecord = {
-    seq: 0,
-    ts: 0,
-    cpu: 0,
-    tid: 0,
-    kind: 'kprobe',
-    probeId: null,
-    addr: null,
-    args: null,
-  };
-  private readonly callRec: CallRecord = {
-    probeId: 0,
-    tid: 0,
-    ts: 0,
-    dur: 0,
-    entryCpu: 0,
-    returnCpu: 0,
-    depth: 0,
-    retval: null,
-    args: null,
-    entrySeq: 0,
-    returnSeq: 0,
-  };
+  private readonly ev: EventRecord = blankEventRecord('kprobe');
+  private readonly callRec: CallRecord = blankCallRecord();
   private readonly missRec: MissRecord = { probeId: 0, tid: 0, cpu: 0, ts: 0, reason: 'no_instance' };
   private finished = false;
 

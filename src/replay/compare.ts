@@ -247,7 +247,8 @@ export class Comparator implements RunSink {
       const r = this.recorded!.next();
       if (!r) return undefined;
       if ('returnSeq' in r === isCall) return r as T;
-      (isCall ? this.eventQ : this.callQ).push(r as EventRecord & CallRecord);
+      // (the stream reuses its records: a record kept for later is a copy)
+      (isCall ? this.eventQ : this.callQ).push({ ...r } as EventRecord & CallRecord);
     }
   }
 

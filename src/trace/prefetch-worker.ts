@@ -54,7 +54,8 @@ interface Cursor {
   key: number;
   at: number;
   to: number;
-  text: Set<number>;
+  /** isText[j]: column j holds text. */
+  isText: boolean[];
   pageRows: number;
   ahead: number;
   done: boolean;
@@ -85,16 +86,19 @@ function serve(d: PrefetchWorkerData): void {
     }
     const n = rows.length;
     const width = n ? rows[0]!.length : 0;
-    const numCols = width - c.text.size;
-    const nums = new Float64Array(n * numCols);
-    const texts: (string | null)[] = [];
+    const isText = c.isText;
+    let nText = 0;
+    for (let j = 0; j < width; j++) if (isText[j]) nText++;
+    const nums = new Float64Array(n * (width - nText));
+    const texts = new Array<string | null>(n * nText);
     let k = 0;
+    let t = 0;
     for (let i = 0; i < n; i++) {
       const r = rows[i]!;
       for (let j = 0; j < width; j++) {
         const v = r[j];
-        if (c.text.has(j)) texts.push(v === null || v === undefined ? null : String(v));
-        else nums[k++] = v === null ? NaN : Number(v);
+        if (isText[j] === true) texts[t++] = v === null || v === undefined ? null : String(v);
+        else nums[k++] = v === null ? NaN : (v as number);
       }
     }
     c.done = n < c.pageRows;
@@ -139,7 +143,7 @@ function serve(d: PrefetchWorkerData): void {
         key: m.key,
         at: m.from,
         to: m.to,
-        text: new Set(m.text),
+        isText: Array.from({ length: 64 }, (_, j) => m.text.includes(j)),
         pageRows: m.pageRows,
         ahead: 0,
         done: false,

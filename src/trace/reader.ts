@@ -20,6 +20,7 @@ import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunSta
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
 import { checkSchema } from './validate.js';
+import { blankCallRecord, blankEventRecord } from './records.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -92,7 +93,8 @@ export interface RunStreams {
   calls(opts?: { args?: boolean }): Generator<CallRecord, void, undefined>;
   /**
    * Every event and every call in the order a session produces them (a call right after its
-   * return event), reading each stored row once: what verify compares.
+   * return event), reading each stored row once: what verify compares. The records are reused
+   * (overwritten as the stream advances): copy one to keep it.
    */
   eventsAndCalls(): Generator<EventRecord | CallRecord, void, undefined>;
   missed(): Generator<MissRecord, void, undefined>;
@@ -273,28 +275,30 @@ export class TraceReader {
             [7],
           ),
         );
-        const implied = impliedReturnEvents(
+        // (without calls, this stream yields events only)
+        const implied = callsWithEvents(
           pages(
-            `SELECT return_seq, ts + dur, (info >> 7) & 127, tid, probe_id,
-                    (SELECT s FROM strings WHERE id = c.args), (info >> 14) & 3
+            `SELECT return_seq, probe_id, tid, ts, dur, info, retval,
+                    (SELECT s FROM strings WHERE id = c.args), entry_seq
              FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
                AND info & ${IMPLIED_MASK} ORDER BY return_seq LIMIT ?`,
             0,
             from,
             to + 1,
-            [5],
+            [7],
           ),
+          false,
         );
         try {
           let a = stored.next();
           let b = implied.next();
           while (!a.done || !b.done) {
             let e: EventRecord;
-            if (b.done || (!a.done && a.value.seq < b.value.seq)) {
+            if (b.done || (!a.done && a.value.seq < (b.value as EventRecord).seq)) {
               e = a.value as EventRecord;
               a = stored.next();
             } else {
-              e = b.value;
+              e = b.value as EventRecord;
               b = implied.next();
             }
             if (e.seq >= to) break;
@@ -317,6 +321,7 @@ export class TraceReader {
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          true,
         );
         const fromCalls = callsWithEvents(
           pages(
@@ -329,6 +334,8 @@ export class TraceReader {
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          true,
+          true,
         );
         try {
           let a = stored.next();
@@ -603,29 +610,50 @@ function* paged(
 /** raw_calls.info bits of the implied return and trampoline events (schemas/trace.sql). */
 const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
 
-/** Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps. */
-function* storedEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
+/**
+ * Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps;
+ * with `reuse`, the two records yielded are overwritten row after row (fresh ones otherwise).
+ */
+function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<EventRecord, void, undefined> {
+  let e = blankEventRecord('kprobe');
+  let step = blankEventRecord('singlestep');
   for (const r of it) {
-    const e: EventRecord = {
-      seq: num(r[0]),
-      ts: num(r[1]),
-      cpu: num(r[2]),
-      tid: num(r[3]),
-      kind: EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName),
-      probeId: numOrNull(r[5]),
-      addr: numOrNull(r[6]),
-      args: strOrNull(r[7]),
-    };
+    if (!reuse) e = blankEventRecord('kprobe');
+    e.seq = num(r[0]);
+    e.ts = num(r[1]);
+    e.cpu = num(r[2]);
+    e.tid = num(r[3]);
+    e.kind = EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName);
+    e.probeId = numOrNull(r[5]);
+    e.addr = numOrNull(r[6]);
+    e.args = strOrNull(r[7]);
+    const d = r[8];
     yield e;
-    if (r[8] !== null) yield { ...e, seq: e.seq + 1, ts: e.ts + num(r[8]), kind: 'singlestep', args: null };
+    if (d !== null) {
+      if (!reuse) step = blankEventRecord('singlestep');
+      step.seq = e.seq + 1;
+      step.ts = e.ts + num(d);
+      step.cpu = e.cpu;
+      step.tid = e.tid;
+      step.probeId = e.probeId;
+      step.addr = e.addr;
+      yield step;
+    }
   }
 }
 
 /**
  * Call rows (return_seq, probe, tid, ts, dur, info, retval, args, entry_seq), each preceded by the
- * trampoline and return events its flags imply.
+ * trampoline and return events its flags imply (`withCalls` false: those events alone).
  */
-function* callsWithEvents(it: IterableIterator<Raw>): Generator<EventRecord | CallRecord, void, undefined> {
+function* callsWithEvents(
+  it: IterableIterator<Raw>,
+  withCalls = true,
+  reuse = false,
+): Generator<EventRecord | CallRecord, void, undefined> {
+  let tramp = blankEventRecord('trampoline');
+  let ret = blankEventRecord('return');
+  let call = blankCallRecord();
   for (const r of it) {
     const returnSeq = num(r[0]);
     const probeId = num(r[1]);
@@ -637,74 +665,41 @@ function* callsWithEvents(it: IterableIterator<Raw>): Generator<EventRecord | Ca
     const returnCpu = Math.floor(info / 128) % 128;
     const flags = Math.floor(info / 16384) % 4;
     const end = ts + dur;
-    if (flags & CALL_TRAMPOLINE_IMPLIED)
-      yield {
-        seq: returnSeq - 1,
-        ts: end,
-        cpu: returnCpu,
-        tid,
-        kind: 'trampoline',
-        probeId: null,
-        addr: IMPLIED_RETURN_ADDR,
-        args: null,
-      };
-    if (flags & CALL_RETURN_IMPLIED)
-      yield {
-        seq: returnSeq,
-        ts: end,
-        cpu: returnCpu,
-        tid,
-        kind: 'return',
-        probeId,
-        addr: IMPLIED_RETURN_ADDR,
-        args,
-      };
-    yield {
-      probeId,
-      tid,
-      ts,
-      dur,
-      entryCpu: info % 128,
-      returnCpu,
-      depth: Math.floor(info / 65536),
-      retval: numOrNull(r[6]),
-      args,
-      entrySeq: numOrNull(r[8]),
-      returnSeq,
-    };
-  }
-}
-
-/** The trampoline and return events implied by call rows (return_seq, end, cpu, tid, probe, args, flags). */
-function* impliedReturnEvents(it: IterableIterator<Raw>): Generator<EventRecord, void, undefined> {
-  for (const r of it) {
-    const seq = num(r[0]);
-    const ts = num(r[1]);
-    const cpu = num(r[2]);
-    const tid = num(r[3]);
-    const flags = num(r[6]);
-    if (flags & CALL_TRAMPOLINE_IMPLIED)
-      yield {
-        seq: seq - 1,
-        ts,
-        cpu,
-        tid,
-        kind: 'trampoline',
-        probeId: null,
-        addr: IMPLIED_RETURN_ADDR,
-        args: null,
-      };
-    if (flags & CALL_RETURN_IMPLIED)
-      yield {
-        seq,
-        ts,
-        cpu,
-        tid,
-        kind: 'return',
-        probeId: num(r[4]),
-        addr: IMPLIED_RETURN_ADDR,
-        args: strOrNull(r[5]),
-      };
+    if (flags & CALL_TRAMPOLINE_IMPLIED) {
+      if (!reuse) tramp = blankEventRecord('trampoline');
+      tramp.seq = returnSeq - 1;
+      tramp.ts = end;
+      tramp.cpu = returnCpu;
+      tramp.tid = tid;
+      tramp.addr = IMPLIED_RETURN_ADDR;
+      yield tramp;
+    }
+    if (flags & CALL_RETURN_IMPLIED) {
+      if (!reuse) ret = blankEventRecord('return');
+      ret.seq = returnSeq;
+      ret.ts = end;
+      ret.cpu = returnCpu;
+      ret.tid = tid;
+      ret.probeId = probeId;
+      ret.addr = IMPLIED_RETURN_ADDR;
+      ret.args = args;
+      yield ret;
+    }
+    if (withCalls) {
+      if (!reuse) call = { ...call };
+      call.probeId = probeId;
+      call.tid = tid;
+      call.ts = ts;
+      call.dur = dur;
+      call.entryCpu = info % 128;
+      call.returnCpu = returnCpu;
+      call.depth = Math.floor(info / 65536);
+      call.retval = numOrNull(r[6]);
+      call.args = args;
+      call.entrySeq = numOrNull(r[8]);
+      call.returnSeq = returnSeq;
+      yield call;
+    }
   }
 }
 

@@ -196,6 +196,28 @@ export interface RunSink {
   syscall(r: SyscallCountRecord): void;
 }
 
+/** A record to fill in (producers that reuse one event record per stream start from it). */
+export function blankEventRecord(kind: EventKindName): EventRecord {
+  return { seq: 0, ts: 0, cpu: 0, tid: 0, kind, probeId: null, addr: null, args: null };
+}
+
+/** A call record to fill in. */
+export function blankCallRecord(): CallRecord {
+  return {
+    probeId: 0,
+    tid: 0,
+    ts: 0,
+    dur: 0,
+    entryCpu: 0,
+    returnCpu: 0,
+    depth: 0,
+    retval: null,
+    args: null,
+    entrySeq: 0,
+    returnSeq: 0,
+  };
+}
+
 /** A sink that drops everything (probe validation, tests); spread it to override a few methods. */
 export function nullSink(): RunSink {
   const nop = (): void => {};

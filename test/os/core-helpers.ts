@@ -72,7 +72,7 @@ export function recordAndVerify(
   argv: string[],
   cpus: number,
   chaos: boolean,
-  opts: { cwd?: string; env?: string[]; allowRead?: string[]; cpuModel?: string } = {},
+  opts: { cwd?: string; env?: string[]; allowRead?: string[]; cpuModel?: string; probes?: string[] } = {},
 ): { divergence: string | null; result: RunResult } {
   traceDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'probelab-core-'));
   const db = path.join(traceDir, `${++n}.db`);
@@ -88,7 +88,7 @@ export function recordAndVerify(
         cpus,
         chaos,
         seed: 7,
-        probes: [],
+        probes: opts.probes ?? [],
         env: opts.env ?? [],
         cwd: opts.cwd ?? REPO_ROOT,
         allowRead: opts.allowRead,

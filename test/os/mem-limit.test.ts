@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Machine } from '../../src/emulator/machine.js';
+import { ElfError, Machine } from '../../src/emulator/machine.js';
 import { DEFAULT_MEM_LIMIT, MEM_LIMIT_MAX } from '../../src/emulator/memory.js';
 import { recordRun } from '../../src/recorder/record.js';
 import { replayRun } from '../../src/replay/replay.js';
@@ -93,6 +93,19 @@ describe('#16 guest memory: refused past --mem, as Linux refuses past RLIMIT_AS'
     const vm = Number(m![2]) * 1024;
     expect(vm).toBeLessThanOrEqual(limit);
     expect(vm + (4 << 20)).toBeGreaterThan(limit);
+  });
+
+  it('a program whose own image needs more than --mem is refused at load with one line (ElfError)', () => {
+    const big = buildGuest(
+      'static volatile char bss[48 << 20];\nint main(void) { bss[5] = 1; return bss[5] - 1; }\n',
+      [...STATIC, '-O1'],
+      'mem-bigbss',
+    );
+    const load = (memLimit: number) =>
+      Machine.load(new Uint8Array(fs.readFileSync(big)), { argv: ['big'], env: [], memLimit });
+    expect(() => load(32 << 20)).toThrow(ElfError);
+    expect(() => load(32 << 20)).toThrow(/needs more than the guest memory limit of 32 MiB \(--mem\)/);
+    expect(load(64 << 20).run().exitCode).toBe(0);
   });
 
   it('the default limit applies when none is given', () => {

@@ -1,5 +1,5 @@
-// Process-level syscalls: identity (getpid, getppid, the uid/gid family, uname),
-// exit_group, getrandom (a logged input), and kill/tkill/tgkill with default actions until the
+// Process-level syscalls: identity (getpid, getppid, the uid/gid family, uname), unshare and
+// ptrace as an unprivileged caller gets them, exit_group, getrandom (a logged input), and kill/tkill/tgkill with default actions until the
 // signals module redefines them. Guarantees: identities are fixed (uid/gid 1000), so runs are
 // reproducible; getrandom bytes come from the seeded generator and are reported as inputs.
 
@@ -51,6 +51,46 @@ function prctl(k: Kernel, t: Task, option: number, arg2: number): number {
   return -EINVAL;
 }
 
+// clone flags unshare(2) accepts (check_unshare_flags), and the namespace ones among them.
+const CLONE_VM = 0x100;
+const CLONE_FS = 0x200;
+const CLONE_SIGHAND = 0x800;
+const CLONE_THREAD = 0x10000;
+const CLONE_NEWNS = 0x20000;
+const CLONE_NEWUSER = 0x10000000;
+const NAMESPACES =
+  0x80 | CLONE_NEWNS | 0x02000000 | 0x04000000 | 0x08000000 | CLONE_NEWUSER | 0x20000000 | 0x40000000;
+const UNSHARE_OK = CLONE_VM | CLONE_FS | 0x400 | CLONE_SIGHAND | CLONE_THREAD | 0x40000 | NAMESPACES;
+
+/**
+ * unshare(2) for an unprivileged caller on a system without unprivileged user namespaces: a new
+ * namespace of any kind is EPERM (no CAP_SYS_ADMIN); CLONE_THREAD/SIGHAND/VM need a single-threaded
+ * caller (EINVAL); unsharing the descriptor table, fs state or SysV undo list succeeds and changes
+ * nothing the emulator models apart (those are per process here already).
+ */
+function unshare(t: Task, flags: number): number {
+  if (flags & ~UNSHARE_OK) return -EINVAL;
+  if (flags & CLONE_NEWUSER) flags |= CLONE_THREAD | CLONE_FS;
+  if (flags & CLONE_VM) flags |= CLONE_SIGHAND;
+  if (flags & CLONE_SIGHAND) flags |= CLONE_THREAD;
+  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)) {
+    if (t.process.threads.filter((x) => x.state !== 'zombie').length > 1) return -EINVAL;
+  }
+  return flags & NAMESPACES ? -EPERM : 0;
+}
+
+/**
+ * ptrace(2) as Linux answers under Yama's ptrace_scope 3 (no process may trace another): nothing
+ * here is traceable, so PTRACE_TRACEME, PTRACE_ATTACH and PTRACE_SEIZE are EPERM, an unknown pid
+ * ESRCH, and every other request ESRCH (the target is not traced by the caller).
+ */
+function ptrace(k: Kernel, request: number, pid: number): number {
+  if (request === 0) return -EPERM; // PTRACE_TRACEME
+  const target = k.m.tasks.get(pid);
+  if (!target || target.state === 'zombie') return -ESRCH;
+  return request === 16 || request === 0x4206 ? -EPERM : -ESRCH;
+}
+
 /** tgkill/tkill/kill of one thread, with the default action (no handlers until the signals module). */
 function tgkill(k: Kernel, t: Task, tgid: number, tid: number, sig: number): number {
   const target = k.m.tasks.get(tid);
@@ -88,6 +128,8 @@ export function registerProcess(k: Kernel): void {
   for (const name of ['setreuid32', 'setregid32']) T.define(name, (_t, a, b) => same(a, b));
   for (const name of ['setresuid32', 'setresgid32']) T.define(name, (_t, a, b, c) => same(a, b, c));
   T.define('prctl', (t, option, arg2) => prctl(k, t, option, arg2));
+  T.define('unshare', (t, flags) => unshare(t, flags));
+  T.define('ptrace', (_t, request, pid) => ptrace(k, request, pid));
   // No supplementary groups (the user is uid/gid 1000 and nothing else).
   T.define('getgroups', (_t, size) => (size < 0 ? -EINVAL : 0));
   T.define('getgroups32', (_t, size) => (size < 0 ? -EINVAL : 0));

@@ -13,6 +13,7 @@ import { EAGAIN, EFAULT, EINTR, EINVAL, ENOMEM, EPERM, ESRCH } from './errno.js'
 import { faultSignal } from './signals-fault.js';
 import { onSigStack, restoreFrame, sasSsFlags } from './signals-frame.js';
 import { ERESTARTNOHAND, processState, processTimers, SignalKernel, threadState } from './signals-kernel.js';
+import { registerSignalfd } from './signals-fd.js';
 import { ITIMER_PROF, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD_ID } from './signals-timers.js';
 import {
   dequeueSignal,
@@ -641,5 +642,6 @@ export function registerSignals(k: Kernel): SignalKernel {
     return 0;
   });
 
+  registerSignalfd(k, sk);
   return sk;
 }

@@ -16,6 +16,7 @@ import { EINTR, ERESTARTSYS } from './errno.js';
 import type { Process } from './process.js';
 import { setupFrame, userOk, type TrapContext } from './signals-frame.js';
 import { ProcessTimers } from './signals-timers.js';
+import { WaitQueue } from './wait.js';
 import {
   CLD_CONTINUED,
   CLD_STOPPED,
@@ -101,7 +102,20 @@ function restartCodeFor(nr: number): number {
 }
 
 export class SignalKernel {
+  /** Per process: where its signalfd readers and pollers wait (os/signals-fd.ts). */
+  private readonly fdQueues = new WeakMap<Process, WaitQueue>();
+
   constructor(readonly m: Machine) {}
+
+  /** The queue signalfd descriptors of `proc` wait on; woken by every signal queued to it. */
+  signalfdQueue(proc: Process): WaitQueue {
+    let q = this.fdQueues.get(proc);
+    if (!q) {
+      q = new WaitQueue(this.m);
+      this.fdQueues.set(proc, q);
+    }
+    return q;
+  }
 
   memOf(t: Task): Memory {
     return t.process.mm.memory;
@@ -162,9 +176,10 @@ export class SignalKernel {
         for (const t of threads) if (threadState(t).stoppedWait) this.resume(t);
       }
     }
-    if (sig !== SIGKILL && this.ignoredFor(p, target, sig, group)) return false;
+    if (sig !== SIGKILL && this.ignoredFor(p, target, sig)) return false;
     const pending = group ? p.shared : threadState(target).pending;
     if (!pending.enqueue(info)) return false;
+    this.fdQueues.get(proc)?.wakeAll();
     this.complete(target, p, threads, sig, group);
     return true;
   }
@@ -175,15 +190,13 @@ export class SignalKernel {
     return t ? this.send(t, info, true) : false;
   }
 
-  private ignoredFor(p: ProcessSigState, t: Task, sig: number, group: boolean): boolean {
+  private ignoredFor(p: ProcessSigState, t: Task, sig: number): boolean {
     const s = threadState(t);
-    // A blocked signal stays queued even when ignored (the disposition may change before unblocking);
-    // rt_sigtimedwait's set counts as unblocked here only because it takes the signal itself.
+    // sig_ignored(): a signal the target thread blocks stays queued even when ignored (the
+    // disposition may change before unblocking, and signalfd or sigtimedwait may take it); so does
+    // one in rt_sigtimedwait's set. For a process-wide signal the target is the leader.
     if (s.waitSet?.has(sig)) return false;
-    if (!group) return p.ignored(sig, s.blocked);
-    const a = p.actions[sig]!;
-    const d = defaultAction(sig);
-    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (d === 'ignore' || d === 'continue'));
+    return p.ignored(sig, s.blocked);
   }
 
   private wants(t: Task, sig: number): boolean {
@@ -299,9 +312,14 @@ export class SignalKernel {
 
   // ---------------------------------------------------------------- delivery
 
-  /** The machine's return-to-user hook: deliver if there is work, then leave the syscall behind. */
+  /**
+   * The machine's return-to-user hook: deliver if there is work, then leave the syscall behind. A
+   * call a signal interrupted is restarted even when no signal is left to deliver (another thread
+   * took the process-wide one first): a restart code never reaches the guest.
+   */
   exitToUser(t: Task): void {
     if (t.state === 'running' && this.hasWork(t)) this.returnToUser(t);
+    else if (t.state === 'running') this.restartNoHandler(t);
     if (t.state === 'running') t.origEax = -1;
   }
 
@@ -312,8 +330,12 @@ export class SignalKernel {
    */
   returnToUser(t: Task): void {
     const s = threadState(t);
-    // A probe is single-stepping an instruction out of line (IF clear): no handler may start here.
-    if (!t.cpu.interruptsEnabled()) return;
+    // A probe is single-stepping an instruction out of line (IF clear): no handler may start here
+    // (uprobe_deny_signal), but an interrupted call is still restarted (arch_do_signal_or_restart).
+    if (!t.cpu.interruptsEnabled()) {
+      this.restartNoHandler(t);
+      return;
+    }
     const p = processState(t.process);
     let handled = false;
     for (let guard = 0; guard <= NSIG; guard++) {
