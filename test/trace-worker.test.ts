@@ -167,3 +167,23 @@ describe('trace writer on a worker thread', () => {
     db.close();
   });
 });
+
+describe('a worker of another module that imports the trace layer', () => {
+  it('is not taken for the trace store worker (its own workerData is left alone)', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const storeWorker = pathToFileURL(path.join(ROOT, 'dist/src/trace/store-worker.js')).href;
+    const src =
+      `import { parentPort, workerData } from 'node:worker_threads';\n` +
+      `await import(${JSON.stringify(storeWorker)});\n` +
+      `parentPort.postMessage({ echoed: workerData.job });\n`;
+    const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(src)}`), {
+      workerData: { job: 'fuzz case 7' },
+    });
+    const got = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    expect(got).toEqual({ echoed: 'fuzz case 7' });
+  });
+});

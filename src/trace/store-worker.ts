@@ -11,6 +11,8 @@ import { createTrace, openTrace, type CreateOptions } from './db.js';
 import { TraceStore, type StoreOps } from './store.js';
 
 export interface StoreWorkerData {
+  /** Marks the data as this module's: other workers that import the trace layer carry their own workerData. */
+  role: 'trace-store';
   ctl: Int32Array;
   port: MessagePort;
   mode: 'create' | 'append';
@@ -109,4 +111,5 @@ function serve(d: StoreWorkerData): void {
   });
 }
 
-if (parentPort !== null && workerData) serve(workerData as StoreWorkerData);
+if (parentPort !== null && (workerData as Partial<StoreWorkerData> | null)?.role === 'trace-store')
+  serve(workerData as StoreWorkerData);

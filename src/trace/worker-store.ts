@@ -55,7 +55,15 @@ export class WorkerStore implements StoreOps {
   ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const data: StoreWorkerData = { ctl: this.ctl, port: port2, mode, path, create, rowsPerStatement };
+    const data: StoreWorkerData = {
+      role: 'trace-store',
+      ctl: this.ctl,
+      port: port2,
+      mode,
+      path,
+      create,
+      rowsPerStatement,
+    };
     // execArgv: [] because the worker must not inherit e.g. `-e`/`--input-type` of the parent.
     this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
     this.worker.unref();
