@@ -108,9 +108,23 @@ export const spec = {
         default: false,
         describe: 'no profile table, hints or progress',
       })
-      .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' }),
+      .option('force', { type: 'boolean', default: false, describe: 'overwrite an existing output file' })
+      .option('max-output', {
+        type: 'string',
+        describe:
+          "guest stdout+stderr bytes stored per run, e.g. 0, 512K or 1G (default 64M); the guest's writes still succeed, the run is marked output_truncated",
+      }),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
+/** A byte count with an optional K/M/G suffix (powers of 1024); null when malformed or too large. */
+function parseByteCount(text: string): number | null {
+  const m = /^\s*(\d+)\s*([kmg])?(?:i?b)?\s*$/i.exec(text);
+  if (!m) return null;
+  const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const n = Number(m[1]) * unit;
+  return Number.isSafeInteger(n) ? n : null;
+}
+
 function checkInt(name: string, v: number, lo: number, hi: number): void {
   if (!Number.isInteger(v) || v < lo || v > hi)
     throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
@@ -172,6 +186,8 @@ interface RunPlan {
   slice: Slice;
   runs: number;
   quiet: boolean;
+  /** --max-output in bytes (undefined: the recorder's default). */
+  outputLimit: number | undefined;
 }
 
 /**
@@ -200,6 +216,7 @@ async function recordSlice(writer: TraceWriter, plan: RunPlan): Promise<number> 
             ...(world.cpuModel !== undefined ? { cpuModel: world.cpuModel } : {}),
           },
           validated: true,
+          ...(plan.outputLimit !== undefined ? { outputLimit: plan.outputLimit } : {}),
           onProgress: (n) => progress.update(n, `run ${index + 1}/${plan.runs}`),
         },
         () => stop.signal !== null,
@@ -310,6 +327,12 @@ export async function main(argv: string[]): Promise<number> {
   const mhz = mhzProblem(a.mhz);
   if (mhz) throw new CliError(`--mhz ${mhz}, got ${a.mhz}`, 2);
   const slice = shardSlice(a.shard, a.runs);
+  const outputLimit = a['max-output'] === undefined ? undefined : parseByteCount(String(a['max-output']));
+  if (outputLimit === null)
+    throw new CliError(
+      `--max-output ${escapeControls(String(a['max-output']))}: expected a byte count such as 0, 512K or 1G`,
+      2,
+    );
   const elf = a._[0];
   const target = resolveTarget({
     elf,
@@ -367,7 +390,16 @@ export async function main(argv: string[]): Promise<number> {
   // Only a regular file is replaced, and only one writer at a time (output-claim.ts).
   const claim = claimOutput(out, a.output, a.force);
   try {
-    const plan: RunPlan = { target, world, session, seed: a.seed, slice, runs: a.runs, quiet: a.quiet };
+    const plan: RunPlan = {
+      target,
+      world,
+      session,
+      seed: a.seed,
+      slice,
+      runs: a.runs,
+      quiet: a.quiet,
+      outputLimit,
+    };
     const workers = Math.min(availableParallelism(), slice.count, 8);
     if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER)
       return await sweepInParallel({
