@@ -391,7 +391,9 @@ describe('block compiler vs interpreter', () => {
   });
 
   it('x87 instructions called directly from compiled blocks leave identical state, flags and faults (#13 item 2)', () => {
-    compareModes(x87Body, 30, 30, 30);
+    // More than 10 blocks compiled over the 30 random cases: the count varies with fast-check's
+    // random seed, and a bound of 30 once failed with 27.
+    compareModes(x87Body, 30, 30, 10);
   });
 
   it('self-modifying code: a store from a compiled block into its own next instruction is seen', () => {
