@@ -24,6 +24,7 @@ import { catchStopSignal } from './stop-signal.js';
 import { specHint } from './spec-hints.js';
 import { shardSlice, sweepInParallel, type Slice } from './sweep.js';
 import { runNotes } from '../emulator/notes.js';
+import { parseByteSize } from '../emulator/memory.js';
 import { escapeControls, escapeLines } from './terminal.js';
 
 export const spec = {
@@ -116,15 +117,6 @@ export const spec = {
       }),
   strict: 'options',
 } satisfies CommandSpec<unknown>;
-/** A byte count with an optional K/M/G suffix (powers of 1024); null when malformed or too large. */
-function parseByteCount(text: string): number | null {
-  const m = /^\s*(\d+)\s*([kmg])?(?:i?b)?\s*$/i.exec(text);
-  if (!m) return null;
-  const unit = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  const n = Number(m[1]) * unit;
-  return Number.isSafeInteger(n) ? n : null;
-}
-
 function checkInt(name: string, v: number, lo: number, hi: number): void {
   if (!Number.isInteger(v) || v < lo || v > hi)
     throw new CliError(`--${name} must be an integer in ${lo}..${hi}, got ${v}`, 2);
@@ -327,7 +319,7 @@ export async function main(argv: string[]): Promise<number> {
   const mhz = mhzProblem(a.mhz);
   if (mhz) throw new CliError(`--mhz ${mhz}, got ${a.mhz}`, 2);
   const slice = shardSlice(a.shard, a.runs);
-  const outputLimit = a['max-output'] === undefined ? undefined : parseByteCount(String(a['max-output']));
+  const outputLimit = a['max-output'] === undefined ? undefined : parseByteSize(String(a['max-output']));
   if (outputLimit === null)
     throw new CliError(
       `--max-output ${escapeControls(String(a['max-output']))}: expected a byte count such as 0, 512K or 1G`,

@@ -749,13 +749,21 @@ export function formatBytes(n: number): string {
 }
 
 /**
- * A --mem SIZE: a number of bytes with an optional K, M or G suffix (powers of 1024; "KiB", "MB"...
- * spellings accepted), rounded down to whole pages. Null unless in MEM_LIMIT_MIN..MEM_LIMIT_MAX.
+ * A size in bytes with an optional K, M or G suffix (powers of 1024; "KiB", "MB"... spellings
+ * accepted), rounded down to a whole byte. Null when malformed or not a safe integer.
  */
-export function parseMemSize(text: string): number | null {
+export function parseByteSize(text: string): number | null {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?\s*$/i.exec(text);
   if (!m) return null;
   const unit = { k: 1 << 10, m: 1 << 20, g: 1 << 30 }[(m[2] ?? '').toLowerCase()] ?? 1;
-  const n = Math.floor((Number(m[1]) * unit) / PAGE_SIZE) * PAGE_SIZE;
+  const n = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** A --mem SIZE (parseByteSize), rounded down to whole pages. Null unless in MEM_LIMIT_MIN..MEM_LIMIT_MAX. */
+export function parseMemSize(text: string): number | null {
+  const bytes = parseByteSize(text);
+  if (bytes === null) return null;
+  const n = Math.floor(bytes / PAGE_SIZE) * PAGE_SIZE;
   return n >= MEM_LIMIT_MIN && n <= MEM_LIMIT_MAX ? n : null;
 }
