@@ -1,7 +1,8 @@
 // #16 "path resolution that cannot be raced", end to end: while a native host process swaps each
 // directory d<j> inside the allowed directory with a symlink to an outside directory
 // (renameat2 RENAME_EXCHANGE, round robin, test/os/vfs-guests/swap.c), one recorded guest run
-// opens d<j>/f<i> 1,600 times and reads each file. The outside files hold a marker; the oracle is
+// opens d<j>/f<i> 1,600 times per round and reads each file, for as many rounds as it takes to see
+// both outcomes (a CPU-starved swapper can leave every directory in one state for a whole round). The outside files hold a marker; the oracle is
 // that no byte of them reaches the guest or the trace's inputs. That the race was live during the
 // run is checked too: some opens were refused (a walk met a swapped-in symlink) and some succeeded.
 // Before #16, HostFiles checked each component and then opened the whole path, which followed a
@@ -23,6 +24,8 @@ const DIR = path.join(REPO_ROOT, 'test', 'os', 'vfs-guests');
 const PAIRS = 16;
 const FILES = 100;
 const MARK = 'OUT-SECRET';
+/** The guest repeats its 1,600 opens until it has seen both outcomes, at most this often. */
+const MAX_ROUNDS = 50;
 
 let guest = '';
 let swapper = '';
@@ -80,7 +83,7 @@ describe('#16 race-free path resolution (a host process swapping directories and
         workload: 'race',
         binary: new Uint8Array(fs.readFileSync(guest)),
         session: {
-          argv: ['race', String(PAIRS), String(FILES)],
+          argv: ['race', String(PAIRS), String(FILES), String(MAX_ROUNDS)],
           cwd: allowed,
           allowRead: [allowed],
           cpus: 1,
@@ -93,9 +96,12 @@ describe('#16 race-free path resolution (a host process swapping directories and
       child.kill('SIGKILL');
       w.close();
     }
-    const m = /^in (\d+) out (\d+) other (\d+) refused (\d+)\n$/.exec(Buffer.concat(out).toString());
+    const m = /^rounds (\d+) in (\d+) out (\d+) other (\d+) refused (\d+)\n$/.exec(
+      Buffer.concat(out).toString(),
+    );
     expect(m, Buffer.concat(out).toString()).not.toBeNull();
-    const [inside, leaked, other, refused] = [1, 2, 3, 4].map((k) => Number(m![k])) as [
+    const [rounds, inside, leaked, other, refused] = [1, 2, 3, 4, 5].map((k) => Number(m![k])) as [
+      number,
       number,
       number,
       number,
@@ -104,7 +110,7 @@ describe('#16 race-free path resolution (a host process swapping directories and
     expect(leaked, 'opens that returned an outside file').toBe(0);
     // An open file reads as what was opened (contents are taken at open, as the inode is on Linux).
     expect(other, 'reads that failed or returned other bytes').toBe(0);
-    expect(inside + refused).toBe(PAIRS * FILES);
+    expect(inside + refused).toBe(rounds * PAIRS * FILES);
     // The race was live: walks met both a directory and a swapped-in symlink.
     expect(inside).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
