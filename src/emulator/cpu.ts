@@ -321,13 +321,20 @@ export class Cpu implements FpuHost {
     else R[r - 4] = (R[r - 4]! & ~0xff00) | ((v & 0xff) << 8);
   }
 
-  /** Effective address with the fs/gs base (the only segments with a non-zero base here). */
+  /** Effective address, with the fs/gs base the decoder marked (never for lea). */
   private ea(i: number): number {
-    const s = this.c.ea[i]! >> 12;
-    const a = this.eaNoSeg(i);
-    if (s === 5) return (a + this.fsBase) | 0;
-    if (s === 6) return (a + this.gsBase) | 0;
-    return a;
+    const c = this.c;
+    const info = c.ea[i]!;
+    let a = c.disp[i]!;
+    const b = info & 15;
+    if (b < 8) a += this.regs[b]!;
+    const x = (info >> 4) & 15;
+    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
+    if (info & EA_A16) a &= 0xffff;
+    const s = info >> 12;
+    if (s === 5) a += this.fsBase;
+    else if (s === 6) a += this.gsBase;
+    return a | 0;
   }
 
   read8(a: number): number {
@@ -568,7 +575,7 @@ export class Cpu implements FpuHost {
         R[(c.modrm[i]! >> 3) & 7] = c.modrm[i]! >= 0xc0 ? R[c.modrm[i]! & 7]! : this.mem.read32(this.ea(i));
         return;
       case 0x8d:
-        R[(c.modrm[i]! >> 3) & 7] = this.eaNoSeg(i);
+        R[(c.modrm[i]! >> 3) & 7] = this.ea(i);
         return;
       case 0x50:
       case 0x51:
@@ -745,19 +752,6 @@ export class Cpu implements FpuHost {
           this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
         } else this.execGeneric(i, op & 0x3ff);
     }
-  }
-
-  /** Effective address without segment base (lea). */
-  private eaNoSeg(i: number): number {
-    const c = this.c;
-    const info = c.ea[i]!;
-    let a = c.disp[i]!;
-    const b = info & 15;
-    if (b < 8) a += this.regs[b]!;
-    const x = (info >> 4) & 15;
-    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
-    if (info & EA_A16) a &= 0xffff;
-    return a | 0;
   }
 
   private alu(k: number, a: number, b: number, sz: number): number {
@@ -1037,7 +1031,7 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0x8d:
-        this.setReg(1, reg, this.eaNoSeg(i));
+        this.setReg(1, reg, this.ea(i));
         return;
       case 0x8e:
         this.loadSeg(reg, this.readE(i, 1));
