@@ -115,8 +115,7 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
     }
   }
   const taskHits: TaskHits[] = [];
-  for (const [probeId, byTid] of hits)
-    for (const [tid, n] of byTid) taskHits.push({ probeId, tid, hits: n });
+  for (const [probeId, byTid] of hits) for (const [tid, n] of byTid) taskHits.push({ probeId, tid, hits: n });
   return {
     ...rd,
     run: { ...rd.run, file: opts.file, source: opts.source },

@@ -94,7 +94,10 @@ function processesOf(rd: RunData): { procs: Proc[]; indexOf: (tid: number) => nu
     let i = byTid.get(tid);
     if (i === undefined) {
       i = procs.length;
-      procs.push({ json: { ...base, pid: tid, ppid: 0, exe: '', name: '', threads: 1 }, tids: new Set([tid]) });
+      procs.push({
+        json: { ...base, pid: tid, ppid: 0, exe: '', name: '', threads: 1 },
+        tids: new Set([tid]),
+      });
       byTid.set(tid, i);
     }
     return i;

@@ -148,6 +148,43 @@ function emptyChart(ch: Chart, width: number, height: number, message: string): 
   return ch.done();
 }
 
+/**
+ * A dashed vertical marker from just below its label down to `bottom`, labelled beside it: right of
+ * the line, or left of it when `labelRight` is false (near the chart's right edge).
+ */
+function markerLine(
+  svg: Sel,
+  o: {
+    x: number;
+    labelY: number;
+    bottom: number;
+    color: string;
+    text: string;
+    labelRight: boolean;
+    lineClass?: string;
+    strokeWidth?: number;
+  },
+): void {
+  const line = svg.append('line');
+  if (o.lineClass) line.attr('class', o.lineClass);
+  line
+    .attr('x1', o.x)
+    .attr('x2', o.x)
+    .attr('y1', o.labelY + 3)
+    .attr('y2', o.bottom)
+    .attr('stroke', o.color);
+  if (o.strokeWidth !== undefined) line.attr('stroke-width', o.strokeWidth);
+  line.attr('stroke-dasharray', '4 3');
+  svg
+    .append('text')
+    .attr('class', 'marker-label')
+    .attr('x', o.labelRight ? o.x + 4 : o.x - 4)
+    .attr('y', o.labelY)
+    .attr('text-anchor', o.labelRight ? 'start' : 'end')
+    .attr('fill', o.color)
+    .text(o.text);
+}
+
 function axisLabel(svg: Sel, x: number, y: number, text: string, rotate = false): void {
   const t = svg
     .append('text')
@@ -295,25 +332,15 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   marks.forEach(([label, v], j) => {
     const px = r1(xOf(v));
     const color = j === 0 ? C.ink : C.amber;
-    const ly = m.t - 24 + j * 13;
-    svg
-      .append('line')
-      .attr('class', 'marker')
-      .attr('x1', px)
-      .attr('x2', px)
-      .attr('y1', ly + 3)
-      .attr('y2', m.t + ph)
-      .attr('stroke', color)
-      .attr('stroke-dasharray', '4 3');
-    const right = px < m.l + pw * 0.7;
-    svg
-      .append('text')
-      .attr('class', 'marker-label')
-      .attr('x', right ? px + 4 : px - 4)
-      .attr('y', ly)
-      .attr('text-anchor', right ? 'start' : 'end')
-      .attr('fill', color)
-      .text(`${label} ${fmtInt(v)}`);
+    markerLine(svg, {
+      x: px,
+      labelY: m.t - 24 + j * 13,
+      bottom: m.t + ph,
+      color,
+      text: `${label} ${fmtInt(v)}`,
+      labelRight: px < m.l + pw * 0.7,
+      lineClass: 'marker',
+    });
   });
   axisLabel(svg, m.l + pw / 2, H - 10, 'latency (cycles, log₂ buckets)');
   axisLabel(svg, 14, m.t + ph / 2, 'calls', true);
@@ -570,24 +597,15 @@ export function missCurveSvg(
       continue;
     }
     const px = r1(x(k));
-    svg
-      .append('line')
-      .attr('x1', px)
-      .attr('x2', px)
-      .attr('y1', m.t - 30 + (row % 4) * 13 + 3)
-      .attr('y2', m.t + ph)
-      .attr('stroke', color)
-      .attr('stroke-width', 1.2)
-      .attr('stroke-dasharray', '4 3');
-    const right = px < m.l + pw * 0.62;
-    svg
-      .append('text')
-      .attr('class', 'marker-label')
-      .attr('x', right ? px + 4 : px - 4)
-      .attr('y', m.t - 30 + (row++ % 4) * 13)
-      .attr('text-anchor', right ? 'start' : 'end')
-      .attr('fill', color)
-      .text(`${label}: ${k}`);
+    markerLine(svg, {
+      x: px,
+      labelY: m.t - 30 + (row++ % 4) * 13,
+      bottom: m.t + ph,
+      color,
+      text: `${label}: ${k}`,
+      labelRight: px < m.l + pw * 0.62,
+      strokeWidth: 1.2,
+    });
   }
   if (recommended !== null) {
     const px = r1(x(recommended));
