@@ -616,14 +616,18 @@ export function shr96Jam(d: number): void {
   ww[2] = (x | (lost ? 1 : 0)) >>> 0;
 }
 
+/** A NaN or unsupported operand in slot 0 or 1? Then the result is already packed (nanPick). */
+export function nanOperands(): boolean {
+  if (oCls[0]! < CL_QNAN && oCls[1]! < CL_QNAN) return false;
+  nanPick(true);
+  return true;
+}
+
 /** slot0 + slot1 (or slot0 - slot1 when `sub`), rounded to prec under rc. */
 export function coreAdd(sub: boolean, prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   let na = oNeg[0]!;
   let nb = oNeg[1]! ^ (sub ? 1 : 0);
   if (ca === CL_INF || cb === CL_INF) {
@@ -720,12 +724,9 @@ export function mul32(a: number, b: number): void {
 
 /** slot0 * slot1, rounded to prec under rc. */
 export function coreMul(prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   const neg = oNeg[0]! ^ oNeg[1]!;
   if (ca === CL_INF || cb === CL_INF) {
     if (ca === CL_ZERO || cb === CL_ZERO) invalidResult();
@@ -840,12 +841,9 @@ export function divSig(): void {
 
 /** slot0 / slot1, rounded to prec under rc. */
 export function coreDiv(prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   const neg = oNeg[0]! ^ oNeg[1]!;
   if (ca === CL_INF) {
     if (cb === CL_INF) invalidResult();
