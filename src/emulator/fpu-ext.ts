@@ -1085,6 +1085,12 @@ export const fastRes = new Float64Array(1);
 /** fastArith's operands. */
 export const fa = new Float64Array(2);
 
+/** |v| in the range where the fast path's error terms (twoProdErr) are exact. */
+function fastRange(v: number): boolean {
+  const m = Math.abs(v);
+  return m >= FAST_LO && m <= FAST_HI;
+}
+
 /** op: 0 a+b, 1 a*b, 4 a-b, 5 b-a, 6 a/b, 7 b/a, 8 sqrt(a), with a = fa[0], b = fa[1]. */
 export function fastArith(op: number, rc: number, pc53: boolean): boolean {
   const a = fa[0]!;
@@ -1116,18 +1122,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      const ar = Math.abs(r);
-      const aa = Math.abs(a);
-      const ab = Math.abs(b);
-      if (!(
-        ar >= FAST_LO &&
-        ar <= FAST_HI &&
-        aa >= FAST_LO &&
-        aa <= FAST_HI &&
-        ab >= FAST_LO &&
-        ab <= FAST_HI
-      ))
-        return false;
+      if (!(fastRange(r) && fastRange(a) && fastRange(b))) return false;
       err = twoProdErr(a, b, r);
       break;
     }
@@ -1141,18 +1136,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      const ar = Math.abs(r);
-      const an = Math.abs(n);
-      const ad = Math.abs(d);
-      if (!(
-        ar >= FAST_LO &&
-        ar <= FAST_HI &&
-        an >= FAST_LO &&
-        an <= FAST_HI &&
-        ad >= FAST_LO &&
-        ad <= FAST_HI
-      ))
-        return false;
+      if (!(fastRange(r) && fastRange(n) && fastRange(d))) return false;
       const p = r * d;
       const rem = n - p - twoProdErr(r, d, p);
       // exact quotient = r + rem/d
@@ -1165,7 +1149,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      if (!(a >= FAST_LO && a <= FAST_HI)) return false;
+      if (!(a > 0 && fastRange(a))) return false;
       r = Math.sqrt(a);
       const p = r * r;
       const d = a - p - twoProdErr(r, r, p);

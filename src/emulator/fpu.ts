@@ -300,33 +300,14 @@ export class Fpu {
           if (i === 2) this.swBits &= ~(0xff | BUSY);
           else if (i === 3) this.reset();
           else if (i !== 0 && i !== 1 && i !== 4) host.raiseUD(); // FENI/FDISI/FSETPM are no-ops on a 387+
-        } else if (reg === 5) this.fcomi(sti, true, false);
-        else if (reg === 6) this.fcomi(sti, false, false);
+        } else if (reg < 7)
+          this.fcomi(sti, reg === 5, false); // FUCOMI, FCOMI
         else host.raiseUD();
         return;
       case 0xdc:
         if (reg === 2 || reg === 3) this.fcom(sti, false, reg - 2);
         else this.regArith(reg >= 4 ? reg ^ 1 : reg, sti, top, false);
         return;
-      case 0xdd:
-        switch (reg) {
-          case 0:
-            this.emptyMask |= 1 << sti;
-            return;
-          case 1:
-            this.fxch(sti);
-            return;
-          case 2:
-          case 3:
-            this.fstReg(sti, reg === 3);
-            return;
-          case 4:
-          case 5:
-            this.fcom(sti, true, reg - 4);
-            return;
-          default:
-            host.raiseUD();
-        }
       case 0xde:
         if (reg === 2) this.fcom(sti, false, 1);
         else if (reg === 3) {
@@ -335,32 +316,29 @@ export class Fpu {
         } else this.regArith(reg >= 4 ? reg ^ 1 : reg, sti, top, true);
         return;
       default:
-        switch (reg) {
-          case 0: // FFREEP
-            this.emptyMask |= 1 << sti;
-            this.pop();
-            return;
-          case 1:
-            this.fxch(sti);
-            return;
-          case 2:
-          case 3:
-            this.fstReg(sti, true);
-            return;
-          case 4:
-            if (i === 0) host.setAX(this.sw);
-            else host.raiseUD();
-            return;
-          case 5:
-            this.fcomi(sti, true, true);
-            return;
-          case 6:
-            this.fcomi(sti, false, true);
-            return;
-          default:
-            host.raiseUD();
-        }
+        // DD and DF: DF's first four are DD's with a pop (FFREEP and the FXCH / FSTP aliases).
+        this.execDDF(op === 0xdf, reg, i, sti);
     }
+  }
+
+  private execDDF(df: boolean, reg: number, i: number, sti: number): void {
+    const host = this.host;
+    if (reg === 0) {
+      this.emptyMask |= 1 << sti;
+      if (df) this.pop();
+    } else if (reg === 1) this.fxch(sti);
+    else if (reg < 4) this.fstReg(sti, df || reg === 3);
+    else if (!df) {
+      if (reg < 6)
+        this.fcom(sti, true, reg - 4); // FUCOM, FUCOMP
+      else host.raiseUD();
+    } else if (reg === 4) {
+      if (i === 0)
+        host.setAX(this.sw); // FNSTSW AX
+      else host.raiseUD();
+    } else if (reg < 7)
+      this.fcomi(sti, reg === 5, true); // FUCOMIP, FCOMIP
+    else host.raiseUD();
   }
 
   private execMem(op: number, reg: number, ea: number, host: FpuHost): void {
@@ -570,12 +548,9 @@ export class Fpu {
           case 5:
             this.st0ByST1(true);
             return;
-          case 6:
-            this.top = (this.top - 1) & 7;
-            this.swBits &= ~C1;
-            return;
           default:
-            this.top = (this.top + 1) & 7;
+            // FDECSTP, FINCSTP
+            this.top = (this.top + (i === 6 ? 7 : 1)) & 7;
             this.swBits &= ~C1;
             return;
         }
