@@ -876,14 +876,29 @@ export class Machine implements CpuHost {
     return true;
   }
 
+  /**
+   * sched_yield (and a sched_setaffinity that may take this vCPU away): the task gives up its vCPU
+   * after this instruction when another task is queued (or its affinity excludes the vCPU now).
+   * With nothing queued the slice simply goes on: the scheduler would pick the same task again at
+   * once (tasks woken meanwhile join the queue only at the next round), so leaving the slice would
+   * change nothing the guest sees and only cost host time (a yield loop ran 10x slower than a
+   * busy loop, one slice exit per yield).
+   */
   yieldCurrent(): void {
     const t = this.runTask;
-    if (t) {
-      t.cpu.attention = 1;
-      this.yieldRequested = true;
-    }
+    const v = this.runVcpu;
+    if (!t || !v) return;
+    if (this.runQueue.length === 0 && !this.offAffinity(t, v.id)) return;
+    t.cpu.attention = 1;
+    this.yieldRequested = true;
   }
   private yieldRequested = false;
+
+  /** `t`'s affinity excludes vCPU `cpu`. */
+  private offAffinity(t: Task, cpu: number): boolean {
+    const a = t.affinity;
+    return a !== null && !(a[cpu >> 3]! & (1 << (cpu & 7)));
+  }
 
   // ---------------------------------------------------------------- code hooks
 
@@ -1069,8 +1084,7 @@ export class Machine implements CpuHost {
         q.splice(i--, 1);
         continue;
       }
-      const a = t.affinity;
-      if (a && !(a[cpu >> 3]! & (1 << (cpu & 7)))) continue;
+      if (this.offAffinity(t, cpu)) continue;
       q.splice(i, 1);
       return t;
     }
@@ -1168,9 +1182,7 @@ export class Machine implements CpuHost {
         else if (this.yieldRequested) {
           this.yieldRequested = false;
           // sched_setaffinity may have taken this vCPU from the task: it moves even when alone.
-          const a = t.affinity;
-          const moved = a !== null && !(a[v.id >> 3]! & (1 << (v.id & 7)));
-          if (this.runQueue.length > 0 || moved) {
+          if (this.runQueue.length > 0 || this.offAffinity(t, v.id)) {
             t.state = 'runnable';
             this.runQueue.push(t);
             this.pick(v, t, 'yield');

@@ -5,6 +5,8 @@
 // - item 2, a thread starts with its creator's x87 and SSE state (guests/threadfpu.c, pentium4 model
 //   against a qemu CPU with SSE2);
 // - item 3, FIFOs from mkfifo/mknod that two processes pass data through (guests/fifo.c);
+// - item 4, threads spinning on sched_yield until a timer or a flag (guests/yieldspin.c): a yield
+//   with nothing else queued no longer leaves the slice, which must change nothing the guest sees;
 // - item 5, Machine.userRange refuses a range that runs past 2^32 (sysmisc.c's last lines, and a
 //   property test against an independent page-by-page model below).
 // Lines printed with "L:" are where qemu-i386, running as root here, departs from an unprivileged
@@ -57,6 +59,7 @@ const CASES: Case[] = [
     qemuCpu: QEMU_CPU_SSE2,
     linux: [],
   },
+  { guest: 'yieldspin', items: 'item 4', flags: ['-pthread'], qemuCpu: QEMU_CPU, linux: [] },
   {
     guest: 'fifo',
     items: 'item 3',
