@@ -19,24 +19,14 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/emulator/machine.js';
 import { PROT_READ, PROT_WRITE } from '../../src/emulator/memory.js';
-import { QEMU_CPU, QEMU_CPU_SSE2, requireTools, runNative } from '../helpers/native.js';
-import {
-  buildOsGuest,
-  cleanup,
-  onEmulator,
-  outcomeOf,
-  recordAndVerify,
-  type Outcome,
-} from './core-helpers.js';
+import { QEMU_CPU, QEMU_CPU_SSE2, requireTools } from '../helpers/native.js';
+import { buildOsGuest, cleanup, expectAsOnQemu, recordAndVerify, type QemuCase } from './core-helpers.js';
 
-interface Case {
+interface Case extends QemuCase {
   guest: string;
+  /** The items of the round's brief it checks. */
   items: string;
   flags?: string[];
-  cpuModel?: string;
-  qemuCpu: string;
-  /** Linux's values for the guest's "L:" lines. */
-  linux: string[];
 }
 
 const CASES: Case[] = [
@@ -71,14 +61,6 @@ const CASES: Case[] = [
 
 const bins = new Map<string, string>();
 
-function split(o: Outcome): { rest: Outcome; linux: string[] } {
-  const lines = o.stdout.split('\n');
-  return {
-    rest: { ...o, stdout: lines.filter((l) => !l.startsWith('L:')).join('\n') },
-    linux: lines.filter((l) => l.startsWith('L:')),
-  };
-}
-
 beforeAll(() => {
   requireTools();
   for (const c of CASES) bins.set(c.guest, buildOsGuest(c.guest, c.flags));
@@ -87,19 +69,7 @@ afterAll(() => cleanup());
 
 describe('issue 12 syscalls, thread FPU state and FIFOs vs qemu-i386', () => {
   for (const c of CASES)
-    it(`${c.guest}: same output and status (${c.items})`, () => {
-      const bin = bins.get(c.guest)!;
-      const q = runNative(bin, [c.guest], { cpu: c.qemuCpu });
-      const want = split({
-        stdout: q.stdout.toString('latin1'),
-        stderr: q.stderr.toString('latin1'),
-        status: q.signal !== null ? `signal ${q.signal}` : `exit ${q.status}`,
-      });
-      expect(want.rest.stdout.split('\n').length, 'qemu printed nothing').toBeGreaterThan(1);
-      const got = split(outcomeOf(onEmulator(bin, [c.guest], { cpuModel: c.cpuModel, cpus: 2 })));
-      expect(got.rest).toEqual(want.rest);
-      expect(got.linux).toEqual(c.linux);
-    });
+    it(`${c.guest}: same output and status (${c.items})`, () => expectAsOnQemu(bins.get(c.guest)!, c));
 });
 
 describe('issue 12 syscalls, thread FPU state and FIFOs replay identically', () => {
