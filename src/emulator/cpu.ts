@@ -272,33 +272,14 @@ export class Cpu implements FpuHost {
 
   /** Condition code 0..15 (o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g). */
   cond(cc: number): boolean {
+    const k = cc >> 1;
+    // A binary decision on the predicate number: three compares reach any of the eight.
     let r: number;
-    switch (cc >> 1) {
-      case 0:
-        r = this.getOF();
-        break;
-      case 1:
-        r = this.getCF();
-        break;
-      case 2:
-        r = this.getZF();
-        break;
-      case 3:
-        r = this.getCF() | this.getZF();
-        break;
-      case 4:
-        r = this.getSF();
-        break;
-      case 5:
-        r = this.getPF();
-        break;
-      case 6:
-        r = this.getSF() ^ this.getOF();
-        break;
-      default:
-        r = (this.getSF() ^ this.getOF()) | this.getZF();
-        break;
-    }
+    if (k < 4) {
+      if (k < 2) r = k === 0 ? this.getOF() : this.getCF();
+      else r = k === 2 ? this.getZF() : this.getCF() | this.getZF();
+    } else if (k < 6) r = k === 4 ? this.getSF() : this.getPF();
+    else r = k === 6 ? this.getSF() ^ this.getOF() : (this.getSF() ^ this.getOF()) | this.getZF();
     return (cc & 1) === 0 ? r !== 0 : r === 0;
   }
 
@@ -340,6 +321,7 @@ export class Cpu implements FpuHost {
     else R[r - 4] = (R[r - 4]! & ~0xff00) | ((v & 0xff) << 8);
   }
 
+  /** Effective address, with the fs/gs base the decoder marked (never for lea). */
   private ea(i: number): number {
     const c = this.c;
     const info = c.ea[i]!;
@@ -418,13 +400,14 @@ export class Cpu implements FpuHost {
   }
 
   private pop(sz: number): number {
-    if (sz === 1) {
-      const sp = this.regs[ESP]!;
-      const v = this.mem.read16(sp);
-      this.regs[ESP] = sp + 2;
-      return v;
-    }
-    return this.pop32();
+    return sz === 1 ? this.popAt(1, this.regs[ESP]!) : this.pop32();
+  }
+
+  /** Reads the operand-size slot at `sp` and leaves ESP just above it (pop, pop m, leave). */
+  private popAt(sz: number, sp: number): number {
+    const v = this.readM(sz, sp);
+    this.regs[ESP] = sp + (sz === 1 ? 2 : 4);
+    return v;
   }
 
   // ---------------------------------------------------------------- exceptions
@@ -472,7 +455,7 @@ export class Cpu implements FpuHost {
     const c = this.c;
     while (done < budget && this.attention === 0) {
       const e = this.eip | 0;
-      const h = (e ^ (e >>> 13)) & 0xffff;
+      const h = (e ^ (e >>> 13)) & c.hmask;
       let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
       if (c.hooked[b] !== 0) {
         this.host.onHook(this, this.eip >>> 0);
@@ -592,7 +575,7 @@ export class Cpu implements FpuHost {
         R[(c.modrm[i]! >> 3) & 7] = c.modrm[i]! >= 0xc0 ? R[c.modrm[i]! & 7]! : this.mem.read32(this.ea(i));
         return;
       case 0x8d:
-        R[(c.modrm[i]! >> 3) & 7] = this.eaNoSeg(i);
+        R[(c.modrm[i]! >> 3) & 7] = this.ea(i);
         return;
       case 0x50:
       case 0x51:
@@ -644,8 +627,6 @@ export class Cpu implements FpuHost {
       case 0x7d:
       case 0x7e:
       case 0x7f:
-        if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) >>> 0;
-        return;
       case 0x180:
       case 0x181:
       case 0x182:
@@ -727,8 +708,6 @@ export class Cpu implements FpuHost {
       case 0x45:
       case 0x46:
       case 0x47:
-        R[op & 7] = this.incdec(R[op & 7]!, 0, 2);
-        return;
       case 0x48:
       case 0x49:
       case 0x4a:
@@ -737,7 +716,7 @@ export class Cpu implements FpuHost {
       case 0x4d:
       case 0x4e:
       case 0x4f:
-        R[op & 7] = this.incdec(R[op & 7]!, 1, 2);
+        R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
         return;
       case 0xb8:
       case 0xb9:
@@ -773,19 +752,6 @@ export class Cpu implements FpuHost {
           this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
         } else this.execGeneric(i, op & 0x3ff);
     }
-  }
-
-  /** Effective address without segment base (lea). */
-  private eaNoSeg(i: number): number {
-    const c = this.c;
-    const info = c.ea[i]!;
-    let a = c.disp[i]!;
-    const b = info & 15;
-    if (b < 8) a += this.regs[b]!;
-    const x = (info >> 4) & 15;
-    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
-    if (info & EA_A16) a &= 0xffff;
-    return a | 0;
   }
 
   private alu(k: number, a: number, b: number, sz: number): number {
@@ -884,6 +850,19 @@ export class Cpu implements FpuHost {
       if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) & 0xffff;
       return;
     }
+    if (op >= 0x40 && op <= 0x5f) {
+      // inc, dec, push, pop of a register: only operand-size-prefixed forms get here.
+      const r = op & 7;
+      if (op < 0x50) this.setReg(1, r, this.incdec(this.getReg(1, r), (op >> 3) & 1, 1));
+      else if (op < 0x58) this.push(1, R[r]!);
+      else this.setReg(1, r, this.pop(1));
+      return;
+    }
+    if (op >= 0xb0 && op <= 0xbf) {
+      // mov r8, imm8; mov r16, imm16 (the 32-bit form never gets here).
+      this.setReg(op < 0xb8 ? 0 : 1, op & 7, c.imm[i]!);
+      return;
+    }
     switch (op) {
       case OP_FETCH_FAULT:
         this.fault(VEC_PF, c.imm[i]!, c.disp[i]! >>> 0);
@@ -925,46 +904,6 @@ export class Cpu implements FpuHost {
       case 0xd5:
       case 0xd6:
         this.bcd(i, op);
-        return;
-      case 0x40:
-      case 0x41:
-      case 0x42:
-      case 0x43:
-      case 0x44:
-      case 0x45:
-      case 0x46:
-      case 0x47:
-        this.setReg(1, op & 7, this.incdec(this.getReg(1, op & 7), 0, 1));
-        return;
-      case 0x48:
-      case 0x49:
-      case 0x4a:
-      case 0x4b:
-      case 0x4c:
-      case 0x4d:
-      case 0x4e:
-      case 0x4f:
-        this.setReg(1, op & 7, this.incdec(this.getReg(1, op & 7), 1, 1));
-        return;
-      case 0x50:
-      case 0x51:
-      case 0x52:
-      case 0x53:
-      case 0x54:
-      case 0x55:
-      case 0x56:
-      case 0x57:
-        this.push(1, R[op & 7]!);
-        return;
-      case 0x58:
-      case 0x59:
-      case 0x5a:
-      case 0x5b:
-      case 0x5c:
-      case 0x5d:
-      case 0x5e:
-      case 0x5f:
-        this.setReg(1, op & 7, this.pop(1));
         return;
       case 0x60: {
         const sz = this.osz(i);
@@ -1092,7 +1031,7 @@ export class Cpu implements FpuHost {
         return;
       }
       case 0x8d:
-        this.setReg(1, reg, this.eaNoSeg(i));
+        this.setReg(1, reg, this.ea(i));
         return;
       case 0x8e:
         this.loadSeg(reg, this.readE(i, 1));
@@ -1101,8 +1040,7 @@ export class Cpu implements FpuHost {
         const sz = this.osz(i);
         // pop to memory: the address is computed with the incremented ESP.
         const sp = R[ESP]!;
-        const v = this.readM(sz, sp);
-        R[ESP] = sp + (sz === 1 ? 2 : 4);
+        const v = this.popAt(sz, sp);
         try {
           this.writeE(i, sz, v);
         } catch (e) {
@@ -1184,26 +1122,6 @@ export class Cpu implements FpuHost {
       case 0xaf:
         this.stringOp(i, op);
         return;
-      case 0xb0:
-      case 0xb1:
-      case 0xb2:
-      case 0xb3:
-      case 0xb4:
-      case 0xb5:
-      case 0xb6:
-      case 0xb7:
-        this.setReg(0, op & 7, c.imm[i]!);
-        return;
-      case 0xb8:
-      case 0xb9:
-      case 0xba:
-      case 0xbb:
-      case 0xbc:
-      case 0xbd:
-      case 0xbe:
-      case 0xbf:
-        this.setReg(1, op & 7, c.imm[i]!);
-        return;
       case 0xc0:
       case 0xc1:
       case 0xd0:
@@ -1258,10 +1176,7 @@ export class Cpu implements FpuHost {
         return;
       case 0xc9: {
         const sz = this.osz(i);
-        const bp = R[EBP]!;
-        const v = this.readM(sz, bp);
-        R[ESP] = bp + (sz === 1 ? 2 : 4);
-        this.setReg(sz, EBP, v);
+        this.setReg(sz, EBP, this.popAt(sz, R[EBP]!));
         return;
       }
       case 0xcc:
@@ -1494,16 +1409,15 @@ export class Cpu implements FpuHost {
       case 0x1c0:
       case 0x1c1: {
         const sz = op === 0x1c0 ? 0 : this.osz(i);
-        const src = this.getReg(sz, reg);
+        const a = m >= 0xc0 ? 0 : this.ea(i);
+        const d = m >= 0xc0 ? this.getReg(sz, m & 7) : this.readM(sz, a);
+        const r = this.alu(0, d, this.getReg(sz, reg), sz);
+        // The sum lands last in a register form (xadd r, r: both name one register); a memory
+        // write that faults leaves the register unchanged.
         if (m >= 0xc0) {
-          const d = this.getReg(sz, m & 7);
-          const r = this.alu(0, d, src, sz);
           this.setReg(sz, reg, d);
           this.setReg(sz, m & 7, r);
         } else {
-          const a = this.ea(i);
-          const d = this.readM(sz, a);
-          const r = this.alu(0, d, src, sz);
           this.writeM(sz, a, r);
           this.setReg(sz, reg, d);
         }
@@ -1814,31 +1728,21 @@ export class Cpu implements FpuHost {
         this.setFlagBits(CF | OF, cf | (of << 11));
         return r;
       }
-      case 2: {
-        // rcl through CF: rotate a (bits+1)-bit quantity.
-        const n = count % (bits + 1);
-        let c0 = this.getCF();
-        r = v;
-        for (let j = 0; j < n; j++) {
-          const out = (r >>> msb) & 1;
-          r = ((r << 1) | c0) & mask;
-          c0 = out;
-        }
-        of = ((r >>> msb) & 1) ^ c0;
-        this.setFlagBits(CF | OF, c0 | (of << 11));
-        return r;
-      }
+      case 2:
       case 3: {
+        // rcl/rcr rotate the (bits+1)-bit quantity CF:v; rcr by n is rcl by bits+1-n.
         const n = count % (bits + 1);
-        let c0 = this.getCF();
+        const cfIn = this.getCF();
+        cf = cfIn;
         r = v;
-        of = ((r >>> msb) & 1) ^ c0;
-        for (let j = 0; j < n; j++) {
-          const out = r & 1;
-          r = ((r >>> 1) | (c0 << msb)) & mask;
-          c0 = out;
+        for (let j = k === 2 ? n : (bits + 1 - n) % (bits + 1); j > 0; j--) {
+          const out = (r >>> msb) & 1;
+          r = ((r << 1) | cf) & mask;
+          cf = out;
         }
-        this.setFlagBits(CF | OF, c0 | (of << 11));
+        // OF: rcl's from the result and the new CF, rcr's from the operand and the old CF.
+        of = k === 2 ? ((r >>> msb) & 1) ^ cf : ((v >>> msb) & 1) ^ cfIn;
+        this.setFlagBits(CF | OF, cf | (of << 11));
         return r;
       }
       case 4:

@@ -84,22 +84,16 @@ export function decodeInsn(fetch: ByteSource, addr: number, out: Decoded): Decod
         pfx |= PFX_LOCK;
         break;
       case 0x26:
-        pfx = (pfx & 0xf8ff) | (1 << PFX_SEG_SHIFT);
-        break;
       case 0x2e:
-        pfx = (pfx & 0xf8ff) | (2 << PFX_SEG_SHIFT);
-        break;
       case 0x36:
-        pfx = (pfx & 0xf8ff) | (3 << PFX_SEG_SHIFT);
-        break;
       case 0x3e:
-        pfx = (pfx & 0xf8ff) | (4 << PFX_SEG_SHIFT);
+        // es, cs, ss, ds (bits 3-4 of the byte) are overrides 1..4.
+        pfx = (pfx & 0xf8ff) | ((((b >> 3) & 3) + 1) << PFX_SEG_SHIFT);
         break;
       case 0x64:
-        pfx = (pfx & 0xf8ff) | (5 << PFX_SEG_SHIFT);
-        break;
       case 0x65:
-        pfx = (pfx & 0xf8ff) | (6 << PFX_SEG_SHIFT);
+        // fs, gs are overrides 5 and 6.
+        pfx = (pfx & 0xf8ff) | ((b - 0x5f) << PFX_SEG_SHIFT);
         break;
       default:
         npfx = p - 1 - addr;
@@ -108,14 +102,10 @@ export function decodeInsn(fetch: ByteSource, addr: number, out: Decoded): Decod
   }
 }
 
+/** An undecodable instruction: `op` is OP_UD or OP_GP, every operand field zero. */
 function bad(out: Decoded, op: number, len: number, npfx: number): Decoded {
   out.op = op;
-  out.pfx = 0;
-  out.modrm = 0;
-  out.ea = 0;
-  out.disp = 0;
-  out.imm = 0;
-  out.imm2 = 0;
+  out.pfx = out.modrm = out.ea = out.disp = out.imm = out.imm2 = 0;
   out.len = len;
   out.npfx = npfx;
   return out;
@@ -201,8 +191,12 @@ function decodeBody(
       }
     }
   }
-  // Only fs and gs have non-zero bases in this flat machine.
-  if (seg === 5 || seg === 6) ea |= seg << 12;
+  // Only fs and gs have non-zero bases in this flat machine; lea computes an offset, no address.
+  if ((seg === 5 || seg === 6) && op !== 0x8d) ea |= seg << 12;
+  out.pfx = pfx;
+  out.modrm = modrm;
+  out.ea = ea;
+  out.disp = disp;
   let imm = 0;
   let imm2 = 0;
   const o16 = (pfx & PFX_O16) !== 0;
@@ -256,16 +250,11 @@ function decodeBody(
   }
   const len = p - addr;
   if (len > 15) return bad(out, OP_GP, 15, npfx);
-  out.op = op;
-  out.pfx = pfx;
-  out.modrm = modrm;
-  out.ea = ea;
-  out.disp = disp;
+  out.op = isInvalid(op, modrm, pfx) ? OP_UD : op;
   out.imm = imm;
   out.imm2 = imm2;
   out.len = len;
   out.npfx = npfx;
-  if (isInvalid(op, modrm, pfx)) out.op = OP_UD;
   return out;
 }
 
