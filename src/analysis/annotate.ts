@@ -4,12 +4,13 @@
 //
 // Guarantees:
 // - Reads only through TraceReader (never writes) and changes nothing but the given RunData's probe
-//   records (spec, symbol, offset, addr, location, args), its run's `source`, and `argHits`.
+//   records (spec, symbol, offset, addr, location, args), its run's `source`, `argHits` and `taskHits`.
 // - Argument names and display types come from the recorded spec, parsed by the probe-spec parser
 //   itself (src/probes/spec.ts) with a context that accepts any symbol: only the argument list is
 //   read from the result. A spec the parser refuses leaves the declarations unknown (args.ts then
 //   infers a type from the values).
-// - Kprobe/jprobe hit arguments are streamed from the events only when such a probe fetches any.
+// - Kprobe/jprobe hit arguments are streamed from the events only when such a probe fetches any, or
+//   when the run has several processes (their hits are then counted per task for the process report).
 
 import { parseElf } from '../emulator/elf.js';
 import { PIE_LOAD_BASE } from '../emulator/loader.js';
@@ -17,7 +18,8 @@ import type { SymbolLookup } from '../emulator/types.js';
 import { parseProbeSpec } from '../probes/spec.js';
 import type { TraceReader } from '../trace/reader.js';
 import { RowChecker } from '../trace/validate.js';
-import type { ArgDecl, ArgHit, RunData, RunSyscalls, SyscallRow } from './model.js';
+import type { ArgDecl, ArgHit, RunData, RunSyscalls, SyscallRow, TaskHits } from './model.js';
+import { severalProcesses } from './processes.js';
 
 /** Any symbol resolves and every address is an instruction boundary: only the arguments matter. */
 const LENIENT = {
@@ -92,19 +94,34 @@ export function annotateRun(reader: TraceReader, rd: RunData, opts: AnnotateOpti
     if (p.kind !== 'kretprobe' && (args === undefined || args.length > 0)) wantHits.add(p.probeId);
     return { ...p, symbol, offset, addr: row.addr >>> 0, spec: row.spec, location, args };
   });
+  // Per-process reports count the hits of probes without calls per task: only in runs with several
+  // processes, where the events are then read once for both purposes.
+  const countHits = new Set(
+    severalProcesses(rd) ? probes.filter((p) => p.kind !== 'kretprobe').map((p) => p.probeId) : [],
+  );
   const argHits: ArgHit[] = [];
-  if (wantHits.size > 0) {
+  const hits = new Map<number, Map<number, number>>(); // probe → tid → hits
+  if (wantHits.size > 0 || countHits.size > 0) {
     const check = new RowChecker(reader.path, rd.run.runId, new Set(rows.keys()));
     for (const e of reader.streams(rd.run.runId).events()) {
-      if (e.kind !== 'kprobe' || e.probeId === null || e.args === null || !wantHits.has(e.probeId)) continue;
+      if (e.kind !== 'kprobe' || e.probeId === null) continue;
+      if (countHits.has(e.probeId)) {
+        const byTid = hits.get(e.probeId) ?? new Map<number, number>();
+        byTid.set(e.tid, (byTid.get(e.tid) ?? 0) + 1);
+        hits.set(e.probeId, byTid);
+      }
+      if (e.args === null || !wantHits.has(e.probeId)) continue;
       argHits.push({ probeId: e.probeId, args: check.args('events', e.seq, e.args)! });
     }
   }
+  const taskHits: TaskHits[] = [];
+  for (const [probeId, byTid] of hits) for (const [tid, n] of byTid) taskHits.push({ probeId, tid, hits: n });
   return {
     ...rd,
     run: { ...rd.run, file: opts.file, source: opts.source },
     probes,
     argHits,
+    ...(countHits.size > 0 ? { taskHits } : {}),
   };
 }
 

@@ -67,7 +67,13 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
     check.sched(s, ++n);
     sched.push({ ts: s.ts, cpu: s.cpu, prevTid: s.prevTid ?? 0, nextTid: s.nextTid ?? 0, reason: s.reason });
   }
-  const tasks = streams.tasks().map((t, i) => (check.task(t, i + 1), { tid: t.tid, name: t.name }));
+  // Before format 4 the pid, ppid and exe columns are placeholders: leave the process unknown.
+  const tasks = streams.tasks().map((t, i) => {
+    check.task(t, i + 1);
+    return r.legacyTasks
+      ? { tid: t.tid, name: t.name }
+      : { tid: t.tid, name: t.name, pid: t.pid, ppid: t.ppid, exe: t.exe };
+  });
   const needComplete = probes.some((p) => p.kind === 'kretprobe' && p.nmissed + p.nmissedReentry > 0);
   const complete = needComplete && opts.complete ? (opts.complete(runId) ?? undefined) : undefined;
   return {

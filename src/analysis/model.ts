@@ -124,10 +124,27 @@ export interface SchedRec {
 /** Which task ran on which CPU at an instant: cpu → tid (absent or 0 = idle). */
 export type RunningAt = (ts: number, seq: number) => ReadonlyMap<number, number>;
 
-/** A task (`tasks` view); only the name is used (thread names in reports and traces). */
+/**
+ * A task (`tasks` view): its name (thread names in reports and traces) and, when the trace knows it,
+ * the process it belongs to (per-process report sections). `pid` is absent for traces recorded
+ * before format 4, whose pid, ppid and exe are placeholders: such runs are not split by process.
+ */
 export interface TaskInfo {
   tid: number;
   name: string | null;
+  /** thread group id (the process) */
+  pid?: number;
+  /** parent process id (0 for the first process) */
+  ppid?: number;
+  /** the executable the task ran when it started (an exec after that is not recorded) */
+  exe?: string;
+}
+
+/** Probe hits of one task (kprobe events of probes without calls: kprobes, jprobes). */
+export interface TaskHits {
+  probeId: number;
+  tid: number;
+  hits: number;
 }
 
 /**
@@ -172,6 +189,8 @@ export interface RunData {
   tasks?: readonly TaskInfo[];
   /** fetch arguments of the hits of probes without calls (kprobes, jprobes), for argument summaries */
   argHits?: readonly ArgHit[];
+  /** hits per task of probes without calls, when the run has several processes (per-process reports) */
+  taskHits?: readonly TaskHits[];
 }
 
 /** The guest's system calls of one number in one run, over all its tasks (`syscalls` view). */

@@ -20,6 +20,8 @@
 //   an entry, 0 = never recursed.
 // - `defaults` are those of the largest machine analysed (most CPUs; preemption if any run had it);
 //   extras.defaultMisses applies each run's own defaults to that run.
+// - Runs with several processes also get a per-process breakdown (`processes`, see processes.ts);
+//   the per-probe figures above stay the overall ones.
 // - Non-kretprobes (kprobe, jprobe) have no calls: maxactive, peak_concurrency, max_depth,
 //   recommended_maxactive and defaults are null, miss_curve is empty, latency.count is 0 with null
 //   values; `missed` is their nmissed as recorded.
@@ -56,6 +58,7 @@ import {
   type MaxactiveDefaults,
   type MissCurvePoint,
 } from './misscurve.js';
+import { processFigures, type ReportProcessJson } from './processes.js';
 import {
   asCallTable,
   callOrder,
@@ -121,6 +124,8 @@ export interface ReportJson {
   probes: ReportProbeJson[];
   /** `--syscalls`: each run's system-call table. */
   syscalls?: ReportSyscallsJson[];
+  /** Per process, for runs with several processes (absent when no analysed run has several). */
+  processes?: ReportProcessJson[];
 }
 
 /** One run's system-call table in the JSON report. */
@@ -482,6 +487,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
   const accs = new Map<string, ProbeAcc>();
   const runExtras: RunExtras[] = [];
   const runsJson: ReportRunJson[] = [];
+  const processesJson: ReportProcessJson[] = [];
   let maxCpus = 0;
   let anyPreempt = false;
   let focus: { runId: number; score: [number, number] } | null = null;
@@ -530,6 +536,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     for (let i = 0; i < table.length; i++) tids.add(table.tid[i] as number);
     const argCollectors = new Map<number, ArgCollector>();
     const recMissedOf = new Map<number, number>();
+    const inexact = new Set<number>();
 
     for (const p of rd.probes) {
       let acc = accs.get(p.event);
@@ -584,6 +591,7 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       const fromReplay = hasComplete && recMissed > 0;
       if (fromReplay) anyReplayUsed = true;
       acc.exact &&= exact;
+      if (!exact) inexact.add(p.probeId);
       acc.completeFromReplay ||= fromReplay;
       if (!exact) {
         acc.notes.push(
@@ -662,6 +670,8 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
       }
     }
     collectArgs(rd, table, argCollectors, recMissedOf);
+    const procs = processFigures(rd, table, evMap, inexact);
+    if (procs) processesJson.push(...procs);
     // crossing calls are attributed to their probe
     for (let i = 0; i < table.length; i++) {
       if (nest.parent[i] !== -2) continue;
@@ -766,7 +776,12 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
   const f = focus as { runId: number; score: [number, number] } | null;
 
   return {
-    json: { schema: 'probelab-report/1', runs: runsJson, probes: probesJson },
+    json: {
+      schema: 'probelab-report/1',
+      runs: runsJson,
+      probes: probesJson,
+      ...(processesJson.length > 0 ? { processes: processesJson } : {}),
+    },
     extras: {
       mhz,
       mhzMixed,

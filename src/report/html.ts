@@ -4,11 +4,11 @@
 // Guarantees:
 // - A Content-Security-Policy meta forbids every fetch (default-src 'none'; only inline styles and
 //   data: images are allowed) and the page references no URL at all: no scripts, fonts or links.
-// - Every string that came from the guest (symbols, event and workload names, task names, notes)
-//   goes through `escapeHtml` before it reaches markup. Charts are built from numbers and fixed
-//   labels only; the one guest string inside an SVG (the chart's <title>) is set with d3's
-//   .text(), which the serializer escapes (d3/jsdom do NOT escape '<' in attribute values, so guest
-//   text never goes into an attribute).
+// - Every string that came from the guest (symbols, event and workload names, task and process
+//   names, executables, notes) goes through `escapeHtml` before it reaches markup. Charts are built
+//   from numbers and fixed labels only; the one guest string inside an SVG (the chart's <title>) is
+//   set with d3's .text(), which the serializer escapes (d3/jsdom do NOT escape '<' in attribute
+//   values, so guest text never goes into an attribute).
 // - Charts aggregate before drawing: the in-flight timeline has at most `timelineBins` (800) bins
 //   and flat stretches collapse into one path segment; the per-CPU timeline has at most ~6000
 //   cells merged into runs of equal shade; histograms have one bar per power of two; miss curves
@@ -33,6 +33,8 @@ import {
   fmtInt,
   fmtNs,
   peakSummary,
+  PROCESS_NOTE,
+  processesByRun,
   recommendationCommands,
   recommendationSentence,
   runLabel,
@@ -134,6 +136,55 @@ function chart(width: number, height: number, title: string): Chart {
   return { d3: node.d3, svg, done: () => node.svgString() };
 }
 
+/** A chart with nothing to draw: its message centred, and the finished SVG. */
+function emptyChart(ch: Chart, width: number, height: number, message: string): string {
+  ch.svg
+    .append('text')
+    .attr('class', 'empty')
+    .attr('x', width / 2)
+    .attr('y', height / 2)
+    .attr('text-anchor', 'middle')
+    .text(message);
+  return ch.done();
+}
+
+/**
+ * A dashed vertical marker from just below its label down to `bottom`, labelled beside it: right of
+ * the line, or left of it when `labelRight` is false (near the chart's right edge).
+ */
+function markerLine(
+  svg: Sel,
+  o: {
+    x: number;
+    labelY: number;
+    bottom: number;
+    color: string;
+    text: string;
+    labelRight: boolean;
+    lineClass?: string;
+    strokeWidth?: number;
+  },
+): void {
+  const line = svg.append('line');
+  if (o.lineClass) line.attr('class', o.lineClass);
+  line
+    .attr('x1', o.x)
+    .attr('x2', o.x)
+    .attr('y1', o.labelY + 3)
+    .attr('y2', o.bottom)
+    .attr('stroke', o.color);
+  if (o.strokeWidth !== undefined) line.attr('stroke-width', o.strokeWidth);
+  line.attr('stroke-dasharray', '4 3');
+  svg
+    .append('text')
+    .attr('class', 'marker-label')
+    .attr('x', o.labelRight ? o.x + 4 : o.x - 4)
+    .attr('y', o.labelY)
+    .attr('text-anchor', o.labelRight ? 'start' : 'end')
+    .attr('fill', o.color)
+    .text(o.text);
+}
+
 function axisLabel(svg: Sel, x: number, y: number, text: string, rotate = false): void {
   const t = svg
     .append('text')
@@ -218,16 +269,7 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   const buckets = x.histogram.buckets;
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  if (buckets.length === 0 || !x.latency) {
-    svg
-      .append('text')
-      .attr('class', 'empty')
-      .attr('x', W / 2)
-      .attr('y', H / 2)
-      .attr('text-anchor', 'middle')
-      .text('no calls');
-    return ch.done();
-  }
+  if (buckets.length === 0 || !x.latency) return emptyChart(ch, W, H, 'no calls');
   const maxCount = Math.max(...buckets.map((b) => b.count));
   const y = d3
     .scaleLinear()
@@ -290,25 +332,15 @@ export function latencyHistogramSvg(x: ProbeExtras, mhz: number): string {
   marks.forEach(([label, v], j) => {
     const px = r1(xOf(v));
     const color = j === 0 ? C.ink : C.amber;
-    const ly = m.t - 24 + j * 13;
-    svg
-      .append('line')
-      .attr('class', 'marker')
-      .attr('x1', px)
-      .attr('x2', px)
-      .attr('y1', ly + 3)
-      .attr('y2', m.t + ph)
-      .attr('stroke', color)
-      .attr('stroke-dasharray', '4 3');
-    const right = px < m.l + pw * 0.7;
-    svg
-      .append('text')
-      .attr('class', 'marker-label')
-      .attr('x', right ? px + 4 : px - 4)
-      .attr('y', ly)
-      .attr('text-anchor', right ? 'start' : 'end')
-      .attr('fill', color)
-      .text(`${label} ${fmtInt(v)}`);
+    markerLine(svg, {
+      x: px,
+      labelY: m.t - 24 + j * 13,
+      bottom: m.t + ph,
+      color,
+      text: `${label} ${fmtInt(v)}`,
+      labelRight: px < m.l + pw * 0.7,
+      lineClass: 'marker',
+    });
   });
   axisLabel(svg, m.l + pw / 2, H - 10, 'latency (cycles, log₂ buckets)');
   axisLabel(svg, 14, m.t + ph / 2, 'calls', true);
@@ -501,16 +533,8 @@ export function missCurveSvg(
   const { d3, svg } = ch;
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
-  if (curve.length === 0) {
-    svg
-      .append('text')
-      .attr('class', 'empty')
-      .attr('x', W / 2)
-      .attr('y', H / 2)
-      .attr('text-anchor', 'middle')
-      .text('no exact miss curve (no calls, or no complete call set)');
-    return ch.done();
-  }
+  if (curve.length === 0)
+    return emptyChart(ch, W, H, 'no exact miss curve (no calls, or no complete call set)');
   const peak = curve.length;
   let kmax = peak + 1;
   for (const mk of markers) if (mk.k <= Math.max(3 * peak, peak + 8)) kmax = Math.max(kmax, mk.k + 1);
@@ -573,24 +597,15 @@ export function missCurveSvg(
       continue;
     }
     const px = r1(x(k));
-    svg
-      .append('line')
-      .attr('x1', px)
-      .attr('x2', px)
-      .attr('y1', m.t - 30 + (row % 4) * 13 + 3)
-      .attr('y2', m.t + ph)
-      .attr('stroke', color)
-      .attr('stroke-width', 1.2)
-      .attr('stroke-dasharray', '4 3');
-    const right = px < m.l + pw * 0.62;
-    svg
-      .append('text')
-      .attr('class', 'marker-label')
-      .attr('x', right ? px + 4 : px - 4)
-      .attr('y', m.t - 30 + (row++ % 4) * 13)
-      .attr('text-anchor', right ? 'start' : 'end')
-      .attr('fill', color)
-      .text(`${label}: ${k}`);
+    markerLine(svg, {
+      x: px,
+      labelY: m.t - 30 + (row++ % 4) * 13,
+      bottom: m.t + ph,
+      color,
+      text: `${label}: ${k}`,
+      labelRight: px < m.l + pw * 0.62,
+      strokeWidth: 1.2,
+    });
   }
   if (recommended !== null) {
     const px = r1(x(recommended));
@@ -943,6 +958,41 @@ function runsTable(model: ReportModel): string {
   );
 }
 
+/** Per run with several processes: its processes, then each probe's figures in each of them. */
+function processesHtml(model: ReportModel): string {
+  const n = (v: number | null): string => (v === null ? '–' : escapeHtml(fmtInt(v)));
+  const parts = processesByRun(model).map(([label, procs]) => {
+    const rows = procs.map(
+      (p) =>
+        `<tr><td>${p.pid}</td><td>${p.ppid}</td><td>${fmtInt(p.threads)}</td><td class="name">${escapeHtml(p.name)}</td>` +
+        `<td class="name"><code>${escapeHtml(p.exe)}</code></td></tr>`,
+    );
+    const probeRows = procs.flatMap((p) =>
+      p.probes.map((q) => {
+        const ret = q.kind === 'kretprobe';
+        return (
+          `<tr><td>${p.pid}</td><td class="name">${escapeHtml(q.event)}<small>${escapeHtml(q.kind)}</small></td>` +
+          `<td>${n(q.hits)}</td><td>${ret ? n(q.calls) : '–'}</td>${missCell(q.missed)}${missCell(q.missed_reentry)}` +
+          `${latCell(q.latency.p50, model.extras.mhz)}${latCell(q.latency.p99, model.extras.mhz)}${latCell(q.latency.max, model.extras.mhz)}` +
+          `<td>${n(q.peak_concurrency)}</td><td>${n(q.max_depth)}</td><td>${n(q.held_at_peak)}</td><td>${n(q.recommended_maxactive)}</td></tr>`
+        );
+      }),
+    );
+    return (
+      `<h3>Run ${escapeHtml(label)}: ${procs.length} processes</h3><div class="scroll"><table class="processes"><thead><tr>` +
+      '<th>pid</th><th>ppid</th><th>threads</th><th>name</th><th>exe</th></tr></thead><tbody>' +
+      rows.join('') +
+      '</tbody></table></div>' +
+      (probeRows.length > 0
+        ? '<div class="scroll"><table class="process-probes"><thead><tr><th>pid</th><th>probe</th><th>hits</th><th>calls</th>' +
+          '<th>missed</th><th>reentry</th><th>p50</th><th>p99</th><th>max</th><th>peak</th><th>depth</th><th>at peak</th>' +
+          `<th>alone</th></tr></thead><tbody>${probeRows.join('')}</tbody></table></div>`
+        : '')
+    );
+  });
+  return `<section class="card"><h2>Processes</h2>${parts.join('')}<p class="sub">${escapeHtml(PROCESS_NOTE)}</p></section>`;
+}
+
 function tile(label: string, value: string, cls = ''): string {
   return `<div class="tile ${cls}"><div class="v">${value}</div><div class="l">${label}</div></div>`;
 }
@@ -1134,6 +1184,7 @@ export function renderHtml(model: ReportModel): string {
     )} MHz); defaults = Linux 2.6.13 / Linux ≥ 6.2 / SystemTap on this machine.</p></section>`,
   );
   out.push(`<section class="card"><h2>Runs</h2>${runsTable(model)}</section>`);
+  if (json.processes) out.push(processesHtml(model));
   if (extras.syscalls) out.push(syscallsHtml(model));
   json.probes.forEach((_, i) => out.push(probeSection(model, i)));
   if (extras.cpuTimeline) {

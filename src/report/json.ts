@@ -7,90 +7,94 @@
 //   the same data are byte-identical. It validates against schemas/report.schema.json.
 
 import type { ArgGroupsJson, ArgSummaryJson, LatencyJson } from '../analysis/args.js';
+import type { ReportProcessJson, ReportProcessProbeJson } from '../analysis/processes.js';
 import type { ReportJson, ReportProbeJson, ReportRunJson } from '../analysis/summary.js';
 
-function run(r: ReportRunJson): ReportRunJson {
-  return {
-    run_id: r.run_id,
-    workload: r.workload,
-    cpus: r.cpus,
-    preempt: r.preempt,
-    seed: r.seed,
-    status: r.status,
-    instructions: r.instructions,
-    cycles: r.cycles,
-    ...(r.source !== undefined ? { source: r.source } : {}),
-  };
+/**
+ * A copy of `o` with exactly `keys`, in that order. An optional key whose value is undefined is
+ * left out (as JSON.stringify would), so optional fields need no special case.
+ */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Pick<T, K>;
 }
 
-function latency(l: LatencyJson): LatencyJson {
-  return {
-    unit: l.unit,
-    count: l.count,
-    min: l.min,
-    mean: l.mean,
-    p50: l.p50,
-    p90: l.p90,
-    p99: l.p99,
-    p999: l.p999,
-    max: l.max,
-  };
-}
+const RUN_KEYS = [
+  'run_id',
+  'workload',
+  'cpus',
+  'preempt',
+  'seed',
+  'status',
+  'instructions',
+  'cycles',
+  'source',
+] as const satisfies readonly (keyof ReportRunJson)[];
+
+const LATENCY_KEYS = [
+  'unit',
+  'count',
+  'min',
+  'mean',
+  'p50',
+  'p90',
+  'p99',
+  'p999',
+  'max',
+] as const satisfies readonly (keyof LatencyJson)[];
+
+const latency = (l: LatencyJson): LatencyJson => pick(l, LATENCY_KEYS);
 
 function arg(a: ArgSummaryJson): ArgSummaryJson {
   return {
-    name: a.name,
-    type: a.type,
-    count: a.count,
-    min: a.min,
-    max: a.max,
-    p50: a.p50,
-    p99: a.p99,
-    distinct: a.distinct,
-    top: a.top.map((t) => ({ value: t.value, count: t.count, p50_latency: t.p50_latency })),
+    ...pick(a, ['name', 'type', 'count', 'min', 'max', 'p50', 'p99', 'distinct']),
+    top: a.top.map((t) => pick(t, ['value', 'count', 'p50_latency'])),
   };
 }
 
 function groups(g: ArgGroupsJson): ArgGroupsJson {
   return {
-    arg: g.arg,
-    type: g.type,
-    distinct: g.distinct,
-    rows: g.rows.map((r) => ({
-      value: r.value,
-      calls: r.calls,
-      missed: r.missed,
-      latency: latency(r.latency),
-    })),
+    ...pick(g, ['arg', 'type', 'distinct']),
+    rows: g.rows.map((r) => ({ ...pick(r, ['value', 'calls', 'missed']), latency: latency(r.latency) })),
   };
 }
 
 function probe(p: ReportProbeJson): ReportProbeJson {
   return {
-    event: p.event,
-    kind: p.kind,
-    symbol: p.symbol,
-    offset: p.offset,
-    addr: p.addr,
-    maxactive: p.maxactive,
-    hits: p.hits,
-    calls: p.calls,
-    missed: p.missed,
-    missed_reentry: p.missed_reentry,
+    ...pick(p, [
+      'event',
+      'kind',
+      'symbol',
+      'offset',
+      'addr',
+      'maxactive',
+      'hits',
+      'calls',
+      'missed',
+      'missed_reentry',
+    ]),
     latency: latency(p.latency),
-    peak_concurrency: p.peak_concurrency,
-    max_depth: p.max_depth,
-    recommended_maxactive: p.recommended_maxactive,
-    defaults: p.defaults
-      ? {
-          linux_2_6_13: p.defaults.linux_2_6_13,
-          linux_6_2: p.defaults.linux_6_2,
-          systemtap: p.defaults.systemtap,
-        }
-      : null,
-    miss_curve: p.miss_curve.map((m) => ({ maxactive: m.maxactive, missed: m.missed })),
+    ...pick(p, ['peak_concurrency', 'max_depth', 'recommended_maxactive']),
+    defaults: p.defaults ? pick(p.defaults, ['linux_2_6_13', 'linux_6_2', 'systemtap']) : null,
+    miss_curve: p.miss_curve.map((m) => pick(m, ['maxactive', 'missed'])),
     args: p.args.map(arg),
     ...(p.groups ? { groups: groups(p.groups) } : {}),
+  };
+}
+
+function processProbe(p: ReportProcessProbeJson): ReportProcessProbeJson {
+  return {
+    ...pick(p, ['event', 'kind', 'hits', 'calls', 'missed', 'missed_reentry']),
+    latency: latency(p.latency),
+    ...pick(p, ['peak_concurrency', 'max_depth', 'recommended_maxactive', 'held_at_peak']),
+  };
+}
+
+function process(p: ReportProcessJson): ReportProcessJson {
+  return {
+    ...pick(p, ['run_id', 'source', 'pid', 'ppid', 'exe', 'name', 'threads']),
+    probes: p.probes.map(processProbe),
   };
 }
 
@@ -98,24 +102,17 @@ function probe(p: ReportProbeJson): ReportProbeJson {
 export function orderedReportJson(json: ReportJson): ReportJson {
   return {
     schema: json.schema,
-    runs: json.runs.map(run),
+    runs: json.runs.map((r) => pick(r, RUN_KEYS)),
     probes: json.probes.map(probe),
     ...(json.syscalls
       ? {
           syscalls: json.syscalls.map((s) => ({
-            run_id: s.run_id,
-            ...(s.source !== undefined ? { source: s.source } : {}),
-            rows:
-              s.rows?.map((r) => ({
-                nr: r.nr,
-                name: r.name,
-                calls: r.calls,
-                errors: r.errors,
-                enosys: r.enosys,
-              })) ?? null,
+            ...pick(s, ['run_id', 'source']),
+            rows: s.rows?.map((r) => pick(r, ['nr', 'name', 'calls', 'errors', 'enosys'])) ?? null,
           })),
         }
       : {}),
+    ...(json.processes ? { processes: json.processes.map(process) } : {}),
   };
 }
 

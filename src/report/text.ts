@@ -15,6 +15,7 @@ import type { PeakDetail, ProbeExtras, ReportModel, ReportProbeJson } from '../a
 import type { LatencyStats } from '../analysis/latency.js';
 import { formatArgValue, type ArgGroupsJson, type ArgSummaryJson } from '../analysis/args.js';
 import type { RunSyscalls } from '../analysis/model.js';
+import type { ReportProcessJson } from '../analysis/processes.js';
 import { missesAt, MAXACTIVE_LIMIT } from '../analysis/misscurve.js';
 import { escapeControls } from '../cli/terminal.js';
 
@@ -350,6 +351,99 @@ export function syscallLines(tables: readonly RunSyscalls[]): string[] {
   return L;
 }
 
+/** How the per-process sections name a run: its id, or "FILE#ID" when several files are reported. */
+export function processRunLabel(p: Pick<ReportProcessJson, 'run_id' | 'source'>): string {
+  return p.source !== undefined ? `${p.source}#${p.run_id}` : String(p.run_id);
+}
+
+/** The processes of each run that has several, grouped by run label (in report order). */
+export function processesByRun(model: ReportModel): [string, ReportProcessJson[]][] {
+  const out = new Map<string, ReportProcessJson[]>();
+  for (const p of model.json.processes ?? []) {
+    const k = processRunLabel(p);
+    out.set(k, [...(out.get(k) ?? []), p]);
+  }
+  return [...out];
+}
+
+/** What the per-process columns mean (text and HTML say the same). */
+export const PROCESS_NOTE =
+  'peak: calls in flight in that process alone; at peak: instances it held when the run reached its peak; ' +
+  'alone: the maxactive that process alone would need. The pool is shared by every process: set the overall recommendation.';
+
+/** `processes`: per run with several processes, its processes and each probe's figures in them. */
+export function processLines(model: ReportModel): string[] {
+  const L: string[] = [];
+  const f = (v: number | null): string => (v === null ? '-' : fmtInt(v));
+  for (const [label, procs] of processesByRun(model)) {
+    L.push(`Processes of run ${escapeControls(label)} (${procs.length})`);
+    L.push(
+      ...table(
+        [
+          ['  pid', 'ppid', 'threads', 'name', 'exe'],
+          ...procs.map((p) => [
+            `  ${p.pid}`,
+            String(p.ppid),
+            fmtInt(p.threads),
+            escapeControls(p.name),
+            escapeControls(p.exe),
+          ]),
+        ],
+        [true, true, true, false, false],
+      ),
+    );
+    L.push('');
+    const rows = procs.flatMap((p) =>
+      p.probes.map((q) => {
+        const ret = q.kind === 'kretprobe';
+        return [
+          `  ${p.pid}`,
+          escapeControls(q.event),
+          fmtInt(q.hits),
+          ret ? fmtInt(q.calls) : '-',
+          q.missed > 0 ? `${fmtInt(q.missed)} MISSED` : '0',
+          q.missed_reentry > 0 ? `${fmtInt(q.missed_reentry)} MISSED` : '0',
+          f(q.latency.p50),
+          f(q.latency.p99),
+          f(q.latency.max),
+          f(q.peak_concurrency),
+          f(q.max_depth),
+          f(q.held_at_peak),
+          f(q.recommended_maxactive),
+        ];
+      }),
+    );
+    if (rows.length > 0) {
+      L.push(
+        ...table(
+          [
+            [
+              '  pid',
+              'probe',
+              'hits',
+              'calls',
+              'missed',
+              'reentry',
+              'p50',
+              'p99',
+              'max',
+              'peak',
+              'depth',
+              'at peak',
+              'alone',
+            ],
+            ...rows,
+          ],
+          [true, false, true, true, true, true, true, true, true, true, true, true, true],
+        ),
+      );
+      L.push('');
+    }
+  }
+  if (L.length > 0) L.push(`  (latency in cycles; ${PROCESS_NOTE})`, '');
+  return L;
+}
+
 /** The whole text report. */
 export function renderText(model: ReportModel): string {
   const { json, extras } = model;
@@ -497,6 +591,7 @@ export function renderText(model: ReportModel): string {
     }
     L.push('');
   });
+  L.push(...processLines(model));
   if (extras.syscalls) L.push(...syscallLines(extras.syscalls));
 
   const sentences = json.probes
