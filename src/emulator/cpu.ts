@@ -455,7 +455,7 @@ export class Cpu implements FpuHost {
     const c = this.c;
     while (done < budget && this.attention === 0) {
       const e = this.eip | 0;
-      const h = (e ^ (e >>> 13)) & 0xffff;
+      const h = (e ^ (e >>> 13)) & c.hmask;
       let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
       if (c.hooked[b] !== 0) {
         this.host.onHook(this, this.eip >>> 0);

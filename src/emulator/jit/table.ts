@@ -46,6 +46,9 @@ function hotFromEnv(): number {
   return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
 }
 
+/** Entries the per-block arrays start with (they grow by doubling, like the code cache's). */
+const INITIAL = 1 << 8;
+
 function denseFns(n: number): (CompiledBlock | undefined)[] {
   return new Array<CompiledBlock | undefined>(n).fill(undefined);
 }
@@ -63,13 +66,13 @@ export class JitTable {
    * dense (filled, grown by doubling): a sparse array written at large indices turns into a
    * dictionary, and the run loop reads it once per block (measured: 29% of a Lua run in the loop).
    */
-  fns: (CompiledBlock | undefined)[] = denseFns(1 << 14);
+  fns: (CompiledBlock | undefined)[] = denseFns(INITIAL);
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
   private blockEnding = new Map<number, number>();
   /** Interpreted executions per block entry index; saturates at `hot`. */
-  heat = new Uint16Array(1 << 14);
+  heat = new Uint16Array(INITIAL);
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
   hot = hotFromEnv();
   /** Live generated source characters. */
