@@ -1,4 +1,4 @@
--- probelab trace database, format 4.
+-- probelab trace database, format 5.
 --
 -- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views without a '_' prefix at
 -- the end of the creation part (runs, probes, events, calls, missed, tasks, sched, syscalls,
@@ -20,7 +20,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 4;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 5;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -28,7 +28,7 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 4);
+INSERT INTO meta (key, value) VALUES ('format_version', 5);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
@@ -143,9 +143,10 @@ CREATE TABLE raw_probes (
 
 -- One row per probe event that no other row implies (each fact is stored once): the single step
 -- that follows a kprobe hit is implied by the hit's row (column step), the trampoline hit and the
--- return event of a kretprobed call by the call's row (raw_calls.info flags); the events view
--- derives them. Stored in (run_id, seq) order, which is the order the recorder appends in, so the
--- primary key doubles as the index and costs nothing to build. kind, cpu, tid and probe_id share
+-- return event of a kretprobed call by the call's row (raw_calls.info flags), and most often its
+-- entry hit and that hit's single step too (raw_calls.step); the events view derives them. Keyed
+-- by (run_id, seq); the recorder appends nearly in that order (an entry hit it held back for its
+-- call and then stored after all comes a little late), so the key costs next to nothing to build. kind, cpu, tid and probe_id share
 -- one integer (info) because every stored column costs the recorder time per row:
 --   info = kind | cpu << 4 | tid << 11 | (probe_id + 1) << 33     (probe_id + 1 = 0 means NULL)
 -- (kind < 16, cpu < 128, tid < 2^22 = Linux's PID_MAX_LIMIT, probe_id < 2^20 - 1.) The events
@@ -157,8 +158,9 @@ CREATE TABLE raw_events (
   info     INTEGER NOT NULL,        -- kind (event_kinds.code), cpu, tid, probe_id: see above
   addr     INTEGER,
   args     INTEGER,                 -- strings.id of a JSON object, or NULL
-  -- Not NULL: event seq + 1 is a 'singlestep' of the same cpu, tid, probe and addr, without args,
-  -- at ts + step (it is not stored as a row).
+  -- Not NULL: event seq + 1 + (step & 1) is a 'singlestep' of the same cpu, tid, probe and addr,
+  -- without args, at ts + (step >> 1) (it is not stored as a row, and step & 1 is set when another
+  -- probe's hit on the same instruction comes between, format 5).
   step     INTEGER,
   PRIMARY KEY (run_id, seq)
 ) STRICT, WITHOUT ROWID;
@@ -169,6 +171,12 @@ CREATE TABLE raw_events (
 -- flags bit 0: the 'return' event (seq return_seq, ts + dur, return_cpu, tid, probe_id, args, addr
 -- = the trampoline 0xfff00000) is not stored in raw_events but implied by this row; bit 1: so is
 -- the 'trampoline' hit just before it (seq return_seq - 1, same ts, cpu, tid and addr, no probe).
+-- step (format 5): NULL when the call's entry hit is a row of raw_events (or there is none);
+-- otherwise the entry is implied too: the 'kprobe' event (seq entry_seq, ts, entry_cpu, tid,
+-- probe_id, addr = the probe's raw_probes.addr, no args), and when step >= 0 its 'singlestep'
+-- (seq entry_seq + 1 + (step & 1), ts + (step >> 1), same cpu, tid, probe and addr, no args, as
+-- raw_events.step); step = -1: no single step is implied. The recorder implies an entry only when its call row is written in the
+-- same batch, so the row comes at most one batch (<= 2^20 calls) after the entry in return order.
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,
@@ -181,6 +189,7 @@ CREATE TABLE raw_calls (
   args       INTEGER,               -- strings.id of a JSON object, or NULL
   entry_seq  INTEGER,               -- events.seq of the entry kprobe event
   return_seq INTEGER NOT NULL,      -- events.seq of the return event (unique within a run)
+  step       INTEGER,               -- the implied entry hit and single step (format 5): see above
   PRIMARY KEY (run_id, return_seq)
 ) STRICT, WITHOUT ROWID;
 
@@ -256,16 +265,26 @@ CREATE TABLE raw_complete_calls (
 -- the reading side; the public views and src/trace/reader.ts read these.
 -- ---------------------------------------------------------------------------------------------
 
--- Every event, stored or implied (see raw_events and raw_calls): the arms are in seq order each,
--- and the first (stored rows) is where a lookup by seq lands.
+-- Every event, stored or implied (see raw_events and raw_calls): the first arm (stored rows) is in
+-- seq order and is where a lookup by seq lands; the arms derived from raw_calls follow its return
+-- order.
 CREATE VIEW _event_rows AS
 SELECT run_id, seq, ts, (info >> 4) & 127 AS cpu, (info >> 11) & 4194303 AS tid, info & 15 AS kind,
        nullif(info >> 33, 0) - 1 AS probe_id, addr, args
 FROM raw_events
 UNION ALL
-SELECT run_id, seq + 1, ts + step, (info >> 4) & 127, (info >> 11) & 4194303, 1,
+SELECT run_id, seq + 1 + (step & 1), ts + (step >> 1), (info >> 4) & 127, (info >> 11) & 4194303, 1,
        nullif(info >> 33, 0) - 1, addr, NULL
 FROM raw_events WHERE step IS NOT NULL
+UNION ALL
+SELECT c.run_id, c.entry_seq, c.ts, c.info & 127, c.tid, 0, c.probe_id,
+       (SELECT p.addr FROM raw_probes p WHERE p.run_id = c.run_id AND p.probe_id = c.probe_id), NULL
+FROM raw_calls c WHERE c.step IS NOT NULL
+UNION ALL
+SELECT c.run_id, c.entry_seq + 1 + (c.step & 1), c.ts + (c.step >> 1), c.info & 127, c.tid, 1,
+       c.probe_id,
+       (SELECT p.addr FROM raw_probes p WHERE p.run_id = c.run_id AND p.probe_id = c.probe_id), NULL
+FROM raw_calls c WHERE c.step >= 0
 UNION ALL
 SELECT run_id, return_seq - 1, ts + dur, (info >> 7) & 127, tid, 2, NULL, 4293918720, NULL
 FROM raw_calls WHERE info & 32768

@@ -313,19 +313,21 @@ describe('tampering is caught at the first divergent event', () => {
 
   it('a changed event row: that event is the first divergence', () => {
     const { file, sql } = copy();
-    // The last stored event row before the first return (the trampoline hit and the return are
-    // implied by the call's row, #15).
-    const target = sql
-      .prepare('SELECT max(seq) FROM raw_events WHERE run_id = ? AND seq < ?')
+    // The first call's entry hit is implied by its call row (format 5, #15): the row's entry time
+    // is the entry event's.
+    const entry = sql
+      .prepare('SELECT entry_seq FROM raw_calls WHERE run_id = ? AND return_seq = ? AND step IS NOT NULL')
       .pluck()
       .get(runId, returnSeq) as number;
-    sql.prepare('UPDATE raw_events SET ts = ts + 7 WHERE run_id = ? AND seq = ?').run(runId, target);
+    expect(entry).toBeLessThan(returnSeq);
+    sql.prepare('UPDATE raw_calls SET ts = ts + 7 WHERE run_id = ? AND return_seq = ?').run(runId, returnSeq);
     sql.close();
     const r = TraceReader.open(file);
     try {
       const o = replayRun(r, runId);
       expect(o.divergence?.stream).toBe('event');
-      expect(o.divergence?.event).toBe(target);
+      expect(o.divergence?.event).toBe(entry);
+      expect(o.divergence?.recorded).toMatch(/ kprobe /);
       const ts = (s: string) => Number(/ ts=(\d+)/.exec(s)![1]);
       expect(ts(o.divergence!.recorded) - ts(o.divergence!.replayed)).toBe(7);
     } finally {

@@ -34,6 +34,7 @@ import { leaveAll, type WaitQueue } from './os/wait.js';
 import { DEFAULT_ENV } from './notes.js';
 import { MACHINE_DEFAULT_CPUS, cpusProblem } from './ncpus.js';
 import { Prng } from './prng.js';
+import { inheritSched } from './os/sched.js';
 import { Kernel } from './syscalls.js';
 import { keepFiles } from './os/vfs-keep.js';
 import type { SymbolTable } from './symbols.js';
@@ -118,6 +119,26 @@ export class Task {
   timedOut = false;
   /** Per-thread signal state, filled by the signals module. */
   signals: ThreadSignals = {};
+  /**
+   * Cycles this task has run (its CPU time; the probe engine's own traps are not counted), and
+   * its voluntary (blocked or slept) and involuntary (preempted or yielded) context switches, as
+   * Linux counts nvcsw/nivcsw: what getrusage and times report (os/usage.ts).
+   */
+  runCycles = 0;
+  nvcsw = 0;
+  nivcsw = 0;
+  /**
+   * sched_setscheduler's policy and priority and setpriority's nice value (os/sched.ts): kept and
+   * reported, and inherited by threads and forks, but the scheduler treats every task alike.
+   */
+  policy = 0;
+  rtPriority = 0;
+  resetOnFork = false;
+  nice = 0;
+  /** vCPUs the task may run on (sched_setaffinity), one bit per vCPU; null: all of them. */
+  affinity: Uint8Array | null = null;
+  /** Runs when a blocked call is abandoned (a signal, the task's end) instead of retried. */
+  onCancel: (() => void) | null = null;
   constructor(
     readonly tid: number,
     /** The register context; replaced by execve. */
@@ -300,6 +321,8 @@ export class Machine implements CpuHost {
   private runVcpu: Vcpu | null = null;
   private runTask: Task | null = null;
   private sliceClock = 0;
+  /** The vCPU's clock when the current slice began (before any discount): the task's CPU time. */
+  private sliceBase = 0;
   private sliceRetired = 0;
   private retiredTotal = 0;
   private lastProgress = 0;
@@ -459,11 +482,32 @@ export class Machine implements CpuHost {
     return q * mhz + Math.ceil(((ns - q * 1000) * mhz) / 1000);
   }
 
+  /** Cycles `t` has run, exact to the instruction when it is the task executing now. */
+  cpuCycles(t: Task): number {
+    return t.runCycles + (t === this.runTask ? this.now() - this.sliceBase : 0);
+  }
+
+  /** Cycles all threads of `p` have run (exited ones included), exact to the instruction. */
+  processCycles(p: Process): number {
+    return p.usage.cycles + (this.runTask?.process === p ? this.now() - this.sliceBase : 0);
+  }
+
+  /** A slice of `cycles` ran on `t`: its CPU time and its process's. */
+  private chargeSlice(t: Task, cycles: number): void {
+    t.runCycles += cycles;
+    t.process.usage.cycles += cycles;
+  }
+
   /** Current virtual time on the executing vCPU (exact to the instruction). */
   now(): number {
     const t = this.runTask;
     if (!t) return this.roundStart;
     return this.sliceClock + (t.cpu.retiredNow() - this.sliceRetired);
+  }
+
+  /** Cycles between timer ticks (the preemption slice). */
+  get tickCycles(): number {
+    return this.tickInterval;
   }
 
   get currentCpuId(): number {
@@ -709,10 +753,13 @@ export class Machine implements CpuHost {
     const mm = parent.process.mm;
     const cpu = new Cpu(mm.memory, mm.cache, this, this.model);
     cpu.copyFrom(parent.cpu);
-    cpu.fpu.reset();
+    // fpu_clone(): a new thread starts with its creator's x87 state, as a fork child does (XMM and
+    // MXCSR come with Cpu.copyFrom).
+    cpu.fpu.copyFrom(parent.cpu.fpu);
     if (newSp) cpu.regs[ESP] = newSp;
     cpu.regs[EAX] = 0;
     const t = new Task(this.allocTid(), cpu, parent.tid, parent.name, parent.process);
+    inheritSched(parent, t);
     parent.process.threads.push(t);
     this.startTask(t);
     return t;
@@ -807,6 +854,9 @@ export class Machine implements CpuHost {
     if (t.futexAddr >= 0) this.kernel.futex.cancel(t);
     t.futexAddr = -1;
     t.retry = null;
+    const undo = t.onCancel;
+    t.onCancel = null;
+    undo?.();
   }
 
   /**
@@ -826,14 +876,29 @@ export class Machine implements CpuHost {
     return true;
   }
 
+  /**
+   * sched_yield (and a sched_setaffinity that may take this vCPU away): the task gives up its vCPU
+   * after this instruction when another task is queued (or its affinity excludes the vCPU now).
+   * With nothing queued the slice simply goes on: the scheduler would pick the same task again at
+   * once (tasks woken meanwhile join the queue only at the next round), so leaving the slice would
+   * change nothing the guest sees and only cost host time (a yield loop ran 10x slower than a
+   * busy loop, one slice exit per yield).
+   */
   yieldCurrent(): void {
     const t = this.runTask;
-    if (t) {
-      t.cpu.attention = 1;
-      this.yieldRequested = true;
-    }
+    const v = this.runVcpu;
+    if (!t || !v) return;
+    if (this.runQueue.length === 0 && !this.offAffinity(t, v.id)) return;
+    t.cpu.attention = 1;
+    this.yieldRequested = true;
   }
   private yieldRequested = false;
+
+  /** `t`'s affinity excludes vCPU `cpu`. */
+  private offAffinity(t: Task, cpu: number): boolean {
+    const a = t.affinity;
+    return a !== null && !(a[cpu >> 3]! & (1 << (cpu & 7)));
+  }
 
   // ---------------------------------------------------------------- code hooks
 
@@ -959,12 +1024,14 @@ export class Machine implements CpuHost {
     this.runVcpu = v;
     this.runTask = t;
     this.sliceClock = v.clock;
+    this.sliceBase = v.clock;
     this.sliceRetired = t.cpu.retired;
     t.cpu.stepping = true;
     const n = t.cpu.run(1);
     t.cpu.stepping = false;
     v.clock += n;
     this.retiredTotal += n;
+    this.chargeSlice(t, v.clock - this.sliceBase);
     this.runTask = null;
     this.runVcpu = null;
     if (this.result) return (this.result as RunResult).status === 'signaled' ? 'signal' : 'exited';
@@ -981,9 +1048,16 @@ export class Machine implements CpuHost {
   }
 
   private pick(v: Vcpu, prev: Task | null, reason: SchedReason): Task | null {
-    // A queued task may have been killed (its process ended) since it was queued.
-    let next = this.runQueue.shift() ?? null;
-    while (next && next.state !== 'runnable') next = this.runQueue.shift() ?? null;
+    const next = this.takeRunnable(v.id);
+    if (prev && prev !== next) {
+      if (reason === 'block' || reason === 'sleep') {
+        prev.nvcsw++;
+        prev.process.usage.nvcsw++;
+      } else if (reason === 'preempt' || reason === 'yield') {
+        prev.nivcsw++;
+        prev.process.usage.nivcsw++;
+      }
+    }
     if (next) {
       next.state = 'running';
       next.lastCpu = v.id;
@@ -996,6 +1070,25 @@ export class Machine implements CpuHost {
       if (this.hooks.sched.size > 0) this.hooks.sched.each((h) => h(v.clock, v.id, p, n, reason));
     }
     return next;
+  }
+
+  /**
+   * The first queued task that may run on vCPU `cpu` (its affinity allows it), taken off the
+   * queue; tasks killed since they were queued are dropped on the way.
+   */
+  private takeRunnable(cpu: number): Task | null {
+    const q = this.runQueue;
+    for (let i = 0; i < q.length; i++) {
+      const t = q[i]!;
+      if (t.state !== 'runnable') {
+        q.splice(i--, 1);
+        continue;
+      }
+      if (this.offAffinity(t, cpu)) continue;
+      q.splice(i, 1);
+      return t;
+    }
+    return null;
   }
 
   private round(): void {
@@ -1048,6 +1141,7 @@ export class Machine implements CpuHost {
         this.runVcpu = v;
         this.runTask = t;
         this.sliceClock = v.clock;
+        this.sliceBase = v.clock;
         this.sliceRetired = t.cpu.retired;
         this.yieldRequested = false;
         if ((t.retry && !this.runRetry(t)) || !this.userReturn(t)) {
@@ -1064,6 +1158,7 @@ export class Machine implements CpuHost {
         anyRan = true;
         v.clock += n;
         this.retiredTotal += n;
+        this.chargeSlice(t, v.clock - this.sliceBase);
         if (this.result) return;
         if (this.preempt && v.clock >= v.nextTick) {
           v.nextTick += this.chaos
@@ -1086,7 +1181,8 @@ export class Machine implements CpuHost {
           this.pick(v, t, t.state === 'sleeping' ? 'sleep' : 'block');
         else if (this.yieldRequested) {
           this.yieldRequested = false;
-          if (this.runQueue.length > 0) {
+          // sched_setaffinity may have taken this vCPU from the task: it moves even when alone.
+          if (this.runQueue.length > 0 || this.offAffinity(t, v.id)) {
             t.state = 'runnable';
             this.runQueue.push(t);
             this.pick(v, t, 'yield');
@@ -1203,6 +1299,8 @@ export class Machine implements CpuHost {
   private runRetry(t: Task): boolean {
     const retry = t.retry!;
     t.retry = null;
+    // The call goes on: its undo (for an abandoned wait) is the retry's to set again if it waits.
+    t.onCancel = null;
     const r = retry();
     t.timedOut = false;
     if (r === BLOCKED) return false;
@@ -1242,10 +1340,18 @@ export class Machine implements CpuHost {
     this.hooks.input.each((h) => h(kind, key, data));
   }
 
-  /** Readable memory check used by syscalls before touching guest buffers. */
+  /**
+   * Readable (or writable) memory check used by syscalls before touching guest buffers: true when
+   * every page of [addr, addr + len) is mapped with that access. `addr` may come as int32 or
+   * uint32; a range that runs past 2^32 (or a negative length) is refused rather than wrapped to
+   * page 0, which would make the loop check nothing.
+   */
   userRange(addr: number, len: number, write: boolean): boolean {
     if (len === 0) return true;
-    for (let p = addr >>> 12; p <= (addr + len - 1) >>> 12; p++) {
+    const first = addr >>> 0;
+    const last = first + len - 1;
+    if (len < 0 || last > 0xffffffff) return false;
+    for (let p = first >>> 12; p <= last >>> 12; p++) {
       const prot = this.memory.perm[p]!;
       if (!(prot & PROT_READ)) return false;
       if (write && !(prot & PROT_WRITE)) return false;

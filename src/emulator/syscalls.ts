@@ -21,6 +21,10 @@ import { registerPoll } from './os/poll.js';
 import { registerProcess } from './os/proc.js';
 import { registerRlimits } from './os/rlimit.js';
 import { registerSendfile } from './os/sendfile.js';
+import { registerSched } from './os/sched.js';
+import { registerSplice } from './os/splice.js';
+import { registerUsage } from './os/usage.js';
+import { registerFileIo } from './os/file-io.js';
 import { registerSignals } from './os/signals-calls.js';
 import { BLOCKED, SyscallTable } from './os/table.js';
 import { FutexQueue, registerThreads } from './os/threads.js';
@@ -59,6 +63,10 @@ export class Kernel {
     registerTimerfd(this);
     registerSignals(this);
     registerSendfile(this);
+    registerSched(this);
+    registerUsage(this);
+    registerSplice(this);
+    registerFileIo(this);
     this.fs = attachFileSystem(this, EPOCH).fs;
     // Last: Linux's checks that precede every transfer, around whichever module implements it.
     registerIoChecks(this);

@@ -21,6 +21,7 @@ export const NUMERIC_TABLES = {
     'args',
     'entry_seq',
     'return_seq',
+    'step', // the implied entry hit and its single step, NaN: none (schemas/trace.sql)
   ],
   raw_missed: ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason'],
   raw_sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],

@@ -12,6 +12,7 @@
 // views with '_'. Format 4 stores each input content once (input_data, by sha256; the inputs view
 // shows the old columns), folds the events a call or a kprobe hit implies into their rows (the
 // events view derives them), and adds the output limit and the legacy-task flag to raw_runs.
+// Format 5 lets a call row imply its entry hit and that hit's single step too (raw_calls.step).
 
 import { createHash } from 'node:crypto';
 import {
@@ -189,6 +190,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       addColumn(db, 'raw_runs', 'legacy_tasks', 'INTEGER NOT NULL DEFAULT 0 CHECK (legacy_tasks IN (0, 1))');
       db.exec('UPDATE raw_runs SET legacy_tasks = 1;');
+    },
+  },
+  {
+    from: 4,
+    to: 5,
+    description:
+      'format 4 -> 5: the entry hit of a kretprobed call (and its single step) implied by the call row',
+    up(db) {
+      // Every entry hit of an older run is a stored row: step NULL implies none. A stored hit's
+      // step is always one event later in format 4: step & 1 = 0.
+      addColumn(db, 'raw_calls', 'step', 'INTEGER');
+      db.exec('UPDATE raw_events SET step = step * 2 WHERE step IS NOT NULL;');
     },
   },
 ];

@@ -14,13 +14,12 @@
 // - Missing runs, probes or binaries are one-line TraceErrors.
 
 import type { Statement } from 'better-sqlite3';
-import { CALL_RETURN_IMPLIED, CALL_TRAMPOLINE_IMPLIED, IMPLIED_RETURN_ADDR } from './batch.js';
 import { PREFETCH_AVAILABLE, Prefetcher } from './prefetch.js';
-import { EVENT_KINDS, type EventKindName, MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
+import { CALL_COLUMNS, EventOrder, STORED_EVENT_COLUMNS } from './event-order.js';
+import { MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
 import { parseRunConfig, type RunConfig } from './config.js';
 import { type Db, TraceError, closeWritable, integrityCheck, openTrace, reason } from './db.js';
 import { checkSchema } from './validate.js';
-import { blankCallRecord, blankEventRecord } from './records.js';
 import type {
   CallRecord,
   CompleteCallRecord,
@@ -258,102 +257,78 @@ export class TraceReader {
       this.readAhead
         ? (this.prefetch ??= new Prefetcher(this.path)).rows(sql, runId, key, from, to, text, this.pageRows)
         : paged(this.fresh(sql), runId, key, from, to, this.pageRows);
+    const probeAddr = (): Map<number, number> =>
+      new Map(
+        (
+          this.raw('SELECT probe_id, addr FROM raw_probes WHERE run_id = ?').all(runId) as [number, number][]
+        ).map(([id, addr]) => [id, addr]),
+      );
     return {
       *events(range: EventRange = {}) {
-        // Two streams in seq order, merged: the stored rows (each with the single step it may
-        // imply at seq + 1) and the calls' implied trampoline and return events.
+        // The stored rows (from the one before `from`, whose single step may be at `from`) and the
+        // call rows from `from` on (an implied entry at or after `from` has a later return),
+        // merged into seq order (event-order.ts).
         const from = range.fromSeq ?? 0;
         const to = range.toSeq ?? Number.MAX_SAFE_INTEGER;
-        const stored = storedEvents(
+        const order = new EventOrder(
           pages(
-            `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
-                    nullif(info >> 33, 0) - 1, addr, (SELECT s FROM strings WHERE id = e.args), step
-             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
+            `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
+             WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
             0,
             from - 1,
             to,
             [7],
           ),
-        );
-        // (without calls, this stream yields events only)
-        const implied = callsWithEvents(
           pages(
-            `SELECT return_seq, probe_id, tid, ts, dur, info, retval,
-                    (SELECT s FROM strings WHERE id = c.args), entry_seq
-             FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
-               AND info & ${IMPLIED_MASK} ORDER BY return_seq LIMIT ?`,
+            `SELECT ${CALL_COLUMNS} FROM raw_calls c
+             WHERE run_id = ? AND return_seq >= ? AND return_seq < ? ORDER BY return_seq LIMIT ?`,
             0,
             from,
-            to + 1,
+            Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          probeAddr(),
           false,
+          false,
+          from,
         );
         try {
-          let a = stored.next();
-          let b = implied.next();
-          while (!a.done || !b.done) {
-            let e: EventRecord;
-            if (b.done || (!a.done && a.value.seq < (b.value as EventRecord).seq)) {
-              e = a.value as EventRecord;
-              a = stored.next();
-            } else {
-              e = b.value as EventRecord;
-              b = implied.next();
-            }
-            if (e.seq >= to) break;
-            if (e.seq >= from) yield e;
+          for (let e = order.next(); e !== undefined; e = order.next()) {
+            const ev = e as EventRecord;
+            if (ev.seq >= to) break;
+            if (ev.seq >= from) yield ev;
           }
         } finally {
           // Ends both statements' iterations, also when the consumer stops early.
-          stored.return();
-          implied.return();
+          order.close();
         }
       },
       *eventsAndCalls() {
-        const stored = storedEvents(
+        const order = new EventOrder(
           pages(
-            `SELECT seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
-                    nullif(info >> 33, 0) - 1, addr, (SELECT s FROM strings WHERE id = e.args), step
-             FROM raw_events e WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
+            `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
+             WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
             0,
             0,
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
-          true,
-        );
-        const fromCalls = callsWithEvents(
           pages(
-            `SELECT return_seq, probe_id, tid, ts, dur, info, retval,
-                    (SELECT s FROM strings WHERE id = c.args), entry_seq
-             FROM raw_calls c WHERE run_id = ? AND return_seq >= ? AND return_seq < ?
-             ORDER BY return_seq LIMIT ?`,
+            `SELECT ${CALL_COLUMNS} FROM raw_calls c
+             WHERE run_id = ? AND return_seq >= ? AND return_seq < ? ORDER BY return_seq LIMIT ?`,
             0,
             0,
             Number.MAX_SAFE_INTEGER,
             [7],
           ),
+          probeAddr(),
           true,
           true,
         );
         try {
-          let a = stored.next();
-          let b = fromCalls.next();
-          // A call sorts after its return event (seq return_seq), stored or implied.
-          const key = (x: EventRecord | CallRecord): number => ('returnSeq' in x ? x.returnSeq + 0.5 : x.seq);
-          while (!a.done || !b.done) {
-            if (b.done || (!a.done && a.value.seq < key(b.value))) {
-              yield a.value as EventRecord;
-              a = stored.next();
-            } else {
-              yield b.value;
-              b = fromCalls.next();
-            }
-          }
+          for (let x = order.next(); x !== undefined; x = order.next()) yield x;
         } finally {
-          stored.return();
-          fromCalls.return();
+          order.close();
         }
       },
       *calls(opts: { args?: boolean } = {}) {
@@ -382,10 +357,12 @@ export class TraceReader {
             returnSeq: num(r[10]),
           };
       },
+      // `+run_id` keeps SQLite on the rowid range: with the (run_id, ...) index it read the whole
+      // run and sorted it again for every page (quadratic in the run's rows).
       *missed() {
         for (const r of pages(
           `SELECT rowid, probe_id, tid, cpu, ts, reason FROM raw_missed
-           WHERE run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
+           WHERE +run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
           0,
         ))
           yield {
@@ -399,7 +376,7 @@ export class TraceReader {
       *sched() {
         for (const r of pages(
           `SELECT rowid, ts, cpu, prev_tid, next_tid, (SELECT s FROM strings WHERE id = x.reason)
-           FROM raw_sched x WHERE run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
+           FROM raw_sched x WHERE +run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
           0,
           0,
           Number.MAX_SAFE_INTEGER,
@@ -604,102 +581,6 @@ function* paged(
     for (let i = 0; i < page.length; i++) yield page[i]!;
     if (page.length < pageRows) return;
     at = num(page[page.length - 1]![key]) + 1;
-  }
-}
-
-/** raw_calls.info bits of the implied return and trampoline events (schemas/trace.sql). */
-const IMPLIED_MASK = (CALL_RETURN_IMPLIED | CALL_TRAMPOLINE_IMPLIED) * 16384;
-
-/**
- * Stored event rows (seq, ts, cpu, tid, kind, probe, addr, args, step) with their implied steps;
- * with `reuse`, the two records yielded are overwritten row after row (fresh ones otherwise).
- */
-function* storedEvents(it: IterableIterator<Raw>, reuse = false): Generator<EventRecord, void, undefined> {
-  let e = blankEventRecord('kprobe');
-  let step = blankEventRecord('singlestep');
-  for (const r of it) {
-    if (!reuse) e = blankEventRecord('kprobe');
-    e.seq = num(r[0]);
-    e.ts = num(r[1]);
-    e.cpu = num(r[2]);
-    e.tid = num(r[3]);
-    e.kind = EVENT_KINDS[num(r[4])] ?? (`kind ${String(r[4])}` as EventKindName);
-    e.probeId = numOrNull(r[5]);
-    e.addr = numOrNull(r[6]);
-    e.args = strOrNull(r[7]);
-    const d = r[8];
-    yield e;
-    if (d !== null) {
-      if (!reuse) step = blankEventRecord('singlestep');
-      step.seq = e.seq + 1;
-      step.ts = e.ts + num(d);
-      step.cpu = e.cpu;
-      step.tid = e.tid;
-      step.probeId = e.probeId;
-      step.addr = e.addr;
-      yield step;
-    }
-  }
-}
-
-/**
- * Call rows (return_seq, probe, tid, ts, dur, info, retval, args, entry_seq), each preceded by the
- * trampoline and return events its flags imply (`withCalls` false: those events alone).
- */
-function* callsWithEvents(
-  it: IterableIterator<Raw>,
-  withCalls = true,
-  reuse = false,
-): Generator<EventRecord | CallRecord, void, undefined> {
-  let tramp = blankEventRecord('trampoline');
-  let ret = blankEventRecord('return');
-  let call = blankCallRecord();
-  for (const r of it) {
-    const returnSeq = num(r[0]);
-    const probeId = num(r[1]);
-    const tid = num(r[2]);
-    const ts = num(r[3]);
-    const dur = num(r[4]);
-    const info = num(r[5]);
-    const args = strOrNull(r[7]);
-    const returnCpu = Math.floor(info / 128) % 128;
-    const flags = Math.floor(info / 16384) % 4;
-    const end = ts + dur;
-    if (flags & CALL_TRAMPOLINE_IMPLIED) {
-      if (!reuse) tramp = blankEventRecord('trampoline');
-      tramp.seq = returnSeq - 1;
-      tramp.ts = end;
-      tramp.cpu = returnCpu;
-      tramp.tid = tid;
-      tramp.addr = IMPLIED_RETURN_ADDR;
-      yield tramp;
-    }
-    if (flags & CALL_RETURN_IMPLIED) {
-      if (!reuse) ret = blankEventRecord('return');
-      ret.seq = returnSeq;
-      ret.ts = end;
-      ret.cpu = returnCpu;
-      ret.tid = tid;
-      ret.probeId = probeId;
-      ret.addr = IMPLIED_RETURN_ADDR;
-      ret.args = args;
-      yield ret;
-    }
-    if (withCalls) {
-      if (!reuse) call = { ...call };
-      call.probeId = probeId;
-      call.tid = tid;
-      call.ts = ts;
-      call.dur = dur;
-      call.entryCpu = info % 128;
-      call.returnCpu = returnCpu;
-      call.depth = Math.floor(info / 65536);
-      call.retval = numOrNull(r[6]);
-      call.args = args;
-      call.entrySeq = numOrNull(r[8]);
-      call.returnSeq = returnSeq;
-      yield call;
-    }
   }
 }
 

@@ -9,6 +9,11 @@
 //   'return' events of a kretprobed call become flags of the call's row (schemas/trace.sql); any
 //   event that does not match its implied form exactly is stored as a row, so the events view
 //   shows every event as it was produced.
+// - A kretprobe's entry hit (at the probe's address, no args) is held back, with the single step
+//   that follows it, until its call record comes: the call row then implies both (raw_calls.step).
+//   Held entries are stored as rows at every hand-over (so each committed batch holds every event
+//   produced before it, stored or implied), when a 'missed' event says no call will come, and
+//   when more than MAX_PENDING are held.
 // - Input contents are stored once per sha256 (input_data); the log rows refer to them.
 // - Guest output beyond the run's output limit is not stored (the write that crosses it is cut);
 //   the run is then marked output_truncated.
@@ -106,6 +111,11 @@ interface TaskRow extends TaskRecord {
   stored: boolean;
 }
 
+/** Entry hits held back at once (a deeper nesting stores the oldest ones as rows). */
+const MAX_PENDING = 256;
+/** Fields of a held entry hit in the pending buffer: seq, ts, info, addr, step (NaN: none yet). */
+const PW = 5;
+
 interface RunState {
   inputSeq: number;
   outputSeq: number;
@@ -152,6 +162,7 @@ function emptyRows(): Record<RowTableName, RowValue[]> {
 
 const SINGLESTEP = EventKind.singlestep;
 const KPROBE = EventKind.kprobe;
+const MISSED = EventKind.missed;
 
 function isEmpty(rows: Record<RowTableName, RowValue[]>): boolean {
   return ROW_TABLE_NAMES.every((t) => rows[t].length === 0);
@@ -180,6 +191,11 @@ export class TraceWriter implements RunSink {
   private taskUpdates: (number | null)[] = [];
 
   private readonly last: LastRow = { at: -1, seq: 0, ts: 0, info: 0, addr: null };
+  /** Held entry hits, oldest first (PW values each), waiting for the call row that implies them. */
+  private readonly pending = new Float64Array(MAX_PENDING * PW);
+  private nPending = 0;
+  /** Address of each kretprobe of the current run by probe id (-1: not a kretprobe). */
+  private kretAddr: number[] = [];
   private readonly heldTramp = heldEvent();
   private readonly heldRet = heldEvent();
   /** Contents handed to the store (by sha256), and the hash of data objects seen before. */
@@ -237,7 +253,9 @@ export class TraceWriter implements RunSink {
   private constructor(store: StoreOps, path: string, opts: WriterOptions) {
     this.store = store;
     this.path = path;
-    this.cap = Math.max(1, Math.floor(opts.batchRows ?? 16384));
+    // (at most 2^20: an implied entry's call row is then at most that many calls later, which
+    // the reader relies on, schemas/trace.sql)
+    this.cap = Math.max(1, Math.min(1 << 20, Math.floor(opts.batchRows ?? 16384)));
     this.maxBytes = opts.maxBufferedBytes ?? 16 << 20;
     this.internCap = Math.max(1, opts.internCacheSize ?? 1 << 20);
     this.storeAll = opts.storeEveryEvent === true;
@@ -282,6 +300,7 @@ export class TraceWriter implements RunSink {
       outputTruncated: false,
     });
     this.run = runId;
+    this.kretAddr = [];
     return runId;
   }
 
@@ -290,6 +309,10 @@ export class TraceWriter implements RunSink {
     this.usable();
     this.handOver();
     this.store.addProbe(runId, p);
+    if (runId === this.run && Number.isSafeInteger(p.probeId) && p.probeId >= 0 && p.probeId < 1 << 20) {
+      while (this.kretAddr.length <= p.probeId) this.kretAddr.push(-1);
+      this.kretAddr[p.probeId] = p.kind === 'kretprobe' ? p.addr >>> 0 : -1;
+    }
   }
 
   /** The run the sink methods append to; TraceError when no run is being recorded. */
@@ -329,16 +352,100 @@ export class TraceWriter implements RunSink {
       if (code === EventKind.trampoline && r.probeId === null && r.args === null)
         return this.hold(this.heldTramp, r);
     }
-    if (code === SINGLESTEP && r.args === null && this.foldStep(r)) return;
+    if (code === SINGLESTEP && r.args === null && (this.foldPendingStep(r) || this.foldStep(r))) return;
+    if (code === KPROBE && r.args === null && r.probeId !== null && this.kretAddr[r.probeId] === r.addr)
+      return this.holdEntry(r);
+    if (code === MISSED && this.nPending > 0) this.releaseMissed(r);
     this.storeEvent(runId, r.seq, r.ts, code, r.cpu, r.tid, r.probeId, r.addr, r.args);
   }
 
-  /** Folds a single step into the kprobe hit stored just before it (same cpu, tid, probe, addr). */
+  /** Holds a kretprobe's entry hit until its call row (or a hand-over) comes. */
+  private holdEntry(r: EventRecord): void {
+    const info = packEventInfo(KPROBE, r.cpu, r.tid, r.probeId);
+    if (info < 0)
+      return this.storeEvent(this.run, r.seq, r.ts, KPROBE, r.cpu, r.tid, r.probeId, r.addr, null);
+    if (this.nPending === MAX_PENDING) {
+      // The oldest one is stored as a row; the rest move down.
+      this.releasePendingAt(0);
+    }
+    const b = this.nPending++ * PW;
+    const p = this.pending;
+    p[b] = r.seq;
+    p[b + 1] = r.ts;
+    p[b + 2] = info;
+    p[b + 3] = r.addr!;
+    p[b + 4] = NaN;
+  }
+
+  /** Folds a single step into the entry hit held last (1 or 2 events before it, same fields). */
+  private foldPendingStep(r: EventRecord): boolean {
+    if (this.nPending === 0) return false;
+    const p = this.pending;
+    const b = (this.nPending - 1) * PW;
+    const d = r.seq - p[b]!;
+    if ((d !== 1 && d !== 2) || p[b + 4] === p[b + 4] || !(r.ts >= p[b + 1]!) || r.addr !== p[b + 3])
+      return false;
+    if (packEventInfo(KPROBE, r.cpu, r.tid, r.probeId) !== p[b + 2]) return false;
+    p[b + 4] = (r.ts - p[b + 1]!) * 2 + (d - 1);
+    return true;
+  }
+
+  /** A 'missed' event right after a held entry hit of the same task: no call will imply it. */
+  private releaseMissed(r: EventRecord): void {
+    const b = (this.nPending - 1) * PW;
+    const p = this.pending;
+    if (p[b] === r.seq - 1 && p[b + 2] === packEventInfo(KPROBE, r.cpu, r.tid, r.probeId))
+      this.releasePendingAt(this.nPending - 1);
+  }
+
+  /** Stores held entry hit `i` (and its single step) as rows and removes it from the held ones. */
+  private releasePendingAt(i: number): void {
+    const p = this.pending;
+    const b = i * PW;
+    const seq = p[b]!;
+    const ts = p[b + 1]!;
+    const info = p[b + 2]!;
+    const addr = p[b + 3]!;
+    const step = p[b + 4]!;
+    p.copyWithin(b, b + PW, this.nPending * PW);
+    this.nPending--;
+    this.storeRow(seq, ts, info, addr, NaN, step);
+  }
+
+  /** Stores every held entry hit as rows. */
+  private releasePending(): void {
+    while (this.nPending > 0) this.releasePendingAt(this.nPending - 1);
+  }
+
+  /**
+   * Appends one row of raw_events as is (a released entry hit or its step); the fold target
+   * (`last`) stays what it was.
+   */
+  private storeRow(seq: number, ts: number, info: number, addr: number, args: number, step: number): void {
+    const d = this.ev;
+    const i = this.nEv;
+    const b = i * 7;
+    d[b] = this.run;
+    d[b + 1] = seq;
+    d[b + 2] = ts;
+    d[b + 3] = info;
+    d[b + 4] = addr;
+    d[b + 5] = args;
+    d[b + 6] = step;
+    this.nEv = i + 1;
+    if (i + 1 >= this.cap) this.handOver();
+  }
+
+  /**
+   * Folds a single step into the kprobe hit stored last, 1 or 2 events before it (a held entry hit
+   * of another probe on the same instruction between), with the same cpu, tid, probe and addr.
+   */
   private foldStep(r: EventRecord): boolean {
     const l = this.last;
-    if (l.at < 0 || l.seq !== r.seq - 1 || l.addr !== r.addr || !(r.ts >= l.ts)) return false;
+    const d = r.seq - l.seq;
+    if (l.at < 0 || (d !== 1 && d !== 2) || l.addr !== r.addr || !(r.ts >= l.ts)) return false;
     if (l.info !== packEventInfo(KPROBE, r.cpu, r.tid, r.probeId)) return false;
-    this.ev[l.at * 7 + 6] = r.ts - l.ts;
+    this.ev[l.at * 7 + 6] = (r.ts - l.ts) * 2 + (d - 1);
     l.at = -1;
     return true;
   }
@@ -423,6 +530,7 @@ export class TraceWriter implements RunSink {
         flags |= CALL_TRAMPOLINE_IMPLIED;
       }
     } else this.releaseHeld();
+    const step = this.nPending > 0 && r.entrySeq !== null ? this.takeEntry(r) : NaN;
     const info = packCallInfo(r.entryCpu, r.returnCpu, r.depth, flags);
     if (info < 0)
       throw new TraceError(
@@ -430,7 +538,7 @@ export class TraceWriter implements RunSink {
       );
     const d = this.callBuf;
     const i = this.nCalls;
-    const b = i * 10;
+    const b = i * 11;
     d[b] = runId;
     d[b + 1] = r.probeId;
     d[b + 2] = r.tid;
@@ -441,9 +549,28 @@ export class TraceWriter implements RunSink {
     d[b + 7] = r.args === null ? NaN : this.intern(r.args);
     d[b + 8] = r.entrySeq === null ? NaN : r.entrySeq;
     d[b + 9] = r.returnSeq;
+    d[b + 10] = step;
     this.nCalls = i + 1;
     this.last.at = -1;
     if (i + 1 >= this.cap) this.handOver();
+  }
+
+  /**
+   * The held entry hit the call `r` implies, removed from the held ones: its raw_calls.step (-1:
+   * no single step), or NaN when none matches (the entry is, or will be, a row).
+   */
+  private takeEntry(r: CallRecord): number {
+    const p = this.pending;
+    for (let i = this.nPending - 1; i >= 0; i--) {
+      const b = i * PW;
+      if (p[b] !== r.entrySeq) continue;
+      if (p[b + 1] !== r.ts || p[b + 2] !== packEventInfo(KPROBE, r.entryCpu, r.tid, r.probeId)) return NaN;
+      const step = p[b + 4]!;
+      p.copyWithin(b, b + PW, this.nPending * PW);
+      this.nPending--;
+      return step === step ? step : -1;
+    }
+    return NaN;
   }
 
   /** Appends one missed call. */
@@ -597,6 +724,7 @@ export class TraceWriter implements RunSink {
   private handOver(): void {
     this.usable();
     this.releaseHeld();
+    this.releasePending();
     this.last.at = -1;
     const rows = this.rows;
     for (const t of this.pendingTasks) {

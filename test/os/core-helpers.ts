@@ -2,6 +2,7 @@
 // emulator, and record + replay-verify it. Guarantees: builds are cached by content hash (see
 // test/helpers/gcc.ts); traces live in a temporary directory removed by `cleanup`.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import { replayRun } from '../../src/replay/replay.js';
 import { TraceReader } from '../../src/trace/reader.js';
 import { TraceWriter } from '../../src/trace/writer.js';
 import { buildGuest, REPO_ROOT, STATIC } from '../helpers/gcc.js';
-import { runNative } from '../helpers/native.js';
+import { expect } from 'vitest';
+import { qemuBinary, runNative } from '../helpers/native.js';
 
 export const OS_GUESTS = path.join(REPO_ROOT, 'test', 'os', 'guests');
 
@@ -113,4 +115,54 @@ export function recordAndVerify(
 export function cleanup(): void {
   if (traceDir) fs.rmSync(traceDir, { recursive: true, force: true });
   traceDir = null;
+}
+
+/** A guest compared with qemu-i386, and Linux's answers where qemu (root here) departs from them. */
+export interface QemuCase {
+  guest: string;
+  cpuModel?: string;
+  qemuCpu: string;
+  /** Linux's values for the guest's "L:" lines, reviewed by hand against the kernel source. */
+  linux: string[];
+}
+
+/** qemu-i386 under `ulimit -c 0` (no core file, as the emulator never writes one). */
+export function onQemuNoCore(bin: string, argv: string[], cpu: string): Outcome {
+  const r = spawnSync(
+    'sh',
+    ['-c', 'ulimit -c 0 && exec "$0" "$@"', qemuBinary(), '-cpu', cpu, '-0', argv[0]!, bin, ...argv.slice(1)],
+    { cwd: REPO_ROOT, env: {}, timeout: 60_000 },
+  );
+  if (r.error) throw r.error;
+  return {
+    stdout: r.stdout.toString('latin1'),
+    // qemu's own lines (its "core dumped" notes, CPU feature warnings) are not the guest's.
+    stderr: r.stderr
+      .toString('latin1')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('qemu'))
+      .join('\n'),
+    status: r.signal ? `signal ${r.signal}` : `exit ${r.status}`,
+  };
+}
+
+/** Separates the "L:" lines (Linux's answers where qemu departs) from the rest of the output. */
+function splitLinux(o: Outcome): { rest: Outcome; linux: string[] } {
+  const lines = o.stdout.split('\n');
+  return {
+    rest: { ...o, stdout: lines.filter((l) => !l.startsWith('L:')).join('\n') },
+    linux: lines.filter((l) => l.startsWith('L:')),
+  };
+}
+
+/**
+ * Runs `bin` on qemu-i386 and in the emulator (2 CPUs): the same output and status apart from the
+ * "L:" lines, which must be Linux's values.
+ */
+export function expectAsOnQemu(bin: string, c: QemuCase): void {
+  const want = splitLinux(onQemuNoCore(bin, [c.guest], c.qemuCpu));
+  expect(want.rest.stdout.split('\n').length, 'qemu printed nothing').toBeGreaterThan(1);
+  const got = splitLinux(outcomeOf(onEmulator(bin, [c.guest], { cpuModel: c.cpuModel, cpus: 2 })));
+  expect(got.rest).toEqual(want.rest);
+  expect(got.linux).toEqual(c.linux);
 }

@@ -21,27 +21,15 @@
 // by hand against the kernel source named beside each.
 // Each guest is also recorded and replayed with verify on 4 CPUs with chaos (jobs on 1 CPU as well).
 
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QEMU_CPU, QEMU_CPU_SSE2, qemuBinary, REPO_ROOT, requireTools } from '../helpers/native.js';
-import {
-  buildOsGuest,
-  cleanup,
-  onEmulator,
-  outcomeOf,
-  recordAndVerify,
-  type Outcome,
-} from './core-helpers.js';
+import { QEMU_CPU, QEMU_CPU_SSE2, requireTools } from '../helpers/native.js';
+import { buildOsGuest, cleanup, expectAsOnQemu, recordAndVerify, type QemuCase } from './core-helpers.js';
 
-interface Case {
+interface Case extends QemuCase {
   guest: string;
   /** The issue 12 items (brief numbering) it checks. */
   items: string;
   flags?: string[];
-  cpuModel?: string;
-  qemuCpu: string;
-  /** Linux's values for the guest's "L:" lines. */
-  linux: string[];
   /** Probes recorded with it. */
   probes?: string[];
 }
@@ -117,34 +105,6 @@ const CASES: Case[] = [
 
 const bins = new Map<string, string>();
 
-/** qemu-i386 under `ulimit -c 0` (no core file, as the emulator never writes one). */
-function onQemuNoCore(bin: string, argv: string[], cpu: string): Outcome {
-  const r = spawnSync(
-    'sh',
-    ['-c', 'ulimit -c 0 && exec "$0" "$@"', qemuBinary(), '-cpu', cpu, '-0', argv[0]!, bin, ...argv.slice(1)],
-    { cwd: REPO_ROOT, env: {}, timeout: 60_000 },
-  );
-  if (r.error) throw r.error;
-  return {
-    stdout: r.stdout.toString('latin1'),
-    // qemu's own lines (its "core dumped" notes, CPU feature warnings) are not the guest's.
-    stderr: r.stderr
-      .toString('latin1')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('qemu'))
-      .join('\n'),
-    status: r.signal ? `signal ${r.signal}` : `exit ${r.status}`,
-  };
-}
-
-function split(o: Outcome): { rest: Outcome; linux: string[] } {
-  const lines = o.stdout.split('\n');
-  return {
-    rest: { ...o, stdout: lines.filter((l) => !l.startsWith('L:')).join('\n') },
-    linux: lines.filter((l) => l.startsWith('L:')),
-  };
-}
-
 beforeAll(() => {
   requireTools();
   for (const c of CASES) bins.set(c.guest, buildOsGuest(c.guest, c.flags));
@@ -153,14 +113,7 @@ afterAll(() => cleanup());
 
 describe('issue 12 leftovers vs qemu-i386', () => {
   for (const c of CASES)
-    it(`${c.guest}: same output and status (${c.items})`, () => {
-      const bin = bins.get(c.guest)!;
-      const want = split(onQemuNoCore(bin, [c.guest], c.qemuCpu));
-      expect(want.rest.stdout.split('\n').length, 'qemu printed nothing').toBeGreaterThan(1);
-      const got = split(outcomeOf(onEmulator(bin, [c.guest], { cpuModel: c.cpuModel, cpus: 2 })));
-      expect(got.rest).toEqual(want.rest);
-      expect(got.linux).toEqual(c.linux);
-    });
+    it(`${c.guest}: same output and status (${c.items})`, () => expectAsOnQemu(bins.get(c.guest)!, c));
 });
 
 describe('issue 12 leftovers replay identically', () => {

@@ -8,6 +8,7 @@
 
 import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
+import { chargeReaped, childRusage, writeRusage } from './usage.js';
 import { EACCES, ECHILD, EFAULT, EINVAL, EPERM, ESRCH } from './errno.js';
 import { cloneProcess, execve } from './lifecycle.js';
 import type { Process } from './process.js';
@@ -68,8 +69,10 @@ function statusWord(r: Report): number {
 
 /** Consumes what was reported (wait without WNOWAIT): a zombie is reaped, a stop or continue cleared. */
 function consume(k: Kernel, r: Report): void {
-  if (r.kind === 'exit') k.m.reap(r.child);
-  else if (r.kind === 'stop') r.child.stopReport = 0;
+  if (r.kind === 'exit') {
+    chargeReaped(k, r.child);
+    k.m.reap(r.child);
+  } else if (r.kind === 'stop') r.child.stopReport = 0;
   else r.child.continueReport = false;
 }
 
@@ -84,10 +87,7 @@ function wait4(k: Kernel, t: Task, pid: number, status: number, options: number,
     );
   }
   if (status && !k.put32(status, statusWord(z))) return -EFAULT;
-  if (rusage) {
-    if (!k.userRange(rusage, 72, true)) return -EFAULT;
-    k.mem.writeBytes(rusage, new Uint8Array(72));
-  }
+  if (rusage && !writeRusage(k, rusage, childRusage(k, z.child))) return -EFAULT;
   consume(k, z);
   return z.child.pid;
 }
@@ -147,10 +147,7 @@ function waitid(
     );
   }
   if (infop && !writeChildInfo(k, infop, z)) return -EFAULT;
-  if (rusage) {
-    if (!k.userRange(rusage, 72, true)) return -EFAULT;
-    k.mem.writeBytes(rusage, new Uint8Array(72));
-  }
+  if (rusage && !writeRusage(k, rusage, childRusage(k, z.child))) return -EFAULT;
   if (!(options & WNOWAIT)) consume(k, z);
   return 0;
 }

@@ -1,4 +1,4 @@
-// Descriptor-table syscalls that do not care what is behind a descriptor: close, dup, dup2, dup3,
+// Descriptor-table syscalls that do not care what is behind a descriptor: close, close_range, dup, dup2, dup3,
 // fcntl/fcntl64 (F_DUPFD[_CLOEXEC], F_GETFD/F_SETFD, F_GETFL/F_SETFL), ioctl (FIONREAD, FIONBIO, and
 // ENOTTY for terminal requests: the guest never has a terminal). Guarantees: Linux's errors for bad
 // descriptors and commands; dup2(fd, fd) returns fd after checking it; dup3 refuses oldfd == newfd.
@@ -99,6 +99,28 @@ function ioctl(k: Kernel, t: Task, fd: number, req: number, arg: number): number
   }
 }
 
+const CLOSE_RANGE_UNSHARE = 2;
+const CLOSE_RANGE_CLOEXEC = 4;
+
+/**
+ * close_range(first, last, flags): closes (or, with CLOSE_RANGE_CLOEXEC, marks close-on-exec) every
+ * open descriptor in [first, last], both unsigned; CLOSE_RANGE_UNSHARE changes nothing here (each
+ * process has its own table already).
+ */
+function closeRange(t: Task, first: number, last: number, flags: number): number {
+  if (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) return -EINVAL;
+  first = first >>> 0;
+  last = last >>> 0;
+  if (first > last) return -EINVAL;
+  const fds = t.process.fds;
+  for (const fd of fds.list()) {
+    if (fd < first || fd > last) continue;
+    if (flags & CLOSE_RANGE_CLOEXEC) fds.setCloexec(fd, true);
+    else fds.close(fd);
+  }
+  return 0;
+}
+
 export function registerFdCalls(k: Kernel): void {
   const T = k.table;
   T.define('close', (t, a) => t.process.fds.close(a));
@@ -108,4 +130,5 @@ export function registerFdCalls(k: Kernel): void {
   T.define('fcntl', (t, a, b, c) => fcntl(k, t, a, b, c));
   T.define('fcntl64', (t, a, b, c) => fcntl(k, t, a, b, c));
   T.define('ioctl', (t, a, b, c) => ioctl(k, t, a, b, c));
+  T.define('close_range', (t, a, b, c) => closeRange(t, a, b, c));
 }

@@ -74,7 +74,8 @@ function vectors(k: Kernel, intoGuest: boolean) {
     };
 }
 
-function checkVectors(k: Kernel, iov: number, cnt: number): number {
+/** readv's checks of an iovec array: EINVAL past UIO_MAXIOV or for a negative length, EFAULT outside user space. */
+export function checkVectors(k: Kernel, iov: number, cnt: number): number {
   if (cnt > UIO_MAXIOV) return -EINVAL;
   if (cnt === 0) return 0;
   if (!accessOk(iov, cnt * 8) || !k.userRange(iov, cnt * 8, false)) return -EFAULT;

@@ -11,6 +11,7 @@ import { Cpu, EAX, ESP } from '../cpu.js';
 import { ElfError, parseElf } from '../elf.js';
 import { loadElf } from '../loader.js';
 import type { Machine, Task } from '../machine.js';
+import { inheritSched } from './sched.js';
 import type { Kernel } from '../syscalls.js';
 import { E2BIG, EAGAIN, EFAULT, EINVAL, ELOOP, ENOEXEC } from './errno.js';
 import { resolvePath } from './files.js';
@@ -79,6 +80,7 @@ export function cloneProcess(
   if (newSp) cpu.regs[ESP] = newSp;
   cpu.regs[EAX] = 0;
   const task = m.createTask(pid, cpu, t.tid, t.name, child);
+  inheritSched(t, task);
   child.threads.push(task);
   if (ud) installTls(task, ud);
   if (flags & CLONE_CHILD_CLEARTID) task.clearChildTid = ctid >>> 0;

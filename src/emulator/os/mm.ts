@@ -1,5 +1,6 @@
 // Memory syscalls for the calling process's address space: brk, mmap2/old mmap (anonymous, and
-// private read-only copies of files), mremap, munmap, mprotect, madvise. Guarantees: the break never
+// private read-only copies of files), mremap, munmap, mprotect, madvise. Guarantees: no range may run
+// past 2^32 (MAP_FIXED: ENOMEM, munmap: EINVAL, mprotect: ENOMEM, as Linux); the break never
 // grows into another mapping; non-fixed mmaps are placed top-down from MMAP_TOP deterministically; a
 // file mapping copies the description's bytes (files are read whole), so MAP_SHARED writable is
 // EACCES; a request that would take the process's mapped total past its memory limit (--mem, or the
@@ -20,6 +21,8 @@ function asPages(t: Task): number {
 
 /** Top of the mmap area (allocations go downwards from here, below the 8 MiB stack and a gap). */
 export const MMAP_TOP = 0xb7f00000;
+/** The end of the 32-bit address space: no range may run past it (page numbers would wrap). */
+const TOP = 0x1_0000_0000;
 export const MMAP_BOTTOM = 0x10000000;
 
 function isFree(mem: Memory, addr: number, len: number): boolean {
@@ -79,6 +82,8 @@ function mmap2(
   let at: number;
   if (fixed) {
     if (addr & (PAGE_SIZE - 1)) return -EINVAL;
+    // A range past the top of the address space (it would wrap to page 0) cannot be mapped.
+    if (addr + size > TOP) return -ENOMEM;
     at = addr;
   } else {
     at = -1;
@@ -106,8 +111,9 @@ function oldMmap(k: Kernel, t: Task, args: number): number {
 
 function munmap(k: Kernel, addr: number, len: number): number {
   if (addr & (PAGE_SIZE - 1) || len === 0) return -EINVAL;
-  const size = ((len >>> 0) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-  k.mem.unmap(addr >>> 0, size >>> 0);
+  const size = (((len >>> 0) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) >>> 0;
+  if ((addr >>> 0) + size > TOP) return -EINVAL;
+  k.mem.unmap(addr >>> 0, size);
   return 0;
 }
 
@@ -182,8 +188,9 @@ function countMapped(mem: Memory, addr: number, len: number): number {
 function mprotect(k: Kernel, addr: number, len: number, prot: number): number {
   if (addr & (PAGE_SIZE - 1)) return -EINVAL;
   if (len === 0) return 0;
-  const size = ((len >>> 0) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-  return k.mem.protect(addr >>> 0, size >>> 0, prot & 7) ? 0 : -ENOMEM;
+  const size = (((len >>> 0) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) >>> 0;
+  if (size === 0 || (addr >>> 0) + size > TOP) return -ENOMEM;
+  return k.mem.protect(addr >>> 0, size, prot & 7) ? 0 : -ENOMEM;
 }
 
 export function registerMemory(k: Kernel): void {

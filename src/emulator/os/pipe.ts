@@ -10,6 +10,7 @@ import { EAGAIN, EFAULT, EINVAL, EPIPE } from './errno.js';
 import {
   anonIno,
   FileDescription,
+  O_ACCMODE,
   O_CLOEXEC,
   O_NONBLOCK,
   O_RDONLY,
@@ -47,14 +48,20 @@ export class Pipe {
     this.queue = new WaitQueue(k.m);
   }
 
-  take(n: number): Uint8Array {
+  /** Copies up to `n` bytes from the front without consuming them (tee). */
+  peek(n: number): Uint8Array {
     n = Math.min(n, this.len);
     const out = new Uint8Array(n);
     const first = Math.min(n, PIPE_CAPACITY - this.head);
     out.set(this.buf.subarray(this.head, this.head + first));
     if (n > first) out.set(this.buf.subarray(0, n - first), first);
-    this.head = (this.head + n) % PIPE_CAPACITY;
-    this.len -= n;
+    return out;
+  }
+
+  take(n: number): Uint8Array {
+    const out = this.peek(n);
+    this.head = (this.head + out.length) % PIPE_CAPACITY;
+    this.len -= out.length;
     return out;
   }
 
@@ -69,37 +76,78 @@ export class Pipe {
     this.len += data.length;
   }
 
+  get space(): number {
+    return PIPE_CAPACITY - this.len;
+  }
+
+  /** read(2): up to `len` bytes, end of file (empty) with no writer left, else -EAGAIN to wait. */
+  read(len: number): Uint8Array | number {
+    if (this.len === 0) return this.writers === 0 ? new Uint8Array(0) : -EAGAIN;
+    const out = this.take(len);
+    this.queue.wakeAll();
+    return out;
+  }
+
+  /**
+   * write(2): EPIPE (after SIGPIPE) with no reader left; up to PIPE_BUF bytes go in whole or not
+   * at all, more may go in part; -EAGAIN to wait for room.
+   */
+  write(t: Task, data: Uint8Array): number {
+    if (this.readers === 0) {
+      this.onBroken(t);
+      return -EPIPE;
+    }
+    const space = this.space;
+    if (space === 0 || (data.length <= PIPE_BUF && space < data.length)) return -EAGAIN;
+    const n = Math.min(space, data.length);
+    this.put(n === data.length ? data : data.subarray(0, n));
+    this.queue.wakeAll();
+    return n;
+  }
+
   stat(): StatInfo {
     return { mode: S_IFIFO | 0o600, size: 0, ino: this.ino, mtimeSec: 0, rdev: 0, blksize: 4096, nlink: 1 };
   }
 }
 
-export class PipeReadEnd extends FileDescription {
+/**
+ * An open end of a pipe: the read end, the write end, or (a FIFO opened O_RDWR) both. It counts
+ * as a reader and/or writer of the pipe from creation until its last descriptor closes.
+ */
+export class PipeEnd extends FileDescription {
   readonly kind = 'pipe';
   constructor(
     readonly pipe: Pipe,
+    /** O_RDONLY, O_WRONLY or O_RDWR, with the status flags (O_NONBLOCK) kept. */
     flags: number,
+    path = `pipe:[${pipe.ino}]`,
   ) {
-    super(O_RDONLY | (flags & O_NONBLOCK));
-    pipe.readers++;
+    super(flags & (O_ACCMODE | O_NONBLOCK));
+    if (this.readable) pipe.readers++;
+    if (this.writable) pipe.writers++;
     this.waiters = pipe.queue;
-    this.path = `pipe:[${pipe.ino}]`;
+    this.path = path;
   }
 
   override read(_ctx: IoContext, len: number): Uint8Array | number {
-    const p = this.pipe;
-    if (p.len === 0) return p.writers === 0 ? new Uint8Array(0) : -EAGAIN;
-    const out = p.take(len);
-    p.queue.wakeAll();
-    return out;
+    return this.pipe.read(len);
+  }
+
+  override write(ctx: IoContext, data: Uint8Array): number {
+    return this.pipe.write(ctx.task, data);
   }
 
   override poll(): number {
     const p = this.pipe;
-    return (p.len > 0 ? POLLIN | POLLRDNORM : 0) | (p.writers === 0 ? POLLHUP : 0);
+    let r = 0;
+    if (this.readable) r |= (p.len > 0 ? POLLIN | POLLRDNORM : 0) | (p.writers === 0 ? POLLHUP : 0);
+    if (this.writable)
+      r |= (p.space >= PIPE_BUF ? POLLOUT | POLLWRNORM : 0) | (p.readers === 0 ? POLLERR : 0);
+    return r;
   }
 
   override available(): number {
+    // FIONREAD answers on either end, as pipe_ioctl does.
     return this.pipe.len;
   }
 
@@ -108,49 +156,8 @@ export class PipeReadEnd extends FileDescription {
   }
 
   override release(): void {
-    this.pipe.readers--;
-    this.pipe.queue.wakeAll();
-  }
-}
-
-export class PipeWriteEnd extends FileDescription {
-  readonly kind = 'pipe';
-  constructor(
-    readonly pipe: Pipe,
-    flags: number,
-  ) {
-    super(O_WRONLY | (flags & O_NONBLOCK));
-    pipe.writers++;
-    this.waiters = pipe.queue;
-    this.path = `pipe:[${pipe.ino}]`;
-  }
-
-  override write(ctx: IoContext, data: Uint8Array): number {
-    const p = this.pipe;
-    if (p.readers === 0) {
-      p.onBroken(ctx.task);
-      return -EPIPE;
-    }
-    const space = PIPE_CAPACITY - p.len;
-    // Up to PIPE_BUF bytes go in whole or not at all.
-    if (space === 0 || (data.length <= PIPE_BUF && space < data.length)) return -EAGAIN;
-    const n = Math.min(space, data.length);
-    p.put(n === data.length ? data : data.subarray(0, n));
-    p.queue.wakeAll();
-    return n;
-  }
-
-  override poll(): number {
-    const p = this.pipe;
-    return (PIPE_CAPACITY - p.len >= PIPE_BUF ? POLLOUT | POLLWRNORM : 0) | (p.readers === 0 ? POLLERR : 0);
-  }
-
-  stat(): StatInfo {
-    return this.pipe.stat();
-  }
-
-  override release(): void {
-    this.pipe.writers--;
+    if (this.readable) this.pipe.readers--;
+    if (this.writable) this.pipe.writers--;
     this.pipe.queue.wakeAll();
   }
 }
@@ -161,9 +168,9 @@ function pipe2(k: Kernel, t: Task, fdsAddr: number, flags: number): number {
   const pipe = new Pipe(k, (w) => k.m.signalProcess(w.process, SIGPIPE, null));
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const fds = t.process.fds;
-  const r = fds.install(new PipeReadEnd(pipe, flags), cloexec);
+  const r = fds.install(new PipeEnd(pipe, O_RDONLY | (flags & O_NONBLOCK)), cloexec);
   if (r < 0) return r;
-  const w = fds.install(new PipeWriteEnd(pipe, flags), cloexec);
+  const w = fds.install(new PipeEnd(pipe, O_WRONLY | (flags & O_NONBLOCK)), cloexec);
   if (w < 0) {
     fds.close(r);
     return w;

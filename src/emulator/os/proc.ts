@@ -123,10 +123,30 @@ export function registerProcess(k: Kernel): void {
   T.define('uname', (_t, a) => uname(k, a));
   // The one user there is: setting the ids it already has succeeds, anything else is EPERM.
   const same = (...ids: number[]) => (ids.every((id) => id === 1000 || id === -1) ? 0 : -EPERM);
-  for (const name of ['setuid', 'setgid', 'setuid32', 'setgid32', 'setfsuid32', 'setfsgid32'])
-    T.define(name, (_t, a) => same(a));
+  // The 16-bit calls (old_uid_t) take (unsigned short)-1 for "unchanged", as low2highuid does.
+  const id16 = (x: number) => ((x & 0xffff) === 0xffff ? -1 : x & 0xffff);
+  for (const name of ['setuid32', 'setgid32']) T.define(name, (_t, a) => same(a));
+  for (const name of ['setuid', 'setgid']) T.define(name, (_t, a) => same(id16(a)));
   for (const name of ['setreuid32', 'setregid32']) T.define(name, (_t, a, b) => same(a, b));
+  for (const name of ['setreuid', 'setregid']) T.define(name, (_t, a, b) => same(id16(a), id16(b)));
   for (const name of ['setresuid32', 'setresgid32']) T.define(name, (_t, a, b, c) => same(a, b, c));
+  for (const name of ['setresuid', 'setresgid'])
+    T.define(name, (_t, a, b, c) => same(id16(a), id16(b), id16(c)));
+  // setfsuid/setfsgid never fail: they return the old id, and change nothing another id would.
+  for (const name of ['setfsuid', 'setfsgid', 'setfsuid32', 'setfsgid32']) T.define(name, () => 1000);
+  // getresuid/getresgid: real, effective and saved ids, 32-bit or 16-bit (old_uid_t) each.
+  const getres = (a: number, b: number, c: number, size: 2 | 4) => {
+    for (const at of [a, b, c]) {
+      if (!k.userRange(at, size, true)) return -EFAULT;
+      if (size === 4) k.mem.write32(at, 1000);
+      else k.mem.write16(at, 1000);
+    }
+    return 0;
+  };
+  for (const name of ['getresuid32', 'getresgid32']) T.define(name, (_t, a, b, c) => getres(a, b, c, 4));
+  for (const name of ['getresuid', 'getresgid']) T.define(name, (_t, a, b, c) => getres(a, b, c, 2));
+  // setgroups needs CAP_SETGID (EPERM before the size is looked at).
+  for (const name of ['setgroups', 'setgroups32']) T.define(name, () => -EPERM);
   T.define('prctl', (t, option, arg2) => prctl(k, t, option, arg2));
   T.define('unshare', (t, flags) => unshare(t, flags));
   T.define('ptrace', (_t, request, pid) => ptrace(k, request, pid));

@@ -47,6 +47,19 @@ export class AddressSpace {
 
 export type ProcessState = 'alive' | 'zombie' | 'reaped';
 
+/** Resource usage as getrusage reports it (os/usage.ts): virtual CPU cycles and context switches. */
+export interface Usage {
+  cycles: number;
+  nvcsw: number;
+  nivcsw: number;
+  /** Largest resident size seen, in KiB (sampled when asked and at exit). */
+  maxRssKb: number;
+}
+
+export function newUsage(): Usage {
+  return { cycles: 0, nvcsw: 0, nivcsw: 0, maxRssKb: 0 };
+}
+
 export class Process {
   parent: Process | null;
   /** Children not yet reaped, in creation order. */
@@ -83,6 +96,10 @@ export class Process {
   signals: ProcessSignals = {};
   /** Resource limits (os/rlimit.ts), created with Linux's defaults on first use. */
   rlimits: RLimits | null = null;
+  /** What all its threads used, exited ones included (the machine charges every slice here). */
+  readonly usage: Usage = newUsage();
+  /** What the children it waited for used, with what they had waited for (RUSAGE_CHILDREN). */
+  readonly childUsage: Usage = newUsage();
 
   constructor(
     readonly pid: number,

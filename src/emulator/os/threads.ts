@@ -1,6 +1,6 @@
 // Thread syscalls: clone of threads (CLONE_VM|CLONE_THREAD; other clones go to os/proc.ts), TLS
 // descriptors (set/get_thread_area), set_tid_address, set_robust_list, futex, gettid, sched_yield,
-// sched_getaffinity, exit. Guarantees: futex waiters are keyed by address space and address (a
+// exit (the other sched_* calls are in sched.ts). Guarantees: futex waiters are keyed by address space and address (a
 // private futex in one process never wakes a waiter in another) and woken in FIFO order; timeouts
 // run on the virtual clock only.
 
@@ -234,16 +234,6 @@ export function cloneThread(
   return child.tid;
 }
 
-function schedGetaffinity(k: Kernel, len: number, mask: number): number {
-  const bytes = Math.max(4, Math.ceil(k.m.ncpus / 8));
-  if (len >>> 0 < bytes) return -EINVAL;
-  if (!k.userRange(mask, bytes, true)) return -EFAULT;
-  const b = new Uint8Array(bytes);
-  for (let i = 0; i < k.m.ncpus; i++) b[i >> 3]! |= 1 << (i & 7);
-  k.mem.writeBytes(mask, b);
-  return bytes;
-}
-
 export function registerThreads(k: Kernel): void {
   const T = k.table;
   T.define('exit', (t, a) => {
@@ -267,5 +257,4 @@ export function registerThreads(k: Kernel): void {
     k.m.yieldCurrent();
     return 0;
   });
-  T.define('sched_getaffinity', (_t, _a, b, c) => schedGetaffinity(k, b, c));
 }

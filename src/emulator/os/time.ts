@@ -45,9 +45,12 @@ function clockGettime(k: Kernel, clk: number, tp: number, t64: boolean): number 
   return 0;
 }
 
-function clockGetres(k: Kernel, tp: number): number {
-  if (tp && !k.put32(tp, 0)) return -EFAULT;
-  if (tp) k.put32(tp + 4, 1);
+/** clock_getres: 1 ns, as Linux's high-resolution clocks (time64: 64-bit seconds and nanoseconds). */
+function clockGetres(k: Kernel, tp: number, t64: boolean): number {
+  if (!tp) return 0;
+  const words = t64 ? [0, 0, 1, 0] : [0, 1];
+  if (!k.userRange(tp, words.length * 4, true)) return -EFAULT;
+  words.forEach((w, i) => k.mem.write32(tp + 4 * i, w));
   return 0;
 }
 
@@ -111,7 +114,8 @@ export function registerTime(k: Kernel): void {
   const T = k.table;
   T.define('clock_gettime', (_t, a, b) => clockGettime(k, a, b, false));
   T.define('clock_gettime64', (_t, a, b) => clockGettime(k, a, b, true));
-  T.define('clock_getres', (_t, _a, b) => clockGetres(k, b));
+  T.define('clock_getres', (_t, _a, b) => clockGetres(k, b, false));
+  T.define('clock_getres_time64', (_t, _a, b) => clockGetres(k, b, true));
   T.define('gettimeofday', (_t, a) => gettimeofday(k, a));
   T.define('time', (_t, a) => {
     const s = clockNow(k, 0).sec;

@@ -32,6 +32,7 @@ export {
   S_IFREG,
   S_IFDIR,
   S_IFCHR,
+  S_IFBLK,
   S_IFIFO,
   O_ACCMODE,
   O_RDONLY,

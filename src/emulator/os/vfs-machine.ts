@@ -6,12 +6,10 @@ import type { Machine } from '../machine.js';
 import { PAGE_MAPPED, PAGE_SHIFT } from '../memory.js';
 import type { Kernel } from '../syscalls.js';
 import type { Process } from './process.js';
+import { MEM_BYTES } from './usage.js';
 import { Net, registerNet } from './net-syscalls.js';
 import type { ProcSource, ProcView } from './vfs-proc.js';
 import { FileSystem, registerVfs } from './vfs-syscalls.js';
-
-/** Guest memory reported by /proc/meminfo (the emulator's 4 GiB address space holds at most this). */
-const MEM_BYTES = 3 * 1024 * 1024 * 1024;
 
 function procView(m: Machine, p: Process): ProcView {
   return {

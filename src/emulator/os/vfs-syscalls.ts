@@ -1,7 +1,7 @@
 // The path-based file syscalls over the overlay file system (vfs.ts): open/openat/creat with
 // O_CREAT/O_EXCL/O_TRUNC/O_APPEND/O_DIRECTORY/O_NOFOLLOW/O_TMPFILE, pread64/pwrite64, the stat family
 // (stat, stat64, lstat64, fstat64, fstatat64, statx), access/faccessat, readlink, getcwd/chdir/fchdir,
-// getdents/getdents64, mkdir/rmdir, unlink, rename/renameat2, link, symlink, truncate/ftruncate,
+// getdents/getdents64, mkdir/rmdir, mknod/mknodat (FIFOs: fifo.ts), unlink, rename/renameat2, link, symlink, truncate/ftruncate,
 // fsync/fdatasync, utimensat/utimes, chmod/fchmod, chown (own ids only), umask, statfs. They
 // replace the read-only rows of files.ts. Guarantees: every path is walked by vfs.ts from the
 // process's working directory (or a directory descriptor) with Linux's errors; nothing reaches the
@@ -33,6 +33,7 @@ import {
   ERANGE,
   ESPIPE,
   O_ACCMODE,
+  O_APPEND,
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
@@ -41,10 +42,15 @@ import {
   O_RDONLY,
   O_TMPFILE,
   O_TRUNC,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
   S_IFMT,
   S_IFREG,
   S_IFSOCK,
 } from './vfs-errno.js';
+import { FifoEnd, openFifo } from './fifo.js';
 import { VfsFile } from './vfs-file.js';
 import { ProcFs, type ProcSource } from './vfs-proc.js';
 import { anonStat, encodeOldStat, encodeStat64, encodeStatx, statOfNode, type StatInfo } from './vfs-stat.js';
@@ -236,6 +242,8 @@ export class FileSystem {
         const e = vfs.truncate(node, 0);
         if (e < 0) return e;
       }
+      if ((node.mode & S_IFMT) === S_IFIFO)
+        return openFifo(this.k, t, node, flags & KEEP_FLAGS, path, (flags & O_CLOEXEC) !== 0);
     } else if (flags & O_DIRECTORY && !node.isDir()) return -ENOTDIR;
     const f = new VfsFile(vfs, node, flags & KEEP_FLAGS, path);
     const fd = t.process.fds.install(f, (flags & O_CLOEXEC) !== 0);
@@ -253,6 +261,7 @@ export class FileSystem {
 
   statOf(f: FileDescription): StatInfo {
     if (f instanceof VfsFile) return f.fullStat();
+    if (f instanceof FifoEnd) return statOfNode(f.node);
     const s: FdStat = f.stat();
     const st = anonStat(s.mode, s.ino, [s.mtimeSec, 0]);
     st.size = s.size;
@@ -367,6 +376,28 @@ export class FileSystem {
     if (typeof r === 'number') return r;
     this.k.mem.writeBytes(buf, r);
     return r.length;
+  }
+
+  /**
+   * mknod/mknodat: a FIFO, a regular file or a socket node; a device is EPERM (no CAP_MKNOD) and a
+   * directory EPERM, as may_mknod and vfs_mknod answer; other types EINVAL.
+   */
+  mknod(t: Task, dirfd: number, pathAddr: number, mode: number): number {
+    const type = mode & S_IFMT;
+    if (type === S_IFDIR) return -EPERM;
+    if (![0, S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK].includes(type)) return -EINVAL;
+    const par = this.parentAt(t, dirfd, pathAddr);
+    if (typeof par === 'number') return par;
+    const device = type === S_IFCHR || type === S_IFBLK;
+    if (par.slash || device) {
+      const there = this.vfs.child(par.dir, par.name, false);
+      if (typeof there !== 'number') return -EEXIST;
+      if (there !== -ENOENT) return there;
+      if (device) return -EPERM;
+      return -ENOENT;
+    }
+    const r = this.vfs.create(par.dir, par.name, (type || S_IFREG) | (mode & 0o7777 & ~t.process.umask));
+    return typeof r === 'number' ? r : 0;
   }
 
   mkdir(t: Task, dirfd: number, pathAddr: number, mode: number): number {
@@ -498,20 +529,23 @@ export class FileSystem {
     return this.vfs.utimes(n, a, b);
   }
 
-  statfs(buf: number, size: number): number {
-    // TMPFS_MAGIC with a 1 GiB capacity: the overlay lives in memory.
-    if (size !== 84 && size !== 88) return -EINVAL;
-    const b = new Uint8Array(size);
+  /**
+   * statfs64/fstatfs64 (`size` 84, or 88 as the compat entry allows) and, with `wide` false,
+   * statfs/fstatfs (the 64-byte struct statfs of 32-bit longs): one in-memory file system,
+   * TMPFS_MAGIC with a 1 GiB capacity, half of it free, the same figures in both layouts.
+   */
+  statfs(buf: number, size: number, wide = true): number {
+    if (wide && size !== 84 && size !== 88) return -EINVAL;
+    const b = new Uint8Array(wide ? size : 64);
     const v = new DataView(b.buffer);
-    v.setUint32(0, 0x01021994, true);
-    v.setUint32(4, 4096, true);
-    v.setUint32(8, 262144, true); // f_blocks (64-bit)
-    v.setUint32(16, 131072, true); // f_bfree
-    v.setUint32(24, 131072, true); // f_bavail
-    v.setUint32(32, 65536, true); // f_files
-    v.setUint32(40, 32768, true); // f_ffree
-    v.setUint32(56, 255, true); // f_namelen
-    v.setUint32(60, 4096, true); // f_frsize
+    // f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree (the five counts are 64-bit in statfs64).
+    const words = [0x01021994, 4096];
+    const counts = [262144, 131072, 131072, 65536, 32768];
+    words.forEach((w, i) => v.setUint32(4 * i, w, true));
+    counts.forEach((c, i) => v.setUint32(8 + (wide ? 8 : 4) * i, c, true));
+    const tail = wide ? 56 : 36; // after f_fsid: f_namelen, f_frsize
+    v.setUint32(tail, 255, true);
+    v.setUint32(tail + 4, 4096, true);
     return this.writeOut(buf, b);
   }
 
@@ -543,6 +577,8 @@ export class FileSystem {
     if (off < 0) return -EINVAL;
     count = count >>> 0;
     if (!this.k.userRange(buf, count, false)) return -EFAULT;
+    // Linux writes at the end of an O_APPEND file whatever the offset (pwrite(2), BUGS).
+    if (f.flags & O_APPEND) off = f.node.size;
     return f.pwrite(this.k.mem.readBytes(buf, count), off);
   }
 }
@@ -594,6 +630,8 @@ export function registerVfs(k: Kernel, fsys: FileSystem): void {
   R('getdents', (t, a, b, c) => fsys.getdents(t, a, b, c, false));
   R('mkdir', (t, a, b) => fsys.mkdir(t, AT_FDCWD, a, b));
   R('mkdirat', (t, a, b, c) => fsys.mkdir(t, a, b, c));
+  T.define('mknod', (t, a, b) => fsys.mknod(t, AT_FDCWD, a, b));
+  T.define('mknodat', (t, a, b, c) => fsys.mknod(t, a, b, c));
   R('rmdir', (t, a) => fsys.unlink(t, AT_FDCWD, a, AT_REMOVEDIR));
   R('unlink', (t, a) => fsys.unlink(t, AT_FDCWD, a, 0));
   R('unlinkat', (t, a, b, c) => fsys.unlink(t, a, b, c));
@@ -644,6 +682,11 @@ export function registerVfs(k: Kernel, fsys: FileSystem): void {
     return typeof n === 'number' ? n : fsys.statfs(c, b);
   });
   R('fstatfs64', (t, a, b, c) => (t.process.fds.get(a) ? fsys.statfs(c, b) : -EBADF));
+  T.define('statfs', (t, a, b) => {
+    const n = fsys.lookupAt(t, AT_FDCWD, a, true);
+    return typeof n === 'number' ? n : fsys.statfs(b, 64, false);
+  });
+  T.define('fstatfs', (t, a, b) => (t.process.fds.get(a) ? fsys.statfs(b, 64, false) : -EBADF));
   R('flock', (t, a) => (t.process.fds.get(a) ? 0 : -EBADF));
   R('fadvise64_64', (t, a) => (t.process.fds.get(a) ? 0 : -EBADF));
   R('fadvise64', (t, a) => (t.process.fds.get(a) ? 0 : -EBADF));

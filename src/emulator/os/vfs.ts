@@ -117,6 +117,8 @@ export class Node {
   dynamic: DynamicDir | null = null;
   /** A bound AF_UNIX socket (opaque to the file system). */
   socket: unknown = null;
+  /** A FIFO's pipe while any end of it is open (fifo.ts; opaque to the file system). */
+  fifo: unknown = null;
   /** Generated contents (/proc files): computed at open. */
   generate: (() => Uint8Array) | null = null;
 
