@@ -139,6 +139,17 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(reg, i32).map(([r, v]) => [0x66, 0xc7, modrmReg(0, r), v & 0xff, (v >> 8) & 0xff]),
   fc.tuple(disp, i32).map(([d, v]) => [0x66, 0xc7, ...memEsi(0, d), v & 0xff, (v >> 8) & 0xff]),
   fc.tuple(fc.constantFrom(0xa0, 0xa1, 0xa2, 0xa3), disp).map(([o, d]) => [o, ...imm32(DATA + d)]),
+  // 16-bit ALU forms and test (destinations among the general registers), cld/std
+  fc.tuple(alu, anyReg, reg).map(([k, s, d]) => [0x66, (k << 3) | 1, modrmReg(s, d)]),
+  fc.tuple(alu, reg, anyReg).map(([k, d, s]) => [0x66, (k << 3) | 3, modrmReg(d, s)]),
+  fc.tuple(alu, anyReg, disp).map(([k, r, d]) => [0x66, (k << 3) | 1, ...memEsi(r, d)]),
+  fc.tuple(alu, reg, disp).map(([k, r, d]) => [0x66, (k << 3) | 3, ...memEsi(r, d)]),
+  fc.tuple(alu, i32).map(([k, v]) => [0x66, (k << 3) | 5, v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(alu, reg, i8).map(([k, r, v]) => [0x66, 0x83, modrmReg(k, r), v & 0xff]),
+  fc.tuple(alu, disp, i32).map(([k, d, v]) => [0x66, 0x81, ...memEsi(k, d), v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(anyReg, anyReg).map(([s, d]) => [0x66, 0x85, modrmReg(s, d)]),
+  fc.tuple(disp, i32).map(([d, v]) => [0x66, 0xf7, ...memEsi(0, d), v & 0xff, (v >> 8) & 0xff]),
+  fc.constantFrom<number[]>([0xfc], [0xfd, 0xfc], [0xfd, 0x9c, 0x58 + 2, 0xfc]),
   // 16-bit accesses whose second byte is on the unmapped page after DATA: a fault with exact state
   fc.constantFrom<number[]>([0x66, 0x8b, 0x86, ...imm32(0xfff)], [0x66, 0x89, 0x86, ...imm32(0xfff)]),
 );
@@ -165,6 +176,8 @@ const producer: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(anyReg, i8).map(([r, v]) => [0xf6, modrmReg(0, r), v & 0xff]),
   fc.tuple(fc.integer({ min: 0, max: 1 }), anyReg).map(([k, r]) => [0xfe, modrmReg(k, r)]),
   fc.tuple(fc.constantFrom(0x11, 0x19), reg, reg).map(([o, s, d]) => [o, modrmReg(s, d)]),
+  fc.tuple(alu, reg, reg).map(([k, s, d]) => [0x66, (k << 3) | 1, modrmReg(s, d)]),
+  fc.tuple(alu, reg, i8).map(([k, r, v]) => [0x66, 0x83, modrmReg(k, r), v & 0xff]),
 );
 /** An instruction that reads flags. */
 const consumer: fc.Arbitrary<number[]> = fc.oneof(
@@ -531,6 +544,21 @@ FORMS.push(
   ['mov al,moffs', [0xa0, ...imm32(DATA + 1)]],
   ['mov moffs,eax m', [0xa3, ...imm32(DATA)]],
   ['mov moffs,al m', [0xa2, ...imm32(DATA + 1)]],
+);
+// 16-bit ALU forms and test (#13), cld/std.
+for (let k = 0; k < 8; k++) {
+  FORMS.push([`alu16_${k} r,r`, [0x66, (k << 3) | 1, 0xc8]]);
+  FORMS.push([`alu16_${k} r,m`, [0x66, (k << 3) | 3, 0x06]]);
+  FORMS.push([`alu16_${k} m,r m`, [0x66, (k << 3) | 1, 0x0e]]);
+  FORMS.push([`alu16_${k} ax,imm16`, [0x66, (k << 3) | 5, 0x01, 0x80]]);
+  FORMS.push([`alu16_${k} r,imm8`, [0x66, 0x83, 0xc0 | (k << 3), 0x81]]);
+  FORMS.push([`alu16_${k} m,imm16 m`, [0x66, 0x81, 0x06 | (k << 3), 0xff, 0x7f]]);
+}
+FORMS.push(
+  ['test16 r,r', [0x66, 0x85, 0xc8]],
+  ['test16 m,imm16', [0x66, 0xf7, 0x06, 0x01, 0x80]],
+  ['std', [0xfd]],
+  ['cld', [0xfd, 0xfc]],
 );
 // 8-bit ALU forms (#13): al/cl and ah/ch registers, memory, immediates.
 for (let k = 0; k < 8; k++) {
