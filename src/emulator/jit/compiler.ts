@@ -248,23 +248,20 @@ class UnitWriter {
     this.emit(writeCode(16, v, this.where(), UnitWriter.AFTER));
   }
 
-  /** v = the 32-bit r/m operand of entry i (register or memory). */
-  private readE32(i: number, dst: string): void {
+  /**
+   * dst = the r/m operand of entry i at width msb (7, 15, 31; narrower ones zero-extended), from a
+   * register or memory (whose address is left in `a`).
+   */
+  private readE(i: number, dst: string, msb: 7 | 15 | 31): void {
     const m = this.c.modrm[i]!;
-    if (m >= 0xc0) this.emit(`${dst} = R[${m & 7}];`);
-    else {
+    if (m >= 0xc0) {
+      const r = m & 7;
+      this.emit(`${dst} = ${msb === 7 ? this.reg8(r) : msb === 15 ? this.reg16(r) : `R[${r}]`};`);
+    } else {
       this.emit(`a = ${this.ea(i)};`);
-      this.read32(dst);
-    }
-  }
-
-  /** v = the 8-bit r/m operand of entry i (0..255; memory: address left in `a`). */
-  private readE8(i: number, dst: string): void {
-    const m = this.c.modrm[i]!;
-    if (m >= 0xc0) this.emit(`${dst} = ${this.reg8(m & 7)};`);
-    else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read8(dst);
+      if (msb === 7) this.read8(dst);
+      else if (msb === 15) this.read16(dst);
+      else this.read32(dst);
     }
   }
 
@@ -422,17 +419,25 @@ class UnitWriter {
     if (dst !== null && k !== 7) this.emit(`${dst} = r;`);
   }
 
-  /** An 8-bit ALU operation k with r/m8 of entry i as destination and `b` (0..255) as source. */
-  private alu8E(i: number, k: number, b: string): void {
+  /**
+   * An 8- or 16-bit ALU operation k (msb 7 or 15) with the r/m operand of entry i as destination and
+   * `b` (masked to the width) as source.
+   */
+  private aluE(i: number, k: number, b: string, msb: 7 | 15): void {
     const m = this.c.modrm[i]!;
+    const narrow = msb === 7;
     if (m >= 0xc0) {
-      this.alu(k, this.reg8(m & 7), b, null, 7);
-      if (k !== 7) this.setReg8(m & 7, 'r');
+      this.alu(k, narrow ? this.reg8(m & 7) : this.reg16(m & 7), b, null, msb);
+      if (k !== 7) {
+        if (narrow) this.setReg8(m & 7, 'r');
+        else this.setReg16(m & 7, 'r');
+      }
     } else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read8('v');
-      this.alu(k, 'v', b, null, 7);
-      if (k !== 7) this.write8('r');
+      this.readE(i, 'v', msb);
+      this.alu(k, 'v', b, null, msb);
+      if (k === 7) return;
+      if (narrow) this.write8('r');
+      else this.write16('r');
     }
   }
 
@@ -461,10 +466,10 @@ class UnitWriter {
       const k = op >> 3;
       switch (op & 7) {
         case 0: // r/m8, r8
-          this.alu8E(i, k, this.reg8(reg));
+          this.aluE(i, k, this.reg8(reg), 7);
           return;
         case 2: // r8, r/m8
-          this.readE8(i, 'v');
+          this.readE(i, 'v', 7);
           this.alu(k, this.reg8(reg), 'v', null, 7);
           if (k !== 7) this.setReg8(reg, 'r');
           return;
@@ -482,7 +487,7 @@ class UnitWriter {
           }
           return;
         case 3:
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.alu(k, `R[${reg}]`, 'v', `R[${reg}]`);
           return;
         default: // eAX, imm32
@@ -516,7 +521,7 @@ class UnitWriter {
       return;
     }
     if (op >= 0x140 && op <= 0x14f) {
-      this.readE32(i, 'v');
+      this.readE(i, 'v', 31);
       this.cond(op & 15);
       this.emit(`if (c1) R[${reg}] = v;`);
       return;
@@ -542,7 +547,7 @@ class UnitWriter {
         }
         return;
       case 0x85:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(`r = v & R[${reg}];`);
         this.lazy(LF_LOGIC, K_LOGIC, '0', '0', 'r');
         return;
@@ -550,18 +555,18 @@ class UnitWriter {
         this.alu(4, 'R[0]', String(imm | 0), null);
         return;
       case 0x84:
-        this.readE8(i, 'v');
+        this.readE(i, 'v', 7);
         this.alu(4, 'v', this.reg8(reg), null, 7);
         return;
       case 0xa8:
         this.alu(4, '(R[0] & 255)', String(imm & 0xff), null, 7);
         return;
       case 0x80:
-        this.alu8E(i, reg, String(imm & 0xff));
+        this.aluE(i, reg, String(imm & 0xff), 7);
         return;
       case 0xf6:
         if (reg <= 1) {
-          this.readE8(i, 'v');
+          this.readE(i, 'v', 7);
           this.alu(4, 'v', String(imm & 0xff), null, 7);
         } else if (m >= 0xc0) {
           if (reg === 2) this.setReg8(rm, `~${this.reg8(rm)}`);
@@ -583,7 +588,7 @@ class UnitWriter {
       case 0xfe: {
         // inc/dec r/m8 (reg 0/1): CF pinned first, as for the 32-bit forms.
         const dec = reg === 1;
-        this.readE8(i, 'v');
+        this.readE(i, 'v', 7);
         this.getCF();
         this.emit(`fl = (fl & -2) | t; r = (v ${dec ? '-' : '+'} 1) | 0;`);
         this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r', 7);
@@ -636,7 +641,7 @@ class UnitWriter {
         }
         return;
       case 0x8b:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(`R[${reg}] = v;`);
         return;
       case 0x8d:
@@ -693,7 +698,7 @@ class UnitWriter {
       case 0x1af:
       case 0x69:
       case 0x6b:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(op === 0x1af ? `t = R[${reg}];` : `t = ${imm | 0};`);
         // Exact double product differs from the low word exactly when the result overflows.
         this.emit(`r = Math.imul(v, t); t = v * t !== r ? 1 : 0; R[${reg}] = r;`);
@@ -708,7 +713,7 @@ class UnitWriter {
         return;
       case 0xf7:
         if (reg === 0) {
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.alu(4, 'v', String(imm | 0), null);
         } else if (reg === 2) {
           if (m >= 0xc0) this.emit(`R[${rm}] = ~R[${rm}];`);
@@ -748,12 +753,12 @@ class UnitWriter {
           }
           this.emit(`e = ${u32(next)};`);
         } else if (reg === 6) {
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.emit('a = (R[4] - 4) | 0;');
           this.write32('v');
           this.emit(`R[4] = a; e = ${u32(next)};`);
         } else {
-          this.readE32(i, 't');
+          this.readE(i, 't', 31);
           if (reg === 2) {
             this.emit('a = (R[4] - 4) | 0;');
             this.write32(u32(next));
@@ -796,39 +801,15 @@ class UnitWriter {
     this.emit(`R[${r}] = (R[${r}] & -65536) | ((${v}) & 65535);`);
   }
 
-  /** A 16-bit ALU operation k with r/m16 of entry i as destination and `b` (0..65535) as source. */
-  private alu16E(i: number, k: number, b: string): void {
-    const m = this.c.modrm[i]!;
-    if (m >= 0xc0) {
-      this.alu(k, this.reg16(m & 7), b, null, 15);
-      if (k !== 7) this.setReg16(m & 7, 'r');
-    } else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read16('v');
-      this.alu(k, 'v', b, null, 15);
-      if (k !== 7) this.write16('r');
-    }
-  }
-
-  /** v = the 16-bit r/m operand of entry i (0..65535). */
-  private readE16(i: number, dst: string): void {
-    const m = this.c.modrm[i]!;
-    if (m >= 0xc0) this.emit(`${dst} = ${this.reg16(m & 7)};`);
-    else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read16(dst);
-    }
-  }
-
   /** A 0x66-prefixed instruction of nativeO16 (op without the OP_O16 mark): the interpreter's sz = 1 paths. */
   private o16(i: number, op: number, m: number, imm: number): void {
     const reg = (m >> 3) & 7;
     const rm = m & 7;
     if (op < 0x40) {
       const k = op >> 3;
-      if ((op & 7) === 1) this.alu16E(i, k, this.reg16(reg));
+      if ((op & 7) === 1) this.aluE(i, k, this.reg16(reg), 15);
       else if ((op & 7) === 3) {
-        this.readE16(i, 'v');
+        this.readE(i, 'v', 15);
         this.alu(k, this.reg16(reg), 'v', null, 15);
         if (k !== 7) this.setReg16(reg, 'r');
       } else {
@@ -840,14 +821,14 @@ class UnitWriter {
     switch (op) {
       case 0x81:
       case 0x83:
-        this.alu16E(i, reg, String(imm & 0xffff));
+        this.aluE(i, reg, String(imm & 0xffff), 15);
         return;
       case 0x85:
-        this.readE16(i, 'v');
+        this.readE(i, 'v', 15);
         this.alu(4, 'v', this.reg16(reg), null, 15);
         return;
       case 0xf7:
-        this.readE16(i, 'v');
+        this.readE(i, 'v', 15);
         this.alu(4, 'v', String(imm & 0xffff), null, 15);
         return;
       case 0x89:
