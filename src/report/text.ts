@@ -366,6 +366,11 @@ export function processesByRun(model: ReportModel): [string, ReportProcessJson[]
   return [...out];
 }
 
+/** The executable a process started with, and whether it exec'd another file (not in the trace). */
+export function exeLabel(p: Pick<ReportProcessJson, 'exe' | 'execs'>): string {
+  return p.execs > 0 ? `${p.exe} (then ${p.execs} exec${p.execs === 1 ? '' : 's'})` : p.exe;
+}
+
 /** What the per-process columns mean (text and HTML say the same). */
 export const PROCESS_NOTE =
   'peak: calls in flight in that process alone; at peak: instances it held when the run reached its peak; ' +
@@ -386,7 +391,7 @@ export function processLines(model: ReportModel): string[] {
             String(p.ppid),
             fmtInt(p.threads),
             escapeControls(p.name),
-            escapeControls(p.exe),
+            escapeControls(exeLabel(p)),
           ]),
         ],
         [true, true, true, false, false],
