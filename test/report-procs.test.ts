@@ -284,6 +284,12 @@ describe('#12 reports by process', () => {
     const text = await report(multi);
     expect(text).toContain(`Processes of run 1 (${j.processes!.length})`);
     expect(text).toContain(`${exe} (then 1 exec)`);
+    // the peak's explanation counts the processes that held instances at that moment
+    const holders = j.processes!.filter((p) => p.probes.some((q) => (q.held_at_peak ?? 0) > 0)).length;
+    expect(holders).toBeGreaterThan(1);
+    expect(text).toMatch(
+      new RegExp(`peak concurrency: \\d+ in flight at cycle \\d+: \\d+ tasks in ${holders} processes`),
+    );
     expect(text).not.toContain('\x1b');
     expect(text).toContain('\\x1b[2J<b id=x>');
   });

@@ -75,7 +75,10 @@ export function probeLabel(model: ReportModel, i: number): string {
 /** "12 tasks, 8 of them sleeping" (what is known at the peak). */
 export function whyPhrase(peak: PeakDetail): string {
   const w = peak.why;
-  const parts: string[] = [plural(w.tasks, 'task')];
+  const parts: string[] = [
+    plural(w.tasks, 'task') +
+      (peak.processes !== undefined ? ` in ${plural(peak.processes, 'process', 'processes')}` : ''),
+  ];
   if (w.maxPerTask > 1) parts.push(`up to ${w.maxPerTask} deep in one task`);
   if (w.notRunning !== null) {
     if (w.notRunning === 0) parts.push(w.tasks === 1 ? 'running' : 'all of them running');
