@@ -51,8 +51,16 @@ async function report(trace: string, extra: string[] = []): Promise<string> {
   return r.stdout;
 }
 
-const json = async (trace: string): Promise<ReportJson> =>
-  JSON.parse(await report(trace, ['--json'])) as ReportJson;
+// each trace's JSON report is computed once and shared by the tests
+const jsonMemo = new Map<string, Promise<ReportJson>>();
+const json = (trace: string): Promise<ReportJson> => {
+  if (!jsonMemo.has(trace))
+    jsonMemo.set(
+      trace,
+      report(trace, ['--json']).then((t) => JSON.parse(t) as ReportJson),
+    );
+  return jsonMemo.get(trace)!;
+};
 
 /** Nearest rank, as the report defines percentiles: the value at rank ceil(p/100 × n). */
 const rank = (sorted: number[], p: number): number =>
@@ -250,6 +258,22 @@ describe('#12 reports by process', () => {
     expect(text).toContain(`Processes of run 1 (${j.processes!.length})`);
     expect(text).not.toContain('\x1b');
     expect(text).toContain('\\x1b[2J<b id=x>');
+  });
+
+  it('--chrome: in a run of several processes every task track names its process (tasks view)', async () => {
+    const out = path.join(dir, 'c.json');
+    await report(multi, ['--chrome', out]);
+    const ev = JSON.parse(fs.readFileSync(out, 'utf8')) as {
+      traceEvents?: { name: string; ph: string; tid: number; args?: { name?: string } }[];
+    };
+    const events = Array.isArray(ev) ? (ev as NonNullable<typeof ev.traceEvents>) : ev.traceEvents!;
+    const names = new Map(events.filter((e) => e.name === 'thread_name').map((e) => [e.tid, e.args?.name]));
+    const tasks = await sql<{ tid: number; pid: number; name: string }>(
+      multi,
+      'SELECT tid, pid, name FROM tasks',
+    );
+    expect(names.size).toBe(tasks.length);
+    for (const t of tasks) expect(names.get(t.tid)).toBe(`${t.name} (pid ${t.pid})`);
   });
 
   it('a single-process run is reported as before: no processes in JSON, text or HTML', async () => {

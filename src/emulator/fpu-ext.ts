@@ -616,14 +616,18 @@ export function shr96Jam(d: number): void {
   ww[2] = (x | (lost ? 1 : 0)) >>> 0;
 }
 
+/** A NaN or unsupported operand in slot 0 or 1? Then the result is already packed (nanPick). */
+export function nanOperands(): boolean {
+  if (oCls[0]! < CL_QNAN && oCls[1]! < CL_QNAN) return false;
+  nanPick(true);
+  return true;
+}
+
 /** slot0 + slot1 (or slot0 - slot1 when `sub`), rounded to prec under rc. */
 export function coreAdd(sub: boolean, prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   let na = oNeg[0]!;
   let nb = oNeg[1]! ^ (sub ? 1 : 0);
   if (ca === CL_INF || cb === CL_INF) {
@@ -720,12 +724,9 @@ export function mul32(a: number, b: number): void {
 
 /** slot0 * slot1, rounded to prec under rc. */
 export function coreMul(prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   const neg = oNeg[0]! ^ oNeg[1]!;
   if (ca === CL_INF || cb === CL_INF) {
     if (ca === CL_ZERO || cb === CL_ZERO) invalidResult();
@@ -840,12 +841,9 @@ export function divSig(): void {
 
 /** slot0 / slot1, rounded to prec under rc. */
 export function coreDiv(prec: number, rc: number): void {
+  if (nanOperands()) return;
   const ca = oCls[0]!;
   const cb = oCls[1]!;
-  if (ca >= CL_QNAN || cb >= CL_QNAN) {
-    nanPick(true);
-    return;
-  }
   const neg = oNeg[0]! ^ oNeg[1]!;
   if (ca === CL_INF) {
     if (cb === CL_INF) invalidResult();
@@ -1087,6 +1085,12 @@ export const fastRes = new Float64Array(1);
 /** fastArith's operands. */
 export const fa = new Float64Array(2);
 
+/** |v| in the range where the fast path's error terms (twoProdErr) are exact. */
+function fastRange(v: number): boolean {
+  const m = Math.abs(v);
+  return m >= FAST_LO && m <= FAST_HI;
+}
+
 /** op: 0 a+b, 1 a*b, 4 a-b, 5 b-a, 6 a/b, 7 b/a, 8 sqrt(a), with a = fa[0], b = fa[1]. */
 export function fastArith(op: number, rc: number, pc53: boolean): boolean {
   const a = fa[0]!;
@@ -1118,18 +1122,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      const ar = Math.abs(r);
-      const aa = Math.abs(a);
-      const ab = Math.abs(b);
-      if (!(
-        ar >= FAST_LO &&
-        ar <= FAST_HI &&
-        aa >= FAST_LO &&
-        aa <= FAST_HI &&
-        ab >= FAST_LO &&
-        ab <= FAST_HI
-      ))
-        return false;
+      if (!(fastRange(r) && fastRange(a) && fastRange(b))) return false;
       err = twoProdErr(a, b, r);
       break;
     }
@@ -1143,18 +1136,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      const ar = Math.abs(r);
-      const an = Math.abs(n);
-      const ad = Math.abs(d);
-      if (!(
-        ar >= FAST_LO &&
-        ar <= FAST_HI &&
-        an >= FAST_LO &&
-        an <= FAST_HI &&
-        ad >= FAST_LO &&
-        ad <= FAST_HI
-      ))
-        return false;
+      if (!(fastRange(r) && fastRange(n) && fastRange(d))) return false;
       const p = r * d;
       const rem = n - p - twoProdErr(r, d, p);
       // exact quotient = r + rem/d
@@ -1167,7 +1149,7 @@ export function fastArith(op: number, rc: number, pc53: boolean): boolean {
         err = 0;
         break;
       }
-      if (!(a >= FAST_LO && a <= FAST_HI)) return false;
+      if (!(a > 0 && fastRange(a))) return false;
       r = Math.sqrt(a);
       const p = r * r;
       const d = a - p - twoProdErr(r, r, p);

@@ -176,30 +176,6 @@ export function sub128(a0: bigint, a1: bigint, b0: bigint, b1: bigint): [bigint,
   return [(a0 - b0 - (a1 < b1 ? 1n : 0n)) & M64, (a1 - b1) & M64];
 }
 
-export function add192(
-  a0: bigint,
-  a1: bigint,
-  a2: bigint,
-  b0: bigint,
-  b1: bigint,
-  b2: bigint,
-): [bigint, bigint, bigint] {
-  const v = (((a0 << 128n) | (a1 << 64n) | a2) + ((b0 << 128n) | (b1 << 64n) | b2)) & ((1n << 192n) - 1n);
-  return [v >> 128n, (v >> 64n) & M64, v & M64];
-}
-
-export function sub192(
-  a0: bigint,
-  a1: bigint,
-  a2: bigint,
-  b0: bigint,
-  b1: bigint,
-  b2: bigint,
-): [bigint, bigint, bigint] {
-  const v = (((a0 << 128n) | (a1 << 64n) | a2) - ((b0 << 128n) | (b1 << 64n) | b2)) & ((1n << 192n) - 1n);
-  return [v >> 128n, (v >> 64n) & M64, v & M64];
-}
-
 export function shr128(a0: bigint, a1: bigint, count: number): [bigint, bigint] {
   if (count >= 128) return [0n, 0n];
   const v = ((a0 << 64n) | a1) >> BigInt(count);
@@ -260,6 +236,48 @@ export function estimateDiv128To64(a0: bigint, a1: bigint, b: bigint): bigint {
   r0 = ((r0 << 32n) | (r1 >> 32n)) & M64;
   z |= b0 << 32n <= r0 ? 0xffffffffn : r0 / b0;
   return z;
+}
+
+/**
+ * (a0:a1) / (d0:d1) for normalised significands as a 128-bit quotient, softfloat's estimate-and-
+ * correct steps (QEMU's fyl2x and fpatan helpers): [exponent increment (0 or 1), q0, q1].
+ */
+export function divSig128(a0: bigint, a1: bigint, d0: bigint, d1: bigint): [number, bigint, bigint] {
+  let inc = 0;
+  if (d0 <= a0) {
+    [a0, a1] = shr128(a0, a1, 1);
+    inc = 1;
+  }
+  let q0 = estimateDiv128To64(a0, a1, d0);
+  const [m0, m1, m2] = mul128By64(d0, d1, q0);
+  // The remainder (a0:a1:0) - q0 * d, made non-negative by stepping q0 down.
+  let rem = ((a0 << 128n) | (a1 << 64n)) - ((m0 << 128n) | (m1 << 64n) | m2);
+  const d = (d0 << 64n) | d1;
+  while (rem < 0n) {
+    q0 = (q0 - 1n) & M64;
+    rem += d;
+  }
+  return [inc, q0, estimateDiv128To64((rem >> 64n) & M64, rem & M64, d0)];
+}
+
+/**
+ * a + b (a - b when `sub`) of two 128-bit significands with exponents ea, eb, each first shifted
+ * right (jamming) to the exponent max(ea, eb) + 1, which leaves room for the carry: [exp, r0, r1].
+ */
+function alignedAddSub(
+  ea: number,
+  a0: bigint,
+  a1: bigint,
+  eb: number,
+  b0: bigint,
+  b1: bigint,
+  sub: boolean,
+): [number, bigint, bigint] {
+  const e = (ea > eb ? ea : eb) + 1;
+  [a0, a1] = shr128Jam(a0, a1, e - ea);
+  [b0, b1] = shr128Jam(b0, b1, e - eb);
+  const [r0, r1] = sub ? sub128(a0, a1, b0, b1) : add128(a0, a1, b0, b1);
+  return [e, r0, r1];
 }
 
 export function normSub(exp: number, sig: bigint): [number, bigint] {
@@ -520,22 +538,8 @@ export function fyl2xCommon(arg: Fx): [number, bigint, bigint] {
     [d0, d1] = shr128Jam(aSig, 0n, dexp - aExp);
     d0 |= B63;
   }
-  let texp = aExp - dexp + 0x3ffe;
-  let r0 = aSig;
-  let r1 = 0n;
-  let r2 = 0n;
-  if (d0 <= r0) {
-    [r0, r1] = shr128(r0, r1, 1);
-    texp++;
-  }
-  let t0 = estimateDiv128To64(r0, r1, d0);
-  const [m0, m1, m2] = mul128By64(d0, d1, t0);
-  [r0, r1, r2] = sub192(r0, r1, r2, m0, m1, m2);
-  while (r0 >= B63) {
-    t0 = (t0 - 1n) & M64;
-    [r0, r1, r2] = add192(r0, r1, r2, 0n, d0, d1);
-  }
-  const t1 = estimateDiv128To64(r1, r2, d0);
+  const [inc, t0, t1] = divSig128(aSig, 0n, d0, d1);
+  const texp = aExp - dexp + 0x3ffe + inc;
   const [q0, q1] = mul128To256(t0, t1, t0, t1);
   const t2 = nrpFx(0, texp + texp - 0x3ffe, q0, q1);
   const accum = fxAdd(FYL2X_C0_LOW, horner(FYL2X_C, t2));
@@ -745,21 +749,8 @@ export function fpatanExt(x: Fx, y: Fx, rc: number): void {
       adjSub = !xSign;
     }
     // q = num/den in (0, 1], with extra precision.
-    let qexp = numExp - denExp + 0x3ffe;
-    let rem0 = numSig;
-    let rem1 = 0n;
-    if (denSig <= rem0) {
-      [rem0, rem1] = shr128(rem0, rem1, 1);
-      qexp++;
-    }
-    let q0 = estimateDiv128To64(rem0, rem1, denSig);
-    const [m0, m1] = mul64To128(denSig, q0);
-    [rem0, rem1] = sub128(rem0, rem1, m0, m1);
-    while (rem0 >= B63) {
-      q0 = (q0 - 1n) & M64;
-      [rem0, rem1] = add128(rem0, rem1, 0n, denSig);
-    }
-    const q1 = estimateDiv128To64(rem1, 0n, denSig);
+    const [qinc, q0, q1] = divSig128(numSig, 0n, denSig, 0n);
+    const qexp = numExp - denExp + 0x3ffe + qinc;
     // q = t + u with t = n/8 the nearest multiple of 1/8.
     const n = fxToInt32(nrpFx(0, qexp + 3, q0, q1));
     let uSign: number;
@@ -825,22 +816,9 @@ export function fpatanExt(x: Fx, y: Fx, rc: number): void {
       let [d0, d1] = mul128By64(q0, q1, tsig);
       [d0, d1] = shr128Jam(d0, d1, 0x3fff - dExp);
       d0 |= B63;
-      zExp = uExp - 1;
-      let r0 = u0;
-      let r1 = u1;
-      let r2 = 0n;
-      if (d0 <= r0) {
-        [r0, r1] = shr128(r0, r1, 1);
-        zExp++;
-      }
-      z0 = estimateDiv128To64(r0, r1, d0);
-      const [n0, n1, n2] = mul128By64(d0, d1, z0);
-      [r0, r1, r2] = sub192(r0, r1, r2, n0, n1, n2);
-      while (r0 >= B63) {
-        z0 = (z0 - 1n) & M64;
-        [r0, r1, r2] = add192(r0, r1, r2, 0n, d0, d1);
-      }
-      z1 = estimateDiv128To64(r1, r2, d0);
+      let zinc: number;
+      [zinc, z0, z1] = divSig128(u0, u1, d0, d1);
+      zExp = uExp - 1 + zinc;
     }
     let azExp: number;
     let az0: bigint;
@@ -876,35 +854,13 @@ export function fpatanExt(x: Fx, y: Fx, rc: number): void {
       [l0, l1] = shr128Jam(l0, l1, axExp - lowExp);
       if (row[2] >>> 15) [ax0, ax1] = sub128(ax0, ax1, l0, l1);
       else [ax0, ax1] = add128(ax0, ax1, l0, l1);
-      if (azExp >= axExp) {
-        [ax0, ax1] = shr128Jam(ax0, ax1, azExp - axExp + 1);
-        axExp = azExp + 1;
-        [az0, az1] = shr128Jam(az0, az1, 1);
-      } else {
-        [ax0, ax1] = shr128Jam(ax0, ax1, 1);
-        [az0, az1] = shr128Jam(az0, az1, axExp - azExp + 1);
-        axExp++;
-      }
-      if (zSign) [ax0, ax1] = sub128(ax0, ax1, az0, az1);
-      else [ax0, ax1] = add128(ax0, ax1, az0, az1);
+      [axExp, ax0, ax1] = alignedAddSub(axExp, ax0, ax1, azExp, az0, az1, zSign !== 0);
     }
     if (adjExp === 0) {
       rexp = axExp;
       rsig0 = ax0;
       rsig1 = ax1;
-    } else {
-      if (adjExp >= axExp) {
-        [ax0, ax1] = shr128Jam(ax0, ax1, adjExp - axExp + 1);
-        rexp = adjExp + 1;
-        [adj0, adj1] = shr128Jam(adj0, adj1, 1);
-      } else {
-        [ax0, ax1] = shr128Jam(ax0, ax1, 1);
-        [adj0, adj1] = shr128Jam(adj0, adj1, axExp - adjExp + 1);
-        rexp = axExp + 1;
-      }
-      if (adjSub) [rsig0, rsig1] = sub128(adj0, adj1, ax0, ax1);
-      else [rsig0, rsig1] = add128(adj0, adj1, ax0, ax1);
-    }
+    } else [rexp, rsig0, rsig1] = alignedAddSub(adjExp, adj0, adj1, axExp, ax0, ax1, adjSub);
   }
   nrp(ySign, rexp, rsig0, rsig1 | 1n, rc);
 }

@@ -61,7 +61,6 @@ import {
   C3,
   CC,
   CL_INF,
-  CL_QNAN,
   CL_ZERO,
   CMP_EQ,
   CMP_GT,
@@ -99,6 +98,7 @@ import {
   kk,
   LO,
   nanKindR,
+  nanOperands,
   nanPick,
   oCls,
   OE,
@@ -289,50 +289,25 @@ export class Fpu {
         this.execD9(reg, i, sti);
         return;
       case 0xda: {
-        if (reg < 4) {
-          const f = host.getFlags();
-          const c = reg === 0 ? f & 1 : reg === 1 ? f & 0x40 : reg === 2 ? f & 0x41 : f & 4;
-          this.fcmov(sti, c !== 0);
-        } else if (modrm === 0xe9) this.fcom((top + 1) & 7, true, 2);
+        if (reg < 4) this.fcmov(sti, fcmovCond(reg, host));
+        else if (modrm === 0xe9) this.fcom((top + 1) & 7, true, 2);
         else host.raiseUD();
         return;
       }
       case 0xdb:
-        if (reg < 4) {
-          const f = host.getFlags();
-          const c = reg === 0 ? f & 1 : reg === 1 ? f & 0x40 : reg === 2 ? f & 0x41 : f & 4;
-          this.fcmov(sti, c === 0);
-        } else if (reg === 4) {
+        if (reg < 4) this.fcmov(sti, !fcmovCond(reg, host));
+        else if (reg === 4) {
           if (i === 2) this.swBits &= ~(0xff | BUSY);
           else if (i === 3) this.reset();
           else if (i !== 0 && i !== 1 && i !== 4) host.raiseUD(); // FENI/FDISI/FSETPM are no-ops on a 387+
-        } else if (reg === 5) this.fcomi(sti, true, false);
-        else if (reg === 6) this.fcomi(sti, false, false);
+        } else if (reg < 7)
+          this.fcomi(sti, reg === 5, false); // FUCOMI, FCOMI
         else host.raiseUD();
         return;
       case 0xdc:
         if (reg === 2 || reg === 3) this.fcom(sti, false, reg - 2);
         else this.regArith(reg >= 4 ? reg ^ 1 : reg, sti, top, false);
         return;
-      case 0xdd:
-        switch (reg) {
-          case 0:
-            this.emptyMask |= 1 << sti;
-            return;
-          case 1:
-            this.fxch(sti);
-            return;
-          case 2:
-          case 3:
-            this.fstReg(sti, reg === 3);
-            return;
-          case 4:
-          case 5:
-            this.fcom(sti, true, reg - 4);
-            return;
-          default:
-            host.raiseUD();
-        }
       case 0xde:
         if (reg === 2) this.fcom(sti, false, 1);
         else if (reg === 3) {
@@ -341,32 +316,29 @@ export class Fpu {
         } else this.regArith(reg >= 4 ? reg ^ 1 : reg, sti, top, true);
         return;
       default:
-        switch (reg) {
-          case 0: // FFREEP
-            this.emptyMask |= 1 << sti;
-            this.pop();
-            return;
-          case 1:
-            this.fxch(sti);
-            return;
-          case 2:
-          case 3:
-            this.fstReg(sti, true);
-            return;
-          case 4:
-            if (i === 0) host.setAX(this.sw);
-            else host.raiseUD();
-            return;
-          case 5:
-            this.fcomi(sti, true, true);
-            return;
-          case 6:
-            this.fcomi(sti, false, true);
-            return;
-          default:
-            host.raiseUD();
-        }
+        // DD and DF: DF's first four are DD's with a pop (FFREEP and the FXCH / FSTP aliases).
+        this.execDDF(op === 0xdf, reg, i, sti);
     }
+  }
+
+  private execDDF(df: boolean, reg: number, i: number, sti: number): void {
+    const host = this.host;
+    if (reg === 0) {
+      this.emptyMask |= 1 << sti;
+      if (df) this.pop();
+    } else if (reg === 1) this.fxch(sti);
+    else if (reg < 4) this.fstReg(sti, df || reg === 3);
+    else if (!df) {
+      if (reg < 6)
+        this.fcom(sti, true, reg - 4); // FUCOM, FUCOMP
+      else host.raiseUD();
+    } else if (reg === 4) {
+      if (i === 0)
+        host.setAX(this.sw); // FNSTSW AX
+      else host.raiseUD();
+    } else if (reg < 7)
+      this.fcomi(sti, reg === 5, true); // FUCOMIP, FCOMIP
+    else host.raiseUD();
   }
 
   private execMem(op: number, reg: number, ea: number, host: FpuHost): void {
@@ -418,11 +390,9 @@ export class Fpu {
             this.pushValue(host.read32(ea) | 0);
             return;
           case 1:
-            this.fist(32, RC_ZERO, true);
-            return;
           case 2:
           case 3:
-            this.fist(32, this.rc, reg === 3);
+            this.fistReg(32, reg);
             return;
           case 5: {
             const p = this.pushSlot();
@@ -470,11 +440,9 @@ export class Fpu {
             this.pushValue((host.read16(ea) << 16) >> 16);
             return;
           case 1:
-            this.fist(16, RC_ZERO, true);
-            return;
           case 2:
           case 3:
-            this.fist(16, this.rc, reg === 3);
+            this.fistReg(16, reg);
             return;
           case 4:
             this.fbld(ea);
@@ -523,7 +491,6 @@ export class Fpu {
             const v = this.val[p]!;
             this.val[p] = i === 0 ? -v : Math.abs(v);
             if (this.ext[p]) this.xs[p] = i === 0 ? this.xs[p]! ^ 0x8000 : this.xs[p]! & 0x7fff;
-            this.swBits &= ~C1;
             return;
           }
           case 4:
@@ -567,36 +534,33 @@ export class Fpu {
             this.f2xm1();
             return;
           case 1:
-            this.fyl2x(false);
+            this.st1OfBoth(0);
             return;
           case 2:
             this.trig(4);
             return;
           case 3:
-            this.fpatan();
+            this.st1OfBoth(2);
             return;
           case 4:
             this.fxtract();
             return;
           case 5:
-            this.fprem(true);
-            return;
-          case 6:
-            this.top = (this.top - 1) & 7;
-            this.swBits &= ~C1;
+            this.st0ByST1(true);
             return;
           default:
-            this.top = (this.top + 1) & 7;
+            // FDECSTP, FINCSTP
+            this.top = (this.top + (i === 6 ? 7 : 1)) & 7;
             this.swBits &= ~C1;
             return;
         }
       default:
         switch (i) {
           case 0:
-            this.fprem(false);
+            this.st0ByST1(false);
             return;
           case 1:
-            this.fyl2x(true);
+            this.st1OfBoth(1);
             return;
           case 2:
             this.fsqrt();
@@ -608,7 +572,7 @@ export class Fpu {
             this.frndint();
             return;
           case 5:
-            this.fscale();
+            this.st0ByST1(null);
             return;
           case 6:
             this.trig(2);
@@ -632,6 +596,19 @@ export class Fpu {
 
   private underflow(): void {
     this.swBits = (this.swBits | IE | SF) & ~C1;
+  }
+
+  /**
+   * Physical registers a and b (a = b for one operand) both hold values? If not, the stack-underflow
+   * flags are raised and the caller gives the masked response. C1 is cleared either way.
+   */
+  private operandsReady(a: number, b: number): boolean {
+    if (((this.emptyMask >> a) | (this.emptyMask >> b)) & 1) {
+      this.underflow();
+      return false;
+    }
+    this.swBits &= ~C1;
+    return true;
   }
 
   private pop(): void {
@@ -683,27 +660,21 @@ export class Fpu {
     this.swBits &= ~C1;
   }
 
-  /** ST(0)'s register, or -1 after the masked stack-underflow response (ST(0) = indefinite). */
+  /** ST(0)'s register, or -1 after the masked stack-underflow response (ST(0) = indefinite); C1 cleared. */
   private st0OrFault(): number {
     const p = this.top;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
-      this.setIndef(p);
-      this.emptyMask &= ~(1 << p);
-      return -1;
-    }
-    return p;
+    return this.operands2(p, p, p) ? p : -1;
   }
 
-  /** Both registers non-empty? Otherwise applies the underflow response, putting the indefinite in dst. */
+  /**
+   * Both registers non-empty? Otherwise applies the underflow response, putting the indefinite in
+   * dst. C1 is cleared either way.
+   */
   private operands2(a: number, b: number, dst: number): boolean {
-    if (((this.emptyMask >> a) | (this.emptyMask >> b)) & 1) {
-      this.underflow();
-      this.setIndef(dst);
-      this.emptyMask &= ~(1 << dst);
-      return false;
-    }
-    return true;
+    if (this.operandsReady(a, b)) return true;
+    this.setIndef(dst);
+    this.emptyMask &= ~(1 << dst);
+    return false;
   }
 
   // ---- register contents ----
@@ -835,8 +806,7 @@ export class Fpu {
   /** Arithmetic or comparison of ST(0) with the memory operand already in opB[0]. */
   private memArith(reg: number, src: number): void {
     const p = this.top;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
+    if (!this.operandsReady(p, p)) {
       if (reg === 2 || reg === 3) {
         this.swBits |= C0 | C2 | C3;
         if (reg === 3) this.pop();
@@ -846,7 +816,6 @@ export class Fpu {
       }
       return;
     }
-    this.swBits &= ~C1;
     if (reg === 2 || reg === 3) {
       this.setCC(this.compare(p, src, false));
       if (reg === 3) this.pop();
@@ -857,7 +826,6 @@ export class Fpu {
 
   private regArith(op: number, d: number, s: number, pop: boolean): void {
     if (this.operands2(d, s, d)) {
-      this.swBits &= ~C1;
       this.arith(op, d, s);
     }
     if (pop) this.pop();
@@ -866,7 +834,6 @@ export class Fpu {
   private fsqrt(): void {
     const p = this.st0OrFault();
     if (p < 0) return;
-    this.swBits &= ~C1;
     if (!this.ext[p] && this.fastPC) {
       fa[0] = this.val[p]!;
       if (fastArith(8, this.rc, this.prec === 53)) {
@@ -928,25 +895,15 @@ export class Fpu {
   /** FCOM/FUCOM family against ST(i): pops = 0, 1 or 2. */
   private fcom(sti: number, quiet: boolean, pops: number): void {
     const p = this.top;
-    if (((this.emptyMask >> p) | (this.emptyMask >> sti)) & 1) {
-      this.underflow();
-      this.swBits |= C0 | C2 | C3;
-    } else {
-      this.swBits &= ~C1;
-      this.setCC(this.compare(p, sti, quiet));
-    }
+    if (this.operandsReady(p, sti)) this.setCC(this.compare(p, sti, quiet));
+    else this.swBits |= C0 | C2 | C3;
     if (pops > 0) this.pop();
     if (pops > 1) this.pop();
   }
 
   private fcomi(sti: number, quiet: boolean, pop: boolean): void {
     const p = this.top;
-    let res = CMP_UN;
-    if (((this.emptyMask >> p) | (this.emptyMask >> sti)) & 1) this.underflow();
-    else {
-      this.swBits &= ~C1;
-      res = this.compare(p, sti, quiet);
-    }
+    const res = this.operandsReady(p, sti) ? this.compare(p, sti, quiet) : CMP_UN;
     if (res === CMP_GT) this.host.setFlagsZPC(0, 0, 0);
     else if (res === CMP_LT) this.host.setFlagsZPC(0, 0, 1);
     else if (res === CMP_EQ) this.host.setFlagsZPC(1, 0, 0);
@@ -956,12 +913,10 @@ export class Fpu {
 
   private ftst(): void {
     const p = this.top;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
+    if (!this.operandsReady(p, p)) {
       this.swBits |= C0 | C2 | C3;
       return;
     }
-    this.swBits &= ~C1;
     opB[0] = 0;
     this.setCC(this.compare(p, SRC_VALUE, false));
   }
@@ -1015,13 +970,8 @@ export class Fpu {
 
   private fstReg(sti: number, pop: boolean): void {
     const p = this.top;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
-      this.setIndef(sti);
-    } else {
-      this.swBits &= ~C1;
-      this.copyReg(sti, p);
-    }
+    if (this.operandsReady(p, p)) this.copyReg(sti, p);
+    else this.setIndef(sti);
     this.emptyMask &= ~(1 << sti);
     if (pop) this.pop();
   }
@@ -1029,7 +979,6 @@ export class Fpu {
   private fcmov(sti: number, cond: boolean): void {
     // A real CPU checks both operands for emptiness whether or not the move happens.
     if (!this.operands2(this.top, sti, this.top)) return;
-    this.swBits &= ~C1;
     if (cond) this.copyReg(this.top, sti);
   }
 
@@ -1097,12 +1046,9 @@ export class Fpu {
   private fstM32(pop: boolean): void {
     const p = this.top;
     let bits: number;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
-      bits = 0xffc00000;
-    } else {
+    if (!this.operandsReady(p, p)) bits = 0xffc00000;
+    else {
       const rc = this.rc;
-      this.swBits &= ~C1;
       if (this.ext[p]) {
         this.regExt(p);
         const s = rr[0]!;
@@ -1151,17 +1097,14 @@ export class Fpu {
     const p = this.top;
     let hi: number;
     let lo: number;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
+    if (!this.operandsReady(p, p)) {
       hi = 0xfff80000;
       lo = 0;
     } else if (!this.ext[p]) {
-      this.swBits &= ~C1;
       f64[0] = this.val[p]!;
       hi = u32[HI]!;
       lo = u32[LO]!;
     } else {
-      this.swBits &= ~C1;
       this.regExt(p);
       const s = rr[0]!;
       const h = rr[1]!;
@@ -1200,14 +1143,11 @@ export class Fpu {
 
   private fstM80(): void {
     const p = this.top;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
+    if (this.operandsReady(p, p)) this.writeExt(this.ea, p);
+    else {
       this.host.write32(this.ea, 0);
       this.host.write32(this.ea + 4, 0xc0000000);
       this.host.write16(this.ea + 8, 0xffff);
-    } else {
-      this.swBits &= ~C1;
-      this.writeExt(this.ea, p);
     }
     this.pop();
   }
@@ -1248,15 +1188,17 @@ export class Fpu {
     return kk[0]! <= 0xffffffff;
   }
 
+  /** FISTTP (reg 1: truncating), FIST (2) and FISTP (3) of `size` bits. */
+  private fistReg(size: number, reg: number): void {
+    this.fist(size, reg === 1 ? RC_ZERO : this.rc, reg !== 2);
+  }
+
   private fist(size: number, rc: number, pop: boolean): void {
     const p = this.top;
     const host = this.host;
     const ea = this.ea;
-    if ((this.emptyMask >> p) & 1) {
-      this.underflow();
-      this.writeIntIndef(size);
-    } else {
-      this.swBits &= ~C1;
+    if (!this.operandsReady(p, p)) this.writeIntIndef(size);
+    else {
       if (size !== 64 && !this.ext[p]) {
         // The common (int) conversion, kept free of 64-bit arithmetic.
         const v = this.val[p]!;
@@ -1334,9 +1276,7 @@ export class Fpu {
     const host = this.host;
     let ok = false;
     let neg = false;
-    if ((this.emptyMask >> p) & 1) this.underflow();
-    else {
-      this.swBits &= ~C1;
+    if (this.operandsReady(p, p)) {
       if (this.ext[p]) neg = this.xs[p]! >= 0x8000;
       else {
         f64[0] = this.val[p]!;
@@ -1510,7 +1450,6 @@ export class Fpu {
   private f2xm1(): void {
     const p = this.st0OrFault();
     if (p < 0) return;
-    this.swBits &= ~C1;
     if (this.specialOperand(p, false)) {
       this.setExt(p);
       return;
@@ -1538,7 +1477,7 @@ export class Fpu {
       }
       return;
     }
-    this.swBits &= ~(C1 | C2);
+    this.swBits &= ~C2;
     if (this.specialOperand(p, true)) {
       this.setExt(p);
       if (kind >= 4) this.pushR();
@@ -1584,31 +1523,17 @@ export class Fpu {
     this.ext[p] = 0;
   }
 
-  private fyl2x(plus1: boolean): void {
+  /** ST(1) = f(ST(0), ST(1)), then pop: FYL2X (kind 0), FYL2XP1 (1), FPATAN (2). */
+  private st1OfBoth(kind: number): void {
     const p0 = this.top;
     const p1 = (p0 + 1) & 7;
     if (this.operands2(p0, p1, p1)) {
-      this.swBits &= ~C1;
       const x = this.regFx(p0);
       const y = this.regFx(p1);
       S.xf = 0;
-      if (plus1) fyl2xp1Ext(x, y, this.prec, this.rc);
-      else fyl2xExt(x, y, this.rc);
-      this.swBits |= (S.xf & ~DE) | denormals(x, y);
-      this.setExt(p1);
-    }
-    this.pop();
-  }
-
-  private fpatan(): void {
-    const p0 = this.top;
-    const p1 = (p0 + 1) & 7;
-    if (this.operands2(p0, p1, p1)) {
-      this.swBits &= ~C1;
-      const x = this.regFx(p0);
-      const y = this.regFx(p1);
-      S.xf = 0;
-      fpatanExt(x, y, this.rc);
+      if (kind === 0) fyl2xExt(x, y, this.rc);
+      else if (kind === 1) fyl2xp1Ext(x, y, this.prec, this.rc);
+      else fpatanExt(x, y, this.rc);
       this.swBits |= (S.xf & ~DE) | denormals(x, y);
       this.setExt(p1);
     }
@@ -1619,7 +1544,6 @@ export class Fpu {
     const p = this.st0OrFault();
     if (p < 0) return;
     const rc = this.rc;
-    this.swBits &= ~C1;
     if (!this.ext[p]) {
       const v = this.val[p]!;
       const r = roundInt(v, rc);
@@ -1654,7 +1578,6 @@ export class Fpu {
       if (q >= 0) this.setIndef(q);
       return;
     }
-    this.swBits &= ~C1;
     if (this.specialOperand(p, false)) {
       this.setExt(p);
       this.pushR();
@@ -1695,18 +1618,31 @@ export class Fpu {
     }
   }
 
-  private fscale(): void {
+  /**
+   * ST(0) = f(ST(0), ST(1)) for FSCALE (ieee = null) and FPREM / FPREM1 (ieee false / true): the
+   * operand checks, NaN propagation and flags are common; the arithmetic is scaleSlots / remSlots.
+   */
+  private st0ByST1(ieee: boolean | null): void {
     const p0 = this.top;
     const p1 = (p0 + 1) & 7;
     if (!this.operands2(p0, p1, p0)) return;
-    this.swBits &= ~C1;
+    if (ieee !== null) this.swBits &= ~CC;
     S.xf = 0;
     this.loadSlot(0, p0);
     this.loadSlot(1, p1);
+    if (!nanOperands() && !(ieee === null ? this.scaleSlots() : this.remSlots(ieee))) {
+      this.swBits |= S.xf & DE;
+      return; // ST(0) unchanged
+    }
+    this.swBits |= S.xf;
+    this.setExt(p0);
+  }
+
+  /** FSCALE on the loaded slots; false when ST(0) stays as it is. */
+  private scaleSlots(): boolean {
     const ca = oCls[0]!;
     const cb = oCls[1]!;
-    if (ca >= CL_QNAN || cb >= CL_QNAN) nanPick(true);
-    else if (cb === CL_INF) {
+    if (cb === CL_INF) {
       // Scaling by an infinity: 0 * 2^+inf and inf * 2^-inf are invalid.
       const neg = oNeg[0]!;
       if (oNeg[1]) {
@@ -1714,41 +1650,29 @@ export class Fpu {
         else packZero(neg);
       } else if (ca === CL_ZERO) invalidResult();
       else packInf(neg);
-    } else if (ca === CL_ZERO || ca === CL_INF) {
-      this.swBits |= S.xf & DE;
-      return; // unchanged
-    } else {
-      // n = trunc(ST1), saturated (beyond +-2^16 every result overflows or underflows).
-      let n = 0;
-      const ye = oExp[1]!;
-      if (cb === CL_ZERO) n = 0;
-      else if (ye >= 17) n = 0x10000;
-      else if (ye >= 0) n = oHi[1]! >>> (31 - ye);
-      if (oNeg[1]) n = -n;
-      oExp[0] = oExp[0]! + n;
-      roundSlot(0, oNeg[0]!, 64, this.rc);
+      return true;
     }
-    this.swBits |= S.xf;
-    this.setExt(p0);
+    if (ca === CL_ZERO || ca === CL_INF) return false;
+    // n = trunc(ST1), saturated (beyond +-2^16 every result overflows or underflows).
+    let n = 0;
+    const ye = oExp[1]!;
+    if (cb === CL_ZERO) n = 0;
+    else if (ye >= 17) n = 0x10000;
+    else if (ye >= 0) n = oHi[1]! >>> (31 - ye);
+    if (oNeg[1]) n = -n;
+    oExp[0] = oExp[0]! + n;
+    roundSlot(0, oNeg[0]!, 64, this.rc);
+    return true;
   }
 
-  /** FPREM (truncating quotient) / FPREM1 (IEEE remainder, nearest-even quotient). */
-  private fprem(ieee: boolean): void {
-    const p0 = this.top;
-    const p1 = (p0 + 1) & 7;
-    if (!this.operands2(p0, p1, p0)) return;
-    this.swBits &= ~CC;
-    S.xf = 0;
-    this.loadSlot(0, p0);
-    this.loadSlot(1, p1);
+  /** FPREM (truncating quotient) / FPREM1 (IEEE remainder, nearest-even quotient) on the loaded slots. */
+  private remSlots(ieee: boolean): boolean {
     const ca = oCls[0]!;
     const cb = oCls[1]!;
-    if (ca >= CL_QNAN || cb >= CL_QNAN) nanPick(true);
-    else if (ca === CL_INF || cb === CL_ZERO) invalidResult();
-    else if (ca === CL_ZERO || cb === CL_INF) {
-      this.swBits |= S.xf & DE;
-      return; // x unchanged, quotient 0
-    } else {
+    if (ca === CL_INF || cb === CL_ZERO) invalidResult();
+    else if (ca === CL_ZERO || cb === CL_INF)
+      return false; // x unchanged, quotient 0
+    else {
       const d = oExp[0]! - oExp[1]!;
       if (d < 64) {
         const q = coreRem(ieee, this.rc);
@@ -1762,9 +1686,14 @@ export class Fpu {
         this.swBits |= C2;
       }
     }
-    this.swBits |= S.xf;
-    this.setExt(p0);
+    return true;
   }
+}
+
+/** FCMOVcc's condition in rows DA (as is) and DB (negated): reg 0 b, 1 e, 2 be, 3 u. */
+function fcmovCond(reg: number, host: FpuHost): boolean {
+  const f = host.getFlags();
+  return (f & (reg === 0 ? 1 : reg === 1 ? 0x40 : reg === 2 ? 0x41 : 4)) !== 0;
 }
 
 // FRSTOR's staging area (80 bytes of register images as little-endian dwords); FXRSTOR's (3 words a register).

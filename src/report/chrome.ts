@@ -1,8 +1,8 @@
 // Chrome trace-event JSON (the format Perfetto's UI and chrome://tracing open).
 //
 // Layout: one process per run (pid = run id, named "run N: workload"), one thread track per task
-// (tid = guest tid, `thread_name` metadata from the tasks list), calls as slices, misses as
-// instant events.
+// (tid = guest tid, `thread_name` metadata from the tasks list; "name (pid P)" in a run of several
+// guest processes), calls as slices, misses as instant events.
 //
 // Event choice, justified:
 // - Calls of one task are matched LIFO (K17), so they nest properly on the task's track; they are
@@ -23,6 +23,7 @@
 // would reinterpret ts with it).
 
 import { nesting } from '../analysis/latency.js';
+import { severalProcesses } from '../analysis/processes.js';
 import {
   argsort,
   asCallTable,
@@ -66,7 +67,13 @@ function writeRun(rd: RunData, emit: (e: ChromeEvent) => void): void {
   const nest = nesting(t, order.entryOrder);
   const probes = new Map(rd.probes.map((p) => [p.probeId, p]));
   const names = new Map<number, string>();
-  for (const task of rd.tasks ?? []) if (task.name) names.set(task.tid, task.name);
+  // In a run of several processes a track also names its process (the run is one Chrome process).
+  const several = severalProcesses(rd);
+  for (const task of rd.tasks ?? []) {
+    const name = task.name || `task ${task.tid}`;
+    if (several && task.pid !== undefined) names.set(task.tid, `${name} (pid ${task.pid})`);
+    else if (task.name) names.set(task.tid, name);
+  }
   let endCycles = run.cycles;
   for (let i = 0; i < t.length; i++) {
     const r = t.returnTs[i] as number;
