@@ -116,6 +116,31 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(reg, anyReg).map(([r, s]) => [0x8b, (r << 3) | (s === 4 || s === 5 ? 3 : s)]),
   // div may raise #DE
   reg.map((r) => [0xf7, modrmReg(6, r)]),
+  // 8-bit ALU forms, test/not/neg/inc/dec r/m8 (registers 4-7 are ah..bh), 16-bit moves, moffs (#13)
+  fc.tuple(alu, anyReg, anyReg).map(([k, s, d]) => [k << 3, modrmReg(s, d)]),
+  fc.tuple(alu, anyReg, disp).map(([k, r, d]) => [k << 3, ...memEsi(r, d)]),
+  fc.tuple(alu, anyReg, disp).map(([k, r, d]) => [(k << 3) | 2, ...memEsi(r, d)]),
+  fc.tuple(alu, anyReg, anyReg).map(([k, s, d]) => [(k << 3) | 2, modrmReg(s, d)]),
+  fc.tuple(alu, i8).map(([k, v]) => [(k << 3) | 4, v & 0xff]),
+  fc.tuple(alu, anyReg, i8).map(([k, r, v]) => [0x80, modrmReg(k, r), v & 0xff]),
+  fc.tuple(alu, disp, i8).map(([k, d, v]) => [0x80, ...memEsi(k, d), v & 0xff]),
+  fc
+    .tuple(fc.integer({ min: 0, max: 3 }), anyReg, i8)
+    .map(([k, r, v]) => [0xf6, modrmReg(k, r), ...(k <= 1 ? [v & 0xff] : [])]),
+  fc
+    .tuple(fc.integer({ min: 0, max: 3 }), disp, i8)
+    .map(([k, d, v]) => [0xf6, ...memEsi(k, d), ...(k <= 1 ? [v & 0xff] : [])]),
+  fc.tuple(fc.integer({ min: 0, max: 1 }), anyReg).map(([k, r]) => [0xfe, modrmReg(k, r)]),
+  fc.tuple(fc.integer({ min: 0, max: 1 }), disp).map(([k, d]) => [0xfe, ...memEsi(k, d)]),
+  fc.tuple(anyReg, reg).map(([s, d]) => [0x66, 0x89, modrmReg(s, d)]),
+  fc.tuple(anyReg, disp).map(([s, d]) => [0x66, 0x89, ...memEsi(s, d)]),
+  fc.tuple(reg, anyReg).map(([d, s]) => [0x66, 0x8b, modrmReg(d, s)]),
+  fc.tuple(reg, disp).map(([r, d]) => [0x66, 0x8b, ...memEsi(r, d)]),
+  fc.tuple(reg, i32).map(([r, v]) => [0x66, 0xc7, modrmReg(0, r), v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(disp, i32).map(([d, v]) => [0x66, 0xc7, ...memEsi(0, d), v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(fc.constantFrom(0xa0, 0xa1, 0xa2, 0xa3), disp).map(([o, d]) => [o, ...imm32(DATA + d)]),
+  // 16-bit accesses whose second byte is on the unmapped page after DATA: a fault with exact state
+  fc.constantFrom<number[]>([0x66, 0x8b, 0x86, ...imm32(0xfff)], [0x66, 0x89, 0x86, ...imm32(0xfff)]),
 );
 
 /** An instruction that sets flags, for the pairs below. */
@@ -135,7 +160,11 @@ const producer: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(fc.constantFrom(4, 5, 7), reg).map(([k, r]) => [0xd1, modrmReg(k, r)]),
   fc.tuple(fc.constantFrom(4, 5, 7), reg).map(([k, r]) => [0xd3, modrmReg(k, r)]),
   fc.tuple(reg, reg).map(([r, s]) => [0x0f, 0xaf, modrmReg(r, s)]),
-  fc.tuple(reg, i8).map(([r, v]) => [0x80, modrmReg(7, r), v & 0xff]),
+  fc.tuple(alu, reg, i8).map(([k, r, v]) => [0x80, modrmReg(k, r), v & 0xff]),
+  fc.tuple(alu, anyReg, anyReg).map(([k, s, d]) => [k << 3, modrmReg(s, d)]),
+  fc.tuple(anyReg, i8).map(([r, v]) => [0xf6, modrmReg(0, r), v & 0xff]),
+  fc.tuple(fc.integer({ min: 0, max: 1 }), anyReg).map(([k, r]) => [0xfe, modrmReg(k, r)]),
+  fc.tuple(fc.constantFrom(0x11, 0x19), reg, reg).map(([o, s, d]) => [o, modrmReg(s, d)]),
 );
 /** An instruction that reads flags. */
 const consumer: fc.Arbitrary<number[]> = fc.oneof(
@@ -258,8 +287,12 @@ function run(
   const cache = new CodeCache(mem);
   cache.setJit(jit);
   if (jit && opts.limit !== undefined) cache.jit!.limit = opts.limit;
-  // A low threshold, so that loops of a few dozen passes run mostly compiled.
-  if (jit) cache.jit!.hot = opts.hot ?? 4;
+  // A low threshold, so that loops of a few dozen passes run mostly compiled; kept for every unit
+  // (the compiler raises it after its first units, which would leave most of a long body interpreted).
+  if (jit) {
+    cache.jit!.hot = opts.hot ?? 4;
+    cache.jit!.earlyUnits = Infinity;
+  }
   let stop = false;
   let exception: string | null = null;
   const host: CpuHost = {
@@ -483,7 +516,32 @@ FORMS.push(
   ['xchg', [0x87, 0xc8]],
   ['adc', [0x11, 0xc8]],
   ['sbb', [0x19, 0xc8]],
+  ['test8 m,imm8', [0xf6, 0x06, 0x81]],
+  ['not8 ah', [0xf6, 0xd4]],
+  ['neg8', [0xf6, 0xd8]],
+  ['neg8 m m', [0xf6, 0x1e]],
+  ['inc8 ah', [0xfe, 0xc4]],
+  ['dec8', [0xfe, 0xc8]],
+  ['dec8 m m', [0xfe, 0x0e]],
+  ['mov16 r,r', [0x66, 0x89, 0xc8]],
+  ['mov16 r,m', [0x66, 0x8b, 0x06]],
+  ['mov16 m,r m', [0x66, 0x89, 0x0e]],
+  ['mov16 m,imm m', [0x66, 0xc7, 0x06, 0x34, 0x92]],
+  ['mov eax,moffs', [0xa1, ...imm32(DATA)]],
+  ['mov al,moffs', [0xa0, ...imm32(DATA + 1)]],
+  ['mov moffs,eax m', [0xa3, ...imm32(DATA)]],
+  ['mov moffs,al m', [0xa2, ...imm32(DATA + 1)]],
 );
+// 8-bit ALU forms (#13): al/cl and ah/ch registers, memory, immediates.
+for (let k = 0; k < 8; k++) {
+  FORMS.push([`alu8_${k} al,cl`, [k << 3, 0xc8]]);
+  FORMS.push([`alu8_${k} ah,ch`, [k << 3, 0xec]]);
+  FORMS.push([`alu8_${k} al,m`, [(k << 3) | 2, 0x06]]);
+  FORMS.push([`alu8_${k} m,cl m`, [k << 3, 0x0e]]);
+  FORMS.push([`alu8_${k} al,imm8`, [(k << 3) | 4, 0x81]]);
+  FORMS.push([`alu8_${k} ah,imm8`, [0x80, 0xc4 | (k << 3), 0x7f]]);
+  FORMS.push([`alu8_${k} m,imm8 m`, [0x80, 0x06 | (k << 3), 0xff]]);
+}
 
 /**
  * For each (a, b): eax = edx = a, ecx = ebx = [esi] = b; the form; then every condition through

@@ -30,7 +30,7 @@ export interface SyncedCpu {
  * calls Memory's own accessor. One call in the generated code instead of four stores keeps units
  * small, which V8's optimising compiler pays for superlinearly.
  */
-export const ACCESS_PARAMS = ['M', 'FR', 'PM', 'SR32', 'SR16', 'SR8', 'SW32', 'SW8'] as const;
+export const ACCESS_PARAMS = ['M', 'FR', 'PM', 'SR32', 'SR16', 'SR8', 'SW32', 'SW16', 'SW8'] as const;
 
 function sync(cpu: SyncedCpu, i: number, next: number, b: number, ret: number): void {
   cpu.cur = i;
@@ -46,18 +46,25 @@ export function accessArgs(mem: Memory): unknown[] {
   const sr16: R = (cpu, a, i, next, b, ret) => (sync(cpu, i, next, b, ret), mem.read16(a));
   const sr8: R = (cpu, a, i, next, b, ret) => (sync(cpu, i, next, b, ret), mem.read8(a));
   const sw32: W = (cpu, a, v, i, next, b, ret) => (sync(cpu, i, next, b, ret), mem.write32(a, v));
+  const sw16: W = (cpu, a, v, i, next, b, ret) => (sync(cpu, i, next, b, ret), mem.write16(a, v));
   const sw8: W = (cpu, a, v, i, next, b, ret) => (sync(cpu, i, next, b, ret), mem.write8(a, v));
-  return [mem, mem.frame, mem.perm, sr32, sr16, sr8, sw32, sw8];
+  return [mem, mem.frame, mem.perm, sr32, sr16, sr8, sw32, sw16, sw8];
 }
 
 /**
  * Code reading `size` bytes (32, 16 or 8, zero-extended) at the int32 address in local `a` into `dst`.
  * `where` is the slow path's trailing arguments (`i, next, b, retired`) and `after` what runs after a
- * slow path returns. Uses locals `p` and `f`.
+ * slow path returns. Uses locals `p`, `f` and (16 bits) `o`. A 16-bit access whose second byte is on
+ * the next page takes the slow path.
  */
 export function readCode(size: 32 | 16 | 8, dst: string, where: string, after: string): string {
-  if (size === 16) return `${dst} = SR16(cpu, a, ${where}); ${after}`;
   const page = `p = a >>> 12; f = FR[p];`;
+  if (size === 16)
+    return (
+      `${page} if ((a & 4095) !== 4095 && (PM[p] & ${R_MASK}) === ${PROT_READ}) ` +
+      `{ o = ((f << 12) | (a & 4095)) >>> 0; ${dst} = M.ram[o] | (M.ram[o + 1] << 8); } ` +
+      `else { ${dst} = SR16(cpu, a, ${where}); ${after} }`
+    );
   if (size === 32)
     return (
       `${page} if ((a & 3) === 0 && (PM[p] & ${R_MASK}) === ${PROT_READ}) ` +
@@ -69,9 +76,15 @@ export function readCode(size: 32 | 16 | 8, dst: string, where: string, after: s
   );
 }
 
-/** Code writing expression `v` (32 or 8 bits, free of side effects) to the address in local `a`. */
-export function writeCode(size: 32 | 8, v: string, where: string, after: string): string {
+/** Code writing expression `v` (32, 16 or 8 bits, free of side effects) to the address in local `a`. */
+export function writeCode(size: 32 | 16 | 8, v: string, where: string, after: string): string {
   const page = `p = a >>> 12; f = FR[p];`;
+  if (size === 16)
+    return (
+      `${page} if ((a & 4095) !== 4095 && (PM[p] & ${W_MASK}) === ${PROT_WRITE}) ` +
+      `{ o = ((f << 12) | (a & 4095)) >>> 0; M.ram[o] = ${v}; M.ram[o + 1] = (${v}) >> 8; } ` +
+      `else { SW16(cpu, a, ${v}, ${where}); ${after} }`
+    );
   if (size === 32)
     return (
       `${page} if ((a & 3) === 0 && (PM[p] & ${W_MASK}) === ${PROT_WRITE}) ` +

@@ -12,7 +12,7 @@
 // blockStart, retired, attention, fsBase/gsBase) and calls its exec/raised/cond/getCF methods; the
 // differential and property tests run every translated form against the interpreter.
 
-import { EA_A16, PFX_O16 } from '../decoder.js';
+import { EA_A16, PFX_A16, PFX_O16, PFX_SEG_SHIFT } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
@@ -27,8 +27,8 @@ export type CompiledBlock = (cpu: Cpu, left: number) => number;
 
 /** What the compiler knows statically about the flag locals at a point of the block. */
 const K_UNKNOWN = 0; // locals hold the lazy state but its kind is not known here
-const K_ADD = 1; // fr = fa + fb exactly (add)
-const K_SUB = 2; // fr = fa - fb exactly (sub, cmp, neg)
+const K_ADD = 1; // add, adc (exact: fr = fa + fb)
+const K_SUB = 2; // sub, cmp, neg, sbb (exact: fr = fa - fb)
 const K_LOGIC = 3;
 const K_INC = 4;
 const K_DEC = 5;
@@ -42,34 +42,18 @@ function nativeOp(c: CodeCache, i: number): boolean {
   const op = c.op[i]!;
   const m = c.modrm[i]!;
   if (m < 0xc0 && OPCODES_WITH_MODRM.has(op) && (c.ea[i]! & EA_A16) !== 0) return false;
-  if (c.pfx[i]! & PFX_O16) return false;
+  // Of the operand-size-prefixed forms (op | OP_O16) only the 16-bit moves; the rest go to the interpreter.
+  if (c.pfx[i]! & PFX_O16) return op === 0x489 || op === 0x48b || op === 0x4c7;
+  // add/or/adc/sbb/and/sub/xor/cmp in all six forms (r/m,r / r,r/m / acc,imm; 8 and 32 bits).
+  if (op < 0x40 && (op & 7) < 6) return true;
   switch (op) {
-    case 0x01:
-    case 0x03:
-    case 0x09:
-    case 0x0b:
-    case 0x21:
-    case 0x23:
-    case 0x29:
-    case 0x2b:
-    case 0x31:
-    case 0x33:
-    case 0x39:
-    case 0x3b:
-    case 0x05:
-    case 0x0d:
-    case 0x25:
-    case 0x2d:
-    case 0x35:
-    case 0x3d:
+    case 0x80:
     case 0x81:
     case 0x83:
-      return op === 0x81 || op === 0x83 ? ((m >> 3) & 7) !== 2 && ((m >> 3) & 7) !== 3 : true;
-    case 0x85:
-    case 0xa9:
     case 0x84:
+    case 0x85:
     case 0xa8:
-    case 0x3c:
+    case 0xa9:
     case 0x88:
     case 0x89:
     case 0x8a:
@@ -87,6 +71,7 @@ function nativeOp(c: CodeCache, i: number): boolean {
     case 0xe8:
     case 0xe9:
     case 0xeb:
+    case 0xfe:
     case 0x1b6:
     case 0x1b7:
     case 0x1be:
@@ -95,8 +80,13 @@ function nativeOp(c: CodeCache, i: number): boolean {
     case 0x69:
     case 0x6b:
       return true;
-    case 0x80:
-      return ((m >> 3) & 7) === 7;
+    case 0xa0:
+    case 0xa1:
+    case 0xa2:
+    case 0xa3:
+      return (c.pfx[i]! & PFX_A16) === 0; // moffs: a 0x67 prefix makes it a 16-bit offset
+    case 0xf6:
+      return ((m >> 3) & 7) <= 3; // test, not, neg
     case 0xc1:
     case 0xd1:
     case 0xd3: {
@@ -132,11 +122,12 @@ function directX87(c: CodeCache, i: number): boolean {
 }
 
 const OPCODES_WITH_MODRM = new Set<number>([
-  0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89,
-  0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7,
-  0xff, 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146, 0x147, 0x148, 0x149, 0x14a, 0x14b, 0x14c, 0x14d,
-  0x14e, 0x14f, 0x190, 0x191, 0x192, 0x193, 0x194, 0x195, 0x196, 0x197, 0x198, 0x199, 0x19a, 0x19b, 0x19c,
-  0x19d, 0x19e, 0x19f,
+  0x00, 0x02, 0x08, 0x0a, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x22, 0x28, 0x2a, 0x30, 0x32,
+  0x38, 0x3a, 0xf6, 0xfe, 0x489, 0x48b, 0x4c7, 0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33,
+  0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be,
+  0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7, 0xff, 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146,
+  0x147, 0x148, 0x149, 0x14a, 0x14b, 0x14c, 0x14d, 0x14e, 0x14f, 0x190, 0x191, 0x192, 0x193, 0x194, 0x195,
+  0x196, 0x197, 0x198, 0x199, 0x19a, 0x19b, 0x19c, 0x19d, 0x19e, 0x19f,
 ]);
 
 /** Whether a block may be compiled at all: int3 (probe breakpoints) always runs in the interpreter. */
@@ -155,6 +146,10 @@ const u32 = (v: number) => String(v >>> 0);
 class UnitWriter {
   private out: string[] = [];
   private kind = K_UNKNOWN;
+  /** Sign bit of the last flag-setting operation (7 or 31) when `kind` is known. */
+  private msb = 31;
+  /** K_ADD/K_SUB: no carry in (add, sub, cmp, neg), so fr = fa +/- fb exactly. */
+  private exact = true;
   private j = 0; // entry offset in the block of the instruction being emitted
   private b = 0; // entry index of the block being emitted
   private n = 0; // its length
@@ -239,6 +234,10 @@ class UnitWriter {
     this.emit(writeCode(8, v, this.where(), UnitWriter.AFTER));
   }
 
+  private write16(v: string): void {
+    this.emit(writeCode(16, v, this.where(), UnitWriter.AFTER));
+  }
+
   /** v = the 32-bit r/m operand of entry i (register or memory). */
   private readE32(i: number, dst: string): void {
     const m = this.c.modrm[i]!;
@@ -249,63 +248,122 @@ class UnitWriter {
     }
   }
 
-  private lazy(op: number, kind: number, a: string, b: string, r: string): void {
-    this.emit(`fo = ${op}; fa = ${a}; fb = ${b}; fr = ${r}; fm = 31;`);
-    this.kind = kind;
+  /** v = the 8-bit r/m operand of entry i (0..255; memory: address left in `a`). */
+  private readE8(i: number, dst: string): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) this.emit(`${dst} = ${this.reg8(m & 7)};`);
+    else {
+      this.emit(`a = ${this.ea(i)};`);
+      this.read8(dst);
+    }
   }
 
-  /** Expression for CF under the current static knowledge, or null when it must be asked of the CPU. */
-  private cfExpr(): string | null {
+  /**
+   * Sets the flag locals as the interpreter's setLazy(op, a, b, r, msb) does, and what is known of
+   * them statically. Operands of 8-bit operations are already masked to 0..255 (as the interpreter's).
+   */
+  private lazy(op: number, kind: number, a: string, b: string, r: string, msb = 31, exact = true): void {
+    this.emit(`fo = ${op}; fa = ${a}; fb = ${b}; fr = ${r}; fm = ${msb};`);
+    this.kind = kind;
+    this.msb = msb;
+    this.exact = exact;
+  }
+
+  /** Boolean expression: bit `msb` of the int32 expression x. */
+  private signBit(x: string): string {
+    return this.msb === 31 ? `(${x}) < 0` : `((${x}) & ${1 << this.msb}) !== 0`;
+  }
+
+  private zfB(): string {
+    return this.msb === 31 ? 'fr === 0' : `(fr & ${(1 << (this.msb + 1)) - 1}) === 0`;
+  }
+
+  /** CF as a boolean expression (the interpreter's getCF, specialised to the known kind). */
+  private cfB(): string {
+    const wide = this.msb === 31;
     switch (this.kind) {
       case K_SUB:
-        return '((fa >>> 0) < (fb >>> 0) ? 1 : 0)';
+        if (!this.exact) return this.signBit('(~fa & fb) | ((~fa | fb) & fr)');
+        return wide ? '(fa >>> 0) < (fb >>> 0)' : 'fa < fb';
       case K_ADD:
-        return '((fr >>> 0) < (fa >>> 0) ? 1 : 0)';
+        if (!this.exact) return this.signBit('(fa & fb) | ((fa | fb) & ~fr)');
+        return wide ? '(fr >>> 0) < (fa >>> 0)' : `fr > ${(1 << (this.msb + 1)) - 1}`;
       case K_LOGIC:
-        return '0';
+        return 'false';
+      default: // inc/dec pinned CF in the concrete flags; shifts and multiplies wrote it there
+        return '(fl & 1) !== 0';
+    }
+  }
+
+  /** OF as a boolean expression (the interpreter's getOF, specialised to the known kind). */
+  private ofB(): string {
+    switch (this.kind) {
+      case K_ADD:
       case K_INC:
+        return this.signBit('(fa ^ fr) & (fb ^ fr)');
+      case K_SUB:
       case K_DEC:
-      case K_RES:
-        return '(fl & 1)';
+        return this.signBit('(fa ^ fb) & (fa ^ fr)');
+      case K_LOGIC:
+        return 'false';
       default:
-        return null;
+        return '(fl & 2048) !== 0';
     }
   }
 
   /** Emits `t = CF` (0/1). */
   private getCF(): void {
-    const e = this.cfExpr();
-    if (e !== null) this.emit(`t = ${e};`);
-    else this.emit(`${FLUSH} t = cpu.getCF();`);
+    const k = this.kind;
+    if (k === K_UNKNOWN) this.emit(`${FLUSH} t = cpu.getCF();`);
+    else if (k === K_LOGIC) this.emit('t = 0;');
+    else if (k === K_INC || k === K_DEC || k === K_RES) this.emit('t = fl & 1;');
+    else this.emit(`t = ${this.cfB()} ? 1 : 0;`);
   }
 
-  /** Boolean expression for condition cc, or null when it must be asked of the CPU. */
+  /** Boolean expression for condition cc, or null when it must be asked of the CPU (unknown kind, PF). */
   private condExpr(cc: number): string | null {
-    const neg = (cc & 1) !== 0;
-    let e: string | null = null;
     const k = this.kind;
+    if (k === K_UNKNOWN) return null;
     const base = cc >> 1;
-    if (base === 2 && k !== K_UNKNOWN) e = 'fr === 0';
-    else if (base === 4 && k !== K_UNKNOWN) e = 'fr < 0';
-    else if (k === K_SUB) {
-      if (base === 0) e = '((fa ^ fb) & (fa ^ fr)) < 0';
-      else if (base === 1) e = '(fa >>> 0) < (fb >>> 0)';
-      else if (base === 3) e = '(fa >>> 0) <= (fb >>> 0)';
-      else if (base === 6) e = 'fa < fb';
-      else if (base === 7) e = 'fa <= fb';
-    } else if (k === K_LOGIC) {
-      if (base === 0 || base === 1) e = 'false';
-      else if (base === 3) e = 'fr === 0';
-      else if (base === 6) e = 'fr < 0';
-      else if (base === 7) e = 'fr <= 0';
-    } else if (k === K_ADD) {
-      if (base === 1) e = '(fr >>> 0) < (fa >>> 0)';
-      else if (base === 0) e = '((fa ^ fr) & (fb ^ fr)) < 0';
-    } else if (k === K_INC || k === K_DEC || k === K_RES) {
-      if (base === 1) e = '(fl & 1) !== 0';
+    // A compare (exact subtraction) tests its operands directly: unsigned, or signed after moving
+    // the operation's sign bit to bit 31.
+    const cmp = k === K_SUB && this.exact;
+    const sh = 31 - this.msb;
+    const fa = sh === 0 ? 'fa' : `(fa << ${sh})`;
+    const fb = sh === 0 ? 'fb' : `(fb << ${sh})`;
+    const sf = this.signBit('fr');
+    let e: string;
+    switch (base) {
+      case 0:
+        e = this.ofB();
+        break;
+      case 1:
+        e = this.cfB();
+        break;
+      case 2:
+        e = this.zfB();
+        break;
+      case 3:
+        if (cmp) e = sh === 0 ? '(fa >>> 0) <= (fb >>> 0)' : 'fa <= fb';
+        else if (k === K_LOGIC) e = this.zfB();
+        else e = `(${this.cfB()}) || (${this.zfB()})`;
+        break;
+      case 4:
+        e = sf;
+        break;
+      case 5:
+        return null; // PF: the interpreter's parity table
+      case 6:
+        if (cmp) e = `${fa} < ${fb}`;
+        else if (k === K_LOGIC) e = sf;
+        else e = `(${sf}) !== (${this.ofB()})`;
+        break;
+      default:
+        if (cmp) e = `${fa} <= ${fb}`;
+        else if (k === K_LOGIC) e = sh === 0 ? 'fr <= 0' : `(fr << ${sh}) <= 0`;
+        else e = `(${this.zfB()}) || ((${sf}) !== (${this.ofB()}))`;
     }
-    if (e === null) return null;
-    return neg ? `!(${e})` : `(${e})`;
+    return (cc & 1) !== 0 ? `!(${e})` : `(${e})`;
   }
 
   /** Emits `c1 = condition cc` as a boolean local. */
@@ -315,34 +373,57 @@ class UnitWriter {
     else this.emit(`${FLUSH} c1 = cpu.cond(${cc});`);
   }
 
-  /** 32-bit ALU operation k on a, b (JS expressions that are already evaluated locals). */
-  private alu(k: number, a: string, b: string, dst: string | null): void {
+  /**
+   * ALU operation k (add, or, adc, sbb, and, sub, xor, cmp) on a, b (JS expressions free of side
+   * effects; masked to the width for 8 bits): `r` and the flag locals as the interpreter's alu.
+   */
+  private alu(k: number, a: string, b: string, dst: string | null, msb = 31): void {
     switch (k) {
       case 0:
         this.emit(`r = (${a} + ${b}) | 0;`);
-        this.lazy(LF_ADD, K_ADD, a, b, 'r');
+        this.lazy(LF_ADD, K_ADD, a, b, 'r', msb);
         break;
       case 1:
         this.emit(`r = ${a} | ${b};`);
-        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r', msb);
+        break;
+      case 2:
+        this.getCF();
+        this.emit(`r = (${a} + ${b} + t) | 0;`);
+        this.lazy(LF_ADD, K_ADD, a, b, 'r', msb, false);
+        break;
+      case 3:
+        this.getCF();
+        this.emit(`r = (${a} - ${b} - t) | 0;`);
+        this.lazy(LF_SUB, K_SUB, a, b, 'r', msb, false);
         break;
       case 4:
         this.emit(`r = ${a} & ${b};`);
-        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r', msb);
         break;
       case 6:
         this.emit(`r = ${a} ^ ${b};`);
-        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r');
+        this.lazy(LF_LOGIC, K_LOGIC, a, b, 'r', msb);
         break;
-      case 5:
-      case 7:
+      default: // 5, 7
         this.emit(`r = (${a} - ${b}) | 0;`);
-        this.lazy(LF_SUB, K_SUB, a, b, 'r');
-        break;
-      default:
-        throw new Error(`alu ${k} is not compiled`);
+        this.lazy(LF_SUB, K_SUB, a, b, 'r', msb);
     }
     if (dst !== null && k !== 7) this.emit(`${dst} = r;`);
+  }
+
+  /** An 8-bit ALU operation k with r/m8 of entry i as destination and `b` (0..255) as source. */
+  private alu8E(i: number, k: number, b: string): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) {
+      this.alu(k, this.reg8(m & 7), b, null, 7);
+      if (k !== 7) this.setReg8(m & 7, 'r');
+    } else {
+      this.emit(`a = ${this.ea(i)};`);
+      this.read8('v');
+      this.alu(k, 'v', b, null, 7);
+      if (k !== 7) this.write8('r');
+    }
   }
 
   /** Emits one instruction; returns false when it was handed to the interpreter. */
@@ -362,9 +443,21 @@ class UnitWriter {
       this.fallback(i);
       return;
     }
-    if (op < 0x40 && (op & 7) < 6 && op !== 0x3c) {
+    if (op < 0x40 && (op & 7) < 6) {
       const k = op >> 3;
       switch (op & 7) {
+        case 0: // r/m8, r8
+          this.alu8E(i, k, this.reg8(reg));
+          return;
+        case 2: // r8, r/m8
+          this.readE8(i, 'v');
+          this.alu(k, this.reg8(reg), 'v', null, 7);
+          if (k !== 7) this.setReg8(reg, 'r');
+          return;
+        case 4: // al, imm8
+          this.alu(k, '(R[0] & 255)', String(imm & 0xff), null, 7);
+          if (k !== 7) this.setReg8(0, 'r');
+          return;
         case 1:
           if (m >= 0xc0) this.alu(k, `R[${rm}]`, `R[${reg}]`, `R[${rm}]`);
           else {
@@ -443,32 +536,83 @@ class UnitWriter {
         this.alu(4, 'R[0]', String(imm | 0), null);
         return;
       case 0x84:
+        this.readE8(i, 'v');
+        this.alu(4, 'v', this.reg8(reg), null, 7);
+        return;
       case 0xa8:
-      case 0x3c:
-      case 0x80: {
-        // 8-bit test/cmp: the flag kind with msb 7 is left to the interpreter's formulas.
-        if (op === 0x84) {
-          if (m >= 0xc0) this.emit(`v = ${this.reg8(rm)};`);
+        this.alu(4, '(R[0] & 255)', String(imm & 0xff), null, 7);
+        return;
+      case 0x80:
+        this.alu8E(i, reg, String(imm & 0xff));
+        return;
+      case 0xf6:
+        if (reg <= 1) {
+          this.readE8(i, 'v');
+          this.alu(4, 'v', String(imm & 0xff), null, 7);
+        } else if (m >= 0xc0) {
+          if (reg === 2) this.setReg8(rm, `~${this.reg8(rm)}`);
           else {
-            this.emit(`a = ${this.ea(i)};`);
-            this.read8('v');
+            this.emit(`v = ${this.reg8(rm)};`);
+            this.alu(5, '0', 'v', null, 7);
+            this.setReg8(rm, 'r');
           }
-          this.emit(`r = v & ${this.reg8(reg)};`);
-          this.emit(`fo = ${LF_LOGIC}; fa = v; fb = ${this.reg8(reg)}; fr = r; fm = 7;`);
-        } else if (op === 0xa8) {
-          this.emit(`v = R[0] & 255; r = v & ${imm & 0xff};`);
-          this.emit(`fo = ${LF_LOGIC}; fa = v; fb = ${imm & 0xff}; fr = r; fm = 7;`);
         } else {
-          if (op === 0x3c) this.emit('v = R[0] & 255;');
-          else if (m >= 0xc0) this.emit(`v = ${this.reg8(rm)};`);
+          this.emit(`a = ${this.ea(i)};`);
+          this.read8('v');
+          if (reg === 2) this.write8('~v');
           else {
-            this.emit(`a = ${this.ea(i)};`);
-            this.read8('v');
+            this.alu(5, '0', 'v', null, 7);
+            this.write8('r');
           }
-          this.emit(`r = (v - ${imm & 0xff}) | 0;`);
-          this.emit(`fo = ${LF_SUB}; fa = v; fb = ${imm & 0xff}; fr = r; fm = 7;`);
         }
-        this.kind = K_UNKNOWN;
+        return;
+      case 0xfe: {
+        // inc/dec r/m8 (reg 0/1): CF pinned first, as for the 32-bit forms.
+        const dec = reg === 1;
+        this.readE8(i, 'v');
+        this.getCF();
+        this.emit(`fl = (fl & -2) | t; r = (v ${dec ? '-' : '+'} 1) | 0;`);
+        this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r', 7);
+        if (m >= 0xc0) this.setReg8(rm, 'r');
+        else this.write8('r');
+        return;
+      }
+      case 0x489:
+        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | (R[${reg}] & 65535);`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write16(`R[${reg}]`);
+        }
+        return;
+      case 0x48b:
+        if (m >= 0xc0) this.emit(`R[${reg}] = (R[${reg}] & -65536) | (R[${rm}] & 65535);`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read16('v');
+          this.emit(`R[${reg}] = (R[${reg}] & -65536) | v;`);
+        }
+        return;
+      case 0x4c7:
+        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | ${imm & 0xffff};`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write16(String(imm & 0xffff));
+        }
+        return;
+      case 0xa0:
+      case 0xa1:
+      case 0xa2:
+      case 0xa3: {
+        // mov al/eax <-> moffs: the offset is the immediate, plus the fs/gs base when prefixed.
+        const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
+        const base = seg === 5 ? ' + cpu.fsBase' : seg === 6 ? ' + cpu.gsBase' : '';
+        this.emit(`a = (${imm | 0}${base}) | 0;`);
+        if (op === 0xa0) {
+          this.read8('v');
+          this.setReg8(0, 'v');
+        } else if (op === 0xa1) this.read32('R[0]');
+        else if (op === 0xa2) this.write8('(R[0] & 255)');
+        else this.write32('R[0]');
         return;
       }
       case 0x88:
@@ -557,6 +701,7 @@ class UnitWriter {
         this.emit(`r = Math.imul(v, t); t = v * t !== r ? 1 : 0; R[${reg}] = r;`);
         this.emit(`fl = (fl & -2262) | t | (t << 11); fo = ${LF_RES}; fr = r; fm = 31;`);
         this.kind = K_RES;
+        this.msb = 31;
         return;
       case 0xc1:
       case 0xd1:
@@ -669,6 +814,7 @@ class UnitWriter {
     else this.write32('r');
     // Whether flags changed depends on the runtime count unless it is a constant.
     this.kind = op === 0xd3 || (op === 0xc1 && (this.c.imm[i]! & 31) === 0) ? K_UNKNOWN : K_RES;
+    this.msb = 31;
   }
 
   /**
@@ -744,7 +890,7 @@ class UnitWriter {
       'let inFb = 0, n = 0, a = 0, v = 0, t = 0, r = 0, e = cpu.eip, cf = 0, of = 0, c1 = false;\n' +
       // r0: instructions retired before this call (cpu.retired is written back only for host code);
       // sp: host code ran since the last check (only then can it have set cpu.attention).
-      'let r0 = cpu.retired, sp = 0, p = 0, f = 0;\n' +
+      'let r0 = cpu.retired, sp = 0, p = 0, f = 0, o = 0;\n' +
       'try {\n' +
       'out: for (;;) {\n' +
       'if (sp !== 0) { sp = 0; if (cpu.attention !== 0) break; }\n' +
@@ -763,6 +909,7 @@ class UnitWriter {
     if (c.modrm[i]! < 0xc0 && OPCODES_WITH_MODRM.has(op) && op !== 0x8d) return true;
     return (
       (op >= 0x50 && op <= 0x5f) ||
+      (op >= 0xa0 && op <= 0xa3) ||
       op === 0x68 ||
       op === 0x6a ||
       op === 0xc9 ||

@@ -75,6 +75,8 @@ export class JitTable {
   heat = new Uint16Array(INITIAL);
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
   hot = hotFromEnv();
+  /** Units compiled at `hot` before the threshold rises (tests raise it to keep every block at `hot`). */
+  earlyUnits = EARLY_UNITS;
   /** Live generated source characters. */
   liveSize = 0;
   /** Statistics. */
@@ -111,7 +113,7 @@ export class JitTable {
    * for all. Small kernels keep the low threshold. Depends only on execution counts.
    */
   private threshold(): number {
-    return this.compiled < EARLY_UNITS ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
+    return this.compiled < this.earlyUnits ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
   }
 
   private compile(head: number): void {

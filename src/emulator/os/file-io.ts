@@ -1,6 +1,6 @@
 // File I/O beyond read/write: preadv/pwritev and preadv2/pwritev2 (vectors at an offset),
-// copy_file_range (file to file inside the machine) and memfd_create (an anonymous file in the
-// overlay, sized with ftruncate). Guarantees, as Linux 6.1 fs/read_write.c and mm/memfd.c answer:
+// copy_file_range (file to file inside the machine), fallocate (as tmpfs) and memfd_create (an
+// anonymous file in the overlay, sized with ftruncate). Guarantees, as Linux 6.1 fs/read_write.c and mm/memfd.c answer:
 // a negative offset is EINVAL, a descriptor that is not open EBADF, one without a position (pipe,
 // socket) ESPIPE, vectors are checked as readv's; preadv2/pwritev2 with offset -1 use and move the
 // file position, unknown RWF_ flags are EOPNOTSUPP; pwrite on an O_APPEND file writes at the end;
@@ -149,7 +149,43 @@ function memfdCreate(k: Kernel, t: Task, nameAddr: number, flags: number): numbe
   return fd;
 }
 
+const FALLOC_FL_KEEP_SIZE = 1;
+const FALLOC_FL_PUNCH_HOLE = 2;
+const ENODEV = 19;
+const EFBIG = 27;
+
+/**
+ * fallocate(2) as tmpfs answers (vfs_fallocate's checks, then shmem_fallocate): mode 0 grows the
+ * file to offset + len (zeros), FALLOC_FL_KEEP_SIZE reserves and changes nothing visible,
+ * PUNCH_HOLE (with KEEP_SIZE) zeroes the range inside the file; any other mode is EOPNOTSUPP.
+ */
+function fallocate(k: Kernel, t: Task, fd: number, mode: number, off: number, len: number): number {
+  const f = t.process.fds.get(fd);
+  if (!f) return -EBADF;
+  if (off < 0 || len <= 0) return -EINVAL;
+  if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) return -EOPNOTSUPP;
+  if (mode & FALLOC_FL_PUNCH_HOLE && !(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+  if (!f.writable) return -EBADF;
+  if (f.kind === 'pipe') return -ESPIPE;
+  if (f.kind === 'dir') return -EISDIR;
+  if (!(f instanceof VfsFile) || !f.node.isReg()) return -ENODEV;
+  if (off + len > MAX_FILE) return -EFBIG;
+  const node = f.node;
+  if (mode & FALLOC_FL_PUNCH_HOLE) {
+    const end = Math.min(node.size, off + len);
+    return end > off ? Math.min(0, k.fs.vfs.writeAt(node, off, new Uint8Array(end - off))) : 0;
+  }
+  if (mode & FALLOC_FL_KEEP_SIZE || off + len <= node.size) return 0;
+  return k.fs.vfs.truncate(node, off + len);
+}
+
+/** The largest file the overlay holds (vfs.ts writeAt's bound). */
+const MAX_FILE = 0x7fffffff * 2;
+
 export function registerFileIo(k: Kernel): void {
+  k.table.define('fallocate', (t, fd, mode, offLo, offHi, lenLo, lenHi) =>
+    fallocate(k, t, fd, mode, off64(offLo, offHi), off64(lenLo, lenHi)),
+  );
   const T = k.table;
   T.define('preadv', (t, fd, iov, cnt, lo, hi) => vectoredAt(k, t, fd, iov, cnt, off64(lo, hi), true, null));
   T.define('pwritev', (t, fd, iov, cnt, lo, hi) =>

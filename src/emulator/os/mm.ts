@@ -1,5 +1,5 @@
 // Memory syscalls for the calling process's address space: brk, mmap2/old mmap (anonymous, and
-// private read-only copies of files), mremap, munmap, mprotect, madvise. Guarantees: no range may run
+// private read-only copies of files), mremap, munmap, mprotect, madvise, msync, mincore. Guarantees: no range may run
 // past 2^32 (MAP_FIXED: ENOMEM, munmap: EINVAL, mprotect: ENOMEM, as Linux); the break never
 // grows into another mapping; non-fixed mmaps are placed top-down from MMAP_TOP deterministically; a
 // file mapping copies the description's bytes (files are read whole), so MAP_SHARED writable is
@@ -8,10 +8,19 @@
 // unchanged break from brk.
 
 import type { Task } from '../machine.js';
-import { PAGE_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, type Memory } from '../memory.js';
+import {
+  PAGE_MAPPED,
+  PAGE_SHARED,
+  PAGE_SIZE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+  type Memory,
+} from '../memory.js';
 import type { Kernel } from '../syscalls.js';
 import { HostFileDesc } from './files.js';
 import { EACCES, EBADF, EFAULT, EINVAL, ENOMEM } from './errno.js';
+import { TASK_SIZE } from './io-checks.js';
 import { limitsOf, RLIMIT_AS } from './rlimit.js';
 
 /** Pages the process may have mapped by its own RLIMIT_AS (the machine's --mem applies too). */
@@ -193,6 +202,42 @@ function mprotect(k: Kernel, addr: number, len: number, prot: number): number {
   return k.mem.protect(addr >>> 0, size, prot & 7) ? 0 : -ENOMEM;
 }
 
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+
+/** msync: every page of the range must be mapped (ENOMEM); there is nothing to write back. */
+function msync(k: Kernel, addr: number, len: number, flags: number): number {
+  if (flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) || addr & (PAGE_SIZE - 1)) return -EINVAL;
+  if (flags & MS_ASYNC && flags & MS_SYNC) return -EINVAL;
+  const size = Math.ceil((len >>> 0) / PAGE_SIZE) * PAGE_SIZE;
+  if ((addr >>> 0) + size > TOP) return -ENOMEM;
+  return size === 0 || k.mem.rangeMapped(addr >>> 0, size) ? 0 : -ENOMEM;
+}
+
+/**
+ * mincore: one byte per page, 1 where the page is resident (it has a frame of its own: written,
+ * or copied from a file), 0 for a mapped page never written (Linux: not faulted in); the bytes up
+ * to the first unmapped page are written, then ENOMEM.
+ */
+function mincore(k: Kernel, addr: number, len: number, vec: number): number {
+  addr = addr >>> 0;
+  if (addr & (PAGE_SIZE - 1)) return -EINVAL;
+  const pages = Math.ceil((len >>> 0) / PAGE_SIZE);
+  if (addr + pages * PAGE_SIZE > TASK_SIZE) return -ENOMEM;
+  if (!k.userRange(vec, pages, true)) return -EFAULT;
+  const mem = k.mem;
+  const out = new Uint8Array(pages);
+  let n = 0;
+  for (; n < pages; n++) {
+    const p = (addr >>> 12) + n;
+    if (!(mem.perm[p]! & PAGE_MAPPED)) break;
+    out[n] = mem.frame[p] !== 0 ? 1 : 0;
+  }
+  mem.writeBytes(vec, out.subarray(0, n));
+  return n < pages ? -ENOMEM : 0;
+}
+
 export function registerMemory(k: Kernel): void {
   const T = k.table;
   T.define('brk', (t, a) => brk(k, t, a));
@@ -202,4 +247,6 @@ export function registerMemory(k: Kernel): void {
   T.define('mremap', (t, a, b, c, d, e) => mremap(k, t, a, b, c, d, e));
   T.define('mprotect', (_t, a, b, c) => mprotect(k, a, b, c));
   T.define('madvise', () => 0);
+  T.define('msync', (_t, a, b, c) => msync(k, a, b, c));
+  T.define('mincore', (_t, a, b, c) => mincore(k, a, b, c));
 }
