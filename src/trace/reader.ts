@@ -96,6 +96,8 @@ export interface RunStreams {
    * (overwritten as the stream advances): copy one to keep it.
    */
   eventsAndCalls(): Generator<EventRecord | CallRecord, void, undefined>;
+  /** eventsAndCalls as a cursor (next() until undefined, then close()), without a generator. */
+  eventOrder(): EventOrder;
   missed(): Generator<MissRecord, void, undefined>;
   sched(): Generator<SchedRecord, void, undefined>;
   tasks(): TaskRow[];
@@ -304,7 +306,15 @@ export class TraceReader {
         }
       },
       *eventsAndCalls() {
-        const order = new EventOrder(
+        const order = this.eventOrder();
+        try {
+          for (let x = order.next(); x !== undefined; x = order.next()) yield x;
+        } finally {
+          order.close();
+        }
+      },
+      eventOrder() {
+        return new EventOrder(
           pages(
             `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
              WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
@@ -325,11 +335,6 @@ export class TraceReader {
           true,
           true,
         );
-        try {
-          for (let x = order.next(); x !== undefined; x = order.next()) yield x;
-        } finally {
-          order.close();
-        }
       },
       *calls(opts: { args?: boolean } = {}) {
         for (const r of pages(

@@ -2,12 +2,14 @@
  * system. Two processes open one and pass data through it; the open rules of fs/pipe.c fifo_open:
  * a blocking reader waits for a writer and a writer for a reader, O_NONBLOCK readers open at once,
  * O_NONBLOCK writers without a reader get ENXIO, O_RDWR never waits; an open interrupted by a signal
- * is EINTR and gives its reader count back (a later O_NONBLOCK writer still gets ENXIO); bytes left
+ * is EINTR and gives its reader count back (a later O_NONBLOCK writer still gets ENXIO); a reader
+ * opened O_NONBLOCK before any writer polls without POLLHUP until a writer came and went; bytes left
  * in a FIFO are gone once every end is closed. Lines starting "L:" are where qemu-i386, root here,
  * departs from an unprivileged Linux caller (mknod of a device: EPERM without CAP_MKNOD). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,11 +60,16 @@ int main(void) {
   printf("read nonblock opens: %d\n", r >= 0);
   char buf[64] = {0};
   SHOW("read with no writer", read(r, buf, sizeof buf));
+  struct pollfd pf = {r, POLLIN, 0};
+  SHOW("poll before any writer", poll(&pf, 1, 0));
+  printf("revents %#x\n", pf.revents);
   int w = open(f, O_WRONLY | O_NONBLOCK);
   printf("write nonblock with reader opens: %d\n", w >= 0);
   SHOW("write", write(w, "left over", 9));
   SHOW("fstat is fifo", fstat(w, &st) == 0 && S_ISFIFO(st.st_mode));
   close(w);
+  SHOW("poll after the writer left", poll(&pf, 1, 0));
+  printf("revents %#x\n", pf.revents);
   close(r);
   /* Every end closed: what was left is gone. */
   int rw = open(f, O_RDWR | O_NONBLOCK);
