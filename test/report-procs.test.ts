@@ -21,8 +21,9 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportProcessJson } from '../src/analysis/processes.js';
-import type { ReportJson } from '../src/analysis/summary.js';
+import type { ReportJson, ReportModel } from '../src/analysis/summary.js';
 import { escapeHtml } from '../src/report/html.js';
+import { processLines, processesByRun, TEXT_PROCESSES } from '../src/report/text.js';
 import { runInProcess } from './badinput-inproc.js';
 import { buildGuest, REPO_ROOT, STATIC } from './helpers/gcc.js';
 
@@ -317,5 +318,63 @@ describe('#12 reports by process', () => {
     const out = path.join(dir, 's.html');
     await report(single, ['--html', out]);
     expect(fs.readFileSync(out, 'utf8')).not.toContain('<h2>Processes</h2>');
+  });
+
+  it('text and HTML show at most TEXT_PROCESSES processes per run: the most active, in pid order', () => {
+    // synthetic: 61 processes whose activity is a permutation of 0..60 (hits + misses of one probe)
+    const n = TEXT_PROCESSES + 11;
+    const procs: ReportProcessJson[] = Array.from({ length: n }, (_, i) => ({
+      run_id: 1,
+      pid: 1000 + i,
+      ppid: 1000,
+      exe: '/x',
+      execs: 0,
+      name: 'x',
+      threads: 1,
+      probes: [
+        {
+          event: 'probes/w',
+          kind: 'kprobe',
+          hits: (i * 37) % n,
+          calls: 0,
+          missed: 0,
+          missed_reentry: i % 2,
+          latency: {
+            unit: 'cycles',
+            count: 0,
+            min: null,
+            mean: null,
+            p50: null,
+            p90: null,
+            p99: null,
+            p999: null,
+            max: null,
+          },
+          peak_concurrency: null,
+          max_depth: null,
+          recommended_maxactive: null,
+          held_at_peak: null,
+        },
+      ],
+    }));
+    const model = {
+      json: { schema: 'probelab-report/1', runs: [], probes: [], processes: procs },
+    } as unknown as ReportModel;
+    const act = (p: ReportProcessJson): number => p.probes[0]!.hits + p.probes[0]!.missed_reentry;
+    const want = [...procs]
+      .sort((a, b) => act(b) - act(a) || a.pid - b.pid)
+      .slice(0, TEXT_PROCESSES)
+      .map((p) => p.pid)
+      .sort((a, b) => a - b);
+    const [r] = processesByRun(model);
+    expect(r!.total).toBe(n);
+    expect(r!.shown.map((p) => p.pid)).toEqual(want);
+    const text = processLines(model).join('\n');
+    expect(text).toContain(
+      `Processes of run 1 (${n}; the ${TEXT_PROCESSES} with the most hits and misses shown`,
+    );
+    // a process's rows start with its pid
+    for (const p of procs)
+      expect(new RegExp(`^ +${p.pid} `, 'm').test(text), `pid ${p.pid}`).toBe(want.includes(p.pid));
   });
 });
