@@ -33,6 +33,7 @@ import {
   fmtInt,
   fmtNs,
   peakSummary,
+  exeLabel,
   PROCESS_NOTE,
   processesByRun,
   recommendationCommands,
@@ -965,7 +966,7 @@ function processesHtml(model: ReportModel): string {
     const rows = procs.map(
       (p) =>
         `<tr><td>${p.pid}</td><td>${p.ppid}</td><td>${fmtInt(p.threads)}</td><td class="name">${escapeHtml(p.name)}</td>` +
-        `<td class="name"><code>${escapeHtml(p.exe)}</code></td></tr>`,
+        `<td class="name"><code>${escapeHtml(exeLabel(p))}</code></td></tr>`,
     );
     const probeRows = procs.flatMap((p) =>
       p.probes.map((q) => {

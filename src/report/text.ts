@@ -75,7 +75,10 @@ export function probeLabel(model: ReportModel, i: number): string {
 /** "12 tasks, 8 of them sleeping" (what is known at the peak). */
 export function whyPhrase(peak: PeakDetail): string {
   const w = peak.why;
-  const parts: string[] = [plural(w.tasks, 'task')];
+  const parts: string[] = [
+    plural(w.tasks, 'task') +
+      (peak.processes !== undefined ? ` in ${plural(peak.processes, 'process', 'processes')}` : ''),
+  ];
   if (w.maxPerTask > 1) parts.push(`up to ${w.maxPerTask} deep in one task`);
   if (w.notRunning !== null) {
     if (w.notRunning === 0) parts.push(w.tasks === 1 ? 'running' : 'all of them running');
@@ -366,6 +369,11 @@ export function processesByRun(model: ReportModel): [string, ReportProcessJson[]
   return [...out];
 }
 
+/** The executable a process started with, and whether it exec'd another file (not in the trace). */
+export function exeLabel(p: Pick<ReportProcessJson, 'exe' | 'execs'>): string {
+  return p.execs > 0 ? `${p.exe} (then ${p.execs} exec${p.execs === 1 ? '' : 's'})` : p.exe;
+}
+
 /** What the per-process columns mean (text and HTML say the same). */
 export const PROCESS_NOTE =
   'peak: calls in flight in that process alone; at peak: instances it held when the run reached its peak; ' +
@@ -386,7 +394,7 @@ export function processLines(model: ReportModel): string[] {
             String(p.ppid),
             fmtInt(p.threads),
             escapeControls(p.name),
-            escapeControls(p.exe),
+            escapeControls(exeLabel(p)),
           ]),
         ],
         [true, true, true, false, false],
