@@ -267,7 +267,7 @@ export class TraceReader {
       );
     return {
       *events(range: EventRange = {}) {
-        // The stored rows (from the one before `from`, whose single step may be at `from`) and the
+        // The stored rows (from two before `from`, whose single step may be at `from`) and the
         // call rows from `from` on (an implied entry at or after `from` has a later return),
         // merged into seq order (event-order.ts).
         const from = range.fromSeq ?? 0;
@@ -277,7 +277,7 @@ export class TraceReader {
             `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
              WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
             0,
-            from - 1,
+            from - 2,
             to,
             [7],
           ),
