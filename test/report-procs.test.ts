@@ -1,7 +1,9 @@
 // #12 reports by process: a recording of a real forking guest (test/report-procs/forks.c, gcc -m32
-// -static: a parent and three children, each child recursing to its own depth) is reported per
-// process, and every per-process figure is checked against an independent computation on the trace
-// file through probe-query (SQL over the public views, grouped by the `tasks` view's pid):
+// -static: a parent and three children, each child recursing to its own depth, the last one then
+// exec'ing the file again) is reported per process, and every per-process figure is checked against
+// an independent computation on the trace file through probe-query (SQL over the public views,
+// grouped by the `tasks` view's pid):
+// - identity (pid, ppid, exe, name, threads from `tasks`) and the exec the guest says it made;
 // - calls, hits, max depth and latency (nearest rank here, over the `calls` view's durations);
 // - the peak of calls in flight per process and each process's holding at the run's peak, from the
 //   `events` view in seq order (the analysis reads the call rows instead);
@@ -9,7 +11,8 @@
 //   peak and pool each process alone needs against the `complete_calls` view the report filled;
 // - the overall figures stay the overall ones, and sum or bound the per-process ones;
 // - a hostile executable name and process name (argv, via prctl) are escaped in the HTML page and
-//   the text report; a single-process run's report has no process section at all.
+//   the text report; Chrome trace tracks name their process; a single-process run's report has no
+//   process section at all.
 // Everything runs in-process (badinput-inproc.ts) to keep the file cheap; the guest is built once.
 
 import fs from 'node:fs';
@@ -18,8 +21,9 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportProcessJson } from '../src/analysis/processes.js';
-import type { ReportJson } from '../src/analysis/summary.js';
+import type { ReportJson, ReportModel } from '../src/analysis/summary.js';
 import { escapeHtml } from '../src/report/html.js';
+import { processLines, processesByRun, TEXT_PROCESSES } from '../src/report/text.js';
 import { runInProcess } from './badinput-inproc.js';
 import { buildGuest, REPO_ROOT, STATIC } from './helpers/gcc.js';
 
@@ -32,11 +36,26 @@ let exe: string;
 let multi: string; // 4 processes, pool 16: nothing missed
 let missing: string; // 4 processes, pool 2: misses, complete set from a replay
 let single: string; // the same guest with no children
+let execed: number[]; // the pids that exec'd in `multi`, as the guest printed them
 
-async function record(out: string, probes: string[], children: number): Promise<void> {
-  const args = ['-q', '-c', '2', '--stdin', '/dev/null', '-o', out, ...probes.flatMap((p) => ['-p', p]), exe];
+/** Records the guest; returns the pids the guest says exec'd ("exec PID" lines of its output). */
+async function record(out: string, probes: string[], children: number): Promise<number[]> {
+  const args = [
+    '--allow-read',
+    dir,
+    '-q',
+    '-c',
+    '2',
+    '--stdin',
+    '/dev/null',
+    '-o',
+    out,
+    ...probes.flatMap((p) => ['-p', p]),
+    exe,
+  ];
   const r = await runInProcess('probe-record', [...args, '--', EVIL_NAME, String(children)]);
   expect(r.code, r.stderr).toBe(0);
+  return [...r.stdout.matchAll(/^exec (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
 async function sql<T>(trace: string, q: string): Promise<T[]> {
@@ -109,7 +128,7 @@ beforeAll(async () => {
   multi = path.join(dir, 'multi.db');
   missing = path.join(dir, 'missing.db');
   single = path.join(dir, 'single.db');
-  await record(multi, ['r16:work work', 'p:tick tick'], 3);
+  execed = await record(multi, ['r16:work work', 'p:tick tick'], 3);
   await record(missing, ['r2:work work'], 3);
   await record(single, ['r16:work work'], 0);
 });
@@ -132,6 +151,15 @@ describe('#12 reports by process', () => {
     expect(j.processes!.map((p) => [p.pid, p.ppid, p.exe, p.name, p.threads])).toEqual(
       tasks.map((t) => [t.pid, t.ppid, t.exe, t.name, t.threads]),
     );
+    // the process that exec'd keeps the file it started with, and says it exec'd
+    expect(execed.length).toBe(1);
+    const execSql = await sql<{ pid: number; n: number }>(
+      multi,
+      `SELECT t.pid, sum(s.calls - s.errors) AS n FROM syscalls s JOIN tasks t ON t.run_id = s.run_id AND t.tid = s.tid
+       WHERE s.name IN ('execve', 'execveat') GROUP BY 1`,
+    );
+    expect(execSql).toEqual([{ pid: execed[0], n: 1 }]);
+    for (const p of j.processes!) expect(p.execs, `pid ${p.pid}`).toBe(execed.includes(p.pid) ? 1 : 0);
     // the children carry the name the guest set from argv before forking
     expect(j.processes!.filter((p) => p.name === EVIL_NAME).length).toBe(tasks.length - 1);
 
@@ -256,6 +284,13 @@ describe('#12 reports by process', () => {
     for (const p of j.processes!) expect(html).toContain(`<td>${p.pid}</td><td>${p.ppid}</td>`);
     const text = await report(multi);
     expect(text).toContain(`Processes of run 1 (${j.processes!.length})`);
+    expect(text).toContain(`${exe} (then 1 exec)`);
+    // the peak's explanation counts the processes that held instances at that moment
+    const holders = j.processes!.filter((p) => p.probes.some((q) => (q.held_at_peak ?? 0) > 0)).length;
+    expect(holders).toBeGreaterThan(1);
+    expect(text).toMatch(
+      new RegExp(`peak concurrency: \\d+ in flight at cycle \\d+: \\d+ tasks in ${holders} processes`),
+    );
     expect(text).not.toContain('\x1b');
     expect(text).toContain('\\x1b[2J<b id=x>');
   });
@@ -283,5 +318,63 @@ describe('#12 reports by process', () => {
     const out = path.join(dir, 's.html');
     await report(single, ['--html', out]);
     expect(fs.readFileSync(out, 'utf8')).not.toContain('<h2>Processes</h2>');
+  });
+
+  it('text and HTML show at most TEXT_PROCESSES processes per run: the most active, in pid order', () => {
+    // synthetic: 61 processes whose activity is a permutation of 0..60 (hits + misses of one probe)
+    const n = TEXT_PROCESSES + 11;
+    const procs: ReportProcessJson[] = Array.from({ length: n }, (_, i) => ({
+      run_id: 1,
+      pid: 1000 + i,
+      ppid: 1000,
+      exe: '/x',
+      execs: 0,
+      name: 'x',
+      threads: 1,
+      probes: [
+        {
+          event: 'probes/w',
+          kind: 'kprobe',
+          hits: (i * 37) % n,
+          calls: 0,
+          missed: 0,
+          missed_reentry: i % 2,
+          latency: {
+            unit: 'cycles',
+            count: 0,
+            min: null,
+            mean: null,
+            p50: null,
+            p90: null,
+            p99: null,
+            p999: null,
+            max: null,
+          },
+          peak_concurrency: null,
+          max_depth: null,
+          recommended_maxactive: null,
+          held_at_peak: null,
+        },
+      ],
+    }));
+    const model = {
+      json: { schema: 'probelab-report/1', runs: [], probes: [], processes: procs },
+    } as unknown as ReportModel;
+    const act = (p: ReportProcessJson): number => p.probes[0]!.hits + p.probes[0]!.missed_reentry;
+    const want = [...procs]
+      .sort((a, b) => act(b) - act(a) || a.pid - b.pid)
+      .slice(0, TEXT_PROCESSES)
+      .map((p) => p.pid)
+      .sort((a, b) => a - b);
+    const [r] = processesByRun(model);
+    expect(r!.total).toBe(n);
+    expect(r!.shown.map((p) => p.pid)).toEqual(want);
+    const text = processLines(model).join('\n');
+    expect(text).toContain(
+      `Processes of run 1 (${n}; the ${TEXT_PROCESSES} with the most hits and misses shown`,
+    );
+    // a process's rows start with its pid
+    for (const p of procs)
+      expect(new RegExp(`^ +${p.pid} `, 'm').test(text), `pid ${p.pid}`).toBe(want.includes(p.pid));
   });
 });

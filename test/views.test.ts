@@ -130,6 +130,16 @@ describe('#15 the public views keep their exact contents', () => {
       },
     },
     {
+      // deeper nesting with the pair: batches end while entry hits are held back for their calls
+      workload: 'recursive',
+      session: {
+        argv: ['recursive', '6', '1', '20', '1'],
+        cpus: 1,
+        maxInstructions: 60000,
+        probes: ['r:walk walk', 'p:walkp walk'],
+      },
+    },
+    {
       // stopped with calls in flight: their entries have no call row
       workload: 'recursive',
       session: {

@@ -24,6 +24,20 @@ export interface LoadOptions {
   complete?: CompleteCallSetProvider;
 }
 
+/** i386 execve and execveat: a task that called them successfully ran another file. */
+const EXEC_NRS = new Set([11, 358]);
+
+/** Successful exec calls per task, from the run's syscall counts (a small table). */
+function execsByTid(reader: TraceReader, runId: number): Map<number, number> {
+  const check = new RowChecker(reader.path, runId, new Set());
+  const out = new Map<number, number>();
+  for (const [i, s] of reader.streams(runId).syscalls().entries()) {
+    check.syscall(s, i + 1);
+    if (EXEC_NRS.has(s.nr)) out.set(s.tid, (out.get(s.tid) ?? 0) + Math.max(0, s.calls - s.errors));
+  }
+  return out;
+}
+
 export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = {}): RunData {
   const r = reader.run(runId);
   const streams = reader.streams(runId);
@@ -68,11 +82,12 @@ export function loadRun(reader: TraceReader, runId: number, opts: LoadOptions = 
     sched.push({ ts: s.ts, cpu: s.cpu, prevTid: s.prevTid ?? 0, nextTid: s.nextTid ?? 0, reason: s.reason });
   }
   // Before format 4 the pid, ppid and exe columns are placeholders: leave the process unknown.
+  const execs = r.legacyTasks ? new Map<number, number>() : execsByTid(reader, runId);
   const tasks = streams.tasks().map((t, i) => {
     check.task(t, i + 1);
     return r.legacyTasks
       ? { tid: t.tid, name: t.name }
-      : { tid: t.tid, name: t.name, pid: t.pid, ppid: t.ppid, exe: t.exe };
+      : { tid: t.tid, name: t.name, pid: t.pid, ppid: t.ppid, exe: t.exe, execs: execs.get(t.tid) ?? 0 };
   });
   const needComplete = probes.some((p) => p.kind === 'kretprobe' && p.nmissed + p.nmissedReentry > 0);
   const complete = needComplete && opts.complete ? (opts.complete(runId) ?? undefined) : undefined;

@@ -136,8 +136,10 @@ export interface TaskInfo {
   pid?: number;
   /** parent process id (0 for the first process) */
   ppid?: number;
-  /** the executable the task ran when it started (an exec after that is not recorded) */
+  /** the executable the task ran when it started (the file of a later exec is not recorded) */
   exe?: string;
+  /** successful execve/execveat calls of the task (`syscalls` view): it ran another file after `exe` */
+  execs?: number;
 }
 
 /** Probe hits of one task (kprobe events of probes without calls: kprobes, jprobes). */

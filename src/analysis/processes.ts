@@ -14,6 +14,8 @@
 //   run's overall peak was first reached (the pool is shared by every process, so the overall
 //   recommendation is the one to set). Peak, depth, recommendation and held_at_peak are null where
 //   the overall figures are (the recording missed calls and no complete call set exists).
+// - A process is named by its leader task's row (pid, ppid, exe and name when it started); `execs`
+//   counts its successful execve/execveat calls, since the file an exec ran is not in the trace.
 // - One pass over each probe's event stream; the process of a call is the process of its task
 //   (tids are never reused within a run). A tid with no task row counts as a process of its own.
 
@@ -46,6 +48,8 @@ export interface ReportProcessJson {
   ppid: number;
   /** the executable when the process started */
   exe: string;
+  /** successful execve/execveat calls of its tasks: it ran another file (not in the trace) after `exe` */
+  execs: number;
   /** the name (comm) of its first task when that task started */
   name: string;
   threads: number;
@@ -77,7 +81,7 @@ function processesOf(rd: RunData): { procs: Proc[]; indexOf: (tid: number) => nu
     const pid = t.pid ?? t.tid;
     let p = byPid.get(pid);
     if (!p) {
-      p = { json: { ...base, pid, ppid: 0, exe: '', name: '', threads: 0 }, tids: new Set() };
+      p = { json: { ...base, pid, ppid: 0, exe: '', execs: 0, name: '', threads: 0 }, tids: new Set() };
       byPid.set(pid, p);
     }
     // the leader's row names the process; the first task stands in when the leader has none
@@ -85,6 +89,7 @@ function processesOf(rd: RunData): { procs: Proc[]; indexOf: (tid: number) => nu
       p.json = { ...p.json, ppid: t.ppid ?? 0, exe: t.exe ?? '', name: t.name ?? '' };
     p.tids.add(t.tid);
     p.json.threads = p.tids.size;
+    p.json.execs += t.execs ?? 0;
   }
   const procs = [...byPid.values()].sort((a, b) => a.json.pid - b.json.pid);
   procs.forEach((p, i) => {
@@ -95,7 +100,7 @@ function processesOf(rd: RunData): { procs: Proc[]; indexOf: (tid: number) => nu
     if (i === undefined) {
       i = procs.length;
       procs.push({
-        json: { ...base, pid: tid, ppid: 0, exe: '', name: '', threads: 1 },
+        json: { ...base, pid: tid, ppid: 0, exe: '', execs: 0, name: '', threads: 1 },
         tids: new Set([tid]),
       });
       byTid.set(tid, i);

@@ -143,6 +143,8 @@ export interface PeakDetail {
   ts: number;
   seq: number;
   why: PeakWhy;
+  /** processes holding instances at the peak (runs of several processes only) */
+  processes?: number;
 }
 
 /** Binned in-flight timeline of one probe in one run (chart data). */
@@ -671,7 +673,17 @@ export function buildReport(input: AnalysisInput, options: ReportOptions = {}): 
     }
     collectArgs(rd, table, argCollectors, recMissedOf);
     const procs = processFigures(rd, table, evMap, inexact);
-    if (procs) processesJson.push(...procs);
+    if (procs) {
+      processesJson.push(...procs);
+      // a peak found in this run also says how many processes held instances at that moment
+      for (const p of rd.probes) {
+        const peak = accs.get(p.event)?.peak;
+        if (peak?.runIndex === runIndex)
+          peak.processes = procs.filter((x) =>
+            x.probes.some((q) => q.event === p.event && (q.held_at_peak ?? 0) > 0),
+          ).length;
+      }
+    }
     // crossing calls are attributed to their probe
     for (let i = 0; i < table.length; i++) {
       if (nest.parent[i] !== -2) continue;

@@ -34,67 +34,66 @@ function key(op: number, pc: number): number {
   return (op << 2) | pc;
 }
 
+/** Which of the register (mod = 3) and memory forms exist. */
+type Form = 'any' | 'reg' | 'mem';
+
 function put(
   op: number,
   pc: number,
   name: string,
   operands: string,
   level: number,
-  form: 'any' | 'reg' | 'mem' = 'any',
+  form: Form = 'any',
 ): void {
   table.set(key(op, pc), { name, operands, level, reg: form !== 'mem', mem: form !== 'reg' });
 }
 
-/** ps (none, SSE) / pd (66, SSE2) / ss (F3, SSE) / sd (F2, SSE2) variants of one arithmetic op. */
-function arith4(op: number, base: string, scalars = true): void {
-  put(op, PC_NONE, base + 'ps', 'Vx,Wx', LEVEL_SSE);
-  put(op, PC_66, base + 'pd', 'Vx,Wx', LEVEL_SSE2);
-  if (scalars) {
-    put(op, PC_F3, base + 'ss', 'Vx,Wd', LEVEL_SSE);
-    put(op, PC_F2, base + 'sd', 'Vx,Wq', LEVEL_SSE2);
-  }
+/**
+ * The single (SSE) and double (SSE2) forms of one instruction: in `name`, '?' stands for s / d; in
+ * `operands`, '*' for the scalar size d (32 bits) / q (64 bits). Packed forms have no prefix / 66,
+ * scalar forms F3 / F2.
+ */
+function sd(op: number, pcs: number, pcd: number, name: string, operands: string, form: Form): void {
+  put(op, pcs, name.replace('?', 's'), operands.replace('*', 'd'), LEVEL_SSE, form);
+  put(op, pcd, name.replace('?', 'd'), operands.replace('*', 'q'), LEVEL_SSE2, form);
+}
+function psPd(op: number, name: string, operands: string, form: Form = 'any'): void {
+  sd(op, PC_NONE, PC_66, name, operands, form);
+}
+function ssSd(op: number, name: string, operands: string): void {
+  sd(op, PC_F3, PC_F2, name, operands, 'any');
 }
 
-put(0x110, PC_NONE, 'movups', 'Vx,Wx', LEVEL_SSE);
-put(0x110, PC_66, 'movupd', 'Vx,Wx', LEVEL_SSE2);
-put(0x110, PC_F3, 'movss', 'Vx,Wd', LEVEL_SSE);
-put(0x110, PC_F2, 'movsd', 'Vx,Wq', LEVEL_SSE2);
-put(0x111, PC_NONE, 'movups', 'Wx,Vx', LEVEL_SSE);
-put(0x111, PC_66, 'movupd', 'Wx,Vx', LEVEL_SSE2);
-put(0x111, PC_F3, 'movss', 'Wd,Vx', LEVEL_SSE);
-put(0x111, PC_F2, 'movsd', 'Wq,Vx', LEVEL_SSE2);
+/** ps / pd / ss / sd variants of one arithmetic op. */
+function arith4(op: number, base: string, scalars = true): void {
+  psPd(op, base + 'p?', 'Vx,Wx');
+  if (scalars) ssSd(op, base + 's?', 'Vx,W*');
+}
+
+psPd(0x110, 'movup?', 'Vx,Wx');
+ssSd(0x110, 'movs?', 'Vx,W*');
+psPd(0x111, 'movup?', 'Wx,Vx');
+ssSd(0x111, 'movs?', 'W*,Vx');
 // 0F 12 / 0F 16 without prefix: movlps/movhps from memory, movhlps/movlhps between registers.
 put(0x112, PC_NONE, 'movlps', 'Vx,Wq', LEVEL_SSE);
 put(0x112, PC_66, 'movlpd', 'Vx,Mq', LEVEL_SSE2, 'mem');
-put(0x113, PC_NONE, 'movlps', 'Mq,Vx', LEVEL_SSE, 'mem');
-put(0x113, PC_66, 'movlpd', 'Mq,Vx', LEVEL_SSE2, 'mem');
-put(0x114, PC_NONE, 'unpcklps', 'Vx,Wx', LEVEL_SSE);
-put(0x114, PC_66, 'unpcklpd', 'Vx,Wx', LEVEL_SSE2);
-put(0x115, PC_NONE, 'unpckhps', 'Vx,Wx', LEVEL_SSE);
-put(0x115, PC_66, 'unpckhpd', 'Vx,Wx', LEVEL_SSE2);
+psPd(0x113, 'movlp?', 'Mq,Vx', 'mem');
+psPd(0x114, 'unpcklp?', 'Vx,Wx');
+psPd(0x115, 'unpckhp?', 'Vx,Wx');
 put(0x116, PC_NONE, 'movhps', 'Vx,Wq', LEVEL_SSE);
 put(0x116, PC_66, 'movhpd', 'Vx,Mq', LEVEL_SSE2, 'mem');
-put(0x117, PC_NONE, 'movhps', 'Mq,Vx', LEVEL_SSE, 'mem');
-put(0x117, PC_66, 'movhpd', 'Mq,Vx', LEVEL_SSE2, 'mem');
-put(0x128, PC_NONE, 'movaps', 'Vx,Wx', LEVEL_SSE);
-put(0x128, PC_66, 'movapd', 'Vx,Wx', LEVEL_SSE2);
-put(0x129, PC_NONE, 'movaps', 'Wx,Vx', LEVEL_SSE);
-put(0x129, PC_66, 'movapd', 'Wx,Vx', LEVEL_SSE2);
-put(0x12a, PC_F3, 'cvtsi2ss', 'Vx,Ed', LEVEL_SSE);
-put(0x12a, PC_F2, 'cvtsi2sd', 'Vx,Ed', LEVEL_SSE2);
-put(0x12b, PC_NONE, 'movntps', 'Mx,Vx', LEVEL_SSE, 'mem');
-put(0x12b, PC_66, 'movntpd', 'Mx,Vx', LEVEL_SSE2, 'mem');
-put(0x12c, PC_F3, 'cvttss2si', 'Gd,Wd', LEVEL_SSE);
-put(0x12c, PC_F2, 'cvttsd2si', 'Gd,Wq', LEVEL_SSE2);
-put(0x12d, PC_F3, 'cvtss2si', 'Gd,Wd', LEVEL_SSE);
-put(0x12d, PC_F2, 'cvtsd2si', 'Gd,Wq', LEVEL_SSE2);
-put(0x12e, PC_NONE, 'ucomiss', 'Vx,Wd', LEVEL_SSE);
-put(0x12e, PC_66, 'ucomisd', 'Vx,Wq', LEVEL_SSE2);
-put(0x12f, PC_NONE, 'comiss', 'Vx,Wd', LEVEL_SSE);
-put(0x12f, PC_66, 'comisd', 'Vx,Wq', LEVEL_SSE2);
-put(0x150, PC_NONE, 'movmskps', 'Gd,Ux', LEVEL_SSE, 'reg');
-put(0x150, PC_66, 'movmskpd', 'Gd,Ux', LEVEL_SSE2, 'reg');
+psPd(0x117, 'movhp?', 'Mq,Vx', 'mem');
+psPd(0x128, 'movap?', 'Vx,Wx');
+psPd(0x129, 'movap?', 'Wx,Vx');
+ssSd(0x12a, 'cvtsi2s?', 'Vx,Ed');
+psPd(0x12b, 'movntp?', 'Mx,Vx', 'mem');
+ssSd(0x12c, 'cvtts?2si', 'Gd,W*');
+ssSd(0x12d, 'cvts?2si', 'Gd,W*');
+psPd(0x12e, 'ucomis?', 'Vx,W*');
+psPd(0x12f, 'comis?', 'Vx,W*');
+psPd(0x150, 'movmskp?', 'Gd,Ux', 'reg');
 arith4(0x151, 'sqrt');
+// rsqrt and rcp exist in single precision only.
 put(0x152, PC_NONE, 'rsqrtps', 'Vx,Wx', LEVEL_SSE);
 put(0x152, PC_F3, 'rsqrtss', 'Vx,Wd', LEVEL_SSE);
 put(0x153, PC_NONE, 'rcpps', 'Vx,Wx', LEVEL_SSE);
@@ -187,15 +186,12 @@ put(0x17e, PC_66, 'movd', 'Ed,Vx', LEVEL_SSE2);
 put(0x17e, PC_F3, 'movq', 'Vx,Wq', LEVEL_SSE2);
 put(0x17f, PC_66, 'movdqa', 'Wx,Vx', LEVEL_SSE2);
 put(0x17f, PC_F3, 'movdqu', 'Wx,Vx', LEVEL_SSE2);
-put(0x1c2, PC_NONE, 'cmpps', 'Vx,Wx,Ib', LEVEL_SSE);
-put(0x1c2, PC_66, 'cmppd', 'Vx,Wx,Ib', LEVEL_SSE2);
-put(0x1c2, PC_F3, 'cmpss', 'Vx,Wd,Ib', LEVEL_SSE);
-put(0x1c2, PC_F2, 'cmpsd', 'Vx,Wq,Ib', LEVEL_SSE2);
+psPd(0x1c2, 'cmpp?', 'Vx,Wx,Ib');
+ssSd(0x1c2, 'cmps?', 'Vx,W*,Ib');
 put(0x1c3, PC_NONE, 'movnti', 'Md,Gd', LEVEL_SSE2, 'mem');
 put(0x1c4, PC_66, 'pinsrw', 'Vx,Ew,Ib', LEVEL_SSE2);
 put(0x1c5, PC_66, 'pextrw', 'Gd,Ux,Ib', LEVEL_SSE2, 'reg');
-put(0x1c6, PC_NONE, 'shufps', 'Vx,Wx,Ib', LEVEL_SSE);
-put(0x1c6, PC_66, 'shufpd', 'Vx,Wx,Ib', LEVEL_SSE2);
+psPd(0x1c6, 'shufp?', 'Vx,Wx,Ib');
 put(0x1d6, PC_66, 'movq', 'Wq,Vx', LEVEL_SSE2);
 put(0x1d7, PC_66, 'pmovmskb', 'Gd,Ux', LEVEL_SSE2, 'reg');
 put(0x1e6, PC_66, 'cvttpd2dq', 'Vx,Wx', LEVEL_SSE2);

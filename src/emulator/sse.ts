@@ -47,7 +47,11 @@ const VEC_GP = 13;
 
 /** MXCSR bits that exist (with DAZ: every model here reports MXCSR_MASK 0xFFFF). */
 export const MXCSR_MASK = 0xffff;
+
 export const MXCSR_DEFAULT = 0x1f80;
+
+/** Sse.comparePair's result (one shared record: no allocation per lane). */
+const PAIR = { un: false, sn: false, a: 0, b: 0 };
 
 const SRC = 8;
 const TMP = 9;
@@ -301,31 +305,38 @@ export class Sse {
     }
   }
 
+  /**
+   * Lane k of dst and s as compare operands into PAIR: unordered (a NaN), signalling (an SNaN) and
+   * the values (0 when unordered; in32/in64 apply DAZ).
+   */
+  private comparePair(dst: number, s: number, k: number, single: boolean): void {
+    const d = this.d;
+    if (single) {
+      const x = d[dst * 4 + k]!;
+      const y = d[s * 4 + k]!;
+      PAIR.un = isNaN32(x) || isNaN32(y);
+      PAIR.sn = isSNaN32(x) || isSNaN32(y);
+      PAIR.a = PAIR.un ? 0 : in32(this.f[dst * 4 + k]!);
+      PAIR.b = PAIR.un ? 0 : in32(this.f[s * 4 + k]!);
+    } else {
+      const xh = d[dst * 4 + 2 * k + 1]!;
+      const yh = d[s * 4 + 2 * k + 1]!;
+      const xn = isNaN64(xh, d[dst * 4 + 2 * k]!);
+      const yn = isNaN64(yh, d[s * 4 + 2 * k]!);
+      PAIR.un = xn || yn;
+      PAIR.sn = (xn && (xh & 0x80000) === 0) || (yn && (yh & 0x80000) === 0);
+      PAIR.a = PAIR.un ? 0 : in64(this.q[dst * 2 + k]!);
+      PAIR.b = PAIR.un ? 0 : in64(this.q[s * 2 + k]!);
+    }
+  }
+
   private cmp(pred: number, dst: number, s: number, n: number, single: boolean): void {
     const d = this.d;
     for (let k = 0; k < n; k++) {
-      let a: number;
-      let b: number;
-      let un: boolean;
-      let sn: boolean;
-      if (single) {
-        const x = d[dst * 4 + k]!;
-        const y = d[s * 4 + k]!;
-        un = isNaN32(x) || isNaN32(y);
-        sn = isSNaN32(x) || isSNaN32(y);
-        a = un ? 0 : in32(this.f[dst * 4 + k]!);
-        b = un ? 0 : in32(this.f[s * 4 + k]!);
-        d[TMP * 4 + k] = compare(pred, a, b, un, sn) ? -1 : 0;
-      } else {
-        const xh = d[dst * 4 + 2 * k + 1]!;
-        const yh = d[s * 4 + 2 * k + 1]!;
-        const xn = isNaN64(xh, d[dst * 4 + 2 * k]!);
-        const yn = isNaN64(yh, d[s * 4 + 2 * k]!);
-        un = xn || yn;
-        sn = (xn && (xh & 0x80000) === 0) || (yn && (yh & 0x80000) === 0);
-        a = un ? 0 : in64(this.q[dst * 2 + k]!);
-        b = un ? 0 : in64(this.q[s * 2 + k]!);
-        const r = compare(pred, a, b, un, sn) ? -1 : 0;
+      this.comparePair(dst, s, k, single);
+      const r = compare(pred, PAIR.a, PAIR.b, PAIR.un, PAIR.sn) ? -1 : 0;
+      if (single) d[TMP * 4 + k] = r;
+      else {
         d[TMP * 4 + 2 * k] = r;
         d[TMP * 4 + 2 * k + 1] = r;
       }
@@ -334,33 +345,9 @@ export class Sse {
 
   /** COMISS/UCOMISS/COMISD/UCOMISD. */
   private comi(dst: number, s: number, single: boolean, quiet: boolean): void {
-    const d = this.d;
-    let un: boolean;
-    let sn: boolean;
-    let a = 0;
-    let b = 0;
-    if (single) {
-      const x = d[dst * 4]!;
-      const y = d[s * 4]!;
-      un = isNaN32(x) || isNaN32(y);
-      sn = isSNaN32(x) || isSNaN32(y);
-      if (!un) {
-        a = in32(this.f[dst * 4]!);
-        b = in32(this.f[s * 4]!);
-      }
-    } else {
-      const xh = d[dst * 4 + 1]!;
-      const yh = d[s * 4 + 1]!;
-      const xn = isNaN64(xh, d[dst * 4]!);
-      const yn = isNaN64(yh, d[s * 4]!);
-      un = xn || yn;
-      sn = (xn && (xh & 0x80000) === 0) || (yn && (yh & 0x80000) === 0);
-      if (!un) {
-        a = in64(this.q[dst * 2]!);
-        b = in64(this.q[s * 2]!);
-      }
-    }
-    if (un && (sn || !quiet)) MX.flags |= MX_IE;
+    this.comparePair(dst, s, 0, single);
+    const { un, a, b } = PAIR;
+    if (un && (PAIR.sn || !quiet)) MX.flags |= MX_IE;
     this.end();
     if (un) this.h.setFlagsZPC(1, 1, 1);
     else this.h.setFlagsZPC(a === b ? 1 : 0, 0, a < b ? 1 : 0);
@@ -513,24 +500,22 @@ export class Sse {
         return;
       }
       case 0x12c:
-      case 0x12d: {
-        // cvt(t)ss2si / cvt(t)sd2si r32, xmm/m
-        const single = pc === PC_F3;
+      case 0x12d:
+      case 0x12e:
+      case 0x12f: {
+        // A scalar source: cvt(t)ss2si / cvt(t)sd2si r32 (F3 / F2), (u)comiss / (u)comisd (none / 66).
+        const single = pc === (op < 0x12e ? PC_F3 : PC_NONE);
         const s = this.src(modrm, ea, single ? 4 : 8);
         this.begin();
+        if (op >= 0x12e) {
+          this.comi(g, s, single, op === 0x12e);
+          return;
+        }
         const v = single
           ? toInt32(isNaN32(d[s * 4]!) ? NaN : this.f[s * 4]!, op === 0x12c, true)
           : toInt32(isNaN64(d[s * 4 + 1]!, d[s * 4]!) ? NaN : this.q[s * 2]!, op === 0x12c, false);
         this.end();
         host.regs[g] = v;
-        return;
-      }
-      case 0x12e:
-      case 0x12f: {
-        const single = pc === PC_NONE;
-        const s = this.src(modrm, ea, single ? 4 : 8);
-        this.begin();
-        this.comi(g, s, single, op === 0x12e);
         return;
       }
       case 0x150: {

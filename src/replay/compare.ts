@@ -11,6 +11,7 @@
 import type { RunResult } from '../emulator/machine.js';
 import type { ProbeSession } from '../recorder/session.js';
 import { statusOf } from '../recorder/record.js';
+import type { EventOrder } from '../trace/event-order.js';
 import type { ProbeRow, RunRow, TaskRow, TraceReader } from '../trace/reader.js';
 import type {
   CallRecord,
@@ -120,7 +121,7 @@ const u32OrNull = (v: number | null): number | null => (v === null ? null : v >>
 export class Comparator implements RunSink {
   session: ProbeSession | null = null;
   /** Verify: the recorded events and calls, one stream in production order (read once). */
-  private readonly recorded: Stream<EventRecord | CallRecord> | null;
+  private readonly recorded: EventOrder | null;
   private readonly eventQ: EventRecord[] = [];
   private readonly callQ: CallRecord[] = [];
   private readonly missedS: Stream<MissRecord> | null;
@@ -153,7 +154,7 @@ export class Comparator implements RunSink {
     const run = reader.run(runId);
     this.legacyTasks = run.legacyTasks;
     this.outputLeft = run.outputLimit ?? Infinity;
-    this.recorded = full ? new Stream(s.eventsAndCalls()) : null;
+    this.recorded = full ? s.eventOrder() : null;
     this.missedS = full ? new Stream(s.missed()) : null;
     this.schedS = new Stream(s.sched());
     this.inputs = new Stream(s.inputs());

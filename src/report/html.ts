@@ -33,7 +33,9 @@ import {
   fmtInt,
   fmtNs,
   peakSummary,
+  exeLabel,
   PROCESS_NOTE,
+  processCount,
   processesByRun,
   recommendationCommands,
   recommendationSentence,
@@ -961,11 +963,12 @@ function runsTable(model: ReportModel): string {
 /** Per run with several processes: its processes, then each probe's figures in each of them. */
 function processesHtml(model: ReportModel): string {
   const n = (v: number | null): string => (v === null ? '–' : escapeHtml(fmtInt(v)));
-  const parts = processesByRun(model).map(([label, procs]) => {
+  const parts = processesByRun(model).map((r) => {
+    const procs = r.shown;
     const rows = procs.map(
       (p) =>
         `<tr><td>${p.pid}</td><td>${p.ppid}</td><td>${fmtInt(p.threads)}</td><td class="name">${escapeHtml(p.name)}</td>` +
-        `<td class="name"><code>${escapeHtml(p.exe)}</code></td></tr>`,
+        `<td class="name"><code>${escapeHtml(exeLabel(p))}</code></td></tr>`,
     );
     const probeRows = procs.flatMap((p) =>
       p.probes.map((q) => {
@@ -979,7 +982,7 @@ function processesHtml(model: ReportModel): string {
       }),
     );
     return (
-      `<h3>Run ${escapeHtml(label)}: ${procs.length} processes</h3><div class="scroll"><table class="processes"><thead><tr>` +
+      `<h3>Run ${escapeHtml(r.label)}: processes (${escapeHtml(processCount(r))})</h3><div class="scroll"><table class="processes"><thead><tr>` +
       '<th>pid</th><th>ppid</th><th>threads</th><th>name</th><th>exe</th></tr></thead><tbody>' +
       rows.join('') +
       '</tbody></table></div>' +

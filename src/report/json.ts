@@ -93,7 +93,7 @@ function processProbe(p: ReportProcessProbeJson): ReportProcessProbeJson {
 
 function process(p: ReportProcessJson): ReportProcessJson {
   return {
-    ...pick(p, ['run_id', 'source', 'pid', 'ppid', 'exe', 'name', 'threads']),
+    ...pick(p, ['run_id', 'source', 'pid', 'ppid', 'exe', 'execs', 'name', 'threads']),
     probes: p.probes.map(processProbe),
   };
 }

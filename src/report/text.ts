@@ -75,7 +75,10 @@ export function probeLabel(model: ReportModel, i: number): string {
 /** "12 tasks, 8 of them sleeping" (what is known at the peak). */
 export function whyPhrase(peak: PeakDetail): string {
   const w = peak.why;
-  const parts: string[] = [plural(w.tasks, 'task')];
+  const parts: string[] = [
+    plural(w.tasks, 'task') +
+      (peak.processes !== undefined ? ` in ${plural(peak.processes, 'process', 'processes')}` : ''),
+  ];
   if (w.maxPerTask > 1) parts.push(`up to ${w.maxPerTask} deep in one task`);
   if (w.notRunning !== null) {
     if (w.notRunning === 0) parts.push(w.tasks === 1 ? 'running' : 'all of them running');
@@ -356,14 +359,52 @@ export function processRunLabel(p: Pick<ReportProcessJson, 'run_id' | 'source'>)
   return p.source !== undefined ? `${p.source}#${p.run_id}` : String(p.run_id);
 }
 
-/** The processes of each run that has several, grouped by run label (in report order). */
-export function processesByRun(model: ReportModel): [string, ReportProcessJson[]][] {
-  const out = new Map<string, ReportProcessJson[]>();
+/** At most this many processes per run in the text and HTML reports (all of them are in --json). */
+export const TEXT_PROCESSES = 50;
+
+/** The processes of one run as the text and HTML reports show them. */
+export interface RunProcesses {
+  label: string;
+  /** how many processes the run has */
+  total: number;
+  /** at most TEXT_PROCESSES of them: the most active (hits and misses), in pid order */
+  shown: ReportProcessJson[];
+}
+
+/** The processes of each run that has several, by run (in report order). */
+export function processesByRun(model: ReportModel): RunProcesses[] {
+  const byRun = new Map<string, ReportProcessJson[]>();
   for (const p of model.json.processes ?? []) {
     const k = processRunLabel(p);
-    out.set(k, [...(out.get(k) ?? []), p]);
+    const list = byRun.get(k);
+    if (list) list.push(p);
+    else byRun.set(k, [p]);
   }
-  return [...out];
+  const activity = (p: ReportProcessJson): number =>
+    p.probes.reduce((a, q) => a + q.hits + q.missed + q.missed_reentry, 0);
+  return [...byRun].map(([label, all]) => ({
+    label,
+    total: all.length,
+    shown:
+      all.length <= TEXT_PROCESSES
+        ? all
+        : [...all]
+            .sort((a, b) => activity(b) - activity(a) || a.pid - b.pid)
+            .slice(0, TEXT_PROCESSES)
+            .sort((a, b) => a.pid - b.pid),
+  }));
+}
+
+/** "(61; the 50 most active shown, --json lists all)" or "(3)". */
+export function processCount(r: RunProcesses): string {
+  return r.shown.length < r.total
+    ? `${fmtInt(r.total)}; the ${r.shown.length} with the most hits and misses shown, --json lists all`
+    : fmtInt(r.total);
+}
+
+/** The executable a process started with, and whether it exec'd another file (not in the trace). */
+export function exeLabel(p: Pick<ReportProcessJson, 'exe' | 'execs'>): string {
+  return p.execs > 0 ? `${p.exe} (then ${p.execs} exec${p.execs === 1 ? '' : 's'})` : p.exe;
 }
 
 /** What the per-process columns mean (text and HTML say the same). */
@@ -375,8 +416,9 @@ export const PROCESS_NOTE =
 export function processLines(model: ReportModel): string[] {
   const L: string[] = [];
   const f = (v: number | null): string => (v === null ? '-' : fmtInt(v));
-  for (const [label, procs] of processesByRun(model)) {
-    L.push(`Processes of run ${escapeControls(label)} (${procs.length})`);
+  for (const r of processesByRun(model)) {
+    const procs = r.shown;
+    L.push(`Processes of run ${escapeControls(r.label)} (${processCount(r)})`);
     L.push(
       ...table(
         [
@@ -386,7 +428,7 @@ export function processLines(model: ReportModel): string[] {
             String(p.ppid),
             fmtInt(p.threads),
             escapeControls(p.name),
-            escapeControls(p.exe),
+            escapeControls(exeLabel(p)),
           ]),
         ],
         [true, true, true, false, false],

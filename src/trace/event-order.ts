@@ -18,6 +18,8 @@ import { blankCallRecord, blankEventRecord, type CallRecord, type EventRecord } 
 
 /** Call rows read ahead before the file is taken as damaged (the recorder's batches are <= 2^20). */
 const LOOKAHEAD_MAX = 1 << 21;
+/** How far (in seqs) an implied event may lie ahead (a batch spans < 2^23 events). */
+const RING_MAX = 1 << 25;
 
 /** Columns of a stored event row: seq, ts, cpu, tid, kind, probe_id, addr, args text, step. */
 export const STORED_EVENT_COLUMNS = `seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,
@@ -62,20 +64,19 @@ export class EventOrder {
   private cState: Uint8Array = new Uint8Array(this.cap);
   private cArgs: (string | null)[] = new Array<string | null>(this.cap).fill(null);
   private callsDone = false;
-  // Implied entry hits and single steps still to come: a binary min-heap on hSeq (probe and
-  // addr NaN: NULL).
+  // Implied entry hits and single steps still to come, addressed by seq in a ring of 2^k slots
+  // (seq & mask; hSeq NaN: empty), every one in [want, want + size): a seq is taken in O(1).
   private hn = 0;
-  private hSeq: number[] = [];
-  private hTs: number[] = [];
-  private hCpu: number[] = [];
-  private hTid: number[] = [];
-  private hProbe: number[] = [];
-  private hAddr: number[] = [];
-  /** The step to follow (raw_calls.step, -1: none) while the item is an entry; NaN: it is a step. */
-  private hStep: number[] = [];
-  /** Slot numbers in heap order, and the free slots. */
-  private readonly heap: number[] = [];
-  private readonly free: number[] = [];
+  private hMask = 1023;
+  private hSeq = new Float64Array(1024).fill(NaN);
+  private hTs = new Float64Array(1024);
+  private hCpu = new Float64Array(1024);
+  private hTid = new Float64Array(1024);
+  /** Probe and addr: NaN is NULL. */
+  private hProbe = new Float64Array(1024);
+  private hAddr = new Float64Array(1024);
+  /** 0: an entry hit, 1: a single step. */
+  private hKind = new Uint8Array(1024);
   private readonly ev: EventRecord = blankEventRecord('kprobe');
   private readonly call: CallRecord = blankCallRecord();
 
@@ -104,7 +105,7 @@ export class EventOrder {
       }
       const a = this.aPart !== 0 ? this.aHeadSeq() : Infinity;
       const b = this.n > 0 ? this.frontSeq() : Infinity;
-      const h = this.hn > 0 ? this.topSeq() : Infinity;
+      const h = this.hn > 0 && this.hSeq[this.want & this.hMask] === this.want ? this.want : Infinity;
       const m = Math.min(a, b, h);
       // (an event before `want` is one a range starts after: given anyway, the caller drops it)
       if (m <= this.want) {
@@ -118,7 +119,9 @@ export class EventOrder {
       }
       // Nothing holds seq `want` and every call is read: skip to the smallest seq left (a damaged
       // file), or past the front call's missing return event.
-      if (m !== Infinity) this.want = m;
+      const least = this.leastImplied();
+      if (least < m) this.want = least;
+      else if (m !== Infinity) this.want = m;
       else if (this.n > 0) this.want = this.cRet[this.head]! + 1;
       else return undefined;
     }
@@ -146,14 +149,14 @@ export class EventOrder {
     if (step !== null) {
       const probe = this.aProbe;
       const addr = this.aAddr;
-      this.pushImplied(
+      this.putImplied(
         this.aSeq + 1 + (step & 1),
         this.aTs + Math.floor(step / 2),
         this.aCpu,
         this.aTid,
         probe === null ? NaN : probe,
         addr === null ? NaN : addr,
-        NaN,
+        1,
       );
     }
   }
@@ -209,22 +212,16 @@ export class EventOrder {
     this.cState[i] = flags & CALL_TRAMPOLINE_IMPLIED ? TRAMP : flags & CALL_RETURN_IMPLIED ? RET : DONE;
     const step = v[9] as number | null;
     if (step !== null && entry !== null) {
-      // The implied entry hit (and, step >= 0, its single step); what comes before `from` is left out.
+      // The implied entry hit and (step >= 0) its single step; what comes before `from` is left out.
       const probe = v[1] as number;
       const addr = this.probeAddr.get(probe) ?? NaN;
+      const ts = v[3] as number;
+      const cpu = info % 128;
+      const tid = v[2] as number;
+      if (entry >= this.from) this.putImplied(entry, ts, cpu, tid, probe, addr, 0);
       const stepSeq = entry + 1 + (step & 1);
-      if (entry >= this.from)
-        this.pushImplied(entry, v[3] as number, info % 128, v[2] as number, probe, addr, step);
-      else if (step >= 0 && stepSeq >= this.from)
-        this.pushImplied(
-          stepSeq,
-          (v[3] as number) + Math.floor(step / 2),
-          info % 128,
-          v[2] as number,
-          probe,
-          addr,
-          NaN,
-        );
+      if (step >= 0 && stepSeq >= this.from)
+        this.putImplied(stepSeq, ts + Math.floor(step / 2), cpu, tid, probe, addr, 1);
     }
     if (this.n > LOOKAHEAD_MAX)
       throw new TraceError(
@@ -319,93 +316,103 @@ export class EventOrder {
     this.n--;
   }
 
-  // ------------------------------------------------------------------ implied events (heap)
+  // ------------------------------------------------------------------ implied events (ring)
 
   /**
-   * Adds an implied event: an entry hit (step: its raw_calls.step, -1 for none) or a single step
-   * (step NaN); probe and addr NaN are NULL. Items live in slots; the heap orders slot numbers.
+   * Adds an implied entry hit (kind 0) or single step (kind 1) at `seq` (probe, addr NaN: NULL).
+   * One before `want` can only come from a damaged file and is dropped, as is a second one at the
+   * same seq.
    */
-  private pushImplied(
+  private putImplied(
     seq: number,
     ts: number,
     cpu: number,
     tid: number,
     probe: number,
     addr: number,
-    step: number,
+    kind: number,
   ): void {
-    const k = this.free.length > 0 ? this.free.pop()! : this.hSeq.length;
+    const ahead = seq - this.want;
+    if (ahead < 0) return;
+    if (ahead > this.hMask) this.growRing(ahead);
+    const k = seq & this.hMask;
+    if (this.hSeq[k] === this.hSeq[k]) return;
     this.hSeq[k] = seq;
     this.hTs[k] = ts;
     this.hCpu[k] = cpu;
     this.hTid[k] = tid;
     this.hProbe[k] = probe;
     this.hAddr[k] = addr;
-    this.hStep[k] = step;
-    const heap = this.heap;
-    let i = this.hn++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.hSeq[heap[p]!]! <= seq) break;
-      heap[i] = heap[p]!;
-      i = p;
+    this.hKind[k] = kind;
+    this.hn++;
+  }
+
+  private growRing(ahead: number): void {
+    if (ahead >= RING_MAX)
+      throw new TraceError(
+        `an implied event of this run is ${ahead} events ahead of the stream (more than ${RING_MAX}): the file was edited or damaged`,
+      );
+    let size = this.hMask + 1;
+    while (size <= ahead) size *= 2;
+    const oSeq = this.hSeq;
+    const oTs = this.hTs;
+    const oCpu = this.hCpu;
+    const oTid = this.hTid;
+    const oProbe = this.hProbe;
+    const oAddr = this.hAddr;
+    const oKind = this.hKind;
+    this.hSeq = new Float64Array(size).fill(NaN);
+    this.hTs = new Float64Array(size);
+    this.hCpu = new Float64Array(size);
+    this.hTid = new Float64Array(size);
+    this.hProbe = new Float64Array(size);
+    this.hAddr = new Float64Array(size);
+    this.hKind = new Uint8Array(size);
+    const mask = size - 1;
+    this.hMask = mask;
+    for (let k = 0; k < oSeq.length; k++) {
+      const seq = oSeq[k]!;
+      if (seq !== seq) continue;
+      const j = seq & mask;
+      this.hSeq[j] = seq;
+      this.hTs[j] = oTs[k]!;
+      this.hCpu[j] = oCpu[k]!;
+      this.hTid[j] = oTid[k]!;
+      this.hProbe[j] = oProbe[k]!;
+      this.hAddr[j] = oAddr[k]!;
+      this.hKind[j] = oKind[k]!;
     }
-    heap[i] = k;
   }
 
-  private topSeq(): number {
-    return this.hSeq[this.heap[0]!]!;
+  /** The smallest seq held (a scan: only when a damaged file leaves a gap), Infinity if none. */
+  private leastImplied(): number {
+    let m = Infinity;
+    if (this.hn === 0) return m;
+    for (let k = 0; k <= this.hMask; k++) {
+      const seq = this.hSeq[k]!;
+      if (seq < m) m = seq;
+    }
+    return m;
   }
 
-  /** Gives the heap's top (an entry hit or a single step); an entry is replaced by its step. */
+  /** Gives the implied event at seq `want`. */
   private takeImplied(): EventRecord {
     const e = this.reuse ? this.ev : blankEventRecord('kprobe');
-    const k = this.heap[0]!;
-    const seq = this.hSeq[k]!;
-    const ts = this.hTs[k]!;
-    const step = this.hStep[k]!;
+    const k = this.want & this.hMask;
     const probe = this.hProbe[k]!;
     const addr = this.hAddr[k]!;
-    e.seq = seq;
-    e.ts = ts;
+    e.seq = this.want;
+    e.ts = this.hTs[k]!;
     e.cpu = this.hCpu[k]!;
     e.tid = this.hTid[k]!;
     e.probeId = probe === probe ? probe : null;
     e.addr = addr === addr ? addr : null;
     e.args = null;
-    e.kind = step === step ? 'kprobe' : 'singlestep';
-    if (step >= 0) {
-      // The entry becomes its single step (a later seq): sift it down.
-      this.hSeq[k] = seq + 1 + (step & 1);
-      this.hTs[k] = ts + Math.floor(step / 2);
-      this.hStep[k] = NaN;
-      this.siftDown(0);
-    } else {
-      this.free.push(k);
-      const last = --this.hn;
-      if (last > 0) {
-        this.heap[0] = this.heap[last]!;
-        this.siftDown(0);
-      }
-    }
-    this.advance(seq);
+    e.kind = this.hKind[k] === 0 ? 'kprobe' : 'singlestep';
+    this.hSeq[k] = NaN;
+    this.hn--;
+    this.advance(e.seq);
     return e;
-  }
-
-  private siftDown(i: number): void {
-    const heap = this.heap;
-    const n = this.hn;
-    const k = heap[i]!;
-    const seq = this.hSeq[k]!;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && this.hSeq[heap[c + 1]!]! < this.hSeq[heap[c]!]!) c++;
-      if (this.hSeq[heap[c]!]! >= seq) break;
-      heap[i] = heap[c]!;
-      i = c;
-    }
-    heap[i] = k;
   }
 
   /** Ends both row iterators (a consumer that stops early). */

@@ -21,6 +21,7 @@ export class Prefetcher {
   private readonly worker: Worker;
   private nextId = 1;
   private readonly queues = new Map<number, PrefetchPage[]>();
+  private open = true;
 
   constructor(readonly path: string) {
     const { port1, port2 } = new MessageChannel();
@@ -34,9 +35,10 @@ export class Prefetcher {
   /**
    * The rows of `sql` (parameters run_id, from, to, limit; ordered by the integer column `key`),
    * each as an array of its column values (valid until the next row: the array is reused);
-   * `text` lists the columns that hold text.
+   * `text` lists the columns that hold text. An iterator without a generator's per-row cost (one
+   * reused result object); return() drops the stream in the worker.
    */
-  *rows(
+  rows(
     sql: string,
     runId: number,
     key: number,
@@ -44,53 +46,33 @@ export class Prefetcher {
     to: number,
     text: number[],
     pageRows: number,
-  ): Generator<unknown[]> {
+  ): IterableIterator<unknown[]> {
     const id = this.nextId++;
     this.queues.set(id, []);
     this.send({ op: 'open', id, sql, runId, key, from, to, text, pageRows });
-    let ended = false;
-    try {
-      for (;;) {
-        const p = this.take(id);
-        if (p.error !== undefined) throw new TraceError(`reading ${this.path} failed: ${p.error}`);
-        if (!p.last) this.send({ op: 'ack', id });
-        const n = p.n;
-        if (n > 0) {
-          const nt = p.texts.length / n;
-          const nn = p.nums.length / n;
-          const width = nn + nt;
-          const isText = new Array<boolean>(width).fill(false);
-          for (const j of text) isText[j] = true;
-          const nums = p.nums;
-          const texts = p.texts;
-          let a = 0;
-          let b = 0;
-          // One row array per page, overwritten row by row: the reader's streams copy what they
-          // need out of a row before asking for the next.
-          const r = new Array<unknown>(width);
-          for (let i = 0; i < n; i++) {
-            for (let j = 0; j < width; j++) {
-              if (isText[j]) r[j] = texts[b++];
-              else {
-                const v = nums[a++]!;
-                r[j] = v !== v ? null : v;
-              }
-            }
-            yield r;
-          }
-        }
-        if (p.last) {
-          ended = true;
-          return;
-        }
-      }
-    } finally {
+    return new PageCursor(this, id, text);
+  }
+
+  /** The next page of stream `id`; acknowledges it (the worker may read one more ahead). */
+  page(id: number): PrefetchPage {
+    const p = this.take(id);
+    if (p.error !== undefined) {
       this.queues.delete(id);
-      if (!ended) this.send({ op: 'close', id });
+      throw new TraceError(`reading ${this.path} failed: ${p.error}`);
     }
+    if (!p.last) this.send({ op: 'ack', id });
+    else this.queues.delete(id);
+    return p;
+  }
+
+  /** Stream `id` is not read any further. */
+  drop(id: number): void {
+    this.queues.delete(id);
+    this.send({ op: 'close', id });
   }
 
   private send(m: PrefetchRequest): void {
+    if (!this.open) return;
     this.port.postMessage(m);
   }
 
@@ -114,7 +96,83 @@ export class Prefetcher {
   }
 
   close(): void {
+    this.open = false;
     this.port.close();
     void this.worker.terminate();
+  }
+}
+
+/** Rows of one prefetched stream, unpacked page by page into one reused row array. */
+class PageCursor implements IterableIterator<unknown[]> {
+  private readonly result: IteratorResult<unknown[]> = { done: false, value: [] };
+  private page: PrefetchPage | null = null;
+  private i = 0;
+  private a = 0;
+  private b = 0;
+  private width = 0;
+  private isText: boolean[] = [];
+  private row: unknown[] = [];
+  private ended = false;
+
+  constructor(
+    private readonly pf: Prefetcher,
+    private readonly id: number,
+    private readonly text: number[],
+  ) {}
+
+  [Symbol.iterator](): IterableIterator<unknown[]> {
+    return this;
+  }
+
+  next(): IteratorResult<unknown[]> {
+    let p = this.page;
+    while (p === null || this.i >= p.n) {
+      if (this.ended || (p !== null && p.last)) return this.finish();
+      p = this.load();
+    }
+    const nums = p.nums;
+    const texts = p.texts;
+    const r = this.row;
+    const isText = this.isText;
+    for (let j = 0; j < this.width; j++) {
+      if (isText[j]) r[j] = texts[this.b++];
+      else {
+        const v = nums[this.a++]!;
+        r[j] = v !== v ? null : v;
+      }
+    }
+    this.i++;
+    return this.result;
+  }
+
+  private load(): PrefetchPage {
+    const p = this.pf.page(this.id);
+    this.page = p;
+    this.i = 0;
+    this.a = 0;
+    this.b = 0;
+    if (p.n > 0) {
+      const width = p.nums.length / p.n + p.texts.length / p.n;
+      if (width !== this.width) {
+        this.width = width;
+        this.isText = new Array<boolean>(width).fill(false);
+        for (const j of this.text) this.isText[j] = true;
+        this.row = new Array<unknown>(width);
+        this.result.value = this.row;
+      }
+    }
+    if (p.last && p.n === 0) this.ended = true;
+    return p;
+  }
+
+  private finish(): IteratorResult<unknown[]> {
+    this.ended = true;
+    return { done: true, value: undefined };
+  }
+
+  return(): IteratorResult<unknown[]> {
+    if (!this.ended && !(this.page !== null && this.page.last)) this.pf.drop(this.id);
+    this.ended = true;
+    return { done: true, value: undefined };
   }
 }

@@ -96,6 +96,8 @@ export interface RunStreams {
    * (overwritten as the stream advances): copy one to keep it.
    */
   eventsAndCalls(): Generator<EventRecord | CallRecord, void, undefined>;
+  /** eventsAndCalls as a cursor (next() until undefined, then close()), without a generator. */
+  eventOrder(): EventOrder;
   missed(): Generator<MissRecord, void, undefined>;
   sched(): Generator<SchedRecord, void, undefined>;
   tasks(): TaskRow[];
@@ -265,7 +267,7 @@ export class TraceReader {
       );
     return {
       *events(range: EventRange = {}) {
-        // The stored rows (from the one before `from`, whose single step may be at `from`) and the
+        // The stored rows (from two before `from`, whose single step may be at `from`) and the
         // call rows from `from` on (an implied entry at or after `from` has a later return),
         // merged into seq order (event-order.ts).
         const from = range.fromSeq ?? 0;
@@ -275,7 +277,7 @@ export class TraceReader {
             `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
              WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
             0,
-            from - 1,
+            from - 2,
             to,
             [7],
           ),
@@ -304,7 +306,15 @@ export class TraceReader {
         }
       },
       *eventsAndCalls() {
-        const order = new EventOrder(
+        const order = this.eventOrder();
+        try {
+          for (let x = order.next(); x !== undefined; x = order.next()) yield x;
+        } finally {
+          order.close();
+        }
+      },
+      eventOrder() {
+        return new EventOrder(
           pages(
             `SELECT ${STORED_EVENT_COLUMNS} FROM raw_events e
              WHERE run_id = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?`,
@@ -325,11 +335,6 @@ export class TraceReader {
           true,
           true,
         );
-        try {
-          for (let x = order.next(); x !== undefined; x = order.next()) yield x;
-        } finally {
-          order.close();
-        }
       },
       *calls(opts: { args?: boolean } = {}) {
         for (const r of pages(

@@ -194,6 +194,8 @@ export class TraceWriter implements RunSink {
   /** Held entry hits, oldest first (PW values each), waiting for the call row that implies them. */
   private readonly pending = new Float64Array(MAX_PENDING * PW);
   private nPending = 0;
+  /** handOver() is storing the held events (into the event buffer's spare room). */
+  private handingOver = false;
   /** Address of each kretprobe of the current run by probe id (-1: not a kretprobe). */
   private kretAddr: number[] = [];
   private readonly heldTramp = heldEvent();
@@ -275,7 +277,9 @@ export class TraceWriter implements RunSink {
   }
 
   private buffer(t: NumericTableName): Float64Array {
-    const n = this.cap * WIDTH[t];
+    // The event buffer has room beyond `cap` for what a hand-over stores first (the held-back
+    // trampoline/return and entry hits), which may find it full.
+    const n = (this.cap + (t === 'raw_events' ? MAX_PENDING + 2 : 0)) * WIDTH[t];
     return this.store.takeBuffer(n) ?? new Float64Array(n);
   }
 
@@ -433,7 +437,7 @@ export class TraceWriter implements RunSink {
     d[b + 5] = args;
     d[b + 6] = step;
     this.nEv = i + 1;
-    if (i + 1 >= this.cap) this.handOver();
+    if (i + 1 >= this.cap && !this.handingOver) this.handOver();
   }
 
   /**
@@ -506,7 +510,7 @@ export class TraceWriter implements RunSink {
     l.ts = ts;
     l.info = info;
     l.addr = addr;
-    if (i + 1 >= this.cap) this.handOver();
+    if (i + 1 >= this.cap && !this.handingOver) this.handOver();
   }
 
   /** Appends one completed call of a return probe (implying its held-back return events). */
@@ -723,8 +727,13 @@ export class TraceWriter implements RunSink {
   /** Hands every buffer to the store as one batch (one transaction); does not wait for a worker. */
   private handOver(): void {
     this.usable();
-    this.releaseHeld();
-    this.releasePending();
+    this.handingOver = true;
+    try {
+      this.releaseHeld();
+      this.releasePending();
+    } finally {
+      this.handingOver = false;
+    }
     this.last.at = -1;
     const rows = this.rows;
     for (const t of this.pendingTasks) {

@@ -4,16 +4,16 @@
 // (O_NONBLOCK: opens at once); O_WRONLY waits until a reader has opened (O_NONBLOCK with no reader:
 // ENXIO); O_RDWR never waits. A waiting open counts as a reader or writer from the start, so its
 // partner does not wait, and an open interrupted by a signal (EINTR or restart) gives that back.
-// Reads, writes, poll and SIGPIPE are those of pipe.ts.
+// Reads, writes, poll and SIGPIPE are those of pipe.ts, except that a reader opened O_NONBLOCK
+// before any writer sees no POLLHUP until a writer has come and gone (as Linux's pipe_poll).
 
 import type { Task } from '../machine.js';
 import type { Kernel } from '../syscalls.js';
 import { ENXIO } from './vfs-errno.js';
-import { O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY } from './fd.js';
+import { O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLHUP } from './fd.js';
 import { Pipe, PipeEnd } from './pipe.js';
+import { sendSigpipe } from './signals-kernel.js';
 import type { Node } from './vfs.js';
-
-const SIGPIPE = 13;
 
 /** A FIFO's pipe, with Linux's counts of opens so far (a waiting open watches its partner's). */
 class FifoPipe extends Pipe {
@@ -23,6 +23,12 @@ class FifoPipe extends Pipe {
 
 /** An open end of a FIFO: a pipe end whose stat is the node's. */
 export class FifoEnd extends PipeEnd {
+  /**
+   * A reader opened O_NONBLOCK while no writer was there sees no POLLHUP until a writer has
+   * opened since (pipe_poll's f_version against w_counter): the count of writer opens then, or -1.
+   */
+  hupAfter = -1;
+
   constructor(
     readonly fifo: FifoPipe,
     readonly node: Node,
@@ -30,6 +36,11 @@ export class FifoEnd extends PipeEnd {
     path: string,
   ) {
     super(fifo, flags, path);
+  }
+
+  override poll(): number {
+    const r = super.poll();
+    return this.fifo.writeOpens === this.hupAfter ? r & ~POLLHUP : r;
   }
 
   override release(): void {
@@ -55,10 +66,11 @@ export function openFifo(
   let pipe = node.fifo as FifoPipe | null;
   if (acc === O_WRONLY && flags & O_NONBLOCK && (!pipe || pipe.readers === 0)) return -ENXIO;
   if (!pipe) {
-    pipe = new FifoPipe(k, (w) => k.m.signalProcess(w.process, SIGPIPE, null));
+    pipe = new FifoPipe(k, (w) => sendSigpipe(k.m, w));
     node.fifo = pipe;
   }
   const end = new FifoEnd(pipe, node, flags, path);
+  if (acc === O_RDONLY && flags & O_NONBLOCK && pipe.writers === 0) end.hupAfter = pipe.writeOpens;
   if (end.readable) pipe.readOpens++;
   if (end.writable) pipe.writeOpens++;
   pipe.queue.wakeAll();
