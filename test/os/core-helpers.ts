@@ -50,7 +50,7 @@ export function outcomeOf(r: RunResult): Outcome {
         ? `signal ${r.signal}`
         : r.status === 'exited'
           ? `exit ${r.exitCode}`
-          : r.message,
+          : `${r.status}: ${r.message}`,
   };
 }
 

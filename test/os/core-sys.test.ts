@@ -64,6 +64,7 @@ const CASES: Case[] = [
   {
     guest: 'fifo',
     items: 'item 3',
+    flags: ['-pthread'],
     qemuCpu: QEMU_CPU,
     // fs/namei.c vfs_mknod: a character device needs CAP_MKNOD.
     linux: ['L: mknod char device: -1 errno 1'],

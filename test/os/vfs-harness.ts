@@ -14,6 +14,7 @@ import { replayRun } from '../../src/replay/replay.js';
 import { TraceReader } from '../../src/trace/reader.js';
 import { TraceWriter } from '../../src/trace/writer.js';
 import { GUEST_ENV, runNative } from '../helpers/native.js';
+import { outcomeOf } from './core-helpers.js';
 
 const made: string[] = [];
 
@@ -61,16 +62,7 @@ export function emulated(bin: string, argv: string[], setup?: (m: Machine) => vo
   setup?.(m);
   const r = m.run();
   expect(fs.readdirSync(dir), 'the guest wrote to the host directory').toEqual([]);
-  return {
-    stdout: Buffer.from(r.stdout).toString('latin1'),
-    stderr: Buffer.from(r.stderr).toString('latin1'),
-    status:
-      r.status === 'signaled'
-        ? `signal ${r.signal}`
-        : r.status === 'exited'
-          ? `exit ${r.exitCode}`
-          : `${r.status}: ${r.message}`,
-  };
+  return outcomeOf(r);
 }
 
 /**

@@ -12,9 +12,8 @@ import type { Kernel } from '../syscalls.js';
 import { ENXIO } from './vfs-errno.js';
 import { O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLHUP } from './fd.js';
 import { Pipe, PipeEnd } from './pipe.js';
+import { sendSigpipe } from './signals-kernel.js';
 import type { Node } from './vfs.js';
-
-const SIGPIPE = 13;
 
 /** A FIFO's pipe, with Linux's counts of opens so far (a waiting open watches its partner's). */
 class FifoPipe extends Pipe {
@@ -67,7 +66,7 @@ export function openFifo(
   let pipe = node.fifo as FifoPipe | null;
   if (acc === O_WRONLY && flags & O_NONBLOCK && (!pipe || pipe.readers === 0)) return -ENXIO;
   if (!pipe) {
-    pipe = new FifoPipe(k, (w) => k.m.signalProcess(w.process, SIGPIPE, null));
+    pipe = new FifoPipe(k, (w) => sendSigpipe(k.m, w));
     node.fifo = pipe;
   }
   const end = new FifoEnd(pipe, node, flags, path);

@@ -20,8 +20,7 @@ import {
   Socket,
   type UnixNames,
 } from './net.js';
-import { SignalKernel } from './signals-kernel.js';
-import { SIGPIPE, SigInfo } from './signals.js';
+import { sendSigpipe } from './signals-kernel.js';
 import { WaitQueue } from './wait.js';
 import {
   EADDRINUSE,
@@ -76,7 +75,7 @@ export class SocketFile extends FileDescription {
 
   override write(ctx: IoContext, data: Uint8Array): number {
     const r = this.sock.send(data, null, NO_NAMES);
-    if (r === -EPIPE && this.sock.stream) raiseSigpipe(this.machine, ctx.task);
+    if (r === -EPIPE && this.sock.stream) sendSigpipe(this.machine, ctx.task);
     return r;
   }
 
@@ -103,11 +102,6 @@ export class SocketFile extends FileDescription {
   override release(): void {
     this.sock.close();
   }
-}
-
-/** Writing to a stream whose other end is gone: SIGPIPE to the writing thread, as Linux sends it. */
-function raiseSigpipe(m: Machine, t: Task): void {
-  new SignalKernel(m).send(t, new SigInfo(SIGPIPE, 0), false);
 }
 
 /** For read/write on sockets: they never name an address. */
@@ -215,7 +209,7 @@ export class Net {
   }
 
   private sigpipe(t: Task, r: number, flags: number, f: SocketFile): number {
-    if (r === -EPIPE && !(flags & MSG_NOSIGNAL) && f.sock.stream) raiseSigpipe(this.k.m, t);
+    if (r === -EPIPE && !(flags & MSG_NOSIGNAL) && f.sock.stream) sendSigpipe(this.k.m, t);
     return r;
   }
 

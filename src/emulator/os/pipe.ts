@@ -1,7 +1,7 @@
 // Pipes (pipe, pipe2): a 64 KiB in-machine buffer between a read end and a write end. Guarantees:
 // bytes come out in the order they went in; a read with no data waits (or EAGAIN) while a writer
 // exists and returns 0 (end of file) when none is left; writes of at most PIPE_BUF (4096) bytes are
-// atomic; a write with no reader left fails with EPIPE after SIGPIPE goes to the writer's process;
+// atomic; a write with no reader left fails with EPIPE after SIGPIPE goes to the writing thread;
 // every change of fill level or of the ends wakes the pipe's queue (readers, writers, poll, epoll).
 
 import type { Task } from '../machine.js';
@@ -25,11 +25,11 @@ import {
   type IoContext,
   type StatInfo,
 } from './fd.js';
+import { sendSigpipe } from './signals-kernel.js';
 import { WaitQueue } from './wait.js';
 
 export const PIPE_CAPACITY = 65536;
 export const PIPE_BUF = 4096;
-const SIGPIPE = 13;
 
 export class Pipe {
   private buf = new Uint8Array(PIPE_CAPACITY);
@@ -165,7 +165,7 @@ export class PipeEnd extends FileDescription {
 function pipe2(k: Kernel, t: Task, fdsAddr: number, flags: number): number {
   if (flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000)) return -EINVAL;
   if (!k.userRange(fdsAddr, 8, true)) return -EFAULT;
-  const pipe = new Pipe(k, (w) => k.m.signalProcess(w.process, SIGPIPE, null));
+  const pipe = new Pipe(k, (w) => sendSigpipe(k.m, w));
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const fds = t.process.fds;
   const r = fds.install(new PipeEnd(pipe, O_RDONLY | (flags & O_NONBLOCK)), cloexec);

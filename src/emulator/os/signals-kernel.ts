@@ -37,6 +37,7 @@ import {
   SIGCONT,
   SIGKILL,
   SIGSEGV,
+  SIGPIPE,
   SIGSTOP,
   SIGTSTP,
   SIGTTIN,
@@ -99,6 +100,15 @@ function restartCodeFor(nr: number): number {
       // read/write on pipes and sockets, wait4, futex, accept, connect...
       return ERESTARTSYS;
   }
+}
+
+/**
+ * A write found no reader (a pipe, a FIFO, a stream socket): SIGPIPE to the writing thread, as
+ * Linux's send_sig(SIGPIPE, current, 0) sends it (a thread that blocks it keeps it pending; another
+ * thread of the process does not take it).
+ */
+export function sendSigpipe(m: Machine, t: Task): void {
+  new SignalKernel(m).send(t, new SigInfo(SIGPIPE, 0), false);
 }
 
 export class SignalKernel {

@@ -4,12 +4,14 @@
  * O_NONBLOCK writers without a reader get ENXIO, O_RDWR never waits; an open interrupted by a signal
  * is EINTR and gives its reader count back (a later O_NONBLOCK writer still gets ENXIO); a reader
  * opened O_NONBLOCK before any writer polls without POLLHUP until a writer came and went; bytes left
- * in a FIFO are gone once every end is closed. Lines starting "L:" are where qemu-i386, root here,
+ * in a FIFO are gone once every end is closed; SIGPIPE goes to the writing thread (pending there
+ * when it blocks it, never taken by another thread). Lines starting "L:" are where qemu-i386, root here,
  * departs from an unprivileged Linux caller (mknod of a device: EPERM without CAP_MKNOD). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SHOW(label, expr)                                                                                         \
@@ -28,6 +31,31 @@
   } while (0)
 
 static void on_alarm(int s) { (void)s; }
+
+static volatile int sigpipes;
+static void on_pipe(int s) {
+  (void)s;
+  sigpipes++;
+}
+
+/* Writes to a FIFO nobody reads with SIGPIPE blocked in this thread only: Linux sends SIGPIPE to
+ * the writing thread, so it stays pending here and the main thread's handler never runs. */
+static int broken_fd;
+static void *blocked_writer(void *arg) {
+  (void)arg;
+  sigset_t set, pend;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  errno = 0;
+  long r = write(broken_fd, "x", 1);
+  int e = errno;
+  sigpending(&pend);
+  printf("thread write: %ld errno %d, pending in the writer: %d\n", r, e, sigismember(&pend, SIGPIPE));
+  struct timespec zero = {0, 0};
+  printf("taken by the writer: %d\n", sigtimedwait(&set, NULL, &zero) == SIGPIPE);
+  return NULL;
+}
 
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -124,6 +152,17 @@ int main(void) {
   setitimer(ITIMER_REAL, &it, NULL);
   SHOW("open interrupted", open(f, O_RDONLY));
   SHOW("no reader left after it", open(f, O_WRONLY | O_NONBLOCK));
+
+  /* Writing after the reader left, from a thread that blocks SIGPIPE: it is that thread's. */
+  signal(SIGPIPE, on_pipe);
+  int r3 = open(f, O_RDONLY | O_NONBLOCK);
+  broken_fd = open(f, O_WRONLY | O_NONBLOCK);
+  close(r3);
+  pthread_t th;
+  pthread_create(&th, NULL, blocked_writer, NULL);
+  pthread_join(th, NULL);
+  printf("handled by another thread: %d\n", sigpipes);
+  close(broken_fd);
 
   /* Writing after the reader left: SIGPIPE ignored, EPIPE. */
   signal(SIGPIPE, SIG_IGN);

@@ -1,5 +1,5 @@
 /* Issue 12, this round's item 4: threads that spin on sched_yield. The main thread yields until a
- * 10 ms ITIMER_REAL fires; a second thread yields until a third, sleeping 0.2 ms, sets a flag. With
+ * 4 ms ITIMER_REAL fires; a second thread yields until a third, sleeping 0.2 ms, sets a flag. With
  * nothing else queued a yield now goes on in the same slice (it used to leave the slice every
  * time): the output and the recorded schedule must be what they were, and replay identical. */
 #include <pthread.h>
@@ -36,7 +36,7 @@ int main(void) {
   pthread_t s, y;
   pthread_create(&s, NULL, sleeper, NULL);
   pthread_create(&y, NULL, yielder, NULL);
-  struct itimerval it = {{0, 0}, {0, 10000}};
+  struct itimerval it = {{0, 0}, {0, 4000}};
   setitimer(ITIMER_REAL, &it, NULL);
   while (!fired) sched_yield();
   pthread_join(s, NULL);

@@ -122,7 +122,9 @@ int main(void) {
   printf("== waitpid interrupted\n");
   pid = fork();
   if (pid == 0) {
-    struct timespec d = {0, 200000000};
+    /* Long beside the 20 ms timer: under qemu on a loaded host the parent can be descheduled for
+     * 200 ms between fork and waitpid (the child then exits first and nothing is interrupted). */
+    struct timespec d = {1, 0};
     nanosleep(&d, 0);
     _exit(3);
   }
