@@ -139,6 +139,17 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(reg, i32).map(([r, v]) => [0x66, 0xc7, modrmReg(0, r), v & 0xff, (v >> 8) & 0xff]),
   fc.tuple(disp, i32).map(([d, v]) => [0x66, 0xc7, ...memEsi(0, d), v & 0xff, (v >> 8) & 0xff]),
   fc.tuple(fc.constantFrom(0xa0, 0xa1, 0xa2, 0xa3), disp).map(([o, d]) => [o, ...imm32(DATA + d)]),
+  // 16-bit ALU forms and test (destinations among the general registers), cld/std
+  fc.tuple(alu, anyReg, reg).map(([k, s, d]) => [0x66, (k << 3) | 1, modrmReg(s, d)]),
+  fc.tuple(alu, reg, anyReg).map(([k, d, s]) => [0x66, (k << 3) | 3, modrmReg(d, s)]),
+  fc.tuple(alu, anyReg, disp).map(([k, r, d]) => [0x66, (k << 3) | 1, ...memEsi(r, d)]),
+  fc.tuple(alu, reg, disp).map(([k, r, d]) => [0x66, (k << 3) | 3, ...memEsi(r, d)]),
+  fc.tuple(alu, i32).map(([k, v]) => [0x66, (k << 3) | 5, v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(alu, reg, i8).map(([k, r, v]) => [0x66, 0x83, modrmReg(k, r), v & 0xff]),
+  fc.tuple(alu, disp, i32).map(([k, d, v]) => [0x66, 0x81, ...memEsi(k, d), v & 0xff, (v >> 8) & 0xff]),
+  fc.tuple(anyReg, anyReg).map(([s, d]) => [0x66, 0x85, modrmReg(s, d)]),
+  fc.tuple(disp, i32).map(([d, v]) => [0x66, 0xf7, ...memEsi(0, d), v & 0xff, (v >> 8) & 0xff]),
+  fc.constantFrom<number[]>([0xfc], [0xfd, 0xfc], [0xfd, 0x9c, 0x58 + 2, 0xfc]),
   // 16-bit accesses whose second byte is on the unmapped page after DATA: a fault with exact state
   fc.constantFrom<number[]>([0x66, 0x8b, 0x86, ...imm32(0xfff)], [0x66, 0x89, 0x86, ...imm32(0xfff)]),
 );
@@ -165,6 +176,8 @@ const producer: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(anyReg, i8).map(([r, v]) => [0xf6, modrmReg(0, r), v & 0xff]),
   fc.tuple(fc.integer({ min: 0, max: 1 }), anyReg).map(([k, r]) => [0xfe, modrmReg(k, r)]),
   fc.tuple(fc.constantFrom(0x11, 0x19), reg, reg).map(([o, s, d]) => [o, modrmReg(s, d)]),
+  fc.tuple(alu, reg, reg).map(([k, s, d]) => [0x66, (k << 3) | 1, modrmReg(s, d)]),
+  fc.tuple(alu, reg, i8).map(([k, r, v]) => [0x66, 0x83, modrmReg(k, r), v & 0xff]),
 );
 /** An instruction that reads flags. */
 const consumer: fc.Arbitrary<number[]> = fc.oneof(
@@ -287,11 +300,12 @@ function run(
   const cache = new CodeCache(mem);
   cache.setJit(jit);
   if (jit && opts.limit !== undefined) cache.jit!.limit = opts.limit;
-  // A low threshold, so that loops of a few dozen passes run mostly compiled; kept for every unit
-  // (the compiler raises it after its first units, which would leave most of a long body interpreted).
+  // A low threshold, so that loops of a few dozen passes run mostly compiled. An explicit one is kept
+  // for every unit: the compiler raises it after its first units, which would leave most of a long
+  // straight-line body (the edge-value tables) interpreted.
   if (jit) {
     cache.jit!.hot = opts.hot ?? 4;
-    cache.jit!.earlyUnits = Infinity;
+    if (opts.hot !== undefined) cache.jit!.earlyUnits = Infinity;
   }
   let stop = false;
   let exception: string | null = null;
@@ -465,6 +479,8 @@ describe('block compiler vs interpreter', () => {
 // ---------------------------------------------------------------- every translated form, edge values
 
 const EDGE = [0, 1, 32, 33, 0x7f, 0x80, 0xffff, 0x8000, 0x7fffffff, -0x80000000, -1, -2];
+/** For 8- and 16-bit forms: the byte and word boundaries, also in the second byte (ah, ch). */
+const EDGE_NARROW = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, -1];
 
 /** Forms with eax as destination, ecx or [esi] (holding the same value) as source; ` m` = result in [esi]. */
 const FORMS: Array<[string, number[]]> = [];
@@ -532,14 +548,35 @@ FORMS.push(
   ['mov moffs,eax m', [0xa3, ...imm32(DATA)]],
   ['mov moffs,al m', [0xa2, ...imm32(DATA + 1)]],
 );
+// 16-bit ALU forms and test (#13), cld/std.
+// Memory operands share one access path for every operation: add, adc and cmp cover it.
+const MEM_K = [0, 2, 7];
+for (let k = 0; k < 8; k++) {
+  FORMS.push([`alu16_${k} r,r`, [0x66, (k << 3) | 1, 0xc8]]);
+  FORMS.push([`alu16_${k} ax,imm16`, [0x66, (k << 3) | 5, 0x01, 0x80]]);
+  FORMS.push([`alu16_${k} r,imm8`, [0x66, 0x83, 0xc0 | (k << 3), 0x81]]);
+}
+for (const k of MEM_K) {
+  FORMS.push([`alu16_${k} r,m`, [0x66, (k << 3) | 3, 0x06]]);
+  FORMS.push([`alu16_${k} m,r m`, [0x66, (k << 3) | 1, 0x0e]]);
+  FORMS.push([`alu16_${k} m,imm16 m`, [0x66, 0x81, 0x06 | (k << 3), 0xff, 0x7f]]);
+}
+FORMS.push(
+  ['test16 r,r', [0x66, 0x85, 0xc8]],
+  ['test16 m,imm16', [0x66, 0xf7, 0x06, 0x01, 0x80]],
+  ['std', [0xfd]],
+  ['cld', [0xfd, 0xfc]],
+);
 // 8-bit ALU forms (#13): al/cl and ah/ch registers, memory, immediates.
 for (let k = 0; k < 8; k++) {
   FORMS.push([`alu8_${k} al,cl`, [k << 3, 0xc8]]);
   FORMS.push([`alu8_${k} ah,ch`, [k << 3, 0xec]]);
-  FORMS.push([`alu8_${k} al,m`, [(k << 3) | 2, 0x06]]);
-  FORMS.push([`alu8_${k} m,cl m`, [k << 3, 0x0e]]);
   FORMS.push([`alu8_${k} al,imm8`, [(k << 3) | 4, 0x81]]);
   FORMS.push([`alu8_${k} ah,imm8`, [0x80, 0xc4 | (k << 3), 0x7f]]);
+}
+for (const k of MEM_K) {
+  FORMS.push([`alu8_${k} al,m`, [(k << 3) | 2, 0x06]]);
+  FORMS.push([`alu8_${k} m,cl m`, [k << 3, 0x0e]]);
   FORMS.push([`alu8_${k} m,imm8 m`, [0x80, 0x06 | (k << 3), 0xff]]);
 }
 
@@ -547,10 +584,10 @@ for (let k = 0; k < 8; k++) {
  * For each (a, b): eax = edx = a, ecx = ebx = [esi] = b; the form; then every condition through
  * setcc + lea (which leave flags alone) and pushf, all folded into ebp.
  */
-function tableProgram(form: number[], toMem: boolean): Uint8Array {
+function tableProgram(form: number[], toMem: boolean, edge = EDGE): Uint8Array {
   const out: number[] = [];
-  for (const a of EDGE)
-    for (const b of EDGE) {
+  for (const a of edge)
+    for (const b of edge) {
       out.push(0xb8, ...imm32(a), 0xba, ...imm32(a), 0xb9, ...imm32(b), 0xbb, ...imm32(b));
       out.push(0x89, 0x0e); // mov [esi], ecx
       out.push(...form);
@@ -567,7 +604,8 @@ function tableProgram(form: number[], toMem: boolean): Uint8Array {
 
 describe('block compiler vs interpreter, every translated form on edge values', () => {
   it.each(FORMS)('%s', (_name, form) => {
-    const code = tableProgram(form, _name.endsWith(' m'));
+    const narrow = /^(alu8_|alu16_|test8 m|not8|neg8|inc8|dec8|mov16|test16)/.test(_name);
+    const code = tableProgram(form, _name.endsWith(' m'), narrow ? EDGE_NARROW : EDGE);
     const a = run(code, [100_000], 2, false);
     const b = run(code, [100_000], 2, true, { hot: 1 });
     expect(b.compiled).toBeGreaterThan(0);

@@ -42,8 +42,8 @@ function nativeOp(c: CodeCache, i: number): boolean {
   const op = c.op[i]!;
   const m = c.modrm[i]!;
   if (m < 0xc0 && OPCODES_WITH_MODRM.has(op) && (c.ea[i]! & EA_A16) !== 0) return false;
-  // Of the operand-size-prefixed forms (op | OP_O16) only the 16-bit moves; the rest go to the interpreter.
-  if (c.pfx[i]! & PFX_O16) return op === 0x489 || op === 0x48b || op === 0x4c7;
+  // Operand-size-prefixed forms (op | OP_O16): 16-bit moves, ALU operations, test.
+  if (c.pfx[i]! & PFX_O16) return nativeO16(op & 0x3ff, (m >> 3) & 7);
   // add/or/adc/sbb/and/sub/xor/cmp in all six forms (r/m,r / r,r/m / acc,imm; 8 and 32 bits).
   if (op < 0x40 && (op & 7) < 6) return true;
   switch (op) {
@@ -72,6 +72,8 @@ function nativeOp(c: CodeCache, i: number): boolean {
     case 0xe9:
     case 0xeb:
     case 0xfe:
+    case 0xfc:
+    case 0xfd:
     case 0x1b6:
     case 0x1b7:
     case 0x1be:
@@ -110,6 +112,13 @@ function nativeOp(c: CodeCache, i: number): boolean {
   return false;
 }
 
+/** The 16-bit (0x66-prefixed) forms translated: op without the OP_O16 mark, reg = modrm's reg field. */
+function nativeO16(op: number, reg: number): boolean {
+  if (op < 0x40) return (op & 7) === 1 || (op & 7) === 3 || (op & 7) === 5;
+  if (op === 0xf7) return reg <= 1; // test r/m16, imm16
+  return op === 0x81 || op === 0x83 || op === 0x85 || op === 0x89 || op === 0x8b || op === 0xc7;
+}
+
 /** An x87 instruction the compiler hands straight to the FPU (32-bit addressing, no 0x66 prefix). */
 function directX87(c: CodeCache, i: number): boolean {
   const op = c.op[i]!;
@@ -123,11 +132,12 @@ function directX87(c: CodeCache, i: number): boolean {
 
 const OPCODES_WITH_MODRM = new Set<number>([
   0x00, 0x02, 0x08, 0x0a, 0x10, 0x11, 0x12, 0x13, 0x18, 0x19, 0x1a, 0x1b, 0x20, 0x22, 0x28, 0x2a, 0x30, 0x32,
-  0x38, 0x3a, 0xf6, 0xfe, 0x489, 0x48b, 0x4c7, 0x01, 0x03, 0x09, 0x0b, 0x21, 0x23, 0x29, 0x2b, 0x31, 0x33,
-  0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x80, 0xc7, 0xc6, 0x1b6, 0x1b7, 0x1be,
-  0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7, 0xff, 0x140, 0x141, 0x142, 0x143, 0x144, 0x145, 0x146,
-  0x147, 0x148, 0x149, 0x14a, 0x14b, 0x14c, 0x14d, 0x14e, 0x14f, 0x190, 0x191, 0x192, 0x193, 0x194, 0x195,
-  0x196, 0x197, 0x198, 0x199, 0x19a, 0x19b, 0x19c, 0x19d, 0x19e, 0x19f,
+  0x38, 0x3a, 0xf6, 0xfe, 0x489, 0x48b, 0x4c7, 0x481, 0x483, 0x485, 0x4f7, 0x401, 0x403, 0x409, 0x40b, 0x411,
+  0x413, 0x419, 0x41b, 0x421, 0x423, 0x429, 0x42b, 0x431, 0x433, 0x439, 0x43b, 0x01, 0x03, 0x09, 0x0b, 0x21,
+  0x23, 0x29, 0x2b, 0x31, 0x33, 0x39, 0x3b, 0x81, 0x83, 0x85, 0x84, 0x88, 0x89, 0x8a, 0x8b, 0x8d, 0x80, 0xc7,
+  0xc6, 0x1b6, 0x1b7, 0x1be, 0x1bf, 0x1af, 0x69, 0x6b, 0xc1, 0xd1, 0xd3, 0xf7, 0xff, 0x140, 0x141, 0x142,
+  0x143, 0x144, 0x145, 0x146, 0x147, 0x148, 0x149, 0x14a, 0x14b, 0x14c, 0x14d, 0x14e, 0x14f, 0x190, 0x191,
+  0x192, 0x193, 0x194, 0x195, 0x196, 0x197, 0x198, 0x199, 0x19a, 0x19b, 0x19c, 0x19d, 0x19e, 0x19f,
 ]);
 
 /** Whether a block may be compiled at all: int3 (probe breakpoints) always runs in the interpreter. */
@@ -146,7 +156,7 @@ const u32 = (v: number) => String(v >>> 0);
 class UnitWriter {
   private out: string[] = [];
   private kind = K_UNKNOWN;
-  /** Sign bit of the last flag-setting operation (7 or 31) when `kind` is known. */
+  /** Sign bit of the last flag-setting operation (7, 15 or 31) when `kind` is known. */
   private msb = 31;
   /** K_ADD/K_SUB: no carry in (add, sub, cmp, neg), so fr = fa +/- fb exactly. */
   private exact = true;
@@ -238,23 +248,20 @@ class UnitWriter {
     this.emit(writeCode(16, v, this.where(), UnitWriter.AFTER));
   }
 
-  /** v = the 32-bit r/m operand of entry i (register or memory). */
-  private readE32(i: number, dst: string): void {
+  /**
+   * dst = the r/m operand of entry i at width msb (7, 15, 31; narrower ones zero-extended), from a
+   * register or memory (whose address is left in `a`).
+   */
+  private readE(i: number, dst: string, msb: 7 | 15 | 31): void {
     const m = this.c.modrm[i]!;
-    if (m >= 0xc0) this.emit(`${dst} = R[${m & 7}];`);
-    else {
+    if (m >= 0xc0) {
+      const r = m & 7;
+      this.emit(`${dst} = ${msb === 7 ? this.reg8(r) : msb === 15 ? this.reg16(r) : `R[${r}]`};`);
+    } else {
       this.emit(`a = ${this.ea(i)};`);
-      this.read32(dst);
-    }
-  }
-
-  /** v = the 8-bit r/m operand of entry i (0..255; memory: address left in `a`). */
-  private readE8(i: number, dst: string): void {
-    const m = this.c.modrm[i]!;
-    if (m >= 0xc0) this.emit(`${dst} = ${this.reg8(m & 7)};`);
-    else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read8(dst);
+      if (msb === 7) this.read8(dst);
+      else if (msb === 15) this.read16(dst);
+      else this.read32(dst);
     }
   }
 
@@ -412,17 +419,25 @@ class UnitWriter {
     if (dst !== null && k !== 7) this.emit(`${dst} = r;`);
   }
 
-  /** An 8-bit ALU operation k with r/m8 of entry i as destination and `b` (0..255) as source. */
-  private alu8E(i: number, k: number, b: string): void {
+  /**
+   * An 8- or 16-bit ALU operation k (msb 7 or 15) with the r/m operand of entry i as destination and
+   * `b` (masked to the width) as source.
+   */
+  private aluE(i: number, k: number, b: string, msb: 7 | 15): void {
     const m = this.c.modrm[i]!;
+    const narrow = msb === 7;
     if (m >= 0xc0) {
-      this.alu(k, this.reg8(m & 7), b, null, 7);
-      if (k !== 7) this.setReg8(m & 7, 'r');
+      this.alu(k, narrow ? this.reg8(m & 7) : this.reg16(m & 7), b, null, msb);
+      if (k !== 7) {
+        if (narrow) this.setReg8(m & 7, 'r');
+        else this.setReg16(m & 7, 'r');
+      }
     } else {
-      this.emit(`a = ${this.ea(i)};`);
-      this.read8('v');
-      this.alu(k, 'v', b, null, 7);
-      if (k !== 7) this.write8('r');
+      this.readE(i, 'v', msb);
+      this.alu(k, 'v', b, null, msb);
+      if (k === 7) return;
+      if (narrow) this.write8('r');
+      else this.write16('r');
     }
   }
 
@@ -443,14 +458,18 @@ class UnitWriter {
       this.fallback(i);
       return;
     }
+    if (op >= 0x400) {
+      this.o16(i, op & 0x3ff, m, imm);
+      return;
+    }
     if (op < 0x40 && (op & 7) < 6) {
       const k = op >> 3;
       switch (op & 7) {
         case 0: // r/m8, r8
-          this.alu8E(i, k, this.reg8(reg));
+          this.aluE(i, k, this.reg8(reg), 7);
           return;
         case 2: // r8, r/m8
-          this.readE8(i, 'v');
+          this.readE(i, 'v', 7);
           this.alu(k, this.reg8(reg), 'v', null, 7);
           if (k !== 7) this.setReg8(reg, 'r');
           return;
@@ -468,7 +487,7 @@ class UnitWriter {
           }
           return;
         case 3:
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.alu(k, `R[${reg}]`, 'v', `R[${reg}]`);
           return;
         default: // eAX, imm32
@@ -502,7 +521,7 @@ class UnitWriter {
       return;
     }
     if (op >= 0x140 && op <= 0x14f) {
-      this.readE32(i, 'v');
+      this.readE(i, 'v', 31);
       this.cond(op & 15);
       this.emit(`if (c1) R[${reg}] = v;`);
       return;
@@ -528,7 +547,7 @@ class UnitWriter {
         }
         return;
       case 0x85:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(`r = v & R[${reg}];`);
         this.lazy(LF_LOGIC, K_LOGIC, '0', '0', 'r');
         return;
@@ -536,18 +555,18 @@ class UnitWriter {
         this.alu(4, 'R[0]', String(imm | 0), null);
         return;
       case 0x84:
-        this.readE8(i, 'v');
+        this.readE(i, 'v', 7);
         this.alu(4, 'v', this.reg8(reg), null, 7);
         return;
       case 0xa8:
         this.alu(4, '(R[0] & 255)', String(imm & 0xff), null, 7);
         return;
       case 0x80:
-        this.alu8E(i, reg, String(imm & 0xff));
+        this.aluE(i, reg, String(imm & 0xff), 7);
         return;
       case 0xf6:
         if (reg <= 1) {
-          this.readE8(i, 'v');
+          this.readE(i, 'v', 7);
           this.alu(4, 'v', String(imm & 0xff), null, 7);
         } else if (m >= 0xc0) {
           if (reg === 2) this.setReg8(rm, `~${this.reg8(rm)}`);
@@ -569,7 +588,7 @@ class UnitWriter {
       case 0xfe: {
         // inc/dec r/m8 (reg 0/1): CF pinned first, as for the 32-bit forms.
         const dec = reg === 1;
-        this.readE8(i, 'v');
+        this.readE(i, 'v', 7);
         this.getCF();
         this.emit(`fl = (fl & -2) | t; r = (v ${dec ? '-' : '+'} 1) | 0;`);
         this.lazy(dec ? LF_DEC : LF_INC, dec ? K_DEC : K_INC, 'v', '1', 'r', 7);
@@ -577,27 +596,11 @@ class UnitWriter {
         else this.write8('r');
         return;
       }
-      case 0x489:
-        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | (R[${reg}] & 65535);`);
-        else {
-          this.emit(`a = ${this.ea(i)};`);
-          this.write16(`R[${reg}]`);
-        }
+      case 0xfc: // cld, std: DF lives in the concrete flags
+        this.emit('fl = fl & -1025;');
         return;
-      case 0x48b:
-        if (m >= 0xc0) this.emit(`R[${reg}] = (R[${reg}] & -65536) | (R[${rm}] & 65535);`);
-        else {
-          this.emit(`a = ${this.ea(i)};`);
-          this.read16('v');
-          this.emit(`R[${reg}] = (R[${reg}] & -65536) | v;`);
-        }
-        return;
-      case 0x4c7:
-        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | ${imm & 0xffff};`);
-        else {
-          this.emit(`a = ${this.ea(i)};`);
-          this.write16(String(imm & 0xffff));
-        }
+      case 0xfd:
+        this.emit('fl = fl | 1024;');
         return;
       case 0xa0:
       case 0xa1:
@@ -638,7 +641,7 @@ class UnitWriter {
         }
         return;
       case 0x8b:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(`R[${reg}] = v;`);
         return;
       case 0x8d:
@@ -695,7 +698,7 @@ class UnitWriter {
       case 0x1af:
       case 0x69:
       case 0x6b:
-        this.readE32(i, 'v');
+        this.readE(i, 'v', 31);
         this.emit(op === 0x1af ? `t = R[${reg}];` : `t = ${imm | 0};`);
         // Exact double product differs from the low word exactly when the result overflows.
         this.emit(`r = Math.imul(v, t); t = v * t !== r ? 1 : 0; R[${reg}] = r;`);
@@ -710,7 +713,7 @@ class UnitWriter {
         return;
       case 0xf7:
         if (reg === 0) {
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.alu(4, 'v', String(imm | 0), null);
         } else if (reg === 2) {
           if (m >= 0xc0) this.emit(`R[${rm}] = ~R[${rm}];`);
@@ -750,12 +753,12 @@ class UnitWriter {
           }
           this.emit(`e = ${u32(next)};`);
         } else if (reg === 6) {
-          this.readE32(i, 'v');
+          this.readE(i, 'v', 31);
           this.emit('a = (R[4] - 4) | 0;');
           this.write32('v');
           this.emit(`R[4] = a; e = ${u32(next)};`);
         } else {
-          this.readE32(i, 't');
+          this.readE(i, 't', 31);
           if (reg === 2) {
             this.emit('a = (R[4] - 4) | 0;');
             this.write32(u32(next));
@@ -787,6 +790,69 @@ class UnitWriter {
           return;
         }
         throw new Error(`no translation for op ${op.toString(16)}`);
+    }
+  }
+
+  private reg16(r: number): string {
+    return `(R[${r}] & 65535)`;
+  }
+
+  private setReg16(r: number, v: string): void {
+    this.emit(`R[${r}] = (R[${r}] & -65536) | ((${v}) & 65535);`);
+  }
+
+  /** A 0x66-prefixed instruction of nativeO16 (op without the OP_O16 mark): the interpreter's sz = 1 paths. */
+  private o16(i: number, op: number, m: number, imm: number): void {
+    const reg = (m >> 3) & 7;
+    const rm = m & 7;
+    if (op < 0x40) {
+      const k = op >> 3;
+      if ((op & 7) === 1) this.aluE(i, k, this.reg16(reg), 15);
+      else if ((op & 7) === 3) {
+        this.readE(i, 'v', 15);
+        this.alu(k, this.reg16(reg), 'v', null, 15);
+        if (k !== 7) this.setReg16(reg, 'r');
+      } else {
+        this.alu(k, this.reg16(0), String(imm & 0xffff), null, 15);
+        if (k !== 7) this.setReg16(0, 'r');
+      }
+      return;
+    }
+    switch (op) {
+      case 0x81:
+      case 0x83:
+        this.aluE(i, reg, String(imm & 0xffff), 15);
+        return;
+      case 0x85:
+        this.readE(i, 'v', 15);
+        this.alu(4, 'v', this.reg16(reg), null, 15);
+        return;
+      case 0xf7:
+        this.readE(i, 'v', 15);
+        this.alu(4, 'v', String(imm & 0xffff), null, 15);
+        return;
+      case 0x89:
+        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | (R[${reg}] & 65535);`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write16(`R[${reg}]`);
+        }
+        return;
+      case 0x8b:
+        if (m >= 0xc0) this.emit(`R[${reg}] = (R[${reg}] & -65536) | (R[${rm}] & 65535);`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.read16('v');
+          this.emit(`R[${reg}] = (R[${reg}] & -65536) | v;`);
+        }
+        return;
+      case 0xc7:
+        if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | ${imm & 0xffff};`);
+        else {
+          this.emit(`a = ${this.ea(i)};`);
+          this.write16(String(imm & 0xffff));
+        }
+        return;
     }
   }
 
