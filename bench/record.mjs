@@ -53,7 +53,10 @@ function record(out, target, probes, extra = []) {
   const args = [cli('probe-record'), ...[target].flat(), '-q', '--force', '-o', out];
   for (const p of probes) args.push('-p', p);
   args.push(...extra);
-  return timed(node, args);
+  const r = timed(node, args);
+  // (the guests exit 0: anything else is probe-record failing, whose figures would mean nothing)
+  if (r.status !== 0) throw new Error(`probe-record ${args.slice(1).join(' ')} exited ${r.status}`);
+  return r;
 }
 function verify(trace) {
   return timed(node, [cli('probe-replay'), trace, '-q']);

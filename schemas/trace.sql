@@ -176,7 +176,7 @@ CREATE TABLE raw_events (
 -- probe_id, addr = the probe's raw_probes.addr, no args), and when step >= 0 its 'singlestep'
 -- (seq entry_seq + 1 + (step & 1), ts + (step >> 1), same cpu, tid, probe and addr, no args, as
 -- raw_events.step); step = -1: no single step is implied. The recorder implies an entry only when its call row is written in the
--- same batch, so the row comes at most one batch (<= 2^20 calls) after the entry in return order.
+-- same batch, so the row comes at most one batch (<= 2^18 calls) after the entry in return order.
 CREATE TABLE raw_calls (
   run_id     INTEGER NOT NULL,
   probe_id   INTEGER NOT NULL,

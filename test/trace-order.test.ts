@@ -4,8 +4,9 @@
 // runs are compared with the SQL events view in test/views.test.ts; here the hand-made rows cover
 // what recordings rarely show: a hit whose step comes two events later, a held entry stored as a
 // row after the fact, nesting, a call without an implied return, and a damaged file with a missing
-// seq (skipped, the rest still in order).
+// seq (skipped, the rest still in order), and a crafted row that would make the look-ahead huge.
 import { describe, expect, it } from 'vitest';
+import { TraceError } from '../src/trace/db.js';
 import { EventOrder } from '../src/trace/event-order.js';
 import type { CallRecord, EventRecord } from '../src/trace/records.js';
 
@@ -151,5 +152,13 @@ describe('#15 EventOrder: stored rows and call rows in production order', () => 
     expect(got.filter((x) => 'seq' in x).map((x) => (x as EventRecord).seq)).toEqual([
       1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12,
     ]);
+  });
+
+  it('a crafted call row whose implied entry lies absurdly far ahead is refused in one line', () => {
+    const calls: Call[] = [[10, 1, 7, 100, 60, info(0, 1, 3, 0), 6, null, 9_000_000_000, -1]];
+    expect(() => merged([], calls, true)).toThrow(TraceError);
+    expect(() => merged([], calls, true)).toThrow(
+      /^an implied event of this run is \d+ events ahead .*damaged$/,
+    );
   });
 });

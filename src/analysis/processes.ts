@@ -10,7 +10,7 @@
 //   `missed`/`missed_reentry` (the run's `missed` rows), latency over the analysed calls (the
 //   complete set when the report uses one, as for the overall figures), the peak number of the
 //   probe's calls in flight in that process alone, the deepest recursion, `recommended_maxactive` =
-//   the pool that process alone would need, and `held_at_peak` = the instances it held when the
+//   the pool that process alone would need, and `held_at_peak` = its calls in flight when the
 //   run's overall peak was first reached (the pool is shared by every process, so the overall
 //   recommendation is the one to set). Peak, depth, recommendation and held_at_peak are null where
 //   the overall figures are (the recording missed calls and no complete call set exists).

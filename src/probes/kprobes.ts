@@ -1005,6 +1005,21 @@ export class ProbeEngine {
     this.resumeExecution(pt, cpu, kcb);
     cpu.setFlags(cpu.getFlags() | kcb.savedEflags);
     const guestTf = (kcb.oldEflags & TF) !== 0;
+    this.leaveProbe(kcb);
+    // The guest had TF set itself: its own single-step trap follows the fix-up.
+    if (guestTf) return false;
+    return true;
+  }
+
+  /**
+   * resume_execution (K11). Unlike 2.6.13, which looked only at the first byte, this uses the decoded
+   * instruction, so operand-size and segment prefixes in front of call/jmp/ret/pushf are handled.
+   */
+  /**
+   * The end of a probe's handling: a reentered probe gives the CPU back to the probe it interrupted
+   * (Linux's restore_previous_kprobe), an outermost one leaves the control block idle.
+   */
+  private leaveProbe(kcb: CtlBlock): void {
     if (kcb.status === KPROBE_REENTER) {
       const prev = kcb.prev;
       kcb.current = prev.kp;
@@ -1015,15 +1030,8 @@ export class ProbeEngine {
       kcb.current = null;
       kcb.currentChild = null;
     }
-    // The guest had TF set itself: its own single-step trap follows the fix-up.
-    if (guestTf) return false;
-    return true;
   }
 
-  /**
-   * resume_execution (K11). Unlike 2.6.13, which looked only at the first byte, this uses the decoded
-   * instruction, so operand-size and segment prefixes in front of call/jmp/ret/pushf are handled.
-   */
   private resumeExecution(pt: ProbePoint, cpu: Cpu, kcb: CtlBlock): void {
     const mem = this.machine.memory;
     const origEip = pt.addr;
@@ -1087,16 +1095,7 @@ export class ProbeEngine {
         cpu.eip = pt.addr;
       } else this.resumeExecution(pt, cpu, kcb);
       cpu.setFlags(cpu.getFlags() | kcb.oldEflags);
-      if (kcb.status === KPROBE_REENTER) {
-        const prev = kcb.prev;
-        kcb.current = prev.kp;
-        kcb.status = prev.status;
-        kcb.oldEflags = prev.oldEflags;
-        kcb.savedEflags = prev.savedEflags;
-      } else {
-        kcb.current = null;
-        kcb.currentChild = null;
-      }
+      this.leaveProbe(kcb);
     }
     return false;
   }

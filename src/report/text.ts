@@ -409,7 +409,7 @@ export function exeLabel(p: Pick<ReportProcessJson, 'exe' | 'execs'>): string {
 
 /** What the per-process columns mean (text and HTML say the same). */
 export const PROCESS_NOTE =
-  'peak: calls in flight in that process alone; at peak: instances it held when the run reached its peak; ' +
+  'peak: calls in flight in that process alone; at peak: its calls in flight when the run reached its peak; ' +
   'alone: the maxactive that process alone would need. The pool is shared by every process: set the overall recommendation.';
 
 /** `processes`: per run with several processes, its processes and each probe's figures in them. */

@@ -16,10 +16,16 @@ import { EVENT_KINDS, type EventKindName } from './codes.js';
 import { TraceError } from './db.js';
 import { blankCallRecord, blankEventRecord, type CallRecord, type EventRecord } from './records.js';
 
-/** Call rows read ahead before the file is taken as damaged (the recorder's batches are <= 2^20). */
-const LOOKAHEAD_MAX = 1 << 21;
-/** How far (in seqs) an implied event may lie ahead (a batch spans < 2^23 events). */
-const RING_MAX = 1 << 25;
+/**
+ * Call rows read ahead before the file is taken as damaged: the recorder's batches hold at most
+ * 2^18 calls, and an implied entry's call is in the entry's batch.
+ */
+const LOOKAHEAD_MAX = 1 << 19;
+/**
+ * How far (in seqs) an implied event may lie ahead of the stream: a batch spans at most about six
+ * events per row (< 1.6M); this bounds the ring's memory (about 57 bytes a slot) for crafted files.
+ */
+const RING_MAX = 1 << 22;
 
 /** Columns of a stored event row: seq, ts, cpu, tid, kind, probe_id, addr, args text, step. */
 export const STORED_EVENT_COLUMNS = `seq, ts, (info >> 4) & 127, (info >> 11) & 4194303, info & 15,

@@ -70,7 +70,7 @@ import { WORKER_AVAILABLE, WorkerStore } from './worker-store.js';
 export type { BeginRunInfo } from './store.js';
 
 export interface WriterOptions {
-  /** Rows per buffer before an automatic flush (default 16384). */
+  /** Rows per buffer before an automatic flush (default 16384, at most 2^18). */
   batchRows?: number;
   /** Rows per prepared multi-row INSERT (default 128). */
   rowsPerStatement?: number;
@@ -255,9 +255,9 @@ export class TraceWriter implements RunSink {
   private constructor(store: StoreOps, path: string, opts: WriterOptions) {
     this.store = store;
     this.path = path;
-    // (at most 2^20: an implied entry's call row is then at most that many calls later, which
+    // (at most 2^18: an implied entry's call row is then at most that many calls later, which
     // the reader relies on, schemas/trace.sql)
-    this.cap = Math.max(1, Math.min(1 << 20, Math.floor(opts.batchRows ?? 16384)));
+    this.cap = Math.max(1, Math.min(1 << 18, Math.floor(opts.batchRows ?? 16384)));
     this.maxBytes = opts.maxBufferedBytes ?? 16 << 20;
     this.internCap = Math.max(1, opts.internCacheSize ?? 1 << 20);
     this.storeAll = opts.storeEveryEvent === true;
