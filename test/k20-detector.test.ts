@@ -6,9 +6,25 @@ import { describe, expect, it } from 'vitest';
 import { nullSink } from '../src/recorder/record.js';
 import { ProbeSession } from '../src/recorder/session.js';
 import { TRAMPOLINE_ADDR } from '../src/probes/kprobes.js';
-import { REPO_ROOT } from './helpers/gcc.js';
+import { REPO_ROOT, buildGuest } from './helpers/gcc.js';
 
 const bin = readFileSync(join(REPO_ROOT, 'workloads/bin/jprobe'));
+
+// A parent and its fork child both call a function that reads its own return address.
+const FORKING = `#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+volatile unsigned sink;
+__attribute__((noinline)) void whoami(void) { sink += (unsigned)__builtin_return_address(0); }
+int main(void) {
+  pid_t c = fork();
+  for (int i = 0; i < (c == 0 ? 3 : 2); i++) whoami();
+  if (c == 0) return 0;
+  waitpid(c, 0, 0);
+  printf("done\\n");
+  return 0;
+}
+`;
 
 function run(detect: boolean, probes: string[]) {
   const events: Array<{ kind: string; addr: number | null }> = [];
@@ -54,5 +70,32 @@ describe('K20: return-address reads while a function is hooked', () => {
     const on = run(true, ['r:whoami whoami']);
     expect(off.events.some((e) => e.kind === 'retaddr_read')).toBe(false);
     expect(on.out).toBe(off.out);
+  });
+  it('K20 detector: a fork child is watched as its parent is (every address space)', () => {
+    const guest = readFileSync(buildGuest(FORKING, ['-m32', '-static', '-O1'], 'k20-fork'));
+    const events: Array<{ kind: string; tid: number }> = [];
+    const pidOf = new Map<number, number>();
+    const sink = {
+      ...nullSink(),
+      event: ({ kind, tid }: { kind: string; tid: number }) => void events.push({ kind, tid }),
+      taskStart: ({ tid, pid }: { tid: number; pid: number }) => void pidOf.set(tid, pid),
+    };
+    const s = new ProbeSession(
+      guest,
+      { argv: ['k20-fork'], cpus: 2, probes: ['r:whoami whoami'], detectReturnAddressReads: true },
+      sink,
+    );
+    const r = s.run();
+    expect(Buffer.from(r.stdout).toString()).toBe('done\n');
+    const per = (kind: string) => {
+      const m = new Map<number, number>();
+      for (const e of events)
+        if (e.kind === kind) m.set(pidOf.get(e.tid)!, (m.get(pidOf.get(e.tid)!) ?? 0) + 1);
+      return m;
+    };
+    // The guest's own call counts: 2 in the parent, 3 in the child; one read per hooked call.
+    const returns = per('return');
+    expect([...returns.values()].sort()).toEqual([2, 3]);
+    expect(per('retaddr_read')).toEqual(returns);
   });
 });

@@ -426,8 +426,21 @@ export class Machine implements CpuHost {
     return this.nextTid++;
   }
 
+  /**
+   * Who hears guest reads of watched words, in every address space: the ones that exist now and
+   * the ones fork and exec make later (a process-wide watcher, e.g. the K20 detector, must not
+   * go deaf in a child).
+   */
+  setWatchReadHandler(fn: (word: number, addr: number) => void): void {
+    this.watchReadHandler = fn;
+    for (const p of this.processes.values()) p.mm.memory.onWatchRead = fn;
+  }
+
+  private watchReadHandler: (word: number, addr: number) => void = () => {};
+
   /** A fresh, empty address space with its own code cache. */
   newAddressSpace(memory = new Memory({ limit: this.options.memLimit ?? DEFAULT_MEM_LIMIT })): AddressSpace {
+    memory.onWatchRead = this.watchReadHandler;
     const cache = new CodeCache(memory);
     cache.setHooks(this.codeHookAddrs);
     cache.onInvalidate = () => {

@@ -777,8 +777,7 @@ export class ProbeEngine {
    */
   detectReturnAddressReads(on = true): void {
     this.watchSlots = on;
-    const mem = this.machine.memory;
-    mem.onWatchRead = on ? (word, addr) => this.onSlotRead(word, addr) : () => {};
+    this.machine.setWatchReadHandler(on ? (word, addr) => this.onSlotRead(word, addr) : () => {});
   }
 
   private onSlotRead(word: number, _addr: number): void {
