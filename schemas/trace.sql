@@ -1,4 +1,4 @@
--- probelab trace database, format 5.
+-- probelab trace database, format 6.
 --
 -- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views without a '_' prefix at
 -- the end of the creation part (runs, probes, events, calls, missed, tasks, sched, syscalls,
@@ -20,7 +20,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 5;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 6;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -28,7 +28,7 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 5);
+INSERT INTO meta (key, value) VALUES ('format_version', 6);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
@@ -329,7 +329,9 @@ SELECT e.run_id, e.seq, e.ts, e.cpu, e.tid,
          WHEN 6 THEN 'reentry' WHEN 7 THEN 'break' WHEN 8 THEN 'fault' WHEN 9 THEN 'retaddr_read'
        END AS kind,
        e.probe_id, e.addr,
-       (SELECT s.s FROM strings s WHERE s.id = e.args) AS args
+       (SELECT s.s FROM strings s WHERE s.id = e.args) AS args,
+       -- The event's process (tgid, format 6): its task's pid in the tasks view.
+       (SELECT t.pid FROM raw_tasks t WHERE t.run_id = e.run_id AND t.tid = e.tid) AS pid
 FROM _event_rows e;
 
 CREATE VIEW calls AS

@@ -1,7 +1,7 @@
 // #12: the tasks view holds each task's real process id, parent process id and executable path.
 // Oracle: the guest's own getpid()/getppid(), printed by every process of a fork tree
 // (test/guests/pids.c, static glibc). The recording then replays identically (the comparator
-// checks pid, ppid and exe of every task).
+// checks pid, ppid and exe of every task). A kprobe on say() checks the events view's pid column.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,7 @@ describe('#12 tasks: pid, ppid and exe', () => {
     recordRun(w, {
       workload: 'pids',
       binary: new Uint8Array(fs.readFileSync(bin)),
-      session: { argv: [exe], cpus: 2, probes: [], captureOutput: false, cwd: ROOT },
+      session: { argv: [exe], cpus: 2, probes: ['p:say say'], captureOutput: false, cwd: ROOT },
     });
     w.close();
     const r = TraceReader.open(file);
@@ -59,6 +59,11 @@ describe('#12 tasks: pid, ppid and exe', () => {
       expect(t.exe).toBe(exe);
     }
     expect(r.query('SELECT count(DISTINCT pid), count(DISTINCT ppid) FROM tasks').rows).toEqual([[3, 3]]);
+    // The events view names each event's process (format 6): say() runs once in each process,
+    // and its kprobe hits carry the pids the processes printed, in their order.
+    expect(r.query("SELECT pid FROM events WHERE kind = 'kprobe' ORDER BY seq").rows).toEqual(
+      seen.map((s) => [s.pid]),
+    );
     const o = replayRun(r, 1);
     expect(o.divergence?.message ?? null).toBeNull();
     r.close();

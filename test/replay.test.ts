@@ -153,6 +153,26 @@ describe('verify: every built-in workload replays identically', () => {
     );
     expect(cli([db, '--run', String(server.id), '-q']).stderr).toBe('');
   });
+
+  it("the events view names each event's process: the server's worker threads are one process", () => {
+    const r = TraceReader.open(db);
+    try {
+      const server = runs.find((x) => x.name === 'server' && x.cpus === 4 && !x.chaos)!;
+      // One process (the first task's tid is its pid), several threads: pid is not the tid.
+      const [[pids, tids, nulls, mainTid]] = r.query(
+        `SELECT count(DISTINCT pid), count(DISTINCT tid), sum(pid IS NULL),
+                (SELECT min(tid) FROM tasks WHERE run_id = ${server.id})
+         FROM events WHERE run_id = ${server.id}`,
+      ).rows as [[number, number, number, number]];
+      expect(tids).toBeGreaterThan(1);
+      expect([pids, nulls]).toEqual([1, 0]);
+      expect(r.query(`SELECT DISTINCT pid FROM events WHERE run_id = ${server.id}`).rows).toEqual([
+        [mainTid],
+      ]);
+    } finally {
+      r.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -168,6 +168,7 @@ describe('schema contract', () => {
   // Extra columns, appended after the design's list and documented in schemas/trace.sql.
   const EXTRA: Record<string, string[]> = {
     runs: ['mhz', 'output_truncated'],
+    events: ['pid'],
     inputs: ['sha256'],
     calls: ['end_ts', 'entry_seq', 'return_seq'],
     complete_calls: ['end_ts', 'entry_seq', 'return_seq', 'hooked'],
@@ -713,6 +714,7 @@ describe('writer', () => {
       probe_id: 4,
       addr: 0xffff_fff4,
       args: JSON.stringify({ i: 4, s: 'x"y\\z\u00e9' }),
+      pid: null, // this synthetic run has no task row for tid 5
     });
     // Calls come back in recorded (return) order; per probe, as written.
     for (let p = 0; p < 3; p++) {

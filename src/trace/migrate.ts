@@ -204,6 +204,14 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('UPDATE raw_events SET step = step * 2 WHERE step IS NOT NULL;');
     },
   },
+  {
+    from: 5,
+    to: 6,
+    description: "format 5 -> 6: the events view names each event's process (pid, from the tasks view)",
+    up() {
+      // Only the views change: the chain drops and recreates them.
+    },
+  },
 ];
 
 /**

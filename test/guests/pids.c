@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void say(const char *who) {
+__attribute__((noinline)) static void say(const char *who) {
   printf("%s pid %d ppid %d\n", who, (int)getpid(), (int)getppid());
   fflush(stdout);
 }
