@@ -1,6 +1,6 @@
 // #15 "store each fact once": the public views keep their columns and their exact contents.
 // - A format-3 and a format-4 trace recorded by the last build of each format
-//   (test/fixtures/trace-format{3,4}.db, made by test/fixtures/make-trace-format{3,4}.mjs) are
+//   (test/fixtures/trace-format{3,4}.db, made by test/fixtures/make-trace-fixture.mjs) are
 //   migrated; every public view, read by the file's own views before the migration, is compared row
 //   for row with the migrated file's, and every migrated run replays identically (verify).
 // - The same runs recorded twice by this build, once storing every event as a row (the layout of
