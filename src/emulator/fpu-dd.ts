@@ -16,7 +16,7 @@
 //   rounds y1 + C with C an even multiple of the grid step, so ties go to even as the x87 does.
 // - Nothing allocates: operands and results travel through the typed arrays below.
 
-import { C1, f64, HI, LO, PE, pow2, rr, S, TWO32, twoProdErr, u32 } from './fpu-ext.js';
+import { C1, f64, HI, LO, PE, pow2, rr, S, SPLIT, TWO32, u32 } from './fpu-ext.js';
 
 /** Range of |hi| for dd values and fast-path operands and results: [2^-DD_EXP, 2^DD_EXP]. */
 export const DD_EXP = 420;
@@ -27,26 +27,8 @@ const DD_MAX = 2 ** DD_EXP;
 export const ddIn = new Float64Array(4);
 /** Result (hi, lo): lo = 0 when the result is exactly a double. Flags go to S.fastF. */
 export const ddOut = new Float64Array(2);
-/** Error half of twoSum. */
-const ts = new Float64Array(1);
 /** round64's input: y0, y1, eps (no double crosses a call as an argument, so none is boxed). */
 const ry = new Float64Array(3);
-
-/** a + b rounded; its exact error goes to ts[0] (Knuth's TwoSum: a + b = result + ts[0]). */
-function twoSum(a: number, b: number): number {
-  const s = a + b;
-  const bb = s - a;
-  ts[0] = a - (s - bb) + (b - bb);
-  return s;
-}
-
-/** round64 on (y0, y1, eps), passed through ry. */
-function round64of(y0: number, y1: number, eps: number): boolean {
-  ry[0] = y0;
-  ry[1] = y1;
-  ry[2] = eps;
-  return round64();
-}
 
 function inRange(v: number): boolean {
   const m = Math.abs(v);
@@ -121,23 +103,41 @@ function ddStep(op: number): boolean {
   return ddAdd(op !== 0);
 }
 
+// The operations below write TwoSum (Knuth: s = a + b, v = s - a, err = (a - (s - v)) + (b - v))
+// and Dekker's TwoProduct (Veltkamp halves xh + xl of each factor; err = xh*yh - p + xh*yl + xl*yh
+// + xl*yl) out in full: as helper calls taking doubles V8 would box their arguments once its
+// inlining budget runs out, and this is the x87 programs' hot path.
+
 function ddAdd(sub: boolean): boolean {
   const ah = ddIn[0]!;
   const al = ddIn[1]!;
   const bh = sub ? -ddIn[2]! : ddIn[2]!;
   const bl = sub ? -ddIn[3]! : ddIn[3]!;
   // X = s + e + t + f exactly (two TwoSums), then folded into y0 + y1 + g1 + g2.
-  const s = twoSum(ah, bh);
-  const e = ts[0]!;
-  if (al === 0 && bl === 0) return round64of(s, e, 0);
-  const t = twoSum(al, bl);
-  const f = ts[0]!;
-  const z = twoSum(e, t);
-  const g1 = ts[0]!;
-  const z2 = twoSum(z, f);
-  const g2 = ts[0]!;
-  const y0 = twoSum(s, z2);
-  return round64of(y0, ts[0]!, Math.abs(g1) + Math.abs(g2));
+  const s = ah + bh;
+  let v = s - ah;
+  const e = ah - (s - v) + (bh - v);
+  if (al === 0 && bl === 0) {
+    ry[0] = s;
+    ry[1] = e;
+    ry[2] = 0;
+    return round64();
+  }
+  const t = al + bl;
+  v = t - al;
+  const f = al - (t - v) + (bl - v);
+  const z = e + t;
+  v = z - e;
+  const g1 = e - (z - v) + (t - v);
+  const z2 = z + f;
+  v = z2 - z;
+  const g2 = z - (z2 - v) + (f - v);
+  const y0 = s + z2;
+  v = y0 - s;
+  ry[0] = y0;
+  ry[1] = s - (y0 - v) + (z2 - v);
+  ry[2] = Math.abs(g1) + Math.abs(g2);
+  return round64();
 }
 
 function ddMul(): boolean {
@@ -145,21 +145,43 @@ function ddMul(): boolean {
   const al = ddIn[1]!;
   const bh = ddIn[2]!;
   const bl = ddIn[3]!;
+  let t = SPLIT * ah;
+  const ahh = t - (t - ah);
+  const ahl = ah - ahh;
+  t = SPLIT * bh;
+  const bhh = t - (t - bh);
+  const bhl = bh - bhh;
   const p = ah * bh;
-  const pe = twoProdErr(ah, bh, p); // ah*bh = p + pe exactly
-  if (al === 0 && bl === 0) return round64of(p, pe, 0);
+  const pe = ahh * bhh - p + ahh * bhl + ahl * bhh + ahl * bhl; // ah*bh = p + pe exactly
+  if (al === 0 && bl === 0) {
+    ry[0] = p;
+    ry[1] = pe;
+    ry[2] = 0;
+    return round64();
+  }
   // X = p + pe + c1 + c1e + c2 + c2e + al*bl; al*bl is about 2^-106 X and goes to the residual.
+  t = SPLIT * al;
+  const alh = t - (t - al);
+  const all = al - alh;
+  t = SPLIT * bl;
+  const blh = t - (t - bl);
+  const bll = bl - blh;
   const c1 = ah * bl;
-  const c1e = twoProdErr(ah, bl, c1);
+  const c1e = ahh * blh - c1 + ahh * bll + ahl * blh + ahl * bll;
   const c2 = al * bh;
-  const c2e = twoProdErr(al, bh, c2);
-  const m = twoSum(pe, c1);
-  const g1 = ts[0]!;
-  const m2 = twoSum(m, c2);
-  const g2 = ts[0]!;
-  const y0 = twoSum(p, m2);
-  const eps = Math.abs(g1) + Math.abs(g2) + Math.abs(c1e) + Math.abs(c2e) + 2 * Math.abs(al * bl);
-  return round64of(y0, ts[0]!, eps);
+  const c2e = alh * bhh - c2 + alh * bhl + all * bhh + all * bhl;
+  const m = pe + c1;
+  let v = m - pe;
+  const g1 = pe - (m - v) + (c1 - v);
+  const m2 = m + c2;
+  v = m2 - m;
+  const g2 = m - (m2 - v) + (c2 - v);
+  const y0 = p + m2;
+  v = y0 - p;
+  ry[0] = y0;
+  ry[1] = p - (y0 - v) + (m2 - v);
+  ry[2] = Math.abs(g1) + Math.abs(g2) + Math.abs(c1e) + Math.abs(c2e) + 2 * Math.abs(al * bl);
+  return round64();
 }
 
 function ddDiv(): boolean {
@@ -170,23 +192,42 @@ function ddDiv(): boolean {
   const q0 = nh / dh;
   // R = n - q0*d exactly = (nh - P) - Pe + nl - Q - Qe; nh - P is exact (Sterbenz: P is within
   // a few ulps of nh).
+  let t = SPLIT * q0;
+  const qh = t - (t - q0);
+  const ql = q0 - qh;
+  t = SPLIT * dh;
+  const dhh = t - (t - dh);
+  const dhl = dh - dhh;
+  t = SPLIT * dl;
+  const dlh = t - (t - dl);
+  const dll = dl - dlh;
   const p = q0 * dh;
-  const pe = twoProdErr(q0, dh, p);
+  const pe = qh * dhh - p + qh * dhl + ql * dhh + ql * dhl;
   const q = q0 * dl;
-  const qe = twoProdErr(q0, dl, q);
-  const r1 = twoSum(nh - p, -pe);
-  let rErr = Math.abs(ts[0]!);
-  const r2 = twoSum(r1, nl);
-  rErr += Math.abs(ts[0]!);
-  const r3 = twoSum(r2, -q);
-  rErr += Math.abs(ts[0]!);
-  const r = twoSum(r3, -qe);
-  rErr += Math.abs(ts[0]!);
+  const qe = qh * dlh - q + qh * dll + ql * dlh + ql * dll;
+  // r = (((nh - p) - pe) + nl) - q) - qe, each step a TwoSum whose error goes to rErr.
+  const d0 = nh - p;
+  const r1 = d0 - pe;
+  let v = r1 - d0;
+  let rErr = Math.abs(d0 - (r1 - v) - (pe + v));
+  const r2 = r1 + nl;
+  v = r2 - r1;
+  rErr += Math.abs(r1 - (r2 - v) + (nl - v));
+  const r3 = r2 - q;
+  v = r3 - r2;
+  rErr += Math.abs(r2 - (r3 - v) - (q + v));
+  const r = r3 - qe;
+  v = r - r3;
+  rErr += Math.abs(r3 - (r - v) - (qe + v));
   // X = q0 + R/d. q1 = r/dh is within 2^-53 |q1| of r/dh, r/dh within 2^-52 of r/d (|dl| <=
   // 2^-53 |dh|), and (R - r)/d <= rErr/|dh| (1 + 2^-52): eps doubles each bound.
   const q1 = r / dh;
-  const y0 = twoSum(q0, q1);
-  return round64of(y0, ts[0]!, 2 ** -51 * Math.abs(q1) + (2 * rErr) / Math.abs(dh));
+  const y0 = q0 + q1;
+  v = y0 - q0;
+  ry[0] = y0;
+  ry[1] = q0 - (y0 - v) + (q1 - v);
+  ry[2] = 2 ** -51 * Math.abs(q1) + (2 * rErr) / Math.abs(dh);
+  return round64();
 }
 
 function ddSqrt(): boolean {
@@ -194,17 +235,27 @@ function ddSqrt(): boolean {
   const al = ddIn[1]!;
   const s0 = Math.sqrt(ah);
   // R = a - s0^2 exactly = (ah - S) - Se + al, ah - S exact (Sterbenz).
+  const t = SPLIT * s0;
+  const sh = t - (t - s0);
+  const sl = s0 - sh;
   const sq = s0 * s0;
-  const se = twoProdErr(s0, s0, sq);
-  const r1 = twoSum(ah - sq, -se);
-  let rErr = Math.abs(ts[0]!);
-  const r = twoSum(r1, al);
-  rErr += Math.abs(ts[0]!);
+  const se = sh * sh - sq + 2 * (sh * sl) + sl * sl;
+  const d0 = ah - sq;
+  const r1 = d0 - se;
+  let v = r1 - d0;
+  let rErr = Math.abs(d0 - (r1 - v) - (se + v));
+  const r = r1 + al;
+  v = r - r1;
+  rErr += Math.abs(r1 - (r - v) + (al - v));
   // sqrt(s0^2 + R) = s0 sqrt(1 + t), t = R/s0^2 (|t| < 2^-50): s0 (1 + t/2) is within s0 t^2/4 =
   // (R/(2 s0))^2 / s0; q1 = r/(2 s0) is within 2^-53 |q1| of r/(2 s0), and (R - r)/(2 s0) <= rErr/s0.
   const q1 = r / (2 * s0);
-  const y0 = twoSum(s0, q1);
-  return round64of(y0, ts[0]!, 2 ** -51 * Math.abs(q1) + (2 * q1 * q1) / s0 + rErr / s0);
+  const y0 = s0 + q1;
+  v = y0 - s0;
+  ry[0] = y0;
+  ry[1] = s0 - (y0 - v) + (q1 - v);
+  ry[2] = 2 ** -51 * Math.abs(q1) + (2 * q1 * q1) / s0 + rErr / s0;
+  return round64();
 }
 
 /** The 80-bit form of the dd value hi + lo, into rr. */
