@@ -27,6 +27,12 @@ const DD_MAX = 2 ** DD_EXP;
 export const ddIn = new Float64Array(4);
 /** Result (hi, lo): lo = 0 when the result is exactly a double. Flags go to S.fastF. */
 export const ddOut = new Float64Array(2);
+/**
+ * P2[e] = 2^(e-1023) for the biased exponents e of normal doubles (a table: building powers of two
+ * through f64/u32 costs store-forwarding stalls in the hot path).
+ */
+const P2 = new Float64Array(2047);
+for (let e = 1; e < 2047; e++) P2[e] = pow2(e - 1023);
 /** round64's input: y0, y1, eps (no double crosses a call as an argument, so none is boxed). */
 const ry = new Float64Array(3);
 
@@ -48,11 +54,8 @@ function round64(): boolean {
   const w = u32[HI]!;
   if ((w & 0xfffff) === 0 && u32[LO] === 0) return false; // power of two: X may lie in the binade below
   const e = (w >>> 20) & 0x7ff; // X's binade is y0's: [2^(e-1023), 2^(e-1022))
-  u32[LO] = 0;
-  u32[HI] = ((e - 11) << 20) | 0x80000;
-  const c = f64[0]!; // 1.5 * 2^(e-1023-11): its ulp is the 64-bit grid step U = 2^(e-1023-63)
-  u32[HI] = (e - 64) << 20;
-  const half = f64[0]!; // U / 2
+  const c = 1.5 * P2[e - 11]!; // its ulp is the 64-bit grid step U = 2^(e-1023-63)
+  const half = P2[e - 64]!; // U / 2
   const q = y1 + c - c; // y1 rounded to a multiple of U (|y1| <= 2^(e-1023-53) keeps y1 + c in c's binade)
   const r = y1 - q; // exact, |r| <= U/2
   const ar = Math.abs(r);
