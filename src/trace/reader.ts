@@ -14,6 +14,7 @@
 // - Missing runs, probes or binaries are one-line TraceErrors.
 
 import type { Statement } from 'better-sqlite3';
+import { CHECK_WORKER_AVAILABLE, CheckStore } from './check-store.js';
 import { PREFETCH_AVAILABLE, Prefetcher } from './prefetch.js';
 import { CALL_COLUMNS, EventOrder, STORED_EVENT_COLUMNS } from './event-order.js';
 import { MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
@@ -169,6 +170,15 @@ export class TraceReader {
   close(): void {
     this.prefetch?.close();
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * A store that checks a TraceWriter's batches against run `runId`'s stored rows (verify by rows,
+   * check-store.ts): on a worker thread when the reader reads ahead, else in this thread.
+   */
+  checkStore(runId: number): CheckStore {
+    this.run(runId);
+    return new CheckStore(this.path, runId, this.readAhead && CHECK_WORKER_AVAILABLE ? undefined : this.db);
   }
 
   /** The meta table as an object (format_version, created_by, ...). */

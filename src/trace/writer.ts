@@ -252,6 +252,11 @@ export class TraceWriter implements RunSink {
     );
   }
 
+  /** A writer over another store (a verify's, which checks the batches instead of inserting them). */
+  static over(store: StoreOps, path: string, opts: WriterOptions = {}): TraceWriter {
+    return new TraceWriter(store, path, opts);
+  }
+
   private constructor(store: StoreOps, path: string, opts: WriterOptions) {
     this.store = store;
     this.path = path;
