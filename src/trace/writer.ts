@@ -65,9 +65,15 @@ import type {
   TaskRecord,
 } from './records.js';
 import { TraceStore, type BeginRunInfo, type StoreOps } from './store.js';
-import { WORKER_AVAILABLE, WorkerStore } from './worker-store.js';
+import { WORKER_AVAILABLE, WorkerStore, prestartStoreWorker } from './worker-store.js';
 
 export type { BeginRunInfo } from './store.js';
+
+/**
+ * Starts the thread the next worker-backed writer will use (module loading, SQLite), so that its
+ * start-up overlaps the caller's work before TraceWriter.create(); touches no file.
+ */
+export const prestartTraceWriter = prestartStoreWorker;
 
 export interface WriterOptions {
   /** Rows per buffer before an automatic flush (default 16384, at most 2^18). */
