@@ -176,7 +176,7 @@ describe('verify by rows', () => {
 
   it('a difference found by rows is named as the record-by-record verify names it', async () => {
     const file = tampered(
-      `UPDATE raw_calls SET retval = retval + 1 WHERE ${row('raw_calls', 'return_seq')} 2000)`,
+      `UPDATE raw_calls SET retval = retval + 1 WHERE ${row('raw_calls', 'return_seq')} 50)`,
     );
     const r = TraceReader.open(file);
     const byRecords = replayRun(r, 1, { byRows: false });

@@ -4,9 +4,10 @@
 // beside it: in a worker thread when compiled (check-worker.ts), as the recording's inserts do, or
 // in this thread under the TypeScript sources (tests) or when asked.
 // Guarantees:
-// - write() throws RowMismatch (a TraceError) once a batch has been found to differ; in a worker
-//   that is noticed at a later write() or at end(), which waits for every batch. end() returns only
-//   when the run stores exactly the packed rows, and throws RowMismatch otherwise.
+// - write() throws RowMismatch (a TraceError) once a batch has been found to differ, or SQLite
+//   failed to compare it (a damaged file: the record-by-record verify then says what it finds); in
+//   a worker that is noticed at a later write() or at end(), which waits for every batch. end()
+//   returns only when the run stores exactly the packed rows, and throws RowMismatch otherwise.
 // - At most MAX_IN_FLIGHT batches wait for the worker (memory stays bounded); their column buffers
 //   come back for the writer to reuse. Nothing is written anywhere; close() ends the worker.
 
@@ -24,7 +25,10 @@ export const CHECK_WORKER_AVAILABLE = import.meta.url.endsWith('.js');
 
 const MAX_IN_FLIGHT = 4;
 
-/** The stored rows of the run are not the rows the replay packs (the caller names the divergence). */
+/**
+ * The stored rows of the run are not the rows the replay packs, or could not be compared (the
+ * caller replays record by record to name the divergence).
+ */
 export class RowMismatch extends TraceError {
   override name = 'RowMismatch';
 }
@@ -52,7 +56,7 @@ export class CheckStore implements StoreOps {
     db?: Db,
   ) {
     if (db) {
-      this.local = new RowChecker(db, runId);
+      this.local = this.guard(() => new RowChecker(db, runId));
       this.remote = null;
       return;
     }
@@ -77,7 +81,8 @@ export class CheckStore implements StoreOps {
     this.judge();
     const r = this.remote;
     if (!r) {
-      this.mismatch = this.local!.check(b);
+      const local = this.local;
+      if (local) this.mismatch = this.guard(() => local.check(b));
       return this.judge();
     }
     this.post({ op: 'write', batch: b }, transferables(b));
@@ -96,8 +101,10 @@ export class CheckStore implements StoreOps {
   end(): void {
     this.sync();
     const r = this.remote;
-    if (!r) this.mismatch = this.local!.end();
-    else {
+    if (!r) {
+      const local = this.local;
+      if (local) this.mismatch = this.guard(() => local.end());
+    } else {
       this.post({ op: 'end' });
       this.wait(r.sent);
     }
@@ -129,8 +136,19 @@ export class CheckStore implements StoreOps {
   }
 
   private judge(): void {
-    if (this.error !== null) throw new TraceError(`verifying ${this.path} failed: ${this.error}`);
+    if (this.error !== null)
+      throw new RowMismatch(`${this.path}: the rows could not be compared: ${this.error}`);
     if (this.mismatch !== null) throw new RowMismatch(`run ${this.runId}: ${this.mismatch}`);
+  }
+
+  /** f(), or null with the error kept for judge() (SQLite failed on this thread). */
+  private guard<T>(f: () => T): T | null {
+    try {
+      return f();
+    } catch (err) {
+      this.error ??= err instanceof Error ? err.message : String(err);
+      return null;
+    }
   }
 
   private post(m: CheckRequest, transfer: ArrayBuffer[] = []): void {
@@ -146,7 +164,7 @@ export class CheckStore implements StoreOps {
       const done = Atomics.load(r.ctl, 0);
       if (done >= n) break;
       if (Atomics.load(r.ctl, 1) === 1 && Atomics.load(r.ctl, 0) < n)
-        throw new TraceError(`${this.path}: the verify reader thread stopped unexpectedly`);
+        throw new RowMismatch(`${this.path}: the rows could not be compared: the worker thread stopped`);
       Atomics.wait(r.ctl, 0, done, 1000);
     }
     this.drain(n);
@@ -157,7 +175,8 @@ export class CheckStore implements StoreOps {
     const r = this.remote!;
     while (r.read < n) {
       const m = receiveMessageOnPort(r.port);
-      if (m === undefined) throw new TraceError(`${this.path}: the verify reader thread lost a reply`);
+      if (m === undefined)
+        throw new RowMismatch(`${this.path}: the rows could not be compared: a reply was lost`);
       r.read++;
       const reply = m.message as CheckReply;
       if (reply.buffers) for (const b of reply.buffers) this.spare.push(b);

@@ -30,7 +30,7 @@ const MATCH: Record<NumericTableName, { key: string | null; text: readonly strin
 };
 
 /** Packed rows per statement (the largest chunk; a batch's tail goes in powers of two). */
-const CHUNK = 256;
+const CHUNK = 512;
 
 interface TableCheck {
   name: NumericTableName;
@@ -173,7 +173,7 @@ export class RowChecker {
       .filter((c) => c !== t.key)
       .map((c) =>
         MATCH[t.name].text.includes(c)
-          ? `(SELECT s FROM strings WHERE id = c.${c}) IS v.${c}`
+          ? `CASE WHEN c.${c} IS NULL THEN v.${c} IS NULL ELSE (SELECT s FROM strings WHERE id = c.${c}) IS v.${c} END`
           : `c.${c} IS v.${c}`,
       );
     st = this.db
