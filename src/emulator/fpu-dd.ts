@@ -31,7 +31,7 @@ export const ddOut = new Float64Array(2);
  * P2[e] = 2^(e-1023) for the biased exponents e of normal doubles (a table: building powers of two
  * through f64/u32 costs store-forwarding stalls in the hot path).
  */
-const P2 = new Float64Array(2047);
+export const P2 = new Float64Array(2047);
 for (let e = 1; e < 2047; e++) P2[e] = pow2(e - 1023);
 /** 2^-52, twice the relative error bound of a rounded operation. */
 const U52 = 2 ** -52;

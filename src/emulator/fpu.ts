@@ -145,7 +145,7 @@ import {
   fyl2xExt,
   fyl2xp1Ext,
 } from './fpu-trans.js';
-import { DD_EXP, ddArith, ddIn, ddOut, ddToExt } from './fpu-dd.js';
+import { DD_EXP, ddArith, ddIn, ddOut, ddToExt, P2 } from './fpu-dd.js';
 import type { FpuHost } from './types.js';
 
 /** The memory (or integer) operand of the current instruction, as an exact double. */
@@ -928,6 +928,7 @@ export class Fpu {
   private ldF64(ea: number): void {
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
+    if (normal64(lo, hi)) return;
     if ((hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
     u32[LO] = lo;
     u32[HI] = hi;
@@ -1083,6 +1084,11 @@ export class Fpu {
     const hi = this.host.read32(ea + 4) >>> 0;
     const p = this.pushSlot();
     if (p < 0) return;
+    if (normal64(lo, hi)) {
+      this.val[p] = opB[0]!;
+      this.ext[p] = 0;
+      return;
+    }
     const e = hi & 0x7ff00000;
     if (e === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       if (!(hi & 0x80000)) this.swBits |= IE;
@@ -1775,6 +1781,19 @@ export class Fpu {
     }
     return true;
   }
+}
+
+/**
+ * The binary64 with bits hi:lo into opB[0] when it is normal (and not tiny): its 53-bit
+ * significand times a power of two, exact, built without writing 32-bit halves and reading them
+ * back as a double (a store-forwarding stall in every m64 load).
+ */
+function normal64(lo: number, hi: number): boolean {
+  const e = (hi >>> 20) & 0x7ff;
+  if (e <= 52 || e === 0x7ff) return false;
+  const v = ((hi & 0xfffff) | 0x100000) * TWO32 + (lo >>> 0);
+  opB[0] = hi & 0x80000000 ? -v * P2[e - 52]! : v * P2[e - 52]!;
+  return true;
 }
 
 /** FCMOVcc's condition in rows DA (as is) and DB (negated): reg 0 b, 1 e, 2 be, 3 u. */
