@@ -79,23 +79,19 @@ function round64(): boolean {
  * round to nearest. True: ddOut/S.fastF hold the x87 result and flags; false: use the 80-bit path.
  */
 export function ddArith(op: number): boolean {
-  if (ddStep(op)) {
-    ddStats.hits++;
-    return true;
-  }
-  ddStats.misses++;
-  return false;
+  const ah = ddIn[0]!;
+  const ok = inRange(ah) && (op === 8 ? ah > 0 && ddSqrt() : inRange(ddIn[2]!) && ddBinary(op));
+  if (ok) ddStats.hits++;
+  else ddStats.misses++;
+  return ok;
 }
 
 /** Fast-path results and give-ups (for profiles and for tests that must see the path taken). */
 export const ddStats = { hits: 0, misses: 0 };
 
-function ddStep(op: number): boolean {
+function ddBinary(op: number): boolean {
   const ah = ddIn[0]!;
-  if (!inRange(ah)) return false;
-  if (op === 8) return ah > 0 && ddSqrt(); // sqrt of a negative: the 80-bit path answers
   const bh = ddIn[2]!;
-  if (!inRange(bh)) return false;
   if (op === 5 || op === 7) {
     ddIn[0] = bh;
     ddIn[2] = ah;
