@@ -81,13 +81,15 @@ function round64(): boolean {
 export function ddArith(op: number): boolean {
   const ah = ddIn[0]!;
   const ok = inRange(ah) && (op === 8 ? ah > 0 && ddSqrt() : inRange(ddIn[2]!) && ddBinary(op));
-  if (ok) ddStats.hits++;
-  else ddStats.misses++;
+  ddStats[ok ? 0 : 1]! += 1;
   return ok;
 }
 
-/** Fast-path results and give-ups (for profiles and for tests that must see the path taken). */
-export const ddStats = { hits: 0, misses: 0 };
+/**
+ * Fast-path results [0] and give-ups [1], for profiles and for tests that must see the path taken
+ * (doubles: a counter past 2^30 would leave V8's small integers and allocate on every increment).
+ */
+export const ddStats = new Float64Array(2);
 
 function ddBinary(op: number): boolean {
   const ah = ddIn[0]!;

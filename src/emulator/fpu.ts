@@ -182,15 +182,24 @@ export class Fpu {
   private rc = RC_NEAREST;
   private prec = 64;
   private fastPC = true;
-  /** PC = 64 and round to nearest: the double-double fast path applies. */
+  /** PC = 64, round to nearest and fastDD: the double-double fast path applies. */
   private ddPC = true;
-  /** Off: every result not exactly a double comes from the 80-bit code (tests compare the two). */
-  fastDD = true;
+  private ddAllowed = true;
   private host!: FpuHost;
   private ea = 0;
 
   constructor() {
     this.reset();
+  }
+
+  /** Off: every result not exactly a double comes from the 80-bit code (tests compare the two). */
+  get fastDD(): boolean {
+    return this.ddAllowed;
+  }
+
+  set fastDD(on: boolean) {
+    this.ddAllowed = on;
+    this.setCW(this.cw);
   }
 
   /** FNINIT state. Register contents are kept (they are only tagged empty), as on hardware. */
@@ -284,7 +293,7 @@ export class Fpu {
    * byte, `ea` the linear address of the memory operand when modrm < 0xC0.
    */
   exec(op: number, modrm: number, ea: number, host: FpuHost): void {
-    this.host = host;
+    if (this.host !== host) this.host = host; // (a store with a write barrier, and it rarely changes)
     this.ea = ea;
     const reg = (modrm >> 3) & 7;
     if (modrm < 0xc0) {
@@ -616,7 +625,7 @@ export class Fpu {
     const pc = (this.cw >> 8) & 3;
     this.prec = pc === 0 ? 24 : pc === 2 ? 53 : 64;
     this.fastPC = pc !== 0;
-    this.ddPC = this.prec === 64 && this.rc === RC_NEAREST;
+    this.ddPC = this.ddAllowed && this.prec === 64 && this.rc === RC_NEAREST;
   }
 
   private underflow(): void {
@@ -744,7 +753,7 @@ export class Fpu {
         return;
       }
     }
-    if (h >= 0x80000000 && e >= 16383 - DD_EXP && e < 16383 + DD_EXP && this.fastDD) {
+    if (h >= 0x80000000 && e >= 16383 - DD_EXP && e < 16383 + DD_EXP && this.ddAllowed) {
       // A 64-bit significand M in the dd range: hi = RN53(M), lo = M - hi (Fast2Sum), scaled.
       const mh = h * TWO32;
       const hs = mh + l;
@@ -830,7 +839,7 @@ export class Fpu {
     const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
     const xa = this.ext[p]!;
     const xb = bSrc >= 0 ? this.ext[bSrc]! : 0;
-    if (this.ddPC && this.fastDD && xa !== 1 && xb !== 1) {
+    if (this.ddPC && xa !== 1 && xb !== 1) {
       ddIn[0] = this.val[p]!;
       ddIn[1] = xa === 2 ? this.lo[p]! : 0;
       ddIn[2] = bv;
@@ -893,7 +902,7 @@ export class Fpu {
     const p = this.st0OrFault();
     if (p < 0) return;
     const x = this.ext[p]!;
-    if (this.ddPC && this.fastDD && x !== 1) {
+    if (this.ddPC && x !== 1) {
       ddIn[0] = this.val[p]!;
       ddIn[1] = x === 2 ? this.lo[p]! : 0;
       if (ddArith(8)) {
