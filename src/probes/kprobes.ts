@@ -190,12 +190,47 @@ interface ProbePoint {
   /** Per child: it is a jprobe's kprobe. */
   isJp: boolean[];
   kind: string;
+  /** What resume_execution does after the step (RESUME_*; from `kind`, so the hot path switches on a number). */
+  resume: number;
   npfx: number;
   modrm: number;
   op: number;
   o16: boolean;
   /** cli, sti: the instruction would change IF itself (K9). */
   ifModifier: boolean;
+}
+
+// resume_execution's cases (ProbePoint.resume), by the stepped instruction's control kind.
+const RESUME_PLAIN = 0;
+const RESUME_PUSHF = 1;
+/** ret, lret, iret (with or without an immediate): EIP is the return's target already. */
+const RESUME_RET = 2;
+const RESUME_CALL_REL = 3;
+/** call through a register, memory or far pointer: fix the pushed address, keep the target. */
+const RESUME_CALL_ABS = 4;
+const RESUME_JMP_ABS = 5;
+
+function resumeKind(kind: string): number {
+  switch (kind) {
+    case 'pushf':
+      return RESUME_PUSHF;
+    case 'ret':
+    case 'ret_imm':
+    case 'lret':
+    case 'lret_imm':
+    case 'iret':
+      return RESUME_RET;
+    case 'call_rel':
+      return RESUME_CALL_REL;
+    case 'call_ind':
+    case 'call_far':
+      return RESUME_CALL_ABS;
+    case 'jmp_ind':
+    case 'jmp_far':
+      return RESUME_JMP_ABS;
+    default:
+      return RESUME_PLAIN;
+  }
 }
 
 interface PrevKprobe {
@@ -627,6 +662,7 @@ export class ProbeEngine {
       evOf: [],
       isJp: [],
       kind: controlKind(d),
+      resume: RESUME_PLAIN,
       npfx: d.npfx,
       modrm: d.modrm,
       op: d.op,
@@ -634,6 +670,7 @@ export class ProbeEngine {
       ifModifier: false,
     };
     pt.ifModifier = pt.kind === 'cli' || pt.kind === 'sti';
+    pt.resume = resumeKind(pt.kind);
     if (slot) this.writeReserved(slot, insn.subarray(0, d.len));
     this.points.set(this.pointKey(image, addr), pt);
     this.pointsChanged(pt);
@@ -1108,29 +1145,23 @@ export class ProbeEngine {
     const copyEip = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
     const tos = cpu.regs[ESP]! >>> 0;
     let nextEip = -1;
-    switch (pt.kind) {
-      case 'pushf': {
+    switch (pt.resume) {
+      case RESUME_PUSHF: {
         if (pt.o16) mem.write16(tos, (mem.read16(tos) & ~(TF | IF)) | kcb.oldEflags);
         else mem.write32(tos, (mem.read32(tos) & ~(TF | IF)) | kcb.oldEflags);
         break;
       }
-      case 'ret':
-      case 'ret_imm':
-      case 'lret':
-      case 'lret_imm':
-      case 'iret':
+      case RESUME_RET:
         cpu.setFlags(cpu.getFlags() & ~TF);
         return;
-      case 'call_rel':
+      case RESUME_CALL_REL:
         mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
         break;
-      case 'call_ind':
-      case 'call_far':
+      case RESUME_CALL_ABS:
         mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
         nextEip = cpu.eip;
         break;
-      case 'jmp_ind':
-      case 'jmp_far':
+      case RESUME_JMP_ABS:
         nextEip = cpu.eip;
         break;
       default:

@@ -48,7 +48,7 @@ import {
   type RowTableName,
   type RowValue,
 } from './batch.js';
-import { EventKind, MissReason } from './codes.js';
+import { EventKind, MissReason, eventKindCode } from './codes.js';
 import { type CreateOptions, TraceError, createTrace, openTrace } from './db.js';
 import type {
   CallRecord,
@@ -345,7 +345,7 @@ export class TraceWriter implements RunSink {
    */
   event(r: EventRecord): void {
     const runId = this.current();
-    const code = EventKind[r.kind];
+    const code = eventKindCode(r.kind);
     if (this.storeAll)
       return this.storeEvent(runId, r.seq, r.ts, code, r.cpu, r.tid, r.probeId, r.addr, r.args);
     if (this.heldTramp.held || this.heldRet.held) {
@@ -422,7 +422,7 @@ export class TraceWriter implements RunSink {
     const info = p[b + 2]!;
     const addr = p[b + 3]!;
     const step = p[b + 4]!;
-    p.copyWithin(b, b + PW, this.nPending * PW);
+    if (i < this.nPending - 1) p.copyWithin(b, b + PW, this.nPending * PW);
     this.nPending--;
     this.storeRow(seq, ts, info, addr, NaN, step);
   }
@@ -581,7 +581,8 @@ export class TraceWriter implements RunSink {
       if (p[b] !== r.entrySeq) continue;
       if (p[b + 1] !== r.ts || p[b + 2] !== packEventInfo(KPROBE, r.entryCpu, r.tid, r.probeId)) return NaN;
       const step = p[b + 4]!;
-      p.copyWithin(b, b + PW, this.nPending * PW);
+      // (nested calls return newest first: usually nothing moves)
+      if (i < this.nPending - 1) p.copyWithin(b, b + PW, this.nPending * PW);
       this.nPending--;
       return step === step ? step : -1;
     }
