@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeEach } from 'vitest';
 import fc from 'fast-check';
 import { Fpu } from '../src/emulator/fpu.js';
-import type { FpuHost } from '../src/emulator/types.js';
+import { FakeHost, UD } from './fpu-host.js';
 
 const IE = 0x1;
 const DE = 0x2;
@@ -24,46 +24,6 @@ const CC = C0 | C1 | C2 | C3;
 const FLAGS = 0x7f;
 const INDEF64 = 0xfff8000000000000n;
 const INDEF80: [number, bigint] = [0xffff, 0xc000000000000000n];
-
-class UD extends Error {}
-
-class FakeHost implements FpuHost {
-  readonly mem = new Uint8Array(0x10000);
-  readonly dv = new DataView(this.mem.buffer);
-  ax: number | undefined;
-  eflags = 0;
-  zpc: number[] | undefined;
-  read8(a: number): number {
-    return this.mem[a]!;
-  }
-  read16(a: number): number {
-    return this.dv.getUint16(a, true);
-  }
-  read32(a: number): number {
-    return this.dv.getInt32(a, true); // signed, like Memory.read32
-  }
-  write8(a: number, v: number): void {
-    this.mem[a] = v;
-  }
-  write16(a: number, v: number): void {
-    this.dv.setUint16(a, v & 0xffff, true);
-  }
-  write32(a: number, v: number): void {
-    this.dv.setUint32(a, v >>> 0, true);
-  }
-  setAX(v: number): void {
-    this.ax = v;
-  }
-  setFlagsZPC(zf: number, pf: number, cf: number): void {
-    this.zpc = [zf, pf, cf];
-  }
-  getFlags(): number {
-    return this.eflags;
-  }
-  raiseUD(): never {
-    throw new UD('#UD');
-  }
-}
 
 const A = 0x1000; // memory operand
 const CWA = 0x2000; // control word scratch

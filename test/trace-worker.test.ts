@@ -134,6 +134,69 @@ describe('trace writer on a worker thread', () => {
     db.close();
   });
 
+  it('#15: beginRun/addProbe do not wait for the worker; a failure there is reported by the next waiting operation, nothing later lands', () => {
+    const file = tmp();
+    const w = TraceWriter.create(file, { thread: 'worker', batchRows: 10 });
+    // the file exists as soon as create() returns (made in this thread)
+    expect(fs.statSync(file).isFile()).toBe(true);
+    const run = w.beginRun({ workload: 'demo', binary: BINARY, config: CONFIG });
+    expect(run).toBe(1);
+    const probe = {
+      probeId: 1,
+      event: 'probes/f',
+      kind: 'kretprobe' as const,
+      spec: 'r:probes/f f',
+      symbol: 'f',
+      offset: 0,
+      addr: 0x8048000,
+      maxactive: 4,
+    };
+    w.addProbe(run, probe);
+    // the same probe id again: raw_probes' primary key refuses it inside the worker
+    w.addProbe(run, { ...probe, event: 'probes/g' });
+    for (let i = 1; i <= 10; i++) w.event(R.ev(i, i, 0, 1, EventKind.kprobe, null, null, null));
+    let msg = '';
+    try {
+      w.flush();
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/^adding probe probes\/g .* failed: .*UNIQUE/);
+    w.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM probes').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+    db.close();
+  });
+
+  it("#15: run ids of runs appended to an existing file equal the in-thread writer's (the first is asked for)", () => {
+    const ids: number[][] = [];
+    for (const thread of ['inline', 'worker'] as const) {
+      const file = tmp();
+      const first = TraceWriter.create(file, { thread: 'inline' });
+      first.beginRun({ workload: 'demo', binary: BINARY, config: CONFIG });
+      first.close();
+      const w = TraceWriter.append(file, { thread });
+      ids.push(
+        [1, 2, 3].map((seed) =>
+          w.beginRun({ workload: 'demo', binary: BINARY, config: { ...CONFIG, seed } }),
+        ),
+      );
+      w.close();
+      const db = new Database(file, { readonly: true });
+      const stored = db
+        .prepare("SELECT run_id, json_extract(config, '$.seed') AS seed FROM raw_runs ORDER BY run_id")
+        .all();
+      db.close();
+      expect(stored).toEqual([
+        { run_id: 1, seed: 7 },
+        ...ids.at(-1)!.map((run_id, i) => ({ run_id, seed: i + 1 })),
+      ]);
+    }
+    expect(ids[1]).toEqual(ids[0]);
+    expect(ids[0]).toEqual([2, 3, 4]);
+  });
+
   it('open errors surface synchronously as one line', () => {
     const file = tmp();
     fs.writeFileSync(file, 'x');

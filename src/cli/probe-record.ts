@@ -13,7 +13,7 @@ import { ElfError, Machine } from '../emulator/machine.js';
 import { nullSink, recordRunAsync } from '../recorder/record.js';
 import { ProbeSession, ProbeSpecError, type SessionOptions } from '../recorder/session.js';
 import { TraceError } from '../trace/db.js';
-import { TraceWriter } from '../trace/writer.js';
+import { TraceWriter, prestartTraceWriter } from '../trace/writer.js';
 import { list, parseCommand, runCommand, type CommandSpec } from './command.js';
 import { CliError, findWorkload, readInput, workloadBinaryPath, workloads } from './common.js';
 import { guestOptions, guestWorld, machineOptionsOf, type GuestWorld } from './guest-options.js';
@@ -350,6 +350,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const workers = Math.min(availableParallelism(), slice.count, 8);
+  // The trace store's thread loads SQLite while the guest and the probes are checked below.
+  if (workers === 1 || process.env.PROBELAB_SWEEP_WORKER) prestartTraceWriter();
   const world = await guestWorld(a);
   const session: RunPlan['session'] = {
     ...machineOptionsOf(world),
@@ -392,7 +395,6 @@ export async function main(argv: string[]): Promise<number> {
       quiet: a.quiet,
       outputLimit,
     };
-    const workers = Math.min(availableParallelism(), slice.count, 8);
     if (workers > 1 && !process.env.PROBELAB_SWEEP_WORKER)
       return await sweepInParallel({
         argv,

@@ -9,9 +9,10 @@
 //   values, including the unordered result and the IE rules of FCOM vs FUCOM for QNaN/SNaN.
 // - Registers hold exact 80-bit extended values (sign, 15-bit exponent, 64-bit significand with
 //   its explicit integer bit). A register whose value is exactly a double (most values of
-//   programs compiled for doubles) is kept as that double; anything else (64-bit significands,
-//   exponents beyond the double range, extended denormals, NaN payloads, unsupported encodings)
-//   lives in an 80-bit shadow. Either way every instruction sees the exact value.
+//   programs compiled for doubles) is kept as that double; a 64-bit significand with a moderate
+//   exponent (|x| in 2^-420..2^420) as an exact double-double hi + lo (fpu-dd.ts); anything else
+//   (exponents beyond that, extended denormals, NaN payloads, unsupported encodings) lives in an
+//   80-bit shadow. Either way every instruction sees the exact value.
 // - FADD/FSUB/FSUBR/FMUL/FDIV/FDIVR (register, m32/m64 real and m16/m32 integer forms) and FSQRT
 //   are correctly rounded to the precision-control width (PC: 24, 53 or 64 significand bits;
 //   the reserved PC=01 acts as 64, like QEMU) under the rounding-control mode (RC), with the
@@ -19,7 +20,9 @@
 //   They set PE on inexact results with C1 = "rounded up" (magnitude grew), UE (tininess after
 //   rounding, masked response: only when also inexact), OE, ZE, IE and DE (denormal operands).
 //   Exact double results (and, with PC=53 and round-to-nearest, any normal-range result) come
-//   from the host's double arithmetic without touching the 80-bit machinery; the rest use
+//   from the host's double arithmetic without touching the 80-bit machinery; with PC=64 and
+//   round-to-nearest (the Linux default), results on doubles and dd values in range come from
+//   error-free double arithmetic (fpu-dd.ts), which gives up near a rounding boundary; the rest use
 //   integer arithmetic on 32-bit limbs held in doubles (long division and an exactly corrected
 //   Newton step for the square root).
 // - FPREM/FPREM1 give the exact remainder; like a CPU (and QEMU) they reduce by at most 63
@@ -108,6 +111,7 @@ import {
   packInf,
   packZero,
   PE,
+  pow2,
   RC_NEAREST,
   RC_UP,
   RC_ZERO,
@@ -141,16 +145,24 @@ import {
   fyl2xExt,
   fyl2xp1Ext,
 } from './fpu-trans.js';
+import { DD_EXP, ddArith, ddIn, ddOut, ddToExt, P2 } from './fpu-dd.js';
 import type { FpuHost } from './types.js';
 
 /** The memory (or integer) operand of the current instruction, as an exact double. */
 const opB = new Float64Array(1);
 
 export class Fpu {
-  /** Register values by physical register when ext[p] = 0 (exact doubles); ST(i) is physical (top + i) & 7. */
+  /**
+   * Register values by physical register when ext[p] = 0 (exact doubles), the high half when
+   * ext[p] = 2; ST(i) is physical (top + i) & 7.
+   */
   readonly val = new Float64Array(8);
-  /** 1 when xs/xh/xl hold the register's value (it is not exactly a double, or is a NaN). */
+  /**
+   * The register's form: 0 the double val[p]; 1 xs/xh/xl hold it (not a double, or a NaN); 2 the
+   * double-double val[p] + lo[p] (fpu-dd.ts: a 64-bit significand in the dd range).
+   */
   readonly ext = new Uint8Array(8);
+  readonly lo = new Float64Array(8);
   readonly xs = new Uint16Array(8);
   readonly xh = new Uint32Array(8);
   readonly xl = new Uint32Array(8);
@@ -170,11 +182,24 @@ export class Fpu {
   private rc = RC_NEAREST;
   private prec = 64;
   private fastPC = true;
+  /** PC = 64, round to nearest and fastDD: the double-double fast path applies. */
+  private ddPC = true;
+  private ddAllowed = true;
   private host!: FpuHost;
   private ea = 0;
 
   constructor() {
     this.reset();
+  }
+
+  /** Off: every result not exactly a double comes from the 80-bit code (tests compare the two). */
+  get fastDD(): boolean {
+    return this.ddAllowed;
+  }
+
+  set fastDD(on: boolean) {
+    this.ddAllowed = on;
+    this.setCW(this.cw);
   }
 
   /** FNINIT state. Register contents are kept (they are only tagged empty), as on hardware. */
@@ -194,6 +219,7 @@ export class Fpu {
   copyFrom(o: Fpu): void {
     this.val.set(o.val);
     this.ext.set(o.ext);
+    this.lo.set(o.lo);
     this.xs.set(o.xs);
     this.xh.set(o.xh);
     this.xl.set(o.xl);
@@ -232,6 +258,7 @@ export class Fpu {
     for (let p = 0; p < 8; p++) {
       let t: number;
       if ((this.emptyMask >> p) & 1) t = 3;
+      else if (this.ext[p] === 2) t = 0;
       else if (this.ext[p]) {
         const s = this.xs[p]!;
         const h = this.xh[p]!;
@@ -252,7 +279,10 @@ export class Fpu {
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7;
       let text = (this.emptyMask >> p) & 1 ? 'empty' : String(this.st(i));
-      if (this.ext[p]) text += ` [${hex(this.xs[p]!, 4)} ${hex(this.xh[p]!, 8)}${hex(this.xl[p]!, 8)}]`;
+      if (this.ext[p]) {
+        this.regExt(p);
+        text += ` [${hex(rr[0]!, 4)} ${hex(rr[1]!, 8)}${hex(rr[2]!, 8)}]`;
+      }
       out += `\nST${i}=${text}`;
     }
     return out;
@@ -263,7 +293,7 @@ export class Fpu {
    * byte, `ea` the linear address of the memory operand when modrm < 0xC0.
    */
   exec(op: number, modrm: number, ea: number, host: FpuHost): void {
-    this.host = host;
+    if (this.host !== host) this.host = host; // (a store with a write barrier, and it rarely changes)
     this.ea = ea;
     const reg = (modrm >> 3) & 7;
     if (modrm < 0xc0) {
@@ -489,8 +519,11 @@ export class Fpu {
             const p = this.st0OrFault();
             if (p < 0) return;
             const v = this.val[p]!;
+            const flip = i === 0 || v < 0;
             this.val[p] = i === 0 ? -v : Math.abs(v);
-            if (this.ext[p]) this.xs[p] = i === 0 ? this.xs[p]! ^ 0x8000 : this.xs[p]! & 0x7fff;
+            if (this.ext[p] === 2) {
+              if (flip) this.lo[p] = -this.lo[p]!;
+            } else if (this.ext[p]) this.xs[p] = i === 0 ? this.xs[p]! ^ 0x8000 : this.xs[p]! & 0x7fff;
             return;
           }
           case 4:
@@ -592,6 +625,7 @@ export class Fpu {
     const pc = (this.cw >> 8) & 3;
     this.prec = pc === 0 ? 24 : pc === 2 ? 53 : 64;
     this.fastPC = pc !== 0;
+    this.ddPC = this.ddAllowed && this.prec === 64 && this.rc === RC_NEAREST;
   }
 
   private underflow(): void {
@@ -719,6 +753,17 @@ export class Fpu {
         return;
       }
     }
+    if (h >= 0x80000000 && e >= 16383 - DD_EXP && e < 16383 + DD_EXP && this.ddAllowed) {
+      // A 64-bit significand M in the dd range: hi = RN53(M), lo = M - hi (Fast2Sum), scaled.
+      const mh = h * TWO32;
+      const hs = mh + l;
+      const ls = l - (hs - mh);
+      const k = pow2(e - 16383 - 63);
+      this.val[p] = s & 0x8000 ? -hs * k : hs * k;
+      this.lo[p] = s & 0x8000 ? -ls * k : ls * k;
+      this.ext[p] = 2;
+      return;
+    }
     this.ext[p] = 1;
     this.xs[p] = s;
     this.xh[p] = h;
@@ -727,22 +772,34 @@ export class Fpu {
 
   private copyReg(d: number, s: number): void {
     this.val[d] = this.val[s]!;
+    this.lo[d] = this.lo[s]!;
     const x = this.ext[s]!;
     this.ext[d] = x;
-    if (x) {
+    if (x === 1) {
       this.xs[d] = this.xs[s]!;
       this.xh[d] = this.xh[s]!;
       this.xl[d] = this.xl[s]!;
     }
   }
 
+  /** Register p = ddOut (a double when lo = 0), flags from S.fastF. */
+  private setDD(p: number): void {
+    const lo = ddOut[1]!;
+    this.val[p] = ddOut[0]!;
+    this.lo[p] = lo;
+    this.ext[p] = lo === 0 ? 0 : 2;
+    this.swBits |= S.fastF;
+  }
+
   /** The exact 80-bit value of register p into rr. */
   private regExt(p: number): void {
-    if (this.ext[p]) {
+    const x = this.ext[p]!;
+    if (x === 1) {
       rr[0] = this.xs[p]!;
       rr[1] = this.xh[p]!;
       rr[2] = this.xl[p]!;
-    } else doubleToExt(this.val[p]!);
+    } else if (x === 0) doubleToExt(this.val[p]!);
+    else ddToExt(this.val[p]!, this.lo[p]!);
   }
 
   private regFx(p: number): Fx {
@@ -753,9 +810,7 @@ export class Fpu {
   /** Unpacks register p into operand slot i. */
   private loadSlot(i: number, p: number): void {
     if (this.ext[p]) {
-      rr[0] = this.xs[p]!;
-      rr[1] = this.xh[p]!;
-      rr[2] = this.xl[p]!;
+      this.regExt(p);
       unpack(i);
     } else unpackDouble(i, this.val[p]!);
   }
@@ -782,7 +837,19 @@ export class Fpu {
   /** ST(p) = ST(p) op b; op: 0 add, 1 mul, 4 d-s, 5 s-d, 6 d/s, 7 s/d. b is register bSrc or opB[0]. */
   private arith(op: number, p: number, bSrc: number): void {
     const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
-    if (this.ext[p] === 0 && !(bSrc >= 0 && this.ext[bSrc] !== 0) && bv === bv && this.fastPC) {
+    const xa = this.ext[p]!;
+    const xb = bSrc >= 0 ? this.ext[bSrc]! : 0;
+    if (this.ddPC && xa !== 1 && xb !== 1) {
+      ddIn[0] = this.val[p]!;
+      ddIn[1] = xa === 2 ? this.lo[p]! : 0;
+      ddIn[2] = bv;
+      ddIn[3] = xb === 2 ? this.lo[bSrc]! : 0;
+      if (ddArith(op)) {
+        this.setDD(p);
+        return;
+      }
+    }
+    if (xa === 0 && xb === 0 && bv === bv && this.fastPC) {
       fa[0] = this.val[p]!;
       fa[1] = bv;
       if (fastArith(op, this.rc, this.prec === 53)) {
@@ -834,7 +901,16 @@ export class Fpu {
   private fsqrt(): void {
     const p = this.st0OrFault();
     if (p < 0) return;
-    if (!this.ext[p] && this.fastPC) {
+    const x = this.ext[p]!;
+    if (this.ddPC && x !== 1) {
+      ddIn[0] = this.val[p]!;
+      ddIn[1] = x === 2 ? this.lo[p]! : 0;
+      if (ddArith(8)) {
+        this.setDD(p);
+        return;
+      }
+    }
+    if (!x && this.fastPC) {
       fa[0] = this.val[p]!;
       if (fastArith(8, this.rc, this.prec === 53)) {
         this.val[p] = fastRes[0]!;
@@ -861,6 +937,7 @@ export class Fpu {
   private ldF64(ea: number): void {
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
+    if (normal64(lo, hi)) return;
     if ((hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
     u32[LO] = lo;
     u32[HI] = hi;
@@ -880,9 +957,15 @@ export class Fpu {
    */
   private compare(p: number, bSrc: number, quiet: boolean): number {
     const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
-    if (!this.ext[p] && !(bSrc >= 0 && this.ext[bSrc]) && bv === bv) {
+    const xa = this.ext[p]!;
+    const xb = bSrc >= 0 ? this.ext[bSrc]! : 0;
+    if (xa !== 1 && xb !== 1 && bv === bv) {
+      // Doubles and dd values (hi = RN(hi + lo) is monotonic): hi first, then lo.
       const a = this.val[p]!;
-      return a > bv ? CMP_GT : a < bv ? CMP_LT : CMP_EQ;
+      if (a !== bv) return a > bv ? CMP_GT : CMP_LT;
+      const al = xa === 2 ? this.lo[p]! : 0;
+      const bl = xb === 2 ? this.lo[bSrc]! : 0;
+      return al > bl ? CMP_GT : al < bl ? CMP_LT : CMP_EQ;
     }
     S.xf = 0;
     this.loadSlot(0, p);
@@ -925,7 +1008,10 @@ export class Fpu {
     const p = this.top;
     let cls: number;
     let neg: boolean;
-    if (this.ext[p]) {
+    if (this.ext[p] === 2) {
+      neg = this.val[p]! < 0;
+      cls = C2;
+    } else if (this.ext[p]) {
       const s = this.xs[p]!;
       const h = this.xh[p]!;
       const e = s & 0x7fff;
@@ -956,12 +1042,14 @@ export class Fpu {
       this.emptyMask &= ~((1 << p) | (1 << sti));
     } else this.swBits &= ~C1;
     const v = this.val[p]!;
+    const lo = this.lo[p]!;
     const x = this.ext[p]!;
     const s = this.xs[p]!;
     const h = this.xh[p]!;
     const l = this.xl[p]!;
     this.copyReg(p, sti);
     this.val[sti] = v;
+    this.lo[sti] = lo;
     this.ext[sti] = x;
     this.xs[sti] = s;
     this.xh[sti] = h;
@@ -1005,6 +1093,11 @@ export class Fpu {
     const hi = this.host.read32(ea + 4) >>> 0;
     const p = this.pushSlot();
     if (p < 0) return;
+    if (normal64(lo, hi)) {
+      this.val[p] = opB[0]!;
+      this.ext[p] = 0;
+      return;
+    }
     const e = hi & 0x7ff00000;
     if (e === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       if (!(hi & 0x80000)) this.swBits |= IE;
@@ -1104,6 +1197,13 @@ export class Fpu {
       f64[0] = this.val[p]!;
       hi = u32[HI]!;
       lo = u32[LO]!;
+    } else if (this.ext[p] === 2 && this.rc === RC_NEAREST) {
+      // hi is the value rounded to nearest; it is inexact (lo != 0) and far from under/overflow.
+      const v = this.val[p]!;
+      this.swBits |= this.lo[p]! < 0 === v > 0 ? PE | C1 : PE;
+      f64[0] = v;
+      hi = u32[HI]!;
+      lo = u32[LO]!;
     } else {
       this.regExt(p);
       const s = rr[0]!;
@@ -1168,9 +1268,10 @@ export class Fpu {
       S.kUp = m > Math.abs(v);
       return true;
     }
-    const s = this.xs[p]!;
-    const h = this.xh[p]!;
-    const l = this.xl[p]!;
+    this.regExt(p);
+    const s = rr[0]!;
+    const h = rr[1]!;
+    const l = rr[2]!;
     const e = s & 0x7fff;
     if (e === 0x7fff || (e !== 0 && h < 0x80000000)) return false;
     const shift = 63 - ((e === 0 ? 1 : e) - 16383);
@@ -1213,7 +1314,7 @@ export class Fpu {
           this.writeIntIndef(size);
         }
       } else {
-        const neg = this.ext[p] ? this.xs[p]! >= 0x8000 : this.val[p]! < 0;
+        const neg = this.ext[p] === 1 ? this.xs[p]! >= 0x8000 : this.val[p]! < 0;
         let ok = this.toInt(p, rc);
         if (ok) {
           if (size === 64) ok = kk[0]! < 0x80000000 || (neg && kk[0]! === 0x80000000 && kk[1]! === 0);
@@ -1277,7 +1378,7 @@ export class Fpu {
     let ok = false;
     let neg = false;
     if (this.operandsReady(p, p)) {
-      if (this.ext[p]) neg = this.xs[p]! >= 0x8000;
+      if (this.ext[p] === 1) neg = this.xs[p]! >= 0x8000;
       else {
         f64[0] = this.val[p]!;
         neg = u32[HI]! >= 0x80000000;
@@ -1426,6 +1527,7 @@ export class Fpu {
    * and returns true.
    */
   private specialOperand(p: number, infInvalid: boolean): boolean {
+    if (this.ext[p] === 2) return false;
     if (!this.ext[p]) {
       const v = this.val[p]!;
       if (!infInvalid || v - v === 0) return false;
@@ -1485,12 +1587,11 @@ export class Fpu {
     }
     let x: number;
     if (this.ext[p]) {
-      const s = this.xs[p]!;
-      if ((s & 0x7fff) >= 16383 + 63) {
+      this.regExt(p);
+      if ((rr[0]! & 0x7fff) >= 16383 + 63) {
         this.swBits |= C2; // out of range: operand unchanged, nothing pushed
         return;
       }
-      this.regExt(p);
       extRound(53, -1022, 1023, DBL_MAX, this.rc);
       x = dres[0]!;
     } else {
@@ -1555,9 +1656,10 @@ export class Fpu {
       this.setExt(p);
       return;
     }
-    const s = this.xs[p]!;
-    const h = this.xh[p]!;
-    const l = this.xl[p]!;
+    this.regExt(p);
+    const s = rr[0]!;
+    const h = rr[1]!;
+    const l = rr[2]!;
     const e = s & 0x7fff;
     if (e === 0x7fff || (h === 0 && l === 0)) return;
     const E = (e === 0 ? 1 : e) - 16383;
@@ -1688,6 +1790,19 @@ export class Fpu {
     }
     return true;
   }
+}
+
+/**
+ * The binary64 with bits hi:lo into opB[0] when it is normal (and not tiny): its 53-bit
+ * significand times a power of two, exact, built without writing 32-bit halves and reading them
+ * back as a double (a store-forwarding stall in every m64 load).
+ */
+function normal64(lo: number, hi: number): boolean {
+  const e = (hi >>> 20) & 0x7ff;
+  if (e <= 52 || e === 0x7ff) return false;
+  const v = ((hi & 0xfffff) | 0x100000) * TWO32 + (lo >>> 0);
+  opB[0] = hi & 0x80000000 ? -v * P2[e - 52]! : v * P2[e - 52]!;
+  return true;
 }
 
 /** FCMOVcc's condition in rows DA (as is) and DB (negated): reg 0 b, 1 e, 2 be, 3 u. */

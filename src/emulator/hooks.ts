@@ -31,8 +31,8 @@ interface Entry<F> {
 let nextHookId = 1;
 
 export class HookList<F> {
-  private items: Entry<F>[] = [];
-  private running = 0;
+  protected items: Entry<F>[] = [];
+  protected running = 0;
   private dirty = false;
   /** Called after every add/remove (the machine re-tells the code cache about code hooks). */
   onChange: () => void = () => {};
@@ -106,10 +106,38 @@ export class HookList<F> {
       }
       return false;
     } finally {
-      if (--this.running === 0 && this.dirty) {
-        this.dirty = false;
-        this.items = this.items.filter((x) => !x.dead);
+      this.endIteration();
+    }
+  }
+
+  /** After an iteration: compacts the list once no iteration runs. */
+  protected endIteration(): void {
+    if (--this.running === 0 && this.dirty) {
+      this.dirty = false;
+      this.items = this.items.filter((x) => !x.dead);
+    }
+  }
+}
+
+/**
+ * The exception hooks: run() with the hook's arguments passed through, so an exception allocates
+ * no closure (the probe engine's breakpoints and single steps come here three times per
+ * kretprobed call; the closure was most of a probed run's garbage).
+ */
+export class ExceptionHookList extends HookList<ExceptionHook> {
+  runException(key: number, task: Task, vector: number, code: number, addr: number): boolean {
+    key = key >>> 0;
+    const items = this.items;
+    this.running++;
+    try {
+      for (let i = 0; i < items.length; i++) {
+        const e = items[i]!;
+        if (e.dead || key < e.begin || key > e.end) continue;
+        if (e.fn(task, vector, code, addr) === true) return true;
       }
+      return false;
+    } finally {
+      this.endIteration();
     }
   }
 }
@@ -145,7 +173,7 @@ export type ExecHook = (proc: Process, task: Task, ts: number, image: Uint8Array
 
 export class MachineHooks {
   readonly syscall = new HookList<SyscallHook>();
-  readonly exception = new HookList<ExceptionHook>();
+  readonly exception = new ExceptionHookList();
   readonly code = new HookList<CodeHook>();
   readonly sched = new HookList<SchedHook>();
   readonly taskStart = new HookList<TaskHook>();

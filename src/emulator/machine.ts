@@ -543,7 +543,7 @@ export class Machine implements CpuHost {
 
   exception(cpu: Cpu, vector: number, code: number, addr: number): void {
     const task = this.runTask ?? this.mainTask;
-    if (this.hooks.exception.run(cpu.eip, (h) => h(task, vector, code, addr))) return;
+    if (this.hooks.exception.runException(cpu.eip, task, vector, code, addr)) return;
     this.deliverFault(task, vector, code, addr);
     cpu.attention = 1;
   }

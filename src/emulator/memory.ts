@@ -618,6 +618,18 @@ export class Memory {
     return out;
   }
 
+  /** peek() of one little-endian 32-bit word, without allocating (the probe engine's hot path). */
+  peek32(addr: number): number {
+    let v = 0;
+    for (let i = 0; i < 4; i++) {
+      const a = (addr + i) >>> 0;
+      const p = a >>> PAGE_SHIFT;
+      if (!(this.perm[p]! & PAGE_MAPPED)) fault(a, 4);
+      v |= this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]! << (8 * i);
+    }
+    return v;
+  }
+
   /** Reads a NUL-terminated string (at most `max` bytes) honouring read permission. */
   readCString(addr: number, max = 4096): string {
     const bytes: number[] = [];

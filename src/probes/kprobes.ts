@@ -98,6 +98,8 @@ export interface Kprobe {
   nmissed?: number;
   /** Pre-handler dispatches (the kprobe_profile "hit" count). */
   hits?: number;
+  /** The registrant's own number for it (the recorder: its probe id); the engine never reads it. */
+  id?: number;
 }
 
 export interface Jprobe {
@@ -136,6 +138,18 @@ export interface Kretprobe {
   dataSize?: number;
   /** Calls missed for want of a free instance. */
   nmissed?: number;
+  /** The registrant's own number for it (the recorder: its probe id); the engine never reads it. */
+  id?: number;
+}
+
+/** A registered kretprobe's pool (the engine's side of struct kretprobe). */
+interface KretPool {
+  /** Free instances (the last is taken first). */
+  free: KretprobeInstance[];
+  /** Instances created so far (at most maxactive). */
+  allocated: number;
+  /** False once unregistered (a pre-handler still queued then does nothing). */
+  live: boolean;
 }
 
 /** Events the engine reports (the recorder turns them into rows). */
@@ -171,13 +185,52 @@ interface ProbePoint {
   slot: number;
   /** Children in dispatch order (aggregate list). */
   list: Kprobe[];
+  /** Per child: the object its events name (its kretprobe, else itself); refreshPoint() keeps it. */
+  evOf: (Kprobe | Kretprobe)[];
+  /** Per child: it is a jprobe's kprobe. */
+  isJp: boolean[];
   kind: string;
+  /** What resume_execution does after the step (RESUME_*; from `kind`, so the hot path switches on a number). */
+  resume: number;
   npfx: number;
   modrm: number;
   op: number;
   o16: boolean;
   /** cli, sti: the instruction would change IF itself (K9). */
   ifModifier: boolean;
+}
+
+// resume_execution's cases (ProbePoint.resume), by the stepped instruction's control kind.
+const RESUME_PLAIN = 0;
+const RESUME_PUSHF = 1;
+/** ret, lret, iret (with or without an immediate): EIP is the return's target already. */
+const RESUME_RET = 2;
+const RESUME_CALL_REL = 3;
+/** call through a register, memory or far pointer: fix the pushed address, keep the target. */
+const RESUME_CALL_ABS = 4;
+const RESUME_JMP_ABS = 5;
+
+function resumeKind(kind: string): number {
+  switch (kind) {
+    case 'pushf':
+      return RESUME_PUSHF;
+    case 'ret':
+    case 'ret_imm':
+    case 'lret':
+    case 'lret_imm':
+    case 'iret':
+      return RESUME_RET;
+    case 'call_rel':
+      return RESUME_CALL_REL;
+    case 'call_ind':
+    case 'call_far':
+      return RESUME_CALL_ABS;
+    case 'jmp_ind':
+    case 'jmp_far':
+      return RESUME_JMP_ABS;
+    default:
+      return RESUME_PLAIN;
+  }
 }
 
 interface PrevKprobe {
@@ -253,13 +306,23 @@ export class ProbeEngine {
   private owner = new Map<Kprobe, ProbePoint>();
   private ctl: CtlBlock[];
   private regsCache = new WeakMap<Cpu, PtRegs>();
+  // One-entry caches of the trap path's lookups (a trap repeats the previous one's CPU and address
+  // space; probe points are looked up alternately at a probe and at the trampoline).
+  private lastCpu: Cpu | null = null;
+  private lastRegs: PtRegs | null = null;
+  private lastMm: AddressSpace | null = null;
+  private lastMmImage = NO_IMAGE;
+  private hitImage = NaN;
+  private hitAddr = NaN;
+  private hitPt: ProbePoint | undefined = undefined;
+  private reservedAddr = NaN;
+  private reservedPt: ProbePoint | undefined = undefined;
   private slots: number[] = [];
   private nextSlot = SLOT_BASE;
   private kretprobes = new Set<Kretprobe>();
   private rpOfKp = new Map<Kprobe, Kretprobe>();
   private jprobeOfKp = new Map<Kprobe, Jprobe>();
-  private freeList = new Map<Kretprobe, KretprobeInstance[]>();
-  private allocated = new Map<Kretprobe, number>();
+  private pools = new Map<Kretprobe, KretPool>();
   /** Per-task instance lists (task->kretprobe_instances), oldest first: the newest is popped first. */
   private taskInstances = new Map<Task, KretprobeInstance[]>();
   private trampolineKp: Kprobe;
@@ -289,7 +352,7 @@ export class ProbeEngine {
       bytes: opts.image ?? null,
       symbols: machine.symbols,
     });
-    this.imageOfMm.set(machine.initProcess.mm, 0);
+    this.setImageOf(machine.initProcess.mm, 0);
     machine.initProcess.mm.memory.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
     // The trampoline is a single nop; the callGuest return stub is another int3-protected nop.
     this.writeReserved(
@@ -312,11 +375,14 @@ export class ProbeEngine {
   }
 
   private regsOf(cpu: Cpu): PtRegs {
+    if (cpu === this.lastCpu) return this.lastRegs!;
     let r = this.regsCache.get(cpu);
     if (!r) {
       r = new PtRegs(cpu);
       this.regsCache.set(cpu, r);
     }
+    this.lastCpu = cpu;
+    this.lastRegs = r;
     return r;
   }
 
@@ -340,7 +406,16 @@ export class ProbeEngine {
 
   /** The image an address space runs (NO_IMAGE when no image has its bytes). */
   private mmImage(mm: AddressSpace): number {
-    return this.imageOfMm.get(mm) ?? NO_IMAGE;
+    if (mm === this.lastMm) return this.lastMmImage;
+    const image = this.imageOfMm.get(mm) ?? NO_IMAGE;
+    this.lastMm = mm;
+    this.lastMmImage = image;
+    return image;
+  }
+
+  private setImageOf(mm: AddressSpace, image: number): void {
+    this.imageOfMm.set(mm, image);
+    this.lastMm = null;
   }
 
   /** The image the task (or, outside a slice, the first process) runs. */
@@ -355,7 +430,27 @@ export class ProbeEngine {
   /** The probe point at `addr` as a task running `image` sees it (reserved code is everywhere). */
   private pointAt(image: number, addr: number): ProbePoint | undefined {
     addr = addr >>> 0;
-    return this.points.get(this.pointKey(this.isReserved(addr) ? RESERVED_IMAGE : image, addr));
+    if (this.isReserved(addr)) {
+      if (addr !== this.reservedAddr) {
+        this.reservedPt = this.points.get(this.pointKey(RESERVED_IMAGE, addr));
+        this.reservedAddr = addr;
+      }
+      return this.reservedPt;
+    }
+    if (addr !== this.hitAddr || image !== this.hitImage) {
+      this.hitPt = this.points.get(this.pointKey(image, addr));
+      this.hitAddr = addr;
+      this.hitImage = image;
+    }
+    return this.hitPt;
+  }
+
+  /** After a change of the probe points or of their children: forget the cached lookups. */
+  private pointsChanged(pt?: ProbePoint): void {
+    this.hitAddr = this.reservedAddr = NaN;
+    if (!pt) return;
+    pt.evOf = pt.list.map((k) => this.rpOfKp.get(k) ?? k);
+    pt.isJp = pt.list.map((k) => this.jprobeOfKp.has(k));
   }
 
   /**
@@ -421,7 +516,7 @@ export class ProbeEngine {
 
   /** A fork child runs what its parent runs and gets the parent's pending returns as orphans. */
   private onFork(parent: Process, child: Process): void {
-    if (child.mm !== parent.mm) this.imageOfMm.set(child.mm, this.mmImage(parent.mm));
+    if (child.mm !== parent.mm) this.setImageOf(child.mm, this.mmImage(parent.mm));
     const from = this.machine.currentTask;
     const to = child.threads[0];
     const list = from ? this.taskInstances.get(from) : undefined;
@@ -438,7 +533,7 @@ export class ProbeEngine {
   /** exec: the new address space gets the reserved code, and the probes of the image it now runs. */
   private onExec(proc: Process, bytes: Uint8Array | undefined): void {
     const image = bytes ? (this.images.find(bytes)?.id ?? NO_IMAGE) : NO_IMAGE;
-    this.imageOfMm.set(proc.mm, image);
+    this.setImageOf(proc.mm, image);
     const mem = proc.mm.memory;
     mem.map(RESERVED_BASE, RESERVED_PAGES * PAGE_SIZE, PROT_EXEC);
     mem.poke(RESERVED_BASE, this.reserved.subarray(0, this.nextSlot - RESERVED_BASE));
@@ -564,7 +659,10 @@ export class ProbeEngine {
       insnLen: d.len,
       slot,
       list: [p],
+      evOf: [],
+      isJp: [],
       kind: controlKind(d),
+      resume: RESUME_PLAIN,
       npfx: d.npfx,
       modrm: d.modrm,
       op: d.op,
@@ -572,8 +670,10 @@ export class ProbeEngine {
       ifModifier: false,
     };
     pt.ifModifier = pt.kind === 'cli' || pt.kind === 'sti';
+    pt.resume = resumeKind(pt.kind);
     if (slot) this.writeReserved(slot, insn.subarray(0, d.len));
     this.points.set(this.pointKey(image, addr), pt);
+    this.pointsChanged(pt);
     this.owner.set(p, pt);
     this.writeText(image, addr, new Uint8Array([BREAKPOINT]));
     p.nmissed = 0;
@@ -613,6 +713,7 @@ export class ProbeEngine {
         }
         existing.list.push(p);
       } else existing.list.unshift(p);
+      this.pointsChanged(existing);
       this.owner.set(p, existing);
       p.nmissed = 0;
       p.hits = p.hits ?? 0;
@@ -631,6 +732,7 @@ export class ProbeEngine {
     }
     this.owner.delete(p);
     pt.list = pt.list.filter((k) => k !== p);
+    this.pointsChanged(pt);
     if (pt.list.length === 0) {
       this.points.delete(this.pointKey(pt.image, pt.addr));
       // Disarmed in every address space running the image (uprobes' remove_breakpoint per mm).
@@ -699,17 +801,19 @@ export class ProbeEngine {
     if (max <= 0) max = defaultMaxactive(this.machine.ncpus, this.machine.preempt);
     rp.maxactive = max;
     rp.nmissed = 0;
-    rp.kp.preHandler = (_p, regs) => this.preHandlerKretprobe(rp, regs);
+    const pool: KretPool = { free: [], allocated: 0, live: false };
+    rp.kp.preHandler = (_p, regs) => this.preHandlerKretprobe(rp, pool, regs);
     const r = this.registerKprobe(rp.kp);
     if (r !== 0) return r;
-    const free: KretprobeInstance[] = [];
     // Instances are created up front like Linux, up to the largest pool a user can ask for (K25);
     // an (analysis-only) unbounded pool grows lazily beyond that.
-    for (let i = 0; i < Math.min(max, MAXACTIVE_MAX); i++) free.push(this.newInstance(rp));
-    this.freeList.set(rp, free);
-    this.allocated.set(rp, free.length);
+    for (let i = 0; i < Math.min(max, MAXACTIVE_MAX); i++) pool.free.push(this.newInstance(rp));
+    pool.allocated = pool.free.length;
+    pool.live = true;
+    this.pools.set(rp, pool);
     this.kretprobes.add(rp);
     this.rpOfKp.set(rp.kp, rp);
+    this.pointsChanged(this.owner.get(rp.kp));
     return 0;
   }
 
@@ -746,7 +850,9 @@ export class ProbeEngine {
     this.unregisterKprobe(rp.kp);
     this.kretprobes.delete(rp);
     this.rpOfKp.delete(rp.kp);
-    this.freeList.delete(rp);
+    const pool = this.pools.get(rp);
+    if (pool) pool.live = false;
+    this.pools.delete(rp);
     for (const list of this.taskInstances.values()) for (const ri of list) if (ri.rp === rp) ri.rp = null;
     return 0;
   }
@@ -759,7 +865,7 @@ export class ProbeEngine {
   }
 
   freeCount(rp: Kretprobe): number {
-    return this.freeList.get(rp)?.length ?? 0;
+    return this.pools.get(rp)?.free.length ?? 0;
   }
 
   instancesOf(task: Task): readonly KretprobeInstance[] {
@@ -919,9 +1025,10 @@ export class ProbeEngine {
         };
         kcb.current = pt;
         this.saveFlags(kcb, pt, cpu.getFlags());
-        for (const k of pt.list) {
+        for (let i = 0; i < pt.list.length; i++) {
+          const k = pt.list[i]!;
           k.nmissed = (k.nmissed ?? 0) + 1;
-          this.emit('reentry', this.rpOfKp.get(k) ?? k, task, addr);
+          this.emit('reentry', pt.evOf[i]!, task, addr);
         }
         this.prepareSinglestep(pt, cpu);
         kcb.status = KPROBE_REENTER;
@@ -957,15 +1064,17 @@ export class ProbeEngine {
     this.saveFlags(kcb, pt, cpu.getFlags());
     const reserved = addr === TRAMPOLINE_ADDR || addr === CALL_GUEST_RETURN;
     // Aggregate dispatch (K5): pre-handlers in list order, stop at the first non-zero.
-    for (const k of pt.list) {
+    const list = pt.list;
+    for (let i = 0; i < list.length; i++) {
+      const k = list[i]!;
       if (!k.preHandler) continue;
       kcb.currentChild = k;
       k.hits = (k.hits ?? 0) + 1;
-      if (!reserved) this.lastEntrySeq = this.emit('kprobe', this.rpOfKp.get(k) ?? k, task, addr);
+      if (!reserved) this.lastEntrySeq = this.emit('kprobe', pt.evOf[i]!, task, addr);
       if (k.preHandler(k, regs)) {
         // The handler set EIP itself: no single-step (K9). A jprobe keeps the CPU's current probe
         // for its break handler; anything else releases it, as Linux's core does since 2.6.x.
-        if (!this.jprobeOfKp.has(k)) {
+        if (!pt.isJp[i]) {
           kcb.current = null;
           kcb.currentChild = null;
         }
@@ -979,8 +1088,7 @@ export class ProbeEngine {
   }
 
   private probeForEvent(pt: ProbePoint): Kprobe | Kretprobe {
-    const k = pt.list[0]!;
-    return this.rpOfKp.get(k) ?? k;
+    return pt.evOf[0]!;
   }
 
   /** post_kprobe_handler (K11): runs after the single step's debug trap. */
@@ -1037,29 +1145,23 @@ export class ProbeEngine {
     const copyEip = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
     const tos = cpu.regs[ESP]! >>> 0;
     let nextEip = -1;
-    switch (pt.kind) {
-      case 'pushf': {
+    switch (pt.resume) {
+      case RESUME_PUSHF: {
         if (pt.o16) mem.write16(tos, (mem.read16(tos) & ~(TF | IF)) | kcb.oldEflags);
         else mem.write32(tos, (mem.read32(tos) & ~(TF | IF)) | kcb.oldEflags);
         break;
       }
-      case 'ret':
-      case 'ret_imm':
-      case 'lret':
-      case 'lret_imm':
-      case 'iret':
+      case RESUME_RET:
         cpu.setFlags(cpu.getFlags() & ~TF);
         return;
-      case 'call_rel':
+      case RESUME_CALL_REL:
         mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
         break;
-      case 'call_ind':
-      case 'call_far':
+      case RESUME_CALL_ABS:
         mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
         nextEip = cpu.eip;
         break;
-      case 'jmp_ind':
-      case 'jmp_far':
+      case RESUME_JMP_ABS:
         nextEip = cpu.eip;
         break;
       default:
@@ -1134,15 +1236,15 @@ export class ProbeEngine {
   // ---------------------------------------------------------------- kretprobes (K14..K19)
 
   /** pre_handler_kretprobe + arch_prepare_kretprobe (K14). */
-  private preHandlerKretprobe(rp: Kretprobe, regs: PtRegs): number {
+  private preHandlerKretprobe(rp: Kretprobe, pool: KretPool, regs: PtRegs): number {
     const m = this.machine;
     const task = m.currentTask!;
-    const free = this.freeList.get(rp);
-    if (!free) return 0;
+    if (!pool.live) return 0;
+    const free = pool.free;
     let ri = free.pop();
-    if (!ri && (this.allocated.get(rp) ?? 0) < rp.maxactive) {
+    if (!ri && pool.allocated < rp.maxactive) {
       ri = this.newInstance(rp);
-      this.allocated.set(rp, (this.allocated.get(rp) ?? 0) + 1);
+      pool.allocated++;
     }
     if (!ri) {
       rp.nmissed = (rp.nmissed ?? 0) + 1;
@@ -1159,8 +1261,15 @@ export class ProbeEngine {
       list = [];
       this.taskInstances.set(task, list);
     }
+    // The task's list is a stack (entries push, returns pop, only a flush empties it) and an
+    // unregistration orphans all of a probe's instances at once, so the instances of rp below the
+    // newest one are exactly those it counted at its own entry.
     let depth = 0;
-    for (const x of list) if (x.rp === rp) depth++;
+    for (let i = list.length - 1; i >= 0; i--)
+      if (list[i]!.rp === rp) {
+        depth = list[i]!.depth + 1;
+        break;
+      }
     ri.depth = depth;
     if (rp.entryHandler && rp.entryHandler(ri, regs)) {
       free.push(ri);
@@ -1170,8 +1279,7 @@ export class ProbeEngine {
     ri.slot = esp;
     // peek, not read32: the engine's own read must not count as a guest read for the K20 detector (a
     // second kretprobe on this function reads the slot the first one is already watching).
-    const w = m.memory.peek(esp, 4);
-    ri.retAddr = (w[0]! | (w[1]! << 8) | (w[2]! << 16) | (w[3]! << 24)) >>> 0;
+    ri.retAddr = m.memory.peek32(esp) >>> 0;
     m.memory.write32(esp, TRAMPOLINE_ADDR);
     if (this.watchSlots) m.memory.watch(esp);
     list.push(ri);
@@ -1218,10 +1326,7 @@ export class ProbeEngine {
       this.machine.memory.unwatch(ri.slot);
       ri.slot = 0;
     }
-    if (ri.rp) {
-      const free = this.freeList.get(ri.rp);
-      if (free) free.push(ri);
-    }
+    if (ri.rp) this.pools.get(ri.rp)?.free.push(ri);
   }
 
   /** kprobe_flush_task (K19): a dying task's instances go back to their pools. */

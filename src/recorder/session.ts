@@ -92,7 +92,6 @@ export class ProbeSession {
   readonly machine: Machine;
   readonly engine: ProbeEngine;
   readonly probes: SessionProbe[] = [];
-  private byObject = new Map<object, SessionProbe>();
   private fctx: FetchContext & { task: Task | null; addr: number };
   // Reused records (records.ts: a sink copies what it keeps).
   private readonly ev: EventRecord = blankEventRecord('kprobe');
@@ -236,12 +235,14 @@ export class ProbeSession {
       throw new ProbeSpecError(`event ${event} already exists: ${spec.text}`, 'EEXIST');
     const desc = probeKind(spec.kind);
     const args = compileFetchArgs(spec.args);
+    // The engine objects carry the probe id, so an event finds its probe without a lookup.
+    const probeId = this.probes.length + 1;
     const kp: Kprobe =
       spec.symbol !== undefined
-        ? { symbolName: spec.symbol, offset: spec.offset, image: spec.image }
-        : { addr: spec.addr, image: spec.image };
+        ? { symbolName: spec.symbol, offset: spec.offset, image: spec.image, id: probeId }
+        : { addr: spec.addr, image: spec.image, id: probeId };
     const sp: SessionProbe = {
-      probeId: this.probes.length + 1,
+      probeId,
       event,
       kind: desc.stored,
       desc,
@@ -262,13 +263,12 @@ export class ProbeSession {
     const objs = desc.build(spec, kp, env);
     sp.rp = objs.rp;
     sp.jp = objs.jp;
-    if (sp.rp) this.byObject.set(sp.rp, sp);
+    if (sp.rp) sp.rp.id = probeId;
     const res = desc.register(this.engine, sp);
     if (res !== 0)
       throw new ProbeSpecError(`cannot register ${event} (${res}): ${this.engine.lastError}`, res);
     if (sp.rp) sp.maxactive = sp.rp.maxactive;
     sp.addr = this.engine.addressOf(kp) ?? spec.addr;
-    this.byObject.set(kp, sp);
     this.probes.push(sp);
     return sp;
   }
@@ -306,7 +306,8 @@ export class ProbeSession {
     const m = this.machine;
     const ts = m.now();
     const cpu = m.currentCpuId;
-    const sp = p ? this.byObject.get(p) : undefined;
+    const id = p ? p.id : undefined;
+    const sp = id !== undefined ? this.probes[id - 1] : undefined;
     const probeId = sp ? sp.probeId : null;
     let args: string | null = null;
     this.fctx.task = task;

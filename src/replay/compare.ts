@@ -5,12 +5,19 @@
 // only what probes cannot change (schedule, task lifecycle, inputs consumed, guest output, final
 // status), so a difference there means the probes changed the guest's behaviour (kprobes.md K20).
 // The first difference throws ReplayStop carrying a Divergence; close() ends every open iterator.
+// Verify by rows (`packed` given): the events, calls, misses and context switches are not read
+// here but handed to a TraceWriter whose store checks its batches against the stored rows
+// (check-store.ts, on the second core); every record goes to that writer, in the order a
+// recording's writer gets them, so its batches are cut where the recording's were. The other
+// streams are compared here as before. A difference found there is a RowMismatch (a TraceError),
+// which names no event: the caller replays again record by record to name it.
 // Syscall counts are passed on, not compared: they follow from the execution the other streams
 // verify (and recordings older than format 3 have none).
 
 import type { RunResult } from '../emulator/machine.js';
 import type { ProbeSession } from '../recorder/session.js';
 import { statusOf } from '../recorder/record.js';
+import type { CheckStore } from '../trace/check-store.js';
 import type { EventOrder } from '../trace/event-order.js';
 import type { ProbeRow, RunRow, TaskRow, TraceReader } from '../trace/reader.js';
 import type {
@@ -25,6 +32,13 @@ import type {
   TaskEndRecord,
   TaskRecord,
 } from '../trace/records.js';
+import type { TraceWriter } from '../trace/writer.js';
+
+/** Verify by rows: the writer that packs the replay's records and the store that checks them. */
+export interface PackedCheck {
+  writer: TraceWriter;
+  store: CheckStore;
+}
 
 export type ReplayMode = 'verify' | 'whatif';
 
@@ -125,7 +139,8 @@ export class Comparator implements RunSink {
   private readonly eventQ: EventRecord[] = [];
   private readonly callQ: CallRecord[] = [];
   private readonly missedS: Stream<MissRecord> | null;
-  private readonly schedS: Stream<SchedRecord>;
+  private readonly schedS: Stream<SchedRecord> | null;
+  private readonly packed: TraceWriter | null;
   private readonly inputs: Stream<InputRecord>;
   private readonly outputs: Stream<OutputRecord>;
   private readonly tasks: TaskRow[];
@@ -148,15 +163,17 @@ export class Comparator implements RunSink {
     private readonly mode: ReplayMode,
     private readonly next: RunSink[],
     probes: ProbeRow[],
+    private readonly byRows: PackedCheck | null = null,
   ) {
-    const full = mode === 'verify';
+    this.packed = byRows?.writer ?? null;
+    const full = mode === 'verify' && !byRows;
     const s = reader.streams(runId);
     const run = reader.run(runId);
     this.legacyTasks = run.legacyTasks;
     this.outputLeft = run.outputLimit ?? Infinity;
     this.recorded = full ? s.eventOrder() : null;
     this.missedS = full ? new Stream(s.missed()) : null;
-    this.schedS = new Stream(s.sched());
+    this.schedS = byRows ? null : new Stream(s.sched());
     this.inputs = new Stream(s.inputs());
     this.outputs = new Stream(s.outputs());
     this.tasks = s.tasks();
@@ -166,6 +183,7 @@ export class Comparator implements RunSink {
 
   close(): void {
     for (const s of [this.recorded, this.missedS, this.schedS, this.inputs, this.outputs]) s?.close();
+    this.byRows?.store.close();
   }
 
   get eventCount(): number {
@@ -255,7 +273,8 @@ export class Comparator implements RunSink {
 
   event(e: EventRecord): void {
     this.eventsSeen = e.seq;
-    if (this.recorded) {
+    if (this.packed) this.packed.event(e);
+    else if (this.recorded) {
       const r = this.nextRecorded(this.eventQ, false);
       if (!r)
         this.fail('event', '(nothing: the recording has no more events)', this.describeEvent(e), e.ts, e.seq);
@@ -275,7 +294,8 @@ export class Comparator implements RunSink {
   }
 
   call(c: CallRecord): void {
-    if (this.recorded) {
+    if (this.packed) this.packed.call(c);
+    else if (this.recorded) {
       const r = this.nextRecorded(this.callQ, true);
       if (!r)
         this.fail('call', '(nothing: the recording has no more calls)', this.describeCall(c), c.ts + c.dur);
@@ -299,7 +319,8 @@ export class Comparator implements RunSink {
   }
 
   missed(m: MissRecord): void {
-    if (this.missedS) {
+    if (this.packed) this.packed.missed(m);
+    else if (this.missedS) {
       const r = this.missedS.next();
       if (!r)
         this.fail('missed', '(nothing: the recording has no more missed calls)', this.describeMiss(m), m.ts);
@@ -318,16 +339,19 @@ export class Comparator implements RunSink {
   sched(x: SchedRecord): void {
     const d = (s: SchedRecord) =>
       `context switch ts=${s.ts} cpu=${s.cpu} ${s.prevTid ?? 'idle'} -> ${s.nextTid ?? 'idle'} (${s.reason})`;
-    const r = this.schedS.next();
-    if (!r) this.fail('sched', '(nothing: the recording has no more context switches)', d(x), x.ts);
-    if (
-      r.ts !== x.ts ||
-      r.cpu !== x.cpu ||
-      r.prevTid !== x.prevTid ||
-      r.nextTid !== x.nextTid ||
-      r.reason !== x.reason
-    )
-      this.fail('sched', d(r), d(x), x.ts);
+    if (this.packed) this.packed.sched(x);
+    else {
+      const r = this.schedS!.next();
+      if (!r) this.fail('sched', '(nothing: the recording has no more context switches)', d(x), x.ts);
+      if (
+        r.ts !== x.ts ||
+        r.cpu !== x.cpu ||
+        r.prevTid !== x.prevTid ||
+        r.nextTid !== x.nextTid ||
+        r.reason !== x.reason
+      )
+        this.fail('sched', d(r), d(x), x.ts);
+    }
     for (const n of this.next) n.sched(x);
   }
 
@@ -345,6 +369,7 @@ export class Comparator implements RunSink {
       r.startTs !== t.startTs
     )
       this.fail('task', d(r), d(t), ts);
+    this.packed?.taskStart(t);
     for (const n of this.next) n.taskStart(t);
   }
 
@@ -358,6 +383,7 @@ export class Comparator implements RunSink {
     if (r.endTs !== t.ts || r.exitCode !== t.exitCode)
       this.fail('task', d(r.endTs, r.exitCode), d(t.ts, t.exitCode), t.ts);
     this.ended.add(t.tid);
+    this.packed?.taskEnd(t);
     for (const n of this.next) n.taskEnd(t);
   }
 
@@ -367,11 +393,14 @@ export class Comparator implements RunSink {
     if (!r) this.fail('input', '(nothing: the recording has no more inputs)', d(x));
     if (r.kind !== x.kind || (r.key ?? '') !== (x.key ?? '') || !sameBytes(r.data, x.data))
       this.fail('input', d(r), d(x));
+    this.packed?.input(x);
     for (const n of this.next) n.input(x);
   }
 
   output(full: OutputRecord): void {
     const d = (w: OutputRecord) => `write to fd ${w.fd} at ts=${w.ts}: ${bytesPreview(w.data)}`;
+    // (the writer cuts at the run's output limit itself, as in the recording)
+    this.packed?.output(full);
     // What the recording stored of this write: the part within its output limit.
     let o = full;
     if (full.data.byteLength > this.outputLeft) {
@@ -405,12 +434,18 @@ export class Comparator implements RunSink {
   }
 
   syscall(s: SyscallCountRecord): void {
+    this.packed?.syscall(s);
     for (const n of this.next) n.syscall(s);
   }
 
   /** After the run: nothing recorded may be left over, and the final state must agree. */
   finish(result: RunResult, session: ProbeSession, recordedRun: RunRow, probes: ProbeRow[]): void {
     const ts = result.cycles;
+    if (this.byRows) {
+      // Every batch checked, and no stored row left over (else RowMismatch).
+      this.byRows.writer.flush();
+      this.byRows.store.end();
+    }
     const left = <T>(s: Stream<T> | null, stream: DivergenceStream, what: (r: T) => string): void => {
       const r = s?.next();
       if (r) this.fail(stream, what(r), '(nothing: the replay ended)', ts);

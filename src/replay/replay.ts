@@ -5,6 +5,13 @@
 //   produced, with the recorded stream (compare.ts); then the final state (status, exit code,
 //   signal, instructions, cycles, probe counters). The first difference stops the replay and is
 //   returned as a Divergence (event number, recorded vs replayed, instruction count).
+//   By rows first (when nothing but the verdict is asked for: no observer, no output callbacks):
+//   the replay's records are packed by a TraceWriter as a recording packs them and the batches
+//   are checked against the stored rows on the second core (compare.ts, check-store.ts), so the
+//   replay's thread does what the recording's did. Any difference, there or in the streams still
+//   compared here, makes it replay again record by record (deterministic: the same execution),
+//   which names the first divergence exactly as before; traces whose rows were batched otherwise
+//   (older builds, merged or migrated files) take that path too.
 // - what-if: other probes (added, or removed with '-:EVENT') and/or other pool sizes; optionally
 //   written as a new run (replay_of set) through a TraceWriter. Probes cost no guest time (see
 //   ProbeSession), so added probes see the recorded execution; what the probes cannot change is
@@ -27,11 +34,19 @@ import {
   type SessionOptions,
   type SessionProbe,
 } from '../recorder/session.js';
+import { RowMismatch } from '../trace/check-store.js';
 import { UNBOUNDED } from '../trace/config.js';
 import type { ProbeRow, TraceReader } from '../trace/reader.js';
 import { nullSink, type RunSink } from '../trace/records.js';
-import type { TraceWriter } from '../trace/writer.js';
-import { Comparator, ReplayStop, hex, type Divergence, type ReplayMode } from './compare.js';
+import { TraceWriter } from '../trace/writer.js';
+import {
+  Comparator,
+  ReplayStop,
+  hex,
+  type Divergence,
+  type PackedCheck,
+  type ReplayMode,
+} from './compare.js';
 import { ReplayError } from './errors.js';
 import { loadReplayPlan } from './inputs.js';
 
@@ -58,6 +73,8 @@ export interface ReplayOptions {
   onProgress?: (instructions: number) => void;
   /** Sees everything the session produces, after the comparison (analysis collectors, tests). */
   observer?: RunSink;
+  /** verify: check the stored rows first (default true; false: record by record only). */
+  byRows?: boolean;
 }
 
 export interface ProbeProfile {
@@ -95,6 +112,11 @@ export interface ReplayOutcome {
   profile: ProbeProfile[];
   /** Things worth telling the user that are not divergences (one line each). */
   notes: string[];
+  /**
+   * How the verdict was reached: 'rows' (verify: the stored rows are exactly the rows the replay
+   * packs), else 'records' (record by record; what-if, or a verify whose rows differed).
+   */
+  comparedBy: 'rows' | 'records';
 }
 
 /** Finds the probe a `--maxactive`/event name means: exact 'GRP/EVENT', else a unique 'EVENT'. */
@@ -116,6 +138,25 @@ function installed(session: ProbeSession): SessionProbe[] {
  * ReplayError for runs it cannot replay or bad options, TraceError for database problems.
  */
 export function replayRun(reader: TraceReader, runId: number, opts: ReplayOptions = {}): ReplayOutcome {
+  const asked = (opts.probes?.length ?? 0) > 0 || Object.keys(opts.maxactive ?? {}).length > 0 || opts.writer;
+  if (
+    opts.byRows !== false &&
+    (opts.mode ?? (asked ? 'whatif' : 'verify')) === 'verify' &&
+    !asked &&
+    !opts.observer &&
+    !opts.onStdout &&
+    !opts.onStderr
+  )
+    try {
+      return replayOnce(reader, runId, opts, true);
+    } catch (e) {
+      // (a difference: replayed again below, record by record, to name it)
+      if (!(e instanceof RowMismatch) && !(e instanceof ReplayStop)) throw e;
+    }
+  return replayOnce(reader, runId, opts, false);
+}
+
+function replayOnce(reader: TraceReader, runId: number, opts: ReplayOptions, byRows: boolean): ReplayOutcome {
   const whatifAsked =
     (opts.probes?.length ?? 0) > 0 ||
     Object.keys(opts.maxactive ?? {}).length > 0 ||
@@ -200,7 +241,19 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
     next.push(w);
   }
   if (opts.observer) next.push(opts.observer);
-  const cmp = new Comparator(reader, runId, mode, next, recordedProbes);
+  let packed: PackedCheck | null = null;
+  if (byRows) {
+    const store = reader.checkStore(runId);
+    const writer = TraceWriter.over(store, reader.path);
+    writer.beginRun({
+      workload: plan.run.workload,
+      binary: plan.binary,
+      config: plan.config,
+      outputLimit: plan.run.outputLimit,
+    });
+    packed = { writer, store };
+  }
+  const cmp = new Comparator(reader, runId, mode, next, recordedProbes, packed);
   let session: ProbeSession | null = null;
   let result: RunResult | null;
   let divergence: Divergence | null = null;
@@ -208,6 +261,8 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
     try {
       session = new ProbeSession(plan.binary, sessionOpts(maxactive), cmp);
       cmp.session = session;
+      // (as a recording registers them: the writer holds back the entry hits of kretprobes)
+      if (packed) for (const p of session.probes) packed.writer.addProbe(runId, probeRecord(p));
       const live = installed(session);
       if (newRunId !== null && w) for (const p of live) w.addProbe(newRunId, probeRecord(p));
       if (mode === 'verify') checkProbes(cmp, live, recordedProbes);
@@ -222,7 +277,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
           result.cycles,
         );
     } catch (e) {
-      if (!(e instanceof ReplayStop)) throw e;
+      if (!(e instanceof ReplayStop) || byRows) throw e;
       divergence = e.divergence;
       result = null;
     }
@@ -270,6 +325,7 @@ export function replayRun(reader: TraceReader, runId: number, opts: ReplayOption
     newRunId,
     profile,
     notes,
+    comparedBy: byRows ? 'rows' : 'records',
   };
 }
 

@@ -31,6 +31,25 @@ export const EventKind = {
 } as const satisfies Record<EventKindName, number>;
 export type EventKindCode = (typeof EventKind)[EventKindName];
 
+/**
+ * EventKind[name] as comparisons of interned strings, commonest first: the recorder's per-event
+ * path, where the keyed lookup of a name that varies from call to call was its costliest line.
+ */
+export function eventKindCode(name: EventKindName): EventKindCode {
+  switch (name) {
+    case 'kprobe':
+      return 0;
+    case 'singlestep':
+      return 1;
+    case 'trampoline':
+      return 2;
+    case 'return':
+      return 3;
+    default:
+      return EventKind[name];
+  }
+}
+
 export const PROBE_KINDS = ['kprobe', 'kretprobe', 'jprobe'] as const;
 export type ProbeKindName = (typeof PROBE_KINDS)[number];
 

@@ -139,7 +139,16 @@ export interface CreateOptions {
  * synchronous=NORMAL). Refuses an existing path unless `force`.
  */
 export function createTrace(path: string, opts: CreateOptions = {}): Db {
-  const { create } = schemaSql();
+  createTraceFile(path, opts);
+  return initTrace(path, opts);
+}
+
+/**
+ * createTrace's file-system part: refuses an existing path unless `force` (then removes it and
+ * its side files) and creates the empty file. Cheap, so a worker-backed writer runs it in the
+ * caller's thread and reports these errors at once.
+ */
+export function createTraceFile(path: string, opts: CreateOptions = {}): void {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(path);
@@ -161,6 +170,11 @@ export function createTrace(path: string, opts: CreateOptions = {}): Db {
     throw new TraceError(`cannot create ${path}: ${reason(err)}`);
   }
   fs.closeSync(fd);
+}
+
+/** createTrace's SQLite part, on the empty file createTraceFile made: the schema and meta. */
+export function initTrace(path: string, opts: CreateOptions = {}): Db {
+  const { create } = schemaSql();
   let db: Db | undefined;
   try {
     db = new Database(path, { fileMustExist: true });

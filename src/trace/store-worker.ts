@@ -1,13 +1,15 @@
 // Worker-thread host of a TraceStore: the recording thread hands it Batches and run registrations
 // and goes on emulating while SQLite inserts run on another core.
-// Protocol (see worker-store.ts for the other end): every message gets exactly one reply, in
-// order, posted BEFORE the shared counter ctl[0] is incremented, so the recording thread can
-// Atomics.wait on the counter and then read the reply synchronously. After a failed write the store
-// refuses every later write, so a file never has a batch missing in the middle.
+// Protocol (see worker-store.ts for the other end): the first message opens the file ('open': so
+// the thread can be started, and load SQLite, before the recorder knows which file it will write);
+// every message gets exactly one reply, in order, posted BEFORE the shared counter ctl[0] is
+// incremented, so the recording thread can Atomics.wait on the counter and then read the reply
+// synchronously. After a failed write the store refuses every later write, so a file never has a
+// batch missing in the middle.
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { NUMERIC_TABLE_NAMES, transferables } from './batch.js';
-import { createTrace, openTrace, type CreateOptions } from './db.js';
+import { initTrace, openTrace, type CreateOptions } from './db.js';
 import { TraceStore, type StoreOps } from './store.js';
 
 export interface StoreWorkerData {
@@ -15,14 +17,20 @@ export interface StoreWorkerData {
   role: 'trace-store';
   ctl: Int32Array;
   port: MessagePort;
-  mode: 'create' | 'append';
+}
+
+/** The file a store worker serves (its first message); 'init': made empty by createTraceFile. */
+export interface StoreOpen {
+  mode: 'init' | 'append';
   path: string;
   create: CreateOptions;
   rowsPerStatement: number;
 }
 
 export type StoreRequest =
-  | { op: 'beginRun'; args: Parameters<StoreOps['beginRun']> }
+  | { op: 'open'; args: [StoreOpen] }
+  // expect: the run id the caller has already returned (it did not wait for this reply)
+  | { op: 'beginRun'; args: Parameters<StoreOps['beginRun']>; expect?: number }
   | { op: 'addProbe'; args: Parameters<StoreOps['addProbe']> }
   | { op: 'write'; args: Parameters<StoreOps['write']> }
   | { op: 'finishRun'; args: Parameters<StoreOps['finishRun']> }
@@ -49,18 +57,29 @@ function serve(d: StoreWorkerData): void {
     Atomics.store(ctl, CTL_EXITED, 1);
     Atomics.notify(ctl, CTL_DONE);
   });
-  let store: TraceStore;
-  try {
-    const db = d.mode === 'create' ? createTrace(d.path, d.create) : openTrace(d.path, { readonly: false });
-    store = new TraceStore(db, d.path, d.rowsPerStatement);
-  } catch (err) {
-    reply({ ok: false, error: (err as Error).message });
-    port.close();
-    return;
-  }
-  reply({ ok: true, value: null });
+  let store: TraceStore | undefined;
   let broken: string | undefined;
   port.on('message', (m: StoreRequest) => {
+    if (m.op === 'open' && store === undefined && broken === undefined) {
+      try {
+        const o = m.args[0];
+        const db = o.mode === 'init' ? initTrace(o.path, o.create) : openTrace(o.path, { readonly: false });
+        store = new TraceStore(db, o.path, o.rowsPerStatement);
+        reply({ ok: true, value: null });
+      } catch (err) {
+        // Every later request gets this error (the caller did not wait for this reply).
+        broken = (err as Error).message;
+        reply({ ok: false, error: broken });
+      }
+      return;
+    }
+    if (store === undefined) {
+      if (m.op === 'close') {
+        reply({ ok: true, value: null });
+        port.close();
+      } else reply({ ok: false, error: broken ?? `the trace store got '${m.op}' before 'open'` });
+      return;
+    }
     if (broken !== undefined && m.op !== 'close') {
       reply({ ok: false, error: broken });
       return;
@@ -70,6 +89,8 @@ function serve(d: StoreWorkerData): void {
       switch (m.op) {
         case 'beginRun':
           value = store.beginRun(...m.args);
+          if (m.expect !== undefined && value !== m.expect)
+            throw new Error(`the trace store numbered the run ${String(value)}, not ${m.expect}`);
           break;
         case 'addProbe':
           store.addProbe(...m.args);
@@ -96,6 +117,8 @@ function serve(d: StoreWorkerData): void {
         case 'lastIds':
           value = store.lastIds();
           break;
+        case 'open':
+          throw new Error('the trace store is already open');
         case 'close':
           store.close();
           reply({ ok: true, value: null });
@@ -105,7 +128,9 @@ function serve(d: StoreWorkerData): void {
       reply({ ok: true, value });
     } catch (err) {
       const msg = (err as Error).message;
-      if (m.op === 'write') broken = msg;
+      // A request nobody waits for fails every later one too: nothing lands after a hole.
+      if (m.op === 'write' || m.op === 'addProbe' || (m.op === 'beginRun' && m.expect !== undefined))
+        broken = msg;
       reply({ ok: false, error: msg });
     }
   });

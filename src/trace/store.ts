@@ -66,6 +66,20 @@ export function checkInt(what: string, v: number): number {
   return v;
 }
 
+/** What beginRun refuses before touching the file (also checked before a worker is asked). */
+export function checkBeginRun(info: BeginRunInfo): void {
+  checkRunConfig(info.config);
+  if ((info.outputLimit ?? null) !== null) checkInt('output limit', info.outputLimit!);
+}
+
+/** What addProbe refuses before touching the file; returns the probe kind's code. */
+export function checkProbe(p: ProbeRecord): number {
+  const kind = PROBE_KINDS.indexOf(p.kind);
+  if (kind < 0) throw new TraceError(`probe ${p.event}: unknown kind ${String(p.kind)}`);
+  checkInt('probe id', p.probeId);
+  return kind;
+}
+
 function insertSql(table: string, columns: readonly string[], rows: number, runId?: number): string {
   const cells = columns.map((c) => (c === 'run_id' && runId !== undefined ? String(runId) : '?'));
   const tuple = `(${cells.join(',')})`;
@@ -251,13 +265,12 @@ export class TraceStore implements StoreOps {
   }
 
   beginRun(info: BeginRunInfo): number {
-    checkRunConfig(info.config);
+    checkBeginRun(info);
     const sha = createHash('sha256').update(info.binary).digest('hex');
     try {
       return this.db.transaction(() => {
         this.insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
         const limit = info.outputLimit ?? null;
-        if (limit !== null) checkInt('output limit', limit);
         const r = this.insRun.run(
           info.workload,
           sha,
@@ -273,12 +286,11 @@ export class TraceStore implements StoreOps {
   }
 
   addProbe(runId: number, p: ProbeRecord): void {
-    const kind = PROBE_KINDS.indexOf(p.kind);
-    if (kind < 0) throw new TraceError(`probe ${p.event}: unknown kind ${String(p.kind)}`);
+    const kind = checkProbe(p);
     try {
       this.insProbe.run(
         runId,
-        checkInt('probe id', p.probeId),
+        p.probeId,
         p.event,
         kind,
         p.spec,

@@ -1,20 +1,31 @@
 // The recording thread's end of a TraceStore running in a worker thread (store-worker.ts).
 // Guarantees:
-// - Every operation but write() is synchronous: it returns the worker's result or throws its
+// - Opening the file, beginRun(), addProbe() and write() do not wait for the worker, so a
+//   recording starts while the thread is still loading SQLite; the worker executes the requests
+//   in order, so a kill at any moment leaves a prefix of them in the file. Errors of the file
+//   system (exists, directory, permissions) and of the records are still thrown at once
+//   (createTraceFile, checkBeginRun and checkProbe run in this thread); a failure inside SQLite is
+//   reported by the next operation, and nothing handed over later is stored. beginRun() returns
+//   the run id the worker will assign (1, 2, ... in a new file; the worker checks it); in an
+//   appended-to file the first one is asked for and waited for.
+// - The other operations are synchronous: they return the worker's result or throw its
 //   TraceError, exactly like an in-thread TraceStore (the thread blocks in Atomics.wait, which is
 //   what the recorder wants anyway: it has nothing else to do).
-// - write() hands the batch's column buffers over without copying (they become detached) and
-//   returns at once; at most `maxInFlight` batches are queued, so memory stays bounded when SQLite
-//   is slower than the emulator. A failed write is reported by the next operation.
+// - write() hands the batch's column buffers over without copying (they become detached); at
+//   most `maxInFlight` requests are queued, so memory stays bounded when SQLite is slower than the
+//   emulator.
 // - The worker never keeps the process alive: a writer that is never closed loses only what was
 //   not yet committed, as an in-thread writer would.
+// - prestartStoreWorker() starts the next writer's thread ahead of time (loading SQLite takes a
+//   few hundred ms of its own thread), so it overlaps whatever the recorder does before it opens
+//   the trace; the file is touched only when a WorkerStore opens it.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { transferables, type Batch } from './batch.js';
 import type { CreateOptions } from './db.js';
-import { TraceError } from './db.js';
+import { TraceError, createTraceFile } from './db.js';
 import type { ProbeRecord, RunEnd } from './records.js';
-import type { BeginRunInfo, StoreOps } from './store.js';
+import { checkBeginRun, checkProbe, type BeginRunInfo, type StoreOps } from './store.js';
 import {
   CTL_DONE,
   CTL_EXITED,
@@ -31,12 +42,40 @@ export const WORKER_AVAILABLE = import.meta.url.endsWith('.js');
 /** Loading SQLite in a fresh thread takes ~50 ms; a minute means it is not coming. */
 const STARTUP_TIMEOUT_MS = 60_000;
 
+/** A store thread that is up (or starting) and has no file yet. */
+interface IdleWorker {
+  worker: Worker;
+  port: MessagePort;
+  ctl: Int32Array;
+}
+
+let prestarted: IdleWorker | undefined;
+
+function startWorker(): IdleWorker {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const { port1, port2 } = new MessageChannel();
+  const data: StoreWorkerData = { role: 'trace-store', ctl, port: port2 };
+  // execArgv: [] because the worker must not inherit e.g. `-e`/`--input-type` of the parent.
+  const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
+  worker.unref();
+  port1.unref();
+  return { worker, port: port1, ctl };
+}
+
+/**
+ * Starts the thread the next WorkerStore will use, so its start-up overlaps the caller's own work
+ * (a no-op under the TypeScript sources, where there is no worker script, or when one is waiting).
+ */
+export function prestartStoreWorker(): void {
+  if (WORKER_AVAILABLE && prestarted === undefined) prestarted = startWorker();
+}
+
 export class WorkerStore implements StoreOps {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  private readonly ctl: Int32Array;
   private readonly port: MessagePort;
   private readonly worker: Worker;
-  /** Messages posted, counting the implicit 'open'. */
-  private sent = 1;
+  /** Messages posted. */
+  private sent = 0;
   /** Replies read. */
   private read = 0;
   private failed: string | undefined;
@@ -45,6 +84,11 @@ export class WorkerStore implements StoreOps {
   /** The failure has been thrown to the caller at least once. */
   private reported = false;
   private ended = false;
+  /** When the worker was asked to open the file (its start-up timeout runs from here). */
+  private readonly openedAt = Date.now();
+  /** The id the next beginRun will get, when known without asking (null: ask). */
+  private nextRun: number | null;
+  private readonly fresh: boolean;
 
   constructor(
     mode: 'create' | 'append',
@@ -53,27 +97,18 @@ export class WorkerStore implements StoreOps {
     rowsPerStatement: number,
     private readonly maxInFlight = 4,
   ) {
-    const { port1, port2 } = new MessageChannel();
-    this.port = port1;
-    const data: StoreWorkerData = {
-      role: 'trace-store',
-      ctl: this.ctl,
-      port: port2,
-      mode,
-      path,
-      create,
-      rowsPerStatement,
-    };
-    // execArgv: [] because the worker must not inherit e.g. `-e`/`--input-type` of the parent.
-    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
-    this.worker.unref();
-    this.port.unref();
-    try {
-      this.result(1, STARTUP_TIMEOUT_MS);
-    } catch (err) {
-      this.end();
-      throw err;
-    }
+    if (mode === 'create') createTraceFile(path, create);
+    const w = prestarted ?? startWorker();
+    prestarted = undefined;
+    this.ctl = w.ctl;
+    this.port = w.port;
+    this.worker = w.worker;
+    this.fresh = mode === 'create';
+    this.nextRun = this.fresh ? 1 : null;
+    this.request({
+      op: 'open',
+      args: [{ mode: mode === 'create' ? 'init' : 'append', path, create, rowsPerStatement }],
+    });
   }
 
   /**
@@ -82,15 +117,18 @@ export class WorkerStore implements StoreOps {
    * script can only be noticed by the start-up timeout (its 'error' event needs this thread's
    * event loop, which is blocked here).
    */
-  private result(n: number, timeoutMs = Infinity): unknown {
+  private result(n: number): unknown {
     const ctl = this.ctl;
-    const start = timeoutMs === Infinity ? 0 : Date.now();
     for (;;) {
       const done = Atomics.load(ctl, CTL_DONE);
       if (done >= n) break;
-      if (Atomics.load(ctl, CTL_EXITED) === 1 && Atomics.load(ctl, CTL_DONE) < n)
-        throw new TraceError(`${this.path}: the trace writer thread stopped unexpectedly`);
-      if (timeoutMs !== Infinity && Date.now() - start > timeoutMs)
+      if (Atomics.load(ctl, CTL_EXITED) === 1 && Atomics.load(ctl, CTL_DONE) < n) {
+        // It may have said why (it stops after failing to open the file).
+        this.drain(Atomics.load(ctl, CTL_DONE), false);
+        this.reported = true;
+        throw new TraceError(this.failed ?? `${this.path}: the trace writer thread stopped unexpectedly`);
+      }
+      if (done === 0 && Date.now() - this.openedAt > STARTUP_TIMEOUT_MS)
         throw new TraceError(`${this.path}: the trace writer thread did not start`);
       Atomics.wait(ctl, CTL_DONE, done, 1000);
     }
@@ -133,19 +171,34 @@ export class WorkerStore implements StoreOps {
   }
 
   beginRun(info: BeginRunInfo): number {
-    return this.call({ op: 'beginRun', args: [info] }) as number;
+    checkBeginRun(info);
+    const id = this.nextRun;
+    if (id === null) {
+      const got = this.call({ op: 'beginRun', args: [info] }) as number;
+      this.nextRun = got + 1;
+      return got;
+    }
+    this.post({ op: 'beginRun', args: [info], expect: id });
+    this.nextRun = id + 1;
+    return id;
   }
 
   addProbe(runId: number, p: ProbeRecord): void {
-    this.call({ op: 'addProbe', args: [runId, p] });
+    checkProbe(p);
+    this.post({ op: 'addProbe', args: [runId, p] });
   }
 
   write(b: Batch): void {
+    this.post({ op: 'write', args: [b] }, transferables(b));
+  }
+
+  /** Hands a request over without waiting for its reply (at most maxInFlight wait unanswered). */
+  private post(req: StoreRequest, transfer: ArrayBuffer[] = []): void {
     if (this.failed !== undefined) {
       this.reported = true;
       throw new TraceError(this.failed);
     }
-    const n = this.request({ op: 'write', args: [b] }, transferables(b));
+    const n = this.request(req, transfer);
     // Read what the worker has answered so far even when not waiting: its replies carry the column
     // buffers back, and unread they would pile up in the port.
     this.drain(Atomics.load(this.ctl, CTL_DONE), false);
@@ -176,10 +229,14 @@ export class WorkerStore implements StoreOps {
   }
 
   appendTrace(path: string, runIdOffset?: number): number[] {
+    // The appended runs take ids the next beginRun must ask about.
+    this.nextRun = null;
     return this.call({ op: 'appendTrace', args: [path, runIdOffset] }) as number[];
   }
 
   lastIds(): { string: number; task: number } {
+    // A file this store created holds no strings or tasks before the first batch.
+    if (this.fresh && this.sent === 1) return { string: 0, task: 0 };
     return this.call({ op: 'lastIds', args: [] }) as { string: number; task: number };
   }
 

@@ -48,7 +48,7 @@ import {
   type RowTableName,
   type RowValue,
 } from './batch.js';
-import { EventKind, MissReason } from './codes.js';
+import { EventKind, MissReason, eventKindCode } from './codes.js';
 import { type CreateOptions, TraceError, createTrace, openTrace } from './db.js';
 import type {
   CallRecord,
@@ -65,9 +65,15 @@ import type {
   TaskRecord,
 } from './records.js';
 import { TraceStore, type BeginRunInfo, type StoreOps } from './store.js';
-import { WORKER_AVAILABLE, WorkerStore } from './worker-store.js';
+import { WORKER_AVAILABLE, WorkerStore, prestartStoreWorker } from './worker-store.js';
 
 export type { BeginRunInfo } from './store.js';
+
+/**
+ * Starts the thread the next worker-backed writer will use (module loading, SQLite), so that its
+ * start-up overlaps the caller's work before TraceWriter.create(); touches no file.
+ */
+export const prestartTraceWriter = prestartStoreWorker;
 
 export interface WriterOptions {
   /** Rows per buffer before an automatic flush (default 16384, at most 2^18). */
@@ -252,6 +258,11 @@ export class TraceWriter implements RunSink {
     );
   }
 
+  /** A writer over another store (a verify's, which checks the batches instead of inserting them). */
+  static over(store: StoreOps, path: string, opts: WriterOptions = {}): TraceWriter {
+    return new TraceWriter(store, path, opts);
+  }
+
   private constructor(store: StoreOps, path: string, opts: WriterOptions) {
     this.store = store;
     this.path = path;
@@ -334,7 +345,7 @@ export class TraceWriter implements RunSink {
    */
   event(r: EventRecord): void {
     const runId = this.current();
-    const code = EventKind[r.kind];
+    const code = eventKindCode(r.kind);
     if (this.storeAll)
       return this.storeEvent(runId, r.seq, r.ts, code, r.cpu, r.tid, r.probeId, r.addr, r.args);
     if (this.heldTramp.held || this.heldRet.held) {
@@ -411,7 +422,7 @@ export class TraceWriter implements RunSink {
     const info = p[b + 2]!;
     const addr = p[b + 3]!;
     const step = p[b + 4]!;
-    p.copyWithin(b, b + PW, this.nPending * PW);
+    if (i < this.nPending - 1) p.copyWithin(b, b + PW, this.nPending * PW);
     this.nPending--;
     this.storeRow(seq, ts, info, addr, NaN, step);
   }
@@ -570,7 +581,8 @@ export class TraceWriter implements RunSink {
       if (p[b] !== r.entrySeq) continue;
       if (p[b + 1] !== r.ts || p[b + 2] !== packEventInfo(KPROBE, r.entryCpu, r.tid, r.probeId)) return NaN;
       const step = p[b + 4]!;
-      p.copyWithin(b, b + PW, this.nPending * PW);
+      // (nested calls return newest first: usually nothing moves)
+      if (i < this.nPending - 1) p.copyWithin(b, b + PW, this.nPending * PW);
       this.nPending--;
       return step === step ? step : -1;
     }
