@@ -79,8 +79,23 @@ function round64(): boolean {
  * round to nearest. True: ddOut/S.fastF hold the x87 result and flags; false: use the 80-bit path.
  */
 export function ddArith(op: number): boolean {
+  let ok = false;
   const ah = ddIn[0]!;
-  const ok = inRange(ah) && (op === 8 ? ah > 0 && ddSqrt() : inRange(ddIn[2]!) && ddBinary(op));
+  const bh = ddIn[2]!;
+  if (inRange(ah)) {
+    if (op === 8) ok = ah > 0 && ddSqrt();
+    else if (inRange(bh)) {
+      if (op === 5 || op === 7) {
+        // Reversed forms: swap the operands.
+        ddIn[0] = bh;
+        ddIn[2] = ah;
+        const t = ddIn[1]!;
+        ddIn[1] = ddIn[3]!;
+        ddIn[3] = t;
+      }
+      ok = op === 1 ? ddMul() : op >= 6 ? ddDiv() : ddAdd(op !== 0);
+    }
+  }
   ddStats[ok ? 0 : 1]! += 1;
   return ok;
 }
@@ -90,21 +105,6 @@ export function ddArith(op: number): boolean {
  * (doubles: a counter past 2^30 would leave V8's small integers and allocate on every increment).
  */
 export const ddStats = new Float64Array(2);
-
-function ddBinary(op: number): boolean {
-  const ah = ddIn[0]!;
-  const bh = ddIn[2]!;
-  if (op === 5 || op === 7) {
-    ddIn[0] = bh;
-    ddIn[2] = ah;
-    const t = ddIn[1]!;
-    ddIn[1] = ddIn[3]!;
-    ddIn[3] = t;
-  }
-  if (op === 1) return ddMul();
-  if (op >= 6) return ddDiv();
-  return ddAdd(op !== 0);
-}
 
 // The operations below write TwoSum (Knuth: s = a + b, v = s - a, err = (a - (s - v)) + (b - v))
 // and Dekker's TwoProduct (Veltkamp halves xh + xl of each factor; err = xh*yh - p + xh*yl + xl*yh
