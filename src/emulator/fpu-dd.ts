@@ -4,8 +4,9 @@
 // What this module guarantees:
 // - A "dd" value is hi + lo, two doubles, with hi = RN53(hi + lo) (so |lo| <= ulp(hi)/2), lo != 0,
 //   the exact value a finite extended number with a 64-bit significand, and DD_MIN <= |hi| <= DD_MAX.
-//   In that range every error term below is an exact double (no overflow, no underflow) and the
-//   value's last significand bit (2^(E-63) >= 2^-466) is a normal double.
+//   In that range (for operands and results) nothing below overflows or underflows: the error terms
+//   computed by TwoSum and Dekker's product are exact, every other rounded step is within 2^-53 of
+//   its result, and the value's last significand bit (2^(E-63) >= 2^-483) is a normal double.
 // - ddArith gives either the exact x87 result (RN to 64 bits of the exact result, PE when inexact,
 //   C1 when the magnitude was rounded up) or false, and then the caller runs the 80-bit code. How:
 //   each operation writes its exact result X as y0 + y1 + residual, where y0 + y1 is an error-free
