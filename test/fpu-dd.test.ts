@@ -98,6 +98,14 @@ const misc = fc.constantFrom<Step>(
   { k: 'reg', op: 0xdb, modrm: 0xe9 }, // fucomi st1
   { k: 'reg', op: 0xd9, modrm: 0xe5 }, // fxam
   { k: 'reg', op: 0xd9, modrm: 0xfc }, // frndint
+  { k: 'reg', op: 0xd9, modrm: 0xe4 }, // ftst
+  { k: 'reg', op: 0xdd, modrm: 0xd1 }, // fst st1
+  { k: 'reg', op: 0xda, modrm: 0xc1 }, // fcmovb st1
+  { k: 'reg', op: 0xd9, modrm: 0xf8 }, // fprem
+  { k: 'reg', op: 0xd9, modrm: 0xfd }, // fscale
+  { k: 'reg', op: 0xd9, modrm: 0xf4 }, // fxtract
+  { k: 'reg', op: 0xd9, modrm: 0xfe }, // fsin
+  { k: 'reg', op: 0xd9, modrm: 0xf1 }, // fyl2x
 );
 const store = fc
   .constantFrom<[number, number]>([0xdd, 2], [0xdd, 3], [0xd9, 2], [0xdb, 2], [0xdf, 7], [0xdb, 7])
@@ -187,7 +195,7 @@ function run(fast: boolean, p: Program): Uint8Array {
 
 describe('x87 double-double fast path (#13)', () => {
   it('gives the 80-bit path bit for bit: results, flags, tags (every PC and RC)', () => {
-    const before = ddStats.hits;
+    const before = ddStats[0]!;
     fc.assert(
       fc.property(program, (p) => {
         const a = run(true, p);
@@ -197,10 +205,10 @@ describe('x87 double-double fast path (#13)', () => {
           throw new Error(`differs at byte ${at.toString(16)}: fast ${a[at]} slow ${b[at]}`);
         }
       }),
-      { numRuns: 6000, seed: 20261207 },
+      { numRuns: 5000, seed: 20261207 },
     );
     // The fast path was taken (else this compared the 80-bit code with itself).
-    expect(ddStats.hits - before).toBeGreaterThan(6000);
+    expect(ddStats[0]! - before).toBeGreaterThan(2500);
   });
 
   it('gives the 80-bit path on a grid of binade edges, ties and exact results', () => {
@@ -218,7 +226,7 @@ describe('x87 double-double fast path (#13)', () => {
     ];
     const ds = [0, 1, 2, 11, 12, 52, 53, 54, 62, 63, 64, 65, 66, 67, 127, 128];
     const ops = [0xc1, 0xc9, 0xe1, 0xe9, 0xf1, 0xf9]; // D8 fadd/fmul/fsub/fsubr/fdiv/fdivr st0, st1
-    const before = ddStats.hits;
+    const before = ddStats[0]!;
     let cases = 0;
     for (const sa of sigs)
       for (const sb of sigs)
@@ -246,7 +254,7 @@ describe('x87 double-double fast path (#13)', () => {
             expect(at, `a ${sa.toString(16)} b ${neg ? '-' : ''}${sb.toString(16)}*2^-${d}`).toBe(-1);
             cases++;
           }
-    expect(ddStats.hits - before).toBeGreaterThan(cases);
+    expect(ddStats[0]! - before).toBeGreaterThan(cases);
   });
 
   it('keeps every in-range 80-bit value exact through the dd form (m80 round trip)', () => {
