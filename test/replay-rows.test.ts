@@ -12,7 +12,8 @@
 //    few are each reported as a mismatch by the row checker on those batches.
 // 3. A difference found by rows is named exactly as the record-by-record verify (byRows: false,
 //    which reads every stored row back and compares records) names it, also from the compiled
-//    build.
+//    build; the next run verified by the same reader still verifies by rows, and a check abandoned
+//    with batches in flight on the reader's worker thread leaves no reply for the next check.
 
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -24,6 +25,7 @@ import { recordRun } from '../src/recorder/record.js';
 import { replayRun } from '../src/replay/replay.js';
 import type * as ReplayModule from '../src/replay/replay.js';
 import type * as ReaderModule from '../src/trace/reader.js';
+import type * as CheckStoreModule from '../src/trace/check-store.js';
 import { NUMERIC_TABLES, type Batch } from '../src/trace/batch.js';
 import { TraceReader } from '../src/trace/reader.js';
 import { RowChecker } from '../src/trace/row-check.js';
@@ -33,6 +35,7 @@ import { ensureBuilt } from './e2e/helpers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PERCPU = new Uint8Array(fs.readFileSync(path.join(ROOT, 'workloads/bin/percpu')));
+const HELLO = new Uint8Array(fs.readFileSync(path.join(ROOT, 'workloads/bin/hello')));
 const SESSION = {
   argv: ['percpu', '3', '3000', '10', '1'],
   cpus: 2,
@@ -80,6 +83,12 @@ beforeAll(() => {
   db = path.join(dir, 'run.db');
   const w = TraceWriter.create(db);
   record(w);
+  // Run 2: a short one, verified after run 1 by the same reader.
+  recordRun(w, {
+    workload: 'hello',
+    binary: HELLO,
+    session: { argv: ['hello'], probes: [], captureOutput: false },
+  });
   w.close();
   record(TraceWriter.over(new Capture(), 'capture'));
 });
@@ -163,7 +172,7 @@ describe('verify by rows', () => {
       ],
       [
         'raw_sched',
-        'INSERT INTO raw_sched SELECT * FROM raw_sched WHERE rowid = (SELECT max(rowid) FROM raw_sched)',
+        'INSERT INTO raw_sched SELECT * FROM raw_sched WHERE rowid = (SELECT max(rowid) FROM raw_sched WHERE run_id = 1)',
       ],
       ['raw_calls', `DELETE FROM raw_calls WHERE ${row('raw_calls', 'return_seq')} 100)`],
     ];
@@ -188,6 +197,41 @@ describe('verify by rows', () => {
     const o = replay.replayRun(rc, 1);
     expect([o.matched, o.comparedBy]).toEqual([false, 'records']);
     expect(o.divergence).toEqual(byRecords.divergence);
+    const next = replay.replayRun(rc, 2);
+    expect([next.matched, next.comparedBy]).toEqual([true, 'rows']);
     rc.close();
+  });
+
+  it("a check abandoned with batches in flight leaves nothing for the worker's next check", async () => {
+    const at = pathToFileURL(path.join(ROOT, 'dist/src/trace/check-store.js')).href;
+    const { CheckStore, CheckWorker, RowMismatch } = (await import(at)) as typeof CheckStoreModule;
+    // (each write hands its buffers over: every store gets its own copies)
+    const copy = (b: Batch): Batch => ({
+      ...b,
+      numeric: Object.fromEntries(
+        Object.entries(b.numeric).map(([t, { data, n }]) => [t, { data: data.slice(), n }]),
+      ) as Batch['numeric'],
+    });
+    const worker = new CheckWorker(db);
+    try {
+      const i = packed.findIndex((b) => b.numeric.raw_events.n > 0);
+      const bad = packed.map(copy);
+      const e = bad[i]!.numeric.raw_events;
+      e.data[2] = e.data[2]! + 1; // an event's ts
+      expect(bad.length).toBeGreaterThan(i + 1);
+      const first = new CheckStore(db, 1, worker);
+      for (const b of bad.slice(0, i + 1)) first.write(b);
+      // Once the worker has answered the changed batch, the next write says so, with that batch
+      // still in flight: its reply is the one left behind.
+      while (Atomics.load(worker.ctl, 0) < worker.sent)
+        Atomics.wait(worker.ctl, 0, Atomics.load(worker.ctl, 0));
+      expect(() => first.write(bad[i + 1]!)).toThrow(RowMismatch);
+      expect(worker.sent).toBeGreaterThan(worker.read);
+      const second = new CheckStore(db, 1, worker);
+      for (const b of packed) second.write(copy(b));
+      second.end();
+    } finally {
+      worker.close();
+    }
   });
 });

@@ -31,8 +31,10 @@ export const ddOut = new Float64Array(2);
  * P2[e] = 2^(e-1023) for the biased exponents e of normal doubles (a table: building powers of two
  * through f64/u32 costs store-forwarding stalls in the hot path).
  */
-const P2 = new Float64Array(2047);
+export const P2 = new Float64Array(2047);
 for (let e = 1; e < 2047; e++) P2[e] = pow2(e - 1023);
+/** 2^-52, twice the relative error bound of a rounded operation. */
+const U52 = 2 ** -52;
 /** round64's input: y0, y1, eps (no double crosses a call as an argument, so none is boxed). */
 const ry = new Float64Array(3);
 
@@ -77,23 +79,21 @@ function round64(): boolean {
  * round to nearest. True: ddOut/S.fastF hold the x87 result and flags; false: use the 80-bit path.
  */
 export function ddArith(op: number): boolean {
-  if (ddStep(op)) {
-    ddStats.hits++;
-    return true;
-  }
-  ddStats.misses++;
-  return false;
+  const ah = ddIn[0]!;
+  const ok = inRange(ah) && (op === 8 ? ah > 0 && ddSqrt() : inRange(ddIn[2]!) && ddBinary(op));
+  ddStats[ok ? 0 : 1]! += 1;
+  return ok;
 }
 
-/** Fast-path results and give-ups (for profiles and for tests that must see the path taken). */
-export const ddStats = { hits: 0, misses: 0 };
+/**
+ * Fast-path results [0] and give-ups [1], for profiles and for tests that must see the path taken
+ * (doubles: a counter past 2^30 would leave V8's small integers and allocate on every increment).
+ */
+export const ddStats = new Float64Array(2);
 
-function ddStep(op: number): boolean {
+function ddBinary(op: number): boolean {
   const ah = ddIn[0]!;
-  if (!inRange(ah)) return false;
-  if (op === 8) return ah > 0 && ddSqrt(); // sqrt of a negative: the 80-bit path answers
   const bh = ddIn[2]!;
-  if (!inRange(bh)) return false;
   if (op === 5 || op === 7) {
     ddIn[0] = bh;
     ddIn[2] = ah;
@@ -162,28 +162,18 @@ function ddMul(): boolean {
     ry[2] = 0;
     return round64();
   }
-  // X = p + pe + c1 + c1e + c2 + c2e + al*bl; al*bl is about 2^-106 X and goes to the residual.
-  t = SPLIT * al;
-  const alh = t - (t - al);
-  const all = al - alh;
-  t = SPLIT * bl;
-  const blh = t - (t - bl);
-  const bll = bl - blh;
+  // X = p + pe + ah*bl + al*bh + al*bl. The cross terms are about 2^-53 X, so their rounding
+  // errors (each at most 2^-53 of the rounded value, no underflow in range) are about 2^-106 X:
+  // they go to the residual's bound with al*bl instead of being computed exactly.
   const c1 = ah * bl;
-  const c1e = ahh * blh - c1 + ahh * bll + ahl * blh + ahl * bll;
   const c2 = al * bh;
-  const c2e = alh * bhh - c2 + alh * bhl + all * bhh + all * bhl;
-  const m = pe + c1;
-  let v = m - pe;
-  const g1 = pe - (m - v) + (c1 - v);
-  const m2 = m + c2;
-  v = m2 - m;
-  const g2 = m - (m2 - v) + (c2 - v);
-  const y0 = p + m2;
-  v = y0 - p;
+  const c = c1 + c2;
+  const m = pe + c;
+  const y0 = p + m;
+  const v = y0 - p;
   ry[0] = y0;
-  ry[1] = p - (y0 - v) + (m2 - v);
-  ry[2] = Math.abs(g1) + Math.abs(g2) + Math.abs(c1e) + Math.abs(c2e) + 2 * Math.abs(al * bl);
+  ry[1] = p - (y0 - v) + (m - v);
+  ry[2] = U52 * (Math.abs(c1) + Math.abs(c2) + Math.abs(c) + Math.abs(m)) + 2 * Math.abs(al * bl);
   return round64();
 }
 
@@ -193,40 +183,27 @@ function ddDiv(): boolean {
   const dh = ddIn[2]!;
   const dl = ddIn[3]!;
   const q0 = nh / dh;
-  // R = n - q0*d exactly = (nh - P) - Pe + nl - Q - Qe; nh - P is exact (Sterbenz: P is within
-  // a few ulps of nh).
+  // R = n - q0*d exactly = (nh - p) - pe + nl - q0*dl, with q0*dh = p + pe (TwoProduct) and
+  // nh - p exact (Sterbenz: p is within a few ulps of nh). r is R computed in four rounded steps,
+  // each off by at most 2^-53 of its result: |R - r| <= rErr.
   let t = SPLIT * q0;
   const qh = t - (t - q0);
   const ql = q0 - qh;
   t = SPLIT * dh;
   const dhh = t - (t - dh);
   const dhl = dh - dhh;
-  t = SPLIT * dl;
-  const dlh = t - (t - dl);
-  const dll = dl - dlh;
   const p = q0 * dh;
   const pe = qh * dhh - p + qh * dhl + ql * dhh + ql * dhl;
-  const q = q0 * dl;
-  const qe = qh * dlh - q + qh * dll + ql * dlh + ql * dll;
-  // r = (((nh - p) - pe) + nl) - q) - qe, each step a TwoSum whose error goes to rErr.
-  const d0 = nh - p;
-  const r1 = d0 - pe;
-  let v = r1 - d0;
-  let rErr = Math.abs(d0 - (r1 - v) - (pe + v));
-  const r2 = r1 + nl;
-  v = r2 - r1;
-  rErr += Math.abs(r1 - (r2 - v) + (nl - v));
-  const r3 = r2 - q;
-  v = r3 - r2;
-  rErr += Math.abs(r2 - (r3 - v) - (q + v));
-  const r = r3 - qe;
-  v = r - r3;
-  rErr += Math.abs(r3 - (r - v) - (qe + v));
+  const a1 = nh - p - pe;
+  const a2 = a1 + nl;
+  const qd = q0 * dl;
+  const r = a2 - qd;
+  const rErr = U52 * (Math.abs(a1) + Math.abs(a2) + Math.abs(qd) + Math.abs(r));
   // X = q0 + R/d. q1 = r/dh is within 2^-53 |q1| of r/dh, r/dh within 2^-52 of r/d (|dl| <=
   // 2^-53 |dh|), and (R - r)/d <= rErr/|dh| (1 + 2^-52): eps doubles each bound.
   const q1 = r / dh;
   const y0 = q0 + q1;
-  v = y0 - q0;
+  const v = y0 - q0;
   ry[0] = y0;
   ry[1] = q0 - (y0 - v) + (q1 - v);
   ry[2] = 2 ** -51 * Math.abs(q1) + (2 * rErr) / Math.abs(dh);

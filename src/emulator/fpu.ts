@@ -145,7 +145,7 @@ import {
   fyl2xExt,
   fyl2xp1Ext,
 } from './fpu-trans.js';
-import { DD_EXP, ddArith, ddIn, ddOut, ddToExt } from './fpu-dd.js';
+import { DD_EXP, ddArith, ddIn, ddOut, ddToExt, P2 } from './fpu-dd.js';
 import type { FpuHost } from './types.js';
 
 /** The memory (or integer) operand of the current instruction, as an exact double. */
@@ -182,15 +182,24 @@ export class Fpu {
   private rc = RC_NEAREST;
   private prec = 64;
   private fastPC = true;
-  /** PC = 64 and round to nearest: the double-double fast path applies. */
+  /** PC = 64, round to nearest and fastDD: the double-double fast path applies. */
   private ddPC = true;
-  /** Off: every result not exactly a double comes from the 80-bit code (tests compare the two). */
-  fastDD = true;
+  private ddAllowed = true;
   private host!: FpuHost;
   private ea = 0;
 
   constructor() {
     this.reset();
+  }
+
+  /** Off: every result not exactly a double comes from the 80-bit code (tests compare the two). */
+  get fastDD(): boolean {
+    return this.ddAllowed;
+  }
+
+  set fastDD(on: boolean) {
+    this.ddAllowed = on;
+    this.setCW(this.cw);
   }
 
   /** FNINIT state. Register contents are kept (they are only tagged empty), as on hardware. */
@@ -284,7 +293,7 @@ export class Fpu {
    * byte, `ea` the linear address of the memory operand when modrm < 0xC0.
    */
   exec(op: number, modrm: number, ea: number, host: FpuHost): void {
-    this.host = host;
+    if (this.host !== host) this.host = host; // (a store with a write barrier, and it rarely changes)
     this.ea = ea;
     const reg = (modrm >> 3) & 7;
     if (modrm < 0xc0) {
@@ -616,7 +625,7 @@ export class Fpu {
     const pc = (this.cw >> 8) & 3;
     this.prec = pc === 0 ? 24 : pc === 2 ? 53 : 64;
     this.fastPC = pc !== 0;
-    this.ddPC = this.prec === 64 && this.rc === RC_NEAREST;
+    this.ddPC = this.ddAllowed && this.prec === 64 && this.rc === RC_NEAREST;
   }
 
   private underflow(): void {
@@ -744,7 +753,7 @@ export class Fpu {
         return;
       }
     }
-    if (h >= 0x80000000 && e >= 16383 - DD_EXP && e < 16383 + DD_EXP && this.fastDD) {
+    if (h >= 0x80000000 && e >= 16383 - DD_EXP && e < 16383 + DD_EXP && this.ddAllowed) {
       // A 64-bit significand M in the dd range: hi = RN53(M), lo = M - hi (Fast2Sum), scaled.
       const mh = h * TWO32;
       const hs = mh + l;
@@ -830,7 +839,7 @@ export class Fpu {
     const bv = bSrc >= 0 ? this.val[bSrc]! : opB[0]!;
     const xa = this.ext[p]!;
     const xb = bSrc >= 0 ? this.ext[bSrc]! : 0;
-    if (this.ddPC && this.fastDD && xa !== 1 && xb !== 1) {
+    if (this.ddPC && xa !== 1 && xb !== 1) {
       ddIn[0] = this.val[p]!;
       ddIn[1] = xa === 2 ? this.lo[p]! : 0;
       ddIn[2] = bv;
@@ -893,7 +902,7 @@ export class Fpu {
     const p = this.st0OrFault();
     if (p < 0) return;
     const x = this.ext[p]!;
-    if (this.ddPC && this.fastDD && x !== 1) {
+    if (this.ddPC && x !== 1) {
       ddIn[0] = this.val[p]!;
       ddIn[1] = x === 2 ? this.lo[p]! : 0;
       if (ddArith(8)) {
@@ -928,6 +937,7 @@ export class Fpu {
   private ldF64(ea: number): void {
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
+    if (normal64(lo, hi)) return;
     if ((hi & 0x7ff00000) === 0 && ((hi & 0xfffff) | lo) !== 0) this.swBits |= DE;
     u32[LO] = lo;
     u32[HI] = hi;
@@ -1083,6 +1093,11 @@ export class Fpu {
     const hi = this.host.read32(ea + 4) >>> 0;
     const p = this.pushSlot();
     if (p < 0) return;
+    if (normal64(lo, hi)) {
+      this.val[p] = opB[0]!;
+      this.ext[p] = 0;
+      return;
+    }
     const e = hi & 0x7ff00000;
     if (e === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0) {
       if (!(hi & 0x80000)) this.swBits |= IE;
@@ -1775,6 +1790,19 @@ export class Fpu {
     }
     return true;
   }
+}
+
+/**
+ * The binary64 with bits hi:lo into opB[0] when it is normal (and not tiny): its 53-bit
+ * significand times a power of two, exact, built without writing 32-bit halves and reading them
+ * back as a double (a store-forwarding stall in every m64 load).
+ */
+function normal64(lo: number, hi: number): boolean {
+  const e = (hi >>> 20) & 0x7ff;
+  if (e <= 52 || e === 0x7ff) return false;
+  const v = ((hi & 0xfffff) | 0x100000) * TWO32 + (lo >>> 0);
+  opB[0] = hi & 0x80000000 ? -v * P2[e - 52]! : v * P2[e - 52]!;
+  return true;
 }
 
 /** FCMOVcc's condition in rows DA (as is) and DB (negated): reg 0 b, 1 e, 2 be, 3 u. */

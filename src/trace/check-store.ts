@@ -9,7 +9,8 @@
 //   a worker that is noticed at a later write() or at end(), which waits for every batch. end()
 //   returns only when the run stores exactly the packed rows, and throws RowMismatch otherwise.
 // - At most MAX_IN_FLIGHT batches wait for the worker (memory stays bounded); their column buffers
-//   come back for the writer to reuse. Nothing is written anywhere; close() ends the worker.
+//   come back for the writer to reuse. Nothing is written anywhere. The worker (CheckWorker) is
+//   the reader's, shared by its verifies one after another; TraceReader.close() ends it.
 
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { transferables, type Batch } from './batch.js';
@@ -33,42 +34,92 @@ export class RowMismatch extends TraceError {
   override name = 'RowMismatch';
 }
 
-interface Remote {
-  worker: Worker;
-  port: MessagePort;
+/**
+ * The worker thread that checks rows for one TraceReader, started at its first verify and kept for
+ * the next ones (a trace of many short runs starts SQLite in it once). Every request gets one reply,
+ * in order; a verify stopped early leaves replies behind, which the next one reads past.
+ */
+export class CheckWorker {
+  private readonly worker: Worker;
+  readonly port: MessagePort;
   /** [0]: replies posted; [1]: 1 once the worker has ended. */
-  ctl: Int32Array;
-  sent: number;
-  read: number;
+  readonly ctl = new Int32Array(new SharedArrayBuffer(8));
+  sent = 0;
+  read = 0;
+
+  constructor(readonly path: string) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const data: CheckWorkerData = { role: 'trace-check', ctl: this.ctl, port: port2, path };
+    // (no waiting for it to start: requests queue in the port meanwhile)
+    this.worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
+    this.worker.unref();
+    this.port.unref();
+  }
+
+  post(m: CheckRequest, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(m, transfer);
+    this.sent++;
+  }
+
+  /** Blocks until `n` replies exist; hands each reply read to `take`. */
+  wait(n: number, take: (r: CheckReply) => void): void {
+    const ctl = this.ctl;
+    for (;;) {
+      const done = Atomics.load(ctl, 0);
+      if (done >= n) break;
+      if (Atomics.load(ctl, 1) === 1 && Atomics.load(ctl, 0) < n)
+        throw new RowMismatch(`${this.path}: the rows could not be compared: the worker thread stopped`);
+      Atomics.wait(ctl, 0, done, 1000);
+    }
+    this.drain(n, take);
+  }
+
+  /** Reads the replies up to the n-th (all posted already). */
+  drain(n: number, take: (r: CheckReply) => void): void {
+    while (this.read < n) {
+      const m = receiveMessageOnPort(this.port);
+      if (m === undefined)
+        throw new RowMismatch(`${this.path}: the rows could not be compared: a reply was lost`);
+      this.read++;
+      take(m.message as CheckReply);
+    }
+  }
+
+  close(): void {
+    this.port.close();
+    void this.worker.terminate();
+  }
 }
 
 export class CheckStore implements StoreOps {
   private readonly local: RowChecker | null;
-  private readonly remote: Remote | null;
+  private readonly remote: CheckWorker | null;
   private readonly spare: Float64Array[] = [];
   private mismatch: string | null = null;
   private error: string | null = null;
+  private readonly take = (reply: CheckReply): void => {
+    if (reply.buffers) for (const b of reply.buffers) this.spare.push(b);
+    if (reply.error !== undefined) this.error ??= reply.error;
+    else if (reply.mismatch !== null) this.mismatch ??= reply.mismatch;
+  };
 
-  /** Checks run `runId` of the trace at `path` (a worker reads it) or, given `db`, in this thread. */
+  /** Checks run `runId` of the trace at `path` with `by`: a CheckWorker, or a connection here. */
   constructor(
     private readonly path: string,
     private readonly runId: number,
-    db?: Db,
+    by: CheckWorker | Db,
   ) {
-    if (db) {
-      this.local = this.guard(() => new RowChecker(db, runId));
+    if (!(by instanceof CheckWorker)) {
+      this.local = this.guard(() => new RowChecker(by, runId));
       this.remote = null;
       return;
     }
     this.local = null;
-    const { port1, port2 } = new MessageChannel();
-    const ctl = new Int32Array(new SharedArrayBuffer(8));
-    const data: CheckWorkerData = { role: 'trace-check', ctl, port: port2, path, runId };
-    // (no waiting for it to start: requests queue in the port meanwhile)
-    const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2], execArgv: [] });
-    worker.unref();
-    port1.unref();
-    this.remote = { worker, port: port1, ctl, sent: 0, read: 0 };
+    this.remote = by;
+    // What an earlier verify stopped early left in flight (a few batches) is not this one's.
+    by.wait(by.sent, () => {});
+    by.post({ op: 'begin', runId });
   }
 
   beginRun(_info: BeginRunInfo): number {
@@ -85,15 +136,15 @@ export class CheckStore implements StoreOps {
       if (local) this.mismatch = this.guard(() => local.check(b));
       return this.judge();
     }
-    this.post({ op: 'write', batch: b }, transferables(b));
-    this.drain(Atomics.load(r.ctl, 0));
-    if (r.sent - r.read > MAX_IN_FLIGHT) this.wait(r.sent - MAX_IN_FLIGHT);
+    r.post({ op: 'write', batch: b }, transferables(b));
+    r.drain(Atomics.load(r.ctl, 0), this.take);
+    if (r.sent - r.read > MAX_IN_FLIGHT) r.wait(r.sent - MAX_IN_FLIGHT, this.take);
     this.judge();
   }
 
   /** Waits for every batch handed over; throws RowMismatch if one differed. */
   sync(): void {
-    if (this.remote) this.wait(this.remote.sent);
+    if (this.remote) this.remote.wait(this.remote.sent, this.take);
     this.judge();
   }
 
@@ -105,8 +156,8 @@ export class CheckStore implements StoreOps {
       const local = this.local;
       if (local) this.mismatch = this.guard(() => local.end());
     } else {
-      this.post({ op: 'end' });
-      this.wait(r.sent);
+      r.post({ op: 'end' });
+      r.wait(r.sent, this.take);
     }
     this.judge();
   }
@@ -128,12 +179,8 @@ export class CheckStore implements StoreOps {
     return { string: 0, task: 0 };
   }
 
-  close(): void {
-    const r = this.remote;
-    if (!r) return;
-    r.port.close();
-    void r.worker.terminate();
-  }
+  /** The worker is the reader's: it stays (an unfinished check's replies are read past later). */
+  close(): void {}
 
   private judge(): void {
     if (this.error !== null)
@@ -148,40 +195,6 @@ export class CheckStore implements StoreOps {
     } catch (err) {
       this.error ??= err instanceof Error ? err.message : String(err);
       return null;
-    }
-  }
-
-  private post(m: CheckRequest, transfer: ArrayBuffer[] = []): void {
-    const r = this.remote!;
-    r.port.postMessage(m, transfer);
-    r.sent++;
-  }
-
-  /** Blocks until `n` replies exist and reads them. */
-  private wait(n: number): void {
-    const r = this.remote!;
-    for (;;) {
-      const done = Atomics.load(r.ctl, 0);
-      if (done >= n) break;
-      if (Atomics.load(r.ctl, 1) === 1 && Atomics.load(r.ctl, 0) < n)
-        throw new RowMismatch(`${this.path}: the rows could not be compared: the worker thread stopped`);
-      Atomics.wait(r.ctl, 0, done, 1000);
-    }
-    this.drain(n);
-  }
-
-  /** Reads the replies up to the n-th (all posted already). */
-  private drain(n: number): void {
-    const r = this.remote!;
-    while (r.read < n) {
-      const m = receiveMessageOnPort(r.port);
-      if (m === undefined)
-        throw new RowMismatch(`${this.path}: the rows could not be compared: a reply was lost`);
-      r.read++;
-      const reply = m.message as CheckReply;
-      if (reply.buffers) for (const b of reply.buffers) this.spare.push(b);
-      if (reply.error !== undefined) this.error ??= reply.error;
-      else if (reply.mismatch !== null) this.mismatch ??= reply.mismatch;
     }
   }
 }

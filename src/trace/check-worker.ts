@@ -1,6 +1,7 @@
-// Worker-thread host of a RowChecker (row-check.ts) for a verify (check-store.ts): the verify's
-// thread packs batches as a recording does and hands them over; this thread compares them with the
-// stored rows on its own read-only connection.
+// Worker-thread host of RowCheckers (row-check.ts) for the verifies of one TraceReader
+// (check-store.ts): the verify's thread packs batches as a recording does and hands them over; this
+// thread compares them with the stored rows on its own read-only connection, one run at a time
+// ('begin' starts the check of a run).
 // Protocol: every request gets exactly one reply, in order, posted before ctl[0] is incremented
 // (so the other thread can Atomics.wait on it and then read the reply); a write's reply gives the
 // batch's column buffers back. After a mismatch or a failure every later reply repeats it.
@@ -17,10 +18,9 @@ export interface CheckWorkerData {
   ctl: Int32Array;
   port: MessagePort;
   path: string;
-  runId: number;
 }
 
-export type CheckRequest = { op: 'write'; batch: Batch } | { op: 'end' };
+export type CheckRequest = { op: 'begin'; runId: number } | { op: 'write'; batch: Batch } | { op: 'end' };
 
 export interface CheckReply {
   /** Null: the rows matched so far (and, after 'end', no stored row is left over). */
@@ -41,23 +41,29 @@ function serve(d: CheckWorkerData): void {
     Atomics.add(ctl, 0, 1);
     Atomics.notify(ctl, 0);
   };
+  let db: Database.Database | null = null;
   let checker: RowChecker | null = null;
+  /** A failure of the run being checked (opening the file: of every run). */
   let error: string | undefined;
+  let openError: string | undefined;
   try {
-    const db = new Database(d.path, { readonly: true, fileMustExist: true });
+    db = new Database(d.path, { readonly: true, fileMustExist: true });
     db.pragma('query_only = 1');
-    checker = new RowChecker(db, d.runId);
   } catch (err) {
-    error = (err as Error).message;
+    openError = (err as Error).message;
   }
   port.on('message', (m: CheckRequest) => {
     let mismatch: string | null = null;
-    if (checker && error === undefined)
-      try {
+    try {
+      if (m.op === 'begin') {
+        checker = null;
+        error = openError;
+        if (db) checker = new RowChecker(db, m.runId);
+      } else if (checker && error === undefined)
         mismatch = m.op === 'write' ? checker.check(m.batch) : checker.end();
-      } catch (err) {
-        error = (err as Error).message;
-      }
+    } catch (err) {
+      error = (err as Error).message;
+    }
     if (m.op !== 'write') return reply({ mismatch, error });
     const b: Batch = m.batch;
     reply(

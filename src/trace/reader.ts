@@ -14,7 +14,7 @@
 // - Missing runs, probes or binaries are one-line TraceErrors.
 
 import type { Statement } from 'better-sqlite3';
-import { CHECK_WORKER_AVAILABLE, CheckStore } from './check-store.js';
+import { CHECK_WORKER_AVAILABLE, CheckStore, CheckWorker } from './check-store.js';
 import { PREFETCH_AVAILABLE, Prefetcher } from './prefetch.js';
 import { CALL_COLUMNS, EventOrder, STORED_EVENT_COLUMNS } from './event-order.js';
 import { MISS_REASONS, PROBE_KINDS, type RunStatus } from './codes.js';
@@ -138,6 +138,7 @@ export class TraceReader {
   private readonly db: Db;
   private readonly stmts = new Map<string, Statement>();
   private prefetch: Prefetcher | undefined;
+  private checker: CheckWorker | undefined;
   private readAhead = false;
   /** Rows per page of the paged streams (tests make it small to cross page boundaries). */
   private pageRows = PAGE_ROWS;
@@ -169,16 +170,19 @@ export class TraceReader {
 
   close(): void {
     this.prefetch?.close();
+    this.checker?.close();
     if (this.db.open) this.db.close();
   }
 
   /**
    * A store that checks a TraceWriter's batches against run `runId`'s stored rows (verify by rows,
-   * check-store.ts): on a worker thread when the reader reads ahead, else in this thread.
+   * check-store.ts): on a worker thread when the reader reads ahead (one for all the runs it
+   * checks, ended by close()), else in this thread.
    */
   checkStore(runId: number): CheckStore {
     this.run(runId);
-    return new CheckStore(this.path, runId, this.readAhead && CHECK_WORKER_AVAILABLE ? undefined : this.db);
+    if (!(this.readAhead && CHECK_WORKER_AVAILABLE)) return new CheckStore(this.path, runId, this.db);
+    return new CheckStore(this.path, runId, (this.checker ??= new CheckWorker(this.path)));
   }
 
   /** The meta table as an object (format_version, created_by, ...). */
