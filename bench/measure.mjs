@@ -52,6 +52,7 @@ if (kind === 'run') {
       blocks: jit.compiledBlocks,
       liveSize: jit.liveSize,
       evictions: jit.evictions,
+      interpreted: jit.interpreted,
     },
   });
 } else if (kind === 'probes') {

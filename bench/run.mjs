@@ -109,7 +109,7 @@ if (!only || only === 'programs') {
     const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', file, '--', ...args);
     let line = `${name.padEnd(15)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)`;
     if (m.jit)
-      line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live, ${m.jit.evictions} evictions, peak RSS ${Math.round(m.maxRssMB)} MB (interpreter ${Math.round(i.maxRssMB)} MB)`;
+      line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live, ${m.jit.evictions} evictions, ${f1((100 * m.jit.interpreted) / m.instructions)}% of instructions interpreted, peak RSS ${Math.round(m.maxRssMB)} MB (interpreter ${Math.round(i.maxRssMB)} MB)`;
     if (qemu) {
       const q = cpuOf(qemu, [file, ...args]);
       if (q !== null)

@@ -98,6 +98,14 @@ const misc = fc.constantFrom<Step>(
   { k: 'reg', op: 0xdb, modrm: 0xe9 }, // fucomi st1
   { k: 'reg', op: 0xd9, modrm: 0xe5 }, // fxam
   { k: 'reg', op: 0xd9, modrm: 0xfc }, // frndint
+  { k: 'reg', op: 0xd9, modrm: 0xe4 }, // ftst
+  { k: 'reg', op: 0xdd, modrm: 0xd1 }, // fst st1
+  { k: 'reg', op: 0xda, modrm: 0xc1 }, // fcmovb st1
+  { k: 'reg', op: 0xd9, modrm: 0xf8 }, // fprem
+  { k: 'reg', op: 0xd9, modrm: 0xfd }, // fscale
+  { k: 'reg', op: 0xd9, modrm: 0xf4 }, // fxtract
+  { k: 'reg', op: 0xd9, modrm: 0xfe }, // fsin
+  { k: 'reg', op: 0xd9, modrm: 0xf1 }, // fyl2x
 );
 const store = fc
   .constantFrom<[number, number]>([0xdd, 2], [0xdd, 3], [0xd9, 2], [0xdb, 2], [0xdf, 7], [0xdb, 7])
@@ -197,10 +205,10 @@ describe('x87 double-double fast path (#13)', () => {
           throw new Error(`differs at byte ${at.toString(16)}: fast ${a[at]} slow ${b[at]}`);
         }
       }),
-      { numRuns: 6000, seed: 20261207 },
+      { numRuns: 5000, seed: 20261207 },
     );
     // The fast path was taken (else this compared the 80-bit code with itself).
-    expect(ddStats[0]! - before).toBeGreaterThan(6000);
+    expect(ddStats[0]! - before).toBeGreaterThan(2500);
   });
 
   it('gives the 80-bit path on a grid of binade edges, ties and exact results', () => {

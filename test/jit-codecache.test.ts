@@ -69,3 +69,35 @@ describe('code cache front cache (#13 fork cost)', () => {
     }
   });
 });
+
+/** `mov ecx, k; L: dec ecx; jnz L; int $0x80`: blocks [mov, dec, jnz], [dec, jnz] at L, [int]. */
+function loop(k: number): Uint8Array {
+  return Uint8Array.from([0xb9, k & 255, (k >> 8) & 255, 0, 0, 0x49, 0x75, 0xfd, 0xcd, 0x80]);
+}
+
+describe('interpreted-instruction count (#13: the bench reports the share the interpreter ran)', () => {
+  function run(k: number, hot: number): { retired: number; interpreted: number } {
+    const { mem, cache, cpu, done } = machine();
+    mem.poke(CODE, loop(k));
+    cache.setJit(true);
+    cache.jit!.hot = hot;
+    while (!done()) cpu.run(1 << 30);
+    return { retired: cpu.retired, interpreted: cache.jit!.interpreted };
+  }
+
+  it('counts every instruction when nothing reaches the threshold', () => {
+    const r = run(1000, 60000);
+    expect(r.retired).toBe(1 + 2 * 1000 + 1);
+    expect(r.interpreted).toBe(r.retired);
+  });
+
+  it('stops counting the loop once it is compiled: its first `hot` runs, the entry block and int', () => {
+    for (const hot of [10, 50]) {
+      const r = run(1000, hot);
+      expect(r.retired).toBe(1 + 2 * 1000 + 1);
+      // [mov, dec, jnz] once; [dec, jnz] `hot` times (its hot-th run compiles it and still runs in
+      // the interpreter; the unit then loops by itself); [int] once.
+      expect(r.interpreted).toBe(3 + 2 * hot + 1);
+    }
+  });
+});

@@ -4,8 +4,9 @@
 // What this module guarantees:
 // - A "dd" value is hi + lo, two doubles, with hi = RN53(hi + lo) (so |lo| <= ulp(hi)/2), lo != 0,
 //   the exact value a finite extended number with a 64-bit significand, and DD_MIN <= |hi| <= DD_MAX.
-//   In that range every error term below is an exact double (no overflow, no underflow) and the
-//   value's last significand bit (2^(E-63) >= 2^-466) is a normal double.
+//   In that range (for operands and results) nothing below overflows or underflows: the error terms
+//   computed by TwoSum and Dekker's product are exact, every other rounded step is within 2^-53 of
+//   its result, and the value's last significand bit (2^(E-63) >= 2^-483) is a normal double.
 // - ddArith gives either the exact x87 result (RN to 64 bits of the exact result, PE when inexact,
 //   C1 when the magnitude was rounded up) or false, and then the caller runs the 80-bit code. How:
 //   each operation writes its exact result X as y0 + y1 + residual, where y0 + y1 is an error-free
@@ -79,8 +80,23 @@ function round64(): boolean {
  * round to nearest. True: ddOut/S.fastF hold the x87 result and flags; false: use the 80-bit path.
  */
 export function ddArith(op: number): boolean {
+  let ok = false;
   const ah = ddIn[0]!;
-  const ok = inRange(ah) && (op === 8 ? ah > 0 && ddSqrt() : inRange(ddIn[2]!) && ddBinary(op));
+  const bh = ddIn[2]!;
+  if (inRange(ah)) {
+    if (op === 8) ok = ah > 0 && ddSqrt();
+    else if (inRange(bh)) {
+      if (op === 5 || op === 7) {
+        // Reversed forms: swap the operands.
+        ddIn[0] = bh;
+        ddIn[2] = ah;
+        const t = ddIn[1]!;
+        ddIn[1] = ddIn[3]!;
+        ddIn[3] = t;
+      }
+      ok = op === 1 ? ddMul() : op >= 6 ? ddDiv() : ddAdd(op !== 0);
+    }
+  }
   ddStats[ok ? 0 : 1]! += 1;
   return ok;
 }
@@ -90,21 +106,6 @@ export function ddArith(op: number): boolean {
  * (doubles: a counter past 2^30 would leave V8's small integers and allocate on every increment).
  */
 export const ddStats = new Float64Array(2);
-
-function ddBinary(op: number): boolean {
-  const ah = ddIn[0]!;
-  const bh = ddIn[2]!;
-  if (op === 5 || op === 7) {
-    ddIn[0] = bh;
-    ddIn[2] = ah;
-    const t = ddIn[1]!;
-    ddIn[1] = ddIn[3]!;
-    ddIn[3] = t;
-  }
-  if (op === 1) return ddMul();
-  if (op >= 6) return ddDiv();
-  return ddAdd(op !== 0);
-}
 
 // The operations below write TwoSum (Knuth: s = a + b, v = s - a, err = (a - (s - v)) + (b - v))
 // and Dekker's TwoProduct (Veltkamp halves xh + xl of each factor; err = xh*yh - p + xh*yl + xl*yh

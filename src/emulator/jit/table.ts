@@ -84,6 +84,12 @@ export class JitTable {
   compiledBlocks = 0;
   evictions = 0;
   dropped = 0;
+  /**
+   * Instructions of the blocks the interpreter ran while the compiler was on (each block counted
+   * whole, so a block a budget cut short counts in full): what `npm run bench -- programs` reports
+   * as the interpreted share, which the thresholds trade against V8's cost per unit.
+   */
+  interpreted = 0;
 
   constructor(
     private readonly cache: CodeCache,
@@ -93,6 +99,7 @@ export class JitTable {
 
   /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
+    this.interpreted += this.cache.blockLen[b]!;
     if (b >= this.heat.length) {
       const h = new Uint16Array(Math.max(this.heat.length * 2, b + 1));
       h.set(this.heat);
