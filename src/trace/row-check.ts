@@ -161,7 +161,11 @@ export class RowChecker {
     return p;
   }
 
-  /** SELECT count(*) of `size` bound rows that have an identical stored row. */
+  /**
+   * SELECT count(*) of `size` bound rows that have an identical stored row. CROSS JOIN keeps the
+   * bound rows the outer loop, so each is one lookup by key whatever the file's statistics say
+   * (the other order would scan the run once per bound row).
+   */
   private statement(t: TableCheck, size: number): Statement {
     let st = t.stmts.get(size);
     if (st) return st;
@@ -179,7 +183,7 @@ export class RowChecker {
     st = this.db
       .prepare(
         `WITH v(${names.join(',')}) AS (VALUES ${Array<string>(size).fill(tuple).join(',')})
-         SELECT count(*) FROM v JOIN ${t.name} c ON ${on}
+         SELECT count(*) FROM v CROSS JOIN ${t.name} c ON ${on}
          WHERE c.run_id = ${this.runId} AND ${same.join(' AND ')}`,
       )
       .pluck();
