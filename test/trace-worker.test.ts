@@ -197,6 +197,47 @@ describe('trace writer on a worker thread', () => {
     expect(ids[0]).toEqual([2, 3, 4]);
   });
 
+  it('#15: at most maxBatchesInFlight batches wait for the worker (4 times as many before it has opened the file)', async () => {
+    const { WorkerStore } = (await import(
+      pathToFileURL(DIST.replace(/writer\.js$/, 'worker-store.js')).href
+    )) as typeof import('../src/trace/worker-store.js');
+    const { NO_ROWS } = (await import(
+      pathToFileURL(DIST.replace(/writer\.js$/, 'batch.js')).href
+    )) as typeof import('../src/trace/batch.js');
+    const store = new WorkerStore('create', tmp(), {}, 128, 2);
+    const run = store.beginRun({ workload: 'demo', binary: BINARY, config: CONFIG });
+    const rows = { strings: [], raw_tasks: [], input_data: [], raw_inputs: [], output: [], raw_syscalls: [] };
+    let most = 0;
+    let opened = false;
+    for (let b = 0; b < 40; b++) {
+      const n = 2000;
+      const data = new Float64Array(n * 11);
+      for (let i = 0; i < n; i++) {
+        const seq = b * n + i + 1;
+        data.set([run, 1, 100, seq, 1, 0, NaN, NaN, NaN, seq, NaN], i * 11);
+      }
+      store.write({
+        numeric: {
+          raw_events: { data: NO_ROWS, n: 0 },
+          raw_calls: { data, n },
+          raw_missed: { data: NO_ROWS, n: 0 },
+          raw_sched: { data: NO_ROWS, n: 0 },
+        },
+        rows: { ...rows },
+        taskUpdates: [],
+      });
+      const waiting = store.batchesInFlight();
+      most = Math.max(most, waiting);
+      expect(waiting).toBeLessThanOrEqual(8);
+      if (opened) expect(waiting).toBeLessThanOrEqual(2);
+      opened ||= store.batchesInFlight() < b + 1;
+    }
+    store.sync();
+    expect(store.batchesInFlight()).toBe(0);
+    store.close();
+    expect(most).toBeGreaterThan(0);
+  });
+
   it('open errors surface synchronously as one line', () => {
     const file = tmp();
     fs.writeFileSync(file, 'x');

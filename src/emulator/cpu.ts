@@ -260,6 +260,16 @@ export class Cpu implements FpuHost {
     return (this.flags | 2) >>> 0;
   }
 
+  /** EFLAGS' TF and IF bits, read without computing the lazy arithmetic flags (the probe engine). */
+  trapFlags(): number {
+    return this.flags & (TF | IF);
+  }
+
+  /** Clears the TF/IF bits of `clear`, then sets those of `set`; the arithmetic flags stay lazy. */
+  changeTrapFlags(clear: number, set: number): void {
+    this.flags = (this.flags & ~(clear & (TF | IF))) | (set & (TF | IF));
+  }
+
   /** IF: cleared only by the probe engine around a single step; the scheduler never preempts then. */
   interruptsEnabled(): boolean {
     return (this.flags & IF) !== 0;

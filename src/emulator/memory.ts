@@ -620,6 +620,10 @@ export class Memory {
 
   /** peek() of one little-endian 32-bit word, without allocating (the probe engine's hot path). */
   peek32(addr: number): number {
+    const a0 = addr >>> 0;
+    const p0 = a0 >>> PAGE_SHIFT;
+    if ((a0 & 3) === 0 && this.perm[p0]! & PAGE_MAPPED)
+      return this.ram32[(this.frame[p0]! << 10) | ((a0 & PAGE_MASK) >> 2)]!;
     let v = 0;
     for (let i = 0; i < 4; i++) {
       const a = (addr + i) >>> 0;

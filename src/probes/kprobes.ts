@@ -312,6 +312,9 @@ export class ProbeEngine {
   private lastRegs: PtRegs | null = null;
   private lastMm: AddressSpace | null = null;
   private lastMmImage = NO_IMAGE;
+  /** The last task's image (a task's address space changes only by exec, which calls setImageOf). */
+  private lastTask: Task | null = null;
+  private lastTaskImage = NO_IMAGE;
   private hitImage = NaN;
   private hitAddr = NaN;
   private hitPt: ProbePoint | undefined = undefined;
@@ -416,11 +419,16 @@ export class ProbeEngine {
   private setImageOf(mm: AddressSpace, image: number): void {
     this.imageOfMm.set(mm, image);
     this.lastMm = null;
+    this.lastTask = null;
   }
 
   /** The image the task (or, outside a slice, the first process) runs. */
   imageOf(task: Task | null): number {
-    return this.mmImage((task?.process ?? this.machine.initProcess).mm);
+    if (task !== null && task === this.lastTask) return this.lastTaskImage;
+    const image = this.mmImage((task?.process ?? this.machine.initProcess).mm);
+    this.lastTask = task;
+    this.lastTaskImage = image;
+    return image;
   }
 
   private pointKey(image: number, addr: number): number {
@@ -982,8 +990,7 @@ export class ProbeEngine {
   }
 
   private prepareSinglestep(pt: ProbePoint, cpu: Cpu): void {
-    const f = cpu.getFlags();
-    cpu.setFlags((f | TF) & ~IF);
+    cpu.changeTrapFlags(IF, TF);
     cpu.eip = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
   }
 
@@ -1003,7 +1010,7 @@ export class ProbeEngine {
       if (pt) {
         if (kcb.status === KPROBE_HIT_SS && kcb.current.opcode === BREAKPOINT) {
           // Single-stepping an original int3: it is the guest's own breakpoint.
-          cpu.setFlags((cpu.getFlags() & ~TF) | kcb.savedEflags);
+          cpu.changeTrapFlags(TF, kcb.savedEflags);
           kcb.current = null;
           return false;
         }
@@ -1024,7 +1031,7 @@ export class ProbeEngine {
           savedEflags: kcb.savedEflags,
         };
         kcb.current = pt;
-        this.saveFlags(kcb, pt, cpu.getFlags());
+        this.saveFlags(kcb, pt, cpu.trapFlags());
         for (let i = 0; i < pt.list.length; i++) {
           const k = pt.list[i]!;
           k.nmissed = (k.nmissed ?? 0) + 1;
@@ -1043,7 +1050,7 @@ export class ProbeEngine {
       if (child && child.breakHandler && child.breakHandler(child, regs)) {
         this.emit('break', child, task, addr);
         const cur = kcb.current;
-        this.saveFlags(kcb, cur, cpu.getFlags());
+        this.saveFlags(kcb, cur, cpu.trapFlags());
         this.prepareSinglestep(cur, cpu);
         kcb.status = KPROBE_HIT_SS;
         return true;
@@ -1061,7 +1068,7 @@ export class ProbeEngine {
     kcb.task = task;
     kcb.status = KPROBE_HIT_ACTIVE;
     kcb.current = pt;
-    this.saveFlags(kcb, pt, cpu.getFlags());
+    this.saveFlags(kcb, pt, cpu.trapFlags());
     const reserved = addr === TRAMPOLINE_ADDR || addr === CALL_GUEST_RETURN;
     // Aggregate dispatch (K5): pre-handlers in list order, stop at the first non-zero.
     const list = pt.list;
@@ -1110,7 +1117,7 @@ export class ProbeEngine {
     }
     this.emit('singlestep', this.probeForEvent(pt), task, pt.addr);
     this.resumeExecution(pt, cpu, kcb);
-    cpu.setFlags(cpu.getFlags() | kcb.savedEflags);
+    cpu.changeTrapFlags(0, kcb.savedEflags);
     const guestTf = (kcb.oldEflags & TF) !== 0;
     this.leaveProbe(kcb);
     // The guest had TF set itself: its own single-step trap follows the fix-up.
@@ -1152,7 +1159,7 @@ export class ProbeEngine {
         break;
       }
       case RESUME_RET:
-        cpu.setFlags(cpu.getFlags() & ~TF);
+        cpu.changeTrapFlags(TF, 0);
         return;
       case RESUME_CALL_REL:
         mem.write32(tos, (origEip + ((mem.read32(tos) >>> 0) - copyEip)) | 0);
@@ -1167,7 +1174,7 @@ export class ProbeEngine {
       default:
         break;
     }
-    cpu.setFlags(cpu.getFlags() & ~TF);
+    cpu.changeTrapFlags(TF, 0);
     cpu.eip = nextEip >= 0 ? nextEip >>> 0 : (origEip + (cpu.eip - copyEip)) >>> 0;
   }
 
@@ -1192,10 +1199,10 @@ export class ProbeEngine {
       // EIP back at the probe address instead, as Linux's kprobe_fault_handler does since 2.6.2x.
       const copy = pt.opcode === BREAKPOINT ? pt.addr : pt.slot;
       if (cpu.eip >>> 0 === copy) {
-        cpu.setFlags(cpu.getFlags() & ~TF);
+        cpu.changeTrapFlags(TF, 0);
         cpu.eip = pt.addr;
       } else this.resumeExecution(pt, cpu, kcb);
-      cpu.setFlags(cpu.getFlags() | kcb.oldEflags);
+      cpu.changeTrapFlags(0, kcb.oldEflags);
       this.leaveProbe(kcb);
     }
     return false;

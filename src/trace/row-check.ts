@@ -30,7 +30,7 @@ const MATCH: Record<NumericTableName, { key: string | null; text: readonly strin
 };
 
 /** Packed rows per statement (the largest chunk; a batch's tail goes in powers of two). */
-const CHUNK = 512;
+const CHUNK = 1024;
 
 interface TableCheck {
   name: NumericTableName;

@@ -12,8 +12,8 @@
 //   TraceError, exactly like an in-thread TraceStore (the thread blocks in Atomics.wait, which is
 //   what the recorder wants anyway: it has nothing else to do).
 // - write() hands the batch's column buffers over without copying (they become detached); at
-//   most `maxInFlight` requests are queued, so memory stays bounded when SQLite is slower than the
-//   emulator.
+//   most `maxInFlight` batches are queued (4 times as many while the worker is still starting),
+//   so memory stays bounded when SQLite is slower than the emulator.
 // - The worker never keeps the process alive: a writer that is never closed loses only what was
 //   not yet committed, as an in-thread writer would.
 // - prestartStoreWorker() starts the next writer's thread ahead of time (loading SQLite takes a
@@ -76,6 +76,8 @@ export class WorkerStore implements StoreOps {
   private readonly worker: Worker;
   /** Messages posted. */
   private sent = 0;
+  /** Request numbers of the batches (write requests) not known to be answered, oldest first. */
+  private readonly writes: number[] = [];
   /** Replies read. */
   private read = 0;
   private failed: string | undefined;
@@ -201,12 +203,28 @@ export class WorkerStore implements StoreOps {
     const n = this.request(req, transfer);
     // Read what the worker has answered so far even when not waiting: its replies carry the column
     // buffers back, and unread they would pile up in the port.
-    this.drain(Atomics.load(this.ctl, CTL_DONE), false);
-    if (n - Atomics.load(this.ctl, CTL_DONE) > this.maxInFlight) this.result(n - this.maxInFlight);
+    const done = Atomics.load(this.ctl, CTL_DONE);
+    this.drain(done, false);
+    // Only batches count against the bound (the other requests are small). Until the worker has
+    // opened the file (it is still loading SQLite) four times as many may wait: the recording
+    // runs on instead of waiting for the thread's start-up.
+    const w = this.writes;
+    if (req.op === 'write') w.push(n);
+    let k = 0;
+    while (k < w.length && w[k]! <= done) k++;
+    if (k > 0) w.splice(0, k);
+    const bound = done === 0 ? 4 * this.maxInFlight : this.maxInFlight;
+    if (w.length > bound) this.result(w[w.length - 1 - bound]!);
     else if (this.failed !== undefined) {
       this.reported = true;
       throw new TraceError(this.failed);
     }
+  }
+
+  /** Batches handed over and not known to be committed (for tests of the bound). */
+  batchesInFlight(): number {
+    const done = Atomics.load(this.ctl, CTL_DONE);
+    return this.writes.filter((n) => n > done).length;
   }
 
   /** A column buffer of `length` elements that the worker gave back, if there is one. */
