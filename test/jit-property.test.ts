@@ -82,9 +82,11 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(reg, anyReg, i8).map(([r, s, v]) => [0x6b, modrmReg(r, s), v & 0xff]),
   fc.tuple(reg, anyReg, i32).map(([r, s, v]) => [0x69, modrmReg(r, s), ...imm32(v)]),
   fc
-    .tuple(fc.constantFrom(0, 2, 3, 4, 6), reg)
+    .tuple(fc.constantFrom(0, 2, 3, 4, 5, 6), reg)
     .map(([k, r]) => [0xf7, modrmReg(k, r), ...(k === 0 ? imm32(r * 77) : [])]),
-  fc.tuple(fc.constantFrom(2, 3), disp).map(([k, d]) => [0xf7, ...memEsi(k, d)]),
+  // not, neg, mul, imul r/m32 (#13: mul/imul translated)
+  fc.tuple(fc.constantFrom(2, 3, 4, 5), disp).map(([k, d]) => [0xf7, ...memEsi(k, d)]),
+  fc.tuple(fc.constantFrom(4, 5), i32).map(([k, v]) => [0xb9, ...imm32(v), 0xf7, modrmReg(k, 1)]),
   fc.tuple(cc, anyReg).map(([c, r]) => [0x0f, 0x90 + c, modrmReg(0, r)]),
   fc.tuple(cc, disp).map(([c, d]) => [0x0f, 0x90 + c, ...memEsi(0, d)]),
   fc.tuple(cc, reg, anyReg).map(([c, r, s]) => [0x0f, 0x40 + c, modrmReg(r, s)]),
@@ -108,6 +110,7 @@ const insn: fc.Arbitrary<number[]> = fc.oneof(
     [0x9f],
     [0x66, 0x40],
     [0x66, 0x05, 1, 0x80],
+    [0x66, 0x90],
   ),
   // call to the next instruction, then pop the return address (a call/ret pair through a stub below)
   reg.map((r) => [0xe8, 0, 0, 0, 0, 0x58 + r]),
@@ -165,6 +168,7 @@ const producer: fc.Arbitrary<number[]> = fc.oneof(
     .map(([k, r]) => [0xf7, modrmReg(k, r), ...(k === 0 ? imm32(0x80000001) : [])]),
   fc.tuple(reg, reg).map(([s, d]) => [0x85, modrmReg(s, d)]),
   fc.tuple(reg, reg).map(([s, d]) => [0x84, modrmReg(s, d)]),
+  fc.tuple(fc.constantFrom(4, 5), reg).map(([k, r]) => [0xf7, modrmReg(k, r)]),
   fc
     .tuple(fc.constantFrom(4, 5, 7), reg, fc.integer({ min: 0, max: 33 }))
     .map(([k, r, n]) => [0xc1, modrmReg(k, r), n]),
@@ -481,6 +485,14 @@ describe('block compiler vs interpreter', () => {
 const EDGE = [0, 1, 32, 33, 0x7f, 0x80, 0xffff, 0x8000, 0x7fffffff, -0x80000000, -1, -2];
 /** For 8- and 16-bit forms: the byte and word boundaries, also in the second byte (ah, ch). */
 const EDGE_NARROW = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, -1];
+/**
+ * For mul/imul r/m32: values whose partial products carry across the 16-bit halves (the compiled code
+ * forms the high word from them), besides the sign and overflow boundaries.
+ */
+const EDGE_MUL = [
+  0, 1, -1, 0xffff, 0x1ffff, 0x10001, 0xfffe0001, 0x12345678, -0x65432110, 0x7fffffff, -0x80000000,
+  0x8001ffff,
+];
 
 /** Forms with eax as destination, ecx or [esi] (holding the same value) as source; ` m` = result in [esi]. */
 const FORMS: Array<[string, number[]]> = [];
@@ -520,6 +532,11 @@ FORMS.push(
   ['imul r,r,imm8', [0x6b, 0xc1, 0x85]],
   ['imul r,r,imm32', [0x69, 0xc1, ...imm32(0x10001)]],
   ['imul r,m', [0x0f, 0xaf, 0x06]],
+  ['mul', [0xf7, 0xe1]],
+  ['mul [esi]', [0xf7, 0x26]],
+  ['imul1', [0xf7, 0xe9]],
+  ['imul1 [esi]', [0xf7, 0x2e]],
+  ['nop16', [0x66, 0x90]],
   ['movzx8', [0x0f, 0xb6, 0xc5]],
   ['movzx16 m', [0x0f, 0xb7, 0x06]],
   ['movsx8 m', [0x0f, 0xbe, 0x06]],
@@ -605,7 +622,8 @@ function tableProgram(form: number[], toMem: boolean, edge = EDGE): Uint8Array {
 describe('block compiler vs interpreter, every translated form on edge values', () => {
   it.each(FORMS)('%s', (_name, form) => {
     const narrow = /^(alu8_|alu16_|test8 m|not8|neg8|inc8|dec8|mov16|test16)/.test(_name);
-    const code = tableProgram(form, _name.endsWith(' m'), narrow ? EDGE_NARROW : EDGE);
+    const edge = narrow ? EDGE_NARROW : /^(mul|imul1)/.test(_name) ? EDGE_MUL : EDGE;
+    const code = tableProgram(form, _name.endsWith(' m'), edge);
     const a = run(code, [100_000], 2, false);
     const b = run(code, [100_000], 2, true, { hot: 1 });
     expect(b.compiled).toBeGreaterThan(0);

@@ -97,7 +97,7 @@ function nativeOp(c: CodeCache, i: number): boolean {
     }
     case 0xf7: {
       const k = (m >> 3) & 7;
-      return k === 0 || k === 2 || k === 3;
+      return k === 0 || k === 2 || k === 3 || k === 4 || k === 5; // test, not, neg, mul, imul
     }
     case 0xff: {
       const k = (m >> 3) & 7;
@@ -116,7 +116,10 @@ function nativeOp(c: CodeCache, i: number): boolean {
 function nativeO16(op: number, reg: number): boolean {
   if (op < 0x40) return (op & 7) === 1 || (op & 7) === 3 || (op & 7) === 5;
   if (op === 0xf7) return reg <= 1; // test r/m16, imm16
-  return op === 0x81 || op === 0x83 || op === 0x85 || op === 0x89 || op === 0x8b || op === 0xc7;
+  // 0x90: `66 90`, the two-byte nop gcc pads with
+  return (
+    op === 0x90 || op === 0x81 || op === 0x83 || op === 0x85 || op === 0x89 || op === 0x8b || op === 0xc7
+  );
 }
 
 /** An x87 instruction the compiler hands straight to the FPU (32-bit addressing, no 0x66 prefix). */
@@ -715,6 +718,8 @@ class UnitWriter {
         if (reg === 0) {
           this.readE(i, 'v', 31);
           this.alu(4, 'v', String(imm | 0), null);
+        } else if (reg === 4 || reg === 5) {
+          this.mul(i, reg === 5);
         } else if (reg === 2) {
           if (m >= 0xc0) this.emit(`R[${rm}] = ~R[${rm}];`);
           else {
@@ -846,6 +851,8 @@ class UnitWriter {
           this.emit(`R[${reg}] = (R[${reg}] & -65536) | v;`);
         }
         return;
+      case 0x90:
+        return;
       case 0xc7:
         if (m >= 0xc0) this.emit(`R[${rm}] = (R[${rm}] & -65536) | ${imm & 0xffff};`);
         else {
@@ -854,6 +861,24 @@ class UnitWriter {
         }
         return;
     }
+  }
+
+  /**
+   * mul/imul r/m32 (EDX:EAX = EAX * r/m32), as the interpreter's: the unsigned high word from 16-bit
+   * halves (every partial sum below 2^32, so exact in doubles), minus the sign corrections for imul;
+   * CF = OF = the high word is not the low word's extension; the other flags from the low word.
+   */
+  private mul(i: number, signed: boolean): void {
+    this.readE(i, 'v', 31);
+    this.emit('t = R[0]; mx = (t & 65535) * (v & 65535);');
+    this.emit('my = (t >>> 16) * (v & 65535) + (mx >>> 16);');
+    this.emit('mx = (t & 65535) * (v >>> 16) + (my & 65535);');
+    this.emit('my = ((t >>> 16) * (v >>> 16) + (my >>> 16) + (mx >>> 16)) | 0; r = Math.imul(t, v);');
+    if (signed) this.emit('if (t < 0) my = (my - v) | 0; if (v < 0) my = (my - t) | 0;');
+    this.emit(`R[0] = r; R[2] = my; t = my !== ${signed ? 'r >> 31' : '0'} ? 1 : 0;`);
+    this.emit(`fl = (fl & -2262) | t | (t << 11); fo = ${LF_RES}; fr = r; fm = 31;`);
+    this.kind = K_RES;
+    this.msb = 31;
   }
 
   /** shl/shr/sar (32-bit) by an immediate, 1 or CL; the interpreter's flag rules. */
@@ -956,7 +981,7 @@ class UnitWriter {
       'let inFb = 0, n = 0, a = 0, v = 0, t = 0, r = 0, e = cpu.eip, cf = 0, of = 0, c1 = false;\n' +
       // r0: instructions retired before this call (cpu.retired is written back only for host code);
       // sp: host code ran since the last check (only then can it have set cpu.attention).
-      'let r0 = cpu.retired, sp = 0, p = 0, f = 0, o = 0;\n' +
+      'let r0 = cpu.retired, sp = 0, p = 0, f = 0, o = 0, mx = 0, my = 0;\n' +
       'try {\n' +
       'out: for (;;) {\n' +
       'if (sp !== 0) { sp = 0; if (cpu.attention !== 0) break; }\n' +
