@@ -338,6 +338,8 @@ export class ProbeEngine {
   /** Events emitted so far (the last event's seq). */
   eventSeq = 0;
   private lastEntrySeq = 0;
+  /** Depths are counted over the whole task list (see preHandlerKretprobe), not read off the stack. */
+  private countDepths = false;
   private callGuestDepth = 0;
   private watchSlots = false;
 
@@ -1272,16 +1274,22 @@ export class ProbeEngine {
     // unregistration orphans all of a probe's instances at once, so the instances of rp below the
     // newest one are exactly those it counted at its own entry.
     let depth = 0;
-    for (let i = list.length - 1; i >= 0; i--)
-      if (list[i]!.rp === rp) {
-        depth = list[i]!.depth + 1;
-        break;
-      }
+    if (this.countDepths) {
+      for (const x of list) if (x.rp === rp) depth++;
+    } else
+      for (let i = list.length - 1; i >= 0; i--)
+        if (list[i]!.rp === rp) {
+          depth = list[i]!.depth + 1;
+          break;
+        }
     ri.depth = depth;
     if (rp.entryHandler && rp.entryHandler(ri, regs)) {
       free.push(ri);
       return 0;
     }
+    // An entry handler that unregistered its own probe: this instance, not on the list yet, escaped
+    // the orphaning, so the stack no longer tells depths (should rp come back): count from now on.
+    if (!pool.live) this.countDepths = true;
     const esp = regs.sp;
     ri.slot = esp;
     // peek, not read32: the engine's own read must not count as a guest read for the K20 detector (a

@@ -138,6 +138,62 @@ describe('instance pool and trampoline (K14, K15, K21)', () => {
   });
 });
 
+describe('depth of an instance (K14; #15: computed from the newest instance of the same probe)', () => {
+  it('equals the instances of its probe the task holds at entry: two kretprobes on one recursive function, one unregistered mid-recursion and a third registered then', () => {
+    const l = load(g.bytes, ['calls', 'rec', '6']);
+    const seen: Array<[string, number, number]> = [];
+    // The oracle: count the task's held instances of this probe (the engine's list, newest first).
+    const watch = (name: string, rp: Kretprobe) => (ri: KretprobeInstance) => {
+      const held = l.eng.instancesOf(ri.task).filter((x) => x.rp === rp).length;
+      seen.push([name, ri.depth, held]);
+      if (name === 'b' && held === 3) {
+        // Orphans b's three in-flight calls (K18) and adds c, whose first instance sits above them.
+        expect(l.eng.unregisterKretprobe(b)).toBe(0);
+        expect(l.eng.registerKretprobe(c)).toBe(0);
+      }
+      return 0;
+    };
+    const a: Kretprobe = { kp: { symbolName: 'rec' }, maxactive: 16 };
+    const b: Kretprobe = { kp: { symbolName: 'rec' }, maxactive: 16 };
+    const c: Kretprobe = { kp: { symbolName: 'rec' }, maxactive: 16 };
+    a.entryHandler = watch('a', a);
+    b.entryHandler = watch('b', b);
+    c.entryHandler = watch('c', c);
+    expect(l.eng.registerKretprobe(a)).toBe(0);
+    expect(l.eng.registerKretprobe(b)).toBe(0);
+    const r = l.m.run();
+    expect(status(r), r.message).toBe('exit 0');
+    for (const [name, depth, held] of seen) expect(depth, `${name}`).toBe(held);
+    // rec(6)..rec(0): a sees 7 entries at depths 0..6; b 4 (the 4th unregisters it: its instance is
+    // still taken), c the 3 entries after that, from depth 0.
+    expect(seen.filter(([n]) => n === 'a').map(([, d]) => d)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(seen.filter(([n]) => n === 'b').map(([, d]) => d)).toEqual([0, 1, 2, 3]);
+    expect(seen.filter(([n]) => n === 'c').map(([, d]) => d)).toEqual([0, 1, 2]);
+  });
+
+  it('equals them too when a probe unregisters and registers itself again from its own entry handler', () => {
+    const l = load(g.bytes, ['calls', 'rec', '6']);
+    const seen: Array<[number, number]> = [];
+    const b: Kretprobe = { kp: { symbolName: 'rec' }, maxactive: 16 };
+    let again = false;
+    b.entryHandler = (ri) => {
+      seen.push([ri.depth, l.eng.instancesOf(ri.task).filter((x) => x.rp === b).length]);
+      if (!again && ri.depth === 2) {
+        // The three held instances become orphans; the one being entered keeps b (K18).
+        again = true;
+        expect(l.eng.unregisterKretprobe(b)).toBe(0);
+        expect(l.eng.registerKretprobe(b)).toBe(0);
+      }
+      return 0;
+    };
+    expect(l.eng.registerKretprobe(b)).toBe(0);
+    const r = l.m.run();
+    expect(status(r), r.message).toBe('exit 0');
+    for (const [depth, held] of seen) expect(depth).toBe(held);
+    expect(seen.map(([d]) => d)).toEqual([0, 1, 2, 1, 2, 3, 4]);
+  });
+});
+
 describe('K20 detector (detectReturnAddressReads)', () => {
   it('K20: with the detector on, each hooked call that reads its return address reports one retaddr_read at the reading instruction', () => {
     const l = load(g.bytes, ['calls', 'rec', '2']);
