@@ -179,6 +179,14 @@ export class TraceReader {
    * check-store.ts): on a worker thread when the reader reads ahead (one for all the runs it
    * checks, ended by close()), else in this thread.
    */
+  /**
+   * Starts the checking worker now (verify by rows), so it loads SQLite and opens the file while the
+   * caller prepares the replay; checkStore() then finds it running. Nothing else changes.
+   */
+  prestartCheck(): void {
+    if (this.readAhead && CHECK_WORKER_AVAILABLE) this.checker ??= new CheckWorker(this.path);
+  }
+
   checkStore(runId: number): CheckStore {
     this.run(runId);
     if (!(this.readAhead && CHECK_WORKER_AVAILABLE)) return new CheckStore(this.path, runId, this.db);

@@ -44,6 +44,7 @@ interface TableCheck {
   rows: number;
   /** Rowid tables: the run's first rowid, and -1 when its rows are not one contiguous range. */
   base: number;
+  /** The run's stored rows, counted when the check begins (the file is read-only here). */
   stored: number;
   stmts: Map<number, Statement>;
 }
@@ -83,6 +84,10 @@ export class RowChecker {
           .get(runId) as [number | null, number | null, number];
         t.stored = r[2];
         t.base = r[0] === null ? 0 : r[1]! - r[0] + 1 === r[2] ? r[0] : -1;
+      } else {
+        // Counted here, at the run's start, where the worker would otherwise wait for the first
+        // batch: counting at end() kept the verify waiting (60 ms of 1.7 s on fib(30)).
+        t.stored = db.prepare(`SELECT count(*) FROM ${name} WHERE run_id = ?`).pluck().get(runId) as number;
       }
       return t;
     });
@@ -103,17 +108,9 @@ export class RowChecker {
   /** After the last batch: null when the run stores no row beyond the packed ones. */
   end(): string | null {
     if (this.failed !== null) return this.failed;
-    for (const t of this.tables) {
-      const stored =
-        t.key === null
-          ? t.stored
-          : (this.db
-              .prepare(`SELECT count(*) FROM ${t.name} WHERE run_id = ?`)
-              .pluck()
-              .get(this.runId) as number);
-      if (stored !== t.rows)
-        return this.fail(`${t.name}: the run stores ${stored} rows, the replay packs ${t.rows}`);
-    }
+    for (const t of this.tables)
+      if (t.stored !== t.rows)
+        return this.fail(`${t.name}: the run stores ${t.stored} rows, the replay packs ${t.rows}`);
     return null;
   }
 
