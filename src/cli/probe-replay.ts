@@ -192,12 +192,13 @@ export async function main(argv: string[]): Promise<number> {
   // Everything written here is the tool's own text quoting names and values from the trace: escaped.
   const err = (s: string) => process.stderr.write(escapeLines(s));
   const reader = openCheckedTrace(a.trace);
-  // A verify checks rows on a worker thread: start it before the replay is prepared.
-  if (!whatif && !a.complete) reader.prestartCheck();
   // The names are read while the trace is open (a what-if replay closes it before it rethrows).
   let names: (() => string[]) | undefined;
   const progress = new Progress(!a.quiet && process.stderr.isTTY === true);
   try {
+    // A verify checks rows on a worker thread: start it before the replay is prepared (inside the
+    // try, so the reader and its worker are closed whatever happens).
+    if (!whatif && !a.complete) reader.prestartCheck();
     const runs = pickRuns(reader, a.run, whatif);
     if (a.complete) {
       for (const run of runs) {
