@@ -9,6 +9,7 @@
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
 import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
+import { compileWasmUnit } from './wasm-unit.js';
 
 /**
  * Interpreted executions of a block before it is compiled. Generating and optimising code costs about
@@ -32,12 +33,20 @@ function env(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 }
 
-/** `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` the compiler; unset: the default. */
+/**
+ * `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` (or `js`) the JavaScript compiler,
+ * `PROBELAB_JIT=wasm` the WebAssembly one (jit/wasm-unit.ts); unset: the default.
+ */
 export function jitFromEnv(dflt: boolean): boolean {
   const v = env('PROBELAB_JIT');
   if (v === '0') return false;
-  if (v === '1') return true;
+  if (v === '1' || v === 'js' || v === 'wasm') return true;
   return dflt;
+}
+
+/** Whether units compile to WebAssembly (PROBELAB_JIT=wasm), where the frame store allows it. */
+function wasmFromEnv(): boolean {
+  return env('PROBELAB_JIT') === 'wasm';
 }
 
 /** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
@@ -77,11 +86,19 @@ export class JitTable {
   hot = hotFromEnv();
   /** Units compiled at `hot` before the threshold rises (tests raise it to keep every block at `hot`). */
   earlyUnits = EARLY_UNITS;
-  /** Live generated source characters. */
+  /**
+   * Units compile to WebAssembly (when the address space's frames are on a WebAssembly.Memory; else
+   * to JavaScript). Liftoff compiles one in well under a millisecond, so every warm block compiles
+   * at `hot`: the late threshold exists only for TurboFan's cost.
+   */
+  wasm = wasmFromEnv();
+  /** Live generated source characters (WebAssembly: module bytes). */
   liveSize = 0;
   /** Statistics. */
   compiled = 0;
   compiledBlocks = 0;
+  /** Units compiled to WebAssembly. */
+  wasmUnits = 0;
   evictions = 0;
   dropped = 0;
   /**
@@ -120,7 +137,7 @@ export class JitTable {
    * for all. Small kernels keep the low threshold. Depends only on execution counts.
    */
   private threshold(): number {
-    return this.compiled < this.earlyUnits ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
+    return this.compiled < this.earlyUnits || this.wasm ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
   }
 
   private compile(head: number): void {
@@ -150,7 +167,9 @@ export class JitTable {
         if (members.length >= MAX_UNIT) break;
       }
     }
-    const { fn, size } = compileUnit(c, members, this.mem);
+    const w = this.wasm ? compileWasmUnit(c, members, this.mem) : null;
+    if (w !== null) this.wasmUnits++;
+    const { fn, size } = w ?? compileUnit(c, members, this.mem);
     if (this.liveSize + size > this.limit) this.clear(true);
     const unit: Unit = { fn, members, size, live: true };
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
