@@ -67,6 +67,8 @@ interface Unit {
   members: number[];
   size: number;
   live: boolean;
+  /** Frees what a WebAssembly unit holds outside the heap (its table slot). */
+  release?: () => void;
 }
 
 export class JitTable {
@@ -76,6 +78,8 @@ export class JitTable {
    * dictionary, and the run loop reads it once per block (measured: 29% of a Lua run in the loop).
    */
   fns: (CompiledBlock | undefined)[] = denseFns(INITIAL);
+  /** Live units. */
+  private units = new Set<Unit>();
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
@@ -171,7 +175,8 @@ export class JitTable {
     if (w !== null) this.wasmUnits++;
     const { fn, size } = w ?? compileUnit(c, members, this.mem);
     if (this.liveSize + size > this.limit) this.clear(true);
-    const unit: Unit = { fn, members, size, live: true };
+    const unit: Unit = { fn, members, size, live: true, release: w?.release };
+    this.units.add(unit);
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
     // replacement would start cold (measured: superseding cost more than it saved).
     for (const m of members) {
@@ -204,6 +209,8 @@ export class JitTable {
 
   private kill(u: Unit): void {
     u.live = false;
+    this.units.delete(u);
+    u.release?.();
     this.liveSize -= u.size;
     this.dropped++;
     for (const m of u.members)
@@ -215,6 +222,8 @@ export class JitTable {
 
   /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
   clear(eviction = false): void {
+    for (const u of this.units) u.release?.();
+    this.units.clear();
     this.fns = denseFns(this.fns.length);
     this.unitsOf = [];
     this.blockEnding.clear();

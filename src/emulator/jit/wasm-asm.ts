@@ -19,6 +19,7 @@ export const OP = {
   brIf: 0x0d,
   return: 0x0f,
   call: 0x10,
+  callIndirect: 0x11,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
@@ -193,10 +194,16 @@ function section(out: number[], id: number, content: number[]): void {
 }
 
 /**
- * A module importing memory `m.mem` and functions `m.<name>` (function indices 0..imports-1), defining
- * `funcs` (indices after the imports) and exporting the first of them as `run`.
+ * A module importing memory `m.mem`, with `table` a funcref table `m.tab` (for call_indirect), and
+ * functions `m.<name>` (function indices 0..imports-1), defining `funcs` (indices after the imports)
+ * and exporting the first of them as `run` (or the first ones under the names in `exports`). `types` are declared first, in order (call_indirect's
+ * type indices).
  */
-export function buildModule(imports: ImportedFunc[], funcs: Func[]): Uint8Array<ArrayBuffer> {
+export function buildModule(
+  imports: ImportedFunc[],
+  funcs: Func[],
+  opts: { table?: boolean; types?: FuncType[]; exports?: string[] } = {},
+): Uint8Array<ArrayBuffer> {
   const types: FuncType[] = [];
   const key = (t: FuncType) => `${t.params.join(',')}:${t.results.join(',')}`;
   const typeIndex = (t: FuncType) => {
@@ -205,6 +212,7 @@ export function buildModule(imports: ImportedFunc[], funcs: Func[]): Uint8Array<
     types.push(t);
     return types.length - 1;
   };
+  for (const t of opts.types ?? []) typeIndex(t);
   for (const f of imports) typeIndex(f.type);
   for (const f of funcs) typeIndex(f.type);
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -227,6 +235,8 @@ export function buildModule(imports: ImportedFunc[], funcs: Func[]): Uint8Array<
   section(out, 1, typeSec);
   const importSec: number[] = [];
   const entries: number[][] = [[...str('m'), ...str('mem'), 0x02, 0x01, 0x01, 0x80, 0x80, 0x04]];
+  // funcref, no maximum, at least one entry
+  if (opts.table) entries.push([...str('m'), ...str('tab'), 0x01, 0x70, 0x00, 0x01]);
   for (const f of imports) {
     const e = [...str('m'), ...str(f.name), 0x00];
     uleb(e, typeIndex(f.type));
@@ -245,9 +255,14 @@ export function buildModule(imports: ImportedFunc[], funcs: Func[]): Uint8Array<
   );
   section(out, 3, funcSec);
   const exportSec: number[] = [];
-  const ex = [...str('run'), 0x00];
-  uleb(ex, imports.length);
-  vec(exportSec, [ex]);
+  vec(
+    exportSec,
+    (opts.exports ?? ['run']).map((name, k) => {
+      const ex = [...str(name), 0x00];
+      uleb(ex, imports.length + k);
+      return ex;
+    }),
+  );
   section(out, 7, exportSec);
   const codeSec: number[] = [];
   vec(

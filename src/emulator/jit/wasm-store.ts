@@ -31,12 +31,21 @@ export const S_EIP = 14;
 export const S_ATTN = 15;
 export const S_FS = 16;
 export const S_GS = 17;
+/** Instructions the dispatch loop had retired before the unit running now (wasm-unit.ts). */
+export const S_DONE = 18;
 /** TLB entries (direct-mapped by page number), 8 bytes each: tag (page + 1, 0 = empty) and addend. */
 export const TLB_BITS = 10;
 export const TLB_ENTRIES = 1 << TLB_BITS;
 /** Byte offsets of the read and write TLBs. Guest address a on page p maps to a + addend. */
 export const TLB_READ = 0x1000;
 export const TLB_WRITE = TLB_READ + TLB_ENTRIES * 8;
+/**
+ * The dispatch cache of the units' shared dispatch loop: direct-mapped by guest EIP, 8 bytes an entry
+ * (EIP, unit's table slot + 1; 0 = empty). Only entries the run loop itself has entered are there.
+ */
+export const DISPATCH = TLB_WRITE + TLB_ENTRIES * 8;
+export const DISPATCH_BITS = 12;
+export const DISPATCH_ENTRIES = 1 << DISPATCH_BITS;
 
 const WASM_PAGE = 0x10000;
 /** Frames a WebAssembly.Memory of 4 GiB holds after the state region. */
@@ -74,14 +83,23 @@ export class WasmStore {
     return this.g;
   }
 
-  /** Makes the TLB valid for `mem` as it is now: dropped if another space or a page-table change. */
+  /**
+   * Makes the TLB valid for `mem` as it is now: dropped if another space or a page-table change. The
+   * dispatch cache names units of one address space: dropped when another one runs.
+   */
   bind(mem: Memory): void {
     if (this.owner === mem && this.epoch === mem.epoch) return;
     const g = this.words();
     for (let k = TLB_READ >> 2; k < (TLB_WRITE >> 2) + 2 * TLB_ENTRIES; k += 2) g[k] = 0;
+    if (this.owner !== mem) this.clearDispatch();
     this.owner = mem;
     this.epoch = mem.epoch;
     this.flushes++;
+  }
+
+  /** Empties the dispatch cache (a unit died, or another address space runs). */
+  clearDispatch(): void {
+    this.words().fill(0, DISPATCH >> 2, (DISPATCH >> 2) + 2 * DISPATCH_ENTRIES);
   }
 
   /** After Memory's accessor served address `a`: an entry for its page where its fast path applies. */

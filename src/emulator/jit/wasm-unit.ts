@@ -22,7 +22,10 @@ import type { Memory } from '../memory.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
 import { Body, buildModule, I32, OP, type Func, type ImportedFunc } from './wasm-asm.js';
 import {
+  DISPATCH,
+  DISPATCH_ENTRIES,
   S_ATTN,
+  S_DONE,
   S_EIP,
   S_FA,
   S_FB,
@@ -43,6 +46,7 @@ import { nativeOp, type CompiledBlock } from './compiler.js';
 /** The Cpu fields a unit exchanges (private in Cpu; the JS units reach them by name too). */
 interface CpuState {
   regs: Int32Array;
+  stepping: boolean;
   eip: number;
   flags: number;
   lfOp: number;
@@ -60,23 +64,30 @@ interface CpuState {
   raised(e: unknown, b: number, i: number): number;
 }
 
+/** EFLAGS' trap flag. */
+const TF = 0x100;
+
 // Function indices: the imports, then the unit, then the flag helpers.
 const F_RD = 0;
 const F_WR = 1;
 const F_FB = 2;
-const F_CF = 4;
-const F_OF = 5;
-const F_ZF = 6;
-const F_SF = 7;
-const F_PF = 8;
+const F_CF = 3;
+const F_OF = 4;
+const F_ZF = 5;
+const F_SF = 6;
+const F_PF = 7;
+/** The flag helpers, defined once in the dispatch module and imported by every unit. */
+const HELPERS = ['cf', 'of', 'zf', 'sf', 'pf'];
 
 const T_RD = { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
 const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FB = { params: [I32, I32, I32, I32], results: [] };
+const T_FLAG = { params: [], results: [I32] };
 const IMPORTS: ImportedFunc[] = [
   { name: 'rd', type: T_RD },
   { name: 'wr', type: T_WR },
   { name: 'fb', type: T_FB },
+  ...HELPERS.map((name) => ({ name, type: T_FLAG })),
 ];
 
 // Locals of the unit function (0 is the parameter `left`).
@@ -104,7 +115,7 @@ const ld = (b: Body, w: number) => b.i32(0).mem(OP.i32Load, w * 4);
 
 /** The five flag helpers (CF, OF, ZF, SF, PF from the lazy state in memory), the Cpu's getters. */
 function flagHelpers(): Func[] {
-  const t = { params: [], results: [I32] };
+  const t = T_FLAG;
   const fo = (b: Body) => ld(b, S_FO);
   const cf = new Body();
   fo(cf).set(0).get(0).i32(LF_ADD).op(OP.i32Eq);
@@ -1030,28 +1041,90 @@ class WasmWriter {
 /** The module bytes of a unit (first member: its usual entry). */
 export function wasmUnitBytes(c: CodeCache, members: readonly number[]): Uint8Array<ArrayBuffer> {
   const run = new WasmWriter(c).build(members);
-  return buildModule(IMPORTS, [run, ...flagHelpers()]);
+  return buildModule(IMPORTS, [run]);
+}
+
+/** A unit's exported function: instructions retired, at most `left` (EIP left in the state). */
+type UnitFn = (left: number) => number;
+
+const T_UNIT = { params: [I32], results: [I32] };
+
+/**
+ * The dispatch loop shared by the units of a store: while the state's EIP is in the dispatch cache,
+ * calls that unit (through the table) with what is left of the budget; returns the instructions
+ * retired. It leaves when a unit retired nothing (its next block did not fit), when host code asked
+ * for the CPU (S_ATTN), or at an EIP the cache does not hold — the run loop then does what it does
+ * between blocks (hooks, single-step, interpretation, compiling).
+ */
+function dispatchBytes(): Uint8Array<ArrayBuffer> {
+  const f = new Body();
+  const [left, n, e, h, k] = [0, 1, 2, 3, 4];
+  const top = f.open(OP.loop);
+  ld(f, S_EIP);
+  f.tee(e)
+    .get(e)
+    .i32(12)
+    .op(OP.i32ShrU, OP.i32Xor)
+    .i32(DISPATCH_ENTRIES - 1)
+    .op(OP.i32And)
+    .i32(3);
+  f.op(OP.i32Shl).set(h);
+  f.get(h).mem(OP.i32Load, DISPATCH).get(e).op(OP.i32Ne);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .op(OP.i32Eqz, OP.i32Or);
+  f.open(OP.if);
+  f.get(n).op(OP.return);
+  f.end();
+  f.i32(0)
+    .get(n)
+    .mem(OP.i32Store, S_DONE * 4);
+  f.get(left).get(n).op(OP.i32Sub);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .i32(1)
+    .op(OP.i32Sub);
+  f.op(OP.callIndirect).uleb(0).uleb(0).tee(k);
+  f.get(n).op(OP.i32Add).set(n);
+  f.get(k).op(OP.i32Eqz);
+  ld(f, S_ATTN);
+  f.op(OP.i32Or);
+  f.open(OP.if);
+  f.get(n).op(OP.return);
+  f.end();
+  f.br(top);
+  f.end();
+  f.get(n);
+  return buildModule([], [{ type: T_UNIT, locals: [I32, I32, I32, I32], body: f }, ...flagHelpers()], {
+    table: true,
+    types: [T_UNIT],
+    exports: ['run', ...HELPERS],
+  });
 }
 
 /**
- * What units of one store share: the imports (which act on the Cpu running a unit now) and the
- * copies of the state between the Cpu and the store.
+ * What units of one store share: the imports (which act on the Cpu running a unit now), the table of
+ * unit functions and the dispatch loop over it, and the copies of the state between Cpu and store.
  */
 class Runtime {
   cpu: CpuState | null = null;
   mem: Memory | null = null;
-  /** Instructions retired before the running unit was entered (less any host code retired). */
+  /** Instructions retired before the dispatch loop was entered (less any host code retired). */
   r0 = 0;
-  /** The unit's count before the block of the instruction host code runs for. */
+  /** The count before the block of the instruction host code runs for. */
   n = 0;
   readonly imports: WebAssembly.Imports;
+  readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 64 });
+  private free: number[] = [];
+  private slots = 0;
+  readonly dispatch: UnitFn;
 
   constructor(readonly store: WasmStore) {
     const rd = (a: number, size: number, i: number, next: number, b: number, n: number): number => {
       const cpu = this.enterHost(i, next, b, n);
       const mem = this.mem!;
       const v = size === 4 ? mem.read32(a) : size === 2 ? mem.read16(a) : mem.read8(a);
-      this.leaveHost(cpu, n);
+      this.leaveHost(cpu);
       store.fill(mem, a);
       return v;
     };
@@ -1061,37 +1134,60 @@ class Runtime {
       if (size === 4) mem.write32(a, v);
       else if (size === 2) mem.write16(a, v);
       else mem.write8(a, v);
-      this.leaveHost(cpu, n);
+      this.leaveHost(cpu);
       store.fill(mem, a);
     };
     const fb = (i: number, next: number, b: number, n: number): void => {
       const cpu = this.enterHost(i, next, b, n);
       cpu.exec(i);
-      this.leaveHost(cpu, n);
+      this.leaveHost(cpu);
       this.store.words()[S_EIP] = cpu.eip;
     };
-    this.imports = { m: { mem: store.memory, rd, wr, fb } };
+    const m: Record<string, WebAssembly.ImportValue> = { mem: store.memory, tab: this.table, rd, wr, fb };
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
+    this.dispatch = inst.exports['run'] as UnitFn;
+    for (const h of HELPERS) m[h] = inst.exports[h]!;
+    this.imports = { m };
+  }
+
+  /** A table slot holding `run`. */
+  add(run: UnitFn): number {
+    const k = this.free.pop() ?? this.slots++;
+    if (k >= this.table.length) this.table.grow(this.table.length);
+    this.table.set(k, run);
+    return k;
+  }
+
+  /** Frees a dead unit's slot; the dispatch cache forgets every unit (it may name this one). */
+  remove(k: number): void {
+    this.table.set(k, null);
+    this.free.push(k);
+    this.store.clearDispatch();
   }
 
   /** Copies the unit's state to the Cpu and makes it exact for host code. */
   private enterHost(i: number, next: number, b: number, n: number): CpuState {
     const cpu = this.cpu!;
-    toCpu(this.store.words(), cpu);
+    const g = this.store.words();
+    toCpu(g, cpu);
+    this.n = g[S_DONE]! + n;
     cpu.cur = i;
     cpu.eip = next >>> 0;
     cpu.blockStart = b;
-    cpu.retired = this.r0 + n;
-    this.n = n;
+    cpu.retired = this.r0 + this.n;
     return cpu;
   }
 
-  /** Host code returned: its retired instructions, the state back, the TLB checked. */
-  private leaveHost(cpu: CpuState, n: number): void {
-    this.r0 = cpu.retired - n;
+  /**
+   * Host code returned: its retired instructions, the state back, the TLB checked. The loops leave
+   * when host code asked for the CPU, or set single-stepping or TF (the run loop steps those).
+   */
+  private leaveHost(cpu: CpuState): void {
+    this.r0 = cpu.retired - this.n;
     this.store.bind(this.mem!);
     const g = this.store.words();
     fromCpu(cpu, g);
-    g[S_ATTN] = cpu.attention;
+    g[S_ATTN] = cpu.attention !== 0 || cpu.stepping || (cpu.flags & TF) !== 0 ? 1 : 0;
   }
 }
 
@@ -1123,34 +1219,49 @@ const runtimes = new WeakMap<WasmStore, Runtime>();
 
 /**
  * Compiles a unit to WebAssembly, or returns null when the address space's frames are not on a
- * WebAssembly.Memory (then the JS back end compiles it).
+ * WebAssembly.Memory (then the JS back end compiles it). `release` frees it when the table drops it.
+ *
+ * The returned function is what the run loop calls at a member block: it enters the store's dispatch
+ * loop there (first recording that EIP -> this unit in the dispatch cache, as the run loop has just
+ * done its between-blocks work for it), so control passes from unit to unit without coming back to
+ * JavaScript. A hooked head block is never put in the cache: its hook must run each time.
  */
 export function compileWasmUnit(
   c: CodeCache,
   members: readonly number[],
   mem: Memory,
-): { fn: CompiledBlock; size: number } | null {
+): { fn: CompiledBlock; size: number; release: () => void } | null {
   const store = wasmStoreOf(mem.ram);
   if (store === undefined) return null;
   let rt = runtimes.get(store);
   if (rt === undefined) runtimes.set(store, (rt = new Runtime(store)));
   const bytes = wasmUnitBytes(c, members);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), rt.imports);
-  const run = inst.exports['run'] as (left: number) => number;
+  const run = inst.exports['run'] as UnitFn;
   const R = rt;
+  const slot = R.add(run);
+  const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
   const fn = (cpu0: Cpu, left: number): number => {
     const cpu = cpu0 as unknown as CpuState;
     store.bind(mem);
     const g = store.words();
     fromCpu(cpu, g);
-    g[S_EIP] = cpu.eip;
+    const e = cpu.eip | 0;
+    g[S_EIP] = e;
     g[S_ATTN] = 0;
+    g[S_DONE] = 0;
     R.cpu = cpu;
     R.mem = mem;
     R.r0 = cpu.retired;
     let n: number;
     try {
-      n = run(left);
+      if (e === hookedHead) n = run(left);
+      else {
+        const d = (DISPATCH >> 2) + 2 * ((e ^ (e >>> 12)) & (DISPATCH_ENTRIES - 1));
+        g[d] = e;
+        g[d + 1] = slot + 1;
+        n = R.dispatch(left);
+      }
     } catch (y) {
       // Only host code throws, and it found the state exact (enterHost).
       return R.n + cpu.raised(y, cpu.blockStart, cpu.cur);
@@ -1161,5 +1272,5 @@ export function compileWasmUnit(
     cpu.retired = R.r0 + n;
     return n;
   };
-  return { fn, size: bytes.length };
+  return { fn, size: bytes.length, release: () => R.remove(slot) };
 }
