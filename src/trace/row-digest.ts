@@ -12,7 +12,7 @@
 //   stores; test/trace-digest.test.ts checks them on edge values): JavaScript keeps every
 //   intermediate below 2^53, SQLite below 2^63, and both reduce to the same residue.
 // - A digest changes when one value of one row changes, unless the new value is congruent to the
-//   old one modulo P (A^i and the weight are units mod P); when two rows exchange values, unless
+//   old one modulo P, NULL counting as NULL_CODE (A^i and the weight are units mod P); when two rows exchange values, unless
 //   their keys are congruent modulo P - 1; other changes go unseen with a chance of about 1 in P
 //   per range. Rows added or removed are the caller's count, not the digest's.
 
@@ -39,7 +39,8 @@ export function rowTerm(data: Float64Array, at: number, width: number, key: numb
     else if (!(v < SMALL && v > -SMALL)) v %= P;
     h = (h * A + v) % P;
   }
-  if (h < 0) h += P;
+  // (+ 0: JavaScript's % gives -0 for a negative multiple of P)
+  h = h < 0 ? h + P : h + 0;
   return mulmod(h, 1 + (key % (P - 1)));
 }
 
