@@ -325,6 +325,11 @@ function run(
   const cache = new CodeCache(mem);
   cache.setJit(jit !== false);
   if (jit !== false) cache.jit!.wasm = jit === 'wasm';
+  // Small batches and a short deadline, so that both the batching and the deadline are exercised.
+  if (jit === 'wasm') {
+    cache.jit!.wasmBatch = 3;
+    cache.jit!.wasmBatchTouches = 8;
+  }
   if (jit && opts.limit !== undefined) cache.jit!.limit = opts.limit;
   // A low threshold, so that loops of a few dozen passes run mostly compiled. An explicit one is kept
   // for every unit: the compiler raises it after its first units, which would leave most of a long

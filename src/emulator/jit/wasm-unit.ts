@@ -1039,9 +1039,15 @@ class WasmWriter {
 }
 
 /** The module bytes of a unit (first member: its usual entry). */
-export function wasmUnitBytes(c: CodeCache, members: readonly number[]): Uint8Array<ArrayBuffer> {
-  const run = new WasmWriter(c).build(members);
-  return buildModule(IMPORTS, [run]);
+/** The module bytes of units (each a list of members, the first its usual entry): `run0`, `run1`... */
+export function wasmUnitBytes(c: CodeCache, units: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
+  const runs = units.map((members) => new WasmWriter(c).build(members));
+  return buildModule(IMPORTS, runs, { exports: runs.map((_, k) => `run${k}`) });
+}
+
+/** Whether units for this address space compile to WebAssembly (its frames are on a WebAssembly.Memory). */
+export function wasmReady(mem: Memory): boolean {
+  return wasmStoreOf(mem.ram) !== undefined;
 }
 
 /** A unit's exported function: instructions retired, at most `left` (EIP left in the state). */
@@ -1218,59 +1224,61 @@ function toCpu(g: Int32Array, cpu: CpuState): void {
 const runtimes = new WeakMap<WasmStore, Runtime>();
 
 /**
- * Compiles a unit to WebAssembly, or returns null when the address space's frames are not on a
- * WebAssembly.Memory (then the JS back end compiles it). `release` frees it when the table drops it.
+ * Compiles units to WebAssembly, all in one module (the address space's frames must be on a
+ * WebAssembly.Memory: wasmReady). Each unit's `release` frees it when the table drops it; its size
+ * is its share of the module's bytes.
  *
- * The returned function is what the run loop calls at a member block: it enters the store's dispatch
+ * A unit's function is what the run loop calls at a member block: it enters the store's dispatch
  * loop there (first recording that EIP -> this unit in the dispatch cache, as the run loop has just
  * done its between-blocks work for it), so control passes from unit to unit without coming back to
  * JavaScript. A hooked head block is never put in the cache: its hook must run each time.
  */
-export function compileWasmUnit(
+export function compileWasmUnits(
   c: CodeCache,
-  members: readonly number[],
+  units: readonly (readonly number[])[],
   mem: Memory,
-): { fn: CompiledBlock; size: number; release: () => void } | null {
-  const store = wasmStoreOf(mem.ram);
-  if (store === undefined) return null;
+): { fn: CompiledBlock; size: number; release: () => void }[] {
+  const store = wasmStoreOf(mem.ram)!;
   let rt = runtimes.get(store);
   if (rt === undefined) runtimes.set(store, (rt = new Runtime(store)));
-  const bytes = wasmUnitBytes(c, members);
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), rt.imports);
-  const run = inst.exports['run'] as UnitFn;
   const R = rt;
-  const slot = R.add(run);
-  const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
-  const fn = (cpu0: Cpu, left: number): number => {
-    const cpu = cpu0 as unknown as CpuState;
-    store.bind(mem);
-    const g = store.words();
-    fromCpu(cpu, g);
-    const e = cpu.eip | 0;
-    g[S_EIP] = e;
-    g[S_ATTN] = 0;
-    g[S_DONE] = 0;
-    R.cpu = cpu;
-    R.mem = mem;
-    R.r0 = cpu.retired;
-    let n: number;
-    try {
-      if (e === hookedHead) n = run(left);
-      else {
-        const d = (DISPATCH >> 2) + 2 * ((e ^ (e >>> 12)) & (DISPATCH_ENTRIES - 1));
-        g[d] = e;
-        g[d + 1] = slot + 1;
-        n = R.dispatch(left);
+  const bytes = wasmUnitBytes(c, units);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), R.imports);
+  return units.map((members, k) => {
+    const run = inst.exports[`run${k}`] as UnitFn;
+    const slot = R.add(run);
+    const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
+    const fn = (cpu0: Cpu, left: number): number => {
+      const cpu = cpu0 as unknown as CpuState;
+      store.bind(mem);
+      const g = store.words();
+      fromCpu(cpu, g);
+      const e = cpu.eip | 0;
+      g[S_EIP] = e;
+      g[S_ATTN] = 0;
+      g[S_DONE] = 0;
+      R.cpu = cpu;
+      R.mem = mem;
+      R.r0 = cpu.retired;
+      let n: number;
+      try {
+        if (e === hookedHead) n = run(left);
+        else {
+          const d = (DISPATCH >> 2) + 2 * ((e ^ (e >>> 12)) & (DISPATCH_ENTRIES - 1));
+          g[d] = e;
+          g[d + 1] = slot + 1;
+          n = R.dispatch(left);
+        }
+      } catch (y) {
+        // Only host code throws, and it found the state exact (enterHost).
+        return R.n + cpu.raised(y, cpu.blockStart, cpu.cur);
       }
-    } catch (y) {
-      // Only host code throws, and it found the state exact (enterHost).
-      return R.n + cpu.raised(y, cpu.blockStart, cpu.cur);
-    }
-    const h = store.words();
-    toCpu(h, cpu);
-    cpu.eip = h[S_EIP]! >>> 0;
-    cpu.retired = R.r0 + n;
-    return n;
-  };
-  return { fn, size: bytes.length, release: () => R.remove(slot) };
+      const h = store.words();
+      toCpu(h, cpu);
+      cpu.eip = h[S_EIP]! >>> 0;
+      cpu.retired = R.r0 + n;
+      return n;
+    };
+    return { fn, size: Math.ceil(bytes.length / units.length), release: () => R.remove(slot) };
+  });
 }
