@@ -126,7 +126,13 @@ export const USER_DS = 0x2b;
 export const GDT_ENTRY_TLS_MIN = 12;
 
 export class Cpu implements FpuHost {
-  readonly regs = new Int32Array(8);
+  /**
+   * The GPRs in slots 0-7; slots 8-15 are never written and read 0, so an effective address adds its
+   * base and index registers without testing for their absence (EA_NONE = 8).
+   */
+  private readonly rx = new Int32Array(16);
+  /** EAX..EDI (a view of the first 8 slots of `rx`). */
+  readonly regs = this.rx.subarray(0, 8);
   eip = 0;
   /** Concrete EFLAGS; the arithmetic bits are stale while `lfOp !== LF_NONE`. */
   private flags = 0x202;
@@ -336,11 +342,13 @@ export class Cpu implements FpuHost {
   private ea(i: number): number {
     const c = this.c;
     const info = c.ea[i]!;
-    let a = c.disp[i]!;
-    const b = info & 15;
-    if (b < 8) a += this.regs[b]!;
-    const x = (info >> 4) & 15;
-    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
+    const R = this.rx;
+    const a = (c.disp[i]! + R[info & 15]! + (R[(info >> 4) & 15]! << ((info >> 8) & 3))) | 0;
+    return info < EA_A16 ? a : this.eaSpecial(a, info);
+  }
+
+  /** The 16-bit wrap and the fs/gs base of an effective address (prefixed forms only). */
+  private eaSpecial(a: number, info: number): number {
     if (info & EA_A16) a &= 0xffff;
     const s = info >> 12;
     if (s === 5) a += this.fsBase;
@@ -579,7 +587,7 @@ export class Cpu implements FpuHost {
    */
   private steps(b: number, end: number): number {
     const c = this.c;
-    const R = this.regs;
+    const R = this.rx;
     const next = c.next;
     const form = c.form;
     const ops = c.op;
