@@ -583,76 +583,98 @@ export class Cpu implements FpuHost {
    * an instruction that set `attention`). A fault leaves `cur` at the faulting entry. Dispatch is on
    * the entry's form (forms.ts), a dense handler id: V8 compiles the switch to a jump table. Forms
    * exist only for 32-bit operand size; everything else is Form.Generic. The loop and the switch are
-   * one function so the cache's arrays stay in locals across instructions.
+   * one function so the cache's arrays stay in locals across instructions. EIP is stored only where
+   * it can be read: before a form that reads or sets it, and when the block ends (host code reached
+   * from the other forms, such as a watched read or a code write, reads `cur`, and a fault sets EIP
+   * from `cur`).
    */
   private steps(b: number, end: number): number {
     const c = this.c;
     const R = this.rx;
+    const mem = this.mem;
     const next = c.next;
     const form = c.form;
     const ops = c.op;
     const modrm = c.modrm;
     const imm = c.imm;
+    const eai = c.ea;
+    const disp = c.disp;
     let i = b;
     while (i < end) {
       this.cur = i;
-      this.eip = next[i]! >>> 0;
-      switch (form[i]!) {
-        case Form.Generic:
-          this.execOther(i, ops[i]!);
+      const f = form[i]!;
+      // The effective address of a memory form (see ea()).
+      let a = 0;
+      if (f <= Form.LastMem) {
+        const e = eai[i]!;
+        a = (disp[i]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
+        if (e >= EA_A16) a = this.eaSpecial(a, e);
+      } else if (f > Form.LastPlain) this.eip = next[i]! >>> 0;
+      switch (f) {
+        case Form.MovEvGvM:
+          mem.write32(a, R[(modrm[i]! >> 3) & 7]!);
+          break;
+        case Form.MovGvEvM:
+          R[(modrm[i]! >> 3) & 7] = mem.read32(a);
+          break;
+        case Form.Lea:
+          R[(modrm[i]! >> 3) & 7] = a;
+          break;
+        case Form.AluEvGvM: {
+          const k = ops[i]! >> 3;
+          const r = this.alu(k, mem.read32(a), R[(modrm[i]! >> 3) & 7]!, 2);
+          if (k !== 7) mem.write32(a, r);
+          break;
+        }
+        case Form.AluGvEvM: {
+          const k = ops[i]! >> 3;
+          const g = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, R[g]!, mem.read32(a), 2);
+          if (k !== 7) R[g] = r;
+          break;
+        }
+        case Form.AluEvIM: {
+          const k = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, mem.read32(a), imm[i]!, 2);
+          if (k !== 7) mem.write32(a, r);
+          break;
+        }
+        case Form.TestEvGvM:
+          this.setLazy(LF_LOGIC, 0, 0, mem.read32(a) & R[(modrm[i]! >> 3) & 7]!, 31);
+          break;
+        case Form.AluEbIM: {
+          const k = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, mem.read8(a), imm[i]!, 0);
+          if (k !== 7) mem.write8(a, r);
+          break;
+        }
+        case Form.MovEbGbM:
+          mem.write8(a, this.getReg(0, (modrm[i]! >> 3) & 7));
+          break;
+        case Form.MovGbEbM:
+          this.setReg(0, (modrm[i]! >> 3) & 7, mem.read8(a));
+          break;
+        case Form.MovEvIM:
+          mem.write32(a, imm[i]!);
+          break;
+        case Form.MovEbIM:
+          mem.write8(a, imm[i]!);
           break;
         case Form.MovEvGvR: {
           const m = modrm[i]!;
           R[m & 7] = R[(m >> 3) & 7]!;
           break;
         }
-        case Form.MovEvGvM:
-          this.mem.write32(this.ea(i), R[(modrm[i]! >> 3) & 7]!);
-          break;
         case Form.MovGvEvR: {
           const m = modrm[i]!;
           R[(m >> 3) & 7] = R[m & 7]!;
           break;
         }
-        case Form.MovGvEvM:
-          R[(modrm[i]! >> 3) & 7] = this.mem.read32(this.ea(i));
-          break;
-        case Form.Lea:
-          R[(modrm[i]! >> 3) & 7] = this.ea(i);
-          break;
-        case Form.PushR:
-          this.push32(R[ops[i]! & 7]!);
-          break;
-        case Form.PopR: {
-          const v = this.pop32();
-          R[ops[i]! & 7] = v;
-          break;
-        }
-        case Form.Call:
-          this.push32(this.eip);
-          this.eip = (this.eip + imm[i]!) >>> 0;
-          break;
-        case Form.Ret:
-          this.eip = this.pop32() >>> 0;
-          break;
-        case Form.Jmp:
-          this.eip = (this.eip + imm[i]!) >>> 0;
-          break;
-        case Form.Jcc:
-          if (this.cond(ops[i]! & 15)) this.eip = (this.eip + imm[i]!) >>> 0;
-          break;
         case Form.AluEvGvR: {
           const m = modrm[i]!;
           const k = ops[i]! >> 3;
           const r = this.alu(k, R[m & 7]!, R[(m >> 3) & 7]!, 2);
           if (k !== 7) R[m & 7] = r;
-          break;
-        }
-        case Form.AluEvGvM: {
-          const k = ops[i]! >> 3;
-          const a = this.ea(i);
-          const r = this.alu(k, this.mem.read32(a), R[(modrm[i]! >> 3) & 7]!, 2);
-          if (k !== 7) this.mem.write32(a, r);
           break;
         }
         case Form.AluGvEvR: {
@@ -663,13 +685,6 @@ export class Cpu implements FpuHost {
           if (k !== 7) R[g] = r;
           break;
         }
-        case Form.AluGvEvM: {
-          const k = ops[i]! >> 3;
-          const g = (modrm[i]! >> 3) & 7;
-          const r = this.alu(k, R[g]!, this.mem.read32(this.ea(i)), 2);
-          if (k !== 7) R[g] = r;
-          break;
-        }
         case Form.AluEvIR: {
           const m = modrm[i]!;
           const k = (m >> 3) & 7;
@@ -677,21 +692,47 @@ export class Cpu implements FpuHost {
           if (k !== 7) R[m & 7] = r;
           break;
         }
-        case Form.AluEvIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const a = this.ea(i);
-          const r = this.alu(k, this.mem.read32(a), imm[i]!, 2);
-          if (k !== 7) this.mem.write32(a, r);
-          break;
-        }
         case Form.TestEvGvR: {
           const m = modrm[i]!;
           this.setLazy(LF_LOGIC, 0, 0, R[m & 7]! & R[(m >> 3) & 7]!, 31);
           break;
         }
-        case Form.TestEvGvM:
-          this.setLazy(LF_LOGIC, 0, 0, this.mem.read32(this.ea(i)) & R[(modrm[i]! >> 3) & 7]!, 31);
+        case Form.AluEbIR: {
+          const m = modrm[i]!;
+          const k = (m >> 3) & 7;
+          const r = this.alu(k, this.getReg(0, m & 7), imm[i]!, 0);
+          if (k !== 7) this.setReg(0, m & 7, r);
           break;
+        }
+        case Form.MovEbGbR: {
+          const m = modrm[i]!;
+          this.setReg(0, m & 7, this.getReg(0, (m >> 3) & 7));
+          break;
+        }
+        case Form.MovGbEbR: {
+          const m = modrm[i]!;
+          this.setReg(0, (m >> 3) & 7, this.getReg(0, m & 7));
+          break;
+        }
+        case Form.MovEvIR:
+          R[modrm[i]! & 7] = imm[i]!;
+          break;
+        case Form.PushR: {
+          // The value first: push esp stores the old ESP.
+          const v = R[ops[i]! & 7]!;
+          const sp = (R[ESP]! - 4) | 0;
+          mem.write32(sp, v);
+          R[ESP] = sp;
+          break;
+        }
+        case Form.PopR: {
+          // ESP moves first: pop esp loads ESP with the popped value.
+          const sp = R[ESP]!;
+          const v = mem.read32(sp);
+          R[ESP] = sp + 4;
+          R[ops[i]! & 7] = v;
+          break;
+        }
         case Form.IncDecR: {
           const op = ops[i]!;
           R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
@@ -706,51 +747,9 @@ export class Cpu implements FpuHost {
         case Form.MovzxW:
           R[(modrm[i]! >> 3) & 7] = this.readE(i, 1);
           break;
-        case Form.Int:
-          this.intN(i);
-          break;
-        case Form.AluEbIR: {
-          const m = modrm[i]!;
-          const k = (m >> 3) & 7;
-          const r = this.alu(k, this.getReg(0, m & 7), imm[i]!, 0);
-          if (k !== 7) this.setReg(0, m & 7, r);
-          break;
-        }
-        case Form.AluEbIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const a = this.ea(i);
-          const r = this.alu(k, this.mem.read8(a), imm[i]!, 0);
-          if (k !== 7) this.mem.write8(a, r);
-          break;
-        }
         case Form.AluAccI:
         case Form.AluEbGb:
           this.aluOp(i, ops[i]!);
-          break;
-        case Form.MovEbGbR: {
-          const m = modrm[i]!;
-          this.setReg(0, m & 7, this.getReg(0, (m >> 3) & 7));
-          break;
-        }
-        case Form.MovEbGbM:
-          this.mem.write8(this.ea(i), this.getReg(0, (modrm[i]! >> 3) & 7));
-          break;
-        case Form.MovGbEbR: {
-          const m = modrm[i]!;
-          this.setReg(0, (m >> 3) & 7, this.getReg(0, m & 7));
-          break;
-        }
-        case Form.MovGbEbM:
-          this.setReg(0, (modrm[i]! >> 3) & 7, this.mem.read8(this.ea(i)));
-          break;
-        case Form.MovEvIR:
-          R[modrm[i]! & 7] = imm[i]!;
-          break;
-        case Form.MovEvIM:
-          this.mem.write32(this.ea(i), imm[i]!);
-          break;
-        case Form.MovEbIM:
-          this.mem.write8(this.ea(i), imm[i]!);
           break;
         case Form.TestEbGb:
           this.alu(4, this.readE(i, 0), this.getReg(0, (modrm[i]! >> 3) & 7), 0);
@@ -762,12 +761,6 @@ export class Cpu implements FpuHost {
         }
         case Form.Shift:
           this.shiftOp(i, ops[i]!);
-          break;
-        case Form.Group3:
-          this.group3(i, ops[i] === 0xf6 ? 0 : 2);
-          break;
-        case Form.Group45:
-          this.group45(i, ops[i]!, (modrm[i]! >> 3) & 7);
           break;
         case Form.Setcc:
           this.writeE(i, 0, this.cond(ops[i]! & 15) ? 1 : 0);
@@ -795,6 +788,28 @@ export class Cpu implements FpuHost {
         case Form.Cdq:
           R[EDX] = R[EAX]! >> 31;
           break;
+        case Form.Call:
+          this.push32(this.eip);
+          this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Ret:
+          this.eip = this.pop32() >>> 0;
+          break;
+        case Form.Jmp:
+          this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Jcc:
+          if (this.cond(ops[i]! & 15)) this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Int:
+          this.intN(i);
+          break;
+        case Form.Group3:
+          this.group3(i, ops[i] === 0xf6 ? 0 : 2);
+          break;
+        case Form.Group45:
+          this.group45(i, ops[i]!, (modrm[i]! >> 3) & 7);
+          break;
         case Form.StringOp:
           this.stringOp(i, ops[i]!);
           break;
@@ -804,10 +819,15 @@ export class Cpu implements FpuHost {
           this.fpu.exec(ops[i]!, m, m >= 0xc0 ? 0 : this.ea(i), this);
           break;
         }
+        case Form.Generic:
+          this.execOther(i, ops[i]!);
+          break;
       }
       i++;
       if (this.attention !== 0) break;
     }
+    // After a form that leaves EIP alone, EIP is the fall-through address.
+    if (i > b && form[i - 1]! <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
     return i - b;
   }
 

@@ -1,55 +1,52 @@
 // Instruction forms: the interpreter's handler id for a decoded instruction, chosen once at decode time
 // from its opcode (with the operand-size mark), and for ModR/M instructions whether the operand is a
-// register or memory. Guarantees: the ids are dense small integers (0..Form.Count-1), so the
+// register or memory. Guarantees: the ids are dense small integers (0..Form.Generic), so the
 // interpreter's `switch` on them is a jump table (V8 builds one only for dense literal case labels; a
 // switch on the raw opcode was a chain of up to 300 compares); Form.Generic covers everything else and
 // runs the opcode-keyed executor exactly as before. A form never changes what an instruction does: it
 // only picks the code path, which the lockstep, ALU and differential suites compare against qemu-i386.
 
-/** Handler ids (a const enum: the case labels compile to number literals). */
+/**
+ * Handler ids (a const enum: the case labels compile to number literals). Grouped so the loop can
+ * tell a form's needs from its id alone: memory-operand forms first (the loop computes their
+ * effective address before dispatching), then the other forms that neither read nor set EIP (the loop
+ * stores the fall-through EIP only when the block ends after one of them), then the rest.
+ */
 export const enum Form {
-  /** Everything without a form of its own: the SSE, x87 and opcode-keyed paths. */
-  Generic = 0,
-  MovEvGvR, // 89 /r, register destination
-  MovEvGvM, // 89 /r, memory destination
-  MovGvEvR, // 8b /r
-  MovGvEvM,
+  MovEvGvM = 0, // 89 /r, memory destination
+  MovGvEvM, // 8b /r, memory source
   Lea, // 8d
+  AluEvGvM, // 01 09 11 19 21 29 31 39
+  AluGvEvM, // 03 0b 13 1b 23 2b 33 3b
+  AluEvIM, // 81, 83
+  TestEvGvM, // 85
+  AluEbIM, // 80, 82
+  MovEbGbM, // 88
+  MovGbEbM, // 8a
+  MovEvIM, // c7
+  MovEbIM, // c6
+  LastMem = MovEbIM,
+  MovEvGvR, // the register forms of the above
+  MovGvEvR,
+  AluEvGvR,
+  AluGvEvR,
+  AluEvIR,
+  TestEvGvR,
+  AluEbIR,
+  MovEbGbR,
+  MovGbEbR,
+  MovEvIR,
   PushR, // 50+r
   PopR, // 58+r
-  Call, // e8
-  Ret, // c3
-  Jmp, // e9, eb
-  Jcc, // 70-7f, 0f 80-8f
-  AluEvGvR, // 01 09 11 19 21 29 31 39
-  AluEvGvM,
-  AluGvEvR, // 03 0b 13 1b 23 2b 33 3b
-  AluGvEvM,
-  AluEvIR, // 81, 83
-  AluEvIM,
-  TestEvGvR, // 85
-  TestEvGvM,
   IncDecR, // 40-4f
   MovRI, // b8+r
   MovzxB, // 0f b6
   MovzxW, // 0f b7
-  Int, // cd
-  AluEbIR, // 80, 82
-  AluEbIM,
   AluAccI, // 04 0c .. 3c (al, imm8), 05 0d .. 3d (eax, imm32)
   AluEbGb, // 00 08 .. 38 (r/m8, r8), 02 0a .. 3a (r8, r/m8)
-  MovEbGbR, // 88
-  MovEbGbM,
-  MovGbEbR, // 8a
-  MovGbEbM,
-  MovEvIR, // c7
-  MovEvIM,
-  MovEbIM, // c6 (register form: Generic)
   TestEbGb, // 84
   TestAccI, // a8, a9
   Shift, // c0 c1 d0 d1 d2 d3
-  Group3, // f6, f7
-  Group45, // fe, ff
   Setcc, // 0f 90-9f
   Cmov, // 0f 40-4f
   PushI, // 68, 6a
@@ -57,9 +54,18 @@ export const enum Form {
   Movsx, // 0f be, 0f bf
   Leave, // c9
   Cdq, // 99
+  LastPlain = Cdq,
+  Call, // e8
+  Ret, // c3
+  Jmp, // e9, eb
+  Jcc, // 70-7f, 0f 80-8f
+  Int, // cd
+  Group3, // f6, f7
+  Group45, // fe, ff
   StringOp, // a4-a7, aa-af
   Fpu, // d8-df
-  Count,
+  /** Everything without a form of its own: the SSE, x87 and opcode-keyed paths. */
+  Generic,
 }
 
 /** The form of an instruction: `op` is the code cache's handler op (0x400 set when 0x66-prefixed). */
