@@ -9,7 +9,8 @@
 // 2. The premise, checked independently: a second recording of the same run packs batches that
 //    the row checker finds identical to the stored rows; and one changed value in each stored table
 //    (raw_events, raw_calls, raw_missed, raw_sched, strings), a stored row too many and one too
-//    few are each reported as a mismatch by the row checker on those batches.
+//    few, and two rows exchanging a value are each reported as a mismatch by the row checker on
+//    those batches (it compares digests of key ranges, test/trace-digest.test.ts).
 // 3. A difference found by rows is named exactly as the record-by-record verify (byRows: false,
 //    which reads every stored row back and compares records) names it, also from the compiled
 //    build; the next run verified by the same reader still verifies by rows, and a check abandoned
@@ -97,12 +98,12 @@ afterAll(() => {
 });
 
 let copies = 0;
-/** A copy of the recording changed by `sql` (run with a writable connection, tests only). */
-function tampered(sql: string): string {
+/** A copy of the recording changed by `sql`, which changes `rows` rows (tests only). */
+function tampered(sql: string, rows = 1): string {
   const file = path.join(dir, `t${++copies}.db`);
   fs.copyFileSync(db, file);
   const c = new Database(file);
-  expect(c.prepare(sql).run().changes).toBe(1);
+  expect(c.prepare(sql).run().changes).toBe(rows);
   c.close();
   return file;
 }
@@ -157,7 +158,7 @@ describe('verify by rows', () => {
 
   it('a second recording packs the stored rows; each kind of change to them is a mismatch', () => {
     expect(checkRows(db)).toBeNull();
-    const changes: [string, string][] = [
+    const changes: [string, string, number?][] = [
       [
         'raw_events',
         // (in the second batch: the first holds 16384 event rows)
@@ -175,9 +176,19 @@ describe('verify by rows', () => {
         'INSERT INTO raw_sched SELECT * FROM raw_sched WHERE rowid = (SELECT max(rowid) FROM raw_sched WHERE run_id = 1)',
       ],
       ['raw_calls', `DELETE FROM raw_calls WHERE ${row('raw_calls', 'return_seq')} 100)`],
+      // Two calls exchange their entry times (a digest that only summed the rows would miss it).
+      [
+        'raw_calls',
+        `UPDATE raw_calls AS c SET ts = o.ts FROM
+           (SELECT return_seq, ts FROM raw_calls WHERE run_id = 1 ORDER BY return_seq LIMIT 2 OFFSET 200) o
+         WHERE c.run_id = 1 AND c.return_seq IN
+           (SELECT return_seq FROM raw_calls WHERE run_id = 1 ORDER BY return_seq LIMIT 2 OFFSET 200)
+           AND c.return_seq != o.return_seq AND c.ts != o.ts`,
+        2,
+      ],
     ];
-    for (const [table, sql] of changes) {
-      const m = checkRows(tampered(sql));
+    for (const [table, sql, rows] of changes) {
+      const m = checkRows(tampered(sql, rows));
       expect(m, sql).not.toBeNull();
       if (table !== 'strings') expect(m).toMatch(new RegExp(`^${table}: `));
     }
