@@ -430,6 +430,21 @@ function compareModes(
   expect(compiledTotal).toBeGreaterThan(minCompiled);
 }
 
+/**
+ * Runs a 40-pass program interpreted and compiled under each budget list, requires identical
+ * outcomes with some code compiled, and returns the interpreter's ebx of each run.
+ */
+function bothModes(code: number[], budgetLists: number[][], backend: Mode): number[] {
+  const bytes = new Uint8Array(code);
+  return budgetLists.map((budgets) => {
+    const a = run(bytes, budgets, 40, false);
+    const b = run(bytes, budgets, 40, backend);
+    expect(b).toEqual({ ...a, compiled: b.compiled });
+    expect(b.compiled).toBeGreaterThan(0);
+    return a.regs[3]!;
+  });
+}
+
 /** Host changes to the page tables between slices (the page-table property below). */
 const PAGE_ACTIONS = ['fork', 'remap', 'readonly', 'watch'] as const;
 
@@ -546,15 +561,8 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
     code.push(0xff, 0x8e, ...imm32(COUNTER));
     code.push(0x0f, 0x85, ...imm32(loop - (code.length + 6)));
     code.push(0xcd, 0x80);
-    const bytes = new Uint8Array(code);
-    for (const budgets of [[1000], [5, 100, 3]]) {
-      const a = run(bytes, budgets, 40, false);
-      const b = run(bytes, budgets, 40, backend);
-      expect(b).toEqual({ ...a, compiled: b.compiled });
-      expect(b.compiled).toBeGreaterThan(0);
-      // The stub returns each pass's counter: 40 + 39 + ... + 1.
-      expect(a.regs[3]).toBe((40 * 41) / 2);
-    }
+    // The stub returns each pass's counter: 40 + 39 + ... + 1.
+    for (const ebx of bothModes(code, [[1000], [5, 100, 3]], backend)) expect(ebx).toBe((40 * 41) / 2);
   });
 
   it('self-modifying code: a store from a compiled block into its own next instruction is seen', () => {
@@ -566,17 +574,10 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
     code.push(0xff, 0x8e, ...imm32(COUNTER));
     code.push(0x0f, 0x85, ...imm32(loop - (code.length + 6)));
     code.push(0xcd, 0x80);
-    const bytes = new Uint8Array(code);
-    for (const budgets of [[1000], [7, 100, 3]]) {
-      const a = run(bytes, budgets, 40, false);
-      const b = run(bytes, budgets, 40, backend);
-      expect(b).toEqual({ ...a, compiled: b.compiled });
-      expect(b.compiled).toBeGreaterThan(0);
-      // 29 passes add the original 7, then each pass adds the counter it has just stored.
-      let want = 0;
-      for (let k = 1; k <= 40; k++) want += k < 30 ? 7 : k;
-      expect(a.regs[3]).toBe(want);
-    }
+    // 29 passes add the original 7, then each pass adds the counter it has just stored.
+    let want = 0;
+    for (let k = 1; k <= 40; k++) want += k < 30 ? 7 : k;
+    for (const ebx of bothModes(code, [[1000], [7, 100, 3]], backend)) expect(ebx).toBe(want);
   });
 });
 
