@@ -5,6 +5,7 @@
 // the next instruction of it runs (the executor is told through `onInvalidate`).
 
 import { Decoded, decodeInsn, OP_GP, OP_UD, PFX_O16 } from './decoder.js';
+import { Form, formOf } from './forms.js';
 import { Memory, PAGE_FAULT, PageFault, PAGE_SHIFT } from './memory.js';
 import { OPCODES } from './opcodes.js';
 import { jitFromEnv, JitTable } from './jit/table.js';
@@ -38,6 +39,8 @@ const MAX_ENTRIES = 1 << 21;
 
 export class CodeCache {
   op = new Uint16Array(INITIAL);
+  /** The interpreter's handler id (forms.ts), chosen at decode time. */
+  form = new Uint8Array(INITIAL);
   pfx = new Uint16Array(INITIAL);
   modrm = new Uint8Array(INITIAL);
   len = new Uint8Array(INITIAL);
@@ -129,6 +132,7 @@ export class CodeCache {
       return x;
     };
     this.op = g16(this.op);
+    this.form = g8(this.form);
     this.pfx = g16(this.pfx);
     this.modrm = g8(this.modrm);
     this.len = g8(this.len);
@@ -163,6 +167,7 @@ export class CodeCache {
         if (!(e instanceof PageFault)) throw e;
         if (n > 0) break; // end the block before the unfetchable instruction
         this.op[idx] = OP_FETCH_FAULT;
+        this.form[idx] = Form.Generic;
         this.disp[idx] = PAGE_FAULT.addr | 0;
         this.imm[idx] = PAGE_FAULT.code;
         this.len[idx] = 0;
@@ -173,7 +178,9 @@ export class CodeCache {
       }
       // Operand-size-prefixed instructions get a separate handler id (op | OP_O16), so the
       // executor's 32-bit fast paths never need to test the prefix.
-      this.op[idx] = d.pfx & PFX_O16 && d.op < 0x200 ? d.op | OP_O16 : d.op;
+      const op = d.pfx & PFX_O16 && d.op < 0x200 ? d.op | OP_O16 : d.op;
+      this.op[idx] = op;
+      this.form[idx] = formOf(op, d.modrm);
       this.pfx[idx] = d.pfx;
       this.modrm[idx] = d.modrm;
       this.len[idx] = d.len;

@@ -8,6 +8,7 @@
 import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
 import { cpuModel, cpuidValues, type CpuModel } from './cpuid.js';
 import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
+import { Form } from './forms.js';
 import { Fpu } from './fpu.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_NONE, LF_RES, LF_SUB } from './lazyflags.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
@@ -125,7 +126,13 @@ export const USER_DS = 0x2b;
 export const GDT_ENTRY_TLS_MIN = 12;
 
 export class Cpu implements FpuHost {
-  readonly regs = new Int32Array(8);
+  /**
+   * The GPRs in slots 0-7; slots 8-15 are never written and read 0, so an effective address adds its
+   * base and index registers without testing for their absence (EA_NONE = 8).
+   */
+  private readonly rx = new Int32Array(16);
+  /** EAX..EDI (a view of the first 8 slots of `rx`). */
+  readonly regs = this.rx.subarray(0, 8);
   eip = 0;
   /** Concrete EFLAGS; the arithmetic bits are stale while `lfOp !== LF_NONE`. */
   private flags = 0x202;
@@ -335,11 +342,13 @@ export class Cpu implements FpuHost {
   private ea(i: number): number {
     const c = this.c;
     const info = c.ea[i]!;
-    let a = c.disp[i]!;
-    const b = info & 15;
-    if (b < 8) a += this.regs[b]!;
-    const x = (info >> 4) & 15;
-    if (x < 8) a += this.regs[x]! << ((info >> 8) & 3);
+    const R = this.rx;
+    const a = (c.disp[i]! + R[info & 15]! + (R[(info >> 4) & 15]! << ((info >> 8) & 3))) | 0;
+    return info < EA_A16 ? a : this.eaSpecial(a, info);
+  }
+
+  /** The 16-bit wrap and the fs/gs base of an effective address (prefixed forms only). */
+  private eaSpecial(a: number, info: number): number {
     if (info & EA_A16) a &= 0xffff;
     const s = info >> 12;
     if (s === 5) a += this.fsBase;
@@ -501,22 +510,15 @@ export class Cpu implements FpuHost {
 
   /** Executes entries [b, end) of one block; returns instructions retired. The hot loop. */
   private runBlock(b: number, end: number): number {
-    const next = this.c.next;
-    let i = b;
     this.blockStart = b;
+    let n: number;
     try {
-      while (i < end) {
-        this.cur = i;
-        this.eip = next[i]! >>> 0;
-        this.exec(i);
-        i++;
-        if (this.attention !== 0) break;
-      }
+      n = this.steps(b, end);
     } catch (e) {
-      return this.raised(e, b, i);
+      return this.raised(e, b, this.cur);
     }
-    this.retired += i - b;
-    return i - b;
+    this.retired += n;
+    return n;
   }
 
   /** Turns an exception thrown inside a block into the host's exception callback. */
@@ -571,197 +573,268 @@ export class Cpu implements FpuHost {
 
   // ---------------------------------------------------------------- execution
 
-  private exec(i: number): void {
+  /** Executes entry i alone (the block compiler's hand-over: it has set `cur`, `eip` and `blockStart`). */
+  exec(i: number): void {
+    this.steps(i, i + 1);
+  }
+
+  /**
+   * Executes entries [b, end) without catching anything; returns how many ran (it stops early after
+   * an instruction that set `attention`). A fault leaves `cur` at the faulting entry. Dispatch is on
+   * the entry's form (forms.ts), a dense handler id: V8 compiles the switch to a jump table. Forms
+   * exist only for 32-bit operand size; everything else is Form.Generic. The loop and the switch are
+   * one function so the cache's arrays stay in locals across instructions. EIP is stored only where
+   * it can be read: before a form that reads or sets it, and when the block ends (host code reached
+   * from the other forms, such as a watched read or a code write, reads `cur`, and a fault sets EIP
+   * from `cur`).
+   */
+  private steps(b: number, end: number): number {
     const c = this.c;
-    const op = c.op[i]!;
-    const R = this.regs;
-    switch (op) {
-      // --- the hot 32-bit forms first; anything with a 0x66 prefix goes through the generic path
-      case 0x89:
-        if (c.modrm[i]! >= 0xc0) R[c.modrm[i]! & 7] = R[(c.modrm[i]! >> 3) & 7]!;
-        else this.mem.write32(this.ea(i), R[(c.modrm[i]! >> 3) & 7]!);
-        return;
-      case 0x8b:
-        R[(c.modrm[i]! >> 3) & 7] = c.modrm[i]! >= 0xc0 ? R[c.modrm[i]! & 7]! : this.mem.read32(this.ea(i));
-        return;
-      case 0x8d:
-        R[(c.modrm[i]! >> 3) & 7] = this.ea(i);
-        return;
-      case 0x50:
-      case 0x51:
-      case 0x52:
-      case 0x53:
-      case 0x54:
-      case 0x55:
-      case 0x56:
-      case 0x57:
-        this.push32(R[op & 7]!);
-        return;
-      case 0x58:
-      case 0x59:
-      case 0x5a:
-      case 0x5b:
-      case 0x5c:
-      case 0x5d:
-      case 0x5e:
-      case 0x5f:
-        {
-          const v = this.pop32();
-          R[op & 7] = v;
+    const R = this.rx;
+    const mem = this.mem;
+    const next = c.next;
+    const form = c.form;
+    const ops = c.op;
+    const modrm = c.modrm;
+    const imm = c.imm;
+    const eai = c.ea;
+    const disp = c.disp;
+    let i = b;
+    while (i < end) {
+      this.cur = i;
+      const f = form[i]!;
+      // The effective address of a memory form (see ea()).
+      let a = 0;
+      if (f <= Form.LastMem) {
+        const e = eai[i]!;
+        a = (disp[i]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
+        if (e >= EA_A16) a = this.eaSpecial(a, e);
+      } else if (f > Form.LastPlain) this.eip = next[i]! >>> 0;
+      switch (f) {
+        case Form.MovEvGvM:
+          mem.write32(a, R[(modrm[i]! >> 3) & 7]!);
+          break;
+        case Form.MovGvEvM:
+          R[(modrm[i]! >> 3) & 7] = mem.read32(a);
+          break;
+        case Form.Lea:
+          R[(modrm[i]! >> 3) & 7] = a;
+          break;
+        case Form.AluEvGvM: {
+          const k = ops[i]! >> 3;
+          const r = this.alu(k, mem.read32(a), R[(modrm[i]! >> 3) & 7]!, 2);
+          if (k !== 7) mem.write32(a, r);
+          break;
         }
-        return;
-      case 0xe8:
-        this.push32(this.eip);
-        this.eip = (this.eip + c.imm[i]!) >>> 0;
-        return;
-      case 0xc3:
-        this.eip = this.pop32() >>> 0;
-        return;
-      case 0xe9:
-      case 0xeb:
-        this.eip = (this.eip + c.imm[i]!) >>> 0;
-        return;
-      case 0x70:
-      case 0x71:
-      case 0x72:
-      case 0x73:
-      case 0x74:
-      case 0x75:
-      case 0x76:
-      case 0x77:
-      case 0x78:
-      case 0x79:
-      case 0x7a:
-      case 0x7b:
-      case 0x7c:
-      case 0x7d:
-      case 0x7e:
-      case 0x7f:
-      case 0x180:
-      case 0x181:
-      case 0x182:
-      case 0x183:
-      case 0x184:
-      case 0x185:
-      case 0x186:
-      case 0x187:
-      case 0x188:
-      case 0x189:
-      case 0x18a:
-      case 0x18b:
-      case 0x18c:
-      case 0x18d:
-      case 0x18e:
-      case 0x18f:
-        if (this.cond(op & 15)) this.eip = (this.eip + c.imm[i]!) >>> 0;
-        return;
-      case 0x01:
-      case 0x09:
-      case 0x11:
-      case 0x19:
-      case 0x21:
-      case 0x29:
-      case 0x31:
-      case 0x39: {
-        const m = c.modrm[i]!;
-        const src = R[(m >> 3) & 7]!;
-        if (m >= 0xc0) {
-          const r = this.alu(op >> 3, R[m & 7]!, src, 2);
-          if (op !== 0x39) R[m & 7] = r;
-        } else {
-          const a = this.ea(i);
-          const r = this.alu(op >> 3, this.mem.read32(a), src, 2);
-          if (op !== 0x39) this.mem.write32(a, r);
+        case Form.AluGvEvM: {
+          const k = ops[i]! >> 3;
+          const g = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, R[g]!, mem.read32(a), 2);
+          if (k !== 7) R[g] = r;
+          break;
         }
-        return;
-      }
-      case 0x03:
-      case 0x0b:
-      case 0x13:
-      case 0x1b:
-      case 0x23:
-      case 0x2b:
-      case 0x33:
-      case 0x3b: {
-        const m = c.modrm[i]!;
-        const g = (m >> 3) & 7;
-        const src = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
-        const r = this.alu(op >> 3, R[g]!, src, 2);
-        if (op !== 0x3b) R[g] = r;
-        return;
-      }
-      case 0x83:
-      case 0x81: {
-        const m = c.modrm[i]!;
-        const k = (m >> 3) & 7;
-        if (m >= 0xc0) {
-          const r = this.alu(k, R[m & 7]!, c.imm[i]!, 2);
+        case Form.AluEvIM: {
+          const k = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, mem.read32(a), imm[i]!, 2);
+          if (k !== 7) mem.write32(a, r);
+          break;
+        }
+        case Form.TestEvGvM:
+          this.setLazy(LF_LOGIC, 0, 0, mem.read32(a) & R[(modrm[i]! >> 3) & 7]!, 31);
+          break;
+        case Form.AluEbIM: {
+          const k = (modrm[i]! >> 3) & 7;
+          const r = this.alu(k, mem.read8(a), imm[i]!, 0);
+          if (k !== 7) mem.write8(a, r);
+          break;
+        }
+        case Form.MovEbGbM:
+          mem.write8(a, this.getReg(0, (modrm[i]! >> 3) & 7));
+          break;
+        case Form.MovGbEbM:
+          this.setReg(0, (modrm[i]! >> 3) & 7, mem.read8(a));
+          break;
+        case Form.MovEvIM:
+          mem.write32(a, imm[i]!);
+          break;
+        case Form.MovEbIM:
+          mem.write8(a, imm[i]!);
+          break;
+        case Form.MovEvGvR: {
+          const m = modrm[i]!;
+          R[m & 7] = R[(m >> 3) & 7]!;
+          break;
+        }
+        case Form.MovGvEvR: {
+          const m = modrm[i]!;
+          R[(m >> 3) & 7] = R[m & 7]!;
+          break;
+        }
+        case Form.AluEvGvR: {
+          const m = modrm[i]!;
+          const k = ops[i]! >> 3;
+          const r = this.alu(k, R[m & 7]!, R[(m >> 3) & 7]!, 2);
           if (k !== 7) R[m & 7] = r;
-        } else {
-          const a = this.ea(i);
-          const r = this.alu(k, this.mem.read32(a), c.imm[i]!, 2);
-          if (k !== 7) this.mem.write32(a, r);
+          break;
         }
-        return;
-      }
-      case 0x85: {
-        const m = c.modrm[i]!;
-        const a = m >= 0xc0 ? R[m & 7]! : this.mem.read32(this.ea(i));
-        this.setLazy(LF_LOGIC, 0, 0, a & R[(m >> 3) & 7]!, 31);
-        return;
-      }
-      case 0x40:
-      case 0x41:
-      case 0x42:
-      case 0x43:
-      case 0x44:
-      case 0x45:
-      case 0x46:
-      case 0x47:
-      case 0x48:
-      case 0x49:
-      case 0x4a:
-      case 0x4b:
-      case 0x4c:
-      case 0x4d:
-      case 0x4e:
-      case 0x4f:
-        R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
-        return;
-      case 0xb8:
-      case 0xb9:
-      case 0xba:
-      case 0xbb:
-      case 0xbc:
-      case 0xbd:
-      case 0xbe:
-      case 0xbf:
-        R[op & 7] = c.imm[i]!;
-        return;
-      case 0x1b6:
-        R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 0);
-        return;
-      case 0x1b7:
-        R[(c.modrm[i]! >> 3) & 7] = this.readE(i, 1);
-        return;
-      case 0xcd:
-        if ((c.imm[i]! & 0xff) === 0x80) {
-          this.host.syscall(this);
-          return;
+        case Form.AluGvEvR: {
+          const m = modrm[i]!;
+          const k = ops[i]! >> 3;
+          const g = (m >> 3) & 7;
+          const r = this.alu(k, R[g]!, R[m & 7]!, 2);
+          if (k !== 7) R[g] = r;
+          break;
         }
-        // int n from user mode: the IDT gate has DPL 0, so #GP with the error code naming the vector.
-        this.fault(VEC_GP, ((c.imm[i]! & 0xff) << 3) | 2);
-        return;
-      default:
-        // SSE rows go straight to the SSE unit (with or without a 0x66 prefix) instead of through
-        // the generic and 0F switches.
-        if (SSE_ROW[op & 0x3ff] === 1) this.execSse(i, op & 0x3ff, c.modrm[i]!);
-        else if (op >= 0xd8 && op <= 0xdf) {
+        case Form.AluEvIR: {
+          const m = modrm[i]!;
+          const k = (m >> 3) & 7;
+          const r = this.alu(k, R[m & 7]!, imm[i]!, 2);
+          if (k !== 7) R[m & 7] = r;
+          break;
+        }
+        case Form.TestEvGvR: {
+          const m = modrm[i]!;
+          this.setLazy(LF_LOGIC, 0, 0, R[m & 7]! & R[(m >> 3) & 7]!, 31);
+          break;
+        }
+        case Form.AluEbIR: {
+          const m = modrm[i]!;
+          const k = (m >> 3) & 7;
+          const r = this.alu(k, this.getReg(0, m & 7), imm[i]!, 0);
+          if (k !== 7) this.setReg(0, m & 7, r);
+          break;
+        }
+        case Form.MovEbGbR: {
+          const m = modrm[i]!;
+          this.setReg(0, m & 7, this.getReg(0, (m >> 3) & 7));
+          break;
+        }
+        case Form.MovGbEbR: {
+          const m = modrm[i]!;
+          this.setReg(0, (m >> 3) & 7, this.getReg(0, m & 7));
+          break;
+        }
+        case Form.MovEvIR:
+          R[modrm[i]! & 7] = imm[i]!;
+          break;
+        case Form.PushR: {
+          // The value first: push esp stores the old ESP.
+          const v = R[ops[i]! & 7]!;
+          const sp = (R[ESP]! - 4) | 0;
+          mem.write32(sp, v);
+          R[ESP] = sp;
+          break;
+        }
+        case Form.PopR: {
+          // ESP moves first: pop esp loads ESP with the popped value.
+          const sp = R[ESP]!;
+          const v = mem.read32(sp);
+          R[ESP] = sp + 4;
+          R[ops[i]! & 7] = v;
+          break;
+        }
+        case Form.IncDecR: {
+          const op = ops[i]!;
+          R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
+          break;
+        }
+        case Form.MovRI:
+          R[ops[i]! & 7] = imm[i]!;
+          break;
+        case Form.MovzxB:
+          R[(modrm[i]! >> 3) & 7] = this.readE(i, 0);
+          break;
+        case Form.MovzxW:
+          R[(modrm[i]! >> 3) & 7] = this.readE(i, 1);
+          break;
+        case Form.AluAccI:
+        case Form.AluEbGb:
+          this.aluOp(i, ops[i]!);
+          break;
+        case Form.TestEbGb:
+          this.alu(4, this.readE(i, 0), this.getReg(0, (modrm[i]! >> 3) & 7), 0);
+          break;
+        case Form.TestAccI: {
+          const sz = ops[i] === 0xa8 ? 0 : 2;
+          this.alu(4, this.getReg(sz, EAX), imm[i]!, sz);
+          break;
+        }
+        case Form.Shift:
+          this.shiftOp(i, ops[i]!);
+          break;
+        case Form.Setcc:
+          this.writeE(i, 0, this.cond(ops[i]! & 15) ? 1 : 0);
+          break;
+        case Form.Cmov: {
+          const v = this.readE(i, 2); // the source is read (and can fault) whatever the condition
+          if (this.cond(ops[i]! & 15)) R[(modrm[i]! >> 3) & 7] = v;
+          break;
+        }
+        case Form.PushI:
+          this.push32(imm[i]!);
+          break;
+        case Form.Imul: {
+          const reg = (modrm[i]! >> 3) & 7;
+          this.imul2(i, reg, ops[i] === 0x1af ? R[reg]! : imm[i]!);
+          break;
+        }
+        case Form.Movsx:
+          R[(modrm[i]! >> 3) & 7] =
+            ops[i] === 0x1be ? (this.readE(i, 0) << 24) >> 24 : (this.readE(i, 1) << 16) >> 16;
+          break;
+        case Form.Leave:
+          R[EBP] = this.popAt(2, R[EBP]!);
+          break;
+        case Form.Cdq:
+          R[EDX] = R[EAX]! >> 31;
+          break;
+        case Form.Call:
+          this.push32(this.eip);
+          this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Ret:
+          this.eip = this.pop32() >>> 0;
+          break;
+        case Form.Jmp:
+          this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Jcc:
+          if (this.cond(ops[i]! & 15)) this.eip = (this.eip + imm[i]!) >>> 0;
+          break;
+        case Form.Int:
+          this.intN(i);
+          break;
+        case Form.Group3:
+          this.group3(i, ops[i] === 0xf6 ? 0 : 2);
+          break;
+        case Form.Group45:
+          this.group45(i, ops[i]!, (modrm[i]! >> 3) & 7);
+          break;
+        case Form.StringOp:
+          this.stringOp(i, ops[i]!);
+          break;
+        case Form.Fpu: {
           // x87 straight to the FPU: through execGeneric's large switch it cost a quarter of nbody's time.
-          const m = c.modrm[i]!;
-          this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
-        } else this.execGeneric(i, op & 0x3ff);
+          const m = modrm[i]!;
+          this.fpu.exec(ops[i]!, m, m >= 0xc0 ? 0 : this.ea(i), this);
+          break;
+        }
+        case Form.Generic:
+          this.execOther(i, ops[i]!);
+          break;
+      }
+      i++;
+      if (this.attention !== 0) break;
     }
+    // After a form that leaves EIP alone, EIP is the fall-through address.
+    if (i > b && form[i - 1]! <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
+    return i - b;
+  }
+
+  /** Form.Generic: SSE rows straight to the SSE unit (with or without 0x66), the rest by opcode. */
+  private execOther(i: number, op: number): void {
+    if (SSE_ROW[op & 0x3ff] === 1) this.execSse(i, op & 0x3ff, this.c.modrm[i]!);
+    else this.execGeneric(i, op & 0x3ff);
   }
 
   private alu(k: number, a: number, b: number, sz: number): number {
@@ -815,6 +888,62 @@ export class Cpu implements FpuHost {
     return r;
   }
 
+  /** ALU op with r/m8 or r/m32 and r, or the accumulator and an immediate (rows 00-3f, columns 0-5). */
+  private aluOp(i: number, op: number): void {
+    const c = this.c;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    const k = op >> 3;
+    const sz = op & 1 ? this.osz(i) : 0;
+    switch (op & 7) {
+      case 0:
+      case 1: {
+        if (m >= 0xc0) {
+          const r = this.alu(k, this.getReg(sz, m & 7), this.getReg(sz, reg), sz);
+          if (k !== 7) this.setReg(sz, m & 7, r);
+        } else {
+          const a = this.ea(i);
+          const r = this.alu(k, this.readM(sz, a), this.getReg(sz, reg), sz);
+          if (k !== 7) this.writeM(sz, a, r);
+        }
+        return;
+      }
+      case 2:
+      case 3: {
+        const r = this.alu(k, this.getReg(sz, reg), this.readE(i, sz), sz);
+        if (k !== 7) this.setReg(sz, reg, r);
+        return;
+      }
+      case 4:
+      case 5: {
+        const r = this.alu(k, this.getReg(sz, EAX), c.imm[i]!, sz);
+        if (k !== 7) this.setReg(sz, EAX, r);
+        return;
+      }
+    }
+  }
+
+  /** Shift or rotate group 2 (c0 c1 d0 d1 d2 d3) by an immediate, 1 or CL. */
+  private shiftOp(i: number, op: number): void {
+    const c = this.c;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    const sz = op & 1 ? this.osz(i) : 0;
+    const count = op <= 0xc1 ? c.imm[i]! : op <= 0xd1 ? 1 : this.regs[ECX]!;
+    if (m >= 0xc0) this.setReg(sz, m & 7, this.shift(reg, this.getReg(sz, m & 7), count & 31, sz));
+    else {
+      const a = this.ea(i);
+      this.writeM(sz, a, this.shift(reg, this.readM(sz, a), count & 31, sz));
+    }
+  }
+
+  /** int n: int $0x80 is a system call; any other vector from user mode is #GP (the gates have DPL 0). */
+  private intN(i: number): void {
+    const n = this.c.imm[i]! & 0xff;
+    if (n === 0x80) this.host.syscall(this);
+    else this.fault(VEC_GP, (n << 3) | 2); // the error code names the vector
+  }
+
   /** Operand size for a 'v' operand. */
   private osz(i: number): number {
     return this.c.pfx[i]! & PFX_O16 ? 1 : 2;
@@ -826,34 +955,8 @@ export class Cpu implements FpuHost {
     const m = c.modrm[i]!;
     const reg = (m >> 3) & 7;
     if (op < 0x40 && (op & 7) < 6) {
-      const k = op >> 3;
-      const sz = op & 1 ? this.osz(i) : 0;
-      switch (op & 7) {
-        case 0:
-        case 1: {
-          if (m >= 0xc0) {
-            const r = this.alu(k, this.getReg(sz, m & 7), this.getReg(sz, reg), sz);
-            if (k !== 7) this.setReg(sz, m & 7, r);
-          } else {
-            const a = this.ea(i);
-            const r = this.alu(k, this.readM(sz, a), this.getReg(sz, reg), sz);
-            if (k !== 7) this.writeM(sz, a, r);
-          }
-          return;
-        }
-        case 2:
-        case 3: {
-          const r = this.alu(k, this.getReg(sz, reg), this.readE(i, sz), sz);
-          if (k !== 7) this.setReg(sz, reg, r);
-          return;
-        }
-        case 4:
-        case 5: {
-          const r = this.alu(k, this.getReg(sz, EAX), c.imm[i]!, sz);
-          if (k !== 7) this.setReg(sz, EAX, r);
-          return;
-        }
-      }
+      this.aluOp(i, op);
+      return;
     }
     if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
       // Only operand-size-prefixed jcc get here: the target is truncated to 16 bits.
@@ -874,15 +977,6 @@ export class Cpu implements FpuHost {
       return;
     }
     switch (op) {
-      case OP_FETCH_FAULT:
-        this.fault(VEC_PF, c.imm[i]!, c.disp[i]! >>> 0);
-        return;
-      case OP_UD:
-        this.fault(VEC_UD);
-        return;
-      case OP_GP:
-        this.fault(VEC_GP);
-        return;
       case 0x06:
       case 0x0e:
       case 0x16:
@@ -1137,16 +1231,9 @@ export class Cpu implements FpuHost {
       case 0xd0:
       case 0xd1:
       case 0xd2:
-      case 0xd3: {
-        const sz = op & 1 ? this.osz(i) : 0;
-        const count = op <= 0xc1 ? c.imm[i]! : op <= 0xd1 ? 1 : R[ECX]!;
-        if (m >= 0xc0) this.setReg(sz, m & 7, this.shift(reg, this.getReg(sz, m & 7), count & 31, sz));
-        else {
-          const a = this.ea(i);
-          this.writeM(sz, a, this.shift(reg, this.readM(sz, a), count & 31, sz));
-        }
+      case 0xd3:
+        this.shiftOp(i, op);
         return;
-      }
       case 0xc2:
         this.eip = this.pop(this.osz(i)) >>> 0;
         R[ESP] = R[ESP]! + c.imm[i]!;
@@ -1196,7 +1283,8 @@ export class Cpu implements FpuHost {
         this.host.exception(this, VEC_BP, 0, 0);
         return;
       case 0xcd:
-        return this.exec(i);
+        this.intN(i);
+        return;
       case 0xce:
         if (this.getOF()) this.trap(VEC_OF);
         return;
@@ -1261,6 +1349,17 @@ export class Cpu implements FpuHost {
       case 0xfe:
       case 0xff:
         this.group45(i, op, reg);
+        return;
+      // Named (not literal) labels last: V8 builds its jump table only from the literal labels
+      // before the first named one.
+      case OP_FETCH_FAULT:
+        this.fault(VEC_PF, c.imm[i]!, c.disp[i]! >>> 0);
+        return;
+      case OP_UD:
+        this.fault(VEC_UD);
+        return;
+      case OP_GP:
+        this.fault(VEC_GP);
         return;
       default:
         this.exec0F(i, op);
