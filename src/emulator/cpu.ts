@@ -620,133 +620,144 @@ export class Cpu implements FpuHost {
     const R = this.rx;
     const mem = this.mem;
     const next = c.next;
-    const form = c.form;
-    const ops = c.op;
-    const modrm = c.modrm;
-    const imm = c.imm;
-    const eai = c.ea;
-    const disp = c.disp;
+    const code = c.code;
     let i = b;
     while (i < end) {
       this.cur = i;
-      const f = form[i]!;
+      const at = i << 2;
+      const w = code[at]!;
+      const f = w & 0xff;
+      const mrm = (w >> 8) & 0xff;
+      const op = w >>> 16;
       // The effective address of a memory form (see ea()).
       let a = 0;
       if (f <= Form.LastMem) {
-        const e = eai[i]!;
-        a = (disp[i]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
+        const e = code[at + 1]!;
+        a = (code[at + 2]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
         if (e >= EA.A16) a = this.eaSpecial(a, e);
       } else if (f > Form.LastPlain) this.eip = next[i]! >>> 0;
       switch (f) {
         case Form.MovEvGvM:
-          mem.write32(a, R[(modrm[i]! >> 3) & 7]!);
+          mem.write32(a, R[(mrm >> 3) & 7]!);
           break;
         case Form.MovGvEvM:
-          R[(modrm[i]! >> 3) & 7] = mem.read32(a);
+          R[(mrm >> 3) & 7] = mem.read32(a);
           break;
         case Form.Lea:
-          R[(modrm[i]! >> 3) & 7] = a;
+          R[(mrm >> 3) & 7] = a;
           break;
         case Form.AluEvGvM: {
-          const k = ops[i]! >> 3;
-          const r = this.alu(k, mem.read32(a), R[(modrm[i]! >> 3) & 7]!, 2);
+          const k = op >> 3;
+          const r = this.alu(k, mem.read32(a), R[(mrm >> 3) & 7]!, 2);
           if (k !== 7) mem.write32(a, r);
           break;
         }
         case Form.AluGvEvM: {
-          const k = ops[i]! >> 3;
-          const g = (modrm[i]! >> 3) & 7;
+          const k = op >> 3;
+          const g = (mrm >> 3) & 7;
           const r = this.alu(k, R[g]!, mem.read32(a), 2);
           if (k !== 7) R[g] = r;
           break;
         }
         case Form.AluEvIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const r = this.alu(k, mem.read32(a), imm[i]!, 2);
+          const k = (mrm >> 3) & 7;
+          const r = this.alu(k, mem.read32(a), code[at + 3]!, 2);
           if (k !== 7) mem.write32(a, r);
           break;
         }
         case Form.TestEvGvM:
-          this.setLazy(LF.Logic, 0, 0, mem.read32(a) & R[(modrm[i]! >> 3) & 7]!, 31);
+          this.setLazy(LF.Logic, 0, 0, mem.read32(a) & R[(mrm >> 3) & 7]!, 31);
           break;
         case Form.AluEbIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const r = this.alu(k, mem.read8(a), imm[i]!, 0);
+          const k = (mrm >> 3) & 7;
+          const r = this.alu(k, mem.read8(a), code[at + 3]!, 0);
           if (k !== 7) mem.write8(a, r);
           break;
         }
         case Form.MovEbGbM:
-          mem.write8(a, this.getReg(0, (modrm[i]! >> 3) & 7));
+          mem.write8(a, this.getReg(0, (mrm >> 3) & 7));
           break;
         case Form.MovGbEbM:
-          this.setReg(0, (modrm[i]! >> 3) & 7, mem.read8(a));
+          this.setReg(0, (mrm >> 3) & 7, mem.read8(a));
           break;
         case Form.MovEvIM:
-          mem.write32(a, imm[i]!);
+          mem.write32(a, code[at + 3]!);
           break;
         case Form.MovEbIM:
-          mem.write8(a, imm[i]!);
+          mem.write8(a, code[at + 3]!);
+          break;
+        case Form.MovzxBM:
+          R[(mrm >> 3) & 7] = mem.read8(a);
+          break;
+        case Form.MovzxWM:
+          R[(mrm >> 3) & 7] = mem.read16(a);
+          break;
+        case Form.MovsxBM:
+          R[(mrm >> 3) & 7] = (mem.read8(a) << 24) >> 24;
+          break;
+        case Form.MovsxWM:
+          R[(mrm >> 3) & 7] = (mem.read16(a) << 16) >> 16;
           break;
         case Form.MovEvGvR: {
-          const m = modrm[i]!;
+          const m = mrm;
           R[m & 7] = R[(m >> 3) & 7]!;
           break;
         }
         case Form.MovGvEvR: {
-          const m = modrm[i]!;
+          const m = mrm;
           R[(m >> 3) & 7] = R[m & 7]!;
           break;
         }
         case Form.AluEvGvR: {
-          const m = modrm[i]!;
-          const k = ops[i]! >> 3;
+          const m = mrm;
+          const k = op >> 3;
           const r = this.alu(k, R[m & 7]!, R[(m >> 3) & 7]!, 2);
           if (k !== 7) R[m & 7] = r;
           break;
         }
         case Form.AluGvEvR: {
-          const m = modrm[i]!;
-          const k = ops[i]! >> 3;
+          const m = mrm;
+          const k = op >> 3;
           const g = (m >> 3) & 7;
           const r = this.alu(k, R[g]!, R[m & 7]!, 2);
           if (k !== 7) R[g] = r;
           break;
         }
         case Form.AluEvIR: {
-          const m = modrm[i]!;
+          const m = mrm;
           const k = (m >> 3) & 7;
-          const r = this.alu(k, R[m & 7]!, imm[i]!, 2);
+          const r = this.alu(k, R[m & 7]!, code[at + 3]!, 2);
           if (k !== 7) R[m & 7] = r;
           break;
         }
         case Form.TestEvGvR: {
-          const m = modrm[i]!;
+          const m = mrm;
           this.setLazy(LF.Logic, 0, 0, R[m & 7]! & R[(m >> 3) & 7]!, 31);
           break;
         }
         case Form.AluEbIR: {
-          const m = modrm[i]!;
+          const m = mrm;
           const k = (m >> 3) & 7;
-          const r = this.alu(k, this.getReg(0, m & 7), imm[i]!, 0);
+          const r = this.alu(k, this.getReg(0, m & 7), code[at + 3]!, 0);
           if (k !== 7) this.setReg(0, m & 7, r);
           break;
         }
         case Form.MovEbGbR: {
-          const m = modrm[i]!;
+          const m = mrm;
           this.setReg(0, m & 7, this.getReg(0, (m >> 3) & 7));
           break;
         }
         case Form.MovGbEbR: {
-          const m = modrm[i]!;
+          const m = mrm;
           this.setReg(0, (m >> 3) & 7, this.getReg(0, m & 7));
           break;
         }
         case Form.MovEvIR:
-          R[modrm[i]! & 7] = imm[i]!;
+          R[mrm & 7] = code[at + 3]!;
           break;
         case Form.PushR: {
           // The value first: push esp stores the old ESP.
-          const v = R[ops[i]! & 7]!;
+          const v = R[op & 7]!;
           const sp = (R[Reg.ESP]! - 4) | 0;
           mem.write32(sp, v);
           R[Reg.ESP] = sp;
@@ -757,57 +768,56 @@ export class Cpu implements FpuHost {
           const sp = R[Reg.ESP]!;
           const v = mem.read32(sp);
           R[Reg.ESP] = sp + 4;
-          R[ops[i]! & 7] = v;
+          R[op & 7] = v;
           break;
         }
         case Form.IncDecR: {
-          const op = ops[i]!;
           R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
           break;
         }
         case Form.MovRI:
-          R[ops[i]! & 7] = imm[i]!;
+          R[op & 7] = code[at + 3]!;
           break;
         case Form.MovzxB:
-          R[(modrm[i]! >> 3) & 7] = this.readE(i, 0);
+          R[(mrm >> 3) & 7] = this.getReg(0, mrm & 7);
           break;
         case Form.MovzxW:
-          R[(modrm[i]! >> 3) & 7] = this.readE(i, 1);
+          R[(mrm >> 3) & 7] = R[mrm & 7]! & 0xffff;
           break;
         case Form.AluAccI:
         case Form.AluEbGb:
-          this.aluOp(i, ops[i]!);
+          this.aluOp(i, op);
           break;
         case Form.TestEbGb:
-          this.alu(4, this.readE(i, 0), this.getReg(0, (modrm[i]! >> 3) & 7), 0);
+          this.alu(4, this.readE(i, 0), this.getReg(0, (mrm >> 3) & 7), 0);
           break;
         case Form.TestAccI: {
-          const sz = ops[i] === 0xa8 ? 0 : 2;
-          this.alu(4, this.getReg(sz, Reg.EAX), imm[i]!, sz);
+          const sz = op === 0xa8 ? 0 : 2;
+          this.alu(4, this.getReg(sz, Reg.EAX), code[at + 3]!, sz);
           break;
         }
         case Form.Shift:
-          this.shiftOp(i, ops[i]!);
+          this.shiftOp(i, op);
           break;
         case Form.Setcc:
-          this.writeE(i, 0, this.cond(ops[i]! & 15) ? 1 : 0);
+          this.writeE(i, 0, this.cond(op & 15) ? 1 : 0);
           break;
         case Form.Cmov: {
           const v = this.readE(i, 2); // the source is read (and can fault) whatever the condition
-          if (this.cond(ops[i]! & 15)) R[(modrm[i]! >> 3) & 7] = v;
+          if (this.cond(op & 15)) R[(mrm >> 3) & 7] = v;
           break;
         }
         case Form.PushI:
-          this.push32(imm[i]!);
+          this.push32(code[at + 3]!);
           break;
         case Form.Imul: {
-          const reg = (modrm[i]! >> 3) & 7;
-          this.imul2(i, reg, ops[i] === 0x1af ? R[reg]! : imm[i]!);
+          const reg = (mrm >> 3) & 7;
+          this.imul2(i, reg, op === 0x1af ? R[reg]! : code[at + 3]!);
           break;
         }
         case Form.Movsx:
-          R[(modrm[i]! >> 3) & 7] =
-            ops[i] === 0x1be ? (this.readE(i, 0) << 24) >> 24 : (this.readE(i, 1) << 16) >> 16;
+          R[(mrm >> 3) & 7] =
+            op === 0x1be ? (this.getReg(0, mrm & 7) << 24) >> 24 : (R[mrm & 7]! << 16) >> 16;
           break;
         case Form.Leave:
           R[Reg.EBP] = this.popAt(2, R[Reg.EBP]!);
@@ -817,44 +827,44 @@ export class Cpu implements FpuHost {
           break;
         case Form.Call:
           this.push32(this.eip);
-          this.eip = (this.eip + imm[i]!) >>> 0;
+          this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Ret:
           this.eip = this.pop32() >>> 0;
           break;
         case Form.Jmp:
-          this.eip = (this.eip + imm[i]!) >>> 0;
+          this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Jcc:
-          if (this.cond(ops[i]! & 15)) this.eip = (this.eip + imm[i]!) >>> 0;
+          if (this.cond(op & 15)) this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Int:
           this.intN(i);
           break;
         case Form.Group3:
-          this.group3(i, ops[i] === 0xf6 ? 0 : 2);
+          this.group3(i, op === 0xf6 ? 0 : 2);
           break;
         case Form.Group45:
-          this.group45(i, ops[i]!, (modrm[i]! >> 3) & 7);
+          this.group45(i, op, (mrm >> 3) & 7);
           break;
         case Form.StringOp:
-          this.stringOp(i, ops[i]!);
+          this.stringOp(i, op);
           break;
         case Form.Fpu: {
           // x87 straight to the FPU: through execGeneric's large switch it cost a quarter of nbody's time.
-          const m = modrm[i]!;
-          this.fpu.exec(ops[i]!, m, m >= 0xc0 ? 0 : this.ea(i), this);
+          const m = mrm;
+          this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
           break;
         }
         case Form.Generic:
-          this.execOther(i, ops[i]!);
+          this.execOther(i, op);
           break;
       }
       i++;
       if (this.attention !== 0) break;
     }
     // After a form that leaves EIP alone, EIP is the fall-through address.
-    if (i > b && form[i - 1]! <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
+    if (i > b && (code[(i - 1) << 2]! & 0xff) <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
     return i - b;
   }
 
