@@ -21,14 +21,18 @@ afterAll(() => {
   restoreEnv();
 });
 
-it('a recording made with the compiler verifies with PROBELAB_JIT=0 probe-replay --verify', async () => {
-  const db = path.join(dir, 'jit.db');
-  process.env.PROBELAB_JIT = '1';
-  process.env.PROBELAB_JIT_HOT = '2';
-  const rec = await cli('probe-record', ['-q', '--force', '-c', '4', '--chaos', '-s', '3', '-o', db]);
-  expect(rec.code, show(rec)).toBe(0);
-  process.env.PROBELAB_JIT = '0';
-  delete process.env.PROBELAB_JIT_HOT;
-  const ver = await cli('probe-replay', [db, '--verify']);
-  expect(ver.code, show(ver)).toBe(0);
-});
+// #13 wasm tier: the same with units compiled to WebAssembly (frames on a WebAssembly.Memory).
+it.each(['1', 'wasm'])(
+  'a recording made with PROBELAB_JIT=%s verifies with PROBELAB_JIT=0 probe-replay --verify',
+  async (mode) => {
+    const db = path.join(dir, `jit-${mode}.db`);
+    process.env.PROBELAB_JIT = mode;
+    process.env.PROBELAB_JIT_HOT = '2';
+    const rec = await cli('probe-record', ['-q', '--force', '-c', '4', '--chaos', '-s', '3', '-o', db]);
+    expect(rec.code, show(rec)).toBe(0);
+    process.env.PROBELAB_JIT = '0';
+    delete process.env.PROBELAB_JIT_HOT;
+    const ver = await cli('probe-replay', [db, '--verify']);
+    expect(ver.code, show(ver)).toBe(0);
+  },
+);

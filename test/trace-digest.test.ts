@@ -55,6 +55,11 @@ function* rows(n: number): Generator<[number[], number]> {
   }
   // (Horner's residue is negative here before it is normalised)
   for (const last of [-1, -P, -(2 ** 52), -(2 ** 52) + 1]) yield [[0, 0, P, 0, -P, last], 7];
+  // h * A + v one below a multiple of P (the remainder's edge).
+  for (const a of [2 ** 30, P - 2, 123456789]) {
+    const b = Number((((-1n - BigInt(a) * 1000003n) % BigInt(P)) + BigInt(P)) % BigInt(P));
+    yield [[0, 0, 0, 0, a, b], 9];
+  }
 }
 
 describe('row digest (verify by rows, #15)', () => {

@@ -18,6 +18,7 @@
 // breakpoints are seen.
 
 import { ElfError } from './elf.js';
+import { growStore, newStore, storeMaxFrames, storeWords } from './jit/wasm-store.js';
 
 /**
  * The page bits and sizes below as a const enum: the accessors' uses compile to number literals (V8
@@ -113,9 +114,6 @@ const MAX_SPARE_TABLES = 8;
 const NO_FRAMES = new Int32Array(0);
 const NO_PERMS = new Uint8Array(0);
 
-/** Frames a pool's store can hold: one typed array of at most 4 GiB (frame 0 included). */
-const MAX_FRAMES = 1 << 20;
-
 /**
  * 4 KiB frames in one flat store, with reference counts (page-table entries naming them, over every
  * address space of the pool). Frame 0 is the zero frame: always zero, never counted, never written.
@@ -124,8 +122,8 @@ const MAX_FRAMES = 1 << 20;
  * f * 4096: word index (f << 10) | (offset >> 2) stays an int32 for every frame.
  */
 export class FramePool {
-  ram = new Uint8Array(16 * PAGE_SIZE);
-  ram32 = new Int32Array(this.ram.buffer);
+  ram = newStore(16 * PAGE_SIZE);
+  ram32 = storeWords(this.ram);
   private used = 1;
   private refs = new Int32Array(16);
   private readonly free: number[] = [];
@@ -164,13 +162,12 @@ export class FramePool {
   private grow(): void {
     const frames = this.ram.length / PAGE_SIZE;
     // Every address space of a fork family together wrote 4 GiB: nothing more can be given.
-    if (frames >= MAX_FRAMES) fault(0, 6);
-    const ram = new Uint8Array(Math.min(frames * 2, MAX_FRAMES) * PAGE_SIZE);
-    ram.set(this.ram);
+    if (frames >= storeMaxFrames(this.ram)) fault(0, 6);
+    const ram = growStore(this.ram, Math.min(frames * 2, storeMaxFrames(this.ram)) * PAGE_SIZE);
     const refs = new Int32Array(ram.length / PAGE_SIZE);
     refs.set(this.refs);
     this.ram = ram;
-    this.ram32 = new Int32Array(ram.buffer);
+    this.ram32 = storeWords(ram);
     this.refs = refs;
     for (const m of this.members) {
       m.ram = this.ram;
@@ -222,6 +219,8 @@ export class Memory {
   private residentPages = 0;
   /** The most pages the guest may map (RLIMIT_AS in pages). */
   readonly limitPages: number;
+  /** Moves whenever a page may lose a permission or change frames (wasm code's TLB: jit/wasm-store.ts). */
+  epoch = 0;
   /** Called with a page number when a page marked PAGE_CODE is written or unmapped. */
   onCodeWrite: (page: number) => void = () => {};
 
@@ -296,6 +295,7 @@ export class Memory {
     }
     this.frame[p] = nf;
     this.perm[p] = pm & ~PAGE_COW;
+    this.epoch++;
     return nf;
   }
 
@@ -332,6 +332,7 @@ export class Memory {
       );
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
+    this.epoch++;
     for (let p = first; p <= last; p++) {
       const was = this.perm[p]!;
       this.releasePage(p);
@@ -342,6 +343,7 @@ export class Memory {
   }
 
   unmap(addr: number, len: number): void {
+    this.epoch++;
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) {
@@ -373,6 +375,7 @@ export class Memory {
   move(from: number, to: number, pages: number): void {
     const src = from >>> PAGE_SHIFT;
     const dst = to >>> PAGE_SHIFT;
+    this.epoch++;
     for (let i = 0; i < pages; i++) {
       const p = src + i;
       const q = dst + i;
@@ -392,6 +395,7 @@ export class Memory {
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + len - 1) >>> PAGE_SHIFT;
     for (let p = first; p <= last; p++) if (!(this.perm[p]! & PAGE_MAPPED)) return false;
+    this.epoch++;
     for (let p = first; p <= last; p++) {
       const pm = this.perm[p]!;
       const code = pm & PAGE_CODE;
@@ -495,6 +499,7 @@ export class Memory {
   }
 
   private markWatched(addr: number): void {
+    this.epoch++;
     for (const p of [addr >>> M.Shift, ((addr + 3) >>> 0) >>> M.Shift])
       this.perm[p] = this.perm[p]! | PAGE_WATCH;
   }
@@ -684,6 +689,7 @@ export class Memory {
   clone(): Memory {
     const c = new Memory({ limit: this.limitBytes, pool: this.pool });
     const pool = this.pool;
+    this.epoch++;
     for (let g = 0; g < NGROUPS; g++) {
       const n = this.groupMapped[g]!;
       if (n === 0) continue;
@@ -725,6 +731,7 @@ export class Memory {
     const pool = this.pool;
     if (this.frame === NO_FRAMES) return;
     pool.leave(this);
+    this.epoch++;
     for (const w of this.watched.keys()) {
       this.perm[w >>> PAGE_SHIFT] = 0;
       this.perm[((w + 3) >>> 0) >>> PAGE_SHIFT] = 0;
@@ -750,6 +757,7 @@ export class Memory {
   }
 
   markCode(page: number): void {
+    this.epoch++;
     this.perm[page] = this.perm[page]! | PAGE_CODE;
   }
 

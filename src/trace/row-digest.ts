@@ -18,7 +18,7 @@
 
 /** The prime modulus (a Mersenne prime: residues fit int32 and products of two fit int64). */
 export const P = 2147483647;
-/** Horner multiplier: below 2^20, so h * A + v stays below 2^52 + |v|. */
+/** Horner multiplier: below 2^20, so h * A + v stays below 2^51 + |v| for 0 <= h < P. */
 const A = 1000003;
 /** What a NULL counts as (NaN in packed rows). */
 export const NULL_CODE = 1073741827;
@@ -37,10 +37,12 @@ export function rowTerm(data: Float64Array, at: number, width: number, key: numb
     let v = data[at + j]!;
     if (v !== v) v = NULL_CODE;
     else if (!(v < SMALL && v > -SMALL)) v %= P;
-    h = (h * A + v) % P;
+    // x mod P in [0, P) without a call to fmod: |x| < 2^52.6, so x / P is below 2^21.6 where an
+    // ulp is at most 2^-31 < 1 / P, the least distance of a non-integer x / P from an integer:
+    // rounding the quotient never crosses one, and its floor is exact.
+    const x = h * A + v;
+    h = x - Math.floor(x / P) * P;
   }
-  // (+ 0: JavaScript's % gives -0 for a negative multiple of P)
-  h = h < 0 ? h + P : h + 0;
   return mulmod(h, 1 + (key % (P - 1)));
 }
 

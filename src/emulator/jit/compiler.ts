@@ -38,7 +38,7 @@ const FLUSH = 'cpu.lfOp = fo; cpu.lfA = fa; cpu.lfB = fb; cpu.lfR = fr; cpu.lfMs
 const RELOAD = 'fo = cpu.lfOp; fa = cpu.lfA; fb = cpu.lfB; fr = cpu.lfR; fm = cpu.lfMsb; fl = cpu.flags;';
 
 /** True when the instruction at entry `i` is one the compiler translates itself. */
-function nativeOp(c: CodeCache, i: number): boolean {
+export function nativeOp(c: CodeCache, i: number): boolean {
   const op = c.op[i]!;
   const m = c.modrm[i]!;
   if (m < 0xc0 && OPCODES_WITH_MODRM.has(op) && (c.ea[i]! & EA_A16) !== 0) return false;

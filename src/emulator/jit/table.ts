@@ -9,6 +9,7 @@
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
 import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
+import { compileWasmUnits, wasmReady } from './wasm-unit.js';
 
 /**
  * Interpreted executions of a block before it is compiled. Generating and optimising code costs about
@@ -18,6 +19,13 @@ export const HOT = 200;
 /** Units compiled at the `hot` threshold before it rises by LATE_FACTOR (see JitTable.threshold). */
 const EARLY_UNITS = 16;
 const LATE_FACTOR = 100;
+/**
+ * WebAssembly units compile in batches of this many (one module), or when the first one pending has
+ * waited WASM_BATCH_TOUCHES interpreted block executions: V8 spends ~0.5-1 ms on any module, so
+ * batching divides that cost, and a deadline in executions keeps it deterministic.
+ */
+const WASM_BATCH = 8;
+const WASM_BATCH_TOUCHES = 4096;
 /** Default bound on live generated source (characters). */
 export const DEFAULT_LIMIT = 32 << 20;
 /** Most blocks in one unit. */
@@ -32,12 +40,20 @@ function env(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 }
 
-/** `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` the compiler; unset: the default. */
+/**
+ * `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` (or `js`) the JavaScript compiler,
+ * `PROBELAB_JIT=wasm` the WebAssembly one (jit/wasm-unit.ts); unset: the default.
+ */
 export function jitFromEnv(dflt: boolean): boolean {
   const v = env('PROBELAB_JIT');
   if (v === '0') return false;
-  if (v === '1') return true;
+  if (v === '1' || v === 'js' || v === 'wasm') return true;
   return dflt;
+}
+
+/** Whether units compile to WebAssembly (PROBELAB_JIT=wasm), where the frame store allows it. */
+function wasmFromEnv(): boolean {
+  return env('PROBELAB_JIT') === 'wasm';
 }
 
 /** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
@@ -58,6 +74,8 @@ interface Unit {
   members: number[];
   size: number;
   live: boolean;
+  /** Frees what a WebAssembly unit holds outside the heap (its table slot). */
+  release?: () => void;
 }
 
 export class JitTable {
@@ -67,6 +85,16 @@ export class JitTable {
    * dictionary, and the run loop reads it once per block (measured: 29% of a Lua run in the loop).
    */
   fns: (CompiledBlock | undefined)[] = denseFns(INITIAL);
+  /** Units per WebAssembly module, and the executions the first one pending waits at most (tests lower them). */
+  wasmBatch = WASM_BATCH;
+  wasmBatchTouches = WASM_BATCH_TOUCHES;
+  /** WebAssembly units chosen but not compiled yet (members), and `touches` when the first was. */
+  private pending: number[][] = [];
+  private pendingSince = 0;
+  /** Interpreted block executions while units were pending (the batch's deadline counts them). */
+  private touches = 0;
+  /** Live units. */
+  private units = new Set<Unit>();
   /** Units containing each block entry index. */
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
@@ -77,11 +105,19 @@ export class JitTable {
   hot = hotFromEnv();
   /** Units compiled at `hot` before the threshold rises (tests raise it to keep every block at `hot`). */
   earlyUnits = EARLY_UNITS;
-  /** Live generated source characters. */
+  /**
+   * Units compile to WebAssembly (when the address space's frames are on a WebAssembly.Memory; else
+   * to JavaScript). Liftoff compiles one in well under a millisecond, so every warm block compiles
+   * at `hot`: the late threshold exists only for TurboFan's cost.
+   */
+  wasm = wasmFromEnv();
+  /** Live generated source characters (WebAssembly: module bytes). */
   liveSize = 0;
   /** Statistics. */
   compiled = 0;
   compiledBlocks = 0;
+  /** Units compiled to WebAssembly. */
+  wasmUnits = 0;
   evictions = 0;
   dropped = 0;
   /**
@@ -100,6 +136,8 @@ export class JitTable {
   /** Counts one interpreted execution of block `b`; compiles a unit from it when it becomes hot. */
   touch(b: number): void {
     this.interpreted += this.cache.blockLen[b]!;
+    if (this.pending.length !== 0 && ++this.touches - this.pendingSince >= this.wasmBatchTouches)
+      this.flush();
     if (b >= this.heat.length) {
       const h = new Uint16Array(Math.max(this.heat.length * 2, b + 1));
       h.set(this.heat);
@@ -120,7 +158,7 @@ export class JitTable {
    * for all. Small kernels keep the low threshold. Depends only on execution counts.
    */
   private threshold(): number {
-    return this.compiled < this.earlyUnits ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
+    return this.compiled < this.earlyUnits || this.wasm ? this.hot : Math.min(this.hot * LATE_FACTOR, 65535);
   }
 
   private compile(head: number): void {
@@ -150,9 +188,33 @@ export class JitTable {
         if (members.length >= MAX_UNIT) break;
       }
     }
-    const { fn, size } = compileUnit(c, members, this.mem);
+    if (this.wasm && wasmReady(this.mem)) {
+      // WebAssembly units wait for a batch: a module costs ~0.5-1 ms whatever its size.
+      if (this.pending.length === 0) this.pendingSince = this.touches;
+      this.pending.push(members);
+      // Members wait with the unit: none becomes the head of another one meanwhile.
+      for (const m of members) if (m < this.heat.length) this.heat[m] = 65535;
+      if (this.pending.length >= this.wasmBatch) this.flush();
+      return;
+    }
+    this.install(members, compileUnit(c, members, this.mem));
+  }
+
+  /** Compiles the pending WebAssembly units, in one module. */
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const units = compileWasmUnits(this.cache, batch, this.mem);
+    this.wasmUnits += batch.length;
+    for (let k = 0; k < batch.length; k++) this.install(batch[k]!, units[k]!);
+  }
+
+  private install(members: number[], w: { fn: CompiledBlock; size: number; release?: () => void }): void {
+    const c = this.cache;
+    const { fn, size } = w;
     if (this.liveSize + size > this.limit) this.clear(true);
-    const unit: Unit = { fn, members, size, live: true };
+    const unit: Unit = { fn, members, size, live: true, release: w.release };
+    this.units.add(unit);
     // Blocks already entered through an older unit keep it: V8 has warmed that function up, and a
     // replacement would start cold (measured: superseding cost more than it saved).
     for (const m of members) {
@@ -174,6 +236,11 @@ export class JitTable {
 
   /** Forgets block `b` and every unit containing it (the code cache dropped it). */
   drop(b: number): void {
+    if (this.pending.length !== 0 && this.pending.some((ms) => ms.includes(b))) {
+      for (const ms of this.pending)
+        if (ms.includes(b)) for (const m of ms) if (m < this.heat.length) this.heat[m] = 0;
+      this.pending = this.pending.filter((ms) => !ms.includes(b));
+    }
     const units = this.unitsOf[b];
     if (units !== undefined) {
       this.unitsOf[b] = undefined;
@@ -185,6 +252,8 @@ export class JitTable {
 
   private kill(u: Unit): void {
     u.live = false;
+    this.units.delete(u);
+    u.release?.();
     this.liveSize -= u.size;
     this.dropped++;
     for (const m of u.members)
@@ -196,6 +265,9 @@ export class JitTable {
 
   /** Drops every compiled unit (eviction when over the limit, or the code cache flushed). */
   clear(eviction = false): void {
+    this.pending = [];
+    for (const u of this.units) u.release?.();
+    this.units.clear();
     this.fns = denseFns(this.fns.length);
     this.unitsOf = [];
     this.blockEnding.clear();

@@ -1,0 +1,1284 @@
+// WebAssembly back end of the block compiler: the same units as compiler.ts (member blocks chosen by
+// JitTable, one dispatch loop), emitted as a wasm module that V8 compiles with Liftoff in well under a
+// millisecond (a JS unit costs ~10 ms of TurboFan). Registers, the lazy-flag fields, EIP and the
+// fs/gs bases live at fixed addresses of the frame store's WebAssembly.Memory (wasm-store.ts), copied
+// from and back to the Cpu at unit entry and exit; guest memory is reached through the store's TLB.
+// Guarantees (the JS units' contract, checked by test/wasm-property.test.ts against the interpreter):
+// - Exactly the interpreter's state after the same instructions: registers, memory, EIP, flags,
+//   `retired`. A block is entered only when all of it fits the budget.
+// - Host code runs only inside imported calls, and every one first copies the whole state to the Cpu
+//   and sets cur/eip/blockStart/retired as the interpreter would have them, then copies the state
+//   back: a TLB miss (Memory's own accessor, which faults, copies on write, notifies the code cache
+//   or reports a watched read exactly as for the interpreter, then fills the TLB where the fast path
+//   applies) and an instruction this back end does not translate (the interpreter's exec). So a fault
+//   is raised from inside host code with the state exact, and wasm itself never traps.
+// - After host code the TLB is dropped if the page tables moved, and the unit leaves after the
+//   instruction when host code asked for the CPU (attention), as the JS units do.
+
+import { PFX_O16, PFX_SEG_SHIFT } from '../decoder.js';
+import type { CodeCache } from '../codecache.js';
+import type { Cpu } from '../cpu.js';
+import type { Memory } from '../memory.js';
+import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
+import { Body, buildModule, I32, OP, type Func, type ImportedFunc } from './wasm-asm.js';
+import {
+  DISPATCH,
+  DISPATCH_ENTRIES,
+  S_ATTN,
+  S_DONE,
+  S_EIP,
+  S_FA,
+  S_FB,
+  S_FL,
+  S_FM,
+  S_FO,
+  S_FR,
+  S_FS,
+  S_GS,
+  TLB_ENTRIES,
+  TLB_READ,
+  TLB_WRITE,
+  wasmStoreOf,
+  type WasmStore,
+} from './wasm-store.js';
+import { nativeOp, type CompiledBlock } from './compiler.js';
+
+/** The Cpu fields a unit exchanges (private in Cpu; the JS units reach them by name too). */
+interface CpuState {
+  regs: Int32Array;
+  stepping: boolean;
+  eip: number;
+  flags: number;
+  lfOp: number;
+  lfA: number;
+  lfB: number;
+  lfR: number;
+  lfMsb: number;
+  fsBase: number;
+  gsBase: number;
+  attention: number;
+  cur: number;
+  blockStart: number;
+  retired: number;
+  exec(i: number): void;
+  raised(e: unknown, b: number, i: number): number;
+}
+
+/** EFLAGS' trap flag. */
+const TF = 0x100;
+
+// Function indices: the imports, then the unit, then the flag helpers.
+const F_RD = 0;
+const F_WR = 1;
+const F_FB = 2;
+const F_CF = 3;
+const F_OF = 4;
+const F_ZF = 5;
+const F_SF = 6;
+const F_PF = 7;
+/** The flag helpers, defined once in the dispatch module and imported by every unit. */
+const HELPERS = ['cf', 'of', 'zf', 'sf', 'pf'];
+
+const T_RD = { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
+const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
+const T_FB = { params: [I32, I32, I32, I32], results: [] };
+const T_FLAG = { params: [], results: [I32] };
+const IMPORTS: ImportedFunc[] = [
+  { name: 'rd', type: T_RD },
+  { name: 'wr', type: T_WR },
+  { name: 'fb', type: T_FB },
+  ...HELPERS.map((name) => ({ name, type: T_FLAG })),
+];
+
+// Locals of the unit function (0 is the parameter `left`).
+const L_LEFT = 0;
+const L_N = 1; // instructions retired by this call before the current block
+const L_E = 2; // EIP of the next block
+const L_A = 3; // effective address
+const L_V = 4; // operand
+const L_T = 5; // temporary
+const L_R = 6; // result
+const L_P = 7; // TLB: page
+const L_X = 8; // TLB: entry offset
+const L_W = 9; // value to write
+const L_SP = 10; // host code ran since the last attention check
+const L_Y = 11; // second operand
+const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
+
+/** What the emitter knows statically about the lazy-flag state (as compiler.ts's K_*). */
+const K_UNKNOWN = 0;
+const K_SUB = 2; // exact subtraction: fr = fa - fb
+const K_LOGIC = 3;
+const K_OTHER = 4; // fo is known not to be LF_NONE: ZF and SF come from fr
+
+const ld = (b: Body, w: number) => b.i32(0).mem(OP.i32Load, w * 4);
+
+/** The five flag helpers (CF, OF, ZF, SF, PF from the lazy state in memory), the Cpu's getters. */
+function flagHelpers(): Func[] {
+  const t = T_FLAG;
+  const fo = (b: Body) => ld(b, S_FO);
+  const cf = new Body();
+  fo(cf).set(0).get(0).i32(LF_ADD).op(OP.i32Eq);
+  cf.open(OP.if, true);
+  // ((fa & fb) | ((fa | fb) & ~fr)) >>> fm & 1
+  ld(cf, S_FA);
+  ld(cf, S_FB).op(OP.i32And);
+  ld(cf, S_FA);
+  ld(cf, S_FB).op(OP.i32Or);
+  ld(cf, S_FR).i32(-1).op(OP.i32Xor, OP.i32And, OP.i32Or);
+  ld(cf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  cf.else();
+  cf.get(0).i32(LF_SUB).op(OP.i32Eq);
+  cf.open(OP.if, true);
+  // ((~fa & fb) | ((~fa | fb) & fr)) >>> fm & 1
+  ld(cf, S_FA).i32(-1).op(OP.i32Xor);
+  ld(cf, S_FB).op(OP.i32And);
+  ld(cf, S_FA).i32(-1).op(OP.i32Xor);
+  ld(cf, S_FB).op(OP.i32Or);
+  ld(cf, S_FR).op(OP.i32And, OP.i32Or);
+  ld(cf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  cf.else();
+  cf.get(0).i32(LF_LOGIC).op(OP.i32Eq);
+  cf.open(OP.if, true);
+  cf.i32(0).else();
+  ld(cf, S_FL).i32(1).op(OP.i32And);
+  cf.end().end().end();
+
+  const of = new Body();
+  fo(of).set(0).get(0).i32(LF_ADD).op(OP.i32Eq).get(0).i32(LF_INC).op(OP.i32Eq, OP.i32Or);
+  of.open(OP.if, true);
+  // ((fa ^ fr) & (fb ^ fr)) >>> fm & 1
+  ld(of, S_FA);
+  ld(of, S_FR).op(OP.i32Xor);
+  ld(of, S_FB);
+  ld(of, S_FR).op(OP.i32Xor, OP.i32And);
+  ld(of, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  of.else();
+  of.get(0).i32(LF_SUB).op(OP.i32Eq).get(0).i32(LF_DEC).op(OP.i32Eq, OP.i32Or);
+  of.open(OP.if, true);
+  // ((fa ^ fb) & (fa ^ fr)) >>> fm & 1
+  ld(of, S_FA);
+  ld(of, S_FB).op(OP.i32Xor);
+  ld(of, S_FA);
+  ld(of, S_FR).op(OP.i32Xor, OP.i32And);
+  ld(of, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  of.else();
+  of.get(0).i32(LF_LOGIC).op(OP.i32Eq);
+  of.open(OP.if, true);
+  of.i32(0).else();
+  ld(of, S_FL).i32(11).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  of.end().end().end();
+
+  // ZF: fo === LF_NONE ? fl >> 6 & 1 : (fr << (31 - fm)) === 0
+  const zf = new Body();
+  fo(zf).op(OP.i32Eqz);
+  zf.open(OP.if, true);
+  ld(zf, S_FL).i32(6).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  zf.else();
+  ld(zf, S_FR).i32(31);
+  ld(zf, S_FM).op(OP.i32Sub, OP.i32Shl, OP.i32Eqz);
+  zf.end();
+
+  // SF: fo === LF_NONE ? fl >> 7 & 1 : fr >>> fm & 1
+  const sf = new Body();
+  fo(sf).op(OP.i32Eqz);
+  sf.open(OP.if, true);
+  ld(sf, S_FL).i32(7).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  sf.else();
+  ld(sf, S_FR);
+  ld(sf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  sf.end();
+
+  // PF: fo === LF_NONE ? fl >> 2 & 1 : even parity of fr's low byte
+  const pf = new Body();
+  fo(pf).op(OP.i32Eqz);
+  pf.open(OP.if, true);
+  ld(pf, S_FL).i32(2).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  pf.else();
+  ld(pf, S_FR).i32(255).op(OP.i32And, OP.i32Popcnt).i32(1).op(OP.i32And).i32(1).op(OP.i32Xor);
+  pf.end();
+  return [cf, of, zf, sf, pf].map((body) => ({
+    type: t,
+    locals: body === zf || body === sf || body === pf ? [] : [I32],
+    body,
+  }));
+}
+
+/**
+ * The forms this back end translates: the JS back end's, less the 0x66-prefixed ones and not/neg r/m8
+ * (all others go to the interpreter through the `fb` import).
+ */
+function translated(c: CodeCache, i: number): boolean {
+  if (c.pfx[i]! & PFX_O16) return false;
+  if (c.op[i] === 0xf6 && ((c.modrm[i]! >> 3) & 7) >= 2) return false;
+  return nativeOp(c, i);
+}
+
+/** Emits one unit's `run(left) -> retired` function. */
+class WasmWriter {
+  readonly f = new Body();
+  private kind = K_UNKNOWN;
+  private exact = true;
+  private msb = 31;
+  private b = 0;
+  private j = 0;
+  private n = 0;
+  private top = 0;
+
+  constructor(private readonly c: CodeCache) {}
+
+  // ---- state words
+
+  private ldReg(r: number): void {
+    this.f.i32(0).mem(OP.i32Load, r * 4);
+  }
+
+  /** Stores the value `push` leaves on the stack into state word w. */
+  private st(w: number, push: () => void): void {
+    this.f.i32(0);
+    push();
+    this.f.mem(OP.i32Store, w * 4);
+  }
+
+  private stLocal(w: number, l: number): void {
+    this.st(w, () => this.f.get(l));
+  }
+
+  private ldReg8(r: number): void {
+    this.f.i32(0).mem(OP.i32Load8u, (r & 3) * 4 + (r >> 2));
+  }
+
+  private stReg8(r: number, l: number): void {
+    this.f
+      .i32(0)
+      .get(l)
+      .mem(OP.i32Store8, (r & 3) * 4 + (r >> 2));
+  }
+
+  // ---- exits
+
+  /** Leaves the unit after `count` instructions of this block with EIP from `push`. */
+  private exit(count: number, push: () => void): void {
+    this.st(S_EIP, push);
+    this.f.get(L_N);
+    if (count !== 0) this.f.i32(count).op(OP.i32Add);
+    this.f.op(OP.return);
+  }
+
+  private where(): void {
+    const i = this.b + this.j;
+    this.f.i32(i).i32(this.c.next[i]!).i32(this.b).get(L_N);
+  }
+
+  // ---- memory
+
+  /** Pushes the effective address of entry i (with the fs/gs base unless `noSeg`). */
+  private ea(i: number, noSeg = false): void {
+    const c = this.c;
+    const info = c.ea[i]!;
+    const base = info & 15;
+    const x = (info >> 4) & 15;
+    const sc = (info >> 8) & 3;
+    let any = false;
+    const add = () => {
+      if (any) this.f.op(OP.i32Add);
+      any = true;
+    };
+    if (base < 8) {
+      this.ldReg(base);
+      add();
+    }
+    if (x < 8) {
+      this.ldReg(x);
+      if (sc) this.f.i32(sc).op(OP.i32Shl);
+      add();
+    }
+    const d = c.disp[i]!;
+    if (d !== 0 || !any) {
+      this.f.i32(d);
+      add();
+    }
+    const s = info >> 12;
+    if (!noSeg && (s === 5 || s === 6)) {
+      ld(this.f, s === 5 ? S_FS : S_GS);
+      add();
+    }
+  }
+
+  /** Pushes the TLB hit test for `size` bytes at L_A (sets L_X to the entry's offset). */
+  private tlbHit(tlb: number, size: number): void {
+    const f = this.f;
+    f.get(L_A).i32(12).op(OP.i32ShrU).tee(L_P);
+    f.i32(TLB_ENTRIES - 1)
+      .op(OP.i32And)
+      .i32(3)
+      .op(OP.i32Shl)
+      .tee(L_X);
+    f.mem(OP.i32Load, tlb);
+    f.get(L_P).i32(1).op(OP.i32Add, OP.i32Eq);
+    if (size > 1)
+      f.get(L_A)
+        .i32(4095)
+        .op(OP.i32And)
+        .i32(4096 - size)
+        .op(OP.i32LeU, OP.i32And);
+  }
+
+  /** Pushes the `size`-byte value (zero-extended) at the guest address in L_A. */
+  private read(size: number): void {
+    const f = this.f;
+    this.tlbHit(TLB_READ, size);
+    f.open(OP.if, true);
+    f.get(L_A)
+      .get(L_X)
+      .mem(OP.i32Load, TLB_READ + 4)
+      .op(OP.i32Add);
+    f.mem(size === 4 ? OP.i32Load : size === 2 ? OP.i32Load16u : OP.i32Load8u, 0);
+    f.else();
+    f.get(L_A).i32(size);
+    this.where();
+    f.call(F_RD).i32(1).set(L_SP);
+    f.end();
+  }
+
+  /** Writes the low `size` bytes of L_W to the guest address in L_A. */
+  private write(size: number): void {
+    const f = this.f;
+    this.tlbHit(TLB_WRITE, size);
+    f.open(OP.if);
+    f.get(L_A)
+      .get(L_X)
+      .mem(OP.i32Load, TLB_WRITE + 4)
+      .op(OP.i32Add)
+      .get(L_W);
+    f.mem(size === 4 ? OP.i32Store : size === 2 ? OP.i32Store16 : OP.i32Store8, 0);
+    f.else();
+    f.get(L_A).get(L_W).i32(size);
+    this.where();
+    f.call(F_WR).i32(1).set(L_SP);
+    f.end();
+  }
+
+  /** L_V = the r/m operand of entry i (size 4 or 1); L_A holds its address when in memory. */
+  private readE(i: number, size: number): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) {
+      if (size === 1) this.ldReg8(m & 7);
+      else this.ldReg(m & 7);
+    } else {
+      this.ea(i);
+      this.f.set(L_A);
+      this.read(size);
+    }
+    this.f.set(L_V);
+  }
+
+  /** Writes L_R to the r/m operand of entry i (address already in L_A for memory). */
+  private writeE(i: number, size: number): void {
+    const m = this.c.modrm[i]!;
+    if (m >= 0xc0) {
+      if (size === 1) this.stReg8(m & 7, L_R);
+      else this.stLocal(m & 7, L_R);
+    } else {
+      this.f.get(L_R).set(L_W);
+      this.write(size);
+    }
+  }
+
+  // ---- flags
+
+  private lazy(op: number, a: number, b: number | null, msb: number, kind: number, exact = true): void {
+    this.st(S_FO, () => this.f.i32(op));
+    this.stLocal(S_FA, a);
+    if (b === null) this.st(S_FB, () => this.f.i32(1));
+    else this.stLocal(S_FB, b);
+    this.stLocal(S_FR, L_R);
+    this.st(S_FM, () => this.f.i32(msb));
+    this.kind = kind;
+    this.exact = exact;
+    this.msb = msb;
+  }
+
+  /** Pushes condition cc (0/1). */
+  private cond(cc: number): void {
+    const f = this.f;
+    const base = cc >> 1;
+    const wide = this.msb === 31;
+    let done = false;
+    if (wide && this.kind === K_SUB && this.exact && base !== 0 && base !== 5) {
+      if (base === 2 || base === 4) {
+        ld(f, S_FR);
+        if (base === 2) f.op(OP.i32Eqz);
+        else f.i32(0).op(OP.i32LtS);
+      } else {
+        ld(f, S_FA);
+        ld(f, S_FB);
+        f.op(base === 1 ? OP.i32LtU : base === 3 ? OP.i32LeU : base === 6 ? OP.i32LtS : OP.i32LeS);
+      }
+      done = true;
+    } else if (wide && this.kind === K_LOGIC && base !== 5) {
+      if (base <= 1) f.i32(0);
+      else {
+        ld(f, S_FR);
+        if (base === 2 || base === 3) f.op(OP.i32Eqz);
+        else if (base === 7) f.i32(0).op(OP.i32LeS);
+        else f.i32(0).op(OP.i32LtS);
+      }
+      done = true;
+    } else if (wide && this.kind !== K_UNKNOWN && (base === 2 || base === 4)) {
+      ld(f, S_FR);
+      if (base === 2) f.op(OP.i32Eqz);
+      else f.i32(0).op(OP.i32LtS);
+      done = true;
+    }
+    if (!done) {
+      switch (base) {
+        case 0:
+          f.call(F_OF);
+          break;
+        case 1:
+          f.call(F_CF);
+          break;
+        case 2:
+          f.call(F_ZF);
+          break;
+        case 3:
+          f.call(F_CF).call(F_ZF).op(OP.i32Or);
+          break;
+        case 4:
+          f.call(F_SF);
+          break;
+        case 5:
+          f.call(F_PF);
+          break;
+        case 6:
+          f.call(F_SF).call(F_OF).op(OP.i32Xor);
+          break;
+        default:
+          f.call(F_SF).call(F_OF).op(OP.i32Xor).call(F_ZF).op(OP.i32Or);
+      }
+    }
+    if (cc & 1) f.op(OP.i32Eqz);
+  }
+
+  /** L_T = CF. */
+  private getCF(): void {
+    if (this.kind === K_LOGIC) this.f.i32(0);
+    else this.f.call(F_CF);
+    this.f.set(L_T);
+  }
+
+  /** fl = (fl & -2) | CF: inc/dec keep CF in the concrete flags, as the interpreter pins it. */
+  private pinCF(): void {
+    this.getCF();
+    this.st(S_FL, () => {
+      ld(this.f, S_FL);
+      this.f.i32(-2).op(OP.i32And).get(L_T).op(OP.i32Or);
+    });
+  }
+
+  /**
+   * ALU operation k on L_V (first operand) and L_Y (second; both masked for 8 bits): L_R and the
+   * lazy state as the interpreter's alu.
+   */
+  private alu(k: number, msb: number): void {
+    const f = this.f;
+    const bin = (o: number) => f.get(L_V).get(L_Y).op(o).set(L_R);
+    switch (k) {
+      case 0:
+        bin(OP.i32Add);
+        this.lazy(LF_ADD, L_V, L_Y, msb, K_OTHER);
+        return;
+      case 1:
+        bin(OP.i32Or);
+        this.lazy(LF_LOGIC, L_V, L_Y, msb, K_LOGIC);
+        return;
+      case 2:
+        this.getCF();
+        f.get(L_V).get(L_Y).op(OP.i32Add).get(L_T).op(OP.i32Add).set(L_R);
+        this.lazy(LF_ADD, L_V, L_Y, msb, K_OTHER, false);
+        return;
+      case 3:
+        this.getCF();
+        f.get(L_V).get(L_Y).op(OP.i32Sub).get(L_T).op(OP.i32Sub).set(L_R);
+        this.lazy(LF_SUB, L_V, L_Y, msb, K_SUB, false);
+        return;
+      case 4:
+        bin(OP.i32And);
+        this.lazy(LF_LOGIC, L_V, L_Y, msb, K_LOGIC);
+        return;
+      case 6:
+        bin(OP.i32Xor);
+        this.lazy(LF_LOGIC, L_V, L_Y, msb, K_LOGIC);
+        return;
+      default:
+        bin(OP.i32Sub);
+        this.lazy(LF_SUB, L_V, L_Y, msb, K_SUB);
+    }
+  }
+
+  /** ALU k with the r/m operand of entry i as destination, L_Y as source; size 4 or 1. */
+  private aluE(i: number, k: number, size: number): void {
+    this.readE(i, size);
+    this.alu(k, size === 1 ? 7 : 31);
+    if (k !== 7) this.writeE(i, size);
+  }
+
+  /** inc/dec of L_V into L_R (CF pinned first). */
+  private incDec(dec: boolean, msb: number): void {
+    this.pinCF();
+    this.f
+      .get(L_V)
+      .i32(1)
+      .op(dec ? OP.i32Sub : OP.i32Add)
+      .set(L_R);
+    this.lazy(dec ? LF_DEC : LF_INC, L_V, null, msb, K_OTHER);
+  }
+
+  /** The concrete-flag result of shifts and multiplies: CF = OF = L_T, ZF/SF/PF from L_R. */
+  private resFlags(cfLocal: number, ofLocal: number): void {
+    this.st(S_FL, () => {
+      ld(this.f, S_FL);
+      this.f.i32(-2262).op(OP.i32And).get(cfLocal).op(OP.i32Or).get(ofLocal).i32(11).op(OP.i32Shl, OP.i32Or);
+    });
+    this.st(S_FO, () => this.f.i32(LF_RES));
+    this.stLocal(S_FR, L_R);
+    this.st(S_FM, () => this.f.i32(31));
+    this.kind = K_OTHER;
+    this.msb = 31;
+  }
+
+  // ---- instructions
+
+  /** Hands entry i to the interpreter. */
+  private fallback(i: number): void {
+    const f = this.f;
+    this.where();
+    f.call(F_FB).i32(1).set(L_SP);
+    this.kind = K_UNKNOWN;
+    const next = this.c.next[i]!;
+    if (this.j < this.n - 1) {
+      ld(f, S_ATTN);
+      ld(f, S_EIP);
+      f.i32(next).op(OP.i32Ne, OP.i32Or);
+      f.open(OP.if);
+      f.get(L_N)
+        .i32(this.j + 1)
+        .op(OP.i32Add, OP.return);
+      f.end();
+    } else {
+      ld(f, S_EIP);
+      f.set(L_E);
+    }
+  }
+
+  private push(): void {
+    // value in L_W
+    this.ldReg(4);
+    this.f.i32(4).op(OP.i32Sub).set(L_A);
+    this.write(4);
+    this.stLocal(4, L_A);
+  }
+
+  /** Emits entry i; returns true when it set L_E (control transfer). */
+  private insn(i: number): boolean {
+    const c = this.c;
+    const f = this.f;
+    const op = c.op[i]!;
+    const m = c.modrm[i]!;
+    const reg = (m >> 3) & 7;
+    const rm = m & 7;
+    const next = c.next[i]!;
+    const imm = c.imm[i]!;
+    if (!translated(c, i)) {
+      this.fallback(i);
+      return this.j === this.n - 1;
+    }
+    if (op < 0x40) {
+      const k = op >> 3;
+      switch (op & 7) {
+        case 0: // r/m8, r8
+          this.ldReg8(reg);
+          f.set(L_Y);
+          this.aluE(i, k, 1);
+          return false;
+        case 1:
+          this.ldReg(reg);
+          f.set(L_Y);
+          this.aluE(i, k, 4);
+          return false;
+        case 2: // r8, r/m8
+          this.readE(i, 1);
+          f.get(L_V).set(L_Y);
+          this.ldReg8(reg);
+          f.set(L_V);
+          this.alu(k, 7);
+          if (k !== 7) this.stReg8(reg, L_R);
+          return false;
+        case 3:
+          this.readE(i, 4);
+          f.get(L_V).set(L_Y);
+          this.ldReg(reg);
+          f.set(L_V);
+          this.alu(k, 31);
+          if (k !== 7) this.stLocal(reg, L_R);
+          return false;
+        case 4:
+          this.ldReg8(0);
+          f.set(L_V)
+            .i32(imm & 0xff)
+            .set(L_Y);
+          this.alu(k, 7);
+          if (k !== 7) this.stReg8(0, L_R);
+          return false;
+        default:
+          this.ldReg(0);
+          f.set(L_V).i32(imm).set(L_Y);
+          this.alu(k, 31);
+          if (k !== 7) this.stLocal(0, L_R);
+          return false;
+      }
+    }
+    if (op >= 0x40 && op <= 0x4f) {
+      this.ldReg(op & 7);
+      f.set(L_V);
+      this.incDec(op >= 0x48, 31);
+      this.stLocal(op & 7, L_R);
+      return false;
+    }
+    if (op >= 0x50 && op <= 0x57) {
+      this.ldReg(op & 7);
+      f.set(L_W);
+      this.push();
+      return false;
+    }
+    if (op >= 0x58 && op <= 0x5f) {
+      this.ldReg(4);
+      f.set(L_A);
+      this.read(4);
+      f.set(L_V);
+      this.st(4, () => f.get(L_A).i32(4).op(OP.i32Add));
+      this.stLocal(op & 7, L_V);
+      return false;
+    }
+    if (op >= 0xb8 && op <= 0xbf) {
+      this.st(op & 7, () => f.i32(imm));
+      return false;
+    }
+    if ((op >= 0x70 && op <= 0x7f) || (op >= 0x180 && op <= 0x18f)) {
+      f.i32((next + imm) | 0).i32(next);
+      this.cond(op & 15);
+      f.op(OP.select).set(L_E);
+      return true;
+    }
+    if (op >= 0x140 && op <= 0x14f) {
+      this.readE(i, 4);
+      this.cond(op & 15);
+      f.open(OP.if);
+      this.stLocal(reg, L_V);
+      f.end();
+      return false;
+    }
+    if (op >= 0x190 && op <= 0x19f) {
+      this.cond(op & 15);
+      f.set(L_R);
+      if (m >= 0xc0) this.stReg8(rm, L_R);
+      else {
+        this.ea(i);
+        f.set(L_A).get(L_R).set(L_W);
+        this.write(1);
+      }
+      return false;
+    }
+    switch (op) {
+      case 0x80:
+        f.i32(imm & 0xff).set(L_Y);
+        this.aluE(i, reg, 1);
+        return false;
+      case 0x81:
+      case 0x83:
+        f.i32(imm).set(L_Y);
+        this.aluE(i, reg, 4);
+        return false;
+      case 0x84:
+      case 0x85: {
+        const size = op === 0x84 ? 1 : 4;
+        this.readE(i, size);
+        if (size === 1) this.ldReg8(reg);
+        else this.ldReg(reg);
+        f.set(L_Y);
+        this.alu(4, size === 1 ? 7 : 31);
+        return false;
+      }
+      case 0xa8:
+        this.ldReg8(0);
+        f.set(L_V)
+          .i32(imm & 0xff)
+          .set(L_Y);
+        this.alu(4, 7);
+        return false;
+      case 0xa9:
+        this.ldReg(0);
+        f.set(L_V).i32(imm).set(L_Y);
+        this.alu(4, 31);
+        return false;
+      case 0xf6:
+        this.readE(i, 1);
+        f.i32(imm & 0xff).set(L_Y);
+        this.alu(4, 7);
+        return false;
+      case 0xf7:
+        this.readE(i, 4);
+        if (reg === 0) {
+          f.i32(imm).set(L_Y);
+          this.alu(4, 31);
+        } else if (reg === 2) {
+          f.get(L_V).i32(-1).op(OP.i32Xor).set(L_R);
+          this.writeE(i, 4);
+        } else if (reg === 3) {
+          f.get(L_V).set(L_Y).i32(0).set(L_V);
+          this.alu(5, 31);
+          this.writeE(i, 4);
+        } else this.mul(reg === 5);
+        return false;
+      case 0xfe:
+        this.readE(i, 1);
+        this.incDec(reg === 1, 7);
+        this.writeE(i, 1);
+        return false;
+      case 0xff:
+        this.readE(i, 4);
+        if (reg <= 1) {
+          this.incDec(reg === 1, 31);
+          this.writeE(i, 4);
+          return false;
+        }
+        if (reg === 6) {
+          f.get(L_V).set(L_W);
+          this.push();
+          return false;
+        }
+        if (reg === 2) {
+          f.i32(next).set(L_W);
+          this.push();
+        }
+        f.get(L_V).set(L_E);
+        return true;
+      case 0x88:
+        if (m >= 0xc0) {
+          this.ldReg8(reg);
+          f.set(L_R);
+          this.stReg8(rm, L_R);
+        } else {
+          this.ea(i);
+          f.set(L_A);
+          this.ldReg8(reg);
+          f.set(L_W);
+          this.write(1);
+        }
+        return false;
+      case 0x89:
+        if (m >= 0xc0) this.st(rm, () => this.ldReg(reg));
+        else {
+          this.ea(i);
+          f.set(L_A);
+          this.ldReg(reg);
+          f.set(L_W);
+          this.write(4);
+        }
+        return false;
+      case 0x8a:
+        this.readE(i, 1);
+        this.stReg8(reg, L_V);
+        return false;
+      case 0x8b:
+        this.readE(i, 4);
+        this.stLocal(reg, L_V);
+        return false;
+      case 0x8d:
+        this.st(reg, () => this.ea(i, true));
+        return false;
+      case 0x90:
+        return false;
+      case 0x99:
+        this.st(2, () => {
+          this.ldReg(0);
+          f.i32(31).op(OP.i32ShrS);
+        });
+        return false;
+      case 0x68:
+      case 0x6a:
+        f.i32(imm).set(L_W);
+        this.push();
+        return false;
+      case 0xc6:
+      case 0xc7:
+        f.i32(op === 0xc6 ? imm & 0xff : imm).set(L_R);
+        if (m < 0xc0) {
+          this.ea(i);
+          f.set(L_A);
+        }
+        this.writeE(i, op === 0xc6 ? 1 : 4);
+        return false;
+      case 0xc9:
+        this.ldReg(5);
+        f.set(L_A);
+        this.read(4);
+        f.set(L_V);
+        this.st(4, () => f.get(L_A).i32(4).op(OP.i32Add));
+        this.stLocal(5, L_V);
+        return false;
+      case 0xe8:
+        f.i32(next).set(L_W);
+        this.push();
+        f.i32((next + imm) | 0).set(L_E);
+        return true;
+      case 0xc2:
+      case 0xc3:
+        this.ldReg(4);
+        f.set(L_A);
+        this.read(4);
+        f.set(L_E);
+        this.st(4, () =>
+          f
+            .get(L_A)
+            .i32(op === 0xc3 ? 4 : 4 + imm)
+            .op(OP.i32Add),
+        );
+        return true;
+      case 0xe9:
+      case 0xeb:
+        f.i32((next + imm) | 0).set(L_E);
+        return true;
+      case 0xfc:
+      case 0xfd:
+        this.st(S_FL, () => {
+          ld(f, S_FL);
+          if (op === 0xfc) f.i32(-1025).op(OP.i32And);
+          else f.i32(1024).op(OP.i32Or);
+        });
+        return false;
+      case 0xa0:
+      case 0xa1:
+      case 0xa2:
+      case 0xa3: {
+        const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
+        f.i32(imm);
+        if (seg === 5 || seg === 6) {
+          ld(f, seg === 5 ? S_FS : S_GS);
+          f.op(OP.i32Add);
+        }
+        f.set(L_A);
+        if (op === 0xa0) {
+          this.read(1);
+          f.set(L_R);
+          this.stReg8(0, L_R);
+        } else if (op === 0xa1) {
+          this.read(4);
+          f.set(L_R);
+          this.stLocal(0, L_R);
+        } else {
+          if (op === 0xa2) this.ldReg8(0);
+          else this.ldReg(0);
+          f.set(L_W);
+          this.write(op === 0xa2 ? 1 : 4);
+        }
+        return false;
+      }
+      case 0x1b6:
+      case 0x1be:
+        this.readE(i, 1);
+        if (op === 0x1be) f.get(L_V).i32(24).op(OP.i32Shl).i32(24).op(OP.i32ShrS).set(L_V);
+        this.stLocal(reg, L_V);
+        return false;
+      case 0x1b7:
+      case 0x1bf:
+        if (m >= 0xc0) {
+          this.ldReg(rm);
+          f.i32(65535).op(OP.i32And).set(L_V);
+        } else {
+          this.ea(i);
+          f.set(L_A);
+          this.read(2);
+          f.set(L_V);
+        }
+        if (op === 0x1bf) f.get(L_V).i32(16).op(OP.i32Shl).i32(16).op(OP.i32ShrS).set(L_V);
+        this.stLocal(reg, L_V);
+        return false;
+      case 0x1af:
+      case 0x69:
+      case 0x6b:
+        this.readE(i, 4);
+        if (op === 0x1af) this.ldReg(reg);
+        else f.i32(imm);
+        f.set(L_Y);
+        f.get(L_V).get(L_Y).op(OP.i32Mul).set(L_R);
+        // The exact 64-bit product differs from the low word's sign extension exactly on overflow.
+        f.get(L_V).op(OP.i64ExtendI32S).get(L_Y).op(OP.i64ExtendI32S, OP.i64Mul);
+        f.get(L_R).op(OP.i64ExtendI32S, OP.i64Ne).set(L_T);
+        this.stLocal(reg, L_R);
+        this.resFlags(L_T, L_T);
+        return false;
+      case 0xc1:
+      case 0xd1:
+      case 0xd3:
+        this.shift(i, op, reg);
+        return false;
+    }
+    throw new Error(`wasm-unit: no translation for op ${op.toString(16)}`);
+  }
+
+  /** mul/imul r/m32 (operand in L_V): EDX:EAX = EAX * L_V, CF = OF = high word is not the extension. */
+  private mul(signed: boolean): void {
+    const f = this.f;
+    const ext = signed ? OP.i64ExtendI32S : OP.i64ExtendI32U;
+    this.ldReg(0);
+    f.op(ext).get(L_V).op(ext, OP.i64Mul).op(OP.i64Const).sleb(32).op(OP.i64ShrU, OP.i32WrapI64).set(L_Y);
+    this.ldReg(0);
+    f.get(L_V).op(OP.i32Mul).set(L_R);
+    this.stLocal(0, L_R);
+    this.stLocal(2, L_Y);
+    f.get(L_Y);
+    if (signed) f.get(L_R).i32(31).op(OP.i32ShrS);
+    else f.i32(0);
+    f.op(OP.i32Ne).set(L_T);
+    this.resFlags(L_T, L_T);
+  }
+
+  /** shl/shr/sar r/m32 by an immediate, 1 or CL, with the interpreter's flag rules. */
+  private shift(i: number, op: number, k: number): void {
+    const f = this.f;
+    this.readE(i, 4);
+    if (op === 0xc1) f.i32(this.c.imm[i]! & 31);
+    else if (op === 0xd1) f.i32(1);
+    else {
+      this.ldReg(1);
+      f.i32(31).op(OP.i32And);
+    }
+    f.set(L_T);
+    f.get(L_T).op(OP.i32Eqz);
+    f.open(OP.if);
+    f.get(L_V).set(L_R);
+    f.else();
+    // L_Y = CF, L_X = OF (L_X is free outside a memory access).
+    if (k === 4 || k === 6) {
+      f.get(L_V).i32(32).get(L_T).op(OP.i32Sub, OP.i32ShrU).i32(1).op(OP.i32And).set(L_Y);
+      f.get(L_V).get(L_T).op(OP.i32Shl).set(L_R);
+      f.get(L_R).i32(31).op(OP.i32ShrU).get(L_Y).op(OP.i32Xor).set(L_X);
+    } else if (k === 5) {
+      f.get(L_V).get(L_T).i32(1).op(OP.i32Sub, OP.i32ShrU).i32(1).op(OP.i32And).set(L_Y);
+      f.get(L_V).get(L_T).op(OP.i32ShrU).set(L_R);
+      f.get(L_T).i32(1).op(OP.i32Eq).get(L_V).i32(31).op(OP.i32ShrU, OP.i32And).set(L_X);
+    } else {
+      f.get(L_V).get(L_T).i32(1).op(OP.i32Sub, OP.i32ShrS).i32(1).op(OP.i32And).set(L_Y);
+      f.get(L_V).get(L_T).op(OP.i32ShrS).set(L_R);
+      f.i32(0).set(L_X);
+    }
+    this.resFlags(L_Y, L_X);
+    f.end();
+    this.writeE(i, 4);
+    this.kind = op === 0xd3 || (op === 0xc1 && (this.c.imm[i]! & 31) === 0) ? K_UNKNOWN : K_OTHER;
+    this.msb = 31;
+  }
+
+  private block(b: number): void {
+    const c = this.c;
+    const f = this.f;
+    const n = c.blockLen[b]!;
+    this.b = b;
+    this.n = n;
+    this.kind = K_UNKNOWN;
+    f.get(L_E).i32(c.eip[b]!).op(OP.i32Eq);
+    f.open(OP.if);
+    // Entered only when the whole block fits the budget: counts stay exact to the instruction.
+    f.get(L_N).i32(n).op(OP.i32Add).get(L_LEFT).op(OP.i32GtS);
+    f.open(OP.if);
+    this.exit(0, () => f.get(L_E));
+    f.end();
+    let setsE = false;
+    for (let j = 0; j < n; j++) {
+      this.j = j;
+      const i = b + j;
+      setsE = this.insn(i);
+      if (j < n - 1 && translated(c, i)) {
+        // A slow-path access may have run host code that wants the CPU back.
+        f.get(L_SP);
+        f.open(OP.if);
+        f.i32(0).set(L_SP);
+        ld(f, S_ATTN);
+        f.open(OP.if);
+        this.exit(j + 1, () => f.i32(c.next[i]!));
+        f.end();
+        f.end();
+      }
+    }
+    if (!setsE) f.i32(c.next[b + n - 1]!).set(L_E);
+    f.get(L_N).i32(n).op(OP.i32Add).set(L_N);
+    f.br(this.top);
+    f.end();
+  }
+
+  build(members: readonly number[]): Func {
+    const f = this.f;
+    ld(f, S_EIP);
+    f.set(L_E);
+    this.top = f.open(OP.loop);
+    f.get(L_SP);
+    f.open(OP.if);
+    f.i32(0).set(L_SP);
+    ld(f, S_ATTN);
+    f.open(OP.if);
+    this.exit(0, () => f.get(L_E));
+    f.end();
+    f.end();
+    for (const b of members) this.block(b);
+    f.end();
+    this.exit(0, () => f.get(L_E));
+    return { type: { params: [I32], results: [I32] }, locals: UNIT_LOCALS, body: f };
+  }
+}
+
+/** The module bytes of a unit (first member: its usual entry). */
+/** The module bytes of units (each a list of members, the first its usual entry): `run0`, `run1`... */
+export function wasmUnitBytes(c: CodeCache, units: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
+  const runs = units.map((members) => new WasmWriter(c).build(members));
+  return buildModule(IMPORTS, runs, { exports: runs.map((_, k) => `run${k}`) });
+}
+
+/** Whether units for this address space compile to WebAssembly (its frames are on a WebAssembly.Memory). */
+export function wasmReady(mem: Memory): boolean {
+  return wasmStoreOf(mem.ram) !== undefined;
+}
+
+/** A unit's exported function: instructions retired, at most `left` (EIP left in the state). */
+type UnitFn = (left: number) => number;
+
+const T_UNIT = { params: [I32], results: [I32] };
+
+/**
+ * The dispatch loop shared by the units of a store: while the state's EIP is in the dispatch cache,
+ * calls that unit (through the table) with what is left of the budget; returns the instructions
+ * retired. It leaves when a unit retired nothing (its next block did not fit), when host code asked
+ * for the CPU (S_ATTN), or at an EIP the cache does not hold — the run loop then does what it does
+ * between blocks (hooks, single-step, interpretation, compiling).
+ */
+function dispatchBytes(): Uint8Array<ArrayBuffer> {
+  const f = new Body();
+  const [left, n, e, h, k] = [0, 1, 2, 3, 4];
+  const top = f.open(OP.loop);
+  ld(f, S_EIP);
+  f.tee(e)
+    .get(e)
+    .i32(12)
+    .op(OP.i32ShrU, OP.i32Xor)
+    .i32(DISPATCH_ENTRIES - 1)
+    .op(OP.i32And)
+    .i32(3);
+  f.op(OP.i32Shl).set(h);
+  f.get(h).mem(OP.i32Load, DISPATCH).get(e).op(OP.i32Ne);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .op(OP.i32Eqz, OP.i32Or);
+  f.open(OP.if);
+  f.get(n).op(OP.return);
+  f.end();
+  f.i32(0)
+    .get(n)
+    .mem(OP.i32Store, S_DONE * 4);
+  f.get(left).get(n).op(OP.i32Sub);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .i32(1)
+    .op(OP.i32Sub);
+  f.op(OP.callIndirect).uleb(0).uleb(0).tee(k);
+  f.get(n).op(OP.i32Add).set(n);
+  f.get(k).op(OP.i32Eqz);
+  ld(f, S_ATTN);
+  f.op(OP.i32Or);
+  f.open(OP.if);
+  f.get(n).op(OP.return);
+  f.end();
+  f.br(top);
+  f.end();
+  f.get(n);
+  return buildModule([], [{ type: T_UNIT, locals: [I32, I32, I32, I32], body: f }, ...flagHelpers()], {
+    table: true,
+    types: [T_UNIT],
+    exports: ['run', ...HELPERS],
+  });
+}
+
+/**
+ * What units of one store share: the imports (which act on the Cpu running a unit now), the table of
+ * unit functions and the dispatch loop over it, and the copies of the state between Cpu and store.
+ */
+class Runtime {
+  cpu: CpuState | null = null;
+  mem: Memory | null = null;
+  /** Instructions retired before the dispatch loop was entered (less any host code retired). */
+  r0 = 0;
+  /** The count before the block of the instruction host code runs for. */
+  n = 0;
+  readonly imports: WebAssembly.Imports;
+  readonly table = new WebAssembly.Table({ element: 'anyfunc', initial: 64 });
+  private free: number[] = [];
+  private slots = 0;
+  readonly dispatch: UnitFn;
+
+  constructor(readonly store: WasmStore) {
+    const rd = (a: number, size: number, i: number, next: number, b: number, n: number): number => {
+      const cpu = this.enterHost(i, next, b, n);
+      const mem = this.mem!;
+      const v = size === 4 ? mem.read32(a) : size === 2 ? mem.read16(a) : mem.read8(a);
+      this.leaveHost(cpu);
+      store.fill(mem, a);
+      return v;
+    };
+    const wr = (a: number, v: number, size: number, i: number, next: number, b: number, n: number): void => {
+      const cpu = this.enterHost(i, next, b, n);
+      const mem = this.mem!;
+      if (size === 4) mem.write32(a, v);
+      else if (size === 2) mem.write16(a, v);
+      else mem.write8(a, v);
+      this.leaveHost(cpu);
+      store.fill(mem, a);
+    };
+    const fb = (i: number, next: number, b: number, n: number): void => {
+      const cpu = this.enterHost(i, next, b, n);
+      cpu.exec(i);
+      this.leaveHost(cpu);
+      this.store.words()[S_EIP] = cpu.eip;
+    };
+    const m: Record<string, WebAssembly.ImportValue> = { mem: store.memory, tab: this.table, rd, wr, fb };
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
+    this.dispatch = inst.exports['run'] as UnitFn;
+    for (const h of HELPERS) m[h] = inst.exports[h]!;
+    this.imports = { m };
+  }
+
+  /** A table slot holding `run`. */
+  add(run: UnitFn): number {
+    const k = this.free.pop() ?? this.slots++;
+    if (k >= this.table.length) this.table.grow(this.table.length);
+    this.table.set(k, run);
+    return k;
+  }
+
+  /** Frees a dead unit's slot; the dispatch cache forgets every unit (it may name this one). */
+  remove(k: number): void {
+    this.table.set(k, null);
+    this.free.push(k);
+    this.store.clearDispatch();
+  }
+
+  /** Copies the unit's state to the Cpu and makes it exact for host code. */
+  private enterHost(i: number, next: number, b: number, n: number): CpuState {
+    const cpu = this.cpu!;
+    const g = this.store.words();
+    toCpu(g, cpu);
+    this.n = g[S_DONE]! + n;
+    cpu.cur = i;
+    cpu.eip = next >>> 0;
+    cpu.blockStart = b;
+    cpu.retired = this.r0 + this.n;
+    return cpu;
+  }
+
+  /**
+   * Host code returned: its retired instructions, the state back, the TLB checked. The loops leave
+   * when host code asked for the CPU, or set single-stepping or TF (the run loop steps those).
+   */
+  private leaveHost(cpu: CpuState): void {
+    this.r0 = cpu.retired - this.n;
+    this.store.bind(this.mem!);
+    const g = this.store.words();
+    fromCpu(cpu, g);
+    g[S_ATTN] = cpu.attention !== 0 || cpu.stepping || (cpu.flags & TF) !== 0 ? 1 : 0;
+  }
+}
+
+function fromCpu(cpu: CpuState, g: Int32Array): void {
+  const r = cpu.regs;
+  for (let k = 0; k < 8; k++) g[k] = r[k]!;
+  g[S_FO] = cpu.lfOp;
+  g[S_FA] = cpu.lfA;
+  g[S_FB] = cpu.lfB;
+  g[S_FR] = cpu.lfR;
+  g[S_FM] = cpu.lfMsb;
+  g[S_FL] = cpu.flags;
+  g[S_FS] = cpu.fsBase;
+  g[S_GS] = cpu.gsBase;
+}
+
+function toCpu(g: Int32Array, cpu: CpuState): void {
+  const r = cpu.regs;
+  for (let k = 0; k < 8; k++) r[k] = g[k]!;
+  cpu.lfOp = g[S_FO]!;
+  cpu.lfA = g[S_FA]!;
+  cpu.lfB = g[S_FB]!;
+  cpu.lfR = g[S_FR]!;
+  cpu.lfMsb = g[S_FM]!;
+  cpu.flags = g[S_FL]!;
+}
+
+const runtimes = new WeakMap<WasmStore, Runtime>();
+
+/**
+ * Compiles units to WebAssembly, all in one module (the address space's frames must be on a
+ * WebAssembly.Memory: wasmReady). Each unit's `release` frees it when the table drops it; its size
+ * is its share of the module's bytes.
+ *
+ * A unit's function is what the run loop calls at a member block: it enters the store's dispatch
+ * loop there (first recording that EIP -> this unit in the dispatch cache, as the run loop has just
+ * done its between-blocks work for it), so control passes from unit to unit without coming back to
+ * JavaScript. A hooked head block is never put in the cache: its hook must run each time.
+ */
+export function compileWasmUnits(
+  c: CodeCache,
+  units: readonly (readonly number[])[],
+  mem: Memory,
+): { fn: CompiledBlock; size: number; release: () => void }[] {
+  const store = wasmStoreOf(mem.ram)!;
+  let rt = runtimes.get(store);
+  if (rt === undefined) runtimes.set(store, (rt = new Runtime(store)));
+  const R = rt;
+  const bytes = wasmUnitBytes(c, units);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), R.imports);
+  return units.map((members, k) => {
+    const run = inst.exports[`run${k}`] as UnitFn;
+    const slot = R.add(run);
+    const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
+    const fn = (cpu0: Cpu, left: number): number => {
+      const cpu = cpu0 as unknown as CpuState;
+      store.bind(mem);
+      const g = store.words();
+      fromCpu(cpu, g);
+      const e = cpu.eip | 0;
+      g[S_EIP] = e;
+      g[S_ATTN] = 0;
+      g[S_DONE] = 0;
+      R.cpu = cpu;
+      R.mem = mem;
+      R.r0 = cpu.retired;
+      let n: number;
+      try {
+        if (e === hookedHead) n = run(left);
+        else {
+          const d = (DISPATCH >> 2) + 2 * ((e ^ (e >>> 12)) & (DISPATCH_ENTRIES - 1));
+          g[d] = e;
+          g[d + 1] = slot + 1;
+          n = R.dispatch(left);
+        }
+      } catch (y) {
+        // Only host code throws, and it found the state exact (enterHost).
+        return R.n + cpu.raised(y, cpu.blockStart, cpu.cur);
+      }
+      const h = store.words();
+      toCpu(h, cpu);
+      cpu.eip = h[S_EIP]! >>> 0;
+      cpu.retired = R.r0 + n;
+      return n;
+    };
+    return { fn, size: Math.ceil(bytes.length / units.length), release: () => R.remove(slot) };
+  });
+}
