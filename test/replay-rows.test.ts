@@ -15,6 +15,8 @@
 //    which reads every stored row back and compares records) names it, also from the compiled
 //    build; the next run verified by the same reader still verifies by rows, and a check abandoned
 //    with batches in flight on the reader's worker thread leaves no reply for the next check.
+// 4. A verify builds no throwaway session to check the recorded probes and binary first (a what-if
+//    replay does, before it writes anything): its own session's errors say the same.
 
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
@@ -23,7 +25,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun } from '../src/recorder/record.js';
-import { replayRun } from '../src/replay/replay.js';
+import { ReplayError, replayRun } from '../src/replay/replay.js';
 import type * as ReplayModule from '../src/replay/replay.js';
 import type * as ReaderModule from '../src/trace/reader.js';
 import type * as CheckStoreModule from '../src/trace/check-store.js';
@@ -243,6 +245,36 @@ describe('verify by rows', () => {
       second.end();
     } finally {
       worker.close();
+    }
+  });
+
+  it('a verify reports recorded probes or a binary it cannot load as one-line replay errors', () => {
+    // (the recorded probe's symbol no longer resolves; the stored binary is no ELF)
+    const probe = tampered(
+      `UPDATE raw_runs SET config = json_set(config, '$.probes[0]', 'r1:crunch no_such_function') WHERE run_id = 1`,
+    );
+    const elf = tampered(
+      `UPDATE binaries SET bytes = x'00010203' WHERE sha256 = (SELECT binary_sha256 FROM raw_runs WHERE run_id = 1)`,
+    );
+    for (const [file, why] of [
+      [probe, /^cannot install the recorded probes of run 1: .*no_such_function/s],
+      [elf, /^run 1: the stored binary cannot be loaded: /],
+    ] as const) {
+      const r = TraceReader.open(file);
+      try {
+        for (const byRows of [true, false]) {
+          let err: unknown;
+          try {
+            replayRun(r, 1, { byRows });
+          } catch (e) {
+            err = e;
+          }
+          expect(err).toBeInstanceOf(ReplayError);
+          expect((err as Error).message).toMatch(why);
+        }
+      } finally {
+        r.close();
+      }
     }
   });
 });

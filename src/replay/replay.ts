@@ -36,6 +36,7 @@ import {
 } from '../recorder/session.js';
 import { RowMismatch } from '../trace/check-store.js';
 import { UNBOUNDED } from '../trace/config.js';
+import { TraceError } from '../trace/db.js';
 import type { ProbeRow, TraceReader } from '../trace/reader.js';
 import { nullSink, type RunSink } from '../trace/records.js';
 import { TraceWriter } from '../trace/writer.js';
@@ -184,25 +185,32 @@ function replayOnce(reader: TraceReader, runId: number, opts: ReplayOptions, byR
     onStdout: opts.onStdout,
     onStderr: opts.onStderr,
   });
-  // Probe specs and pool overrides are checked on a throwaway session, before anything is written.
-  let trial: ProbeSession;
-  try {
-    trial = new ProbeSession(
-      plan.binary,
-      // Its own copy of the file log: probe specs may read files (PATH: probes) as the real session will.
-      { ...sessionOpts(maxactive), files: plan.files.copy(), onStdout: undefined, onStderr: undefined },
-      nullSink(),
-    );
-  } catch (e) {
+  /** What a session that cannot be built means for this replay. */
+  const sessionError = (e: unknown): ReplayError => {
     if (e instanceof ProbeSpecError)
-      throw new ReplayError(
+      return new ReplayError(
         mode === 'verify' ? `cannot install the recorded probes of run ${runId}: ${e.message}` : e.message,
         mode === 'whatif',
       );
     const msg = e instanceof Error ? e.message : String(e);
-    throw new ReplayError(`run ${runId}: the stored binary cannot be loaded: ${msg.split('\n')[0]}`);
-  }
-  if (mode === 'whatif') {
+    return new ReplayError(`run ${runId}: the stored binary cannot be loaded: ${msg.split('\n')[0]}`);
+  };
+  // What-if: probe specs and pool overrides are checked on a throwaway session, before anything is
+  // written. A verify writes nothing, so its own session reports the same errors (one session
+  // fewer to build: about as much work as the recording's check of its probes).
+  let trial: ProbeSession | null = null;
+  if (mode === 'whatif')
+    try {
+      trial = new ProbeSession(
+        plan.binary,
+        // Its own copy of the file log: probe specs may read files (PATH: probes) as the real session will.
+        { ...sessionOpts(maxactive), files: plan.files.copy(), onStdout: undefined, onStderr: undefined },
+        nullSink(),
+      );
+    } catch (e) {
+      throw sessionError(e);
+    }
+  if (trial) {
     const live = installed(trial);
     for (const [name, n] of Object.entries(opts.maxactive ?? {})) {
       const p = resolveEvent(live, name);
@@ -259,7 +267,13 @@ function replayOnce(reader: TraceReader, runId: number, opts: ReplayOptions, byR
   let divergence: Divergence | null = null;
   try {
     try {
-      session = new ProbeSession(plan.binary, sessionOpts(maxactive), cmp);
+      try {
+        session = new ProbeSession(plan.binary, sessionOpts(maxactive), cmp);
+      } catch (e) {
+        // (a verify's probes and binary are checked here; a difference or a trace error stays one)
+        if (!trial && !(e instanceof ReplayStop) && !(e instanceof TraceError)) throw sessionError(e);
+        throw e;
+      }
       cmp.session = session;
       // (as a recording registers them: the writer holds back the entry hits of kretprobes)
       if (packed) for (const p of session.probes) packed.writer.addProbe(runId, probeRecord(p));
