@@ -41,6 +41,11 @@ export class CodeCache {
   op = new Uint16Array(INITIAL);
   /** The interpreter's handler id (forms.ts), chosen at decode time. */
   form = new Uint8Array(INITIAL);
+  /**
+   * The fields the interpreter's loop reads, four words an entry (one array, so V8 checks and
+   * bounds one array per instruction instead of five): form | modrm << 8 | op << 16, ea, disp, imm.
+   */
+  code = new Int32Array(INITIAL * 4);
   pfx = new Uint16Array(INITIAL);
   modrm = new Uint8Array(INITIAL);
   len = new Uint8Array(INITIAL);
@@ -133,6 +138,9 @@ export class CodeCache {
     };
     this.op = g16(this.op);
     this.form = g8(this.form);
+    const code = new Int32Array(n * 4);
+    code.set(this.code);
+    this.code = code;
     this.pfx = g16(this.pfx);
     this.modrm = g8(this.modrm);
     this.len = g8(this.len);
@@ -144,6 +152,15 @@ export class CodeCache {
     this.imm2 = g32(this.imm2);
     this.eip = g32(this.eip);
     this.next = g32(this.next);
+  }
+
+  /** Copies entry `i`'s fields into `code`. */
+  private pack(i: number): void {
+    const k = i << 2;
+    this.code[k] = this.form[i]! | (this.modrm[i]! << 8) | (this.op[i]! << 16);
+    this.code[k + 1] = this.ea[i]!;
+    this.code[k + 2] = this.disp[i]!;
+    this.code[k + 3] = this.imm[i]!;
   }
 
   private decodeBlock(start: number): number {
@@ -168,6 +185,7 @@ export class CodeCache {
         if (n > 0) break; // end the block before the unfetchable instruction
         this.op[idx] = OP_FETCH_FAULT;
         this.form[idx] = Form.Generic;
+        this.pack(idx);
         this.disp[idx] = PAGE_FAULT.addr | 0;
         this.imm[idx] = PAGE_FAULT.code;
         this.len[idx] = 0;
@@ -190,6 +208,7 @@ export class CodeCache {
       this.imm2[idx] = d.imm2;
       this.eip[idx] = addr | 0;
       this.next[idx] = (addr + d.len) | 0;
+      this.pack(idx);
       idx++;
       const p0 = addr >>> PAGE_SHIFT;
       const p1 = (addr + d.len - 1) >>> PAGE_SHIFT;

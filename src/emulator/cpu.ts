@@ -7,36 +7,59 @@
 
 import { CodeCache, OP_FETCH_FAULT } from './codecache.js';
 import { cpuModel, cpuidValues, type CpuModel } from './cpuid.js';
-import { EA_A16, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
+import { EA, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from './decoder.js';
 import { Form } from './forms.js';
 import { Fpu } from './fpu.js';
-import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_NONE, LF_RES, LF_SUB } from './lazyflags.js';
+import { LF } from './lazyflags.js';
 import { Memory, PAGE_FAULT, PageFault } from './memory.js';
 import { Sse } from './sse.js';
 import { SSE_ROWS } from './sse-ops.js';
 import type { FpuHost } from './types.js';
 
-export const EAX = 0;
-export const ECX = 1;
-export const EDX = 2;
-export const EBX = 3;
-export const ESP = 4;
-export const EBP = 5;
-export const ESI = 6;
-export const EDI = 7;
+/** Register numbers (a const enum: the interpreter's uses compile to literals, see lazyflags.ts's LF). */
+const enum Reg {
+  EAX = 0,
+  ECX = 1,
+  EDX = 2,
+  EBX = 3,
+  ESP = 4,
+  EBP = 5,
+  ESI = 6,
+  EDI = 7,
+}
+export const EAX = Reg.EAX;
+export const ECX = Reg.ECX;
+export const EDX = Reg.EDX;
+export const EBX = Reg.EBX;
+export const ESP = Reg.ESP;
+export const EBP = Reg.EBP;
+export const ESI = Reg.ESI;
+export const EDI = Reg.EDI;
 
-export const CF = 1;
-export const PF = 4;
-export const AF = 0x10;
-export const ZF = 0x40;
-export const SF = 0x80;
-export const TF = 0x100;
-export const IF = 0x200;
-export const DF = 0x400;
-export const OF = 0x800;
-const ARITH = CF | PF | AF | ZF | SF | OF;
-/** EFLAGS bits user code may change with popf (IF and IOPL are silently kept at CPL 3). */
-const POPF_MASK = ARITH | TF | DF | 0x4000 | 0x40000 | 0x200000;
+/** EFLAGS bits (a const enum for the same reason as Reg). */
+const enum Fl {
+  CF = 1,
+  PF = 4,
+  AF = 0x10,
+  ZF = 0x40,
+  SF = 0x80,
+  TF = 0x100,
+  IF = 0x200,
+  DF = 0x400,
+  OF = 0x800,
+  ARITH = Fl.CF | Fl.PF | Fl.AF | Fl.ZF | Fl.SF | Fl.OF,
+  /** EFLAGS bits user code may change with popf (IF and IOPL are silently kept at CPL 3). */
+  POPF_MASK = Fl.ARITH | Fl.TF | Fl.DF | 0x4000 | 0x40000 | 0x200000,
+}
+export const CF = Fl.CF;
+export const PF = Fl.PF;
+export const AF = Fl.AF;
+export const ZF = Fl.ZF;
+export const SF = Fl.SF;
+export const TF = Fl.TF;
+export const IF = Fl.IF;
+export const DF = Fl.DF;
+export const OF = Fl.OF;
 
 export const VEC_DE = 0;
 export const VEC_DB = 1;
@@ -111,8 +134,12 @@ export interface TlsEntry {
   used: boolean;
 }
 
-export const ATTN_STOP = 1;
-export const ATTN_CODE = 2;
+const enum Attn {
+  STOP = 1,
+  CODE = 2,
+}
+export const ATTN_STOP = Attn.STOP;
+export const ATTN_CODE = Attn.CODE;
 
 const SEG_ES = 0;
 const SEG_CS = 1;
@@ -134,9 +161,9 @@ export class Cpu implements FpuHost {
   /** EAX..EDI (a view of the first 8 slots of `rx`). */
   readonly regs = this.rx.subarray(0, 8);
   eip = 0;
-  /** Concrete EFLAGS; the arithmetic bits are stale while `lfOp !== LF_NONE`. */
+  /** Concrete EFLAGS; the arithmetic bits are stale while `lfOp !== LF.None`. */
   private flags = 0x202;
-  private lfOp = LF_NONE;
+  private lfOp = LF.None;
   private lfA = 0;
   private lfB = 0;
   private lfR = 0;
@@ -194,11 +221,11 @@ export class Cpu implements FpuHost {
 
   private getCF(): number {
     switch (this.lfOp) {
-      case LF_ADD:
+      case LF.Add:
         return (((this.lfA & this.lfB) | ((this.lfA | this.lfB) & ~this.lfR)) >>> this.lfMsb) & 1;
-      case LF_SUB:
+      case LF.Sub:
         return (((~this.lfA & this.lfB) | ((~this.lfA | this.lfB) & this.lfR)) >>> this.lfMsb) & 1;
-      case LF_LOGIC:
+      case LF.Logic:
         return 0;
       default:
         return this.flags & 1;
@@ -207,13 +234,13 @@ export class Cpu implements FpuHost {
 
   private getOF(): number {
     switch (this.lfOp) {
-      case LF_ADD:
-      case LF_INC:
+      case LF.Add:
+      case LF.Inc:
         return (((this.lfA ^ this.lfR) & (this.lfB ^ this.lfR)) >>> this.lfMsb) & 1;
-      case LF_SUB:
-      case LF_DEC:
+      case LF.Sub:
+      case LF.Dec:
         return (((this.lfA ^ this.lfB) & (this.lfA ^ this.lfR)) >>> this.lfMsb) & 1;
-      case LF_LOGIC:
+      case LF.Logic:
         return 0;
       default:
         return (this.flags >> 11) & 1;
@@ -221,28 +248,28 @@ export class Cpu implements FpuHost {
   }
 
   private getZF(): number {
-    if (this.lfOp === LF_NONE) return (this.flags >> 6) & 1;
+    if (this.lfOp === LF.None) return (this.flags >> 6) & 1;
     return this.lfR << (31 - this.lfMsb) === 0 ? 1 : 0;
   }
 
   private getSF(): number {
-    if (this.lfOp === LF_NONE) return (this.flags >> 7) & 1;
+    if (this.lfOp === LF.None) return (this.flags >> 7) & 1;
     return (this.lfR >>> this.lfMsb) & 1;
   }
 
   private getPF(): number {
-    if (this.lfOp === LF_NONE) return (this.flags >> 2) & 1;
+    if (this.lfOp === LF.None) return (this.flags >> 2) & 1;
     return PARITY[this.lfR & 0xff]!;
   }
 
   private getAF(): number {
     switch (this.lfOp) {
-      case LF_ADD:
-      case LF_SUB:
-      case LF_INC:
-      case LF_DEC:
+      case LF.Add:
+      case LF.Sub:
+      case LF.Inc:
+      case LF.Dec:
         return ((this.lfA ^ this.lfB ^ this.lfR) >> 4) & 1;
-      case LF_LOGIC:
+      case LF.Logic:
         return 0;
       default:
         return (this.flags >> 4) & 1;
@@ -250,7 +277,7 @@ export class Cpu implements FpuHost {
   }
 
   private materialize(): void {
-    if (this.lfOp === LF_NONE) return;
+    if (this.lfOp === LF.None) return;
     const f =
       this.getCF() |
       (this.getPF() << 2) |
@@ -258,8 +285,8 @@ export class Cpu implements FpuHost {
       (this.getZF() << 6) |
       (this.getSF() << 7) |
       (this.getOF() << 11);
-    this.flags = (this.flags & ~ARITH) | f;
-    this.lfOp = LF_NONE;
+    this.flags = (this.flags & ~Fl.ARITH) | f;
+    this.lfOp = LF.None;
   }
 
   getFlags(): number {
@@ -269,21 +296,21 @@ export class Cpu implements FpuHost {
 
   /** EFLAGS' TF and IF bits, read without computing the lazy arithmetic flags (the probe engine). */
   trapFlags(): number {
-    return this.flags & (TF | IF);
+    return this.flags & (Fl.TF | Fl.IF);
   }
 
   /** Clears the TF/IF bits of `clear`, then sets those of `set`; the arithmetic flags stay lazy. */
   changeTrapFlags(clear: number, set: number): void {
-    this.flags = (this.flags & ~(clear & (TF | IF))) | (set & (TF | IF));
+    this.flags = (this.flags & ~(clear & (Fl.TF | Fl.IF))) | (set & (Fl.TF | Fl.IF));
   }
 
   /** IF: cleared only by the probe engine around a single step; the scheduler never preempts then. */
   interruptsEnabled(): boolean {
-    return (this.flags & IF) !== 0;
+    return (this.flags & Fl.IF) !== 0;
   }
 
   setFlags(v: number): void {
-    this.lfOp = LF_NONE;
+    this.lfOp = LF.None;
     this.flags = (v | 2) & 0x3f7fd5;
   }
 
@@ -311,8 +338,8 @@ export class Cpu implements FpuHost {
   /** Sets CF and OF concretely and ZF/SF/PF from `r` (shifts, multiplies). */
   private setResFlags(r: number, msb: number, cf: number, of: number): void {
     // Every arithmetic flag is redefined (AF reads as 0), so the old lazy state need not be kept.
-    this.flags = (this.flags & ~ARITH) | cf | (of << 11);
-    this.lfOp = LF_RES;
+    this.flags = (this.flags & ~Fl.ARITH) | cf | (of << 11);
+    this.lfOp = LF.Res;
     this.lfR = r;
     this.lfMsb = msb;
   }
@@ -344,12 +371,12 @@ export class Cpu implements FpuHost {
     const info = c.ea[i]!;
     const R = this.rx;
     const a = (c.disp[i]! + R[info & 15]! + (R[(info >> 4) & 15]! << ((info >> 8) & 3))) | 0;
-    return info < EA_A16 ? a : this.eaSpecial(a, info);
+    return info < EA.A16 ? a : this.eaSpecial(a, info);
   }
 
   /** The 16-bit wrap and the fs/gs base of an effective address (prefixed forms only). */
   private eaSpecial(a: number, info: number): number {
-    if (info & EA_A16) a &= 0xffff;
+    if (info & EA.A16) a &= 0xffff;
     const s = info >> 12;
     if (s === 5) a += this.fsBase;
     else if (s === 6) a += this.gsBase;
@@ -398,34 +425,34 @@ export class Cpu implements FpuHost {
   }
 
   push32(v: number): void {
-    const sp = (this.regs[ESP]! - 4) | 0;
+    const sp = (this.regs[Reg.ESP]! - 4) | 0;
     this.mem.write32(sp, v);
-    this.regs[ESP] = sp;
+    this.regs[Reg.ESP] = sp;
   }
 
   pop32(): number {
-    const sp = this.regs[ESP]!;
+    const sp = this.regs[Reg.ESP]!;
     const v = this.mem.read32(sp);
-    this.regs[ESP] = sp + 4;
+    this.regs[Reg.ESP] = sp + 4;
     return v;
   }
 
   private push(sz: number, v: number): void {
     if (sz === 1) {
-      const sp = (this.regs[ESP]! - 2) | 0;
+      const sp = (this.regs[Reg.ESP]! - 2) | 0;
       this.mem.write16(sp, v);
-      this.regs[ESP] = sp;
+      this.regs[Reg.ESP] = sp;
     } else this.push32(v);
   }
 
   private pop(sz: number): number {
-    return sz === 1 ? this.popAt(1, this.regs[ESP]!) : this.pop32();
+    return sz === 1 ? this.popAt(1, this.regs[Reg.ESP]!) : this.pop32();
   }
 
   /** Reads the operand-size slot at `sp` and leaves ESP just above it (pop, pop m, leave). */
   private popAt(sz: number, sp: number): number {
     const v = this.readM(sz, sp);
-    this.regs[ESP] = sp + (sz === 1 ? 2 : 4);
+    this.regs[Reg.ESP] = sp + (sz === 1 ? 2 : 4);
     return v;
   }
 
@@ -455,11 +482,11 @@ export class Cpu implements FpuHost {
   }
 
   setAX(v: number): void {
-    this.setReg(1, EAX, v);
+    this.setReg(1, Reg.EAX, v);
   }
 
   setFlagsZPC(zf: number, pf: number, cf: number): void {
-    this.setFlagBits(ARITH, (zf ? ZF : 0) | (pf ? PF : 0) | (cf ? CF : 0));
+    this.setFlagBits(Fl.ARITH, (zf ? Fl.ZF : 0) | (pf ? Fl.PF : 0) | (cf ? Fl.CF : 0));
   }
 
   // ---------------------------------------------------------------- the run loop
@@ -478,14 +505,14 @@ export class Cpu implements FpuHost {
       let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
       if (c.hooked[b] !== 0) {
         this.host.onHook(this, this.eip >>> 0);
-        if ((this.attention as number) === ATTN_CODE) {
+        if ((this.attention as number) === Attn.CODE) {
           // The hook changed code (added hooks): the block may be gone; the hook must not run twice.
           this.attention = 0;
           b = c.lookup(e >>> 0);
         }
         if (this.attention !== 0) break;
       }
-      if (this.stepping || (this.flags & TF) !== 0) {
+      if (this.stepping || (this.flags & Fl.TF) !== 0) {
         done += this.runSingle(b);
         continue;
       }
@@ -496,14 +523,14 @@ export class Cpu implements FpuHost {
         // A compiled block runs only when all of it fits the budget: counts stay exact.
         if (fn !== undefined && n <= budget - done) {
           done += fn(this, budget - done);
-          if ((this.attention as number) === ATTN_CODE) this.attention = 0;
+          if ((this.attention as number) === Attn.CODE) this.attention = 0;
           continue;
         }
         if (fn === undefined) jit.touch(b);
       }
       if (n > budget - done) n = budget - done;
       done += this.runBlock(b, b + n);
-      if ((this.attention as number) === ATTN_CODE) this.attention = 0;
+      if ((this.attention as number) === Attn.CODE) this.attention = 0;
     }
     return done;
   }
@@ -546,7 +573,7 @@ export class Cpu implements FpuHost {
    */
   private runSingle(b: number): number {
     const c = this.c;
-    const tfBefore = this.flags & TF;
+    const tfBefore = this.flags & Fl.TF;
     this.excepted = false;
     const n = this.runBlock(b, b + 1);
     // An instruction that raised an exception (int3, into, a fault) gets no single-step trap of its
@@ -593,241 +620,251 @@ export class Cpu implements FpuHost {
     const R = this.rx;
     const mem = this.mem;
     const next = c.next;
-    const form = c.form;
-    const ops = c.op;
-    const modrm = c.modrm;
-    const imm = c.imm;
-    const eai = c.ea;
-    const disp = c.disp;
+    const code = c.code;
     let i = b;
     while (i < end) {
       this.cur = i;
-      const f = form[i]!;
+      const at = i << 2;
+      const w = code[at]!;
+      const f = w & 0xff;
+      const mrm = (w >> 8) & 0xff;
+      const op = w >>> 16;
       // The effective address of a memory form (see ea()).
       let a = 0;
       if (f <= Form.LastMem) {
-        const e = eai[i]!;
-        a = (disp[i]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
-        if (e >= EA_A16) a = this.eaSpecial(a, e);
+        const e = code[at + 1]!;
+        a = (code[at + 2]! + R[e & 15]! + (R[(e >> 4) & 15]! << ((e >> 8) & 3))) | 0;
+        if (e >= EA.A16) a = this.eaSpecial(a, e);
       } else if (f > Form.LastPlain) this.eip = next[i]! >>> 0;
       switch (f) {
         case Form.MovEvGvM:
-          mem.write32(a, R[(modrm[i]! >> 3) & 7]!);
+          mem.write32(a, R[(mrm >> 3) & 7]!);
           break;
         case Form.MovGvEvM:
-          R[(modrm[i]! >> 3) & 7] = mem.read32(a);
+          R[(mrm >> 3) & 7] = mem.read32(a);
           break;
         case Form.Lea:
-          R[(modrm[i]! >> 3) & 7] = a;
+          R[(mrm >> 3) & 7] = a;
           break;
         case Form.AluEvGvM: {
-          const k = ops[i]! >> 3;
-          const r = this.alu(k, mem.read32(a), R[(modrm[i]! >> 3) & 7]!, 2);
+          const k = op >> 3;
+          const r = this.alu(k, mem.read32(a), R[(mrm >> 3) & 7]!, 2);
           if (k !== 7) mem.write32(a, r);
           break;
         }
         case Form.AluGvEvM: {
-          const k = ops[i]! >> 3;
-          const g = (modrm[i]! >> 3) & 7;
+          const k = op >> 3;
+          const g = (mrm >> 3) & 7;
           const r = this.alu(k, R[g]!, mem.read32(a), 2);
           if (k !== 7) R[g] = r;
           break;
         }
         case Form.AluEvIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const r = this.alu(k, mem.read32(a), imm[i]!, 2);
+          const k = (mrm >> 3) & 7;
+          const r = this.alu(k, mem.read32(a), code[at + 3]!, 2);
           if (k !== 7) mem.write32(a, r);
           break;
         }
         case Form.TestEvGvM:
-          this.setLazy(LF_LOGIC, 0, 0, mem.read32(a) & R[(modrm[i]! >> 3) & 7]!, 31);
+          this.setLazy(LF.Logic, 0, 0, mem.read32(a) & R[(mrm >> 3) & 7]!, 31);
           break;
         case Form.AluEbIM: {
-          const k = (modrm[i]! >> 3) & 7;
-          const r = this.alu(k, mem.read8(a), imm[i]!, 0);
+          const k = (mrm >> 3) & 7;
+          const r = this.alu(k, mem.read8(a), code[at + 3]!, 0);
           if (k !== 7) mem.write8(a, r);
           break;
         }
         case Form.MovEbGbM:
-          mem.write8(a, this.getReg(0, (modrm[i]! >> 3) & 7));
+          mem.write8(a, this.getReg(0, (mrm >> 3) & 7));
           break;
         case Form.MovGbEbM:
-          this.setReg(0, (modrm[i]! >> 3) & 7, mem.read8(a));
+          this.setReg(0, (mrm >> 3) & 7, mem.read8(a));
           break;
         case Form.MovEvIM:
-          mem.write32(a, imm[i]!);
+          mem.write32(a, code[at + 3]!);
           break;
         case Form.MovEbIM:
-          mem.write8(a, imm[i]!);
+          mem.write8(a, code[at + 3]!);
+          break;
+        case Form.MovzxBM:
+          R[(mrm >> 3) & 7] = mem.read8(a);
+          break;
+        case Form.MovzxWM:
+          R[(mrm >> 3) & 7] = mem.read16(a);
+          break;
+        case Form.MovsxBM:
+          R[(mrm >> 3) & 7] = (mem.read8(a) << 24) >> 24;
+          break;
+        case Form.MovsxWM:
+          R[(mrm >> 3) & 7] = (mem.read16(a) << 16) >> 16;
           break;
         case Form.MovEvGvR: {
-          const m = modrm[i]!;
+          const m = mrm;
           R[m & 7] = R[(m >> 3) & 7]!;
           break;
         }
         case Form.MovGvEvR: {
-          const m = modrm[i]!;
+          const m = mrm;
           R[(m >> 3) & 7] = R[m & 7]!;
           break;
         }
         case Form.AluEvGvR: {
-          const m = modrm[i]!;
-          const k = ops[i]! >> 3;
+          const m = mrm;
+          const k = op >> 3;
           const r = this.alu(k, R[m & 7]!, R[(m >> 3) & 7]!, 2);
           if (k !== 7) R[m & 7] = r;
           break;
         }
         case Form.AluGvEvR: {
-          const m = modrm[i]!;
-          const k = ops[i]! >> 3;
+          const m = mrm;
+          const k = op >> 3;
           const g = (m >> 3) & 7;
           const r = this.alu(k, R[g]!, R[m & 7]!, 2);
           if (k !== 7) R[g] = r;
           break;
         }
         case Form.AluEvIR: {
-          const m = modrm[i]!;
+          const m = mrm;
           const k = (m >> 3) & 7;
-          const r = this.alu(k, R[m & 7]!, imm[i]!, 2);
+          const r = this.alu(k, R[m & 7]!, code[at + 3]!, 2);
           if (k !== 7) R[m & 7] = r;
           break;
         }
         case Form.TestEvGvR: {
-          const m = modrm[i]!;
-          this.setLazy(LF_LOGIC, 0, 0, R[m & 7]! & R[(m >> 3) & 7]!, 31);
+          const m = mrm;
+          this.setLazy(LF.Logic, 0, 0, R[m & 7]! & R[(m >> 3) & 7]!, 31);
           break;
         }
         case Form.AluEbIR: {
-          const m = modrm[i]!;
+          const m = mrm;
           const k = (m >> 3) & 7;
-          const r = this.alu(k, this.getReg(0, m & 7), imm[i]!, 0);
+          const r = this.alu(k, this.getReg(0, m & 7), code[at + 3]!, 0);
           if (k !== 7) this.setReg(0, m & 7, r);
           break;
         }
         case Form.MovEbGbR: {
-          const m = modrm[i]!;
+          const m = mrm;
           this.setReg(0, m & 7, this.getReg(0, (m >> 3) & 7));
           break;
         }
         case Form.MovGbEbR: {
-          const m = modrm[i]!;
+          const m = mrm;
           this.setReg(0, (m >> 3) & 7, this.getReg(0, m & 7));
           break;
         }
         case Form.MovEvIR:
-          R[modrm[i]! & 7] = imm[i]!;
+          R[mrm & 7] = code[at + 3]!;
           break;
         case Form.PushR: {
           // The value first: push esp stores the old ESP.
-          const v = R[ops[i]! & 7]!;
-          const sp = (R[ESP]! - 4) | 0;
+          const v = R[op & 7]!;
+          const sp = (R[Reg.ESP]! - 4) | 0;
           mem.write32(sp, v);
-          R[ESP] = sp;
+          R[Reg.ESP] = sp;
           break;
         }
         case Form.PopR: {
           // ESP moves first: pop esp loads ESP with the popped value.
-          const sp = R[ESP]!;
+          const sp = R[Reg.ESP]!;
           const v = mem.read32(sp);
-          R[ESP] = sp + 4;
-          R[ops[i]! & 7] = v;
+          R[Reg.ESP] = sp + 4;
+          R[op & 7] = v;
           break;
         }
         case Form.IncDecR: {
-          const op = ops[i]!;
           R[op & 7] = this.incdec(R[op & 7]!, (op >> 3) & 1, 2);
           break;
         }
         case Form.MovRI:
-          R[ops[i]! & 7] = imm[i]!;
+          R[op & 7] = code[at + 3]!;
           break;
         case Form.MovzxB:
-          R[(modrm[i]! >> 3) & 7] = this.readE(i, 0);
+          R[(mrm >> 3) & 7] = this.getReg(0, mrm & 7);
           break;
         case Form.MovzxW:
-          R[(modrm[i]! >> 3) & 7] = this.readE(i, 1);
+          R[(mrm >> 3) & 7] = R[mrm & 7]! & 0xffff;
           break;
         case Form.AluAccI:
         case Form.AluEbGb:
-          this.aluOp(i, ops[i]!);
+          this.aluOp(i, op);
           break;
         case Form.TestEbGb:
-          this.alu(4, this.readE(i, 0), this.getReg(0, (modrm[i]! >> 3) & 7), 0);
+          this.alu(4, this.readE(i, 0), this.getReg(0, (mrm >> 3) & 7), 0);
           break;
         case Form.TestAccI: {
-          const sz = ops[i] === 0xa8 ? 0 : 2;
-          this.alu(4, this.getReg(sz, EAX), imm[i]!, sz);
+          const sz = op === 0xa8 ? 0 : 2;
+          this.alu(4, this.getReg(sz, Reg.EAX), code[at + 3]!, sz);
           break;
         }
         case Form.Shift:
-          this.shiftOp(i, ops[i]!);
+          this.shiftOp(i, op);
           break;
         case Form.Setcc:
-          this.writeE(i, 0, this.cond(ops[i]! & 15) ? 1 : 0);
+          this.writeE(i, 0, this.cond(op & 15) ? 1 : 0);
           break;
         case Form.Cmov: {
           const v = this.readE(i, 2); // the source is read (and can fault) whatever the condition
-          if (this.cond(ops[i]! & 15)) R[(modrm[i]! >> 3) & 7] = v;
+          if (this.cond(op & 15)) R[(mrm >> 3) & 7] = v;
           break;
         }
         case Form.PushI:
-          this.push32(imm[i]!);
+          this.push32(code[at + 3]!);
           break;
         case Form.Imul: {
-          const reg = (modrm[i]! >> 3) & 7;
-          this.imul2(i, reg, ops[i] === 0x1af ? R[reg]! : imm[i]!);
+          const reg = (mrm >> 3) & 7;
+          this.imul2(i, reg, op === 0x1af ? R[reg]! : code[at + 3]!);
           break;
         }
         case Form.Movsx:
-          R[(modrm[i]! >> 3) & 7] =
-            ops[i] === 0x1be ? (this.readE(i, 0) << 24) >> 24 : (this.readE(i, 1) << 16) >> 16;
+          R[(mrm >> 3) & 7] =
+            op === 0x1be ? (this.getReg(0, mrm & 7) << 24) >> 24 : (R[mrm & 7]! << 16) >> 16;
           break;
         case Form.Leave:
-          R[EBP] = this.popAt(2, R[EBP]!);
+          R[Reg.EBP] = this.popAt(2, R[Reg.EBP]!);
           break;
         case Form.Cdq:
-          R[EDX] = R[EAX]! >> 31;
+          R[Reg.EDX] = R[Reg.EAX]! >> 31;
           break;
         case Form.Call:
           this.push32(this.eip);
-          this.eip = (this.eip + imm[i]!) >>> 0;
+          this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Ret:
           this.eip = this.pop32() >>> 0;
           break;
         case Form.Jmp:
-          this.eip = (this.eip + imm[i]!) >>> 0;
+          this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Jcc:
-          if (this.cond(ops[i]! & 15)) this.eip = (this.eip + imm[i]!) >>> 0;
+          if (this.cond(op & 15)) this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         case Form.Int:
           this.intN(i);
           break;
         case Form.Group3:
-          this.group3(i, ops[i] === 0xf6 ? 0 : 2);
+          this.group3(i, op === 0xf6 ? 0 : 2);
           break;
         case Form.Group45:
-          this.group45(i, ops[i]!, (modrm[i]! >> 3) & 7);
+          this.group45(i, op, (mrm >> 3) & 7);
           break;
         case Form.StringOp:
-          this.stringOp(i, ops[i]!);
+          this.stringOp(i, op);
           break;
         case Form.Fpu: {
           // x87 straight to the FPU: through execGeneric's large switch it cost a quarter of nbody's time.
-          const m = modrm[i]!;
-          this.fpu.exec(ops[i]!, m, m >= 0xc0 ? 0 : this.ea(i), this);
+          const m = mrm;
+          this.fpu.exec(op, m, m >= 0xc0 ? 0 : this.ea(i), this);
           break;
         }
         case Form.Generic:
-          this.execOther(i, ops[i]!);
+          this.execOther(i, op);
           break;
       }
       i++;
       if (this.attention !== 0) break;
     }
     // After a form that leaves EIP alone, EIP is the fall-through address.
-    if (i > b && form[i - 1]! <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
+    if (i > b && (code[(i - 1) << 2]! & 0xff) <= Form.LastPlain) this.eip = next[i - 1]! >>> 0;
     return i - b;
   }
 
@@ -846,32 +883,32 @@ export class Cpu implements FpuHost {
     switch (k) {
       case 0:
         r = (a + b) | 0;
-        this.setLazy(LF_ADD, a, b, r, msb);
+        this.setLazy(LF.Add, a, b, r, msb);
         return r;
       case 1:
         r = a | b;
-        this.setLazy(LF_LOGIC, a, b, r, msb);
+        this.setLazy(LF.Logic, a, b, r, msb);
         return r;
       case 2:
         r = (a + b + this.getCF()) | 0;
-        this.setLazy(LF_ADD, a, b, r, msb);
+        this.setLazy(LF.Add, a, b, r, msb);
         return r;
       case 3:
         r = (a - b - this.getCF()) | 0;
-        this.setLazy(LF_SUB, a, b, r, msb);
+        this.setLazy(LF.Sub, a, b, r, msb);
         return r;
       case 4:
         r = a & b;
-        this.setLazy(LF_LOGIC, a, b, r, msb);
+        this.setLazy(LF.Logic, a, b, r, msb);
         return r;
       case 5:
       case 7:
         r = (a - b) | 0;
-        this.setLazy(LF_SUB, a, b, r, msb);
+        this.setLazy(LF.Sub, a, b, r, msb);
         return r;
       default:
         r = a ^ b;
-        this.setLazy(LF_LOGIC, a, b, r, msb);
+        this.setLazy(LF.Logic, a, b, r, msb);
         return r;
     }
   }
@@ -881,10 +918,10 @@ export class Cpu implements FpuHost {
     const mask = sz === 2 ? -1 : sz === 1 ? 0xffff : 0xff;
     // CF survives inc/dec: pin it in the concrete flags before switching the lazy state.
     const cf = this.getCF();
-    this.flags = (this.flags & ~CF) | cf;
+    this.flags = (this.flags & ~Fl.CF) | cf;
     const a = v & mask;
     const r = dec ? (a - 1) | 0 : (a + 1) | 0;
-    this.setLazy(dec ? LF_DEC : LF_INC, a, 1, r, msb);
+    this.setLazy(dec ? LF.Dec : LF.Inc, a, 1, r, msb);
     return r;
   }
 
@@ -916,8 +953,8 @@ export class Cpu implements FpuHost {
       }
       case 4:
       case 5: {
-        const r = this.alu(k, this.getReg(sz, EAX), c.imm[i]!, sz);
-        if (k !== 7) this.setReg(sz, EAX, r);
+        const r = this.alu(k, this.getReg(sz, Reg.EAX), c.imm[i]!, sz);
+        if (k !== 7) this.setReg(sz, Reg.EAX, r);
         return;
       }
     }
@@ -929,7 +966,7 @@ export class Cpu implements FpuHost {
     const m = c.modrm[i]!;
     const reg = (m >> 3) & 7;
     const sz = op & 1 ? this.osz(i) : 0;
-    const count = op <= 0xc1 ? c.imm[i]! : op <= 0xd1 ? 1 : this.regs[ECX]!;
+    const count = op <= 0xc1 ? c.imm[i]! : op <= 0xd1 ? 1 : this.regs[Reg.ECX]!;
     if (m >= 0xc0) this.setReg(sz, m & 7, this.shift(reg, this.getReg(sz, m & 7), count & 31, sz));
     else {
       const a = this.ea(i);
@@ -994,10 +1031,10 @@ export class Cpu implements FpuHost {
       case 0x1a9: {
         const sr =
           op === 0x07 ? SEG_ES : op === 0x17 ? SEG_SS : op === 0x1f ? SEG_DS : op === 0x1a1 ? SEG_FS : SEG_GS;
-        const sp = R[ESP]!;
+        const sp = R[Reg.ESP]!;
         const v = this.osz(i) === 1 ? this.mem.read16(sp) : this.mem.read32(sp) & 0xffff;
         this.loadSeg(sr, v);
-        R[ESP] = sp + (this.osz(i) === 1 ? 2 : 4);
+        R[Reg.ESP] = sp + (this.osz(i) === 1 ? 2 : 4);
         return;
       }
       case 0x27:
@@ -1011,20 +1048,20 @@ export class Cpu implements FpuHost {
         return;
       case 0x60: {
         const sz = this.osz(i);
-        const sp0 = R[ESP]!;
+        const sp0 = R[Reg.ESP]!;
         const step = sz === 1 ? 2 : 4;
         this.mem.checkWritable((sp0 - 8 * step) | 0);
-        for (let r = 0; r < 8; r++) this.push(sz, r === ESP ? sp0 : R[r]!);
+        for (let r = 0; r < 8; r++) this.push(sz, r === Reg.ESP ? sp0 : R[r]!);
         return;
       }
       case 0x61: {
         const sz = this.osz(i);
         const step = sz === 1 ? 2 : 4;
-        const sp = R[ESP]!;
+        const sp = R[Reg.ESP]!;
         const vals = [0, 0, 0, 0, 0, 0, 0, 0];
         for (let r = 7; r >= 0; r--) vals[r] = this.readM(sz, (sp + (7 - r) * step) | 0);
-        for (let r = 7; r >= 0; r--) if (r !== ESP) this.setReg(sz, r, vals[r]!);
-        R[ESP] = sp + 8 * step;
+        for (let r = 7; r >= 0; r--) if (r !== Reg.ESP) this.setReg(sz, r, vals[r]!);
+        R[Reg.ESP] = sp + 8 * step;
         return;
       }
       case 0x62: {
@@ -1100,7 +1137,7 @@ export class Cpu implements FpuHost {
       case 0xa8:
       case 0xa9: {
         const sz = op === 0xa8 ? 0 : this.osz(i);
-        this.alu(4, this.getReg(sz, EAX), c.imm[i]!, sz);
+        this.alu(4, this.getReg(sz, Reg.EAX), c.imm[i]!, sz);
         return;
       }
       case 0x86:
@@ -1143,12 +1180,12 @@ export class Cpu implements FpuHost {
       case 0x8f: {
         const sz = this.osz(i);
         // pop to memory: the address is computed with the incremented ESP.
-        const sp = R[ESP]!;
+        const sp = R[Reg.ESP]!;
         const v = this.popAt(sz, sp);
         try {
           this.writeE(i, sz, v);
         } catch (e) {
-          R[ESP] = sp;
+          R[Reg.ESP] = sp;
           throw e;
         }
         return;
@@ -1164,17 +1201,17 @@ export class Cpu implements FpuHost {
       case 0x97: {
         const sz = this.osz(i);
         const t = this.getReg(sz, op & 7);
-        this.setReg(sz, op & 7, this.getReg(sz, EAX));
-        this.setReg(sz, EAX, t);
+        this.setReg(sz, op & 7, this.getReg(sz, Reg.EAX));
+        this.setReg(sz, Reg.EAX, t);
         return;
       }
       case 0x98:
-        if (this.osz(i) === 1) this.setReg(1, EAX, (R[EAX]! << 24) >> 24);
-        else R[EAX] = (R[EAX]! << 16) >> 16;
+        if (this.osz(i) === 1) this.setReg(1, Reg.EAX, (R[Reg.EAX]! << 24) >> 24);
+        else R[Reg.EAX] = (R[Reg.EAX]! << 16) >> 16;
         return;
       case 0x99:
-        if (this.osz(i) === 1) this.setReg(1, EDX, (R[EAX]! << 16) >> 31);
-        else R[EDX] = R[EAX]! >> 31;
+        if (this.osz(i) === 1) this.setReg(1, Reg.EDX, (R[Reg.EAX]! << 16) >> 31);
+        else R[Reg.EDX] = R[Reg.EAX]! >> 31;
         return;
       case 0x9a:
       case 0xea:
@@ -1194,12 +1231,15 @@ export class Cpu implements FpuHost {
       case 0x9d: {
         const sz = this.osz(i);
         const v = this.pop(sz);
-        const mask = sz === 1 ? POPF_MASK & 0xffff : POPF_MASK;
+        const mask = sz === 1 ? Fl.POPF_MASK & 0xffff : Fl.POPF_MASK;
         this.setFlags((this.getFlags() & ~mask) | (v & mask));
         return;
       }
       case 0x9e:
-        this.setFlagBits(CF | PF | AF | ZF | SF, (R[EAX]! >> 8) & (CF | PF | AF | ZF | SF));
+        this.setFlagBits(
+          Fl.CF | Fl.PF | Fl.AF | Fl.ZF | Fl.SF,
+          (R[Reg.EAX]! >> 8) & (Fl.CF | Fl.PF | Fl.AF | Fl.ZF | Fl.SF),
+        );
         return;
       case 0x9f:
         this.setReg(0, 4, (this.getFlags() & 0xd7) | 2);
@@ -1210,8 +1250,8 @@ export class Cpu implements FpuHost {
       case 0xa3: {
         const sz = op & 1 ? this.osz(i) : 0;
         const a = this.moffs(i);
-        if (op < 0xa2) this.setReg(sz, EAX, this.readM(sz, a));
-        else this.writeM(sz, a, this.getReg(sz, EAX));
+        if (op < 0xa2) this.setReg(sz, Reg.EAX, this.readM(sz, a));
+        else this.writeM(sz, a, this.getReg(sz, Reg.EAX));
         return;
       }
       case 0xa4:
@@ -1236,7 +1276,7 @@ export class Cpu implements FpuHost {
         return;
       case 0xc2:
         this.eip = this.pop(this.osz(i)) >>> 0;
-        R[ESP] = R[ESP]! + c.imm[i]!;
+        R[Reg.ESP] = R[Reg.ESP]! + c.imm[i]!;
         return;
       case 0xc3:
         this.eip = this.pop(this.osz(i)) >>> 0;
@@ -1273,7 +1313,7 @@ export class Cpu implements FpuHost {
         return;
       case 0xc9: {
         const sz = this.osz(i);
-        this.setReg(sz, EBP, this.popAt(sz, R[EBP]!));
+        this.setReg(sz, Reg.EBP, this.popAt(sz, R[Reg.EBP]!));
         return;
       }
       case 0xcc:
@@ -1293,10 +1333,10 @@ export class Cpu implements FpuHost {
         return;
       case 0xd7: {
         const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
-        let a = (R[EBX]! + (R[EAX]! & 0xff)) | 0;
+        let a = (R[Reg.EBX]! + (R[Reg.EAX]! & 0xff)) | 0;
         if (seg === 5) a += this.fsBase;
         else if (seg === 6) a += this.gsBase;
-        this.setReg(0, EAX, this.mem.read8(a | 0));
+        this.setReg(0, Reg.EAX, this.mem.read8(a | 0));
         return;
       }
       case 0xd8:
@@ -1312,15 +1352,15 @@ export class Cpu implements FpuHost {
       case 0xe0:
       case 0xe1:
       case 0xe2: {
-        const cx = (R[ECX]! - 1) | 0;
-        R[ECX] = cx;
+        const cx = (R[Reg.ECX]! - 1) | 0;
+        R[Reg.ECX] = cx;
         const z = this.getZF();
         if (cx !== 0 && (op === 0xe2 || (op === 0xe1 ? z === 1 : z === 0)))
           this.eip = (this.eip + c.imm[i]!) >>> 0;
         return;
       }
       case 0xe3:
-        if (R[ECX] === 0) this.eip = (this.eip + c.imm[i]!) >>> 0;
+        if (R[Reg.ECX] === 0) this.eip = (this.eip + c.imm[i]!) >>> 0;
         return;
       case 0xe8:
       case 0xe9:
@@ -1330,7 +1370,7 @@ export class Cpu implements FpuHost {
         if (c.pfx[i]! & PFX_O16) this.eip &= 0xffff;
         return;
       case 0xf5:
-        this.setFlagBits(CF, this.getCF() ^ 1);
+        this.setFlagBits(Fl.CF, this.getCF() ^ 1);
         return;
       case 0xf6:
       case 0xf7:
@@ -1338,13 +1378,13 @@ export class Cpu implements FpuHost {
         return;
       case 0xf8:
       case 0xf9:
-        this.setFlagBits(CF, op & 1);
+        this.setFlagBits(Fl.CF, op & 1);
         return;
       case 0xfc:
-        this.flags &= ~DF;
+        this.flags &= ~Fl.DF;
         return;
       case 0xfd:
-        this.flags |= DF;
+        this.flags |= Fl.DF;
         return;
       case 0xfe:
       case 0xff:
@@ -1420,7 +1460,7 @@ export class Cpu implements FpuHost {
       case 0x102:
       case 0x103:
         this.readE(i, 1);
-        this.setFlagBits(ZF, 0);
+        this.setFlagBits(Fl.ZF, 0);
         return;
       case 0x10d:
       case 0x118:
@@ -1434,16 +1474,16 @@ export class Cpu implements FpuHost {
         return; // hint nops, prefetch, endbr32
       case 0x131: {
         const t = this.host.rdtsc(this);
-        R[EAX] = (t % 0x100000000) | 0;
-        R[EDX] = Math.floor(t / 0x100000000) | 0;
+        R[Reg.EAX] = (t % 0x100000000) | 0;
+        R[Reg.EDX] = Math.floor(t / 0x100000000) | 0;
         return;
       }
       case 0x1a2: {
-        const v = cpuidValues(this.model, R[EAX]! >>> 0, R[ECX]! >>> 0);
-        R[EAX] = v[0];
-        R[EBX] = v[1];
-        R[ECX] = v[2];
-        R[EDX] = v[3];
+        const v = cpuidValues(this.model, R[Reg.EAX]! >>> 0, R[Reg.ECX]! >>> 0);
+        R[Reg.EAX] = v[0];
+        R[Reg.EBX] = v[1];
+        R[Reg.ECX] = v[2];
+        R[Reg.EDX] = v[3];
         return;
       }
       case 0x1a3:
@@ -1464,17 +1504,21 @@ export class Cpu implements FpuHost {
       case 0x1a5:
       case 0x1ac:
       case 0x1ad:
-        this.shiftDouble(i, op === 0x1a4 || op === 0x1a5, op === 0x1a4 || op === 0x1ac ? c.imm[i]! : R[ECX]!);
+        this.shiftDouble(
+          i,
+          op === 0x1a4 || op === 0x1a5,
+          op === 0x1a4 || op === 0x1ac ? c.imm[i]! : R[Reg.ECX]!,
+        );
         return;
       case 0x1b0:
       case 0x1b1: {
         const sz = op === 0x1b0 ? 0 : this.osz(i);
-        const acc = this.getReg(sz, EAX);
+        const acc = this.getReg(sz, Reg.EAX);
         if (m >= 0xc0) {
           const d = this.getReg(sz, m & 7);
           this.alu(7, acc, d, sz);
           if (this.getZF()) this.setReg(sz, m & 7, this.getReg(sz, reg));
-          else this.setReg(sz, EAX, d);
+          else this.setReg(sz, Reg.EAX, d);
         } else {
           const a = this.ea(i);
           const d = this.readM(sz, a);
@@ -1483,7 +1527,7 @@ export class Cpu implements FpuHost {
           if (this.getZF()) this.writeM(sz, a, this.getReg(sz, reg));
           else {
             this.writeM(sz, a, d);
-            this.setReg(sz, EAX, d);
+            this.setReg(sz, Reg.EAX, d);
           }
         }
         return;
@@ -1505,14 +1549,14 @@ export class Cpu implements FpuHost {
         const sz = this.osz(i);
         const v = this.readE(i, sz) & (sz === 2 ? -1 : 0xffff);
         if (v === 0) {
-          this.setFlagBits(ZF, ZF);
+          this.setFlagBits(Fl.ZF, Fl.ZF);
           return;
         }
         let r: number;
         if (op === 0x1bc) r = 31 - Math.clz32(v & -v);
         else r = 31 - Math.clz32(v);
         this.setReg(sz, reg, r);
-        this.setFlagBits(ZF, 0);
+        this.setFlagBits(Fl.ZF, 0);
         return;
       }
       case 0x1c0:
@@ -1536,18 +1580,18 @@ export class Cpu implements FpuHost {
         const a = this.ea(i);
         const lo = this.mem.read32(a);
         const hi = this.mem.read32(a + 4);
-        if (lo === R[EAX] && hi === R[EDX]) {
+        if (lo === R[Reg.EAX] && hi === R[Reg.EDX]) {
           this.mem.checkWritable(a + 7);
-          this.mem.write32(a, R[EBX]!);
-          this.mem.write32(a + 4, R[ECX]!);
-          this.setFlagBits(ZF, ZF);
+          this.mem.write32(a, R[Reg.EBX]!);
+          this.mem.write32(a + 4, R[Reg.ECX]!);
+          this.setFlagBits(Fl.ZF, Fl.ZF);
         } else {
           this.mem.checkWritable(a + 7);
           this.mem.write32(a, lo);
           this.mem.write32(a + 4, hi);
-          R[EAX] = lo;
-          R[EDX] = hi;
-          this.setFlagBits(ZF, 0);
+          R[Reg.EAX] = lo;
+          R[Reg.EDX] = hi;
+          this.setFlagBits(Fl.ZF, 0);
         }
         return;
       }
@@ -1611,20 +1655,20 @@ export class Cpu implements FpuHost {
     const size = c.imm[i]! & 0xffff;
     const level = c.imm2[i]! & 31;
     const step = sz === 1 ? 2 : 4;
-    const sp0 = R[ESP]!;
+    const sp0 = R[Reg.ESP]!;
     this.mem.checkWritable((sp0 - step * (level + 1)) | 0);
-    this.push(sz, R[EBP]!);
-    const frame = R[ESP]!;
+    this.push(sz, R[Reg.EBP]!);
+    const frame = R[Reg.ESP]!;
     if (level > 0) {
-      let bp = R[EBP]!;
+      let bp = R[Reg.EBP]!;
       for (let l = 1; l < level; l++) {
         bp = (bp - step) | 0;
         this.push(sz, this.readM(sz, bp));
       }
       this.push(sz, frame);
     }
-    this.setReg(sz, EBP, frame);
-    R[ESP] = (R[ESP]! - size) | 0;
+    this.setReg(sz, Reg.EBP, frame);
+    R[Reg.ESP] = (R[Reg.ESP]! - size) | 0;
   }
 
   private imul2(i: number, reg: number, b: number): void {
@@ -1675,38 +1719,38 @@ export class Cpu implements FpuHost {
         const v = this.readE(i, sz);
         const signed = reg === 5;
         if (sz === 0) {
-          const a = signed ? (R[EAX]! << 24) >> 24 : R[EAX]! & 0xff;
+          const a = signed ? (R[Reg.EAX]! << 24) >> 24 : R[Reg.EAX]! & 0xff;
           const b = signed ? (v << 24) >> 24 : v & 0xff;
           const r = a * b;
-          this.setReg(1, EAX, r);
+          this.setReg(1, Reg.EAX, r);
           const of = signed ? (r !== (r << 24) >> 24 ? 1 : 0) : r > 0xff ? 1 : 0;
           this.setResFlags(r, 7, of, of);
         } else if (sz === 1) {
-          const a = signed ? (R[EAX]! << 16) >> 16 : R[EAX]! & 0xffff;
+          const a = signed ? (R[Reg.EAX]! << 16) >> 16 : R[Reg.EAX]! & 0xffff;
           const b = signed ? (v << 16) >> 16 : v & 0xffff;
           const r = a * b;
-          this.setReg(1, EAX, r);
-          this.setReg(1, EDX, r >> 16);
+          this.setReg(1, Reg.EAX, r);
+          this.setReg(1, Reg.EDX, r >> 16);
           const of = signed ? (r !== (r << 16) >> 16 ? 1 : 0) : r >>> 16 !== 0 ? 1 : 0;
           this.setResFlags(r, 15, of, of);
         } else {
           let lo: number;
           let hi: number;
           if (signed) {
-            const sa = R[EAX]! | 0;
+            const sa = R[Reg.EAX]! | 0;
             const sb = v | 0;
             [lo, hi] = mulU32(sa >>> 0, sb >>> 0);
             // Signed high word = unsigned high word minus the sign corrections.
             if (sa < 0) hi = (hi - sb) | 0;
             if (sb < 0) hi = (hi - sa) | 0;
             const of = hi !== lo >> 31 ? 1 : 0;
-            R[EAX] = lo;
-            R[EDX] = hi;
+            R[Reg.EAX] = lo;
+            R[Reg.EDX] = hi;
             this.setResFlags(lo, 31, of, of);
           } else {
-            [lo, hi] = mulU32(R[EAX]! >>> 0, v >>> 0);
-            R[EAX] = lo;
-            R[EDX] = hi;
+            [lo, hi] = mulU32(R[Reg.EAX]! >>> 0, v >>> 0);
+            R[Reg.EAX] = lo;
+            R[Reg.EDX] = hi;
             const of = hi !== 0 ? 1 : 0;
             this.setResFlags(lo, 31, of, of);
           }
@@ -1725,53 +1769,53 @@ export class Cpu implements FpuHost {
     if (sz === 0) {
       const d = signed ? (v << 24) >> 24 : v & 0xff;
       if (d === 0) this.fault(VEC_DE);
-      const n = signed ? (R[EAX]! << 16) >> 16 : R[EAX]! & 0xffff;
+      const n = signed ? (R[Reg.EAX]! << 16) >> 16 : R[Reg.EAX]! & 0xffff;
       const q = Math.trunc(n / d);
       const r = n - q * d;
       if (signed ? q < -128 || q > 127 : q > 0xff) this.fault(VEC_DE);
-      this.setReg(1, EAX, (q & 0xff) | ((r & 0xff) << 8));
+      this.setReg(1, Reg.EAX, (q & 0xff) | ((r & 0xff) << 8));
     } else if (sz === 1) {
       const d = signed ? (v << 16) >> 16 : v & 0xffff;
       if (d === 0) this.fault(VEC_DE);
       const n = signed
-        ? ((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)
-        : (((R[EDX]! & 0xffff) << 16) | (R[EAX]! & 0xffff)) >>> 0;
+        ? ((R[Reg.EDX]! & 0xffff) << 16) | (R[Reg.EAX]! & 0xffff)
+        : (((R[Reg.EDX]! & 0xffff) << 16) | (R[Reg.EAX]! & 0xffff)) >>> 0;
       const q = Math.trunc(n / d);
       const r = n - q * d;
       if (signed ? q < -32768 || q > 32767 : q > 0xffff) this.fault(VEC_DE);
-      this.setReg(1, EAX, q);
-      this.setReg(1, EDX, r);
+      this.setReg(1, Reg.EAX, q);
+      this.setReg(1, Reg.EDX, r);
     } else {
       if (v === 0) this.fault(VEC_DE);
-      const hi = R[EDX]!;
-      const lo = R[EAX]!;
+      const hi = R[Reg.EDX]!;
+      const lo = R[Reg.EAX]!;
       if (!signed) {
         const d = v >>> 0;
         if (hi === 0) {
           const n = lo >>> 0;
-          R[EAX] = Math.floor(n / d) | 0;
-          R[EDX] = (n % d) | 0;
+          R[Reg.EAX] = Math.floor(n / d) | 0;
+          R[Reg.EDX] = (n % d) | 0;
           return;
         }
         const n = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
         const q = n / BigInt(d);
         if (q > 0xffffffffn) this.fault(VEC_DE);
-        R[EAX] = Number(q) | 0;
-        R[EDX] = Number(n % BigInt(d)) | 0;
+        R[Reg.EAX] = Number(q) | 0;
+        R[Reg.EDX] = Number(n % BigInt(d)) | 0;
       } else {
         if (hi === lo >> 31) {
           const n = lo;
           if (n === -0x80000000 && v === -1) this.fault(VEC_DE);
-          R[EAX] = Math.trunc(n / v) | 0;
-          R[EDX] = (n % v) | 0;
+          R[Reg.EAX] = Math.trunc(n / v) | 0;
+          R[Reg.EDX] = (n % v) | 0;
           return;
         }
         const n = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
         const d = BigInt(v | 0);
         const q = n / d;
         if (q > 0x7fffffffn || q < -0x80000000n) this.fault(VEC_DE);
-        R[EAX] = Number(q) | 0;
-        R[EDX] = Number(n % d) | 0;
+        R[Reg.EAX] = Number(q) | 0;
+        R[Reg.EDX] = Number(n % d) | 0;
       }
     }
   }
@@ -1826,7 +1870,7 @@ export class Cpu implements FpuHost {
         r = n === 0 ? v : ((v << n) | (v >>> (bits - n))) & mask;
         cf = r & 1;
         of = ((r >>> msb) & 1) ^ cf;
-        this.setFlagBits(CF | OF, cf | (of << 11));
+        this.setFlagBits(Fl.CF | Fl.OF, cf | (of << 11));
         return r;
       }
       case 1: {
@@ -1834,7 +1878,7 @@ export class Cpu implements FpuHost {
         r = n === 0 ? v : ((v >>> n) | (v << (bits - n))) & mask;
         cf = (r >>> msb) & 1;
         of = cf ^ ((r >>> (msb - 1)) & 1);
-        this.setFlagBits(CF | OF, cf | (of << 11));
+        this.setFlagBits(Fl.CF | Fl.OF, cf | (of << 11));
         return r;
       }
       case 2:
@@ -1851,7 +1895,7 @@ export class Cpu implements FpuHost {
         }
         // OF: rcl's from the result and the new CF, rcr's from the operand and the old CF.
         of = k === 2 ? ((r >>> msb) & 1) ^ cf : ((v >>> msb) & 1) ^ cfIn;
-        this.setFlagBits(CF | OF, cf | (of << 11));
+        this.setFlagBits(Fl.CF | Fl.OF, cf | (of << 11));
         return r;
       }
       case 4:
@@ -1862,14 +1906,14 @@ export class Cpu implements FpuHost {
         r = count < 32 ? (v << count) & mask : 0;
         of = ((r >>> msb) & 1) ^ cf;
         this.setResFlags(r, msb, cf, of);
-        this.flags &= ~AF;
+        this.flags &= ~Fl.AF;
         return r;
       case 5:
         cf = count <= bits ? (v >>> (count - 1)) & 1 : 0;
         r = count < 32 ? v >>> count : 0;
         of = count === 1 ? (v >>> msb) & 1 : 0;
         this.setResFlags(r, msb, cf, of);
-        this.flags &= ~AF;
+        this.flags &= ~Fl.AF;
         return r;
       default: {
         // sar
@@ -1878,7 +1922,7 @@ export class Cpu implements FpuHost {
         cf = (s >> (count > msb ? msb : count - 1)) & 1;
         r = (s >> n) & mask;
         this.setResFlags(r, msb, cf, 0);
-        this.flags &= ~AF;
+        this.flags &= ~Fl.AF;
         return r;
       }
     }
@@ -1936,7 +1980,7 @@ export class Cpu implements FpuHost {
       bit &= bits - 1;
       const v = this.getReg(sz, m & 7);
       const cf = (v >>> bit) & 1;
-      this.setFlagBits(CF, cf);
+      this.setFlagBits(Fl.CF, cf);
       if (kind === 1) this.setReg(sz, m & 7, v | (1 << bit));
       else if (kind === 2) this.setReg(sz, m & 7, v & ~(1 << bit));
       else if (kind === 3) this.setReg(sz, m & 7, v ^ (1 << bit));
@@ -1951,7 +1995,7 @@ export class Cpu implements FpuHost {
     } else bit &= bits - 1;
     const v = this.readM(sz, a);
     const cf = (v >>> bit) & 1;
-    this.setFlagBits(CF, cf);
+    this.setFlagBits(Fl.CF, cf);
     if (kind === 1) this.writeM(sz, a, v | (1 << bit));
     else if (kind === 2) this.writeM(sz, a, v & ~(1 << bit));
     else if (kind === 3) this.writeM(sz, a, v ^ (1 << bit));
@@ -1962,16 +2006,16 @@ export class Cpu implements FpuHost {
     const R = this.regs;
     const pfx = c.pfx[i]!;
     const sz = op & 1 ? (pfx & PFX_O16 ? 1 : 2) : 0;
-    const step = (this.flags & DF ? -1 : 1) * (sz === 2 ? 4 : sz === 1 ? 2 : 1);
+    const step = (this.flags & Fl.DF ? -1 : 1) * (sz === 2 ? 4 : sz === 1 ? 2 : 1);
     const seg = (pfx >> PFX_SEG_SHIFT) & 7;
     const srcBase = seg === 5 ? this.fsBase : seg === 6 ? this.gsBase : 0;
     const rep = (pfx & (PFX_REP | PFX_REPNE)) !== 0;
     const a16 = (pfx & PFX_A16) !== 0;
     if (a16) this.fault(VEC_GP); // 16-bit addressing of string operands: not supported by this machine
-    let n = rep ? R[ECX]! >>> 0 : 1;
+    let n = rep ? R[Reg.ECX]! >>> 0 : 1;
     if (n === 0) return;
     // In single-step mode each iteration is one step, as with the trap flag on real hardware.
-    const limit = this.stepping || this.flags & TF ? 1 : n;
+    const limit = this.stepping || this.flags & Fl.TF ? 1 : n;
     let iters = 0;
     const kind = op & 0xfe;
     if (rep && limit > 1 && step > 0 && (kind === 0xa4 || kind === 0xaa)) {
@@ -1983,32 +2027,32 @@ export class Cpu implements FpuHost {
     for (;;) {
       switch (kind) {
         case 0xa4: // movs
-          this.writeM(sz, R[EDI]!, this.readM(sz, (R[ESI]! + srcBase) | 0));
-          R[ESI] = R[ESI]! + step;
-          R[EDI] = R[EDI]! + step;
+          this.writeM(sz, R[Reg.EDI]!, this.readM(sz, (R[Reg.ESI]! + srcBase) | 0));
+          R[Reg.ESI] = R[Reg.ESI]! + step;
+          R[Reg.EDI] = R[Reg.EDI]! + step;
           break;
         case 0xaa: // stos
-          this.writeM(sz, R[EDI]!, this.getReg(sz, EAX));
-          R[EDI] = R[EDI]! + step;
+          this.writeM(sz, R[Reg.EDI]!, this.getReg(sz, Reg.EAX));
+          R[Reg.EDI] = R[Reg.EDI]! + step;
           break;
         case 0xac: // lods
-          this.setReg(sz, EAX, this.readM(sz, (R[ESI]! + srcBase) | 0));
-          R[ESI] = R[ESI]! + step;
+          this.setReg(sz, Reg.EAX, this.readM(sz, (R[Reg.ESI]! + srcBase) | 0));
+          R[Reg.ESI] = R[Reg.ESI]! + step;
           break;
         case 0xa6: // cmps
-          this.alu(7, this.readM(sz, (R[ESI]! + srcBase) | 0), this.readM(sz, R[EDI]!), sz);
-          R[ESI] = R[ESI]! + step;
-          R[EDI] = R[EDI]! + step;
+          this.alu(7, this.readM(sz, (R[Reg.ESI]! + srcBase) | 0), this.readM(sz, R[Reg.EDI]!), sz);
+          R[Reg.ESI] = R[Reg.ESI]! + step;
+          R[Reg.EDI] = R[Reg.EDI]! + step;
           break;
         default: // scas
-          this.alu(7, this.getReg(sz, EAX), this.readM(sz, R[EDI]!), sz);
-          R[EDI] = R[EDI]! + step;
+          this.alu(7, this.getReg(sz, Reg.EAX), this.readM(sz, R[Reg.EDI]!), sz);
+          R[Reg.EDI] = R[Reg.EDI]! + step;
           break;
       }
       iters++;
       if (!rep) return;
       n = (n - 1) >>> 0;
-      R[ECX] = n;
+      R[Reg.ECX] = n;
       if (n === 0) return;
       if (kind === 0xa6 || kind === 0xae) {
         const z = this.getZF();
@@ -2028,7 +2072,7 @@ export class Cpu implements FpuHost {
     const mem = this.mem;
     const w = sz === 2 ? 4 : sz === 1 ? 2 : 1;
     while (n > 0) {
-      const dst = R[EDI]! >>> 0;
+      const dst = R[Reg.EDI]! >>> 0;
       const dOff = dst & 0xfff;
       let chunk = Math.min(n, ((4096 - dOff) / w) | 0);
       if (chunk === 0) return n;
@@ -2038,11 +2082,11 @@ export class Cpu implements FpuHost {
       if (dperm & 8) mem.onCodeWrite(dp);
       const df = mem.writablePageBytes(dp);
       if (kind === 0xaa) {
-        const v = R[EAX]!;
+        const v = R[Reg.EAX]!;
         if (w === 1) df.fill(v & 0xff, dOff, dOff + chunk);
         else for (let k = 0; k < chunk; k++) this.writeM(sz, (dst + k * w) | 0, v);
       } else {
-        const src = (R[ESI]! + srcBase) >>> 0;
+        const src = (R[Reg.ESI]! + srcBase) >>> 0;
         const sOff = src & 0xfff;
         chunk = Math.min(chunk, ((4096 - sOff) / w) | 0);
         if (chunk === 0) return n;
@@ -2054,18 +2098,18 @@ export class Cpu implements FpuHost {
         // After the destination's copy-on-write: the same page reads its new (identical) frame.
         const sf = mem.pageBytes(sp);
         df.set(sf.subarray(sOff, sOff + bytes), dOff);
-        R[ESI] = R[ESI]! + bytes;
+        R[Reg.ESI] = R[Reg.ESI]! + bytes;
       }
-      R[EDI] = R[EDI]! + chunk * w;
+      R[Reg.EDI] = R[Reg.EDI]! + chunk * w;
       n -= chunk;
-      R[ECX] = n;
+      R[Reg.ECX] = n;
     }
     return 0;
   }
 
   private bcd(i: number, op: number): void {
     const R = this.regs;
-    const al = R[EAX]! & 0xff;
+    const al = R[Reg.EAX]! & 0xff;
     switch (op) {
       case 0x27:
       case 0x2f: {
@@ -2084,41 +2128,41 @@ export class Cpu implements FpuHost {
           cf = 1;
         }
         a &= 0xff;
-        this.setReg(0, EAX, a);
+        this.setReg(0, Reg.EAX, a);
         this.setResFlags(a, 7, cf, 0);
-        this.flags = (this.flags & ~AF) | (af ? AF : 0);
+        this.flags = (this.flags & ~Fl.AF) | (af ? Fl.AF : 0);
         return;
       }
       case 0x37:
       case 0x3f: {
-        let ax = R[EAX]! & 0xffff;
+        let ax = R[Reg.EAX]! & 0xffff;
         let f = 0;
         if ((al & 0xf) > 9 || this.getAF()) {
           ax = op === 0x37 ? ax + 0x106 : ax - 6 - 0x100;
           f = 1;
         }
         ax = (ax & 0xff00) | (ax & 0x0f);
-        this.setReg(1, EAX, ax);
-        this.setFlagBits(CF | AF, f ? CF | AF : 0);
+        this.setReg(1, Reg.EAX, ax);
+        this.setFlagBits(Fl.CF | Fl.AF, f ? Fl.CF | Fl.AF : 0);
         return;
       }
       case 0xd4: {
         const base = this.c.imm[i]! & 0xff;
         if (base === 0) this.fault(VEC_DE);
         const r = al % base;
-        this.setReg(1, EAX, (Math.floor(al / base) << 8) | r);
+        this.setReg(1, Reg.EAX, (Math.floor(al / base) << 8) | r);
         this.setResFlags(r, 7, 0, 0);
         return;
       }
       case 0xd5: {
         const base = this.c.imm[i]! & 0xff;
-        const r = (al + ((R[EAX]! >> 8) & 0xff) * base) & 0xff;
-        this.setReg(1, EAX, r);
+        const r = (al + ((R[Reg.EAX]! >> 8) & 0xff) * base) & 0xff;
+        this.setReg(1, Reg.EAX, r);
         this.setResFlags(r, 7, 0, 0);
         return;
       }
       default:
-        this.setReg(0, EAX, this.getCF() ? 0xff : 0);
+        this.setReg(0, Reg.EAX, this.getCF() ? 0xff : 0);
     }
   }
 

@@ -32,8 +32,12 @@ export const PFX_LOCK = 16;
 export const PFX_SEG_SHIFT = 8;
 
 /** Packed effective-address descriptor: base (bits 0-3, 8 = none), index (4-7), scale (8-9), a16 (10), seg (12-14). */
-export const EA_NONE = 8;
-export const EA_A16 = 1 << 10;
+export const enum EA {
+  None = 8,
+  A16 = 1 << 10,
+}
+export const EA_NONE = EA.None;
+export const EA_A16 = EA.A16;
 
 /** One decoded instruction (the decoder's output record; the cache copies it into typed arrays). */
 export class Decoded {
@@ -161,7 +165,7 @@ function decodeBody(
         }
       } else {
         let base = rm;
-        let index = EA_NONE;
+        let index: number = EA_NONE;
         let scale = 0;
         if (rm === 4) {
           const sib = fetch(p >>> 0);

@@ -25,7 +25,11 @@ export const enum Form {
   MovGbEbM, // 8a
   MovEvIM, // c7
   MovEbIM, // c6
-  LastMem = MovEbIM,
+  MovzxBM, // 0f b6
+  MovzxWM, // 0f b7
+  MovsxBM, // 0f be
+  MovsxWM, // 0f bf
+  LastMem = MovsxWM,
   MovEvGvR, // the register forms of the above
   MovGvEvR,
   AluEvGvR,
@@ -40,8 +44,8 @@ export const enum Form {
   PopR, // 58+r
   IncDecR, // 40-4f
   MovRI, // b8+r
-  MovzxB, // 0f b6
-  MovzxW, // 0f b7
+  MovzxB, // 0f b6 from a register
+  MovzxW, // 0f b7 from a register
   AluAccI, // 04 0c .. 3c (al, imm8), 05 0d .. 3d (eax, imm32)
   AluEbGb, // 00 08 .. 38 (r/m8, r8), 02 0a .. 3a (r8, r/m8)
   TestEbGb, // 84
@@ -51,7 +55,7 @@ export const enum Form {
   Cmov, // 0f 40-4f
   PushI, // 68, 6a
   Imul, // 69, 6b, 0f af
-  Movsx, // 0f be, 0f bf
+  Movsx, // 0f be, 0f bf from a register
   Leave, // c9
   Cdq, // 99
   LastPlain = Cdq,
@@ -116,9 +120,9 @@ export function formOf(op: number, modrm: number): Form {
     case 0x85:
       return reg ? Form.TestEvGvR : Form.TestEvGvM;
     case 0x1b6:
-      return Form.MovzxB;
+      return reg ? Form.MovzxB : Form.MovzxBM;
     case 0x1b7:
-      return Form.MovzxW;
+      return reg ? Form.MovzxW : Form.MovzxWM;
     case 0xcd:
       return Form.Int;
     case 0x80:
@@ -158,8 +162,9 @@ export function formOf(op: number, modrm: number): Form {
     case 0x1af:
       return Form.Imul;
     case 0x1be:
+      return reg ? Form.Movsx : Form.MovsxBM;
     case 0x1bf:
-      return Form.Movsx;
+      return reg ? Form.Movsx : Form.MovsxWM;
     case 0xc9:
       return Form.Leave;
     case 0x99:

@@ -20,28 +20,48 @@
 import { ElfError } from './elf.js';
 import { growStore, newStore, storeMaxFrames, storeWords } from './jit/wasm-store.js';
 
-export const PROT_READ = 1;
-export const PROT_WRITE = 2;
-export const PROT_EXEC = 4;
+/**
+ * The page bits and sizes below as a const enum: the accessors' uses compile to number literals (V8
+ * reads a module-level `const` from the module's context, with a TDZ check, on every use).
+ */
+const enum M {
+  Read = 1,
+  Write = 2,
+  Exec = 4,
+  Code = 8,
+  Mapped = 16,
+  Watch = 32,
+  Cow = 64,
+  Shared = 128,
+  ReadFast = Read | Watch,
+  WriteFast = Write | Code | Cow,
+  Shift = 12,
+  Size = 4096,
+  Mask = 0xfff,
+}
+
+export const PROT_READ = M.Read;
+export const PROT_WRITE = M.Write;
+export const PROT_EXEC = M.Exec;
 /** Page holds code that the decoder has cached: writes must go through the slow path. */
-export const PAGE_CODE = 8;
+export const PAGE_CODE = M.Code;
 /** Page is mapped (even with no access permission). */
-export const PAGE_MAPPED = 16;
+export const PAGE_MAPPED = M.Mapped;
 /** Page holds a watched word: reads take the slow path and report watched addresses. */
-export const PAGE_WATCH = 32;
+export const PAGE_WATCH = M.Watch;
 /** Page's frame is the zero frame or may be shared with another address space: writes copy it first. */
-export const PAGE_COW = 64;
+export const PAGE_COW = M.Cow;
 /** Page of a MAP_SHARED mapping: a fork child shares its frame for writing too (no copy-on-write). */
-export const PAGE_SHARED = 128;
+export const PAGE_SHARED = M.Shared;
 
 /** A page whose `perm & READ_FAST_MASK` equals PROT_READ may be read straight from its frame. */
-export const READ_FAST_MASK = PROT_READ | PAGE_WATCH;
+export const READ_FAST_MASK = M.ReadFast;
 /** A page whose `perm & WRITE_FAST_MASK` equals PROT_WRITE may be written straight into its frame. */
-export const WRITE_FAST_MASK = PROT_WRITE | PAGE_CODE | PAGE_COW;
+export const WRITE_FAST_MASK = M.WriteFast;
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 4096;
-const PAGE_MASK = 0xfff;
+export const PAGE_SHIFT = M.Shift;
+export const PAGE_SIZE = M.Size;
+const PAGE_MASK = M.Mask;
 const NPAGES = 1 << 20;
 /** Pages per group: whole-space walks (fork, release, mappings) skip groups with nothing mapped. */
 const GROUP_SHIFT = 10;
@@ -428,35 +448,41 @@ export class Memory {
   // ---- guest-permission-checked accessors (used by the CPU) ----
 
   read8(a: number): number {
-    const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 1);
-    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
+    const p = a >>> M.Shift;
+    if ((this.perm[p]! & M.ReadFast) !== M.Read) this.readSlow(a, 1);
+    return this.ram[((this.frame[p]! << M.Shift) | (a & M.Mask)) >>> 0]!;
   }
 
   read16(a: number): number {
-    if ((a & PAGE_MASK) > PAGE_SIZE - 2) return this.read8(a) | (this.read8(a + 1) << 8);
-    const p = a >>> PAGE_SHIFT;
-    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 2);
+    if ((a & M.Mask) > M.Size - 2) return this.read8(a) | (this.read8(a + 1) << 8);
+    const p = a >>> M.Shift;
+    if ((this.perm[p]! & M.ReadFast) !== M.Read) this.readSlow(a, 2);
     const r = this.ram;
-    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
+    const o = ((this.frame[p]! << M.Shift) | (a & M.Mask)) >>> 0;
     return r[o]! | (r[o + 1]! << 8);
   }
 
   read32(a: number): number {
-    const p = a >>> PAGE_SHIFT;
-    if ((a & 3) === 0 && (this.perm[p]! & READ_FAST_MASK) === PROT_READ)
-      return this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)]!;
-    if ((a & PAGE_MASK) > PAGE_SIZE - 4) return this.read16(a) | (this.read16(a + 2) << 16);
-    if ((this.perm[p]! & READ_FAST_MASK) !== PROT_READ) this.readSlow(a, 4);
+    const p = a >>> M.Shift;
+    if ((a & 3) === 0 && (this.perm[p]! & M.ReadFast) === M.Read)
+      return this.ram32[(this.frame[p]! << 10) | ((a & M.Mask) >> 2)]!;
+    return this.read32Other(a);
+  }
+
+  /** read32 off its fast path (kept out of it so V8 inlines the fast path into its callers). */
+  private read32Other(a: number): number {
+    const p = a >>> M.Shift;
+    if ((a & M.Mask) > M.Size - 4) return this.read16(a) | (this.read16(a + 2) << 16);
+    if ((this.perm[p]! & M.ReadFast) !== M.Read) this.readSlow(a, 4);
     const r = this.ram;
-    const o = ((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
+    const o = ((this.frame[p]! << M.Shift) | (a & M.Mask)) >>> 0;
     return r[o]! | (r[o + 1]! << 8) | (r[o + 2]! << 16) | (r[o + 3]! << 24);
   }
 
   /** Faults on a forbidden read; reports reads that overlap a watched word. */
   private readSlow(a: number, len: number): void {
-    const pm = this.perm[a >>> PAGE_SHIFT]!;
-    if (!(pm & PROT_READ)) fault(a, pm & PAGE_MAPPED ? 5 : 4);
+    const pm = this.perm[a >>> M.Shift]!;
+    if (!(pm & M.Read)) fault(a, pm & M.Mapped ? 5 : 4);
     const u = a >>> 0;
     for (const w of this.watched.keys()) if (u < w + 4 && w < u + len) this.onWatchRead(w, u);
   }
@@ -474,7 +500,7 @@ export class Memory {
 
   private markWatched(addr: number): void {
     this.epoch++;
-    for (const p of [addr >>> PAGE_SHIFT, ((addr + 3) >>> 0) >>> PAGE_SHIFT])
+    for (const p of [addr >>> M.Shift, ((addr + 3) >>> 0) >>> M.Shift])
       this.perm[p] = this.perm[p]! | PAGE_WATCH;
   }
 
@@ -486,72 +512,75 @@ export class Memory {
       return;
     }
     this.watched.delete(addr);
-    for (const p of [addr >>> PAGE_SHIFT, (addr + 3) >>> PAGE_SHIFT]) {
+    for (const p of [addr >>> M.Shift, (addr + 3) >>> M.Shift]) {
       let still = false;
-      for (const w of this.watched.keys())
-        if (w >>> PAGE_SHIFT === p || (w + 3) >>> PAGE_SHIFT === p) still = true;
+      for (const w of this.watched.keys()) if (w >>> M.Shift === p || (w + 3) >>> M.Shift === p) still = true;
       if (!still) this.perm[p] = this.perm[p]! & ~PAGE_WATCH;
     }
   }
 
-  /** Instruction fetch: needs PROT_EXEC. */
+  /** Instruction fetch: needs M.Exec. */
   fetch8(a: number): number {
-    const p = a >>> PAGE_SHIFT;
-    if (!(this.perm[p]! & PROT_EXEC)) fault(a, this.perm[p]! & PAGE_MAPPED ? 21 : 20);
-    return this.ram[((this.frame[p]! << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0]!;
+    const p = a >>> M.Shift;
+    if (!(this.perm[p]! & M.Exec)) fault(a, this.perm[p]! & M.Mapped ? 21 : 20);
+    return this.ram[((this.frame[p]! << M.Shift) | (a & M.Mask)) >>> 0]!;
   }
 
   /** The frame to write at `a` (page `p`) after the checks the fast path skipped. */
   private writeCheck(a: number, p: number): number {
     const pm = this.perm[p]!;
-    if (!(pm & PROT_WRITE)) fault(a, pm & PAGE_MAPPED ? 7 : 6);
-    if (pm & PAGE_CODE) this.onCodeWrite(p);
+    if (!(pm & M.Write)) fault(a, pm & M.Mapped ? 7 : 6);
+    if (pm & M.Code) this.onCodeWrite(p);
     return this.unshare(p);
   }
 
   write8(a: number, v: number): void {
-    const p = a >>> PAGE_SHIFT;
-    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
-    this.ram[((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0] = v;
+    const p = a >>> M.Shift;
+    const f = (this.perm[p]! & M.WriteFast) === M.Write ? this.frame[p]! : this.writeCheck(a, p);
+    this.ram[((f << M.Shift) | (a & M.Mask)) >>> 0] = v;
   }
 
   write16(a: number, v: number): void {
-    if ((a & PAGE_MASK) > PAGE_SIZE - 2) {
+    if ((a & M.Mask) > M.Size - 2) {
       // Check both pages before writing either, so a faulting write changes nothing.
       this.checkWritable(a + 1);
       this.write8(a, v);
       this.write8(a + 1, v >> 8);
       return;
     }
-    const p = a >>> PAGE_SHIFT;
-    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
+    const p = a >>> M.Shift;
+    const f = (this.perm[p]! & M.WriteFast) === M.Write ? this.frame[p]! : this.writeCheck(a, p);
     const r = this.ram;
-    const o = ((f << PAGE_SHIFT) | (a & PAGE_MASK)) >>> 0;
+    const o = ((f << M.Shift) | (a & M.Mask)) >>> 0;
     r[o] = v;
     r[o + 1] = v >> 8;
   }
 
   write32(a: number, v: number): void {
-    const p = a >>> PAGE_SHIFT;
-    if ((a & 3) === 0 && (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE) {
-      this.ram32[(this.frame[p]! << 10) | ((a & PAGE_MASK) >> 2)] = v;
-      return;
-    }
-    if ((a & PAGE_MASK) > PAGE_SIZE - 4) {
+    const p = a >>> M.Shift;
+    if ((a & 3) === 0 && (this.perm[p]! & M.WriteFast) === M.Write)
+      this.ram32[(this.frame[p]! << 10) | ((a & M.Mask) >> 2)] = v;
+    else this.write32Other(a, v);
+  }
+
+  /** write32 off its fast path (kept out of it so V8 inlines the fast path into its callers). */
+  private write32Other(a: number, v: number): void {
+    const p = a >>> M.Shift;
+    if ((a & M.Mask) > M.Size - 4) {
       this.checkWritable(a);
       this.checkWritable(a + 3);
       this.write16(a, v);
       this.write16(a + 2, v >> 16);
       return;
     }
-    const f = (this.perm[p]! & WRITE_FAST_MASK) === PROT_WRITE ? this.frame[p]! : this.writeCheck(a, p);
-    const o = a & PAGE_MASK;
+    const f = (this.perm[p]! & M.WriteFast) === M.Write ? this.frame[p]! : this.writeCheck(a, p);
+    const o = a & M.Mask;
     if ((o & 3) === 0) {
       this.ram32[(f << 10) | (o >> 2)] = v;
       return;
     }
     const r = this.ram;
-    const b = ((f << PAGE_SHIFT) | o) >>> 0;
+    const b = ((f << M.Shift) | o) >>> 0;
     r[b] = v;
     r[b + 1] = v >> 8;
     r[b + 2] = v >> 16;

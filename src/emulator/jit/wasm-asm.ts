@@ -78,13 +78,7 @@ export class Body {
   }
 
   uleb(v: number): this {
-    v >>>= 0;
-    do {
-      let byte = v & 0x7f;
-      v >>>= 7;
-      if (v !== 0) byte |= 0x80;
-      this.bytes.push(byte);
-    } while (v !== 0);
+    uleb(this.bytes, v);
     return this;
   }
 
@@ -172,12 +166,17 @@ export interface Func {
 
 function vec(out: number[], items: number[][]): void {
   uleb(out, items.length);
-  for (const i of items) out.push(...i);
+  for (const i of items) for (let k = 0; k < i.length; k++) out.push(i[k]!);
 }
 
 function uleb(out: number[], v: number): void {
-  const b = new Body().uleb(v).bytes;
-  out.push(...b);
+  v >>>= 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
 }
 
 function str(s: string): number[] {
@@ -190,7 +189,7 @@ function str(s: string): number[] {
 function section(out: number[], id: number, content: number[]): void {
   out.push(id);
   uleb(out, content.length);
-  for (const b of content) out.push(b);
+  for (let k = 0; k < content.length; k++) out.push(content[k]!);
 }
 
 /**
@@ -264,34 +263,47 @@ export function buildModule(
     }),
   );
   section(out, 7, exportSec);
-  const codeSec: number[] = [];
-  vec(
-    codeSec,
-    funcs.map((f) => {
-      const body: number[] = [];
-      // Locals grouped by runs of one type.
-      const groups: number[][] = [];
-      for (const t of f.locals) {
-        const last = groups[groups.length - 1];
-        if (last !== undefined && last[1] === t) last[0]!++;
-        else groups.push([1, t]);
-      }
-      vec(
-        body,
-        groups.map(([n, t]) => {
-          const g: number[] = [];
-          uleb(g, n!);
-          g.push(t!);
-          return g;
-        }),
-      );
-      body.push(...f.body.bytes, OP.end);
-      const e: number[] = [];
-      uleb(e, body.length);
-      e.push(...body);
-      return e;
-    }),
-  );
-  section(out, 10, codeSec);
-  return new Uint8Array(out);
+  // The code section is most of a module: its bodies are copied once, as typed arrays, into the
+  // result (pushing them byte by byte through spreads took ~7% of a Lua run).
+  const heads: number[][] = [];
+  let codeLen = 0;
+  for (const f of funcs) {
+    const head: number[] = [];
+    // Locals grouped by runs of one type.
+    const groups: number[][] = [];
+    for (const t of f.locals) {
+      const last = groups[groups.length - 1];
+      if (last !== undefined && last[1] === t) last[0]!++;
+      else groups.push([1, t]);
+    }
+    const locals: number[] = [];
+    uleb(locals, groups.length);
+    for (const [n, t] of groups) {
+      uleb(locals, n!);
+      locals.push(t!);
+    }
+    uleb(head, locals.length + f.body.bytes.length + 1);
+    head.push(...locals);
+    heads.push(head);
+    codeLen += head.length + f.body.bytes.length + 1;
+  }
+  const count: number[] = [];
+  uleb(count, funcs.length);
+  const sizeOfCode: number[] = [10];
+  uleb(sizeOfCode, count.length + codeLen);
+  const result = new Uint8Array(out.length + sizeOfCode.length + count.length + codeLen);
+  let at = 0;
+  const put = (b: ArrayLike<number>) => {
+    result.set(b, at);
+    at += b.length;
+  };
+  put(out);
+  put(sizeOfCode);
+  put(count);
+  funcs.forEach((f, k) => {
+    put(heads[k]!);
+    put(f.body.bytes);
+    result[at++] = OP.end;
+  });
+  return result;
 }

@@ -15,7 +15,7 @@
 // - After host code the TLB is dropped if the page tables moved, and the unit leaves after the
 //   instruction when host code asked for the CPU (attention), as the JS units do.
 
-import { PFX_O16, PFX_SEG_SHIFT } from '../decoder.js';
+import { PFX_SEG_SHIFT } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import type { Memory } from '../memory.js';
@@ -205,11 +205,10 @@ function flagHelpers(): Func[] {
 }
 
 /**
- * The forms this back end translates: the JS back end's, less the 0x66-prefixed ones and not/neg r/m8
- * (all others go to the interpreter through the `fb` import).
+ * The forms this back end translates: the JS back end's, less not/neg r/m8 (all others go to the
+ * interpreter through the `fb` import).
  */
 function translated(c: CodeCache, i: number): boolean {
-  if (c.pfx[i]! & PFX_O16) return false;
   if (c.op[i] === 0xf6 && ((c.modrm[i]! >> 3) & 7) >= 2) return false;
   return nativeOp(c, i);
 }
@@ -365,6 +364,7 @@ class WasmWriter {
     if (m >= 0xc0) {
       if (size === 1) this.ldReg8(m & 7);
       else this.ldReg(m & 7);
+      if (size === 2) this.f.i32(65535).op(OP.i32And);
     } else {
       this.ea(i);
       this.f.set(L_A);
@@ -373,11 +373,20 @@ class WasmWriter {
     this.f.set(L_V);
   }
 
+  /** The low 16 bits of local l into register r's low half. */
+  private stReg16(r: number, l: number): void {
+    this.st(r, () => {
+      this.ldReg(r);
+      this.f.i32(-65536).op(OP.i32And).get(l).i32(65535).op(OP.i32And, OP.i32Or);
+    });
+  }
+
   /** Writes L_R to the r/m operand of entry i (address already in L_A for memory). */
   private writeE(i: number, size: number): void {
     const m = this.c.modrm[i]!;
     if (m >= 0xc0) {
       if (size === 1) this.stReg8(m & 7, L_R);
+      else if (size === 2) this.stReg16(m & 7, L_R);
       else this.stLocal(m & 7, L_R);
     } else {
       this.f.get(L_R).set(L_W);
@@ -520,7 +529,7 @@ class WasmWriter {
   /** ALU k with the r/m operand of entry i as destination, L_Y as source; size 4 or 1. */
   private aluE(i: number, k: number, size: number): void {
     this.readE(i, size);
-    this.alu(k, size === 1 ? 7 : 31);
+    this.alu(k, size * 8 - 1);
     if (k !== 7) this.writeE(i, size);
   }
 
@@ -593,6 +602,10 @@ class WasmWriter {
     if (!translated(c, i)) {
       this.fallback(i);
       return this.j === this.n - 1;
+    }
+    if (op >= 0x400) {
+      this.o16(i, op & 0x3ff, m, imm);
+      return false;
     }
     if (op < 0x40) {
       const k = op >> 3;
@@ -926,6 +939,81 @@ class WasmWriter {
         return false;
     }
     throw new Error(`wasm-unit: no translation for op ${op.toString(16)}`);
+  }
+
+  /** A 0x66-prefixed form of nativeO16 (op without the OP_O16 mark), as the interpreter's sz = 1 paths. */
+  private o16(i: number, op: number, m: number, imm: number): void {
+    const f = this.f;
+    const reg = (m >> 3) & 7;
+    const rm = m & 7;
+    const reg16 = (r: number) => {
+      this.ldReg(r);
+      f.i32(65535).op(OP.i32And);
+    };
+    if (op < 0x40) {
+      const k = op >> 3;
+      if ((op & 7) === 1) {
+        reg16(reg);
+        f.set(L_Y);
+        this.aluE(i, k, 2);
+      } else if ((op & 7) === 3) {
+        this.readE(i, 2);
+        f.get(L_V).set(L_Y);
+        reg16(reg);
+        f.set(L_V);
+        this.alu(k, 15);
+        if (k !== 7) this.stReg16(reg, L_R);
+      } else {
+        reg16(0);
+        f.set(L_V)
+          .i32(imm & 0xffff)
+          .set(L_Y);
+        this.alu(k, 15);
+        if (k !== 7) this.stReg16(0, L_R);
+      }
+      return;
+    }
+    switch (op) {
+      case 0x81:
+      case 0x83:
+        f.i32(imm & 0xffff).set(L_Y);
+        this.aluE(i, reg, 2);
+        return;
+      case 0x85:
+      case 0xf7:
+        this.readE(i, 2);
+        if (op === 0x85) reg16(reg);
+        else f.i32(imm & 0xffff);
+        f.set(L_Y);
+        this.alu(4, 15);
+        return;
+      case 0x89:
+        if (m >= 0xc0) {
+          this.ldReg(reg);
+          f.set(L_R);
+          this.stReg16(rm, L_R);
+        } else {
+          this.ea(i);
+          f.set(L_A);
+          this.ldReg(reg);
+          f.set(L_W);
+          this.write(2);
+        }
+        return;
+      case 0x8b:
+        this.readE(i, 2);
+        this.stReg16(reg, L_V);
+        return;
+      case 0xc7:
+        f.i32(imm & 0xffff).set(L_R);
+        if (m < 0xc0) {
+          this.ea(i);
+          f.set(L_A);
+        }
+        this.writeE(i, 2);
+        return;
+    }
+    // 0x90: `66 90`, the two-byte nop
   }
 
   /** mul/imul r/m32 (operand in L_V): EDX:EAX = EAX * L_V, CF = OF = high word is not the extension. */
