@@ -9,7 +9,8 @@
 -- This file has two parts, separated by the line '-- @indexes':
 --   1. creation: executed once, in one transaction, when src/trace/db.ts creates a trace file;
 --   2. indexes: executed by TraceWriter.finishRun() when a run ends (CREATE INDEX IF NOT EXISTS),
---      never before, so that recording appends to unindexed tables.
+--      never before, so that recording appends to unindexed tables (the one index of part 1,
+--      raw_events_missed, is partial: a stored event costs it a test, a missed call one entry).
 -- src/trace is the only code that executes it.
 --
 -- Conventions: times ("ts", "dur", "start_ts", "end_ts") are virtual cycles; addresses are
