@@ -502,7 +502,9 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
   it('x87 instructions called directly from compiled blocks leave identical state, flags and faults (#13 item 2)', () => {
     // More than 10 blocks compiled over the 30 random cases: the count varies with fast-check's
     // random seed, and a bound of 30 once failed with 27.
-    compareModes(backend, x87Body, 30, runs(30), runs(10));
+    // The wasm back end calls the FPU through an import of its own (#13 wasm tier): all 30 cases for
+    // it too. A stale flag kind after FCOMI is caught by about one run in 300, not reliably here.
+    compareModes(backend, x87Body, 30, 30, runs(10));
   });
 
   it('page-table changes between slices (fork, remap, mprotect, watch) are seen by compiled code (#13 wasm TLB)', () => {

@@ -123,7 +123,7 @@ function nativeO16(op: number, reg: number): boolean {
 }
 
 /** An x87 instruction the compiler hands straight to the FPU (32-bit addressing, no 0x66 prefix). */
-function directX87(c: CodeCache, i: number): boolean {
+export function directX87(c: CodeCache, i: number): boolean {
   const op = c.op[i]!;
   return (
     op >= 0xd8 &&

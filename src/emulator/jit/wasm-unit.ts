@@ -41,11 +41,12 @@ import {
   wasmStoreOf,
   type WasmStore,
 } from './wasm-store.js';
-import { nativeOp, type CompiledBlock } from './compiler.js';
+import { directX87, nativeOp, type CompiledBlock } from './compiler.js';
 
 /** The Cpu fields a unit exchanges (private in Cpu; the JS units reach them by name too). */
 interface CpuState {
   regs: Int32Array;
+  fpu: { exec(op: number, m: number, a: number, cpu: Cpu): void };
   stepping: boolean;
   eip: number;
   flags: number;
@@ -78,16 +79,20 @@ const F_SF = 6;
 const F_PF = 7;
 /** The flag helpers, defined once in the dispatch module and imported by every unit. */
 const HELPERS = ['cf', 'of', 'zf', 'sf', 'pf'];
+/** An x87 instruction straight to the FPU (after the helpers). */
+const F_FX = 8;
 
 const T_RD = { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
 const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FB = { params: [I32, I32, I32, I32], results: [] };
+const T_FX = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FLAG = { params: [], results: [I32] };
 const IMPORTS: ImportedFunc[] = [
   { name: 'rd', type: T_RD },
   { name: 'wr', type: T_WR },
   { name: 'fb', type: T_FB },
   ...HELPERS.map((name) => ({ name, type: T_FLAG })),
+  { name: 'fx', type: T_FX },
 ];
 
 // Locals of the unit function (0 is the parameter `left`).
@@ -559,6 +564,21 @@ class WasmWriter {
 
   // ---- instructions
 
+  /**
+   * An x87 instruction: the FPU called directly (the interpreter's own code), the state exact for it
+   * as for any host call. FCMOVcc reads EFLAGS and FCOMI & co. write them, so after those forms the
+   * flag kind is unknown; fnstsw ax writes AX, which comes back with the state.
+   */
+  private x87(i: number, op: number, m: number): void {
+    const f = this.f;
+    f.i32(op).i32(m);
+    if (m < 0xc0) this.ea(i);
+    else f.i32(0);
+    this.where();
+    f.call(F_FX).i32(1).set(L_SP);
+    if (m >= 0xc0 && (op === 0xda || op === 0xdb || op === 0xdf)) this.kind = K_UNKNOWN;
+  }
+
   /** Hands entry i to the interpreter. */
   private fallback(i: number): void {
     const f = this.f;
@@ -599,6 +619,10 @@ class WasmWriter {
     const rm = m & 7;
     const next = c.next[i]!;
     const imm = c.imm[i]!;
+    if (directX87(c, i)) {
+      this.x87(i, op, m);
+      return false;
+    }
     if (!translated(c, i)) {
       this.fallback(i);
       return this.j === this.n - 1;
@@ -1088,7 +1112,7 @@ class WasmWriter {
       this.j = j;
       const i = b + j;
       setsE = this.insn(i);
-      if (j < n - 1 && translated(c, i)) {
+      if (j < n - 1 && (translated(c, i) || directX87(c, i))) {
         // A slow-path access may have run host code that wants the CPU back.
         f.get(L_SP);
         f.open(OP.if);
@@ -1231,13 +1255,18 @@ class Runtime {
       this.leaveHost(cpu);
       store.fill(mem, a);
     };
+    const fx = (op: number, m: number, a: number, i: number, next: number, b: number, n: number): void => {
+      const cpu = this.enterHost(i, next, b, n);
+      cpu.fpu.exec(op, m, a, cpu as unknown as Cpu);
+      this.leaveHost(cpu);
+    };
     const fb = (i: number, next: number, b: number, n: number): void => {
       const cpu = this.enterHost(i, next, b, n);
       cpu.exec(i);
       this.leaveHost(cpu);
       this.store.words()[S_EIP] = cpu.eip;
     };
-    const m: Record<string, WebAssembly.ImportValue> = { mem: store.memory, tab: this.table, rd, wr, fb };
+    const m: Record<string, WebAssembly.ImportValue> = { mem: store.memory, tab: this.table, rd, wr, fb, fx };
     const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
     this.dispatch = inst.exports['run'] as UnitFn;
     for (const h of HELPERS) m[h] = inst.exports[h]!;
