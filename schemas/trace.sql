@@ -1,4 +1,4 @@
--- probelab trace database, format 6.
+-- probelab trace database, format 7.
 --
 -- A recording is one SQLite file. The PUBLIC CONTRACT is the set of views without a '_' prefix at
 -- the end of the creation part (runs, probes, events, calls, missed, tasks, sched, syscalls,
@@ -9,7 +9,8 @@
 -- This file has two parts, separated by the line '-- @indexes':
 --   1. creation: executed once, in one transaction, when src/trace/db.ts creates a trace file;
 --   2. indexes: executed by TraceWriter.finishRun() when a run ends (CREATE INDEX IF NOT EXISTS),
---      never before, so that recording appends to unindexed tables.
+--      never before, so that recording appends to unindexed tables (the one index of part 1,
+--      raw_events_missed, is partial: a stored event costs it a test, a missed call one entry).
 -- src/trace is the only code that executes it.
 --
 -- Conventions: times ("ts", "dur", "start_ts", "end_ts") are virtual cycles; addresses are
@@ -20,7 +21,7 @@
 -- ---------------------------------------------------------------------------------------------
 
 PRAGMA application_id = 1347570754; -- 0x50524C42 'PRLB'
-PRAGMA user_version = 6;            -- mirrors meta.format_version; the gate reads meta
+PRAGMA user_version = 7;            -- mirrors meta.format_version; the gate reads meta
 
 -- key/value metadata. Keys: 'format_version' (integer; the version gate reads it),
 -- 'created_by' (text, e.g. 'probelab 0.1.0').
@@ -28,7 +29,7 @@ CREATE TABLE meta (
   key   TEXT PRIMARY KEY,
   value ANY NOT NULL
 ) STRICT;
-INSERT INTO meta (key, value) VALUES ('format_version', 6);
+INSERT INTO meta (key, value) VALUES ('format_version', 7);
 
 -- ---------------------------------------------------------------------------------------------
 -- Lookup tables for the integer codes (the views decode with CASE, these document the codes;
@@ -193,14 +194,13 @@ CREATE TABLE raw_calls (
   PRIMARY KEY (run_id, return_seq)
 ) STRICT, WITHOUT ROWID;
 
-CREATE TABLE raw_missed (
-  run_id   INTEGER NOT NULL,
-  probe_id INTEGER NOT NULL,
-  tid      INTEGER NOT NULL,
-  cpu      INTEGER NOT NULL,
-  ts       INTEGER NOT NULL,
-  reason   INTEGER NOT NULL         -- miss_reasons.code
-) STRICT;
+-- A missed call is its 'missed' (no free instance) or 'reentry' event's row of raw_events, stored
+-- once (format 7; until format 6 a raw_missed table held a copy): the missed view reads them
+-- through this partial index, which holds only those rows (covering: ts and info are in it), so a
+-- run's misses are found without reading its other events. It is built with the table (not at a
+-- run's end) because the recorder keeps it up to date for the cost of one test per stored event.
+-- Its WHERE must stay textually identical to the views' (SQLite matches the expression).
+CREATE INDEX raw_events_missed ON raw_events (run_id, seq, ts, info) WHERE info & 15 IN (5, 6);
 
 CREATE TABLE raw_tasks (
   id         INTEGER PRIMARY KEY,   -- writer-assigned, so the end of a task updates by key
@@ -340,10 +340,12 @@ SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.de
        c.ts + c.dur AS end_ts, c.entry_seq, c.return_seq
 FROM _call_rows c;
 
+-- (a 'missed' or 'reentry' event without a probe is not a missed call: the recorder never made one)
 CREATE VIEW missed AS
-SELECT run_id, probe_id, tid, cpu, ts,
-       CASE reason WHEN 0 THEN 'no_instance' WHEN 1 THEN 'reentry' END AS reason
-FROM raw_missed;
+SELECT run_id, (info >> 33) - 1 AS probe_id, (info >> 11) & 4194303 AS tid, (info >> 4) & 127 AS cpu, ts,
+       CASE info & 15 WHEN 5 THEN 'no_instance' WHEN 6 THEN 'reentry' END AS reason
+FROM raw_events
+WHERE info & 15 IN (5, 6) AND info >> 33 > 0;
 
 CREATE VIEW tasks AS
 SELECT run_id, tid, pid, ppid, parent_tid, name, exe, start_ts, end_ts, exit_code
@@ -375,11 +377,11 @@ SELECT c.run_id, c.probe_id, c.tid, c.ts, c.dur, c.entry_cpu, c.return_cpu, c.de
        c.args, c.end_ts, c.entry_seq, c.return_seq, 1 AS hooked
 FROM calls c
 WHERE NOT EXISTS (SELECT 1 FROM raw_complete_calls x WHERE x.run_id = c.run_id)
-  AND NOT EXISTS (SELECT 1 FROM raw_missed m WHERE m.run_id = c.run_id);
+  -- (not correlated: the runs with a miss are read once, from raw_events_missed)
+  AND c.run_id NOT IN (SELECT m.run_id FROM raw_events m WHERE m.info & 15 IN (5, 6) AND m.info >> 33 > 0);
 
 -- @indexes
 -- Built by TraceWriter.finishRun() (not at creation: recording appends to unindexed tables).
-CREATE INDEX IF NOT EXISTS raw_missed_run_probe ON raw_missed (run_id, probe_id, ts);
 CREATE INDEX IF NOT EXISTS raw_tasks_run_tid ON raw_tasks (run_id, tid);
 CREATE INDEX IF NOT EXISTS raw_sched_run_ts ON raw_sched (run_id, ts);
 CREATE INDEX IF NOT EXISTS output_run_seq ON output (run_id, seq);

@@ -11,11 +11,20 @@
 //   call; the interpreter used to call itself without end on it).
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine, type MachineOptions } from '../src/emulator/machine.js';
 import { buildGuest, FREESTANDING } from './helpers/gcc.js';
 import { saveJitEnv } from './helpers/jitenv.js';
-import { buildGuestProgram, GUEST_ENV, REPO_ROOT, requireTools, runNative } from './helpers/native.js';
+import {
+  buildGuestProgram,
+  FREESTANDING_FLAGS,
+  GUEST_ENV,
+  GUESTS_DIR,
+  REPO_ROOT,
+  requireTools,
+  runNative,
+} from './helpers/native.js';
 
 interface Outcome {
   stdout: string;
@@ -105,6 +114,58 @@ describe('#13 interpreter forms: int with an operand-size prefix', () => {
     const bin = buildGuest(O16_INT, [...FREESTANDING], 'o16-int', { ext: 's' });
     const ref = native(bin);
     expect(ref).toEqual({ stdout: 'hello\n', status: 'exit 3' });
+    for (const jit of ['0', '1']) {
+      process.env.PROBELAB_JIT = jit;
+      const r = emulated(bin, {});
+      expect({ stdout: r.stdout, status: r.status }).toEqual(ref);
+    }
+  });
+});
+
+// The Jcc form (its short encoding here) reads the lazy flags cond() leaves after an ALU op;
+// alu.test.ts checks setcc/cmovcc against the host CPU, but not a branch. This guest runs every condition as a branch
+// right after cmp, sub, sbb with CF clear and with CF set, and, test, or, xor on edge operand pairs,
+// one 16-bit taken-mask per (op, pair); qemu-i386 is the reference. It guards any shortcut in the
+// Jcc form (one deciding conditions from the operands was measured and not kept, README).
+const JCC_SRC = `#include "mini.h"
+#define J(op, pre, cc, bit) \\
+  asm volatile(pre op " %2, %1\\n\\tj" #cc " 1f\\n\\tmovl $0, %0\\n\\tjmp 2f\\n1:\\tmovl $1, %0\\n2:" \\
+               : "=&r"(t), "+r"(x) : "r"(y) : "cc"); \\
+  x = a; m |= t << bit;
+#define ALL(op, pre) \\
+  J(op, pre, o, 0) J(op, pre, no, 1) J(op, pre, b, 2) J(op, pre, ae, 3) J(op, pre, e, 4) \\
+  J(op, pre, ne, 5) J(op, pre, be, 6) J(op, pre, a, 7) J(op, pre, s, 8) J(op, pre, ns, 9) \\
+  J(op, pre, p, 10) J(op, pre, np, 11) J(op, pre, l, 12) J(op, pre, ge, 13) J(op, pre, le, 14) \\
+  J(op, pre, g, 15)
+#define OP(name, op, pre) \\
+  static uint32_t name(uint32_t a, uint32_t y) { uint32_t x = a, t, m = 0; ALL(op, pre) return m; }
+OP(f_cmp, "cmpl", "") OP(f_sub, "subl", "") OP(f_sbb0, "sbbl", "clc\\n\\t") OP(f_sbb1, "sbbl", "stc\\n\\t")
+OP(f_and, "andl", "") OP(f_test, "testl", "") OP(f_or, "orl", "") OP(f_xor, "xorl", "")
+static uint32_t (*const fns[])(uint32_t, uint32_t) = {f_cmp, f_sub, f_sbb0, f_sbb1, f_and, f_test, f_or, f_xor};
+static const uint32_t v[] = {0, 1, 2, 5, 0x7f, 0x80, 0x7fffffff, 0x80000000, 0x80000001, 0xfffffffe,
+                             0xffffffff, 0x12345678, 0xedcba988};
+int main() {
+  for (unsigned f = 0; f < 8; f++)
+    for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) {
+      for (unsigned j = 0; j < sizeof v / sizeof v[0]; j++) {
+        out_hex(fns[f](v[i], v[j]));
+        out_str(" ");
+      }
+      out_nl();
+    }
+  return 0;
+}
+`;
+
+describe('#13 interpreter forms: Jcc after 32-bit cmp/sub/sbb/logic ops', () => {
+  it('every condition on edge operands takes the branch as on qemu-i386', () => {
+    requireTools();
+    const src = JCC_SRC.replace(/^#include "mini.h"$/m, () =>
+      fs.readFileSync(path.join(GUESTS_DIR, 'mini.h'), 'utf8'),
+    );
+    const bin = buildGuest(src, [...FREESTANDING_FLAGS], 'jcc-fast', { libs: ['-lgcc'] });
+    const ref = native(bin);
+    expect(ref.status).toBe('exit 0');
     for (const jit of ['0', '1']) {
       process.env.PROBELAB_JIT = jit;
       const r = emulated(bin, {});

@@ -8,7 +8,7 @@
 //    runs it; test/replay.test.ts verifies every workload by rows in this thread).
 // 2. The premise, checked independently: a second recording of the same run packs batches that
 //    the row checker finds identical to the stored rows; and one changed value in each stored table
-//    (raw_events, raw_calls, raw_missed, raw_sched, strings), a stored row too many and one too
+//    (raw_events and its missed-call rows, raw_calls, raw_sched, strings), a stored row too many and one too
 //    few, and two rows exchanging a value are each reported as a mismatch by the row checker on
 //    those batches (it compares digests of key ranges, test/trace-digest.test.ts).
 // 3. A difference found by rows is named exactly as the record-by-record verify (byRows: false,
@@ -142,7 +142,7 @@ describe('verify by rows', () => {
     const r = TraceReader.open(db);
     const counts = r.query(
       `SELECT (SELECT count(*) FROM raw_events WHERE args IS NOT NULL), (SELECT count(*) FROM raw_calls),
-              (SELECT count(*) FROM raw_missed), (SELECT count(*) FROM raw_sched)`,
+              (SELECT count(*) FROM missed), (SELECT count(*) FROM raw_sched)`,
     ).rows[0] as number[];
     // Every stored table has rows, and the events span several batches (16384 rows each).
     expect(Math.min(...counts)).toBeGreaterThan(100);
@@ -167,7 +167,11 @@ describe('verify by rows', () => {
         `UPDATE raw_events SET ts = ts + 1 WHERE ${row('raw_events', 'seq')} 20000)`,
       ],
       ['raw_calls', `UPDATE raw_calls SET retval = retval + 1 WHERE ${row('raw_calls', 'return_seq')} 100)`],
-      ['raw_missed', `UPDATE raw_missed SET tid = tid + 1 WHERE ${row('raw_missed', 'rowid')} 100)`],
+      // a missed call is its event's row (format 7)
+      [
+        'raw_events',
+        `UPDATE raw_events SET info = info + 2048 WHERE ${row('raw_events', 'seq', 'info & 15 IN (5, 6)')} 100)`,
+      ],
       ['raw_sched', `UPDATE raw_sched SET cpu = 1 - cpu WHERE ${row('raw_sched', 'rowid')} 100)`],
       [
         'strings',

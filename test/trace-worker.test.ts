@@ -220,7 +220,6 @@ describe('trace writer on a worker thread', () => {
         numeric: {
           raw_events: { data: NO_ROWS, n: 0 },
           raw_calls: { data, n },
-          raw_missed: { data: NO_ROWS, n: 0 },
           raw_sched: { data: NO_ROWS, n: 0 },
         },
         rows: { ...rows },

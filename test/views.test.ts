@@ -1,18 +1,23 @@
 // #15 "store each fact once": the public views keep their columns and their exact contents.
-// - A format-3 and a format-4 trace recorded by the last build of each format
-//   (test/fixtures/trace-format{3,4}.db, made by test/fixtures/make-trace-fixture.mjs) are
+// - A format-3, a format-4 and a format-6 trace recorded by the last build of each format
+//   (test/fixtures/trace-format{3,4,6}.db, made by test/fixtures/make-trace-fixture.mjs) are
 //   migrated; every public view, read by the file's own views before the migration, is compared row
 //   for row with the migrated file's, and every migrated run replays identically (verify).
 // - The same runs recorded twice by this build, once storing every event as a row (the layout of
 //   formats 1-3) and once storing each fact once (events implied by calls and kprobe hits), give
 //   the same rows in every public view; the second stores far fewer event rows, and its runs
 //   verify (the reader's merged stream is what verify compares).
+// - Format 7 stores each missed call once (its event's row; format 6 also kept a raw_missed copy):
+//   the format-6 fixture's runs recorded again by this build (the server demo and fib with r4:fib
+//   among them, both missing calls) give the same rows in every view as the format-6 file read by
+//   its own views, and the reader's missed stream is the missed view.
 // #16 inputs logged once: a content logged many times is stored once; the output limit.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordRun } from '../src/recorder/record.js';
 import type { SessionOptions } from '../src/recorder/session.js';
@@ -70,7 +75,7 @@ function columnsOf(db: Database.Database): Record<string, string[]> {
 describe('#15 the public views keep their exact contents', () => {
   // Format 3 (every event a row) and format 4 (trampoline hits, returns and steps after hits
   // implied), recorded by their own builds; migration to format 5 keeps every view row.
-  it.each([3, 4])('a format-%i trace migrates with every view row unchanged, and its runs verify', (v) => {
+  it.each([3, 4, 6])('a format-%i trace migrates with every view row unchanged, and its runs verify', (v) => {
     const file = tmp();
     fs.copyFileSync(path.join(ROOT, `test/fixtures/trace-format${v}.db`), file);
     const old = new Database(file, { readonly: true });
@@ -83,6 +88,8 @@ describe('#15 the public views keep their exact contents', () => {
     migrateTrace(file);
     const db = new Database(file, { readonly: true });
     expect(dump(db, cols)).toEqual(before);
+    // (format 6's fib run with r4:fib misses most of its calls)
+    if (v === 6) expect(before.missed!.filter((m) => m[0] === 6).length).toBeGreaterThan(100);
     db.close();
     const r = TraceReader.open(file);
     for (const run of r.runs()) {
@@ -150,13 +157,19 @@ describe('#15 the public views keep their exact contents', () => {
       },
     },
   ];
-  const record = (storeEveryEvent: boolean): string => {
+  // The last run of the format-6 fixture: fib(12) with a pool of 4 on 1 CPU (misses).
+  const fibRun = (binary: Uint8Array) => ({
+    workload: 'fib',
+    binary,
+    session: { argv: ['fib'], cpus: 1, probes: ['r4:fib fib ret=$retval'] },
+  });
+  const record = (storeEveryEvent: boolean, fib: Uint8Array): string => {
     const file = tmp();
     const w = TraceWriter.create(file, { storeEveryEvent, thread: 'inline', batchRows: 97 });
-    for (const r of RUNS)
+    for (const r of [...RUNS.map((x) => ({ ...x, binary: wl(x.workload) })), fibRun(fib)])
       recordRun(w, {
         workload: r.workload,
-        binary: wl(r.workload),
+        binary: r.binary,
         session: { captureOutput: false, cwd: ROOT, ...r.session },
       });
     w.close();
@@ -165,8 +178,38 @@ describe('#15 the public views keep their exact contents', () => {
   let every = '';
   let once = '';
   beforeAll(() => {
-    every = record(true);
-    once = record(false);
+    // bench/guests/calls.c as make-trace-fixture.mjs builds it for the format-6 fixture
+    const fib = path.join(dir, 'fib');
+    execFileSync('gcc', [
+      ...['-m32', '-static', '-nostdlib', '-ffreestanding', '-O2', '-fno-pic', '-fno-stack-protector'],
+      ...['-fno-builtin', '-fcf-protection=none', '-fno-asynchronous-unwind-tables', '-DN=12'],
+      ...['-o', fib, path.join(ROOT, 'bench/guests/calls.c')],
+    ]);
+    const bin = new Uint8Array(fs.readFileSync(fib));
+    every = record(true, bin);
+    once = record(false, bin);
+  });
+
+  it('format 6 (misses stored twice) vs format 7 (once), the same runs: the same rows in every view', () => {
+    // Runs 1-3, 5 and 6 of the fixture are runs 1-3, 5 and 6 here (4 differs: the fixture's reads a file).
+    const same = new Set([1, 2, 3, 5, 6]);
+    const pick = (d: Dump): Dump =>
+      Object.fromEntries(
+        Object.entries(d).map(([v, rows]) => [v, rows.filter((r) => same.has(r[0] as number))]),
+      );
+    const old = new Database(path.join(ROOT, 'test/fixtures/trace-format6.db'), { readonly: true });
+    const cols = columnsOf(old);
+    const before = pick(dump(old, cols));
+    old.close();
+    const db = new Database(once, { readonly: true });
+    const after = pick(dump(db, cols));
+    expect(after).toEqual(before);
+    // the server demo and fib miss calls; each miss is one row now, its event's
+    const perRun = (rows: unknown[][], run: number) => rows.filter((r) => r[0] === run).length;
+    expect(perRun(after.missed!, 2)).toBeGreaterThan(0);
+    expect(perRun(after.missed!, 6)).toBeGreaterThan(100);
+    expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'raw_missed'").pluck().get()).toBe(0);
+    db.close();
   });
 
   it('every event stored vs each fact once: the same rows in every view', () => {
@@ -228,6 +271,14 @@ describe('#15 the public views keep their exact contents', () => {
       expect(part).toEqual(
         view.filter((v) => (v[0] as number) >= mid && (v[0] as number) < mid + 7).map((v) => v[0]),
       );
+      // The missed stream (read through raw_events_missed) is the missed view, in event order.
+      const missed = db
+        .prepare('SELECT probe_id, tid, cpu, ts, reason FROM missed WHERE run_id = ?')
+        .raw(true)
+        .all(run.runId) as unknown[][];
+      expect(
+        [...r.streams(run.runId).missed()].map((m) => [m.probeId, m.tid, m.cpu, m.ts, m.reason]),
+      ).toEqual(missed);
       const o = replayRun(r, run.runId);
       expect(o.divergence?.message ?? null, `run ${run.runId}`).toBeNull();
     }

@@ -23,7 +23,6 @@ export const NUMERIC_TABLES = {
     'return_seq',
     'step', // the implied entry hit and its single step, NaN: none (schemas/trace.sql)
   ],
-  raw_missed: ['run_id', 'probe_id', 'tid', 'cpu', 'ts', 'reason'],
   raw_sched: ['run_id', 'ts', 'cpu', 'prev_tid', 'next_tid', 'reason'],
 } as const;
 

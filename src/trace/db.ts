@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The trace format this build writes and reads. Bump it (and add a migration) on any change to tables. */
-export const FORMAT_VERSION = 6;
+export const FORMAT_VERSION = 7;
 
 /** SQLite header application_id of probelab traces: 'PRLB'. */
 export const APPLICATION_ID = 0x50524c42;

@@ -17,7 +17,6 @@ const RUN_TABLES = [
   'raw_probes',
   'raw_events',
   'raw_calls',
-  'raw_missed',
   'raw_tasks',
   'raw_sched',
   'raw_inputs',

@@ -13,6 +13,7 @@
 // shows the old columns), folds the events a call or a kprobe hit implies into their rows (the
 // events view derives them), and adds the output limit and the legacy-task flag to raw_runs.
 // Format 5 lets a call row imply its entry hit and that hit's single step too (raw_calls.step).
+// Format 7 stores each missed call once: its 'missed' or 'reentry' event row (raw_missed dropped).
 
 import { createHash } from 'node:crypto';
 import {
@@ -210,6 +211,32 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "format 5 -> 6: the events view names each event's process (pid, from the tasks view)",
     up() {
       // Only the views change: the chain drops and recreates them.
+    },
+  },
+  {
+    from: 6,
+    to: 7,
+    description: "format 6 -> 7: each missed call stored once, as its event's row (raw_missed dropped)",
+    up(db) {
+      // Every raw_missed row copied a 'missed' or 'reentry' event row: the step checks that it
+      // loses nothing (the same rows, counted with their repeats) before dropping the copies.
+      const cols = 'run_id, probe_id, tid, cpu, ts, reason';
+      const derived = `SELECT run_id, (info >> 33) - 1 AS probe_id, (info >> 11) & 4194303 AS tid,
+                              (info >> 4) & 127 AS cpu, ts, (info & 15) - 5 AS reason
+                       FROM raw_events WHERE info & 15 IN (5, 6) AND info >> 33 > 0`;
+      const counted = (rows: string) => `SELECT ${cols}, count(*) FROM (${rows}) GROUP BY ${cols}`;
+      const a = counted(`SELECT ${cols} FROM raw_missed`);
+      const b = counted(derived);
+      const differ = db
+        .prepare(`SELECT EXISTS (${a} EXCEPT ${b}) OR EXISTS (${b} EXCEPT ${a})`)
+        .pluck()
+        .get() as number;
+      if (differ !== 0)
+        throw new TraceError("raw_missed holds rows that are not the trace's missed and reentry events");
+      db.exec('DROP TABLE raw_missed;');
+      const { create } = schemaSql();
+      const at = create.indexOf('CREATE INDEX raw_events_missed ');
+      db.exec(create.slice(at, create.indexOf(';', at) + 1));
     },
   },
 ];

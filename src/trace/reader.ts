@@ -386,10 +386,13 @@ export class TraceReader {
       },
       // `+run_id` keeps SQLite on the rowid range: with the (run_id, ...) index it read the whole
       // run and sorted it again for every page (quadratic in the run's rows).
+      // A missed call is its event's row (format 7), found through the partial index
+      // raw_events_missed: its WHERE term must be written exactly as the index's.
       *missed() {
         for (const r of pages(
-          `SELECT rowid, probe_id, tid, cpu, ts, reason FROM raw_missed
-           WHERE +run_id = ? AND rowid >= ? AND rowid < ? ORDER BY rowid LIMIT ?`,
+          `SELECT seq, (info >> 33) - 1, (info >> 11) & 4194303, (info >> 4) & 127, ts, (info & 15) - 5
+           FROM raw_events WHERE run_id = ? AND seq >= ? AND seq < ? AND info & 15 IN (5, 6)
+           AND info >> 33 > 0 ORDER BY seq LIMIT ?`,
           0,
         ))
           yield {

@@ -1,5 +1,5 @@
-// Verify by rows: checks that a recorded run's stored rows (raw_events, raw_calls, raw_missed,
-// raw_sched) are the rows a TraceWriter packs for the replay, batch by batch, without turning the
+// Verify by rows: checks that a recorded run's stored rows (raw_events, raw_calls, raw_sched;
+// misses are raw_events rows) are the rows a TraceWriter packs for the replay, batch by batch, without turning the
 // stored rows into JavaScript values: each batch's rows of a table cover one range of the table's
 // key (seq, return_seq; rowids for the tables without a key), and one aggregate per range counts
 // the stored rows in it and sums their digest terms (row-digest.ts), which this side computes
@@ -29,7 +29,6 @@ const MATCH: Record<NumericTableName, { key: string | null; text: readonly strin
   raw_events: { key: 'seq', text: ['args'] },
   raw_calls: { key: 'return_seq', text: ['args'] },
   // (no key: the k-th row of the run is the one at the run's first rowid + k)
-  raw_missed: { key: null, text: [] },
   raw_sched: { key: null, text: ['reason'] },
 };
 

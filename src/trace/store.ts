@@ -216,7 +216,6 @@ export class TraceStore implements StoreOps {
     this.numeric = {
       raw_events: num('raw_events'),
       raw_calls: num('raw_calls'),
-      raw_missed: num('raw_missed'),
       raw_sched: num('raw_sched'),
     };
     this.rowIns = {

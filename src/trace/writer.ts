@@ -48,7 +48,7 @@ import {
   type RowTableName,
   type RowValue,
 } from './batch.js';
-import { EventKind, MissReason, eventKindCode } from './codes.js';
+import { EventKind, eventKindCode } from './codes.js';
 import { type CreateOptions, TraceError, createTrace, openTrace } from './db.js';
 import type {
   CallRecord,
@@ -158,7 +158,6 @@ function heldEvent(): HeldEvent {
 const WIDTH: Record<NumericTableName, number> = {
   raw_events: NUMERIC_TABLES.raw_events.length,
   raw_calls: NUMERIC_TABLES.raw_calls.length,
-  raw_missed: NUMERIC_TABLES.raw_missed.length,
   raw_sched: NUMERIC_TABLES.raw_sched.length,
 };
 
@@ -188,8 +187,6 @@ export class TraceWriter implements RunSink {
   private nEv = 0;
   private callBuf: Float64Array;
   private nCalls = 0;
-  private missBuf: Float64Array;
-  private nMiss = 0;
   private schedBuf: Float64Array;
   private nSched = 0;
   private rows = emptyRows();
@@ -274,7 +271,6 @@ export class TraceWriter implements RunSink {
     this.storeAll = opts.storeEveryEvent === true;
     this.ev = this.buffer('raw_events');
     this.callBuf = this.buffer('raw_calls');
-    this.missBuf = this.buffer('raw_missed');
     this.schedBuf = this.buffer('raw_sched');
     let ids;
     try {
@@ -589,20 +585,13 @@ export class TraceWriter implements RunSink {
     return NaN;
   }
 
-  /** Appends one missed call. */
-  missed(r: MissRecord): void {
-    const runId = this.current();
-    const d = this.missBuf;
-    const i = this.nMiss;
-    const b = i * 6;
-    d[b] = runId;
-    d[b + 1] = r.probeId;
-    d[b + 2] = r.tid;
-    d[b + 3] = r.cpu;
-    d[b + 4] = r.ts;
-    d[b + 5] = MissReason[r.reason];
-    this.nMiss = i + 1;
-    if (i + 1 >= this.cap) this.handOver();
+  /**
+   * A missed call stores nothing more: its 'missed' or 'reentry' event, already appended, is its
+   * one row (format 7; the missed view reads it from raw_events).
+   */
+  missed(_r: MissRecord): void {
+    this.current();
+    this.totals.missed++;
   }
 
   /** Appends one context switch; a null tid is the idle CPU; `reason` is interned. */
@@ -768,7 +757,6 @@ export class TraceWriter implements RunSink {
     if (
       this.nEv === 0 &&
       this.nCalls === 0 &&
-      this.nMiss === 0 &&
       this.nSched === 0 &&
       this.taskUpdates.length === 0 &&
       isEmpty(rows)
@@ -778,7 +766,6 @@ export class TraceWriter implements RunSink {
       numeric: {
         raw_events: { data: this.nEv ? this.ev : NO_ROWS, n: this.nEv },
         raw_calls: { data: this.nCalls ? this.callBuf : NO_ROWS, n: this.nCalls },
-        raw_missed: { data: this.nMiss ? this.missBuf : NO_ROWS, n: this.nMiss },
         raw_sched: { data: this.nSched ? this.schedBuf : NO_ROWS, n: this.nSched },
       },
       rows,
@@ -787,11 +774,10 @@ export class TraceWriter implements RunSink {
     const tot = this.totals;
     tot.events += this.nEv;
     tot.calls += this.nCalls;
-    tot.missed += this.nMiss;
     tot.sched += this.nSched;
     tot.strings += rows.strings.length / ROW_TABLES.strings.length;
     tot.flushes++;
-    this.nEv = this.nCalls = this.nMiss = this.nSched = 0;
+    this.nEv = this.nCalls = this.nSched = 0;
     this.rows = emptyRows();
     this.rowBytes = 0;
     this.taskUpdates = [];
@@ -799,7 +785,6 @@ export class TraceWriter implements RunSink {
     // A worker took the buffers (detached now); an inline store left them for reuse.
     if (this.ev.byteLength === 0) this.ev = this.buffer('raw_events');
     if (this.callBuf.byteLength === 0) this.callBuf = this.buffer('raw_calls');
-    if (this.missBuf.byteLength === 0) this.missBuf = this.buffer('raw_missed');
     if (this.schedBuf.byteLength === 0) this.schedBuf = this.buffer('raw_sched');
   }
 
