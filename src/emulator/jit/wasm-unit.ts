@@ -261,7 +261,7 @@ function matHelper(): Func {
 
 /**
  * Forms only this back end translates (#13: the most frequent hand-overs on Lua and SQLite): rol/ror
- * and the 16-bit shifts by an immediate or 1, shld/shrd by an immediate, div/idiv r/m32, single and
+ * and the 8- and 16-bit shifts by an immediate or 1, shld/shrd, div/idiv r/m32, single and
  * rep movs/stos, jecxz, bswap, bsf/bsr, xchg, not/neg r/m16 and the hint nops (0f 18-1f: endbr32).
  */
 function extraForm(c: CodeCache, i: number): boolean {
@@ -276,6 +276,8 @@ function extraForm(c: CodeCache, i: number): boolean {
       return reg <= 1;
     case 0x4c1:
     case 0x4d1:
+    case 0xc0:
+    case 0xd0:
       return reg <= 1 || reg >= 4;
     case 0x4f7:
       return reg === 2 || reg === 3;
@@ -283,6 +285,8 @@ function extraForm(c: CodeCache, i: number): boolean {
       return reg >= 6;
     case 0x1a4:
     case 0x1ac:
+    case 0x1a5:
+    case 0x1ad:
     case 0xa4:
     case 0xa5:
     case 0x4a5:
@@ -1073,6 +1077,17 @@ class WasmWriter {
       case 0x1ac:
         this.shiftDouble(i, op === 0x1a4, reg, this.c.imm[i]! & 31);
         return false;
+      case 0x1a5:
+      case 0x1ad:
+        this.shiftDoubleCl(i, op === 0x1a5, reg);
+        return false;
+      case 0xc0:
+      case 0xd0: {
+        const count = op === 0xc0 ? this.c.imm[i]! & 31 : 1;
+        if (reg <= 1) this.rotate(i, count, reg === 0, 1);
+        else this.shiftNarrow(i, count, reg, 1);
+        return false;
+      }
       case 0xa4:
       case 0xa5:
       case 0xaa:
@@ -1214,7 +1229,7 @@ class WasmWriter {
       case 0xd1: {
         const count = op === 0xc1 ? imm & 31 : 1;
         if (reg <= 1) this.rotate(i, count, reg === 0, 2);
-        else this.shift16(i, count, reg);
+        else this.shiftNarrow(i, count, reg, 2);
         return;
       }
     }
@@ -1299,7 +1314,7 @@ class WasmWriter {
         .get(L_V)
         .i32(bits - l)
         .op(OP.i32ShrU, OP.i32Or)
-        .set(L_R); // bits past 15 are never stored, and the flags read bits 0 and 15 only
+        .set(L_R); // bits past the operand are never stored; the flags read bits 0, msb - 1 and msb
     }
     if (count !== 0) {
       // rol: CF = bit 0, OF = msb ^ CF; ror: CF = msb, OF = msb ^ the bit below it.
@@ -1322,26 +1337,29 @@ class WasmWriter {
     this.writeE(i, size);
   }
 
-  /** shl/shr/sar r/m16 by a count known here (masked to 5 bits), with the interpreter's flag rules. */
-  private shift16(i: number, count: number, k: number): void {
+  /** shl/shr/sar r/m8 or r/m16 by a count known here (masked to 5 bits), with the interpreter's flag rules. */
+  private shiftNarrow(i: number, count: number, k: number, size: number): void {
     const f = this.f;
-    this.readE(i, 2);
+    const bits = size * 8;
+    const msb = bits - 1;
+    const mask = size === 1 ? 0xff : 0xffff;
+    this.readE(i, size);
     if (count === 0) f.get(L_V).set(L_R);
     else {
       // L_Y = CF, L_T = OF.
       if (k === 4 || k === 6) {
-        if (count <= 16)
+        if (count <= bits)
           f.get(L_V)
-            .i32(16 - count)
+            .i32(bits - count)
             .op(OP.i32ShrU)
             .i32(1)
             .op(OP.i32And)
             .set(L_Y);
         else f.i32(0).set(L_Y);
-        f.get(L_V).i32(count).op(OP.i32Shl).i32(0xffff).op(OP.i32And).set(L_R);
-        f.get(L_R).i32(15).op(OP.i32ShrU).get(L_Y).op(OP.i32Xor).set(L_T);
+        f.get(L_V).i32(count).op(OP.i32Shl).i32(mask).op(OP.i32And).set(L_R);
+        f.get(L_R).i32(msb).op(OP.i32ShrU).get(L_Y).op(OP.i32Xor).set(L_T);
       } else if (k === 5) {
-        if (count <= 16)
+        if (count <= bits)
           f.get(L_V)
             .i32(count - 1)
             .op(OP.i32ShrU)
@@ -1350,28 +1368,33 @@ class WasmWriter {
             .set(L_Y);
         else f.i32(0).set(L_Y);
         f.get(L_V).i32(count).op(OP.i32ShrU).set(L_R);
-        if (count === 1) f.get(L_V).i32(15).op(OP.i32ShrU).set(L_T);
+        if (count === 1) f.get(L_V).i32(msb).op(OP.i32ShrU).set(L_T);
         else f.i32(0).set(L_T);
       } else {
-        // sar: the sign-extended operand; counts past 15 shift in sign bits only.
-        f.get(L_V).i32(16).op(OP.i32Shl).i32(16).op(OP.i32ShrS).set(L_R);
+        // sar: the sign-extended operand; counts past the sign bit shift in sign bits only.
+        f.get(L_V)
+          .i32(32 - bits)
+          .op(OP.i32Shl)
+          .i32(32 - bits)
+          .op(OP.i32ShrS)
+          .set(L_R);
         f.get(L_R)
-          .i32(count > 15 ? 15 : count - 1)
+          .i32(count > msb ? msb : count - 1)
           .op(OP.i32ShrS)
           .i32(1)
           .op(OP.i32And)
           .set(L_Y);
         f.get(L_R)
-          .i32(count > 15 ? 15 : count)
+          .i32(count > msb ? msb : count)
           .op(OP.i32ShrS)
-          .i32(0xffff)
+          .i32(mask)
           .op(OP.i32And)
           .set(L_R);
         f.i32(0).set(L_T);
       }
-      this.resFlags(L_Y, L_T, 15);
+      this.resFlags(L_Y, L_T, msb);
     }
-    this.writeE(i, 2);
+    this.writeE(i, size);
   }
 
   /** shld/shrd r/m32, r32, imm8: the interpreter's shiftDouble (a zero count touches nothing). */
@@ -1396,6 +1419,32 @@ class WasmWriter {
       .set(L_Y);
     f.get(L_R).get(L_V).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_T);
     this.resFlags(L_Y, L_T, 31);
+  }
+
+  /** shld/shrd r/m32, r32, cl: as shiftDouble with the count (cl & 31) in L_T; 0 touches nothing. */
+  private shiftDoubleCl(i: number, left: boolean, reg: number): void {
+    const f = this.f;
+    this.ldReg(1);
+    f.i32(31).op(OP.i32And).tee(L_T);
+    f.open(OP.if);
+    this.readE(i, 4);
+    f.get(L_V)
+      .get(L_T)
+      .op(left ? OP.i32Shl : OP.i32ShrU);
+    this.ldReg(reg);
+    f.i32(32)
+      .get(L_T)
+      .op(OP.i32Sub, left ? OP.i32ShrU : OP.i32Shl, OP.i32Or)
+      .set(L_R);
+    this.writeE(i, 4);
+    f.get(L_V);
+    if (left) f.i32(32).get(L_T).op(OP.i32Sub);
+    else f.get(L_T).i32(1).op(OP.i32Sub);
+    f.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_Y);
+    f.get(L_R).get(L_V).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_T);
+    this.resFlags(L_Y, L_T, 31);
+    f.end();
+    this.kind = K_UNKNOWN;
   }
 
   /** bsf/bsr r32, r/m32: ZF set and the destination kept for a zero source (flags materialized). */
