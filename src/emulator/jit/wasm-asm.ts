@@ -17,6 +17,7 @@ export const OP = {
   end: 0x0b,
   br: 0x0c,
   brIf: 0x0d,
+  brTable: 0x0e,
   return: 0x0f,
   call: 0x10,
   callIndirect: 0x11,

@@ -119,8 +119,9 @@ const L_X = 8; // TLB: entry offset
 const L_W = 9; // value to write
 const L_SP = 10; // host code ran since the last attention check
 const L_Y = 11; // second operand
-const L_Q = 12; // i64: dividend and quotient of div/idiv
-const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64];
+const L_I = 12; // member index of the next block (the br_table's)
+const L_Q = 13; // i64: dividend and quotient of div/idiv
+const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64];
 
 /** What the emitter knows statically about the lazy-flag state (as compiler.ts's K_*). */
 const K_UNKNOWN = 0;
@@ -327,6 +328,12 @@ class WasmWriter {
   private j = 0;
   private n = 0;
   private top = 0;
+  /** The instruction being emitted may call host code and return (a slow-path access, the FPU). */
+  private hostCall = false;
+  /** The EIPs a control transfer just emitted can set L_E to, when known here (null: any). */
+  private targets: number[] | null = null;
+  /** Member index by block EIP (| 0), for the br_table between members. */
+  private index = new Map<number, number>();
 
   constructor(private readonly c: CodeCache) {}
 
@@ -430,6 +437,7 @@ class WasmWriter {
   /** Pushes the `size`-byte value (zero-extended) at the guest address in L_A. */
   private read(size: number): void {
     const f = this.f;
+    this.hostCall = true;
     this.tlbHit(TLB_READ, size);
     f.open(OP.if, true);
     f.get(L_A)
@@ -447,6 +455,7 @@ class WasmWriter {
   /** Writes the low `size` bytes of L_W to the guest address in L_A. */
   private write(size: number): void {
     const f = this.f;
+    this.hostCall = true;
     this.tlbHit(TLB_WRITE, size);
     f.open(OP.if);
     f.get(L_A)
@@ -680,6 +689,7 @@ class WasmWriter {
    */
   private x87(i: number, op: number, m: number): void {
     const f = this.f;
+    this.hostCall = true;
     f.i32(op).i32(m);
     if (m < 0xc0) this.ea(i);
     else f.i32(0);
@@ -816,6 +826,7 @@ class WasmWriter {
       f.i32((next + imm) | 0).i32(next);
       this.cond(op & 15);
       f.op(OP.select).set(L_E);
+      this.targets = [(next + imm) | 0, next];
       return true;
     }
     if (op >= 0x140 && op <= 0x14f) {
@@ -980,6 +991,7 @@ class WasmWriter {
         f.i32(next).set(L_W);
         this.push();
         f.i32((next + imm) | 0).set(L_E);
+        this.targets = [(next + imm) | 0];
         return true;
       case 0xc2:
       case 0xc3:
@@ -997,6 +1009,7 @@ class WasmWriter {
       case 0xe9:
       case 0xeb:
         f.i32((next + imm) | 0).set(L_E);
+        this.targets = [(next + imm) | 0];
         return true;
       case 0xfc:
       case 0xfd:
@@ -1097,6 +1110,7 @@ class WasmWriter {
         f.i32((next + imm) | 0).i32(next);
         this.ldReg(1);
         f.op(OP.i32Eqz, OP.select).set(L_E);
+        this.targets = [(next + imm) | 0, next];
         return true;
       case 0x1bc:
       case 0x1bd:
@@ -1618,6 +1632,16 @@ class WasmWriter {
     return last;
   }
 
+  /** Pushes the br_table index of the member at EIP e (a constant): past the members, an exit. */
+  private memberIndex(e: number): void {
+    this.f.i32(this.index.get(e | 0) ?? this.index.size + 1);
+  }
+
+  /**
+   * One member block, reached through the br_table with L_E at its EIP. It ends by setting L_E and
+   * L_I (the next member's index: a constant for a fall-through or direct jump, a select between the
+   * two targets of a conditional one, or "look up L_E" for a return or an indirect jump).
+   */
   private block(b: number): void {
     const c = this.c;
     const f = this.f;
@@ -1625,8 +1649,6 @@ class WasmWriter {
     this.b = b;
     this.n = n;
     this.kind = K_UNKNOWN;
-    f.get(L_E).i32(c.eip[b]!).op(OP.i32Eq);
-    f.open(OP.if);
     // Entered only when the whole block fits the budget: counts stay exact to the instruction.
     f.get(L_N).i32(n).op(OP.i32Add).get(L_LEFT).op(OP.i32GtS);
     f.open(OP.if);
@@ -1636,9 +1658,12 @@ class WasmWriter {
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
+      this.hostCall = false;
+      this.targets = null;
       setsE = this.insn(i);
-      if (j < n - 1 && (translated(c, i) || directX87(c, i))) {
-        // A slow-path access may have run host code that wants the CPU back.
+      if (j < n - 1 && this.hostCall) {
+        // A slow-path access may have run host code that wants the CPU back. (A hand-over to the
+        // interpreter checks for itself; register-only forms call nothing that returns.)
         f.get(L_SP);
         f.open(OP.if);
         f.i32(0).set(L_SP);
@@ -1649,16 +1674,32 @@ class WasmWriter {
         f.end();
       }
     }
-    if (!setsE) f.i32(c.next[b + n - 1]!).set(L_E);
+    const t = setsE ? this.targets : [c.next[b + n - 1]! | 0];
+    if (!setsE) f.i32(t![0]!).set(L_E);
+    if (t === null) f.i32(this.index.size);
+    else if (t.length === 1) this.memberIndex(t[0]!);
+    else {
+      this.memberIndex(t[0]!);
+      this.memberIndex(t[1]!);
+      f.get(L_E).i32(t[0]!).op(OP.i32Eq, OP.select);
+    }
+    f.set(L_I);
     f.get(L_N).i32(n).op(OP.i32Add).set(L_N);
     f.br(this.top);
-    f.end();
   }
 
+  /**
+   * The unit: a loop around a br_table over its members (index L_I), whose last entry looks L_E up
+   * among them and whose default leaves the unit with EIP = L_E.
+   */
   build(members: readonly number[]): Func {
     const f = this.f;
+    const c = this.c;
+    const m = members.length;
+    members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
     ld(f, S_EIP);
     f.set(L_E);
+    f.i32(m).set(L_I);
     this.top = f.open(OP.loop);
     f.get(L_SP);
     f.open(OP.if);
@@ -1668,7 +1709,27 @@ class WasmWriter {
     this.exit(0, () => f.get(L_E));
     f.end();
     f.end();
-    for (const b of members) this.block(b);
+    const leave = f.open(OP.block);
+    f.open(OP.block); // the lookup
+    for (let k = m - 1; k >= 0; k--) f.open(OP.block);
+    f.get(L_I)
+      .op(OP.brTable)
+      .uleb(m + 1);
+    for (let k = 0; k <= m + 1; k++) f.uleb(k);
+    for (const b of members) {
+      f.end();
+      this.block(b);
+    }
+    f.end();
+    // L_E from a return, an indirect jump or the unit's entry: compare it with each member's EIP.
+    members.forEach((b, k) => {
+      f.get(L_E).i32(c.eip[b]!).op(OP.i32Eq);
+      f.open(OP.if);
+      f.i32(k).set(L_I).br(this.top);
+      f.end();
+    });
+    f.br(leave);
+    f.end();
     f.end();
     this.exit(0, () => f.get(L_E));
     return { type: { params: [I32], results: [I32] }, locals: UNIT_LOCALS, body: f };
