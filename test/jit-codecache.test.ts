@@ -101,3 +101,92 @@ describe('interpreted-instruction count (#13: the bench reports the share the in
     }
   });
 });
+
+/**
+ * Phase 1 runs O = [mov ecx, 1; dec ecx; jnz I] `m` times (I's jnz never taken: I is not decoded);
+ * phase 2 jumps to I = [dec ecx; jnz I] (a suffix of O: same last instruction) `m` times, by an
+ * indirect jump, so I joins no unit as a static successor of the jump's block.
+ *   00 mov ebx, I; 05 mov esi, m; 0a xor edi, edi; 0c O: mov ecx, 1; 11 I: dec ecx; 12 jnz I;
+ *   14 test edi, edi; 16 jnz P2; 18 dec esi; 19 jnz O; 1b inc edi; 1c mov esi, m; 21 jmp Q;
+ *   23 P2: dec esi; 24 jz done; 26 Q: inc ecx; 27 jmp *ebx; 29 done: int $0x80
+ */
+const I = 0x11;
+
+function jumpIntoCompiled(m: number): Uint8Array {
+  const imm = [m & 255, (m >> 8) & 255, (m >> 16) & 255, 0];
+  const i = CODE + I;
+  return Uint8Array.from([
+    0xbb,
+    i & 255,
+    (i >> 8) & 255,
+    (i >> 16) & 255,
+    i >>> 24,
+    0xbe,
+    ...imm,
+    0x31,
+    0xff,
+    0xb9,
+    1,
+    0,
+    0,
+    0,
+    0x49,
+    0x75,
+    0xfd,
+    0x85,
+    0xff,
+    0x75,
+    0x0b,
+    0x4e,
+    0x75,
+    0xf1,
+    0x47,
+    0xbe,
+    ...imm,
+    0xeb,
+    0x03,
+    0x4e,
+    0x74,
+    0x03,
+    0x41,
+    0xff,
+    0xe3,
+    0xcd,
+    0x80,
+  ]);
+}
+
+describe('a block starting inside a compiled one (#13 compile policy, JavaScript units)', () => {
+  const HOT = 4;
+  // JitTable keeps such a suffix interpreted (a budget cut starts one per slice) until it has run
+  // hot * LATE_FACTOR (100) times in all; a real jump target runs far more often than that.
+  function run(m: number): { retired: number; suffixCompiled: boolean; unitsBefore: number } {
+    const { mem, cache, cpu, done } = machine();
+    mem.poke(CODE, jumpIntoCompiled(m));
+    cache.setJit(true);
+    const jit = cache.jit!;
+    jit.wasm = false;
+    jit.hot = HOT;
+    let unitsBefore = -1;
+    while (!done()) {
+      cpu.run(1000);
+      if (unitsBefore < 0 && cache.find(CODE + I) >= 0) unitsBefore = jit.compiled;
+    }
+    const i = cache.find(CODE + I);
+    return { retired: cpu.retired, suffixCompiled: i >= 0 && jit.fns[i] !== undefined, unitsBefore };
+  }
+
+  it('a jump target into a compiled block compiles once it has run hot * 100 times', () => {
+    const r = run(3000);
+    // 3 before O; 7 per pass of phase 1; 3 to switch; 8 per pass of phase 2 (the last one at jz); int
+    expect(r.retired).toBe(3 + 3000 * 7 + 3 + 3000 * 8 + 1);
+    expect(r.unitsBefore).toBeGreaterThan(0); // O was compiled before I was first decoded
+    expect(r.suffixCompiled).toBe(true);
+  });
+
+  it('one that has run fewer times stays interpreted', () => {
+    const r = run(HOT * 100 - 50);
+    expect(r.unitsBefore).toBeGreaterThan(0);
+    expect(r.suffixCompiled).toBe(false);
+  });
+});
