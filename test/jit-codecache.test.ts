@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CodeCache } from '../src/emulator/codecache.js';
 import { Cpu, type CpuHost } from '../src/emulator/cpu.js';
 import { Memory, PROT_EXEC, PROT_READ } from '../src/emulator/memory.js';
+import { useWasmStores } from '../src/emulator/jit/wasm-store.js';
 
 const CODE = 0x08048000;
 const N = 5000; // blocks: past several doublings of the front cache
@@ -190,5 +191,35 @@ describe('a block starting inside a compiled one (#13 compile policy, JavaScript
     const r = run(HOT * 100 - 50);
     expect(r.unitsBefore).toBeGreaterThan(0);
     expect(r.suffixCompiled).toBe(false);
+  });
+});
+
+describe('slices cut inside a compiled loop (#13 compile policy, WebAssembly units)', () => {
+  // Budgets of 37 instructions end slices between the loop's dec and jnz; the next slice starts at
+  // the jnz, a block of its own and a suffix of the loop's. Compiled, its unit would hold the loop
+  // (the jnz's target) and run it in place of the loop's unit: a unit per cut point. It stays
+  // interpreted until it has run hot * 100 times.
+  function run(k: number): { retired: number; units: number; wasmUnits: number } {
+    useWasmStores(true);
+    try {
+      const { mem, cache, cpu, done } = machine();
+      mem.poke(CODE, loop(k));
+      cache.setJit(true);
+      const jit = cache.jit!;
+      jit.wasm = true;
+      jit.hot = 4;
+      jit.wasmBatch = 1;
+      while (!done()) cpu.run(37);
+      return { retired: cpu.retired, units: jit.compiled, wasmUnits: jit.wasmUnits };
+    } finally {
+      useWasmStores(process.env['PROBELAB_JIT'] === 'wasm');
+    }
+  }
+
+  it('the loop compiles once; the block after a cut stays interpreted', () => {
+    const r = run(3000);
+    expect(r.retired).toBe(1 + 2 * 3000 + 1);
+    expect(r.wasmUnits).toBe(1);
+    expect(r.units).toBe(1);
   });
 });

@@ -168,12 +168,14 @@ export class JitTable {
     // A block that starts inside a compiled one (where a budget cut it, so the next slice began in
     // its middle) is a suffix of it: entered once per slice at most, it stays interpreted rather than
     // starting another unit that V8 would have to warm up again (measured: 17 units for fib, not 1).
-    // That holds for JavaScript units only, and only while the block has run fewer than
-    // hot * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
-    // SQLite interpreted one such block 51,000 times. WebAssembly units cost too little to wait.
+    // The same holds for WebAssembly units, cheap as they are: the suffix's unit holds the loop the
+    // cut was in (its successors) and went on running it in place of the loop's own unit, a unit per
+    // cut point (fib(32): 147 MIPS, 261 with the rule). It holds only while the block has run fewer
+    // than hot * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
+    // SQLite interpreted one such block 51,000 times.
     const lastEip = c.eip[head + c.blockLen[head]! - 1]! >>> 0;
     const owner = this.blockEnding.get(lastEip);
-    if (owner !== undefined && owner < c.eip[head]! >>> 0 && !this.wasm) {
+    if (owner !== undefined && owner < c.eip[head]! >>> 0) {
       const runs = (this.suffixRuns.get(head) ?? 0) + this.threshold();
       if (runs < this.hot * LATE_FACTOR) {
         this.suffixRuns.set(head, runs);
