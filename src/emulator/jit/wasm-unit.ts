@@ -434,16 +434,22 @@ class WasmWriter {
         .op(OP.i32LeU, OP.i32And);
   }
 
+  /** Pushes L_A's offset in the WebAssembly memory after a hit in `tlb` (its entry at L_X). */
+  private hostAddr(tlb: number): void {
+    this.f
+      .get(L_A)
+      .get(L_X)
+      .mem(OP.i32Load, tlb + 4)
+      .op(OP.i32Add);
+  }
+
   /** Pushes the `size`-byte value (zero-extended) at the guest address in L_A. */
   private read(size: number): void {
     const f = this.f;
     this.hostCall = true;
     this.tlbHit(TLB_READ, size);
     f.open(OP.if, true);
-    f.get(L_A)
-      .get(L_X)
-      .mem(OP.i32Load, TLB_READ + 4)
-      .op(OP.i32Add);
+    this.hostAddr(TLB_READ);
     f.mem(size === 4 ? OP.i32Load : size === 2 ? OP.i32Load16u : OP.i32Load8u, 0);
     f.else();
     f.get(L_A).i32(size);
@@ -458,11 +464,8 @@ class WasmWriter {
     this.hostCall = true;
     this.tlbHit(TLB_WRITE, size);
     f.open(OP.if);
-    f.get(L_A)
-      .get(L_X)
-      .mem(OP.i32Load, TLB_WRITE + 4)
-      .op(OP.i32Add)
-      .get(L_W);
+    this.hostAddr(TLB_WRITE);
+    f.get(L_W);
     f.mem(size === 4 ? OP.i32Store : size === 2 ? OP.i32Store16 : OP.i32Store8, 0);
     f.else();
     f.get(L_A).get(L_W).i32(size);
@@ -1583,31 +1586,25 @@ class WasmWriter {
     const top = f.open(OP.loop);
     this.ldReg(1);
     f.op(OP.i32Eqz).br(out, OP.brIf);
+    // Pushes the host address of L_A's `w` bytes through `tlb`, or leaves the loop on a miss.
+    const hit = (tlb: number) => {
+      this.tlbHit(tlb, w);
+      f.op(OP.i32Eqz).br(out, OP.brIf);
+      this.hostAddr(tlb);
+    };
     if (movs) {
       src();
       f.set(L_A);
-      this.tlbHit(TLB_READ, w);
-      f.op(OP.i32Eqz).br(out, OP.brIf);
-      f.get(L_A)
-        .get(L_X)
-        .mem(OP.i32Load, TLB_READ + 4)
-        .op(OP.i32Add)
-        .mem(wide, 0)
-        .set(L_W);
+      hit(TLB_READ);
+      f.mem(wide, 0).set(L_W);
     } else {
       this.ldReg(0);
       f.set(L_W);
     }
     this.ldReg(7);
     f.set(L_A);
-    this.tlbHit(TLB_WRITE, w);
-    f.op(OP.i32Eqz).br(out, OP.brIf);
-    f.get(L_A)
-      .get(L_X)
-      .mem(OP.i32Load, TLB_WRITE + 4)
-      .op(OP.i32Add)
-      .get(L_W)
-      .mem(store, 0);
+    hit(TLB_WRITE);
+    f.get(L_W).mem(store, 0);
     advance();
     this.st(1, () => {
       this.ldReg(1);
