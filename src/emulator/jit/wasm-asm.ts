@@ -21,7 +21,6 @@ export const OP = {
   return: 0x0f,
   call: 0x10,
   callIndirect: 0x11,
-  returnCallIndirect: 0x13,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,

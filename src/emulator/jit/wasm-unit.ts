@@ -95,8 +95,6 @@ const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FB = { params: [I32, I32, I32, I32], results: [] };
 const T_FX = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FLAG = { params: [], results: [I32] };
-/** A unit's function and the dispatch loop: (budget left) -> instructions retired since the dispatch began. */
-const T_UNIT = { params: [I32], results: [I32] };
 const T_VOID = { params: [], results: [] };
 const IMPORTS: ImportedFunc[] = [
   { name: 'rd', type: T_RD },
@@ -123,8 +121,7 @@ const L_SP = 10; // host code ran since the last attention check
 const L_Y = 11; // second operand
 const L_I = 12; // member index of the next block (the br_table's)
 const L_Q = 13; // i64: dividend and quotient of div/idiv
-const L_D = 14; // S_DONE at entry: instructions the dispatch retired before this unit (returns add it)
-const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64, I32];
+const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64];
 
 /** What the emitter knows statically about the lazy-flag state (as compiler.ts's K_*). */
 const K_UNKNOWN = 0;
@@ -373,14 +370,9 @@ class WasmWriter {
   /** Leaves the unit after `count` instructions of this block with EIP from `push`. */
   private exit(count: number, push: () => void): void {
     this.st(S_EIP, push);
-    this.retired(count);
-    this.f.op(OP.return);
-  }
-
-  /** Pushes what a return reports: the dispatch's count before this unit, L_N and `count` more. */
-  private retired(count: number): void {
-    this.f.get(L_D).get(L_N).op(OP.i32Add);
+    this.f.get(L_N);
     if (count !== 0) this.f.i32(count).op(OP.i32Add);
+    this.f.op(OP.return);
   }
 
   private where(): void {
@@ -721,8 +713,9 @@ class WasmWriter {
       ld(f, S_EIP);
       f.i32(next).op(OP.i32Ne, OP.i32Or);
       f.open(OP.if);
-      this.retired(this.j + 1);
-      f.op(OP.return);
+      f.get(L_N)
+        .i32(this.j + 1)
+        .op(OP.i32Add, OP.return);
       f.end();
     } else {
       ld(f, S_EIP);
@@ -1701,8 +1694,6 @@ class WasmWriter {
     const c = this.c;
     const m = members.length;
     members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
-    ld(f, S_DONE);
-    f.set(L_D);
     ld(f, S_EIP);
     f.set(L_E);
     f.i32(m).set(L_I);
@@ -1736,27 +1727,9 @@ class WasmWriter {
     });
     f.br(leave);
     f.end();
-    // L_E is not a member. After progress, chain to the unit the dispatch cache names for it, if
-    // any, as a tail call (what the dispatch loop would do next, without returning to it).
-    this.st(S_EIP, () => f.get(L_E));
-    f.get(L_N);
-    f.open(OP.if);
-    cacheEntry(f, L_E, L_X);
-    f.open(OP.if);
-    this.st(S_DONE, () => this.retired(0));
-    f.get(L_LEFT).get(L_N).op(OP.i32Sub);
-    f.get(L_X)
-      .mem(OP.i32Load, DISPATCH + 4)
-      .i32(1)
-      .op(OP.i32Sub);
-    f.op(OP.returnCallIndirect).uleb(0).uleb(0);
-    f.end();
-    f.end();
-    this.retired(0);
-    f.op(OP.return);
     f.end();
     this.exit(0, () => f.get(L_E));
-    return { type: T_UNIT, locals: UNIT_LOCALS, body: f };
+    return { type: { params: [I32], results: [I32] }, locals: UNIT_LOCALS, body: f };
   }
 }
 
@@ -1764,7 +1737,7 @@ class WasmWriter {
 /** The module bytes of units (each a list of members, the first its usual entry): `run0`, `run1`... */
 export function wasmUnitBytes(c: CodeCache, units: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
   const runs = units.map((members) => new WasmWriter(c).build(members));
-  return buildModule(IMPORTS, runs, { table: true, types: [T_UNIT], exports: runs.map((_, k) => `run${k}`) });
+  return buildModule(IMPORTS, runs, { exports: runs.map((_, k) => `run${k}`) });
 }
 
 /** Whether units for this address space compile to WebAssembly (its frames are on a WebAssembly.Memory). */
@@ -1772,28 +1745,10 @@ export function wasmReady(mem: Memory): boolean {
   return wasmStoreOf(mem.ram) !== undefined;
 }
 
-/**
- * Pushes whether the dispatch cache holds a unit for the EIP in local `e` (its entry's byte offset
- * from DISPATCH left in local `h`).
- */
-function cacheEntry(f: Body, e: number, h: number): void {
-  f.get(e)
-    .get(e)
-    .i32(12)
-    .op(OP.i32ShrU, OP.i32Xor)
-    .i32(DISPATCH_ENTRIES - 1)
-    .op(OP.i32And)
-    .i32(3)
-    .op(OP.i32Shl)
-    .tee(h);
-  f.mem(OP.i32Load, DISPATCH).get(e).op(OP.i32Eq);
-  f.get(h)
-    .mem(OP.i32Load, DISPATCH + 4)
-    .op(OP.i32Eqz, OP.i32Eqz, OP.i32And);
-}
-
 /** A unit's exported function: instructions retired, at most `left` (EIP left in the state). */
 type UnitFn = (left: number) => number;
+
+const T_UNIT = { params: [I32], results: [I32] };
 
 /**
  * The dispatch loop shared by the units of a store: while the state's EIP is in the dispatch cache,
@@ -1807,9 +1762,18 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
   const [left, n, e, h, k] = [0, 1, 2, 3, 4];
   const top = f.open(OP.loop);
   ld(f, S_EIP);
-  f.set(e);
-  cacheEntry(f, e, h);
-  f.op(OP.i32Eqz);
+  f.tee(e)
+    .get(e)
+    .i32(12)
+    .op(OP.i32ShrU, OP.i32Xor)
+    .i32(DISPATCH_ENTRIES - 1)
+    .op(OP.i32And)
+    .i32(3);
+  f.op(OP.i32Shl).set(h);
+  f.get(h).mem(OP.i32Load, DISPATCH).get(e).op(OP.i32Ne);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .op(OP.i32Eqz, OP.i32Or);
   f.open(OP.if);
   f.get(n).op(OP.return);
   f.end();
@@ -1821,13 +1785,11 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
     .mem(OP.i32Load, DISPATCH + 4)
     .i32(1)
     .op(OP.i32Sub);
-  // A unit returns the count since the dispatch began (S_DONE at its entry plus its own, and so on
-  // for the units it chained to): no progress, or host code asking for the CPU, ends the loop.
   f.op(OP.callIndirect).uleb(0).uleb(0).tee(k);
-  f.get(n).op(OP.i32Eq);
+  f.get(n).op(OP.i32Add).set(n);
+  f.get(k).op(OP.i32Eqz);
   ld(f, S_ATTN);
   f.op(OP.i32Or);
-  f.get(k).set(n);
   f.open(OP.if);
   f.get(n).op(OP.return);
   f.end();
