@@ -19,20 +19,37 @@ import { PAGE_CODE, PAGE_COW, PAGE_WATCH, PROT_READ, PROT_WRITE, type Memory } f
 
 /** Byte offset of frame 0 in the WebAssembly.Memory: below it, the shared state and the TLB. */
 export const STORE_BASE = 0x10000;
-/** Word indices of the shared state (registers 0-7 are words 0-7). */
-export const S_FO = 8;
-export const S_FA = 9;
-export const S_FB = 10;
-export const S_FR = 11;
-export const S_FM = 12;
-export const S_FL = 13;
-export const S_EIP = 14;
-/** cpu.attention after host code ran inside a unit. */
-export const S_ATTN = 15;
-export const S_FS = 16;
-export const S_GS = 17;
-/** Instructions the dispatch loop had retired before the unit running now (wasm-unit.ts). */
-export const S_DONE = 18;
+/**
+ * Word indices of the shared state (registers 0-7 are words 0-7), as a const enum so that the host
+ * side's copies (wasm-unit.ts, once per hand-over) use literals: V8 reads an imported `const` from
+ * its module cell with a TDZ check on every use.
+ */
+export const enum Slot {
+  FO = 8,
+  FA = 9,
+  FB = 10,
+  FR = 11,
+  FM = 12,
+  FL = 13,
+  EIP = 14,
+  /** cpu.attention after host code ran inside a unit. */
+  ATTN = 15,
+  FS = 16,
+  GS = 17,
+  /** Instructions the dispatch loop had retired before the unit running now (wasm-unit.ts). */
+  DONE = 18,
+}
+export const S_FO = Slot.FO;
+export const S_FA = Slot.FA;
+export const S_FB = Slot.FB;
+export const S_FR = Slot.FR;
+export const S_FM = Slot.FM;
+export const S_FL = Slot.FL;
+export const S_EIP = Slot.EIP;
+export const S_ATTN = Slot.ATTN;
+export const S_FS = Slot.FS;
+export const S_GS = Slot.GS;
+export const S_DONE = Slot.DONE;
 /** TLB entries (direct-mapped by page number), 8 bytes each: tag (page + 1, 0 = empty) and addend. */
 export const TLB_BITS = 10;
 export const TLB_ENTRIES = 1 << TLB_BITS;

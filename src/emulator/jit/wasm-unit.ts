@@ -35,6 +35,7 @@ import {
   S_FR,
   S_FS,
   S_GS,
+  Slot,
   TLB_ENTRIES,
   TLB_READ,
   TLB_WRITE,
@@ -69,8 +70,10 @@ interface CpuState {
 /** #DE, cpu.ts's VEC_DE (a value import from cpu.ts would close an import cycle). */
 const VEC_DE = 0;
 
-/** EFLAGS' trap flag. */
-const TF = 0x100;
+/** EFLAGS' trap flag (a const enum: a literal in the hand-over path). */
+const enum Eflags {
+  TF = 0x100,
+}
 
 // Function indices: the imports, then the unit, then the flag helpers.
 const F_RD = 0;
@@ -1851,7 +1854,7 @@ class Runtime {
       const cpu = this.enterHost(i, next, b, n);
       cpu.exec(i);
       this.leaveHost(cpu);
-      this.store.words()[S_EIP] = cpu.eip;
+      this.store.words()[Slot.EIP] = cpu.eip;
     };
     const de = (i: number, next: number, b: number, n: number): void => {
       this.enterHost(i, next, b, n).fault(VEC_DE);
@@ -1891,7 +1894,7 @@ class Runtime {
     const cpu = this.cpu!;
     const g = this.store.words();
     toCpu(g, cpu);
-    this.n = g[S_DONE]! + n;
+    this.n = g[Slot.DONE]! + n;
     cpu.cur = i;
     cpu.eip = next >>> 0;
     cpu.blockStart = b;
@@ -1908,32 +1911,32 @@ class Runtime {
     this.store.bind(this.mem!);
     const g = this.store.words();
     fromCpu(cpu, g);
-    g[S_ATTN] = cpu.attention !== 0 || cpu.stepping || (cpu.flags & TF) !== 0 ? 1 : 0;
+    g[Slot.ATTN] = cpu.attention !== 0 || cpu.stepping || (cpu.flags & Eflags.TF) !== 0 ? 1 : 0;
   }
 }
 
 function fromCpu(cpu: CpuState, g: Int32Array): void {
   const r = cpu.regs;
   for (let k = 0; k < 8; k++) g[k] = r[k]!;
-  g[S_FO] = cpu.lfOp;
-  g[S_FA] = cpu.lfA;
-  g[S_FB] = cpu.lfB;
-  g[S_FR] = cpu.lfR;
-  g[S_FM] = cpu.lfMsb;
-  g[S_FL] = cpu.flags;
-  g[S_FS] = cpu.fsBase;
-  g[S_GS] = cpu.gsBase;
+  g[Slot.FO] = cpu.lfOp;
+  g[Slot.FA] = cpu.lfA;
+  g[Slot.FB] = cpu.lfB;
+  g[Slot.FR] = cpu.lfR;
+  g[Slot.FM] = cpu.lfMsb;
+  g[Slot.FL] = cpu.flags;
+  g[Slot.FS] = cpu.fsBase;
+  g[Slot.GS] = cpu.gsBase;
 }
 
 function toCpu(g: Int32Array, cpu: CpuState): void {
   const r = cpu.regs;
   for (let k = 0; k < 8; k++) r[k] = g[k]!;
-  cpu.lfOp = g[S_FO]!;
-  cpu.lfA = g[S_FA]!;
-  cpu.lfB = g[S_FB]!;
-  cpu.lfR = g[S_FR]!;
-  cpu.lfMsb = g[S_FM]!;
-  cpu.flags = g[S_FL]!;
+  cpu.lfOp = g[Slot.FO]!;
+  cpu.lfA = g[Slot.FA]!;
+  cpu.lfB = g[Slot.FB]!;
+  cpu.lfR = g[Slot.FR]!;
+  cpu.lfMsb = g[Slot.FM]!;
+  cpu.flags = g[Slot.FL]!;
 }
 
 const runtimes = new WeakMap<WasmStore, Runtime>();
@@ -1969,9 +1972,9 @@ export function compileWasmUnits(
       const g = store.words();
       fromCpu(cpu, g);
       const e = cpu.eip | 0;
-      g[S_EIP] = e;
-      g[S_ATTN] = 0;
-      g[S_DONE] = 0;
+      g[Slot.EIP] = e;
+      g[Slot.ATTN] = 0;
+      g[Slot.DONE] = 0;
       R.cpu = cpu;
       R.mem = mem;
       R.r0 = cpu.retired;
@@ -1990,7 +1993,7 @@ export function compileWasmUnits(
       }
       const h = store.words();
       toCpu(h, cpu);
-      cpu.eip = h[S_EIP]! >>> 0;
+      cpu.eip = h[Slot.EIP]! >>> 0;
       cpu.retired = R.r0 + n;
       return n;
     };
