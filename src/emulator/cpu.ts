@@ -808,18 +808,21 @@ export class Cpu implements FpuHost {
         case Form.MovEvIR:
           R[mrm & 7] = code[at + 3]!;
           break;
-        case Form.PushR: {
-          // The value first: push esp stores the old ESP.
-          const v = R[op & 7]!;
+        case Form.PushR:
+        case Form.Call: {
+          // The value first: push esp stores the old ESP. (EIP is already the return address.)
+          const v = f === Form.Call ? this.eip : R[op & 7]!;
           const sp = (R[Reg.ESP]! - 4) | 0;
           const p = sp >>> Fast.Shift;
           if ((sp & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
             mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)] = v;
           else mem.write32(sp, v);
           R[Reg.ESP] = sp;
+          if (f === Form.Call) this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         }
-        case Form.PopR: {
+        case Form.PopR:
+        case Form.Ret: {
           // ESP moves first: pop esp loads ESP with the popped value.
           const sp = R[Reg.ESP]!;
           const p = sp >>> Fast.Shift;
@@ -828,7 +831,8 @@ export class Cpu implements FpuHost {
               ? mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)]!
               : mem.read32(sp);
           R[Reg.ESP] = sp + 4;
-          R[op & 7] = v;
+          if (f === Form.Ret) this.eip = v >>> 0;
+          else R[op & 7] = v;
           break;
         }
         case Form.IncDecR: {
@@ -885,27 +889,6 @@ export class Cpu implements FpuHost {
         case Form.Cdq:
           R[Reg.EDX] = R[Reg.EAX]! >> 31;
           break;
-        case Form.Call: {
-          const sp = (R[Reg.ESP]! - 4) | 0;
-          const p = sp >>> Fast.Shift;
-          if ((sp & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
-            mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)] = this.eip;
-          else mem.write32(sp, this.eip);
-          R[Reg.ESP] = sp;
-          this.eip = (this.eip + code[at + 3]!) >>> 0;
-          break;
-        }
-        case Form.Ret: {
-          const sp = R[Reg.ESP]!;
-          const p = sp >>> Fast.Shift;
-          const v =
-            (sp & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
-              ? mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)]!
-              : mem.read32(sp);
-          R[Reg.ESP] = sp + 4;
-          this.eip = v >>> 0;
-          break;
-        }
         case Form.Jmp:
           this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
