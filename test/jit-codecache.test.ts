@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CodeCache } from '../src/emulator/codecache.js';
 import { Cpu, type CpuHost } from '../src/emulator/cpu.js';
 import { Memory, PROT_EXEC, PROT_READ } from '../src/emulator/memory.js';
+import { useWasmStores } from '../src/emulator/jit/wasm-store.js';
 
 const CODE = 0x08048000;
 const N = 5000; // blocks: past several doublings of the front cache
@@ -81,6 +82,8 @@ describe('interpreted-instruction count (#13: the bench reports the share the in
     mem.poke(CODE, loop(k));
     cache.setJit(true);
     cache.jit!.hot = hot;
+    // JavaScript units compile at once; WebAssembly ones wait for a batch (PROBELAB_JIT=wasm).
+    cache.jit!.wasm = false;
     while (!done()) cpu.run(1 << 30);
     return { retired: cpu.retired, interpreted: cache.jit!.interpreted };
   }
@@ -99,5 +102,124 @@ describe('interpreted-instruction count (#13: the bench reports the share the in
       // the interpreter; the unit then loops by itself); [int] once.
       expect(r.interpreted).toBe(3 + 2 * hot + 1);
     }
+  });
+});
+
+/**
+ * Phase 1 runs O = [mov ecx, 1; dec ecx; jnz I] `m` times (I's jnz never taken: I is not decoded);
+ * phase 2 jumps to I = [dec ecx; jnz I] (a suffix of O: same last instruction) `m` times, by an
+ * indirect jump, so I joins no unit as a static successor of the jump's block.
+ *   00 mov ebx, I; 05 mov esi, m; 0a xor edi, edi; 0c O: mov ecx, 1; 11 I: dec ecx; 12 jnz I;
+ *   14 test edi, edi; 16 jnz P2; 18 dec esi; 19 jnz O; 1b inc edi; 1c mov esi, m; 21 jmp Q;
+ *   23 P2: dec esi; 24 jz done; 26 Q: inc ecx; 27 jmp *ebx; 29 done: int $0x80
+ */
+const I = 0x11;
+
+function jumpIntoCompiled(m: number): Uint8Array {
+  const imm = [m & 255, (m >> 8) & 255, (m >> 16) & 255, 0];
+  const i = CODE + I;
+  return Uint8Array.from([
+    0xbb,
+    i & 255,
+    (i >> 8) & 255,
+    (i >> 16) & 255,
+    i >>> 24,
+    0xbe,
+    ...imm,
+    0x31,
+    0xff,
+    0xb9,
+    1,
+    0,
+    0,
+    0,
+    0x49,
+    0x75,
+    0xfd,
+    0x85,
+    0xff,
+    0x75,
+    0x0b,
+    0x4e,
+    0x75,
+    0xf1,
+    0x47,
+    0xbe,
+    ...imm,
+    0xeb,
+    0x03,
+    0x4e,
+    0x74,
+    0x03,
+    0x41,
+    0xff,
+    0xe3,
+    0xcd,
+    0x80,
+  ]);
+}
+
+describe('a block starting inside a compiled one (#13 compile policy, JavaScript units)', () => {
+  const HOT = 4;
+  // JitTable keeps such a suffix interpreted (a budget cut starts one per slice) until it has run
+  // hot * LATE_FACTOR (100) times in all; a real jump target runs far more often than that.
+  function run(m: number): { retired: number; suffixCompiled: boolean; unitsBefore: number } {
+    const { mem, cache, cpu, done } = machine();
+    mem.poke(CODE, jumpIntoCompiled(m));
+    cache.setJit(true);
+    const jit = cache.jit!;
+    jit.wasm = false;
+    jit.hot = HOT;
+    let unitsBefore = -1;
+    while (!done()) {
+      cpu.run(1000);
+      if (unitsBefore < 0 && cache.find(CODE + I) >= 0) unitsBefore = jit.compiled;
+    }
+    const i = cache.find(CODE + I);
+    return { retired: cpu.retired, suffixCompiled: i >= 0 && jit.fns[i] !== undefined, unitsBefore };
+  }
+
+  it('a jump target into a compiled block compiles once it has run hot * 100 times', () => {
+    const r = run(3000);
+    // 3 before O; 7 per pass of phase 1; 3 to switch; 8 per pass of phase 2 (the last one at jz); int
+    expect(r.retired).toBe(3 + 3000 * 7 + 3 + 3000 * 8 + 1);
+    expect(r.unitsBefore).toBeGreaterThan(0); // O was compiled before I was first decoded
+    expect(r.suffixCompiled).toBe(true);
+  });
+
+  it('one that has run fewer times stays interpreted', () => {
+    const r = run(HOT * 100 - 50);
+    expect(r.unitsBefore).toBeGreaterThan(0);
+    expect(r.suffixCompiled).toBe(false);
+  });
+});
+
+describe('slices cut inside a compiled loop (#13 compile policy, WebAssembly units)', () => {
+  // Budgets of 37 instructions end slices between the loop's dec and jnz; the next slice starts at
+  // the jnz, a block of its own and a suffix of the loop's. Compiled, its unit would hold the loop
+  // (the jnz's target) and run it in place of the loop's unit: a unit per cut point. It stays
+  // interpreted until it has run hot * 100 times.
+  function run(k: number): { retired: number; units: number; wasmUnits: number } {
+    useWasmStores(true);
+    try {
+      const { mem, cache, cpu, done } = machine();
+      mem.poke(CODE, loop(k));
+      cache.setJit(true);
+      const jit = cache.jit!;
+      jit.wasm = true;
+      jit.hot = 4;
+      jit.wasmBatch = 1;
+      while (!done()) cpu.run(37);
+      return { retired: cpu.retired, units: jit.compiled, wasmUnits: jit.wasmUnits };
+    } finally {
+      useWasmStores(process.env['PROBELAB_JIT'] === 'wasm');
+    }
+  }
+
+  it('the loop compiles once; the block after a cut stays interpreted', () => {
+    const r = run(3000);
+    expect(r.retired).toBe(1 + 2 * 3000 + 1);
+    expect(r.wasmUnits).toBe(1);
+    expect(r.units).toBe(1);
   });
 });

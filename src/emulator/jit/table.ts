@@ -99,6 +99,8 @@ export class JitTable {
   private unitsOf: (Unit[] | undefined)[] = [];
   /** Address of a compiled block's last instruction -> lowest start of a compiled block ending there. */
   private blockEnding = new Map<number, number>();
+  /** Executions counted so far of suffix blocks kept interpreted (see compile). */
+  private suffixRuns = new Map<number, number>();
   /** Interpreted executions per block entry index; saturates at `hot`. */
   heat = new Uint16Array(INITIAL);
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
@@ -166,9 +168,22 @@ export class JitTable {
     // A block that starts inside a compiled one (where a budget cut it, so the next slice began in
     // its middle) is a suffix of it: entered once per slice at most, it stays interpreted rather than
     // starting another unit that V8 would have to warm up again (measured: 17 units for fib, not 1).
+    // The same holds for WebAssembly units, cheap as they are: the suffix's unit holds the loop the
+    // cut was in (its successors) and went on running it in place of the loop's own unit, a unit per
+    // cut point (fib(32): 147 MIPS, 261 with the rule). It holds only while the block has run fewer
+    // than hot * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
+    // SQLite interpreted one such block 51,000 times.
     const lastEip = c.eip[head + c.blockLen[head]! - 1]! >>> 0;
     const owner = this.blockEnding.get(lastEip);
-    if (owner !== undefined && owner < c.eip[head]! >>> 0) return;
+    if (owner !== undefined && owner < c.eip[head]! >>> 0) {
+      const runs = (this.suffixRuns.get(head) ?? 0) + this.threshold();
+      if (runs < this.hot * LATE_FACTOR) {
+        this.suffixRuns.set(head, runs);
+        this.heat[head] = 0;
+        return;
+      }
+      this.suffixRuns.delete(head);
+    }
     const page = c.eip[head]! >>> 12;
     const members = [head];
     let insns = c.blockLen[head]!;
@@ -247,6 +262,7 @@ export class JitTable {
       for (const u of units) if (u.live) this.kill(u);
     }
     this.fns[b] = undefined;
+    this.suffixRuns.delete(b);
     if (b < this.heat.length) this.heat[b] = 0;
   }
 
@@ -271,6 +287,7 @@ export class JitTable {
     this.fns = denseFns(this.fns.length);
     this.unitsOf = [];
     this.blockEnding.clear();
+    this.suffixRuns.clear();
     this.heat.fill(0);
     this.liveSize = 0;
     if (eviction) this.evictions++;
