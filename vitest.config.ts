@@ -5,8 +5,8 @@
 //   transform cannot inline a `const enum` from another file, and the interpreter's dispatch relies
 //   on them, so under it the interpreter ran up to 12x slower than the build.
 // - dist/ is never stale: before any test runs, dist/ is rebuilt if a source or schema file is
-//   newer than its compiled or copied counterpart (or has none); `npm test` has just built it, so
-//   there this is only a check.
+//   newer than its compiled or copied counterpart (or has none), or tsconfig.json than any of
+//   them; `npm test` has just built it, so there this is only a check.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
+
+/** The oldest compiled or copied file staleFile has seen (ms). */
+let oldestBuilt = Infinity;
 
 /** The first file under `dir` (relative to root) whose counterpart `out(file)` is missing or older. */
 function staleFile(dir: string, keep: (f: string) => boolean, out: (f: string) => string): string | null {
@@ -32,6 +35,7 @@ function staleFile(dir: string, keep: (f: string) => boolean, out: (f: string) =
     } catch {
       return f;
     }
+    oldestBuilt = Math.min(oldestBuilt, built);
     if (fs.statSync(path.join(root, f)).mtimeMs > built) return f;
   }
   return null;
@@ -48,7 +52,9 @@ function ensureFreshDist(): void {
       'schemas',
       () => true,
       (f) => `dist/${f}`,
-    );
+    ) ??
+    // (the compiler's options change every output)
+    (fs.statSync(path.join(root, 'tsconfig.json')).mtimeMs > oldestBuilt ? 'tsconfig.json' : null);
   if (stale === null) return;
   process.stderr.write(`vitest.config: ${stale} is newer than dist/: running npm run build\n`);
   for (const script of [['scripts/tsc.mjs', '-p', 'tsconfig.json'], ['scripts/copy-assets.mjs']]) {
