@@ -40,6 +40,21 @@ const enum M {
   Mask = 0xfff,
 }
 
+/**
+ * The accessors' fast-path tests as literals for the interpreter's loop (cpu.ts), which reads and
+ * writes aligned words and bytes itself when `perm[page] & ReadMask` equals Read (or `& WriteMask`
+ * equals Write), as read32/write32 here and the compiled code (jit/access.ts) do; anything else goes
+ * through the accessors. Why: inlined by V8, the accessors used up the loop's inlining budget.
+ */
+export const enum Fast {
+  ReadMask = M.ReadFast,
+  Read = M.Read,
+  WriteMask = M.WriteFast,
+  Write = M.Write,
+  Shift = M.Shift,
+  Mask = M.Mask,
+}
+
 export const PROT_READ = M.Read;
 export const PROT_WRITE = M.Write;
 export const PROT_EXEC = M.Exec;

@@ -15,12 +15,12 @@
 // - After host code the TLB is dropped if the page tables moved, and the unit leaves after the
 //   instruction when host code asked for the CPU (attention), as the JS units do.
 
-import { PFX_SEG_SHIFT } from '../decoder.js';
+import { EA_A16, PFX_A16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
 import type { Memory } from '../memory.js';
 import { LF_ADD, LF_DEC, LF_INC, LF_LOGIC, LF_RES, LF_SUB } from '../lazyflags.js';
-import { Body, buildModule, I32, OP, type Func, type ImportedFunc } from './wasm-asm.js';
+import { Body, buildModule, I32, I64, OP, type Func, type ImportedFunc } from './wasm-asm.js';
 import {
   DISPATCH,
   DISPATCH_ENTRIES,
@@ -62,8 +62,12 @@ interface CpuState {
   blockStart: number;
   retired: number;
   exec(i: number): void;
+  fault(vector: number): never;
   raised(e: unknown, b: number, i: number): number;
 }
+
+/** #DE, cpu.ts's VEC_DE (a value import from cpu.ts would close an import cycle). */
+const VEC_DE = 0;
 
 /** EFLAGS' trap flag. */
 const TF = 0x100;
@@ -81,18 +85,25 @@ const F_PF = 7;
 const HELPERS = ['cf', 'of', 'zf', 'sf', 'pf'];
 /** An x87 instruction straight to the FPU (after the helpers). */
 const F_FX = 8;
+/** Materializes the lazy flags into fl (the interpreter's materialize), defined in the dispatch module. */
+const F_MAT = 9;
+/** Raises #DE with the state exact (div/idiv by zero or a quotient that does not fit). */
+const F_DE = 10;
 
 const T_RD = { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
 const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FB = { params: [I32, I32, I32, I32], results: [] };
 const T_FX = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
 const T_FLAG = { params: [], results: [I32] };
+const T_VOID = { params: [], results: [] };
 const IMPORTS: ImportedFunc[] = [
   { name: 'rd', type: T_RD },
   { name: 'wr', type: T_WR },
   { name: 'fb', type: T_FB },
   ...HELPERS.map((name) => ({ name, type: T_FLAG })),
   { name: 'fx', type: T_FX },
+  { name: 'mat', type: T_VOID },
+  { name: 'de', type: T_FB },
 ];
 
 // Locals of the unit function (0 is the parameter `left`).
@@ -108,7 +119,9 @@ const L_X = 8; // TLB: entry offset
 const L_W = 9; // value to write
 const L_SP = 10; // host code ran since the last attention check
 const L_Y = 11; // second operand
-const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
+const L_I = 12; // member index of the next block (the br_table's)
+const L_Q = 13; // i64: dividend and quotient of div/idiv
+const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64];
 
 /** What the emitter knows statically about the lazy-flag state (as compiler.ts's K_*). */
 const K_UNKNOWN = 0;
@@ -210,12 +223,99 @@ function flagHelpers(): Func[] {
 }
 
 /**
- * The forms this back end translates: the JS back end's, less not/neg r/m8 (all others go to the
- * interpreter through the `fb` import).
+ * `mat`: the interpreter's materialize (all six arithmetic flags into fl, the lazy op to LF_NONE), for
+ * the forms that set some flags concretely and keep the others (rol/ror, bsf/bsr). Calls the flag
+ * helpers by their indices in the dispatch module (cf 1, of 2, zf 3, sf 4, pf 5).
+ */
+function matHelper(): Func {
+  const b = new Body();
+  ld(b, S_FO).tee(0).op(OP.i32Eqz);
+  b.open(OP.if);
+  b.op(OP.return);
+  b.end();
+  b.i32(0);
+  ld(b, S_FL).i32(~0x8d5).op(OP.i32And);
+  b.call(1).op(OP.i32Or);
+  b.call(5).i32(2).op(OP.i32Shl, OP.i32Or);
+  // AF: from the operands of add/sub/inc/dec, 0 after logic, kept in fl after shifts and multiplies.
+  b.get(0).i32(LF_LOGIC).op(OP.i32Eq);
+  b.open(OP.if, true);
+  b.i32(0).else();
+  b.get(0).i32(LF_RES).op(OP.i32Eq);
+  b.open(OP.if, true);
+  ld(b, S_FL).i32(16).op(OP.i32And);
+  b.else();
+  ld(b, S_FA);
+  ld(b, S_FB).op(OP.i32Xor);
+  ld(b, S_FR).op(OP.i32Xor).i32(16).op(OP.i32And);
+  b.end().end();
+  b.op(OP.i32Or);
+  b.call(3).i32(6).op(OP.i32Shl, OP.i32Or);
+  b.call(4).i32(7).op(OP.i32Shl, OP.i32Or);
+  b.call(2).i32(11).op(OP.i32Shl, OP.i32Or);
+  b.mem(OP.i32Store, S_FL * 4);
+  b.i32(0)
+    .i32(0)
+    .mem(OP.i32Store, S_FO * 4);
+  return { type: T_VOID, locals: [I32], body: b };
+}
+
+/**
+ * Forms only this back end translates (#13: the most frequent hand-overs on Lua and SQLite): rol/ror
+ * and the 8- and 16-bit shifts by an immediate or 1, shld/shrd, div/idiv r/m32, single and
+ * rep movs/stos, jecxz, bswap, bsf/bsr, xchg, not/neg r/m16 and the hint nops (0f 18-1f: endbr32).
+ */
+function extraForm(c: CodeCache, i: number): boolean {
+  const op = c.op[i]!;
+  const m = c.modrm[i]!;
+  const reg = (m >> 3) & 7;
+  if (op >= 0x118 && op <= 0x11f) return true; // no operand is accessed, whatever the prefixes
+  if ((c.pfx[i]! & PFX_A16) !== 0 || (m < 0xc0 && (c.ea[i]! & EA_A16) !== 0)) return false;
+  switch (op) {
+    case 0xc1:
+    case 0xd1:
+      return reg <= 1;
+    case 0x4c1:
+    case 0x4d1:
+    case 0xc0:
+    case 0xd0:
+      return reg <= 1 || reg >= 4;
+    case 0x4f7:
+      return reg === 2 || reg === 3;
+    case 0xf7:
+      return reg >= 6;
+    case 0x1a4:
+    case 0x1ac:
+    case 0x1a5:
+    case 0x1ad:
+    case 0xa4:
+    case 0xa5:
+    case 0x4a5:
+    case 0xaa:
+    case 0xab:
+    case 0x4ab:
+    case 0xe3:
+    case 0x1bc:
+    case 0x1bd:
+    case 0x87:
+      return true;
+  }
+  return (op >= 0x91 && op <= 0x97) || (op >= 0x1c8 && op <= 0x1cf);
+}
+
+/**
+ * The forms this back end translates: the JS back end's, less not/neg r/m8, and extraForm's (all
+ * others go to the interpreter through the `fb` import).
  */
 function translated(c: CodeCache, i: number): boolean {
+  if (extraForm(c, i)) return true;
   if (c.op[i] === 0xf6 && ((c.modrm[i]! >> 3) & 7) >= 2) return false;
   return nativeOp(c, i);
+}
+
+/** Whether entry i runs as WebAssembly rather than through the interpreter (tests name the forms). */
+export function wasmTranslated(c: CodeCache, i: number): boolean {
+  return translated(c, i) || directX87(c, i);
 }
 
 /** Emits one unit's `run(left) -> retired` function. */
@@ -228,6 +328,12 @@ class WasmWriter {
   private j = 0;
   private n = 0;
   private top = 0;
+  /** The instruction being emitted may call host code and return (a slow-path access, the FPU). */
+  private hostCall = false;
+  /** The EIPs a control transfer just emitted can set L_E to, when known here (null: any). */
+  private targets: number[] | null = null;
+  /** Member index by block EIP (| 0), for the br_table between members. */
+  private index = new Map<number, number>();
 
   constructor(private readonly c: CodeCache) {}
 
@@ -328,15 +434,22 @@ class WasmWriter {
         .op(OP.i32LeU, OP.i32And);
   }
 
+  /** Pushes L_A's offset in the WebAssembly memory after a hit in `tlb` (its entry at L_X). */
+  private hostAddr(tlb: number): void {
+    this.f
+      .get(L_A)
+      .get(L_X)
+      .mem(OP.i32Load, tlb + 4)
+      .op(OP.i32Add);
+  }
+
   /** Pushes the `size`-byte value (zero-extended) at the guest address in L_A. */
   private read(size: number): void {
     const f = this.f;
+    this.hostCall = true;
     this.tlbHit(TLB_READ, size);
     f.open(OP.if, true);
-    f.get(L_A)
-      .get(L_X)
-      .mem(OP.i32Load, TLB_READ + 4)
-      .op(OP.i32Add);
+    this.hostAddr(TLB_READ);
     f.mem(size === 4 ? OP.i32Load : size === 2 ? OP.i32Load16u : OP.i32Load8u, 0);
     f.else();
     f.get(L_A).i32(size);
@@ -348,13 +461,11 @@ class WasmWriter {
   /** Writes the low `size` bytes of L_W to the guest address in L_A. */
   private write(size: number): void {
     const f = this.f;
+    this.hostCall = true;
     this.tlbHit(TLB_WRITE, size);
     f.open(OP.if);
-    f.get(L_A)
-      .get(L_X)
-      .mem(OP.i32Load, TLB_WRITE + 4)
-      .op(OP.i32Add)
-      .get(L_W);
+    this.hostAddr(TLB_WRITE);
+    f.get(L_W);
     f.mem(size === 4 ? OP.i32Store : size === 2 ? OP.i32Store16 : OP.i32Store8, 0);
     f.else();
     f.get(L_A).get(L_W).i32(size);
@@ -550,16 +661,26 @@ class WasmWriter {
   }
 
   /** The concrete-flag result of shifts and multiplies: CF = OF = L_T, ZF/SF/PF from L_R. */
-  private resFlags(cfLocal: number, ofLocal: number): void {
+  private resFlags(cfLocal: number, ofLocal: number, msb = 31): void {
     this.st(S_FL, () => {
       ld(this.f, S_FL);
       this.f.i32(-2262).op(OP.i32And).get(cfLocal).op(OP.i32Or).get(ofLocal).i32(11).op(OP.i32Shl, OP.i32Or);
     });
     this.st(S_FO, () => this.f.i32(LF_RES));
     this.stLocal(S_FR, L_R);
-    this.st(S_FM, () => this.f.i32(31));
+    this.st(S_FM, () => this.f.i32(msb));
     this.kind = K_OTHER;
-    this.msb = 31;
+    this.msb = msb;
+  }
+
+  /** Materializes the flags, then sets CF and OF from locals (rol/ror: the others are kept). */
+  private cfOf(cfLocal: number, ofLocal: number): void {
+    this.f.call(F_MAT);
+    this.st(S_FL, () => {
+      ld(this.f, S_FL);
+      this.f.i32(~0x801).op(OP.i32And).get(cfLocal).op(OP.i32Or).get(ofLocal).i32(11).op(OP.i32Shl, OP.i32Or);
+    });
+    this.kind = K_UNKNOWN;
   }
 
   // ---- instructions
@@ -571,6 +692,7 @@ class WasmWriter {
    */
   private x87(i: number, op: number, m: number): void {
     const f = this.f;
+    this.hostCall = true;
     f.i32(op).i32(m);
     if (m < 0xc0) this.ea(i);
     else f.i32(0);
@@ -627,6 +749,7 @@ class WasmWriter {
       this.fallback(i);
       return this.j === this.n - 1;
     }
+    if (op === 0x4a5 || op === 0x4ab) return this.string(i, op & 0x3ff, 2);
     if (op >= 0x400) {
       this.o16(i, op & 0x3ff, m, imm);
       return false;
@@ -706,6 +829,7 @@ class WasmWriter {
       f.i32((next + imm) | 0).i32(next);
       this.cond(op & 15);
       f.op(OP.select).set(L_E);
+      this.targets = [(next + imm) | 0, next];
       return true;
     }
     if (op >= 0x140 && op <= 0x14f) {
@@ -776,7 +900,8 @@ class WasmWriter {
           f.get(L_V).set(L_Y).i32(0).set(L_V);
           this.alu(5, 31);
           this.writeE(i, 4);
-        } else this.mul(reg === 5);
+        } else if (reg >= 6) this.divide(reg === 7);
+        else this.mul(reg === 5);
         return false;
       case 0xfe:
         this.readE(i, 1);
@@ -869,6 +994,7 @@ class WasmWriter {
         f.i32(next).set(L_W);
         this.push();
         f.i32((next + imm) | 0).set(L_E);
+        this.targets = [(next + imm) | 0];
         return true;
       case 0xc2:
       case 0xc3:
@@ -886,6 +1012,7 @@ class WasmWriter {
       case 0xe9:
       case 0xeb:
         f.i32((next + imm) | 0).set(L_E);
+        this.targets = [(next + imm) | 0];
         return true;
       case 0xfc:
       case 0xfd:
@@ -959,8 +1086,76 @@ class WasmWriter {
       case 0xc1:
       case 0xd1:
       case 0xd3:
-        this.shift(i, op, reg);
+        if (reg <= 1) this.rotate(i, op === 0xc1 ? this.c.imm[i]! & 31 : 1, reg === 0, 4);
+        else this.shift(i, op, reg);
         return false;
+      case 0x1a4:
+      case 0x1ac:
+        this.shiftDouble(i, op === 0x1a4, reg, this.c.imm[i]! & 31);
+        return false;
+      case 0x1a5:
+      case 0x1ad:
+        this.shiftDoubleCl(i, op === 0x1a5, reg);
+        return false;
+      case 0xc0:
+      case 0xd0: {
+        const count = op === 0xc0 ? this.c.imm[i]! & 31 : 1;
+        if (reg <= 1) this.rotate(i, count, reg === 0, 1);
+        else this.shiftNarrow(i, count, reg, 1);
+        return false;
+      }
+      case 0xa4:
+      case 0xa5:
+      case 0xaa:
+      case 0xab:
+        return this.string(i, op, op & 1 ? 4 : 1);
+      case 0xe3:
+        f.i32((next + imm) | 0).i32(next);
+        this.ldReg(1);
+        f.op(OP.i32Eqz, OP.select).set(L_E);
+        this.targets = [(next + imm) | 0, next];
+        return true;
+      case 0x1bc:
+      case 0x1bd:
+        this.bitScan(i, op === 0x1bc, reg);
+        return false;
+      case 0x87:
+        if (m >= 0xc0) {
+          this.ldReg(rm);
+          f.set(L_V);
+          this.st(rm, () => this.ldReg(reg));
+        } else {
+          this.ea(i);
+          f.set(L_A);
+          this.read(4);
+          f.set(L_V);
+          this.ldReg(reg);
+          f.set(L_W);
+          this.write(4);
+        }
+        this.stLocal(reg, L_V);
+        return false;
+    }
+    if (op >= 0x118 && op <= 0x11f) return false; // hint nops, endbr32
+    if (op >= 0x91 && op <= 0x97) {
+      this.ldReg(0);
+      f.set(L_V);
+      this.st(0, () => this.ldReg(op & 7));
+      this.stLocal(op & 7, L_V);
+      return false;
+    }
+    if (op >= 0x1c8 && op <= 0x1cf) {
+      // bswap: the odd bytes rotated right by 8, the even ones left by 8.
+      this.st(op & 7, () => {
+        this.ldReg(op & 7);
+        f.i32(0x00ff00ff).op(OP.i32And).i32(8).op(OP.i32Rotr);
+        this.ldReg(op & 7);
+        f.i32(0xff00ff00 | 0)
+          .op(OP.i32And)
+          .i32(8)
+          .op(OP.i32Rotl, OP.i32Or);
+      });
+      return false;
     }
     throw new Error(`wasm-unit: no translation for op ${op.toString(16)}`);
   }
@@ -997,14 +1192,25 @@ class WasmWriter {
       }
       return;
     }
+    if (op === 0xf7 && (reg === 2 || reg === 3)) {
+      // not, neg r/m16
+      this.readE(i, 2);
+      if (reg === 2) f.get(L_V).i32(-1).op(OP.i32Xor).set(L_R);
+      else {
+        f.get(L_V).set(L_Y).i32(0).set(L_V);
+        this.alu(5, 15);
+      }
+      this.writeE(i, 2);
+      return;
+    }
     switch (op) {
       case 0x81:
       case 0x83:
         f.i32(imm & 0xffff).set(L_Y);
         this.aluE(i, reg, 2);
         return;
-      case 0x85:
       case 0xf7:
+      case 0x85:
         this.readE(i, 2);
         if (op === 0x85) reg16(reg);
         else f.i32(imm & 0xffff);
@@ -1036,6 +1242,13 @@ class WasmWriter {
         }
         this.writeE(i, 2);
         return;
+      case 0xc1:
+      case 0xd1: {
+        const count = op === 0xc1 ? imm & 31 : 1;
+        if (reg <= 1) this.rotate(i, count, reg === 0, 2);
+        else this.shiftNarrow(i, count, reg, 2);
+        return;
+      }
     }
     // 0x90: `66 90`, the two-byte nop
   }
@@ -1093,6 +1306,339 @@ class WasmWriter {
     this.msb = 31;
   }
 
+  /**
+   * rol/ror r/m16 or r/m32 by a count known here (already masked to 5 bits), as the interpreter's
+   * shift: a zero count changes nothing (the operand is still read and written back); otherwise the
+   * flags are materialized and CF/OF replaced, before the write.
+   */
+  private rotate(i: number, count: number, left: boolean, size: number): void {
+    const f = this.f;
+    const bits = size * 8;
+    const msb = bits - 1;
+    const n = count % bits;
+    this.readE(i, size);
+    if (n === 0) f.get(L_V).set(L_R);
+    else if (size === 4)
+      f.get(L_V)
+        .i32(n)
+        .op(left ? OP.i32Rotl : OP.i32Rotr)
+        .set(L_R);
+    else {
+      const l = left ? n : bits - n;
+      f.get(L_V)
+        .i32(l)
+        .op(OP.i32Shl)
+        .get(L_V)
+        .i32(bits - l)
+        .op(OP.i32ShrU, OP.i32Or)
+        .set(L_R); // bits past the operand are never stored; the flags read bits 0, msb - 1 and msb
+    }
+    if (count !== 0) {
+      // rol: CF = bit 0, OF = msb ^ CF; ror: CF = msb, OF = msb ^ the bit below it.
+      if (left) {
+        f.get(L_R).i32(1).op(OP.i32And).set(L_Y);
+        f.get(L_R).i32(msb).op(OP.i32ShrU).get(L_Y).op(OP.i32Xor).i32(1).op(OP.i32And).set(L_T);
+      } else {
+        f.get(L_R).i32(msb).op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_Y);
+        f.get(L_R)
+          .i32(msb - 1)
+          .op(OP.i32ShrU)
+          .get(L_Y)
+          .op(OP.i32Xor)
+          .i32(1)
+          .op(OP.i32And)
+          .set(L_T);
+      }
+      this.cfOf(L_Y, L_T);
+    }
+    this.writeE(i, size);
+  }
+
+  /** shl/shr/sar r/m8 or r/m16 by a count known here (masked to 5 bits), with the interpreter's flag rules. */
+  private shiftNarrow(i: number, count: number, k: number, size: number): void {
+    const f = this.f;
+    const bits = size * 8;
+    const msb = bits - 1;
+    const mask = size === 1 ? 0xff : 0xffff;
+    this.readE(i, size);
+    if (count === 0) f.get(L_V).set(L_R);
+    else {
+      // L_Y = CF, L_T = OF.
+      if (k === 4 || k === 6) {
+        if (count <= bits)
+          f.get(L_V)
+            .i32(bits - count)
+            .op(OP.i32ShrU)
+            .i32(1)
+            .op(OP.i32And)
+            .set(L_Y);
+        else f.i32(0).set(L_Y);
+        f.get(L_V).i32(count).op(OP.i32Shl).i32(mask).op(OP.i32And).set(L_R);
+        f.get(L_R).i32(msb).op(OP.i32ShrU).get(L_Y).op(OP.i32Xor).set(L_T);
+      } else if (k === 5) {
+        if (count <= bits)
+          f.get(L_V)
+            .i32(count - 1)
+            .op(OP.i32ShrU)
+            .i32(1)
+            .op(OP.i32And)
+            .set(L_Y);
+        else f.i32(0).set(L_Y);
+        f.get(L_V).i32(count).op(OP.i32ShrU).set(L_R);
+        if (count === 1) f.get(L_V).i32(msb).op(OP.i32ShrU).set(L_T);
+        else f.i32(0).set(L_T);
+      } else {
+        // sar: the sign-extended operand; counts past the sign bit shift in sign bits only.
+        f.get(L_V)
+          .i32(32 - bits)
+          .op(OP.i32Shl)
+          .i32(32 - bits)
+          .op(OP.i32ShrS)
+          .set(L_R);
+        f.get(L_R)
+          .i32(count > msb ? msb : count - 1)
+          .op(OP.i32ShrS)
+          .i32(1)
+          .op(OP.i32And)
+          .set(L_Y);
+        f.get(L_R)
+          .i32(count > msb ? msb : count)
+          .op(OP.i32ShrS)
+          .i32(mask)
+          .op(OP.i32And)
+          .set(L_R);
+        f.i32(0).set(L_T);
+      }
+      this.resFlags(L_Y, L_T, msb);
+    }
+    this.writeE(i, size);
+  }
+
+  /** shld/shrd r/m32, r32, imm8: the interpreter's shiftDouble (a zero count touches nothing). */
+  private shiftDouble(i: number, left: boolean, reg: number, count: number): void {
+    if (count === 0) return;
+    const f = this.f;
+    this.readE(i, 4);
+    f.get(L_V)
+      .i32(count)
+      .op(left ? OP.i32Shl : OP.i32ShrU);
+    this.ldReg(reg);
+    f.i32(32 - count)
+      .op(left ? OP.i32ShrU : OP.i32Shl, OP.i32Or)
+      .set(L_R);
+    // The interpreter writes the result before it sets the flags: a faulting write leaves them.
+    this.writeE(i, 4);
+    f.get(L_V)
+      .i32(left ? 32 - count : count - 1)
+      .op(OP.i32ShrU)
+      .i32(1)
+      .op(OP.i32And)
+      .set(L_Y);
+    f.get(L_R).get(L_V).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_T);
+    this.resFlags(L_Y, L_T, 31);
+  }
+
+  /** shld/shrd r/m32, r32, cl: as shiftDouble with the count (cl & 31) in L_T; 0 touches nothing. */
+  private shiftDoubleCl(i: number, left: boolean, reg: number): void {
+    const f = this.f;
+    this.ldReg(1);
+    f.i32(31).op(OP.i32And).tee(L_T);
+    f.open(OP.if);
+    this.readE(i, 4);
+    f.get(L_V)
+      .get(L_T)
+      .op(left ? OP.i32Shl : OP.i32ShrU);
+    this.ldReg(reg);
+    f.i32(32)
+      .get(L_T)
+      .op(OP.i32Sub, left ? OP.i32ShrU : OP.i32Shl, OP.i32Or)
+      .set(L_R);
+    this.writeE(i, 4);
+    f.get(L_V);
+    if (left) f.i32(32).get(L_T).op(OP.i32Sub);
+    else f.get(L_T).i32(1).op(OP.i32Sub);
+    f.op(OP.i32ShrU).i32(1).op(OP.i32And).set(L_Y);
+    f.get(L_R).get(L_V).op(OP.i32Xor).i32(31).op(OP.i32ShrU).set(L_T);
+    this.resFlags(L_Y, L_T, 31);
+    f.end();
+    this.kind = K_UNKNOWN;
+  }
+
+  /** bsf/bsr r32, r/m32: ZF set and the destination kept for a zero source (flags materialized). */
+  private bitScan(i: number, forward: boolean, reg: number): void {
+    const f = this.f;
+    this.readE(i, 4);
+    f.call(F_MAT);
+    f.get(L_V).op(OP.i32Eqz);
+    f.open(OP.if);
+    this.st(S_FL, () => {
+      ld(f, S_FL);
+      f.i32(0x40).op(OP.i32Or);
+    });
+    f.else();
+    this.st(reg, () => {
+      if (forward) f.get(L_V).op(OP.i32Ctz);
+      else f.i32(31).get(L_V).op(OP.i32Clz, OP.i32Sub);
+    });
+    this.st(S_FL, () => {
+      ld(f, S_FL);
+      f.i32(~0x40).op(OP.i32And);
+    });
+    f.end();
+    this.kind = K_UNKNOWN;
+  }
+
+  /**
+   * div/idiv r/m32 (divisor in L_V): EDX:EAX / divisor. A zero divisor or a quotient that does not
+   * fit raises #DE through host code with nothing changed (the interpreter's order); no flag changes.
+   */
+  private divide(signed: boolean): void {
+    const f = this.f;
+    const raise = () => {
+      f.open(OP.if);
+      this.where();
+      f.call(F_DE).op(OP.unreachable);
+      f.end();
+    };
+    // L_Q = EDX:EAX
+    this.ldReg(2);
+    f.op(signed ? OP.i64ExtendI32S : OP.i64ExtendI32U, OP.i64Const)
+      .sleb(32)
+      .op(OP.i64Shl);
+    this.ldReg(0);
+    f.op(OP.i64ExtendI32U, OP.i64Or).set(L_Q);
+    if (!signed) {
+      // The quotient fits in 32 bits exactly when EDX < divisor (unsigned); that also excludes 0.
+      this.ldReg(2);
+      f.get(L_V).op(OP.i32GeU);
+      raise();
+      f.get(L_Q).get(L_V).op(OP.i64ExtendI32U, OP.i64RemU, OP.i32WrapI64).set(L_R);
+      f.get(L_Q).get(L_V).op(OP.i64ExtendI32U, OP.i64DivU, OP.i32WrapI64).set(L_T);
+    } else {
+      // A zero divisor, or -2^63 / -1 (which wasm's i64.div_s would trap on): #DE before dividing.
+      f.get(L_V).op(OP.i32Eqz);
+      f.get(L_V).i32(-1).op(OP.i32Eq);
+      this.ldReg(2);
+      f.i32(-0x80000000).op(OP.i32Eq, OP.i32And);
+      this.ldReg(0);
+      f.op(OP.i32Eqz, OP.i32And, OP.i32Or);
+      raise();
+      f.get(L_Q).get(L_V).op(OP.i64ExtendI32S, OP.i64RemS, OP.i32WrapI64).set(L_R);
+      f.get(L_Q).get(L_V).op(OP.i64ExtendI32S, OP.i64DivS).set(L_Q);
+      // The quotient fits when it equals the sign extension of its low word.
+      f.get(L_Q).get(L_Q).op(OP.i32WrapI64, OP.i64ExtendI32S, OP.i64Ne);
+      raise();
+      f.get(L_Q).op(OP.i32WrapI64).set(L_T);
+    }
+    this.stLocal(0, L_T);
+    this.stLocal(2, L_R);
+  }
+
+  /**
+   * movs/stos of `w` bytes (ESI with the fs/gs base as the source, EDI the destination, DF the
+   * direction). Without rep: one element through the ordinary accesses. With rep (or repne, which
+   * these ignore): elements run here while both pages hit the TLB; at the first miss the interpreter
+   * finishes the instruction from the registers as they stand, which is what it would have reached
+   * itself. Returns whether L_E was set (the rep remainder as the block's last instruction).
+   */
+  private string(i: number, op: number, w: number): boolean {
+    const f = this.f;
+    const c = this.c;
+    const movs = (op & 0xfe) === 0xa4;
+    const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
+    const src = () => {
+      this.ldReg(6);
+      if (seg === 5 || seg === 6) {
+        ld(f, seg === 5 ? S_FS : S_GS);
+        f.op(OP.i32Add);
+      }
+    };
+    const wide = w === 4 ? OP.i32Load : w === 2 ? OP.i32Load16u : OP.i32Load8u;
+    const store = w === 4 ? OP.i32Store : w === 2 ? OP.i32Store16 : OP.i32Store8;
+    // L_Y = the step: -w when DF is set.
+    f.i32(-w).i32(w);
+    ld(f, S_FL);
+    f.i32(0x400).op(OP.i32And, OP.select).set(L_Y);
+    const advance = () => {
+      for (const r of movs ? [6, 7] : [7])
+        this.st(r, () => {
+          this.ldReg(r);
+          f.get(L_Y).op(OP.i32Add);
+        });
+    };
+    if ((c.pfx[i]! & (PFX_REP | PFX_REPNE)) === 0) {
+      if (movs) {
+        src();
+        f.set(L_A);
+        this.read(w);
+        f.set(L_W);
+      } else {
+        this.ldReg(0);
+        f.set(L_W);
+      }
+      this.ldReg(7);
+      f.set(L_A);
+      this.write(w);
+      advance();
+      return false;
+    }
+    const out = f.open(OP.block);
+    const top = f.open(OP.loop);
+    this.ldReg(1);
+    f.op(OP.i32Eqz).br(out, OP.brIf);
+    // Pushes the host address of L_A's `w` bytes through `tlb`, or leaves the loop on a miss.
+    const hit = (tlb: number) => {
+      this.tlbHit(tlb, w);
+      f.op(OP.i32Eqz).br(out, OP.brIf);
+      this.hostAddr(tlb);
+    };
+    if (movs) {
+      src();
+      f.set(L_A);
+      hit(TLB_READ);
+      f.mem(wide, 0).set(L_W);
+    } else {
+      this.ldReg(0);
+      f.set(L_W);
+    }
+    this.ldReg(7);
+    f.set(L_A);
+    hit(TLB_WRITE);
+    f.get(L_W).mem(store, 0);
+    advance();
+    this.st(1, () => {
+      this.ldReg(1);
+      f.i32(1).op(OP.i32Sub);
+    });
+    f.br(top);
+    f.end();
+    f.end();
+    // What is left (a TLB miss: a fault, copy-on-write, a code page...) runs in the interpreter.
+    const last = this.j === this.n - 1;
+    const kind = this.kind;
+    this.ldReg(1);
+    f.open(OP.if);
+    this.fallback(i);
+    if (last) {
+      f.else();
+      f.i32(c.next[i]!).set(L_E);
+    }
+    f.end();
+    // movs/stos leave the flags alone: what the emitter knew of them still holds.
+    this.kind = kind;
+    return last;
+  }
+
+  /** Pushes the br_table index of the member at EIP e (a constant): past the members, an exit. */
+  private memberIndex(e: number): void {
+    this.f.i32(this.index.get(e | 0) ?? this.index.size + 1);
+  }
+
+  /**
+   * One member block, reached through the br_table with L_E at its EIP. It ends by setting L_E and
+   * L_I (the next member's index: a constant for a fall-through or direct jump, a select between the
+   * two targets of a conditional one, or "look up L_E" for a return or an indirect jump).
+   */
   private block(b: number): void {
     const c = this.c;
     const f = this.f;
@@ -1100,8 +1646,6 @@ class WasmWriter {
     this.b = b;
     this.n = n;
     this.kind = K_UNKNOWN;
-    f.get(L_E).i32(c.eip[b]!).op(OP.i32Eq);
-    f.open(OP.if);
     // Entered only when the whole block fits the budget: counts stay exact to the instruction.
     f.get(L_N).i32(n).op(OP.i32Add).get(L_LEFT).op(OP.i32GtS);
     f.open(OP.if);
@@ -1111,9 +1655,12 @@ class WasmWriter {
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
+      this.hostCall = false;
+      this.targets = null;
       setsE = this.insn(i);
-      if (j < n - 1 && (translated(c, i) || directX87(c, i))) {
-        // A slow-path access may have run host code that wants the CPU back.
+      if (j < n - 1 && this.hostCall) {
+        // A slow-path access may have run host code that wants the CPU back. (A hand-over to the
+        // interpreter checks for itself; register-only forms call nothing that returns.)
         f.get(L_SP);
         f.open(OP.if);
         f.i32(0).set(L_SP);
@@ -1124,16 +1671,32 @@ class WasmWriter {
         f.end();
       }
     }
-    if (!setsE) f.i32(c.next[b + n - 1]!).set(L_E);
+    const t = setsE ? this.targets : [c.next[b + n - 1]! | 0];
+    if (!setsE) f.i32(t![0]!).set(L_E);
+    if (t === null) f.i32(this.index.size);
+    else if (t.length === 1) this.memberIndex(t[0]!);
+    else {
+      this.memberIndex(t[0]!);
+      this.memberIndex(t[1]!);
+      f.get(L_E).i32(t[0]!).op(OP.i32Eq, OP.select);
+    }
+    f.set(L_I);
     f.get(L_N).i32(n).op(OP.i32Add).set(L_N);
     f.br(this.top);
-    f.end();
   }
 
+  /**
+   * The unit: a loop around a br_table over its members (index L_I), whose last entry looks L_E up
+   * among them and whose default leaves the unit with EIP = L_E.
+   */
   build(members: readonly number[]): Func {
     const f = this.f;
+    const c = this.c;
+    const m = members.length;
+    members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
     ld(f, S_EIP);
     f.set(L_E);
+    f.i32(m).set(L_I);
     this.top = f.open(OP.loop);
     f.get(L_SP);
     f.open(OP.if);
@@ -1143,7 +1706,27 @@ class WasmWriter {
     this.exit(0, () => f.get(L_E));
     f.end();
     f.end();
-    for (const b of members) this.block(b);
+    const leave = f.open(OP.block);
+    f.open(OP.block); // the lookup
+    for (let k = m - 1; k >= 0; k--) f.open(OP.block);
+    f.get(L_I)
+      .op(OP.brTable)
+      .uleb(m + 1);
+    for (let k = 0; k <= m + 1; k++) f.uleb(k);
+    for (const b of members) {
+      f.end();
+      this.block(b);
+    }
+    f.end();
+    // L_E from a return, an indirect jump or the unit's entry: compare it with each member's EIP.
+    members.forEach((b, k) => {
+      f.get(L_E).i32(c.eip[b]!).op(OP.i32Eq);
+      f.open(OP.if);
+      f.i32(k).set(L_I).br(this.top);
+      f.end();
+    });
+    f.br(leave);
+    f.end();
     f.end();
     this.exit(0, () => f.get(L_E));
     return { type: { params: [I32], results: [I32] }, locals: UNIT_LOCALS, body: f };
@@ -1213,11 +1796,15 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
   f.br(top);
   f.end();
   f.get(n);
-  return buildModule([], [{ type: T_UNIT, locals: [I32, I32, I32, I32], body: f }, ...flagHelpers()], {
-    table: true,
-    types: [T_UNIT],
-    exports: ['run', ...HELPERS],
-  });
+  return buildModule(
+    [],
+    [{ type: T_UNIT, locals: [I32, I32, I32, I32], body: f }, ...flagHelpers(), matHelper()],
+    {
+      table: true,
+      types: [T_UNIT],
+      exports: ['run', ...HELPERS, 'mat'],
+    },
+  );
 }
 
 /**
@@ -1266,10 +1853,21 @@ class Runtime {
       this.leaveHost(cpu);
       this.store.words()[S_EIP] = cpu.eip;
     };
-    const m: Record<string, WebAssembly.ImportValue> = { mem: store.memory, tab: this.table, rd, wr, fb, fx };
+    const de = (i: number, next: number, b: number, n: number): void => {
+      this.enterHost(i, next, b, n).fault(VEC_DE);
+    };
+    const m: Record<string, WebAssembly.ImportValue> = {
+      mem: store.memory,
+      tab: this.table,
+      rd,
+      wr,
+      fb,
+      fx,
+      de,
+    };
     const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
     this.dispatch = inst.exports['run'] as UnitFn;
-    for (const h of HELPERS) m[h] = inst.exports[h]!;
+    for (const h of [...HELPERS, 'mat']) m[h] = inst.exports[h]!;
     this.imports = { m };
   }
 
