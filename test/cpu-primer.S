@@ -440,6 +440,10 @@ start:
 	fldl	8(%ebx)
 	fistpll	16(%ebx)
 	fildll	16(%ebx)
+	fldl	4(%ebx)			# m64 operands not 8-aligned: the word path
+	faddl	4(%ebx)
+	fstpl	4(%ebx)
+	fstpl	12(%ebx)
 	filds	4(%ebx)
 	fsts	12(%ebx)
 	flds	12(%ebx)

@@ -419,6 +419,12 @@ export class Cpu implements FpuHost {
   write32(a: number, v: number): void {
     this.mem.write32(a, v);
   }
+  readF64(a: number): number {
+    return this.mem.readF64(a);
+  }
+  writeF64(a: number, v: number): boolean {
+    return this.mem.writeF64(a, v);
+  }
 
   private readM(sz: number, a: number): number {
     return sz === 2 ? this.mem.read32(a) : sz === 1 ? this.mem.read16(a) : this.mem.read8(a);

@@ -75,6 +75,7 @@ import {
   coreMul,
   coreSqrt,
   DBL_MAX,
+  DBL_MIN_NORMAL,
   DE,
   doubleToExt,
   dres,
@@ -940,6 +941,12 @@ export class Fpu {
 
   /** Reads an m64 real operand into opB[0]. */
   private ldF64(ea: number): void {
+    const d = this.host.readF64(ea);
+    const m = Math.abs(d);
+    if (m >= DBL_MIN_NORMAL ? m <= DBL_MAX : d === 0) {
+      opB[0] = d;
+      return;
+    }
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
     if (normal64(lo, hi)) return;
@@ -1094,6 +1101,16 @@ export class Fpu {
   }
 
   private fldM64(ea: number): void {
+    const d = this.host.readF64(ea);
+    const m = Math.abs(d);
+    if (m >= DBL_MIN_NORMAL ? m <= DBL_MAX : d === 0) {
+      // A normal double or a zero (NaN, infinities and denormals take the word path below).
+      const p = this.pushSlot();
+      if (p < 0) return;
+      this.val[p] = d;
+      this.ext[p] = 0;
+      return;
+    }
     const lo = this.host.read32(ea) >>> 0;
     const hi = this.host.read32(ea + 4) >>> 0;
     const p = this.pushSlot();
@@ -1199,7 +1216,12 @@ export class Fpu {
       hi = 0xfff80000;
       lo = 0;
     } else if (!this.ext[p]) {
-      f64[0] = this.val[p]!;
+      const v = this.val[p]!;
+      if (v === v && this.host.writeF64(this.ea, v)) {
+        if (pop) this.pop();
+        return;
+      }
+      f64[0] = v;
       hi = u32[HI]!;
       lo = u32[LO]!;
     } else if (this.ext[p] === 2 && this.rc === RC_NEAREST) {
