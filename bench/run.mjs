@@ -52,9 +52,9 @@ function wall(cmd, args) {
 }
 
 const f1 = (x) => x.toFixed(1);
-/** The WebAssembly tier's figure (PROBELAB_JIT=wasm, #13) beside the interpreter's. */
-const wasmCol = (w, i) =>
-  `wasm ${f1(w.mips).padStart(5)} MIPS (CPU ${w.cpu.toFixed(2)} s, ${f1(w.mips / i.mips)}x)`;
+/** The JavaScript units' figure (PROBELAB_JIT=js; the default is the WebAssembly tier, #13) beside the interpreter's. */
+const jsCol = (w, i) =>
+  `JS units ${f1(w.mips).padStart(5)} MIPS (CPU ${w.cpu.toFixed(2)} s, ${f1(w.mips / i.mips)}x)`;
 const guest = (g) => join(here, '.build', g);
 
 /** CPU seconds (user + sys) of a command, from the shell's `times` (portable, no /usr/bin/time). */
@@ -70,7 +70,7 @@ if (!only || only === 'emu') {
     '== emulator: MIPS = guest instructions per CPU second of the whole process (freestanding i386, -O2);',
   );
   console.log(
-    '   block compiler on (default) and off (PROBELAB_JIT=0), beside qemu-i386 CPU time in the same run',
+    '   default tier (WebAssembly units), interpreter (PROBELAB_JIT=0), JavaScript units (PROBELAB_JIT=js), qemu-i386 CPU time in the same run',
   );
   const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
   const nativeOk = spawnSync(guest('calls')).status === 0;
@@ -78,8 +78,8 @@ if (!only || only === 'emu') {
   for (const g of ['intloop', 'calls', 'calls32', 'memory', 'kernels', 'bytecode', 'parser', 'nbody']) {
     const m = measure('run', guest(g));
     const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', guest(g));
-    const w = measureEnv({ PROBELAB_JIT: 'wasm' }, 'run', guest(g));
-    let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)  ${wasmCol(w, i)}`;
+    const w = measureEnv({ PROBELAB_JIT: 'js' }, 'run', guest(g));
+    let line = `${g.padEnd(8)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)  ${jsCol(w, i)}`;
     if (m.jit)
       line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live`;
     if (qemu) {
@@ -111,8 +111,8 @@ if (!only || only === 'programs') {
   for (const [name, file, args] of runs) {
     const m = measure('run', file, '--', ...args);
     const i = measureEnv({ PROBELAB_JIT: '0' }, 'run', file, '--', ...args);
-    const w = measureEnv({ PROBELAB_JIT: 'wasm' }, 'run', file, '--', ...args);
-    let line = `${name.padEnd(15)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)  ${wasmCol(w, i)}`;
+    const w = measureEnv({ PROBELAB_JIT: 'js' }, 'run', file, '--', ...args);
+    let line = `${name.padEnd(15)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)  interpreter ${f1(i.mips).padStart(5)} MIPS (${f1(m.mips / i.mips)}x)  ${jsCol(w, i)}`;
     if (m.jit)
       line += `  compiled: ${m.jit.units} units, ${Math.round(m.jit.liveSize / 1024)} KiB source live, ${m.jit.evictions} evictions, ${f1((100 * m.jit.interpreted) / m.instructions)}% of instructions interpreted, peak RSS ${Math.round(m.maxRssMB)} MB (interpreter ${Math.round(i.maxRssMB)} MB)`;
     if (qemu) {

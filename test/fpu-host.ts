@@ -28,6 +28,15 @@ export class FakeHost implements FpuHost {
   write32(a: number, v: number): void {
     this.dv.setUint32(a, v >>> 0, true);
   }
+  /** The double at an 8-aligned address (as Memory.readF64 on a directly readable page), else NaN. */
+  readF64(a: number): number {
+    return (a & 7) === 0 ? this.dv.getFloat64(a, true) : NaN;
+  }
+  writeF64(a: number, v: number): boolean {
+    if ((a & 7) !== 0) return false;
+    this.dv.setFloat64(a, v, true);
+    return true;
+  }
   setAX(v: number): void {
     this.ax = v;
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CodeCache } from '../src/emulator/codecache.js';
 import { Cpu, type CpuHost } from '../src/emulator/cpu.js';
 import { Memory, PROT_EXEC, PROT_READ } from '../src/emulator/memory.js';
-import { useWasmStores } from '../src/emulator/jit/wasm-store.js';
+import { useWasmStores, wasmStoresFromEnv } from '../src/emulator/jit/wasm-store.js';
 
 const CODE = 0x08048000;
 const N = 5000; // blocks: past several doublings of the front cache
@@ -194,32 +194,70 @@ describe('a block starting inside a compiled one (#13 compile policy, JavaScript
   });
 });
 
+/**
+ * Runs `code` with units compiled to WebAssembly (frames on a WebAssembly.Memory, threshold 4, one
+ * unit per module) in slices of `budget` instructions.
+ */
+function runWasmTier(
+  code: Uint8Array,
+  budget: number,
+): { retired: number; units: number; wasmUnits: number } {
+  useWasmStores(true);
+  try {
+    const { mem, cache, cpu, done } = machine();
+    mem.poke(CODE, code);
+    cache.setJit(true);
+    const jit = cache.jit!;
+    jit.wasm = true;
+    jit.hot = 4;
+    jit.wasmBatch = 1;
+    while (!done()) cpu.run(budget);
+    return { retired: cpu.retired, units: jit.compiled, wasmUnits: jit.wasmUnits };
+  } finally {
+    useWasmStores(wasmStoresFromEnv());
+  }
+}
+
 describe('slices cut inside a compiled loop (#13 compile policy, WebAssembly units)', () => {
   // Budgets of 37 instructions end slices between the loop's dec and jnz; the next slice starts at
   // the jnz, a block of its own and a suffix of the loop's. Compiled, its unit would hold the loop
   // (the jnz's target) and run it in place of the loop's unit: a unit per cut point. It stays
   // interpreted until it has run hot * 100 times.
-  function run(k: number): { retired: number; units: number; wasmUnits: number } {
-    useWasmStores(true);
-    try {
-      const { mem, cache, cpu, done } = machine();
-      mem.poke(CODE, loop(k));
-      cache.setJit(true);
-      const jit = cache.jit!;
-      jit.wasm = true;
-      jit.hot = 4;
-      jit.wasmBatch = 1;
-      while (!done()) cpu.run(37);
-      return { retired: cpu.retired, units: jit.compiled, wasmUnits: jit.wasmUnits };
-    } finally {
-      useWasmStores(process.env['PROBELAB_JIT'] === 'wasm');
-    }
-  }
-
   it('the loop compiles once; the block after a cut stays interpreted', () => {
-    const r = run(3000);
+    const r = runWasmTier(loop(3000), 37);
     expect(r.retired).toBe(1 + 2 * 3000 + 1);
     expect(r.wasmUnits).toBe(1);
     expect(r.units).toBe(1);
+  });
+});
+
+describe('x87-heavy units compile to JavaScript under the WebAssembly tier (#13 compile policy)', () => {
+  /** `mov ecx, k; L: body; dec ecx; jnz L; int $0x80`. */
+  function counted(k: number, body: number[]): Uint8Array {
+    const back = -(body.length + 3) & 255;
+    return Uint8Array.from([0xb9, k & 255, (k >> 8) & 255, 0, 0, ...body, 0x49, 0x75, back, 0xcd, 0x80]);
+  }
+  const FLD1 = [0xd9, 0xe8];
+  const FADD_ST0 = [0xd8, 0xc0];
+  const FSTP_ST0 = [0xdd, 0xd8];
+  const INC_EAX = [0x40];
+
+  const run = (code: Uint8Array) => runWasmTier(code, 1 << 30);
+
+  it('a loop of 5 x87 instructions and 2 others is a JavaScript unit', () => {
+    const r = run(counted(500, [...FLD1, ...FADD_ST0, ...FSTP_ST0, ...FLD1, ...FSTP_ST0]));
+    expect(r.retired).toBe(1 + 500 * 7 + 1);
+    expect(r.units).toBe(1);
+    expect(r.wasmUnits).toBe(0);
+  });
+
+  it('3 x87 instructions of 5 make a JavaScript unit, 3 of 11 a WebAssembly one', () => {
+    expect(run(counted(500, [...FLD1, ...FADD_ST0, ...FSTP_ST0])).wasmUnits).toBe(0);
+    const k = 500;
+    const code = counted(k, [...FLD1, ...FADD_ST0, ...FSTP_ST0, ...Array<number[]>(6).fill(INC_EAX).flat()]);
+    const r = run(code);
+    expect(r.retired).toBe(1 + k * 11 + 1);
+    expect(r.units).toBe(1);
+    expect(r.wasmUnits).toBe(1);
   });
 });

@@ -134,7 +134,7 @@ describe('trace writer on a worker thread', () => {
     db.close();
   });
 
-  it('#15: beginRun/addProbe do not wait for the worker; a failure there is reported by the next waiting operation, nothing later lands', () => {
+  it('#15: addProbe does not wait for the worker; a failure there is reported by the next waiting operation, nothing later lands', () => {
     const file = tmp();
     const w = TraceWriter.create(file, { thread: 'worker', batchRows: 10 });
     // the file exists as soon as create() returns (made in this thread)

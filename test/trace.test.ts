@@ -2,9 +2,9 @@
 // version gate, read-only guarantees, probe-query's refusal of writes, batched multi-row writes
 // round-tripping exactly (tails included), interning, and crash safety under SIGKILL.
 //
-// The crash test runs the writer in a child `node` process that imports the TypeScript sources
-// through test/fixtures/ts-loader.mjs (typescript.transpileModule in a module hook), so it needs
-// neither dist/ nor a build step that could race with other work.
+// The crash test runs the compiled writer (dist/, SQLite on its worker thread, as probe-record
+// does) in a child `node` process it can SIGKILL; like every test it runs what `npm test` has just
+// built (vitest.config.ts rebuilds a stale dist/).
 
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
@@ -862,27 +862,33 @@ describe('writer', () => {
     r2.close();
   });
 
-  it('beginRun commits at once: another reader sees an incomplete run before any flush', () => {
-    const file = tmp();
-    const w = TraceWriter.create(file);
-    const run = newRun(w);
-    const run2 = newRun(w, { seed: 43 });
-    w.event(R.ev(0, 0, 0, 1, EventKind.kprobe, null, null, null)); // buffered only, into run2
-    const r = TraceReader.open(file);
-    expect(r.runs().map((x) => [x.runId, x.status])).toEqual([
-      [run, 'incomplete'],
-      [run2, 'incomplete'],
-    ]);
-    expect(r.eventCount(run2)).toBe(0);
-    expect(r.get('SELECT count(*) AS n FROM binaries')).toEqual({ n: 1 }); // deduplicated
-    expect(r.runConfig(run2).seed).toBe(43);
-    w.finishRun(run, { status: 'crashed', exitCode: null, signal: 11, instructions: 5, cycles: 5 });
-    expect(r.run(run).status).toBe('crashed');
-    expect(r.run(run2).status).toBe('incomplete');
-    expect(r.eventCount(run2)).toBe(1);
-    r.close();
-    w.close();
-  });
+  // design.md: a recording killed at any point leaves a file that opens, its run 'incomplete'; so
+  // beginRun commits before returning, also when SQLite runs on the writer's worker thread (what
+  // probe-record uses; the thread may still be starting when beginRun is called).
+  it.each(['worker', 'inline'] as const)(
+    'beginRun commits at once (%s thread): another reader sees an incomplete run before any flush',
+    (thread) => {
+      const file = tmp();
+      const w = TraceWriter.create(file, { thread });
+      const run = newRun(w);
+      const run2 = newRun(w, { seed: 43 });
+      w.event(R.ev(0, 0, 0, 1, EventKind.kprobe, null, null, null)); // buffered only, into run2
+      const r = TraceReader.open(file);
+      expect(r.runs().map((x) => [x.runId, x.status])).toEqual([
+        [run, 'incomplete'],
+        [run2, 'incomplete'],
+      ]);
+      expect(r.eventCount(run2)).toBe(0);
+      expect(r.get('SELECT count(*) AS n FROM binaries')).toEqual({ n: 1 }); // deduplicated
+      expect(r.runConfig(run2).seed).toBe(43);
+      w.finishRun(run, { status: 'crashed', exitCode: null, signal: 11, instructions: 5, cycles: 5 });
+      expect(r.run(run).status).toBe('crashed');
+      expect(r.run(run2).status).toBe('incomplete');
+      expect(r.eventCount(run2)).toBe(1);
+      r.close();
+      w.close();
+    },
+  );
 
   it('a failed flush breaks the writer loudly instead of dropping rows', () => {
     const file = tmp();
@@ -1020,11 +1026,10 @@ describe('crash safety', () => {
     const BATCH = 5000;
     for (let attempt = 0; attempt < 3; attempt++) {
       const file = tmp('killed.db');
-      const child = spawn(
-        process.execPath,
-        ['--import', './test/fixtures/ts-loader.mjs', './test/fixtures/kill-writer.mjs', file, String(BATCH)],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawn(process.execPath, ['./test/fixtures/kill-writer.mjs', file, String(BATCH)], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -292,7 +292,8 @@ describe('#15 the public views keep their exact contents', () => {
     const { TraceReader: Compiled } = (await import(pathToFileURL(dist).href)) as typeof ReaderModule;
     // Small pages, so every stream crosses many page boundaries.
     const ahead = Compiled.open(once, { pageRows: 7 });
-    const inline = TraceReader.open(once, { pageRows: 5 });
+    // (readAhead: false: the tests import dist/ too, where reading ahead is the default)
+    const inline = TraceReader.open(once, { pageRows: 5, readAhead: false });
     for (const run of inline.runs()) {
       const a = ahead.streams(run.runId);
       const b = inline.streams(run.runId);

@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   const input: AnalysisInput = { runs };
   const by = ([] as unknown[]).concat(a.by ?? []).map(String); // repeated --by gives an array
   const model = buildWithOptions(input, { by, syscalls: a.syscalls ? syscalls : null });
-  writeOutputs(outputs, { model, input });
+  await writeOutputs(outputs, { model, input });
   if (a['fail-on-miss']) {
     const missed = model.json.probes.some(
       (p) => p.kind === 'kretprobe' && (p.missed ?? 0) + (p.missed_reentry ?? 0) > 0,

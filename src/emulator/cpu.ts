@@ -11,7 +11,25 @@ import { EA, OP_GP, OP_UD, PFX_A16, PFX_O16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT }
 import { Form } from './forms.js';
 import { Fpu } from './fpu.js';
 import { LF } from './lazyflags.js';
-import { Memory, PAGE_FAULT, PageFault } from './memory.js';
+import {
+  Fast,
+  Memory,
+  PAGE_FAULT,
+  PageFault,
+  PAGE_SHIFT,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from './memory.js';
+import {
+  PRIMER_CODE,
+  PRIMER_DATA,
+  PRIMER_DATA_PAGES,
+  PRIME_AFTER,
+  PRIMER_STACK_TOP,
+  PRIMER_WATCHED,
+  primerBytes,
+} from './cpu-primer.js';
 import { Sse } from './sse.js';
 import { SSE_ROWS } from './sse-ops.js';
 import type { FpuHost } from './types.js';
@@ -401,6 +419,12 @@ export class Cpu implements FpuHost {
   write32(a: number, v: number): void {
     this.mem.write32(a, v);
   }
+  readF64(a: number): number {
+    return this.mem.readF64(a);
+  }
+  writeF64(a: number, v: number): boolean {
+    return this.mem.writeF64(a, v);
+  }
 
   private readM(sz: number, a: number): number {
     return sz === 2 ? this.mem.read32(a) : sz === 1 ? this.mem.read16(a) : this.mem.read8(a);
@@ -529,6 +553,7 @@ export class Cpu implements FpuHost {
         if (fn === undefined) jit.touch(b);
       }
       if (n > budget - done) n = budget - done;
+      if (primeLeft > 0 && (primeLeft -= n) <= 0) primeInterpreter();
       done += this.runBlock(b, b + n);
       if ((this.attention as number) === Attn.CODE) this.attention = 0;
     }
@@ -637,37 +662,62 @@ export class Cpu implements FpuHost {
         if (e >= EA.A16) a = this.eaSpecial(a, e);
       } else if (f > Form.LastPlain) this.eip = next[i]! >>> 0;
       switch (f) {
-        case Form.MovEvGvM:
-          mem.write32(a, R[(mrm >> 3) & 7]!);
+        case Form.MovEvGvM: {
+          const p = a >>> Fast.Shift;
+          if ((a & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
+            mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)] = R[(mrm >> 3) & 7]!;
+          else mem.write32(a, R[(mrm >> 3) & 7]!);
           break;
-        case Form.MovGvEvM:
-          R[(mrm >> 3) & 7] = mem.read32(a);
+        }
+        case Form.MovGvEvM: {
+          const p = a >>> Fast.Shift;
+          R[(mrm >> 3) & 7] =
+            (a & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)]!
+              : mem.read32(a);
           break;
+        }
         case Form.Lea:
           R[(mrm >> 3) & 7] = a;
           break;
-        case Form.AluEvGvM: {
-          const k = op >> 3;
-          const r = this.alu(k, mem.read32(a), R[(mrm >> 3) & 7]!, 2);
-          if (k !== 7) mem.write32(a, r);
+        case Form.AluEvGvM:
+        case Form.AluEvIM: {
+          const k = f === Form.AluEvIM ? (mrm >> 3) & 7 : op >> 3;
+          const p = a >>> Fast.Shift;
+          const v =
+            (a & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)]!
+              : mem.read32(a);
+          const r = this.alu(k, v, f === Form.AluEvIM ? code[at + 3]! : R[(mrm >> 3) & 7]!, 2);
+          // The frame is looked up again: a slow read (a watched word's host callback) may have moved it.
+          if (k !== 7) {
+            if ((a & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
+              mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)] = r;
+            else mem.write32(a, r);
+          }
           break;
         }
         case Form.AluGvEvM: {
           const k = op >> 3;
           const g = (mrm >> 3) & 7;
-          const r = this.alu(k, R[g]!, mem.read32(a), 2);
+          const p = a >>> Fast.Shift;
+          const v =
+            (a & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)]!
+              : mem.read32(a);
+          const r = this.alu(k, R[g]!, v, 2);
           if (k !== 7) R[g] = r;
           break;
         }
-        case Form.AluEvIM: {
-          const k = (mrm >> 3) & 7;
-          const r = this.alu(k, mem.read32(a), code[at + 3]!, 2);
-          if (k !== 7) mem.write32(a, r);
+        case Form.TestEvGvM: {
+          const p = a >>> Fast.Shift;
+          const v =
+            (a & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)]!
+              : mem.read32(a);
+          this.setLazy(LF.Logic, 0, 0, v & R[(mrm >> 3) & 7]!, 31);
           break;
         }
-        case Form.TestEvGvM:
-          this.setLazy(LF.Logic, 0, 0, mem.read32(a) & R[(mrm >> 3) & 7]!, 31);
-          break;
         case Form.AluEbIM: {
           const k = (mrm >> 3) & 7;
           const r = this.alu(k, mem.read8(a), code[at + 3]!, 0);
@@ -680,15 +730,24 @@ export class Cpu implements FpuHost {
         case Form.MovGbEbM:
           this.setReg(0, (mrm >> 3) & 7, mem.read8(a));
           break;
-        case Form.MovEvIM:
-          mem.write32(a, code[at + 3]!);
+        case Form.MovEvIM: {
+          const p = a >>> Fast.Shift;
+          if ((a & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
+            mem.ram32[(mem.frame[p]! << 10) | ((a & Fast.Mask) >> 2)] = code[at + 3]!;
+          else mem.write32(a, code[at + 3]!);
           break;
+        }
         case Form.MovEbIM:
           mem.write8(a, code[at + 3]!);
           break;
-        case Form.MovzxBM:
-          R[(mrm >> 3) & 7] = mem.read8(a);
+        case Form.MovzxBM: {
+          const p = a >>> Fast.Shift;
+          R[(mrm >> 3) & 7] =
+            (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram[((mem.frame[p]! << Fast.Shift) | (a & Fast.Mask)) >>> 0]!
+              : mem.read8(a);
           break;
+        }
         case Form.MovzxWM:
           R[(mrm >> 3) & 7] = mem.read16(a);
           break;
@@ -755,20 +814,31 @@ export class Cpu implements FpuHost {
         case Form.MovEvIR:
           R[mrm & 7] = code[at + 3]!;
           break;
-        case Form.PushR: {
-          // The value first: push esp stores the old ESP.
-          const v = R[op & 7]!;
+        case Form.PushR:
+        case Form.Call: {
+          // The value first: push esp stores the old ESP. (EIP is already the return address.)
+          const v = f === Form.Call ? this.eip : R[op & 7]!;
           const sp = (R[Reg.ESP]! - 4) | 0;
-          mem.write32(sp, v);
+          const p = sp >>> Fast.Shift;
+          if ((sp & 3) === 0 && (mem.perm[p]! & Fast.WriteMask) === Fast.Write)
+            mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)] = v;
+          else mem.write32(sp, v);
           R[Reg.ESP] = sp;
+          if (f === Form.Call) this.eip = (this.eip + code[at + 3]!) >>> 0;
           break;
         }
-        case Form.PopR: {
+        case Form.PopR:
+        case Form.Ret: {
           // ESP moves first: pop esp loads ESP with the popped value.
           const sp = R[Reg.ESP]!;
-          const v = mem.read32(sp);
+          const p = sp >>> Fast.Shift;
+          const v =
+            (sp & 3) === 0 && (mem.perm[p]! & Fast.ReadMask) === Fast.Read
+              ? mem.ram32[(mem.frame[p]! << 10) | ((sp & Fast.Mask) >> 2)]!
+              : mem.read32(sp);
           R[Reg.ESP] = sp + 4;
-          R[op & 7] = v;
+          if (f === Form.Ret) this.eip = v >>> 0;
+          else R[op & 7] = v;
           break;
         }
         case Form.IncDecR: {
@@ -824,13 +894,6 @@ export class Cpu implements FpuHost {
           break;
         case Form.Cdq:
           R[Reg.EDX] = R[Reg.EAX]! >> 31;
-          break;
-        case Form.Call:
-          this.push32(this.eip);
-          this.eip = (this.eip + code[at + 3]!) >>> 0;
-          break;
-        case Form.Ret:
-          this.eip = this.pop32() >>> 0;
           break;
         case Form.Jmp:
           this.eip = (this.eip + code[at + 3]!) >>> 0;
@@ -2179,3 +2242,54 @@ export class Cpu implements FpuHost {
 }
 
 export { PAGE_FAULT };
+
+/**
+ * Instructions this process interprets before the feedback primer runs (cpu-primer.ts); 0 once it
+ * has run. Not at start-up: a guest this short never makes V8 optimise the loop, and the primer
+ * would (with the 80 ms compile that costs).
+ */
+let primeLeft = PRIME_AFTER;
+
+/** What the last primer run did (test/cpu-primer checks it ran to its end). */
+export const primerResult = { instructions: 0, completed: 0, exceptions: 0 };
+
+/**
+ * Runs the feedback primer (cpu-primer.ts) once, on a scratch address space, CodeCache and Cpu of
+ * its own, with the block compiler off. Its host stops the CPU at the program's final int $0x80 and
+ * counts any exception (there should be none: test/cpu-primer). Called by the run loop between two
+ * blocks; it touches nothing of the CPU that was running.
+ */
+export function primeInterpreter(): void {
+  primeLeft = 0;
+  const mem = new Memory();
+  const code = primerBytes();
+  const codeLen = (code.length + 0xfff) & ~0xfff;
+  mem.map(PRIMER_CODE, codeLen, PROT_READ | PROT_WRITE);
+  for (let o = 0; o < code.length; o += 0x1000)
+    mem.writablePageBytes((PRIMER_CODE + o) >>> PAGE_SHIFT).set(code.subarray(o, o + 0x1000));
+  mem.protect(PRIMER_CODE, codeLen, PROT_READ | PROT_EXEC);
+  mem.map(PRIMER_DATA, PRIMER_DATA_PAGES << PAGE_SHIFT, PROT_READ | PROT_WRITE);
+  mem.watch(PRIMER_WATCHED);
+  mem.map(PRIMER_STACK_TOP - 0x1000, 0x1000, PROT_READ | PROT_WRITE);
+  const cache = new CodeCache(mem);
+  cache.setJit(false);
+  primerResult.completed = 0;
+  primerResult.exceptions = 0;
+  const host: CpuHost = {
+    syscall(cpu) {
+      primerResult.completed++;
+      cpu.attention = Attn.STOP;
+    },
+    exception(cpu) {
+      primerResult.exceptions++;
+      cpu.attention = Attn.STOP;
+    },
+    rdtsc: () => 0,
+    onHook: () => {},
+  };
+  const cpu = new Cpu(mem, cache, host);
+  cpu.regs[Reg.ESP] = PRIMER_STACK_TOP;
+  cpu.eip = PRIMER_CODE;
+  primerResult.instructions = cpu.run(1 << 20);
+  mem.release();
+}

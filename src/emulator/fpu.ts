@@ -75,6 +75,7 @@ import {
   coreMul,
   coreSqrt,
   DBL_MAX,
+  DBL_MIN_NORMAL,
   DE,
   doubleToExt,
   dres,
@@ -174,6 +175,11 @@ export class Fpu {
   private swBits = 0;
   /** Last non-control instruction's opcode (11 bits) and memory operand; FIP/FCS/FDS are the CPU's to fill in. */
   fop = 0;
+  /**
+   * FDP and FIP as int32 (they are only ever stored as 32-bit words): an address at or above 2^31
+   * kept as `>>> 0` turned the field into a double, and V8 threw away the interpreter's optimised
+   * loop when that first happened (the stack is there).
+   */
   fdp = 0;
   fip = 0;
   fcs = 0;
@@ -275,7 +281,7 @@ export class Fpu {
   }
 
   describe(): string {
-    let out = `FCW=${hex(this.cw, 4)} FSW=${hex(this.sw, 4)} TOP=${this.top} FTW=${hex(this.tagWord(), 4)} FOP=${hex(this.fop, 3)} FDP=${hex(this.fdp, 8)}`;
+    let out = `FCW=${hex(this.cw, 4)} FSW=${hex(this.sw, 4)} TOP=${this.top} FTW=${hex(this.tagWord(), 4)} FOP=${hex(this.fop, 3)} FDP=${hex(this.fdp >>> 0, 8)}`;
     for (let i = 0; i < 8; i++) {
       const p = (this.top + i) & 7;
       let text = (this.emptyMask >> p) & 1 ? 'empty' : String(this.st(i));
@@ -299,7 +305,7 @@ export class Fpu {
     if (modrm < 0xc0) {
       if (!((op === 0xd9 || op === 0xdd) && reg >= 4)) {
         this.fop = ((op & 7) << 8) | modrm;
-        this.fdp = ea >>> 0;
+        this.fdp = ea | 0;
       }
       this.execMem(op, reg, ea, host);
       return;
@@ -935,6 +941,12 @@ export class Fpu {
 
   /** Reads an m64 real operand into opB[0]. */
   private ldF64(ea: number): void {
+    const d = this.host.readF64(ea);
+    const m = Math.abs(d);
+    if (m >= DBL_MIN_NORMAL ? m <= DBL_MAX : d === 0) {
+      opB[0] = d;
+      return;
+    }
     const lo = this.host.read32(ea);
     const hi = this.host.read32(ea + 4);
     if (normal64(lo, hi)) return;
@@ -1089,6 +1101,16 @@ export class Fpu {
   }
 
   private fldM64(ea: number): void {
+    const d = this.host.readF64(ea);
+    const m = Math.abs(d);
+    if (m >= DBL_MIN_NORMAL ? m <= DBL_MAX : d === 0) {
+      // A normal double or a zero (NaN, infinities and denormals take the word path below).
+      const p = this.pushSlot();
+      if (p < 0) return;
+      this.val[p] = d;
+      this.ext[p] = 0;
+      return;
+    }
     const lo = this.host.read32(ea) >>> 0;
     const hi = this.host.read32(ea + 4) >>> 0;
     const p = this.pushSlot();
@@ -1194,7 +1216,12 @@ export class Fpu {
       hi = 0xfff80000;
       lo = 0;
     } else if (!this.ext[p]) {
-      f64[0] = this.val[p]!;
+      const v = this.val[p]!;
+      if (v === v && this.host.writeF64(this.ea, v)) {
+        if (pop) this.pop();
+        return;
+      }
+      f64[0] = v;
       hi = u32[HI]!;
       lo = u32[LO]!;
     } else if (this.ext[p] === 2 && this.rc === RC_NEAREST) {
@@ -1430,9 +1457,9 @@ export class Fpu {
     const cw = h.read16(ea);
     const sw = h.read16(ea + 4) & 0xffff;
     const tw = h.read16(ea + 8);
-    const fip = h.read32(ea + 12) >>> 0;
+    const fip = h.read32(ea + 12) | 0;
     const w = h.read32(ea + 16) >>> 0;
-    const fdp = h.read32(ea + 20) >>> 0;
+    const fdp = h.read32(ea + 20) | 0;
     const fds = h.read16(ea + 24) & 0xffff;
     this.setCW(cw);
     this.top = (sw >> 11) & 7;
@@ -1498,9 +1525,9 @@ export class Fpu {
     const sw = host.read16(ea + 2) & 0xffff;
     const ftw = host.read8(ea + 4);
     const fop = host.read16(ea + 6) & 0x7ff;
-    const fip = host.read32(ea + 8) >>> 0;
+    const fip = host.read32(ea + 8) | 0;
     const fcs = host.read16(ea + 12) & 0xffff;
-    const fdp = host.read32(ea + 16) >>> 0;
+    const fdp = host.read32(ea + 16) | 0;
     const fds = host.read16(ea + 20) & 0xffff;
     this.setCW(cw);
     this.top = (sw >> 11) & 7;

@@ -40,6 +40,21 @@ const enum M {
   Mask = 0xfff,
 }
 
+/**
+ * The accessors' fast-path tests as literals for the interpreter's loop (cpu.ts), which reads and
+ * writes aligned words and bytes itself when `perm[page] & ReadMask` equals Read (or `& WriteMask`
+ * equals Write), as read32/write32 here and the compiled code (jit/access.ts) do; anything else goes
+ * through the accessors. Why: inlined by V8, the accessors used up the loop's inlining budget.
+ */
+export const enum Fast {
+  ReadMask = M.ReadFast,
+  Read = M.Read,
+  WriteMask = M.WriteFast,
+  Write = M.Write,
+  Shift = M.Shift,
+  Mask = M.Mask,
+}
+
 export const PROT_READ = M.Read;
 export const PROT_WRITE = M.Write;
 export const PROT_EXEC = M.Exec;
@@ -110,6 +125,11 @@ export interface MappingInfo {
  */
 const spareTables: Array<{ frame: Int32Array; perm: Uint8Array }> = [];
 const MAX_SPARE_TABLES = 8;
+/** The double view of a store (its byte offset is a multiple of 8: 0 or the wasm store's base). */
+function doubles(ram: Uint8Array): Float64Array {
+  return new Float64Array(ram.buffer, ram.byteOffset, ram.length >> 3);
+}
+
 /** A released Memory's tables: empty, so every access faults and nothing can be written. */
 const NO_FRAMES = new Int32Array(0);
 const NO_PERMS = new Uint8Array(0);
@@ -124,6 +144,7 @@ const NO_PERMS = new Uint8Array(0);
 export class FramePool {
   ram = newStore(16 * PAGE_SIZE);
   ram32 = storeWords(this.ram);
+  ram64 = doubles(this.ram);
   private used = 1;
   private refs = new Int32Array(16);
   private readonly free: number[] = [];
@@ -168,10 +189,12 @@ export class FramePool {
     refs.set(this.refs);
     this.ram = ram;
     this.ram32 = storeWords(ram);
+    this.ram64 = doubles(ram);
     this.refs = refs;
     for (const m of this.members) {
       m.ram = this.ram;
       m.ram32 = this.ram32;
+      m.ram64 = this.ram64;
     }
   }
 
@@ -211,6 +234,8 @@ export class Memory {
   ram: Uint8Array;
   /** Word view of `ram`. */
   ram32: Int32Array;
+  /** Double view of `ram` (the x87's aligned 64-bit loads and stores: readF64, writeF64). */
+  ram64: Float64Array;
   /** Mapped pages per group of GROUP_PAGES. */
   private readonly groupMapped = new Uint16Array(NGROUPS);
   /** Pages mapped now (the guest's VmSize in pages). */
@@ -233,6 +258,7 @@ export class Memory {
     this.pool = opts.pool ?? new FramePool();
     this.ram = this.pool.ram;
     this.ram32 = this.pool.ram32;
+    this.ram64 = this.pool.ram64;
     this.pool.join(this);
   }
 
@@ -585,6 +611,29 @@ export class Memory {
     r[b + 1] = v >> 8;
     r[b + 2] = v >> 16;
     r[b + 3] = v >> 24;
+  }
+
+  /**
+   * The double at `a` when `a` is 8-aligned on a page read32 would read directly, else NaN: the
+   * caller (the x87's m64 loads) then reads the two words itself, which is also how it gets a NaN's
+   * exact bits. Never faults and never reports a watched read (those pages answer NaN).
+   */
+  readF64(a: number): number {
+    const p = a >>> M.Shift;
+    if ((a & 7) === 0 && (this.perm[p]! & M.ReadFast) === M.Read)
+      return this.ram64[(this.frame[p]! << 9) | ((a & M.Mask) >> 3)]!;
+    return NaN;
+  }
+
+  /**
+   * Stores the double `v` (not NaN: a NaN's bits go as two words) at `a` and returns true when `a`
+   * is 8-aligned on a page write32 would write directly; false, writing nothing, otherwise.
+   */
+  writeF64(a: number, v: number): boolean {
+    const p = a >>> M.Shift;
+    if ((a & 7) !== 0 || (this.perm[p]! & M.WriteFast) !== M.Write) return false;
+    this.ram64[(this.frame[p]! << 9) | ((a & M.Mask) >> 3)] = v;
+    return true;
   }
 
   /** Throws the page fault a write at `a` would take, without writing. */

@@ -8,6 +8,13 @@ export interface FpuHost {
   write8(addr: number, v: number): void;
   write16(addr: number, v: number): void;
   write32(addr: number, v: number): void;
+  /**
+   * The double at an 8-aligned `addr` when the memory hands it over directly, else NaN (the FPU
+   * then reads two words). A fast path only: it never faults.
+   */
+  readF64(addr: number): number;
+  /** Stores a non-NaN double at `addr` and returns true, or returns false having written nothing. */
+  writeF64(addr: number, v: number): boolean;
   /** FNSTSW AX. */
   setAX(v: number): void;
   /** FCOMI/FUCOMI/FCOMIP/FUCOMIP: set ZF, PF, CF; clear OF, SF, AF. */

@@ -43,6 +43,8 @@ export interface PrefetchPage {
   /** No page follows. */
   last: boolean;
   error?: string;
+  /** SQLite's code for `error` (SQLITE_CORRUPT, ...) when SQLite raised it. */
+  code?: string;
 }
 
 /** Pages read ahead per cursor. */
@@ -81,7 +83,19 @@ function serve(d: PrefetchWorkerData): void {
       rows = c.stmt.all(c.runId, c.at, c.to, c.pageRows) as unknown[][];
     } catch (err) {
       c.done = true;
-      post({ id, n: 0, nums: new Float64Array(0), texts: [], last: true, error: (err as Error).message }, []);
+      const code = (err as { code?: unknown }).code;
+      post(
+        {
+          id,
+          n: 0,
+          nums: new Float64Array(0),
+          texts: [],
+          last: true,
+          error: (err as Error).message,
+          code: typeof code === 'string' ? code : undefined,
+        },
+        [],
+      );
       return;
     }
     const n = rows.length;

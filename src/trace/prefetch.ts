@@ -3,9 +3,13 @@
 // pages, so the consuming thread (a verify, which emulates at the same time) only unpacks them.
 // Guarantees: rows(...) yields exactly the values the same paged statement gives in this thread, in
 // the same order; at most a few pages per open stream are in memory; a stream closed early (the
-// consumer stopped) is dropped in the worker; a failure in the worker is a TraceError here. Only
-// used compiled (dist/), where the worker script exists.
+// consumer stopped) is dropped in the worker. SQLite failing in the worker (a damaged page met
+// mid-read) is thrown here as the SqliteError, same message and code, that the statement throws in
+// this thread, so callers report a damaged file alike on both paths (cli/common.ts traceFailure);
+// any other failure in the worker is a TraceError. Only used compiled (dist/), where the worker
+// script exists.
 
+import Database from 'better-sqlite3';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { TraceError } from './db.js';
 import type { PrefetchPage, PrefetchRequest, PrefetchWorkerData } from './prefetch-worker.js';
@@ -58,6 +62,7 @@ export class Prefetcher {
     const p = this.take(id);
     if (p.error !== undefined) {
       this.queues.delete(id);
+      if (p.code?.startsWith('SQLITE_')) throw new Database.SqliteError(p.error, p.code);
       throw new TraceError(`reading ${this.path} failed: ${p.error}`);
     }
     if (!p.last) this.send({ op: 'ack', id });

@@ -9,7 +9,7 @@
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { NUMERIC_TABLE_NAMES, transferables } from './batch.js';
-import { initTrace, openTrace, type CreateOptions } from './db.js';
+import { openTrace } from './db.js';
 import { TraceStore, type StoreOps } from './store.js';
 
 export interface StoreWorkerData {
@@ -19,18 +19,15 @@ export interface StoreWorkerData {
   port: MessagePort;
 }
 
-/** The file a store worker serves (its first message); 'init': made empty by createTraceFile. */
+/** The file a store worker serves (its first message): a trace that exists (worker-store.ts makes new ones). */
 export interface StoreOpen {
-  mode: 'init' | 'append';
   path: string;
-  create: CreateOptions;
   rowsPerStatement: number;
 }
 
 export type StoreRequest =
   | { op: 'open'; args: [StoreOpen] }
-  // expect: the run id the caller has already returned (it did not wait for this reply)
-  | { op: 'beginRun'; args: Parameters<StoreOps['beginRun']>; expect?: number }
+  | { op: 'beginRun'; args: Parameters<StoreOps['beginRun']> }
   | { op: 'addProbe'; args: Parameters<StoreOps['addProbe']> }
   | { op: 'write'; args: Parameters<StoreOps['write']> }
   | { op: 'finishRun'; args: Parameters<StoreOps['finishRun']> }
@@ -63,7 +60,7 @@ function serve(d: StoreWorkerData): void {
     if (m.op === 'open' && store === undefined && broken === undefined) {
       try {
         const o = m.args[0];
-        const db = o.mode === 'init' ? initTrace(o.path, o.create) : openTrace(o.path, { readonly: false });
+        const db = openTrace(o.path, { readonly: false });
         store = new TraceStore(db, o.path, o.rowsPerStatement);
         reply({ ok: true, value: null });
       } catch (err) {
@@ -89,8 +86,6 @@ function serve(d: StoreWorkerData): void {
       switch (m.op) {
         case 'beginRun':
           value = store.beginRun(...m.args);
-          if (m.expect !== undefined && value !== m.expect)
-            throw new Error(`the trace store numbered the run ${String(value)}, not ${m.expect}`);
           break;
         case 'addProbe':
           store.addProbe(...m.args);
@@ -129,8 +124,7 @@ function serve(d: StoreWorkerData): void {
     } catch (err) {
       const msg = (err as Error).message;
       // A request nobody waits for fails every later one too: nothing lands after a hole.
-      if (m.op === 'write' || m.op === 'addProbe' || (m.op === 'beginRun' && m.expect !== undefined))
-        broken = msg;
+      if (m.op === 'write' || m.op === 'addProbe') broken = msg;
       reply({ ok: false, error: msg });
     }
   });

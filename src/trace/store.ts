@@ -192,6 +192,36 @@ class RowInserter {
   }
 }
 
+const INSERT_BINARY = 'INSERT OR IGNORE INTO binaries (sha256, size, bytes) VALUES (?, ?, ?)';
+const INSERT_RUN = `INSERT INTO raw_runs (workload, binary_sha256, config, status, replay_of, output_limit)
+  VALUES (?, ?, ?, 'incomplete', ?, ?)`;
+
+/**
+ * beginRun's transaction on `db`: the binary (once per sha256) and the run row, committed; returns
+ * run_id. Also used on a connection without a TraceStore (worker-store.ts commits a new file's
+ * first run in the recording thread); SQLite's errors are thrown as they are.
+ */
+export function insertRun(
+  db: Db,
+  info: BeginRunInfo,
+  insBinary = db.prepare(INSERT_BINARY),
+  insRun = db.prepare(INSERT_RUN),
+): number {
+  checkBeginRun(info);
+  const sha = createHash('sha256').update(info.binary).digest('hex');
+  return db.transaction(() => {
+    insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
+    const r = insRun.run(
+      info.workload,
+      sha,
+      JSON.stringify(info.config),
+      info.replayOf ?? null,
+      info.outputLimit ?? null,
+    );
+    return Number(r.lastInsertRowid);
+  })();
+}
+
 export class TraceStore implements StoreOps {
   private readonly numeric: Record<NumericTableName, NumericInserter>;
   private readonly rowIns: Record<RowTableName, RowInserter>;
@@ -227,11 +257,8 @@ export class TraceStore implements StoreOps {
       raw_syscalls: row('raw_syscalls'),
     };
     this.taskUpdate = db.prepare('UPDATE raw_tasks SET end_ts = ?, exit_code = ? WHERE id = ?');
-    this.insBinary = db.prepare('INSERT OR IGNORE INTO binaries (sha256, size, bytes) VALUES (?, ?, ?)');
-    this.insRun = db.prepare(
-      `INSERT INTO raw_runs (workload, binary_sha256, config, status, replay_of, output_limit)
-       VALUES (?, ?, ?, 'incomplete', ?, ?)`,
-    );
+    this.insBinary = db.prepare(INSERT_BINARY);
+    this.insRun = db.prepare(INSERT_RUN);
     this.insProbe = db.prepare(
       `INSERT INTO raw_probes (run_id, probe_id, event, kind, spec, symbol, offset, addr, maxactive)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -264,21 +291,8 @@ export class TraceStore implements StoreOps {
   }
 
   beginRun(info: BeginRunInfo): number {
-    checkBeginRun(info);
-    const sha = createHash('sha256').update(info.binary).digest('hex');
     try {
-      return this.db.transaction(() => {
-        this.insBinary.run(sha, info.binary.byteLength, Buffer.from(info.binary));
-        const limit = info.outputLimit ?? null;
-        const r = this.insRun.run(
-          info.workload,
-          sha,
-          JSON.stringify(info.config),
-          info.replayOf ?? null,
-          limit,
-        );
-        return Number(r.lastInsertRowid);
-      })();
+      return insertRun(this.db, info, this.insBinary, this.insRun);
     } catch (err) {
       throw this.fail('beginning a run', err);
     }

@@ -1,14 +1,18 @@
 // The recording thread's end of a TraceStore running in a worker thread (store-worker.ts).
 // Guarantees:
-// - Opening the file, beginRun(), addProbe() and write() do not wait for the worker, so a
-//   recording starts while the thread is still loading SQLite; the worker executes the requests
-//   in order, so a kill at any moment leaves a prefix of them in the file. Errors of the file
-//   system (exists, directory, permissions) and of the records are still thrown at once
-//   (createTraceFile, checkBeginRun and checkProbe run in this thread); a failure inside SQLite is
-//   reported by the next operation, and nothing handed over later is stored. beginRun() returns
-//   the run id the worker will assign (1, 2, ... in a new file; the worker checks it); in an
-//   appended-to file the first one is asked for and waited for.
-// - The other operations are synchronous: they return the worker's result or throw its
+// - A new file is made in this thread: createTraceFile, the schema (initTrace) and the first
+//   run's row (insertRun) are committed on this thread's own connection before create() and
+//   beginRun() return, so from then on the file is a trace that opens, with its run 'incomplete'
+//   (writer.ts's contract, docs/design.md), without waiting for the worker's start-up (tens to
+//   hundreds of ms under load). The file is then handed over: the connection closes and the worker
+//   opens it. In an appended-to file beginRun() waits for the worker's commit.
+// - addProbe() and write() do not wait for the worker, so the recording runs on while the thread
+//   is still starting; the worker executes the requests in order, so a kill at any moment leaves
+//   a prefix of them in the file. Errors of the file system (exists, directory, permissions) and
+//   of the records are still thrown at once (createTraceFile, checkBeginRun and checkProbe run in
+//   this thread); a failure inside SQLite is reported by the next operation, and nothing handed
+//   over later is stored.
+// - The other operations are synchronous too: they return the worker's result or throw its
 //   TraceError, exactly like an in-thread TraceStore (the thread blocks in Atomics.wait, which is
 //   what the recorder wants anyway: it has nothing else to do).
 // - write() hands the batch's column buffers over without copying (they become detached); at
@@ -23,9 +27,9 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { transferables, type Batch } from './batch.js';
 import type { CreateOptions } from './db.js';
-import { TraceError, createTraceFile } from './db.js';
+import { type Db, TraceError, createTraceFile, initTrace, reason } from './db.js';
 import type { ProbeRecord, RunEnd } from './records.js';
-import { checkBeginRun, checkProbe, type BeginRunInfo, type StoreOps } from './store.js';
+import { checkBeginRun, checkProbe, insertRun, type BeginRunInfo, type StoreOps } from './store.js';
 import {
   CTL_DONE,
   CTL_EXITED,
@@ -87,30 +91,41 @@ export class WorkerStore implements StoreOps {
   private reported = false;
   private ended = false;
   /** When the worker was asked to open the file (its start-up timeout runs from here). */
-  private readonly openedAt = Date.now();
-  /** The id the next beginRun will get, when known without asking (null: ask). */
-  private nextRun: number | null;
-  private readonly fresh: boolean;
+  private openedAt = 0;
+  /** A new file's connection in this thread, until the file is handed to the worker. */
+  private local: Db | undefined;
 
   constructor(
     mode: 'create' | 'append',
     readonly path: string,
     create: CreateOptions,
-    rowsPerStatement: number,
+    private readonly rowsPerStatement: number,
     private readonly maxInFlight = 4,
   ) {
-    if (mode === 'create') createTraceFile(path, create);
+    if (mode === 'create') {
+      createTraceFile(path, create);
+      this.local = initTrace(path, create);
+    }
     const w = prestarted ?? startWorker();
     prestarted = undefined;
     this.ctl = w.ctl;
     this.port = w.port;
     this.worker = w.worker;
-    this.fresh = mode === 'create';
-    this.nextRun = this.fresh ? 1 : null;
-    this.request({
+    if (mode === 'append') this.handOver();
+  }
+
+  /** Closes this thread's connection (if any) and has the worker open the file. */
+  private handOver(): void {
+    const db = this.local;
+    this.local = undefined;
+    // (closing the only connection checkpoints its WAL: the worker finds everything in the file)
+    db?.close();
+    this.openedAt = Date.now();
+    this.port.postMessage({
       op: 'open',
-      args: [{ mode: mode === 'create' ? 'init' : 'append', path, create, rowsPerStatement }],
+      args: [{ path: this.path, rowsPerStatement: this.rowsPerStatement }],
     });
+    this.sent++;
   }
 
   /**
@@ -164,6 +179,7 @@ export class WorkerStore implements StoreOps {
 
   private request(req: StoreRequest, transfer: ArrayBuffer[] = []): number {
     if (this.ended) throw new TraceError(`${this.path}: trace writer is closed`);
+    if (this.local !== undefined) this.handOver();
     this.port.postMessage(req, transfer);
     return ++this.sent;
   }
@@ -174,14 +190,17 @@ export class WorkerStore implements StoreOps {
 
   beginRun(info: BeginRunInfo): number {
     checkBeginRun(info);
-    const id = this.nextRun;
-    if (id === null) {
-      const got = this.call({ op: 'beginRun', args: [info] }) as number;
-      this.nextRun = got + 1;
-      return got;
+    const db = this.local;
+    if (db === undefined) return this.call({ op: 'beginRun', args: [info] }) as number;
+    let id: number;
+    try {
+      id = insertRun(db, info);
+    } catch (err) {
+      throw err instanceof TraceError
+        ? err
+        : new TraceError(`beginning a run ${this.path} failed: ${reason(err)}`);
     }
-    this.post({ op: 'beginRun', args: [info], expect: id });
-    this.nextRun = id + 1;
+    this.handOver();
     return id;
   }
 
@@ -247,14 +266,12 @@ export class WorkerStore implements StoreOps {
   }
 
   appendTrace(path: string, runIdOffset?: number): number[] {
-    // The appended runs take ids the next beginRun must ask about.
-    this.nextRun = null;
     return this.call({ op: 'appendTrace', args: [path, runIdOffset] }) as number[];
   }
 
   lastIds(): { string: number; task: number } {
-    // A file this store created holds no strings or tasks before the first batch.
-    if (this.fresh && this.sent === 1) return { string: 0, task: 0 };
+    // A file this store created holds no strings or tasks before anything is handed over.
+    if (this.local !== undefined) return { string: 0, task: 0 };
     return this.call({ op: 'lastIds', args: [] }) as { string: number; task: number };
   }
 

@@ -25,8 +25,9 @@
 // - The store runs in a worker thread when this module runs compiled (dist/, what the commands
 //   use), so SQLite works on one core while the emulator runs on the other; at most
 //   `maxBatchesInFlight` batches wait for it (memory stays bounded). flush(), finishRun() and
-//   close() return only when everything handed over is committed. Under the TypeScript sources
-//   (tests) or with `thread: 'inline'` the store runs in this thread.
+//   close() return only when everything handed over is committed; beginRun() returns
+//   after its commit on either thread. Under the TypeScript sources (the tests run dist/) or with
+//   `thread: 'inline'` the store runs in this thread.
 // - After a SIGKILL the file holds exactly the committed batches (WAL; a process kill loses no
 //   commit; power loss during a recording may).
 // - After a failed write (disk full, ...) the writer is broken: every later call throws the same

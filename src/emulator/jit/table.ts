@@ -8,7 +8,7 @@
 
 import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
-import { compilable, compileUnit, staticSuccessors, type CompiledBlock } from './compiler.js';
+import { compilable, compileUnit, directX87, staticSuccessors, type CompiledBlock } from './compiler.js';
 import { compileWasmUnits, wasmReady } from './wasm-unit.js';
 
 /**
@@ -41,8 +41,8 @@ function env(name: string): string | undefined {
 }
 
 /**
- * `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` (or `js`) the JavaScript compiler,
- * `PROBELAB_JIT=wasm` the WebAssembly one (jit/wasm-unit.ts); unset: the default.
+ * `PROBELAB_JIT=0` forces the pure interpreter, `PROBELAB_JIT=1` (or `js`) the JavaScript compiler
+ * alone, `PROBELAB_JIT=wasm` the WebAssembly one (jit/wasm-unit.ts); unset: the default.
  */
 export function jitFromEnv(dflt: boolean): boolean {
   const v = env('PROBELAB_JIT');
@@ -51,15 +51,35 @@ export function jitFromEnv(dflt: boolean): boolean {
   return dflt;
 }
 
-/** Whether units compile to WebAssembly (PROBELAB_JIT=wasm), where the frame store allows it. */
+/**
+ * Whether units compile to WebAssembly, where the frame store allows it: the default, and
+ * PROBELAB_JIT=wasm. On real programs it is the faster tier (session 8, CPU, interleaved, load 11-13:
+ * SQLite 7.6 s against 11.3 s with JavaScript units, Lua's sort and nextvar 2.3 and 2.7 s against
+ * 2.9 and 3.3 s): Liftoff compiles a unit in well under a millisecond where TurboFan takes ~10 ms,
+ * so every warm block compiles, and units chain without leaving WebAssembly. JavaScript units stay
+ * faster on small hot kernels (integer loop 488 against 362 MIPS) and run the x87-heavy ones.
+ */
 function wasmFromEnv(): boolean {
-  return env('PROBELAB_JIT') === 'wasm';
+  const v = env('PROBELAB_JIT');
+  return v !== '1' && v !== 'js';
 }
 
 /** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
 function hotFromEnv(): number {
   const v = Number(env('PROBELAB_JIT_HOT'));
   return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
+}
+
+/**
+ * Whether at least half of a unit's instructions are x87 ones the compilers hand to the FPU: such a
+ * unit compiles to JavaScript even when units compile to WebAssembly. A JavaScript unit calls the
+ * FPU directly; a WebAssembly one copies the whole CPU state out and back for each (nbody: 10.5
+ * MIPS with JavaScript units, 6.7 with WebAssembly ones, 9.5 interpreted).
+ */
+function mostlyX87(c: CodeCache, members: readonly number[], insns: number): boolean {
+  let x87 = 0;
+  for (const b of members) for (let i = b; i < b + c.blockLen[b]!; i++) if (directX87(c, i)) x87++;
+  return 2 * x87 >= insns;
 }
 
 /** Entries the per-block arrays start with (they grow by doubling, like the code cache's). */
@@ -203,7 +223,7 @@ export class JitTable {
         if (members.length >= MAX_UNIT) break;
       }
     }
-    if (this.wasm && wasmReady(this.mem)) {
+    if (this.wasm && wasmReady(this.mem) && !mostlyX87(c, members, insns)) {
       // WebAssembly units wait for a batch: a module costs ~0.5-1 ms whatever its size.
       if (this.pending.length === 0) this.pendingSince = this.touches;
       this.pending.push(members);

@@ -3,7 +3,7 @@
 // addresses, and a software TLB (guest page -> byte offset of its frame, separately for reads and
 // writes) that JavaScript fills on a miss.
 // Guarantees:
-// - A store is a WebAssembly.Memory only when asked for (PROBELAB_JIT=wasm, or useWasmStores(true));
+// - A store is a WebAssembly.Memory unless PROBELAB_JIT is 0, 1 or js (or useWasmStores(false));
 //   otherwise it is the plain Uint8Array it always was. Frames start at STORE_BASE in either case's
 //   terms: `ram` is a view of the frames only, so Memory's arithmetic is unchanged.
 // - Growth is memory.grow: the contents stay where they are (no copy) and every old view detaches;
@@ -73,7 +73,15 @@ function env(name: string): string | undefined {
   return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 }
 
-let wasmStores = env('PROBELAB_JIT') === 'wasm' && typeof WebAssembly === 'object';
+/**
+ * Whether PROBELAB_JIT asks for the WebAssembly tier: by default, as it is the default tier
+ * (jit/table.ts); not for the interpreter (0) or JavaScript units (1, js).
+ */
+export function wasmStoresFromEnv(): boolean {
+  return !['0', '1', 'js'].includes(env('PROBELAB_JIT') ?? '') && typeof WebAssembly === 'object';
+}
+
+let wasmStores = wasmStoresFromEnv();
 
 /** Whether frame pools created from now on keep their store on a WebAssembly.Memory (tests). */
 export function useWasmStores(on: boolean): void {
