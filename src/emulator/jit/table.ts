@@ -71,10 +71,10 @@ function hotFromEnv(): number {
 }
 
 /**
- * Whether at least half of a unit's instructions are x87 ones the compilers hand to the FPU: such a
- * unit compiles to JavaScript even when units compile to WebAssembly. A JavaScript unit calls the
- * FPU directly; a WebAssembly one copies the whole CPU state out and back for each (nbody: 10.5
- * MIPS with JavaScript units, 6.7 with WebAssembly ones, 9.5 interpreted).
+ * Whether at least half of a unit's instructions are x87 ones: such a unit stays interpreted under
+ * the WebAssembly tier. The interpreter runs x87 code faster than either compiled form (nbody,
+ * CPU, three interleaved rounds, load ~5: 0.82-0.90 s interpreted, 0.89-1.09 s as JavaScript units,
+ * 1.12-1.24 s as WebAssembly units, which copy the CPU state out and back for each x87 instruction).
  */
 function mostlyX87(c: CodeCache, members: readonly number[], insns: number): boolean {
   let x87 = 0;
@@ -223,7 +223,8 @@ export class JitTable {
         if (members.length >= MAX_UNIT) break;
       }
     }
-    if (this.wasm && wasmReady(this.mem) && !mostlyX87(c, members, insns)) {
+    if (this.wasm && wasmReady(this.mem)) {
+      if (mostlyX87(c, members, insns)) return;
       // WebAssembly units wait for a batch: a module costs ~0.5-1 ms whatever its size.
       if (this.pending.length === 0) this.pendingSince = this.touches;
       this.pending.push(members);
