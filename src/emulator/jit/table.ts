@@ -133,6 +133,11 @@ export class JitTable {
    * at `hot`: the late threshold exists only for TurboFan's cost.
    */
   wasm = wasmFromEnv();
+  /**
+   * Units at least half x87 stay interpreted under the WebAssembly tier (see mostlyX87); the property
+   * tests turn this off to compile them anyway, so the back end's x87 calls stay checked.
+   */
+  interpretX87 = true;
   /** Live generated source characters (WebAssembly: module bytes). */
   liveSize = 0;
   /** Statistics. */
@@ -224,7 +229,7 @@ export class JitTable {
       }
     }
     if (this.wasm && wasmReady(this.mem)) {
-      if (mostlyX87(c, members, insns)) return;
+      if (this.interpretX87 && mostlyX87(c, members, insns)) return;
       // WebAssembly units wait for a batch: a module costs ~0.5-1 ms whatever its size.
       if (this.pending.length === 0) this.pendingSince = this.touches;
       this.pending.push(members);
