@@ -5,7 +5,8 @@
 // kprobe with args on the same function, so every stored table has rows (events with args
 // strings, calls, misses, context switches) and raw_events spans several batches.
 // 1. The intact run verifies by rows on the worker thread (the compiled build, as probe-replay
-//    runs it; test/replay.test.ts verifies every workload by rows in this thread).
+//    runs it; test/replay.test.ts verifies every workload by rows the same way, since the tests
+//    import dist/).
 // 2. The premise, checked independently: a second recording of the same run packs batches that
 //    the row checker finds identical to the stored rows; and one changed value in each stored table
 //    (raw_events and its missed-call rows, raw_calls, raw_sched, strings), a stored row too many and one too
@@ -149,7 +150,7 @@ describe('verify by rows', () => {
     expect(packed.filter((b) => b.numeric.raw_events.n > 0).length).toBeGreaterThan(1);
     const events = r.eventCount(1);
     r.close();
-    // (the sources' rows path, in this thread, verifies every workload in test/replay.test.ts)
+    // (test/replay.test.ts verifies every workload by rows too)
     const { reader, replay } = await compiled();
     const rc = reader.TraceReader.open(db);
     const o = replay.replayRun(rc, 1);
@@ -208,7 +209,7 @@ describe('verify by rows', () => {
     const byRecords = replayRun(r, 1, { byRows: false });
     expect(byRecords.divergence?.stream).toBe('call');
     r.close();
-    // (the sources' rows path and its fall-back are exercised by test/replay.test.ts's tampering)
+    // (the fall-back to record by record is exercised by test/replay.test.ts's tampering too)
     const { reader, replay } = await compiled();
     const rc = reader.TraceReader.open(file);
     const o = replay.replayRun(rc, 1);
