@@ -16,6 +16,14 @@ import { compileWasmUnits, wasmReady } from './wasm-unit.js';
  * as much as interpreting an instruction a thousand times, so only code that has proved hot pays off.
  */
 export const HOT = 200;
+/**
+ * The threshold of the WebAssembly tier. Its units are cheap to compile, but each still costs a
+ * share of a module and V8's background tier-up; with 1000, SQLite compiles 625 units instead of
+ * 856 and runs faster (session 8, CPU, two interleaved rounds, load ~1.5: 5.26-5.46 -> 4.35-4.55 s;
+ * Lua constructs 1.16-1.21 -> 1.09-1.17, sort 1.82-1.85 -> 1.75-1.84, strings 2.27-2.53 ->
+ * 2.31-2.37, nextvar 2.12-2.20 -> 2.22-2.25 s; 3000 was no better).
+ */
+export const WASM_HOT = 1000;
 /** Units compiled at the `hot` threshold before it rises by LATE_FACTOR (see JitTable.threshold). */
 const EARLY_UNITS = 16;
 const LATE_FACTOR = 100;
@@ -64,10 +72,13 @@ function wasmFromEnv(): boolean {
   return v !== '1' && v !== 'js';
 }
 
-/** The compile threshold: HOT, or PROBELAB_JIT_HOT (tests compile nearly everything with a low one). */
-function hotFromEnv(): number {
+/**
+ * The compile threshold: HOT (WASM_HOT for the WebAssembly tier), or PROBELAB_JIT_HOT (tests compile
+ * nearly everything with a low one).
+ */
+function hotFromEnv(dflt: number): number {
   const v = Number(env('PROBELAB_JIT_HOT'));
-  return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : HOT;
+  return Number.isInteger(v) && v >= 1 && v <= 60000 ? v : dflt;
 }
 
 /**
@@ -124,7 +135,7 @@ export class JitTable {
   /** Interpreted executions per block entry index; saturates at `hot`. */
   heat = new Uint16Array(INITIAL);
   /** Interpreted executions before a block compiles (tests lower it to compile on first use). */
-  hot = hotFromEnv();
+  hot = hotFromEnv(wasmFromEnv() ? WASM_HOT : HOT);
   /** Units compiled at `hot` before the threshold rises (tests raise it to keep every block at `hot`). */
   earlyUnits = EARLY_UNITS;
   /**
@@ -196,13 +207,13 @@ export class JitTable {
     // The same holds for WebAssembly units, cheap as they are: the suffix's unit holds the loop the
     // cut was in (its successors) and went on running it in place of the loop's own unit, a unit per
     // cut point (fib(32): 147 MIPS, 261 with the rule). It holds only while the block has run fewer
-    // than hot * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
+    // than min(hot, HOT) * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
     // SQLite interpreted one such block 51,000 times.
     const lastEip = c.eip[head + c.blockLen[head]! - 1]! >>> 0;
     const owner = this.blockEnding.get(lastEip);
     if (owner !== undefined && owner < c.eip[head]! >>> 0) {
       const runs = (this.suffixRuns.get(head) ?? 0) + this.threshold();
-      if (runs < this.hot * LATE_FACTOR) {
+      if (runs < Math.min(this.hot, HOT) * LATE_FACTOR) {
         this.suffixRuns.set(head, runs);
         this.heat[head] = 0;
         return;
