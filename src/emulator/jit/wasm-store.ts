@@ -39,17 +39,6 @@ export const enum Slot {
   /** Instructions the dispatch loop had retired before the unit running now (wasm-unit.ts). */
   DONE = 18,
 }
-export const S_FO = Slot.FO;
-export const S_FA = Slot.FA;
-export const S_FB = Slot.FB;
-export const S_FR = Slot.FR;
-export const S_FM = Slot.FM;
-export const S_FL = Slot.FL;
-export const S_EIP = Slot.EIP;
-export const S_ATTN = Slot.ATTN;
-export const S_FS = Slot.FS;
-export const S_GS = Slot.GS;
-export const S_DONE = Slot.DONE;
 /** TLB entries (direct-mapped by page number), 8 bytes each: tag (page + 1, 0 = empty) and addend. */
 export const TLB_BITS = 10;
 export const TLB_ENTRIES = 1 << TLB_BITS;

@@ -24,17 +24,6 @@ import { Body, buildModule, I32, I64, OP, type Func, type ImportedFunc } from '.
 import {
   DISPATCH,
   DISPATCH_ENTRIES,
-  S_ATTN,
-  S_DONE,
-  S_EIP,
-  S_FA,
-  S_FB,
-  S_FL,
-  S_FM,
-  S_FO,
-  S_FR,
-  S_FS,
-  S_GS,
   Slot,
   TLB_ENTRIES,
   TLB_READ,
@@ -137,86 +126,86 @@ const ld = (b: Body, w: number) => b.i32(0).mem(OP.i32Load, w * 4);
 /** The five flag helpers (CF, OF, ZF, SF, PF from the lazy state in memory), the Cpu's getters. */
 function flagHelpers(): Func[] {
   const t = T_FLAG;
-  const fo = (b: Body) => ld(b, S_FO);
+  const fo = (b: Body) => ld(b, Slot.FO);
   const cf = new Body();
   fo(cf).set(0).get(0).i32(LF_ADD).op(OP.i32Eq);
   cf.open(OP.if, true);
   // ((fa & fb) | ((fa | fb) & ~fr)) >>> fm & 1
-  ld(cf, S_FA);
-  ld(cf, S_FB).op(OP.i32And);
-  ld(cf, S_FA);
-  ld(cf, S_FB).op(OP.i32Or);
-  ld(cf, S_FR).i32(-1).op(OP.i32Xor, OP.i32And, OP.i32Or);
-  ld(cf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(cf, Slot.FA);
+  ld(cf, Slot.FB).op(OP.i32And);
+  ld(cf, Slot.FA);
+  ld(cf, Slot.FB).op(OP.i32Or);
+  ld(cf, Slot.FR).i32(-1).op(OP.i32Xor, OP.i32And, OP.i32Or);
+  ld(cf, Slot.FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
   cf.else();
   cf.get(0).i32(LF_SUB).op(OP.i32Eq);
   cf.open(OP.if, true);
   // ((~fa & fb) | ((~fa | fb) & fr)) >>> fm & 1
-  ld(cf, S_FA).i32(-1).op(OP.i32Xor);
-  ld(cf, S_FB).op(OP.i32And);
-  ld(cf, S_FA).i32(-1).op(OP.i32Xor);
-  ld(cf, S_FB).op(OP.i32Or);
-  ld(cf, S_FR).op(OP.i32And, OP.i32Or);
-  ld(cf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(cf, Slot.FA).i32(-1).op(OP.i32Xor);
+  ld(cf, Slot.FB).op(OP.i32And);
+  ld(cf, Slot.FA).i32(-1).op(OP.i32Xor);
+  ld(cf, Slot.FB).op(OP.i32Or);
+  ld(cf, Slot.FR).op(OP.i32And, OP.i32Or);
+  ld(cf, Slot.FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
   cf.else();
   cf.get(0).i32(LF_LOGIC).op(OP.i32Eq);
   cf.open(OP.if, true);
   cf.i32(0).else();
-  ld(cf, S_FL).i32(1).op(OP.i32And);
+  ld(cf, Slot.FL).i32(1).op(OP.i32And);
   cf.end().end().end();
 
   const of = new Body();
   fo(of).set(0).get(0).i32(LF_ADD).op(OP.i32Eq).get(0).i32(LF_INC).op(OP.i32Eq, OP.i32Or);
   of.open(OP.if, true);
   // ((fa ^ fr) & (fb ^ fr)) >>> fm & 1
-  ld(of, S_FA);
-  ld(of, S_FR).op(OP.i32Xor);
-  ld(of, S_FB);
-  ld(of, S_FR).op(OP.i32Xor, OP.i32And);
-  ld(of, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(of, Slot.FA);
+  ld(of, Slot.FR).op(OP.i32Xor);
+  ld(of, Slot.FB);
+  ld(of, Slot.FR).op(OP.i32Xor, OP.i32And);
+  ld(of, Slot.FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
   of.else();
   of.get(0).i32(LF_SUB).op(OP.i32Eq).get(0).i32(LF_DEC).op(OP.i32Eq, OP.i32Or);
   of.open(OP.if, true);
   // ((fa ^ fb) & (fa ^ fr)) >>> fm & 1
-  ld(of, S_FA);
-  ld(of, S_FB).op(OP.i32Xor);
-  ld(of, S_FA);
-  ld(of, S_FR).op(OP.i32Xor, OP.i32And);
-  ld(of, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(of, Slot.FA);
+  ld(of, Slot.FB).op(OP.i32Xor);
+  ld(of, Slot.FA);
+  ld(of, Slot.FR).op(OP.i32Xor, OP.i32And);
+  ld(of, Slot.FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
   of.else();
   of.get(0).i32(LF_LOGIC).op(OP.i32Eq);
   of.open(OP.if, true);
   of.i32(0).else();
-  ld(of, S_FL).i32(11).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(of, Slot.FL).i32(11).op(OP.i32ShrU).i32(1).op(OP.i32And);
   of.end().end().end();
 
   // ZF: fo === LF_NONE ? fl >> 6 & 1 : (fr << (31 - fm)) === 0
   const zf = new Body();
   fo(zf).op(OP.i32Eqz);
   zf.open(OP.if, true);
-  ld(zf, S_FL).i32(6).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(zf, Slot.FL).i32(6).op(OP.i32ShrU).i32(1).op(OP.i32And);
   zf.else();
-  ld(zf, S_FR).i32(31);
-  ld(zf, S_FM).op(OP.i32Sub, OP.i32Shl, OP.i32Eqz);
+  ld(zf, Slot.FR).i32(31);
+  ld(zf, Slot.FM).op(OP.i32Sub, OP.i32Shl, OP.i32Eqz);
   zf.end();
 
   // SF: fo === LF_NONE ? fl >> 7 & 1 : fr >>> fm & 1
   const sf = new Body();
   fo(sf).op(OP.i32Eqz);
   sf.open(OP.if, true);
-  ld(sf, S_FL).i32(7).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(sf, Slot.FL).i32(7).op(OP.i32ShrU).i32(1).op(OP.i32And);
   sf.else();
-  ld(sf, S_FR);
-  ld(sf, S_FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(sf, Slot.FR);
+  ld(sf, Slot.FM).op(OP.i32ShrU).i32(1).op(OP.i32And);
   sf.end();
 
   // PF: fo === LF_NONE ? fl >> 2 & 1 : even parity of fr's low byte
   const pf = new Body();
   fo(pf).op(OP.i32Eqz);
   pf.open(OP.if, true);
-  ld(pf, S_FL).i32(2).op(OP.i32ShrU).i32(1).op(OP.i32And);
+  ld(pf, Slot.FL).i32(2).op(OP.i32ShrU).i32(1).op(OP.i32And);
   pf.else();
-  ld(pf, S_FR).i32(255).op(OP.i32And, OP.i32Popcnt).i32(1).op(OP.i32And).i32(1).op(OP.i32Xor);
+  ld(pf, Slot.FR).i32(255).op(OP.i32And, OP.i32Popcnt).i32(1).op(OP.i32And).i32(1).op(OP.i32Xor);
   pf.end();
   return [cf, of, zf, sf, pf].map((body) => ({
     type: t,
@@ -232,12 +221,12 @@ function flagHelpers(): Func[] {
  */
 function matHelper(): Func {
   const b = new Body();
-  ld(b, S_FO).tee(0).op(OP.i32Eqz);
+  ld(b, Slot.FO).tee(0).op(OP.i32Eqz);
   b.open(OP.if);
   b.op(OP.return);
   b.end();
   b.i32(0);
-  ld(b, S_FL).i32(~0x8d5).op(OP.i32And);
+  ld(b, Slot.FL).i32(~0x8d5).op(OP.i32And);
   b.call(1).op(OP.i32Or);
   b.call(5).i32(2).op(OP.i32Shl, OP.i32Or);
   // AF: from the operands of add/sub/inc/dec, 0 after logic, kept in fl after shifts and multiplies.
@@ -246,20 +235,20 @@ function matHelper(): Func {
   b.i32(0).else();
   b.get(0).i32(LF_RES).op(OP.i32Eq);
   b.open(OP.if, true);
-  ld(b, S_FL).i32(16).op(OP.i32And);
+  ld(b, Slot.FL).i32(16).op(OP.i32And);
   b.else();
-  ld(b, S_FA);
-  ld(b, S_FB).op(OP.i32Xor);
-  ld(b, S_FR).op(OP.i32Xor).i32(16).op(OP.i32And);
+  ld(b, Slot.FA);
+  ld(b, Slot.FB).op(OP.i32Xor);
+  ld(b, Slot.FR).op(OP.i32Xor).i32(16).op(OP.i32And);
   b.end().end();
   b.op(OP.i32Or);
   b.call(3).i32(6).op(OP.i32Shl, OP.i32Or);
   b.call(4).i32(7).op(OP.i32Shl, OP.i32Or);
   b.call(2).i32(11).op(OP.i32Shl, OP.i32Or);
-  b.mem(OP.i32Store, S_FL * 4);
+  b.mem(OP.i32Store, Slot.FL * 4);
   b.i32(0)
     .i32(0)
-    .mem(OP.i32Store, S_FO * 4);
+    .mem(OP.i32Store, Slot.FO * 4);
   return { type: T_VOID, locals: [I32], body: b };
 }
 
@@ -372,7 +361,7 @@ class WasmWriter {
 
   /** Leaves the unit after `count` instructions of this block with EIP from `push`. */
   private exit(count: number, push: () => void): void {
-    this.st(S_EIP, push);
+    this.st(Slot.EIP, push);
     this.f.get(L_N);
     if (count !== 0) this.f.i32(count).op(OP.i32Add);
     this.f.op(OP.return);
@@ -413,7 +402,7 @@ class WasmWriter {
     }
     const s = info >> 12;
     if (!noSeg && (s === 5 || s === 6)) {
-      ld(this.f, s === 5 ? S_FS : S_GS);
+      ld(this.f, s === 5 ? Slot.FS : Slot.GS);
       add();
     }
   }
@@ -516,12 +505,12 @@ class WasmWriter {
   // ---- flags
 
   private lazy(op: number, a: number, b: number | null, msb: number, kind: number, exact = true): void {
-    this.st(S_FO, () => this.f.i32(op));
-    this.stLocal(S_FA, a);
-    if (b === null) this.st(S_FB, () => this.f.i32(1));
-    else this.stLocal(S_FB, b);
-    this.stLocal(S_FR, L_R);
-    this.st(S_FM, () => this.f.i32(msb));
+    this.st(Slot.FO, () => this.f.i32(op));
+    this.stLocal(Slot.FA, a);
+    if (b === null) this.st(Slot.FB, () => this.f.i32(1));
+    else this.stLocal(Slot.FB, b);
+    this.stLocal(Slot.FR, L_R);
+    this.st(Slot.FM, () => this.f.i32(msb));
     this.kind = kind;
     this.exact = exact;
     this.msb = msb;
@@ -535,26 +524,26 @@ class WasmWriter {
     let done = false;
     if (wide && this.kind === K_SUB && this.exact && base !== 0 && base !== 5) {
       if (base === 2 || base === 4) {
-        ld(f, S_FR);
+        ld(f, Slot.FR);
         if (base === 2) f.op(OP.i32Eqz);
         else f.i32(0).op(OP.i32LtS);
       } else {
-        ld(f, S_FA);
-        ld(f, S_FB);
+        ld(f, Slot.FA);
+        ld(f, Slot.FB);
         f.op(base === 1 ? OP.i32LtU : base === 3 ? OP.i32LeU : base === 6 ? OP.i32LtS : OP.i32LeS);
       }
       done = true;
     } else if (wide && this.kind === K_LOGIC && base !== 5) {
       if (base <= 1) f.i32(0);
       else {
-        ld(f, S_FR);
+        ld(f, Slot.FR);
         if (base === 2 || base === 3) f.op(OP.i32Eqz);
         else if (base === 7) f.i32(0).op(OP.i32LeS);
         else f.i32(0).op(OP.i32LtS);
       }
       done = true;
     } else if (wide && this.kind !== K_UNKNOWN && (base === 2 || base === 4)) {
-      ld(f, S_FR);
+      ld(f, Slot.FR);
       if (base === 2) f.op(OP.i32Eqz);
       else f.i32(0).op(OP.i32LtS);
       done = true;
@@ -599,8 +588,8 @@ class WasmWriter {
   /** fl = (fl & -2) | CF: inc/dec keep CF in the concrete flags, as the interpreter pins it. */
   private pinCF(): void {
     this.getCF();
-    this.st(S_FL, () => {
-      ld(this.f, S_FL);
+    this.st(Slot.FL, () => {
+      ld(this.f, Slot.FL);
       this.f.i32(-2).op(OP.i32And).get(L_T).op(OP.i32Or);
     });
   }
@@ -665,13 +654,13 @@ class WasmWriter {
 
   /** The concrete-flag result of shifts and multiplies: CF = OF = L_T, ZF/SF/PF from L_R. */
   private resFlags(cfLocal: number, ofLocal: number, msb = 31): void {
-    this.st(S_FL, () => {
-      ld(this.f, S_FL);
+    this.st(Slot.FL, () => {
+      ld(this.f, Slot.FL);
       this.f.i32(-2262).op(OP.i32And).get(cfLocal).op(OP.i32Or).get(ofLocal).i32(11).op(OP.i32Shl, OP.i32Or);
     });
-    this.st(S_FO, () => this.f.i32(LF_RES));
-    this.stLocal(S_FR, L_R);
-    this.st(S_FM, () => this.f.i32(msb));
+    this.st(Slot.FO, () => this.f.i32(LF_RES));
+    this.stLocal(Slot.FR, L_R);
+    this.st(Slot.FM, () => this.f.i32(msb));
     this.kind = K_OTHER;
     this.msb = msb;
   }
@@ -679,8 +668,8 @@ class WasmWriter {
   /** Materializes the flags, then sets CF and OF from locals (rol/ror: the others are kept). */
   private cfOf(cfLocal: number, ofLocal: number): void {
     this.f.call(F_MAT);
-    this.st(S_FL, () => {
-      ld(this.f, S_FL);
+    this.st(Slot.FL, () => {
+      ld(this.f, Slot.FL);
       this.f.i32(~0x801).op(OP.i32And).get(cfLocal).op(OP.i32Or).get(ofLocal).i32(11).op(OP.i32Shl, OP.i32Or);
     });
     this.kind = K_UNKNOWN;
@@ -712,8 +701,8 @@ class WasmWriter {
     this.kind = K_UNKNOWN;
     const next = this.c.next[i]!;
     if (this.j < this.n - 1) {
-      ld(f, S_ATTN);
-      ld(f, S_EIP);
+      ld(f, Slot.ATTN);
+      ld(f, Slot.EIP);
       f.i32(next).op(OP.i32Ne, OP.i32Or);
       f.open(OP.if);
       f.get(L_N)
@@ -721,7 +710,7 @@ class WasmWriter {
         .op(OP.i32Add, OP.return);
       f.end();
     } else {
-      ld(f, S_EIP);
+      ld(f, Slot.EIP);
       f.set(L_E);
     }
   }
@@ -1019,8 +1008,8 @@ class WasmWriter {
         return true;
       case 0xfc:
       case 0xfd:
-        this.st(S_FL, () => {
-          ld(f, S_FL);
+        this.st(Slot.FL, () => {
+          ld(f, Slot.FL);
           if (op === 0xfc) f.i32(-1025).op(OP.i32And);
           else f.i32(1024).op(OP.i32Or);
         });
@@ -1032,7 +1021,7 @@ class WasmWriter {
         const seg = (c.pfx[i]! >> PFX_SEG_SHIFT) & 7;
         f.i32(imm);
         if (seg === 5 || seg === 6) {
-          ld(f, seg === 5 ? S_FS : S_GS);
+          ld(f, seg === 5 ? Slot.FS : Slot.GS);
           f.op(OP.i32Add);
         }
         f.set(L_A);
@@ -1474,8 +1463,8 @@ class WasmWriter {
     f.call(F_MAT);
     f.get(L_V).op(OP.i32Eqz);
     f.open(OP.if);
-    this.st(S_FL, () => {
-      ld(f, S_FL);
+    this.st(Slot.FL, () => {
+      ld(f, Slot.FL);
       f.i32(0x40).op(OP.i32Or);
     });
     f.else();
@@ -1483,8 +1472,8 @@ class WasmWriter {
       if (forward) f.get(L_V).op(OP.i32Ctz);
       else f.i32(31).get(L_V).op(OP.i32Clz, OP.i32Sub);
     });
-    this.st(S_FL, () => {
-      ld(f, S_FL);
+    this.st(Slot.FL, () => {
+      ld(f, Slot.FL);
       f.i32(~0x40).op(OP.i32And);
     });
     f.end();
@@ -1552,7 +1541,7 @@ class WasmWriter {
     const src = () => {
       this.ldReg(6);
       if (seg === 5 || seg === 6) {
-        ld(f, seg === 5 ? S_FS : S_GS);
+        ld(f, seg === 5 ? Slot.FS : Slot.GS);
         f.op(OP.i32Add);
       }
     };
@@ -1560,7 +1549,7 @@ class WasmWriter {
     const store = w === 4 ? OP.i32Store : w === 2 ? OP.i32Store16 : OP.i32Store8;
     // L_Y = the step: -w when DF is set.
     f.i32(-w).i32(w);
-    ld(f, S_FL);
+    ld(f, Slot.FL);
     f.i32(0x400).op(OP.i32And, OP.select).set(L_Y);
     const advance = () => {
       for (const r of movs ? [6, 7] : [7])
@@ -1667,7 +1656,7 @@ class WasmWriter {
         f.get(L_SP);
         f.open(OP.if);
         f.i32(0).set(L_SP);
-        ld(f, S_ATTN);
+        ld(f, Slot.ATTN);
         f.open(OP.if);
         this.exit(j + 1, () => f.i32(c.next[i]!));
         f.end();
@@ -1697,14 +1686,14 @@ class WasmWriter {
     const c = this.c;
     const m = members.length;
     members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
-    ld(f, S_EIP);
+    ld(f, Slot.EIP);
     f.set(L_E);
     f.i32(m).set(L_I);
     this.top = f.open(OP.loop);
     f.get(L_SP);
     f.open(OP.if);
     f.i32(0).set(L_SP);
-    ld(f, S_ATTN);
+    ld(f, Slot.ATTN);
     f.open(OP.if);
     this.exit(0, () => f.get(L_E));
     f.end();
@@ -1757,14 +1746,14 @@ const T_UNIT = { params: [I32], results: [I32] };
  * The dispatch loop shared by the units of a store: while the state's EIP is in the dispatch cache,
  * calls that unit (through the table) with what is left of the budget; returns the instructions
  * retired. It leaves when a unit retired nothing (its next block did not fit), when host code asked
- * for the CPU (S_ATTN), or at an EIP the cache does not hold — the run loop then does what it does
+ * for the CPU (Slot.ATTN), or at an EIP the cache does not hold — the run loop then does what it does
  * between blocks (hooks, single-step, interpretation, compiling).
  */
 function dispatchBytes(): Uint8Array<ArrayBuffer> {
   const f = new Body();
   const [left, n, e, h, k] = [0, 1, 2, 3, 4];
   const top = f.open(OP.loop);
-  ld(f, S_EIP);
+  ld(f, Slot.EIP);
   f.tee(e)
     .get(e)
     .i32(12)
@@ -1782,7 +1771,7 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
   f.end();
   f.i32(0)
     .get(n)
-    .mem(OP.i32Store, S_DONE * 4);
+    .mem(OP.i32Store, Slot.DONE * 4);
   f.get(left).get(n).op(OP.i32Sub);
   f.get(h)
     .mem(OP.i32Load, DISPATCH + 4)
@@ -1791,7 +1780,7 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
   f.op(OP.callIndirect).uleb(0).uleb(0).tee(k);
   f.get(n).op(OP.i32Add).set(n);
   f.get(k).op(OP.i32Eqz);
-  ld(f, S_ATTN);
+  ld(f, Slot.ATTN);
   f.op(OP.i32Or);
   f.open(OP.if);
   f.get(n).op(OP.return);
