@@ -10,6 +10,7 @@ import type { CodeCache } from '../codecache.js';
 import type { Memory } from '../memory.js';
 import { compilable, compileUnit, directX87, staticSuccessors, type CompiledBlock } from './compiler.js';
 import { compileWasmUnits, wasmReady } from './wasm-unit.js';
+import { wasmStoresFromEnv } from './wasm-store.js';
 
 /**
  * Interpreted executions of a block before it is compiled. Generating and optimising code costs about
@@ -68,8 +69,8 @@ export function jitFromEnv(dflt: boolean): boolean {
  * faster on small hot kernels (integer loop 488 against 362 MIPS) and run the x87-heavy ones.
  */
 function wasmFromEnv(): boolean {
-  const v = env('PROBELAB_JIT');
-  return v !== '1' && v !== 'js';
+  // The same reading of PROBELAB_JIT as the frame store's (with 0 there is no table at all).
+  return wasmStoresFromEnv();
 }
 
 /**
