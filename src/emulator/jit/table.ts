@@ -66,7 +66,8 @@ export function jitFromEnv(dflt: boolean): boolean {
  * SQLite 7.6 s against 11.3 s with JavaScript units, Lua's sort and nextvar 2.3 and 2.7 s against
  * 2.9 and 3.3 s): Liftoff compiles a unit in well under a millisecond where TurboFan takes ~10 ms,
  * so every warm block compiles, and units chain without leaving WebAssembly. JavaScript units stay
- * faster on small hot kernels (integer loop 488 against 362 MIPS) and run the x87-heavy ones.
+ * faster on small hot kernels (integer loop 488 against 362 MIPS); x87-heavy units stay
+ * interpreted (mostlyX87).
  */
 function wasmFromEnv(): boolean {
   // The same reading of PROBELAB_JIT as the frame store's (with 0 there is no table at all).
@@ -208,8 +209,8 @@ export class JitTable {
     // The same holds for WebAssembly units, cheap as they are: the suffix's unit holds the loop the
     // cut was in (its successors) and went on running it in place of the loop's own unit, a unit per
     // cut point (fib(32): 147 MIPS, 261 with the rule). It holds only while the block has run fewer
-    // than min(hot, HOT) * LATE_FACTOR times in all: a jump target inside a compiled block is a suffix too, and
-    // SQLite interpreted one such block 51,000 times.
+    // than min(hot, HOT) * LATE_FACTOR times in all: a jump target inside a compiled block is a
+    // suffix too, and SQLite interpreted one such block 51,000 times.
     const lastEip = c.eip[head + c.blockLen[head]! - 1]! >>> 0;
     const owner = this.blockEnding.get(lastEip);
     if (owner !== undefined && owner < c.eip[head]! >>> 0) {
