@@ -18,13 +18,17 @@ import { wasmStoresFromEnv } from './wasm-store.js';
  */
 export const HOT = 200;
 /**
- * The threshold of the WebAssembly tier. Its units are cheap to compile, but each still costs a
- * share of a module and V8's background tier-up; with 1000, SQLite compiles 625 units instead of
- * 856 and runs faster (session 8, CPU, two interleaved rounds, load ~1.5: 5.26-5.46 -> 4.35-4.55 s;
- * Lua constructs 1.16-1.21 -> 1.09-1.17, sort 1.82-1.85 -> 1.75-1.84, strings 2.27-2.53 ->
- * 2.31-2.37, nextvar 2.12-2.20 -> 2.22-2.25 s; 3000 was no better).
+ * The threshold of the WebAssembly tier. Its units compile in well under a millisecond now that V8
+ * never tiers them up (wasm-unit.ts, baselineOnly), so they may compile earlier than JavaScript
+ * units would.
+ * - Session 8 chose 1000 over 200 while each unit still cost a TurboFan tier-up: SQLite went from
+ *   5.26-5.46 to 4.35-4.55 s.
+ * - Session 9, Liftoff only, CPU of two interleaved rounds, load about 1.5, 1000 -> 300:
+ *   - SQLite 3.87 -> 3.71 s (19.1M -> 10.6M instructions interpreted);
+ *   - Lua strings 1.78 -> 1.65 s, sort 1.64 -> 1.57 s;
+ *   - nextvar, constructs and the small kernels within 5% either way.
  */
-export const WASM_HOT = 1000;
+export const WASM_HOT = 300;
 /** Units compiled at the `hot` threshold before it rises by LATE_FACTOR (see JitTable.threshold). */
 const EARLY_UNITS = 16;
 const LATE_FACTOR = 100;

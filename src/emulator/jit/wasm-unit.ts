@@ -15,6 +15,7 @@
 // - After host code the TLB is dropped if the page tables moved, and the unit leaves after the
 //   instruction when host code asked for the CPU (attention), as the JS units do.
 
+import { setFlagsFromString } from 'node:v8';
 import { EA_A16, PFX_A16, PFX_REP, PFX_REPNE, PFX_SEG_SHIFT } from '../decoder.js';
 import type { CodeCache } from '../codecache.js';
 import type { Cpu } from '../cpu.js';
@@ -1857,6 +1858,7 @@ class Runtime {
       fx,
       de,
     };
+    baselineOnly();
     const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
     this.dispatch = inst.exports['run'] as UnitFn;
     for (const h of [...HELPERS, 'mat']) m[h] = inst.exports[h]!;
@@ -1929,6 +1931,30 @@ function toCpu(g: Int32Array, cpu: CpuState): void {
 }
 
 const runtimes = new WeakMap<WasmStore, Runtime>();
+
+/**
+ * Units run on V8's baseline compiler, Liftoff, and are never tiered up to TurboFan. The flag is
+ * process-wide and probelab is the only WebAssembly user in its processes.
+ *
+ * By default V8 recompiles a function with TurboFan once it has run long enough. On SQLite that
+ * recompiled 493 of 616 units, at about 3.5 ms of background CPU each (1.7 s in all, against 3 ms
+ * for Liftoff to compile all 616). The faster code did not pay that back: the units keep the guest
+ * state in memory, so TurboFan finds little to improve.
+ *
+ * Session 9, CPU of `bench/measure.mjs run`, two interleaved rounds, load about 1.5, before -> after:
+ * - SQLite 4.62 -> 3.88 s;
+ * - Lua strings 2.37 -> 1.80 s, sort 1.85 -> 1.67 s;
+ * - fib(32) 0.23 -> 0.25 s, integer loop 0.27 -> 0.28 s.
+ *
+ * A tiering budget of 2^31 (the largest V8 takes) left 71 of SQLite's units to TurboFan and gave
+ * 4.09 s there and 1.95 s on strings.
+ */
+let baselineSet = false;
+function baselineOnly(): void {
+  if (baselineSet) return;
+  baselineSet = true;
+  setFlagsFromString('--liftoff-only');
+}
 
 /**
  * Compiles units to WebAssembly, all in one module (the address space's frames must be on a
