@@ -655,6 +655,32 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
     for (let k = 1; k <= 40; k++) want += k < 30 ? 7 : k;
     for (const ebx of bothModes(code, [[1000], [7, 100, 3]], backend)) expect(ebx).toBe(want);
   });
+
+  it('page 0 and the top of the address space fault from compiled code, reads and writes (#13 wasm TLB)', () => {
+    // The pass that brings the counter below 3 points edx at T instead of at data. The WebAssembly
+    // TLB tags entries with page addresses: page 0's is 0, so an empty entry must not be 0, and an
+    // access running past 0xffffffff must miss too. Each must fault exactly as the interpreter does.
+    for (const target of [0, 4, 0xffc, 0xfffffffc, 0xfffffffe, 0xffffffff])
+      for (const write of [false, true]) {
+        const code: number[] = [0xbb, ...imm32(target)];
+        const loop = code.length;
+        code.push(0x8b, 0x86, ...imm32(COUNTER)); // mov eax, [esi+COUNTER]
+        code.push(0x89, 0xf2, 0x83, 0xf8, 0x03, 0x0f, 0x4c, 0xd3); // mov edx, esi; cmp eax, 3; cmovl edx, ebx
+        code.push(...(write ? [0x89, 0x0a] : [0x8b, 0x0a])); // mov [edx], ecx / mov ecx, [edx]
+        code.push(0x01, 0xcf); // add edi, ecx
+        code.push(0xff, 0x8e, ...imm32(COUNTER));
+        code.push(0x0f, 0x85, ...imm32(loop - (code.length + 6)));
+        code.push(0xcd, 0x80);
+        const bytes = new Uint8Array(code);
+        for (const budgets of [[1000], [5, 100, 3]]) {
+          const a = run(bytes, budgets, 40, false);
+          const b = run(bytes, budgets, 40, backend);
+          expect(a.exception).toMatch(/^vector 14 /);
+          expect(b).toEqual({ ...a, compiled: b.compiled });
+          expect(b.compiled).toBeGreaterThan(0);
+        }
+      }
+  });
 });
 
 /** mov ecx, [esi+COUNTER]: the pass number counting down, so a form faults only once compiled. */

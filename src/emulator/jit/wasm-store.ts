@@ -39,9 +39,15 @@ export const enum Slot {
   /** Instructions the dispatch loop had retired before the unit running now (wasm-unit.ts). */
   DONE = 18,
 }
-/** TLB entries (direct-mapped by page number), 8 bytes each: tag (page + 1, 0 = empty) and addend. */
+/**
+ * TLB entries (direct-mapped by page number), 8 bytes each: tag and addend. The tag is the page's
+ * address (page << 12), or TLB_EMPTY, which no page address equals: an access of `size` bytes at a
+ * hits when (a + size - 1) & -4096 equals its entry's tag, one compare that also fails for an access
+ * running into the next page.
+ */
 export const TLB_BITS = 10;
 export const TLB_ENTRIES = 1 << TLB_BITS;
+export const TLB_EMPTY = 1;
 /** Byte offsets of the read and write TLBs. Guest address a on page p maps to a + addend. */
 export const TLB_READ = 0x1000;
 export const TLB_WRITE = TLB_READ + TLB_ENTRIES * 8;
@@ -89,6 +95,13 @@ export class WasmStore {
 
   constructor(readonly memory: WebAssembly.Memory) {
     this.g = new Int32Array(memory.buffer, 0, STORE_BASE >> 2);
+    this.emptyTlb();
+  }
+
+  /** No TLB entry hits (a zeroed entry would: page 0's tag is 0). */
+  private emptyTlb(): void {
+    const g = this.g;
+    for (let k = TLB_READ >> 2; k < (TLB_WRITE >> 2) + 2 * TLB_ENTRIES; k += 2) g[k] = TLB_EMPTY;
   }
 
   /** The state and TLB words; a new view after the memory grew (a detached view has length 0). */
@@ -103,8 +116,8 @@ export class WasmStore {
    */
   bind(mem: Memory): void {
     if (this.owner === mem && this.epoch === mem.epoch) return;
-    const g = this.words();
-    for (let k = TLB_READ >> 2; k < (TLB_WRITE >> 2) + 2 * TLB_ENTRIES; k += 2) g[k] = 0;
+    this.words();
+    this.emptyTlb();
     if (this.owner !== mem) this.clearDispatch();
     this.owner = mem;
     this.epoch = mem.epoch;
@@ -126,11 +139,11 @@ export class WasmStore {
     // Memory's READ_FAST_MASK and WRITE_FAST_MASK, read here at run time: memory.ts imports this
     // module, so its constants are not initialised yet while this one's top level runs.
     if ((pm & (PROT_READ | PAGE_WATCH)) === PROT_READ) {
-      g[(TLB_READ >> 2) + k] = p + 1;
+      g[(TLB_READ >> 2) + k] = p << 12;
       g[(TLB_READ >> 2) + k + 1] = add;
     }
     if ((pm & (PROT_WRITE | PAGE_CODE | PAGE_COW)) === PROT_WRITE) {
-      g[(TLB_WRITE >> 2) + k] = p + 1;
+      g[(TLB_WRITE >> 2) + k] = p << 12;
       g[(TLB_WRITE >> 2) + k + 1] = add;
     }
   }

@@ -107,14 +107,20 @@ const L_A = 3; // effective address
 const L_V = 4; // operand
 const L_T = 5; // temporary
 const L_R = 6; // result
-const L_P = 7; // TLB: page
-const L_X = 8; // TLB: entry offset
-const L_W = 9; // value to write
-const L_SP = 10; // host code ran since the last attention check
-const L_Y = 11; // second operand
-const L_I = 12; // member index of the next block (the br_table's)
-const L_Q = 13; // i64: dividend and quotient of div/idiv
-const UNIT_LOCALS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I64];
+const L_X = 7; // TLB: entry offset
+const L_W = 8; // value to write
+const L_SP = 9; // host code ran since the last attention check
+const L_Y = 10; // second operand
+const L_I = 11; // member index of the next block (the br_table's)
+const L_Q = 12; // i64: dividend and quotient of div/idiv
+/**
+ * The unit's i32 locals are parameters (the callers pass zeros or nothing, which JavaScript turns into
+ * zeros): Liftoff zeroes more than three declared locals with `rep stos` in every call's prologue,
+ * and a unit is called every 2.5 blocks. The one i64 stays a local (JavaScript cannot omit an i64
+ * argument), and one local is filled with a plain store.
+ */
+const UNIT_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
+const UNIT_LOCALS = [I64];
 
 /** What the emitter knows statically about the lazy-flag state (as compiler.ts's K_*). */
 const K_UNKNOWN = 0;
@@ -411,20 +417,17 @@ class WasmWriter {
   /** Pushes the TLB hit test for `size` bytes at L_A (sets L_X to the entry's offset). */
   private tlbHit(tlb: number, size: number): void {
     const f = this.f;
-    f.get(L_A).i32(12).op(OP.i32ShrU).tee(L_P);
-    f.i32(TLB_ENTRIES - 1)
+    // The entry's offset, (a >>> 12 & (TLB_ENTRIES - 1)) * 8, in one shift and one mask.
+    f.get(L_A)
+      .i32(9)
+      .op(OP.i32ShrU)
+      .i32((TLB_ENTRIES - 1) << 3)
       .op(OP.i32And)
-      .i32(3)
-      .op(OP.i32Shl)
       .tee(L_X);
     f.mem(OP.i32Load, tlb);
-    f.get(L_P).i32(1).op(OP.i32Add, OP.i32Eq);
-    if (size > 1)
-      f.get(L_A)
-        .i32(4095)
-        .op(OP.i32And)
-        .i32(4096 - size)
-        .op(OP.i32LeU, OP.i32And);
+    f.get(L_A);
+    if (size > 1) f.i32(size - 1).op(OP.i32Add);
+    f.i32(-4096).op(OP.i32And, OP.i32Eq);
   }
 
   /** Pushes L_A's offset in the WebAssembly memory after a hit in `tlb` (its entry at L_X). */
@@ -1722,7 +1725,7 @@ class WasmWriter {
     f.end();
     f.end();
     this.exit(0, () => f.get(L_E));
-    return { type: { params: [I32], results: [I32] }, locals: UNIT_LOCALS, body: f };
+    return { type: T_UNIT, locals: UNIT_LOCALS, body: f };
   }
 }
 
@@ -1741,7 +1744,9 @@ export function wasmReady(mem: Memory): boolean {
 /** A unit's exported function: instructions retired, at most `left` (EIP left in the state). */
 type UnitFn = (left: number) => number;
 
-const T_UNIT = { params: [I32], results: [I32] };
+const T_UNIT = { params: UNIT_PARAMS, results: [I32] };
+/** The dispatch loop's type: `left`, then its locals as parameters (see UNIT_PARAMS). */
+const T_DISPATCH = { params: [I32, I32, I32, I32, I32], results: [I32] };
 
 /**
  * The dispatch loop shared by the units of a store: while the state's EIP is in the dispatch cache,
@@ -1774,6 +1779,7 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
     .get(n)
     .mem(OP.i32Store, Slot.DONE * 4);
   f.get(left).get(n).op(OP.i32Sub);
+  for (let z = 1; z < UNIT_PARAMS.length; z++) f.i32(0);
   f.get(h)
     .mem(OP.i32Load, DISPATCH + 4)
     .i32(1)
@@ -1789,15 +1795,11 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
   f.br(top);
   f.end();
   f.get(n);
-  return buildModule(
-    [],
-    [{ type: T_UNIT, locals: [I32, I32, I32, I32], body: f }, ...flagHelpers(), matHelper()],
-    {
-      table: true,
-      types: [T_UNIT],
-      exports: ['run', ...HELPERS, 'mat'],
-    },
-  );
+  return buildModule([], [{ type: T_DISPATCH, locals: [], body: f }, ...flagHelpers(), matHelper()], {
+    table: true,
+    types: [T_UNIT],
+    exports: ['run', ...HELPERS, 'mat'],
+  });
 }
 
 /**
