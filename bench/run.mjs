@@ -3,6 +3,7 @@
 // the measuring process) is reported beside wall time because the machines are shared.
 //   npm run bench            all
 //   npm run bench -- emu     one group: emu, programs, smp, fork, probes, record, replay, report
+//   npm run bench -- long    the real programs at steady-state sizes (optionally beside a baseline)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -119,6 +120,48 @@ if (!only || only === 'programs') {
       const q = cpuOf(qemu, [file, ...args]);
       if (q !== null)
         line += `  qemu-i386 CPU ${q.toFixed(2)} s (probelab/qemu ${f1(m.cpu / Math.max(q, 0.005))}x)`;
+    }
+    console.log(line);
+  }
+}
+
+/**
+ * `npm run bench -- long` (not part of the default run: several minutes): the real programs at sizes
+ * where the run is mostly steady state rather than start-up (Lua's scripts at 5x their default size,
+ * SQLite at 2x its rows), as the issue's Lua test files run for minutes. With
+ * PROBELAB_BASELINE=<another built checkout>, that checkout's bench/measure.mjs runs the same guests
+ * interleaved, and the line prints the speed-up: e.g. the tree #13 was filed against (83ed1fb).
+ */
+if (only === 'long') {
+  const base = process.env.PROBELAB_BASELINE;
+  console.log(
+    `== real programs, long runs: MIPS per CPU second${base ? `, beside ${base} (same guests, interleaved)` : ''}`,
+  );
+  const runs = [];
+  if (existsSync(guest('lua')))
+    for (const [s, n] of [
+      ['constructs', 300000],
+      ['strings', 30000],
+      ['sort', 40000],
+      ['nextvar', 50000],
+    ])
+      runs.push([`lua ${s} ${n}`, guest('lua'), [join('bench/lua', `${s}.lua`), String(n)]]);
+  if (existsSync(guest('sqlite'))) runs.push(['sqlite 40000', guest('sqlite'), ['40000']]);
+  for (const [name, file, args] of runs) {
+    const m = measure('run', file, '--', ...args);
+    let line = `${name.padEnd(20)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)`;
+    if (base) {
+      const r = spawnSync(process.execPath, [join(base, 'bench/measure.mjs'), 'run', file, '--', ...args], {
+        encoding: 'utf8',
+        cwd: root,
+      });
+      const b = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()) : null;
+      if (b === null) line += '  baseline failed';
+      // The two builds' start-up differs by a few thousand instructions (auxv, CPU model), not the work.
+      else if (Math.abs(b.instructions - m.instructions) > m.instructions / 1000)
+        line += `  baseline ran ${b.instructions} instructions: not comparable`;
+      else
+        line += `  baseline ${f1(b.mips)} MIPS (CPU ${b.cpu.toFixed(2)} s): ${f1(m.mips / b.mips)}x the MIPS`;
     }
     console.log(line);
   }
