@@ -343,6 +343,8 @@ interface Outcome {
   watchLog: string[];
   /** x87 state: control/status/tag words, FOP/FDP and every register's exact 80-bit value. */
   fpu: string;
+  /** With `stopEvery`: the retired count at the end of each slice (where host code stopped the CPU). */
+  slices: number[];
 }
 
 const memories: Memory[] = [];
@@ -442,8 +444,10 @@ function run(
   // as strong a check as one that stops, while it used to run up to 100,000 slices: 81.6M x87
   // instructions took 41 s in the interpreter alone, and a few such cases made this file's time
   // range from 20 to 150 s from one gate to the next.
+  const slices: number[] = [];
   while (!stop && guard++ < 100_000 && cpu.retired < MAX_RETIRED) {
     cpu.run(budgets[k++ % budgets.length]!);
+    if (opts.stopEvery) slices.push(cpu.retired);
     opts.between?.(mem, k);
   }
   // The WebAssembly back end compiled every unit itself (none fell back to JavaScript).
@@ -461,6 +465,7 @@ function run(
     compiled: cache.jit?.compiledBlocks ?? 0,
     watchLog,
     fpu: cpu.fpu.describe(),
+    slices,
   };
 }
 
@@ -654,6 +659,29 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
     let want = 0;
     for (let k = 1; k <= 40; k++) want += k < 30 ? 7 : k;
     for (const ebx of bothModes(code, [[1000], [7, 100, 3]], backend)) expect(ebx).toBe(want);
+  });
+
+  it('host code asking for the CPU in the last instruction of a block stops it there, also when the next block follows in the unit', () => {
+    // The loop's first block is cut at 64 instructions, after a read of a watched word, and falls
+    // through to the block with the loop's jump; every watched read asks for the CPU back. The slices
+    // must end where the interpreter's do.
+    const code: number[] = [0xbb, ...imm32(0), 0xeb, 0x00]; // mov ebx, 0; jmp loop (a block of its own)
+    const loop = code.length;
+    for (let k = 0; k < 63; k++) code.push(0x83, 0xc3, 0x01); // add ebx, 1
+    code.push(0x8b, 0x46, 0x08); // mov eax, [esi+8]: watched
+    code.push(0x01, 0xc3); // add ebx, eax
+    code.push(0xff, 0x8e, ...imm32(COUNTER));
+    code.push(0x0f, 0x85, ...imm32(loop - (code.length + 6)));
+    code.push(0xcd, 0x80);
+    const bytes = new Uint8Array(code);
+    for (const budgets of [[1000], [100, 7, 300]]) {
+      const opts = { watch: [DATA + 8], stopEvery: 1 };
+      const a = run(bytes, budgets, 40, false, opts);
+      const b = run(bytes, budgets, 40, backend, opts);
+      expect(a.watchLog.length).toBe(40);
+      expect(b).toEqual({ ...a, compiled: b.compiled });
+      expect(b.compiled).toBeGreaterThan(0);
+    }
   });
 
   it('page 0 and the top of the address space fault from compiled code, reads and writes (#13 wasm TLB)', () => {

@@ -32,7 +32,7 @@ import {
   wasmStoreOf,
   type WasmStore,
 } from './wasm-store.js';
-import { directX87, nativeOp, type CompiledBlock } from './compiler.js';
+import { directX87, nativeOp, staticSuccessors, type CompiledBlock } from './compiler.js';
 
 /** The Cpu fields a unit exchanges (private in Cpu; the JS units reach them by name too). */
 interface CpuState {
@@ -1631,11 +1631,13 @@ class WasmWriter {
   }
 
   /**
-   * One member block, reached through the br_table with L_E at its EIP. It ends by setting L_E and
-   * L_I (the next member's index: a constant for a fall-through or direct jump, a select between the
-   * two targets of a conditional one, or "look up L_E" for a return or an indirect jump).
+   * One member block, reached through the br_table with L_E at its EIP, or by falling through from the
+   * member emitted before it. It ends by setting L_E and, unless control falls through to `next` (the
+   * member emitted after it), L_I (the next member's index: a constant for a fall-through or direct
+   * jump, a select between the two targets of a conditional one, or "look up L_E" for a return or an
+   * indirect jump) and a branch to the loop.
    */
-  private block(b: number): void {
+  private block(b: number, next: number | undefined): void {
     const c = this.c;
     const f = this.f;
     const n = c.blockLen[b]!;
@@ -1648,12 +1650,14 @@ class WasmWriter {
     this.exit(0, () => f.get(L_E));
     f.end();
     let setsE = false;
+    let host = false;
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
       this.hostCall = false;
       this.targets = null;
       setsE = this.insn(i);
+      host ||= this.hostCall;
       if (j < n - 1 && this.hostCall) {
         // A slow-path access may have run host code that wants the CPU back. (A hand-over to the
         // interpreter checks for itself; register-only forms call nothing that returns.)
@@ -1669,25 +1673,75 @@ class WasmWriter {
     }
     const t = setsE ? this.targets : [c.next[b + n - 1]! | 0];
     if (!setsE) f.i32(t![0]!).set(L_E);
-    if (t === null) f.i32(this.index.size);
-    else if (t.length === 1) this.memberIndex(t[0]!);
-    else {
-      this.memberIndex(t[0]!);
-      this.memberIndex(t[1]!);
-      f.get(L_E).i32(t[0]!).op(OP.i32Eq, OP.select);
-    }
-    f.set(L_I);
     f.get(L_N).i32(n).op(OP.i32Add).set(L_N);
-    f.br(this.top);
+    const fall = next === undefined ? undefined : c.eip[next]! | 0;
+    if (t === null || fall === undefined || !t.includes(fall)) {
+      if (t === null) f.i32(this.index.size);
+      else if (t.length === 1) this.memberIndex(t[0]!);
+      else {
+        this.memberIndex(t[0]!);
+        this.memberIndex(t[1]!);
+        f.get(L_E).i32(t[0]!).op(OP.i32Eq, OP.select);
+      }
+      f.set(L_I);
+      f.br(this.top);
+      return;
+    }
+    // Falling through skips the loop's head: a conditional jump's other target goes there, and the
+    // attention check the head makes after host code is made here.
+    const other = t.find((e) => e !== fall);
+    if (other !== undefined) {
+      f.get(L_E).i32(fall).op(OP.i32Ne);
+      f.open(OP.if);
+      this.memberIndex(other);
+      f.set(L_I);
+      f.br(this.top);
+      f.end();
+    }
+    if (host) {
+      f.get(L_SP);
+      f.open(OP.if);
+      f.i32(0).set(L_SP);
+      ld(f, Slot.ATTN);
+      f.open(OP.if);
+      this.exit(0, () => f.get(L_E));
+      f.end();
+      f.end();
+    }
+  }
+
+  /**
+   * The members in the order they are emitted: the head first, then chains in which each block is
+   * followed by its fall-through or jump target when that is a member, so control passes between
+   * them without the loop's head and br_table.
+   */
+  private layout(members: readonly number[]): number[] {
+    const c = this.c;
+    const byEip = new Map<number, number>(members.map((b) => [c.eip[b]! | 0, b]));
+    const placed = new Set<number>();
+    const order: number[] = [];
+    let cur: number | undefined = members[0];
+    while (order.length < members.length) {
+      if (cur === undefined || placed.has(cur)) cur = members.find((m) => !placed.has(m))!;
+      order.push(cur);
+      placed.add(cur);
+      const last = cur + c.blockLen[cur]! - 1;
+      const s = staticSuccessors(c, cur);
+      // [taken, fall-through] for a conditional jump; a call's second one is its return address.
+      const succ = s.length === 2 && c.op[last] !== 0xe8 ? s[1] : s[0];
+      cur = succ === undefined ? undefined : byEip.get(succ | 0);
+    }
+    return order;
   }
 
   /**
    * The unit: a loop around a br_table over its members (index L_I), whose last entry looks L_E up
    * among them and whose default leaves the unit with EIP = L_E.
    */
-  build(members: readonly number[]): Func {
+  build(heads: readonly number[]): Func {
     const f = this.f;
     const c = this.c;
+    const members = this.layout(heads);
     const m = members.length;
     members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
     ld(f, Slot.EIP);
@@ -1709,10 +1763,10 @@ class WasmWriter {
       .op(OP.brTable)
       .uleb(m + 1);
     for (let k = 0; k <= m + 1; k++) f.uleb(k);
-    for (const b of members) {
+    members.forEach((b, k) => {
       f.end();
-      this.block(b);
-    }
+      this.block(b, members[k + 1]);
+    });
     f.end();
     // L_E from a return, an indirect jump or the unit's entry: compare it with each member's EIP.
     members.forEach((b, k) => {
@@ -1729,7 +1783,6 @@ class WasmWriter {
   }
 }
 
-/** The module bytes of a unit (first member: its usual entry). */
 /** The module bytes of units (each a list of members, the first its usual entry): `run0`, `run1`... */
 export function wasmUnitBytes(c: CodeCache, units: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
   const runs = units.map((members) => new WasmWriter(c).build(members));
