@@ -126,9 +126,9 @@ if (!only || only === 'programs') {
 }
 
 /**
- * `npm run bench -- long` (not part of the default run: several minutes): the real programs at sizes
- * where the run is mostly steady state rather than start-up (Lua's scripts at 5x their default size,
- * SQLite at 2x its rows), as the issue's Lua test files run for minutes. With
+ * `npm run bench -- long` (not part of the default run: several minutes): the real programs at their
+ * default sizes and at sizes where the run is mostly steady state rather than start-up (Lua's
+ * scripts at 5x, SQLite at 2x its rows), as the issue's Lua test files run for minutes. With
  * PROBELAB_BASELINE=<another built checkout>, that checkout's bench/measure.mjs runs the same guests
  * interleaved, and the line prints the speed-up: e.g. the tree #13 was filed against (83ed1fb).
  */
@@ -140,13 +140,18 @@ if (only === 'long') {
   const runs = [];
   if (existsSync(guest('lua')))
     for (const [s, n] of [
+      ['constructs', 60000],
       ['constructs', 300000],
+      ['strings', 6000],
       ['strings', 30000],
+      ['sort', 8000],
       ['sort', 40000],
+      ['nextvar', 10000],
       ['nextvar', 50000],
     ])
       runs.push([`lua ${s} ${n}`, guest('lua'), [join('bench/lua', `${s}.lua`), String(n)]]);
-  if (existsSync(guest('sqlite'))) runs.push(['sqlite 40000', guest('sqlite'), ['40000']]);
+  if (existsSync(guest('sqlite')))
+    for (const n of ['20000', '40000']) runs.push([`sqlite ${n}`, guest('sqlite'), [n]]);
   for (const [name, file, args] of runs) {
     const m = measure('run', file, '--', ...args);
     let line = `${name.padEnd(20)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)`;

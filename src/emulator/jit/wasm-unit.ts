@@ -374,6 +374,19 @@ class WasmWriter {
     this.f.op(OP.return);
   }
 
+  /** If host code ran since the last check (L_SP) and asked for the CPU, leaves as `exit` does. */
+  private attention(count: number, push: () => void): void {
+    const f = this.f;
+    f.get(L_SP);
+    f.open(OP.if);
+    f.i32(0).set(L_SP);
+    ld(f, Slot.ATTN);
+    f.open(OP.if);
+    this.exit(count, push);
+    f.end();
+    f.end();
+  }
+
   private where(): void {
     const i = this.b + this.j;
     this.f.i32(i).i32(this.c.next[i]!).i32(this.b).get(L_N);
@@ -1661,14 +1674,7 @@ class WasmWriter {
       if (j < n - 1 && this.hostCall) {
         // A slow-path access may have run host code that wants the CPU back. (A hand-over to the
         // interpreter checks for itself; register-only forms call nothing that returns.)
-        f.get(L_SP);
-        f.open(OP.if);
-        f.i32(0).set(L_SP);
-        ld(f, Slot.ATTN);
-        f.open(OP.if);
-        this.exit(j + 1, () => f.i32(c.next[i]!));
-        f.end();
-        f.end();
+        this.attention(j + 1, () => f.i32(c.next[i]!));
       }
     }
     const t = setsE ? this.targets : [c.next[b + n - 1]! | 0];
@@ -1698,16 +1704,7 @@ class WasmWriter {
       f.br(this.top);
       f.end();
     }
-    if (host) {
-      f.get(L_SP);
-      f.open(OP.if);
-      f.i32(0).set(L_SP);
-      ld(f, Slot.ATTN);
-      f.open(OP.if);
-      this.exit(0, () => f.get(L_E));
-      f.end();
-      f.end();
-    }
+    if (host) this.attention(0, () => f.get(L_E));
   }
 
   /**
@@ -1748,14 +1745,7 @@ class WasmWriter {
     f.set(L_E);
     f.i32(m).set(L_I);
     this.top = f.open(OP.loop);
-    f.get(L_SP);
-    f.open(OP.if);
-    f.i32(0).set(L_SP);
-    ld(f, Slot.ATTN);
-    f.open(OP.if);
-    this.exit(0, () => f.get(L_E));
-    f.end();
-    f.end();
+    this.attention(0, () => f.get(L_E));
     const leave = f.open(OP.block);
     f.open(OP.block); // the lookup
     for (let k = m - 1; k >= 0; k--) f.open(OP.block);
