@@ -52,12 +52,15 @@ export const TLB_EMPTY = 1;
 export const TLB_READ = 0x1000;
 export const TLB_WRITE = TLB_READ + TLB_ENTRIES * 8;
 /**
- * The dispatch cache of the units' shared dispatch loop: direct-mapped by guest EIP, 8 bytes an entry
- * (EIP, unit's table slot + 1; 0 = empty). Only entries the run loop itself has entered are there.
+ * The dispatch cache of the units' shared dispatch loop: direct-mapped by guest EIP, 8 bytes an entry:
+ * the EIP, and the unit's table slot + 1 (0 = empty) with, above DISPATCH_SLOT_BITS, the index of the
+ * member at that EIP (where the unit starts, without looking it up). Only entries the run loop itself
+ * has entered are there.
  */
 export const DISPATCH = TLB_WRITE + TLB_ENTRIES * 8;
 export const DISPATCH_BITS = 12;
 export const DISPATCH_ENTRIES = 1 << DISPATCH_BITS;
+export const DISPATCH_SLOT_BITS = 24;
 
 const WASM_PAGE = 0x10000;
 /** Frames a WebAssembly.Memory of 4 GiB holds after the state region. */

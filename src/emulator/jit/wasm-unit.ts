@@ -25,6 +25,7 @@ import { Body, buildModule, I32, I64, OP, type Func, type ImportedFunc } from '.
 import {
   DISPATCH,
   DISPATCH_ENTRIES,
+  DISPATCH_SLOT_BITS,
   Slot,
   TLB_ENTRIES,
   TLB_READ,
@@ -111,7 +112,7 @@ const L_X = 7; // TLB: entry offset
 const L_W = 8; // value to write
 const L_SP = 9; // host code ran since the last attention check
 const L_Y = 10; // second operand
-const L_I = 11; // member index of the next block (the br_table's)
+const L_I = 11; // member index of the next block (the br_table's); the last parameter
 const L_Q = 12; // i64: dividend and quotient of div/idiv
 /**
  * The unit's i32 locals are parameters (the callers pass zeros or nothing, which JavaScript turns into
@@ -315,6 +316,29 @@ function translated(c: CodeCache, i: number): boolean {
 /** Whether entry i runs as WebAssembly rather than through the interpreter (tests name the forms). */
 export function wasmTranslated(c: CodeCache, i: number): boolean {
   return translated(c, i) || directX87(c, i);
+}
+
+/**
+ * A unit's members in the order they are emitted: the head first, then chains in which each block is
+ * followed by its fall-through or jump target when that is a member, so control passes between them
+ * without the loop's head and br_table. A member's place in it is its br_table index.
+ */
+export function unitLayout(c: CodeCache, members: readonly number[]): number[] {
+  const byEip = new Map<number, number>(members.map((b) => [c.eip[b]! | 0, b]));
+  const placed = new Set<number>();
+  const order: number[] = [];
+  let cur: number | undefined = members[0];
+  while (order.length < members.length) {
+    if (cur === undefined || placed.has(cur)) cur = members.find((m) => !placed.has(m))!;
+    order.push(cur);
+    placed.add(cur);
+    const last = cur + c.blockLen[cur]! - 1;
+    const s = staticSuccessors(c, cur);
+    // [taken, fall-through] for a conditional jump; a call's second one is its return address.
+    const succ = s.length === 2 && c.op[last] !== 0xe8 ? s[1] : s[0];
+    cur = succ === undefined ? undefined : byEip.get(succ | 0);
+  }
+  return order;
 }
 
 /** Emits one unit's `run(left) -> retired` function. */
@@ -1708,42 +1732,19 @@ class WasmWriter {
   }
 
   /**
-   * The members in the order they are emitted: the head first, then chains in which each block is
-   * followed by its fall-through or jump target when that is a member, so control passes between
-   * them without the loop's head and br_table.
-   */
-  private layout(members: readonly number[]): number[] {
-    const c = this.c;
-    const byEip = new Map<number, number>(members.map((b) => [c.eip[b]! | 0, b]));
-    const placed = new Set<number>();
-    const order: number[] = [];
-    let cur: number | undefined = members[0];
-    while (order.length < members.length) {
-      if (cur === undefined || placed.has(cur)) cur = members.find((m) => !placed.has(m))!;
-      order.push(cur);
-      placed.add(cur);
-      const last = cur + c.blockLen[cur]! - 1;
-      const s = staticSuccessors(c, cur);
-      // [taken, fall-through] for a conditional jump; a call's second one is its return address.
-      const succ = s.length === 2 && c.op[last] !== 0xe8 ? s[1] : s[0];
-      cur = succ === undefined ? undefined : byEip.get(succ | 0);
-    }
-    return order;
-  }
-
-  /**
    * The unit: a loop around a br_table over its members (index L_I), whose last entry looks L_E up
-   * among them and whose default leaves the unit with EIP = L_E.
+   * among them and whose default leaves the unit with EIP = L_E. It starts at the member whose index
+   * its caller passes as L_I (the dispatch loop, from the dispatch cache; 0, the head, when the run
+   * loop calls it directly).
    */
   build(heads: readonly number[]): Func {
     const f = this.f;
     const c = this.c;
-    const members = this.layout(heads);
+    const members = unitLayout(c, heads);
     const m = members.length;
     members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
     ld(f, Slot.EIP);
     f.set(L_E);
-    f.i32(m).set(L_I);
     this.top = f.open(OP.loop);
     this.attention(0, () => f.get(L_E));
     const leave = f.open(OP.block);
@@ -1822,9 +1823,16 @@ function dispatchBytes(): Uint8Array<ArrayBuffer> {
     .get(n)
     .mem(OP.i32Store, Slot.DONE * 4);
   f.get(left).get(n).op(OP.i32Sub);
-  for (let z = 1; z < UNIT_PARAMS.length; z++) f.i32(0);
+  for (let z = 1; z < L_I; z++) f.i32(0);
+  // The entry's member index (L_I), then its table slot.
   f.get(h)
     .mem(OP.i32Load, DISPATCH + 4)
+    .i32(DISPATCH_SLOT_BITS)
+    .op(OP.i32ShrU);
+  f.get(h)
+    .mem(OP.i32Load, DISPATCH + 4)
+    .i32((1 << DISPATCH_SLOT_BITS) - 1)
+    .op(OP.i32And)
     .i32(1)
     .op(OP.i32Sub);
   f.op(OP.callIndirect).uleb(0).uleb(0).tee(k);
@@ -2025,6 +2033,9 @@ export function compileWasmUnits(
   return units.map((members, k) => {
     const run = inst.exports[`run${k}`] as UnitFn;
     const slot = R.add(run);
+    if (slot + 1 >= 1 << DISPATCH_SLOT_BITS) throw new Error('wasm-unit: too many live units');
+    // The members' EIPs by br_table index: a dispatch cache entry names the member it enters.
+    const eips = Int32Array.from(unitLayout(c, members), (b) => c.eip[b]! | 0);
     const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
     const fn = (cpu0: Cpu, left: number): number => {
       const cpu = cpu0 as unknown as CpuState;
@@ -2043,8 +2054,10 @@ export function compileWasmUnits(
         if (e === hookedHead) n = run(left);
         else {
           const d = (DISPATCH >> 2) + 2 * ((e ^ (e >>> 12)) & (DISPATCH_ENTRIES - 1));
+          let k = 0;
+          while (k < eips.length && eips[k] !== e) k++;
           g[d] = e;
-          g[d + 1] = slot + 1;
+          g[d + 1] = (k << DISPATCH_SLOT_BITS) | (slot + 1);
           n = R.dispatch(left);
         }
       } catch (y) {
