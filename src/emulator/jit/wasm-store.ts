@@ -103,7 +103,7 @@ export class WasmStore {
 
   /** No TLB entry hits (a zeroed entry would: page 0's tag is 0). */
   private emptyTlb(): void {
-    const g = this.g;
+    const g = this.words();
     for (let k = TLB_READ >> 2; k < (TLB_WRITE >> 2) + 2 * TLB_ENTRIES; k += 2) g[k] = TLB_EMPTY;
   }
 
@@ -119,7 +119,6 @@ export class WasmStore {
    */
   bind(mem: Memory): void {
     if (this.owner === mem && this.epoch === mem.epoch) return;
-    this.words();
     this.emptyTlb();
     if (this.owner !== mem) this.clearDispatch();
     this.owner = mem;
