@@ -28,16 +28,17 @@ function measure(kind, ...args) {
 }
 
 function measureEnv(env, kind, ...args) {
-  const r = spawnSync(
-    process.execPath,
-    ['--max-old-space-size=4096', join(here, 'measure.mjs'), kind, ...args],
-    {
-      encoding: 'utf8',
-      cwd: root,
-      maxBuffer: 1 << 26,
-      env: { ...process.env, ...env },
-    },
-  );
+  return measureWith(join(here, 'measure.mjs'), env, kind, ...args);
+}
+
+/** One measurement by `script` (this checkout's bench/measure.mjs, or another build's). */
+function measureWith(script, env, kind, ...args) {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=4096', script, kind, ...args], {
+    encoding: 'utf8',
+    cwd: root,
+    maxBuffer: 1 << 26,
+    env: { ...process.env, ...env },
+  });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     throw new Error(`measure ${kind} failed`);
@@ -95,6 +96,29 @@ if (!only || only === 'emu') {
 }
 
 /**
+ * The real programs' runs, [name, guest, arguments]: Lua's four scripts (with a size from `luaSizes`
+ * where it names one, else the script's default) and SQLite (with `sqliteRows` rows, else its
+ * default). Fetches and builds Lua first; a guest that could not be built is left out.
+ */
+let luaFetched = false;
+function realPrograms(luaSizes = {}, sqliteRows = undefined) {
+  if (!luaFetched) execFileSync('sh', [join(here, 'fetch-lua.sh')], { stdio: 'inherit' });
+  luaFetched = true;
+  const runs = [];
+  if (existsSync(guest('lua')))
+    for (const s of ['constructs', 'strings', 'sort', 'nextvar']) {
+      const n = luaSizes[s];
+      const size = n === undefined ? [] : [String(n)];
+      runs.push([['lua', s, ...size].join(' '), guest('lua'), [join('bench/lua', `${s}.lua`), ...size]]);
+    }
+  if (existsSync(guest('sqlite'))) {
+    const size = sqliteRows === undefined ? [] : [String(sqliteRows)];
+    runs.push([['sqlite', ...size].join(' '), guest('sqlite'), size]);
+  }
+  return runs;
+}
+
+/**
  * Real programs: Lua (fetched and built by bench/fetch-lua.sh; skipped without network) running scripts
  * in the manner of its test files, and SQLite (built by build.sh from the amalgamation in
  * node_modules). Compiler on and off, qemu-i386 CPU time, and what the compiler keeps: live generated
@@ -102,12 +126,7 @@ if (!only || only === 'emu') {
  */
 if (!only || only === 'programs') {
   console.log('== real programs: MIPS per CPU second, compiler on / off, beside qemu-i386 in the same run');
-  execFileSync('sh', [join(here, 'fetch-lua.sh')], { stdio: 'inherit' });
-  const runs = [];
-  if (existsSync(guest('lua')))
-    for (const s of ['constructs', 'strings', 'sort', 'nextvar'])
-      runs.push([`lua ${s}`, guest('lua'), [join('bench/lua', `${s}.lua`)]]);
-  if (existsSync(guest('sqlite'))) runs.push(['sqlite', guest('sqlite'), []]);
+  const runs = realPrograms();
   const qemu = existsSync('/usr/bin/qemu-i386') ? '/usr/bin/qemu-i386' : null;
   for (const [name, file, args] of runs) {
     const m = measure('run', file, '--', ...args);
@@ -137,30 +156,19 @@ if (only === 'long') {
   console.log(
     `== real programs, long runs: MIPS per CPU second${base ? `, beside ${base} (same guests, interleaved)` : ''}`,
   );
-  const runs = [];
-  if (existsSync(guest('lua')))
-    for (const [s, n] of [
-      ['constructs', 60000],
-      ['constructs', 300000],
-      ['strings', 6000],
-      ['strings', 30000],
-      ['sort', 8000],
-      ['sort', 40000],
-      ['nextvar', 10000],
-      ['nextvar', 50000],
-    ])
-      runs.push([`lua ${s} ${n}`, guest('lua'), [join('bench/lua', `${s}.lua`), String(n)]]);
-  if (existsSync(guest('sqlite')))
-    for (const n of ['20000', '40000']) runs.push([`sqlite ${n}`, guest('sqlite'), [n]]);
+  // 5x the scripts' default sizes, 2x SQLite's default rows.
+  const long = { constructs: 300000, strings: 30000, sort: 40000, nextvar: 50000 };
+  const runs = [...realPrograms(), ...realPrograms(long, 40000)];
   for (const [name, file, args] of runs) {
     const m = measure('run', file, '--', ...args);
     let line = `${name.padEnd(20)} ${String(m.instructions).padStart(11)} insns  ${f1(m.mips).padStart(6)} MIPS (CPU ${m.cpu.toFixed(2)} s)`;
     if (base) {
-      const r = spawnSync(process.execPath, [join(base, 'bench/measure.mjs'), 'run', file, '--', ...args], {
-        encoding: 'utf8',
-        cwd: root,
-      });
-      const b = r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()) : null;
+      let b = null;
+      try {
+        b = measureWith(join(base, 'bench/measure.mjs'), {}, 'run', file, '--', ...args);
+      } catch {
+        // measureWith printed the baseline's error output.
+      }
       if (b === null) line += '  baseline failed';
       // The two builds' start-up differs by a few thousand instructions (auxv, CPU model), not the work.
       else if (Math.abs(b.instructions - m.instructions) > m.instructions / 1000)

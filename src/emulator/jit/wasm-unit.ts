@@ -323,7 +323,7 @@ export function wasmTranslated(c: CodeCache, i: number): boolean {
  * followed by its fall-through or jump target when that is a member, so control passes between them
  * without the loop's head and br_table. A member's place in it is its br_table index.
  */
-export function unitLayout(c: CodeCache, members: readonly number[]): number[] {
+function unitLayout(c: CodeCache, members: readonly number[]): number[] {
   const byEip = new Map<number, number>(members.map((b) => [c.eip[b]! | 0, b]));
   const placed = new Set<number>();
   const order: number[] = [];
@@ -1733,14 +1733,13 @@ class WasmWriter {
 
   /**
    * The unit: a loop around a br_table over its members (index L_I), whose last entry looks L_E up
-   * among them and whose default leaves the unit with EIP = L_E. It starts at the member whose index
-   * its caller passes as L_I (the dispatch loop, from the dispatch cache; 0, the head, when the run
-   * loop calls it directly).
+   * among them and whose default leaves the unit with EIP = L_E. `members` are in unitLayout's order,
+   * which gives their br_table indices. It starts at the member whose index its caller passes as L_I
+   * (the dispatch loop, from the dispatch cache; 0, the head, when the run loop calls it directly).
    */
-  build(heads: readonly number[]): Func {
+  build(members: readonly number[]): Func {
     const f = this.f;
     const c = this.c;
-    const members = unitLayout(c, heads);
     const m = members.length;
     members.forEach((b, k) => this.index.set(c.eip[b]! | 0, k));
     ld(f, Slot.EIP);
@@ -1774,9 +1773,9 @@ class WasmWriter {
   }
 }
 
-/** The module bytes of units (each a list of members, the first its usual entry): `run0`, `run1`... */
-export function wasmUnitBytes(c: CodeCache, units: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
-  const runs = units.map((members) => new WasmWriter(c).build(members));
+/** The module bytes of units (each its members in unitLayout's order, the head first): `run0`, `run1`... */
+function wasmUnitBytes(c: CodeCache, layouts: readonly (readonly number[])[]): Uint8Array<ArrayBuffer> {
+  const runs = layouts.map((members) => new WasmWriter(c).build(members));
   return buildModule(IMPORTS, runs, { exports: runs.map((_, k) => `run${k}`) });
 }
 
@@ -2028,14 +2027,17 @@ export function compileWasmUnits(
   let rt = runtimes.get(store);
   if (rt === undefined) runtimes.set(store, (rt = new Runtime(store)));
   const R = rt;
-  const bytes = wasmUnitBytes(c, units);
+  const layouts = units.map((members) => unitLayout(c, members));
+  const bytes = wasmUnitBytes(c, layouts);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), R.imports);
   return units.map((members, k) => {
     const run = inst.exports[`run${k}`] as UnitFn;
     const slot = R.add(run);
-    if (slot + 1 >= 1 << DISPATCH_SLOT_BITS) throw new Error('wasm-unit: too many live units');
+    // A dispatch cache entry packs the slot and a member index up to the member count (the lookup).
+    if (slot + 1 >= 1 << DISPATCH_SLOT_BITS || members.length >= 1 << (32 - DISPATCH_SLOT_BITS))
+      throw new Error('wasm-unit: a unit or its slot does not fit a dispatch cache entry');
     // The members' EIPs by br_table index: a dispatch cache entry names the member it enters.
-    const eips = Int32Array.from(unitLayout(c, members), (b) => c.eip[b]! | 0);
+    const eips = Int32Array.from(layouts[k]!, (b) => c.eip[b]! | 0);
     const hookedHead = c.hooked[members[0]!] !== 0 ? c.eip[members[0]!]! : 0;
     const fn = (cpu0: Cpu, left: number): number => {
       const cpu = cpu0 as unknown as CpuState;
