@@ -79,7 +79,7 @@ const VOID = 0x40;
 
 /** A function body under construction. */
 export class Body {
-  readonly bytes: number[] = [];
+  bytes: number[] = [];
   /** Open structured instructions, innermost last (labels are numbered from here). */
   private labels: number[] = [];
   private nextLabel = 1;
@@ -149,6 +149,28 @@ export class Body {
   end(): this {
     this.labels.pop();
     return this.op(OP.end);
+  }
+
+  /** How many structured instructions are open here. */
+  get depth(): number {
+    return this.labels.length;
+  }
+
+  /**
+   * Drops byte ranges emitted earlier: `ranges` holds [start, end) pairs in increasing order, each a
+   * stack-neutral sequence (wasm branches name enclosing labels, never byte offsets, so nothing else
+   * moves in meaning).
+   */
+  omit(ranges: readonly number[]): void {
+    if (ranges.length === 0) return;
+    const out: number[] = [];
+    let from = 0;
+    for (let k = 0; k < ranges.length; k += 2) {
+      for (let x = from; x < ranges[k]!; x++) out.push(this.bytes[x]!);
+      from = ranges[k + 1]!;
+    }
+    for (let x = from; x < this.bytes.length; x++) out.push(this.bytes[x]!);
+    this.bytes = out;
   }
 
   /** Branch to an open label. */

@@ -341,9 +341,49 @@ function unitLayout(c: CodeCache, members: readonly number[]): number[] {
   return order;
 }
 
-/** Emits one unit's `run(left) -> retired` function. */
+/**
+ * A function body that tells its writer whenever the code it emits may read or publish the lazy-flag
+ * state: a call (host code copies the whole state to the Cpu; the flag helpers read it) or a load or
+ * store of a flag word (FO..FL). The writer pauses it for its own lazy-flag stores.
+ */
+class FlagWatchBody extends Body {
+  paused = false;
+
+  constructor(private readonly observed: () => void) {
+    super();
+  }
+
+  override call(fn: number): this {
+    if (!this.paused) this.observed();
+    return super.call(fn);
+  }
+
+  override mem(op: number, offset: number): this {
+    if (!this.paused && offset >= Slot.FO * 4 && offset < (Slot.FL + 1) * 4) this.observed();
+    return super.mem(op, offset);
+  }
+}
+
+/**
+ * Emits one unit's `run(left) -> retired` function.
+ *
+ * Lazy-flag stores nothing can read are left out: within a block, an ALU instruction's five stores
+ * are dropped when a later instruction of the block stores all five again and no code between them
+ * (nor the later instruction before its own stores) reads a flag word, calls anything (a slow-path
+ * access, the FPU, the interpreter: host code that may fault or hand the state over), or leaves the
+ * unit. A block's last flag write is always stored, as its successors may read it.
+ */
 class WasmWriter {
-  readonly f = new Body();
+  readonly f = new FlagWatchBody(() => {
+    this.pending = -1;
+  });
+  /** Bytes [pending, pendingEnd) of the block's last lazy-flag stores nothing could read since (-1: none). */
+  private pending = -1;
+  private pendingEnd = 0;
+  /** Byte ranges of lazy-flag stores that a later instruction overwrote before anything could read them. */
+  private readonly dead: number[] = [];
+  /** How many structured instructions are open around the block's instructions. */
+  private blockDepth = 0;
   private kind = K_UNKNOWN;
   private exact = true;
   private msb = 31;
@@ -392,6 +432,7 @@ class WasmWriter {
 
   /** Leaves the unit after `count` instructions of this block with EIP from `push`. */
   private exit(count: number, push: () => void): void {
+    this.pending = -1;
     this.st(Slot.EIP, push);
     this.f.get(L_N);
     if (count !== 0) this.f.i32(count).op(OP.i32Add);
@@ -546,12 +587,23 @@ class WasmWriter {
   // ---- flags
 
   private lazy(op: number, a: number, b: number | null, msb: number, kind: number, exact = true): void {
-    this.st(Slot.FO, () => this.f.i32(op));
+    const f = this.f;
+    const start = f.bytes.length;
+    f.paused = true;
+    this.st(Slot.FO, () => f.i32(op));
     this.stLocal(Slot.FA, a);
-    if (b === null) this.st(Slot.FB, () => this.f.i32(1));
+    if (b === null) this.st(Slot.FB, () => f.i32(1));
     else this.stLocal(Slot.FB, b);
     this.stLocal(Slot.FR, L_R);
-    this.st(Slot.FM, () => this.f.i32(msb));
+    this.st(Slot.FM, () => f.i32(msb));
+    f.paused = false;
+    // Only stores that run whenever the block does overwrite earlier ones for sure.
+    if (f.depth !== this.blockDepth) this.pending = -1;
+    else {
+      if (this.pending >= 0) this.dead.push(this.pending, this.pendingEnd);
+      this.pending = start;
+      this.pendingEnd = f.bytes.length;
+    }
     this.kind = kind;
     this.exact = exact;
     this.msb = msb;
@@ -1688,6 +1740,8 @@ class WasmWriter {
     f.end();
     let setsE = false;
     let host = false;
+    this.pending = -1;
+    this.blockDepth = f.depth;
     for (let j = 0; j < n; j++) {
       this.j = j;
       const i = b + j;
@@ -1701,6 +1755,8 @@ class WasmWriter {
         this.attention(j + 1, () => f.i32(c.next[i]!));
       }
     }
+    // The block's successors may read its last flag write.
+    this.pending = -1;
     const t = setsE ? this.targets : [c.next[b + n - 1]! | 0];
     if (!setsE) f.i32(t![0]!).set(L_E);
     f.get(L_N).i32(n).op(OP.i32Add).set(L_N);
@@ -1769,6 +1825,7 @@ class WasmWriter {
     f.end();
     f.end();
     this.exit(0, () => f.get(L_E));
+    f.omit(this.dead);
     return { type: T_UNIT, locals: UNIT_LOCALS, body: f };
   }
 }
