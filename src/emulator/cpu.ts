@@ -155,6 +155,8 @@ export interface TlsEntry {
 const enum Attn {
   STOP = 1,
   CODE = 2,
+  /** The run's budget was lowered (limit): leave compiled code so the run loop applies it. */
+  CAP = 3,
 }
 export const ATTN_STOP = Attn.STOP;
 export const ATTN_CODE = Attn.CODE;
@@ -198,6 +200,8 @@ export class Cpu implements FpuHost {
    * the scheduler (blocking syscall, exit, preemption); ATTN_CODE only re-looks-up code (SMC, hooks).
    */
   attention = 0;
+  /** The most instructions the current `run` may retire, counted from its start (see limit). */
+  private cap = 0;
   /** Single-step mode: one instruction (one string iteration) per `run` call, no #DB. */
   stepping = false;
   /** Instructions retired by this context. */
@@ -522,8 +526,15 @@ export class Cpu implements FpuHost {
   run(budget: number): number {
     let done = 0;
     this.attention = 0;
+    this.cap = budget;
     const c = this.c;
-    while (done < budget && this.attention === 0) {
+    for (;;) {
+      if (this.attention !== 0) {
+        if ((this.attention as number) !== Attn.CAP) break;
+        this.attention = 0;
+      }
+      if (this.cap < budget) budget = this.cap;
+      if (done >= budget) break;
       const e = this.eip | 0;
       const h = (e ^ (e >>> 13)) & c.hmask;
       let b = c.hkey[h] === e ? c.hval[h]! : c.lookup(e >>> 0);
@@ -558,6 +569,16 @@ export class Cpu implements FpuHost {
       if ((this.attention as number) === Attn.CODE) this.attention = 0;
     }
     return done;
+  }
+
+  /**
+   * Lowers the budget of the `run` in progress to `total` instructions from its start (at least what
+   * it has retired), from host code inside it: the run stops there, as if it had been given that
+   * budget (the machine's coalesced rounds end at the round a syscall falls in).
+   */
+  limit(total: number): void {
+    if (total < this.cap) this.cap = total;
+    if (this.attention === 0) this.attention = Attn.CAP;
   }
 
   /** Executes entries [b, end) of one block; returns instructions retired. The hot loop. */
@@ -603,7 +624,14 @@ export class Cpu implements FpuHost {
     const n = this.runBlock(b, b + 1);
     // An instruction that raised an exception (int3, into, a fault) gets no single-step trap of its
     // own: entering the handler clears TF, and the handler decides where execution resumes.
-    if (tfBefore && !this.stepping && n === 1 && this.attention === 0 && !this.excepted) {
+    const attention = this.attention as number;
+    if (
+      tfBefore &&
+      !this.stepping &&
+      n === 1 &&
+      (attention === 0 || attention === Attn.CAP) &&
+      !this.excepted
+    ) {
       const op = c.op[b]!;
       if (!(op === 0xcd && (c.imm[b]! & 0xff) === 0x80)) this.host.exception(this, VEC_DB, 0, 0);
     }
