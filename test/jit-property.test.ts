@@ -277,6 +277,21 @@ const x87: fc.Arbitrary<number[]> = fc.oneof(
   fc.tuple(fc.constantFrom(0, 1, 4, 5, 6, 7), sti).map(([k, i]) => [0xd8, 0xc0 | (k << 3) | i]),
   fpuSlot.map((d) => [0xdd, ...memEsi(3, d)]), // fstp qword
   fpuSlot.map((d) => [0xdb, ...memEsi(3, d)]), // fistp dword
+  // other sizes the wasm tier checks in its TLB: fld/fstp dword, fild/fistp word, fld/fstp tbyte, fnstcw
+  fc
+    .tuple(
+      fc.constantFrom<[number, number]>(
+        [0xd9, 0],
+        [0xd9, 3],
+        [0xdf, 0],
+        [0xdf, 3],
+        [0xdb, 5],
+        [0xdb, 7],
+        [0xd9, 7],
+      ),
+      fpuSlot,
+    )
+    .map(([[o, k], d]) => [o, ...memEsi(k, d)]),
   fc.tuple(fc.constantFrom(0xf0, 0xe8), sti).map(([o, i]) => [0xdb, o + i]), // fcomi, fucomi
   sti.map((i) => [0xdf, 0xe8 + i]), // fucomip
   fc
@@ -586,10 +601,12 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
     compareModes(backend, x87Body, 30, 30, runs(10));
   });
 
-  it('page-table changes between slices (fork, remap, mprotect, watch) are seen by compiled code (#13 wasm TLB)', () => {
-    // The WebAssembly back end caches page translations in a TLB: each of these must drop it (a
-    // stale entry would write a frame now shared with a fork child, read a freed frame, write a
-    // read-only page or miss a watched read). The fork child's data must stay as it was at the fork.
+  /**
+   * The WebAssembly back end caches page translations in a TLB: each page-table change must drop it (a
+   * stale entry would write a frame now shared with a fork child, read a freed frame, write a
+   * read-only page or miss a watched read). The fork child's data must stay as it was at the fork.
+   */
+  const pageActions = (body: fc.Arbitrary<number[]>, numRuns: number) => {
     const actionArb = fc.array(fc.tuple(fc.integer({ min: 1, max: 8 }), fc.constantFrom(...PAGE_ACTIONS)), {
       minLength: 1,
       maxLength: 4,
@@ -622,8 +639,16 @@ describe.each(BACKENDS)('block compiler (%s) vs interpreter', (_name, backend, s
         };
         expect(outcome(backend)).toEqual(outcome(false));
       }),
-      { numRuns: runs(40) },
+      { numRuns },
     );
+  };
+
+  it('page-table changes between slices (fork, remap, mprotect, watch) are seen by compiled code (#13 wasm TLB)', () => {
+    pageActions(body, runs(40));
+  });
+
+  it('and by x87 loads and stores, which the wasm tier sends straight to the FPU on a TLB hit (#13)', () => {
+    pageActions(x87Body, runs(20));
   });
 
   it('a page written by compiled code and then run as code: later writes to it are seen (#13 wasm TLB)', () => {

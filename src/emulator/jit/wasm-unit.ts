@@ -83,6 +83,8 @@ const F_FX = 8;
 const F_MAT = 9;
 /** Raises #DE with the state exact (div/idiv by zero or a quotient that does not fit). */
 const F_DE = 10;
+/** An x87 instruction that can touch nothing but the FPU and TLB-checked memory (see x87). */
+const F_FXL = 11;
 
 const T_RD = { params: [I32, I32, I32, I32, I32, I32], results: [I32] };
 const T_WR = { params: [I32, I32, I32, I32, I32, I32, I32], results: [] };
@@ -98,6 +100,7 @@ const IMPORTS: ImportedFunc[] = [
   { name: 'fx', type: T_FX },
   { name: 'mat', type: T_VOID },
   { name: 'de', type: T_FB },
+  { name: 'fxl', type: T_FX },
 ];
 
 // Locals of the unit function (0 is the parameter `left`).
@@ -339,6 +342,38 @@ function unitLayout(c: CodeCache, members: readonly number[]): number[] {
     cur = succ === undefined ? undefined : byEip.get(succ | 0);
   }
   return order;
+}
+
+/**
+ * The memory an x87 form with a memory operand reaches (op d8..df, modrm's reg field): its size in
+ * bytes, negative for a store; 0 for the forms that reach more (fldenv, fnstenv, frstor, fnsave) or
+ * raise #UD, which take the full host call.
+ */
+function x87Access(op: number, reg: number): number {
+  switch (op) {
+    case 0xd8:
+    case 0xda:
+      return 4;
+    case 0xdc:
+      return 8;
+    case 0xde:
+      return 2;
+    case 0xd9:
+      return [4, 0, -4, -4, 0, 2, 0, -2][reg]!;
+    case 0xdb:
+      return [4, -4, -4, -4, 0, 10, 0, -10][reg]!;
+    case 0xdd:
+      return [8, -8, -8, -8, 0, 0, 0, -2][reg]!;
+    default:
+      return [2, -2, -2, -2, 10, 8, -10, -8][reg]!;
+  }
+}
+
+/** Whether a register-form x87 instruction reads or writes CPU state: fnstsw ax, fcmovcc, fcomi & co. */
+function x87TouchesCpu(op: number, m: number): boolean {
+  const reg = (m >> 3) & 7;
+  if (op === 0xda || op === 0xdb) return reg < 4 || (op === 0xdb && (reg === 5 || reg === 6));
+  return op === 0xdf && (m === 0xe0 || reg === 5 || reg === 6);
 }
 
 /**
@@ -777,13 +812,40 @@ class WasmWriter {
    */
   private x87(i: number, op: number, m: number): void {
     const f = this.f;
+    const access = m < 0xc0 ? x87Access(op, (m >> 3) & 7) : 0;
+    if (m >= 0xc0 ? x87TouchesCpu(op, m) : access === 0) {
+      this.hostCall = true;
+      f.i32(op).i32(m);
+      if (m < 0xc0) this.ea(i);
+      else f.i32(0);
+      this.where();
+      f.call(F_FX).i32(1).set(L_SP);
+      if (m >= 0xc0) this.kind = K_UNKNOWN;
+      return;
+    }
+    // The light call (fxl): no state copies. A register form reaches nothing outside the FPU; a
+    // memory operand goes there when the TLB shows its page plain for the access (no fault,
+    // copy-on-write, code or watch to hand the state to host code for), else by the full call.
+    if (m >= 0xc0) {
+      f.i32(op).i32(m).i32(0);
+      this.where();
+      f.call(F_FXL);
+      return;
+    }
     this.hostCall = true;
-    f.i32(op).i32(m);
-    if (m < 0xc0) this.ea(i);
-    else f.i32(0);
+    this.ea(i);
+    f.set(L_A);
+    this.tlbHit(access < 0 ? TLB_WRITE : TLB_READ, Math.abs(access));
+    f.open(OP.if);
+    f.i32(op).i32(m).get(L_A);
     this.where();
-    f.call(F_FX).i32(1).set(L_SP);
-    if (m >= 0xc0 && (op === 0xda || op === 0xdb || op === 0xdf)) this.kind = K_UNKNOWN;
+    f.call(F_FXL);
+    f.else();
+    f.i32(op).i32(m).get(L_A);
+    this.where();
+    f.call(F_FX);
+    f.end();
+    f.i32(1).set(L_SP);
   }
 
   /** Hands entry i to the interpreter. */
@@ -1949,6 +2011,22 @@ class Runtime {
       cpu.fpu.exec(op, m, a, cpu as unknown as Cpu);
       this.leaveHost(cpu);
     };
+    // The FPU alone, without the state copies: nothing it does for these forms reads or writes the
+    // Cpu's registers. Only an encoding it refuses throws (#UD, or a fault a wrong TLB check would
+    // let through): that runs again as the full call, which throws it with the state exact (all the
+    // first attempt changed is the opcode it records, the same again). Page tables and attention
+    // are handed back as after any host code, though the TLB check leaves nothing to hand back.
+    const fxl = (op: number, m: number, a: number, i: number, next: number, b: number, n: number): void => {
+      const cpu = this.cpu!;
+      try {
+        cpu.fpu.exec(op, m, a, cpu as unknown as Cpu);
+      } catch {
+        fx(op, m, a, i, next, b, n);
+        return;
+      }
+      store.bind(this.mem!);
+      if (cpu.attention !== 0) store.words()[Slot.ATTN] = 1;
+    };
     const fb = (i: number, next: number, b: number, n: number): void => {
       const cpu = this.enterHost(i, next, b, n);
       cpu.exec(i);
@@ -1966,6 +2044,7 @@ class Runtime {
       fb,
       fx,
       de,
+      fxl,
     };
     baselineOnly();
     const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatchBytes()), { m });
