@@ -1,11 +1,12 @@
 // Coalesced rounds (machine.ts coalesceEnd/capSlice, #13): a lone task runs across round boundaries
-// that provably do nothing, and a syscall ends such a slice at the next boundary or tick. The
-// oracle is the same machine with coalescing off, which returns to the scheduler every round: for
-// guests with timers, signals, sleeps, threads, child processes, pipes and yields, on 1 and 2 CPUs,
-// everything must be identical — the result (status, output, instruction and cycle counts), every
-// scheduling event (time, CPU, tasks, reason), the virtual time of every syscall, and the round count
-// (which a recording interrupted between rounds stores as maxRounds). Each case must also have
-// coalesced something, or it would show nothing.
+// that provably do nothing, and a syscall ends such a slice at the next round boundary. The oracle is
+// the same machine with coalescing off, which returns to the scheduler every round. The guests have
+// timers, signals, sleeps, threads, child processes, pipes and yields; in one, a blocked pipe write,
+// retried at the start of a slice, wakes the reader (deciding to coalesce before the retry fails it).
+// On 1 and 2 CPUs everything must be identical: the result (status, output, instruction and cycle
+// counts), every scheduling event (time, CPU, tasks, reason), the virtual time of every syscall, and
+// the round count (which a recording interrupted between rounds stores as maxRounds). Each case must
+// also have coalesced something, or it would show nothing.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,55 @@ function osGuest(guest: string, flags: string[] = []): () => string {
     );
 }
 
+/** A lone writer whose blocked write, retried, wakes the reader; then it computes without syscalls. */
+const RETRY_WAKE = `/* A lone writer whose blocked write is retried and wakes the reader, then computes without syscalls. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char big[256 * 1024];
+
+static unsigned spin(unsigned n) {
+  unsigned h = 2166136261u;
+  for (unsigned i = 0; i < n; i++) h = (h ^ i) * 16777619u;
+  return h;
+}
+
+int main(void) {
+  int fd[2];
+  if (pipe(fd) != 0) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[1]);
+    char buf[4096];
+    unsigned long total = 0, h = 0;
+    ssize_t n;
+    while ((n = read(fd[0], buf, sizeof buf)) > 0) {
+      total += (unsigned long)n;
+      h += spin(20);
+    }
+    printf("child read %lu (%lx)\\n", total, h);
+    return 0;
+  }
+  close(fd[0]);
+  memset(big, 'x', sizeof big);
+  ssize_t w = write(fd[1], big, sizeof big);
+  unsigned h = spin(3000000);
+  close(fd[1]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  printf("parent wrote %zd (%x), child status %d\\n", w, h, WEXITSTATUS(st));
+  return 0;
+}
+`;
+
 const CASES: Case[] = [
+  {
+    name: 'a retried pipe write that wakes the reader',
+    bin: () => buildGuest(RETRY_WAKE, [...STATIC, '-O1'], 'coalesce-retrywake'),
+    argv: ['retrywake'],
+  },
   { name: 'timers (alarm, itimers, POSIX timers)', bin: signalsGuest('timers'), argv: ['timers'] },
   { name: 'signals between threads', bin: signalsGuest('threads'), argv: ['threads'] },
   { name: 'signals between processes', bin: signalsGuest('procs'), argv: ['procs'] },
@@ -112,7 +161,7 @@ describe('coalesced rounds change nothing (#13)', () => {
 
   it('a round budget (maxRounds) stops a coalesced run where it stops an uncoalesced one', () => {
     requireTools();
-    const bin = CASES[0]!.bin();
+    const bin = CASES[1]!.bin();
     const full = observe(bin, ['timers'], { cpus: 1, coalesce: false });
     for (const maxRounds of [1, 7, Math.floor(full.rounds / 3), full.rounds - 1]) {
       const off = observe(bin, ['timers'], { cpus: 1, coalesce: false, maxRounds });
@@ -125,7 +174,7 @@ describe('coalesced rounds change nothing (#13)', () => {
 
   it('runFor pauses a coalesced run at the round after its target, as between single rounds', () => {
     requireTools();
-    const bin = CASES[3]!.bin();
+    const bin = CASES[4]!.bin();
     const pauses = (coalesce: boolean) => {
       const m = Machine.load(new Uint8Array(fs.readFileSync(bin)), {
         argv: ['usage'],
