@@ -52,7 +52,8 @@ export const TLB_EMPTY = 1;
 export const TLB_READ = 0x1000;
 export const TLB_WRITE = TLB_READ + TLB_ENTRIES * 8;
 /**
- * The dispatch cache of the units' shared dispatch loop: direct-mapped by guest EIP, 8 bytes an entry:
+ * The dispatch cache of the units' shared dispatch loop: two-way by guest EIP (an EIP hashes to an
+ * entry and may sit in it or in its pair's other one: wasm-unit.ts dispatchInsert), 8 bytes an entry:
  * the EIP, and the unit's table slot + 1 (0 = empty) with, above DISPATCH_SLOT_BITS, the index of the
  * member at that EIP (where the unit starts, without looking it up). Only entries the run loop itself
  * has entered are there.
