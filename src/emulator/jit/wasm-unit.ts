@@ -121,7 +121,7 @@ const L_Q = 12; // i64: dividend and quotient of div/idiv
  * The unit's i32 locals are parameters (the callers pass zeros or nothing, which JavaScript turns into
  * zeros): Liftoff zeroes more than three declared locals with `rep stos` in every call's prologue,
  * and a unit is called every 2.5 blocks. The one i64 stays a local (JavaScript cannot omit an i64
- * argument), and one local is filled with a plain store.
+ * argument), and Liftoff zeroes a single local with a plain store.
  */
 const UNIT_PARAMS = [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32];
 const UNIT_LOCALS = [I64];
@@ -1802,7 +1802,6 @@ class WasmWriter {
     f.end();
     let setsE = false;
     let host = false;
-    this.pending = -1;
     this.blockDepth = f.depth;
     for (let j = 0; j < n; j++) {
       this.j = j;
